@@ -1,0 +1,81 @@
+/**
+ * The error taxonomy. Each code is stable across releases: clients branch on it, so a code is
+ * never renamed or reused for another meaning. HTTP status, retryability and the suggested
+ * action are properties of the code, so every layer (server, client, logs) agrees on them.
+ */
+export const errorCatalogue = {
+  // Bad input to Ballast itself (a programming error in the caller).
+  INVALID_OPTIONS: { status: 500, retryable: false, action: 'fix-configuration' },
+  // Bad input from an end user or client.
+  VALIDATION_FAILED: { status: 400, retryable: false, action: 'correct-input' },
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, action: 'correct-input' },
+  // Seed 000 §4: the product taxonomy.
+  AUTH_SESSION_EXPIRED: { status: 401, retryable: false, action: 'redirect-login' },
+  PAYMENT_REQUIRED: { status: 402, retryable: false, action: 'upgrade-plan' },
+  CASE_CLOSED: { status: 409, retryable: false, action: 'read-only' },
+  UPLOAD_FAILED: { status: 502, retryable: true, action: 'retry' },
+  FORBIDDEN: { status: 403, retryable: false, action: 'none' },
+  NOT_FOUND: { status: 404, retryable: false, action: 'none' },
+  // Optimistic concurrency.
+  VERSION_CONFLICT: { status: 409, retryable: false, action: 'reload-and-merge' },
+  PRECONDITION_FAILED: { status: 412, retryable: false, action: 'reload-and-merge' },
+  PRECONDITION_REQUIRED: { status: 428, retryable: false, action: 'correct-input' },
+  // Idempotency (IETF draft "The Idempotency-Key HTTP Header Field").
+  IDEMPOTENCY_KEY_MISSING: { status: 400, retryable: false, action: 'correct-input' },
+  IDEMPOTENCY_KEY_INVALID: { status: 400, retryable: false, action: 'correct-input' },
+  IDEMPOTENCY_IN_FLIGHT: { status: 409, retryable: true, action: 'retry-later' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, action: 'use-new-key' },
+  // Load shedding and resilience policies.
+  RATE_LIMITED: { status: 429, retryable: true, action: 'retry-later' },
+  TIMEOUT: { status: 504, retryable: true, action: 'retry' },
+  ABORTED: { status: 499, retryable: false, action: 'none' },
+  CIRCUIT_OPEN: { status: 503, retryable: true, action: 'retry-later' },
+  QUEUE_FULL: { status: 503, retryable: true, action: 'retry-later' },
+  RETRY_BUDGET_EXHAUSTED: { status: 503, retryable: false, action: 'retry-later' },
+  RETRIES_EXHAUSTED: { status: 503, retryable: false, action: 'retry-later' },
+  NETWORK_ERROR: { status: 503, retryable: true, action: 'retry' },
+  UPSTREAM_ERROR: { status: 502, retryable: true, action: 'retry' },
+  // Signed internal calls (seed 003 §4).
+  INVALID_SIGNATURE: { status: 403, retryable: false, action: 'none' },
+  SIGNATURE_MISSING: { status: 403, retryable: false, action: 'none' },
+  SIGNATURE_EXPIRED: { status: 403, retryable: false, action: 'none' },
+  SIGNATURE_INVALID: { status: 403, retryable: false, action: 'none' },
+  SIGNATURE_REPLAYED: { status: 403, retryable: false, action: 'none' },
+  // Storage and consistency (seed 001).
+  STORAGE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry' },
+  OBJECT_NOT_FOUND: { status: 404, retryable: false, action: 'none' },
+  COMPENSATION_FAILED: { status: 500, retryable: false, action: 'contact-support' },
+  // Anything not classified: the message is generic so internals never leak.
+  INTERNAL: { status: 500, retryable: false, action: 'contact-support' },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+/** What a code means to HTTP and to a client deciding what to do next. */
+export interface ErrorCodeInfo {
+  /** HTTP status a server answers with. */
+  readonly status: number;
+  /** Whether repeating the same request may succeed. */
+  readonly retryable: boolean;
+  /** What the user interface should offer (seed 000 §4 "Action" column). */
+  readonly action: ErrorAction;
+}
+
+/** Suggested next step for a client, stable like the codes. */
+export type ErrorAction =
+  | 'none'
+  | 'retry'
+  | 'retry-later'
+  | 'redirect-login'
+  | 'upgrade-plan'
+  | 'read-only'
+  | 'correct-input'
+  | 'reload-and-merge'
+  | 'use-new-key'
+  | 'fix-configuration'
+  | 'contact-support';
+
+/** A code Ballast defines. Applications may use their own codes as plain strings too. */
+export type BallastErrorCode = keyof typeof errorCatalogue;
+
+export function isKnownErrorCode(code: string): code is BallastErrorCode {
+  return Object.hasOwn(errorCatalogue, code);
+}

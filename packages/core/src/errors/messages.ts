@@ -1,0 +1,104 @@
+import type { BallastErrorCode } from './error-codes.js';
+
+/** User-facing messages by code. Short, calm, and free of internals: they are shown verbatim. */
+export type MessageCatalogue = Partial<Record<BallastErrorCode | (string & {}), string>>;
+
+export const englishMessages = {
+  INVALID_OPTIONS: 'The service is misconfigured.',
+  VALIDATION_FAILED: 'Some of the data sent is not valid.',
+  PAYLOAD_TOO_LARGE: 'The request is too large.',
+  AUTH_SESSION_EXPIRED: 'Your session expired.',
+  PAYMENT_REQUIRED: 'Premium feature.',
+  CASE_CLOSED: 'This case is closed.',
+  UPLOAD_FAILED: 'The upload failed.',
+  FORBIDDEN: 'You are not allowed to do this.',
+  NOT_FOUND: 'Not found.',
+  VERSION_CONFLICT: 'Someone else changed this record. Reload to see their changes.',
+  PRECONDITION_FAILED: 'This record changed since you loaded it.',
+  PRECONDITION_REQUIRED: 'This change needs the version you are editing.',
+  IDEMPOTENCY_KEY_MISSING: 'This request needs an Idempotency-Key header.',
+  IDEMPOTENCY_KEY_INVALID: 'The Idempotency-Key header is not valid.',
+  IDEMPOTENCY_IN_FLIGHT: 'The same request is still being processed. Try again shortly.',
+  IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was already used for a different request.',
+  RATE_LIMITED: 'Too many requests. Please try again later.',
+  TIMEOUT: 'The operation took too long.',
+  ABORTED: 'The operation was cancelled.',
+  CIRCUIT_OPEN: 'The service is temporarily unavailable. Try again shortly.',
+  QUEUE_FULL: 'The service is busy. Try again shortly.',
+  RETRY_BUDGET_EXHAUSTED: 'The service is temporarily unavailable. Try again shortly.',
+  RETRIES_EXHAUSTED: 'The service is temporarily unavailable. Try again shortly.',
+  NETWORK_ERROR: 'No connection. We will try again.',
+  UPSTREAM_ERROR: 'A service we depend on failed. Try again shortly.',
+  INVALID_SIGNATURE: 'Direct access is not allowed.',
+  SIGNATURE_MISSING: 'Direct access is not allowed.',
+  SIGNATURE_EXPIRED: 'The request signature expired.',
+  SIGNATURE_INVALID: 'The request signature is not valid.',
+  SIGNATURE_REPLAYED: 'This request was already received.',
+  STORAGE_UNAVAILABLE: 'File storage is temporarily unavailable.',
+  OBJECT_NOT_FOUND: 'The file was not found.',
+  COMPENSATION_FAILED: 'The operation failed and could not be fully undone. Support was notified.',
+  INTERNAL: 'Something went wrong on our side.',
+} as const satisfies Record<BallastErrorCode, string>;
+
+export const spanishMessages = {
+  INVALID_OPTIONS: 'El servicio está mal configurado.',
+  VALIDATION_FAILED: 'Algunos datos enviados no son válidos.',
+  PAYLOAD_TOO_LARGE: 'La solicitud es demasiado grande.',
+  AUTH_SESSION_EXPIRED: 'Tu sesión expiró.',
+  PAYMENT_REQUIRED: 'Función Premium.',
+  CASE_CLOSED: 'Expediente cerrado.',
+  UPLOAD_FAILED: 'Error al subir.',
+  FORBIDDEN: 'No tienes permiso para hacer esto.',
+  NOT_FOUND: 'No encontrado.',
+  VERSION_CONFLICT: 'Otro cambio actualizó este registro. Recarga para ver los cambios.',
+  PRECONDITION_FAILED: 'Este registro cambió desde que lo abriste.',
+  PRECONDITION_REQUIRED: 'Este cambio necesita la versión que estás editando.',
+  IDEMPOTENCY_KEY_MISSING: 'Esta solicitud necesita un encabezado Idempotency-Key.',
+  IDEMPOTENCY_KEY_INVALID: 'El encabezado Idempotency-Key no es válido.',
+  IDEMPOTENCY_IN_FLIGHT: 'La misma solicitud se está procesando. Inténtalo de nuevo en breve.',
+  IDEMPOTENCY_KEY_REUSED: 'Esta Idempotency-Key ya se usó para otra solicitud.',
+  RATE_LIMITED: 'Demasiadas solicitudes. Inténtalo más tarde.',
+  TIMEOUT: 'La operación tardó demasiado.',
+  ABORTED: 'La operación se canceló.',
+  CIRCUIT_OPEN: 'El servicio no está disponible por el momento. Inténtalo en breve.',
+  QUEUE_FULL: 'El servicio está ocupado. Inténtalo en breve.',
+  RETRY_BUDGET_EXHAUSTED: 'El servicio no está disponible por el momento. Inténtalo en breve.',
+  RETRIES_EXHAUSTED: 'El servicio no está disponible por el momento. Inténtalo en breve.',
+  NETWORK_ERROR: 'Sin conexión. Se reintentará.',
+  UPSTREAM_ERROR: 'Falló un servicio del que dependemos. Inténtalo en breve.',
+  INVALID_SIGNATURE: 'Acceso directo no permitido.',
+  SIGNATURE_MISSING: 'Acceso directo no permitido.',
+  SIGNATURE_EXPIRED: 'La firma de la solicitud expiró.',
+  SIGNATURE_INVALID: 'La firma de la solicitud no es válida.',
+  SIGNATURE_REPLAYED: 'Esta solicitud ya se recibió.',
+  STORAGE_UNAVAILABLE: 'El almacenamiento de archivos no está disponible por el momento.',
+  OBJECT_NOT_FOUND: 'No se encontró el archivo.',
+  COMPENSATION_FAILED: 'La operación falló y no se pudo deshacer por completo. Se avisó a soporte.',
+  INTERNAL: 'Algo salió mal de nuestro lado.',
+} as const satisfies Record<BallastErrorCode, string>;
+
+const catalogues = new Map<string, MessageCatalogue>([
+  ['en', englishMessages],
+  ['es', spanishMessages],
+]);
+
+/**
+ * Adds or extends the user-facing messages for a locale (`'fr'`, `'pt-BR'`…). Messages for your
+ * own error codes go here too. Later calls override earlier ones key by key.
+ */
+export function registerMessages(locale: string, messages: MessageCatalogue): void {
+  catalogues.set(locale, { ...catalogues.get(locale), ...messages });
+}
+
+/**
+ * The user-facing message for a code in a locale. Falls back from `es-AR` to `es`, then to
+ * English, then to the generic internal message, so it always returns something safe to show.
+ */
+export function userMessageFor(code: string, locale = 'en'): string {
+  const language = locale.split('-')[0] ?? 'en';
+  for (const candidate of [locale, language, 'en']) {
+    const message = catalogues.get(candidate)?.[code];
+    if (message) return message;
+  }
+  return englishMessages.INTERNAL;
+}
