@@ -1,0 +1,147 @@
+/**
+ * The one error type that crosses Ballast's public boundaries. Every failure a user can see
+ * carries a stable `code`, so clients branch on data rather than on message text, and a
+ * user-safe message, so a stack trace, SQL or a secret never reaches an end user.
+ */
+import { type ErrorAction, errorCatalogue, isKnownErrorCode } from './error-codes.js';
+import { userMessageFor } from './messages.js';
+
+/** Options for {@link BallastError}. Everything but the code is optional. */
+export interface BallastErrorOptions {
+  /** Developer-facing message (logs). Defaults to the English user message for the code. */
+  message?: string;
+  /** HTTP status. Defaults to the catalogue's status for a known code, else 500. */
+  status?: number;
+  /** Whether repeating the same request may succeed. Defaults to the catalogue's value. */
+  retryable?: boolean;
+  /** Suggested next step for a client. Defaults to the catalogue's value. */
+  action?: ErrorAction;
+  /** The underlying error, kept for logs and debugging; never serialised to clients. */
+  cause?: unknown;
+  /**
+   * Structured, client-safe details (a field name, a retry delay, conflicting fields).
+   * Serialised into problem+json, so never put secrets or internals here.
+   */
+  details?: Record<string, unknown>;
+}
+
+/** RFC 9457 `application/problem+json` body, with Ballast's extension members. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  action: ErrorAction;
+  retryable: boolean;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+/** Options for {@link BallastError.toProblem}. */
+export interface ToProblemOptions {
+  /** Locale of the user-facing `detail`. Default `'en'`. */
+  locale?: string;
+  /** URI of this occurrence, usually the request path. */
+  instance?: string;
+  /** Base URI of the `type` member. Default `'https://ballast.dev/errors/'`. */
+  typeBaseUrl?: string;
+}
+
+const defaultTypeBaseUrl = 'https://ballast.dev/errors/';
+
+/**
+ * A failure with a stable `code`, an HTTP `status`, a user-safe message, a suggested `action`
+ * and whether a retry may help.
+ *
+ * @example
+ * ```ts
+ * throw new BallastError('VERSION_CONFLICT', { details: { fields: ['title'] } });
+ * ```
+ */
+export class BallastError extends Error {
+  override readonly name: string = 'BallastError';
+  /** Stable machine-readable code, e.g. `'IDEMPOTENCY_KEY_REUSED'`. */
+  readonly code: string;
+  /** HTTP status a server answers with. */
+  readonly status: number;
+  /** Whether repeating the same request may succeed. */
+  readonly retryable: boolean;
+  /** What a client should offer the user next. */
+  readonly action: ErrorAction;
+  /** Client-safe structured details. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: string, options: BallastErrorOptions = {}) {
+    super(options.message ?? userMessageFor(code, 'en'), { cause: options.cause });
+    const known = isKnownErrorCode(code) ? errorCatalogue[code] : undefined;
+    this.code = code;
+    this.status = options.status ?? known?.status ?? 500;
+    this.retryable = options.retryable ?? known?.retryable ?? false;
+    this.action = options.action ?? known?.action ?? 'none';
+    this.details = options.details ?? {};
+  }
+
+  /** The message to show an end user, in `locale` (falls back to English, then generic). */
+  userMessage(locale = 'en'): string {
+    return userMessageFor(this.code, locale);
+  }
+
+  /**
+   * An RFC 9457 problem document. `detail` is the localised user message, never the
+   * developer message, so internals cannot leak through it.
+   */
+  toProblem(options: ToProblemOptions = {}): ProblemDetails {
+    const problem: ProblemDetails = {
+      ...this.details,
+      type: `${options.typeBaseUrl ?? defaultTypeBaseUrl}${this.code.toLowerCase().replaceAll('_', '-')}`,
+      title: this.code,
+      status: this.status,
+      detail: this.userMessage(options.locale),
+      code: this.code,
+      action: this.action,
+      retryable: this.retryable,
+    };
+    if (options.instance !== undefined) problem.instance = options.instance;
+    return problem;
+  }
+
+  /** JSON form for logs: developer message and details, without the cause chain. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      status: this.status,
+      message: this.message,
+      retryable: this.retryable,
+      action: this.action,
+      details: this.details,
+    };
+  }
+}
+
+/**
+ * Type guard for {@link BallastError}, optionally for one code. Works across package copies
+ * (two installed versions of `@ballast/core`) because it checks the shape, not the prototype.
+ */
+export function isBallastError(error: unknown, code?: string): error is BallastError {
+  if (error instanceof BallastError) return code === undefined || error.code === code;
+  if (typeof error !== 'object' || error === null) return false;
+  const candidate = error as Partial<BallastError>;
+  const looksLike =
+    candidate.name === 'BallastError' &&
+    typeof candidate.code === 'string' &&
+    typeof candidate.status === 'number' &&
+    typeof candidate.toProblem === 'function';
+  return looksLike && (code === undefined || candidate.code === code);
+}
+
+/**
+ * Normalises anything thrown into a {@link BallastError}. A `BallastError` passes through;
+ * anything else becomes `INTERNAL` with the original kept as `cause`, so its message (which
+ * may hold SQL or a path) never reaches a client.
+ */
+export function toBallastError(error: unknown): BallastError {
+  if (isBallastError(error)) return error;
+  return new BallastError('INTERNAL', { cause: error });
+}

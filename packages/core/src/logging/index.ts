@@ -1,0 +1,1 @@
+export { type Logger, type LogMethod, noopLogger } from './logger.js';

@@ -1,0 +1,88 @@
+/**
+ * The object storage port: the few operations the consistency recipes and the reconciliation
+ * runner need, shaped so that S3, a local directory and memory can all meet it. Listing is in
+ * key order (S3's UTF-8 binary order), which lets reconciliation merge-join a listing with
+ * rows sorted the same way instead of sending one HEAD per row.
+ */
+
+/** What storage knows about one object. */
+export interface ObjectInfo {
+  readonly key: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** Entity tag, when the backend has one (quoted as S3 returns it). */
+  readonly etag?: string;
+  /** Last modification, epoch milliseconds. */
+  readonly lastModified: number;
+  readonly contentType?: string;
+}
+
+/** An object with its content as a web stream. */
+export interface StoredObject extends ObjectInfo {
+  readonly body: ReadableStream<Uint8Array>;
+}
+
+/** Per-call options shared by every operation. */
+export interface StorageCallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface PutObjectOptions extends StorageCallOptions {
+  readonly contentType?: string;
+  /** Required by some backends for streamed bodies. */
+  readonly contentLength?: number;
+}
+
+export interface ListObjectsOptions extends StorageCallOptions {
+  readonly prefix?: string;
+  /** Opaque cursor from the previous page's `nextCursor`. */
+  readonly cursor?: string;
+  /** Objects per page. Default 1,000 (S3's maximum). */
+  readonly pageSize?: number;
+}
+
+export interface ObjectPage {
+  /** In ascending key order. */
+  readonly objects: readonly ObjectInfo[];
+  /** Absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+export interface PresignOptions {
+  /** Lifetime of the URL in seconds. */
+  readonly expiresInSeconds: number;
+  /** For PUT: the content type the uploader must send. */
+  readonly contentType?: string;
+}
+
+/** A request a client can make without credentials until `expiresAt`. */
+export interface PresignedRequest {
+  readonly url: string;
+  readonly method: 'PUT' | 'GET';
+  /** Headers the client must send with the request. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+/**
+ * Object storage. Implementations: `MemoryObjectStorage` and `FileSystemObjectStorage` (core),
+ * S3 and compatibles (`@ballast/adapters/s3`). Failures are `BallastError`s:
+ * `STORAGE_UNAVAILABLE` (retryable), `OBJECT_NOT_FOUND`, `TIMEOUT`, `ABORTED`.
+ */
+export interface ObjectStorage {
+  put(
+    key: string,
+    body: Uint8Array | string | ReadableStream<Uint8Array>,
+    options?: PutObjectOptions,
+  ): Promise<ObjectInfo>;
+  /** `undefined` when the object does not exist. */
+  get(key: string, options?: StorageCallOptions): Promise<StoredObject | undefined>;
+  /** `undefined` when the object does not exist. */
+  head(key: string, options?: StorageCallOptions): Promise<ObjectInfo | undefined>;
+  /** Idempotent: deleting a missing object succeeds. */
+  delete(key: string, options?: StorageCallOptions): Promise<void>;
+  list(options?: ListObjectsOptions): Promise<ObjectPage>;
+  presignPut(key: string, options: PresignOptions): Promise<PresignedRequest>;
+  presignGet(key: string, options: PresignOptions): Promise<PresignedRequest>;
+}

@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const fromRoot = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// Tests run against the sources, not the builds, with the same mapping as tsconfig.json `paths`.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@ballast\/core$/, replacement: fromRoot('./packages/core/src/index.ts') },
+      { find: /^@ballast\/server$/, replacement: fromRoot('./packages/server/src/index.ts') },
+      { find: /^@ballast\/client$/, replacement: fromRoot('./packages/client/src/index.ts') },
+      {
+        find: /^@ballast\/adapters\/(.*)$/,
+        replacement: fromRoot('./packages/adapters/src/$1/index.ts'),
+      },
+    ],
+  },
+  test: {
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'packages/*/test/**/*.test.ts',
+      'examples/**/*.test.ts',
+    ],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    // Integration tests share one Postgres and one Redis; each file isolates itself by schema or
+    // key prefix, so files may run in parallel.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
