@@ -1,0 +1,158 @@
+/**
+ * Signature verification for Express. The signature covers the body as sent, but Express apps
+ * usually parse JSON before any route sees it; this adapter gets the raw bytes either from
+ * `express.json({ verify: captureRawBody })` (recommended: parsing stays Express's), from
+ * `express.raw()`, or by reading the stream itself when no parser ran yet (it then parses JSON
+ * into `req.body`, so routes see what `express.json()` would have given them).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BallastError, type VerifiedSignature } from '@ballast/core';
+import {
+  createSignatureGuard,
+  type SignatureGuardOptions,
+  type SignatureRefusal,
+  type TraceScope,
+} from '@ballast/server';
+import type { Request, RequestHandler, Response } from 'express';
+import { readNodeBody } from '../../node-http/read-node-body.js';
+
+const rawBodies = new WeakMap<IncomingMessage, Uint8Array>();
+const signatureKey = 'ballastSignature';
+const traceKey = 'ballastTrace';
+
+/**
+ * A body-parser `verify` callback that keeps the raw bytes for {@link expressVerifySignature}.
+ * Pass it to every parser that may run before verification.
+ *
+ * @example
+ * ```ts
+ * app.use(express.json({ verify: captureRawBody }));
+ * app.use('/internal', expressVerifySignature({ secret }));
+ * ```
+ */
+export function captureRawBody(req: IncomingMessage, _res: ServerResponse, buffer: Buffer): void {
+  rawBodies.set(req, buffer);
+}
+
+/** Options for {@link expressVerifySignature}; see `SignatureGuardOptions` in `@ballast/server`. */
+export type ExpressVerifySignatureOptions = SignatureGuardOptions;
+
+function isJson(req: Request): boolean {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+function sendRefusal(res: Response, refusal: SignatureRefusal): void {
+  res
+    .status(refusal.status)
+    .set('cache-control', 'no-store')
+    .type('application/problem+json')
+    .send(JSON.stringify(refusal.problem));
+}
+
+/**
+ * Express middleware: passes only correctly signed requests on (see `verifySignature()` in
+ * `@ballast/server` for the codes). The proof is available to routes through
+ * {@link expressSignature}. A refusal is logged with the request's trace logger when
+ * `expressTraceContext()` runs before it. Routes see the parsed JSON in `req.body` as usual.
+ *
+ * If a body parser already consumed the body without {@link captureRawBody}, the raw bytes are
+ * gone: the request is answered 500 `INVALID_OPTIONS` and the misconfiguration is logged.
+ *
+ * @example
+ * ```ts
+ * app.use(expressTraceContext({ logger }));
+ * app.use(express.json({ verify: captureRawBody }));
+ * app.post('/contracts', expressVerifySignature({ secret, canonical: 'strict', nonceStore }), (req, res) => {
+ *   res.json({ created: req.body, keyId: expressSignature(res).keyId });
+ * });
+ * ```
+ */
+export function expressVerifySignature(options: ExpressVerifySignatureOptions): RequestHandler {
+  const guard = createSignatureGuard(options);
+  return (req, res, next) => {
+    const logger = (res.locals[traceKey] as TraceScope | undefined)?.logger;
+    // originalUrl is the target as received, even under a mounted router (where req.url is cut).
+    const target = { method: req.method, path: req.originalUrl };
+
+    async function rawBodyOf(): Promise<{ body: Uint8Array; readHere: boolean }> {
+      const parsed = rawBodies.get(req) ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
+      if (parsed) {
+        // The parser's own limit let it through; the signature's bound still applies.
+        if (parsed.length > guard.maxBodyBytes) {
+          throw new BallastError('PAYLOAD_TOO_LARGE', {
+            details: { maxBytes: guard.maxBodyBytes },
+          });
+        }
+        return { body: parsed, readHere: false };
+      }
+      if (!req.readableEnded) {
+        const body = await readNodeBody(req, guard.maxBodyBytes, req.headers['content-length']);
+        return { body, readHere: true };
+      }
+      throw new BallastError('INVALID_OPTIONS', {
+        message:
+          'expressVerifySignature(): a body parser consumed the body before verification; add `verify: captureRawBody` to it',
+      });
+    }
+
+    async function handle(): Promise<void> {
+      let raw: { body: Uint8Array; readHere: boolean };
+      try {
+        raw = await rawBodyOf();
+      } catch (error) {
+        sendRefusal(res, guard.refuse(error, target, logger));
+        return;
+      }
+      const outcome = await guard.check(
+        { body: raw.body, headers: req.headers, ...target },
+        logger,
+      );
+      if (!outcome.ok) {
+        sendRefusal(res, outcome);
+        return;
+      }
+      res.locals[signatureKey] = outcome.signature;
+      if (raw.readHere) {
+        // No parser ran, and the stream is spent: give routes what express.json() would have.
+        if (raw.body.length > 0 && isJson(req)) {
+          try {
+            req.body = JSON.parse(Buffer.from(raw.body).toString('utf8'));
+          } catch (error) {
+            sendRefusal(
+              res,
+              guard.refuse(
+                new BallastError('VALIDATION_FAILED', {
+                  message: 'The signed body is not valid JSON',
+                  cause: error,
+                }),
+                target,
+                logger,
+              ),
+            );
+            return;
+          }
+        } else if (raw.body.length > 0) {
+          req.body = Buffer.from(raw.body);
+        }
+      }
+      next();
+    }
+
+    handle().catch(next);
+  };
+}
+
+/**
+ * What {@link expressVerifySignature} proved for this request. Throws `INVALID_OPTIONS` when the
+ * middleware did not run for the route (so a route can never mistake "unchecked" for "signed").
+ */
+export function expressSignature(res: Response): VerifiedSignature {
+  const signature = res.locals[signatureKey] as VerifiedSignature | undefined;
+  if (!signature) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'expressSignature(): expressVerifySignature() did not run for this route',
+    });
+  }
+  return signature;
+}

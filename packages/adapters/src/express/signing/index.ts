@@ -1,0 +1,6 @@
+export {
+  captureRawBody,
+  type ExpressVerifySignatureOptions,
+  expressSignature,
+  expressVerifySignature,
+} from './express-verify-signature.js';

@@ -1,0 +1,5 @@
+export {
+  type ExpressTraceContextOptions,
+  expressTraceContext,
+  expressTraceScope,
+} from './express-trace-context.js';

@@ -1,0 +1,4 @@
+export {
+  type FastifyVerifySignatureOptions,
+  fastifyVerifySignature,
+} from './fastify-verify-signature.js';

@@ -1,0 +1,4 @@
+export {
+  type FastifyTraceContextOptions,
+  fastifyTraceContext,
+} from './fastify-trace-context.js';

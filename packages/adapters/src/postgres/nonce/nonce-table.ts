@@ -1,0 +1,94 @@
+/**
+ * The nonce table: its DDL as plain SQL (for migration tools) and `migrateNonces`, which applies
+ * it safely from several processes at once. The primary key on `nonce` is the replay guard: the
+ * database, not the application, decides which of two identical requests came first.
+ */
+import { parseOptions } from '@ballast/core';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { z } from 'zod';
+
+/** Where the nonce table lives. */
+export interface NonceTableOptions {
+  /** Table name, a plain SQL identifier of at most 48 characters. Default `'ballast_nonces'`. */
+  tableName?: string;
+  /** Schema of the table. Default: none, so the connection's `search_path` decides. */
+  schema?: string;
+}
+
+/** The default table name. */
+export const defaultNonceTableName = 'ballast_nonces';
+
+// Plain identifiers only, capped so a derived index name is never truncated (63 bytes).
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, _)')
+  .max(48);
+
+export const nonceTableOptionsSchema = z.object({
+  tableName: identifier.default(defaultNonceTableName),
+  schema: identifier.optional(),
+});
+
+/** The table as a Kysely identifier, quoted the same way by every statement. */
+export function nonceTableRef(options: {
+  tableName: string;
+  schema?: string | undefined;
+}): RawBuilder<unknown> {
+  return options.schema === undefined
+    ? sql.id(options.tableName)
+    : sql.id(options.schema, options.tableName);
+}
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+function migrationStatements(options: NonceTableOptions | undefined, where: string): string[] {
+  const { tableName, schema } = parseOptions(nonceTableOptionsSchema, options ?? {}, where);
+  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const statements: string[] = [];
+  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  statements.push(
+    `CREATE TABLE IF NOT EXISTS ${table} (
+  nonce      text        PRIMARY KEY,
+  expires_at timestamptz NOT NULL
+)`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_expires_at_idx`)} ON ${table} (expires_at)`,
+  );
+  return statements;
+}
+
+/**
+ * The DDL of the nonce table, for your own migration tool. Applying it twice is harmless.
+ *
+ * @example
+ * ```ts
+ * export async function up(db: Kysely<unknown>) {
+ *   await sql.raw(nonceMigrationSql({ schema: 'edge' })).execute(db);
+ * }
+ * ```
+ */
+export function nonceMigrationSql(options?: NonceTableOptions): string {
+  return `${migrationStatements(options, 'nonceMigrationSql()').join(';\n\n')};\n`;
+}
+
+/**
+ * Creates the nonce table and its expiry index if they do not exist. Safe at every start-up from
+ * every process: one transaction under an advisory lock, so concurrent starts do not race.
+ *
+ * @example
+ * ```ts
+ * await migrateNonces(db);
+ * const nonceStore = new PostgresNonceStore({ db });
+ * ```
+ */
+export async function migrateNonces<DB>(
+  db: Kysely<DB>,
+  options?: NonceTableOptions,
+): Promise<void> {
+  const statements = migrationStatements(options, 'migrateNonces()');
+  const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultNonceTableName}`;
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${lockName}))`.execute(trx);
+    // One statement per call: PGlite and pg's extended protocol refuse several at once.
+    for (const statement of statements) await sql.raw(statement).execute(trx);
+  });
+}

@@ -1,0 +1,5 @@
+export {
+  type RedisNonceClient,
+  RedisNonceStore,
+  type RedisNonceStoreOptions,
+} from './redis-nonce-store.js';

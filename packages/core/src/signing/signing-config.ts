@@ -1,0 +1,237 @@
+/**
+ * What a signer and a verifier must agree on: the format, the canonical form, the secrets and
+ * the header names. Both sides resolve their options through this file, so a default can never
+ * differ between the side that signs and the side that checks.
+ */
+import { z } from 'zod';
+import type { Clock } from '../clock/clock.js';
+import { systemClock } from '../clock/system-clock.js';
+import { BallastError } from '../errors/ballast-error.js';
+import { isValidKeyId, tokenPattern } from './signed-fields.js';
+import { type HmacKey, resolveKeys } from './signing-keys.js';
+
+/**
+ * The wire format.
+ * - `'ballast'`: the seed's headers (`x-timestamp`, `x-internal-signature`, optional `x-key-id`,
+ *   `x-nonce`), one bare signature, timestamp in milliseconds by default.
+ * - `'standard-webhooks'`: `webhook-id`, `webhook-timestamp` (seconds) and
+ *   `webhook-signature: v1,<base64>` (space-separated, one per secret) over `id.timestamp.body`,
+ *   as specified at https://www.standardwebhooks.com and implemented by the `standardwebhooks`
+ *   package.
+ */
+export type SignatureFormat = 'ballast' | 'standard-webhooks';
+
+/**
+ * Which bytes the HMAC covers (format `'ballast'` only).
+ * - `'timestamp-body'`: `${timestamp}.${body}`, byte for byte what seed 003 §4 signs, so
+ *   existing `crypto.createHmac` senders and receivers interoperate. Method, path and headers are
+ *   NOT covered.
+ * - `'strict'`: a versioned, line-based form that also covers the method, the path with its
+ *   query, the nonce, the chosen {@link SigningOptionsBase.signedHeaders} (tenant id,
+ *   idempotency key) and `content-digest`, so none of them can be swapped. Exact layout in
+ *   `docs/signing.md`.
+ */
+export type CanonicalForm = 'timestamp-body' | 'strict';
+
+/** How the signer writes the 32-byte HMAC. Verifiers accept both. */
+export type SignatureEncoding = 'base64' | 'hex';
+
+/** Unit of the timestamp header in the `'ballast'` format (`'standard-webhooks'` is always `'s'`). */
+export type TimestampUnit = 'ms' | 's';
+
+/**
+ * One secret with an optional key id, for rotation.
+ *
+ * A string secret is used as its UTF-8 bytes (what `crypto.createHmac('sha256', secret)` does),
+ * except a `whsec_`-prefixed string, which is base64-decoded; in the `'standard-webhooks'`
+ * format every string is base64 (with or without `whsec_`), as in the `standardwebhooks`
+ * package. A `Uint8Array` is used as raw key bytes.
+ */
+export interface SigningKey {
+  /**
+   * Key id sent in `x-key-id` (format `'ballast'`) so the verifier picks the key without trying
+   * each one. Printable ASCII without spaces or commas, at most 64 characters. Optional.
+   */
+  readonly id?: string;
+  /** The secret: at least 32 bytes (`'ballast'`) or 24 bytes (`'standard-webhooks'`). */
+  readonly secret: string | Uint8Array;
+}
+
+/** Header names, all optional; defaults depend on the format. Matched case-insensitively. */
+export interface SignatureHeaderNames {
+  /** Default `'x-timestamp'` (`'ballast'`) or `'webhook-timestamp'` (`'standard-webhooks'`). */
+  readonly timestamp?: string;
+  /** Default `'x-internal-signature'` or `'webhook-signature'`. */
+  readonly signature?: string;
+  /** Default `'x-key-id'`. Unused by `'standard-webhooks'`, which signs with every key instead. */
+  readonly keyId?: string;
+  /** The nonce: default `'x-nonce'` or `'webhook-id'` (the Standard Webhooks message id). */
+  readonly nonce?: string;
+}
+
+/**
+ * Request headers as the caller has them: a fetch `Headers`, or a plain object such as Node's
+ * `IncomingHttpHeaders` (an array value or two keys differing only in case count as a duplicate
+ * header, which the verifier refuses for its own headers).
+ */
+export type HeaderSource =
+  | Headers
+  | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** Options shared by {@link createSigner} and {@link createVerifier}. */
+export interface SigningOptionsBase {
+  /** A single secret. Give either `secret` or `secrets`. */
+  readonly secret?: string | Uint8Array;
+  /** Key id for `secret` (see {@link SigningKey.id}). */
+  readonly keyId?: string;
+  /**
+   * Several active secrets for rotation (1 to 16). The signer signs with the FIRST (the newest;
+   * `'standard-webhooks'` signs with every one, as that spec's rotation requires); the verifier
+   * accepts any of them.
+   */
+  readonly secrets?: readonly SigningKey[];
+  /** Wire format. Default `'ballast'`. */
+  readonly format?: SignatureFormat;
+  /** Canonical form for the `'ballast'` format. Default `'timestamp-body'` (the seed's). */
+  readonly canonical?: CanonicalForm;
+  /**
+   * Headers covered by the `'strict'` form, in this order (lowercase names, at most 32).
+   * Default `['x-tenant-id', 'idempotency-key']`. Signer and verifier must use the same list.
+   * `content-digest` is always covered by the strict form and must not be listed.
+   */
+  readonly signedHeaders?: readonly string[];
+  /** Header names; see {@link SignatureHeaderNames} for defaults. */
+  readonly headerNames?: SignatureHeaderNames;
+  /**
+   * Unit of the timestamp header in the `'ballast'` format. Default `'ms'`, because the seed
+   * sends `Date.now().toString()`. `'standard-webhooks'` always uses seconds.
+   */
+  readonly timestampUnit?: TimestampUnit;
+  /** Source of time. Default `systemClock`. */
+  readonly clock?: Clock;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolution (internal): validated options with every default filled in.
+
+const headerNameSchema = z
+  .string()
+  .max(128)
+  .regex(tokenPattern, 'expected an HTTP header name')
+  .transform((name) => name.toLowerCase());
+const secretSchema = z.union([
+  z.string(),
+  z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expected a string or Uint8Array'),
+]);
+const keyIdSchema = z
+  .string()
+  .refine(isValidKeyId, 'expected 1–64 printable ASCII characters without space or comma');
+
+/** Zod shape of {@link SigningOptionsBase}, spread into the signer's and verifier's schemas. */
+export const signingOptionsShape = {
+  secret: secretSchema.optional(),
+  keyId: keyIdSchema.optional(),
+  secrets: z
+    .array(z.strictObject({ id: keyIdSchema.optional(), secret: secretSchema }))
+    .min(1)
+    .max(16)
+    .optional(),
+  format: z.enum(['ballast', 'standard-webhooks']).optional(),
+  canonical: z.enum(['timestamp-body', 'strict']).optional(),
+  signedHeaders: z.array(headerNameSchema).max(32).optional(),
+  headerNames: z
+    .strictObject({
+      timestamp: headerNameSchema.optional(),
+      signature: headerNameSchema.optional(),
+      keyId: headerNameSchema.optional(),
+      nonce: headerNameSchema.optional(),
+    })
+    .optional(),
+  timestampUnit: z.enum(['ms', 's']).optional(),
+  clock: z
+    .custom<Clock>(
+      (value) => typeof (value as Partial<Clock> | null)?.now === 'function',
+      'expected a Clock',
+    )
+    .optional(),
+};
+
+/** Options after validation and defaults; shared by the signer and the verifier. */
+export interface ResolvedSigningConfig {
+  readonly format: SignatureFormat;
+  readonly canonical: CanonicalForm;
+  /** Newest first. */
+  readonly keys: readonly HmacKey[];
+  readonly signedHeaders: readonly string[];
+  readonly headerNames: Required<SignatureHeaderNames>;
+  readonly timestampUnit: TimestampUnit;
+  readonly clock: Clock;
+}
+
+/** The header every Standard Webhooks or strict-form message may carry (RFC 9530). */
+export const contentDigestHeader = 'content-digest';
+
+const defaultSignedHeaders = ['x-tenant-id', 'idempotency-key'] as const;
+const defaultHeaderNames: Readonly<Record<SignatureFormat, Required<SignatureHeaderNames>>> = {
+  ballast: {
+    timestamp: 'x-timestamp',
+    signature: 'x-internal-signature',
+    keyId: 'x-key-id',
+    nonce: 'x-nonce',
+  },
+  'standard-webhooks': {
+    timestamp: 'webhook-timestamp',
+    signature: 'webhook-signature',
+    keyId: 'x-key-id',
+    nonce: 'webhook-id',
+  },
+};
+
+function invalidOption(field: string, problem: string, where: string): BallastError {
+  return new BallastError('INVALID_OPTIONS', {
+    message: `Invalid options for ${where}: "${field}": ${problem}`,
+    details: { field, issues: [{ field, problem }] },
+  });
+}
+
+/** Fills defaults and checks the rules zod cannot express (which combinations make sense). */
+export function resolveSigningConfig(
+  options: z.output<z.ZodObject<typeof signingOptionsShape>>,
+  where: string,
+): ResolvedSigningConfig {
+  const format = options.format ?? 'ballast';
+  if (format === 'standard-webhooks' && options.canonical === 'strict') {
+    throw invalidOption('canonical', 'the "standard-webhooks" format has one fixed form', where);
+  }
+  if (format === 'standard-webhooks' && options.timestampUnit === 'ms') {
+    throw invalidOption('timestampUnit', 'Standard Webhooks timestamps are in seconds', where);
+  }
+  const headerNames = { ...defaultHeaderNames[format], ...options.headerNames };
+  const ownHeaders = [headerNames.timestamp, headerNames.signature, headerNames.nonce];
+  if (format === 'ballast') ownHeaders.push(headerNames.keyId);
+  if (new Set(ownHeaders).size !== ownHeaders.length) {
+    throw invalidOption('headerNames', 'each header name must be different', where);
+  }
+  const signedHeaders = options.signedHeaders ?? [...defaultSignedHeaders];
+  if (new Set(signedHeaders).size !== signedHeaders.length) {
+    throw invalidOption('signedHeaders', 'a header is listed twice', where);
+  }
+  for (const name of signedHeaders) {
+    if (name === contentDigestHeader || ownHeaders.includes(name)) {
+      throw invalidOption(
+        'signedHeaders',
+        `"${name}" is already covered by the strict form and must not be listed`,
+        where,
+      );
+    }
+  }
+  return {
+    format,
+    canonical: options.canonical ?? 'timestamp-body',
+    keys: resolveKeys(options, format),
+    signedHeaders,
+    headerNames,
+    timestampUnit: format === 'standard-webhooks' ? 's' : (options.timestampUnit ?? 'ms'),
+    clock: options.clock ?? systemClock,
+  };
+}

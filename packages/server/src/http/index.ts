@@ -1,0 +1,1 @@
+export type { FetchHandler, WrappedHandler } from './fetch-handler.js';
