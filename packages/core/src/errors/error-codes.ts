@@ -25,6 +25,8 @@ export const errorCatalogue = {
   IDEMPOTENCY_KEY_INVALID: { status: 400, retryable: false, action: 'correct-input' },
   IDEMPOTENCY_IN_FLIGHT: { status: 409, retryable: true, action: 'retry-later' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, action: 'use-new-key' },
+  // The store could not be reached: refuse rather than risk running a duplicate.
+  IDEMPOTENCY_STORE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry-later' },
   // Load shedding and resilience policies.
   RATE_LIMITED: { status: 429, retryable: true, action: 'retry-later' },
   TIMEOUT: { status: 504, retryable: true, action: 'retry' },

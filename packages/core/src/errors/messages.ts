@@ -20,6 +20,7 @@ export const englishMessages = {
   IDEMPOTENCY_KEY_INVALID: 'The Idempotency-Key header is not valid.',
   IDEMPOTENCY_IN_FLIGHT: 'The same request is still being processed. Try again shortly.',
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was already used for a different request.',
+  IDEMPOTENCY_STORE_UNAVAILABLE: 'The service is temporarily unavailable. Try again shortly.',
   RATE_LIMITED: 'Too many requests. Please try again later.',
   TIMEOUT: 'The operation took too long.',
   ABORTED: 'The operation was cancelled.',
@@ -57,6 +58,8 @@ export const spanishMessages = {
   IDEMPOTENCY_KEY_INVALID: 'El encabezado Idempotency-Key no es válido.',
   IDEMPOTENCY_IN_FLIGHT: 'La misma solicitud se está procesando. Inténtalo de nuevo en breve.',
   IDEMPOTENCY_KEY_REUSED: 'Esta Idempotency-Key ya se usó para otra solicitud.',
+  IDEMPOTENCY_STORE_UNAVAILABLE:
+    'El servicio no está disponible por el momento. Inténtalo en breve.',
   RATE_LIMITED: 'Demasiadas solicitudes. Inténtalo más tarde.',
   TIMEOUT: 'La operación tardó demasiado.',
   ABORTED: 'La operación se canceló.',

@@ -1,3 +1,34 @@
+export type { IdempotencyTicket } from './claim-ticket.js';
+export {
+  type FingerprintInput,
+  type FingerprintOptions,
+  fingerprint,
+} from './fingerprint.js';
+export {
+  createIdempotency,
+  type Idempotency,
+  type IdempotencyBegin,
+  type IdempotencyCallOptions,
+  type IdempotencyHeartbeatOptions,
+  type IdempotencyOperationContext,
+  type IdempotencyOptions,
+  type IdempotencyRequest,
+  type IdempotencyRunOptions,
+  type IdempotencyRunResult,
+  type IdempotencyWaitOptions,
+} from './idempotency-engine.js';
+export type {
+  IdempotencyEventBase,
+  IdempotencyEventHandlers,
+  IdempotencyEventMap,
+  IdempotencyEventName,
+} from './idempotency-events.js';
+export {
+  defaultIdempotencyScope,
+  type InvalidKeyReason,
+  maxIdempotencyKeyLength,
+  validateIdempotencyKey,
+} from './idempotency-key.js';
 export type {
   ClaimOutcome,
   ClaimRequest,
@@ -8,3 +39,7 @@ export type {
   RecordedResult,
   ReleaseRequest,
 } from './idempotency-store.js';
+export {
+  MemoryIdempotencyStore,
+  type MemoryIdempotencyStoreOptions,
+} from './memory-idempotency-store.js';

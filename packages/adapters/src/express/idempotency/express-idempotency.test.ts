@@ -1,0 +1,358 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ManualClock, MemoryIdempotencyStore } from '@ballast/core';
+import express from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ExpressIdempotencyOptions, expressIdempotency } from './express-idempotency.js';
+
+function gate() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+const servers: Array<{ close: () => Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+async function listen(app: express.Express): Promise<string> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  servers.push({
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function salesServer(options: Partial<ExpressIdempotencyOptions> = {}, parser = true) {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = new MemoryIdempotencyStore();
+  const calls: Record<string, number> = {};
+  const sales: unknown[] = [];
+  const gates = new Map<string, { promise: Promise<void>; entered: () => void }>();
+  const app = express();
+  if (parser) app.use(express.json());
+  app.use(expressIdempotency({ store, clock, ...options }));
+  app.use((req, _res, next) => {
+    calls[req.path] = (calls[req.path] ?? 0) + 1;
+    next();
+  });
+  const hold = async (name: string) => {
+    const held = gates.get(name);
+    if (held) {
+      held.entered();
+      await held.promise;
+    }
+  };
+  app.post('/sales', async (req, res) => {
+    await hold('sales');
+    sales.push(req.body);
+    res
+      .status(201)
+      .location(`/sales/${sales.length}`)
+      .set('etag', `"${sales.length}"`)
+      .cookie('session', 'first-client')
+      .json({ id: sales.length, body: req.body });
+  });
+  app.patch('/sales/:id', (req, res) => {
+    res.json({ patched: req.params.id, body: req.body });
+  });
+  app.post('/rejected', (_req, res) => {
+    res.status(409).json({ error: 'stock insuficiente' });
+  });
+  app.post('/unavailable', (_req, res) => {
+    res.status(503).send('try later');
+  });
+  app.post('/throws', async () => {
+    throw new Error('db down');
+  });
+  app.post('/stream', async (_req, res) => {
+    res.type('text/plain');
+    res.write('part 1;');
+    await hold('stream');
+    res.write('part 2;');
+    res.end('end');
+  });
+  app.post('/write-head', (_req, res) => {
+    res.writeHead(202, { 'content-type': 'text/plain', location: '/queued/1' });
+    res.end('queued');
+  });
+  app.post('/raw', (req, res) => {
+    res.json({ bodyType: Buffer.isBuffer(req.body) ? 'buffer' : typeof req.body, body: req.body });
+  });
+  const url = await listen(app);
+  const send = (
+    path: string,
+    body: unknown,
+    key: string | null = 'key-1',
+    headers: Record<string, string> = {},
+    method = 'POST',
+  ) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        ...(key === null ? {} : { 'idempotency-key': key }),
+        ...headers,
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const holdRoute = (name: string) => {
+    const g = gate();
+    const entered = gate();
+    gates.set(name, { promise: g.promise, entered: entered.open });
+    return {
+      entered: entered.promise,
+      release: () => {
+        gates.delete(name);
+        g.open();
+      },
+    };
+  };
+  return { url, clock, store, calls, sales, send, holdRoute };
+}
+
+describe('expressIdempotency', () => {
+  it('runs once, records, and replays status, allow-listed headers and body', async () => {
+    const app = await salesServer();
+    const first = await app.send('/sales', { total: 10 }, '"key-1"');
+    expect(first.status).toBe(201);
+    expect(first.headers.get('set-cookie')).toContain('session=first-client');
+    const firstBody = await first.text();
+    const replay = await app.send('/sales', { total: 10 });
+    expect(replay.status).toBe(201);
+    expect(await replay.text()).toBe(firstBody);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.headers.get('location')).toBe('/sales/1');
+    expect(replay.headers.get('etag')).toBe('"1"');
+    expect(replay.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(replay.headers.has('set-cookie')).toBe(false);
+    expect(app.sales).toHaveLength(1);
+  });
+
+  it('lets one of 50 concurrent duplicates run; the rest get 409 or the replay', async () => {
+    const app = await salesServer();
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => app.send('/sales', { total: 10 })),
+    );
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
+    expect(
+      responses.filter((r) => r.status === 201 && !r.headers.has('idempotent-replayed')),
+    ).toHaveLength(1);
+    expect(app.sales).toHaveLength(1);
+    expect((await app.send('/sales', { total: 10 })).headers.get('idempotent-replayed')).toBe(
+      'true',
+    );
+  });
+
+  it('409 with Retry-After while the first is in flight; 422 for another body; neither recorded', async () => {
+    const app = await salesServer();
+    const held = app.holdRoute('sales');
+    const first = app.send('/sales', { total: 10 });
+    await held.entered;
+    await app.clock.advance(5_000);
+    const conflict = await app.send('/sales', { total: 10 });
+    expect(conflict.status).toBe(409);
+    expect(conflict.headers.get('retry-after')).toBe('25');
+    expect(conflict.headers.get('content-type')).toBe('application/problem+json');
+    expect(await conflict.json()).toMatchObject({ code: 'IDEMPOTENCY_IN_FLIGHT' });
+    const reused = await app.send('/sales', { total: 11 });
+    expect(reused.status).toBe(422);
+    expect(await reused.json()).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      instance: '/sales',
+    });
+    held.release();
+    expect((await first).status).toBe(201);
+    const retry = await app.send('/sales', { total: 10 });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(app.calls['/sales']).toBe(1);
+  });
+
+  it('400 for a missing key on a required route and for malformed keys; handler not run', async () => {
+    const app = await salesServer({ required: (req) => req.path === '/sales' });
+    const missing = await app.send('/sales', { total: 1 }, null);
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_MISSING' });
+    for (const key of ['"a", "b"', '"open', 'x'.repeat(256)]) {
+      const malformed = await app.send('/sales', { total: 1 }, key);
+      expect(malformed.status).toBe(400);
+      expect(await malformed.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_INVALID' });
+    }
+    expect(app.calls['/sales']).toBeUndefined();
+    // Not required elsewhere: a keyless write passes.
+    expect((await app.send('/rejected', {}, null)).status).toBe(409);
+  });
+
+  it('413 before the handler runs when the body exceeds maxBodyBytes', async () => {
+    const app = await salesServer({ maxBodyBytes: 50 });
+    const response = await app.send('/sales', { note: 'x'.repeat(100) });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(app.calls['/sales']).toBeUndefined();
+  });
+
+  it('413 for a chunked body without Content-Length when no parser ran', async () => {
+    const app = await salesServer({ maxBodyBytes: 50 }, false);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${app.url}/raw`, {
+        method: 'POST',
+        headers: { 'idempotency-key': 'k', 'transfer-encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.write('x'.repeat(40));
+      req.write('y'.repeat(40));
+      req.end();
+    });
+    expect(status).toBe(413);
+    expect(app.calls['/raw']).toBeUndefined();
+  });
+
+  it('reads the body itself when no parser ran, and agrees with the parsed fingerprint', async () => {
+    const app = await salesServer({}, false);
+    const first = await app.send('/raw', '{"b":2,"a":1}');
+    expect(await first.json()).toEqual({ bodyType: 'object', body: { a: 1, b: 2 } });
+    const replay = await app.send('/raw', '{ "a": 1, "b": 2 }');
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const text = await app.send('/raw', 'plain', 'key-2', { 'content-type': 'text/plain' });
+    expect(await text.json()).toEqual({
+      bodyType: 'buffer',
+      body: { type: 'Buffer', data: [112, 108, 97, 105, 110] },
+    });
+  });
+
+  it('records 4xx and replays it; releases on 5xx and on a thrown error', async () => {
+    const app = await salesServer();
+    expect((await app.send('/rejected', {}, 'k-409')).status).toBe(409);
+    const replay = await app.send('/rejected', {}, 'k-409');
+    expect(replay.status).toBe(409);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(app.calls['/rejected']).toBe(1);
+
+    expect((await app.send('/unavailable', {}, 'k-503')).status).toBe(503);
+    expect((await app.send('/unavailable', {}, 'k-503')).headers.has('idempotent-replayed')).toBe(
+      false,
+    );
+    expect(app.calls['/unavailable']).toBe(2);
+
+    expect((await app.send('/throws', {}, 'k-throw')).status).toBe(500);
+    expect((await app.send('/throws', {}, 'k-throw')).status).toBe(500);
+    expect(app.calls['/throws']).toBe(2);
+  });
+
+  it('records a streamed response written with res.write and replays it whole', async () => {
+    const app = await salesServer();
+    const first = await app.send('/stream', {});
+    expect(await first.text()).toBe('part 1;part 2;end');
+    const replay = await app.send('/stream', {});
+    expect(await replay.text()).toBe('part 1;part 2;end');
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+  });
+
+  it('does not record a stream over maxResponseBytes, and releases the key when it ends', async () => {
+    const app = await salesServer({ maxResponseBytes: 10 });
+    const first = await app.send('/stream', {});
+    expect(await first.text()).toBe('part 1;part 2;end');
+    const second = await app.send('/stream', {});
+    expect(second.headers.has('idempotent-replayed')).toBe(false);
+    expect(await second.text()).toBe('part 1;part 2;end');
+    expect(app.calls['/stream']).toBe(2);
+  });
+
+  it('keeps headers given to writeHead()', async () => {
+    const app = await salesServer();
+    await app.send('/write-head', {});
+    const replay = await app.send('/write-head', {});
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get('location')).toBe('/queued/1');
+    expect(await replay.text()).toBe('queued');
+  });
+
+  it('releases the key when the client disconnects mid-stream', async () => {
+    const app = await salesServer();
+    const held = app.holdRoute('stream');
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(`${app.url}/stream`, {
+        method: 'POST',
+        headers: { 'idempotency-key': 'key-1', 'content-type': 'application/json' },
+      });
+      req.on('response', (res) => {
+        res.once('data', () => {
+          // First chunk arrived: hang up mid-response.
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+      req.end('{}');
+      setTimeout(() => reject(new Error('no first chunk')), 2_000);
+    });
+    await held.entered;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Released at the disconnect, while the route still runs: the retry runs instead of a 409.
+    const retry = await app.send('/stream', {});
+    expect(retry.status).toBe(200);
+    expect(retry.headers.has('idempotent-replayed')).toBe(false);
+    held.release();
+    expect(app.calls['/stream']).toBe(2);
+  });
+
+  it('records an answer finished after the client left before it started, so the retry replays', async () => {
+    const app = await salesServer();
+    const held = app.holdRoute('sales');
+    const req = httpRequest(`${app.url}/sales`, {
+      method: 'POST',
+      headers: { 'idempotency-key': 'key-1', 'content-type': 'application/json' },
+    });
+    req.on('error', () => undefined);
+    req.end('{"total":10}');
+    await held.entered;
+    req.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    held.release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const retry = await app.send('/sales', { total: 10 });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(app.sales).toHaveLength(1);
+  });
+
+  it('covers PATCH by default and includes the path in the fingerprint', async () => {
+    const app = await salesServer();
+    await app.send('/sales/1', { name: 'a' }, 'k-patch', {}, 'PATCH');
+    const replay = await app.send('/sales/1', { name: 'a' }, 'k-patch', {}, 'PATCH');
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect((await app.send('/sales/2', { name: 'a' }, 'k-patch', {}, 'PATCH')).status).toBe(422);
+  });
+
+  it('scopes keys by tenant', async () => {
+    const app = await salesServer({ scope: (req) => req.get('x-tenant') ?? 'none' });
+    await app.send('/sales', { total: 1 }, 'same', { 'x-tenant': 'a' });
+    const other = await app.send('/sales', { total: 2 }, 'same', { 'x-tenant': 'b' });
+    expect(other.status).toBe(201);
+    expect(app.sales).toHaveLength(2);
+  });
+
+  it('refuses bad adapter options with INVALID_OPTIONS', () => {
+    expect(() =>
+      expressIdempotency({
+        store: new MemoryIdempotencyStore(),
+        required: 'yes' as unknown as boolean,
+      }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  });
+});

@@ -1,0 +1,1 @@
+export { type ExpressIdempotencyOptions, expressIdempotency } from './express-idempotency.js';

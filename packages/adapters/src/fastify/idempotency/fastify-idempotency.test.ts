@@ -1,0 +1,336 @@
+import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
+import { ManualClock, MemoryIdempotencyStore } from '@ballast/core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type FastifyIdempotencyOptions, fastifyIdempotency } from './fastify-idempotency.js';
+
+function gate() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+const apps: FastifyInstance[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function salesServer(options: Partial<FastifyIdempotencyOptions> = {}) {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = new MemoryIdempotencyStore();
+  const calls: Record<string, number> = {};
+  const sales: unknown[] = [];
+  const gates = new Map<string, { promise: Promise<void>; entered: () => void }>();
+  const hold = async (name: string) => {
+    const held = gates.get(name);
+    if (held) {
+      held.entered();
+      await held.promise;
+    }
+  };
+  const app = Fastify();
+  apps.push(app);
+  // Counts route executions (replays and refusals never reach a route).
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function counted(this: FastifyInstance, request, reply) {
+      calls[route.url] = (calls[route.url] ?? 0) + 1;
+      return handler.call(this, request, reply);
+    };
+  });
+  await app.register(async (api) => {
+    await api.register(fastifyIdempotency, { store, clock, ...options });
+    api.post('/sales', async (request, reply) => {
+      await hold('sales');
+      sales.push(request.body);
+      return reply
+        .code(201)
+        .header('location', `/sales/${sales.length}`)
+        .header('etag', `"${sales.length}"`)
+        .header('set-cookie', 'session=first-client')
+        .send({ id: sales.length, body: request.body });
+    });
+    api.patch('/sales/:id', async (request) => ({ patched: request.params, body: request.body }));
+    api.post('/rejected', async (_request, reply) =>
+      reply.code(409).send({ error: 'stock insuficiente' }),
+    );
+    api.post('/unavailable', async (_request, reply) => reply.code(503).send('try later'));
+    api.post('/throws', async () => {
+      throw new Error('db down');
+    });
+    api.post('/throws-4xx', async () => {
+      throw Object.assign(new Error('bad'), { statusCode: 400 });
+    });
+    api.post('/stream', async (_request, reply) => {
+      reply.type('text/plain');
+      async function* parts() {
+        yield 'part 1;';
+        await hold('stream');
+        yield 'part 2;';
+        yield 'end';
+      }
+      return reply.send(Readable.from(parts()));
+    });
+    api.post('/text', async (request) => ({ got: request.body }));
+  });
+  // A sibling context without the plugin: keyed requests there are not guarded.
+  await app.register(async (open) => {
+    open.post('/open', async () => ({ n: calls['/open'] }));
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const send = (
+    path: string,
+    body: unknown,
+    key: string | null = 'key-1',
+    headers: Record<string, string> = {},
+    method = 'POST',
+  ) =>
+    fetch(`${url}${path}`, {
+      method,
+      headers: {
+        'content-type': 'application/json',
+        ...(key === null ? {} : { 'idempotency-key': key }),
+        ...headers,
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const holdRoute = (name: string) => {
+    const g = gate();
+    const entered = gate();
+    gates.set(name, { promise: g.promise, entered: entered.open });
+    return {
+      entered: entered.promise,
+      release: () => {
+        gates.delete(name);
+        g.open();
+      },
+    };
+  };
+  return { url, clock, store, calls, sales, send, holdRoute };
+}
+
+describe('fastifyIdempotency', () => {
+  it('runs once, records, and replays status, allow-listed headers and body', async () => {
+    const app = await salesServer();
+    const first = await app.send('/sales', { total: 10 }, '"key-1"');
+    expect(first.status).toBe(201);
+    expect(first.headers.get('set-cookie')).toBe('session=first-client');
+    const firstBody = await first.text();
+    const replay = await app.send('/sales', { total: 10 });
+    expect(replay.status).toBe(201);
+    expect(await replay.text()).toBe(firstBody);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.headers.get('location')).toBe('/sales/1');
+    expect(replay.headers.get('etag')).toBe('"1"');
+    expect(replay.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(replay.headers.has('set-cookie')).toBe(false);
+    expect(app.sales).toHaveLength(1);
+  });
+
+  it('lets one of 50 concurrent duplicates run; the rest get 409 or the replay', async () => {
+    const app = await salesServer();
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, () => app.send('/sales', { total: 10 })),
+    );
+    expect(responses.every((r) => r.status === 201 || r.status === 409)).toBe(true);
+    expect(
+      responses.filter((r) => r.status === 201 && !r.headers.has('idempotent-replayed')),
+    ).toHaveLength(1);
+    expect(app.sales).toHaveLength(1);
+  });
+
+  it('409 with Retry-After while in flight; 422 for another body; neither recorded', async () => {
+    const app = await salesServer();
+    const held = app.holdRoute('sales');
+    const first = app.send('/sales', { total: 10 });
+    await held.entered;
+    await app.clock.advance(5_000);
+    const conflict = await app.send('/sales', { total: 10 });
+    expect(conflict.status).toBe(409);
+    expect(conflict.headers.get('retry-after')).toBe('25');
+    expect(conflict.headers.get('content-type')).toBe('application/problem+json');
+    expect(await conflict.json()).toMatchObject({ code: 'IDEMPOTENCY_IN_FLIGHT' });
+    const reused = await app.send('/sales', { total: 11 });
+    expect(reused.status).toBe(422);
+    expect(await reused.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    held.release();
+    expect((await first).status).toBe(201);
+    const retry = await app.send('/sales', { total: 10 });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(app.sales).toHaveLength(1);
+  });
+
+  it('400 for a missing key where required and for malformed keys; the route does not run', async () => {
+    const app = await salesServer({ required: (request) => request.url === '/sales' });
+    const missing = await app.send('/sales', { total: 1 }, null);
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_MISSING' });
+    const malformed = await app.send('/sales', { total: 1 }, '"a", "b"');
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_INVALID' });
+    expect(app.sales).toHaveLength(0);
+    expect((await app.send('/rejected', {}, null)).status).toBe(409);
+  });
+
+  it('413 before the route runs, declared length or chunked', async () => {
+    const app = await salesServer({ maxBodyBytes: 50 });
+    const declared = await app.send('/sales', { note: 'x'.repeat(100) });
+    expect(declared.status).toBe(413);
+    expect(declared.headers.get('content-type')).toBe('application/problem+json');
+    expect(await declared.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${app.url}/sales`, {
+        method: 'POST',
+        headers: {
+          'idempotency-key': 'k-chunked',
+          'content-type': 'application/json',
+          'transfer-encoding': 'chunked',
+        },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.write(`{"note":"${'x'.repeat(40)}`);
+      req.write(`${'y'.repeat(40)}"}`);
+      req.end();
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(app.sales).toHaveLength(0);
+  });
+
+  it('records 4xx; releases on 5xx and on thrown errors (whatever status the error maps to)', async () => {
+    const app = await salesServer();
+    await app.send('/rejected', {}, 'k-409');
+    const replay = await app.send('/rejected', {}, 'k-409');
+    expect(replay.status).toBe(409);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(app.calls['/rejected']).toBe(1);
+    await app.send('/unavailable', {}, 'k-503');
+    expect((await app.send('/unavailable', {}, 'k-503')).headers.has('idempotent-replayed')).toBe(
+      false,
+    );
+    expect(app.calls['/unavailable']).toBe(2);
+    expect((await app.send('/throws', {}, 'k-throw')).status).toBe(500);
+    expect((await app.send('/throws', {}, 'k-throw')).status).toBe(500);
+    expect(app.calls['/throws']).toBe(2);
+    expect((await app.send('/throws-4xx', {}, 'k-throw-4xx')).status).toBe(400);
+    expect(
+      (await app.send('/throws-4xx', {}, 'k-throw-4xx')).headers.has('idempotent-replayed'),
+    ).toBe(false);
+    expect(app.calls['/throws-4xx']).toBe(2);
+  });
+
+  it('records a stream payload that fits and replays it whole', async () => {
+    const app = await salesServer();
+    expect(await (await app.send('/stream', {})).text()).toBe('part 1;part 2;end');
+    const replay = await app.send('/stream', {});
+    expect(await replay.text()).toBe('part 1;part 2;end');
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('streams a payload over maxResponseBytes untouched and releases the key when it ends', async () => {
+    const app = await salesServer({ maxResponseBytes: 10 });
+    expect(await (await app.send('/stream', {})).text()).toBe('part 1;part 2;end');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = await app.send('/stream', {});
+    expect(second.headers.has('idempotent-replayed')).toBe(false);
+    expect(await second.text()).toBe('part 1;part 2;end');
+    expect(app.calls['/stream']).toBe(2);
+  });
+
+  it('releases the key when the client disconnects mid-stream', async () => {
+    const app = await salesServer({ maxResponseBytes: 3 });
+    const held = app.holdRoute('stream');
+    await new Promise<void>((resolve, reject) => {
+      const req = httpRequest(`${app.url}/stream`, {
+        method: 'POST',
+        headers: { 'idempotency-key': 'key-1', 'content-type': 'application/json' },
+      });
+      req.on('response', (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined);
+      req.end('{}');
+      setTimeout(() => reject(new Error('no first chunk')), 2_000);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const retry = await app.send('/stream', {});
+    expect(retry.headers.has('idempotent-replayed')).toBe(false);
+    held.release();
+    expect(await retry.text()).toBe('part 1;part 2;end');
+    expect(app.calls['/stream']).toBe(2);
+  });
+
+  it('records an answer finished after the client left before it started, so the retry replays', async () => {
+    const app = await salesServer();
+    const held = app.holdRoute('sales');
+    const req = httpRequest(`${app.url}/sales`, {
+      method: 'POST',
+      headers: { 'idempotency-key': 'key-1', 'content-type': 'application/json' },
+    });
+    req.on('error', () => undefined);
+    req.end('{"total":10}');
+    await held.entered;
+    req.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    held.release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const retry = await app.send('/sales', { total: 10 });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(app.sales).toHaveLength(1);
+  });
+
+  it('respects encapsulation: a sibling context is not guarded', async () => {
+    const app = await salesServer({ required: true });
+    const a = await app.send('/open', {}, 'same');
+    const b = await app.send('/open', {}, 'same');
+    expect([await a.json(), await b.json()]).toEqual([{ n: 1 }, { n: 2 }]);
+    expect((await app.send('/open', {}, null)).status).toBe(200);
+  });
+
+  it('covers PATCH and includes path and query in the fingerprint', async () => {
+    const app = await salesServer();
+    await app.send('/sales/1', { name: 'a' }, 'k-patch', {}, 'PATCH');
+    expect(
+      (await app.send('/sales/1', { name: 'a' }, 'k-patch', {}, 'PATCH')).headers.get(
+        'idempotent-replayed',
+      ),
+    ).toBe('true');
+    expect((await app.send('/sales/1?x=1', { name: 'a' }, 'k-patch', {}, 'PATCH')).status).toBe(
+      422,
+    );
+  });
+
+  it('fingerprints text bodies as their bytes', async () => {
+    const app = await salesServer();
+    const first = await app.send('/text', 'hello', 'k-text', { 'content-type': 'text/plain' });
+    expect(await first.json()).toEqual({ got: 'hello' });
+    const replay = await app.send('/text', 'hello', 'k-text', { 'content-type': 'text/plain' });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(
+      (await app.send('/text', 'hellO', 'k-text', { 'content-type': 'text/plain' })).status,
+    ).toBe(422);
+  });
+
+  it('scopes keys by tenant', async () => {
+    const app = await salesServer({
+      scope: (request) => String(request.headers['x-tenant'] ?? 'none'),
+    });
+    await app.send('/sales', { total: 1 }, 'same', { 'x-tenant': 'a' });
+    expect((await app.send('/sales', { total: 2 }, 'same', { 'x-tenant': 'b' })).status).toBe(201);
+    expect(app.sales).toHaveLength(2);
+  });
+});

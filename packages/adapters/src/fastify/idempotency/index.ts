@@ -1,0 +1,1 @@
+export { type FastifyIdempotencyOptions, fastifyIdempotency } from './fastify-idempotency.js';

@@ -1,0 +1,60 @@
+/**
+ * One text for one JSON value. Two clients that send the same object with keys in another order,
+ * or with other whitespace, send the same request; a fingerprint over this form says so, while
+ * any change of a value (including its type: `1` versus `"1"`, `null` versus a missing member)
+ * changes the text. The form follows RFC 8785 (JCS): members sorted by UTF-16 code units,
+ * numbers and strings as ECMAScript's `JSON.stringify` writes them.
+ */
+
+/**
+ * Serialises `value` canonically, with `JSON.stringify`'s own rules for what is not JSON:
+ * `toJSON()` is honoured, `undefined`, functions and symbols are dropped from objects and become
+ * `null` in arrays, non-finite numbers become `null`. A `bigint` throws, as in `JSON.stringify`.
+ */
+export function canonicalJson(value: unknown): string {
+  return write(value, '') ?? 'null';
+}
+
+function write(value: unknown, key: string): string | undefined {
+  let current = value;
+  if (
+    typeof current === 'object' &&
+    current !== null &&
+    typeof (current as { toJSON?: unknown }).toJSON === 'function'
+  ) {
+    current = (current as { toJSON: (key: string) => unknown }).toJSON(key);
+  }
+  // Boxed primitives serialise as their value, as in JSON.stringify.
+  if (current instanceof Number || current instanceof String || current instanceof Boolean) {
+    current = current.valueOf();
+  }
+  switch (typeof current) {
+    case 'string':
+      return JSON.stringify(current);
+    case 'number':
+      return Number.isFinite(current) ? JSON.stringify(current) : 'null';
+    case 'boolean':
+      return current ? 'true' : 'false';
+    case 'bigint':
+      throw new TypeError('A bigint has no JSON form; convert it to a string or number first.');
+    case 'object':
+      if (current === null) return 'null';
+      if (Array.isArray(current)) {
+        return `[${current.map((item, index) => write(item, String(index)) ?? 'null').join(',')}]`;
+      }
+      return writeObject(current as Record<string, unknown>);
+    default:
+      // undefined, function, symbol: no JSON form.
+      return undefined;
+  }
+}
+
+function writeObject(object: Record<string, unknown>): string {
+  const members: string[] = [];
+  // Default sort compares UTF-16 code units, which is what RFC 8785 asks for.
+  for (const name of Object.keys(object).sort()) {
+    const text = write(object[name], name);
+    if (text !== undefined) members.push(`${JSON.stringify(name)}:${text}`);
+  }
+  return `{${members.join(',')}}`;
+}

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from './canonical-json.js';
+import { fingerprint } from './fingerprint.js';
+
+const post = (json: unknown) => fingerprint({ method: 'POST', path: '/sales', json });
+
+/** A deep copy with every object's members in reverse (or rotated) order. */
+function reorder(value: unknown, rotate: number): unknown {
+  if (Array.isArray(value)) return value.map((item) => reorder(item, rotate));
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value).map(([k, v]) => [k, reorder(v, rotate)] as const);
+  const shift = entries.length === 0 ? 0 : rotate % entries.length;
+  const rotated = [...entries.slice(shift), ...entries.slice(0, shift)].reverse();
+  return Object.fromEntries(rotated);
+}
+
+type Path = Array<string | number>;
+function leafPaths(value: unknown, path: Path = []): Path[] {
+  if (Array.isArray(value))
+    return [path, ...value.flatMap((item, i) => leafPaths(item, [...path, i]))];
+  if (typeof value === 'object' && value !== null) {
+    return [path, ...Object.entries(value).flatMap(([k, v]) => leafPaths(v, [...path, k]))];
+  }
+  return [path];
+}
+function replaceAt(value: unknown, path: Path, replacement: unknown): unknown {
+  if (path.length === 0) return replacement;
+  const [head, ...rest] = path;
+  if (Array.isArray(value)) {
+    return value.map((item, i) => (i === head ? replaceAt(item, rest, replacement) : item));
+  }
+  const copy = Object.fromEntries(Object.entries(value as object));
+  copy[head as string] = replaceAt(copy[head as string], rest, replacement);
+  return copy;
+}
+
+describe('fingerprint', () => {
+  it('is the SHA-256 of a documented, versioned form (hex by default, base64url on request)', async () => {
+    const expected = createHash('sha256')
+      .update('ballast-idempotency-fingerprint/1\nPOST\n/sales?x=1\njson\n{"a":1,"b":[true,null]}')
+      .digest();
+    const input = { method: 'post', path: '/sales?x=1', json: { b: [true, null], a: 1 } };
+    expect(await fingerprint(input)).toBe(expected.toString('hex'));
+    expect(await fingerprint(input, { encoding: 'base64url' })).toBe(
+      expected.toString('base64url'),
+    );
+  });
+
+  it('gives the same fingerprint with any SHA-256 implementation (injected sync digest)', async () => {
+    const sha256 = (message: Uint8Array) => createHash('sha256').update(message).digest();
+    const input = { method: 'POST', path: '/sales', json: { total: 10, items: [1, 2] } };
+    expect(await fingerprint(input, { sha256 })).toBe(await fingerprint(input));
+    expect(await fingerprint(input, { sha256, encoding: 'base64url' })).toBe(
+      await fingerprint(input, { encoding: 'base64url' }),
+    );
+  });
+
+  it('is stable under member order at any depth (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), fc.nat(), async (value, rotate) => {
+        expect(await post(reorder(value, rotate))).toBe(await post(value));
+      }),
+    );
+  });
+
+  it('changes when any value anywhere changes (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.jsonValue({ maxDepth: 4 }).chain((value) => {
+          const paths = leafPaths(value);
+          return fc.tuple(
+            fc.constant(value),
+            fc.constantFrom(...paths),
+            fc.jsonValue({ maxDepth: 2 }),
+          );
+        }),
+        async ([value, path, replacement]) => {
+          const changed = replaceAt(value, path, replacement);
+          fc.pre(canonicalJson(changed) !== canonicalJson(value));
+          expect(await post(changed)).not.toBe(await post(value));
+        },
+      ),
+    );
+  });
+
+  it('agrees exactly when the canonical JSON agrees (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue(), fc.jsonValue(), async (a, b) => {
+        const same = canonicalJson(a) === canonicalJson(b);
+        expect((await post(a)) === (await post(b))).toBe(same);
+      }),
+    );
+  });
+
+  it('tells types, null, missing members and array order apart', async () => {
+    const prints = await Promise.all(
+      [
+        { a: 1 },
+        { a: '1' },
+        { a: null },
+        {},
+        { a: [1, 2] },
+        { a: [2, 1] },
+        { a: true },
+        1,
+        '1',
+        null,
+      ].map(post),
+    );
+    expect(new Set(prints).size).toBe(prints.length);
+    // JSON `null` is a body; no JSON at all is no body.
+    expect(await post(null)).not.toBe(await fingerprint({ method: 'POST', path: '/sales' }));
+  });
+
+  it('covers method and path (with query), normalised as the URL parser does', async () => {
+    const base = await post({ a: 1 });
+    expect(await fingerprint({ method: 'PATCH', path: '/sales', json: { a: 1 } })).not.toBe(base);
+    expect(await fingerprint({ method: 'POST', path: '/sales/1', json: { a: 1 } })).not.toBe(base);
+    expect(await fingerprint({ method: 'POST', path: '/sales?dry=1', json: { a: 1 } })).not.toBe(
+      base,
+    );
+    expect(await fingerprint({ method: 'post', path: 'http://h:1/sales', json: { a: 1 } })).toBe(
+      base,
+    );
+    expect(await fingerprint({ method: 'POST', path: '/a b', body: 'x' })).toBe(
+      await fingerprint({ method: 'POST', path: '/a%20b', body: 'x' }),
+    );
+  });
+
+  it('hashes raw bodies as bytes: text, ArrayBuffer and typed arrays agree; empty is no body', async () => {
+    const bytes = new TextEncoder().encode('héllo');
+    const fromText = await fingerprint({ method: 'POST', path: '/', body: 'héllo' });
+    expect(await fingerprint({ method: 'POST', path: '/', body: bytes })).toBe(fromText);
+    expect(await fingerprint({ method: 'POST', path: '/', body: bytes.slice().buffer })).toBe(
+      fromText,
+    );
+    const padded = new Uint8Array([0, ...bytes, 0]).subarray(1, bytes.length + 1);
+    expect(await fingerprint({ method: 'POST', path: '/', body: padded })).toBe(fromText);
+    expect(await fingerprint({ method: 'POST', path: '/', body: '' })).toBe(
+      await fingerprint({ method: 'POST', path: '/' }),
+    );
+    // The raw text of a JSON document and the parsed document are different kinds of body.
+    expect(await fingerprint({ method: 'POST', path: '/', body: '{"a":1}' })).not.toBe(
+      await fingerprint({ method: 'POST', path: '/', json: { a: 1 } }),
+    );
+  });
+
+  it('refuses ambiguous or malformed input with INVALID_OPTIONS', async () => {
+    await expect(
+      fingerprint({ method: 'POST', path: '/', body: 'x', json: {} }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'json' } });
+    await expect(fingerprint({ method: 'PO ST', path: '/' })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      details: { field: 'method' },
+    });
+    await expect(
+      fingerprint({ method: 'POST', path: '/', body: 42 as unknown as string }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'body' } });
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The fingerprint of a request: what makes two requests "the same request" for idempotency. A
+ * retry with the same key and the same fingerprint is replayed; the same key with another
+ * fingerprint is a client bug (a key reused for a different payload) and is refused with 422
+ * instead of silently answering with another request's result.
+ *
+ * It covers the method, the path with its query, and the body. A JSON body is canonicalised
+ * (member order and whitespace do not matter, types do), so an Express process that sees a
+ * parsed body and a Fastify or fetch process that sees raw bytes agree on one fingerprint.
+ * SHA-256 comes from WebCrypto, so this runs in Node, browsers and edge runtimes alike.
+ */
+import { BallastError } from '../errors/ballast-error.js';
+import { canonicalJson } from './canonical-json.js';
+
+/** What {@link fingerprint} hashes. Give `body` (raw bytes or text) or `json`, not both. */
+export interface FingerprintInput {
+  /** HTTP method; case does not matter. */
+  readonly method: string;
+  /**
+   * Request target: a path with its query (`/sales?dryRun=1`) or a full URL (only its path and
+   * query count). Normalised the way the WHATWG URL parser does, so `/a b` and `/a%20b` agree.
+   */
+  readonly path: string;
+  /**
+   * The raw body as sent: bytes, or text (hashed as its UTF-8 bytes). An empty body counts as no
+   * body, as on the wire.
+   */
+  readonly body?: string | ArrayBuffer | ArrayBufferView;
+  /**
+   * The parsed JSON body. Canonicalised before hashing. `null` is a body; `undefined` (or leaving
+   * the member out) is no body.
+   */
+  readonly json?: unknown;
+}
+
+/** Options for {@link fingerprint}. */
+export interface FingerprintOptions {
+  /** Output alphabet: `'hex'` (64 characters, default) or `'base64url'` (43 characters). */
+  readonly encoding?: 'hex' | 'base64url';
+  /**
+   * The SHA-256 implementation. Default: WebCrypto's `crypto.subtle.digest`, available in every
+   * runtime. A server adapter may pass a synchronous one (Node's `createHash`) to save the
+   * thread-pool round trip on each request; any correct SHA-256 gives the same fingerprint.
+   */
+  readonly sha256?: (message: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+}
+
+const webCryptoSha256 = async (message: Uint8Array): Promise<Uint8Array> =>
+  new Uint8Array(
+    await globalThis.crypto.subtle.digest('SHA-256', message as Uint8Array<ArrayBuffer>),
+  );
+
+// Bumped if the hashed form ever changes, so old and new fingerprints can never collide.
+const formatTag = 'ballast-idempotency-fingerprint/1';
+const encoder = new TextEncoder();
+// RFC 9110 token: what an HTTP method may be made of.
+const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function canonicalTarget(path: string): string {
+  const url = new URL(path, 'http://fingerprint.invalid');
+  return url.pathname + url.search;
+}
+
+function bodyBytes(input: FingerprintInput): { tag: string; bytes: Uint8Array } {
+  const hasJson = input.json !== undefined;
+  const hasBody = input.body !== undefined;
+  if (hasJson && hasBody) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'fingerprint(): give either "body" or "json", not both.',
+      details: { field: 'json' },
+    });
+  }
+  if (hasJson) return { tag: 'json', bytes: encoder.encode(canonicalJson(input.json)) };
+  const raw = input.body;
+  let bytes: Uint8Array;
+  if (raw === undefined) bytes = new Uint8Array(0);
+  else if (typeof raw === 'string') bytes = encoder.encode(raw);
+  else if (raw instanceof ArrayBuffer) bytes = new Uint8Array(raw);
+  else if (ArrayBuffer.isView(raw))
+    bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  else {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'fingerprint(): "body" must be a string, an ArrayBuffer or a typed array.',
+      details: { field: 'body' },
+    });
+  }
+  return bytes.byteLength === 0 ? { tag: 'none', bytes } : { tag: 'bytes', bytes };
+}
+
+function toHex(bytes: Uint8Array): string {
+  let hex = '';
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/**
+ * SHA-256 fingerprint of a request's method, path (with query) and body.
+ *
+ * - Stable under JSON member order and whitespace (`{"a":1,"b":2}` ≡ `{ "b": 2, "a": 1 }`).
+ * - Sensitive to every value and type: `1` vs `"1"`, `null` vs a missing member, array order.
+ * - Raw `body` and `json` are different kinds of body and never collide with each other.
+ *
+ * @example
+ * ```ts
+ * const fp = await fingerprint({ method: 'POST', path: '/sales', json: { total: 12.5 } });
+ * ```
+ */
+export async function fingerprint(
+  input: FingerprintInput,
+  options: FingerprintOptions = {},
+): Promise<string> {
+  if (typeof input?.method !== 'string' || !methodToken.test(input.method)) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'fingerprint(): "method" must be an HTTP method token.',
+      details: { field: 'method' },
+    });
+  }
+  if (typeof input.path !== 'string') {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'fingerprint(): "path" must be a string.',
+      details: { field: 'path' },
+    });
+  }
+  const body = bodyBytes(input);
+  // Method and path cannot contain a newline (the URL parser strips them), so the header is
+  // unambiguous, and the body comes last, so no body can imitate another header.
+  const head = encoder.encode(
+    `${formatTag}\n${input.method.toUpperCase()}\n${canonicalTarget(input.path)}\n${body.tag}\n`,
+  );
+  const message = new Uint8Array(head.byteLength + body.bytes.byteLength);
+  message.set(head, 0);
+  message.set(body.bytes, head.byteLength);
+  const digest = await (options.sha256 ?? webCryptoSha256)(message);
+  return options.encoding === 'base64url' ? toBase64Url(digest) : toHex(digest);
+}

@@ -1,0 +1,520 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../clock/manual-clock.js';
+import { isBallastError } from '../errors/ballast-error.js';
+import type { Logger } from '../logging/logger.js';
+import { createIdempotency, type IdempotencyOptions } from './idempotency-engine.js';
+import type { IdempotencyEventName } from './idempotency-events.js';
+import type { IdempotencyStore } from './idempotency-store.js';
+import { MemoryIdempotencyStore } from './memory-idempotency-store.js';
+
+const request = { scope: 'tenant-a', key: 'key-1', fingerprint: 'fp-1' };
+
+/** A promise the test resolves by hand, to hold an operation in flight. */
+function gate<T = void>() {
+  let open!: (value: T) => void;
+  let fail!: (error: unknown) => void;
+  const promise = new Promise<T>((resolve, reject) => {
+    open = resolve;
+    fail = reject;
+  });
+  return { promise, open, fail };
+}
+
+function setup(overrides: Partial<IdempotencyOptions> = {}) {
+  const clock = new ManualClock(1_000_000);
+  const store = new MemoryIdempotencyStore();
+  const events: Array<{ name: IdempotencyEventName; event: unknown }> = [];
+  const on = Object.fromEntries(
+    (
+      [
+        'claim',
+        'takeover',
+        'replay',
+        'conflict',
+        'mismatch',
+        'record',
+        'release',
+        'fenced',
+      ] as const
+    ).map((name) => [name, (event: unknown) => events.push({ name, event })]),
+  );
+  const logger: Logger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const idempotency = createIdempotency({
+    store,
+    clock,
+    logger,
+    on,
+    leaseMs: 30_000,
+    ...overrides,
+  });
+  const names = () => events.map((e) => e.name);
+  return { clock, store, events, names, logger, idempotency };
+}
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('createIdempotency: run', () => {
+  it('executes once, records, then replays the recorded result', async () => {
+    const { idempotency, names } = setup();
+    const operation = vi.fn(async () => ({ saleId: 7 }));
+    expect(await idempotency.run(request, operation)).toEqual({
+      outcome: 'executed',
+      result: { saleId: 7 },
+      recorded: true,
+    });
+    expect(await idempotency.run(request, operation)).toEqual({
+      outcome: 'replayed',
+      result: { saleId: 7 },
+    });
+    expect(operation).toHaveBeenCalledTimes(1);
+    expect(names()).toEqual(['claim', 'record', 'replay']);
+  });
+
+  it('lets exactly one of 200 concurrent runs execute; the others get 409 with Retry-After', async () => {
+    const { idempotency } = setup();
+    const hold = gate();
+    let executions = 0;
+    const runs = Array.from({ length: 200 }, () =>
+      idempotency
+        .run(request, async () => {
+          executions++;
+          await hold.promise;
+          return 'done';
+        })
+        .then(
+          (outcome) => outcome.outcome,
+          (error: unknown) => (isBallastError(error) ? error : Promise.reject(error)),
+        ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    hold.open();
+    const outcomes = await Promise.all(runs);
+    expect(executions).toBe(1);
+    expect(outcomes.filter((o) => o === 'executed')).toHaveLength(1);
+    const conflicts = outcomes.filter((o) => isBallastError(o, 'IDEMPOTENCY_IN_FLIGHT'));
+    expect(conflicts).toHaveLength(199);
+    expect(conflicts[0]).toMatchObject({ status: 409, details: { retryAfterSeconds: 30 } });
+    expect(await idempotency.run(request, async () => 'again')).toEqual({
+      outcome: 'replayed',
+      result: 'done',
+    });
+  });
+
+  it('derives Retry-After from the remaining lease, rounded up, at least 1 s', async () => {
+    const { idempotency, clock, events } = setup();
+    const hold = gate();
+    const first = idempotency.run(request, () => hold.promise);
+    await clock.advance(20_500);
+    const error = await caught(idempotency.run(request, async () => undefined));
+    expect(error).toMatchObject({
+      code: 'IDEMPOTENCY_IN_FLIGHT',
+      details: { retryAfterSeconds: 10 },
+    });
+    await clock.advance(9_000);
+    expect(await caught(idempotency.run(request, async () => undefined))).toMatchObject({
+      details: { retryAfterSeconds: 1 },
+    });
+    expect(events.filter((e) => e.name === 'conflict').map((e) => e.event)).toEqual([
+      { scope: 'tenant-a', key: 'key-1', retryAfterSeconds: 10, waitedMs: 0 },
+      { scope: 'tenant-a', key: 'key-1', retryAfterSeconds: 1, waitedMs: 0 },
+    ]);
+    hold.open();
+    await first;
+  });
+
+  it('answers 422 to the same key with another fingerprint, in flight or completed', async () => {
+    const { idempotency, events } = setup();
+    const hold = gate();
+    const first = idempotency.run(request, () => hold.promise.then(() => 'original'));
+    const other = { ...request, fingerprint: 'fp-2' };
+    expect(await caught(idempotency.run(other, async () => 'x'))).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+      status: 422,
+    });
+    hold.open();
+    await first;
+    expect(await caught(idempotency.run(other, async () => 'x'))).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_REUSED',
+    });
+    // The refusals recorded nothing over the original: a correct retry still replays it.
+    expect(await idempotency.run(request, async () => 'x')).toEqual({
+      outcome: 'replayed',
+      result: 'original',
+    });
+    expect(events.filter((e) => e.name === 'mismatch').map((e) => e.event)).toEqual([
+      { scope: 'tenant-a', key: 'key-1', state: 'in-flight' },
+      { scope: 'tenant-a', key: 'key-1', state: 'completed' },
+    ]);
+  });
+
+  it('releases the key when the operation throws, so a retry runs again', async () => {
+    const { idempotency, events } = setup();
+    const failure = new Error('database down');
+    expect(await caught(idempotency.run(request, async () => Promise.reject(failure)))).toBe(
+      failure,
+    );
+    expect(await idempotency.run(request, async () => 'second try')).toMatchObject({
+      outcome: 'executed',
+      result: 'second try',
+    });
+    expect(events.find((e) => e.name === 'release')?.event).toMatchObject({
+      reason: 'error',
+      released: true,
+    });
+  });
+
+  it('records what `record` returns and releases when it returns undefined', async () => {
+    const { idempotency } = setup();
+    const response = (status: number) => ({ status, body: `status ${status}` });
+    const record = (r: { status: number; body: string }) => (r.status < 500 ? r.body : undefined);
+    expect(await idempotency.run(request, async () => response(503), { record })).toEqual({
+      outcome: 'executed',
+      result: response(503),
+      recorded: false,
+    });
+    expect(await idempotency.run(request, async () => response(201), { record })).toEqual({
+      outcome: 'executed',
+      result: response(201),
+      recorded: true,
+    });
+    expect(await idempotency.run(request, async () => response(201), { record })).toEqual({
+      outcome: 'replayed',
+      result: 'status 201',
+    });
+  });
+
+  it('keeps scopes apart: the same key in two tenants runs twice', async () => {
+    const { idempotency } = setup();
+    const a = await idempotency.run({ ...request, scope: 'tenant-a' }, async () => 'a');
+    const b = await idempotency.run(
+      { ...request, scope: 'tenant-b', fingerprint: 'other' },
+      async () => 'b',
+    );
+    expect([a.outcome, b.outcome]).toEqual(['executed', 'executed']);
+    expect(
+      await idempotency.run({ key: 'key-1', fingerprint: 'g' }, async () => 'global'),
+    ).toMatchObject({
+      outcome: 'executed',
+    });
+  });
+
+  it('forgets a record after its TTL, then runs the operation again', async () => {
+    const { idempotency, clock } = setup({ ttlMs: 60_000 });
+    await idempotency.run(request, async () => 1);
+    await clock.advance(59_999);
+    expect(await idempotency.run(request, async () => 2)).toEqual({
+      outcome: 'replayed',
+      result: 1,
+    });
+    await clock.advance(1);
+    expect(await idempotency.run(request, async () => 3)).toMatchObject({
+      outcome: 'executed',
+      result: 3,
+    });
+  });
+});
+
+describe('createIdempotency: leases and fencing', () => {
+  it('lets a retry take over a crashed holder’s key after the lease, not before', async () => {
+    const { idempotency, clock, names, logger } = setup();
+    // A holder that claimed and then "crashed": it never completes nor releases.
+    const crashed = await idempotency.begin(request);
+    expect(crashed.outcome).toBe('claimed');
+    await clock.advance(29_999);
+    expect(await caught(idempotency.run(request, async () => 'x'))).toMatchObject({
+      code: 'IDEMPOTENCY_IN_FLIGHT',
+      details: { retryAfterSeconds: 1 },
+    });
+    await clock.advance(1);
+    let sawTakeover = false;
+    expect(
+      await idempotency.run(request, async ({ takeover }) => {
+        sawTakeover = takeover;
+        return 'recovered';
+      }),
+    ).toMatchObject({ outcome: 'executed', recorded: true });
+    expect(sawTakeover).toBe(true);
+    expect(names()).toEqual(['claim', 'conflict', 'claim', 'takeover', 'record']);
+    expect(logger.warn).toHaveBeenCalledWith(
+      { scope: 'tenant-a', key: 'key-1' },
+      expect.stringContaining('took over'),
+    );
+  });
+
+  it('fences the old holder: its late completion is ignored and the new result stands', async () => {
+    const { idempotency, clock, events, logger } = setup();
+    const slow = await idempotency.begin(request);
+    if (slow.outcome !== 'claimed') throw new Error('expected a claim');
+    await clock.advance(30_000);
+    expect(await idempotency.run(request, async () => 'new holder')).toMatchObject({
+      recorded: true,
+    });
+    // The old holder wakes up and tries to record, then to release: both are refused.
+    expect(await slow.ticket.complete('stale')).toBe(false);
+    expect(await slow.ticket.release()).toBe(false);
+    expect(await idempotency.run(request, async () => 'x')).toEqual({
+      outcome: 'replayed',
+      result: 'new holder',
+    });
+    expect(events.filter((e) => e.name === 'fenced').map((e) => e.event)).toEqual([
+      { scope: 'tenant-a', key: 'key-1', operation: 'complete' },
+    ]);
+    expect(logger.warn).toHaveBeenCalledWith(
+      { scope: 'tenant-a', key: 'key-1' },
+      expect.stringContaining('fenced'),
+    );
+  });
+
+  it('run() reports a fenced completion as executed but not recorded', async () => {
+    const { idempotency, clock } = setup();
+    const hold = gate();
+    const slow = idempotency.run(request, () => hold.promise.then(() => 'late'));
+    await clock.advance(30_000);
+    await idempotency.run(request, async () => 'winner');
+    hold.open();
+    expect(await slow).toEqual({ outcome: 'executed', result: 'late', recorded: false });
+    expect((await idempotency.run(request, async () => 'x')).result).toBe('winner');
+  });
+
+  it('a ticket ends once: a second complete or release changes nothing', async () => {
+    const { idempotency } = setup();
+    const begun = await idempotency.begin(request);
+    if (begun.outcome !== 'claimed') throw new Error('expected a claim');
+    expect(await begun.ticket.complete('one')).toBe(true);
+    expect(begun.ticket.settled).toBe(true);
+    expect(await begun.ticket.complete('two')).toBe(false);
+    expect(await begun.ticket.release()).toBe(false);
+    expect((await idempotency.run(request, async () => 'x')).result).toBe('one');
+  });
+
+  it('heartbeat keeps a long operation’s key, and stops at maxHoldMs', async () => {
+    const { idempotency, clock } = setup({ heartbeat: { maxHoldMs: 120_000 } });
+    const hold = gate();
+    const long = idempotency.run(request, () => hold.promise.then(() => 'long'));
+    // Well past one lease: duplicates still see it in flight, with a fresh lease.
+    await clock.advance(95_000);
+    expect(await caught(idempotency.run(request, async () => 'dup'))).toMatchObject({
+      code: 'IDEMPOTENCY_IN_FLIGHT',
+    });
+    // After maxHoldMs the heartbeat stops and the lease runs out.
+    await clock.advance(60_000);
+    expect(await idempotency.run(request, async () => 'took over')).toMatchObject({
+      outcome: 'executed',
+      recorded: true,
+    });
+    hold.open();
+    expect(await long).toMatchObject({ recorded: false });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('heartbeat aborts the operation signal when the lease was lost', async () => {
+    const store = new MemoryIdempotencyStore();
+    const { idempotency, clock, names } = setup({ store, heartbeat: true });
+    const begun = await idempotency.begin(request);
+    if (begun.outcome !== 'claimed') throw new Error('expected a claim');
+    // Simulate a takeover behind the holder's back (another process with a skewed clock).
+    const stolen = await store.claim({
+      ...request,
+      ownerToken: 'thief',
+      now: clock.now() + 60_000,
+      leaseExpiresAt: clock.now() + 90_000,
+      expiresAt: clock.now() + 3_600_000,
+    });
+    expect(stolen).toEqual({ kind: 'claimed', takeover: true });
+    await clock.advance(10_000);
+    expect(begun.ticket.signal.aborted).toBe(true);
+    expect(begun.ticket.signal.reason).toMatchObject({ code: 'ABORTED' });
+    expect(names()).toContain('fenced');
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('stops the heartbeat when the ticket ends', async () => {
+    const { idempotency, clock } = setup({ heartbeat: { intervalMs: 1_000 } });
+    await idempotency.run(request, async () => 'quick');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('createIdempotency: wait mode', () => {
+  it('holds a duplicate until the first finishes, then replays', async () => {
+    const { idempotency, clock } = setup({ wait: { timeoutMs: 5_000, pollMs: 100 } });
+    const hold = gate();
+    const first = idempotency.run(request, () => hold.promise.then(() => 'first'));
+    const duplicateOperation = vi.fn(async () => 'duplicate');
+    const duplicate = idempotency.run(request, duplicateOperation);
+    await clock.advance(1_000);
+    hold.open();
+    await clock.advance(100);
+    expect(await duplicate).toEqual({ outcome: 'replayed', result: 'first' });
+    expect(await first).toMatchObject({ outcome: 'executed' });
+    expect(duplicateOperation).not.toHaveBeenCalled();
+  });
+
+  it('answers in flight at the deadline, never hanging', async () => {
+    const { idempotency, clock, events } = setup({ wait: { timeoutMs: 2_000, pollMs: 300 } });
+    const hold = gate();
+    const first = idempotency.run(request, () => hold.promise);
+    const duplicate = caught(idempotency.run(request, async () => 'x'));
+    await clock.advance(2_000);
+    expect(await duplicate).toMatchObject({
+      code: 'IDEMPOTENCY_IN_FLIGHT',
+      details: { retryAfterSeconds: 28 },
+    });
+    expect(events.find((e) => e.name === 'conflict')?.event).toMatchObject({ waitedMs: 2_000 });
+    hold.open();
+    await first;
+  });
+
+  it('runs the operation when the first holder released while the duplicate waited', async () => {
+    const { idempotency, clock } = setup();
+    const hold = gate();
+    const first = caught(idempotency.run(request, () => hold.promise));
+    const duplicate = idempotency.run(request, async () => 'second', {
+      wait: { timeoutMs: 1_000 },
+    });
+    hold.fail(new Error('boom'));
+    await clock.advance(100);
+    expect(await duplicate).toMatchObject({ outcome: 'executed', result: 'second' });
+    expect(await first).toMatchObject({ message: 'boom' });
+  });
+
+  it('stops waiting with ABORTED when the caller’s signal aborts', async () => {
+    const { idempotency } = setup({ wait: { timeoutMs: 60_000 } });
+    const hold = gate();
+    const first = idempotency.run(request, () => hold.promise);
+    const controller = new AbortController();
+    const duplicate = caught(
+      idempotency.run(request, async () => 'x', { signal: controller.signal }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    controller.abort(new Error('client left'));
+    expect(await duplicate).toMatchObject({ code: 'ABORTED' });
+    hold.open();
+    await first;
+  });
+});
+
+describe('createIdempotency: failures and validation', () => {
+  function failingStore(failing: keyof IdempotencyStore): IdempotencyStore {
+    const store = new MemoryIdempotencyStore();
+    return new Proxy(store, {
+      get(target, property, receiver) {
+        if (property === failing) return async () => Promise.reject(new Error('connection reset'));
+        const value = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  it('refuses with IDEMPOTENCY_STORE_UNAVAILABLE (503) when the claim fails, without running', async () => {
+    const { idempotency, logger } = setup({ store: failingStore('claim') });
+    const operation = vi.fn(async () => 'x');
+    expect(await caught(idempotency.run(request, operation))).toMatchObject({
+      code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
+      status: 503,
+      retryable: true,
+    });
+    expect(operation).not.toHaveBeenCalled();
+    expect(logger.error).toHaveBeenCalled();
+  });
+
+  it('still returns the result when recording fails (the effect happened), not recorded', async () => {
+    const { idempotency, logger } = setup({ store: failingStore('complete') });
+    expect(await idempotency.run(request, async () => 'done')).toEqual({
+      outcome: 'executed',
+      result: 'done',
+      recorded: false,
+    });
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ key: 'key-1' }),
+      expect.stringContaining('recording the result failed'),
+    );
+  });
+
+  it('keeps the operation’s own error when releasing fails', async () => {
+    const { idempotency, events } = setup({ store: failingStore('release') });
+    const failure = new Error('business rule');
+    expect(await caught(idempotency.run(request, async () => Promise.reject(failure)))).toBe(
+      failure,
+    );
+    expect(events.find((e) => e.name === 'release')?.event).toMatchObject({ released: false });
+  });
+
+  it('ignores an event handler that throws, and logs it', async () => {
+    const { idempotency, logger } = setup({
+      on: {
+        claim: () => {
+          throw new Error('metrics down');
+        },
+      },
+    });
+    expect(await idempotency.run(request, async () => 'ok')).toMatchObject({ recorded: true });
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ event: 'claim' }),
+      expect.stringContaining('event handler threw'),
+    );
+  });
+
+  it.each([
+    ['', 'empty'],
+    ['x'.repeat(256), 'too-long'],
+    ['tab\there', 'not-printable'],
+    ['ünïcode', 'not-printable'],
+  ])('refuses the key %j with IDEMPOTENCY_KEY_INVALID (%s)', async (key, reason) => {
+    const { idempotency } = setup();
+    expect(await caught(idempotency.run({ ...request, key }, async () => 'x'))).toMatchObject({
+      code: 'IDEMPOTENCY_KEY_INVALID',
+      status: 400,
+      details: { reason },
+    });
+  });
+
+  it('accepts a 255-character printable key', async () => {
+    const { idempotency } = setup();
+    const key = `${' !~'}${'k'.repeat(252)}`;
+    expect(await idempotency.run({ ...request, key }, async () => 'x')).toMatchObject({
+      outcome: 'executed',
+    });
+  });
+
+  it.each([
+    [{ leaseMs: 0 }, 'leaseMs'],
+    [{ ttlMs: 1_000, leaseMs: 1_000 }, 'ttlMs'],
+    [{ heartbeat: true, leaseMs: 60_000, ttlMs: 300_000 }, 'heartbeat.maxHoldMs'],
+    [{ wait: { timeoutMs: -1 } }, 'wait'],
+    [{ store: {} }, 'store'],
+  ])('refuses bad options %j naming %s', (options, field) => {
+    expect(() =>
+      createIdempotency({ store: new MemoryIdempotencyStore(), ...options } as IdempotencyOptions),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        details: expect.objectContaining({ field: expect.stringContaining(field) }),
+      }),
+    );
+  });
+
+  it('refuses an empty scope or fingerprint as a programming error', async () => {
+    const { idempotency } = setup();
+    expect(await caught(idempotency.begin({ ...request, scope: '' }))).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      details: { field: 'scope' },
+    });
+    expect(await caught(idempotency.begin({ ...request, fingerprint: '' }))).toMatchObject({
+      code: 'INVALID_OPTIONS',
+      details: { field: 'fingerprint' },
+    });
+  });
+
+  it('exposes its lease and TTL', () => {
+    const idempotency = createIdempotency({ store: new MemoryIdempotencyStore() });
+    expect([idempotency.leaseMs, idempotency.ttlMs]).toEqual([30_000, 86_400_000]);
+  });
+});

@@ -1,0 +1,410 @@
+/**
+ * The claim → run → record → replay cycle. Guarantees, for any number of processes sharing a
+ * store: an operation runs at most once per (scope, key) while its record lives; a duplicate
+ * gets the recorded result, or "in flight" (409) while the first runs, or "key reused" (422)
+ * when its fingerprint differs; a holder that crashed stops blocking its key when its lease ends
+ * (a lease much shorter than the record's TTL), and a holder that was taken over can never
+ * overwrite the new holder's result (completion is fenced by an owner token).
+ */
+
+import { z } from 'zod';
+import type { Clock } from '../clock/clock.js';
+import { systemClock } from '../clock/system-clock.js';
+import { BallastError } from '../errors/ballast-error.js';
+import { type Logger, noopLogger } from '../logging/logger.js';
+import { clockSchema, functionSchema } from '../options/option-schemas.js';
+import { parseOptions } from '../options/parse-options.js';
+import { ClaimTicket, type IdempotencyTicket, type TicketEnvironment } from './claim-ticket.js';
+import type {
+  IdempotencyEventHandlers,
+  IdempotencyEventMap,
+  IdempotencyEventName,
+} from './idempotency-events.js';
+import { defaultIdempotencyScope, validateIdempotencyKey } from './idempotency-key.js';
+import type { ClaimOutcome, IdempotencyStore, RecordedResult } from './idempotency-store.js';
+
+/** Holding a duplicate until the first request finishes, instead of answering 409 at once. */
+export interface IdempotencyWaitOptions {
+  /** Longest a duplicate waits before it is refused as in flight. */
+  timeoutMs: number;
+  /** How often the store is asked again while waiting. Default `100`. */
+  pollMs?: number;
+}
+
+/** Extending the lease of a long operation so it is not taken for a crashed one. */
+export interface IdempotencyHeartbeatOptions {
+  /** How often the lease is extended by `leaseMs`. Default `leaseMs / 3`. */
+  intervalMs?: number;
+  /**
+   * Longest a holder keeps its key by heartbeat; past it the lease is left to run out, so a hung
+   * operation cannot block its key for ever. Default `10 × leaseMs`; must be below `ttlMs`.
+   */
+  maxHoldMs?: number;
+}
+
+/** Options for {@link createIdempotency}. */
+export interface IdempotencyOptions {
+  /** Where keys live: `MemoryIdempotencyStore`, or the Postgres or Redis store for several processes. */
+  store: IdempotencyStore;
+  /** Source of time for leases, expiry and waiting. Default `systemClock`. */
+  clock?: Clock;
+  /**
+   * How long a holder may run before its key can be taken over, in ms. Longer than your slowest
+   * operation (or use `heartbeat`); it is also how long a crashed holder blocks its key.
+   * Default `30_000` (seed 002 §4.1: writes time out after 15–30 s).
+   */
+  leaseMs?: number;
+  /** How long a recorded result is replayed, in ms. Default 24 h (seed 002 §4.2). Must exceed `leaseMs`. */
+  ttlMs?: number;
+  /** Extend the lease while the operation runs. Default `false`. */
+  heartbeat?: IdempotencyHeartbeatOptions | boolean;
+  /** Hold duplicates until the first finishes (bounded). Default `false`: answer in flight at once. */
+  wait?: IdempotencyWaitOptions | false;
+  /** Makes the owner token of each claim. Default `crypto.randomUUID()`. */
+  createOwnerToken?: () => string;
+  /** Receives takeovers, fencing and store failures. Default: discards. */
+  logger?: Logger;
+  /** Event handlers for metrics: `claim`, `takeover`, `replay`, `conflict`, `mismatch`, `record`, `release`, `fenced`. */
+  on?: IdempotencyEventHandlers;
+}
+
+/** Identifies one idempotent request. */
+export interface IdempotencyRequest {
+  /** Tenant or user the key belongs to. Default `'global'`. */
+  scope?: string;
+  /** The client's idempotency key: 1–255 printable ASCII characters. */
+  key: string;
+  /** Fingerprint of the request (see {@link fingerprint}). */
+  fingerprint: string;
+}
+
+/** Per-call options of {@link Idempotency.begin} and {@link Idempotency.run}. */
+export interface IdempotencyCallOptions {
+  /** Overrides the engine's `wait` for this call. */
+  wait?: IdempotencyWaitOptions | false;
+  /** Stops waiting (wait mode) with `ABORTED`, e.g. when the client went away. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link Idempotency.run}. */
+export interface IdempotencyRunOptions<T, R> extends IdempotencyCallOptions {
+  /**
+   * What to record for a result: return the JSON-serialisable value to replay, or `undefined`
+   * to release the key instead (the result is still returned, but a retry runs again). Default:
+   * the result itself. A server uses it to record 2xx/4xx responses and release on 5xx.
+   */
+  record?: (result: T) => R | undefined;
+}
+
+/** What the operation receives. */
+export interface IdempotencyOperationContext {
+  /** Aborted when the lease was lost to another holder (heartbeat); the result will not be recorded. */
+  readonly signal: AbortSignal;
+  /** True when the key was taken over from a crashed or hung holder. */
+  readonly takeover: boolean;
+}
+
+/** The result of {@link Idempotency.begin}. */
+export type IdempotencyBegin =
+  | { readonly outcome: 'claimed'; readonly ticket: IdempotencyTicket }
+  | { readonly outcome: 'replayed'; readonly result: RecordedResult };
+
+/** The result of {@link Idempotency.run}. */
+export type IdempotencyRunResult<T, R = T> =
+  | {
+      readonly outcome: 'executed';
+      readonly result: T;
+      /** False when the result was not kept (released by `record`, fenced, or the store failed). */
+      readonly recorded: boolean;
+    }
+  | { readonly outcome: 'replayed'; readonly result: R };
+
+/** An idempotency engine bound to a store. */
+export interface Idempotency {
+  /**
+   * Claims the key or returns its recorded result. With a ticket, the caller runs the operation
+   * and must end the ticket with `complete(result)` or `release()`; {@link Idempotency.run}
+   * does this for you. Throws `IDEMPOTENCY_IN_FLIGHT` (409, `details.retryAfterSeconds`),
+   * `IDEMPOTENCY_KEY_REUSED` (422), `IDEMPOTENCY_KEY_INVALID` (400) or
+   * `IDEMPOTENCY_STORE_UNAVAILABLE` (503).
+   */
+  begin(request: IdempotencyRequest, options?: IdempotencyCallOptions): Promise<IdempotencyBegin>;
+  /**
+   * Runs `operation` at most once per key: executes and records it, or replays the recorded
+   * result. If `operation` throws, the key is released and the error propagates unchanged.
+   */
+  run<T, R = T>(
+    request: IdempotencyRequest,
+    operation: (context: IdempotencyOperationContext) => Promise<T>,
+    options?: IdempotencyRunOptions<T, R>,
+  ): Promise<IdempotencyRunResult<T, R>>;
+  /** The lease length in ms (what a `Retry-After` is derived from). */
+  readonly leaseMs: number;
+  /** The record TTL in ms. */
+  readonly ttlMs: number;
+}
+
+const positiveMs = z.number().int().min(1);
+const waitSchema = z.object({
+  timeoutMs: z.number().int().min(0),
+  pollMs: positiveMs.default(100),
+});
+
+const optionsSchema = z
+  .object({
+    store: z.custom<IdempotencyStore>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        ['claim', 'complete', 'release', 'extendLease', 'deleteExpired'].every(
+          (method) => typeof (value as Record<string, unknown>)[method] === 'function',
+        ),
+      {
+        message:
+          'expected an IdempotencyStore (claim, complete, release, extendLease, deleteExpired)',
+      },
+    ),
+    clock: clockSchema.default(systemClock),
+    leaseMs: positiveMs.default(30_000),
+    ttlMs: positiveMs.default(24 * 60 * 60 * 1_000),
+    heartbeat: z
+      .union([
+        z.boolean(),
+        z.object({ intervalMs: positiveMs.optional(), maxHoldMs: positiveMs.optional() }),
+      ])
+      .default(false),
+    wait: z.union([z.literal(false), waitSchema]).default(false),
+    createOwnerToken: functionSchema<() => string>('a function returning a string').default(
+      () => () => globalThis.crypto.randomUUID(),
+    ),
+    logger: z
+      .custom<Logger>(
+        (value) =>
+          typeof value === 'object' &&
+          value !== null &&
+          typeof (value as Logger).warn === 'function' &&
+          typeof (value as Logger).error === 'function',
+        { message: 'expected a Logger (debug, info, warn, error)' },
+      )
+      .default(noopLogger),
+    on: z.record(z.string(), functionSchema('an event handler')).default({}),
+  })
+  .superRefine((options, context) => {
+    if (options.ttlMs <= options.leaseMs) {
+      context.addIssue({
+        code: 'custom',
+        path: ['ttlMs'],
+        message: 'must be greater than leaseMs',
+      });
+    }
+    if (options.heartbeat !== false) {
+      const configured = options.heartbeat === true ? undefined : options.heartbeat.maxHoldMs;
+      const maxHoldMs = configured ?? 10 * options.leaseMs;
+      if (maxHoldMs >= options.ttlMs) {
+        context.addIssue({
+          code: 'custom',
+          path: ['heartbeat', 'maxHoldMs'],
+          message: 'must be less than ttlMs (default 10 × leaseMs)',
+        });
+      }
+    }
+  });
+
+function invalidRequest(field: string, problem: string): BallastError {
+  return new BallastError('INVALID_OPTIONS', {
+    message: `Invalid options for idempotency.begin(): "${field}": ${problem}`,
+    details: { field },
+  });
+}
+
+// Checked by hand rather than with zod: this runs on every request, so it must cost nothing.
+function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest> {
+  if (typeof request !== 'object' || request === null)
+    throw invalidRequest('(options)', 'expected an object');
+  const scope = request.scope ?? defaultIdempotencyScope;
+  if (typeof scope !== 'string' || scope.length === 0 || scope.length > 255) {
+    throw invalidRequest('scope', 'expected a string of 1 to 255 characters');
+  }
+  const requestFingerprint = request.fingerprint;
+  if (
+    typeof requestFingerprint !== 'string' ||
+    requestFingerprint.length === 0 ||
+    requestFingerprint.length > 512
+  ) {
+    throw invalidRequest('fingerprint', 'expected a string of 1 to 512 characters');
+  }
+  return { scope, key: validateIdempotencyKey(request.key), fingerprint: requestFingerprint };
+}
+
+function checkCallOptions(options: IdempotencyCallOptions): IdempotencyCallOptions {
+  if (options.wait !== undefined && options.wait !== false) {
+    return { ...options, wait: parseOptions(waitSchema, options.wait, 'idempotency.begin() wait') };
+  }
+  if (options.signal !== undefined && typeof options.signal?.addEventListener !== 'function') {
+    throw invalidRequest('signal', 'expected an AbortSignal');
+  }
+  return options;
+}
+
+/**
+ * Creates an idempotency engine.
+ *
+ * @example
+ * ```ts
+ * const idempotency = createIdempotency({ store: new MemoryIdempotencyStore() });
+ * const { outcome, result } = await idempotency.run(
+ *   { scope: tenantId, key, fingerprint: await fingerprint({ method, path, json: body }) },
+ *   async () => createSale(body),
+ * );
+ * ```
+ */
+export function createIdempotency(options: IdempotencyOptions): Idempotency {
+  const parsed = parseOptions(optionsSchema, options, 'createIdempotency()');
+  const { store, clock, leaseMs, ttlMs, logger, createOwnerToken } = parsed;
+  const handlers = parsed.on as IdempotencyEventHandlers;
+  const heartbeat =
+    parsed.heartbeat === false
+      ? false
+      : {
+          intervalMs:
+            (parsed.heartbeat === true ? undefined : parsed.heartbeat.intervalMs) ??
+            Math.max(1, Math.floor(leaseMs / 3)),
+          maxHoldMs:
+            (parsed.heartbeat === true ? undefined : parsed.heartbeat.maxHoldMs) ?? 10 * leaseMs,
+        };
+
+  const emit = <Name extends IdempotencyEventName>(
+    name: Name,
+    event: IdempotencyEventMap[Name],
+  ): void => {
+    const handler = handlers[name] as ((event: IdempotencyEventMap[Name]) => void) | undefined;
+    if (handler === undefined) return;
+    try {
+      handler(event);
+    } catch (error) {
+      // A metrics or logging hook must never fail the request it observes.
+      logger.warn({ event: name, err: error }, 'idempotency: an event handler threw; ignored');
+    }
+  };
+
+  const env: TicketEnvironment = { store, clock, logger, leaseMs, ttlMs, heartbeat, emit };
+
+  async function claim(
+    scope: string,
+    key: string,
+    requestFingerprint: string,
+    ownerToken: string,
+  ): Promise<ClaimOutcome> {
+    const now = clock.now();
+    try {
+      return await store.claim({
+        scope,
+        key,
+        fingerprint: requestFingerprint,
+        ownerToken,
+        now,
+        leaseExpiresAt: now + leaseMs,
+        expiresAt: now + ttlMs,
+      });
+    } catch (error) {
+      logger.error({ scope, key, err: error }, 'idempotency: claiming the key failed');
+      // Refuse rather than run without the guard: running could execute a duplicate.
+      throw new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
+    }
+  }
+
+  async function begin(
+    request: IdempotencyRequest,
+    callOptions: IdempotencyCallOptions = {},
+  ): Promise<IdempotencyBegin> {
+    const { scope, key, fingerprint: requestFingerprint } = checkRequest(request);
+    const call = checkCallOptions(callOptions);
+    const wait = (call.wait as z.output<typeof waitSchema> | false | undefined) ?? parsed.wait;
+    const ownerToken = createOwnerToken();
+    const startedAt = clock.now();
+    const deadline = wait === false ? startedAt : startedAt + wait.timeoutMs;
+
+    for (;;) {
+      const outcome = await claim(scope, key, requestFingerprint, ownerToken);
+      if (outcome.kind === 'claimed') {
+        emit('claim', { scope, key, fingerprint: requestFingerprint, takeover: outcome.takeover });
+        if (outcome.takeover) {
+          logger.warn({ scope, key }, 'idempotency: took over a key whose holder’s lease ran out');
+          emit('takeover', { scope, key, fingerprint: requestFingerprint });
+        }
+        return {
+          outcome: 'claimed',
+          ticket: new ClaimTicket(env, scope, key, ownerToken, outcome.takeover),
+        };
+      }
+      if (outcome.fingerprint !== requestFingerprint) {
+        emit('mismatch', { scope, key, state: outcome.kind });
+        throw new BallastError('IDEMPOTENCY_KEY_REUSED', {
+          message: `Idempotency key reused with a different request (scope "${scope}").`,
+        });
+      }
+      if (outcome.kind === 'completed') {
+        emit('replay', { scope, key });
+        return { outcome: 'replayed', result: outcome.result };
+      }
+      const now = clock.now();
+      const waitLeft = deadline - now;
+      if (wait !== false && waitLeft > 0) {
+        try {
+          await clock.sleep(Math.min(wait.pollMs, waitLeft), call.signal);
+        } catch (reason) {
+          throw new BallastError('ABORTED', {
+            message: 'Stopped waiting for an in-flight idempotent request.',
+            cause: reason,
+          });
+        }
+        continue;
+      }
+      const retryAfterSeconds = Math.max(1, Math.ceil((outcome.leaseExpiresAt - now) / 1_000));
+      emit('conflict', { scope, key, retryAfterSeconds, waitedMs: now - startedAt });
+      throw new BallastError('IDEMPOTENCY_IN_FLIGHT', {
+        message: `The request with this idempotency key is still in flight (scope "${scope}").`,
+        details: { retryAfterSeconds },
+      });
+    }
+  }
+
+  async function run<T, R = T>(
+    request: IdempotencyRequest,
+    operation: (context: IdempotencyOperationContext) => Promise<T>,
+    runOptions: IdempotencyRunOptions<T, R> = {},
+  ): Promise<IdempotencyRunResult<T, R>> {
+    const begun = await begin(request, runOptions);
+    if (begun.outcome === 'replayed') return { outcome: 'replayed', result: begun.result as R };
+    const { ticket } = begun;
+    let result: T;
+    let toRecord: R | T | undefined;
+    try {
+      result = await operation({
+        // Lazy: most operations never look at the signal, and creating one has a cost.
+        get signal() {
+          return ticket.signal;
+        },
+        takeover: ticket.takeover,
+      });
+      toRecord = runOptions.record ? runOptions.record(result) : result;
+    } catch (error) {
+      await ticket.release('error');
+      throw error;
+    }
+    if (toRecord === undefined) {
+      await ticket.release('not-recorded');
+      return { outcome: 'executed', result, recorded: false };
+    }
+    let recorded = false;
+    try {
+      recorded = await ticket.complete(toRecord);
+    } catch {
+      // The ticket logged the store failure. The operation's effect happened, so its result is
+      // still returned; the key stays in flight until its lease ends.
+    }
+    return { outcome: 'executed', result, recorded };
+  }
+
+  return { begin, run, leaseMs, ttlMs };
+}

@@ -1,0 +1,52 @@
+/**
+ * What counts as an idempotency key. The IETF draft "The Idempotency-Key HTTP Header Field"
+ * leaves the format to the server; Ballast accepts 1–255 printable ASCII characters, which
+ * covers UUIDs, ULIDs and every client library's format, and rejects what could smuggle control
+ * characters into logs, headers or SQL.
+ */
+import { BallastError } from '../errors/ballast-error.js';
+
+/** Longest key accepted, in characters. */
+export const maxIdempotencyKeyLength = 255;
+
+/** Scope used when a caller gives none. Every store and mode uses this same default. */
+export const defaultIdempotencyScope = 'global';
+
+/** Why a key was refused, in `details.reason` of `IDEMPOTENCY_KEY_INVALID`. */
+export type InvalidKeyReason = 'empty' | 'too-long' | 'not-printable';
+
+function invalidKeyReason(key: string): InvalidKeyReason | undefined {
+  if (key.length === 0) return 'empty';
+  if (key.length > maxIdempotencyKeyLength) return 'too-long';
+  for (let index = 0; index < key.length; index++) {
+    const code = key.charCodeAt(index);
+    if (code < 0x20 || code > 0x7e) return 'not-printable';
+  }
+  return undefined;
+}
+
+/**
+ * Checks an idempotency key: non-empty, at most 255 characters, printable ASCII (space to `~`).
+ * Returns the key unchanged; throws `BallastError('IDEMPOTENCY_KEY_INVALID')` (400) with
+ * `details.reason` otherwise.
+ *
+ * @example
+ * ```ts
+ * validateIdempotencyKey('8e03978e-40d5-43e8-bc93-6894a57f9324'); // returns the key
+ * validateIdempotencyKey(''); // throws IDEMPOTENCY_KEY_INVALID, details.reason 'empty'
+ * ```
+ */
+export function validateIdempotencyKey(key: unknown): string {
+  if (typeof key !== 'string') {
+    throw new BallastError('IDEMPOTENCY_KEY_INVALID', {
+      message: 'The idempotency key must be a string.',
+      details: { reason: 'not-printable' satisfies InvalidKeyReason },
+    });
+  }
+  const reason = invalidKeyReason(key);
+  if (reason === undefined) return key;
+  throw new BallastError('IDEMPOTENCY_KEY_INVALID', {
+    message: `Invalid idempotency key: ${reason} (1–${maxIdempotencyKeyLength} printable ASCII characters expected).`,
+    details: { reason, maxLength: maxIdempotencyKeyLength },
+  });
+}

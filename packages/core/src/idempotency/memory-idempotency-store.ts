@@ -1,0 +1,173 @@
+/**
+ * An `IdempotencyStore` in the memory of one process: for tests, the demo, and single-instance
+ * services. Each method runs to completion without awaiting, so a claim is atomic against every
+ * other call in the process; it is NOT shared between processes (use the Postgres or Redis store
+ * for that). Results are kept as JSON text, so a replay behaves exactly as it would from a
+ * database: a `Date` comes back as a string and a later mutation of the original object does not
+ * leak into the replay.
+ */
+import { z } from 'zod';
+import { parseOptions } from '../options/parse-options.js';
+import type {
+  ClaimOutcome,
+  ClaimRequest,
+  CompleteRequest,
+  ExtendLeaseRequest,
+  IdempotencyStore,
+  ReleaseRequest,
+} from './idempotency-store.js';
+
+/** Options for {@link MemoryIdempotencyStore}. */
+export interface MemoryIdempotencyStoreOptions {
+  /**
+   * Most records kept. When full, expired records are swept, then the oldest completed records
+   * are forgotten (a retry of a forgotten key runs again). Keys in flight are never evicted, so
+   * the count may exceed this by the number of requests in flight. Default `10_000`.
+   */
+  maxEntries?: number;
+}
+
+const optionsSchema = z.object({
+  maxEntries: z.number().int().min(1).default(10_000),
+});
+
+interface MemoryRecord {
+  readonly fingerprint: string;
+  ownerToken: string;
+  state: 'in-flight' | 'completed';
+  leaseExpiresAt: number;
+  expiresAt: number;
+  resultJson: string;
+}
+
+/**
+ * The in-process idempotency store.
+ *
+ * @example
+ * ```ts
+ * const idempotency = createIdempotency({ store: new MemoryIdempotencyStore() });
+ * ```
+ */
+export class MemoryIdempotencyStore implements IdempotencyStore {
+  readonly #records = new Map<string, MemoryRecord>();
+  readonly #maxEntries: number;
+
+  constructor(options: MemoryIdempotencyStoreOptions = {}) {
+    this.#maxEntries = parseOptions(
+      optionsSchema,
+      options,
+      'new MemoryIdempotencyStore()',
+    ).maxEntries;
+  }
+
+  /** Number of records held, expired ones included until they are swept. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    const id = recordId(request.scope, request.key);
+    const existing = this.#live(id, request.now);
+    if (existing === undefined) {
+      this.#makeRoom(request.now);
+      this.#records.set(id, {
+        fingerprint: request.fingerprint,
+        ownerToken: request.ownerToken,
+        state: 'in-flight',
+        leaseExpiresAt: request.leaseExpiresAt,
+        expiresAt: request.expiresAt,
+        resultJson: 'null',
+      });
+      return { kind: 'claimed', takeover: false };
+    }
+    if (existing.state === 'completed') {
+      return {
+        kind: 'completed',
+        fingerprint: existing.fingerprint,
+        result: JSON.parse(existing.resultJson),
+      };
+    }
+    // Another request's record is never taken over, even with its lease over: the engine must be
+    // able to answer "key reused" rather than run a different request under the same key.
+    if (existing.fingerprint !== request.fingerprint || existing.leaseExpiresAt > request.now) {
+      return {
+        kind: 'in-flight',
+        fingerprint: existing.fingerprint,
+        leaseExpiresAt: existing.leaseExpiresAt,
+      };
+    }
+    existing.ownerToken = request.ownerToken;
+    existing.leaseExpiresAt = request.leaseExpiresAt;
+    existing.expiresAt = request.expiresAt;
+    return { kind: 'claimed', takeover: true };
+  }
+
+  async complete(request: CompleteRequest): Promise<boolean> {
+    const id = recordId(request.scope, request.key);
+    const existing = this.#live(id, request.now);
+    if (!isHeldBy(existing, request.ownerToken)) return false;
+    existing.state = 'completed';
+    existing.resultJson = JSON.stringify(request.result) ?? 'null';
+    existing.expiresAt = request.expiresAt;
+    // Re-insert so the map's order is completion order: eviction forgets the oldest first.
+    this.#records.delete(id);
+    this.#records.set(id, existing);
+    return true;
+  }
+
+  async release(request: ReleaseRequest): Promise<boolean> {
+    const id = recordId(request.scope, request.key);
+    if (!isHeldBy(this.#records.get(id), request.ownerToken)) return false;
+    this.#records.delete(id);
+    return true;
+  }
+
+  async extendLease(request: ExtendLeaseRequest): Promise<boolean> {
+    const existing = this.#records.get(recordId(request.scope, request.key));
+    if (!isHeldBy(existing, request.ownerToken)) return false;
+    existing.leaseExpiresAt = request.leaseExpiresAt;
+    return true;
+  }
+
+  async deleteExpired(now: number): Promise<number> {
+    return this.#sweep(now);
+  }
+
+  #live(id: string, now: number): MemoryRecord | undefined {
+    const record = this.#records.get(id);
+    if (record !== undefined && record.expiresAt <= now) {
+      this.#records.delete(id);
+      return undefined;
+    }
+    return record;
+  }
+
+  #sweep(now: number): number {
+    let deleted = 0;
+    for (const [id, record] of this.#records) {
+      if (record.expiresAt <= now) {
+        this.#records.delete(id);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  #makeRoom(now: number): void {
+    if (this.#records.size < this.#maxEntries) return;
+    this.#sweep(now);
+    for (const [id, record] of this.#records) {
+      if (this.#records.size < this.#maxEntries) return;
+      if (record.state === 'completed') this.#records.delete(id);
+    }
+  }
+}
+
+function recordId(scope: string, key: string): string {
+  // JSON of a pair: no choice of scope and key can produce another pair's id.
+  return JSON.stringify([scope, key]);
+}
+
+function isHeldBy(record: MemoryRecord | undefined, ownerToken: string): record is MemoryRecord {
+  return record !== undefined && record.state === 'in-flight' && record.ownerToken === ownerToken;
+}

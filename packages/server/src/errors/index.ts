@@ -1,0 +1,1 @@
+export { type ProblemResponseOptions, problemResponse } from './problem-response.js';

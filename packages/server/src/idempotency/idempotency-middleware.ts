@@ -1,0 +1,212 @@
+/**
+ * Idempotency for a web-standard fetch handler (Hono, Workers, Deno, Bun, Node's `Request`):
+ * wraps the handler so a retried or duplicated write runs once and every later copy gets the
+ * recorded answer. The response sent to the first client is the handler's own (all headers);
+ * replays carry only the allow-listed headers plus `Idempotent-Replayed: true`.
+ */
+import { parseOptions } from '@ballast/core';
+import { z } from 'zod';
+import { problemResponse } from '../errors/problem-response.js';
+import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
+import { functionSchema } from '../options/option-schemas.js';
+import { readRequestBody } from '../signing/read-request-body.js';
+import {
+  createIdempotencyGuard,
+  type IdempotencyGuardOptions,
+  type IdempotentExecution,
+} from './idempotency-guard.js';
+import { idempotencyKeyHeader } from './idempotency-key-header.js';
+import { replayResponse } from './recorded-response.js';
+import { requestFingerprint } from './request-fingerprint.js';
+
+/** Options for {@link idempotency}. */
+export interface IdempotencyMiddlewareOptions<Context = object> extends IdempotencyGuardOptions {
+  /**
+   * Whether a keyed method must carry an `Idempotency-Key` (missing → 400). A function decides
+   * per request (per route). Default `false`: requests without a key run unguarded (seed 002
+   * §4.2: the header is optional).
+   */
+  required?: boolean | ((request: Request) => boolean);
+  /** Tenant or user the key belongs to. Default: `'global'` for every request. */
+  scope?: (request: Request, context: Context | undefined) => string | Promise<string>;
+}
+
+const middlewareSchema = z.object({
+  required: z.union([z.boolean(), functionSchema('a function of the request')]).default(false),
+  scope: functionSchema('a function of the request').optional(),
+});
+
+/**
+ * Reads the handler's response body, up to `maxBytes`. Within the bound, the bytes are recorded
+ * and sent; past it, the response is streamed on (bytes read so far first) and `onStreamEnd`
+ * runs once the stream ends, fails or is cancelled, so the key is released only after the
+ * handler's response is truly over.
+ */
+async function captureBody(
+  response: Response,
+  maxBytes: number,
+  onStreamEnd: () => Promise<unknown>,
+): Promise<{ bytes: Uint8Array<ArrayBuffer> } | { stream: ReadableStream<Uint8Array> }> {
+  if (response.body === null) return { bytes: new Uint8Array(0) };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    if (total > maxBytes) break;
+  }
+  if (total <= maxBytes) {
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return { bytes };
+  }
+  let ended = false;
+  const end = async () => {
+    if (ended) return;
+    ended = true;
+    await onStreamEnd();
+  };
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+    },
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          await end();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        controller.error(error);
+        await end();
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason).catch(() => {
+        // The consumer is gone either way; the key is released below.
+      });
+      await end();
+    },
+  });
+  return { stream };
+}
+
+/** The same bytes typed as a `BodyInit` (a view over a shared buffer is copied). */
+function ownBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice();
+}
+
+async function finishWith(
+  execution: IdempotentExecution,
+  response: Response,
+  maxResponseBytes: number,
+): Promise<Response> {
+  const parts = { status: response.status, headers: response.headers };
+  const captured = await captureBody(response, maxResponseBytes, () =>
+    execution.finish({ ...parts, body: null }),
+  );
+  const init = {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  };
+  if ('stream' in captured) return new Response(captured.stream, init);
+  // Recorded before the first client hears back, so its own retry always finds the record.
+  await execution.finish({ ...parts, body: captured.bytes });
+  const bodyless = response.status === 204 || response.status === 205 || response.status === 304;
+  return new Response(bodyless ? null : captured.bytes, init);
+}
+
+/**
+ * Wraps a fetch handler with idempotency.
+ *
+ * | request | answer |
+ * | --- | --- |
+ * | not a keyed method, or no key and not `required` | the handler, unguarded |
+ * | keyed method, key missing and `required` | 400 `IDEMPOTENCY_KEY_MISSING` |
+ * | malformed key (not an sf-string or token, empty, > 255, not printable) | 400 `IDEMPOTENCY_KEY_INVALID` |
+ * | body over `maxBodyBytes` | 413 `PAYLOAD_TOO_LARGE`, handler not run |
+ * | first request with the key | the handler; 2xx–4xx recorded, 5xx/throw releases the key |
+ * | same key and request, first still running | 409 `IDEMPOTENCY_IN_FLIGHT` + `Retry-After` (or wait mode) |
+ * | same key and request, recorded | the recorded response + `Idempotent-Replayed: true` |
+ * | same key, another request (method, path or body) | 422 `IDEMPOTENCY_KEY_REUSED` |
+ * | store unreachable | 503 `IDEMPOTENCY_STORE_UNAVAILABLE`, handler not run |
+ *
+ * @example
+ * ```ts
+ * const withIdempotency = idempotency({ store: new MemoryIdempotencyStore(), required: true });
+ * export default { fetch: withIdempotency(async (request) => createSale(await request.json())) };
+ * ```
+ */
+export function idempotency<Context extends object = object>(
+  options: IdempotencyMiddlewareOptions<Context>,
+): (handler: FetchHandler<Context>) => WrappedHandler<Context> {
+  const { required: requiredOption, scope: scopeOption, ...guardOptions } = options;
+  const parsed = parseOptions(
+    middlewareSchema,
+    { required: requiredOption, scope: scopeOption },
+    'idempotency()',
+  );
+  const guard = createIdempotencyGuard(guardOptions);
+  const required = parsed.required as boolean | ((request: Request) => boolean);
+  const scopeOf = scopeOption;
+
+  return (handler) =>
+    async (request, context): Promise<Response> => {
+      let body: Uint8Array | undefined;
+      const decision = await guard.begin({
+        method: request.method,
+        idempotencyKey: request.headers.get(idempotencyKeyHeader),
+        required: typeof required === 'function' ? required(request) : required,
+        scope: () => (scopeOf ? scopeOf(request, context) : 'global'),
+        fingerprint: async () => {
+          body = await readRequestBody(request, guard.maxBodyBytes);
+          return requestFingerprint(request, body);
+        },
+        signal: request.signal,
+      });
+      switch (decision.kind) {
+        case 'pass':
+          return handler(request, context as Context);
+        case 'refuse':
+          return problemResponse(decision.error, {
+            locale: guard.locale,
+            instance: new URL(request.url).pathname,
+          });
+        case 'replay':
+          return replayResponse(decision.recorded);
+        case 'execute': {
+          const { execution } = decision;
+          // The body was read to fingerprint it; the handler gets a request carrying the same bytes.
+          const forwarded =
+            body === undefined || body.byteLength === 0
+              ? new Request(request, { body: null })
+              : new Request(request, { body: ownBuffer(body) });
+          let response: Response;
+          try {
+            response = await handler(forwarded, context as Context);
+          } catch (error) {
+            await execution.abandon('error');
+            throw error;
+          }
+          try {
+            return await finishWith(execution, response, guard.maxResponseBytes);
+          } catch (error) {
+            // Reading the handler's response failed (its stream errored): nothing to record.
+            await execution.abandon('error');
+            throw error;
+          }
+        }
+      }
+    };
+}

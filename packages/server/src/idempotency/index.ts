@@ -1,0 +1,29 @@
+export {
+  createIdempotencyGuard,
+  type ExecutionEnd,
+  type IdempotencyDecision,
+  type IdempotencyGuard,
+  type IdempotencyGuardOptions,
+  type IdempotencyGuardRequest,
+  type IdempotentExecution,
+} from './idempotency-guard.js';
+export { idempotencyKeyHeader, parseIdempotencyKey } from './idempotency-key-header.js';
+export {
+  type IdempotencyMiddlewareOptions,
+  idempotency,
+} from './idempotency-middleware.js';
+export {
+  defaultRecordedHeaders,
+  idempotentReplayedHeader,
+  type RecordedBody,
+  type RecordedResponse,
+  type ResponseParts,
+  recordResponse,
+  replayResponse,
+} from './recorded-response.js';
+export {
+  fingerprintRequestParts,
+  isJsonContentType,
+  type RequestFingerprintParts,
+  requestFingerprint,
+} from './request-fingerprint.js';

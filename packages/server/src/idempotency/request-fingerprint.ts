@@ -1,0 +1,88 @@
+/**
+ * The fingerprint of an HTTP request as every Ballast layer computes it, so a fetch handler, an
+ * Express app and a Fastify app sharing one store agree on "the same request": method, path with
+ * query, and the body — parsed and canonicalised when it is JSON (member order and whitespace
+ * do not matter), raw bytes otherwise.
+ */
+import { type FingerprintOptions, fingerprint } from '@ballast/core';
+
+/** An HTTP request described by its parts, as a framework adapter sees it. */
+export interface RequestFingerprintParts {
+  readonly method: string;
+  /** Path with query (`/sales?dry=1`) or a full URL. */
+  readonly path: string;
+  /** The `Content-Type` header; decides whether a raw body is parsed as JSON. */
+  readonly contentType?: string | null;
+  /**
+   * The body as the framework holds it. Bytes or text are the raw body: parsed first when the
+   * content type is JSON (falling back to the bytes). Any other value (an object, an array,
+   * `null`) is a body the framework already parsed (`express.json()`, Fastify). `undefined`: no body.
+   */
+  readonly body?: unknown;
+  /** A parsed JSON body, explicitly. Wins over `body`. */
+  readonly json?: unknown;
+}
+
+const jsonMediaType = /^application\/(?:[\w.+-]*\+)?json$/i;
+
+/** True for `application/json` and `application/*+json` (parameters ignored). */
+export function isJsonContentType(contentType: string | null | undefined): boolean {
+  if (!contentType) return false;
+  return jsonMediaType.test(contentType.split(';')[0]?.trim() ?? '');
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function parseJson(body: Uint8Array | string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    const text = typeof body === 'string' ? body : decoder.decode(body);
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    // Not JSON after all (or not UTF-8): the raw bytes are fingerprinted instead.
+    return { ok: false };
+  }
+}
+
+/**
+ * Fingerprint of a request given by its parts. Adapters call it with what their framework holds
+ * (a parsed body, or the raw bytes); the result equals {@link requestFingerprint}'s for the same
+ * request on the wire.
+ */
+export function fingerprintRequestParts(
+  parts: RequestFingerprintParts,
+  options: FingerprintOptions = {},
+): Promise<string> {
+  const { method, path } = parts;
+  if (parts.json !== undefined) return fingerprint({ method, path, json: parts.json }, options);
+  const body = parts.body;
+  if (body === undefined) return fingerprint({ method, path }, options);
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    return fingerprint({ method, path, json: body }, options);
+  }
+  if (body.length === 0) return fingerprint({ method, path }, options);
+  if (isJsonContentType(parts.contentType)) {
+    const parsed = parseJson(body);
+    if (parsed.ok) return fingerprint({ method, path, json: parsed.value }, options);
+  }
+  return fingerprint({ method, path, body }, options);
+}
+
+/**
+ * Fingerprint of a web `Request` whose body was already read (a body can be read only once):
+ * method, path with query, and `body` (JSON canonicalised when the content type says JSON).
+ *
+ * @example
+ * ```ts
+ * const body = new Uint8Array(await request.arrayBuffer());
+ * const fp = await requestFingerprint(request, body);
+ * ```
+ */
+export function requestFingerprint(request: Request, body: Uint8Array): Promise<string> {
+  const url = new URL(request.url);
+  return fingerprintRequestParts({
+    method: request.method,
+    path: url.pathname + url.search,
+    contentType: request.headers.get('content-type'),
+    body,
+  });
+}
