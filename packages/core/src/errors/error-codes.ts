@@ -33,8 +33,6 @@ export const errorCatalogue = {
   ABORTED: { status: 499, retryable: false, action: 'none' },
   CIRCUIT_OPEN: { status: 503, retryable: true, action: 'retry-later' },
   QUEUE_FULL: { status: 503, retryable: true, action: 'retry-later' },
-  RETRY_BUDGET_EXHAUSTED: { status: 503, retryable: false, action: 'retry-later' },
-  RETRIES_EXHAUSTED: { status: 503, retryable: false, action: 'retry-later' },
   NETWORK_ERROR: { status: 503, retryable: true, action: 'retry' },
   UPSTREAM_ERROR: { status: 502, retryable: true, action: 'retry' },
   // Signed internal calls (seed 003 §4).

@@ -1,0 +1,6 @@
+export {
+  type Bulkhead,
+  type BulkheadExecuteOptions,
+  type BulkheadOptions,
+  createBulkhead,
+} from './bulkhead.js';

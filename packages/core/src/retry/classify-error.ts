@@ -1,0 +1,198 @@
+/**
+ * Which failures are worth another attempt. Retrying a bad request, a permission error or a
+ * bug only multiplies load and delays the real error; retrying a dropped connection, a timeout,
+ * a 503 or a 429 (after the time the server asks for) usually succeeds. The classifier is a
+ * plain function, so adapters add their own rules (Postgres serialization failures, S3
+ * `SlowDown`) in front of the default one with `composeClassifiers()`.
+ */
+import isNetworkError from 'is-network-error';
+import { isBallastError } from '../errors/ballast-error.js';
+import { parseRetryAfter } from './retry-after.js';
+
+/**
+ * A classifier's answer: `'retry'`, `'fail'` (give up and reject with this error), or retry
+ * no sooner than `retryAfterMs` (a server's `Retry-After`).
+ */
+export type RetryVerdict = 'retry' | 'fail' | { readonly retryAfterMs: number };
+
+/** What a classifier knows besides the error. */
+export interface ClassifyContext {
+  /** The attempt that failed, from 1. */
+  readonly attempt: number;
+  /** `clock.now()` when it failed, to turn an HTTP-date `Retry-After` into a delay. */
+  readonly now: number;
+}
+
+/**
+ * Decides whether an error is worth retrying. Returning `undefined` means "no opinion": the
+ * next classifier (and, in `retry()`, finally {@link classifyError}) decides.
+ *
+ * @example
+ * ```ts
+ * // Postgres: serialization failure and deadlock are safe to retry.
+ * const postgresRules: ErrorClassifier = (error) =>
+ *   ['40001', '40P01'].includes((error as { code?: string })?.code ?? '') ? 'retry' : undefined;
+ * ```
+ */
+export type ErrorClassifier = (
+  error: unknown,
+  context: ClassifyContext,
+) => RetryVerdict | undefined;
+
+/**
+ * Chains classifiers: the first one with an opinion (not `undefined`) wins.
+ *
+ * @example
+ * ```ts
+ * const classify = composeClassifiers(postgresRules, s3Rules, classifyError);
+ * await retry(work, { classify });
+ * ```
+ */
+export function composeClassifiers(...classifiers: readonly ErrorClassifier[]): ErrorClassifier {
+  return (error, context) => {
+    for (const classify of classifiers) {
+      const verdict = classify(error, context);
+      if (verdict !== undefined) return verdict;
+    }
+    return undefined;
+  };
+}
+
+/**
+ * Socket and DNS failures that a later attempt may not meet: got's default list plus the
+ * undici (Node `fetch`) socket errors.
+ */
+const transientNetworkCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EADDRINUSE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+type Bag = Record<string, unknown>;
+
+function asBag(value: unknown): Bag | undefined {
+  return typeof value === 'object' && value !== null ? (value as Bag) : undefined;
+}
+
+/** An HTTP status from a `Response`, or from an error carrying one (ky, axios, got, AWS SDK). */
+function httpStatusOf(error: Bag): number | undefined {
+  const response = asBag(error.response);
+  const metadata = asBag(error.$metadata);
+  const candidates = [
+    error.status,
+    error.statusCode,
+    response?.status,
+    response?.statusCode,
+    metadata?.httpStatusCode,
+  ];
+  for (const candidate of candidates) {
+    if (typeof candidate === 'number' && candidate >= 100 && candidate <= 599) return candidate;
+  }
+  return undefined;
+}
+
+/** The `Retry-After` header from a `Headers` object or a plain header record. */
+function retryAfterHeaderOf(error: Bag): string | undefined {
+  for (const headers of [error.headers, asBag(error.response)?.headers]) {
+    const bag = asBag(headers);
+    if (!bag) continue;
+    if (typeof bag.get === 'function') {
+      const value = (bag.get as (name: string) => unknown).call(bag, 'retry-after');
+      if (typeof value === 'string') return value;
+      continue;
+    }
+    for (const [name, value] of Object.entries(bag)) {
+      if (name.toLowerCase() === 'retry-after' && typeof value === 'string') return value;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * 408 Request Timeout, 429 Too Many Requests and 5xx may pass; 501 Not Implemented and 505
+ * HTTP Version Not Supported are statements about the server's abilities, so they will not.
+ */
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+/** A network failure: fetch's TypeError, or a socket error code on the error or its causes. */
+function isNetworkFailure(error: Bag): boolean {
+  if (isNetworkError(error)) return true;
+  let current: Bag | undefined = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    if (typeof current.code === 'string' && transientNetworkCodes.has(current.code)) return true;
+    current = asBag(current.cause);
+  }
+  return false;
+}
+
+function withRetryAfter(ms: number | undefined): RetryVerdict {
+  return ms === undefined ? 'retry' : { retryAfterMs: ms };
+}
+
+function retryAfterFromDetails(details: Readonly<Record<string, unknown>>): number | undefined {
+  if (typeof details.retryAfterMs === 'number') return Math.max(0, details.retryAfterMs);
+  if (typeof details.retryAfterSeconds === 'number') {
+    return Math.max(0, details.retryAfterSeconds * 1_000);
+  }
+  return undefined;
+}
+
+/**
+ * The default classifier. In order:
+ *
+ * 1. An `AbortError` (the caller cancelled) → `'fail'`.
+ * 2. A `BallastError` → its `retryable` flag; `details.retryAfterMs` / `retryAfterSeconds`
+ *    become the minimum delay (a `CIRCUIT_OPEN` rejection carries them).
+ * 3. An HTTP status (a thrown `Response`, or `.status`, `.statusCode`, `.response.status`,
+ *    `.$metadata.httpStatusCode`): 408, 429 and 5xx except 501/505 → retry, honouring
+ *    `Retry-After` from `.headers` or `.response.headers`; any other status → `'fail'`.
+ * 4. A network failure (fetch's `TypeError` in every runtime, per `is-network-error`; or a code
+ *    such as `ECONNRESET`, `ECONNREFUSED`, `ETIMEDOUT`, `EAI_AGAIN` on the error or its
+ *    `cause` chain) → `'retry'`; any other Node system error (one naming its `syscall`, such as
+ *    `ENOENT` or `EACCES`) → `'fail'`.
+ * 5. A `TimeoutError` (from `AbortSignal.timeout()`) → `'retry'`.
+ * 6. `TypeError`, `RangeError`, `ReferenceError`, `SyntaxError` → `'fail'`: bugs do not heal.
+ * 7. Anything else → `'retry'`, as p-retry and cockatiel's `handleAll` do: an unknown failure
+ *    of a dependency is presumed transient.
+ */
+export const classifyError: ErrorClassifier = (error, context) => {
+  const bag = asBag(error);
+  if (!bag) return 'retry';
+  if (bag.name === 'AbortError') return 'fail';
+  if (isBallastError(error)) {
+    return error.retryable ? withRetryAfter(retryAfterFromDetails(error.details)) : 'fail';
+  }
+  const status = httpStatusOf(bag);
+  if (status !== undefined) {
+    if (!isRetryableStatus(status)) return 'fail';
+    return withRetryAfter(parseRetryAfter(retryAfterHeaderOf(bag), context.now));
+  }
+  if (isNetworkFailure(bag)) return 'retry';
+  // Any other Node system error (it names the failed syscall: ENOENT from open, EACCES…)
+  // describes the machine, not a passing condition.
+  if (typeof bag.code === 'string' && typeof bag.syscall === 'string') return 'fail';
+  if (bag.name === 'TimeoutError') return 'retry';
+  if (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof ReferenceError ||
+    error instanceof SyntaxError
+  ) {
+    return 'fail';
+  }
+  return 'retry';
+};
