@@ -1,3 +1,14 @@
+export {
+  LocalPresigner,
+  type LocalPresignerOptions,
+  type PresignedGrant,
+} from './local-presigner.js';
+export {
+  MemoryObjectStorage,
+  type MemoryObjectStorageOptions,
+} from './memory-object-storage.js';
+export type { ObjectBody } from './object-body.js';
+export { assertObjectKey, compareObjectKeys, maxObjectKeyBytes } from './object-key.js';
 export type {
   ListObjectsOptions,
   ObjectInfo,

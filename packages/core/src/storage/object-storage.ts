@@ -15,6 +15,12 @@ export interface ObjectInfo {
   /** Last modification, epoch milliseconds. */
   readonly lastModified: number;
   readonly contentType?: string;
+  /**
+   * SHA-256 of the content, base64 (the form of S3's `x-amz-checksum-sha256`), when the backend
+   * knows it. `confirmUpload` compares it with an expected checksum; when absent, it reads the
+   * object and hashes it instead.
+   */
+  readonly checksumSha256?: string;
 }
 
 /** An object with its content as a web stream. */
@@ -66,9 +72,15 @@ export interface PresignedRequest {
 }
 
 /**
- * Object storage. Implementations: `MemoryObjectStorage` and `FileSystemObjectStorage` (core),
- * S3 and compatibles (`@ballast/adapters/s3`). Failures are `BallastError`s:
- * `STORAGE_UNAVAILABLE` (retryable), `OBJECT_NOT_FOUND`, `TIMEOUT`, `ABORTED`.
+ * Object storage. Implementations: `MemoryObjectStorage` (core), `FileSystemObjectStorage`
+ * (`@ballast/adapters/fs`), S3 and compatibles (`@ballast/adapters/s3`). Failures are
+ * `BallastError`s: `STORAGE_UNAVAILABLE` (retryable), `OBJECT_NOT_FOUND`, `TIMEOUT`, `ABORTED`,
+ * `VALIDATION_FAILED` (a key the backend cannot store).
+ *
+ * `list` returns keys in ascending UTF-8 byte order (S3's order; {@link compareObjectKeys}
+ * implements it), so reconciliation can merge-join a listing with rows sorted the same way.
+ * The shared conformance suite is `describeObjectStorageContract` in
+ * `packages/adapters/test/support/object-storage-contract.ts`.
  */
 export interface ObjectStorage {
   put(

@@ -1,0 +1,4 @@
+export {
+  FileSystemObjectStorage,
+  type FileSystemObjectStorageOptions,
+} from './file-system-object-storage.js';

@@ -1,0 +1,112 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileSystemObjectStorage } from '@ballast/adapters/fs';
+import { ManualClock, MemoryObjectStorage } from '@ballast/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeObjectStorageContract } from './support/object-storage-contract.js';
+
+describeObjectStorageContract(
+  'MemoryObjectStorage',
+  async () => {
+    const storage = new MemoryObjectStorage();
+    return { storage, send: (request) => storage.handlePresigned(request) };
+  },
+  { reportsChecksum: true },
+);
+
+describeObjectStorageContract(
+  'FileSystemObjectStorage',
+  async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ballast-fs-contract-'));
+    const storage = new FileSystemObjectStorage({ directory });
+    return {
+      storage,
+      send: (request) => storage.handlePresigned(request),
+      cleanup: () => rm(directory, { recursive: true, force: true }),
+    };
+  },
+  { reportsChecksum: true },
+);
+
+describe('FileSystemObjectStorage on disk', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'ballast-fs-'));
+  });
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('keeps every key inside its directory, whatever the key says', async () => {
+    const root = join(directory, 'escape');
+    const storage = new FileSystemObjectStorage({ directory: root });
+    const keys = ['../outside', '../../etc/passwd', 'a/../../b', '/abs', '.hidden', 'a\\..\\b'];
+    for (const key of keys) await storage.put(key, key);
+    expect((await readdir(directory)).sort()).toEqual(['escape']);
+    const listed = (await storage.list()).objects.map((o) => o.key);
+    expect(listed.sort()).toEqual([...keys].sort());
+    for (const key of keys)
+      expect(await new Response((await storage.get(key))!.body).text()).toBe(key);
+  });
+
+  it('rejects keys a file system cannot hold with VALIDATION_FAILED', async () => {
+    const storage = new FileSystemObjectStorage({ directory: join(directory, 'invalid') });
+    for (const key of ['', 'x'.repeat(300), 'nul\u0000byte']) {
+      await expect(storage.put(key, 'x')).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        details: { field: 'key' },
+      });
+    }
+  });
+
+  it('persists across instances and ignores leftovers of a crashed write', async () => {
+    const root = join(directory, 'persist');
+    await new FileSystemObjectStorage({ directory: root }).put('docs/a.txt', 'kept');
+    // A crash between writing the temporary file and the rename leaves this behind.
+    await writeFile(join(root, '.ballast-tmp', 'crashed-write'), 'half an object');
+    const reopened = new FileSystemObjectStorage({ directory: root });
+    expect((await reopened.list()).objects.map((o) => o.key)).toEqual(['docs/a.txt']);
+    expect(await new Response((await reopened.get('docs/a.txt'))!.body).text()).toBe('kept');
+  });
+
+  it('stamps lastModified from its clock, so grace periods follow a ManualClock', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const storage = new FileSystemObjectStorage({ directory: join(directory, 'clock'), clock });
+    const info = await storage.put('k', 'x');
+    expect(info.lastModified).toBe(Date.UTC(2030, 0, 1));
+    expect((await storage.list()).objects[0]?.lastModified).toBe(Date.UTC(2030, 0, 1));
+  });
+
+  it('removes directories a delete emptied and keeps the rest', async () => {
+    const root = join(directory, 'tidy');
+    const storage = new FileSystemObjectStorage({ directory: root });
+    await storage.put('a/b/c', '1');
+    await storage.put('a/d', '2');
+    await storage.delete('a/b/c');
+    expect((await readdir(join(root, 'a~'))).sort()).toEqual(['d']);
+    expect((await storage.list()).objects.map((o) => o.key)).toEqual(['a/d']);
+  });
+
+  it('writes concurrently to the same key atomically: one whole version wins', async () => {
+    const storage = new FileSystemObjectStorage({ directory: join(directory, 'race') });
+    const versions = Array.from({ length: 20 }, (_, i) => `version-${i}-`.repeat(500));
+    await Promise.all(versions.map((v) => storage.put('same', v)));
+    const text = await new Response((await storage.get('same'))!.body).text();
+    expect(versions).toContain(text);
+    expect((await readdir(join(directory, 'race', '.ballast-tmp'))).length).toBe(0);
+  });
+
+  it('rejects an expired presigned URL with 403', async () => {
+    const clock = new ManualClock(1_000_000);
+    const storage = new FileSystemObjectStorage({ directory: join(directory, 'expiry'), clock });
+    const put = await storage.presignPut('late', { expiresInSeconds: 60 });
+    await clock.advance(60_000);
+    const response = await storage.handlePresigned(
+      new Request(put.url, { method: 'PUT', body: 'x' }),
+    );
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ code: 'SIGNATURE_EXPIRED' });
+    expect(await storage.head('late')).toBeUndefined();
+  });
+});

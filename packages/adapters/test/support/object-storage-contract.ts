@@ -1,0 +1,269 @@
+/**
+ * The `ObjectStorage` contract as tests: every implementation (memory, file system, S3) runs
+ * the same suite, so the consistency recipes and reconciliation can rely on one behaviour.
+ * Each test works under its own random prefix, so one bucket can serve the whole suite.
+ *
+ * Usage:
+ * ```ts
+ * describeObjectStorageContract('S3 (s3rver)', async () => ({
+ *   storage: new S3ObjectStorage({ … }),
+ *   send: (request) => fetch(request), // how a client sends a presigned request
+ * }));
+ * ```
+ */
+import {
+  compareObjectKeys,
+  isBallastError,
+  type ObjectInfo,
+  type ObjectStorage,
+} from '@ballast/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** What the suite needs from one implementation. */
+export interface ObjectStorageContractSubject {
+  readonly storage: ObjectStorage;
+  /** Sends a presigned request as a browser would and returns the service's response. */
+  send(request: Request): Promise<Response>;
+  /** Called once after the suite. */
+  cleanup?(): Promise<void>;
+}
+
+/** Switches for backends that cannot meet a part of the contract; say why where you use one. */
+export interface ObjectStorageContractOptions {
+  /** Keys with characters above U+FFFF list in UTF-8 byte order. Default `true`. */
+  readonly unicodeKeyOrder?: boolean;
+  /** `lastModified` is close to the wall clock (false for stores on a ManualClock). Default `true`. */
+  readonly wallClockTimes?: boolean;
+  /** The backend reports `checksumSha256` for a plain put. Default `false` (S3 does not by default). */
+  readonly reportsChecksum?: boolean;
+}
+
+const encoder = new TextEncoder();
+
+async function sha256Base64(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>),
+  );
+  return btoa(String.fromCharCode(...digest));
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
+  return new Response(stream).text();
+}
+
+async function listAll(storage: ObjectStorage, prefix: string, pageSize?: number) {
+  const pages: ObjectInfo[][] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 1000; i++) {
+    const page = await storage.list({ prefix, cursor, pageSize });
+    pages.push([...page.objects]);
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  return pages;
+}
+
+function streamOf(...chunks: string[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+      controller.close();
+    },
+  });
+}
+
+/** Declares the contract suite for one implementation. */
+export function describeObjectStorageContract(
+  name: string,
+  setup: () => Promise<ObjectStorageContractSubject>,
+  options: ObjectStorageContractOptions = {},
+): void {
+  describe(`ObjectStorage contract: ${name}`, () => {
+    let subject: ObjectStorageContractSubject;
+    let storage: ObjectStorage;
+    let run = 0;
+    const base = `contract-${Math.random().toString(36).slice(2, 8)}`;
+    /** A prefix no other test uses. */
+    const fresh = () => `${base}/t${++run}/`;
+
+    beforeAll(async () => {
+      subject = await setup();
+      storage = subject.storage;
+    });
+    afterAll(async () => {
+      await subject?.cleanup?.();
+    });
+
+    it('stores a string and describes it in head', async () => {
+      const key = `${fresh()}hello.txt`;
+      const before = Date.now();
+      const info = await storage.put(key, 'hello world', { contentType: 'text/plain' });
+      expect(info).toMatchObject({ key, size: 11 });
+      const head = await storage.head(key);
+      expect(head).toMatchObject({ key, size: 11, contentType: 'text/plain' });
+      expect(typeof head?.etag).toBe('string');
+      expect(head?.etag).toBe(info.etag);
+      if (options.wallClockTimes !== false) {
+        expect(head!.lastModified).toBeGreaterThan(before - 5_000);
+        expect(head!.lastModified).toBeLessThan(Date.now() + 5_000);
+      }
+      if (options.reportsChecksum) {
+        expect(head?.checksumSha256).toBe(await sha256Base64(encoder.encode('hello world')));
+      }
+    });
+
+    it('stores bytes and streams and returns them unchanged from get', async () => {
+      const prefix = fresh();
+      const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+      await storage.put(`${prefix}bytes`, bytes);
+      await storage.put(`${prefix}stream`, streamOf('chunk one, ', 'chunk two'), {
+        contentLength: 20,
+      });
+      await storage.put(`${prefix}empty`, '');
+      const gotBytes = await storage.get(`${prefix}bytes`);
+      expect(new Uint8Array(await new Response(gotBytes!.body).arrayBuffer())).toEqual(bytes);
+      const gotStream = await storage.get(`${prefix}stream`);
+      expect(gotStream?.size).toBe(20);
+      expect(await readAll(gotStream!.body)).toBe('chunk one, chunk two');
+      const empty = await storage.get(`${prefix}empty`);
+      expect(empty?.size).toBe(0);
+      expect(await readAll(empty!.body)).toBe('');
+    });
+
+    it('answers undefined for a missing key in get and head', async () => {
+      const key = `${fresh()}missing`;
+      expect(await storage.head(key)).toBeUndefined();
+      expect(await storage.get(key)).toBeUndefined();
+    });
+
+    it('overwrites an object in place', async () => {
+      const key = `${fresh()}doc`;
+      await storage.put(key, 'first version');
+      await storage.put(key, 'v2');
+      expect((await storage.head(key))?.size).toBe(2);
+      expect(await readAll((await storage.get(key))!.body)).toBe('v2');
+      expect((await listAll(storage, key)).flat().map((o) => o.key)).toEqual([key]);
+    });
+
+    it('deletes, and deleting a missing object succeeds', async () => {
+      const key = `${fresh()}gone`;
+      await storage.put(key, 'x');
+      await storage.delete(key);
+      expect(await storage.head(key)).toBeUndefined();
+      await expect(storage.delete(key)).resolves.toBeUndefined();
+      await expect(storage.delete(`${fresh()}never-existed`)).resolves.toBeUndefined();
+    });
+
+    it('round-trips keys with spaces, unicode, dots and reserved characters', async () => {
+      const prefix = fresh();
+      const keys = [
+        `${prefix}with space.txt`,
+        `${prefix}ñandú/ünïcode.pdf`,
+        `${prefix}a+b=c&d.txt`,
+        `${prefix}..`,
+        `${prefix}./dot`,
+        `${prefix}percent%20literal`,
+        `${prefix}folder/`,
+      ];
+      for (const key of keys) await storage.put(key, key);
+      for (const key of keys) {
+        expect(await readAll((await storage.get(key))!.body)).toBe(key);
+      }
+      const listed = (await listAll(storage, prefix)).flat().map((o) => o.key);
+      expect(listed).toEqual([...keys].sort(compareObjectKeys));
+    });
+
+    it('lists in UTF-8 byte order with sizes', async () => {
+      const prefix = fresh();
+      const names = ['b', 'a/2', 'a-1', 'a0', 'a', 'A', 'a/1/x', 'z~', 'é'];
+      if (options.unicodeKeyOrder !== false) names.push('\u{1F600}', '\uFF61');
+      for (const name of names) await storage.put(`${prefix}${name}`, name);
+      const listed = (await listAll(storage, prefix)).flat();
+      expect(listed.map((o) => o.key.slice(prefix.length))).toEqual(
+        [...names].sort(compareObjectKeys),
+      );
+      for (const object of listed) {
+        expect(object.size).toBe(encoder.encode(object.key.slice(prefix.length)).length);
+      }
+    });
+
+    it('pages with a cursor: full pages, then a last page without nextCursor', async () => {
+      const prefix = fresh();
+      const keys = Array.from({ length: 25 }, (_, i) => `${prefix}k${String(i).padStart(3, '0')}`);
+      for (const key of keys) await storage.put(key, 'x');
+      const pages = await listAll(storage, prefix, 10);
+      expect(pages.map((p) => p.length)).toEqual([10, 10, 5]);
+      expect(pages.flat().map((o) => o.key)).toEqual(keys);
+    });
+
+    it('lists only keys under the prefix, across nested folders', async () => {
+      const prefix = fresh();
+      await storage.put(`${prefix}docs/1`, 'x');
+      await storage.put(`${prefix}docs/deep/2`, 'x');
+      await storage.put(`${prefix}docs-other/3`, 'x');
+      await storage.put(`${prefix}doc`, 'x');
+      const docs = (await listAll(storage, `${prefix}docs/`, 1)).flat().map((o) => o.key);
+      expect(docs).toEqual([`${prefix}docs/1`, `${prefix}docs/deep/2`]);
+      const partial = (await listAll(storage, `${prefix}doc`)).flat().map((o) => o.key);
+      expect(partial).toEqual([
+        `${prefix}doc`,
+        `${prefix}docs-other/3`,
+        `${prefix}docs/1`,
+        `${prefix}docs/deep/2`,
+      ]);
+      expect((await storage.list({ prefix: `${prefix}nothing/` })).objects).toEqual([]);
+    });
+
+    it('accepts an upload through a presigned PUT and serves it through a presigned GET', async () => {
+      const key = `${fresh()}signed/scan.pdf`;
+      const put = await storage.presignPut(key, {
+        expiresInSeconds: 300,
+        contentType: 'application/pdf',
+      });
+      expect(put.method).toBe('PUT');
+      expect(put.expiresAt).toBeGreaterThan(Date.now() - 60_000);
+      const uploaded = await subject.send(
+        new Request(put.url, { method: 'PUT', headers: put.headers, body: '%PDF-1.7 fake' }),
+      );
+      expect(uploaded.status).toBe(200);
+      expect(await storage.head(key)).toMatchObject({ key, size: 13 });
+      const get = await storage.presignGet(key, { expiresInSeconds: 300 });
+      const downloaded = await subject.send(new Request(get.url, { method: 'GET' }));
+      expect(downloaded.status).toBe(200);
+      expect(await downloaded.text()).toBe('%PDF-1.7 fake');
+    });
+
+    it('rejects a tampered presigned URL', async () => {
+      const key = `${fresh()}signed/a.txt`;
+      const put = await storage.presignPut(key, { expiresInSeconds: 300 });
+      const tampered = put.url.replace('signed/a.txt', 'signed/b.txt');
+      const response = await subject.send(new Request(tampered, { method: 'PUT', body: 'x' }));
+      expect(response.status).toBe(403);
+      expect(await storage.head(key.replace('a.txt', 'b.txt'))).toBeUndefined();
+    });
+
+    it('fails with ABORTED on an aborted signal', async () => {
+      const key = `${fresh()}aborted`;
+      const signal = AbortSignal.abort();
+      const outcomes = await Promise.allSettled([
+        storage.put(key, 'x', { signal }),
+        storage.head(key, { signal }),
+        storage.list({ prefix: key, signal }),
+      ]);
+      for (const outcome of outcomes) {
+        expect(outcome.status).toBe('rejected');
+        const reason = (outcome as PromiseRejectedResult).reason;
+        expect(isBallastError(reason, 'ABORTED')).toBe(true);
+      }
+      expect(await storage.head(key)).toBeUndefined();
+    });
+
+    it('rejects list page sizes outside 1..1000 with INVALID_OPTIONS', async () => {
+      for (const pageSize of [0, 1001, 2.5]) {
+        await expect(storage.list({ prefix: fresh(), pageSize })).rejects.toMatchObject({
+          code: 'INVALID_OPTIONS',
+        });
+      }
+    });
+  });
+}

@@ -1,0 +1,241 @@
+/**
+ * Signed uploads (seed 000 §2): the client uploads straight to storage with a presigned PUT,
+ * and the row only becomes `active` once the server has seen the object. The row is inserted
+ * `pending` with a deadline before the URL is handed out, so an upload that is never confirmed
+ * is still known and reconciliation can clean it (and its object) after the deadline; an object
+ * never appears without a row that accounts for it.
+ */
+import { z } from 'zod';
+import { systemClock } from '../clock/system-clock.js';
+import { BallastError } from '../errors/ballast-error.js';
+import { noopLogger } from '../logging/logger.js';
+import { parseOptions } from '../options/parse-options.js';
+import { saga } from '../saga/saga.js';
+import { normaliseSha256, sha256, toBase64 } from '../storage/bytes-encoding.js';
+import { readObjectBody } from '../storage/object-body.js';
+import type { ObjectInfo, ObjectStorage, PresignedRequest } from '../storage/object-storage.js';
+import type { DocumentRecords } from './document-records.js';
+import {
+  keySchema,
+  portSchema,
+  type RecipeOptions,
+  recipeOptionsShape,
+  storageSchema,
+} from './recipe-options.js';
+import type { RecordedObject } from './upload-then-record.js';
+import type { UploadTokens } from './upload-tokens.js';
+
+/** Options for {@link issueSignedUpload}. */
+export interface IssueSignedUploadOptions<Data, Row extends { readonly id: string }>
+  extends RecipeOptions {
+  readonly storage: ObjectStorage;
+  /** `insert` (the pending row) and `expirePending` (undo when presigning fails). */
+  readonly records: Pick<DocumentRecords<Data, Row>, 'insert' | 'expirePending'>;
+  readonly tokens: UploadTokens;
+  /** A fresh key for the object, e.g. `cases/${caseId}/${crypto.randomUUID()}`. */
+  readonly key: string;
+  /** The caller's own columns for the pending row. */
+  readonly record: Data;
+  /** Content type the client must send (bound into the URL where the backend supports it). */
+  readonly contentType?: string;
+  /** Declared size in bytes; `confirmUpload` rejects an object of another size. */
+  readonly size?: number;
+  /** Lifetime of the presigned PUT. Default `900` (15 minutes). */
+  readonly expiresInSeconds?: number;
+  /**
+   * Extra time after the URL expires during which the upload may still be confirmed (a large
+   * upload started just before expiry). Default `300`. The pending row expires at
+   * `now + expiresInSeconds + confirmWithinSeconds`.
+   */
+  readonly confirmWithinSeconds?: number;
+}
+
+/** What the server returns to the client that will upload. */
+export interface SignedUpload<Row> {
+  /** The `pending` row. */
+  readonly row: Row;
+  /** The presigned PUT the client sends the file with. */
+  readonly upload: PresignedRequest;
+  /** Opaque; the client passes it to the confirmation endpoint. */
+  readonly token: string;
+  /** Deadline for the confirmation (epoch ms). */
+  readonly confirmBy: number;
+}
+
+const issueSchema = z.object({
+  ...recipeOptionsShape,
+  storage: storageSchema('presignPut'),
+  records: portSchema('a DocumentRecords', 'insert', 'expirePending'),
+  tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
+  key: keySchema,
+  record: z.unknown(),
+  contentType: z.string().min(1).optional(),
+  size: z.number().int().nonnegative().optional(),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(900),
+  confirmWithinSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 3600)
+    .default(300),
+});
+
+/**
+ * Inserts a `pending` row, presigns a PUT for `key` and signs an upload token naming both.
+ * Check the caller's right to upload (case token, session) before calling it. If presigning
+ * fails, the pending row is expired again and the error propagates.
+ *
+ * @example
+ * ```ts
+ * const { upload, token } = await issueSignedUpload({
+ *   storage, records, tokens, key: `cases/${caseId}/${crypto.randomUUID()}`,
+ *   record: { caseId, name: 'scan.pdf' }, contentType: 'application/pdf', size: 482_113,
+ * });
+ * // client: await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: file });
+ * ```
+ */
+export async function issueSignedUpload<Data, Row extends { readonly id: string }>(
+  options: IssueSignedUploadOptions<Data, Row>,
+): Promise<SignedUpload<Row>> {
+  const parsed = parseOptions(issueSchema, options, 'issueSignedUpload()');
+  const { storage, records, tokens, key, contentType, size, signal } = options;
+  const clock = options.clock ?? systemClock;
+  const traceId = options.traceId ?? crypto.randomUUID();
+  const confirmBy = clock.now() + (parsed.expiresInSeconds + parsed.confirmWithinSeconds) * 1000;
+  const results = await saga({
+    name: 'issueSignedUpload',
+    logger: options.logger ?? noopLogger,
+    traceId,
+    signal,
+  })
+    .step({
+      name: 'row',
+      run: (ctx) =>
+        records.insert(
+          { key, status: 'pending', data: options.record, expiresAt: confirmBy },
+          { traceId, now: clock.now(), signal: ctx.signal },
+        ),
+      compensate: async (_ctx, row) => {
+        await records.expirePending(row.id, { traceId, now: clock.now() });
+      },
+    })
+    .step({
+      name: 'upload',
+      run: () =>
+        storage.presignPut(key, { expiresInSeconds: parsed.expiresInSeconds, contentType }),
+    })
+    .step({
+      name: 'token',
+      run: ({ results }) =>
+        tokens.sign({ recordId: results.row.id, key, expiresAt: confirmBy, size, contentType }),
+    })
+    .run();
+  return { row: results.row, upload: results.upload, token: results.token, confirmBy };
+}
+
+/** Options for {@link confirmUpload}. */
+export interface ConfirmUploadOptions<Row extends { readonly id: string }> extends RecipeOptions {
+  /** The token from {@link issueSignedUpload}, as the client sent it back. */
+  readonly token: string;
+  readonly tokens: UploadTokens;
+  readonly storage: ObjectStorage;
+  /** Only `markUploaded` is used. */
+  readonly records: Pick<DocumentRecords<unknown, Row>, 'markUploaded'>;
+  /** Size the object must have. Default: the size declared when issuing, if any. */
+  readonly expectedSize?: number;
+  /**
+   * SHA-256 the object must have, base64 (S3's form) or hex. Compared with the backend's
+   * checksum when it reports one, otherwise the object is read and hashed.
+   */
+  readonly expectedChecksum?: string;
+}
+
+const confirmSchema = z.object({
+  ...recipeOptionsShape,
+  token: z.string().min(1).max(8192),
+  tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
+  storage: storageSchema('head', 'get'),
+  records: portSchema('a DocumentRecords', 'markUploaded'),
+  expectedSize: z.number().int().nonnegative().optional(),
+  expectedChecksum: z.string().min(1).max(128).optional(),
+});
+
+function mismatch(field: string, message: string): BallastError {
+  return new BallastError('VALIDATION_FAILED', { message, details: { field } });
+}
+
+async function checksumOf(
+  storage: ObjectStorage,
+  info: ObjectInfo,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  if (info.checksumSha256) return info.checksumSha256;
+  const object = await storage.get(info.key, { signal });
+  if (!object) return undefined;
+  return toBase64(await sha256(await readObjectBody(object.body, signal)));
+}
+
+/**
+ * Confirms a signed upload: verifies the token (signature, then deadline on the server's
+ * clock), checks with a HEAD that the object exists with the expected size and checksum, then
+ * moves the row from `pending` to `active`. Throws `SIGNATURE_INVALID` / `SIGNATURE_EXPIRED`
+ * for a bad or late token, `OBJECT_NOT_FOUND` when nothing was uploaded yet (the client may
+ * upload and confirm again before the deadline), `VALIDATION_FAILED` (`details.field` `size` or
+ * `checksum`) for the wrong bytes, and `NOT_FOUND` when the row is no longer pending (expired
+ * and cleaned). A repeated confirmation of an active row resolves again.
+ *
+ * @example
+ * ```ts
+ * const { row } = await confirmUpload({ token: body.token, tokens, storage, records });
+ * ```
+ */
+export async function confirmUpload<Row extends { readonly id: string }>(
+  options: ConfirmUploadOptions<Row>,
+): Promise<RecordedObject<Row>> {
+  parseOptions(confirmSchema, options, 'confirmUpload()');
+  const { storage, records, tokens, signal } = options;
+  const clock = options.clock ?? systemClock;
+  const traceId = options.traceId ?? crypto.randomUUID();
+  const logger = options.logger ?? noopLogger;
+  let expectedChecksum: string | undefined;
+  if (options.expectedChecksum !== undefined) {
+    expectedChecksum = normaliseSha256(options.expectedChecksum);
+    if (!expectedChecksum) {
+      throw mismatch('checksum', 'Expected checksum is not a SHA-256 in base64 or hex.');
+    }
+  }
+  const claims = await tokens.verify(options.token);
+  const object = await storage.head(claims.key, { signal });
+  if (!object) {
+    throw new BallastError('OBJECT_NOT_FOUND', {
+      message: `Nothing uploaded yet under the key of upload ${claims.recordId}.`,
+    });
+  }
+  const expectedSize = options.expectedSize ?? claims.size;
+  if (expectedSize !== undefined && object.size !== expectedSize) {
+    throw mismatch('size', `Uploaded object has ${object.size} bytes, expected ${expectedSize}.`);
+  }
+  if (expectedChecksum && (await checksumOf(storage, object, signal)) !== expectedChecksum) {
+    throw mismatch('checksum', 'Uploaded object does not match the expected SHA-256.');
+  }
+  const row = await records.markUploaded(claims.recordId, object, {
+    traceId,
+    now: clock.now(),
+    signal,
+  });
+  if (!row) {
+    throw new BallastError('NOT_FOUND', {
+      message: `Upload ${claims.recordId} is no longer pending (expired or removed).`,
+    });
+  }
+  logger.info(
+    { traceId, recordId: claims.recordId, key: claims.key, size: object.size },
+    'upload confirmed',
+  );
+  return { row, object };
+}

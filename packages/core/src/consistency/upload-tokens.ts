@@ -1,0 +1,158 @@
+/**
+ * Upload tokens (seed 000 §2). A guest who may upload one file gets a token naming the row, the
+ * key and a deadline, signed with HMAC-SHA256 (WebCrypto) by the server. `confirmUpload` accepts
+ * only a token this server signed and whose deadline, checked on the server's clock, has not
+ * passed, so a client can neither confirm someone else's upload nor confirm late.
+ */
+import { z } from 'zod';
+import type { Clock } from '../clock/clock.js';
+import { systemClock } from '../clock/system-clock.js';
+import { BallastError } from '../errors/ballast-error.js';
+import { parseOptions } from '../options/parse-options.js';
+import { fromBase64, toBase64Url } from '../storage/bytes-encoding.js';
+import { portSchema } from './recipe-options.js';
+
+/** What an upload token asserts. */
+export interface UploadTokenClaims {
+  /** Id of the `pending` row. */
+  readonly recordId: string;
+  /** Storage key the client uploads to. */
+  readonly key: string;
+  /** Epoch ms after which the upload can no longer be confirmed. */
+  readonly expiresAt: number;
+  /** Declared size in bytes, checked by `confirmUpload`. */
+  readonly size?: number;
+  readonly contentType?: string;
+}
+
+/** Signs and verifies upload tokens. */
+export interface UploadTokens {
+  /** A token for `claims`. */
+  sign(claims: UploadTokenClaims): Promise<string>;
+  /**
+   * The claims of a token this instance (or one sharing a secret) signed. Throws
+   * `SIGNATURE_INVALID` for a malformed or forged token and `SIGNATURE_EXPIRED` once
+   * `expiresAt` has passed on the clock.
+   */
+  verify(token: string): Promise<UploadTokenClaims>;
+}
+
+/** Options for {@link createUploadTokens}. */
+export interface UploadTokensOptions {
+  /**
+   * HMAC secret, at least 32 bytes. Several for rotation: the first signs, all verify, so a
+   * new secret can be put first while tokens signed with the old one are still in flight.
+   */
+  readonly secret: string | Uint8Array | readonly (string | Uint8Array)[];
+  /** Clock for expiry. Default `systemClock`. */
+  readonly clock?: Clock;
+}
+
+const secretSchema = z.union([
+  z.string().min(32, 'must be at least 32 characters'),
+  z.instanceof(Uint8Array).refine((b) => b.length >= 32, 'must be at least 32 bytes'),
+]);
+const schema = z.object({
+  secret: z.union([secretSchema, z.array(secretSchema).min(1)]),
+  clock: portSchema<Clock>('a Clock', 'now').optional(),
+});
+
+const claimsSchema = z.object({
+  i: z.string().min(1),
+  k: z.string().min(1),
+  e: z.number().int(),
+  s: z.number().int().nonnegative().optional(),
+  t: z.string().optional(),
+});
+
+const version = 'v1';
+
+function invalidToken(): BallastError {
+  return new BallastError('SIGNATURE_INVALID', { message: 'Upload token is not valid.' });
+}
+
+/**
+ * Creates the signer/verifier for upload tokens used by `issueSignedUpload` and
+ * `confirmUpload`.
+ *
+ * @example
+ * ```ts
+ * const tokens = createUploadTokens({ secret: process.env.UPLOAD_TOKEN_SECRET! });
+ * ```
+ */
+export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
+  const parsed = parseOptions(schema, options, 'createUploadTokens()');
+  const clock = parsed.clock ?? systemClock;
+  const secrets = Array.isArray(parsed.secret) ? parsed.secret : [parsed.secret];
+  const keys = secrets.map((secret) =>
+    crypto.subtle.importKey(
+      'raw',
+      (typeof secret === 'string'
+        ? new TextEncoder().encode(secret)
+        : secret) as Uint8Array<ArrayBuffer>,
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    ),
+  );
+  const encoder = new TextEncoder();
+
+  return {
+    async sign(claims) {
+      const payload = toBase64Url(
+        encoder.encode(
+          JSON.stringify({
+            i: claims.recordId,
+            k: claims.key,
+            e: claims.expiresAt,
+            s: claims.size,
+            t: claims.contentType,
+          }),
+        ),
+      );
+      const signed = `${version}.${payload}`;
+      const signature = await crypto.subtle.sign('HMAC', await keys[0]!, encoder.encode(signed));
+      return `${signed}.${toBase64Url(new Uint8Array(signature))}`;
+    },
+
+    async verify(token) {
+      if (typeof token !== 'string' || token.length > 8192) throw invalidToken();
+      const [prefix, payload, signatureText, ...rest] = token.split('.');
+      const signature = fromBase64(signatureText ?? '');
+      if (prefix !== version || !payload || !signature || rest.length > 0) throw invalidToken();
+      const signed = encoder.encode(`${prefix}.${payload}`);
+      let valid = false;
+      for (const key of keys) {
+        // crypto.subtle.verify compares in constant time.
+        if (
+          await crypto.subtle.verify(
+            'HMAC',
+            await key,
+            signature as Uint8Array<ArrayBuffer>,
+            signed,
+          )
+        ) {
+          valid = true;
+          break;
+        }
+      }
+      if (!valid) throw invalidToken();
+      let claims: z.output<typeof claimsSchema>;
+      try {
+        claims = claimsSchema.parse(JSON.parse(new TextDecoder().decode(fromBase64(payload))));
+      } catch {
+        throw invalidToken();
+      }
+      if (clock.now() >= claims.e) {
+        throw new BallastError('SIGNATURE_EXPIRED', { message: 'Upload token expired.' });
+      }
+      return {
+        recordId: claims.i,
+        key: claims.k,
+        expiresAt: claims.e,
+        size: claims.s,
+        contentType: claims.t,
+      };
+    },
+  };
+}

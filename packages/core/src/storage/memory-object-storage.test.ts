@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock/manual-clock.js';
+import { LocalPresigner } from './local-presigner.js';
+import { MemoryObjectStorage } from './memory-object-storage.js';
+
+describe('MemoryObjectStorage', () => {
+  it('stamps lastModified from its clock and reports a SHA-256 checksum', async () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const storage = new MemoryObjectStorage({ clock });
+    const info = await storage.put('a', 'abc');
+    expect(info.lastModified).toBe(1_700_000_000_000);
+    // SHA-256("abc"), base64.
+    expect(info.checksumSha256).toBe('ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=');
+    expect(info.etag).toBe('"ba7816bf8f01cfea414140de5dae2223"');
+  });
+
+  it('keeps its own copy of a byte body', async () => {
+    const storage = new MemoryObjectStorage();
+    const bytes = new Uint8Array([1, 2, 3]);
+    await storage.put('k', bytes);
+    bytes[0] = 9;
+    const stored = await storage.get('k');
+    expect([...new Uint8Array(await new Response(stored!.body).arrayBuffer())]).toEqual([1, 2, 3]);
+  });
+
+  it('lists keys and counts objects for assertions', async () => {
+    const storage = new MemoryObjectStorage();
+    await storage.put('b', 'x');
+    await storage.put('a', 'x');
+    await storage.put('a', 'y');
+    expect(storage.keys()).toEqual(['a', 'b']);
+    expect(storage.objectCount).toBe(2);
+    await storage.delete('a');
+    expect(storage.keys()).toEqual(['b']);
+  });
+
+  it('serves presigned requests only for its own URLs, the signed method and content type, until expiry', async () => {
+    const clock = new ManualClock(0);
+    const storage = new MemoryObjectStorage({ clock, bucket: 'uploads' });
+    const other = new MemoryObjectStorage({ clock, bucket: 'uploads' });
+    const put = await storage.presignPut('docs/a b.pdf', {
+      expiresInSeconds: 60,
+      contentType: 'application/pdf',
+    });
+    expect(put.url.startsWith('memory://uploads/docs/a%20b.pdf?')).toBe(true);
+    expect(put.expiresAt).toBe(60_000);
+    const send = (target: MemoryObjectStorage, url: string, init: RequestInit) =>
+      target.handlePresigned(new Request(url, init));
+
+    expect(
+      (await send(other, put.url, { method: 'PUT', headers: put.headers, body: 'x' })).status,
+    ).toBe(403);
+    expect(
+      (
+        await send(storage, put.url, {
+          method: 'PUT',
+          headers: { 'content-type': 'text/html' },
+          body: 'x',
+        })
+      ).status,
+    ).toBe(403);
+    expect((await send(storage, put.url, { method: 'GET' })).status).toBe(403);
+    const ok = await send(storage, put.url, { method: 'PUT', headers: put.headers, body: 'pdf' });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('etag')).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(await storage.head('docs/a b.pdf')).toMatchObject({
+      size: 3,
+      contentType: 'application/pdf',
+    });
+
+    const get = await storage.presignGet('docs/a b.pdf', { expiresInSeconds: 30 });
+    const missing = await storage.presignGet('docs/none', { expiresInSeconds: 30 });
+    expect((await send(storage, missing.url, { method: 'GET' })).status).toBe(404);
+    await clock.advance(30_000);
+    const late = await send(storage, get.url, { method: 'GET' });
+    expect(late.status).toBe(403);
+    expect(await late.json()).toMatchObject({ code: 'SIGNATURE_EXPIRED' });
+  });
+
+  it('rejects presign lifetimes outside 1 s..7 days', async () => {
+    const storage = new MemoryObjectStorage();
+    for (const expiresInSeconds of [0, 1.5, 8 * 24 * 3600]) {
+      await expect(storage.presignPut('k', { expiresInSeconds })).rejects.toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'expiresInSeconds' },
+      });
+    }
+  });
+});
+
+describe('LocalPresigner', () => {
+  it('verifies URLs signed with a shared secret across instances', async () => {
+    const secret = 'shared-secret-shared-secret-shared-secret';
+    const a = new LocalPresigner({ baseUrl: 'memory://x', secret });
+    const b = new LocalPresigner({ baseUrl: 'memory://x', secret });
+    const url = (await a.presign('GET', 'k/ü', { expiresInSeconds: 10 })).url;
+    expect(await b.verify(url, 'GET')).toMatchObject({ method: 'GET', key: 'k/ü' });
+    await expect(b.verify(url.replace('k/', 'j/'), 'GET')).rejects.toMatchObject({
+      code: 'SIGNATURE_INVALID',
+    });
+  });
+
+  it('rejects a base URL with a trailing slash', () => {
+    expect(() => new LocalPresigner({ baseUrl: 'memory://x/' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        details: expect.objectContaining({ field: 'baseUrl' }),
+      }),
+    );
+  });
+});

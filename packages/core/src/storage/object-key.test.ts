@@ -1,0 +1,52 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { assertObjectKey, compareObjectKeys } from './object-key.js';
+
+const encoder = new TextEncoder();
+
+function compareUtf8(a: string, b: string): number {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+  }
+  return Math.sign(x.length - y.length);
+}
+
+describe('compareObjectKeys()', () => {
+  it('orders like UTF-8 bytes (S3), not like UTF-16 code units', () => {
+    // U+FF61 is one UTF-16 unit above the surrogates, but below U+1F600 in UTF-8.
+    expect('\uFF61' < '\u{1F600}').toBe(false);
+    expect(compareObjectKeys('\uFF61', '\u{1F600}')).toBe(-1);
+    expect(['b', 'a/2', 'a-1', 'a', '\u{1F600}', '\uFF61', 'é'].sort(compareObjectKeys)).toEqual([
+      'a',
+      'a-1',
+      'a/2',
+      'b',
+      'é',
+      '\uFF61',
+      '\u{1F600}',
+    ]);
+  });
+
+  it('agrees with a byte-by-byte UTF-8 comparison for any two strings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (a, b) => {
+        expect(compareObjectKeys(a, b)).toBe(compareUtf8(a, b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('assertObjectKey()', () => {
+  it('accepts S3-legal keys and rejects empty, over-long and control-character keys', () => {
+    expect(() => assertObjectKey('docs/ñ/a b+c.pdf')).not.toThrow();
+    expect(() => assertObjectKey('é'.repeat(512))).not.toThrow();
+    for (const key of ['', 'é'.repeat(513), 'a\nb', 'nul\u0000', 42]) {
+      expect(() => assertObjectKey(key)).toThrow(
+        expect.objectContaining({ code: 'VALIDATION_FAILED', details: { field: 'key' } }),
+      );
+    }
+  });
+});
