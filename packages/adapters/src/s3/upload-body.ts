@@ -1,0 +1,121 @@
+/**
+ * Turns a port `put` body into something a single S3 PutObject can send. S3 needs the length
+ * of the body before it starts, so a stream is sent as it is only when the caller states
+ * `contentLength` (and the stream is held to exactly that many bytes, so a wrong length fails
+ * with a clear error instead of a hung request or a truncated object); otherwise it is read
+ * into memory up to a limit and sent as bytes.
+ */
+import { Readable } from 'node:stream';
+import { BallastError } from '@ballast/core';
+
+/** A body ready for PutObject, with its size in bytes. */
+export interface UploadBody {
+  readonly body: string | Uint8Array | Readable;
+  readonly size: number;
+  /** The caller's stream failed while being sent (not S3's fault): its error, else undefined. */
+  readonly sourceError: () => unknown;
+  /** Calls `listener` when the caller's stream fails, so the request can be aborted at once. */
+  readonly onSourceError: (listener: () => void) => void;
+  /** Stops reading the caller's stream (after a failed call). */
+  readonly discard: () => void;
+}
+
+function inMemory(bytes: Uint8Array): UploadBody {
+  return {
+    body: bytes,
+    size: bytes.byteLength,
+    sourceError: () => undefined,
+    onSourceError: () => {},
+    discard: () => {},
+  };
+}
+
+export async function prepareUploadBody(
+  body: Uint8Array | string | ReadableStream<Uint8Array>,
+  contentLength: number | undefined,
+  maxBufferedBytes: number,
+): Promise<UploadBody> {
+  if (typeof body === 'string') return inMemory(new TextEncoder().encode(body));
+  if (body instanceof Uint8Array) return inMemory(body);
+  if (contentLength !== undefined) return streamOfExactLength(body, contentLength);
+  return inMemory(await readWithin(body, maxBufferedBytes));
+}
+
+function streamOfExactLength(stream: ReadableStream<Uint8Array>, length: number): UploadBody {
+  let failure: unknown;
+  const listeners: Array<() => void> = [];
+  const reader = stream.getReader();
+  async function* exactly(): AsyncGenerator<Uint8Array> {
+    let sent = 0;
+    let finished = false;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        sent += value.byteLength;
+        if (sent > length) throw lengthMismatch(length, `more than ${length}`);
+        yield value;
+      }
+      if (sent !== length) throw lengthMismatch(length, String(sent));
+      finished = true;
+    } catch (error) {
+      failure ??= error;
+      throw error;
+    } finally {
+      // Ended early (failure, or the request was abandoned): release the caller's source.
+      if (!finished) {
+        await reader.cancel(failure).catch(() => {
+          // An errored stream rejects cancel(); the first error is the one that matters.
+        });
+      }
+    }
+  }
+  const readable = Readable.from(exactly());
+  // Without a listener a failing source would be an uncaught exception: `pipe` into the HTTP
+  // request does not forward errors. The listener also aborts the request, which would
+  // otherwise wait for the rest of a body that never comes.
+  readable.on('error', (error) => {
+    failure ??= error;
+    for (const listener of listeners) listener();
+  });
+  return {
+    body: readable,
+    size: length,
+    sourceError: () => failure,
+    onSourceError: (listener) => listeners.push(listener),
+    discard: () => readable.destroy(),
+  };
+}
+
+function lengthMismatch(expected: number, actual: string): BallastError {
+  return new BallastError('VALIDATION_FAILED', {
+    message: `put() body stream had ${actual} bytes but contentLength said ${expected}`,
+    details: { field: 'contentLength' },
+  });
+}
+
+async function readWithin(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw new BallastError('PAYLOAD_TOO_LARGE', {
+        message: `put() buffers a stream without contentLength up to ${limit} bytes; pass contentLength to stream larger bodies`,
+        details: { limit },
+      });
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}

@@ -1,0 +1,242 @@
+/**
+ * An S3-compatible server for integration tests: s3rver 3.7.1 in this process, on a free
+ * loopback port, storing into a fresh temporary directory. Every test file starts its own, so
+ * files never share a bucket; tests inside a file isolate themselves by key prefix or by
+ * creating a bucket with `createBucket`.
+ *
+ * s3rver differs from S3 in ways that matter to Ballast's tests; {@link startS3Server} patches
+ * the first three in this process (the test process is the only user of s3rver):
+ * - Its ListObjectsV2 continuation tokens use single DES, which OpenSSL 3 (Node ≥ 17) refuses
+ *   ("digital envelope routines::unsupported", answered as a 500): no listing past page one.
+ * - It lists in the order it walks its directory tree, so "a/2" comes before "a-1", where S3
+ *   lists in UTF-8 byte order, the order reconciliation merge-joins on.
+ * - It stores a key as a file path, so "./dot" becomes "dot" and "a//b" becomes "a/b".
+ * - It does not verify SigV4 signatures at all (a tampered presigned URL works), which no patch
+ *   here fixes: tests of signature checks need another S3-compatible server.
+ */
+import crypto from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+
+/** s3rver's fixed credentials (it rejects any other access key id). */
+export const s3TestCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export interface S3TestServer {
+  /** `http://127.0.0.1:<port>`. */
+  readonly endpoint: string;
+  /** A bucket created at start. */
+  readonly bucket: string;
+  /**
+   * A client configured the way the adapter configures its own: path-style, checksums only
+   * when required (see docs/adapters-s3.md), one attempt per call.
+   */
+  readonly client: S3Client;
+  /** Creates another empty bucket and returns its name. */
+  createBucket(name?: string): Promise<string>;
+  /**
+   * Writes objects straight into the server's store, without HTTP: for tests that need many
+   * objects in place (s3rver takes several ms per PUT) and test something else over HTTP.
+   * Listing, HEAD and GET then see them like any other object.
+   */
+  seedObjects(keys: readonly string[], body?: string, bucket?: string): Promise<void>;
+  /** Stops the server, destroys the client and removes the directory. */
+  close(): Promise<void>;
+}
+
+function randomBucketName(): string {
+  return `ballast-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+let continuationTokensAllowed = false;
+
+/**
+ * s3rver encrypts continuation tokens with `des` (DES-CBC), which OpenSSL 3 only has in its
+ * legacy provider. Triple DES with the key repeated three times is the same cipher (EDE with
+ * K1 = K2 = K3 reduces to single DES) and is in the default provider, so this swaps it in for
+ * s3rver's calls only; the test process is the only user of this module.
+ */
+function allowS3rverContinuationTokens(): void {
+  if (continuationTokensAllowed) return;
+  continuationTokensAllowed = true;
+  const { createCipheriv, createDecipheriv } = crypto;
+  const tripled = (key: crypto.CipherKey) => {
+    const single = Buffer.from(key as Uint8Array);
+    return Buffer.concat([single, single, single]);
+  };
+  crypto.createCipheriv = ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike) =>
+    algorithm === 'des'
+      ? createCipheriv('des-ede3-cbc', tripled(key), iv)
+      : createCipheriv(algorithm, key, iv)) as typeof crypto.createCipheriv;
+  crypto.createDecipheriv = ((algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike) =>
+    algorithm === 'des'
+      ? createDecipheriv('des-ede3-cbc', tripled(key), iv)
+      : createDecipheriv(algorithm, key, iv)) as typeof crypto.createDecipheriv;
+}
+
+interface S3rverListOptions {
+  delimiter?: string;
+  startAfter?: string;
+  prefix?: string;
+  maxKeys?: number;
+}
+
+interface S3rverFilesystemStore {
+  getBucketPath(bucket: string): string;
+  getMetadata(bucket: string, key: string): Promise<unknown>;
+}
+
+interface S3rverFilesystemStoreClass {
+  prototype: S3rverFilesystemStore & {
+    listObjects(bucket: string, options: S3rverListOptions): Promise<unknown>;
+  };
+  encodeKeyPath(key: string): string;
+  decodeKeyPath(keyPath: string): string;
+}
+
+let storeFaithfulToS3 = false;
+
+/**
+ * Makes s3rver's file store keep keys exactly and list them like S3. Keys: every path segment
+ * that a file system would normalise away ("", ".", "..") or that starts with the escape
+ * character is stored as "&" + segment. Listing: collect the keys under the prefix, sort them by
+ * their UTF-8 bytes, resume strictly after `startAfter` in that order.
+ */
+function makeStoreFaithfulToS3(): void {
+  if (storeFaithfulToS3) return;
+  storeFaithfulToS3 = true;
+  const require = createRequire(import.meta.url);
+  const Store = require('s3rver/lib/stores/filesystem.js') as S3rverFilesystemStoreClass;
+  const S3Object = require('s3rver/lib/models/object.js') as new (
+    bucket: string,
+    key: string,
+    content: null,
+    metadata: unknown,
+  ) => unknown;
+  const { walk } = require('s3rver/lib/utils.js') as {
+    walk: (directory: string) => Iterable<string>;
+  };
+  const escapeSegment = (segment: string) =>
+    segment === '' || segment === '.' || segment === '..' || segment.startsWith('&')
+      ? `&${segment}`
+      : segment;
+  const unescapeSegment = (segment: string) =>
+    segment.startsWith('&') ? segment.slice(1) : segment;
+  Store.encodeKeyPath = (key) => key.split('/').map(escapeSegment).join('/');
+  Store.decodeKeyPath = (keyPath) => keyPath.split('/').map(unescapeSegment).join('/');
+
+  const objectSuffix = '._S3rver_object';
+  const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+  Store.prototype.listObjects = async function listObjects(bucket, options) {
+    const {
+      delimiter = '',
+      startAfter = '',
+      prefix = '',
+      maxKeys = Number.POSITIVE_INFINITY,
+    } = options;
+    const bucketPath = this.getBucketPath(bucket);
+    const keys: string[] = [];
+    for (const filePath of walk(bucketPath)) {
+      if (!filePath.endsWith(objectSuffix)) continue;
+      const key = Store.decodeKeyPath(filePath.slice(bucketPath.length + 1, -objectSuffix.length));
+      if (key.startsWith(prefix) && (startAfter === '' || byteOrder(key, startAfter) > 0)) {
+        keys.push(key);
+      }
+    }
+    keys.sort(byteOrder);
+    const commonPrefixes = new Set<string>();
+    const page: string[] = [];
+    let isTruncated = false;
+    for (const key of keys) {
+      const rest = delimiter === '' ? -1 : key.slice(prefix.length).indexOf(delimiter);
+      if (rest !== -1) {
+        commonPrefixes.add(key.slice(0, prefix.length + rest + delimiter.length));
+        continue;
+      }
+      if (page.length >= maxKeys) {
+        isTruncated = true;
+        break;
+      }
+      page.push(key);
+    }
+    const metadata = await Promise.all(
+      page.map((key) =>
+        this.getMetadata(bucket, key).catch((error: { code?: string }) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        }),
+      ),
+    );
+    return {
+      objects: page
+        .map((key, i) => [key, metadata[i]] as const)
+        .filter(([, meta]) => meta !== undefined)
+        .map(([key, meta]) => new S3Object(bucket, key, null, meta)),
+      commonPrefixes: [...commonPrefixes].sort(byteOrder),
+      isTruncated,
+    };
+  };
+}
+
+export async function startS3Server(): Promise<S3TestServer> {
+  allowS3rverContinuationTokens();
+  makeStoreFaithfulToS3();
+  const directory = await mkdtemp(join(tmpdir(), 'ballast-s3rver-'));
+  const bucket = randomBucketName();
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: bucket }],
+  });
+  const { port } = await server.run();
+  const require = createRequire(import.meta.url);
+  const S3Object = require('s3rver/lib/models/object.js') as new (
+    bucket: string,
+    key: string,
+    content: Buffer,
+    metadata: Record<string, string>,
+  ) => unknown;
+  const store = (server as unknown as { store: { putObject(object: unknown): Promise<unknown> } })
+    .store;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: s3TestCredentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+  });
+  return {
+    endpoint,
+    bucket,
+    client,
+    async createBucket(name = randomBucketName()) {
+      await client.send(new CreateBucketCommand({ Bucket: name }));
+      return name;
+    },
+    async seedObjects(keys, body = 'x', target = bucket) {
+      const content = Buffer.from(body);
+      for (let i = 0; i < keys.length; i += 100) {
+        await Promise.all(
+          keys
+            .slice(i, i + 100)
+            .map((key) =>
+              store.putObject(new S3Object(target, key, content, { 'content-type': 'text/plain' })),
+            ),
+        );
+      }
+    },
+    async close() {
+      client.destroy();
+      await server.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
