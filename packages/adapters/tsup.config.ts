@@ -7,5 +7,6 @@ export default ballastBuild({
     postgres: 'src/postgres/index.ts',
     s3: 'src/s3/index.ts',
     redis: 'src/redis/index.ts',
+    fs: 'src/fs/index.ts',
   },
 });

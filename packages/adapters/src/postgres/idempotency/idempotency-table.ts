@@ -1,0 +1,120 @@
+/**
+ * The idempotency table: its DDL as plain SQL (for migration tools) and `migrateIdempotency`,
+ * which applies it safely from several processes at once. The primary key on (scope, key) is
+ * what makes a claim atomic: the database, not the application, resolves the race.
+ */
+import { parseOptions } from '@ballast/core';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { z } from 'zod';
+
+/** Where the idempotency table lives. */
+export interface IdempotencyTableOptions {
+  /** Table name, a plain SQL identifier of at most 48 characters. Default `'ballast_idempotency_keys'`. */
+  tableName?: string;
+  /** Schema of the table. Default: none, so the connection's `search_path` decides (usually `public`). */
+  schema?: string;
+}
+
+/** The default table name. */
+export const defaultIdempotencyTableName = 'ballast_idempotency_keys';
+
+// Plain identifiers only: they are quoted anyway, but an index name derived from a long table
+// name would be truncated silently by Postgres (63 bytes), so the length is capped.
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, _)')
+  .max(48);
+
+export const idempotencyTableOptionsSchema = z.object({
+  tableName: identifier.default(defaultIdempotencyTableName),
+  schema: identifier.optional(),
+});
+
+/** Table options after validation and defaults. */
+export interface ResolvedIdempotencyTable {
+  readonly tableName: string;
+  readonly schema: string | undefined;
+  /** The table as a Kysely identifier, for raw statements. */
+  readonly ref: RawBuilder<unknown>;
+}
+
+/** Builds the identifiers once, so every statement uses the same quoting. */
+export function resolveIdempotencyTable(options: {
+  tableName: string;
+  schema?: string | undefined;
+}): ResolvedIdempotencyTable {
+  const { tableName, schema } = options;
+  const ref = schema === undefined ? sql.id(tableName) : sql.id(schema, tableName);
+  return { tableName, schema, ref };
+}
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+function migrationStatements(
+  options: IdempotencyTableOptions | undefined,
+  where: string,
+): string[] {
+  const { tableName, schema } = parseOptions(idempotencyTableOptionsSchema, options ?? {}, where);
+  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const statements: string[] = [];
+  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  statements.push(
+    `CREATE TABLE IF NOT EXISTS ${table} (
+  scope            text        NOT NULL,
+  key              text        NOT NULL,
+  fingerprint      text        NOT NULL,
+  state            text        NOT NULL CHECK (state IN ('in_flight', 'completed')),
+  owner_token      text        NOT NULL,
+  result           json,
+  lease_expires_at timestamptz NOT NULL,
+  expires_at       timestamptz NOT NULL,
+  takeovers        integer     NOT NULL DEFAULT 0,
+  created_at       timestamptz NOT NULL,
+  completed_at     timestamptz,
+  PRIMARY KEY (scope, key)
+)`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_expires_at_idx`)} ON ${table} (expires_at)`,
+  );
+  return statements;
+}
+
+/**
+ * The DDL of the idempotency table, for your own migration tool. Applying it twice is harmless
+ * (`IF NOT EXISTS` throughout). `result` is `json`, not `jsonb`, so a replayed body keeps the
+ * original key order byte for byte.
+ *
+ * @example
+ * ```ts
+ * // A Kysely migration
+ * export async function up(db: Kysely<unknown>) {
+ *   await sql.raw(idempotencyMigrationSql({ schema: 'app' })).execute(db);
+ * }
+ * ```
+ */
+export function idempotencyMigrationSql(options?: IdempotencyTableOptions): string {
+  return `${migrationStatements(options, 'idempotencyMigrationSql()').join(';\n\n')};\n`;
+}
+
+/**
+ * Creates the idempotency table and its expiry index if they do not exist. Safe to call at every
+ * start-up from every process: it runs in one transaction under an advisory lock, so concurrent
+ * starts do not race on `CREATE TABLE IF NOT EXISTS`.
+ *
+ * @example
+ * ```ts
+ * await migrateIdempotency(db);
+ * const store = new PostgresIdempotencyStore({ db });
+ * ```
+ */
+export async function migrateIdempotency<DB>(
+  db: Kysely<DB>,
+  options?: IdempotencyTableOptions,
+): Promise<void> {
+  const statements = migrationStatements(options, 'migrateIdempotency()');
+  const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultIdempotencyTableName}`;
+  await db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${lockName}))`.execute(trx);
+    // One statement per call: PGlite and pg's extended protocol refuse several at once.
+    for (const statement of statements) await sql.raw(statement).execute(trx);
+  });
+}

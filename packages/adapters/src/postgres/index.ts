@@ -1,0 +1,3 @@
+export * from './documents/index.js';
+export * from './idempotency/index.js';
+export * from './nonce/index.js';

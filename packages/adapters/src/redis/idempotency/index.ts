@@ -1,0 +1,5 @@
+export {
+  type RedisIdempotencyClient,
+  RedisIdempotencyStore,
+  type RedisIdempotencyStoreOptions,
+} from './redis-idempotency-store.js';

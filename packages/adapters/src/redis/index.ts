@@ -1,0 +1,2 @@
+export * from './idempotency/index.js';
+export * from './nonce/index.js';

@@ -1,0 +1,217 @@
+import {
+  idempotencyMigrationSql,
+  migrateIdempotency,
+  PostgresIdempotencyStore,
+} from '@ballast/adapters/postgres';
+import { isBallastError } from '@ballast/core';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeIdempotencyStoreContract } from './support/idempotency-store-contract.js';
+import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
+
+/** A Kysely that counts the statements it sends, to hold the store to its statement budget. */
+function countingKysely(dialect: PostgresDialect | PGliteDialect) {
+  const counter = { statements: 0 };
+  const db = new Kysely<unknown>({
+    dialect,
+    log: (event) => {
+      if (event.level === 'query') counter.statements++;
+    },
+  });
+  return { db, counter };
+}
+
+const hour = 3_600_000;
+
+describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => {
+  const schema = uniqueSchemaName('idem_store');
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 20 });
+  const { db, counter } = countingKysely(new PostgresDialect({ pool }));
+
+  beforeAll(async () => {
+    await migrateIdempotency(db, { schema });
+  });
+  afterAll(async () => {
+    await sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`.execute(db);
+    await db.destroy();
+  });
+
+  describeIdempotencyStoreContract(
+    'Postgres (server)',
+    () => new PostgresIdempotencyStore({ db, schema }),
+  );
+
+  it('spends 2 statements on a first execution and 1 on a replay', async () => {
+    const store = new PostgresIdempotencyStore({ db, schema });
+    const now = Date.now();
+    const ref = { scope: 's', key: `budget-${now}` };
+    const claim = {
+      ...ref,
+      fingerprint: 'fp',
+      ownerToken: 'owner',
+      now,
+      leaseExpiresAt: now + 30_000,
+      expiresAt: now + hour,
+    };
+    counter.statements = 0;
+    expect(await store.claim(claim)).toEqual({ kind: 'claimed', takeover: false });
+    expect(
+      await store.complete({
+        ...ref,
+        ownerToken: 'owner',
+        result: { ok: true },
+        now,
+        expiresAt: now + hour,
+      }),
+    ).toBe(true);
+    expect(counter.statements).toBe(2);
+    counter.statements = 0;
+    expect(await store.claim({ ...claim, ownerToken: 'other', now: now + 1 })).toEqual({
+      kind: 'completed',
+      fingerprint: 'fp',
+      result: { ok: true },
+    });
+    expect(counter.statements).toBe(1);
+  });
+
+  it('migrates idempotently, even from ten processes’ worth of concurrent calls', async () => {
+    await Promise.all(Array.from({ length: 10 }, () => migrateIdempotency(db, { schema })));
+    const { rows } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM pg_indexes
+      WHERE schemaname = ${schema} AND tablename = 'ballast_idempotency_keys'`.execute(db);
+    expect(Number(rows[0]?.n)).toBe(2); // primary key + expires_at
+  });
+
+  it('uses a configured table name', async () => {
+    await migrateIdempotency(db, { schema, tableName: 'custom_keys' });
+    const store = new PostgresIdempotencyStore({ db, schema, tableName: 'custom_keys' });
+    const now = Date.now();
+    await store.claim({
+      scope: '',
+      key: 'k',
+      fingerprint: 'f',
+      ownerToken: 'o',
+      now,
+      leaseExpiresAt: now + 1_000,
+      expiresAt: now + hour,
+    });
+    const { rows } = await sql<{ key: string; state: string }>`
+      SELECT key, state FROM ${sql.id(schema, 'custom_keys')}`.execute(db);
+    expect(rows).toEqual([{ key: 'k', state: 'in_flight' }]);
+  });
+
+  // A known failure mode of other libraries: the claim is an upsert ("INSERT … ON CONFLICT DO
+  // UPDATE SET owner = excluded.owner"), so every concurrent caller believes it won and the
+  // handler runs several times. The naive claim is shown failing on the same table shape.
+  it('resists the upsert-claim failure mode that lets a naive store run a handler many times', async () => {
+    const now = Date.now();
+    const key = `upsert-${now}`;
+    const naiveWinners = (
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const owner = `naive-${i}`;
+          const { rows } = await sql<{ owner_token: string }>`
+            INSERT INTO ${sql.id(schema, 'ballast_idempotency_keys')}
+              (scope, key, fingerprint, state, owner_token, lease_expires_at, expires_at, created_at)
+            VALUES ('naive', ${key}, 'fp', 'in_flight', ${owner}, ${new Date(now)}, ${new Date(now + hour)}, ${new Date(now)})
+            ON CONFLICT (scope, key) DO UPDATE SET owner_token = excluded.owner_token
+            RETURNING owner_token`.execute(db);
+          return rows[0]?.owner_token === owner;
+        }),
+      )
+    ).filter(Boolean).length;
+    expect(naiveWinners).toBeGreaterThan(1);
+
+    const store = new PostgresIdempotencyStore({ db, schema });
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        store.claim({
+          scope: 'ballast',
+          key,
+          fingerprint: 'fp',
+          ownerToken: globalThis.crypto.randomUUID(),
+          now,
+          leaseExpiresAt: now + 30_000,
+          expiresAt: now + hour,
+        }),
+      ),
+    );
+    expect(outcomes.filter((o) => o.kind === 'claimed')).toHaveLength(1);
+  });
+
+  it('refuses bad options with INVALID_OPTIONS naming the field', () => {
+    const attempt = (options: object) => {
+      try {
+        new PostgresIdempotencyStore({ db, ...options });
+        return undefined;
+      } catch (error) {
+        return isBallastError(error, 'INVALID_OPTIONS') ? error.details.field : error;
+      }
+    };
+    expect(attempt({ tableName: 'keys; DROP TABLE x' })).toBe('tableName');
+    expect(attempt({ schema: 'a"b' })).toBe('schema');
+    expect(attempt({ db: {} })).toBe('db');
+    expect(attempt({ sweepBatchSize: 0 })).toBe('sweepBatchSize');
+  });
+});
+
+describe('PostgresIdempotencyStore on PGlite', () => {
+  const { db, counter } = countingKysely(new PGliteDialect(new PGlite()));
+  beforeAll(async () => {
+    await migrateIdempotency(db);
+  });
+  afterAll(async () => {
+    await db.destroy();
+  });
+
+  describeIdempotencyStoreContract('Postgres (PGlite)', () => new PostgresIdempotencyStore({ db }));
+
+  it('spends 1 statement on a replay on PGlite too', async () => {
+    const store = new PostgresIdempotencyStore({ db });
+    const now = Date.now();
+    const claim = {
+      scope: '',
+      key: `pglite-budget-${now}`,
+      fingerprint: 'fp',
+      ownerToken: 'o',
+      now,
+      leaseExpiresAt: now + 1_000,
+      expiresAt: now + hour,
+    };
+    await store.claim(claim);
+    await store.complete({ ...claim, result: [1, 2], expiresAt: now + hour });
+    counter.statements = 0;
+    expect(await store.claim({ ...claim, ownerToken: 'x' })).toEqual({
+      kind: 'completed',
+      fingerprint: 'fp',
+      result: [1, 2],
+    });
+    expect(counter.statements).toBe(1);
+  });
+});
+
+describe('idempotencyMigrationSql', () => {
+  it('renders the DDL for the default table, and for a configured one', () => {
+    const defaults = idempotencyMigrationSql();
+    expect(defaults).toContain('CREATE TABLE IF NOT EXISTS "ballast_idempotency_keys"');
+    expect(defaults).toContain('PRIMARY KEY (scope, key)');
+    expect(defaults).not.toContain('CREATE SCHEMA');
+    const custom = idempotencyMigrationSql({ schema: 'app', tableName: 'keys' });
+    expect(custom).toContain('CREATE SCHEMA IF NOT EXISTS "app"');
+    expect(custom).toContain('CREATE INDEX IF NOT EXISTS "keys_expires_at_idx" ON "app"."keys"');
+  });
+
+  it('is accepted by PGlite statement by statement', async () => {
+    const db = new PGlite();
+    await db.exec(idempotencyMigrationSql({ schema: 'app' }));
+    await db.exec(idempotencyMigrationSql({ schema: 'app' }));
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'app'`,
+    );
+    expect(rows[0]?.n).toBe(1);
+    await db.close();
+  });
+});

@@ -1,0 +1,5 @@
+export * from './errors/index.js';
+export * from './http/index.js';
+export * from './idempotency/index.js';
+export * from './signing/index.js';
+export * from './trace/index.js';
