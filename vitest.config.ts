@@ -23,6 +23,7 @@ export default defineConfig({
       'examples/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/dist/**'],
+    setupFiles: ['./vitest.setup.ts'],
     // Integration tests share one Postgres and one Redis; each file isolates itself by schema or
     // key prefix, so files may run in parallel.
     testTimeout: 30_000,
