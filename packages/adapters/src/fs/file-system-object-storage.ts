@@ -21,6 +21,7 @@ import {
   assertObjectKey,
   BallastError,
   type Clock,
+  clockSchema,
   compareObjectKeys,
   isBallastError,
   type ListObjectsOptions,
@@ -53,7 +54,7 @@ export interface FileSystemObjectStorageOptions {
 
 const optionsSchema = z.object({
   directory: z.string().min(1),
-  clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function').optional(),
+  clock: clockSchema.optional(),
   name: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/)

@@ -1,1 +1,11 @@
+export {
+  abortSignalSchema,
+  clockSchema,
+  functionSchema,
+  hasMethods,
+  isAbortSignalLike,
+  isClockLike,
+  loggerSchema,
+  methodsSchema,
+} from './option-schemas.js';
 export { parseOptions } from './parse-options.js';

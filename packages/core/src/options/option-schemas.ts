@@ -1,11 +1,35 @@
 /**
- * Zod schemas for option values that zod has no built-in type for (a `Clock`, an `AbortSignal`,
- * a callback). Shared by every policy so a wrong value is reported the same way everywhere.
- * Internal: not re-exported from the package.
+ * Zod schemas for option values that zod has no built-in type for (a `Clock`, a `Logger`, an
+ * `AbortSignal`, a callback, a driver client). Every Ballast package builds its options from
+ * these, so a wrong value is reported the same way everywhere; they are exported for adapter
+ * authors for the same reason. Values are checked by shape, never `instanceof`, so test doubles,
+ * other realms and another installed copy of a package are accepted.
  */
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
+import type { Logger } from '../logging/logger.js';
 import { parseOptions } from './parse-options.js';
+
+/** True when `value` is an object (or function) with a function under each of `methods`. */
+export function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return methods.every((method) => typeof record[method] === 'function');
+}
+
+/**
+ * A schema for a client object recognised by its methods, e.g.
+ * `methodsSchema<Redis>(['set', 'evalsha'], 'an ioredis client')`.
+ */
+export function methodsSchema<T>(methods: readonly string[], expected: string) {
+  return z.custom<T>((value) => hasMethods(value, methods), { message: `expected ${expected}` });
+}
+
+/** A pino-compatible {@link Logger}: `debug`, `info`, `warn` and `error`; `child` optional. */
+export const loggerSchema = methodsSchema<Logger>(
+  ['debug', 'info', 'warn', 'error'],
+  'a Logger (debug, info, warn, error)',
+);
 
 /** Any function. Its signature is the TypeScript type's business; zod only checks it is callable. */
 export function functionSchema<Fn extends (...args: never[]) => unknown>(description: string) {

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { BallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
 import { noopLogger } from '../logging/logger.js';
+import { abortSignalSchema, loggerSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
 import {
   attachSagaFailure,
@@ -85,16 +86,11 @@ export interface Saga<Results> {
   run(): Promise<Results>;
 }
 
-const loggerSchema = z.custom<Logger>(
-  (v) => typeof (v as Logger | undefined)?.error === 'function',
-  'must be a Logger (debug, info, warn, error)',
-);
-
 const optionsSchema = z.object({
   name: z.string().min(1).max(200).optional(),
   logger: loggerSchema.optional(),
   traceId: z.string().min(1).max(200).optional(),
-  signal: z.instanceof(AbortSignal).optional(),
+  signal: abortSignalSchema.optional(),
 });
 
 const stepSchema = z.object({

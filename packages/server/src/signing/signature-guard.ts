@@ -9,6 +9,7 @@ import {
   BallastError,
   createVerifier,
   type Logger,
+  loggerSchema,
   noopLogger,
   type ProblemDetails,
   parseOptions,
@@ -19,7 +20,6 @@ import {
   type VerifyInput,
 } from '@ballast/core';
 import { z } from 'zod';
-import { loggerSchema } from '../options/option-schemas.js';
 
 /** Default largest body read for verification: 1 MiB. */
 export const defaultMaxSignedBodyBytes = 1024 * 1024;

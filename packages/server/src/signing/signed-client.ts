@@ -8,9 +8,12 @@
 import {
   BallastError,
   childSpan,
+  clockSchema,
   createSigner,
   createTraceContext,
+  functionSchema,
   type Logger,
+  loggerSchema,
   noopLogger,
   parseOptions,
   type RetryOptions,
@@ -23,7 +26,6 @@ import {
   traceHeaders,
 } from '@ballast/core';
 import { z } from 'zod';
-import { clockSchema, functionSchema, loggerSchema } from '../options/option-schemas.js';
 import { currentTraceContext } from '../trace/async-trace-storage.js';
 import { signedCallErrorOf } from './signed-call-error.js';
 

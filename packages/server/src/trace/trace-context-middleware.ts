@@ -7,8 +7,10 @@
  */
 import {
   type Clock,
+  clockSchema,
   createTraceReader,
   type Logger,
+  loggerSchema,
   noopLogger,
   parseOptions,
   systemClock,
@@ -19,7 +21,6 @@ import {
 import { z } from 'zod';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
 import { setResponseHeaders } from '../http/set-response-headers.js';
-import { clockSchema, loggerSchema } from '../options/option-schemas.js';
 import { runWithTrace, type TraceScope } from './async-trace-storage.js';
 
 /** Options for {@link traceContext}. */

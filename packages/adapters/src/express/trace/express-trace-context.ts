@@ -7,6 +7,7 @@ import {
   BallastError,
   createTraceReader,
   type Logger,
+  loggerSchema,
   noopLogger,
   parseOptions,
   type TraceFromHeadersOptions,
@@ -26,16 +27,7 @@ export interface ExpressTraceContextOptions extends TraceFromHeadersOptions {
 }
 
 const optionsSchema = z.object({
-  logger: z
-    .custom<Logger>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as Logger).info === 'function' &&
-        typeof (value as Logger).error === 'function',
-      'expected a Logger (debug, info, warn, error)',
-    )
-    .default(noopLogger),
+  logger: loggerSchema.default(noopLogger),
   responseHeaders: z.boolean().default(true),
 });
 

@@ -6,6 +6,7 @@
 import {
   createTraceReader,
   type Logger,
+  loggerSchema,
   parseOptions,
   type TraceContext,
   type TraceFromHeadersOptions,
@@ -37,16 +38,7 @@ export interface FastifyTraceContextOptions extends TraceFromHeadersOptions {
 }
 
 const optionsSchema = z.object({
-  logger: z
-    .custom<Logger>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as Logger).info === 'function' &&
-        typeof (value as Logger).error === 'function',
-      'expected a Logger (debug, info, warn, error)',
-    )
-    .optional(),
+  logger: loggerSchema.optional(),
   responseHeaders: z.boolean().default(true),
 });
 

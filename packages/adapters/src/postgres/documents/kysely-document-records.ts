@@ -7,6 +7,7 @@
  * reverse. Status changes are conditional (`WHERE status = …`), so a recipe and a concurrent
  * reconciliation pass never both act on the same row.
  */
+
 import {
   BallastError,
   type Clock,
@@ -30,6 +31,7 @@ import {
   type Transaction,
 } from 'kysely';
 import { z } from 'zod';
+import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import {
   type DocumentTableRefs,
   type DocumentTablesOptions,
@@ -66,13 +68,7 @@ export interface KyselyDocumentRecordsOptions<Data> extends DocumentTablesOption
 }
 
 const optionsSchema = documentTablesSchema.extend({
-  db: z.custom<QueryExecutorProvider>(
-    (value) =>
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as Partial<QueryExecutorProvider>).getExecutor === 'function',
-    'must be a Kysely instance or transaction',
-  ),
+  db: kyselyExecutorSchema,
   dataColumns: z
     .custom<(data: unknown) => Record<string, unknown>>(
       (value) => typeof value === 'function',

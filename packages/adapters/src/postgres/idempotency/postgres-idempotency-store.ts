@@ -16,6 +16,7 @@ import type {
 import { parseOptions } from '@ballast/core';
 import type { QueryExecutorProvider } from 'kysely';
 import { z } from 'zod';
+import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import {
   claimKey,
   completeKey,
@@ -43,13 +44,7 @@ export interface PostgresIdempotencyStoreOptions extends IdempotencyTableOptions
 }
 
 const optionsSchema = idempotencyTableOptionsSchema.extend({
-  db: z.custom<QueryExecutorProvider>(
-    (value) =>
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as Partial<QueryExecutorProvider>).getExecutor === 'function',
-    'must be a Kysely instance or transaction',
-  ),
+  db: kyselyExecutorSchema,
   sweepBatchSize: z.number().int().min(1).max(100_000).default(1_000),
 });
 

@@ -7,12 +7,14 @@
 import {
   BallastError,
   type Clock,
+  clockSchema,
   type NonceStore,
   parseOptions,
   systemClock,
 } from '@ballast/core';
 import { type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
+import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import { type NonceTableOptions, nonceTableOptionsSchema, nonceTableRef } from './nonce-table.js';
 
 /** Options for {@link PostgresNonceStore}. */
@@ -26,19 +28,8 @@ export interface PostgresNonceStoreOptions extends NonceTableOptions {
 }
 
 const optionsSchema = nonceTableOptionsSchema.extend({
-  db: z.custom<QueryExecutorProvider>(
-    (value) =>
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as Partial<QueryExecutorProvider>).getExecutor === 'function',
-    'must be a Kysely instance or transaction',
-  ),
-  clock: z
-    .custom<Clock>(
-      (value) => typeof (value as Partial<Clock> | null)?.now === 'function',
-      'expected a Clock',
-    )
-    .default(systemClock),
+  db: kyselyExecutorSchema,
+  clock: clockSchema.default(systemClock),
   sweepBatchSize: z.number().int().min(1).max(100_000).default(1_000),
 });
 

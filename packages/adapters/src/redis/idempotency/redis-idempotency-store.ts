@@ -14,7 +14,7 @@ import type {
   IdempotencyStore,
   ReleaseRequest,
 } from '@ballast/core';
-import { BallastError, parseOptions } from '@ballast/core';
+import { BallastError, methodsSchema, parseOptions } from '@ballast/core';
 import { z } from 'zod';
 import {
   claimScript,
@@ -45,14 +45,7 @@ export interface RedisIdempotencyStoreOptions {
 }
 
 const optionsSchema = z.object({
-  redis: z.custom<RedisIdempotencyClient>(
-    (value) =>
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as Partial<RedisIdempotencyClient>).set === 'function' &&
-      typeof (value as Partial<RedisIdempotencyClient>).evalsha === 'function',
-    'must be an ioredis client',
-  ),
+  redis: methodsSchema<RedisIdempotencyClient>(['set', 'evalsha'], 'an ioredis client'),
   prefix: z.string().max(200).default('ballast:idem:'),
 });
 

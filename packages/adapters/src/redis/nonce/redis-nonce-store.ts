@@ -8,6 +8,8 @@
 import {
   BallastError,
   type Clock,
+  clockSchema,
+  methodsSchema,
   type NonceStore,
   parseOptions,
   systemClock,
@@ -36,20 +38,9 @@ export interface RedisNonceStoreOptions {
 }
 
 const optionsSchema = z.object({
-  redis: z.custom<RedisNonceClient>(
-    (value) =>
-      typeof value === 'object' &&
-      value !== null &&
-      typeof (value as Partial<RedisNonceClient>).set === 'function',
-    'must be an ioredis client',
-  ),
+  redis: methodsSchema<RedisNonceClient>(['set'], 'an ioredis client'),
   prefix: z.string().max(200).default('ballast:nonce:'),
-  clock: z
-    .custom<Clock>(
-      (value) => typeof (value as Partial<Clock> | null)?.now === 'function',
-      'expected a Clock',
-    )
-    .default(systemClock),
+  clock: clockSchema.default(systemClock),
 });
 
 /**
