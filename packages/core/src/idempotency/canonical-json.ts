@@ -39,9 +39,7 @@ function write(value: unknown, key: string): string | undefined {
       throw new TypeError('A bigint has no JSON form; convert it to a string or number first.');
     case 'object':
       if (current === null) return 'null';
-      if (Array.isArray(current)) {
-        return `[${current.map((item, index) => write(item, String(index)) ?? 'null').join(',')}]`;
-      }
+      if (Array.isArray(current)) return writeArray(current);
       return writeObject(current as Record<string, unknown>);
     default:
       // undefined, function, symbol: no JSON form.
@@ -49,12 +47,27 @@ function write(value: unknown, key: string): string | undefined {
   }
 }
 
-function writeObject(object: Record<string, unknown>): string {
-  const members: string[] = [];
-  // Default sort compares UTF-16 code units, which is what RFC 8785 asks for.
-  for (const name of Object.keys(object).sort()) {
-    const text = write(object[name], name);
-    if (text !== undefined) members.push(`${JSON.stringify(name)}:${text}`);
+// Loops and string concatenation rather than map/join: this runs on every keyed request.
+function writeArray(array: readonly unknown[]): string {
+  let text = '[';
+  for (let index = 0; index < array.length; index++) {
+    if (index > 0) text += ',';
+    text += write(array[index], String(index)) ?? 'null';
   }
-  return `{${members.join(',')}}`;
+  return `${text}]`;
+}
+
+function writeObject(object: Record<string, unknown>): string {
+  let text = '{';
+  let first = true;
+  // Default sort compares UTF-16 code units, which is what RFC 8785 asks for.
+  const names = Object.keys(object).sort();
+  for (let index = 0; index < names.length; index++) {
+    const name = names[index] as string;
+    const member = write(object[name], name);
+    if (member === undefined) continue;
+    text += `${first ? '' : ','}${JSON.stringify(name)}:${member}`;
+    first = false;
+  }
+  return `${text}}`;
 }

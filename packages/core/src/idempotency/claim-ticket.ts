@@ -49,6 +49,8 @@ export interface TicketEnvironment {
     name: Name,
     event: IdempotencyEventMap[Name],
   ) => void;
+  /** True when a handler listens for `name`, so an event is worth building. */
+  readonly listens: (name: IdempotencyEventName) => boolean;
 }
 
 export class ClaimTicket implements IdempotencyTicket {
@@ -84,7 +86,7 @@ export class ClaimTicket implements IdempotencyTicket {
 
   async complete(result: RecordedResult): Promise<boolean> {
     if (!this.#settle()) return false;
-    const { store, clock, logger, ttlMs, emit } = this.#env;
+    const { store, clock, logger, ttlMs, emit, listens } = this.#env;
     const now = clock.now();
     let completed: boolean;
     try {
@@ -104,7 +106,9 @@ export class ClaimTicket implements IdempotencyTicket {
       throw new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
     }
     if (completed) {
-      emit('record', { scope: this.scope, key: this.key, heldMs: now - this.#claimedAt });
+      if (listens('record')) {
+        emit('record', { scope: this.scope, key: this.key, heldMs: now - this.#claimedAt });
+      }
     } else {
       logger.warn(
         { scope: this.scope, key: this.key },

@@ -147,6 +147,77 @@ describe('fingerprint', () => {
     );
   });
 
+  it('takes a hex digest from the injected SHA-256 as well as bytes', async () => {
+    const hex = (message: Uint8Array) => createHash('sha256').update(message).digest('hex');
+    const input = { method: 'POST', path: '/sales', json: { total: 10 } };
+    expect(await fingerprint(input, { sha256: hex })).toBe(await fingerprint(input));
+    expect(await fingerprint(input, { sha256: hex, encoding: 'base64url' })).toBe(
+      await fingerprint(input, { encoding: 'base64url' }),
+    );
+  });
+
+  it('reads a target exactly as the URL parser does, fast path or not (property)', async () => {
+    // Expected: the documented form, with the target parsed by the WHATWG URL parser.
+    // A target the parser refuses (`//`, an empty host) is refused by both.
+    const expected = (path: string) => {
+      if (!URL.canParse(path, 'http://fingerprint.invalid')) return 'invalid';
+      const url = new URL(path, 'http://fingerprint.invalid');
+      return createHash('sha256')
+        .update(`ballast-idempotency-fingerprint/1\nGET\n${url.pathname}${url.search}\nnone\n`)
+        .digest('hex');
+    };
+    const sha256 = (message: Uint8Array) => createHash('sha256').update(message).digest('hex');
+    const actual = (path: string) =>
+      fingerprint({ method: 'GET', path }, { sha256 }).catch(() => 'invalid');
+    const piece = fc.constantFrom(
+      '/',
+      '//',
+      'a',
+      'Z9',
+      '.',
+      '..',
+      '%2e',
+      '%2E',
+      '%41',
+      '?',
+      '#',
+      ' ',
+      '"',
+      "'",
+      '<',
+      '\\',
+      '`',
+      '{',
+      '^',
+      '|',
+      '~',
+      '-',
+      '_',
+      '!',
+      '$',
+      '&',
+      '(',
+      '*',
+      '+',
+      ',',
+      ';',
+      '=',
+      ':',
+      '@',
+      'é',
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 12 }), async (pieces) => {
+        const path = `/${pieces.join('')}`;
+        expect(await actual(path)).toBe(expected(path));
+      }),
+      { numRuns: 300 },
+    );
+    for (const path of ['/sales', '/sales?', '/sales?a=1&b=2', '/a/./b', '/a/%2E%2E/b', '//x/y']) {
+      expect(await actual(path)).toBe(expected(path));
+    }
+  });
+
   it('refuses ambiguous or malformed input with INVALID_OPTIONS', async () => {
     await expect(
       fingerprint({ method: 'POST', path: '/', body: 'x', json: {} }),

@@ -38,11 +38,13 @@ export interface FingerprintOptions {
   /** Output alphabet: `'hex'` (64 characters, default) or `'base64url'` (43 characters). */
   readonly encoding?: 'hex' | 'base64url';
   /**
-   * The SHA-256 implementation. Default: WebCrypto's `crypto.subtle.digest`, available in every
-   * runtime. A server adapter may pass a synchronous one (Node's `createHash`) to save the
-   * thread-pool round trip on each request; any correct SHA-256 gives the same fingerprint.
+   * The SHA-256 implementation: the 32-byte digest, or the same digest as 64 lower-case hex
+   * characters (cheaper to produce in Node: `hash('sha256', message, 'hex')`). Default:
+   * WebCrypto's `crypto.subtle.digest`, available in every runtime. A server adapter may pass a
+   * synchronous one (Node's `crypto.hash`) to save the thread-pool round trip on each request;
+   * any correct SHA-256 gives the same fingerprint.
    */
-  readonly sha256?: (message: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+  readonly sha256?: (message: Uint8Array) => Uint8Array | string | Promise<Uint8Array | string>;
 }
 
 const webCryptoSha256 = async (message: Uint8Array): Promise<Uint8Array> =>
@@ -56,12 +58,25 @@ const encoder = new TextEncoder();
 // RFC 9110 token: what an HTTP method may be made of.
 const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+// A target the WHATWG URL parser returns unchanged: one leading slash (two would start an
+// authority), path and query made only of characters neither component percent-encodes, no
+// backslash, no fragment, and no dot segment (`.`, `..`, `%2e`) to resolve.
+const plainTarget = /^\/(?!\/)[\w\-.~!$&()*+,;=:@%/]*(?:\?[\w\-.~!$&()*+,;=:@%/?]*)?$/;
+const dotSegment = /(?:^|\/)(?:\.|%2e)/i;
+
 function canonicalTarget(path: string): string {
+  // Most targets are already in canonical form; parsing a URL per request is costly.
+  if (plainTarget.test(path)) {
+    const query = path.indexOf('?');
+    const pathname = query < 0 ? path : path.slice(0, query);
+    if (!dotSegment.test(pathname)) return query === path.length - 1 ? pathname : path;
+  }
   const url = new URL(path, 'http://fingerprint.invalid');
   return url.pathname + url.search;
 }
 
-function bodyBytes(input: FingerprintInput): { tag: string; bytes: Uint8Array } {
+/** The raw body as bytes, or `undefined` for a JSON body (hashed as canonical text). */
+function rawBodyBytes(input: FingerprintInput): Uint8Array | undefined {
   const hasJson = input.json !== undefined;
   const hasBody = input.body !== undefined;
   if (hasJson && hasBody) {
@@ -70,7 +85,7 @@ function bodyBytes(input: FingerprintInput): { tag: string; bytes: Uint8Array } 
       details: { field: 'json' },
     });
   }
-  if (hasJson) return { tag: 'json', bytes: encoder.encode(canonicalJson(input.json)) };
+  if (hasJson) return undefined;
   const raw = input.body;
   let bytes: Uint8Array;
   if (raw === undefined) bytes = new Uint8Array(0);
@@ -84,13 +99,23 @@ function bodyBytes(input: FingerprintInput): { tag: string; bytes: Uint8Array } 
       details: { field: 'body' },
     });
   }
-  return bytes.byteLength === 0 ? { tag: 'none', bytes } : { tag: 'bytes', bytes };
+  return bytes;
 }
+
+const hexByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 function toHex(bytes: Uint8Array): string {
   let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  for (let index = 0; index < bytes.length; index++) hex += hexByte[bytes[index] as number];
   return hex;
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length >> 1);
+  for (let index = 0; index < bytes.length; index++) {
+    bytes[index] = Number.parseInt(hex.slice(2 * index, 2 * index + 2), 16);
+  }
+  return bytes;
 }
 
 function toBase64Url(bytes: Uint8Array): string {
@@ -127,15 +152,25 @@ export async function fingerprint(
       details: { field: 'path' },
     });
   }
-  const body = bodyBytes(input);
+  const raw = rawBodyBytes(input);
   // Method and path cannot contain a newline (the URL parser strips them), so the header is
   // unambiguous, and the body comes last, so no body can imitate another header.
-  const head = encoder.encode(
-    `${formatTag}\n${input.method.toUpperCase()}\n${canonicalTarget(input.path)}\n${body.tag}\n`,
-  );
-  const message = new Uint8Array(head.byteLength + body.bytes.byteLength);
-  message.set(head, 0);
-  message.set(body.bytes, head.byteLength);
+  const head = `${formatTag}\n${input.method.toUpperCase()}\n${canonicalTarget(input.path)}\n`;
+  let message: Uint8Array;
+  if (raw === undefined) {
+    // A JSON body is text: head and body are encoded in one go.
+    message = encoder.encode(`${head}json\n${canonicalJson(input.json)}`);
+  } else if (raw.byteLength === 0) {
+    message = encoder.encode(`${head}none\n`);
+  } else {
+    const headBytes = encoder.encode(`${head}bytes\n`);
+    message = new Uint8Array(headBytes.byteLength + raw.byteLength);
+    message.set(headBytes, 0);
+    message.set(raw, headBytes.byteLength);
+  }
   const digest = await (options.sha256 ?? webCryptoSha256)(message);
+  if (typeof digest === 'string') {
+    return options.encoding === 'base64url' ? toBase64Url(hexToBytes(digest)) : digest;
+  }
   return options.encoding === 'base64url' ? toBase64Url(digest) : toHex(digest);
 }

@@ -236,6 +236,8 @@ function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest>
   return { scope, key: validateIdempotencyKey(request.key), fingerprint: requestFingerprint };
 }
 
+const noCallOptions: IdempotencyCallOptions = {};
+
 function checkCallOptions(options: IdempotencyCallOptions): IdempotencyCallOptions {
   if (options.wait !== undefined && options.wait !== false) {
     return { ...options, wait: parseOptions(waitSchema, options.wait, 'idempotency.begin() wait') };
@@ -287,47 +289,49 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
     }
   };
 
-  const env: TicketEnvironment = { store, clock, logger, leaseMs, ttlMs, heartbeat, emit };
-
-  async function claim(
-    scope: string,
-    key: string,
-    requestFingerprint: string,
-    ownerToken: string,
-  ): Promise<ClaimOutcome> {
-    const now = clock.now();
-    try {
-      return await store.claim({
-        scope,
-        key,
-        fingerprint: requestFingerprint,
-        ownerToken,
-        now,
-        leaseExpiresAt: now + leaseMs,
-        expiresAt: now + ttlMs,
-      });
-    } catch (error) {
-      logger.error({ scope, key, err: error }, 'idempotency: claiming the key failed');
-      // Refuse rather than run without the guard: running could execute a duplicate.
-      throw new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
-    }
-  }
+  // Events are built only when someone listens: most engines have no handlers, and each
+  // event is an allocation on every request.
+  const listens = (name: IdempotencyEventName): boolean => handlers[name] !== undefined;
+  const env: TicketEnvironment = { store, clock, logger, leaseMs, ttlMs, heartbeat, emit, listens };
 
   async function begin(
     request: IdempotencyRequest,
-    callOptions: IdempotencyCallOptions = {},
+    callOptions?: IdempotencyCallOptions,
   ): Promise<IdempotencyBegin> {
     const { scope, key, fingerprint: requestFingerprint } = checkRequest(request);
-    const call = checkCallOptions(callOptions);
+    const call = callOptions === undefined ? noCallOptions : checkCallOptions(callOptions);
     const wait = (call.wait as z.output<typeof waitSchema> | false | undefined) ?? parsed.wait;
     const ownerToken = createOwnerToken();
     const startedAt = clock.now();
     const deadline = wait === false ? startedAt : startedAt + wait.timeoutMs;
 
     for (;;) {
-      const outcome = await claim(scope, key, requestFingerprint, ownerToken);
+      const claimedAt = clock.now();
+      let outcome: ClaimOutcome;
+      try {
+        outcome = await store.claim({
+          scope,
+          key,
+          fingerprint: requestFingerprint,
+          ownerToken,
+          now: claimedAt,
+          leaseExpiresAt: claimedAt + leaseMs,
+          expiresAt: claimedAt + ttlMs,
+        });
+      } catch (error) {
+        logger.error({ scope, key, err: error }, 'idempotency: claiming the key failed');
+        // Refuse rather than run without the guard: running could execute a duplicate.
+        throw new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
+      }
       if (outcome.kind === 'claimed') {
-        emit('claim', { scope, key, fingerprint: requestFingerprint, takeover: outcome.takeover });
+        if (listens('claim')) {
+          emit('claim', {
+            scope,
+            key,
+            fingerprint: requestFingerprint,
+            takeover: outcome.takeover,
+          });
+        }
         if (outcome.takeover) {
           logger.warn({ scope, key }, 'idempotency: took over a key whose holder’s lease ran out');
           emit('takeover', { scope, key, fingerprint: requestFingerprint });
@@ -344,7 +348,7 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
         });
       }
       if (outcome.kind === 'completed') {
-        emit('replay', { scope, key });
+        if (listens('replay')) emit('replay', { scope, key });
         return { outcome: 'replayed', result: outcome.result };
       }
       const now = clock.now();

@@ -78,6 +78,34 @@ describe('MemoryIdempotencyStore', () => {
     expect((await store.claim(claim('live', 21, { ownerToken: 'dup' }))).kind).toBe('in-flight');
   });
 
+  it('keeps one key apart across scopes, whatever the key looks like', async () => {
+    const store = new MemoryIdempotencyStore();
+    const pairs: Array<[string, string]> = [
+      ['global', 'k'],
+      ['other', 'k'],
+      ['global', '\u00005:other:k'],
+      ['global', '5:other:k'],
+      ['5:other', 'k'],
+    ];
+    for (const [scope, key] of pairs) {
+      expect(await store.claim({ ...claim(key), scope, ownerToken: `${scope}/${key}` })).toEqual({
+        kind: 'claimed',
+        takeover: false,
+      });
+    }
+    expect(store.size).toBe(pairs.length);
+  });
+
+  it('sweeps expired records on its own as claims come in, without a timer', async () => {
+    const store = new MemoryIdempotencyStore({ maxEntries: 100_000 });
+    for (let index = 0; index < 2_000; index++) {
+      await store.claim(claim(`old-${index}`, 0, { expiresAt: 10 }));
+    }
+    for (let index = 0; index < 1_100; index++) await store.claim(claim(`new-${index}`, 20));
+    // The 2 000 expired records were swept by a periodic sweep, not by a full store.
+    expect(store.size).toBeLessThan(2_000);
+  });
+
   it('validates its options', () => {
     expect(() => new MemoryIdempotencyStore({ maxEntries: 0 })).toThrow(
       expect.objectContaining({

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { parseOptions } from '../options/parse-options.js';
+import { defaultIdempotencyScope } from './idempotency-key.js';
 import type {
   ClaimOutcome,
   ClaimRequest,
@@ -20,9 +21,9 @@ import type {
 /** Options for {@link MemoryIdempotencyStore}. */
 export interface MemoryIdempotencyStoreOptions {
   /**
-   * Most records kept. When full, expired records are swept, then the oldest completed records
-   * are forgotten (a retry of a forgotten key runs again). Keys in flight are never evicted, so
-   * the count may exceed this by the number of requests in flight. Default `10_000`.
+   * Most records kept. When full, the oldest records that are expired or completed are forgotten
+   * first (a retry of a forgotten key runs again). Keys in flight are never evicted, so the count
+   * may exceed this by the number of requests in flight. Default `10_000`.
    */
   maxEntries?: number;
 }
@@ -49,8 +50,11 @@ interface MemoryRecord {
  * ```
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
+  // Insertion order is age order: a claim appends, a completion moves its record to the end.
   readonly #records = new Map<string, MemoryRecord>();
   readonly #maxEntries: number;
+  #claimsSinceSweep = 0;
+  #sizeAfterSweep = 0;
 
   constructor(options: MemoryIdempotencyStoreOptions = {}) {
     this.#maxEntries = parseOptions(
@@ -69,7 +73,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const id = recordId(request.scope, request.key);
     const existing = this.#live(id, request.now);
     if (existing === undefined) {
-      this.#makeRoom(request.now);
+      this.#housekeep(request.now);
       this.#records.set(id, {
         fingerprint: request.fingerprint,
         ownerToken: request.ownerToken,
@@ -107,6 +111,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const existing = this.#live(id, request.now);
     if (!isHeldBy(existing, request.ownerToken)) return false;
     existing.state = 'completed';
+    // A completed record is never claimed by token again; its token need not be kept.
+    existing.ownerToken = '';
     existing.resultJson = JSON.stringify(request.result) ?? 'null';
     existing.expiresAt = request.expiresAt;
     // Re-insert so the map's order is completion order: eviction forgets the oldest first.
@@ -153,19 +159,34 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return deleted;
   }
 
-  #makeRoom(now: number): void {
-    if (this.#records.size < this.#maxEntries) return;
-    this.#sweep(now);
-    for (const [id, record] of this.#records) {
-      if (this.#records.size < this.#maxEntries) return;
-      if (record.state === 'completed') this.#records.delete(id);
+  /**
+   * Keeps every claim O(1) amortised, with no timer per key: expired records are dropped when
+   * read (`#live`), swept in full after as many new claims as there were records after the
+   * last sweep (at least 1 024), and, when the store is full, the oldest expired or completed
+   * records are forgotten from the front of the map.
+   */
+  #housekeep(now: number): void {
+    const records = this.#records;
+    if (++this.#claimsSinceSweep >= Math.max(1_024, this.#sizeAfterSweep)) {
+      this.#claimsSinceSweep = 0;
+      this.#sweep(now);
+      this.#sizeAfterSweep = records.size;
+    }
+    if (records.size < this.#maxEntries) return;
+    for (const [id, record] of records) {
+      if (record.state === 'completed' || record.expiresAt <= now) records.delete(id);
+      if (records.size < this.#maxEntries) return;
     }
   }
 }
 
 function recordId(scope: string, key: string): string {
-  // JSON of a pair: no choice of scope and key can produce another pair's id.
-  return JSON.stringify([scope, key]);
+  // A key of the default scope is its own id: the engine hands the store the same string on
+  // every call for one request, so the map hashes it once. Any other pair is spelled with a
+  // leading NUL, which no such id starts with, and the scope's length, so no choice of scope
+  // and key can produce another pair's id.
+  if (scope === defaultIdempotencyScope && key.charCodeAt(0) !== 0) return key;
+  return `\u0000${scope.length}:${scope}:${key}`;
 }
 
 function isHeldBy(record: MemoryRecord | undefined, ownerToken: string): record is MemoryRecord {

@@ -13,6 +13,7 @@
 import {
   BallastError,
   createIdempotency,
+  functionSchema,
   type Idempotency,
   type IdempotencyOptions,
   type IdempotencyTicket,
@@ -22,14 +23,14 @@ import {
   parseOptions,
 } from '@ballast/core';
 import { z } from 'zod';
-import { functionSchema } from '../options/option-schemas.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
 import {
   defaultRecordedHeaders,
   isRecordedResponse,
   type RecordedResponse,
   type ResponseParts,
-  recordResponse,
+  recordableHeaderNames,
+  recordResponseWith,
 } from './recorded-response.js';
 
 /** Options shared by every idempotency layer (fetch middleware, Express, Fastify). */
@@ -58,7 +59,7 @@ export interface IdempotencyGuardRequest {
   /** Tenant or user id the key belongs to. */
   readonly scope: () => string | Promise<string>;
   /** Reads the body (throw `PAYLOAD_TOO_LARGE` past `maxBodyBytes`) and fingerprints the request. */
-  readonly fingerprint: () => Promise<string>;
+  readonly fingerprint: () => string | Promise<string>;
   /** Aborts waiting (wait mode) when the client goes away. */
   readonly signal?: AbortSignal;
 }
@@ -77,10 +78,12 @@ export interface IdempotentExecution {
   /**
    * Records the response (when its status is to be recorded) or releases the key. Pass
    * `body: null` when the body could not be captured (streamed past `maxResponseBytes`): the key
-   * is then released explicitly. Never rejects; a store failure resolves `'unrecorded'` (logged).
+   * is then released explicitly. Headers may be a `Headers` or the framework's plain header
+   * record; a body given as text is recorded as its UTF-8 bytes. Never rejects; a store failure
+   * resolves `'unrecorded'` (logged).
    */
   finish(
-    response: Omit<ResponseParts, 'body'> & { readonly body: Uint8Array | null },
+    response: Omit<ResponseParts, 'body'> & { readonly body: Uint8Array | string | null },
   ): Promise<ExecutionEnd>;
   /** Releases the key without a record (the handler threw, the client went away). */
   abandon(reason: string): Promise<void>;
@@ -132,6 +135,69 @@ const guardSchema = z.object({
     .default(noopLogger),
 });
 
+/** What the guard records, resolved once. */
+interface RecordingRules {
+  readonly shouldRecord: (status: number) => boolean;
+  readonly recordable: ReadonlySet<string>;
+}
+
+/** An execution over an engine ticket. A class: one allocation per request, no closures. */
+class TicketExecution implements IdempotentExecution {
+  readonly #ticket: IdempotencyTicket;
+  readonly #rules: RecordingRules;
+
+  constructor(ticket: IdempotencyTicket, rules: RecordingRules) {
+    this.#ticket = ticket;
+    this.#rules = rules;
+  }
+
+  get scope(): string {
+    return this.#ticket.scope;
+  }
+
+  get key(): string {
+    return this.#ticket.key;
+  }
+
+  get signal(): AbortSignal {
+    // The ticket creates its signal on first use, and most handlers never ask.
+    return this.#ticket.signal;
+  }
+
+  get settled(): boolean {
+    return this.#ticket.settled;
+  }
+
+  async finish(
+    response: Omit<ResponseParts, 'body'> & { readonly body: Uint8Array | string | null },
+  ): Promise<ExecutionEnd> {
+    const ticket = this.#ticket;
+    if (ticket.settled) return 'unrecorded';
+    if (!this.#rules.shouldRecord(response.status)) {
+      await ticket.release(`status ${response.status}`);
+      return 'released';
+    }
+    if (response.body === null) {
+      await ticket.release('uncapturable');
+      return 'released';
+    }
+    const recorded = recordResponseWith(
+      { status: response.status, headers: response.headers, body: response.body },
+      this.#rules.recordable,
+    );
+    try {
+      return (await ticket.complete(recorded)) ? 'recorded' : 'fenced';
+    } catch {
+      // The ticket logged the store failure; the response still goes to the client.
+      return 'unrecorded';
+    }
+  }
+
+  async abandon(reason: string): Promise<void> {
+    await this.#ticket.release(reason);
+  }
+}
+
 /**
  * Creates the guard behind `idempotency()` and the Express/Fastify adapters. Use it directly to
  * support another framework.
@@ -163,42 +229,12 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
   );
   const engine = createIdempotency({ ...rest, ...(logger ? { logger } : {}) });
   const keyedMethods = new Set(http.methods.map((method) => method.toUpperCase()));
-  const appliesTo = (method: string) => keyedMethods.has(method.toUpperCase());
+  // Methods usually arrive upper-case already; only an unknown spelling is upper-cased.
+  const appliesTo = (method: string) =>
+    keyedMethods.has(method) || keyedMethods.has(method.toUpperCase());
+  const recordable = recordableHeaderNames(http.recordHeaders);
 
-  function execution(ticket: IdempotencyTicket): IdempotentExecution {
-    return {
-      scope: ticket.scope,
-      key: ticket.key,
-      signal: ticket.signal,
-      get settled() {
-        return ticket.settled;
-      },
-      async finish(response) {
-        if (ticket.settled) return 'unrecorded';
-        if (!http.shouldRecord(response.status)) {
-          await ticket.release(`status ${response.status}`);
-          return 'released';
-        }
-        if (response.body === null) {
-          await ticket.release('uncapturable');
-          return 'released';
-        }
-        const recorded = recordResponse(
-          { status: response.status, headers: response.headers, body: response.body },
-          http.recordHeaders,
-        );
-        try {
-          return (await ticket.complete(recorded)) ? 'recorded' : 'fenced';
-        } catch {
-          // The ticket logged the store failure; the response still goes to the client.
-          return 'unrecorded';
-        }
-      },
-      async abandon(reason) {
-        await ticket.release(reason);
-      },
-    };
-  }
+  const recording: RecordingRules = { shouldRecord: http.shouldRecord, recordable };
 
   async function begin(request: IdempotencyGuardRequest): Promise<IdempotencyDecision> {
     if (!appliesTo(request.method)) return { kind: 'pass' };
@@ -214,14 +250,17 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     }
     try {
       const key = parseIdempotencyKey(header);
-      const fingerprint = await request.fingerprint();
-      const scope = await request.scope();
+      // Awaited only when asynchronous: adapters usually compute both synchronously.
+      const computed = request.fingerprint();
+      const fingerprint = typeof computed === 'string' ? computed : await computed;
+      const named = request.scope();
+      const scope = typeof named === 'string' ? named : await named;
       const begun = await engine.begin(
         { scope, key, fingerprint },
-        request.signal ? { signal: request.signal } : {},
+        request.signal ? { signal: request.signal } : undefined,
       );
       if (begun.outcome === 'claimed')
-        return { kind: 'execute', execution: execution(begun.ticket) };
+        return { kind: 'execute', execution: new TicketExecution(begun.ticket, recording) };
       if (!isRecordedResponse(begun.result)) {
         http.logger.error(
           { scope, key },

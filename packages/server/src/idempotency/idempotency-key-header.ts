@@ -5,7 +5,7 @@
  * UUID instead, so an unquoted value is accepted too. Anything else is refused with 400 rather
  * than guessed at: two different readings of one header would be two different keys.
  */
-import { BallastError, validateIdempotencyKey } from '@ballast/core';
+import { BallastError, maxIdempotencyKeyLength, validateIdempotencyKey } from '@ballast/core';
 
 /** The header's name, lower-case as `Headers` reports it. */
 export const idempotencyKeyHeader = 'idempotency-key';
@@ -107,6 +107,23 @@ class Cursor {
   }
 }
 
+/**
+ * The common shape, a quoted valid key without escapes, parameters or spaces around it, read
+ * without a cursor; `undefined` for anything else, which the full parser then handles.
+ */
+function simpleQuotedKey(value: string): string | undefined {
+  const last = value.length - 1;
+  // At least one character between the quotes, and no more than a key may have.
+  if (last < 2 || last > maxIdempotencyKeyLength + 1) return undefined;
+  if (value.charCodeAt(0) !== 0x22 || value.charCodeAt(last) !== 0x22) return undefined;
+  for (let index = 1; index < last; index++) {
+    const code = value.charCodeAt(index);
+    // Printable ASCII except `"` and `\`.
+    if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) return undefined;
+  }
+  return value.slice(1, last);
+}
+
 // A bare (unquoted) key: visible ASCII without the characters that would make it ambiguous
 // (quotes, escapes, list and parameter separators, spaces).
 const bareKey = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
@@ -125,6 +142,8 @@ const bareKey = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
  * ```
  */
 export function parseIdempotencyKey(headerValue: string): string {
+  const simple = simpleQuotedKey(headerValue);
+  if (simple !== undefined) return simple;
   const value = headerValue.replace(/^ +| +$/g, '');
   if (value.length === 0) {
     throw new BallastError('IDEMPOTENCY_KEY_INVALID', {

@@ -18,6 +18,7 @@ function salesApp(options: Partial<IdempotencyMiddlewareOptions> = {}) {
   const store = new MemoryIdempotencyStore();
   const sales: unknown[] = [];
   let hold: Promise<void> | undefined;
+  let held = gate();
   let respond: (request: Request, sale: Record<string, unknown>) => Response | Promise<Response> = (
     _request,
     sale,
@@ -38,9 +39,12 @@ function salesApp(options: Partial<IdempotencyMiddlewareOptions> = {}) {
   const handler = vi.fn(async (request: Request) => {
     const sale = (await request.json()) as Record<string, unknown>;
     // One-shot: only the call that was told to hold waits.
-    const held = hold;
+    const waitFor = hold;
     hold = undefined;
-    if (held) await held;
+    if (waitFor) {
+      held.open();
+      await waitFor;
+    }
     sales.push(sale);
     return respond(request, sale);
   });
@@ -71,8 +75,16 @@ function salesApp(options: Partial<IdempotencyMiddlewareOptions> = {}) {
     holdNext: () => {
       const g = gate();
       hold = g.promise;
+      held = gate();
       return g.open;
     },
+    /**
+     * Resolves once the held request is inside the handler, i.e. it holds the key. Digests run
+     * on the thread pool, so a fixed number of ticks is not enough under load.
+     */
+    untilHeld: () => held.promise,
+    /** Resolves once a waiting duplicate has scheduled its next poll on the manual clock. */
+    untilPolling: () => vi.waitFor(() => expect(clock.pendingTimers).toBeGreaterThan(0)),
     respondWith: (fn: typeof respond) => {
       respond = fn;
     },
@@ -178,7 +190,7 @@ describe('idempotency() middleware: the semantics table', () => {
     const app = salesApp();
     const release = app.holdNext();
     const first = app.send({ total: 10 });
-    await tick();
+    await app.untilHeld();
     await app.clock.advance(12_000);
     const duplicate = await app.send({ total: 10 });
     expect(duplicate.status).toBe(409);
@@ -196,8 +208,9 @@ describe('idempotency() middleware: the semantics table', () => {
     const app = salesApp({ wait: { timeoutMs: 5_000, pollMs: 50 } });
     const release = app.holdNext();
     const first = app.send({ total: 10 });
-    await tick();
+    await app.untilHeld();
     const duplicate = app.send({ total: 10 });
+    await app.untilPolling();
     await app.clock.advance(200);
     release();
     await first;
@@ -226,7 +239,7 @@ describe('idempotency() middleware: the semantics table', () => {
     const app = salesApp();
     const release = app.holdNext();
     const first = app.send({ total: 10 });
-    await tick();
+    await app.untilHeld();
     expect((await app.send({ total: 10 })).status).toBe(409);
     expect((await app.send({ total: 99 })).status).toBe(422);
     release();
@@ -262,8 +275,9 @@ describe('idempotency() middleware: the semantics table', () => {
     const app = salesApp({ wait: { timeoutMs: 1_000, pollMs: 100 } });
     app.holdNext();
     void app.send({ total: 10 });
-    await tick();
+    await app.untilHeld();
     const duplicate = app.send({ total: 10 });
+    await app.untilPolling();
     await app.clock.advance(1_000);
     const response = await duplicate;
     expect(response.status).toBe(409);
@@ -295,7 +309,7 @@ describe('idempotency() middleware: the semantics table', () => {
     // The first holder never answers (a hung process); the key must not stay blocked for a day.
     app.holdNext();
     void app.send({ total: 10 });
-    await tick();
+    await app.untilHeld();
     expect((await app.send({ total: 10 })).status).toBe(409);
     await app.clock.advance(10_000);
     const retry = await app.send({ total: 10 });

@@ -81,6 +81,53 @@ describe('recordResponse', () => {
   });
 });
 
+describe('recordResponse with a plain header record', () => {
+  it('records what the same headers as a Headers would give, text bodies as they are', () => {
+    const record = {
+      'Content-Type': ' application/json ',
+      location: '/sales/7',
+      etag: '"v1"',
+      'set-cookie': ['a=1', 'b=2'],
+      'x-many': ['1', '2'],
+      'content-length': 11,
+      'x-skip': undefined,
+    };
+    const names = ['content-type', 'location', 'etag', 'set-cookie', 'x-many', 'content-length'];
+    const asHeaders = new Headers();
+    for (const [name, value] of Object.entries(record)) {
+      if (value === undefined) continue;
+      for (const item of Array.isArray(value) ? value : [value])
+        asHeaders.append(name, String(item));
+    }
+    const fromRecord = recordResponse({ status: 201, headers: record, body: '{"id":7}' }, names);
+    expect(fromRecord).toEqual(recordResponse(parts(asHeaders, '{"id":7}'), names));
+    expect(fromRecord.headers).toEqual([
+      ['content-type', 'application/json'],
+      ['etag', '"v1"'],
+      ['location', '/sales/7'],
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'b=2'],
+      ['x-many', '1, 2'],
+    ]);
+  });
+
+  it('records text as its UTF-8 bytes: base64 for binary types, U+FFFD for a lone surrogate', () => {
+    const binary = recordResponse({
+      status: 200,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: 'hé',
+    });
+    expect(binary.body).toEqual({ encoding: 'base64', data: btoa('h\xc3\xa9') });
+    const lone = recordResponse({
+      status: 200,
+      headers: { 'content-type': 'text/plain' },
+      body: 'a\ud800b',
+    });
+    expect(lone.body).toEqual({ encoding: 'text', data: 'a\ufffdb' });
+    expect(recordResponse({ status: 200, headers: {}, body: '' }).body).toBeNull();
+  });
+});
+
 describe('replayResponse', () => {
   it('replays status, recorded headers and body, with Idempotent-Replayed: true', async () => {
     const recorded = JSON.parse(JSON.stringify(recordResponse(parts(fullHeaders, '{"id":7}'))));

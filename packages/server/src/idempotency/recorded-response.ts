@@ -21,11 +21,21 @@ export interface RecordedResponse {
   readonly body: RecordedBody | null;
 }
 
+/**
+ * Response headers as Node frameworks hold them (`reply.getHeaders()`, `res.getHeaders()`):
+ * names in any case, a value a string, a number or a list (a list is a repeated header).
+ */
+export type ResponseHeaderRecord = {
+  readonly [name: string]: string | number | readonly string[] | undefined;
+};
+
 /** A response described by its parts, as a framework adapter holds it. */
 export interface ResponseParts {
   readonly status: number;
-  readonly headers: Headers;
-  readonly body: Uint8Array;
+  /** A web `Headers`, or a plain record (read as `new Headers(...)` would read it, but cheaper). */
+  readonly headers: Headers | ResponseHeaderRecord;
+  /** The body as sent: bytes, or text (its UTF-8 bytes, as a framework would write it). */
+  readonly body: Uint8Array | string;
 }
 
 /** Headers recorded by default: enough to replay a created resource faithfully. */
@@ -64,11 +74,27 @@ export function recordableHeaderNames(names: readonly string[]): ReadonlySet<str
 const textMediaType =
   /^(?:text\/|application\/(?:[\w.+-]*\+)?(?:json|xml)$|application\/(?:javascript|x-www-form-urlencoded|graphql)$)/i;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextEncoder();
+// Any surrogate: a string without one is certainly well-formed UTF-16, so it is its own text.
+const surrogate = /[\uD800-\uDFFF]/;
 
-function encodeBody(body: Uint8Array, contentType: string | null): RecordedBody | null {
-  if (body.byteLength === 0) return null;
-  const mediaType = contentType?.split(';')[0]?.trim() ?? '';
-  if (textMediaType.test(mediaType)) {
+function isTextMediaType(contentType: string | null): boolean {
+  if (contentType === null) return false;
+  const semicolon = contentType.indexOf(';');
+  return textMediaType.test((semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim());
+}
+
+function encodeBody(content: Uint8Array | string, contentType: string | null): RecordedBody | null {
+  if (content.length === 0) return null;
+  const text = isTextMediaType(contentType);
+  if (typeof content === 'string') {
+    // Text a framework already serialised is kept as it is, without a round trip through bytes.
+    if (text && !surrogate.test(content)) return { encoding: 'text', data: content };
+    // Otherwise it is recorded as the bytes it is written as (a lone surrogate becomes U+FFFD).
+    return encodeBody(utf8.encode(content), contentType);
+  }
+  const body = content;
+  if (text) {
     try {
       return { encoding: 'text', data: strictUtf8.decode(body) };
     } catch {
@@ -101,17 +127,81 @@ export function recordResponse(
   response: ResponseParts,
   recordHeaders: readonly string[] = defaultRecordedHeaders,
 ): RecordedResponse {
-  const allowed = recordableHeaderNames(recordHeaders);
-  const headers: Array<readonly [string, string]> = [];
-  for (const [name, value] of response.headers) {
-    // `Headers` iterates lower-case names, joining repeats, except Set-Cookie (one per entry).
-    if (allowed.has(name)) headers.push([name, value]);
+  return recordResponseWith(response, recordableHeaderNames(recordHeaders));
+}
+
+/**
+ * {@link recordResponse} with the header names already resolved by
+ * {@link recordableHeaderNames}, so a guard resolves them once rather than per response.
+ *
+ * @internal
+ */
+export function recordResponseWith(
+  response: ResponseParts,
+  allowed: ReadonlySet<string>,
+): RecordedResponse {
+  const source = response.headers;
+  if (source instanceof Headers) {
+    const headers: Array<readonly [string, string]> = [];
+    for (const [name, value] of source) {
+      // `Headers` iterates lower-case names, joining repeats, except Set-Cookie (one per entry).
+      if (allowed.has(name)) headers.push([name, value]);
+    }
+    return {
+      status: response.status,
+      headers,
+      body: encodeBody(response.body, source.get('content-type')),
+    };
   }
-  return {
-    status: response.status,
-    headers,
-    body: encodeBody(response.body, response.headers.get('content-type')),
-  };
+  const { headers, contentType } = recordHeaderRecord(source, allowed);
+  return { status: response.status, headers, body: encodeBody(response.body, contentType) };
+}
+
+// HTTP whitespace, which `Headers` strips from both ends of a value.
+const outerWhitespace = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+function headerValues(value: string | number | readonly string[]): string[] {
+  if (typeof value === 'number') return [String(value)];
+  if (typeof value === 'string') return [value.replace(outerWhitespace, '')];
+  return value.map((item) => String(item).replace(outerWhitespace, ''));
+}
+
+/**
+ * The allow-listed headers of a plain record, exactly as iterating `new Headers(record)` would
+ * give them (lower-case names in sorted order, repeats joined with `, ` except Set-Cookie), and
+ * its Content-Type, without building a `Headers`.
+ */
+function recordHeaderRecord(
+  source: ResponseHeaderRecord,
+  allowed: ReadonlySet<string>,
+): { headers: Array<readonly [string, string]>; contentType: string | null } {
+  let contentType: string | null = null;
+  // [name, values] in first-seen order; a response has a handful of headers, so a list will do.
+  const kept: Array<[string, string[]]> = [];
+  for (const rawName of Object.keys(source)) {
+    const value = source[rawName];
+    if (value === undefined) continue;
+    const name = rawName.toLowerCase();
+    const isContentType = name === 'content-type';
+    if (!isContentType && !allowed.has(name)) continue;
+    const values = headerValues(value);
+    if (values.length === 0) continue;
+    if (isContentType) {
+      const joined = values.join(', ');
+      contentType = contentType === null ? joined : `${contentType}, ${joined}`;
+      if (!allowed.has(name)) continue;
+    }
+    const existing = kept.find((entry) => entry[0] === name);
+    if (existing === undefined) kept.push([name, values]);
+    else existing[1].push(...values);
+  }
+  if (kept.length > 1) kept.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const headers: Array<readonly [string, string]> = [];
+  for (const [name, values] of kept) {
+    if (name === 'set-cookie') for (const value of values) headers.push([name, value]);
+    else headers.push([name, values.length === 1 ? (values[0] as string) : values.join(', ')]);
+  }
+  return { headers, contentType };
 }
 
 /**

@@ -59,17 +59,6 @@ function tooLarge(maxBytes: number): BallastError {
   });
 }
 
-/** Builds a `Headers` from Node's outgoing header map (arrays become repeated headers). */
-function toHeaders(outgoing: OutgoingHttpHeaders): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(outgoing)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else headers.append(name, String(value));
-  }
-  return headers;
-}
-
 /** Writes a web `Response` (a problem or a replay) through Express. */
 async function sendWebResponse(res: ExpressResponse, response: Response): Promise<void> {
   res.status(response.status);
@@ -120,9 +109,11 @@ async function fingerprintOf(req: ExpressRequest, maxBodyBytes: number): Promise
       contentType: req.headers['content-type'] ?? null,
       body,
     },
-    { sha256: nodeSha256 },
+    fingerprintOptions,
   );
 }
+
+const fingerprintOptions = { sha256: nodeSha256 };
 
 // The patched methods pass their arguments on untouched, whichever overload was called.
 type Passthrough<Result> = (this: ExpressResponse, ...args: unknown[]) => Result;
@@ -188,7 +179,8 @@ function captureResponse(
     ending = true;
     collect(args[0], args[1]);
     const body = capturable ? Buffer.concat(chunks, size) : null;
-    const headers = toHeaders({ ...headHeaders, ...this.getHeaders() });
+    // The plain header record: the guard reads it as `Headers` would, without building one.
+    const headers = { ...headHeaders, ...this.getHeaders() };
     // Record first, then let the last bytes go: finish() never rejects.
     void execution
       .finish({ status: this.statusCode, headers, body })

@@ -7,12 +7,14 @@
  * body too large to capture releases the key instead). Wrapped with `fastify-plugin`, so it
  * applies to the context it is registered in and the contexts below it, never to siblings.
  */
+import type { ServerResponse } from 'node:http';
 import { Readable, Transform } from 'node:stream';
 import { BallastError, parseOptions } from '@ballast/core';
 import {
   createIdempotencyGuard,
   fingerprintRequestParts,
   type IdempotencyGuardOptions,
+  type IdempotencyGuardRequest,
   type IdempotentExecution,
   problemResponse,
   replayResponse,
@@ -45,9 +47,54 @@ const adapterSchema = z.object({
     .optional(),
 });
 
+/** A request that holds its key, from preHandler to the end of its response. */
 interface RequestState {
   readonly execution: IdempotentExecution;
+  readonly reply: FastifyReply;
   threw: boolean;
+}
+
+/** What the guard needs of a Fastify request; a class, so no closures are made per request. */
+class FastifyGuardRequest implements IdempotencyGuardRequest {
+  readonly method: string;
+  readonly idempotencyKey: string | undefined;
+  readonly required: boolean;
+  readonly signal: AbortSignal | undefined;
+  readonly #request: FastifyRequest;
+  readonly #scope: FastifyIdempotencyOptions['scope'];
+
+  constructor(
+    request: FastifyRequest,
+    required: boolean,
+    scope: FastifyIdempotencyOptions['scope'],
+    signal: AbortSignal | undefined,
+  ) {
+    const header = request.headers['idempotency-key'];
+    this.method = request.method;
+    this.idempotencyKey = Array.isArray(header) ? header.join(', ') : header;
+    this.required = required;
+    this.signal = signal;
+    this.#request = request;
+    this.#scope = scope;
+  }
+
+  scope(): string | Promise<string> {
+    return this.#scope ? this.#scope(this.#request) : 'global';
+  }
+
+  fingerprint(): Promise<string> {
+    const request = this.#request;
+    return fingerprintRequestParts(
+      {
+        method: request.method,
+        // request.url is the target as received: path and query, prefix included.
+        path: request.url,
+        contentType: request.headers['content-type'] ?? null,
+        body: request.body,
+      },
+      fingerprintOptions,
+    );
+  }
 }
 
 function tooLarge(maxBytes: number): BallastError & { statusCode: number } {
@@ -57,16 +104,6 @@ function tooLarge(maxBytes: number): BallastError & { statusCode: number } {
   });
   // Fastify's error handler answers with `statusCode` when the bound is hit mid-stream.
   return Object.assign(error, { statusCode: 413 });
-}
-
-function toHeaders(outgoing: ReturnType<FastifyReply['getHeaders']>): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(outgoing)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-    else headers.append(name, String(value));
-  }
-  return headers;
 }
 
 /** Sends a web `Response` (a problem or a replay) through Fastify. */
@@ -93,7 +130,7 @@ function boundedBody(maxBytes: number): Transform {
 }
 
 type Captured =
-  | { readonly bytes: Buffer }
+  | { readonly bytes: Buffer | string }
   | { readonly stream: Readable }
   | { readonly uncapturable: true };
 
@@ -125,12 +162,28 @@ async function captureStream(stream: Readable, maxBytes: number): Promise<Captur
   return { stream: Readable.from(rest(), { objectMode: false }) };
 }
 
+/** Releases the key once the response is over (sent, or cut off by the client). */
+function releaseWhenClosed(
+  reply: FastifyReply,
+  execution: IdempotentExecution,
+  status: number,
+): void {
+  reply.raw.once('close', () => {
+    void execution.finish({ status, headers: {}, body: null });
+  });
+}
+
+const fingerprintOptions = { sha256: nodeSha256 };
+
+/** True when `text` takes more than `maxBytes` as UTF-8 (counted only when it might). */
+function textTooLarge(text: string, maxBytes: number): boolean {
+  // A UTF-16 code unit is at most 3 UTF-8 bytes, so short text needs no counting.
+  return text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes;
+}
+
+/** The payload to record, for the payloads onSend cannot capture synchronously. */
 async function capturePayload(payload: unknown, maxBytes: number): Promise<Captured> {
-  if (payload === undefined || payload === null) return { bytes: Buffer.alloc(0) };
-  if (typeof payload === 'string') {
-    const bytes = Buffer.from(payload);
-    return bytes.length > maxBytes ? { uncapturable: true } : { bytes };
-  }
+  if (payload === undefined || payload === null) return { bytes: '' };
   if (payload instanceof Uint8Array) {
     return payload.length > maxBytes ? { uncapturable: true } : { bytes: Buffer.from(payload) };
   }
@@ -151,7 +204,29 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
   );
   const guard = createIdempotencyGuard(guardOptions);
   const { required, scope } = adapter;
-  const states = new WeakMap<FastifyRequest, RequestState>();
+  // Each request's state rides on its raw response under a key of this registration: one
+  // listener function then serves every request, and no WeakMap entry has to be traced by
+  // every garbage collection while the request lives.
+  const stateKey = Symbol('@ballast/adapters/fastify/idempotency');
+  type WithState = ServerResponse & { [stateKey]?: RequestState };
+  const states = {
+    get: (raw: ServerResponse): RequestState | undefined => (raw as WithState)[stateKey],
+    set: (raw: ServerResponse, state: RequestState): void => {
+      (raw as WithState)[stateKey] = state;
+    },
+  };
+  /**
+   * The raw response closed. If onSend already ran, the execution is settled (or its stream
+   * releases it). If not and the reply was sent anyway (hijacked, written raw), nothing else
+   * will end the execution: release the key. If not sent, the route is still working and
+   * onSend will record its answer, even though the client left.
+   */
+  function onResponseClose(this: ServerResponse): void {
+    const state = states.get(this);
+    if (state && !state.execution.settled && state.reply.sent) {
+      void state.execution.abandon('client-closed');
+    }
+  }
   const keyed = (request: FastifyRequest) =>
     guard.appliesTo(request.method) && request.headers['idempotency-key'] !== undefined;
   const refuse = (request: FastifyRequest, reply: FastifyReply, error: BallastError) =>
@@ -160,98 +235,115 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
       problemResponse(error, { locale: guard.locale, instance: request.url.split('?')[0] ?? '' }),
     );
 
-  fastify.addHook('onRequest', async (request, reply) => {
-    if (!keyed(request)) return;
+  // Callback-style hooks: an async hook costs a promise per request, on every route.
+  fastify.addHook('onRequest', (request, reply, done) => {
     const declared = request.headers['content-length'];
     if (
       declared !== undefined &&
+      keyed(request) &&
       /^[0-9]+$/.test(declared) &&
       Number(declared) > guard.maxBodyBytes
     ) {
-      return refuse(request, reply, tooLarge(guard.maxBodyBytes));
+      // Replying from a callback hook: done is not called, so the chain stops here.
+      refuse(request, reply, tooLarge(guard.maxBodyBytes)).catch(done);
+      return;
     }
+    done();
   });
 
-  fastify.addHook('preParsing', async (request, _reply, payload) => {
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
     // A declared length was checked in onRequest, and Fastify refuses a body that does not
     // match it; only a body of unknown length needs counting on the way in.
-    if (!keyed(request) || request.headers['content-length'] !== undefined) return payload;
-    return payload.pipe(boundedBody(guard.maxBodyBytes));
+    if (request.headers['content-length'] !== undefined || !keyed(request)) {
+      done(null, payload);
+      return;
+    }
+    done(null, payload.pipe(boundedBody(guard.maxBodyBytes)));
   });
 
-  fastify.addHook('preHandler', async (request, reply) => {
-    if (!guard.appliesTo(request.method)) return;
+  fastify.addHook('preHandler', (request, reply, done) => {
+    if (!guard.appliesTo(request.method)) {
+      done();
+      return;
+    }
     let gone: AbortController | undefined;
     if (guard.waits) {
       const controller = new AbortController();
       reply.raw.once('close', () => controller.abort());
       gone = controller;
     }
-    const header = request.headers['idempotency-key'];
-    const decision = await guard.begin({
-      method: request.method,
-      idempotencyKey: Array.isArray(header) ? header.join(', ') : header,
-      required: typeof required === 'function' ? required(request) : required,
-      scope: () => (scope ? scope(request) : 'global'),
-      fingerprint: () =>
-        fingerprintRequestParts(
-          {
-            method: request.method,
-            // request.url is the target as received: path and query, prefix included.
-            path: request.url,
-            contentType: request.headers['content-type'] ?? null,
-            body: request.body,
-          },
-          { sha256: nodeSha256 },
+    guard
+      .begin(
+        new FastifyGuardRequest(
+          request,
+          typeof required === 'function' ? required(request) : required,
+          scope,
+          gone?.signal,
         ),
-      ...(gone ? { signal: gone.signal } : {}),
-    });
-    switch (decision.kind) {
-      case 'pass':
-        return;
-      case 'refuse':
-        return refuse(request, reply, decision.error);
-      case 'replay':
-        return sendWebResponse(reply, replayResponse(decision.recorded));
-      case 'execute': {
-        const { execution } = decision;
-        states.set(request, { execution, threw: false });
-        reply.raw.once('close', () => {
-          // The client left. If onSend already ran, the execution is settled (or its stream
-          // releases it); if not, the route is still working and onSend will record its answer.
-          if (!execution.settled && reply.sent) void execution.abandon('client-closed');
-        });
-        return;
-      }
-    }
+      )
+      .then((decision) => {
+        switch (decision.kind) {
+          case 'pass':
+            done();
+            return;
+          case 'refuse':
+            refuse(request, reply, decision.error).catch(done);
+            return;
+          case 'replay':
+            sendWebResponse(reply, replayResponse(decision.recorded)).catch(done);
+            return;
+          case 'execute':
+            states.set(reply.raw, { execution: decision.execution, reply, threw: false });
+            reply.raw.on('close', onResponseClose);
+            done();
+            return;
+        }
+      }, done);
   });
 
-  fastify.addHook('onError', async (request) => {
-    const state = states.get(request);
+  fastify.addHook('onError', (_request, reply, _error, done) => {
+    const state = states.get(reply.raw);
     if (state) state.threw = true;
+    done();
   });
 
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    const state = states.get(request);
-    if (!state || state.execution.settled) return payload;
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    const state = states.get(reply.raw);
+    if (!state || state.execution.settled) {
+      done(null, payload);
+      return;
+    }
     const { execution } = state;
     if (state.threw) {
       // A thrown route releases the key whatever status the error handler chose.
-      await execution.abandon('error');
-      return payload;
+      execution.abandon('error').then(() => done(null, payload), done);
+      return;
     }
-    const parts = { status: reply.statusCode, headers: toHeaders(reply.getHeaders()) };
-    const captured = await capturePayload(payload, guard.maxResponseBytes);
-    if ('bytes' in captured) {
-      // Recorded before Fastify writes the answer, so the client's own retry finds the record.
-      await execution.finish({ ...parts, body: captured.bytes });
-      return payload instanceof Readable ? captured.bytes : payload;
+    const status = reply.statusCode;
+    if (typeof payload === 'string') {
+      // The usual case: the route's answer, already serialised by Fastify. Recorded as it is,
+      // before Fastify writes it, so the client's own retry finds the record.
+      if (textTooLarge(payload, guard.maxResponseBytes)) {
+        releaseWhenClosed(reply, execution, status);
+        done(null, payload);
+        return;
+      }
+      void execution
+        .finish({ status, headers: reply.getHeaders(), body: payload })
+        .then(() => done(null, payload));
+      return;
     }
-    // Not capturable: release once the response is over (sent, or cut off by the client).
-    reply.raw.once('close', () => {
-      void execution.finish({ ...parts, body: null });
-    });
-    return 'stream' in captured ? captured.stream : payload;
+    capturePayload(payload, guard.maxResponseBytes).then((captured) => {
+      if ('bytes' in captured) {
+        // finish() never rejects.
+        void execution
+          .finish({ status, headers: reply.getHeaders(), body: captured.bytes })
+          .then(() => done(null, payload instanceof Readable ? captured.bytes : payload));
+        return;
+      }
+      releaseWhenClosed(reply, execution, status);
+      done(null, 'stream' in captured ? captured.stream : payload);
+    }, done);
   });
 };
 
