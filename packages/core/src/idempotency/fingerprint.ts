@@ -9,6 +9,7 @@
  * parsed body and a Fastify or fetch process that sees raw bytes agree on one fingerprint.
  * SHA-256 comes from WebCrypto, so this runs in Node, browsers and edge runtimes alike.
  */
+import { nativeCrypto } from '../crypto/native-crypto.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { canonicalJson } from './canonical-json.js';
 
@@ -39,10 +40,8 @@ export interface FingerprintOptions {
   readonly encoding?: 'hex' | 'base64url';
   /**
    * The SHA-256 implementation: the 32-byte digest, or the same digest as 64 lower-case hex
-   * characters (cheaper to produce in Node: `hash('sha256', message, 'hex')`). Default:
-   * WebCrypto's `crypto.subtle.digest`, available in every runtime. A server adapter may pass a
-   * synchronous one (Node's `crypto.hash`) to save the thread-pool round trip on each request;
-   * any correct SHA-256 gives the same fingerprint.
+   * characters. Default: Node's synchronous `crypto.hash` where the runtime has it, else
+   * WebCrypto's `crypto.subtle.digest`; any correct SHA-256 gives the same fingerprint.
    */
   readonly sha256?: (message: Uint8Array) => Uint8Array | string | Promise<Uint8Array | string>;
 }
@@ -51,6 +50,11 @@ const webCryptoSha256 = async (message: Uint8Array): Promise<Uint8Array> =>
   new Uint8Array(
     await globalThis.crypto.subtle.digest('SHA-256', message as Uint8Array<ArrayBuffer>),
   );
+
+const nativeHash = nativeCrypto.hash;
+const defaultSha256: NonNullable<FingerprintOptions['sha256']> = nativeHash
+  ? (message) => nativeHash('sha256', message, 'hex')
+  : webCryptoSha256;
 
 // Bumped if the hashed form ever changes, so old and new fingerprints can never collide.
 const formatTag = 'ballast-idempotency-fingerprint/1';
@@ -168,7 +172,7 @@ export async function fingerprint(
     message.set(headBytes, 0);
     message.set(raw, headBytes.byteLength);
   }
-  const digest = await (options.sha256 ?? webCryptoSha256)(message);
+  const digest = await (options.sha256 ?? defaultSha256)(message);
   if (typeof digest === 'string') {
     return options.encoding === 'base64url' ? toBase64Url(hexToBytes(digest)) : digest;
   }

@@ -12,6 +12,7 @@
  * package; the synchronous native HMAC is several times faster and gives the same bytes.
  */
 import { z } from 'zod';
+import { nativeCrypto } from '../crypto/native-crypto.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import { decodeBase64, encodeBase64 } from './signature-encoding.js';
@@ -38,28 +39,6 @@ export interface HmacKey {
   /** The `CryptoKey`, imported once. */
   cryptoKey(): Promise<CryptoKey>;
 }
-
-/** The part of `node:crypto` used here. */
-interface NativeHmac {
-  createHmac(
-    algorithm: 'sha256',
-    key: Uint8Array,
-  ): { update(data: Uint8Array): { digest(): Uint8Array } };
-}
-
-function loadNativeHmac(): NativeHmac | undefined {
-  const runtime = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
-    .process;
-  try {
-    const module = runtime?.getBuiltinModule?.('node:crypto') as Partial<NativeHmac> | undefined;
-    return typeof module?.createHmac === 'function' ? (module as NativeHmac) : undefined;
-  } catch {
-    // A runtime that exposes getBuiltinModule but refuses node:crypto: WebCrypto serves instead.
-    return undefined;
-  }
-}
-
-const nativeHmac = loadNativeHmac();
 
 function invalidSecret(field: string, problem: string): BallastError {
   // The message names the field and the rule, never the secret or its length in characters.
@@ -155,7 +134,8 @@ export function resolveKeys(
 
 /** HMAC-SHA256 of `data` under `key`: native on Node, WebCrypto elsewhere. */
 export async function hmacSha256(key: HmacKey, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  if (nativeHmac) return nativeHmac.createHmac('sha256', key.bytes).update(data).digest();
+  const { createHmac } = nativeCrypto;
+  if (createHmac) return createHmac('sha256', key.bytes).update(data).digest();
   return webCryptoHmacSha256(key, data);
 }
 

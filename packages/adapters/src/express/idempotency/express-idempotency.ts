@@ -26,7 +26,6 @@ import type {
   RequestHandler,
 } from 'express';
 import { z } from 'zod';
-import { nodeSha256 } from '../../node-http/node-sha256.js';
 import { readNodeBody } from '../../node-http/read-node-body.js';
 
 /** Options for {@link expressIdempotency}. */
@@ -101,19 +100,14 @@ async function fingerprintOf(req: ExpressRequest, maxBodyBytes: number): Promise
   ) {
     throw tooLarge(maxBodyBytes);
   }
-  return fingerprintRequestParts(
-    {
-      method: req.method,
-      // originalUrl keeps the mount path and the query, whatever router the middleware sits in.
-      path: req.originalUrl,
-      contentType: req.headers['content-type'] ?? null,
-      body,
-    },
-    fingerprintOptions,
-  );
+  return fingerprintRequestParts({
+    method: req.method,
+    // originalUrl keeps the mount path and the query, whatever router the middleware sits in.
+    path: req.originalUrl,
+    contentType: req.headers['content-type'] ?? null,
+    body,
+  });
 }
-
-const fingerprintOptions = { sha256: nodeSha256 };
 
 // The patched methods pass their arguments on untouched, whichever overload was called.
 type Passthrough<Result> = (this: ExpressResponse, ...args: unknown[]) => Result;

@@ -22,7 +22,6 @@ import {
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { z } from 'zod';
-import { nodeSha256 } from '../../node-http/node-sha256.js';
 
 /** Options for {@link fastifyIdempotency}. */
 export interface FastifyIdempotencyOptions extends IdempotencyGuardOptions {
@@ -84,16 +83,13 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
 
   fingerprint(): Promise<string> {
     const request = this.#request;
-    return fingerprintRequestParts(
-      {
-        method: request.method,
-        // request.url is the target as received: path and query, prefix included.
-        path: request.url,
-        contentType: request.headers['content-type'] ?? null,
-        body: request.body,
-      },
-      fingerprintOptions,
-    );
+    return fingerprintRequestParts({
+      method: request.method,
+      // request.url is the target as received: path and query, prefix included.
+      path: request.url,
+      contentType: request.headers['content-type'] ?? null,
+      body: request.body,
+    });
   }
 }
 
@@ -172,8 +168,6 @@ function releaseWhenClosed(
     void execution.finish({ status, headers: {}, body: null });
   });
 }
-
-const fingerprintOptions = { sha256: nodeSha256 };
 
 /** True when `text` takes more than `maxBytes` as UTF-8 (counted only when it might). */
 function textTooLarge(text: string, maxBytes: number): boolean {
