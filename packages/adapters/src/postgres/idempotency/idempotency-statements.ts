@@ -16,6 +16,7 @@ import type {
   ReleaseRequest,
 } from '@ballast/core';
 import { type QueryExecutorProvider, sql } from 'kysely';
+import { deleteInBatches } from '../delete-in-batches.js';
 import type { ResolvedIdempotencyTable } from './idempotency-table.js';
 
 interface KeyRow {
@@ -181,27 +182,17 @@ export async function extendKeyLease(
   return rows.length === 1;
 }
 
-/**
- * Deletes records past their expiry in batches of `batchSize`, so a large backlog never holds
- * one long lock; rows locked by a running transaction are skipped and swept next time.
- */
-export async function deleteExpiredKeys(
+/** Deletes records past their expiry, `batchSize` per statement (see {@link deleteInBatches}). */
+export function deleteExpiredKeys(
   db: QueryExecutorProvider,
   table: ResolvedIdempotencyTable,
   now: number,
   batchSize: number,
 ): Promise<number> {
-  const cutoff = new Date(now);
-  let total = 0;
-  for (;;) {
-    const { rows } = await sql<{ done: number }>`
-      DELETE FROM ${table.ref}
-      WHERE (scope, key) IN (
-        SELECT scope, key FROM ${table.ref} WHERE expires_at <= ${cutoff}
-        LIMIT ${batchSize} FOR UPDATE SKIP LOCKED
-      )
-      RETURNING 1 AS done`.execute(db);
-    total += rows.length;
-    if (rows.length < batchSize) return total;
-  }
+  return deleteInBatches(db, {
+    table: table.ref,
+    keyColumns: ['scope', 'key'],
+    where: sql`expires_at <= ${new Date(now)}`,
+    batchSize,
+  });
 }

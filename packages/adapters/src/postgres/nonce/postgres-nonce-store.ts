@@ -14,6 +14,7 @@ import {
 } from '@ballast/core';
 import { type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
+import { deleteInBatches } from '../delete-in-batches.js';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import { type NonceTableOptions, nonceTableOptionsSchema, nonceTableRef } from './nonce-table.js';
 
@@ -90,19 +91,12 @@ export class PostgresNonceStore implements NonceStore {
    * Deletes nonces that expired before the clock's now, in batches; returns how many. Run it
    * periodically (a timer, a job): expired rows do no harm beyond taking space.
    */
-  async deleteExpired(): Promise<number> {
-    const cutoff = new Date(this.#clock.now());
-    let total = 0;
-    for (;;) {
-      const { rows } = await sql<{ done: number }>`
-        DELETE FROM ${this.#table}
-        WHERE nonce IN (
-          SELECT nonce FROM ${this.#table} WHERE expires_at < ${cutoff}
-          LIMIT ${this.#sweepBatchSize} FOR UPDATE SKIP LOCKED
-        )
-        RETURNING 1 AS done`.execute(this.#db);
-      total += rows.length;
-      if (rows.length < this.#sweepBatchSize) return total;
-    }
+  deleteExpired(): Promise<number> {
+    return deleteInBatches(this.#db, {
+      table: this.#table,
+      keyColumns: ['nonce'],
+      where: sql`expires_at < ${new Date(this.#clock.now())}`,
+      batchSize: this.#sweepBatchSize,
+    });
   }
 }
