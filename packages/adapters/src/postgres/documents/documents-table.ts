@@ -6,9 +6,11 @@
  * Every name is a plain SQL identifier: they are quoted in every statement anyway, and the
  * restriction keeps index names derived from them within Postgres' 63 bytes.
  */
+
 import { type DocumentStatus, parseOptions } from '@ballast/core';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
+import { runMigration } from '../run-migration.js';
 
 /**
  * Column names of the documents table. A column set to `null` does not exist in your table;
@@ -249,9 +251,5 @@ export async function migrateDocuments<DB>(
 ): Promise<void> {
   const statements = migrationStatements(options, 'migrateDocuments()');
   const lockName = `ballast:migrate-documents:${options?.schema ?? ''}.${options?.documentsTable ?? 'documents'}`;
-  await db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(hashtext(${lockName}))`.execute(trx);
-    // One statement per call: PGlite and pg's extended protocol refuse several at once.
-    for (const statement of statements) await sql.raw(statement).execute(trx);
-  });
+  await runMigration(db, lockName, statements);
 }

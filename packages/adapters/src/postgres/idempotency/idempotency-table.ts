@@ -3,9 +3,11 @@
  * which applies it safely from several processes at once. The primary key on (scope, key) is
  * what makes a claim atomic: the database, not the application, resolves the race.
  */
+
 import { parseOptions } from '@ballast/core';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
+import { runMigration } from '../run-migration.js';
 
 /** Where the idempotency table lives. */
 export interface IdempotencyTableOptions {
@@ -112,9 +114,5 @@ export async function migrateIdempotency<DB>(
 ): Promise<void> {
   const statements = migrationStatements(options, 'migrateIdempotency()');
   const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultIdempotencyTableName}`;
-  await db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(hashtext(${lockName}))`.execute(trx);
-    // One statement per call: PGlite and pg's extended protocol refuse several at once.
-    for (const statement of statements) await sql.raw(statement).execute(trx);
-  });
+  await runMigration(db, lockName, statements);
 }

@@ -3,9 +3,11 @@
  * it safely from several processes at once. The primary key on `nonce` is the replay guard: the
  * database, not the application, decides which of two identical requests came first.
  */
+
 import { parseOptions } from '@ballast/core';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
+import { runMigration } from '../run-migration.js';
 
 /** Where the nonce table lives. */
 export interface NonceTableOptions {
@@ -86,9 +88,5 @@ export async function migrateNonces<DB>(
 ): Promise<void> {
   const statements = migrationStatements(options, 'migrateNonces()');
   const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultNonceTableName}`;
-  await db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(hashtext(${lockName}))`.execute(trx);
-    // One statement per call: PGlite and pg's extended protocol refuse several at once.
-    for (const statement of statements) await sql.raw(statement).execute(trx);
-  });
+  await runMigration(db, lockName, statements);
 }
