@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
+import { hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import { fromBase64, toBase64Url } from '../storage/bytes-encoding.js';
@@ -85,14 +86,10 @@ export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
   const clock = parsed.clock ?? systemClock;
   const secrets = Array.isArray(parsed.secret) ? parsed.secret : [parsed.secret];
   const keys = secrets.map((secret) =>
-    crypto.subtle.importKey(
-      'raw',
+    hmacSha256Key(
       (typeof secret === 'string'
         ? new TextEncoder().encode(secret)
         : secret) as Uint8Array<ArrayBuffer>,
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
     ),
   );
   const encoder = new TextEncoder();
@@ -111,8 +108,8 @@ export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
         ),
       );
       const signed = `${version}.${payload}`;
-      const signature = await crypto.subtle.sign('HMAC', await keys[0]!, encoder.encode(signed));
-      return `${signed}.${toBase64Url(new Uint8Array(signature))}`;
+      const signature = await keys[0]!.sign(encoder.encode(signed));
+      return `${signed}.${toBase64Url(signature)}`;
     },
 
     async verify(token) {
@@ -123,15 +120,8 @@ export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
       const signed = encoder.encode(`${prefix}.${payload}`);
       let valid = false;
       for (const key of keys) {
-        // crypto.subtle.verify compares in constant time.
-        if (
-          await crypto.subtle.verify(
-            'HMAC',
-            await key,
-            signature as Uint8Array<ArrayBuffer>,
-            signed,
-          )
-        ) {
+        // Compared in constant time.
+        if (await key.verify(signature, signed)) {
           valid = true;
           break;
         }

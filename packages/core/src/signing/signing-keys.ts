@@ -1,18 +1,11 @@
 /**
- * Secrets in, cached HMAC keys out. A secret is checked once, at construction, so a missing or
- * weak `INTERNAL_SIGNING_SECRET` stops the service at start-up instead of signing with an empty
- * key (seed 003 §4 refuses an empty secret; Ballast also refuses a short one). Each secret is
- * imported into WebCrypto once and the `CryptoKey` reused, because `importKey` costs about as
- * much as the HMAC itself.
- *
- * On Node, the HMAC itself is computed with `node:crypto`, reached at run time through
- * `process.getBuiltinModule` (no static `node:` import, so the package still loads in browsers,
- * Deno and Workers, which use WebCrypto). Node's `crypto.subtle.sign` pays a thread-pool round
- * trip per call, which made 1 KB verification slower than the pure-JS `standardwebhooks`
- * package; the synchronous native HMAC is several times faster and gives the same bytes.
+ * Secrets in, HMAC keys out. A secret is checked once, at construction, so a missing or weak
+ * `INTERNAL_SIGNING_SECRET` stops the service at start-up instead of signing with an empty key
+ * (seed 003 §4 refuses an empty secret; Ballast also refuses a short one). The HMAC itself is
+ * `crypto/hmac-sha256.ts`: native on Node, WebCrypto (key imported once) elsewhere.
  */
 import { z } from 'zod';
-import { nativeCrypto } from '../crypto/native-crypto.js';
+import { type HmacSha256Key, hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import { decodeBase64, encodeBase64 } from './signature-encoding.js';
@@ -31,13 +24,10 @@ export const minimumSecretBytes: Readonly<Record<SignatureFormat, number>> = {
 const webhookSecretPrefix = 'whsec_';
 const encoder = new TextEncoder();
 
-/** A secret ready to use: its id, its bytes and its imported key (imported on first use, then cached). */
+/** A secret ready to use: its id and its HMAC key. */
 export interface HmacKey {
   readonly id: string | undefined;
-  /** The raw key material, for the native HMAC. */
-  readonly bytes: Uint8Array<ArrayBuffer>;
-  /** The `CryptoKey`, imported once. */
-  cryptoKey(): Promise<CryptoKey>;
+  readonly hmac: HmacSha256Key;
 }
 
 function invalidSecret(field: string, problem: string): BallastError {
@@ -88,17 +78,7 @@ export function secretBytes(
 }
 
 function hmacKey(id: string | undefined, bytes: Uint8Array<ArrayBuffer>): HmacKey {
-  let imported: Promise<CryptoKey> | undefined;
-  return {
-    id,
-    bytes,
-    cryptoKey: () => {
-      imported ??= crypto.subtle.importKey('raw', bytes, { name: 'HMAC', hash: 'SHA-256' }, false, [
-        'sign',
-      ]);
-      return imported;
-    },
-  };
+  return { id, hmac: hmacSha256Key(bytes) };
 }
 
 /** Turns validated `secret`/`keyId` or `secrets` options into keys, newest first. */
@@ -133,18 +113,8 @@ export function resolveKeys(
 }
 
 /** HMAC-SHA256 of `data` under `key`: native on Node, WebCrypto elsewhere. */
-export async function hmacSha256(key: HmacKey, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  const { createHmac } = nativeCrypto;
-  if (createHmac) return createHmac('sha256', key.bytes).update(data).digest();
-  return webCryptoHmacSha256(key, data);
-}
-
-/** HMAC-SHA256 through WebCrypto: the path browsers, Deno and Workers take. */
-export async function webCryptoHmacSha256(
-  key: HmacKey,
-  data: Uint8Array<ArrayBuffer>,
-): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign('HMAC', await key.cryptoKey(), data));
+export function hmacSha256(key: HmacKey, data: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  return key.hmac.sign(data);
 }
 
 /** Options for {@link generateSigningSecret}. */

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
+import { type HmacSha256Key, hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError, isBallastError, toBallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import { fromBase64, toBase64Url } from './bytes-encoding.js';
@@ -71,7 +72,7 @@ function invalid(message: string): BallastError {
 export class LocalPresigner {
   readonly baseUrl: string;
   readonly #clock: Clock;
-  readonly #key: Promise<CryptoKey>;
+  readonly #key: HmacSha256Key;
 
   constructor(options: LocalPresignerOptions) {
     const parsed = parseOptions(optionsSchema, options, 'new LocalPresigner()');
@@ -81,13 +82,7 @@ export class LocalPresigner {
       typeof parsed.secret === 'string'
         ? new TextEncoder().encode(parsed.secret)
         : (parsed.secret ?? crypto.getRandomValues(new Uint8Array(32)));
-    this.#key = crypto.subtle.importKey(
-      'raw',
-      secret as Uint8Array<ArrayBuffer>,
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    );
+    this.#key = hmacSha256Key(secret as Uint8Array<ArrayBuffer>);
   }
 
   /** A URL granting `method` on `key` until `expiresInSeconds` from now. */
@@ -148,14 +143,7 @@ export class LocalPresigner {
     const payload = new TextEncoder().encode(
       `${signedMethod}\n${key}\n${expiresAt}\n${contentType ?? ''}`,
     );
-    const valid =
-      signature !== undefined &&
-      (await crypto.subtle.verify(
-        'HMAC',
-        await this.#key,
-        signature as Uint8Array<ArrayBuffer>,
-        payload,
-      ));
+    const valid = signature !== undefined && (await this.#key.verify(signature, payload));
     if (!valid) throw invalid('Presigned URL signature does not match.');
     // Checked after the signature, so a forged URL cannot learn anything from the answer.
     if (this.#clock.now() >= expiresAt) {
@@ -211,6 +199,6 @@ export class LocalPresigner {
     const payload = new TextEncoder().encode(
       `${method}\n${key}\n${expiresAt}\n${contentType ?? ''}`,
     );
-    return toBase64Url(new Uint8Array(await crypto.subtle.sign('HMAC', await this.#key, payload)));
+    return toBase64Url(await this.#key.sign(payload));
   }
 }
