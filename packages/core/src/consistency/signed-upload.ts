@@ -7,11 +7,12 @@
  */
 import { z } from 'zod';
 import { systemClock } from '../clock/system-clock.js';
+import { encodeBase64 } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
 import { saga } from '../saga/saga.js';
-import { normaliseSha256, sha256, toBase64 } from '../storage/bytes-encoding.js';
+import { normaliseSha256, sha256 } from '../storage/checksum.js';
 import { readObjectBody } from '../storage/object-body.js';
 import type { ObjectInfo, ObjectStorage, PresignedRequest } from '../storage/object-storage.js';
 import type { DocumentRecords } from './document-records.js';
@@ -177,7 +178,7 @@ async function checksumOf(
   if (info.checksumSha256) return info.checksumSha256;
   const object = await storage.get(info.key, { signal });
   if (!object) return undefined;
-  return toBase64(await sha256(await readObjectBody(object.body, signal)));
+  return encodeBase64(await sha256(await readObjectBody(object.body, signal)));
 }
 
 /**

@@ -7,10 +7,10 @@
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
+import { fromBase64, toBase64Url } from '../crypto/byte-encoding.js';
 import { hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
-import { fromBase64, toBase64Url } from '../storage/bytes-encoding.js';
 import { portSchema } from './recipe-options.js';
 
 /** What an upload token asserts. */

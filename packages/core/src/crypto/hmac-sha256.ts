@@ -5,8 +5,9 @@
  * compares in constant time, so a forger cannot learn a valid MAC byte by byte from timings.
  * Internal: not re-exported.
  */
-import { timingSafeEqual } from '../signing/timing-safe-equal.js';
+
 import { nativeCrypto } from './native-crypto.js';
+import { timingSafeEqual } from './timing-safe-equal.js';
 
 /** A secret ready to sign and verify with. */
 export interface HmacSha256Key {

@@ -9,6 +9,7 @@
  * parsed body and a Fastify or fetch process that sees raw bytes agree on one fingerprint.
  * SHA-256 comes from WebCrypto, so this runs in Node, browsers and edge runtimes alike.
  */
+import { decodeHex, encodeHex, toBase64Url } from '../crypto/byte-encoding.js';
 import { nativeCrypto } from '../crypto/native-crypto.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { canonicalJson } from './canonical-json.js';
@@ -106,28 +107,6 @@ function rawBodyBytes(input: FingerprintInput): Uint8Array | undefined {
   return bytes;
 }
 
-const hexByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
-
-function toHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (let index = 0; index < bytes.length; index++) hex += hexByte[bytes[index] as number];
-  return hex;
-}
-
-function hexToBytes(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length >> 1);
-  for (let index = 0; index < bytes.length; index++) {
-    bytes[index] = Number.parseInt(hex.slice(2 * index, 2 * index + 2), 16);
-  }
-  return bytes;
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-}
-
 /**
  * SHA-256 fingerprint of a request's method, path (with query) and body.
  *
@@ -174,7 +153,15 @@ export async function fingerprint(
   }
   const digest = await (options.sha256 ?? defaultSha256)(message);
   if (typeof digest === 'string') {
-    return options.encoding === 'base64url' ? toBase64Url(hexToBytes(digest)) : digest;
+    if (options.encoding !== 'base64url') return digest;
+    const bytes = decodeHex(digest);
+    if (!bytes) {
+      throw new BallastError('INVALID_OPTIONS', {
+        message: 'fingerprint(): "sha256" returned a string that is not hex.',
+        details: { field: 'sha256' },
+      });
+    }
+    return toBase64Url(bytes);
   }
-  return options.encoding === 'base64url' ? toBase64Url(digest) : toHex(digest);
+  return options.encoding === 'base64url' ? toBase64Url(digest) : encodeHex(digest);
 }

@@ -3,8 +3,8 @@
  * receiver, a proxy or a log pipeline that does not hold the signing secret check that the
  * body arrived intact, and the strict canonical form signs it, so it cannot be replaced.
  */
-import { decodeBase64, encodeBase64 } from './signature-encoding.js';
-import { timingSafeEqual } from './timing-safe-equal.js';
+import { decodeBase64, encodeBase64 } from '../crypto/byte-encoding.js';
+import { timingSafeEqual } from '../crypto/timing-safe-equal.js';
 
 const encoder = new TextEncoder();
 /** Algorithms RFC 9530 registers as active; the deprecated ones (md5, sha, crc32…) are ignored. */

@@ -4,6 +4,7 @@
  * a given time, unchanged. Secrets are validated and imported once, at construction.
  */
 import { z } from 'zod';
+import { encodeBase64, encodeHex } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import {
@@ -14,7 +15,6 @@ import {
 } from './canonical-payload.js';
 import { createContentDigest } from './content-digest.js';
 import { headerReader } from './header-source.js';
-import { encodeBase64, encodeHex } from './signature-encoding.js';
 import {
   formatTimestamp,
   isValidNonce,

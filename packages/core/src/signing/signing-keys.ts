@@ -5,10 +5,10 @@
  * `crypto/hmac-sha256.ts`: native on Node, WebCrypto (key imported once) elsewhere.
  */
 import { z } from 'zod';
+import { decodeBase64, encodeBase64 } from '../crypto/byte-encoding.js';
 import { type HmacSha256Key, hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
-import { decodeBase64, encodeBase64 } from './signature-encoding.js';
 import type { SignatureFormat, SigningKey } from './signing-config.js';
 
 /**

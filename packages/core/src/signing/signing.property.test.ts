@@ -7,8 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
+import { decodeBase64, encodeBase64 } from '../crypto/byte-encoding.js';
 import { isBallastError } from '../errors/ballast-error.js';
-import { decodeBase64, encodeBase64 } from './signature-encoding.js';
 import { requestTargetOf } from './signed-fields.js';
 import { createSigner } from './signer.js';
 import type { SigningKey } from './signing-config.js';

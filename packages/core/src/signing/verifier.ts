@@ -9,6 +9,8 @@
  * occupy the nonce store.
  */
 import { z } from 'zod';
+import { decodeBase64, decodeHex } from '../crypto/byte-encoding.js';
+import { timingSafeEqual } from '../crypto/timing-safe-equal.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import {
@@ -20,7 +22,6 @@ import {
 import { checkContentDigest } from './content-digest.js';
 import { type HeaderReader, headerReader } from './header-source.js';
 import type { NonceStore } from './nonce-store.js';
-import { decodeBase64, decodeHex } from './signature-encoding.js';
 import { signatureFailure } from './signature-failure.js';
 import {
   isValidKeyId,
@@ -39,7 +40,6 @@ import {
   signingOptionsShape,
 } from './signing-config.js';
 import { type HmacKey, hmacSha256 } from './signing-keys.js';
-import { timingSafeEqual } from './timing-safe-equal.js';
 
 const fiveMinutes = 5 * 60 * 1000;
 const oneDay = 24 * 60 * 60 * 1000;

@@ -8,10 +8,10 @@
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
+import { fromBase64, toBase64Url } from '../crypto/byte-encoding.js';
 import { type HmacSha256Key, hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError, isBallastError, toBallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
-import { fromBase64, toBase64Url } from './bytes-encoding.js';
 import { assertObjectKey } from './object-key.js';
 import type { ObjectStorage, PresignedRequest, PresignOptions } from './object-storage.js';
 

@@ -7,10 +7,11 @@
 import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
+import { encodeBase64, encodeHex } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import { throwIfAborted } from './aborted-error.js';
-import { sha256, toBase64, toHex } from './bytes-encoding.js';
+import { sha256 } from './checksum.js';
 import { LocalPresigner } from './local-presigner.js';
 import { type ObjectBody, readObjectBody, streamOf } from './object-body.js';
 import { assertObjectKey, compareObjectKeys } from './object-key.js';
@@ -100,10 +101,10 @@ export class MemoryObjectStorage implements ObjectStorage {
     const info: ObjectInfo = {
       key,
       size: bytes.length,
-      etag: `"${toHex(digest).slice(0, 32)}"`,
+      etag: `"${encodeHex(digest).slice(0, 32)}"`,
       lastModified: this.#clock.now(),
       contentType: options.contentType,
-      checksumSha256: toBase64(digest),
+      checksumSha256: encodeBase64(digest),
     };
     if (!this.#objects.has(key)) this.#keys.splice(this.#firstIndexAfter(key, false), 0, key);
     this.#objects.set(key, { info, bytes });

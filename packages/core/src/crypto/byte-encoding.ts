@@ -1,8 +1,9 @@
 /**
- * Base64 and hex without `Buffer`, so the signing module runs unchanged in browsers, Deno and
- * edge workers. Decoding is strict: a value that is not canonical base64 or hex is refused
- * instead of being half-decoded (`atob` alone skips whitespace, accepts missing padding and
- * ignores non-zero trailing bits).
+ * Base64 and hex without `Buffer`, so core runs unchanged in browsers, Deno and edge workers.
+ * One module for every encoding core writes: signatures, digests, checksums, tokens. Strict
+ * decoding (`decodeBase64`, `decodeHex`) refuses a value that is not canonical instead of
+ * half-decoding it (`atob` alone skips whitespace, accepts missing padding and ignores non-zero
+ * trailing bits); `fromBase64` is the lenient reader for tokens and checksums users type.
  */
 
 /**
@@ -53,10 +54,29 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> | undefined 
   return bytes;
 }
 
+/** URL-safe base64 without padding (RFC 4648 §5), for tokens carried in URLs and headers. */
+export function toBase64Url(bytes: Uint8Array): string {
+  return encodeBase64(bytes).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/** Decodes base64 or base64url, padded or not; `undefined` when `text` is not base64. */
+export function fromBase64(text: string): Uint8Array | undefined {
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) return undefined;
+  const standard = text.replaceAll('-', '+').replaceAll('_', '/').replace(/=+$/, '');
+  if (standard.length % 4 === 1) return undefined;
+  const binary = atob(standard + '='.repeat((4 - (standard.length % 4)) % 4));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+const hexByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+
 /** Lowercase hex of `bytes`. */
 export function encodeHex(bytes: Uint8Array): string {
+  // A table lookup per byte: a request fingerprint is encoded on every keyed request.
   let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  for (let index = 0; index < bytes.length; index++) hex += hexByte[bytes[index] as number];
   return hex;
 }
 

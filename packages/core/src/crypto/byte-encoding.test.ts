@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, decodeHex, encodeBase64, encodeHex } from './signature-encoding.js';
+import { decodeBase64, decodeHex, encodeBase64, encodeHex } from './byte-encoding.js';
 import { timingSafeEqual } from './timing-safe-equal.js';
 
 describe('signature encoding', () => {
