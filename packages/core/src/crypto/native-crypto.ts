@@ -13,8 +13,8 @@ export interface NativeCrypto {
     algorithm: 'sha256',
     key: Uint8Array,
   ) => { update(data: Uint8Array): { digest(): Uint8Array } };
-  /** One-shot digest (Node ≥ 20.12), here always as lower-case hex. */
-  readonly hash?: (algorithm: 'sha256', data: Uint8Array, encoding: 'hex') => string;
+  /** One-shot digest (Node ≥ 20.12), here always as lower-case hex; text is hashed as UTF-8. */
+  readonly hash?: (algorithm: 'sha256', data: Uint8Array | string, encoding: 'hex') => string;
 }
 
 function loadNativeCrypto(): NativeCrypto {

@@ -20,6 +20,29 @@ describe('canonicalJson', () => {
     expect(() => canonicalJson({ big: 1n })).toThrow(TypeError);
   });
 
+  it('sorts what a toJSON returns, even from an object whose own members are in order', () => {
+    expect(canonicalJson({ a: { toJSON: () => ({ z: 1, b: 2 }) } })).toBe('{"a":{"b":2,"z":1}}');
+    expect(canonicalJson({ '10': 1, '9': 2 })).toBe('{"10":1,"9":2}');
+  });
+
+  it('writes one text whether members arrive sorted, reversed or as sent', () => {
+    const reorder = (value: unknown, order: (names: string[]) => string[]): unknown => {
+      if (Array.isArray(value)) return value.map((item) => reorder(item, order));
+      if (typeof value !== 'object' || value === null) return value;
+      const record = value as Record<string, unknown>;
+      return Object.fromEntries(
+        order(Object.keys(record)).map((name) => [name, reorder(record[name], order)]),
+      );
+    };
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = canonicalJson(value);
+        expect(canonicalJson(reorder(value, (names) => [...names].sort()))).toBe(text);
+        expect(canonicalJson(reorder(value, (names) => [...names].sort().reverse()))).toBe(text);
+      }),
+    );
+  });
+
   it('parses back to what JSON.stringify round-trips, for any JSON value', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {

@@ -12,7 +12,37 @@
  * `null` in arrays, non-finite numbers become `null`. A `bigint` throws, as in `JSON.stringify`.
  */
 export function canonicalJson(value: unknown): string {
+  // Most bodies are plain JSON whose members are already in order; JSON.stringify writes those
+  // exactly as the canonical form, natively and without sorting anything.
+  if (isInCanonicalOrder(value)) return JSON.stringify(value) ?? 'null';
   return write(value, '') ?? 'null';
+}
+
+/**
+ * True when `JSON.stringify(value)` already is the canonical form: plain objects and arrays of
+ * primitives whose member names come in sorted order at every level. Anything with a `toJSON`,
+ * a boxed primitive or a bigint takes the general path, which handles them.
+ */
+function isInCanonicalOrder(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return typeof value !== 'bigint';
+  // A toJSON decides what is written, in whatever order it likes.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) {
+      if (!isInCanonicalOrder(value[index])) return false;
+    }
+    return true;
+  }
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  const names = Object.keys(value);
+  for (let index = 0; index < names.length; index++) {
+    const name = names[index] as string;
+    // `<` compares UTF-16 code units, the order RFC 8785 asks for.
+    if (index > 0 && !((names[index - 1] as string) < name)) return false;
+    if (!isInCanonicalOrder((value as Record<string, unknown>)[name])) return false;
+  }
+  return true;
 }
 
 function write(value: unknown, key: string): string | undefined {

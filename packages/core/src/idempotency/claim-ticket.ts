@@ -7,6 +7,7 @@
 import type { Clock } from '../clock/clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
+import { type Awaitable, isPromiseLike } from './awaitable.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore, RecordedResult } from './idempotency-store.js';
 
@@ -53,6 +54,13 @@ export interface TicketEnvironment {
   readonly listens: (name: IdempotencyEventName) => boolean;
 }
 
+/**
+ * The engine's ticket. Besides the promise-returning `complete` and `release` of
+ * {@link IdempotencyTicket}, it offers `recordResult` and `releaseKey`, which answer
+ * synchronously when the store does, for framework adapters that carry on in the same tick.
+ *
+ * @internal
+ */
 export class ClaimTicket implements IdempotencyTicket {
   readonly #env: TicketEnvironment;
   readonly #ownerToken: string;
@@ -67,10 +75,11 @@ export class ClaimTicket implements IdempotencyTicket {
     readonly key: string,
     ownerToken: string,
     readonly takeover: boolean,
+    claimedAt: number,
   ) {
     this.#env = env;
     this.#ownerToken = ownerToken;
-    this.#claimedAt = env.clock.now();
+    this.#claimedAt = claimedAt;
     if (env.heartbeat) this.#scheduleHeartbeat(env.heartbeat.intervalMs, env.heartbeat.maxHoldMs);
   }
 
@@ -84,27 +93,70 @@ export class ClaimTicket implements IdempotencyTicket {
     return this.#settled;
   }
 
-  async complete(result: RecordedResult): Promise<boolean> {
-    if (!this.#settle()) return false;
-    const { store, clock, logger, ttlMs, emit, listens } = this.#env;
-    const now = clock.now();
-    let completed: boolean;
+  complete(result: RecordedResult): Promise<boolean> {
     try {
-      completed = await store.complete({
+      return Promise.resolve(this.recordResult(result));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  release(reason = 'released'): Promise<boolean> {
+    return Promise.resolve(this.releaseKey(reason));
+  }
+
+  /**
+   * `complete`, answered synchronously when the store answers synchronously: `true` when
+   * recorded, `false` when fenced or already settled; throws (or rejects with)
+   * `IDEMPOTENCY_STORE_UNAVAILABLE` when the store fails.
+   */
+  recordResult(result: RecordedResult): Awaitable<boolean> {
+    if (!this.#settle()) return false;
+    const now = this.#env.clock.now();
+    let pending: Awaitable<boolean>;
+    try {
+      pending = this.#env.store.complete({
         scope: this.scope,
         key: this.key,
         ownerToken: this.#ownerToken,
         result,
         now,
-        expiresAt: now + ttlMs,
+        expiresAt: now + this.#env.ttlMs,
       });
     } catch (error) {
-      logger.error(
-        { scope: this.scope, key: this.key, err: error },
-        'idempotency: recording the result failed; the key stays in flight until its lease ends',
-      );
-      throw new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
+      throw this.#recordingFailed(error);
     }
+    if (!isPromiseLike(pending)) return this.#recorded(pending, now);
+    return pending.then(
+      (completed) => this.#recorded(completed, now),
+      (error: unknown) => {
+        throw this.#recordingFailed(error);
+      },
+    );
+  }
+
+  /** `release`, answered synchronously when the store answers synchronously. Never throws. */
+  releaseKey(reason = 'released'): Awaitable<boolean> {
+    if (!this.#settle()) return false;
+    let pending: Awaitable<boolean>;
+    try {
+      pending = this.#env.store.release({
+        scope: this.scope,
+        key: this.key,
+        ownerToken: this.#ownerToken,
+      });
+    } catch (error) {
+      return this.#releaseFailed(error, reason);
+    }
+    if (!isPromiseLike(pending)) return this.#released(pending, reason);
+    return pending.then(
+      (released) => this.#released(released, reason),
+      (error: unknown) => this.#releaseFailed(error, reason),
+    );
+  }
+
+  #recorded(completed: boolean, now: number): boolean {
+    const { logger, emit, listens } = this.#env;
     if (completed) {
       if (listens('record')) {
         emit('record', { scope: this.scope, key: this.key, heldMs: now - this.#claimedAt });
@@ -119,31 +171,35 @@ export class ClaimTicket implements IdempotencyTicket {
     return completed;
   }
 
-  async release(reason = 'released'): Promise<boolean> {
-    if (!this.#settle()) return false;
-    const { store, clock, logger, emit } = this.#env;
-    let released = false;
-    try {
-      released = await store.release({
+  #recordingFailed(error: unknown): BallastError {
+    this.#env.logger.error(
+      { scope: this.scope, key: this.key, err: error },
+      'idempotency: recording the result failed; the key stays in flight until its lease ends',
+    );
+    return new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
+  }
+
+  #releaseFailed(error: unknown, reason: string): boolean {
+    // Release is best effort: the lease frees the key anyway, and the caller is usually already
+    // handling the operation's own error, which must not be replaced by this one.
+    this.#env.logger.error(
+      { scope: this.scope, key: this.key, err: error },
+      'idempotency: releasing the key failed; it frees itself when its lease ends',
+    );
+    return this.#released(false, reason);
+  }
+
+  #released(released: boolean, reason: string): boolean {
+    const { clock, emit, listens } = this.#env;
+    if (listens('release')) {
+      emit('release', {
         scope: this.scope,
         key: this.key,
-        ownerToken: this.#ownerToken,
+        reason,
+        released,
+        heldMs: clock.now() - this.#claimedAt,
       });
-    } catch (error) {
-      // Release is best effort: the lease frees the key anyway, and the caller is usually
-      // already handling the operation's own error, which must not be replaced by this one.
-      logger.error(
-        { scope: this.scope, key: this.key, err: error },
-        'idempotency: releasing the key failed; it frees itself when its lease ends',
-      );
     }
-    emit('release', {
-      scope: this.scope,
-      key: this.key,
-      reason,
-      released,
-      heldMs: clock.now() - this.#claimedAt,
-    });
     return released;
   }
 

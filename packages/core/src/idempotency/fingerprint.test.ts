@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from './canonical-json.js';
-import { fingerprint } from './fingerprint.js';
+import { fingerprint, fingerprintInSameTick } from './fingerprint.js';
 
 const post = (json: unknown) => fingerprint({ method: 'POST', path: '/sales', json });
 
@@ -68,6 +68,29 @@ describe('fingerprint', () => {
     ]) {
       expect(await fingerprint(input, { sha256: webCrypto })).toBe(await fingerprint(input));
     }
+  });
+
+  it('hashes JSON text natively and as UTF-8 bytes alike, for any text (property)', async () => {
+    const bytes = (message: Uint8Array) => createHash('sha256').update(message).digest('hex');
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary' }), fc.string(), async (text, path) => {
+        const input = { method: 'POST', path: `/${encodeURIComponent(path)}`, json: { text } };
+        expect(await fingerprint(input, { sha256: bytes })).toBe(await fingerprint(input));
+      }),
+    );
+  });
+
+  it('answers in the same tick on Node (fingerprintInSameTick); fingerprint() always promises', async () => {
+    const input = { method: 'POST', path: '/sales', json: { total: 10 } };
+    const now = fingerprintInSameTick(input);
+    expect(typeof now).toBe('string');
+    expect(now).toBe(await fingerprint(input));
+    const invalid = fingerprint({ method: 'NOT A METHOD', path: '/' });
+    expect(invalid).toBeInstanceOf(Promise);
+    await expect(invalid).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect(() => fingerprintInSameTick({ method: 'NOT A METHOD', path: '/' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 
   it('is stable under member order at any depth (property)', async () => {

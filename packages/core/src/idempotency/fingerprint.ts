@@ -12,6 +12,7 @@
 import { decodeHex, encodeHex, toBase64Url } from '../crypto/byte-encoding.js';
 import { nativeCrypto } from '../crypto/native-crypto.js';
 import { BallastError } from '../errors/ballast-error.js';
+import { type Awaitable, isPromiseLike } from './awaitable.js';
 import { canonicalJson } from './canonical-json.js';
 
 /** What {@link fingerprint} hashes. Give `body` (raw bytes or text) or `json`, not both. */
@@ -56,6 +57,19 @@ const nativeHash = nativeCrypto.hash;
 const defaultSha256: NonNullable<FingerprintOptions['sha256']> = nativeHash
   ? (message) => nativeHash('sha256', message, 'hex')
   : webCryptoSha256;
+
+/**
+ * Hashes a message that is text. Node's hash takes the text itself and encodes it as UTF-8
+ * natively, which spares a `TextEncoder` copy of every JSON body; any other SHA-256 gets the
+ * bytes. Both hash the same bytes, so the fingerprint does not depend on the path taken.
+ */
+function sha256OfText(
+  text: string,
+  sha256: FingerprintOptions['sha256'],
+): Awaitable<Uint8Array | string> {
+  if (sha256 === undefined && nativeHash) return nativeHash('sha256', text, 'hex');
+  return (sha256 ?? defaultSha256)(encoder.encode(text));
+}
 
 // Bumped if the hashed form ever changes, so old and new fingerprints can never collide.
 const formatTag = 'ballast-idempotency-fingerprint/1';
@@ -119,10 +133,28 @@ function rawBodyBytes(input: FingerprintInput): Uint8Array | undefined {
  * const fp = await fingerprint({ method: 'POST', path: '/sales', json: { total: 12.5 } });
  * ```
  */
-export async function fingerprint(
+export function fingerprint(
   input: FingerprintInput,
   options: FingerprintOptions = {},
 ): Promise<string> {
+  try {
+    return Promise.resolve(fingerprintInSameTick(input, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * {@link fingerprint}, answered synchronously when the SHA-256 is (Node's is; WebCrypto's is
+ * not), so a server adapter can decide in the same tick. Throws rather than rejects on bad
+ * input when it answers synchronously.
+ *
+ * @internal
+ */
+export function fingerprintInSameTick(
+  input: FingerprintInput,
+  options: FingerprintOptions = {},
+): Awaitable<string> {
   if (typeof input?.method !== 'string' || !methodToken.test(input.method)) {
     throw new BallastError('INVALID_OPTIONS', {
       message: 'fingerprint(): "method" must be an HTTP method token.',
@@ -139,21 +171,29 @@ export async function fingerprint(
   // Method and path cannot contain a newline (the URL parser strips them), so the header is
   // unambiguous, and the body comes last, so no body can imitate another header.
   const head = `${formatTag}\n${input.method.toUpperCase()}\n${canonicalTarget(input.path)}\n`;
-  let message: Uint8Array;
+  let digest: Awaitable<Uint8Array | string>;
   if (raw === undefined) {
-    // A JSON body is text: head and body are encoded in one go.
-    message = encoder.encode(`${head}json\n${canonicalJson(input.json)}`);
+    // A JSON body is text: head and body are hashed as one text.
+    digest = sha256OfText(`${head}json\n${canonicalJson(input.json)}`, options.sha256);
   } else if (raw.byteLength === 0) {
-    message = encoder.encode(`${head}none\n`);
+    digest = sha256OfText(`${head}none\n`, options.sha256);
   } else {
     const headBytes = encoder.encode(`${head}bytes\n`);
-    message = new Uint8Array(headBytes.byteLength + raw.byteLength);
+    const message = new Uint8Array(headBytes.byteLength + raw.byteLength);
     message.set(headBytes, 0);
     message.set(raw, headBytes.byteLength);
+    digest = (options.sha256 ?? defaultSha256)(message);
   }
-  const digest = await (options.sha256 ?? defaultSha256)(message);
+  if (!isPromiseLike(digest)) return encodeDigest(digest, options.encoding);
+  return digest.then((value) => encodeDigest(value, options.encoding));
+}
+
+function encodeDigest(
+  digest: Uint8Array | string,
+  encoding: FingerprintOptions['encoding'],
+): string {
   if (typeof digest === 'string') {
-    if (options.encoding !== 'base64url') return digest;
+    if (encoding !== 'base64url') return digest;
     const bytes = decodeHex(digest);
     if (!bytes) {
       throw new BallastError('INVALID_OPTIONS', {
@@ -163,5 +203,5 @@ export async function fingerprint(
     }
     return toBase64Url(bytes);
   }
-  return options.encoding === 'base64url' ? toBase64Url(digest) : encodeHex(digest);
+  return encoding === 'base64url' ? toBase64Url(digest) : encodeHex(digest);
 }

@@ -2,7 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
-import { createIdempotency, type IdempotencyOptions } from './idempotency-engine.js';
+import {
+  beginInSameTick,
+  createIdempotency,
+  type IdempotencyOptions,
+} from './idempotency-engine.js';
 import type { IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { MemoryIdempotencyStore } from './memory-idempotency-store.js';
@@ -401,12 +405,80 @@ describe('createIdempotency: wait mode', () => {
   });
 });
 
-describe('createIdempotency: failures and validation', () => {
+/** The memory store with every method answering through a promise, as a networked store does. */
+function asyncStore(): IdempotencyStore {
+  const store = new MemoryIdempotencyStore();
+  return {
+    claim: async (request) => store.claim(request),
+    complete: async (request) => store.complete(request),
+    release: async (request) => store.release(request),
+    extendLease: async (request) => store.extendLease(request),
+    deleteExpired: async (now) => store.deleteExpired(now),
+  };
+}
+
+describe('createIdempotency: answering in the same tick', () => {
+  it('begin() is always a promise, even over a store that answers synchronously', async () => {
+    const { idempotency } = setup();
+    const begun = idempotency.begin(request);
+    expect(begun).toBeInstanceOf(Promise);
+    expect((await begun).outcome).toBe('claimed');
+    const invalid = idempotency.begin({ ...request, key: '' });
+    expect(invalid).toBeInstanceOf(Promise);
+    expect(await caught(invalid)).toMatchObject({ code: 'IDEMPOTENCY_KEY_INVALID' });
+  });
+
+  it('decides and records synchronously over the memory store: claim, record, replay, refuse', () => {
+    const { idempotency, names } = setup();
+    const begun = idempotency[beginInSameTick](request);
+    if (begun instanceof Promise || begun.outcome !== 'claimed') throw new Error('not claimed now');
+    expect(() => idempotency[beginInSameTick](request)).toThrow(
+      expect.objectContaining({ code: 'IDEMPOTENCY_IN_FLIGHT' }),
+    );
+    expect(begun.ticket.recordResult({ saleId: 7 })).toBe(true);
+    expect(begun.ticket.recordResult({ saleId: 8 })).toBe(false);
+    expect(idempotency[beginInSameTick](request)).toEqual({
+      outcome: 'replayed',
+      result: { saleId: 7 },
+    });
+    expect(() => idempotency[beginInSameTick]({ ...request, fingerprint: 'fp-2' })).toThrow(
+      expect.objectContaining({ code: 'IDEMPOTENCY_KEY_REUSED' }),
+    );
+    expect(names()).toEqual(['claim', 'conflict', 'record', 'replay', 'mismatch']);
+  });
+
+  it('answers the same through promises over a store that does I/O', async () => {
+    const { idempotency, names } = setup({ store: asyncStore() });
+    const begun = idempotency[beginInSameTick](request);
+    expect(begun).toBeInstanceOf(Promise);
+    const claimed = await begun;
+    if (claimed.outcome !== 'claimed') throw new Error('not claimed');
+    expect(await caught(Promise.resolve(idempotency[beginInSameTick](request)))).toMatchObject({
+      code: 'IDEMPOTENCY_IN_FLIGHT',
+    });
+    const recorded = claimed.ticket.recordResult({ saleId: 7 });
+    expect(recorded).toBeInstanceOf(Promise);
+    expect(await recorded).toBe(true);
+    expect(await idempotency[beginInSameTick](request)).toEqual({
+      outcome: 'replayed',
+      result: { saleId: 7 },
+    });
+    expect(names()).toEqual(['claim', 'conflict', 'record', 'replay']);
+  });
+});
+
+describe.each(['rejects', 'throws'] as const)('createIdempotency: a store that %s', (failure) => {
   function failingStore(failing: keyof IdempotencyStore): IdempotencyStore {
     const store = new MemoryIdempotencyStore();
+    const fail =
+      failure === 'rejects'
+        ? async () => Promise.reject(new Error('connection reset'))
+        : () => {
+            throw new Error('connection reset');
+          };
     return new Proxy(store, {
       get(target, property, receiver) {
-        if (property === failing) return async () => Promise.reject(new Error('connection reset'));
+        if (property === failing) return fail;
         const value = Reflect.get(target, property, receiver);
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -446,7 +518,9 @@ describe('createIdempotency: failures and validation', () => {
     );
     expect(events.find((e) => e.name === 'release')?.event).toMatchObject({ released: false });
   });
+});
 
+describe('createIdempotency: events and validation', () => {
   it('ignores an event handler that throws, and logs it', async () => {
     const { idempotency, logger } = setup({
       on: {

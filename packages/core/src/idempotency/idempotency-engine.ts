@@ -14,6 +14,7 @@ import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { clockSchema, functionSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
+import { type Awaitable, isPromiseLike } from './awaitable.js';
 import { ClaimTicket, type IdempotencyTicket, type TicketEnvironment } from './claim-ticket.js';
 import type {
   IdempotencyEventHandlers,
@@ -22,6 +23,7 @@ import type {
 } from './idempotency-events.js';
 import { defaultIdempotencyScope, validateIdempotencyKey } from './idempotency-key.js';
 import type { ClaimOutcome, IdempotencyStore, RecordedResult } from './idempotency-store.js';
+import { createOwnerTokenSource } from './owner-token.js';
 
 /** Holding a duplicate until the first request finishes, instead of answering 409 at once. */
 export interface IdempotencyWaitOptions {
@@ -60,7 +62,10 @@ export interface IdempotencyOptions {
   heartbeat?: IdempotencyHeartbeatOptions | boolean;
   /** Hold duplicates until the first finishes (bounded). Default `false`: answer in flight at once. */
   wait?: IdempotencyWaitOptions | false;
-  /** Makes the owner token of each claim. Default `crypto.randomUUID()`. */
+  /**
+   * Makes the owner token of each claim; tokens must be unique across every process sharing the
+   * store. Default: a random 128-bit prefix per process followed by a counter.
+   */
   createOwnerToken?: () => string;
   /** Receives takeovers, fencing and store failures. Default: discards. */
   logger?: Logger;
@@ -109,6 +114,27 @@ export type IdempotencyBegin =
   | { readonly outcome: 'claimed'; readonly ticket: IdempotencyTicket }
   | { readonly outcome: 'replayed'; readonly result: RecordedResult };
 
+/**
+ * {@link IdempotencyBegin} with the engine's own ticket, whose `recordResult` and `releaseKey`
+ * answer synchronously when the store does.
+ *
+ * @internal
+ */
+export type IdempotencyStart =
+  | { readonly outcome: 'claimed'; readonly ticket: ClaimTicket }
+  | { readonly outcome: 'replayed'; readonly result: RecordedResult };
+
+/**
+ * Key of the engine's `begin` that answers synchronously when the store does (the memory store
+ * always does), so a framework adapter can decide and carry on in the same tick. Server
+ * adapters use it; applications use `begin` or `run`.
+ *
+ * @internal
+ */
+export const beginInSameTick: unique symbol = Symbol(
+  '@ballast/core/idempotency/begin-in-same-tick',
+);
+
 /** The result of {@link Idempotency.run}. */
 export type IdempotencyRunResult<T, R = T> =
   | {
@@ -142,6 +168,11 @@ export interface Idempotency {
   readonly leaseMs: number;
   /** The record TTL in ms. */
   readonly ttlMs: number;
+  /** @internal `begin`, answered synchronously when the store answers synchronously. */
+  readonly [beginInSameTick]: (
+    request: IdempotencyRequest,
+    options?: IdempotencyCallOptions,
+  ) => Awaitable<IdempotencyStart>;
 }
 
 const positiveMs = z.number().int().min(1);
@@ -175,7 +206,7 @@ const optionsSchema = z
       .default(false),
     wait: z.union([z.literal(false), waitSchema]).default(false),
     createOwnerToken: functionSchema<() => string>('a function returning a string').default(
-      () => () => globalThis.crypto.randomUUID(),
+      () => processOwnerTokens,
     ),
     logger: z
       .custom<Logger>(
@@ -238,6 +269,9 @@ function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest>
 
 const noCallOptions: IdempotencyCallOptions = {};
 
+// One source per process: every engine in it draws from the same unique prefix.
+const processOwnerTokens = createOwnerTokenSource();
+
 function checkCallOptions(options: IdempotencyCallOptions): IdempotencyCallOptions {
   if (options.wait !== undefined && options.wait !== false) {
     return { ...options, wait: parseOptions(waitSchema, options.wait, 'idempotency.begin() wait') };
@@ -294,82 +328,149 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
   const listens = (name: IdempotencyEventName): boolean => handlers[name] !== undefined;
   const env: TicketEnvironment = { store, clock, logger, leaseMs, ttlMs, heartbeat, emit, listens };
 
-  async function begin(
+  /** One begin call: the checked request and how long it may wait. */
+  interface Attempt {
+    readonly scope: string;
+    readonly key: string;
+    readonly fingerprint: string;
+    readonly ownerToken: string;
+    readonly startedAt: number;
+    readonly deadline: number;
+    readonly wait: z.output<typeof waitSchema> | false;
+    readonly signal: AbortSignal | undefined;
+  }
+
+  /** Still in flight, with this long left to wait for it. */
+  interface KeepWaiting {
+    readonly waitMs: number;
+  }
+
+  function storeUnavailable(attempt: Attempt, error: unknown): BallastError {
+    logger.error(
+      { scope: attempt.scope, key: attempt.key, err: error },
+      'idempotency: claiming the key failed',
+    );
+    // Refuse rather than run without the guard: running could execute a duplicate.
+    return new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
+  }
+
+  /** What a claim outcome means for the request: run, replay, wait, or refuse (throws). */
+  function decide(
+    attempt: Attempt,
+    outcome: ClaimOutcome,
+    claimedAt: number,
+  ): IdempotencyStart | KeepWaiting {
+    const { scope, key } = attempt;
+    if (outcome.kind === 'claimed') {
+      if (listens('claim')) {
+        emit('claim', { scope, key, fingerprint: attempt.fingerprint, takeover: outcome.takeover });
+      }
+      if (outcome.takeover) {
+        logger.warn({ scope, key }, 'idempotency: took over a key whose holder’s lease ran out');
+        emit('takeover', { scope, key, fingerprint: attempt.fingerprint });
+      }
+      return {
+        outcome: 'claimed',
+        ticket: new ClaimTicket(env, scope, key, attempt.ownerToken, outcome.takeover, claimedAt),
+      };
+    }
+    if (outcome.fingerprint !== attempt.fingerprint) {
+      emit('mismatch', { scope, key, state: outcome.kind });
+      throw new BallastError('IDEMPOTENCY_KEY_REUSED', {
+        message: `Idempotency key reused with a different request (scope "${scope}").`,
+      });
+    }
+    if (outcome.kind === 'completed') {
+      if (listens('replay')) emit('replay', { scope, key });
+      return { outcome: 'replayed', result: outcome.result };
+    }
+    const now = clock.now();
+    const waitLeft = attempt.deadline - now;
+    if (attempt.wait !== false && waitLeft > 0) {
+      return { waitMs: Math.min(attempt.wait.pollMs, waitLeft) };
+    }
+    const retryAfterSeconds = Math.max(1, Math.ceil((outcome.leaseExpiresAt - now) / 1_000));
+    emit('conflict', { scope, key, retryAfterSeconds, waitedMs: now - attempt.startedAt });
+    throw new BallastError('IDEMPOTENCY_IN_FLIGHT', {
+      message: `The request with this idempotency key is still in flight (scope "${scope}").`,
+      details: { retryAfterSeconds },
+    });
+  }
+
+  /** Claims once and decides, synchronously when the store answers synchronously. */
+  function claimOnce(attempt: Attempt): Awaitable<IdempotencyStart | KeepWaiting> {
+    const claimedAt = clock.now();
+    let pending: Awaitable<ClaimOutcome>;
+    try {
+      pending = store.claim({
+        scope: attempt.scope,
+        key: attempt.key,
+        fingerprint: attempt.fingerprint,
+        ownerToken: attempt.ownerToken,
+        now: claimedAt,
+        leaseExpiresAt: claimedAt + leaseMs,
+        expiresAt: claimedAt + ttlMs,
+      });
+    } catch (error) {
+      throw storeUnavailable(attempt, error);
+    }
+    if (!isPromiseLike(pending)) return decide(attempt, pending, claimedAt);
+    return pending.then(
+      (outcome) => decide(attempt, outcome, claimedAt),
+      (error: unknown) => {
+        throw storeUnavailable(attempt, error);
+      },
+    );
+  }
+
+  /** Wait mode: sleeps and claims again until the key is free, recorded, or time is up. */
+  async function keepWaiting(attempt: Attempt, first: KeepWaiting): Promise<IdempotencyStart> {
+    let next: IdempotencyStart | KeepWaiting = first;
+    while ('waitMs' in next) {
+      try {
+        await clock.sleep(next.waitMs, attempt.signal);
+      } catch (reason) {
+        throw new BallastError('ABORTED', {
+          message: 'Stopped waiting for an in-flight idempotent request.',
+          cause: reason,
+        });
+      }
+      next = await claimOnce(attempt);
+    }
+    return next;
+  }
+
+  function start(
     request: IdempotencyRequest,
     callOptions?: IdempotencyCallOptions,
-  ): Promise<IdempotencyBegin> {
+  ): Awaitable<IdempotencyStart> {
     const { scope, key, fingerprint: requestFingerprint } = checkRequest(request);
     const call = callOptions === undefined ? noCallOptions : checkCallOptions(callOptions);
     const wait = (call.wait as z.output<typeof waitSchema> | false | undefined) ?? parsed.wait;
-    const ownerToken = createOwnerToken();
     const startedAt = clock.now();
-    const deadline = wait === false ? startedAt : startedAt + wait.timeoutMs;
+    const attempt: Attempt = {
+      scope,
+      key,
+      fingerprint: requestFingerprint,
+      ownerToken: createOwnerToken(),
+      startedAt,
+      deadline: wait === false ? startedAt : startedAt + wait.timeoutMs,
+      wait,
+      signal: call.signal,
+    };
+    const first = claimOnce(attempt);
+    if (!isPromiseLike(first)) return 'waitMs' in first ? keepWaiting(attempt, first) : first;
+    return first.then((decided) => ('waitMs' in decided ? keepWaiting(attempt, decided) : decided));
+  }
 
-    for (;;) {
-      const claimedAt = clock.now();
-      let outcome: ClaimOutcome;
-      try {
-        outcome = await store.claim({
-          scope,
-          key,
-          fingerprint: requestFingerprint,
-          ownerToken,
-          now: claimedAt,
-          leaseExpiresAt: claimedAt + leaseMs,
-          expiresAt: claimedAt + ttlMs,
-        });
-      } catch (error) {
-        logger.error({ scope, key, err: error }, 'idempotency: claiming the key failed');
-        // Refuse rather than run without the guard: running could execute a duplicate.
-        throw new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
-      }
-      if (outcome.kind === 'claimed') {
-        if (listens('claim')) {
-          emit('claim', {
-            scope,
-            key,
-            fingerprint: requestFingerprint,
-            takeover: outcome.takeover,
-          });
-        }
-        if (outcome.takeover) {
-          logger.warn({ scope, key }, 'idempotency: took over a key whose holder’s lease ran out');
-          emit('takeover', { scope, key, fingerprint: requestFingerprint });
-        }
-        return {
-          outcome: 'claimed',
-          ticket: new ClaimTicket(env, scope, key, ownerToken, outcome.takeover),
-        };
-      }
-      if (outcome.fingerprint !== requestFingerprint) {
-        emit('mismatch', { scope, key, state: outcome.kind });
-        throw new BallastError('IDEMPOTENCY_KEY_REUSED', {
-          message: `Idempotency key reused with a different request (scope "${scope}").`,
-        });
-      }
-      if (outcome.kind === 'completed') {
-        if (listens('replay')) emit('replay', { scope, key });
-        return { outcome: 'replayed', result: outcome.result };
-      }
-      const now = clock.now();
-      const waitLeft = deadline - now;
-      if (wait !== false && waitLeft > 0) {
-        try {
-          await clock.sleep(Math.min(wait.pollMs, waitLeft), call.signal);
-        } catch (reason) {
-          throw new BallastError('ABORTED', {
-            message: 'Stopped waiting for an in-flight idempotent request.',
-            cause: reason,
-          });
-        }
-        continue;
-      }
-      const retryAfterSeconds = Math.max(1, Math.ceil((outcome.leaseExpiresAt - now) / 1_000));
-      emit('conflict', { scope, key, retryAfterSeconds, waitedMs: now - startedAt });
-      throw new BallastError('IDEMPOTENCY_IN_FLIGHT', {
-        message: `The request with this idempotency key is still in flight (scope "${scope}").`,
-        details: { retryAfterSeconds },
-      });
+  function begin(
+    request: IdempotencyRequest,
+    callOptions?: IdempotencyCallOptions,
+  ): Promise<IdempotencyBegin> {
+    try {
+      return Promise.resolve(start(request, callOptions));
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
@@ -410,5 +511,5 @@ export function createIdempotency(options: IdempotencyOptions): Idempotency {
     return { outcome: 'executed', result, recorded };
   }
 
-  return { begin, run, leaseMs, ttlMs };
+  return { begin, run, leaseMs, ttlMs, [beginInSameTick]: start };
 }

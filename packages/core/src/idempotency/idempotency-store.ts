@@ -4,6 +4,7 @@
  * engine owns everything else (fingerprints, leases, TTL, events), so every store behaves
  * the same way.
  */
+import type { Awaitable } from './awaitable.js';
 
 /** Identifies one key. `scope` (tenant, user) keeps two tenants' identical keys apart. */
 export interface IdempotencyKeyRef {
@@ -77,12 +78,16 @@ export interface ExtendLeaseRequest extends IdempotencyKeyRef {
  * - `complete`, `release` and `extendLease` are compare-and-set on `ownerToken`: they return
  *   `false` and change nothing when the key is held by someone else (fencing).
  * - A record past `expiresAt` behaves as absent.
+ *
+ * A method may answer with the value itself instead of a promise when it has it at once (the
+ * memory store always does); the engine then decides without waiting a tick. A store that does
+ * I/O returns a promise.
  */
 export interface IdempotencyStore {
-  claim(request: ClaimRequest): Promise<ClaimOutcome>;
-  complete(request: CompleteRequest): Promise<boolean>;
-  release(request: ReleaseRequest): Promise<boolean>;
-  extendLease(request: ExtendLeaseRequest): Promise<boolean>;
+  claim(request: ClaimRequest): Awaitable<ClaimOutcome>;
+  complete(request: CompleteRequest): Awaitable<boolean>;
+  release(request: ReleaseRequest): Awaitable<boolean>;
+  extendLease(request: ExtendLeaseRequest): Awaitable<boolean>;
   /** Deletes records past their `expiresAt`; returns how many. Stores with native expiry may return 0. */
-  deleteExpired(now: number): Promise<number>;
+  deleteExpired(now: number): Awaitable<number>;
 }

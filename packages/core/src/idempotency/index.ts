@@ -1,10 +1,13 @@
-export type { IdempotencyTicket } from './claim-ticket.js';
+export { type Awaitable, isPromiseLike } from './awaitable.js';
+export type { ClaimTicket, IdempotencyTicket } from './claim-ticket.js';
 export {
   type FingerprintInput,
   type FingerprintOptions,
   fingerprint,
+  fingerprintInSameTick,
 } from './fingerprint.js';
 export {
+  beginInSameTick,
   createIdempotency,
   type Idempotency,
   type IdempotencyBegin,
@@ -15,6 +18,7 @@ export {
   type IdempotencyRequest,
   type IdempotencyRunOptions,
   type IdempotencyRunResult,
+  type IdempotencyStart,
   type IdempotencyWaitOptions,
 } from './idempotency-engine.js';
 export type {

@@ -69,6 +69,44 @@ describe('MemoryIdempotencyStore', () => {
     );
   });
 
+  it('evicts a sixteenth of a full store at once, oldest claims first, and keeps working', () => {
+    const store = new MemoryIdempotencyStore({ maxEntries: 1_600 });
+    const done = (key: string) =>
+      store.complete({
+        scope: 's',
+        key,
+        ownerToken: `owner-${key}`,
+        result: 1,
+        now: 1,
+        expiresAt: hour,
+      });
+    for (let index = 0; index < 1_600; index++) {
+      store.claim(claim(`k-${index}`));
+      done(`k-${index}`);
+    }
+    store.claim(claim('next'));
+    // The 101 oldest were forgotten in one pass (to just under 1 600 − 100), not one per claim.
+    expect(store.size).toBe(1_500);
+    expect(store.claim(claim('k-99', 2, { ownerToken: 'again' })).kind).toBe('claimed');
+    expect(store.claim(claim('k-100', 2, { ownerToken: 'again' })).kind).toBe('claimed');
+    expect(store.claim(claim('k-101', 2, { ownerToken: 'again' })).kind).toBe('completed');
+    for (let index = 0; index < 50_000; index++) {
+      store.claim(claim(`more-${index}`));
+      done(`more-${index}`);
+    }
+    expect(store.size).toBeLessThanOrEqual(1_600);
+  });
+
+  it('answers synchronously, so the engine decides in the same tick', () => {
+    const store = new MemoryIdempotencyStore();
+    expect(store.claim(claim('k'))).toEqual({ kind: 'claimed', takeover: false });
+    expect(
+      store.extendLease({ scope: 's', key: 'k', ownerToken: 'owner-k', leaseExpiresAt: 5 }),
+    ).toBe(true);
+    expect(store.release({ scope: 's', key: 'k', ownerToken: 'owner-k' })).toBe(true);
+    expect(store.deleteExpired(0)).toBe(0);
+  });
+
   it('sweeps expired records before evicting live ones', async () => {
     const store = new MemoryIdempotencyStore({ maxEntries: 2 });
     await store.claim(claim('short', 0, { expiresAt: 10 }));

@@ -1,10 +1,10 @@
 /**
  * An `IdempotencyStore` in the memory of one process: for tests, the demo, and single-instance
- * services. Each method runs to completion without awaiting, so a claim is atomic against every
- * other call in the process; it is NOT shared between processes (use the Postgres or Redis store
- * for that). Results are kept as JSON text, so a replay behaves exactly as it would from a
- * database: a `Date` comes back as a string and a later mutation of the original object does not
- * leak into the replay.
+ * services. Each method answers synchronously, so a claim is atomic against every other call in
+ * the process and the engine decides in the same tick. It is NOT shared between processes (use
+ * the Postgres or Redis store for that). Results are kept as JSON text, so a replay behaves
+ * exactly as it would from a database: a `Date` comes back as a string and a later mutation of
+ * the original object does not leak into the replay.
  */
 import { z } from 'zod';
 import { parseOptions } from '../options/parse-options.js';
@@ -21,9 +21,10 @@ import type {
 /** Options for {@link MemoryIdempotencyStore}. */
 export interface MemoryIdempotencyStoreOptions {
   /**
-   * Most records kept. When full, the oldest records that are expired or completed are forgotten
-   * first (a retry of a forgotten key runs again). Keys in flight are never evicted, so the count
-   * may exceed this by the number of requests in flight. Default `10_000`.
+   * Most records kept. When full, the records claimed longest ago that are expired or completed
+   * are forgotten first, about a sixteenth of the store at a time (a retry of a forgotten key
+   * runs again). Keys in flight are never evicted, so the count may exceed this by the number of
+   * requests in flight. Default `10_000`.
    */
   maxEntries?: number;
 }
@@ -50,9 +51,13 @@ interface MemoryRecord {
  * ```
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  // Insertion order is age order: a claim appends, a completion moves its record to the end.
+  // Insertion order is claim order, so the front of the map holds the oldest claims.
   readonly #records = new Map<string, MemoryRecord>();
   readonly #maxEntries: number;
+  // Eviction frees this many records below the bound at once: starting a walk from the front
+  // of a map that keeps losing its front entries costs a skip over each hole left behind, so
+  // evicting one record per claim would cost O(n) a claim.
+  readonly #evictionSlack: number;
   #claimsSinceSweep = 0;
   #sizeAfterSweep = 0;
 
@@ -62,6 +67,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       options,
       'new MemoryIdempotencyStore()',
     ).maxEntries;
+    this.#evictionSlack = Math.floor(this.#maxEntries / 16);
   }
 
   /** Number of records held, expired ones included until they are swept. */
@@ -69,7 +75,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return this.#records.size;
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+  claim(request: ClaimRequest): ClaimOutcome {
     const id = recordId(request.scope, request.key);
     const existing = this.#live(id, request.now);
     if (existing === undefined) {
@@ -106,7 +112,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return { kind: 'claimed', takeover: true };
   }
 
-  async complete(request: CompleteRequest): Promise<boolean> {
+  complete(request: CompleteRequest): boolean {
     const id = recordId(request.scope, request.key);
     const existing = this.#live(id, request.now);
     if (!isHeldBy(existing, request.ownerToken)) return false;
@@ -115,27 +121,24 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     existing.ownerToken = '';
     existing.resultJson = JSON.stringify(request.result) ?? 'null';
     existing.expiresAt = request.expiresAt;
-    // Re-insert so the map's order is completion order: eviction forgets the oldest first.
-    this.#records.delete(id);
-    this.#records.set(id, existing);
     return true;
   }
 
-  async release(request: ReleaseRequest): Promise<boolean> {
+  release(request: ReleaseRequest): boolean {
     const id = recordId(request.scope, request.key);
     if (!isHeldBy(this.#records.get(id), request.ownerToken)) return false;
     this.#records.delete(id);
     return true;
   }
 
-  async extendLease(request: ExtendLeaseRequest): Promise<boolean> {
+  extendLease(request: ExtendLeaseRequest): boolean {
     const existing = this.#records.get(recordId(request.scope, request.key));
     if (!isHeldBy(existing, request.ownerToken)) return false;
     existing.leaseExpiresAt = request.leaseExpiresAt;
     return true;
   }
 
-  async deleteExpired(now: number): Promise<number> {
+  deleteExpired(now: number): number {
     return this.#sweep(now);
   }
 
@@ -163,7 +166,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
    * Keeps every claim O(1) amortised, with no timer per key: expired records are dropped when
    * read (`#live`), swept in full after as many new claims as there were records after the
    * last sweep (at least 1 024), and, when the store is full, the oldest expired or completed
-   * records are forgotten from the front of the map.
+   * records are forgotten from the front of the map, a sixteenth of the bound at a time.
    */
   #housekeep(now: number): void {
     const records = this.#records;
@@ -173,9 +176,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       this.#sizeAfterSweep = records.size;
     }
     if (records.size < this.#maxEntries) return;
+    const target = this.#maxEntries - this.#evictionSlack;
     for (const [id, record] of records) {
       if (record.state === 'completed' || record.expiresAt <= now) records.delete(id);
-      if (records.size < this.#maxEntries) return;
+      if (records.size < target) return;
     }
   }
 }

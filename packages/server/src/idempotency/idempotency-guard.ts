@@ -11,13 +11,17 @@
  * only translate requests and responses.
  */
 import {
+  type Awaitable,
   BallastError,
+  beginInSameTick,
+  type ClaimTicket,
   createIdempotency,
   functionSchema,
   type Idempotency,
   type IdempotencyOptions,
-  type IdempotencyTicket,
+  type IdempotencyStart,
   isBallastError,
+  isPromiseLike,
   type Logger,
   noopLogger,
   parseOptions,
@@ -57,9 +61,9 @@ export interface IdempotencyGuardRequest {
   /** Whether this route requires a key (missing → 400). */
   readonly required: boolean;
   /** Tenant or user id the key belongs to. */
-  readonly scope: () => string | Promise<string>;
+  readonly scope: () => Awaitable<string>;
   /** Reads the body (throw `PAYLOAD_TOO_LARGE` past `maxBodyBytes`) and fingerprints the request. */
-  readonly fingerprint: () => string | Promise<string>;
+  readonly fingerprint: () => Awaitable<string>;
   /** Aborts waiting (wait mode) when the client goes away. */
   readonly signal?: AbortSignal;
 }
@@ -79,14 +83,19 @@ export interface IdempotentExecution {
    * Records the response (when its status is to be recorded) or releases the key. Pass
    * `body: null` when the body could not be captured (streamed past `maxResponseBytes`): the key
    * is then released explicitly. Headers may be a `Headers` or the framework's plain header
-   * record; a body given as text is recorded as its UTF-8 bytes. Never rejects; a store failure
-   * resolves `'unrecorded'` (logged).
+   * record; a body given as text is recorded as its UTF-8 bytes. Never throws or rejects; a
+   * store failure ends `'unrecorded'` (logged). Answers synchronously when the store does (the
+   * memory store), so a framework hook can send the response in the same tick; otherwise a
+   * promise.
    */
   finish(
     response: Omit<ResponseParts, 'body'> & { readonly body: Uint8Array | string | null },
-  ): Promise<ExecutionEnd>;
-  /** Releases the key without a record (the handler threw, the client went away). */
-  abandon(reason: string): Promise<void>;
+  ): Awaitable<ExecutionEnd>;
+  /**
+   * Releases the key without a record (the handler threw, the client went away). Never throws
+   * or rejects; synchronous when the store is.
+   */
+  abandon(reason: string): Awaitable<void>;
 }
 
 /** What to do with a request. */
@@ -102,8 +111,13 @@ export type IdempotencyDecision =
 
 /** The framework-independent idempotency semantics. */
 export interface IdempotencyGuard {
-  /** Decides what to do with one request. Rejects only with errors that are not Ballast's (a bug in `scope`). */
-  begin(request: IdempotencyGuardRequest): Promise<IdempotencyDecision>;
+  /**
+   * Decides what to do with one request. Answers synchronously when the request's `scope` and
+   * `fingerprint` and the store all do (the memory store on Node), so a framework hook can go on
+   * in the same tick; otherwise a promise. Throws or rejects only with errors that are not
+   * Ballast's (a bug in `scope`).
+   */
+  begin(request: IdempotencyGuardRequest): Awaitable<IdempotencyDecision>;
   /** True when `method` is one of the keyed methods. */
   appliesTo(method: string): boolean;
   /** The engine underneath. */
@@ -117,6 +131,8 @@ export interface IdempotencyGuard {
 }
 
 const mebibyte = 1_048_576;
+
+const passThrough: IdempotencyDecision = { kind: 'pass' };
 
 const guardSchema = z.object({
   methods: z
@@ -143,10 +159,10 @@ interface RecordingRules {
 
 /** An execution over an engine ticket. A class: one allocation per request, no closures. */
 class TicketExecution implements IdempotentExecution {
-  readonly #ticket: IdempotencyTicket;
+  readonly #ticket: ClaimTicket;
   readonly #rules: RecordingRules;
 
-  constructor(ticket: IdempotencyTicket, rules: RecordingRules) {
+  constructor(ticket: ClaimTicket, rules: RecordingRules) {
     this.#ticket = ticket;
     this.#rules = rules;
   }
@@ -168,34 +184,42 @@ class TicketExecution implements IdempotentExecution {
     return this.#ticket.settled;
   }
 
-  async finish(
+  finish(
     response: Omit<ResponseParts, 'body'> & { readonly body: Uint8Array | string | null },
-  ): Promise<ExecutionEnd> {
+  ): Awaitable<ExecutionEnd> {
     const ticket = this.#ticket;
     if (ticket.settled) return 'unrecorded';
     if (!this.#rules.shouldRecord(response.status)) {
-      await ticket.release(`status ${response.status}`);
-      return 'released';
+      return whenReleased(ticket.releaseKey(`status ${response.status}`));
     }
-    if (response.body === null) {
-      await ticket.release('uncapturable');
-      return 'released';
-    }
+    if (response.body === null) return whenReleased(ticket.releaseKey('uncapturable'));
     const recorded = recordResponseWith(
       { status: response.status, headers: response.headers, body: response.body },
       this.#rules.recordable,
     );
+    let pending: Awaitable<boolean>;
     try {
-      return (await ticket.complete(recorded)) ? 'recorded' : 'fenced';
+      pending = ticket.recordResult(recorded);
     } catch {
       // The ticket logged the store failure; the response still goes to the client.
       return 'unrecorded';
     }
+    if (!isPromiseLike(pending)) return pending ? 'recorded' : 'fenced';
+    return pending.then(
+      (completed) => (completed ? 'recorded' : 'fenced'),
+      () => 'unrecorded',
+    );
   }
 
-  async abandon(reason: string): Promise<void> {
-    await this.#ticket.release(reason);
+  abandon(reason: string): Awaitable<void> {
+    const released = this.#ticket.releaseKey(reason);
+    if (isPromiseLike(released)) return released.then(() => undefined);
   }
+}
+
+/** `'released'`, once the release is done (it never fails: the ticket logs store failures). */
+function whenReleased(released: Awaitable<boolean>): Awaitable<ExecutionEnd> {
+  return isPromiseLike(released) ? released.then(() => 'released') : 'released';
 }
 
 /**
@@ -236,11 +260,51 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
 
   const recording: RecordingRules = { shouldRecord: http.shouldRecord, recordable };
 
-  async function begin(request: IdempotencyGuardRequest): Promise<IdempotencyDecision> {
-    if (!appliesTo(request.method)) return { kind: 'pass' };
+  /** The decision for what the engine answered. */
+  function decide(begun: IdempotencyStart, scope: string, key: string): IdempotencyDecision {
+    if (begun.outcome === 'claimed') {
+      return { kind: 'execute', execution: new TicketExecution(begun.ticket, recording) };
+    }
+    if (!isRecordedResponse(begun.result)) {
+      http.logger.error(
+        { scope, key },
+        'idempotency: the stored record is not a recorded response; refusing to replay it',
+      );
+      return { kind: 'refuse', error: new BallastError('IDEMPOTENCY_KEY_REUSED') };
+    }
+    return { kind: 'replay', recorded: begun.result };
+  }
+
+  /** Ballast's own errors become refusals; anything else is a bug and propagates. */
+  function refusal(error: unknown): IdempotencyDecision {
+    if (isBallastError(error)) return { kind: 'refuse', error };
+    throw error;
+  }
+
+  function claim(
+    request: IdempotencyGuardRequest,
+    key: string,
+    fingerprint: string,
+    scope: string,
+  ): Awaitable<IdempotencyDecision> {
+    let begun: Awaitable<IdempotencyStart>;
+    try {
+      begun = engine[beginInSameTick](
+        { scope, key, fingerprint },
+        request.signal ? { signal: request.signal } : undefined,
+      );
+    } catch (error) {
+      return refusal(error);
+    }
+    if (!isPromiseLike(begun)) return decide(begun, scope, key);
+    return begun.then((started) => decide(started, scope, key), refusal);
+  }
+
+  function begin(request: IdempotencyGuardRequest): Awaitable<IdempotencyDecision> {
+    if (!appliesTo(request.method)) return passThrough;
     const header = request.idempotencyKey;
     if (header === null || header === undefined) {
-      if (!request.required) return { kind: 'pass' };
+      if (!request.required) return passThrough;
       return {
         kind: 'refuse',
         error: new BallastError('IDEMPOTENCY_KEY_MISSING', {
@@ -250,28 +314,18 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     }
     try {
       const key = parseIdempotencyKey(header);
-      // Awaited only when asynchronous: adapters usually compute both synchronously.
-      const computed = request.fingerprint();
-      const fingerprint = typeof computed === 'string' ? computed : await computed;
-      const named = request.scope();
-      const scope = typeof named === 'string' ? named : await named;
-      const begun = await engine.begin(
-        { scope, key, fingerprint },
-        request.signal ? { signal: request.signal } : undefined,
-      );
-      if (begun.outcome === 'claimed')
-        return { kind: 'execute', execution: new TicketExecution(begun.ticket, recording) };
-      if (!isRecordedResponse(begun.result)) {
-        http.logger.error(
-          { scope, key },
-          'idempotency: the stored record is not a recorded response; refusing to replay it',
-        );
-        return { kind: 'refuse', error: new BallastError('IDEMPOTENCY_KEY_REUSED') };
+      const fingerprint = request.fingerprint();
+      const scope = request.scope();
+      // Adapters usually compute both synchronously; only what is asynchronous is awaited.
+      if (typeof fingerprint === 'string' && typeof scope === 'string') {
+        return claim(request, key, fingerprint, scope);
       }
-      return { kind: 'replay', recorded: begun.result };
+      return Promise.all([fingerprint, scope]).then(
+        ([computed, named]) => claim(request, key, computed, named),
+        refusal,
+      );
     } catch (error) {
-      if (isBallastError(error)) return { kind: 'refuse', error };
-      throw error;
+      return refusal(error);
     }
   }
 

@@ -44,7 +44,7 @@ const middlewareSchema = z.object({
 async function captureBody(
   response: Response,
   maxBytes: number,
-  onStreamEnd: () => Promise<unknown>,
+  onStreamEnd: () => unknown,
 ): Promise<{ bytes: Uint8Array<ArrayBuffer> } | { stream: ReadableStream<Uint8Array> }> {
   if (response.body === null) return { bytes: new Uint8Array(0) };
   const reader = response.body.getReader();

@@ -22,6 +22,7 @@ export {
   replayResponse,
 } from './recorded-response.js';
 export {
+  fingerprintPartsInSameTick,
   fingerprintRequestParts,
   isJsonContentType,
   type RequestFingerprintParts,

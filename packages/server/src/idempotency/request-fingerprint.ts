@@ -4,7 +4,7 @@
  * query, and the body — parsed and canonicalised when it is JSON (member order and whitespace
  * do not matter), raw bytes otherwise.
  */
-import { type FingerprintOptions, fingerprint } from '@ballast/core';
+import { type Awaitable, type FingerprintOptions, fingerprintInSameTick } from '@ballast/core';
 
 /** An HTTP request described by its parts, as a framework adapter sees it. */
 export interface RequestFingerprintParts {
@@ -52,19 +52,38 @@ export function fingerprintRequestParts(
   parts: RequestFingerprintParts,
   options: FingerprintOptions = {},
 ): Promise<string> {
-  const { method, path } = parts;
-  if (parts.json !== undefined) return fingerprint({ method, path, json: parts.json }, options);
-  const body = parts.body;
-  if (body === undefined) return fingerprint({ method, path }, options);
-  if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
-    return fingerprint({ method, path, json: body }, options);
+  try {
+    return Promise.resolve(fingerprintPartsInSameTick(parts, options));
+  } catch (error) {
+    return Promise.reject(error);
   }
-  if (body.length === 0) return fingerprint({ method, path }, options);
+}
+
+/**
+ * {@link fingerprintRequestParts}, answered synchronously where the runtime hashes
+ * synchronously (Node), so a framework adapter can decide in the same tick.
+ *
+ * @internal
+ */
+export function fingerprintPartsInSameTick(
+  parts: RequestFingerprintParts,
+  options: FingerprintOptions = {},
+): Awaitable<string> {
+  const { method, path } = parts;
+  if (parts.json !== undefined) {
+    return fingerprintInSameTick({ method, path, json: parts.json }, options);
+  }
+  const body = parts.body;
+  if (body === undefined) return fingerprintInSameTick({ method, path }, options);
+  if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    return fingerprintInSameTick({ method, path, json: body }, options);
+  }
+  if (body.length === 0) return fingerprintInSameTick({ method, path }, options);
   if (isJsonContentType(parts.contentType)) {
     const parsed = parseJson(body);
-    if (parsed.ok) return fingerprint({ method, path, json: parsed.value }, options);
+    if (parsed.ok) return fingerprintInSameTick({ method, path, json: parsed.value }, options);
   }
-  return fingerprint({ method, path, body }, options);
+  return fingerprintInSameTick({ method, path, body }, options);
 }
 
 /**

@@ -10,7 +10,7 @@
  * flight" until its lease, let alone its TTL.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { BallastError, parseOptions } from '@ballast/core';
+import { BallastError, isPromiseLike, parseOptions } from '@ballast/core';
 import {
   createIdempotencyGuard,
   fingerprintRequestParts,
@@ -175,10 +175,11 @@ function captureResponse(
     const body = capturable ? Buffer.concat(chunks, size) : null;
     // The plain header record: the guard reads it as `Headers` would, without building one.
     const headers = { ...headHeaders, ...this.getHeaders() };
-    // Record first, then let the last bytes go: finish() never rejects.
-    void execution
-      .finish({ status: this.statusCode, headers, body })
-      .then(() => originalEnd.apply(this, args));
+    // Record first, then let the last bytes go: finish() never rejects, and with a store that
+    // answers synchronously the response ends in this same call.
+    const finished = execution.finish({ status: this.statusCode, headers, body });
+    if (isPromiseLike(finished)) void finished.then(() => originalEnd.apply(this, args));
+    else originalEnd.apply(this, args);
     return this;
   } as ExpressResponse['end'];
 

@@ -9,10 +9,11 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Readable, Transform } from 'node:stream';
-import { BallastError, parseOptions } from '@ballast/core';
+import { type Awaitable, BallastError, isPromiseLike, parseOptions } from '@ballast/core';
 import {
   createIdempotencyGuard,
-  fingerprintRequestParts,
+  fingerprintPartsInSameTick,
+  type IdempotencyDecision,
   type IdempotencyGuardOptions,
   type IdempotencyGuardRequest,
   type IdempotentExecution,
@@ -81,9 +82,9 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
     return this.#scope ? this.#scope(this.#request) : 'global';
   }
 
-  fingerprint(): Promise<string> {
+  fingerprint(): Awaitable<string> {
     const request = this.#request;
-    return fingerprintRequestParts({
+    return fingerprintPartsInSameTick({
       method: request.method,
       // request.url is the target as received: path and query, prefix included.
       path: request.url,
@@ -158,6 +159,15 @@ async function captureStream(stream: Readable, maxBytes: number): Promise<Captur
   return { stream: Readable.from(rest(), { objectMode: false }) };
 }
 
+/**
+ * Runs `next` once `pending` is over: at once when it already is (a store that answers
+ * synchronously), so Fastify writes the response in the same tick. `pending` never rejects.
+ */
+function afterwards(pending: Awaitable<unknown>, next: () => void): void {
+  if (isPromiseLike(pending)) void pending.then(next);
+  else next();
+}
+
 /** Releases the key once the response is over (sent, or cut off by the client). */
 function releaseWhenClosed(
   reply: FastifyReply,
@@ -229,6 +239,31 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
       problemResponse(error, { locale: guard.locale, instance: request.url.split('?')[0] ?? '' }),
     );
 
+  /** Carries out the guard's decision: on to the route, or answered here. */
+  function act(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    decision: IdempotencyDecision,
+    done: (error?: Error) => void,
+  ): void {
+    switch (decision.kind) {
+      case 'pass':
+        done();
+        return;
+      case 'refuse':
+        refuse(request, reply, decision.error).catch(done);
+        return;
+      case 'replay':
+        sendWebResponse(reply, replayResponse(decision.recorded)).catch(done);
+        return;
+      case 'execute':
+        states.set(reply.raw, { execution: decision.execution, reply, threw: false });
+        reply.raw.on('close', onResponseClose);
+        done();
+        return;
+    }
+  }
+
   // Callback-style hooks: an async hook costs a promise per request, on every route.
   fastify.addHook('onRequest', (request, reply, done) => {
     const declared = request.headers['content-length'];
@@ -266,33 +301,23 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
       reply.raw.once('close', () => controller.abort());
       gone = controller;
     }
-    guard
-      .begin(
+    let decision: Awaitable<IdempotencyDecision>;
+    try {
+      decision = guard.begin(
         new FastifyGuardRequest(
           request,
           typeof required === 'function' ? required(request) : required,
           scope,
           gone?.signal,
         ),
-      )
-      .then((decision) => {
-        switch (decision.kind) {
-          case 'pass':
-            done();
-            return;
-          case 'refuse':
-            refuse(request, reply, decision.error).catch(done);
-            return;
-          case 'replay':
-            sendWebResponse(reply, replayResponse(decision.recorded)).catch(done);
-            return;
-          case 'execute':
-            states.set(reply.raw, { execution: decision.execution, reply, threw: false });
-            reply.raw.on('close', onResponseClose);
-            done();
-            return;
-        }
-      }, done);
+      );
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    // With the memory store the decision is already made: the route runs in this same tick.
+    if (isPromiseLike(decision)) decision.then((made) => act(request, reply, made, done), done);
+    else act(request, reply, decision, done);
   });
 
   fastify.addHook('onError', (_request, reply, _error, done) => {
@@ -310,7 +335,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
     const { execution } = state;
     if (state.threw) {
       // A thrown route releases the key whatever status the error handler chose.
-      execution.abandon('error').then(() => done(null, payload), done);
+      afterwards(execution.abandon('error'), () => done(null, payload));
       return;
     }
     const status = reply.statusCode;
@@ -322,17 +347,17 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         done(null, payload);
         return;
       }
-      void execution
-        .finish({ status, headers: reply.getHeaders(), body: payload })
-        .then(() => done(null, payload));
+      afterwards(execution.finish({ status, headers: reply.getHeaders(), body: payload }), () =>
+        done(null, payload),
+      );
       return;
     }
     capturePayload(payload, guard.maxResponseBytes).then((captured) => {
       if ('bytes' in captured) {
-        // finish() never rejects.
-        void execution
-          .finish({ status, headers: reply.getHeaders(), body: captured.bytes })
-          .then(() => done(null, payload instanceof Readable ? captured.bytes : payload));
+        afterwards(
+          execution.finish({ status, headers: reply.getHeaders(), body: captured.bytes }),
+          () => done(null, payload instanceof Readable ? captured.bytes : payload),
+        );
         return;
       }
       releaseWhenClosed(reply, execution, status);

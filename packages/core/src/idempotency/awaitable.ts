@@ -1,0 +1,22 @@
+/**
+ * A value now or a promise of it. The idempotency store port answers this way so a store that
+ * lives in memory can answer at once: the engine and the server guard then decide in the same
+ * tick, with no promise allocated, and a framework hook can carry on synchronously. A store
+ * that does I/O simply returns a promise.
+ */
+
+/** A value, or a promise of one. */
+export type Awaitable<T> = T | PromiseLike<T>;
+
+/**
+ * True when `value` is a promise (or any thenable) rather than the value itself.
+ *
+ * @internal
+ */
+export function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as PromiseLike<T>).then === 'function'
+  );
+}

@@ -1,0 +1,132 @@
+import {
+  type IdempotencyStore,
+  isPromiseLike,
+  ManualClock,
+  MemoryIdempotencyStore,
+} from '@ballast/core';
+import { describe, expect, it } from 'vitest';
+import {
+  createIdempotencyGuard,
+  type IdempotencyDecision,
+  type IdempotencyGuardRequest,
+} from './idempotency-guard.js';
+
+/** The memory store with every method answering through a promise, as a networked store does. */
+function asyncStore(): IdempotencyStore {
+  const store = new MemoryIdempotencyStore();
+  return {
+    claim: async (request) => store.claim(request),
+    complete: async (request) => store.complete(request),
+    release: async (request) => store.release(request),
+    extendLease: async (request) => store.extendLease(request),
+    deleteExpired: async (now) => store.deleteExpired(now),
+  };
+}
+
+function keyed(overrides: Partial<IdempotencyGuardRequest> = {}): IdempotencyGuardRequest {
+  return {
+    method: 'POST',
+    idempotencyKey: '"key-1"',
+    required: true,
+    scope: () => 'tenant-a',
+    fingerprint: () => 'fp-1',
+    ...overrides,
+  };
+}
+
+const response = { status: 201, headers: { 'content-type': 'application/json' }, body: '{"id":1}' };
+
+function now(decision: ReturnType<ReturnType<typeof createIdempotencyGuard>['begin']>) {
+  if (isPromiseLike(decision)) throw new Error('expected a decision in the same tick');
+  return decision;
+}
+
+function kindOf(decision: IdempotencyDecision) {
+  return decision.kind === 'refuse' ? `refuse ${decision.error.code}` : decision.kind;
+}
+
+describe('createIdempotencyGuard', () => {
+  it('decides, records and replays in the same tick over the memory store', () => {
+    const guard = createIdempotencyGuard({ store: new MemoryIdempotencyStore() });
+    const first = now(guard.begin(keyed()));
+    if (first.kind !== 'execute') throw new Error(first.kind);
+    expect(kindOf(now(guard.begin(keyed())))).toBe('refuse IDEMPOTENCY_IN_FLIGHT');
+    expect(first.execution.finish(response)).toBe('recorded');
+    const replay = now(guard.begin(keyed()));
+    expect(replay).toMatchObject({ kind: 'replay', recorded: { status: 201 } });
+    expect(kindOf(now(guard.begin(keyed({ fingerprint: () => 'fp-2' }))))).toBe(
+      'refuse IDEMPOTENCY_KEY_REUSED',
+    );
+    expect(kindOf(now(guard.begin(keyed({ idempotencyKey: null }))))).toBe(
+      'refuse IDEMPOTENCY_KEY_MISSING',
+    );
+    expect(kindOf(now(guard.begin(keyed({ idempotencyKey: '"a", "b"' }))))).toBe(
+      'refuse IDEMPOTENCY_KEY_INVALID',
+    );
+    expect(kindOf(now(guard.begin(keyed({ method: 'GET' }))))).toBe('pass');
+  });
+
+  it('releases in the same tick: a 5xx, an uncapturable body, an abandoned execution', () => {
+    const guard = createIdempotencyGuard({ store: new MemoryIdempotencyStore() });
+    const run = () => {
+      const decision = now(guard.begin(keyed()));
+      if (decision.kind !== 'execute') throw new Error(decision.kind);
+      return decision.execution;
+    };
+    expect(run().finish({ ...response, status: 503 })).toBe('released');
+    expect(run().finish({ ...response, body: null })).toBe('released');
+    expect(run().abandon('client-closed')).toBeUndefined();
+    expect(now(guard.begin(keyed())).kind).toBe('execute');
+  });
+
+  it('answers the same through promises when the store, scope or fingerprint is asynchronous', async () => {
+    const clock = new ManualClock(0);
+    const guards = [
+      createIdempotencyGuard({ store: asyncStore(), clock }),
+      createIdempotencyGuard({ store: new MemoryIdempotencyStore(), clock }),
+    ];
+    const requests = [keyed(), keyed({ scope: async () => 'tenant-a' })];
+    for (const [index, guard] of guards.entries()) {
+      const request = requests[index] as IdempotencyGuardRequest;
+      const first = guard.begin(request);
+      expect(first).toBeInstanceOf(Promise);
+      const decision = await first;
+      if (decision.kind !== 'execute') throw new Error(decision.kind);
+      expect(kindOf(await guard.begin(request))).toBe('refuse IDEMPOTENCY_IN_FLIGHT');
+      expect(await decision.execution.finish(response)).toBe('recorded');
+      expect((await guard.begin(request)).kind).toBe('replay');
+    }
+  });
+
+  it('refuses with 503 when the store fails, whether it throws or rejects', async () => {
+    const failing = (fail: () => never | Promise<never>): IdempotencyStore => ({
+      ...asyncStore(),
+      claim: fail,
+    });
+    const thrown = createIdempotencyGuard({
+      store: failing(() => {
+        throw new Error('connection reset');
+      }),
+    });
+    expect(kindOf(now(thrown.begin(keyed())))).toBe('refuse IDEMPOTENCY_STORE_UNAVAILABLE');
+    const rejected = createIdempotencyGuard({
+      store: failing(async () => Promise.reject(new Error('connection reset'))),
+    });
+    expect(kindOf(await rejected.begin(keyed()))).toBe('refuse IDEMPOTENCY_STORE_UNAVAILABLE');
+  });
+
+  it('lets an error that is not Ballast’s through, thrown or rejected as it came', async () => {
+    const guard = createIdempotencyGuard({ store: new MemoryIdempotencyStore() });
+    const bug = new TypeError('tenant of undefined');
+    expect(() =>
+      guard.begin(
+        keyed({
+          scope: () => {
+            throw bug;
+          },
+        }),
+      ),
+    ).toThrow(bug);
+    await expect(guard.begin(keyed({ scope: async () => Promise.reject(bug) }))).rejects.toBe(bug);
+  });
+});
