@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
+import { isPromiseLike } from './awaitable.js';
 import {
   beginInSameTick,
   createIdempotency,
@@ -431,7 +432,7 @@ describe('createIdempotency: answering in the same tick', () => {
   it('decides and records synchronously over the memory store: claim, record, replay, refuse', () => {
     const { idempotency, names } = setup();
     const begun = idempotency[beginInSameTick](request);
-    if (begun instanceof Promise || begun.outcome !== 'claimed') throw new Error('not claimed now');
+    if (isPromiseLike(begun) || begun.outcome !== 'claimed') throw new Error('not claimed now');
     expect(() => idempotency[beginInSameTick](request)).toThrow(
       expect.objectContaining({ code: 'IDEMPOTENCY_IN_FLIGHT' }),
     );

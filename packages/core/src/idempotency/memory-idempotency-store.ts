@@ -33,6 +33,10 @@ const optionsSchema = z.object({
   maxEntries: z.number().int().min(1).default(10_000),
 });
 
+// Outcomes without a field that varies are shared, not allocated per claim.
+const claimedFresh: ClaimOutcome = Object.freeze({ kind: 'claimed', takeover: false });
+const claimedByTakeover: ClaimOutcome = Object.freeze({ kind: 'claimed', takeover: true });
+
 interface MemoryRecord {
   readonly fingerprint: string;
   ownerToken: string;
@@ -88,7 +92,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
         expiresAt: request.expiresAt,
         resultJson: 'null',
       });
-      return { kind: 'claimed', takeover: false };
+      return claimedFresh;
     }
     if (existing.state === 'completed') {
       return {
@@ -109,7 +113,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     existing.ownerToken = request.ownerToken;
     existing.leaseExpiresAt = request.leaseExpiresAt;
     existing.expiresAt = request.expiresAt;
-    return { kind: 'claimed', takeover: true };
+    return claimedByTakeover;
   }
 
   complete(request: CompleteRequest): boolean {

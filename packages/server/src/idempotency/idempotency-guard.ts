@@ -128,6 +128,11 @@ export interface IdempotencyGuard {
   readonly maxBodyBytes: number;
   readonly maxResponseBytes: number;
   readonly locale: string;
+  /**
+   * The response headers a record keeps, lower-case (`recordHeaders` less hop-by-hop ones). An
+   * adapter may hand `finish` just these and `content-type` instead of every header.
+   */
+  readonly recordedHeaderNames: readonly string[];
 }
 
 const mebibyte = 1_048_576;
@@ -337,5 +342,6 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     maxBodyBytes: http.maxBodyBytes,
     maxResponseBytes: http.maxResponseBytes,
     locale: http.locale,
+    recordedHeaderNames: [...recordable],
   };
 }

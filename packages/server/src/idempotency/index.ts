@@ -17,6 +17,7 @@ export {
   idempotentReplayedHeader,
   type RecordedBody,
   type RecordedResponse,
+  type ResponseHeaderRecord,
   type ResponseParts,
   recordResponse,
   replayResponse,

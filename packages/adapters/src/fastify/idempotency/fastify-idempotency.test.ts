@@ -293,6 +293,19 @@ describe('fastifyIdempotency', () => {
     expect(app.sales).toHaveLength(1);
   });
 
+  it('replays the headers listed in recordHeaders, Set-Cookie included when listed', async () => {
+    const app = await salesServer({ recordHeaders: ['Content-Type', 'Location', 'set-cookie'] });
+    const first = await app.send('/sales', { total: 10 });
+    expect(first.status).toBe(201);
+    const replay = await app.send('/sales', { total: 10 });
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.headers.get('location')).toBe('/sales/1');
+    expect(replay.headers.get('set-cookie')).toBe('session=first-client');
+    expect(replay.headers.has('etag')).toBe(false);
+    expect(replay.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(await replay.json()).toEqual(await first.json());
+  });
+
   it('respects encapsulation: a sibling context is not guarded', async () => {
     const app = await salesServer({ required: true });
     const a = await app.send('/open', {}, 'same');

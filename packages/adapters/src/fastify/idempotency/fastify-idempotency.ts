@@ -18,6 +18,7 @@ import {
   type IdempotencyGuardRequest,
   type IdempotentExecution,
   problemResponse,
+  type ResponseHeaderRecord,
   replayResponse,
 } from '@ballast/server';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -168,6 +169,18 @@ function afterwards(pending: Awaitable<unknown>, next: () => void): void {
   else next();
 }
 
+/**
+ * The headers a record needs, read one by one: `reply.getHeaders()` would copy every header
+ * twice over, on every keyed response, to keep three of them.
+ */
+function recordedHeaders(reply: FastifyReply, names: readonly string[]): ResponseHeaderRecord {
+  const headers: Record<string, ResponseHeaderRecord[string]> = {
+    'content-type': reply.getHeader('content-type'),
+  };
+  for (const name of names) headers[name] = reply.getHeader(name);
+  return headers;
+}
+
 /** Releases the key once the response is over (sent, or cut off by the client). */
 function releaseWhenClosed(
   reply: FastifyReply,
@@ -207,6 +220,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
     'fastifyIdempotency()',
   );
   const guard = createIdempotencyGuard(guardOptions);
+  const recordedNames = guard.recordedHeaderNames;
   const { required, scope } = adapter;
   // Each request's state rides on its raw response under a key of this registration: one
   // listener function then serves every request, and no WeakMap entry has to be traced by
@@ -347,15 +361,20 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         done(null, payload);
         return;
       }
-      afterwards(execution.finish({ status, headers: reply.getHeaders(), body: payload }), () =>
-        done(null, payload),
+      afterwards(
+        execution.finish({ status, headers: recordedHeaders(reply, recordedNames), body: payload }),
+        () => done(null, payload),
       );
       return;
     }
     capturePayload(payload, guard.maxResponseBytes).then((captured) => {
       if ('bytes' in captured) {
         afterwards(
-          execution.finish({ status, headers: reply.getHeaders(), body: captured.bytes }),
+          execution.finish({
+            status,
+            headers: recordedHeaders(reply, recordedNames),
+            body: captured.bytes,
+          }),
           () => done(null, payload instanceof Readable ? captured.bytes : payload),
         );
         return;
