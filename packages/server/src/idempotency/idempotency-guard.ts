@@ -129,8 +129,9 @@ export interface IdempotencyGuard {
   readonly maxResponseBytes: number;
   readonly locale: string;
   /**
-   * The response headers a record keeps, lower-case (`recordHeaders` less hop-by-hop ones). An
-   * adapter may hand `finish` just these and `content-type` instead of every header.
+   * The response headers a record keeps, lower-case and sorted (`recordHeaders` less
+   * hop-by-hop ones). An adapter may hand `finish` just these and `content-type` instead of
+   * every header.
    */
   readonly recordedHeaderNames: readonly string[];
 }
@@ -342,6 +343,7 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     maxBodyBytes: http.maxBodyBytes,
     maxResponseBytes: http.maxResponseBytes,
     locale: http.locale,
-    recordedHeaderNames: [...recordable],
+    // Sorted: a record lists its headers in name order, so reading them in it appends.
+    recordedHeaderNames: [...recordable].sort(),
   };
 }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { recordResponse, replayResponse } from './recorded-response.js';
 
@@ -109,6 +110,40 @@ describe('recordResponse with a plain header record', () => {
       ['set-cookie', 'b=2'],
       ['x-many', '1, 2'],
     ]);
+  });
+
+  it('agrees with Headers for any record: names in any case, repeats, lists, numbers, spaces (property)', () => {
+    const name = fc.constantFrom(
+      'Content-Type',
+      'content-type',
+      'Location',
+      'LOCATION',
+      'set-cookie',
+      'Set-Cookie',
+      'x-many',
+      'etag',
+      'x-other',
+    );
+    const text = fc.stringMatching(/^[ \t]?[!-~]{0,6}(?: [!-~]{1,4})?[ \t]?$/);
+    const value = fc.oneof(
+      text,
+      fc.nat(),
+      fc.array(text, { maxLength: 3 }),
+      fc.constant(undefined),
+    );
+    const names = ['content-type', 'location', 'etag', 'set-cookie', 'x-many'];
+    fc.assert(
+      fc.property(fc.dictionary(name, value), (record) => {
+        const asHeaders = new Headers();
+        for (const [key, item] of Object.entries(record)) {
+          if (item === undefined) continue;
+          for (const one of Array.isArray(item) ? item : [item]) asHeaders.append(key, String(one));
+        }
+        expect(recordResponse({ status: 200, headers: record, body: 'x' }, names)).toEqual(
+          recordResponse({ status: 200, headers: asHeaders, body: 'x' }, names),
+        );
+      }),
+    );
   });
 
   it('records text as its UTF-8 bytes: base64 for binary types, U+FFFD for a lone surrogate', () => {

@@ -157,13 +157,43 @@ export function recordResponseWith(
   return { status: response.status, headers, body: encodeBody(response.body, contentType) };
 }
 
-// HTTP whitespace, which `Headers` strips from both ends of a value.
-const outerWhitespace = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+/** True for HTTP whitespace, which `Headers` strips from both ends of a value. */
+function isHttpWhitespace(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+}
 
-function headerValues(value: string | number | readonly string[]): string[] {
-  if (typeof value === 'number') return [String(value)];
-  if (typeof value === 'string') return [value.replace(outerWhitespace, '')];
-  return value.map((item) => String(item).replace(outerWhitespace, ''));
+/** A header value as `Headers` would keep it: text, without surrounding whitespace. */
+function headerText(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value);
+  // Almost every value has no surrounding whitespace: it is checked for, not stripped blindly.
+  let start = 0;
+  let end = text.length;
+  while (start < end && isHttpWhitespace(text.charCodeAt(start))) start++;
+  while (end > start && isHttpWhitespace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** `name` in lower case, without a new string when it already is (the usual case). */
+const upperCase = /[A-Z]/;
+function lowerCaseName(name: string): string {
+  return upperCase.test(name) ? name.toLowerCase() : name;
+}
+
+/**
+ * Adds one header value to `headers`, kept in name order as `Headers` iterates: a repeated
+ * name joins its values with `, `, except Set-Cookie, which keeps one entry per value.
+ */
+function addHeader(headers: Array<readonly [string, string]>, name: string, value: string): void {
+  let index = headers.length;
+  while (index > 0 && (headers[index - 1] as readonly [string, string])[0] > name) index--;
+  const previous = headers[index - 1];
+  if (previous !== undefined && previous[0] === name && name !== 'set-cookie') {
+    headers[index - 1] = [name, `${previous[1]}, ${value}`];
+    return;
+  }
+  // Names usually arrive in order, and splice would allocate the (empty) list it removed.
+  if (index === headers.length) headers.push([name, value]);
+  else headers.splice(index, 0, [name, value]);
 }
 
 /**
@@ -176,30 +206,25 @@ function recordHeaderRecord(
   allowed: ReadonlySet<string>,
 ): { headers: Array<readonly [string, string]>; contentType: string | null } {
   let contentType: string | null = null;
-  // [name, values] in first-seen order; a response has a handful of headers, so a list will do.
-  const kept: Array<[string, string[]]> = [];
+  const headers: Array<readonly [string, string]> = [];
   for (const rawName of Object.keys(source)) {
     const value = source[rawName];
     if (value === undefined) continue;
-    const name = rawName.toLowerCase();
+    const name = lowerCaseName(rawName);
     const isContentType = name === 'content-type';
-    if (!isContentType && !allowed.has(name)) continue;
-    const values = headerValues(value);
-    if (values.length === 0) continue;
-    if (isContentType) {
-      const joined = values.join(', ');
-      contentType = contentType === null ? joined : `${contentType}, ${joined}`;
-      if (!allowed.has(name)) continue;
+    const kept = allowed.has(name);
+    if (!isContentType && !kept) continue;
+    if (typeof value === 'string' || typeof value === 'number') {
+      const text = headerText(value);
+      if (isContentType) contentType = contentType === null ? text : `${contentType}, ${text}`;
+      if (kept) addHeader(headers, name, text);
+      continue;
     }
-    const existing = kept.find((entry) => entry[0] === name);
-    if (existing === undefined) kept.push([name, values]);
-    else existing[1].push(...values);
-  }
-  if (kept.length > 1) kept.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const headers: Array<readonly [string, string]> = [];
-  for (const [name, values] of kept) {
-    if (name === 'set-cookie') for (const value of values) headers.push([name, value]);
-    else headers.push([name, values.length === 1 ? (values[0] as string) : values.join(', ')]);
+    for (const item of value) {
+      const text = headerText(item);
+      if (isContentType) contentType = contentType === null ? text : `${contentType}, ${text}`;
+      if (kept) addHeader(headers, name, text);
+    }
   }
   return { headers, contentType };
 }
