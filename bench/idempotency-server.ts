@@ -2,13 +2,16 @@
  * The server side of `idempotency.bench.ts`, run as its own process so the load generator and
  * the server do not share an event loop. One Fastify app, four ways:
  * - `bare`              no idempotency (the ceiling)
- * - `ballast-memory`    `fastifyIdempotency` + `MemoryIdempotencyStore`
+ * - `ballast-memory`    `fastifyIdempotency` + `MemoryIdempotencyStore` as constructed by default
+ *                       (the 10,000 most recent records)
+ * - `ballast-memory-retained`  the same with `maxEntries: 1_000_000`, so, like the peer's
+ *                       memory adapter, it keeps every key of the run
  * - `ballast-postgres`  `fastifyIdempotency` + `PostgresIdempotencyStore` (statements counted)
  * - `peer`              `@node-idempotency/core` + its memory adapter, wired as its Fastify
  *                       plugin does (preHandler → onRequest, onSend → onResponse)
  *
  * Routes: POST /sales (answers at once), POST /storm (25 ms of work first), GET /stats →
- * `{ executions, statements }`, DELETE /stats. Prints `listening <port>` when ready.
+ * `{ executions, statements, cpuMicros }`, DELETE /stats. Prints `listening <port>` when ready.
  * Environment: MODE, and for ballast-postgres DATABASE_URL and SCHEMA.
  */
 import { fastifyIdempotency } from '@ballast/adapters/fastify';
@@ -21,12 +24,18 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 
 const mode = process.env.MODE ?? 'bare';
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 const stats = { executions: 0, statements: 0 };
 const app = Fastify();
 let db: Kysely<unknown> | undefined;
 
 async function ballastStore(): Promise<IdempotencyStore> {
-  if (mode === 'ballast-memory') return new MemoryIdempotencyStore({ maxEntries: 1_000_000 });
+  if (mode === 'ballast-memory') return new MemoryIdempotencyStore();
+  if (mode === 'ballast-memory-retained')
+    return new MemoryIdempotencyStore({ maxEntries: 1_000_000 });
   const schema = process.env.SCHEMA ?? 'ballast_bench';
   db = new Kysely<unknown>({
     dialect: new PostgresDialect({
@@ -41,7 +50,7 @@ async function ballastStore(): Promise<IdempotencyStore> {
   return new PostgresIdempotencyStore({ db, schema });
 }
 
-if (mode === 'ballast-memory' || mode === 'ballast-postgres') {
+if (mode.startsWith('ballast-')) {
   await app.register(fastifyIdempotency, { store: await ballastStore(), required: true });
 } else if (mode === 'peer') {
   const peer = new Idempotency(new MemoryStorageAdapter(), { enforceIdempotency: true });
@@ -89,7 +98,9 @@ app.post<{ Body: { amount: number } }>('/storm', async (request, reply) => {
   await new Promise((resolve) => setTimeout(resolve, 25));
   return reply.code(201).send({ id: stats.executions, amount: request.body.amount });
 });
-app.get('/stats', async () => stats);
+// CPU time the process has used, so the bench can report the server's cost per request apart
+// from the load generator's, which shares the machine.
+app.get('/stats', async () => ({ ...stats, cpuMicros: cpuMicros() }));
 app.delete('/stats', async () => {
   stats.executions = 0;
   stats.statements = 0;

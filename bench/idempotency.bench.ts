@@ -1,15 +1,19 @@
 /**
  * Idempotency middleware overhead, on loopback, in one run: bare Fastify, Fastify + Ballast with
- * the memory store, Fastify + Ballast with the Postgres store (127.0.0.1:5432, skipped with a
- * note when unreachable), and Fastify + `@node-idempotency/core` with its memory adapter, wired
- * the way its own Fastify plugin wires it. Every request carries a fresh Idempotency-Key, so each
- * one is a first execution (claim → run → record), the path whose cost matters.
+ * the memory store as constructed by default (the headline figure) and again keeping every key
+ * of the run as the peer does, Fastify + Ballast with the Postgres store (127.0.0.1:5432,
+ * skipped with a note when unreachable), and Fastify + `@node-idempotency/core` with its memory
+ * adapter, wired the way its own Fastify plugin wires it. Every request carries a fresh
+ * Idempotency-Key, so each one is a first execution (claim → run → record), the path whose cost
+ * matters.
  *
  * Each server runs in its own process (`bench/idempotency-server.ts`) so autocannon does not
- * share its event loop; all four are started at once and measured in two interleaved rounds, so
- * a noisy neighbour slows every contender alike. Also recorded: SQL statements per first
- * execution and per replay with the Postgres store, and the duplicate storm (200 concurrent
- * requests, one key) against the peer and against Ballast: how many times the handler ran.
+ * share its event loop; all are started at once and measured in interleaved rounds, so a noisy
+ * neighbour slows every contender alike. Requests per second depend on how much of the machine
+ * the load generator leaves the server, so each server's own CPU time per request is recorded
+ * too. Also recorded: SQL statements per first execution and per replay with the Postgres
+ * store, and the duplicate storm (200 concurrent requests, one key) against the peer and
+ * against Ballast: how many times the handler ran.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -23,11 +27,11 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const postgresUrl =
   process.env.BALLAST_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const connections = 32;
-const rounds = 2;
+const rounds = 3;
 const secondsPerRound = 4;
 const stormSize = 200;
 
-type Mode = 'bare' | 'ballast-memory' | 'ballast-postgres' | 'peer';
+type Mode = 'bare' | 'ballast-memory' | 'ballast-memory-retained' | 'ballast-postgres' | 'peer';
 
 interface Server {
   readonly mode: Mode;
@@ -77,11 +81,16 @@ function stopServer(server: Server): Promise<void> {
   });
 }
 
-/** Requests per second with a fresh key on every request. */
+/**
+ * Requests per second with a fresh key on every request, and the server's CPU time (user +
+ * system) per request: a figure that does not depend on how much of the machine the load
+ * generator took that round.
+ */
 async function measure(
   server: Server,
   seconds: number,
-): Promise<{ rps: number; non2xx: number; errors: number }> {
+): Promise<{ rps: number; cpuMicrosPerRequest: number; non2xx: number; errors: number }> {
+  const cpuBefore = (await stats(server)).cpuMicros;
   const result = await autocannon({
     url: server.url,
     connections,
@@ -99,14 +108,23 @@ async function measure(
       },
     ],
   });
-  return { rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
+  const cpuMicros = (await stats(server)).cpuMicros - cpuBefore;
+  return {
+    rps: result.requests.average,
+    cpuMicrosPerRequest: cpuMicros / Math.max(1, result.requests.total),
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
 
-async function stats(server: Server): Promise<{ executions: number; statements: number }> {
-  return (await fetch(`${server.url}/stats`)).json() as Promise<{
-    executions: number;
-    statements: number;
-  }>;
+interface ServerStats {
+  executions: number;
+  statements: number;
+  cpuMicros: number;
+}
+
+async function stats(server: Server): Promise<ServerStats> {
+  return (await fetch(`${server.url}/stats`)).json() as Promise<ServerStats>;
 }
 
 async function resetStats(server: Server): Promise<void> {
@@ -157,28 +175,34 @@ const benchmark: Benchmark = async () => {
   const modes: Mode[] = [
     'bare',
     'ballast-memory',
+    'ballast-memory-retained',
     ...(withPostgres ? (['ballast-postgres'] as const) : []),
     'peer',
   ];
   const servers = await Promise.all(modes.map((mode) => startServer(mode, schema)));
   try {
     const figures = new Map<Mode, number[]>();
+    const cpuFigures = new Map<Mode, number[]>();
     const failures: Record<string, { non2xx: number; errors: number }> = {};
     for (const server of servers) await measure(server, 1); // warm-up: JIT, pools, caches
     for (let round = 0; round < rounds; round++) {
       for (const server of servers) {
-        const { rps, non2xx, errors } = await measure(server, secondsPerRound);
+        const { rps, cpuMicrosPerRequest, non2xx, errors } = await measure(server, secondsPerRound);
         figures.set(server.mode, [...(figures.get(server.mode) ?? []), rps]);
+        cpuFigures.set(server.mode, [...(cpuFigures.get(server.mode) ?? []), cpuMicrosPerRequest]);
         const seen = failures[server.mode] ?? { non2xx: 0, errors: 0 };
         failures[server.mode] = { non2xx: seen.non2xx + non2xx, errors: seen.errors + errors };
       }
     }
-    const mean = (mode: Mode) => {
-      const values = figures.get(mode) ?? [];
-      return Math.round(values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length));
-    };
+    const average = (values: readonly number[]) =>
+      values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+    const mean = (mode: Mode) => Math.round(average(figures.get(mode) ?? []));
+    const cpuPerRequest = Object.fromEntries(
+      modes.map((mode) => [mode, Math.round(average(cpuFigures.get(mode) ?? []) * 10) / 10]),
+    );
     const bare = mean('bare');
     const ballast = mean('ballast-memory');
+    const ballastRetained = mean('ballast-memory-retained');
     const peer = mean('peer');
     const ballastPostgres = withPostgres ? mean('ballast-postgres') : undefined;
 
@@ -189,7 +213,7 @@ const benchmark: Benchmark = async () => {
     const ballastStorm = await duplicateStorm(byMode('ballast-memory') as Server);
 
     const percentOfBare = Math.round((ballast / bare) * 1_000) / 10;
-    const peers: Record<string, number> = { bare };
+    const peers: Record<string, number> = { bare, ballastMemoryRetained: ballastRetained };
     if (ballastPostgres !== undefined) peers.ballastPostgres = ballastPostgres;
     return {
       name: 'idempotency',
@@ -201,8 +225,15 @@ const benchmark: Benchmark = async () => {
       peers,
       extra: {
         workload: `POST /sales, fresh Idempotency-Key per request, ${connections} connections, ${rounds} interleaved rounds × ${secondsPerRound} s per contender, each server in its own process`,
+        stores:
+          'ballast-memory: new MemoryIdempotencyStore() (keeps the 10,000 most recent records); ballast-memory-retained: maxEntries 1,000,000 (keeps every key of the run, like the peer); peer: MemoryStorageAdapter (unbounded)',
         roundsRps: Object.fromEntries(figures),
+        serverCpuMicrosPerRequest: cpuPerRequest,
+        ballastMemoryAddedCpuMicrosPerRequest:
+          Math.round(((cpuPerRequest['ballast-memory'] ?? 0) - (cpuPerRequest.bare ?? 0)) * 10) /
+          10,
         ballastMemoryPercentOfBare: percentOfBare,
+        ballastMemoryRetainedPercentOfBare: Math.round((ballastRetained / bare) * 1_000) / 10,
         target85PercentOfBareMet: percentOfBare >= 85,
         aheadOfPeer: ballast > peer,
         ballastPostgresPercentOfBare:
@@ -226,7 +257,7 @@ const benchmark: Benchmark = async () => {
         },
       },
       summary:
-        `Ballast (memory) ${ballast} req/s = ${percentOfBare}% of bare Fastify (${bare}); ` +
+        `Ballast (memory) ${ballast} req/s = ${percentOfBare}% of bare Fastify (${bare}), server CPU ${cpuPerRequest['ballast-memory']} vs ${cpuPerRequest.bare} µs/request; every key retained ${ballastRetained} req/s; ` +
         (ballastPostgres === undefined
           ? 'Postgres skipped; '
           : `Postgres store ${ballastPostgres} req/s, ${statements?.firstExecution} statements per first execution, ${statements?.replay} per replay; `) +

@@ -75,6 +75,11 @@ async function salesServer(options: Partial<FastifyIdempotencyOptions> = {}) {
       return reply.send(Readable.from(parts()));
     });
     api.post('/text', async (request) => ({ got: request.body }));
+    api.post('/hijacked', async (_request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'text/plain' });
+      reply.raw.end('written raw');
+    });
   });
   // A sibling context without the plugin: keyed requests there are not guarded.
   await app.register(async (open) => {
@@ -291,6 +296,16 @@ describe('fastifyIdempotency', () => {
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(app.sales).toHaveLength(1);
+  });
+
+  it('releases the key of a hijacked reply, which Fastify sends without onSend', async () => {
+    const app = await salesServer();
+    expect(await (await app.send('/hijacked', {})).text()).toBe('written raw');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const retry = await app.send('/hijacked', {});
+    expect(retry.status).toBe(200);
+    expect(retry.headers.has('idempotent-replayed')).toBe(false);
+    expect(app.calls['/hijacked']).toBe(2);
   });
 
   it('replays the headers listed in recordHeaders, Set-Cookie included when listed', async () => {
