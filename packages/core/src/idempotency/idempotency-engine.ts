@@ -168,7 +168,16 @@ export interface Idempotency {
   readonly leaseMs: number;
   /** The record TTL in ms. */
   readonly ttlMs: number;
-  /** @internal `begin`, answered synchronously when the store answers synchronously. */
+}
+
+/**
+ * The engine {@link createIdempotency} makes: an {@link Idempotency} whose `begin` can also
+ * answer in the same tick, for server adapters.
+ *
+ * @internal
+ */
+export interface IdempotencyEngine extends Idempotency {
+  /** `begin`, answered synchronously when the store answers synchronously. */
   readonly [beginInSameTick]: (
     request: IdempotencyRequest,
     options?: IdempotencyCallOptions,
@@ -294,7 +303,7 @@ function checkCallOptions(options: IdempotencyCallOptions): IdempotencyCallOptio
  * );
  * ```
  */
-export function createIdempotency(options: IdempotencyOptions): Idempotency {
+export function createIdempotency(options: IdempotencyOptions): IdempotencyEngine {
   const parsed = parseOptions(optionsSchema, options, 'createIdempotency()');
   const { store, clock, leaseMs, ttlMs, logger, createOwnerToken } = parsed;
   const handlers = parsed.on as IdempotencyEventHandlers;

@@ -12,6 +12,7 @@ export {
   type Idempotency,
   type IdempotencyBegin,
   type IdempotencyCallOptions,
+  type IdempotencyEngine,
   type IdempotencyHeartbeatOptions,
   type IdempotencyOperationContext,
   type IdempotencyOptions,
