@@ -20,3 +20,17 @@ export function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
     typeof (value as PromiseLike<T>).then === 'function'
   );
 }
+
+/**
+ * Runs `run` and hands back its result as a promise, a throw included as a rejection: how a
+ * public method that always promises wraps its same-tick counterpart.
+ *
+ * @internal
+ */
+export function promiseFrom<T>(run: () => Awaitable<T>): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

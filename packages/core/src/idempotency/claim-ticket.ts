@@ -7,7 +7,7 @@
 import type { Clock } from '../clock/clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
-import { type Awaitable, isPromiseLike } from './awaitable.js';
+import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore, RecordedResult } from './idempotency-store.js';
 
@@ -94,11 +94,7 @@ export class ClaimTicket implements IdempotencyTicket {
   }
 
   complete(result: RecordedResult): Promise<boolean> {
-    try {
-      return Promise.resolve(this.recordResult(result));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return promiseFrom(() => this.recordResult(result));
   }
 
   release(reason = 'released'): Promise<boolean> {

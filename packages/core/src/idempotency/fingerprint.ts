@@ -12,7 +12,7 @@
 import { decodeHex, encodeHex, toBase64Url } from '../crypto/byte-encoding.js';
 import { nativeCrypto } from '../crypto/native-crypto.js';
 import { BallastError } from '../errors/ballast-error.js';
-import { type Awaitable, isPromiseLike } from './awaitable.js';
+import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
 import { canonicalJson } from './canonical-json.js';
 
 /** What {@link fingerprint} hashes. Give `body` (raw bytes or text) or `json`, not both. */
@@ -137,11 +137,7 @@ export function fingerprint(
   input: FingerprintInput,
   options: FingerprintOptions = {},
 ): Promise<string> {
-  try {
-    return Promise.resolve(fingerprintInSameTick(input, options));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return promiseFrom(() => fingerprintInSameTick(input, options));
 }
 
 /**

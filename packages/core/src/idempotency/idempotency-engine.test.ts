@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
+import { injectFaults } from '../testing/inject-faults.js';
 import { isPromiseLike } from './awaitable.js';
 import {
   beginInSameTick,
@@ -406,17 +407,9 @@ describe('createIdempotency: wait mode', () => {
   });
 });
 
-/** The memory store with every method answering through a promise, as a networked store does. */
-function asyncStore(): IdempotencyStore {
-  const store = new MemoryIdempotencyStore();
-  return {
-    claim: async (request) => store.claim(request),
-    complete: async (request) => store.complete(request),
-    release: async (request) => store.release(request),
-    extendLease: async (request) => store.extendLease(request),
-    deleteExpired: async (now) => store.deleteExpired(now),
-  };
-}
+/** The memory store answering a millisecond later, through promises, as a networked store does. */
+const asyncStore = (): IdempotencyStore =>
+  injectFaults(new MemoryIdempotencyStore(), { latency: () => 1 });
 
 describe('createIdempotency: answering in the same tick', () => {
   it('begin() is always a promise, even over a store that answers synchronously', async () => {

@@ -14,7 +14,7 @@ import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { clockSchema, functionSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
-import { type Awaitable, isPromiseLike } from './awaitable.js';
+import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
 import { ClaimTicket, type IdempotencyTicket, type TicketEnvironment } from './claim-ticket.js';
 import type {
   IdempotencyEventHandlers,
@@ -476,11 +476,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     request: IdempotencyRequest,
     callOptions?: IdempotencyCallOptions,
   ): Promise<IdempotencyBegin> {
-    try {
-      return Promise.resolve(start(request, callOptions));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return promiseFrom(() => start(request, callOptions));
   }
 
   async function run<T, R = T>(

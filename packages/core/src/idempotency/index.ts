@@ -1,4 +1,4 @@
-export { type Awaitable, isPromiseLike } from './awaitable.js';
+export { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
 export type { ClaimTicket, IdempotencyTicket } from './claim-ticket.js';
 export {
   type FingerprintInput,

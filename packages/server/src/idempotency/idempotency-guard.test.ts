@@ -1,5 +1,6 @@
 import {
   type IdempotencyStore,
+  injectFaults,
   isPromiseLike,
   ManualClock,
   MemoryIdempotencyStore,
@@ -11,17 +12,9 @@ import {
   type IdempotencyGuardRequest,
 } from './idempotency-guard.js';
 
-/** The memory store with every method answering through a promise, as a networked store does. */
-function asyncStore(): IdempotencyStore {
-  const store = new MemoryIdempotencyStore();
-  return {
-    claim: async (request) => store.claim(request),
-    complete: async (request) => store.complete(request),
-    release: async (request) => store.release(request),
-    extendLease: async (request) => store.extendLease(request),
-    deleteExpired: async (now) => store.deleteExpired(now),
-  };
-}
+/** The memory store answering a millisecond later, through promises, as a networked store does. */
+const asyncStore = (): IdempotencyStore =>
+  injectFaults(new MemoryIdempotencyStore(), { latency: () => 1 });
 
 function keyed(overrides: Partial<IdempotencyGuardRequest> = {}): IdempotencyGuardRequest {
   return {
@@ -99,18 +92,17 @@ describe('createIdempotencyGuard', () => {
   });
 
   it('refuses with 503 when the store fails, whether it throws or rejects', async () => {
-    const failing = (fail: () => never | Promise<never>): IdempotencyStore => ({
-      ...asyncStore(),
-      claim: fail,
-    });
-    const thrown = createIdempotencyGuard({
-      store: failing(() => {
+    class UnreachableStore extends MemoryIdempotencyStore {
+      override claim(): never {
         throw new Error('connection reset');
-      }),
-    });
+      }
+    }
+    const thrown = createIdempotencyGuard({ store: new UnreachableStore() });
     expect(kindOf(now(thrown.begin(keyed())))).toBe('refuse IDEMPOTENCY_STORE_UNAVAILABLE');
     const rejected = createIdempotencyGuard({
-      store: failing(async () => Promise.reject(new Error('connection reset'))),
+      store: injectFaults(new MemoryIdempotencyStore(), {
+        failOn: (call) => call.method === 'claim',
+      }),
     });
     expect(kindOf(await rejected.begin(keyed()))).toBe('refuse IDEMPOTENCY_STORE_UNAVAILABLE');
   });

@@ -4,7 +4,12 @@
  * query, and the body — parsed and canonicalised when it is JSON (member order and whitespace
  * do not matter), raw bytes otherwise.
  */
-import { type Awaitable, type FingerprintOptions, fingerprintInSameTick } from '@ballast/core';
+import {
+  type Awaitable,
+  type FingerprintOptions,
+  fingerprintInSameTick,
+  promiseFrom,
+} from '@ballast/core';
 
 /** An HTTP request described by its parts, as a framework adapter sees it. */
 export interface RequestFingerprintParts {
@@ -52,11 +57,7 @@ export function fingerprintRequestParts(
   parts: RequestFingerprintParts,
   options: FingerprintOptions = {},
 ): Promise<string> {
-  try {
-    return Promise.resolve(fingerprintPartsInSameTick(parts, options));
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return promiseFrom(() => fingerprintPartsInSameTick(parts, options));
 }
 
 /**
