@@ -3,15 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { ManualClock, MemoryIdempotencyStore } from '@ballast/core';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
+import { keyedSender, routeGates } from '../../../test/support/idempotent-routes.js';
 import { type ExpressIdempotencyOptions, expressIdempotency } from './express-idempotency.js';
-
-function gate() {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 const servers: Array<{ close: () => Promise<void> }> = [];
 afterEach(async () => {
@@ -36,7 +29,7 @@ async function salesServer(options: Partial<ExpressIdempotencyOptions> = {}, par
   const store = new MemoryIdempotencyStore();
   const calls: Record<string, number> = {};
   const sales: unknown[] = [];
-  const gates = new Map<string, { promise: Promise<void>; entered: () => void }>();
+  const { hold, holdRoute } = routeGates();
   const app = express();
   if (parser) app.use(express.json());
   app.use(expressIdempotency({ store, clock, ...options }));
@@ -44,13 +37,6 @@ async function salesServer(options: Partial<ExpressIdempotencyOptions> = {}, par
     calls[req.path] = (calls[req.path] ?? 0) + 1;
     next();
   });
-  const hold = async (name: string) => {
-    const held = gates.get(name);
-    if (held) {
-      held.entered();
-      await held.promise;
-    }
-  };
   app.post('/sales', async (req, res) => {
     await hold('sales');
     sales.push(req.body);
@@ -88,34 +74,7 @@ async function salesServer(options: Partial<ExpressIdempotencyOptions> = {}, par
     res.json({ bodyType: Buffer.isBuffer(req.body) ? 'buffer' : typeof req.body, body: req.body });
   });
   const url = await listen(app);
-  const send = (
-    path: string,
-    body: unknown,
-    key: string | null = 'key-1',
-    headers: Record<string, string> = {},
-    method = 'POST',
-  ) =>
-    fetch(`${url}${path}`, {
-      method,
-      headers: {
-        'content-type': 'application/json',
-        ...(key === null ? {} : { 'idempotency-key': key }),
-        ...headers,
-      },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-  const holdRoute = (name: string) => {
-    const g = gate();
-    const entered = gate();
-    gates.set(name, { promise: g.promise, entered: entered.open });
-    return {
-      entered: entered.promise,
-      release: () => {
-        gates.delete(name);
-        g.open();
-      },
-    };
-  };
+  const send = keyedSender(url);
   return { url, clock, store, calls, sales, send, holdRoute };
 }
 

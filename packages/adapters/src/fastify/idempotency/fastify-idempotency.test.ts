@@ -3,15 +3,8 @@ import { Readable } from 'node:stream';
 import { ManualClock, MemoryIdempotencyStore } from '@ballast/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { keyedSender, routeGates } from '../../../test/support/idempotent-routes.js';
 import { type FastifyIdempotencyOptions, fastifyIdempotency } from './fastify-idempotency.js';
-
-function gate() {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
@@ -23,14 +16,7 @@ async function salesServer(options: Partial<FastifyIdempotencyOptions> = {}) {
   const store = new MemoryIdempotencyStore();
   const calls: Record<string, number> = {};
   const sales: unknown[] = [];
-  const gates = new Map<string, { promise: Promise<void>; entered: () => void }>();
-  const hold = async (name: string) => {
-    const held = gates.get(name);
-    if (held) {
-      held.entered();
-      await held.promise;
-    }
-  };
+  const { hold, holdRoute } = routeGates();
   const app = Fastify();
   apps.push(app);
   // Counts route executions (replays and refusals never reach a route).
@@ -86,34 +72,7 @@ async function salesServer(options: Partial<FastifyIdempotencyOptions> = {}) {
     open.post('/open', async () => ({ n: calls['/open'] }));
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const send = (
-    path: string,
-    body: unknown,
-    key: string | null = 'key-1',
-    headers: Record<string, string> = {},
-    method = 'POST',
-  ) =>
-    fetch(`${url}${path}`, {
-      method,
-      headers: {
-        'content-type': 'application/json',
-        ...(key === null ? {} : { 'idempotency-key': key }),
-        ...headers,
-      },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-  const holdRoute = (name: string) => {
-    const g = gate();
-    const entered = gate();
-    gates.set(name, { promise: g.promise, entered: entered.open });
-    return {
-      entered: entered.promise,
-      release: () => {
-        gates.delete(name);
-        g.open();
-      },
-    };
-  };
+  const send = keyedSender(url);
   return { url, clock, store, calls, sales, send, holdRoute };
 }
 
