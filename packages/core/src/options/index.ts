@@ -9,3 +9,4 @@ export {
   methodsSchema,
 } from './option-schemas.js';
 export { parseOptions } from './parse-options.js';
+export type { StandardSchemaV1 } from './standard-schema.js';

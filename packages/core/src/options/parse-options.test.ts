@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isBallastError } from '../errors/ballast-error.js';
 import { parseOptions } from './parse-options.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 
 const schema = z.object({
   retries: z.number().int().nonnegative(),
@@ -28,5 +29,32 @@ describe('parseOptions', () => {
 
   it('rejects a missing options object as a whole', () => {
     expect(() => parseOptions(schema, undefined, 'retry()')).toThrow(/\(options\)/);
+  });
+});
+
+describe('parseOptions with any Standard Schema', () => {
+  const positive: StandardSchemaV1<number> = {
+    '~standard': {
+      version: 1,
+      vendor: 'test',
+      validate: (value) =>
+        typeof value === 'number' && value > 0
+          ? { value }
+          : { issues: [{ message: 'expected a positive number', path: [{ key: 'limit' }] }] },
+    },
+  };
+
+  it('accepts a schema that is not zod', () => {
+    expect(parseOptions(positive, 3, 'limit()')).toBe(3);
+    expect(() => parseOptions(positive, -1, 'limit()')).toThrow(
+      'Invalid options for limit(): "limit": expected a positive number',
+    );
+  });
+
+  it('refuses a schema that validates asynchronously', () => {
+    const later: StandardSchemaV1 = {
+      '~standard': { version: 1, vendor: 'test', validate: async (value) => ({ value }) },
+    };
+    expect(() => parseOptions(later, 1, 'later()')).toThrow(/synchronously/);
   });
 });

@@ -2,31 +2,48 @@
  * Validation at the public boundary. A wrong option is a programming error in the caller, so
  * it fails at once, with `INVALID_OPTIONS` and the offending field named, instead of turning
  * into a NaN delay or an infinite loop later.
+ *
+ * The schema is any Standard Schema: zod's in the server and adapter packages, core's own small
+ * validator on the browser path, so this one helper serves every package without tying core to
+ * a validation library.
  */
-import type { z } from 'zod';
 import { BallastError } from '../errors/ballast-error.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 
 /**
  * Parses `input` with `schema`; on failure throws `BallastError('INVALID_OPTIONS')` whose
  * message and `details.field` name the first offending field (`retries`, `backoff.maxDelay`).
+ * Options are checked synchronously: a schema that validates asynchronously is refused.
  *
  * @param where the public function being called, for the message (`'retry()'`).
  */
-export function parseOptions<Schema extends z.ZodType>(
+export function parseOptions<Schema extends StandardSchemaV1>(
   schema: Schema,
   input: unknown,
   where: string,
-): z.output<Schema> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(options)',
+): StandardSchemaV1.InferOutput<Schema> {
+  const result = schema['~standard'].validate(input);
+  if (result instanceof Promise) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: `Invalid options for ${where}: option schemas must validate synchronously`,
+      details: { field: '(options)' },
+    });
+  }
+  if (result.issues === undefined) return result.value as StandardSchemaV1.InferOutput<Schema>;
+  const issues = result.issues.map((issue) => ({
+    field: fieldOf(issue.path),
     problem: issue.message,
   }));
   const first = issues[0] ?? { field: '(options)', problem: 'invalid' };
   throw new BallastError('INVALID_OPTIONS', {
     message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
     details: { field: first.field, issues },
-    cause: result.error,
   });
+}
+
+function fieldOf(path: StandardSchemaV1.Issue['path']): string {
+  if (path === undefined || path.length === 0) return '(options)';
+  return path
+    .map((segment) => String(typeof segment === 'object' ? segment.key : segment))
+    .join('.');
 }
