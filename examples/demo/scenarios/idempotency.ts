@@ -14,7 +14,11 @@ const scenario: DemoScenario = {
   async run(say) {
     const sales: Array<{ total: number }> = [];
     let slowNext = false;
-    const handler = idempotency({ store: new MemoryIdempotencyStore(), required: true })(
+    const handler = idempotency({
+      store: new MemoryIdempotencyStore(),
+      required: true,
+      scope: 'global',
+    })(
       async (request) => {
         const sale = (await request.json()) as { total: number };
         if (slowNext) await new Promise((resolve) => setTimeout(resolve, 30));

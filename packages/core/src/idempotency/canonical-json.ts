@@ -164,6 +164,23 @@ export function canonicalJsonText(
 }
 
 /**
+ * The canonical form of a JSON body a framework already parsed into `value` from `text`: the
+ * parsed value is used (no second parse) unless the text holds a number literal a double cannot
+ * hold, which only the text has exactly. `value` must be what `JSON.parse(text)` returns.
+ */
+export function canonicalJsonParsedFrom(
+  value: unknown,
+  text: string,
+  maxDepth: number = defaultMaxJsonDepth,
+): string {
+  if (scanJsonText(text, maxDepth) === true) {
+    const exact = canonicalJsonText(text, maxDepth);
+    if (exact !== undefined) return exact;
+  }
+  return canonicalJson(value, maxDepth);
+}
+
+/**
  * One linear pass over the text, outside strings: refuses nesting deeper than `maxDepth` and
  * tells whether any number literal may not survive a double. `undefined` when the brackets do
  * not balance (not JSON); JSON.parse finds every other syntax error.

@@ -13,9 +13,14 @@ import { decodeHex, encodeHex, toBase64Url } from '../crypto/byte-encoding.js';
 import { nativeCrypto } from '../crypto/native-crypto.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
-import { canonicalJson, canonicalJsonText, defaultMaxJsonDepth } from './canonical-json.js';
+import {
+  canonicalJson,
+  canonicalJsonParsedFrom,
+  canonicalJsonText,
+  defaultMaxJsonDepth,
+} from './canonical-json.js';
 
-/** What {@link fingerprint} hashes. Give one of `body` (raw bytes or text), `json` or `jsonText`. */
+/** What {@link fingerprint} hashes. Give `body` (raw bytes or text) or a JSON body (`json`, `jsonText`), not both. */
 export interface FingerprintInput {
   /** HTTP method; case does not matter. */
   readonly method: string;
@@ -37,7 +42,9 @@ export interface FingerprintInput {
   /**
    * A JSON body as the text that was sent. Canonicalised from the text, so number literals a
    * double cannot hold (`9007199254740993`, `1e400`) keep their exact value; when the text is not
-   * JSON it is hashed as the raw body (its UTF-8 bytes), as `body` would be.
+   * JSON it is hashed as the raw body (its UTF-8 bytes), as `body` would be. May be given with
+   * `json` when the caller already parsed it (`json` must then be `JSON.parse(jsonText)`): the
+   * parsed value is used and the text only read for exact numbers, which saves a parse.
    */
   readonly jsonText?: string;
 }
@@ -111,24 +118,27 @@ function canonicalTarget(path: string): string {
  */
 function bodyToHash(input: FingerprintInput, maxDepth: number): string | Uint8Array {
   const given =
-    Number(input.json !== undefined) +
-    Number(input.body !== undefined) +
-    Number(input.jsonText !== undefined);
+    Number(input.json !== undefined || input.jsonText !== undefined) +
+    Number(input.body !== undefined);
   if (given > 1) {
     throw new BallastError('INVALID_OPTIONS', {
-      message: 'fingerprint(): give one of "body", "json" or "jsonText", not several.',
+      message: 'fingerprint(): give either "body" or a JSON body ("json", "jsonText"), not both.',
       details: { field: 'json' },
     });
   }
-  if (input.json !== undefined) return canonicalJson(input.json, maxDepth);
+  if (input.jsonText !== undefined && typeof input.jsonText !== 'string') {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'fingerprint(): "jsonText" must be a string.',
+      details: { field: 'jsonText' },
+    });
+  }
+  if (input.json !== undefined) {
+    return input.jsonText === undefined
+      ? canonicalJson(input.json, maxDepth)
+      : canonicalJsonParsedFrom(input.json, input.jsonText, maxDepth);
+  }
   let raw = input.body;
   if (input.jsonText !== undefined) {
-    if (typeof input.jsonText !== 'string') {
-      throw new BallastError('INVALID_OPTIONS', {
-        message: 'fingerprint(): "jsonText" must be a string.',
-        details: { field: 'jsonText' },
-      });
-    }
     const canonical =
       input.jsonText.length === 0 ? undefined : canonicalJsonText(input.jsonText, maxDepth);
     if (canonical !== undefined) return canonical;

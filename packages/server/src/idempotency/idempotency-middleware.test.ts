@@ -48,7 +48,7 @@ function salesApp(options: Partial<IdempotencyMiddlewareOptions> = {}) {
     sales.push(sale);
     return respond(request, sale);
   });
-  const fetch = idempotency({ store, clock, ...options })(handler);
+  const fetch = idempotency({ store, clock, scope: 'global', ...options })(handler);
   const send = (
     body: unknown,
     key: string | null = 'key-1',
@@ -338,7 +338,7 @@ describe('idempotency() middleware: the semantics table', () => {
       deleteExpired: () => Promise.resolve(0),
     };
     const handler = vi.fn(async () => new Response('x'));
-    const response = await idempotency({ store: broken })(handler)(
+    const response = await idempotency({ store: broken, scope: 'global' })(handler)(
       new Request(url, { method: 'POST', headers: { 'idempotency-key': 'k' }, body: '{}' }),
     );
     expect(response.status).toBe(503);

@@ -32,7 +32,7 @@ async function salesServer(options: Partial<ExpressIdempotencyOptions> = {}, par
   const { hold, holdRoute } = routeGates();
   const app = express();
   if (parser) app.use(express.json());
-  app.use(expressIdempotency({ store, clock, ...options }));
+  app.use(expressIdempotency({ store, clock, scope: 'global', ...options }));
   app.use((req, _res, next) => {
     calls[req.path] = (calls[req.path] ?? 0) + 1;
     next();
@@ -310,6 +310,7 @@ describe('expressIdempotency', () => {
     expect(() =>
       expressIdempotency({
         store: new MemoryIdempotencyStore(),
+        scope: 'global',
         required: 'yes' as unknown as boolean,
       }),
     ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
