@@ -64,9 +64,10 @@ const bareKey = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
  * ```
  */
 export function parseIdempotencyKey(headerValue: string): string {
+  // Not a string (a caller's bug, or a header given as a list): the key check says why.
+  if (typeof headerValue !== 'string') return validateIdempotencyKey(headerValue);
   const simple = simpleQuotedKey(headerValue);
   if (simple !== undefined) return simple;
-  if (typeof headerValue !== 'string') throw malformed('expected a string');
   if (headerValue.length > maxIdempotencyKeyHeaderLength) {
     throw new BallastError('IDEMPOTENCY_KEY_INVALID', {
       message: `Idempotency-Key header longer than ${maxIdempotencyKeyHeaderLength} characters.`,

@@ -15,8 +15,8 @@ import {
   defaultIdempotencyScope,
   parseOptions,
   systemClock,
-  validateIdempotencyKey,
 } from '@ballast/core';
+import { isIdempotencyKeyHeldByMiddleware, parseIdempotencyKey } from '@ballast/server';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { claimKey, completeKey } from './idempotency-statements.js';
@@ -28,7 +28,11 @@ import {
 
 /** Options for {@link withIdempotency}. */
 export interface WithIdempotencyOptions extends IdempotencyTableOptions {
-  /** The idempotency key, usually the request's `Idempotency-Key` (1–255 printable ASCII characters). */
+  /**
+   * The idempotency key: the request's `Idempotency-Key` header value as received. Read exactly
+   * as the middleware reads it (`parseIdempotencyKey` from `@ballast/server`), so `"abc"` and
+   * `abc` are one key (1–255 printable ASCII characters).
+   */
   key: string;
   /** Tenant or user the key belongs to, so two tenants' identical keys never collide. Default `'global'`, as in the engine. */
   scope?: string;
@@ -52,8 +56,8 @@ export interface IdempotentOutcome<T> {
 }
 
 const optionsSchema = idempotencyTableOptionsSchema.extend({
-  // The key's format is checked by validateIdempotencyKey, so the answer (IDEMPOTENCY_KEY_INVALID)
-  // is the same as the HTTP layer's.
+  // The key is read by parseIdempotencyKey, so the answer (IDEMPOTENCY_KEY_INVALID) and the key
+  // itself are the same as the HTTP layer's.
   key: z.unknown(),
   scope: z.string().min(1).max(255).default(defaultIdempotencyScope),
   fingerprint: z.string().min(1).max(512),
@@ -112,7 +116,7 @@ export async function withIdempotency<DB, T>(
   const parsed = parseOptions(optionsSchema, options, 'withIdempotency()');
   const table = resolveIdempotencyTable(parsed);
   const { scope, fingerprint, ttlMs, clock } = parsed;
-  const key = validateIdempotencyKey(parsed.key);
+  const key = parseIdempotencyKey(parsed.key as string);
 
   const body = async (trx: Transaction<DB>): Promise<IdempotentOutcome<T>> => {
     const now = clock.now();
@@ -128,7 +132,12 @@ export async function withIdempotency<DB, T>(
       leaseExpiresAt: now + ttlMs,
       expiresAt: now + ttlMs,
     });
-    if (outcome.kind !== 'claimed') return replayOrRefuse<T>(outcome, fingerprint, now);
+    if (outcome.kind !== 'claimed') {
+      if (outcome.kind !== 'completed' && isIdempotencyKeyHeldByMiddleware(scope, key)) {
+        throw nestedInMiddleware(scope);
+      }
+      return replayOrRefuse<T>(outcome, fingerprint, now);
+    }
     const result = await operation(trx);
     const completedAt = clock.now();
     const recorded = await completeKey(trx, table, {
@@ -151,6 +160,20 @@ export async function withIdempotency<DB, T>(
 
   if (db.isTransaction) return body(db as Transaction<DB>);
   return db.transaction().execute(body);
+}
+
+/**
+ * The route is also behind the idempotency middleware on the same store, and the middleware's
+ * claim holds this very key: waiting for it would wait on this request itself, and the 409 it
+ * would answer would be recorded as the route's result. Refused, loudly, at the first request.
+ */
+function nestedInMiddleware(scope: string): BallastError {
+  return new BallastError('INVALID_OPTIONS', {
+    message:
+      `withIdempotency(): the key (scope "${scope}") is held by the idempotency middleware guarding this same request. ` +
+      'Use one of the two on a route: withIdempotency() for writes that must commit with their key, or the middleware alone.',
+    details: { field: 'key' },
+  });
 }
 
 function replayOrRefuse<T>(
