@@ -18,17 +18,15 @@ const scenario: DemoScenario = {
       store: new MemoryIdempotencyStore(),
       required: true,
       scope: 'global',
-    })(
-      async (request) => {
-        const sale = (await request.json()) as { total: number };
-        if (slowNext) await new Promise((resolve) => setTimeout(resolve, 30));
-        sales.push(sale);
-        return Response.json(
-          { id: sales.length, ...sale },
-          { status: 201, headers: { location: `/sales/${sales.length}` } },
-        );
-      },
-    );
+    })(async (request) => {
+      const sale = (await request.json()) as { total: number };
+      if (slowNext) await new Promise((resolve) => setTimeout(resolve, 30));
+      sales.push(sale);
+      return Response.json(
+        { id: sales.length, ...sale },
+        { status: 201, headers: { location: `/sales/${sales.length}` } },
+      );
+    });
     const postSale = (key: string, total: number) =>
       handler(
         new Request('http://pos.local/sales', {

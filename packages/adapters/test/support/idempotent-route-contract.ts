@@ -130,7 +130,11 @@ export function idempotentRouteContract(
       // And the other way round: {} first, then no body is another request.
       const other = freshKey('object');
       expect((await send('/orders', other, json('{}'))).status).toBe(201);
-      await expectProblem(await send('/orders', other, { body: '' }), 422, 'IDEMPOTENCY_KEY_REUSED');
+      await expectProblem(
+        await send('/orders', other, { body: '' }),
+        422,
+        'IDEMPOTENCY_KEY_REUSED',
+      );
     });
 
     it('an empty keyed body never sticks the key: 201, then the replay', async () => {

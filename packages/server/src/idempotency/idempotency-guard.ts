@@ -215,9 +215,7 @@ const guardSchema = z.object({
   shouldRecord: functionSchema<(status: number) => boolean>('a function of the status').default(
     () => (status: number) => status < 500,
   ),
-  releaseStatuses: z
-    .array(z.number().int().min(100).max(599))
-    .default([...defaultReleaseStatuses]),
+  releaseStatuses: z.array(z.number().int().min(100).max(599)).default([...defaultReleaseStatuses]),
   maxJsonDepth: z.number().int().min(1).max(10_000).default(256),
   locale: z.string().min(1).default('en'),
   logger: z

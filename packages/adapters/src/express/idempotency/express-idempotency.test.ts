@@ -315,4 +315,16 @@ describe('expressIdempotency', () => {
       }),
     ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
   });
+
+  it('refuses construction without scope (INVALID_OPTIONS naming scope); takes a function or global', () => {
+    const store = new MemoryIdempotencyStore();
+    expect(() => expressIdempotency({ store } as unknown as ExpressIdempotencyOptions)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        details: expect.objectContaining({ field: 'scope' }),
+      }),
+    );
+    expect(() => expressIdempotency({ store, scope: 'global' })).not.toThrow();
+    expect(() => expressIdempotency({ store, scope: (req) => req.ip ?? '' })).not.toThrow();
+  });
 });

@@ -322,4 +322,14 @@ describe('fastifyIdempotency', () => {
     expect((await app.send('/sales', { total: 2 }, 'same', { 'x-tenant': 'b' })).status).toBe(201);
     expect(app.sales).toHaveLength(2);
   });
+
+  it('refuses registration without scope with INVALID_OPTIONS naming scope', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await expect(
+      app.register(fastifyIdempotency, {
+        store: new MemoryIdempotencyStore(),
+      } as unknown as FastifyIdempotencyOptions),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'scope' } });
+  });
 });

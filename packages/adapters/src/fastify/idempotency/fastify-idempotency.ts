@@ -32,7 +32,10 @@ import {
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { sendWebResponse } from '../../node-http/send-web-response.js';
-import { type FastifyIdempotencyOptions, fastifyAdapterSchema } from './fastify-idempotency-config.js';
+import {
+  type FastifyIdempotencyOptions,
+  fastifyAdapterSchema,
+} from './fastify-idempotency-config.js';
 
 /** A request that holds its key, from preHandler to the end of its response. */
 interface RequestState {
