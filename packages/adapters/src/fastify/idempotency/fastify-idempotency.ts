@@ -10,14 +10,8 @@
  * the contexts below it, never to siblings. Options live in `fastify-idempotency-config.ts`.
  */
 import type { ServerResponse } from 'node:http';
-import { Readable, Transform } from 'node:stream';
-import {
-  type Awaitable,
-  type BallastError,
-  isPromiseLike,
-  parseOptions,
-  payloadTooLarge,
-} from '@ballast/core';
+import { Readable } from 'node:stream';
+import { type Awaitable, type BallastError, isPromiseLike, parseOptions } from '@ballast/core';
 import {
   createIdempotencyGuard,
   fingerprintPartsInSameTick,
@@ -36,6 +30,7 @@ import {
   type FastifyIdempotencyOptions,
   fastifyAdapterSchema,
 } from './fastify-idempotency-config.js';
+import { boundedBody, capturePayload, textTooLarge, tooLarge } from './fastify-payload-capture.js';
 
 /** A request that holds its key, from preHandler to the end of its response. */
 interface RequestState {
@@ -101,11 +96,6 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
   }
 }
 
-function tooLarge(maxBytes: number): BallastError & { statusCode: number } {
-  // Fastify's error handler answers with `statusCode` when the bound is hit mid-stream.
-  return Object.assign(payloadTooLarge(maxBytes), { statusCode: 413 });
-}
-
 /** Fastify's reply as a web response sink. */
 function sinkOf(reply: FastifyReply) {
   return {
@@ -113,51 +103,6 @@ function sinkOf(reply: FastifyReply) {
     header: (name: string, value: string | string[]) => reply.header(name, value),
     end: (body: Buffer) => reply.send(body),
   };
-}
-
-/** Passes the body through, failing with 413 as soon as more than `maxBytes` went by. */
-function boundedBody(maxBytes: number): Transform {
-  let total = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      total += chunk.length;
-      if (total > maxBytes) callback(tooLarge(maxBytes));
-      else callback(null, chunk);
-    },
-  });
-}
-
-type Captured =
-  | { readonly bytes: Buffer | string }
-  | { readonly stream: Readable }
-  | { readonly uncapturable: true };
-
-/**
- * Reads a Node stream payload up to `maxBytes`. Within the bound the bytes replace the stream;
- * past it, a stream that replays the bytes read so far and then the rest is returned.
- */
-async function captureStream(stream: Readable, maxBytes: number): Promise<Captured> {
-  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) return { bytes: Buffer.concat(chunks, total) };
-    const chunk =
-      typeof next.value === 'string' ? Buffer.from(next.value) : Buffer.from(next.value);
-    chunks.push(chunk);
-    total += chunk.length;
-    if (total > maxBytes) break;
-  }
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield* chunks;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-    }
-  }
-  return { stream: Readable.from(rest(), { objectMode: false }) };
 }
 
 /**
@@ -190,23 +135,6 @@ function releaseWhenClosed(
   reply.raw.once('close', () => {
     void execution.finish({ status, headers: {}, body: null });
   });
-}
-
-/** True when `text` takes more than `maxBytes` as UTF-8 (counted only when it might). */
-function textTooLarge(text: string, maxBytes: number): boolean {
-  // A UTF-16 code unit is at most 3 UTF-8 bytes, so short text needs no counting.
-  return text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes;
-}
-
-/** The payload to record, for the payloads onSend cannot capture synchronously. */
-async function capturePayload(payload: unknown, maxBytes: number): Promise<Captured> {
-  if (payload === undefined || payload === null) return { bytes: '' };
-  if (payload instanceof Uint8Array) {
-    return payload.length > maxBytes ? { uncapturable: true } : { bytes: Buffer.from(payload) };
-  }
-  if (payload instanceof Readable) return captureStream(payload, maxBytes);
-  // A web stream or a Response sent as is: streamed to the client, not recorded.
-  return { uncapturable: true };
 }
 
 const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
