@@ -14,7 +14,7 @@
  * - `POST /unauthorized` → 401 `{ "error": "login" }`
  * - `POST /stream-small` → `a;b;c` in three chunks (fits `maxResponseBytes`)
  * - `POST /stream-large` → 10 chunks of 64 bytes (over `maxResponseBytes`)
- * - `POST /stream-slow` → a chunk every 10 ms, 25 of them
+ * - `POST /stream-slow` → a 20-byte chunk every 10 ms, 25 of them (over `maxResponseBytes`)
  */
 import { request as httpRequest } from 'node:http';
 import type { IdempotencyStore } from '@ballast/core';

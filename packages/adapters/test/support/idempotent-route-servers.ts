@@ -25,7 +25,8 @@ const tenantOf = (value: string | string[] | null | undefined) =>
 
 async function* slowChunks(): AsyncGenerator<string> {
   for (let index = 0; index < 25; index++) {
-    yield `chunk ${index}\n`;
+    // 20 bytes a chunk: 500 in all, over maxResponseBytes, so it streams as it is made.
+    yield `chunk ${String(index).padStart(13, '0')}\n`;
     await sleep(10);
   }
 }
