@@ -16,7 +16,7 @@
  * - `POST /stream-large` → 10 chunks of 64 bytes (over `maxResponseBytes`)
  * - `POST /stream-slow` → a 20-byte chunk every 10 ms, 25 of them (over `maxResponseBytes`)
  */
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { IdempotencyStore } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { type RawResponse, rawHttp } from './raw-http.js';
@@ -93,6 +93,30 @@ export function idempotentRouteContract(
       headers: [['content-type', 'application/json']],
     });
     const runs = (key: string) => server.executions.get(key) ?? 0;
+    /** A keyed JSON POST through Node's client, for framing `rawHttp` cannot send. */
+    const openRequest = (
+      path: string,
+      key: string,
+      headers: Record<string, string>,
+      onResponse: (res: IncomingMessage) => void,
+    ) => {
+      const url = new URL(`${server.baseUrl}${path}`);
+      return httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: {
+            'idempotency-key': key,
+            'x-tenant': 'tenant-a',
+            'content-type': 'application/json',
+            ...headers,
+          },
+        },
+        onResponse,
+      );
+    };
 
     async function expectProblem(response: RawResponse, status: number, code: string) {
       expect(response.status, response.text).toBe(status);
@@ -163,20 +187,14 @@ export function idempotentRouteContract(
       expect(runs(key)).toBe(1);
     });
 
-    it('releases the key on a thrown 5xx: the retry runs again', async () => {
-      const key = freshKey('throw5');
-      expect((await send('/throws-5xx', key, json('{"a":1}'))).status).toBe(500);
-      const again = await send('/throws-5xx', key, json('{"a":1}'));
-      expect(again.status).toBe(500);
-      expect(again.headers['idempotent-replayed']).toBeUndefined();
-      expect(runs(key)).toBe(2);
-    });
-
-    it('never records a 401: the real user later runs with the same key', async () => {
-      const key = freshKey('auth');
-      expect((await send('/unauthorized', key, json('{"a":1}'))).status).toBe(401);
-      const again = await send('/unauthorized', key, json('{"a":1}'));
-      expect(again.status).toBe(401);
+    it.each([
+      ['a thrown 5xx', '/throws-5xx', 500],
+      ['a 401, so the real user later runs with the same key', '/unauthorized', 401],
+    ] as const)('releases the key on %s: the retry runs again', async (_case, path, status) => {
+      const key = freshKey(`released-${status}`);
+      expect((await send(path, key, json('{"a":1}'))).status).toBe(status);
+      const again = await send(path, key, json('{"a":1}'));
+      expect(again.status).toBe(status);
       expect(again.headers['idempotent-replayed']).toBeUndefined();
       expect(runs(key)).toBe(2);
     });
@@ -210,27 +228,12 @@ export function idempotentRouteContract(
     it('releases the key when the client disconnects mid-stream', async () => {
       const key = freshKey('disconnect');
       await new Promise<void>((resolve, reject) => {
-        const url = new URL(`${server.baseUrl}/stream-slow`);
-        const req = httpRequest(
-          {
-            host: url.hostname,
-            port: url.port,
-            path: url.pathname,
-            method: 'POST',
-            headers: {
-              'idempotency-key': key,
-              'x-tenant': 'tenant-a',
-              'content-type': 'application/json',
-              'content-length': '2',
-            },
-          },
-          (res) => {
-            res.once('data', () => {
-              req.destroy();
-              resolve();
-            });
-          },
-        );
+        const req = openRequest('/stream-slow', key, { 'content-length': '2' }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
         req.on('error', () => resolve());
         req.setTimeout(5_000, () => reject(new Error('no first chunk')));
         req.end('{}');
@@ -320,25 +323,10 @@ export function idempotentRouteContract(
       const key = freshKey('chunked');
       const big = JSON.stringify({ filler: 'x'.repeat(5_000) });
       const status = await new Promise<number>((resolve, reject) => {
-        const url = new URL(`${server.baseUrl}/orders`);
-        const req = httpRequest(
-          {
-            host: url.hostname,
-            port: url.port,
-            path: url.pathname,
-            method: 'POST',
-            headers: {
-              'idempotency-key': key,
-              'x-tenant': 'tenant-a',
-              'content-type': 'application/json',
-              'transfer-encoding': 'chunked',
-            },
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          },
-        );
+        const req = openRequest('/orders', key, { 'transfer-encoding': 'chunked' }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
         req.on('error', reject);
         for (let offset = 0; offset < big.length; offset += 500) {
           req.write(big.slice(offset, offset + 500));

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { expressIdempotency } from '@ballast/adapters/express';
 import { fastifyIdempotency } from '@ballast/adapters/fastify';
-import { BallastError, type IdempotencyStore, MemoryIdempotencyStore } from '@ballast/core';
+import { BallastError, type IdempotencyStore } from '@ballast/core';
 import { idempotency } from '@ballast/server';
 import express, { type ErrorRequestHandler } from 'express';
 import Fastify from 'fastify';

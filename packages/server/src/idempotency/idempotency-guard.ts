@@ -204,7 +204,7 @@ export function isIdempotencyKeyHeldByMiddleware(scope: string, key: string): bo
 
 const passThrough: IdempotencyDecision = { kind: 'pass' };
 
-const guardSchema = z.object({
+const guardSchema = z.strictObject({
   methods: z
     .array(z.string().regex(/^[A-Za-z]+$/))
     .min(1)
@@ -222,6 +222,9 @@ const guardSchema = z.object({
     .custom<Logger>((value) => typeof value === 'object' && value !== null)
     .default(noopLogger),
 });
+
+/** The options the guard itself reads (`logger` is shared with the engine). */
+const httpOptionNames: ReadonlySet<string> = new Set(Object.keys(guardSchema.shape));
 
 /** What the guard records, resolved once. */
 interface RecordingRules {
@@ -347,34 +350,18 @@ function whenReleased(released: Awaitable<boolean>): Awaitable<ExecutionEnd> {
  * ```
  */
 export function createIdempotencyGuard(options: IdempotencyGuardOptions): IdempotencyGuard {
-  const {
-    methods,
-    recordHeaders,
-    maxBodyBytes,
-    maxResponseBytes,
-    shouldRecord,
-    releaseStatuses,
-    maxJsonDepth,
-    locale,
-    logger,
-    ...rest
-  } = options ?? ({} as IdempotencyGuardOptions);
-  const http = parseOptions(
-    guardSchema,
-    {
-      methods,
-      recordHeaders,
-      maxBodyBytes,
-      maxResponseBytes,
-      shouldRecord,
-      releaseStatuses,
-      maxJsonDepth,
-      locale,
-      logger,
-    },
-    'idempotency()',
-  );
-  const engine = createIdempotency({ ...rest, ...(logger ? { logger } : {}) });
+  // The HTTP options are the guard's; the rest (store, leases, events…) are the engine's.
+  const httpInput: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(options ?? {})) {
+    (httpOptionNames.has(name) ? httpInput : rest)[name] = value;
+  }
+  const http = parseOptions(guardSchema, httpInput, 'idempotency()');
+  const logger = options?.logger;
+  const engine = createIdempotency({
+    ...(rest as unknown as IdempotencyOptions),
+    ...(logger ? { logger } : {}),
+  });
   const keyedMethods = new Set(http.methods.map((method) => method.toUpperCase()));
   // Methods usually arrive upper-case already; only an unknown spelling is upper-cased.
   const appliesTo = (method: string) =>
