@@ -6,7 +6,8 @@
  * the socket, so the 413 answer still reaches the client (Node discards the unread rest once
  * the response ends).
  */
-import { BallastError, payloadTooLarge } from '@ballast/core';
+import { BallastError } from '@ballast/core';
+import { payloadTooLarge } from '@ballast/core/adapter-kit';
 
 /** The part of a Node readable the reader uses (IncomingMessage and Fastify payloads). */
 export interface ReadableBody {

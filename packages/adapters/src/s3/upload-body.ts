@@ -6,7 +6,8 @@
  * into memory up to a limit and sent as bytes.
  */
 import { Readable } from 'node:stream';
-import { BallastError, readBodyStream } from '@ballast/core';
+import { BallastError } from '@ballast/core';
+import { readBodyStream } from '@ballast/core/adapter-kit';
 
 /** A body ready for PutObject, with its size in bytes. */
 export interface UploadBody {

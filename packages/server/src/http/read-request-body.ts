@@ -5,7 +5,7 @@
  * refused before anything is read, and a chunked body is counted as it arrives, so no body of
  * any framing gets past `maxBytes`.
  */
-import { payloadTooLarge, readBodyStream } from '@ballast/core';
+import { payloadTooLarge, readBodyStream } from '@ballast/core/adapter-kit';
 
 /**
  * The raw body of `request` (empty for a request without one). Throws `PAYLOAD_TOO_LARGE`

@@ -9,7 +9,8 @@
  * the Express and Fastify error handlers answer it, so a thrown 4xx is recorded on every adapter
  * alike; any other error releases the key and propagates to the host.
  */
-import { functionSchema, isBallastError, parseOptions } from '@ballast/core';
+import { isBallastError } from '@ballast/core';
+import { functionSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { problemResponse } from '../errors/problem-response.js';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';

@@ -15,7 +15,8 @@
  * flight" until its lease, let alone its TTL.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { isPromiseLike, parseOptions, payloadTooLarge } from '@ballast/core';
+import { isPromiseLike, parseOptions, payloadTooLarge } from '@ballast/core/adapter-kit';
+import { problemResponse, replayResponse } from '@ballast/server';
 import {
   createIdempotencyGuard,
   fingerprintRequestParts,
@@ -24,9 +25,7 @@ import {
   type IdempotentExecution,
   idempotencyScopeOptionSchema,
   isJsonContentType,
-  problemResponse,
-  replayResponse,
-} from '@ballast/server';
+} from '@ballast/server/adapter-kit';
 import type {
   Request as ExpressRequest,
   Response as ExpressResponse,

@@ -3,7 +3,10 @@
  * (kysely's `*-config.ts` pattern): what a user can pass, its defaults, and the schema that
  * refuses anything else with `INVALID_OPTIONS` naming the field.
  */
-import { type IdempotencyGuardOptions, idempotencyScopeOptionSchema } from '@ballast/server';
+import {
+  type IdempotencyGuardOptions,
+  idempotencyScopeOptionSchema,
+} from '@ballast/server/adapter-kit';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 

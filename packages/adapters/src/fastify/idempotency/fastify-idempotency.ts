@@ -6,12 +6,14 @@
  * route) once the body is parsed, and `onSend` records the serialised response before it is
  * written (a 5xx, an auth or rate-limit answer, or a body too large to capture releases the key
  * instead). What the client got decides, whether the route returned it or threw it, as on every
- * adapter. Wrapped with `fastify-plugin`, so it applies to the context it is registered in and
- * the contexts below it, never to siblings. Options live in `fastify-idempotency-config.ts`.
+ * adapter. Not encapsulated (as with `fastify-plugin`), so it applies to the context it is
+ * registered in and the contexts below it, never to siblings. Options live in `fastify-idempotency-config.ts`.
  */
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { type Awaitable, type BallastError, isPromiseLike, parseOptions } from '@ballast/core';
+import type { BallastError } from '@ballast/core';
+import { type Awaitable, isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
+import { problemResponse, type ResponseHeaderRecord, replayResponse } from '@ballast/server';
 import {
   createIdempotencyGuard,
   fingerprintPartsInSameTick,
@@ -19,13 +21,10 @@ import {
   type IdempotencyGuardRequest,
   type IdempotentExecution,
   isJsonContentType,
-  problemResponse,
-  type ResponseHeaderRecord,
-  replayResponse,
-} from '@ballast/server';
+} from '@ballast/server/adapter-kit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import fastifyPlugin from 'fastify-plugin';
 import { sendWebResponse } from '../../node-http/send-web-response.js';
+import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
 import {
   type FastifyIdempotencyOptions,
   fastifyAdapterSchema,
@@ -343,7 +342,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
  * });
  * ```
  */
-export const fastifyIdempotency = fastifyPlugin(idempotencyPlugin, {
+export const fastifyIdempotency = unencapsulatedPlugin(idempotencyPlugin, {
   name: '@ballast/adapters/fastify/idempotency',
   fastify: '>=4.26',
 });

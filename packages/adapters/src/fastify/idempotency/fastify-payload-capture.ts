@@ -4,7 +4,8 @@
  * `maxResponseBytes` so it can be recorded (or found too large, so the key is released).
  */
 import { Readable, Transform } from 'node:stream';
-import { type BallastError, payloadTooLarge } from '@ballast/core';
+import type { BallastError } from '@ballast/core';
+import { payloadTooLarge } from '@ballast/core/adapter-kit';
 
 /** `PAYLOAD_TOO_LARGE`, with the `statusCode` Fastify's error handler answers with. */
 export function tooLarge(maxBytes: number): BallastError & { statusCode: number } {

@@ -13,10 +13,11 @@ import {
   type ClaimOutcome,
   type Clock,
   defaultIdempotencyScope,
-  parseOptions,
   systemClock,
 } from '@ballast/core';
-import { isIdempotencyKeyHeldByMiddleware, parseIdempotencyKey } from '@ballast/server';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { parseIdempotencyKey } from '@ballast/server';
+import { isIdempotencyKeyHeldByMiddleware } from '@ballast/server/adapter-kit';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { claimKey, completeKey } from './idempotency-statements.js';
