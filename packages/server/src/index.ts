@@ -1,5 +1,6 @@
 export * from './errors/index.js';
 export * from './http/index.js';
 export * from './idempotency/index.js';
+export * from './options/index.js';
 export * from './signing/index.js';
 export * from './trace/index.js';

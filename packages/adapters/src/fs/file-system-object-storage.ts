@@ -21,7 +21,6 @@ import {
   assertObjectKey,
   BallastError,
   type Clock,
-  clockSchema,
   compareObjectKeys,
   isBallastError,
   type ListObjectsOptions,
@@ -38,6 +37,7 @@ import {
   type StoredObject,
   systemClock,
 } from '@ballast/core';
+import { clockSchema } from '@ballast/server';
 import { z } from 'zod';
 
 /** Options for {@link FileSystemObjectStorage}. */

@@ -16,7 +16,6 @@ import {
   beginInSameTick,
   type ClaimTicket,
   createIdempotency,
-  functionSchema,
   type Idempotency,
   type IdempotencyOptions,
   type IdempotencyStart,
@@ -27,6 +26,7 @@ import {
   parseOptions,
 } from '@ballast/core';
 import { z } from 'zod';
+import { functionSchema } from '../options/index.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
 import {
   defaultRecordedHeaders,

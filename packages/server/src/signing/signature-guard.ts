@@ -9,7 +9,6 @@ import {
   BallastError,
   createVerifier,
   type Logger,
-  loggerSchema,
   noopLogger,
   type ProblemDetails,
   parseOptions,
@@ -20,6 +19,7 @@ import {
   type VerifyInput,
 } from '@ballast/core';
 import { z } from 'zod';
+import { loggerSchema } from '../options/index.js';
 
 /** Default largest body read for verification: 1 MiB. */
 export const defaultMaxSignedBodyBytes = 1024 * 1024;

@@ -8,12 +8,9 @@
 import {
   BallastError,
   childSpan,
-  clockSchema,
   createSigner,
   createTraceContext,
-  functionSchema,
   type Logger,
-  loggerSchema,
   noopLogger,
   parseOptions,
   type RetryOptions,
@@ -26,6 +23,7 @@ import {
   traceHeaders,
 } from '@ballast/core';
 import { z } from 'zod';
+import { clockSchema, functionSchema, loggerSchema } from '../options/index.js';
 import { currentTraceContext } from '../trace/async-trace-storage.js';
 import { signedCallErrorOf } from './signed-call-error.js';
 

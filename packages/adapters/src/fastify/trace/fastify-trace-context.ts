@@ -6,15 +6,15 @@
 import {
   createTraceReader,
   type Logger,
-  loggerSchema,
   parseOptions,
+  pickTraceFromHeadersOptions,
   type TraceContext,
   type TraceFromHeadersOptions,
   traceHeaders,
   traceLogFields,
   withTraceLogger,
 } from '@ballast/core';
-import { runWithTrace, type TraceScope } from '@ballast/server';
+import { loggerSchema, runWithTrace, type TraceScope } from '@ballast/server';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { z } from 'zod';
@@ -57,8 +57,8 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
   done,
 ) => {
   const { logger, responseHeaders } = parseOptions(optionsSchema, options, 'fastifyTraceContext()');
-  // The reader validates and keeps only the trace fields of the same options object.
-  const readTrace = createTraceReader(options);
+  // The reader validates the trace fields of the same options object.
+  const readTrace = createTraceReader(pickTraceFromHeadersOptions(options));
   const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
   const scopes = new WeakMap<FastifyRequest, TraceScope>();
 

@@ -7,11 +7,11 @@
 import {
   BallastError,
   type Clock,
-  clockSchema,
   type NonceStore,
   parseOptions,
   systemClock,
 } from '@ballast/core';
+import { clockSchema } from '@ballast/server';
 import { type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { deleteInBatches } from '../delete-in-batches.js';

@@ -14,7 +14,8 @@ import type {
   IdempotencyStore,
   ReleaseRequest,
 } from '@ballast/core';
-import { BallastError, methodsSchema, parseOptions } from '@ballast/core';
+import { BallastError, parseOptions } from '@ballast/core';
+import { methodsSchema } from '@ballast/server';
 import { z } from 'zod';
 import {
   claimScript,

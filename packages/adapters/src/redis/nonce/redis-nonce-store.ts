@@ -8,12 +8,11 @@
 import {
   BallastError,
   type Clock,
-  clockSchema,
-  methodsSchema,
   type NonceStore,
   parseOptions,
   systemClock,
 } from '@ballast/core';
+import { clockSchema, methodsSchema } from '@ballast/server';
 import { z } from 'zod';
 
 /** The one command the store uses. ioredis' `Redis` and `Cluster` (v5 and v6) satisfy it. */
