@@ -1,4 +1,5 @@
-import { hasMethods, isBallastError, ManualClock, noopLogger, parseOptions } from '@ballast/core';
+import { isBallastError, ManualClock, noopLogger } from '@ballast/core';
+import { hasMethods, parseOptions } from '@ballast/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { clockSchema, loggerSchema, methodsSchema } from './option-schemas.js';

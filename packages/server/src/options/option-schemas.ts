@@ -8,7 +8,8 @@
  * They live here rather than in core because core validates without zod (its small validator
  * keeps the browser path light); zod serves the server and adapters.
  */
-import { type Clock, hasMethods, isAbortSignalLike, isClockLike, type Logger } from '@ballast/core';
+import type { Clock, Logger } from '@ballast/core';
+import { hasMethods, isAbortSignalLike, isClockLike } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 
 /**

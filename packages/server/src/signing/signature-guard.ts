@@ -11,13 +11,13 @@ import {
   type Logger,
   noopLogger,
   type ProblemDetails,
-  parseOptions,
   toBallastError,
   type VerifiedSignature,
   type Verifier,
   type VerifierOptions,
   type VerifyInput,
 } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { loggerSchema } from '../options/index.js';
 

@@ -12,7 +12,6 @@ import {
   createTraceContext,
   type Logger,
   noopLogger,
-  parseOptions,
   type RetryOptions,
   type RetryPresetName,
   retry,
@@ -22,6 +21,7 @@ import {
   type TraceContext,
   traceHeaders,
 } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { clockSchema, functionSchema, loggerSchema } from '../options/index.js';
 import { currentTraceContext } from '../trace/async-trace-storage.js';

@@ -10,13 +10,12 @@ import {
   createTraceReader,
   type Logger,
   noopLogger,
-  parseOptions,
-  pickTraceFromHeadersOptions,
   systemClock,
   type TraceFromHeadersOptions,
   traceHeaders,
   withTraceLogger,
 } from '@ballast/core';
+import { parseOptions, pickTraceFromHeadersOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
 import { setResponseHeaders } from '../http/set-response-headers.js';

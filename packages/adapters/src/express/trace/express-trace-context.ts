@@ -8,13 +8,13 @@ import {
   createTraceReader,
   type Logger,
   noopLogger,
-  parseOptions,
-  pickTraceFromHeadersOptions,
   type TraceFromHeadersOptions,
   traceHeaders,
   withTraceLogger,
 } from '@ballast/core';
-import { loggerSchema, runWithTrace, type TraceScope } from '@ballast/server';
+import { parseOptions, pickTraceFromHeadersOptions } from '@ballast/core/adapter-kit';
+import { runWithTrace, type TraceScope } from '@ballast/server';
+import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 

@@ -14,8 +14,9 @@ import type {
   IdempotencyStore,
   ReleaseRequest,
 } from '@ballast/core';
-import { BallastError, parseOptions } from '@ballast/core';
-import { methodsSchema } from '@ballast/server';
+import { BallastError } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { methodsSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 import {
   claimScript,
