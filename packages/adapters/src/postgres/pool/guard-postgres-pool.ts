@@ -8,7 +8,8 @@
  * error (and Ballast's stores answer it as `IDEMPOTENCY_STORE_UNAVAILABLE`), the broken client
  * is discarded by the pool, and the next query connects again.
  */
-import { type Logger, loggerSchema, noopLogger, parseOptions } from '@ballast/core';
+import { type Logger, noopLogger } from '@ballast/core';
+import { loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 
 /** The part of a node-postgres client the guard uses. */
