@@ -10,11 +10,12 @@
  * alike; any other error releases the key and propagates to the host.
  */
 import { isBallastError } from '@ballast/core';
-import { functionSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { problemResponse } from '../errors/problem-response.js';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
 import { readRequestBody } from '../http/read-request-body.js';
+import { functionSchema } from '../options/index.js';
 import {
   createIdempotencyGuard,
   type IdempotencyGuardOptions,
