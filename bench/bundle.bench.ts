@@ -24,7 +24,7 @@ interface BundleEntry {
   readonly limitBytes?: number;
 }
 
-const policies = 'retry, withTimeout, createCircuitBreaker, createBulkhead';
+const policies = 'retry, withTimeout, createCircuitBreaker, createBulkhead, compose, createTimeout';
 
 const entries: readonly BundleEntry[] = [
   {
