@@ -19,15 +19,27 @@ started=$SECONDS
 say() { printf '[packed-install %3ss] %s\n' "$((SECONDS - started))" "$*"; }
 npm_install() { npm install --prefer-offline --no-audit --no-fund --loglevel=error "$@"; }
 
-# The documented peers of each adapters subpath (docs/adapters-*.md, package.json peers).
-declare -A peers=(
-  [express]="express"
-  [fastify]="fastify"
-  [postgres]="kysely"
-  [s3]="@aws-sdk/client-s3"
-  [redis]="ioredis"
-  [fs]=""
-)
+# The documented peers of each adapters subpath: the optional peers named on the install line
+# (`pnpm add …`) of its page, docs/adapters-<subpath>.md; a subpath without a page of its own
+# needs the framework it is named after. So a page that stops listing a peer obliges the
+# subpath to load without it.
+declare -A peers=()
+while IFS='=' read -r subpath list; do peers[$subpath]=$list; done < <(node -e '
+  const fs = require("node:fs");
+  const manifest = require("./packages/adapters/package.json");
+  const optional = Object.keys(manifest.peerDependencies ?? {});
+  for (const key of Object.keys(manifest.exports)) {
+    if (key === "./package.json") continue;
+    const subpath = key.slice(2);
+    const page = `docs/adapters-${subpath}.md`;
+    let named = optional.includes(subpath) ? [subpath] : [];
+    if (fs.existsSync(page)) {
+      const install = fs.readFileSync(page, "utf8").split("\n").find((line) => /^(pnpm add|npm i(nstall)?) /.test(line));
+      if (install) named = install.split(/\s+/).filter((word) => optional.includes(word));
+    }
+    console.log(`${subpath}=${named.join(" ")}`);
+  }
+')
 
 if [ "${1:-}" != "--no-build" ]; then
   say "building packages"
