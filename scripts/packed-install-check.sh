@@ -91,11 +91,13 @@ app_peers=$(node -e '
   console.log(JSON.stringify(out));
 ')
 
-say "installing the tarballs and the adapters' peers into $scratch/app"
+say "installing the tarballs and the adapters' peers into $scratch/app (and, alongside, without peers into $scratch/bare)"
 write_manifest "$scratch/app" "$app_peers"
+write_manifest "$scratch/bare" '{}'
+(cd "$scratch/bare" && npm_install >"$scratch/bare-install.log" 2>&1) &
+bare_install=$!
 (cd "$scratch/app" && npm_install)
-cp "$fixtures"/smoke.mjs "$fixtures"/smoke.cjs "$fixtures"/entry-points.ts \
-  "$fixtures"/entry-points.cts "$fixtures"/peer-shims.d.ts "$fixtures"/tsconfig.json "$scratch/app/"
+cp "$fixtures"/* "$scratch/app/"
 
 say "ESM smoke on Node $(node -v)"
 (cd "$scratch/app" && node smoke.mjs) | tee "$scratch/node.out"
@@ -122,10 +124,10 @@ say "CJS smoke on Node"
 
 say "tsc --noEmit (strict, nodenext) over every documented entry point, ESM and CJS"
 (cd "$scratch/app" && node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json)
+(cd "$scratch/app" && node "$root/node_modules/typescript/bin/tsc" -p tsconfig.s3.json)
 
 say "each adapters subpath with only its documented peers"
-write_manifest "$scratch/bare" '{}'
-(cd "$scratch/bare" && npm_install)
+wait "$bare_install" || { cat "$scratch/bare-install.log" >&2; exit 1; }
 for subpath in "${!peers[@]}"; do
   for peer in ${peers[$subpath]}; do
     mkdir -p "$(dirname "$scratch/bare/node_modules/$peer")"
