@@ -1,3 +1,4 @@
+export * from './backup/index.js';
 export * from './bulkhead/index.js';
 export * from './circuit-breaker/index.js';
 export * from './clock/index.js';
