@@ -4,7 +4,7 @@
  * "back up now") can never dump at the same time: the second insert fails and becomes
  * `BACKUP_IN_PROGRESS`.
  */
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';

@@ -8,15 +8,17 @@ import {
   type BackupEvents,
   type BackupRunner,
   type Clock,
-  clockSchema,
   createBackupRunner,
-  functionSchema,
   type Logger,
+  type ObjectStorage,
+} from '@ballast/core';
+import {
+  clockSchema,
+  functionSchema,
   loggerSchema,
   methodsSchema,
-  type ObjectStorage,
   parseOptions,
-} from '@ballast/core';
+} from '@ballast/core/adapter-kit';
 import { Kysely, PostgresDialect } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';

@@ -9,8 +9,8 @@ import {
   BallastError,
   type ListBackupRunsOptions,
   type NewBackupRun,
-  parseOptions,
 } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import {

@@ -6,7 +6,8 @@
  * consistent snapshot. Output is RFC 4180: comma-separated, CRLF line ends, fields with a comma,
  * quote or line break quoted, quotes doubled; optionally a UTF-8 BOM so Excel reads accents.
  */
-import { BallastError, functionSchema, parseOptions } from '@ballast/core';
+import { BallastError } from '@ballast/core';
+import { functionSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 
