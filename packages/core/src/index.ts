@@ -14,6 +14,7 @@ export {
   type BackupDownload,
   type BackupEvents,
   type BackupFiles,
+  type BackupProgress,
   type BackupRun,
   type BackupRunner,
   type BackupRunnerConfig,

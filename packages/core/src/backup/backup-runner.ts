@@ -85,6 +85,18 @@ export interface RunBackupOptions {
   /** Recorded as the run's reason. Default `'manual'`. */
   readonly reason?: string;
   readonly signal?: AbortSignal;
+  /**
+   * Called as the dump is written, with the bytes written so far (at most once per chunk), and
+   * once per phase change. For progress bars; a throwing callback is logged and ignored.
+   */
+  readonly onProgress?: (progress: BackupProgress) => void;
+}
+
+/** Where a run is, for progress displays. */
+export interface BackupProgress {
+  readonly phase: 'dump' | 'offsite' | 'retention' | 'done';
+  /** Bytes of the dump written so far. */
+  readonly bytes: number;
 }
 
 /** What {@link BackupRunner.verify} checks. */
@@ -359,9 +371,20 @@ export function createBackupRunner(config: BackupRunnerConfig): BackupRunner {
       offsite: offsite ? 'pending' : 'none',
     });
     logger.info({ backup: id, reason: options.reason ?? 'manual' }, 'backup: run started');
+    let bytes = 0;
+    const progress = (phase: BackupProgress['phase']) => {
+      try {
+        options.onProgress?.({ phase, bytes });
+      } catch (error) {
+        logger.warn({ err: error }, 'backup: onProgress threw; ignored');
+      }
+    };
     try {
       const dump = await source.dump(signal);
-      const { stream, digest } = digestingStream();
+      const { stream, digest } = digestingStream((written) => {
+        bytes = written;
+        progress('dump');
+      });
       await files.write(path, dump.pipeThrough(stream, { signal }), { signal });
       const written = await files.size(path);
       if (written !== digest.bytes) {
@@ -398,9 +421,14 @@ export function createBackupRunner(config: BackupRunnerConfig): BackupRunner {
         cause: error,
       });
     }
-    if (offsite) await copyOffsite(await mustGet(id));
-    await retryOffsite(id);
+    if (offsite) {
+      progress('offsite');
+      await copyOffsite(await mustGet(id));
+      await retryOffsite(id);
+    }
+    progress('retention');
     await prune();
+    progress('done');
     const done = await mustGet(id);
     logger.info(
       { backup: id, bytes: done.bytes, checksum: done.checksum, offsite: done.offsite },

@@ -12,6 +12,7 @@ export {
   type BackupAlert,
   type BackupDownload,
   type BackupEvents,
+  type BackupProgress,
   type BackupRunner,
   type BackupRunnerConfig,
   type BackupVerificationReport,

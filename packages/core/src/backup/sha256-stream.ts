@@ -25,7 +25,7 @@ function createSha256(): { update(data: Uint8Array): unknown; digest(encoding: '
 }
 
 /** A pass-through stream that hashes and counts what flows through it. */
-export function digestingStream(): {
+export function digestingStream(onChunk?: (bytesSoFar: number) => void): {
   readonly stream: TransformStream<Uint8Array, Uint8Array>;
   readonly digest: StreamDigest;
 } {
@@ -37,6 +37,7 @@ export function digestingStream(): {
       hash.update(chunk);
       bytes += chunk.byteLength;
       controller.enqueue(chunk);
+      onChunk?.(bytes);
     },
   });
   return {
