@@ -5,7 +5,6 @@
  * a terminal only). Each command is a thin shell over the library calls an application would
  * make, so the CLI and the code can never disagree about what a backup or a repair is.
  */
-import { Transform } from 'node:stream';
 import {
   type BackupRun,
   isBallastError,
