@@ -20,13 +20,7 @@ import {
   restorePostgresBackup,
 } from '../postgres/backup/index.js';
 import { KyselyDocumentRecords } from '../postgres/documents/index.js';
-import {
-  configError,
-  databaseUrlFrom,
-  positiveInteger,
-  type StorageFlags,
-  storageFrom,
-} from './config.js';
+import { databaseUrlFrom, positiveInteger, type StorageFlags, storageFrom } from './config.js';
 import { type ExitCode, exitCodes } from './exit-codes.js';
 import { formatBytes, Output } from './output.js';
 
