@@ -210,6 +210,36 @@ describe('createBackupRunner', () => {
   });
 });
 
+describe('createBackupRunner options', () => {
+  it('rejects a missing port, a bad keep or an unknown key with INVALID_OPTIONS naming it', () => {
+    const ports = {
+      source: fakeSource(),
+      files: new MemoryBackupFiles(),
+      runs: new MemoryBackupRunStore(),
+    };
+    expect(() => createBackupRunner(undefined as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => createBackupRunner({ ...ports, keep: 0 })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('keep'),
+      }),
+    );
+    expect(() => createBackupRunner({ ...ports, retention: 3 } as never)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('retention') }),
+    );
+    expect(() => createBackupRunner({ ...ports, files: {} } as never)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('files') }),
+    );
+  });
+
+  it('rejects bad run options', async () => {
+    const { runner } = setup();
+    await expect(runner.run({ reason: '' })).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+  });
+});
+
 describe('backupFileName', () => {
   it('names the file after the UTC date of the run and keeps the extension', () => {
     expect(

@@ -15,9 +15,12 @@
  */
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
+import { portSchema } from '../consistency/recipe-options.js';
 import { decodeHex, encodeBase64, encodeHex } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
+import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import type { ObjectStorage, PresignedRequest } from '../storage/object-storage.js';
 import type { BackupFiles, BackupSource, RestoreCheckResult } from './backup-ports.js';
 import type { BackupRun, BackupRunStore, ListBackupRunsOptions } from './backup-run.js';
@@ -51,7 +54,7 @@ export interface BackupEvents {
   alert: (alert: BackupAlert) => void;
 }
 
-/** Configuration of {@link createBackupRunner}. Adapters validate it; core trusts it. */
+/** Configuration of {@link createBackupRunner}. */
 export interface BackupRunnerConfig {
   /** Produces the dumps. */
   readonly source: BackupSource;
@@ -172,6 +175,41 @@ export interface BackupRunner {
 
 const sixHoursMs = 6 * 3_600_000;
 
+const configSchema = v.object({
+  source: portSchema<BackupSource>('a BackupSource', 'dump'),
+  files: portSchema<BackupFiles>('a BackupFiles', 'write', 'read', 'size', 'delete', 'locate'),
+  runs: portSchema<BackupRunStore>(
+    'a BackupRunStore',
+    'start',
+    'update',
+    'get',
+    'list',
+    'failStale',
+  ),
+  keep: v.optional(v.number({ min: 1, max: 10_000, integer: true })),
+  offsite: v.optional(
+    portSchema<ObjectStorage>('an ObjectStorage', 'put', 'get', 'head', 'delete', 'presignGet'),
+  ),
+  offsitePrefix: v.optional(v.string({ maxLength: 512, pattern: /^(|.*\/)$/ })),
+  verifyOffsiteChecksum: v.optional(v.boolean()),
+  staleAfterMs: v.optional(v.durationMs({ min: 60_000 })),
+  clock: v.optional(v.clock()),
+  logger: v.optional(v.logger()),
+  on: v.optional(
+    v.object({
+      succeeded: v.optional(v.func()),
+      failed: v.optional(v.func()),
+      alert: v.optional(v.func()),
+    }),
+  ),
+});
+
+const runOptionsSchema = v.object({
+  reason: v.optional(v.string({ minLength: 1, maxLength: 200 })),
+  signal: v.optional(v.abortSignal()),
+  onProgress: v.optional(v.func()),
+});
+
 /** An id that sorts by start time and is unique without coordination. */
 function newRunId(now: number): string {
   const stamp = new Date(now)
@@ -209,7 +247,9 @@ function describe(error: unknown): string {
  * const run = await runner.run();
  * ```
  */
-export function createBackupRunner(config: BackupRunnerConfig): BackupRunner {
+export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
+  parseOptions(configSchema, options, 'createBackupRunner()');
+  const config = options;
   const { source, files, runs } = config;
   const keep = config.keep ?? 30;
   const offsite = config.offsite;
@@ -354,6 +394,7 @@ export function createBackupRunner(config: BackupRunnerConfig): BackupRunner {
   }
 
   async function run(options: RunBackupOptions = {}): Promise<BackupRun> {
+    parseOptions(runOptionsSchema, options, 'backupRunner.run()');
     const signal = options.signal ?? new AbortController().signal;
     const startedAt = clock.now();
     const stale = await runs.failStale(

@@ -7,12 +7,15 @@
  */
 import type { CancelTimer, Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
+import { portSchema } from '../consistency/recipe-options.js';
 import { BallastError, isBallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
+import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import type { BackupRun } from './backup-run.js';
 import type { BackupRunner } from './backup-runner.js';
 
-/** Configuration of {@link scheduleBackups}. Adapters validate it; core trusts it. */
+/** Configuration of {@link scheduleBackups}. */
 export interface BackupScheduleConfig {
   readonly runner: Pick<BackupRunner, 'run' | 'list'>;
   /**
@@ -45,6 +48,17 @@ export interface BackupSchedule {
   /** Cancels future runs, aborts a run in progress (recorded as failed) and waits for it. */
   stop(): Promise<void>;
 }
+
+const configSchema = v.object({
+  runner: portSchema<Pick<BackupRunner, 'run' | 'list'>>('a BackupRunner', 'run', 'list'),
+  at: v.optional(v.string()),
+  timeZone: v.optional(v.literal('local', 'utc')),
+  everyMs: v.optional(v.number()),
+  enabled: v.optional(v.boolean()),
+  catchUp: v.optional(v.boolean()),
+  clock: v.optional(v.clock()),
+  logger: v.optional(v.logger()),
+});
 
 /** Parses `'HH:MM'`; throws `INVALID_OPTIONS` otherwise. */
 export function parseTimeOfDay(at: string): { hours: number; minutes: number } {
@@ -97,6 +111,7 @@ function nextDailySlot(now: number, at: string, timeZone: 'local' | 'utc'): numb
  * ```
  */
 export function scheduleBackups(config: BackupScheduleConfig): BackupSchedule {
+  parseOptions(configSchema, config, 'scheduleBackups()');
   const clock = config.clock ?? systemClock;
   const logger = config.logger ?? noopLogger;
   const at = config.at ?? '02:00';

@@ -12,13 +12,13 @@ import {
   type Logger,
   type ObjectStorage,
 } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import {
   clockSchema,
   functionSchema,
   loggerSchema,
   methodsSchema,
-  parseOptions,
-} from '@ballast/core/adapter-kit';
+} from '@ballast/server/adapter-kit';
 import { Kysely, PostgresDialect } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';

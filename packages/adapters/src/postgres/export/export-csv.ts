@@ -7,7 +7,8 @@
  * quote or line break quoted, quotes doubled; optionally a UTF-8 BOM so Excel reads accents.
  */
 import { BallastError } from '@ballast/core';
-import { functionSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { functionSchema } from '@ballast/server/adapter-kit';
 import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { z } from 'zod';
 
