@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { publishedPackages } from './api-report.js';
 
@@ -32,13 +33,11 @@ function sourceFiles(dir: string): string[] {
 function importedPackages(pkg: string): Map<string, string[]> {
   const imported = new Map<string, string[]>();
   for (const file of sourceFiles(join(root, 'packages', pkg, 'src'))) {
-    // Comments hold examples (`import pg from 'pg'`) that are not the package's imports.
-    const source = readFileSync(file, 'utf8')
-      .replace(/\/\*[\s\S]*?\*\//g, '')
-      .replace(/^\s*\/\/.*$/gm, '');
-    const specifiers = [...source.matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)].map(
-      (match) => match[1] as string,
-    );
+    // The compiler's own pre-parser: real imports only, never text in strings or comments.
+    const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
+    const specifiers = importedFiles
+      .map((imported) => imported.fileName)
+      .filter((specifier) => !specifier.startsWith('.'));
     for (const specifier of specifiers) {
       const parts = specifier.split('/');
       const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
