@@ -69,7 +69,7 @@ export interface VerifierOptions extends SigningOptionsBase {
   /**
    * Replay guard. When set, every request must carry a nonce (the strict form's `x-nonce`, or
    * Standard Webhooks' `webhook-id`), and a nonce seen before inside the window is refused with
-   * `SIGNATURE_REPLAYED`. Not available with the `'timestamp-body'` form, which cannot sign a
+   * `SIGNATURE_REPLAYED`. Not available with the `'seed'` form, which cannot sign a
    * nonce. A store that fails makes `verify` reject with the store's error (fail closed).
    */
   readonly nonceStore?: NonceStore;
@@ -197,7 +197,6 @@ async function matchingKey(
  * ```ts
  * const verifier = createVerifier({
  *   secret: process.env.INTERNAL_SIGNING_SECRET!,
- *   canonical: 'strict',
  *   nonceStore: new MemoryNonceStore(),
  * });
  * try {
@@ -226,10 +225,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
         };
   const nonceStore = parsed.nonceStore;
   const requireContentDigest = parsed.requireContentDigest ?? false;
-  if (nonceStore && format === 'ballast' && canonical === 'timestamp-body') {
+  if (nonceStore && format === 'ballast' && canonical === 'seed') {
     throw new BallastError('INVALID_OPTIONS', {
       message:
-        'Invalid options for createVerifier(): "nonceStore": the "timestamp-body" form cannot sign a nonce; use canonical: "strict" or the "standard-webhooks" format',
+        'Invalid options for createVerifier(): "nonceStore": the "seed" form cannot sign a nonce; use the default canonical: "strict" or the "standard-webhooks" format',
       details: { field: 'nonceStore' },
     });
   }

@@ -53,7 +53,7 @@ describe('fastifyVerifySignature, Fastify specifics', () => {
         method: 'POST',
         headers: [
           ['content-type', 'application/json'],
-          ...Object.entries(await signer.sign({ body })),
+          ...Object.entries(await signer.sign({ method: 'POST', path: '/hook', body })),
         ],
         body,
       });
