@@ -97,3 +97,17 @@ describe('fastifyVerifySignature, Fastify specifics', () => {
     }
   });
 });
+
+describe('fastifyVerifySignature, options', () => {
+  it('reports bad options through app.register() and app.ready(), where they can be caught', async () => {
+    const app = Fastify();
+    await expect(
+      app.register(fastifyVerifySignature, { secret: 'too-short' }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'secret' } });
+    await app.close();
+    const other = Fastify();
+    other.register(fastifyVerifySignature, { secret: 'too-short' });
+    await expect(other.ready()).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await other.close();
+  });
+});

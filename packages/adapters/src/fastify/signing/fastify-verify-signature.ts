@@ -53,8 +53,16 @@ const verifySignaturePlugin: FastifyPluginCallback<FastifyVerifySignatureOptions
   options,
   done,
 ) => {
-  // Fastify adds no keys of its own to plugin options, so they go to the guard as given.
-  const guard = createSignatureGuard(options);
+  // Fastify adds no keys of its own to plugin options, so they go to the guard as given. Bad
+  // options go to done(): thrown here, inside Fastify's callback-style loader, they would escape
+  // app.register()'s promise and app.ready() and crash the process uncatchably.
+  let guard: ReturnType<typeof createSignatureGuard>;
+  try {
+    guard = createSignatureGuard(options);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
   fastify.decorateRequest('signature', null);
   fastify.decorateRequest('rawBody', null);
   fastify.addHook('preParsing', async (request, reply, payload) => {
