@@ -243,8 +243,8 @@ describe('S3ObjectStorage on s3rver: the port methods', () => {
 
   it('validates keys and options before any request', async () => {
     const storage = storageFor();
-    expect((await rejectionOf(storage.put('', 'x'))).code).toBe('VALIDATION_FAILED');
-    expect((await rejectionOf(storage.head('a'.repeat(1025)))).code).toBe('VALIDATION_FAILED');
+    expect((await rejectionOf(storage.put('', 'x'))).code).toBe('INVALID_KEY');
+    expect((await rejectionOf(storage.head('a'.repeat(1025)))).code).toBe('INVALID_KEY');
     const badPage = await rejectionOf(storage.list({ pageSize: 1001 }));
     expect([badPage.code, badPage.details.field]).toEqual(['INVALID_OPTIONS', 'pageSize']);
     const badExpiry = await rejectionOf(storage.presignGet('a', { expiresInSeconds: 0 }));

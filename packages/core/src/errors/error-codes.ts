@@ -44,6 +44,8 @@ export const errorCatalogue = {
   // Storage and consistency (seed 001).
   STORAGE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry' },
   OBJECT_NOT_FOUND: { status: 404, retryable: false, action: 'none' },
+  // An object key no storage can hold (empty, too long, control characters, lone surrogates).
+  INVALID_KEY: { status: 400, retryable: false, action: 'correct-input' },
   COMPENSATION_FAILED: { status: 500, retryable: false, action: 'contact-support' },
   // Anything not classified: the message is generic so internals never leak.
   INTERNAL: { status: 500, retryable: false, action: 'contact-support' },

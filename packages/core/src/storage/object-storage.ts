@@ -75,7 +75,7 @@ export interface PresignedRequest {
  * Object storage. Implementations: `MemoryObjectStorage` (core), `FileSystemObjectStorage`
  * (`@ballast/adapters/fs`), S3 and compatibles (`@ballast/adapters/s3`). Failures are
  * `BallastError`s: `STORAGE_UNAVAILABLE` (retryable), `OBJECT_NOT_FOUND`, `TIMEOUT`, `ABORTED`,
- * `VALIDATION_FAILED` (a key the backend cannot store).
+ * `INVALID_KEY` (a key the backend cannot store).
  *
  * `list` returns keys in ascending UTF-8 byte order (S3's order; {@link compareObjectKeys}
  * implements it), so reconciliation can merge-join a listing with rows sorted the same way.
