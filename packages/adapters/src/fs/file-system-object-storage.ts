@@ -280,8 +280,21 @@ export class FileSystemObjectStorage implements ObjectStorage {
    * process) once they are older than `temporaryFileGraceMs`; younger ones may belong to a
    * write still in progress. Runs by itself on each instance's first write; call it from your
    * reconciliation job to clean up without writing. Resolves with the number removed.
+   *
+   * @param options.olderThanMs age from which a file counts as stale; default the store's
+   *   `temporaryFileGraceMs` (one hour). Pass your reconciliation's `graceMs` to use one value.
    */
-  async removeStaleTemporaryFiles(): Promise<number> {
+  async removeStaleTemporaryFiles(
+    options: { readonly olderThanMs?: number } = {},
+  ): Promise<number> {
+    const olderThanMs = options.olderThanMs ?? this.#temporaryFileGraceMs;
+    if (!Number.isInteger(olderThanMs) || olderThanMs < 0) {
+      throw new BallastError('INVALID_OPTIONS', {
+        message:
+          'Invalid options for removeStaleTemporaryFiles(): "olderThanMs" must be a non-negative integer',
+        details: { field: 'olderThanMs' },
+      });
+    }
     const tempDirectory = join(this.directory, tempDirectoryName);
     let names: string[];
     try {
@@ -290,7 +303,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
       if (isMissing(error)) return 0;
       throw unavailable('cleanup', undefined, error);
     }
-    const staleBefore = this.#clock.now() - this.#temporaryFileGraceMs;
+    const staleBefore = this.#clock.now() - olderThanMs;
     let removed = 0;
     for (const name of names) {
       const path = join(tempDirectory, name);
