@@ -18,6 +18,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
 import {
   type FileHandle,
+  link,
   lstat,
   mkdir,
   open,
@@ -330,7 +331,11 @@ export class FileSystemObjectStorage implements ObjectStorage {
     } catch (error) {
       if (!isMissing(error)) throw unavailable('delete', key, error);
     }
-    // Remove directories the delete emptied, deepest first; a non-empty one ends the climb.
+    await this.#removeEmptyDirectories(segments);
+  }
+
+  /** Removes directories a delete or move emptied, deepest first; a non-empty one ends it. */
+  async #removeEmptyDirectories(segments: readonly string[]): Promise<void> {
     const directories = this.#relativePath(segments).slice(0, -1);
     for (let depth = directories.length; depth > 0; depth--) {
       try {
@@ -338,6 +343,51 @@ export class FileSystemObjectStorage implements ObjectStorage {
       } catch {
         break;
       }
+    }
+  }
+
+  /**
+   * Moves an object to a key that holds none: a hard link to the new name (which fails when
+   * one exists, so an object is never replaced) and an unlink of the old one. Neither name is
+   * reached through a symbolic link.
+   */
+  async move(
+    sourceKey: string,
+    targetKey: string,
+    options: StorageCallOptions = {},
+  ): Promise<ObjectInfo> {
+    assertObjectKey(sourceKey, 'sourceKey');
+    assertObjectKey(targetKey, 'targetKey');
+    const source = this.#segments(sourceKey);
+    const target = this.#segments(targetKey);
+    throwIfAborted(options.signal);
+    const sourcePath = join(this.directory, ...this.#relativePath(source));
+    const targetPath = join(this.directory, ...this.#relativePath(target));
+    try {
+      const stats = await lstat(sourcePath).catch((error: unknown) => {
+        if (isMissing(error)) return undefined;
+        throw error;
+      });
+      if (!stats?.isFile() || !(await this.#parentInside(source))) {
+        throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
+      }
+      await mkdir(join(this.directory, ...this.#relativePath(target).slice(0, -1)), {
+        recursive: true,
+      });
+      if (!(await this.#parentInside(target))) throw linkRefused(targetKey);
+      try {
+        await link(sourcePath, targetPath);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+        throw new BallastError('PRECONDITION_FAILED', {
+          message: `"${targetKey}" already holds an object; move never replaces one.`,
+        });
+      }
+      await rm(sourcePath, { force: true });
+      await this.#removeEmptyDirectories(source);
+      return await this.#info(targetKey, targetPath);
+    } catch (error) {
+      throw unavailable('move', sourceKey, error);
     }
   }
 

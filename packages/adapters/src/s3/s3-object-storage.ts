@@ -10,6 +10,7 @@
  * decode it (s3rver, older MinIO) store verbatim, framing included: a corrupted object.
  */
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -17,7 +18,6 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   assertObjectKey,
   BallastError,
@@ -193,10 +193,67 @@ const listOptionsSchema = z.object({
 });
 
 // SigV4 presigned URLs are valid for at most seven days.
-const presignOptionsSchema = z.object({
+const presignOptionsSchema = z.strictObject({
   expiresInSeconds: z.number().int().min(1).max(604_800),
-  contentType: z.string().min(1).optional(),
+  contentType: z
+    .string()
+    .min(1)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
+    .optional(),
+  contentLength: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(5 * 1024 ** 3)
+    .optional(),
+  checksumSha256: z
+    .string()
+    .transform((value, context) => {
+      const base64 = normaliseSha256(value);
+      if (base64 === undefined) {
+        context.addIssue({ code: 'custom', message: 'must be a SHA-256 in base64 or hex' });
+        return z.NEVER;
+      }
+      return base64;
+    })
+    .optional(),
 });
+
+/** A SHA-256 in base64 (S3's form) from base64 or hex; `undefined` when it is neither. */
+function normaliseSha256(value: string): string | undefined {
+  const bytes = /^[0-9a-f]{64}$/i.test(value)
+    ? Buffer.from(value, 'hex')
+    : /^[A-Za-z0-9+/]{43}=$/.test(value)
+      ? Buffer.from(value, 'base64')
+      : undefined;
+  return bytes?.length === 32 ? bytes.toString('base64') : undefined;
+}
+
+/** Headers a presigned PUT binds: kept as signed headers, never hoisted into the query. */
+const boundPutHeaders = ['content-type', 'content-length', 'x-amz-checksum-sha256'];
+
+type GetSignedUrl = typeof import('@aws-sdk/s3-request-presigner').getSignedUrl;
+let presignerModule: Promise<GetSignedUrl> | undefined;
+
+/**
+ * `@aws-sdk/s3-request-presigner`, loaded on the first presign only: an app that never
+ * presigns does not need it installed.
+ */
+function loadPresigner(): Promise<GetSignedUrl> {
+  presignerModule ??= import('@aws-sdk/s3-request-presigner').then(
+    (module) => module.getSignedUrl,
+    (error: unknown) => {
+      presignerModule = undefined;
+      throw new BallastError('INVALID_OPTIONS', {
+        message:
+          'S3ObjectStorage: presigning needs the optional peer dependency "@aws-sdk/s3-request-presigner"; install it next to "@aws-sdk/client-s3"',
+        details: { field: '@aws-sdk/s3-request-presigner' },
+        cause: error,
+      });
+    },
+  );
+  return presignerModule;
+}
 
 /** How a call that found no object ends, per operation. */
 type WhenMissing<T> = { readonly missing: () => T } | undefined;
@@ -415,6 +472,55 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   /**
+   * Moves an object to a key that holds none: HeadObject on the target (an existing object is
+   * `PRECONDITION_FAILED`, never replaced), CopyObject (metadata and content type copied;
+   * objects up to 5 GB), then DeleteObject of the source. Not atomic: a crash between copy and
+   * delete leaves the source, an orphan reconciliation removes after its grace period; two
+   * concurrent moves to one target are not excluded (confirmUpload's callers are one per row).
+   */
+  async move(
+    sourceKey: string,
+    targetKey: string,
+    options: StorageCallOptions = {},
+  ): Promise<ObjectInfo> {
+    assertObjectKey(sourceKey, 'sourceKey');
+    assertObjectKey(targetKey, 'targetKey');
+    const signal = options.signal;
+    if (signal?.aborted) throw abortedError(signal, `S3 move of ${sourceKey}`);
+    if (await this.head(targetKey, { signal })) {
+      throw new BallastError('PRECONDITION_FAILED', {
+        message: `"${targetKey}" already holds an object; move never replaces one.`,
+      });
+    }
+    const copied = await this.#call(
+      { operation: 'move', bucket: this.bucket, key: sourceKey },
+      this.#timeoutMs,
+      signal,
+      (deadline) =>
+        this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: targetKey,
+            CopySource: `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+          }),
+          { abortSignal: deadline.signal },
+        ),
+      { missing: () => undefined },
+    );
+    if (copied === undefined) {
+      throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
+    }
+    await this.delete(sourceKey, { signal });
+    const moved = await this.head(targetKey, { signal });
+    if (!moved) {
+      throw new BallastError('STORAGE_UNAVAILABLE', {
+        message: `"${targetKey}" vanished after its copy.`,
+      });
+    }
+    return moved;
+  }
+
+  /**
    * One page of objects under `prefix`, in S3's key order (UTF-8 bytes). The cursor is S3's
    * `NextContinuationToken`: opaque, and valid only for the same prefix.
    */
@@ -454,12 +560,20 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   /**
-   * A URL a client can PUT the object to without credentials until it expires. When
-   * `contentType` is given it is signed, and the client must send the returned headers.
+   * A URL a client can PUT the object to without credentials until it expires. The content
+   * type (default `application/octet-stream`), and when given the `contentLength` and
+   * `checksumSha256`, are signed headers (`X-Amz-SignedHeaders`): S3 refuses a request whose
+   * headers differ, and verifies the body against the signed checksum. The client must send
+   * the returned headers (`content-length` is set by `fetch` from the body).
    */
   async presignPut(key: string, options: PresignOptions): Promise<PresignedRequest> {
     assertObjectKey(key);
     const parsed = parseOptions(presignOptionsSchema, options, 'S3ObjectStorage.presignPut()');
+    const contentType = parsed.contentType ?? 'application/octet-stream';
+    const headers: Record<string, string> = { 'content-type': contentType };
+    if (parsed.checksumSha256 !== undefined) {
+      headers['x-amz-checksum-sha256'] = parsed.checksumSha256;
+    }
     return this.#presign(
       'presignPut',
       key,
@@ -467,9 +581,11 @@ export class S3ObjectStorage implements ObjectStorage {
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
-        ...(parsed.contentType === undefined ? {} : { ContentType: parsed.contentType }),
+        ContentType: contentType,
+        ...(parsed.contentLength === undefined ? {} : { ContentLength: parsed.contentLength }),
+        ...(parsed.checksumSha256 === undefined ? {} : { ChecksumSHA256: parsed.checksumSha256 }),
       }),
-      parsed.contentType === undefined ? {} : { 'content-type': parsed.contentType },
+      headers,
     );
   }
 
@@ -502,10 +618,17 @@ export class S3ObjectStorage implements ObjectStorage {
     headers: Record<string, string>,
   ): Promise<PresignedRequest> {
     const signedAt = this.#clock.now();
+    const getSignedUrl = await loadPresigner();
     try {
       const url = await getSignedUrl(this.client, command, {
         expiresIn: expiresInSeconds,
         signingDate: new Date(signedAt),
+        ...(operation === 'presignPut'
+          ? {
+              signableHeaders: new Set(boundPutHeaders),
+              unhoistableHeaders: new Set(boundPutHeaders),
+            }
+          : {}),
       });
       return {
         url,

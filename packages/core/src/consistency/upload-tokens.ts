@@ -24,6 +24,13 @@ export interface UploadTokenClaims {
   /** Declared size in bytes, checked by `confirmUpload`. */
   readonly size?: number;
   readonly contentType?: string;
+  /** Declared SHA-256 (base64), checked by `confirmUpload`. */
+  readonly checksumSha256?: string;
+  /**
+   * Key the presigned PUT writes to; `confirmUpload` promotes it to {@link key}. Absent in
+   * tokens issued before staging existed, which are confirmed at `key` directly.
+   */
+  readonly stagingKey?: string;
 }
 
 /** Signs and verifies upload tokens. */
@@ -64,6 +71,8 @@ const claimsSchema = z.object({
   e: z.number().int(),
   s: z.number().int().nonnegative().optional(),
   t: z.string().optional(),
+  c: z.string().optional(),
+  u: z.string().min(1).optional(),
 });
 
 const version = 'v1';
@@ -104,6 +113,8 @@ export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
             e: claims.expiresAt,
             s: claims.size,
             t: claims.contentType,
+            c: claims.checksumSha256,
+            u: claims.stagingKey,
           }),
         ),
       );
@@ -142,6 +153,8 @@ export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
         expiresAt: claims.e,
         size: claims.s,
         contentType: claims.t,
+        ...(claims.c === undefined ? {} : { checksumSha256: claims.c }),
+        ...(claims.u === undefined ? {} : { stagingKey: claims.u }),
       };
     },
   };
