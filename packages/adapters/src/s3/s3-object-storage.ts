@@ -198,6 +198,7 @@ const presignOptionsSchema = z.strictObject({
   contentType: z
     .string()
     .min(1)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
     .optional(),
   contentLength: z
