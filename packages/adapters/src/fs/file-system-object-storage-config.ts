@@ -2,7 +2,8 @@
  * Options of {@link FileSystemObjectStorage} and their validation, apart from the behaviour in
  * `file-system-object-storage.ts` (kysely's `*-config.ts` pattern).
  */
-import { type Clock, clockSchema } from '@ballast/core';
+import type { Clock } from '@ballast/core';
+import { clockSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 
 /** Options for `FileSystemObjectStorage`. */

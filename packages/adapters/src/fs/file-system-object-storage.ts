@@ -32,10 +32,8 @@ import {
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
-  assertObjectKey,
   BallastError,
   type Clock,
-  compareObjectKeys,
   isBallastError,
   type ListObjectsOptions,
   LocalPresigner,
@@ -46,11 +44,11 @@ import {
   type PresignedRequest,
   type PresignOptions,
   type PutObjectOptions,
-  parseOptions,
   type StorageCallOptions,
   type StoredObject,
   systemClock,
 } from '@ballast/core';
+import { assertObjectKey, compareObjectKeys, parseOptions } from '@ballast/core/adapter-kit';
 import {
   type FileSystemObjectStorageOptions,
   fileSystemOptionsSchema,

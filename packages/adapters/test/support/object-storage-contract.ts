@@ -12,7 +12,6 @@
  * ```
  */
 import {
-  compareObjectKeys,
   confirmUpload,
   createUploadTokens,
   isBallastError,
@@ -21,6 +20,7 @@ import {
   type ObjectInfo,
   type ObjectStorage,
 } from '@ballast/core';
+import { compareObjectKeys } from '@ballast/core/adapter-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** What the suite needs from one implementation. */

@@ -11,12 +11,12 @@
  * object. Replaying the URL after confirmation only creates a new staged object, which the next
  * confirmation deletes (or reconciliation, as an orphan after its grace period).
  */
-import { z } from 'zod';
 import { systemClock } from '../clock/system-clock.js';
 import { encodeBase64 } from '../crypto/byte-encoding.js';
 import { BallastError, isBallastError } from '../errors/ballast-error.js';
 import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { saga } from '../saga/saga.js';
 import { normaliseSha256, sha256 } from '../storage/checksum.js';
 import { readObjectBody } from '../storage/object-body.js';
@@ -81,28 +81,18 @@ export interface SignedUpload<Row> {
   readonly confirmBy: number;
 }
 
-const issueSchema = z.object({
+const issueSchema = v.object({
   ...recipeOptionsShape,
   storage: storageSchema('presignPut'),
   records: portSchema('a DocumentRecords', 'insert', 'expirePending'),
   tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
   key: keySchema,
-  record: z.unknown(),
-  contentType: z.string().min(1).optional(),
-  size: z.number().int().nonnegative().optional(),
-  checksumSha256: z.string().min(1).max(128).optional(),
-  expiresInSeconds: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 3600)
-    .default(900),
-  confirmWithinSeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(24 * 3600)
-    .default(300),
+  record: v.unknown(),
+  contentType: v.optional(v.string({ minLength: 1 })),
+  size: v.optional(v.number({ integer: true, min: 0 })),
+  checksumSha256: v.optional(v.string({ minLength: 1, maxLength: 128 })),
+  expiresInSeconds: v.optional(v.number({ integer: true, min: 1, max: 7 * 24 * 3600 }), 900),
+  confirmWithinSeconds: v.optional(v.number({ integer: true, min: 0, max: 24 * 3600 }), 300),
 });
 
 /**
@@ -201,14 +191,14 @@ export interface ConfirmUploadOptions<Row extends { readonly id: string }> exten
   readonly expectedChecksum?: string;
 }
 
-const confirmSchema = z.object({
+const confirmSchema = v.object({
   ...recipeOptionsShape,
-  token: z.string().min(1).max(8192),
+  token: v.string({ minLength: 1, maxLength: 8192 }),
   tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
   storage: storageSchema('head', 'get', 'move', 'delete'),
   records: portSchema('a DocumentRecords', 'markUploaded'),
-  expectedSize: z.number().int().nonnegative().optional(),
-  expectedChecksum: z.string().min(1).max(128).optional(),
+  expectedSize: v.optional(v.number({ integer: true, min: 0 })),
+  expectedChecksum: v.optional(v.string({ minLength: 1, maxLength: 128 })),
 });
 
 const defaultContentType = 'application/octet-stream';
