@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { VerifiedSignature } from '@ballast/core';
-import type { SignatureGuardOptions } from '@ballast/server';
+import type { VerifySignatureOptions } from '@ballast/server';
 import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { readNodeBody } from '../../node-http/read-node-body.js';
@@ -21,8 +21,8 @@ declare module 'fastify' {
   }
 }
 
-/** Options for {@link fastifyVerifySignature}; see `SignatureGuardOptions` in `@ballast/server`. */
-export type FastifyVerifySignatureOptions = SignatureGuardOptions;
+/** Options for the middleware: `VerifySignatureOptions` of `@ballast/server`, re-exported. */
+export type { VerifySignatureOptions };
 
 /**
  * Answers from inside `preParsing`. The reply is hijacked and written directly, because a
@@ -45,7 +45,7 @@ function sendRefusal(reply: FastifyReply, refusal: SignatureRefusal): void {
   reply.raw.end(body);
 }
 
-const verifySignaturePlugin: FastifyPluginCallback<FastifyVerifySignatureOptions> = (
+const verifySignaturePlugin: FastifyPluginCallback<VerifySignatureOptions> = (
   fastify,
   options,
   done,
