@@ -3,7 +3,8 @@ import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
 import { MemoryNonceStore } from './memory-nonce-store.js';
 import { createSigner } from './signer.js';
-import { createVerifier, type VerifierOptions } from './verifier.js';
+import { createVerifier } from './verifier.js';
+import type { VerifierOptions } from './verifier-config.js';
 
 const secret = 'internal-signing-secret-of-at-least-32-bytes';
 const otherSecret = 'another-signing-secret-of-at-least-32-bytes!';
