@@ -36,7 +36,6 @@ export {
   createSignedClient,
   defaultMaxSignedBodyBytes,
   type ResponsePromise,
-  type SignatureGuardOptions,
   type SignatureScope,
   SignedCallError,
   type SignedClient,
