@@ -62,6 +62,17 @@ export {
 // Clock: injectable time, and a manual clock for deterministic tests.
 export { type CancelTimer, type Clock, ManualClock, systemClock } from './clock/index.js';
 
+// Composition: several policies as one, with one signal threaded through.
+export {
+  compose,
+  createTimeout,
+  type Policy,
+  type PolicyContext,
+  type PolicyExecuteOptions,
+  type Timeout,
+  type TimeoutOptions,
+} from './compose/index.js';
+
 // Storage–database consistency recipes.
 export {
   type ConfirmUploadOptions,

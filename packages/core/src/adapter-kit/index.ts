@@ -7,6 +7,9 @@
 
 // Backup sources and file stores: hash a stream once, as it passes.
 export { digestStream } from '../backup/index.js';
+// Body readers: one bounded reader of web streams for every layer that holds a whole body.
+export { payloadTooLarge, type ReadBodyStreamOptions, readBodyStream } from '../body/index.js';
+
 // Same-tick idempotency: the engine's synchronous begin, for framework hooks that carry on in
 // the same tick when the store answers at once.
 export {
