@@ -10,10 +10,8 @@
 export {
   type Awaitable,
   beginInSameTick,
-  type ClaimTicket,
   fingerprintInSameTick,
   type IdempotencyEngine,
-  type IdempotencyStart,
   isPromiseLike,
   promiseFrom,
 } from '../idempotency/index.js';

@@ -12,7 +12,7 @@
 import type { Clock } from '../clock/clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
-import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
+import { type Awaitable, isPromiseLike } from './awaitable.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore, RecordedResult } from './idempotency-store.js';
 import { isStoreNotMigrated, toStoreFailure, withinStoreTimeout } from './store-call.js';
@@ -41,19 +41,21 @@ export interface IdempotencyTicket {
    */
   readonly guarded: boolean;
   /**
-   * Records `result` (JSON-serialisable) for replays. Resolves `false` when the key was taken
+   * Records `result` (JSON-serialisable) for replays. Answers `false` when the key was taken
    * over meanwhile (fenced: nothing is written), the ticket was already settled, or it is not
-   * guarded. When the store fails, recording is retried with backoff (extending the lease) while
+   * guarded. Answers synchronously when the store does (the memory store), else with a promise:
+   * `await` it either way. When the store fails, recording is retried with backoff (extending the lease) while
    * this holder still holds the key; when the lease is about to end it emits `unrecorded` and
    * rejects with `IDEMPOTENCY_STORE_UNAVAILABLE` (or `IDEMPOTENCY_STORE_NOT_MIGRATED`, which is
    * not retried); the key then stays in flight until its lease ends.
    */
-  complete(result: RecordedResult): Promise<boolean>;
+  complete(result: RecordedResult): Awaitable<boolean>;
   /**
-   * Gives the key back without a result, so a retry runs the operation again. Never rejects: a
-   * store failure is logged and the lease frees the key later. Resolves whether it released.
+   * Gives the key back without a result, so a retry runs the operation again. Never throws or
+   * rejects: a store failure is logged and the lease frees the key later. Answers whether it
+   * released, synchronously when the store does.
    */
-  release(reason?: string): Promise<boolean>;
+  release(reason?: string): Awaitable<boolean>;
 }
 
 /** What a ticket needs from its engine. */
@@ -75,11 +77,10 @@ export interface TicketEnvironment {
 }
 
 /**
- * The engine's ticket. Besides the promise-returning `complete` and `release` of
- * {@link IdempotencyTicket}, it offers `recordResult` and `releaseKey`, which answer
- * synchronously when the store does, for framework adapters that carry on in the same tick.
+ * The engine's implementation of {@link IdempotencyTicket}. Not exported: callers and adapters
+ * hold it as an `IdempotencyTicket`.
  *
- * For adapter authors, on `@ballast/core/adapter-kit`.
+ * @internal
  */
 export class ClaimTicket implements IdempotencyTicket {
   readonly #env: TicketEnvironment;
@@ -120,20 +121,7 @@ export class ClaimTicket implements IdempotencyTicket {
     return this.#settled;
   }
 
-  complete(result: RecordedResult): Promise<boolean> {
-    return promiseFrom(() => this.recordResult(result));
-  }
-
-  release(reason = 'released'): Promise<boolean> {
-    return Promise.resolve(this.releaseKey(reason));
-  }
-
-  /**
-   * `complete`, answered synchronously when the store answers synchronously: `true` when
-   * recorded, `false` when fenced or already settled; throws (or rejects with)
-   * `IDEMPOTENCY_STORE_UNAVAILABLE` when the store fails.
-   */
-  recordResult(result: RecordedResult): Awaitable<boolean> {
+  complete(result: RecordedResult): Awaitable<boolean> {
     if (!this.#settle()) return false;
     const now = this.#env.clock.now();
     let pending: Awaitable<boolean>;
@@ -216,8 +204,7 @@ export class ClaimTicket implements IdempotencyTicket {
     throw this.#recordingFailed(failure, attempts);
   }
 
-  /** `release`, answered synchronously when the store answers synchronously. Never throws. */
-  releaseKey(reason = 'released'): Awaitable<boolean> {
+  release(reason = 'released'): Awaitable<boolean> {
     if (!this.#settle()) return false;
     let pending: Awaitable<boolean>;
     try {

@@ -14,7 +14,9 @@ import {
   BallastError,
   createIdempotency,
   type Idempotency,
+  type IdempotencyBegin,
   type IdempotencyOptions,
+  type IdempotencyTicket,
   isBallastError,
   type Logger,
   noopLogger,
@@ -22,9 +24,7 @@ import {
 import {
   type Awaitable,
   beginInSameTick,
-  type ClaimTicket,
   functionSchema,
-  type IdempotencyStart,
   isPromiseLike,
   parseOptions,
 } from '@ballast/core/adapter-kit';
@@ -167,10 +167,10 @@ interface RecordingRules {
 
 /** An execution over an engine ticket. A class: one allocation per request, no closures. */
 class TicketExecution implements IdempotentExecution {
-  readonly #ticket: ClaimTicket;
+  readonly #ticket: IdempotencyTicket;
   readonly #rules: RecordingRules;
 
-  constructor(ticket: ClaimTicket, rules: RecordingRules) {
+  constructor(ticket: IdempotencyTicket, rules: RecordingRules) {
     this.#ticket = ticket;
     this.#rules = rules;
   }
@@ -198,16 +198,16 @@ class TicketExecution implements IdempotentExecution {
     const ticket = this.#ticket;
     if (ticket.settled) return 'unrecorded';
     if (!this.#rules.shouldRecord(response.status)) {
-      return whenReleased(ticket.releaseKey(`status ${response.status}`));
+      return whenReleased(ticket.release(`status ${response.status}`));
     }
-    if (response.body === null) return whenReleased(ticket.releaseKey('uncapturable'));
+    if (response.body === null) return whenReleased(ticket.release('uncapturable'));
     const recorded = recordResponseWith(
       { status: response.status, headers: response.headers, body: response.body },
       this.#rules.recordable,
     );
     let pending: Awaitable<boolean>;
     try {
-      pending = ticket.recordResult(recorded);
+      pending = ticket.complete(recorded);
     } catch {
       // The ticket logged the store failure; the response still goes to the client.
       return 'unrecorded';
@@ -220,7 +220,7 @@ class TicketExecution implements IdempotentExecution {
   }
 
   abandon(reason: string): Awaitable<void> {
-    const released = this.#ticket.releaseKey(reason);
+    const released = this.#ticket.release(reason);
     if (isPromiseLike(released)) return released.then(() => undefined);
   }
 }
@@ -269,7 +269,7 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
   const recording: RecordingRules = { shouldRecord: http.shouldRecord, recordable };
 
   /** The decision for what the engine answered. */
-  function decide(begun: IdempotencyStart, scope: string, key: string): IdempotencyDecision {
+  function decide(begun: IdempotencyBegin, scope: string, key: string): IdempotencyDecision {
     if (begun.outcome === 'claimed') {
       return { kind: 'execute', execution: new TicketExecution(begun.ticket, recording) };
     }
@@ -295,7 +295,7 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     fingerprint: string,
     scope: string,
   ): Awaitable<IdempotencyDecision> {
-    let begun: Awaitable<IdempotencyStart>;
+    let begun: Awaitable<IdempotencyBegin>;
     try {
       begun = engine[beginInSameTick](
         { scope, key, fingerprint },
