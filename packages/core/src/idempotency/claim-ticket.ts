@@ -163,7 +163,7 @@ export class ClaimTicket implements IdempotencyTicket {
    * attempt could finish, or at once when the store is not migrated.
    */
   async #retryRecording(result: RecordedResult, firstError: unknown): Promise<boolean> {
-    const { clock, store, leaseMs, storeTimeoutMs } = this.#env;
+    const { clock, leaseMs, storeTimeoutMs } = this.#env;
     let failure = toStoreFailure(firstError, storeTimeoutMs);
     let attempts = 1;
     let delayMs = firstRecordRetryMs;
@@ -179,20 +179,9 @@ export class ClaimTicket implements IdempotencyTicket {
       try {
         const now = clock.now();
         if (this.#leaseExpiresAt - now < leaseMs / 2) {
-          const extended = await withinStoreTimeout(
-            store.extendLease({
-              scope: this.scope,
-              key: this.key,
-              ownerToken: this.#ownerToken,
-              leaseExpiresAt: now + leaseMs,
-            }),
-            clock,
-            storeTimeoutMs,
-            'extending a lease',
-          );
           // Not extended: taken over, or an earlier attempt that timed out did record. The
           // completion below tells which (a store answers true to its own owner's record).
-          if (extended) this.#leaseExpiresAt = now + leaseMs;
+          await this.#extendLease(now);
         }
         const completedAt = clock.now();
         const completed = await this.#complete(result, completedAt);
@@ -292,6 +281,24 @@ export class ClaimTicket implements IdempotencyTicket {
     return true;
   }
 
+  /** Moves this holder's lease to `now + leaseMs`; false when the key is no longer its own. */
+  async #extendLease(now: number): Promise<boolean> {
+    const { store, clock, leaseMs, storeTimeoutMs } = this.#env;
+    const extended = await withinStoreTimeout(
+      store.extendLease({
+        scope: this.scope,
+        key: this.key,
+        ownerToken: this.#ownerToken,
+        leaseExpiresAt: now + leaseMs,
+      }),
+      clock,
+      storeTimeoutMs,
+      'extending a lease',
+    );
+    if (extended) this.#leaseExpiresAt = now + leaseMs;
+    return extended;
+  }
+
   #scheduleHeartbeat(intervalMs: number, maxHoldMs: number): void {
     const { clock } = this.#env;
     this.#cancelHeartbeat = clock.setTimer(() => {
@@ -300,7 +307,7 @@ export class ClaimTicket implements IdempotencyTicket {
   }
 
   async #beat(intervalMs: number, maxHoldMs: number): Promise<void> {
-    const { store, clock, logger, leaseMs, emit, storeTimeoutMs } = this.#env;
+    const { clock, logger, emit } = this.#env;
     if (this.#settled) return;
     const now = clock.now();
     if (now - this.#claimedAt >= maxHoldMs) {
@@ -313,18 +320,7 @@ export class ClaimTicket implements IdempotencyTicket {
     }
     let extended: boolean;
     try {
-      extended = await withinStoreTimeout(
-        store.extendLease({
-          scope: this.scope,
-          key: this.key,
-          ownerToken: this.#ownerToken,
-          leaseExpiresAt: now + leaseMs,
-        }),
-        clock,
-        storeTimeoutMs,
-        'extending a lease',
-      );
-      if (extended) this.#leaseExpiresAt = now + leaseMs;
+      extended = await this.#extendLease(now);
     } catch (error) {
       // A passing store failure: the lease still runs, and the next beat tries again.
       logger.warn(
