@@ -79,7 +79,7 @@ if (mode.startsWith('ballast-') && mode !== 'ballast-postgres-tx') {
   await app.register(fastifyIdempotency, {
     store: ballastStore(),
     required: true,
-    ...(usesPostgres ? { scope: () => 'bench' } : {}),
+    scope: usesPostgres ? () => 'bench' : 'global',
   });
 } else if (mode === 'peer') {
   const peer = new Idempotency(new MemoryStorageAdapter(), { enforceIdempotency: true });

@@ -9,10 +9,10 @@
  * leaves the queue at once and rejects with the signal's reason.
  */
 
-import { z } from 'zod';
+import { type PolicyContext, policyContext } from '../compose/policy.js';
 import { BallastError } from '../errors/ballast-error.js';
-import { abortSignalSchema, assertFunction } from '../options/option-schemas.js';
-import { parseOptions } from '../options/parse-options.js';
+import { assertFunction, parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 
 /** Options for {@link createBulkhead}. */
 export interface BulkheadOptions {
@@ -31,11 +31,15 @@ export interface BulkheadExecuteOptions {
 /** A bulkhead made by {@link createBulkhead}. */
 export interface Bulkhead {
   /**
-   * Runs `fn` when a slot is free, waiting in the queue if allowed. Resolves or rejects with
+   * Runs `fn` when a slot is free, waiting in the queue if allowed. `fn` receives
+   * `{ signal }`: `options.signal` passed on (a signal that never aborts without one). Resolves or rejects with
    * `fn`'s outcome; rejects with `BallastError` `QUEUE_FULL` (retryable, status 503) at once
    * when every slot and every queue place is taken.
    */
-  execute<T>(fn: () => T | PromiseLike<T>, options?: BulkheadExecuteOptions): Promise<T>;
+  execute<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    options?: BulkheadExecuteOptions,
+  ): Promise<T>;
   /** Calls running now. */
   readonly active: number;
   /** Calls waiting now. */
@@ -46,12 +50,12 @@ export interface Bulkhead {
   readonly availableQueue: number;
 }
 
-const bulkheadSchema = z.strictObject({
-  maxConcurrent: z.number().int().min(1),
-  maxQueued: z.number().int().nonnegative().default(0),
+const bulkheadSchema = v.object({
+  maxConcurrent: v.number({ integer: true, min: 1 }),
+  maxQueued: v.optional(v.number({ integer: true, min: 0 }), 0),
 });
 
-const executeSchema = z.strictObject({ signal: abortSignalSchema.optional() });
+const executeSchema = v.object({ signal: v.optional(v.abortSignal()) });
 
 interface Waiter {
   readonly start: () => void;
@@ -64,7 +68,7 @@ class QueueingBulkhead implements Bulkhead {
   readonly #queue = new Set<Waiter>();
   #active = 0;
 
-  constructor(options: z.output<typeof bulkheadSchema>) {
+  constructor(options: v.Infer<typeof bulkheadSchema>) {
     this.#maxConcurrent = options.maxConcurrent;
     this.#maxQueued = options.maxQueued;
   }
@@ -85,7 +89,10 @@ class QueueingBulkhead implements Bulkhead {
     return this.#maxQueued - this.#queue.size;
   }
 
-  execute<T>(fn: () => T | PromiseLike<T>, options?: BulkheadExecuteOptions): Promise<T> {
+  execute<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    options?: BulkheadExecuteOptions,
+  ): Promise<T> {
     try {
       assertFunction(fn, 'bulkhead.execute()');
       if (options !== undefined) parseOptions(executeSchema, options, 'bulkhead.execute()');
@@ -96,7 +103,7 @@ class QueueingBulkhead implements Bulkhead {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#active < this.#maxConcurrent) {
       this.#active++;
-      return this.#run(fn);
+      return this.#run(fn, signal);
     }
     if (this.#queue.size >= this.#maxQueued) {
       return Promise.reject(
@@ -114,7 +121,7 @@ class QueueingBulkhead implements Bulkhead {
       const waiter: Waiter = {
         start: () => {
           signal?.removeEventListener('abort', onAbort);
-          this.#run(fn).then(resolve, reject);
+          this.#run(fn, signal).then(resolve, reject);
         },
       };
       this.#queue.add(waiter);
@@ -122,9 +129,12 @@ class QueueingBulkhead implements Bulkhead {
     });
   }
 
-  async #run<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  async #run<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     try {
-      return await fn();
+      return await fn(policyContext(signal));
     } finally {
       this.#release();
     }

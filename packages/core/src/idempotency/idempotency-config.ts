@@ -3,11 +3,10 @@
  * kept apart from the engine's behaviour (`idempotency-engine.ts`) so that file reads top to
  * bottom. Every duration is in milliseconds.
  */
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import type { Logger } from '../logging/logger.js';
-import { clockSchema, functionSchema } from '../options/option-schemas.js';
+import * as v from '../options/small-validator.js';
 import type { IdempotencyEventHandlers } from './idempotency-events.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { createOwnerTokenSource } from './owner-token.js';
@@ -91,85 +90,64 @@ export interface IdempotencyOptions {
   on?: IdempotencyEventHandlers;
 }
 
-const positiveMs = z.number().int().min(1);
+const positiveMs = v.number({ integer: true, min: 1 });
 
 /** @internal */
-export const waitSchema = z.object({
-  timeoutMs: z.number().int().min(0),
-  pollMs: positiveMs.default(100),
+export const waitSchema = v.object({
+  timeoutMs: v.number({ integer: true, min: 0 }),
+  pollMs: v.optional(positiveMs, 100),
 });
 
 /** A wait option after defaults. @internal */
-export type ResolvedWait = z.output<typeof waitSchema>;
+export type ResolvedWait = v.Infer<typeof waitSchema>;
 
 // One source per process: every engine in it draws from the same unique prefix.
 const processOwnerTokens = createOwnerTokenSource();
 
-const storeMethods = ['claim', 'complete', 'release', 'extendLease', 'deleteExpired'] as const;
-
 /** @internal */
-export const idempotencyOptionsSchema = z
-  .object({
-    store: z.custom<IdempotencyStore>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        storeMethods.every(
-          (method) => typeof (value as Record<string, unknown>)[method] === 'function',
-        ),
-      {
-        message:
-          'expected an IdempotencyStore (claim, complete, release, extendLease, deleteExpired)',
-      },
+export const idempotencyOptionsSchema = v.refine(
+  v.object({
+    store: v.methods<IdempotencyStore>(
+      ['claim', 'complete', 'release', 'extendLease', 'deleteExpired'],
+      'an IdempotencyStore (claim, complete, release, extendLease, deleteExpired)',
     ),
-    clock: clockSchema.default(systemClock),
-    leaseMs: positiveMs.default(30_000),
-    ttlMs: positiveMs.default(24 * 60 * 60 * 1_000),
-    // Capped at the longest timer Node honours (2³¹−1 ms).
-    storeTimeoutMs: positiveMs.max(2_147_483_647).default(2_000),
-    onStoreUnavailable: z.enum(['reject', 'proceed']).default('reject'),
-    heartbeat: z
-      .union([
-        z.boolean(),
-        z.object({ intervalMs: positiveMs.optional(), maxHoldMs: positiveMs.optional() }),
-      ])
-      .default(false),
-    wait: z.union([z.literal(false), waitSchema]).default(false),
-    createOwnerToken: functionSchema<() => string>('a function returning a string').default(
-      () => processOwnerTokens,
+    clock: v.optional(v.clock(), systemClock),
+    leaseMs: v.optional(positiveMs, 30_000),
+    ttlMs: v.optional(positiveMs, 24 * 60 * 60 * 1_000),
+    storeTimeoutMs: v.optional(v.durationMs({ min: 1 }), 2_000),
+    onStoreUnavailable: v.optional(v.literal('reject', 'proceed'), 'reject'),
+    heartbeat: v.optional(
+      v.union(
+        v.boolean(),
+        v.object({ intervalMs: v.optional(positiveMs), maxHoldMs: v.optional(positiveMs) }),
+      ),
+      false,
     ),
-    logger: z
-      .custom<Logger>(
-        (value) =>
-          typeof value === 'object' &&
-          value !== null &&
-          typeof (value as Logger).warn === 'function' &&
-          typeof (value as Logger).error === 'function',
-        { message: 'expected a Logger (debug, info, warn, error)' },
-      )
-      .optional(),
-    on: z.record(z.string(), functionSchema('an event handler')).default({}),
-  })
-  .superRefine((options, context) => {
+    wait: v.optional(v.union(v.literal(false), waitSchema), false),
+    createOwnerToken: v.optional(
+      v.func<() => string>('a function returning a string'),
+      processOwnerTokens,
+    ),
+    logger: v.optional(v.methods<Logger>(['warn', 'error'], 'a Logger (debug, info, warn, error)')),
+    on: v.optional(v.record(v.func('an event handler')), {}),
+  }),
+  (options) => {
     if (options.ttlMs <= options.leaseMs) {
-      context.addIssue({
-        code: 'custom',
-        path: ['ttlMs'],
-        message: 'must be greater than leaseMs',
-      });
+      return { path: ['ttlMs'], message: 'must be greater than leaseMs' };
     }
     if (options.heartbeat !== false) {
       const configured = options.heartbeat === true ? undefined : options.heartbeat.maxHoldMs;
       const maxHoldMs = configured ?? 10 * options.leaseMs;
       if (maxHoldMs >= options.ttlMs) {
-        context.addIssue({
-          code: 'custom',
+        return {
           path: ['heartbeat', 'maxHoldMs'],
           message: 'must be less than ttlMs (default 10 × leaseMs)',
-        });
+        };
       }
     }
-  });
+    return undefined;
+  },
+);
 
 /** The engine's options after validation and defaults. @internal */
 export interface ResolvedIdempotencyOptions {
@@ -189,7 +167,7 @@ export interface ResolvedIdempotencyOptions {
 
 /** Resolves the heartbeat's defaults from the lease. @internal */
 export function resolveIdempotencyOptions(
-  parsed: z.output<typeof idempotencyOptionsSchema>,
+  parsed: v.Infer<typeof idempotencyOptionsSchema>,
 ): ResolvedIdempotencyOptions {
   const { heartbeat, leaseMs } = parsed;
   return {

@@ -157,7 +157,7 @@ function invalidRequest(field: string, problem: string): BallastError {
   });
 }
 
-// Checked by hand rather than with zod: this runs on every request, so it must cost nothing.
+// Checked by hand rather than with a schema: this runs on every request, so it must cost nothing.
 function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest> {
   if (typeof request !== 'object' || request === null)
     throw invalidRequest('(options)', 'expected an object');

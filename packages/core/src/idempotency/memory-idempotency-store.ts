@@ -11,10 +11,9 @@
  * flight; forgetting a record still inside its TTL means a retry of that key would run again,
  * so it is never silent: an `evicted` event for each, and a warning log at most once a minute.
  */
-import { z } from 'zod';
 import { type Logger, noopLogger } from '../logging/logger.js';
-import { functionSchema, loggerSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { defaultIdempotencyScope } from './idempotency-key.js';
 import type {
   ClaimOutcome,
@@ -71,15 +70,15 @@ export interface MemoryIdempotencyStoreOptions {
   on?: Partial<MemoryIdempotencyStoreEvents>;
 }
 
-const optionsSchema = z.strictObject({
-  maxBytes: z.number().int().min(1).default(defaultMemoryIdempotencyMaxBytes),
-  logger: loggerSchema.optional(),
-  on: z
-    .strictObject({
-      evicted: functionSchema<MemoryIdempotencyStoreEvents['evicted']>('a function'),
-    })
-    .partial()
-    .default({}),
+const optionsSchema = v.object({
+  maxBytes: v.optional(v.number({ integer: true, min: 1 }), defaultMemoryIdempotencyMaxBytes),
+  logger: v.optional(v.logger()),
+  on: v.optional(
+    v.object({
+      evicted: v.optional(v.func<MemoryIdempotencyStoreEvents['evicted']>('a function')),
+    }),
+    {},
+  ),
 });
 
 // Outcomes without a field that varies are shared, not allocated per claim.

@@ -9,7 +9,8 @@
  * is discarded by the pool, and the next query connects again.
  */
 import { type Logger, noopLogger } from '@ballast/core';
-import { loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { loggerSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 
 /** The part of a node-postgres client the guard uses. */

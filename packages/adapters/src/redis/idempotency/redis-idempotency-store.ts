@@ -15,7 +15,8 @@ import type {
   ReleaseRequest,
 } from '@ballast/core';
 import { BallastError } from '@ballast/core';
-import { methodsSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { methodsSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 import {
   checkScript,
