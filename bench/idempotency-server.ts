@@ -6,7 +6,13 @@
  *                       (bounded at 256 MiB, which keeps every key of a bench run)
  * - `ballast-memory-retained`  the same with no practical bound (`maxBytes: 2 ** 40`), like the
  *                       peer's memory adapter
- * - `ballast-postgres`  `fastifyIdempotency` + `PostgresIdempotencyStore` (statements counted)
+ * - `ballast-postgres`  `fastifyIdempotency` + `PostgresIdempotencyStore` (store mode); the handler
+ *                       does the business INSERT in its own transaction (statements counted)
+ * - `postgres-floor`    no idempotency; the handler does the same business INSERT in a
+ *                       transaction on the same kind of pool: the floor the Postgres modes are
+ *                       measured against
+ * - `ballast-postgres-tx`  transaction-bound `withIdempotency`: the key's claim, the same INSERT
+ *                       and the record commit in one transaction
  * - `peer`              `@node-idempotency/core` + its memory adapter, wired as its Fastify
  *                       plugin does (preHandler → onRequest, onSend → onResponse)
  *
@@ -15,12 +21,17 @@
  * Environment: MODE, and for ballast-postgres DATABASE_URL and SCHEMA.
  */
 import { fastifyIdempotency } from '@ballast/adapters/fastify';
-import { migrateIdempotency, PostgresIdempotencyStore } from '@ballast/adapters/postgres';
-import { type IdempotencyStore, MemoryIdempotencyStore } from '@ballast/core';
+import {
+  guardPostgresPool,
+  migrateIdempotency,
+  PostgresIdempotencyStore,
+  withIdempotency,
+} from '@ballast/adapters/postgres';
+import { fingerprint, type IdempotencyStore, MemoryIdempotencyStore } from '@ballast/core';
 import { Idempotency, IdempotencyError, IdempotencyErrorCodes } from '@node-idempotency/core';
 import { MemoryStorageAdapter } from '@node-idempotency/storage-adapter-memory';
 import Fastify, { type FastifyRequest } from 'fastify';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 
 const mode = process.env.MODE ?? 'bare';
@@ -31,14 +42,13 @@ const cpuMicros = () => {
 const stats = { executions: 0, statements: 0 };
 const app = Fastify();
 let db: Kysely<unknown> | undefined;
+const schema = process.env.SCHEMA ?? 'ballast_bench';
+const usesPostgres = mode.includes('postgres');
 
-async function ballastStore(): Promise<IdempotencyStore> {
-  if (mode === 'ballast-memory') return new MemoryIdempotencyStore();
-  if (mode === 'ballast-memory-retained') return new MemoryIdempotencyStore({ maxBytes: 2 ** 40 });
-  const schema = process.env.SCHEMA ?? 'ballast_bench';
+if (usesPostgres) {
   db = new Kysely<unknown>({
     dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }),
+      pool: guardPostgresPool(new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 })),
     }),
     // Every statement Kysely sends, so the bench can report statements per request.
     log: (event) => {
@@ -46,14 +56,30 @@ async function ballastStore(): Promise<IdempotencyStore> {
     },
   });
   await migrateIdempotency(db, { schema });
-  return new PostgresIdempotencyStore({ db, schema });
+  await sql`CREATE TABLE IF NOT EXISTS ${sql.id(schema, 'bench_sales')} (
+    id bigserial PRIMARY KEY, amount integer NOT NULL, item text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now())`.execute(db);
 }
 
-if (mode.startsWith('ballast-')) {
+/** The business write every Postgres contender does: one INSERT … RETURNING. */
+async function insertSale(executor: Kysely<unknown>, body: { amount: number; item?: string }) {
+  const { rows } = await sql<{ id: string; amount: number }>`
+    INSERT INTO ${sql.id(schema, 'bench_sales')} (amount, item)
+    VALUES (${body.amount}, ${body.item ?? ''}) RETURNING id, amount`.execute(executor);
+  return rows[0];
+}
+
+function ballastStore(): IdempotencyStore {
+  if (mode === 'ballast-memory') return new MemoryIdempotencyStore();
+  if (mode === 'ballast-memory-retained') return new MemoryIdempotencyStore({ maxBytes: 2 ** 40 });
+  return new PostgresIdempotencyStore({ db: db as Kysely<unknown>, schema });
+}
+
+if (mode.startsWith('ballast-') && mode !== 'ballast-postgres-tx') {
   await app.register(fastifyIdempotency, {
-    store: await ballastStore(),
+    store: ballastStore(),
     required: true,
-    scope: 'global',
+    scope: usesPostgres ? () => 'bench' : 'global',
   });
 } else if (mode === 'peer') {
   const peer = new Idempotency(new MemoryStorageAdapter(), { enforceIdempotency: true });
@@ -92,9 +118,34 @@ if (mode.startsWith('ballast-')) {
   });
 }
 
-app.post<{ Body: { amount: number } }>('/sales', async (request, reply) => {
+app.post<{ Body: { amount: number; item?: string } }>('/sales', async (request, reply) => {
   stats.executions++;
-  return reply.code(201).send({ id: stats.executions, amount: request.body.amount });
+  if (!usesPostgres) {
+    return reply.code(201).send({ id: stats.executions, amount: request.body.amount });
+  }
+  const database = db as Kysely<unknown>;
+  if (mode === 'ballast-postgres-tx') {
+    const header = String(request.headers['idempotency-key'] ?? '');
+    const key = header.startsWith('"') && header.endsWith('"') ? header.slice(1, -1) : header;
+    const { result, replayed } = await withIdempotency(
+      database,
+      {
+        key,
+        scope: 'bench',
+        schema,
+        fingerprint: await fingerprint({
+          method: 'POST',
+          path: '/sales',
+          body: JSON.stringify(request.body),
+        }),
+      },
+      (trx) => insertSale(trx, request.body),
+    );
+    if (replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(201).send(result);
+  }
+  const sale = await database.transaction().execute((trx) => insertSale(trx, request.body));
+  return reply.code(201).send(sale);
 });
 app.post<{ Body: { amount: number } }>('/storm', async (request, reply) => {
   stats.executions++;

@@ -4,7 +4,7 @@
  * idempotency keys live next to the sales they protect.
  */
 
-import { migrateIdempotency } from '@ballast/adapters/postgres';
+import { guardPostgresPool, migrateIdempotency } from '@ballast/adapters/postgres';
 import { PGlite } from '@electric-sql/pglite';
 import { type Generated, Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
@@ -30,7 +30,10 @@ export interface Database {
 export async function openDatabase(databaseUrl?: string): Promise<Database> {
   const db = databaseUrl
     ? new Kysely<SalesDatabase>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl }) }),
+        // Guarded: a Postgres restart fails running queries instead of crashing the process.
+        dialect: new PostgresDialect({
+          pool: guardPostgresPool(new pg.Pool({ connectionString: databaseUrl })),
+        }),
       })
     : new Kysely<SalesDatabase>({ dialect: new PGliteDialect(new PGlite()) });
   await migrateIdempotency(db);

@@ -5,7 +5,11 @@
  */
 import { join } from 'node:path';
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
-import { KyselyDocumentRecords, migrateDocuments } from '@ballast/adapters/postgres';
+import {
+  guardPostgresPool,
+  KyselyDocumentRecords,
+  migrateDocuments,
+} from '@ballast/adapters/postgres';
 import { S3ObjectStorage } from '@ballast/adapters/s3';
 import type { ObjectStorage } from '@ballast/core';
 import { PGlite } from '@electric-sql/pglite';
@@ -29,7 +33,10 @@ export async function openEnvironment(
   const dataDir = env.DATA_DIR ?? join(process.cwd(), '.data');
   const db = env.DATABASE_URL
     ? new Kysely<unknown>({
-        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: env.DATABASE_URL }) }),
+        // Guarded: a Postgres restart fails running queries instead of crashing the process.
+        dialect: new PostgresDialect({
+          pool: guardPostgresPool(new pg.Pool({ connectionString: env.DATABASE_URL })),
+        }),
       })
     : new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite(join(dataDir, 'pglite'))) });
   await migrateDocuments(db);

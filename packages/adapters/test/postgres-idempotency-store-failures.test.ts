@@ -8,16 +8,8 @@ import { createIdempotency, isBallastError } from '@ballast/core';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { rejectionOf } from './support/rejection.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 const request = { scope: 'tenant', key: 'k-1', fingerprint: 'fp' };
 const quiet = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() });
@@ -46,7 +38,7 @@ describeWith(
 
     it('check() rejects IDEMPOTENCY_STORE_NOT_MIGRATED before migration and resolves after it', async () => {
       const store = new PostgresIdempotencyStore({ db, schema: notYet });
-      expect(await caught(store.check())).toMatchObject({
+      expect(await rejectionOf(store.check())).toMatchObject({
         code: 'IDEMPOTENCY_STORE_NOT_MIGRATED',
         status: 500,
         retryable: false,
@@ -60,7 +52,7 @@ describeWith(
       const logger = quiet();
       const idempotency = createIdempotency({ store, logger, onStoreUnavailable: 'proceed' });
       const operation = vi.fn(async () => 'x');
-      const error = await caught(idempotency.run(request, operation));
+      const error = await rejectionOf(idempotency.run(request, operation));
       expect(error).toMatchObject({ code: 'IDEMPOTENCY_STORE_NOT_MIGRATED', status: 500 });
       expect(operation).not.toHaveBeenCalled();
       expect(logger.error).toHaveBeenCalledWith(
@@ -77,11 +69,13 @@ describeWith(
         db,
       );
       const store = new PostgresIdempotencyStore({ db, schema, tableName: 'wrong_shape' });
-      expect(await caught(store.check())).toMatchObject({ code: 'IDEMPOTENCY_STORE_NOT_MIGRATED' });
+      expect(await rejectionOf(store.check())).toMatchObject({
+        code: 'IDEMPOTENCY_STORE_NOT_MIGRATED',
+      });
     });
 
     it('withIdempotency() answers NOT_MIGRATED instead of a raw driver error', async () => {
-      const error = await caught(
+      const error = await rejectionOf(
         withIdempotency(db, { ...request, schema, tableName: 'never_created' }, async () => 'x'),
       );
       expect(isBallastError(error, 'IDEMPOTENCY_STORE_NOT_MIGRATED')).toBe(true);
@@ -91,7 +85,7 @@ describeWith(
       await migrateIdempotency(db, { schema });
       const failure = Object.assign(new Error('duplicate key'), { code: '23505' });
       expect(
-        await caught(
+        await rejectionOf(
           withIdempotency(db, { ...request, schema, key: 'own-error' }, async () =>
             Promise.reject(failure),
           ),
@@ -115,7 +109,7 @@ describe('Postgres idempotency: a database that cannot be reached', () => {
   it('withIdempotency() maps ECONNREFUSED to 503 IDEMPOTENCY_STORE_UNAVAILABLE', async () => {
     const db = unreachable();
     try {
-      const error = await caught(withIdempotency(db, request, async () => 'x'));
+      const error = await rejectionOf(withIdempotency(db, request, async () => 'x'));
       expect(error).toMatchObject({
         code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
         status: 503,
@@ -131,9 +125,11 @@ describe('Postgres idempotency: a database that cannot be reached', () => {
     const db = unreachable();
     try {
       const store = new PostgresIdempotencyStore({ db });
-      expect(await caught(store.check())).toMatchObject({ code: 'IDEMPOTENCY_STORE_UNAVAILABLE' });
+      expect(await rejectionOf(store.check())).toMatchObject({
+        code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
+      });
       const idempotency = createIdempotency({ store, logger: quiet() });
-      expect(await caught(idempotency.run(request, async () => 'x'))).toMatchObject({
+      expect(await rejectionOf(idempotency.run(request, async () => 'x'))).toMatchObject({
         code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
         status: 503,
         details: { retryAfterSeconds: 2 },

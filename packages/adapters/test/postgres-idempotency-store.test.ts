@@ -77,6 +77,51 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
     expect(counter.statements).toBe(1);
   });
 
+  it('records with a HOT update: the completion writes no index entries', async () => {
+    // One connection, so the statistics this test reads are this session's own.
+    const single = new Kysely<unknown>({
+      dialect: new PostgresDialect({
+        pool: new pg.Pool({ connectionString: postgresUrl, max: 1 }),
+      }),
+    });
+    try {
+      await migrateIdempotency(single, { schema, tableName: 'hot_keys' });
+      const store = new PostgresIdempotencyStore({ db: single, schema, tableName: 'hot_keys' });
+      const now = Date.now();
+      for (let index = 0; index < 20; index++) {
+        const ref = { scope: 's', key: `hot-${index}` };
+        await store.claim({
+          ...ref,
+          fingerprint: 'fp',
+          ownerToken: `o-${index}`,
+          now,
+          leaseExpiresAt: now + 30_000,
+          expiresAt: now + 86_400_000,
+        });
+        await store.complete({
+          ...ref,
+          ownerToken: `o-${index}`,
+          result: { status: 201, body: 'x'.repeat(200) },
+          now: now + 5,
+          expiresAt: now + 5 + 86_400_000,
+        });
+      }
+      let counts = { updates: 0, hot: 0 };
+      for (let poll = 0; poll < 30 && counts.updates < 20; poll++) {
+        await sql`SELECT pg_stat_force_next_flush()`.execute(single);
+        const { rows } = await sql<{ updates: string; hot: string }>`
+          SELECT n_tup_upd AS updates, n_tup_hot_upd AS hot FROM pg_stat_user_tables
+          WHERE schemaname = ${schema} AND relname = 'hot_keys'`.execute(single);
+        counts = { updates: Number(rows[0]?.updates ?? 0), hot: Number(rows[0]?.hot ?? 0) };
+        if (counts.updates < 20) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(counts.updates).toBe(20);
+      expect(counts.hot).toBeGreaterThanOrEqual(18);
+    } finally {
+      await single.destroy();
+    }
+  });
+
   it('migrates idempotently, even from ten processes’ worth of concurrent calls', async () => {
     await Promise.all(Array.from({ length: 10 }, () => migrateIdempotency(db, { schema })));
     const { rows } = await sql<{ n: string }>`

@@ -3,18 +3,10 @@ import { createIdempotency } from '@ballast/core';
 import { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
 import { freePort } from './support/disposable-services.js';
+import { rejectionOf } from './support/rejection.js';
 
 const request = { scope: 'tenant', key: 'k-1', fingerprint: 'fp' };
 const quiet = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() });
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('RedisIdempotencyStore: a Redis that is down', () => {
   it('answers 503 with Retry-After within storeTimeoutMs with a default `new Redis(url)` (offline queue on)', async () => {
@@ -29,7 +21,7 @@ describe('RedisIdempotencyStore: a Redis that is down', () => {
       });
       const operation = vi.fn(async () => 'x');
       const started = Date.now();
-      const error = await caught(idempotency.run(request, operation));
+      const error = await rejectionOf(idempotency.run(request, operation));
       expect(Date.now() - started).toBeLessThan(1_500);
       expect(error).toMatchObject({
         code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
@@ -37,7 +29,7 @@ describe('RedisIdempotencyStore: a Redis that is down', () => {
         details: { retryAfterSeconds: 1 },
       });
       expect(operation).not.toHaveBeenCalled();
-      expect(await caught(idempotency.check())).toMatchObject({
+      expect(await rejectionOf(idempotency.check())).toMatchObject({
         code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
       });
     } finally {
@@ -55,7 +47,7 @@ describe('RedisIdempotencyStore: a Redis that is down', () => {
     try {
       const store = new RedisIdempotencyStore({ redis });
       const started = Date.now();
-      const error = await caught(store.check());
+      const error = await rejectionOf(store.check());
       expect(Date.now() - started).toBeLessThan(200);
       expect(error).toMatchObject({ code: 'IDEMPOTENCY_STORE_UNAVAILABLE', status: 503 });
       // The driver's message stays in `cause`, for logs only.

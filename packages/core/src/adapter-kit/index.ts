@@ -15,10 +15,8 @@ export { payloadTooLarge, type ReadBodyStreamOptions, readBodyStream } from '../
 export {
   type Awaitable,
   beginInSameTick,
-  type ClaimTicket,
   fingerprintInSameTick,
   type IdempotencyEngine,
-  type IdempotencyStart,
   isPromiseLike,
   promiseFrom,
 } from '../idempotency/index.js';

@@ -12,7 +12,7 @@
 import type { Clock } from '../clock/clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
-import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
+import { type Awaitable, isPromiseLike } from './awaitable.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore, RecordedResult } from './idempotency-store.js';
 import { isStoreNotMigrated, toStoreFailure, withinStoreTimeout } from './store-call.js';
@@ -41,19 +41,21 @@ export interface IdempotencyTicket {
    */
   readonly guarded: boolean;
   /**
-   * Records `result` (JSON-serialisable) for replays. Resolves `false` when the key was taken
+   * Records `result` (JSON-serialisable) for replays. Answers `false` when the key was taken
    * over meanwhile (fenced: nothing is written), the ticket was already settled, or it is not
-   * guarded. When the store fails, recording is retried with backoff (extending the lease) while
+   * guarded. Answers synchronously when the store does (the memory store), else with a promise:
+   * `await` it either way. When the store fails, recording is retried with backoff (extending the lease) while
    * this holder still holds the key; when the lease is about to end it emits `unrecorded` and
    * rejects with `IDEMPOTENCY_STORE_UNAVAILABLE` (or `IDEMPOTENCY_STORE_NOT_MIGRATED`, which is
    * not retried); the key then stays in flight until its lease ends.
    */
-  complete(result: RecordedResult): Promise<boolean>;
+  complete(result: RecordedResult): Awaitable<boolean>;
   /**
-   * Gives the key back without a result, so a retry runs the operation again. Never rejects: a
-   * store failure is logged and the lease frees the key later. Resolves whether it released.
+   * Gives the key back without a result, so a retry runs the operation again. Never throws or
+   * rejects: a store failure is logged and the lease frees the key later. Answers whether it
+   * released, synchronously when the store does.
    */
-  release(reason?: string): Promise<boolean>;
+  release(reason?: string): Awaitable<boolean>;
 }
 
 /** What a ticket needs from its engine. */
@@ -75,11 +77,10 @@ export interface TicketEnvironment {
 }
 
 /**
- * The engine's ticket. Besides the promise-returning `complete` and `release` of
- * {@link IdempotencyTicket}, it offers `recordResult` and `releaseKey`, which answer
- * synchronously when the store does, for framework adapters that carry on in the same tick.
+ * The engine's implementation of {@link IdempotencyTicket}. Not exported: callers and adapters
+ * hold it as an `IdempotencyTicket`.
  *
- * For adapter authors, on `@ballast/core/adapter-kit`.
+ * @internal
  */
 export class ClaimTicket implements IdempotencyTicket {
   readonly #env: TicketEnvironment;
@@ -120,20 +121,7 @@ export class ClaimTicket implements IdempotencyTicket {
     return this.#settled;
   }
 
-  complete(result: RecordedResult): Promise<boolean> {
-    return promiseFrom(() => this.recordResult(result));
-  }
-
-  release(reason = 'released'): Promise<boolean> {
-    return Promise.resolve(this.releaseKey(reason));
-  }
-
-  /**
-   * `complete`, answered synchronously when the store answers synchronously: `true` when
-   * recorded, `false` when fenced or already settled; throws (or rejects with)
-   * `IDEMPOTENCY_STORE_UNAVAILABLE` when the store fails.
-   */
-  recordResult(result: RecordedResult): Awaitable<boolean> {
+  complete(result: RecordedResult): Awaitable<boolean> {
     if (!this.#settle()) return false;
     const now = this.#env.clock.now();
     let pending: Awaitable<boolean>;
@@ -175,7 +163,7 @@ export class ClaimTicket implements IdempotencyTicket {
    * attempt could finish, or at once when the store is not migrated.
    */
   async #retryRecording(result: RecordedResult, firstError: unknown): Promise<boolean> {
-    const { clock, store, leaseMs, storeTimeoutMs } = this.#env;
+    const { clock, leaseMs, storeTimeoutMs } = this.#env;
     let failure = toStoreFailure(firstError, storeTimeoutMs);
     let attempts = 1;
     let delayMs = firstRecordRetryMs;
@@ -191,20 +179,9 @@ export class ClaimTicket implements IdempotencyTicket {
       try {
         const now = clock.now();
         if (this.#leaseExpiresAt - now < leaseMs / 2) {
-          const extended = await withinStoreTimeout(
-            store.extendLease({
-              scope: this.scope,
-              key: this.key,
-              ownerToken: this.#ownerToken,
-              leaseExpiresAt: now + leaseMs,
-            }),
-            clock,
-            storeTimeoutMs,
-            'extending a lease',
-          );
           // Not extended: taken over, or an earlier attempt that timed out did record. The
           // completion below tells which (a store answers true to its own owner's record).
-          if (extended) this.#leaseExpiresAt = now + leaseMs;
+          await this.#extendLease(now);
         }
         const completedAt = clock.now();
         const completed = await this.#complete(result, completedAt);
@@ -216,8 +193,7 @@ export class ClaimTicket implements IdempotencyTicket {
     throw this.#recordingFailed(failure, attempts);
   }
 
-  /** `release`, answered synchronously when the store answers synchronously. Never throws. */
-  releaseKey(reason = 'released'): Awaitable<boolean> {
+  release(reason = 'released'): Awaitable<boolean> {
     if (!this.#settle()) return false;
     let pending: Awaitable<boolean>;
     try {
@@ -305,6 +281,24 @@ export class ClaimTicket implements IdempotencyTicket {
     return true;
   }
 
+  /** Moves this holder's lease to `now + leaseMs`; false when the key is no longer its own. */
+  async #extendLease(now: number): Promise<boolean> {
+    const { store, clock, leaseMs, storeTimeoutMs } = this.#env;
+    const extended = await withinStoreTimeout(
+      store.extendLease({
+        scope: this.scope,
+        key: this.key,
+        ownerToken: this.#ownerToken,
+        leaseExpiresAt: now + leaseMs,
+      }),
+      clock,
+      storeTimeoutMs,
+      'extending a lease',
+    );
+    if (extended) this.#leaseExpiresAt = now + leaseMs;
+    return extended;
+  }
+
   #scheduleHeartbeat(intervalMs: number, maxHoldMs: number): void {
     const { clock } = this.#env;
     this.#cancelHeartbeat = clock.setTimer(() => {
@@ -313,7 +307,7 @@ export class ClaimTicket implements IdempotencyTicket {
   }
 
   async #beat(intervalMs: number, maxHoldMs: number): Promise<void> {
-    const { store, clock, logger, leaseMs, emit, storeTimeoutMs } = this.#env;
+    const { clock, logger, emit } = this.#env;
     if (this.#settled) return;
     const now = clock.now();
     if (now - this.#claimedAt >= maxHoldMs) {
@@ -326,18 +320,7 @@ export class ClaimTicket implements IdempotencyTicket {
     }
     let extended: boolean;
     try {
-      extended = await withinStoreTimeout(
-        store.extendLease({
-          scope: this.scope,
-          key: this.key,
-          ownerToken: this.#ownerToken,
-          leaseExpiresAt: now + leaseMs,
-        }),
-        clock,
-        storeTimeoutMs,
-        'extending a lease',
-      );
-      if (extended) this.#leaseExpiresAt = now + leaseMs;
+      extended = await this.#extendLease(now);
     } catch (error) {
       // A passing store failure: the lease still runs, and the next beat tries again.
       logger.warn(

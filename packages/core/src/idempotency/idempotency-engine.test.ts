@@ -431,8 +431,8 @@ describe('createIdempotency: answering in the same tick', () => {
     expect(() => idempotency[beginInSameTick](request)).toThrow(
       expect.objectContaining({ code: 'IDEMPOTENCY_IN_FLIGHT' }),
     );
-    expect(begun.ticket.recordResult({ saleId: 7 })).toBe(true);
-    expect(begun.ticket.recordResult({ saleId: 8 })).toBe(false);
+    expect(begun.ticket.complete({ saleId: 7 })).toBe(true);
+    expect(begun.ticket.complete({ saleId: 8 })).toBe(false);
     expect(idempotency[beginInSameTick](request)).toEqual({
       outcome: 'replayed',
       result: { saleId: 7 },
@@ -452,7 +452,7 @@ describe('createIdempotency: answering in the same tick', () => {
     expect(await caught(Promise.resolve(idempotency[beginInSameTick](request)))).toMatchObject({
       code: 'IDEMPOTENCY_IN_FLIGHT',
     });
-    const recorded = claimed.ticket.recordResult({ saleId: 7 });
+    const recorded = claimed.ticket.complete({ saleId: 7 });
     expect(recorded).toBeInstanceOf(Promise);
     expect(await recorded).toBe(true);
     expect(await idempotency[beginInSameTick](request)).toEqual({

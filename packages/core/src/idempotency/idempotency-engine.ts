@@ -75,19 +75,12 @@ export interface IdempotencyOperationContext {
   readonly takeover: boolean;
 }
 
-/** The result of {@link Idempotency.begin}. */
+/**
+ * The result of {@link Idempotency.begin}: the key is now this caller's (run the operation, then
+ * end the ticket with `complete` or `release`), or its recorded result.
+ */
 export type IdempotencyBegin =
   | { readonly outcome: 'claimed'; readonly ticket: IdempotencyTicket }
-  | { readonly outcome: 'replayed'; readonly result: RecordedResult };
-
-/**
- * {@link IdempotencyBegin} with the engine's own ticket, whose `recordResult` and `releaseKey`
- * answer synchronously when the store does.
- *
- * For adapter authors, on `@ballast/core/adapter-kit`.
- */
-export type IdempotencyStart =
-  | { readonly outcome: 'claimed'; readonly ticket: ClaimTicket }
   | { readonly outcome: 'replayed'; readonly result: RecordedResult };
 
 /**
@@ -154,7 +147,7 @@ export interface IdempotencyEngine extends Idempotency {
   readonly [beginInSameTick]: (
     request: IdempotencyRequest,
     options?: IdempotencyCallOptions,
-  ) => Awaitable<IdempotencyStart>;
+  ) => Awaitable<IdempotencyBegin>;
 }
 
 function invalidRequest(field: string, problem: string): BallastError {
@@ -290,7 +283,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
    * duplicate), or, with `onStoreUnavailable: 'proceed'`, let through on an unguarded ticket.
    * A store that is not migrated is always refused.
    */
-  function claimFailed(attempt: Attempt, error: unknown): IdempotencyStart {
+  function claimFailed(attempt: Attempt, error: unknown): IdempotencyBegin {
     const { scope, key } = attempt;
     const failure = toStoreFailure(error, storeTimeoutMs);
     if (isStoreNotMigrated(failure)) {
@@ -315,7 +308,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     attempt: Attempt,
     outcome: ClaimOutcome,
     claimedAt: number,
-  ): IdempotencyStart | KeepWaiting {
+  ): IdempotencyBegin | KeepWaiting {
     const { scope, key } = attempt;
     if (outcome.kind === 'claimed') {
       if (listens('claim')) {
@@ -354,7 +347,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
   }
 
   /** Claims once and decides, synchronously when the store answers synchronously. */
-  function claimOnce(attempt: Attempt): Awaitable<IdempotencyStart | KeepWaiting> {
+  function claimOnce(attempt: Attempt): Awaitable<IdempotencyBegin | KeepWaiting> {
     const claimedAt = clock.now();
     let pending: Awaitable<ClaimOutcome>;
     try {
@@ -383,8 +376,8 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
   }
 
   /** Wait mode: sleeps and claims again until the key is free, recorded, or time is up. */
-  async function keepWaiting(attempt: Attempt, first: KeepWaiting): Promise<IdempotencyStart> {
-    let next: IdempotencyStart | KeepWaiting = first;
+  async function keepWaiting(attempt: Attempt, first: KeepWaiting): Promise<IdempotencyBegin> {
+    let next: IdempotencyBegin | KeepWaiting = first;
     while ('waitMs' in next) {
       try {
         await clock.sleep(next.waitMs, attempt.signal);
@@ -402,7 +395,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
   function start(
     request: IdempotencyRequest,
     callOptions?: IdempotencyCallOptions,
-  ): Awaitable<IdempotencyStart> {
+  ): Awaitable<IdempotencyBegin> {
     const { scope, key, fingerprint: requestFingerprint } = checkRequest(request);
     const call = callOptions === undefined ? noCallOptions : checkCallOptions(callOptions);
     const wait = (call.wait as ResolvedWait | false | undefined) ?? parsed.wait;

@@ -1,5 +1,5 @@
 export { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
-export type { ClaimTicket, IdempotencyTicket } from './claim-ticket.js';
+export type { IdempotencyTicket } from './claim-ticket.js';
 export {
   type FingerprintInput,
   type FingerprintOptions,
@@ -19,7 +19,6 @@ export {
   type IdempotencyRequest,
   type IdempotencyRunOptions,
   type IdempotencyRunResult,
-  type IdempotencyStart,
   type IdempotencyWaitOptions,
 } from './idempotency-engine.js';
 export type {

@@ -18,7 +18,9 @@ import {
   BallastError,
   createIdempotency,
   type Idempotency,
+  type IdempotencyBegin,
   type IdempotencyOptions,
+  type IdempotencyTicket,
   isBallastError,
   type Logger,
   noopLogger,
@@ -26,8 +28,6 @@ import {
 import {
   type Awaitable,
   beginInSameTick,
-  type ClaimTicket,
-  type IdempotencyStart,
   isPromiseLike,
   parseOptions,
 } from '@ballast/core/adapter-kit';
@@ -237,11 +237,11 @@ interface RecordingRules {
 
 /** An execution over an engine ticket. A class: one allocation per request, no closures. */
 class TicketExecution implements IdempotentExecution {
-  readonly #ticket: ClaimTicket;
+  readonly #ticket: IdempotencyTicket;
   readonly #rules: RecordingRules;
   readonly #held: string;
 
-  constructor(ticket: ClaimTicket, rules: RecordingRules) {
+  constructor(ticket: IdempotencyTicket, rules: RecordingRules) {
     this.#ticket = ticket;
     this.#rules = rules;
     this.#held = `${ticket.scope}\u0000${ticket.key}`;
@@ -273,16 +273,16 @@ class TicketExecution implements IdempotentExecution {
     if (ticket.settled) return 'unrecorded';
     const rules = this.#rules;
     if (rules.releaseStatuses.has(response.status) || !rules.shouldRecord(response.status)) {
-      return whenReleased(ticket.releaseKey(`status ${response.status}`));
+      return whenReleased(ticket.release(`status ${response.status}`));
     }
-    if (response.body === null) return whenReleased(ticket.releaseKey('uncapturable'));
+    if (response.body === null) return whenReleased(ticket.release('uncapturable'));
     const recorded = recordResponseWith(
       { status: response.status, headers: response.headers, body: response.body },
       this.#rules.recordable,
     );
     let pending: Awaitable<boolean>;
     try {
-      pending = ticket.recordResult(recorded);
+      pending = ticket.complete(recorded);
     } catch {
       // The ticket logged the store failure; the response still goes to the client.
       return 'unrecorded';
@@ -297,7 +297,7 @@ class TicketExecution implements IdempotentExecution {
   abandon(reason: string): Awaitable<void> {
     heldKeys.delete(this.#held);
     if (this.#ticket.settled) return;
-    const released = this.#ticket.releaseKey(reason);
+    const released = this.#ticket.release(reason);
     if (isPromiseLike(released)) return released.then(() => undefined);
   }
 
@@ -377,7 +377,7 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
   };
 
   /** The decision for what the engine answered. */
-  function decide(begun: IdempotencyStart, scope: string, key: string): IdempotencyDecision {
+  function decide(begun: IdempotencyBegin, scope: string, key: string): IdempotencyDecision {
     if (begun.outcome === 'claimed') {
       return { kind: 'execute', execution: new TicketExecution(begun.ticket, recording) };
     }
@@ -406,7 +406,7 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     if (typeof scope !== 'string' || scope.length === 0 || scope.length > maxScopeLength) {
       return { kind: 'refuse', error: invalidScope(scope, http.logger) };
     }
-    let begun: Awaitable<IdempotencyStart>;
+    let begun: Awaitable<IdempotencyBegin>;
     try {
       begun = engine[beginInSameTick](
         { scope, key, fingerprint },

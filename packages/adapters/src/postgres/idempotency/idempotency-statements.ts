@@ -150,11 +150,17 @@ export async function completeKey(
   result: string = resultJsonOf(request),
 ): Promise<boolean> {
   const now = new Date(request.now);
+  // The expiry set by the claim (claim time + TTL) is kept when the requested one is within a
+  // minute of it (the operation was short): expires_at is indexed, and leaving it unchanged
+  // makes the completion a HOT update (same page, no index writes).
+  const expiresAt = new Date(request.expiresAt);
   const { rows } = await sql`
     UPDATE ${table.ref} SET
       state = 'completed',
       result = ${result}::json,
-      expires_at = ${new Date(request.expiresAt)},
+      expires_at = CASE
+        WHEN ${expiresAt}::timestamptz - expires_at BETWEEN interval '-1 minute' AND interval '1 minute'
+        THEN expires_at ELSE ${expiresAt}::timestamptz END,
       completed_at = ${now}
     WHERE scope = ${request.scope} AND key = ${request.key}
       AND state = 'in_flight' AND owner_token = ${request.ownerToken} AND expires_at > ${now}

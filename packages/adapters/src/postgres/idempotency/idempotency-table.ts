@@ -74,8 +74,11 @@ function migrationStatements(
   created_at       timestamptz NOT NULL,
   completed_at     timestamptz,
   PRIMARY KEY (scope, key)
-)`,
+) WITH (fillfactor = 80)`,
     `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_expires_at_idx`)} ON ${table} (expires_at)`,
+    // For tables created before: it applies to pages written from now on. A brief lock that
+    // does not block reads or writes.
+    `ALTER TABLE ${table} SET (fillfactor = 80)`,
   );
   return statements;
 }
@@ -83,7 +86,9 @@ function migrationStatements(
 /**
  * The DDL of the idempotency table, for your own migration tool. Applying it twice is harmless
  * (`IF NOT EXISTS` throughout). `result` is `json`, not `jsonb`, so a replayed body keeps the
- * original key order byte for byte.
+ * original key order byte for byte (and is stored without being parsed). The table leaves 20 %
+ * of each page free (`fillfactor = 80`) so the completion, which changes no indexed column, is
+ * a HOT update: a new row version on the same page and no new index entries.
  *
  * @example
  * ```ts

@@ -60,9 +60,14 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  * ```ts
  * import { Kysely, PostgresDialect } from 'kysely';
  * import pg from 'pg';
- * import { PostgresIdempotencyStore, migrateIdempotency } from '@ballast/adapters/postgres';
+ * import {
+ *   guardPostgresPool,
+ *   migrateIdempotency,
+ *   PostgresIdempotencyStore,
+ * } from '@ballast/adapters/postgres';
  *
- * const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: new pg.Pool() }) });
+ * const pool = guardPostgresPool(new pg.Pool({ connectionString: process.env.DATABASE_URL }));
+ * const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
  * await migrateIdempotency(db);
  * const store = new PostgresIdempotencyStore({ db });
  * ```
