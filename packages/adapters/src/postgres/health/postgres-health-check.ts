@@ -1,0 +1,21 @@
+/**
+ * A health probe for Postgres through Kysely: `SELECT 1` on a pooled connection. Reaching the
+ * server and getting an answer is what "up" means; the health module's timeout turns a server
+ * that accepts and never answers into `down`.
+ */
+import type { HealthProbe } from '@ballast/server';
+import { type QueryExecutorProvider, sql } from 'kysely';
+
+/**
+ * A probe for `health({ checks: { db: postgresHealthCheck(db) } })`.
+ *
+ * @example
+ * ```ts
+ * app.use(expressHealth({ checks: { db: postgresHealthCheck(db) }, timeoutMs: 1_000 }));
+ * ```
+ */
+export function postgresHealthCheck(db: QueryExecutorProvider): HealthProbe {
+  return async () => {
+    await sql`SELECT 1`.execute(db);
+  };
+}
