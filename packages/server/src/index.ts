@@ -3,6 +3,7 @@ export * from './health/index.js';
 export * from './http/index.js';
 export * from './idempotency/index.js';
 export * from './locking/index.js';
+export * from './rate-limit/index.js';
 export * from './signing/index.js';
 export * from './trace/index.js';
 export * from './validation/index.js';
