@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { RedisStore } from 'rate-limit-redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startChildServer } from './support/child-server.js';
 import { startExpressKit, startFastifyKit } from './support/server-kit-apps.js';
 import { describeWith, postgresUrl, redisUrl } from './support/services.js';

@@ -1,3 +1,16 @@
-export * from './health/index.js';
-export * from './idempotency/index.js';
-export * from './nonce/index.js';
+/** `@ballast/adapters/redis`: stores on Redis through ioredis. Peer: `ioredis`. */
+
+// Health probe.
+export { redisHealthCheck } from './health/index.js';
+// Idempotency store.
+export {
+  type RedisIdempotencyClient,
+  RedisIdempotencyStore,
+  type RedisIdempotencyStoreOptions,
+} from './idempotency/index.js';
+// Nonce store for signed-request replay protection.
+export {
+  type RedisNonceClient,
+  RedisNonceStore,
+  type RedisNonceStoreOptions,
+} from './nonce/index.js';

@@ -6,7 +6,7 @@
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
-import { isClockLike } from '../options/option-schemas.js';
+import { isClockLike } from '../options/shape-checks.js';
 
 function invalid(field: string, problem: string): BallastError {
   return new BallastError('INVALID_OPTIONS', {

@@ -7,13 +7,12 @@
  * overwrite the new holder's result (completion is fenced by an owner token).
  */
 
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
-import { clockSchema, functionSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
 import { ClaimTicket, type IdempotencyTicket, type TicketEnvironment } from './claim-ticket.js';
 import type {
@@ -118,7 +117,7 @@ export type IdempotencyBegin =
  * {@link IdempotencyBegin} with the engine's own ticket, whose `recordResult` and `releaseKey`
  * answer synchronously when the store does.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export type IdempotencyStart =
   | { readonly outcome: 'claimed'; readonly ticket: ClaimTicket }
@@ -129,7 +128,7 @@ export type IdempotencyStart =
  * always does), so a framework adapter can decide and carry on in the same tick. Server
  * adapters use it; applications use `begin` or `run`.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export const beginInSameTick: unique symbol = Symbol(
   '@ballast/core/idempotency/begin-in-same-tick',
@@ -174,7 +173,7 @@ export interface Idempotency {
  * The engine {@link createIdempotency} makes: an {@link Idempotency} whose `begin` can also
  * answer in the same tick, for server adapters.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export interface IdempotencyEngine extends Idempotency {
   /** `begin`, answered synchronously when the store answers synchronously. */
@@ -184,71 +183,55 @@ export interface IdempotencyEngine extends Idempotency {
   ) => Awaitable<IdempotencyStart>;
 }
 
-const positiveMs = z.number().int().min(1);
-const waitSchema = z.object({
-  timeoutMs: z.number().int().min(0),
-  pollMs: positiveMs.default(100),
+const positiveMs = v.number({ integer: true, min: 1 });
+const waitSchema = v.object({
+  timeoutMs: v.number({ integer: true, min: 0 }),
+  pollMs: v.optional(positiveMs, 100),
 });
 
-const optionsSchema = z
-  .object({
-    store: z.custom<IdempotencyStore>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        ['claim', 'complete', 'release', 'extendLease', 'deleteExpired'].every(
-          (method) => typeof (value as Record<string, unknown>)[method] === 'function',
-        ),
-      {
-        message:
-          'expected an IdempotencyStore (claim, complete, release, extendLease, deleteExpired)',
-      },
+const optionsSchema = v.refine(
+  v.object({
+    store: v.methods<IdempotencyStore>(
+      ['claim', 'complete', 'release', 'extendLease', 'deleteExpired'],
+      'an IdempotencyStore (claim, complete, release, extendLease, deleteExpired)',
     ),
-    clock: clockSchema.default(systemClock),
-    leaseMs: positiveMs.default(30_000),
-    ttlMs: positiveMs.default(24 * 60 * 60 * 1_000),
-    heartbeat: z
-      .union([
-        z.boolean(),
-        z.object({ intervalMs: positiveMs.optional(), maxHoldMs: positiveMs.optional() }),
-      ])
-      .default(false),
-    wait: z.union([z.literal(false), waitSchema]).default(false),
-    createOwnerToken: functionSchema<() => string>('a function returning a string').default(
-      () => processOwnerTokens,
+    clock: v.optional(v.clock(), systemClock),
+    leaseMs: v.optional(positiveMs, 30_000),
+    ttlMs: v.optional(positiveMs, 24 * 60 * 60 * 1_000),
+    heartbeat: v.optional(
+      v.union(
+        v.boolean(),
+        v.object({ intervalMs: v.optional(positiveMs), maxHoldMs: v.optional(positiveMs) }),
+      ),
+      false,
     ),
-    logger: z
-      .custom<Logger>(
-        (value) =>
-          typeof value === 'object' &&
-          value !== null &&
-          typeof (value as Logger).warn === 'function' &&
-          typeof (value as Logger).error === 'function',
-        { message: 'expected a Logger (debug, info, warn, error)' },
-      )
-      .default(noopLogger),
-    on: z.record(z.string(), functionSchema('an event handler')).default({}),
-  })
-  .superRefine((options, context) => {
+    wait: v.optional(v.union(v.literal(false), waitSchema), false),
+    createOwnerToken: v.optional(v.func<() => string>('a function returning a string'), () =>
+      processOwnerTokens(),
+    ),
+    logger: v.optional(
+      v.methods<Logger>(['warn', 'error'], 'a Logger (debug, info, warn, error)'),
+      noopLogger,
+    ),
+    on: v.optional(v.record(v.func('an event handler')), {}),
+  }),
+  (options) => {
     if (options.ttlMs <= options.leaseMs) {
-      context.addIssue({
-        code: 'custom',
-        path: ['ttlMs'],
-        message: 'must be greater than leaseMs',
-      });
+      return { path: ['ttlMs'], message: 'must be greater than leaseMs' };
     }
     if (options.heartbeat !== false) {
       const configured = options.heartbeat === true ? undefined : options.heartbeat.maxHoldMs;
       const maxHoldMs = configured ?? 10 * options.leaseMs;
       if (maxHoldMs >= options.ttlMs) {
-        context.addIssue({
-          code: 'custom',
+        return {
           path: ['heartbeat', 'maxHoldMs'],
           message: 'must be less than ttlMs (default 10 × leaseMs)',
-        });
+        };
       }
     }
-  });
+    return undefined;
+  },
+);
 
 function invalidRequest(field: string, problem: string): BallastError {
   return new BallastError('INVALID_OPTIONS', {
@@ -257,7 +240,7 @@ function invalidRequest(field: string, problem: string): BallastError {
   });
 }
 
-// Checked by hand rather than with zod: this runs on every request, so it must cost nothing.
+// Checked by hand rather than with a schema: this runs on every request, so it must cost nothing.
 function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest> {
   if (typeof request !== 'object' || request === null)
     throw invalidRequest('(options)', 'expected an object');
@@ -345,7 +328,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     readonly ownerToken: string;
     readonly startedAt: number;
     readonly deadline: number;
-    readonly wait: z.output<typeof waitSchema> | false;
+    readonly wait: v.Infer<typeof waitSchema> | false;
     readonly signal: AbortSignal | undefined;
   }
 
@@ -455,7 +438,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
   ): Awaitable<IdempotencyStart> {
     const { scope, key, fingerprint: requestFingerprint } = checkRequest(request);
     const call = callOptions === undefined ? noCallOptions : checkCallOptions(callOptions);
-    const wait = (call.wait as z.output<typeof waitSchema> | false | undefined) ?? parsed.wait;
+    const wait = (call.wait as v.Infer<typeof waitSchema> | false | undefined) ?? parsed.wait;
     const startedAt = clock.now();
     const attempt: Attempt = {
       scope,

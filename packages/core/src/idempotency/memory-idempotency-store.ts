@@ -6,8 +6,8 @@
  * exactly as it would from a database: a `Date` comes back as a string and a later mutation of
  * the original object does not leak into the replay.
  */
-import { z } from 'zod';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { defaultIdempotencyScope } from './idempotency-key.js';
 import type {
   ClaimOutcome,
@@ -29,8 +29,8 @@ export interface MemoryIdempotencyStoreOptions {
   maxEntries?: number;
 }
 
-const optionsSchema = z.object({
-  maxEntries: z.number().int().min(1).default(10_000),
+const optionsSchema = v.object({
+  maxEntries: v.optional(v.number({ integer: true, min: 1 }), 10_000),
 });
 
 // Outcomes without a field that varies are shared, not allocated per claim.

@@ -4,14 +4,10 @@
  * problem+json that holds only safe, localised text. Express's and Fastify's handlers in
  * `@ballast/adapters` are translations of this function.
  */
-import {
-  BallastError,
-  generateTraceId,
-  type Logger,
-  loggerSchema,
-  parseOptions,
-} from '@ballast/core';
+import { BallastError, generateTraceId, type Logger } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { loggerSchema } from '../options/index.js';
 import { currentTraceContext } from '../trace/async-trace-storage.js';
 import { type ClassifyErrorOptions, classifyError } from './classify-error.js';
 import { problemResponse } from './problem-response.js';

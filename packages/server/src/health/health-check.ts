@@ -4,17 +4,10 @@
  * answers) reports `down` after `timeoutMs` instead of hanging the endpoint and every client
  * that polls it. A check's error is logged, never shown: the report carries only a status code.
  */
-import {
-  type Clock,
-  clockSchema,
-  functionSchema,
-  type Logger,
-  loggerSchema,
-  noopLogger,
-  parseOptions,
-  systemClock,
-} from '@ballast/core';
+import { type Clock, type Logger, noopLogger, systemClock } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { clockSchema, functionSchema, loggerSchema } from '../options/index.js';
 
 /** Probes one dependency. Resolves when it is reachable; rejects (or times out) when not. */
 export type HealthProbe = (signal: AbortSignal) => Promise<unknown> | unknown;

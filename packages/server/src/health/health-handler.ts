@@ -3,7 +3,7 @@
  * required dependency is down, so a load balancer takes the instance out; the live variant checks
  * nothing, so clients can ping it as often as they like (seed 002 §4.2, connectivity checks).
  */
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import {
   type HealthOptions,
   type HealthReport,

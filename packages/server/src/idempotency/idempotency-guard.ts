@@ -11,22 +11,24 @@
  * only translate requests and responses.
  */
 import {
-  type Awaitable,
   BallastError,
-  beginInSameTick,
-  type ClaimTicket,
   createIdempotency,
-  functionSchema,
   type Idempotency,
   type IdempotencyOptions,
-  type IdempotencyStart,
   isBallastError,
-  isPromiseLike,
   type Logger,
   noopLogger,
-  parseOptions,
 } from '@ballast/core';
+import {
+  type Awaitable,
+  beginInSameTick,
+  type ClaimTicket,
+  type IdempotencyStart,
+  isPromiseLike,
+  parseOptions,
+} from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { functionSchema } from '../options/index.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
 import {
   defaultRecordedHeaders,

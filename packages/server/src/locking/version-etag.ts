@@ -9,7 +9,8 @@
  * `PRECONDITION_FAILED` / 409 `VERSION_CONFLICT` as problem+json with `currentVersion` and, when
  * the route supplies it, `current`; 428 `PRECONDITION_REQUIRED`.
  */
-import { BallastError, isVersionConflict, parseOptions } from '@ballast/core';
+import { BallastError, isVersionConflict } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 
 /** The version a write expects: a number, or `'*'` (any current version: explicit last-write-wins). */

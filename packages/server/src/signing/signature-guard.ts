@@ -9,17 +9,17 @@ import {
   BallastError,
   createVerifier,
   type Logger,
-  loggerSchema,
   noopLogger,
   type ProblemDetails,
-  parseOptions,
   toBallastError,
   type VerifiedSignature,
   type Verifier,
   type VerifierOptions,
   type VerifyInput,
 } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { loggerSchema } from '../options/index.js';
 
 /** Default largest body read for verification: 1 MiB. */
 export const defaultMaxSignedBodyBytes = 1024 * 1024;

@@ -8,14 +8,10 @@
 import {
   BallastError,
   childSpan,
-  clockSchema,
   createSigner,
   createTraceContext,
-  functionSchema,
   type Logger,
-  loggerSchema,
   noopLogger,
-  parseOptions,
   type RetryOptions,
   type RetryPresetName,
   retry,
@@ -25,7 +21,9 @@ import {
   type TraceContext,
   traceHeaders,
 } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { clockSchema, functionSchema, loggerSchema } from '../options/index.js';
 import { currentTraceContext } from '../trace/async-trace-storage.js';
 import { signedCallErrorOf } from './signed-call-error.js';
 

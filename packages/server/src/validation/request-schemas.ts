@@ -4,7 +4,7 @@
  * every part is collected, and the answer is one 400 `VALIDATION_FAILED` listing each field's
  * path and the part it was in, never a 500 from a handler that trusted unparsed input.
  */
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { type FieldIssue, issuePath, validationFailed } from '../errors/classify-error.js';
 

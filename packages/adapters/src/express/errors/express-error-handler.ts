@@ -5,13 +5,15 @@
  * go to the log). Express's own handler would send an HTML page with the stack and the driver's
  * message instead.
  */
-import { BallastError, type Logger, loggerSchema, parseOptions } from '@ballast/core';
+import { BallastError, type Logger } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import {
   type ClassifyErrorOptions,
   currentTraceContext,
   type TraceScope,
   toResponse,
 } from '@ballast/server';
+import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { sendWebResponse } from './send-web-response.js';

@@ -2,7 +2,7 @@
  * `/health` and `/health/live` for Express: `health()` and `live()` from `@ballast/server`,
  * mounted on a router.
  */
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { type HealthOptions, health, live } from '@ballast/server';
 import { Router } from 'express';
 import { z } from 'zod';

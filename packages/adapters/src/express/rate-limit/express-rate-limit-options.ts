@@ -5,7 +5,7 @@
  * headers and the 429 as Ballast's problem+json with `Retry-After`. For several instances, pass
  * a shared store (`rate-limit-redis`'s `RedisStore`).
  */
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import {
   localhostAddresses,
   type RateLimitPresetName,

@@ -4,12 +4,9 @@
  * sees coerced, typed input; any issue becomes one 400 `VALIDATION_FAILED` listing every field
  * (rendered by `expressErrorHandler()`).
  */
-import {
-  checkRequestSchemas,
-  type RequestSchemas,
-  type ValidatedPart,
-  validateRequestParts,
-} from '@ballast/server';
+
+import { type RequestSchemas, type ValidatedPart, validateRequestParts } from '@ballast/server';
+import { checkRequestSchemas } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler } from 'express';
 
 /**

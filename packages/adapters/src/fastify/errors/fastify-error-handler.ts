@@ -4,8 +4,10 @@
  * through `toResponse()` in `@ballast/server`, instead of Fastify's `{ statusCode, error,
  * message }`, which echoes the thrown message (SQL included) to the client.
  */
-import { BallastError, type Logger, loggerSchema, parseOptions } from '@ballast/core';
+import { BallastError, type Logger } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { type ClassifyErrorOptions, toResponse } from '@ballast/server';
+import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 

@@ -2,7 +2,7 @@
  * `/health` and `/health/live` for Fastify: `health()` and `live()` from `@ballast/server` as two
  * routes of a plugin.
  */
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { type HealthOptions, health, live } from '@ballast/server';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';

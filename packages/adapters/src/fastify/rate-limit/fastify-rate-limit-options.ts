@@ -5,7 +5,7 @@
  * as Ballast's problem+json with `Retry-After` (rendered by `fastifyErrorHandler()`). For several
  * instances, pass an ioredis client as `redis`: the plugin's own Redis store.
  */
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import {
   localhostAddresses,
   type RateLimitPresetName,

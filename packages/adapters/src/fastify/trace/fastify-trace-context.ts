@@ -6,18 +6,18 @@
 import {
   createTraceReader,
   type Logger,
-  loggerSchema,
-  parseOptions,
   type TraceContext,
   type TraceFromHeadersOptions,
   traceHeaders,
   traceLogFields,
   withTraceLogger,
 } from '@ballast/core';
+import { parseOptions, pickTraceFromHeadersOptions } from '@ballast/core/adapter-kit';
 import { runWithTrace, type TraceScope } from '@ballast/server';
+import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
-import fastifyPlugin from 'fastify-plugin';
 import { z } from 'zod';
+import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -57,8 +57,8 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
   done,
 ) => {
   const { logger, responseHeaders } = parseOptions(optionsSchema, options, 'fastifyTraceContext()');
-  // The reader validates and keeps only the trace fields of the same options object.
-  const readTrace = createTraceReader(options);
+  // The reader validates the trace fields of the same options object.
+  const readTrace = createTraceReader(pickTraceFromHeadersOptions(options));
   const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
   const scopes = new WeakMap<FastifyRequest, TraceScope>();
 
@@ -88,8 +88,8 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
 };
 
 /**
- * Fastify plugin: gives every request a trace. Register it before your routes (it is wrapped with
- * `fastify-plugin`, so its hooks apply to the whole instance).
+ * Fastify plugin: gives every request a trace. Register it before your routes (it is not encapsulated,
+ * as with `fastify-plugin`, so its hooks apply to the whole instance).
  *
  * @example
  * ```ts
@@ -100,7 +100,7 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
  * });
  * ```
  */
-export const fastifyTraceContext = fastifyPlugin(traceContextPlugin, {
+export const fastifyTraceContext = unencapsulatedPlugin(traceContextPlugin, {
   name: '@ballast/adapters/fastify/trace-context',
   fastify: '>=4.26',
 });

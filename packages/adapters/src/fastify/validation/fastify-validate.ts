@@ -3,12 +3,9 @@
  * errors `fastifyErrorHandler()` renders the same way). The hook parses each given part, puts the
  * parsed values back on the request (coerced and typed) and answers one 400 listing every field.
  */
-import {
-  checkRequestSchemas,
-  type RequestSchemas,
-  type ValidatedPart,
-  validateRequestParts,
-} from '@ballast/server';
+
+import { type RequestSchemas, type ValidatedPart, validateRequestParts } from '@ballast/server';
+import { checkRequestSchemas } from '@ballast/server/adapter-kit';
 import type { FastifyReply, FastifyRequest, RouteGenericInterface } from 'fastify';
 
 /** The route generic for a route validated by `schemas`: `app.post<ValidatedRoute<typeof s>>(…)`. */

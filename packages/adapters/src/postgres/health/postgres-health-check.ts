@@ -3,7 +3,7 @@
  * server and getting an answer is what "up" means; the health module's timeout turns a server
  * that accepts and never answers into `down`.
  */
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import type { HealthProbe } from '@ballast/server';
 import { type QueryExecutorProvider, sql } from 'kysely';
 import { z } from 'zod';

@@ -12,8 +12,9 @@
  * SELECT updated.*, (SELECT version FROM current) AS current_version FROM (SELECT 1) one LEFT JOIN updated ON true
  * ```
  */
-import { BallastError, parseOptions, VersionConflictError } from '@ballast/core';
-import { type Kysely, type QueryExecutorProvider, sql, type Transaction } from 'kysely';
+import { BallastError, VersionConflictError } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { type QueryExecutorProvider, sql } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 
@@ -84,7 +85,7 @@ const optionsSchema = z.strictObject({
 export async function updateWithVersion<
   Row extends Record<string, unknown> = Record<string, unknown>,
 >(
-  db: Kysely<any> | Transaction<any> | QueryExecutorProvider,
+  db: QueryExecutorProvider,
   table: string,
   key: VersionedRowKey,
   changes: Record<string, unknown>,

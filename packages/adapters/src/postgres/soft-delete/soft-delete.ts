@@ -3,16 +3,10 @@
  * so a mistaken delete can be restored and references stay valid. The helpers keep the one rule
  * every query must follow (`deleted_at IS NULL`) in one place, and take the time from a `Clock`.
  */
-import { BallastError, type Clock, clockSchema, parseOptions, systemClock } from '@ballast/core';
-import {
-  type Expression,
-  type ExpressionBuilder,
-  type Kysely,
-  type QueryExecutorProvider,
-  type SqlBool,
-  sql,
-  type Transaction,
-} from 'kysely';
+import { BallastError, type Clock, systemClock } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { clockSchema } from '@ballast/server/adapter-kit';
+import { type QueryExecutorProvider, type RawBuilder, type SqlBool, sql } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 
@@ -39,7 +33,8 @@ const optionsSchema = z.strictObject({
   clock: clockSchema.default(systemClock),
 });
 
-type Db = Kysely<any> | Transaction<any> | QueryExecutorProvider;
+/** A Kysely instance or transaction. */
+type Db = QueryExecutorProvider;
 
 async function stamp(
   where: string,
@@ -112,14 +107,12 @@ export function restore(
  * const live = await db.selectFrom('invitations').selectAll().where(whereNotDeleted()).execute();
  * ```
  */
-export function whereNotDeleted(
-  column = 'deleted_at',
-): (eb: ExpressionBuilder<any, any>) => Expression<SqlBool> {
+export function whereNotDeleted(column = 'deleted_at'): RawBuilder<SqlBool> {
   if (!/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.){0,2}[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(column)) {
     throw new BallastError('INVALID_OPTIONS', {
       message: `Invalid options for whereNotDeleted(): "column": expected a (qualified) column name`,
       details: { field: 'column' },
     });
   }
-  return (eb) => eb(eb.ref(column), 'is', null);
+  return sql<SqlBool>`${sql.ref(column)} IS NULL`;
 }

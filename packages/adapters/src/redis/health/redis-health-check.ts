@@ -2,8 +2,9 @@
  * A health probe for Redis through ioredis: `PING`. The health module's timeout turns a Redis
  * that accepts and never answers into `down`.
  */
-import { methodsSchema, parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import type { HealthProbe } from '@ballast/server';
+import { methodsSchema } from '@ballast/server/adapter-kit';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 

@@ -14,7 +14,9 @@ import type {
   IdempotencyStore,
   ReleaseRequest,
 } from '@ballast/core';
-import { BallastError, methodsSchema, parseOptions } from '@ballast/core';
+import { BallastError } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { methodsSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 import {
   claimScript,
