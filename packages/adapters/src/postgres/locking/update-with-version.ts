@@ -82,9 +82,7 @@ const optionsSchema = z.strictObject({
  * res.set('ETag', versionETag(sale.version)).json(sale);
  * ```
  */
-export async function updateWithVersion<
-  Row extends Record<string, unknown> = Record<string, unknown>,
->(
+export async function updateWithVersion<Row extends object = Record<string, unknown>>(
   db: QueryExecutorProvider,
   table: string,
   key: VersionedRowKey,
@@ -126,7 +124,7 @@ export async function updateWithVersion<
   const expected = parsed.key.version === '*' ? sql`true` : sql`${version} = ${parsed.key.version}`;
   const current = parsed.includeCurrent ? sql`to_jsonb(${target}.*)` : sql`null::jsonb`;
   const query = sql<
-    Row & {
+    Record<string, unknown> & {
       __ballast_current_version: number | null;
       __ballast_current: Record<string, unknown> | null;
     }
