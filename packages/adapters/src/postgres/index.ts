@@ -1,5 +1,27 @@
 /** `@ballast/adapters/postgres`: PostgreSQL through Kysely. Peer: `kysely` (and a driver, e.g. `pg`). */
 
+// Backups: pg_dump runner, run records table, restore, PGlite data-dir source.
+export {
+  type BackupRunsTableOptions,
+  backupRunsMigrationSql,
+  createPostgresBackupRunner,
+  defaultBackupRunsTableName,
+  directoryBackupFiles,
+  findPgBinaries,
+  migrateBackupRuns,
+  type PGliteBackupSourceOptions,
+  type PGliteLike,
+  type PgBinaries,
+  type PgDumpSourceOptions,
+  type PostgresBackupRunner,
+  type PostgresBackupRunnerOptions,
+  PostgresBackupRunStore,
+  type PostgresBackupRunStoreOptions,
+  pgDumpSource,
+  pgliteBackupSource,
+  restorePostgresBackup,
+} from './backup/index.js';
+
 // Document records for the storage–database consistency recipes.
 export {
   type DependantColumns,
@@ -12,6 +34,8 @@ export {
   type KyselyDocumentRecordsOptions,
   migrateDocuments,
 } from './documents/index.js';
+// Per-entity CSV exports streamed from a cursor.
+export { csvFileName, type ExportCsvOptions, exportCsv } from './export/index.js';
 // Health probe.
 export { postgresHealthCheck } from './health/index.js';
 // Idempotency store, its table, and idempotency in the caller's transaction.
@@ -41,7 +65,13 @@ export {
   PostgresNonceStore,
   type PostgresNonceStoreOptions,
 } from './nonce/index.js';
-
+// A pg.Pool that a database restart cannot crash the process through.
+export {
+  type GuardablePostgresClient,
+  type GuardablePostgresPool,
+  type GuardPostgresPoolOptions,
+  guardPostgresPool,
+} from './pool/index.js';
 // Soft deletes.
 export {
   restore,

@@ -34,6 +34,9 @@ export const errorCatalogue = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, action: 'use-new-key' },
   // The store could not be reached: refuse rather than risk running a duplicate.
   IDEMPOTENCY_STORE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry-later' },
+  // The store answers but its table or schema is missing or wrong: not an outage, a deployment
+  // to fix (run the migration), so it is not retryable and is logged at error level.
+  IDEMPOTENCY_STORE_NOT_MIGRATED: { status: 500, retryable: false, action: 'fix-configuration' },
   // Load shedding and resilience policies.
   RATE_LIMITED: { status: 429, retryable: true, action: 'retry-later' },
   TIMEOUT: { status: 504, retryable: true, action: 'retry' },
@@ -52,6 +55,9 @@ export const errorCatalogue = {
   STORAGE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry' },
   OBJECT_NOT_FOUND: { status: 404, retryable: false, action: 'none' },
   COMPENSATION_FAILED: { status: 500, retryable: false, action: 'contact-support' },
+  // Backups (seed 002 §1): one run at a time; a dump, copy or check that did not succeed.
+  BACKUP_IN_PROGRESS: { status: 409, retryable: true, action: 'retry-later' },
+  BACKUP_FAILED: { status: 500, retryable: false, action: 'contact-support' },
   // Anything not classified: the message is generic so internals never leak.
   INTERNAL: { status: 500, retryable: false, action: 'contact-support' },
 } as const satisfies Record<string, ErrorCodeInfo>;

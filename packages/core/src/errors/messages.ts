@@ -26,6 +26,7 @@ export const englishMessages = {
   IDEMPOTENCY_IN_FLIGHT: 'The same request is still being processed. Try again shortly.',
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was already used for a different request.',
   IDEMPOTENCY_STORE_UNAVAILABLE: 'The service is temporarily unavailable. Try again shortly.',
+  IDEMPOTENCY_STORE_NOT_MIGRATED: 'The service is not available right now.',
   RATE_LIMITED: 'Too many requests. Please try again later.',
   TIMEOUT: 'The operation took too long.',
   ABORTED: 'The operation was cancelled.',
@@ -41,6 +42,8 @@ export const englishMessages = {
   STORAGE_UNAVAILABLE: 'File storage is temporarily unavailable.',
   OBJECT_NOT_FOUND: 'The file was not found.',
   COMPENSATION_FAILED: 'The operation failed and could not be fully undone. Support was notified.',
+  BACKUP_IN_PROGRESS: 'A backup is already running. Try again when it has finished.',
+  BACKUP_FAILED: 'The backup could not be completed. Support was notified.',
   INTERNAL: 'Something went wrong on our side.',
 } as const satisfies Record<BallastErrorCode, string>;
 
@@ -68,6 +71,7 @@ export const spanishMessages = {
   IDEMPOTENCY_KEY_REUSED: 'Esta Idempotency-Key ya se usó para otra solicitud.',
   IDEMPOTENCY_STORE_UNAVAILABLE:
     'El servicio no está disponible por el momento. Inténtalo en breve.',
+  IDEMPOTENCY_STORE_NOT_MIGRATED: 'El servicio no está disponible en este momento.',
   RATE_LIMITED: 'Demasiadas solicitudes. Inténtalo más tarde.',
   TIMEOUT: 'La operación tardó demasiado.',
   ABORTED: 'La operación se canceló.',
@@ -83,6 +87,8 @@ export const spanishMessages = {
   STORAGE_UNAVAILABLE: 'El almacenamiento de archivos no está disponible por el momento.',
   OBJECT_NOT_FOUND: 'No se encontró el archivo.',
   COMPENSATION_FAILED: 'La operación falló y no se pudo deshacer por completo. Se avisó a soporte.',
+  BACKUP_IN_PROGRESS: 'Ya hay un respaldo en curso. Inténtalo cuando termine.',
+  BACKUP_FAILED: 'No se pudo completar el respaldo. Se avisó a soporte.',
   INTERNAL: 'Algo salió mal de nuestro lado.',
 } as const satisfies Record<BallastErrorCode, string>;
 

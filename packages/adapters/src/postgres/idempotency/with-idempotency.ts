@@ -14,12 +14,14 @@ import {
   type Clock,
   defaultIdempotencyScope,
   systemClock,
-  validateIdempotencyKey,
 } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
+import { parseIdempotencyKey } from '@ballast/server';
+import { isIdempotencyKeyHeldByMiddleware } from '@ballast/server/adapter-kit';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { claimKey, completeKey } from './idempotency-statements.js';
+import { toIdempotencyStoreError } from './idempotency-store-errors.js';
 import {
   type IdempotencyTableOptions,
   idempotencyTableOptionsSchema,
@@ -28,7 +30,11 @@ import {
 
 /** Options for {@link withIdempotency}. */
 export interface WithIdempotencyOptions extends IdempotencyTableOptions {
-  /** The idempotency key, usually the request's `Idempotency-Key` (1–255 printable ASCII characters). */
+  /**
+   * The idempotency key: the request's `Idempotency-Key` header value as received. Read exactly
+   * as the middleware reads it (`parseIdempotencyKey` from `@ballast/server`), so `"abc"` and
+   * `abc` are one key (1–255 printable ASCII characters).
+   */
   key: string;
   /** Tenant or user the key belongs to, so two tenants' identical keys never collide. Default `'global'`, as in the engine. */
   scope?: string;
@@ -52,8 +58,8 @@ export interface IdempotentOutcome<T> {
 }
 
 const optionsSchema = idempotencyTableOptionsSchema.extend({
-  // The key's format is checked by validateIdempotencyKey, so the answer (IDEMPOTENCY_KEY_INVALID)
-  // is the same as the HTTP layer's.
+  // The key is read by parseIdempotencyKey, so the answer (IDEMPOTENCY_KEY_INVALID) and the key
+  // itself are the same as the HTTP layer's.
   key: z.unknown(),
   scope: z.string().min(1).max(255).default(defaultIdempotencyScope),
   fingerprint: z.string().min(1).max(512),
@@ -89,6 +95,11 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  *   `BallastError('IDEMPOTENCY_KEY_INVALID')` (400).
  * - The key is held in flight by the non-transactional store (same table) →
  *   `BallastError('IDEMPOTENCY_IN_FLIGHT')` (409) with `details.retryAfterSeconds`.
+ * - The database fails outside `operation` (cannot connect, restarted, commit failed) →
+ *   `BallastError('IDEMPOTENCY_STORE_UNAVAILABLE')` (503); the table or a column is missing →
+ *   `BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED')` (500). The driver's error is the `cause`.
+ *   Either way nothing committed, so a retry is safe. Errors thrown by `operation` itself
+ *   (including its own driver errors) propagate unchanged.
  *
  * When `db` is already a transaction, the claim and the writes join it and the caller's commit or
  * rollback decides for both. Use READ COMMITTED (Postgres' default): under REPEATABLE READ a
@@ -112,8 +123,11 @@ export async function withIdempotency<DB, T>(
   const parsed = parseOptions(optionsSchema, options, 'withIdempotency()');
   const table = resolveIdempotencyTable(parsed);
   const { scope, fingerprint, ttlMs, clock } = parsed;
-  const key = validateIdempotencyKey(parsed.key);
+  const key = parseIdempotencyKey(parsed.key as string);
 
+  // The operation's own failure propagates as it is; only Ballast's statements, BEGIN and
+  // COMMIT are translated into store errors.
+  let operationFailure: { error: unknown } | undefined;
   const body = async (trx: Transaction<DB>): Promise<IdempotentOutcome<T>> => {
     const now = clock.now();
     const ownerToken = globalThis.crypto.randomUUID();
@@ -128,8 +142,19 @@ export async function withIdempotency<DB, T>(
       leaseExpiresAt: now + ttlMs,
       expiresAt: now + ttlMs,
     });
-    if (outcome.kind !== 'claimed') return replayOrRefuse<T>(outcome, fingerprint, now);
-    const result = await operation(trx);
+    if (outcome.kind !== 'claimed') {
+      if (outcome.kind !== 'completed' && isIdempotencyKeyHeldByMiddleware(scope, key)) {
+        throw nestedInMiddleware(scope);
+      }
+      return replayOrRefuse<T>(outcome, fingerprint, now);
+    }
+    let result: T;
+    try {
+      result = await operation(trx);
+    } catch (error) {
+      operationFailure = { error };
+      throw error;
+    }
     const completedAt = clock.now();
     const recorded = await completeKey(trx, table, {
       scope,
@@ -149,8 +174,27 @@ export async function withIdempotency<DB, T>(
     return { result, replayed: false };
   };
 
-  if (db.isTransaction) return body(db as Transaction<DB>);
-  return db.transaction().execute(body);
+  try {
+    if (db.isTransaction) return await body(db as Transaction<DB>);
+    return await db.transaction().execute(body);
+  } catch (error) {
+    if (operationFailure !== undefined && operationFailure.error === error) throw error;
+    throw toIdempotencyStoreError(error, table.tableName);
+  }
+}
+
+/**
+ * The route is also behind the idempotency middleware on the same store, and the middleware's
+ * claim holds this very key: waiting for it would wait on this request itself, and the 409 it
+ * would answer would be recorded as the route's result. Refused, loudly, at the first request.
+ */
+function nestedInMiddleware(scope: string): BallastError {
+  return new BallastError('INVALID_OPTIONS', {
+    message:
+      `withIdempotency(): the key (scope "${scope}") is held by the idempotency middleware guarding this same request. ` +
+      'Use one of the two on a route: withIdempotency() for writes that must commit with their key, or the middleware alone.',
+    details: { field: 'key' },
+  });
 }
 
 function replayOrRefuse<T>(
