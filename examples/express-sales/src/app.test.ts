@@ -68,12 +68,62 @@ describe('express-sales example', () => {
     expect(await missing.json()).toMatchObject({ code: 'IDEMPOTENCY_KEY_MISSING' });
   });
 
-  it('answers invalid input with 400 problem+json, and the same answer to its retry', async () => {
+  it('answers invalid input with 400 problem+json naming the field, and records nothing', async () => {
     const bad = await postSale('sale-0003', { item: 'coffee', quantity: -1, unitPriceCents: 1 });
     expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
     expect(await bad.json()).toMatchObject({ code: 'VALIDATION_FAILED', field: 'quantity' });
-    const again = await postSale('sale-0003', { item: 'coffee', quantity: -1, unitPriceCents: 1 });
-    expect(again.status).toBe(400);
-    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    // The key was never claimed: the corrected sale goes through under the same key.
+    const fixed = await postSale('sale-0003', { item: 'coffee', quantity: 1, unitPriceCents: 1 });
+    expect(fixed.status).toBe(201);
+  });
+
+  it('edits a sale only with the version it was read at: 200, then 412 with the current sale, 428 without If-Match', async () => {
+    const created = await postSale('sale-0004', {
+      item: 'bagel',
+      quantity: 1,
+      unitPriceCents: 200,
+    });
+    const { id } = (await created.json()) as { id: number };
+    const read = await fetch(`${base}/sales/${id}`);
+    const etag = read.headers.get('etag');
+    expect(etag).toBe('"1"');
+    const patch = (ifMatch: string | undefined, body: unknown) =>
+      fetch(`${base}/sales/${id}`, {
+        method: 'PATCH',
+        headers: {
+          'content-type': 'application/json',
+          ...(ifMatch ? { 'if-match': ifMatch } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+
+    const first = await patch('"1"', { quantity: 3 });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('etag')).toBe('"2"');
+    expect(await first.json()).toMatchObject({ quantity: 3, totalCents: 600, version: 2 });
+
+    // A second till still holding version 1 does not overwrite the first till's edit.
+    const stale = await patch('"1"', { quantity: 5 });
+    expect(stale.status).toBe(412);
+    expect(await stale.json()).toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      currentVersion: 2,
+      current: { id, quantity: 3, version: 2 },
+    });
+    const blind = await patch(undefined, { quantity: 5 });
+    expect(blind.status).toBe(428);
+    expect(await (await fetch(`${base}/sales/${id}`)).json()).toMatchObject({
+      quantity: 3,
+      version: 2,
+    });
+  });
+
+  it('answers an unknown sale and an unknown route with 404 problem+json, never HTML', async () => {
+    const missing = await fetch(`${base}/sales/999999`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ code: 'NOT_FOUND' });
+    const nowhere = await fetch(`${base}/nowhere`);
+    expect(nowhere.headers.get('content-type')).toContain('application/problem+json');
   });
 });

@@ -16,6 +16,7 @@ export interface SalesDatabase {
     item: string;
     quantity: number;
     unit_price_cents: number;
+    version: Generated<number>;
     created_at: Generated<Date>;
   };
 }
@@ -43,6 +44,7 @@ export async function openDatabase(databaseUrl?: string): Promise<Database> {
       item             text        NOT NULL,
       quantity         integer     NOT NULL CHECK (quantity > 0),
       unit_price_cents integer     NOT NULL CHECK (unit_price_cents >= 0),
+      version          integer     NOT NULL DEFAULT 1,
       created_at       timestamptz NOT NULL DEFAULT now()
     )`.execute(db);
   const description = databaseUrl

@@ -8,20 +8,18 @@
  * default, and the tests) or on Postgres and S3.
  */
 import { Readable } from 'node:stream';
+import { fastifyErrorHandler, fastifyNotFoundHandler } from '@ballast/adapters/fastify';
 import type { FileSystemObjectStorage } from '@ballast/adapters/fs';
 import type { DocumentRow, KyselyDocumentRecords } from '@ballast/adapters/postgres';
 import {
   BallastError,
   type DocumentRecordContext,
-  isBallastError,
   type Logger,
   markThenDelete,
   type ObjectStorage,
   reconcile,
-  toBallastError,
   uploadThenRecord,
 } from '@ballast/core';
-import { problemResponse } from '@ballast/server';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Kysely, sql } from 'kysely';
 
@@ -183,27 +181,10 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
     return found;
   }
 
-  app.setErrorHandler(async (error, request, reply) => {
-    let failure = toBallastError(error);
-    if (!isBallastError(error)) {
-      const status = (error as { statusCode?: number }).statusCode;
-      if ((error as { validation?: unknown }).validation !== undefined) {
-        failure = new BallastError('VALIDATION_FAILED', { message: (error as Error).message });
-      } else if (status === 413) {
-        failure = new BallastError('PAYLOAD_TOO_LARGE');
-      } else if (status !== undefined && status >= 400 && status < 500) {
-        failure = new BallastError('VALIDATION_FAILED', { status });
-      }
-    }
-    if (failure.status >= 500) request.log.error({ err: error }, 'request failed');
-    const response = problemResponse(failure, { instance: request.url.split('?')[0] });
-    reply.code(response.status).headers(Object.fromEntries(response.headers));
-    // Bytes, so Fastify keeps the content type exactly as problem+json says it.
-    return Buffer.from(await response.arrayBuffer());
-  });
-  app.setNotFoundHandler(async (request) => {
-    throw new BallastError('NOT_FOUND', { message: `No route ${request.method} ${request.url}` });
-  });
+  // Errors become problem+json (Fastify's schema errors with field paths, 413 as
+  // PAYLOAD_TOO_LARGE); a 500 is logged with its trace id and answers a generic message.
+  app.setErrorHandler(fastifyErrorHandler());
+  app.setNotFoundHandler(fastifyNotFoundHandler());
 
   // Uploads take the raw body as a stream, whatever its content type: it goes to storage as
   // it arrives, never held in memory by the app.

@@ -126,6 +126,8 @@ export {
   userMessageFor,
 } from './errors/index.js';
 
+// Guards: validity windows.
+export { assertNotExpired } from './guards/index.js';
 // Idempotency engine, key rules and the store port.
 export {
   type ClaimOutcome,
@@ -165,6 +167,16 @@ export {
   type ReleaseRequest,
   validateIdempotencyKey,
 } from './idempotency/index.js';
+// Optimistic locking: the conflict error and the field-level three-way merge.
+export {
+  isVersionConflict,
+  type MergeConflictPolicy,
+  type MergeFieldsOptions,
+  type MergeResult,
+  mergeFields,
+  VersionConflictError,
+  type VersionConflictErrorOptions,
+} from './locking/index.js';
 
 // Logging: the pino-compatible logger port.
 export { type Logger, type LogMethod, noopLogger } from './logging/index.js';
@@ -213,10 +225,12 @@ export {
   retryPresets,
 } from './retry/index.js';
 
-// Sagas: steps with compensations.
+// Sagas: steps with compensations, and the two-step compensation recipe.
 export {
+  type CompensateOptions,
   CompensationFailedError,
   type CompensationFailure,
+  compensate,
   type Saga,
   type SagaContext,
   type SagaFailure,

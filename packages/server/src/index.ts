@@ -6,8 +6,34 @@
  * appears or disappears there needs a changeset.
  */
 
-// Errors → RFC 9457 problem+json responses.
-export { type ProblemResponseOptions, problemResponse } from './errors/index.js';
+// Errors → RFC 9457 problem+json responses: classify anything thrown, answer it safely.
+export {
+  type ClassifyErrorOptions,
+  type ConstraintMapping,
+  classifyError,
+  type FieldIssue,
+  type ProblemResponseOptions,
+  preferredLocale,
+  problemResponse,
+  type ToResponseOptions,
+  toResponse,
+  validationFailed,
+} from './errors/index.js';
+
+// Health: /health with per-check timeouts, and the dependency-free live ping.
+export {
+  checkHealth,
+  type HealthCheck,
+  type HealthCheckResult,
+  type HealthOptions,
+  type HealthProbe,
+  type HealthReport,
+  health,
+  healthStatus,
+  live,
+  liveReport,
+  storageHealthCheck,
+} from './health/index.js';
 
 // Fetch handler types shared by every middleware.
 export type { FetchHandler, WrappedHandler } from './http/index.js';
@@ -30,6 +56,27 @@ export {
   replayResponse,
   requestFingerprint,
 } from './idempotency/index.js';
+
+// Optimistic locking over HTTP: ETag from a version, If-Match → 412, missing → 428.
+export {
+  type AssertIfMatchOptions,
+  assertIfMatch,
+  type ExpectedVersion,
+  expectedVersion,
+  type IfMatchOptions,
+  preconditionFailed,
+  versionETag,
+  writeIfMatch,
+} from './locking/index.js';
+
+// Rate limiting: seed 004's presets for the ecosystem limiters, and the 429 they answer.
+export {
+  localhostAddresses,
+  type RateLimitPreset,
+  type RateLimitPresetName,
+  rateLimitedError,
+  rateLimitPresets,
+} from './rate-limit/index.js';
 
 // Signing: verifying inbound requests, signing outbound calls.
 export {
@@ -56,3 +103,12 @@ export {
   type TraceScope,
   traceContext,
 } from './trace/index.js';
+
+// Validation: zod schemas per request part, one 400 listing every field.
+export {
+  type RequestPart,
+  type RequestSchemas,
+  type ValidatedInput,
+  type ValidatedPart,
+  validateRequestParts,
+} from './validation/index.js';

@@ -36,6 +36,8 @@ export {
 } from './documents/index.js';
 // Per-entity CSV exports streamed from a cursor.
 export { csvFileName, type ExportCsvOptions, exportCsv } from './export/index.js';
+// Health probe.
+export { postgresHealthCheck } from './health/index.js';
 // Idempotency store, its table, and idempotency in the caller's transaction.
 export {
   defaultIdempotencyTableName,
@@ -48,6 +50,12 @@ export {
   type WithIdempotencyOptions,
   withIdempotency,
 } from './idempotency/index.js';
+// Optimistic locking: a versioned update in one statement.
+export {
+  type UpdateWithVersionOptions,
+  updateWithVersion,
+  type VersionedRowKey,
+} from './locking/index.js';
 // Nonce store for signed-request replay protection.
 export {
   defaultNonceTableName,
@@ -57,7 +65,6 @@ export {
   PostgresNonceStore,
   type PostgresNonceStoreOptions,
 } from './nonce/index.js';
-
 // A pg.Pool that a database restart cannot crash the process through.
 export {
   type GuardablePostgresClient,
@@ -65,3 +72,10 @@ export {
   type GuardPostgresPoolOptions,
   guardPostgresPool,
 } from './pool/index.js';
+// Soft deletes.
+export {
+  restore,
+  type SoftDeleteOptions,
+  softDelete,
+  whereNotDeleted,
+} from './soft-delete/index.js';

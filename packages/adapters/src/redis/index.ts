@@ -1,12 +1,13 @@
 /** `@ballast/adapters/redis`: stores on Redis through ioredis. Peer: `ioredis`. */
 
+// Health probe.
+export { redisHealthCheck } from './health/index.js';
 // Idempotency store.
 export {
   type RedisIdempotencyClient,
   RedisIdempotencyStore,
   type RedisIdempotencyStoreOptions,
 } from './idempotency/index.js';
-
 // Nonce store for signed-request replay protection.
 export {
   type RedisNonceClient,

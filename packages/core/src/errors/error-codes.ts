@@ -20,6 +20,13 @@ export const errorCatalogue = {
   VERSION_CONFLICT: { status: 409, retryable: false, action: 'reload-and-merge' },
   PRECONDITION_FAILED: { status: 412, retryable: false, action: 'reload-and-merge' },
   PRECONDITION_REQUIRED: { status: 428, retryable: false, action: 'correct-input' },
+  // Database constraints, as the server's error handler classifies them.
+  ALREADY_EXISTS: { status: 409, retryable: false, action: 'correct-input' },
+  REFERENCE_CONFLICT: { status: 409, retryable: false, action: 'correct-input' },
+  VALUE_REQUIRED: { status: 400, retryable: false, action: 'correct-input' },
+  CONSTRAINT_VIOLATED: { status: 400, retryable: false, action: 'correct-input' },
+  // Seed 000 §3: an invitation, a link or an offer past its validity.
+  EXPIRED: { status: 410, retryable: false, action: 'none' },
   // Idempotency (IETF draft "The Idempotency-Key HTTP Header Field").
   IDEMPOTENCY_KEY_MISSING: { status: 400, retryable: false, action: 'correct-input' },
   IDEMPOTENCY_KEY_INVALID: { status: 400, retryable: false, action: 'correct-input' },

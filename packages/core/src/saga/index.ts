@@ -1,3 +1,4 @@
+export { type CompensateOptions, compensate } from './compensate.js';
 export {
   type Saga,
   type SagaContext,

@@ -38,3 +38,5 @@ export {
   type SignatureGuard,
   type SignatureRefusal,
 } from '../signing/index.js';
+// Validation: checks a schemas object once, when an adapter's route is defined.
+export { checkRequestSchemas } from '../validation/index.js';

@@ -1,1 +1,10 @@
+export {
+  type ClassifyErrorOptions,
+  type ConstraintMapping,
+  classifyError,
+  type FieldIssue,
+  issuePath,
+  validationFailed,
+} from './classify-error.js';
 export { type ProblemResponseOptions, problemResponse } from './problem-response.js';
+export { preferredLocale, type ToResponseOptions, toResponse } from './to-response.js';

@@ -1,0 +1,5 @@
+export {
+  type ExpressErrorHandlerOptions,
+  expressErrorHandler,
+  expressNotFoundHandler,
+} from './express-error-handler.js';

@@ -1,0 +1,1 @@
+export { type ExpressHealthOptions, expressHealth } from './express-health.js';

@@ -1,0 +1,4 @@
+export {
+  type ExpressRateLimitOptions,
+  expressRateLimitOptions,
+} from './express-rate-limit-options.js';

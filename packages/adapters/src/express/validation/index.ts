@@ -1,0 +1,1 @@
+export { expressValidate } from './express-validate.js';

@@ -1,0 +1,6 @@
+export {
+  type FastifyErrorHandlerOptions,
+  type FastifyProblemHandler,
+  fastifyErrorHandler,
+  fastifyNotFoundHandler,
+} from './fastify-error-handler.js';

@@ -1,0 +1,1 @@
+export { type FastifyHealthOptions, fastifyHealth } from './fastify-health.js';

@@ -1,0 +1,5 @@
+export {
+  type FastifyRateLimitOptions,
+  type FastifyRateLimitPluginOptions,
+  fastifyRateLimitOptions,
+} from './fastify-rate-limit-options.js';

@@ -1,0 +1,1 @@
+export { fastifyValidate, type ValidatedRoute } from './fastify-validate.js';

@@ -1,0 +1,1 @@
+export { postgresHealthCheck } from './postgres-health-check.js';

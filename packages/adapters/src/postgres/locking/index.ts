@@ -1,0 +1,5 @@
+export {
+  type UpdateWithVersionOptions,
+  updateWithVersion,
+  type VersionedRowKey,
+} from './update-with-version.js';

@@ -1,0 +1,1 @@
+export { restore, type SoftDeleteOptions, softDelete, whereNotDeleted } from './soft-delete.js';

@@ -1,0 +1,1 @@
+export { redisHealthCheck } from './redis-health-check.js';

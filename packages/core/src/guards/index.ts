@@ -1,0 +1,1 @@
+export { assertNotExpired } from './assert-not-expired.js';

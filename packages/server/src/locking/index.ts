@@ -1,0 +1,10 @@
+export {
+  type AssertIfMatchOptions,
+  assertIfMatch,
+  type ExpectedVersion,
+  expectedVersion,
+  type IfMatchOptions,
+  preconditionFailed,
+  versionETag,
+  writeIfMatch,
+} from './version-etag.js';

@@ -1,0 +1,7 @@
+export {
+  localhostAddresses,
+  type RateLimitPreset,
+  type RateLimitPresetName,
+  rateLimitedError,
+  rateLimitPresets,
+} from './rate-limit-presets.js';
