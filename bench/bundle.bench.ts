@@ -131,7 +131,8 @@ export default async function bundleBench(): Promise<BenchFigures> {
         : ` (target ${kB(targetBytes)}, ceiling ${kB(ceilingBytes ?? targetBytes)})`;
     console.log(`  ${name}: ${kB(minifiedBytes)} min, ${kB(gzipBytes)} min+gzip${limit}`);
   }
-  for (const name of skipped) console.log(`  ${name}: skipped (the package has no source entry yet)`);
+  for (const name of skipped)
+    console.log(`  ${name}: skipped (the package has no source entry yet)`);
 
   const gzipOf = (name: string) => measured.find((m) => m.name.startsWith(name))?.gzipBytes ?? 0;
   const retryBytes = gzipOf("import { retry } from '@ballast/core'");

@@ -20,6 +20,7 @@ export {
   type BreakReason,
   type CircuitBreakEvent,
   type CircuitBreaker,
+  type CircuitBreakerEvents,
   type CircuitBreakerOptions,
   type CircuitExecuteOptions,
   type CircuitState,
