@@ -172,6 +172,7 @@ export {
   type RetryBudgetStats,
   type RetryCallOptions,
   type RetryEvent,
+  type RetryEvents,
   type RetryOptions,
   type RetryPolicy,
   type RetryPresetName,
