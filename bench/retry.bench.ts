@@ -124,7 +124,7 @@ const benchmark: Benchmark = async () => {
     bare: await bytesPerInFlightCall((operation) => operation(), gc),
     ballast: await bytesPerInFlightCall((operation) => retry(operation, 'mutation'), gc),
     'ballast-timeout-signal': await bytesPerInFlightCall(
-      (operation) => retry(operation, { preset: 'mutation', timeout: 60_000, signal }),
+      (operation) => retry(operation, { preset: 'mutation', timeoutMs: 60_000, signal }),
       gc,
     ),
     'p-retry': await bytesPerInFlightCall(
@@ -143,6 +143,11 @@ const benchmark: Benchmark = async () => {
     'overhead ≤ 3 × cockatiel (retry(fn, preset))': ballast <= 3 * cockatiel,
     'overhead ≤ 0.2 × p-retry (retryPolicy)': policy <= 0.2 * peer,
     'overhead ≤ 3 × cockatiel (retryPolicy)': policy <= 3 * cockatiel,
+    // Issue 13: every call form within 2× cockatiel's overhead, the inline options object too.
+    'overhead ≤ 2 × cockatiel (retry(fn, preset))': ballast <= 2 * cockatiel,
+    'overhead ≤ 2 × cockatiel (retryPolicy)': policy <= 2 * cockatiel,
+    'overhead ≤ 2 × cockatiel (retry(fn, { preset, signal }) inline)':
+      overhead('ballast-inline-options') <= 2 * cockatiel,
   };
   const met = Object.values(targets).every(Boolean);
   return {

@@ -10,10 +10,15 @@ const scenario: DemoScenario = {
   order: 12,
   async run(say) {
     const checks: boolean[] = [];
-    const breaker = createCircuitBreaker({ consecutiveFailures: 3, halfOpenAfter: 300 });
-    breaker.onBreak(({ reason }) => say(`  ⚡ circuit OPEN (${reason})`));
-    breaker.onHalfOpen(() => say('  … circuit HALF-OPEN: one probe call goes through'));
-    breaker.onReset(() => say('  ✓ circuit CLOSED again'));
+    const breaker = createCircuitBreaker({
+      consecutiveFailures: 3,
+      halfOpenAfterMs: 300,
+      on: {
+        break: ({ reason }) => say(`  ⚡ circuit OPEN (${reason})`),
+        halfOpen: () => say('  … circuit HALF-OPEN: one probe call goes through'),
+      },
+    });
+    breaker.on('reset', () => say('  ✓ circuit CLOSED again'));
 
     let storageUp = false;
     let storageCalls = 0;

@@ -31,8 +31,10 @@ const scenario: DemoScenario = {
       preset: 'mutation',
       clock,
       random: () => 0.6,
-      onRetry: ({ attempt, delay }) =>
-        say(`  attempt ${attempt} failed; waiting ${delay} ms before attempt ${attempt + 1}`),
+      on: {
+        retry: ({ attempt, delay }) =>
+          say(`  attempt ${attempt} failed; waiting ${delay} ms before attempt ${attempt + 1}`),
+      },
     };
     say('Times below are on a simulated clock: the real waits are shown, not slept.');
 
@@ -86,7 +88,10 @@ const scenario: DemoScenario = {
       {
         ...options,
         request: { method: 'POST' },
-        onGiveUp: ({ reason, attempts }) => say(`  gave up after ${attempts} attempt: ${reason}`),
+        on: {
+          ...options.on,
+          giveUp: ({ reason, attempts }) => say(`  gave up after ${attempts} attempt: ${reason}`),
+        },
       },
     ).catch((error: unknown) => error);
     await clock.runAll();

@@ -329,3 +329,62 @@ describe('circuit breaker: bad input', () => {
     expect(isBallastError(error, 'INVALID_OPTIONS') && error.details.field).toBe('fn');
   });
 });
+
+describe('circuit breaker: option names and events', () => {
+  it('takes listeners in its options and through on(), which returns an unsubscribe', async () => {
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const breaker = createCircuitBreaker({
+      consecutiveFailures: 1,
+      halfOpenAfterMs: 100,
+      clock,
+      on: {
+        break: ({ reason }) => seen.push(`break ${reason}`),
+        halfOpen: () => seen.push('half'),
+      },
+    });
+    const unsubscribe = breaker.on('reset', () => seen.push('reset'));
+    breaker.on('stateChange', ({ to }) => seen.push(to));
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    await clock.advance(100);
+    await breaker.execute(() => 'up');
+    expect(seen).toEqual([
+      'open',
+      'break consecutive-failures',
+      'half-open',
+      'half',
+      'closed',
+      'reset',
+    ]);
+    unsubscribe();
+    await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    await clock.advance(100);
+    await breaker.execute(() => 'up');
+    expect(seen.filter((event) => event === 'reset')).toHaveLength(1);
+  });
+
+  it('names durations in ms, and still accepts the deprecated names alone', async () => {
+    const clock = new ManualClock();
+    const legacy = createCircuitBreaker({ consecutiveFailures: 1, halfOpenAfter: 50, clock });
+    await legacy.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    await clock.advance(50);
+    await expect(legacy.execute(() => 'up')).resolves.toBe('up');
+    expect(() => createCircuitBreaker({ halfOpenAfterMs: 1, halfOpenAfter: 1 })).toThrow(
+      /"halfOpenAfter": use halfOpenAfterMs alone/,
+    );
+    expect(() => createCircuitBreaker({ windowMs: 1_000 })).toThrow(
+      /"windowMs": only used with failureRatio/,
+    );
+  });
+
+  it('refuses an unknown event or a listener that is not a function', () => {
+    const breaker = createCircuitBreaker();
+    expect(() => breaker.on('open' as never, (() => {}) as never)).toThrow(
+      /circuitBreaker.on\(\).*"event"/,
+    );
+    expect(() => breaker.on('break', 'log' as never)).toThrow(/"listener": expected a function/);
+    expect(() => createCircuitBreaker({ on: { open: () => {} } as never })).toThrow(
+      /"on.open": unknown option/,
+    );
+  });
+});

@@ -52,6 +52,18 @@ export interface CircuitBreakEvent {
   readonly error?: unknown;
 }
 
+/** The events a circuit breaker emits, by name, with their listeners' types. */
+export interface CircuitBreakerEvents {
+  /** Every state change. */
+  stateChange: (change: CircuitStateChange) => void;
+  /** The circuit opened (or was isolated). */
+  break: (event: CircuitBreakEvent) => void;
+  /** The circuit became half-open: the next call is a probe. */
+  halfOpen: () => void;
+  /** The circuit closed again. */
+  reset: () => void;
+}
+
 /** Options for {@link createCircuitBreaker}. Choose `consecutiveFailures` or `failureRatio`. */
 export interface CircuitBreakerOptions {
   /** Open after this many failures in a row. Default `5` (unless `failureRatio` is given). */
@@ -64,9 +76,19 @@ export interface CircuitBreakerOptions {
   /** With `failureRatio`: calls the window must hold before the ratio counts. Default `10`. */
   minThroughput?: number;
   /** With `failureRatio`: the rolling window, ms. Default `30_000`. */
+  windowMs?: number;
+  /** @deprecated Renamed `windowMs` (durations end in `Ms`); still accepted. */
   window?: number;
   /** How long the circuit stays open before a probe call is let through, ms. Default `10_000`. */
+  halfOpenAfterMs?: number;
+  /** @deprecated Renamed `halfOpenAfterMs` (durations end in `Ms`); still accepted. */
   halfOpenAfter?: number;
+  /**
+   * Listeners, by event: `{ break: ({ reason }) => … }`. The same as subscribing with
+   * {@link CircuitBreaker.on} right after creation. A throwing listener is logged, never
+   * changes a call's outcome. Default: none.
+   */
+  on?: Partial<CircuitBreakerEvents>;
   /**
    * Which errors count against the dependency. Errors that do not count are treated as
    * successes (the dependency answered). Default: errors `classifyError` would retry (network
@@ -91,11 +113,12 @@ export interface CircuitExecuteOptions {
 
 /** A circuit breaker made by {@link createCircuitBreaker}. */
 export interface CircuitBreaker {
-  /** The current state. An open circuit reads `open` until a call arrives after `halfOpenAfter`. */
+  /** The current state. An open circuit reads `open` until a call arrives after `halfOpenAfterMs`. */
   readonly state: CircuitState;
   /**
-   * Runs `fn` if the circuit allows it, with `{ signal }` (`options.signal` passed on). Resolves or rejects with `fn`'s outcome; rejects with
-   * `BallastError` `CIRCUIT_OPEN` (retryable; `details.state`, and when open
+   * Runs `fn` if the circuit allows it, with `{ signal }` (`options.signal` passed on).
+   * Resolves or rejects with `fn`'s outcome; rejects with `BallastError` `CIRCUIT_OPEN`
+   * (retryable; `details.state`, and when open
    * `details.retryAfterMs` / `retryAfterSeconds`) without calling `fn` when it does not.
    */
   execute<T>(
@@ -108,13 +131,21 @@ export interface CircuitBreaker {
    * released.
    */
   isolate(): () => void;
-  /** Subscribes to every state change; returns a function that unsubscribes. */
+  /**
+   * Subscribes `listener` to `event` (`'stateChange'`, `'break'`, `'halfOpen'`, `'reset'`);
+   * returns a function that unsubscribes.
+   */
+  on<Name extends keyof CircuitBreakerEvents>(
+    event: Name,
+    listener: CircuitBreakerEvents[Name],
+  ): () => void;
+  /** @deprecated Use `on('stateChange', listener)`. Returns a function that unsubscribes. */
   onStateChange(listener: (change: CircuitStateChange) => void): () => void;
-  /** Subscribes to the circuit opening; returns a function that unsubscribes. */
+  /** @deprecated Use `on('break', listener)`. Returns a function that unsubscribes. */
   onBreak(listener: (event: CircuitBreakEvent) => void): () => void;
-  /** Subscribes to the circuit entering half-open; returns a function that unsubscribes. */
+  /** @deprecated Use `on('halfOpen', listener)`. Returns a function that unsubscribes. */
   onHalfOpen(listener: () => void): () => void;
-  /** Subscribes to the circuit closing again; returns a function that unsubscribes. */
+  /** @deprecated Use `on('reset', listener)`. Returns a function that unsubscribes. */
   onReset(listener: () => void): () => void;
 }
 
@@ -123,8 +154,18 @@ const breakerSchema = v.refine(
     consecutiveFailures: v.optional(v.number({ integer: true, min: 1 })),
     failureRatio: v.optional(v.number({ greaterThan: 0, max: 1 })),
     minThroughput: v.optional(v.number({ integer: true, min: 1 })),
+    windowMs: v.optional(v.number({ integer: true, min: 10, max: 86_400_000 })),
     window: v.optional(v.number({ integer: true, min: 10, max: 86_400_000 })),
-    halfOpenAfter: v.optional(v.durationMs(), 10_000),
+    halfOpenAfterMs: v.optional(v.durationMs()),
+    halfOpenAfter: v.optional(v.durationMs()),
+    on: v.optional(
+      v.object({
+        stateChange: v.optional(v.func<CircuitBreakerEvents['stateChange']>()),
+        break: v.optional(v.func<CircuitBreakerEvents['break']>()),
+        halfOpen: v.optional(v.func<CircuitBreakerEvents['halfOpen']>()),
+        reset: v.optional(v.func<CircuitBreakerEvents['reset']>()),
+      }),
+    ),
     isFailure: v.optional(v.func<(error: unknown) => boolean>()),
     clock: v.optional(v.clock(), systemClock),
     logger: v.optional(v.logger(), noopLogger),
@@ -136,7 +177,15 @@ const breakerSchema = v.refine(
         message: 'choose consecutiveFailures or failureRatio, not both',
       };
     }
-    for (const key of ['minThroughput', 'window'] as const) {
+    for (const [key, old] of [
+      ['halfOpenAfterMs', 'halfOpenAfter'],
+      ['windowMs', 'window'],
+    ] as const) {
+      if (options[key] !== undefined && options[old] !== undefined) {
+        return { path: [old], message: `use ${key} alone (${old} is its deprecated name)` };
+      }
+    }
+    for (const key of ['minThroughput', 'windowMs', 'window'] as const) {
       if (options[key] !== undefined && options.failureRatio === undefined) {
         return { path: [key], message: 'only used with failureRatio' };
       }
@@ -146,6 +195,10 @@ const breakerSchema = v.refine(
 );
 
 const executeSchema = v.object({ signal: v.optional(v.abortSignal()) });
+const breakerOnSchema = v.object({
+  event: v.literal('stateChange', 'break', 'halfOpen', 'reset'),
+  listener: v.func(),
+});
 
 /** A typed list of listeners. A throwing listener must not break the state machine. */
 class Listeners<Event> {
@@ -204,11 +257,30 @@ class ClockedCircuitBreaker implements CircuitBreaker {
             options.clock,
             options.failureRatio,
             options.minThroughput ?? 10,
-            options.window ?? 30_000,
+            options.windowMs ?? options.window ?? 30_000,
           );
-    this.#halfOpenAfter = options.halfOpenAfter;
+    this.#halfOpenAfter = options.halfOpenAfterMs ?? options.halfOpenAfter ?? 10_000;
     this.#isFailure = options.isFailure ?? defaultIsFailure;
     this.#logger = options.logger;
+    const { stateChange, break: onBreak, halfOpen, reset } = options.on ?? {};
+    if (stateChange) this.onStateChange(stateChange);
+    if (onBreak) this.onBreak(onBreak);
+    if (halfOpen) this.onHalfOpen(halfOpen);
+    if (reset) this.onReset(reset);
+  }
+
+  on<Name extends keyof CircuitBreakerEvents>(
+    event: Name,
+    listener: CircuitBreakerEvents[Name],
+  ): () => void {
+    parseOptions(breakerOnSchema, { event, listener }, 'circuitBreaker.on()');
+    const subscribe = {
+      stateChange: (l: CircuitBreakerEvents['stateChange']) => this.onStateChange(l),
+      break: (l: CircuitBreakerEvents['break']) => this.onBreak(l),
+      halfOpen: (l: CircuitBreakerEvents['halfOpen']) => this.onHalfOpen(l),
+      reset: (l: CircuitBreakerEvents['reset']) => this.onReset(l),
+    }[event] as (l: CircuitBreakerEvents[Name]) => () => void;
+    return subscribe(listener);
   }
 
   get state(): CircuitState {
@@ -365,8 +437,11 @@ class ClockedCircuitBreaker implements CircuitBreaker {
  *
  * @example
  * ```ts
- * const storageBreaker = createCircuitBreaker({ consecutiveFailures: 5, halfOpenAfter: 10_000 });
- * storageBreaker.onBreak(({ reason }) => logger.warn({ reason }, 'storage circuit opened'));
+ * const storageBreaker = createCircuitBreaker({
+ *   consecutiveFailures: 5,
+ *   halfOpenAfterMs: 10_000,
+ *   on: { break: ({ reason }) => logger.warn({ reason }, 'storage circuit opened') },
+ * });
  * const file = await storageBreaker.execute(() => storage.head(key));
  * ```
  */

@@ -1,6 +1,7 @@
 export {
   type CircuitBreakEvent,
   type CircuitBreaker,
+  type CircuitBreakerEvents,
   type CircuitBreakerOptions,
   type CircuitExecuteOptions,
   type CircuitState,

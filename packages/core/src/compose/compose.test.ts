@@ -127,7 +127,7 @@ describe('compose', () => {
 
   it('fails fast with CIRCUIT_OPEN without calling the inner policies while the circuit is open', async () => {
     const clock = new ManualClock();
-    const breaker = createCircuitBreaker({ consecutiveFailures: 1, halfOpenAfter: 1_000, clock });
+    const breaker = createCircuitBreaker({ consecutiveFailures: 1, halfOpenAfterMs: 1_000, clock });
     const log: string[] = [];
     const policy = compose(breaker, tracer('inner', log));
     await expect(policy.execute(() => Promise.reject(new Error('down')))).rejects.toThrow('down');

@@ -44,7 +44,7 @@ const executeSchema = v.object({ signal: v.optional(v.abortSignal()) });
  * // cockatiel: wrap(bulkhead, breaker, retry, timeout).execute(({ signal }) => fetch(url, { signal }))
  * const resilient = compose(
  *   createBulkhead({ maxConcurrent: 10, maxQueued: 50 }),
- *   createCircuitBreaker({ consecutiveFailures: 5, halfOpenAfter: 10_000 }),
+ *   createCircuitBreaker({ consecutiveFailures: 5, halfOpenAfterMs: 10_000 }),
  *   retryPolicy({ preset: 'read' }),
  *   createTimeout({ timeoutMs: 2_000 }),
  * );

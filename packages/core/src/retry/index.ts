@@ -31,5 +31,6 @@ export type {
   GiveUpReason,
   RetryCallOptions,
   RetryEvent,
+  RetryEvents,
   RetryOptions,
 } from './retry-options.js';

@@ -30,6 +30,9 @@ const optionKeys = new Set<string>([
   'backoff',
   'retries',
   'maxDelay',
+  'maxDelayMs',
+  'timeoutMs',
+  'on',
   'jitter',
   'random',
   'clock',
@@ -121,6 +124,17 @@ function quickDelays(value: unknown): Quick<number[] | undefined> {
   return [...value];
 }
 
+const onKeys = new Set<string>(['retry', 'giveUp']);
+
+function quickOn(value: unknown): Quick<{ retry?: unknown; giveUp?: unknown } | undefined> {
+  if (value === undefined) return undefined;
+  if (!isRecord(value) || !onlyKeys(value, onKeys)) return unsure;
+  const { retry, giveUp } = value;
+  if (retry !== undefined && !isFunction(retry)) return unsure;
+  if (giveUp !== undefined && !isFunction(giveUp)) return unsure;
+  return { retry, giveUp };
+}
+
 /** What the schema would return for `input`, or `undefined` when the schema must decide. */
 export function quickRetryOptions(input: unknown): ParsedRetryOptions | undefined {
   if (!isRecord(input) || !onlyKeys(input, optionKeys)) return undefined;
@@ -130,7 +144,15 @@ export function quickRetryOptions(input: unknown): ParsedRetryOptions | undefine
     request: input.request,
   });
   if (call === undefined) return undefined;
-  const { preset, retries, maxDelay = 30_000, jitter = 'equal', clock = systemClock } = input;
+  const { preset, retries, jitter = 'equal', clock = systemClock } = input;
+  // A deprecated name given with its current one, or any `on`: the schema decides and explains.
+  if (input.maxDelayMs !== undefined && input.maxDelay !== undefined) return undefined;
+  if (input.timeoutMs !== undefined && input.timeout !== undefined) return undefined;
+  const on = quickOn(input.on);
+  if (on === unsure) return undefined;
+  if (on?.retry !== undefined && input.onRetry !== undefined) return undefined;
+  if (on?.giveUp !== undefined && input.onGiveUp !== undefined) return undefined;
+  const maxDelay = input.maxDelayMs ?? input.maxDelay ?? 30_000;
   if (
     preset !== undefined &&
     !(typeof preset === 'string' && Object.hasOwn(retryPresets, preset))
@@ -150,11 +172,17 @@ export function quickRetryOptions(input: unknown): ParsedRetryOptions | undefine
   }
   if (!isDelay(maxDelay) || !jitterModes.has(jitter)) return undefined;
   if (!isClockLike(clock)) return undefined;
-  const timeout = quickOptional<number>(input.timeout, isPositive);
+  const timeout = quickOptional<number>(input.timeoutMs ?? input.timeout, isPositive);
   const random = quickOptional<() => number>(input.random, isFunction);
   const classify = quickOptional<ErrorClassifier>(input.classify, isFunction);
-  const onRetry = quickOptional<(event: RetryEvent) => void>(input.onRetry, isFunction);
-  const onGiveUp = quickOptional<(event: GiveUpEvent) => void>(input.onGiveUp, isFunction);
+  const onRetry = quickOptional<(event: RetryEvent) => void>(
+    on?.retry ?? input.onRetry,
+    isFunction,
+  );
+  const onGiveUp = quickOptional<(event: GiveUpEvent) => void>(
+    on?.giveUp ?? input.onGiveUp,
+    isFunction,
+  );
   const budget = quickOptional<RetryBudget>(input.budget, isBudget);
   if ([timeout, random, classify, onRetry, onGiveUp, budget].includes(unsure)) return undefined;
   // Listed field by field: a spread followed by more properties takes a slow path in V8.

@@ -99,6 +99,8 @@ export interface RetryOptions extends RetryCallOptions {
    * longer than this is not waited out: `retry()` gives up with that error, as ky does, since
    * retrying sooner than asked only earns another 429. Default `30_000`.
    */
+  maxDelayMs?: number;
+  /** @deprecated Renamed `maxDelayMs` (durations end in `Ms`); still accepted. */
   maxDelay?: number;
   /** How delays are randomised; see {@link JitterMode}. Default `'equal'`. */
   jitter?: JitterMode;
@@ -110,6 +112,8 @@ export interface RetryOptions extends RetryCallOptions {
    * Per-attempt time limit, ms: the attempt's signal aborts and the attempt rejects with
    * `BallastError` `TIMEOUT` (retryable, so the next attempt follows). Default: none.
    */
+  timeoutMs?: number;
+  /** @deprecated Renamed `timeoutMs` (durations end in `Ms`); still accepted. */
   timeout?: number;
   /**
    * Your rules, consulted before the default {@link classifyError}; return `undefined` to
@@ -118,10 +122,24 @@ export interface RetryOptions extends RetryCallOptions {
   classify?: ErrorClassifier;
   /** A budget shared with other calls (`createRetryBudget()`). Default: none (unlimited). */
   budget?: RetryBudget;
-  /** Called before each backoff sleep. An error thrown here rejects the call with it. */
+  /**
+   * Listeners, by event: `retry` before each backoff sleep (an error thrown there rejects the
+   * call with it), `giveUp` once just before `retry()` rejects, with the reason it stopped.
+   * Default: none.
+   */
+  on?: Partial<RetryEvents>;
+  /** @deprecated Use `on: { retry }`. */
   onRetry?: (event: RetryEvent) => void;
-  /** Called once just before `retry()` rejects, with the reason it stopped. */
+  /** @deprecated Use `on: { giveUp }`. */
   onGiveUp?: (event: GiveUpEvent) => void;
+}
+
+/** The events `retry()` emits, by name, with their listeners' types. */
+export interface RetryEvents {
+  /** Before each backoff sleep. */
+  retry: (event: RetryEvent) => void;
+  /** Once, just before `retry()` rejects. */
+  giveUp: (event: GiveUpEvent) => void;
 }
 
 /** A `deadline` given as a number: milliseconds from the call, within the longest timer. */
@@ -174,7 +192,13 @@ const callShape = {
 
 const callSchema = v.object(callShape);
 
-const optionsSchema = v.refine(
+/** New name → deprecated name; `on.retry`/`on.giveUp` replace `onRetry`/`onGiveUp`. */
+const renamed = [
+  ['timeoutMs', 'timeout'],
+  ['maxDelayMs', 'maxDelay'],
+] as const;
+
+const checkedOptionsSchema = v.refine(
   v.object({
     ...callShape,
     preset: v.optional(v.literal(...(Object.keys(retryPresets) as [RetryPresetName]))),
@@ -186,17 +210,39 @@ const optionsSchema = v.refine(
       }),
     ),
     retries: v.optional(v.number({ integer: true, min: 0, max: 1_000 })),
-    maxDelay: v.optional(delaySchema, 30_000),
+    maxDelayMs: v.optional(delaySchema),
+    maxDelay: v.optional(delaySchema),
     jitter: v.optional(v.literal('equal', 'full', 'none'), 'equal'),
     random: v.optional(v.func<() => number>('a function returning a number in [0, 1)')),
     clock: v.optional(v.clock(), systemClock),
+    timeoutMs: v.optional(v.number({ greaterThan: 0 })),
     timeout: v.optional(v.number({ greaterThan: 0 })),
     classify: v.optional(v.func<ErrorClassifier>('a classifier function')),
     budget: v.optional(v.custom<RetryBudget>(isBudget, 'a RetryBudget from createRetryBudget()')),
+    on: v.optional(
+      v.object({
+        retry: v.optional(v.func<RetryEvents['retry']>()),
+        giveUp: v.optional(v.func<RetryEvents['giveUp']>()),
+      }),
+    ),
     onRetry: v.optional(v.func<(event: RetryEvent) => void>()),
     onGiveUp: v.optional(v.func<(event: GiveUpEvent) => void>()),
   }),
   (options) => {
+    for (const [key, old] of renamed) {
+      if (options[key] !== undefined && options[old] !== undefined) {
+        return { path: [old], message: `use ${key} alone (${old} is its deprecated name)` };
+      }
+    }
+    if (options.on?.retry !== undefined && options.onRetry !== undefined) {
+      return { path: ['onRetry'], message: 'use on.retry alone (onRetry is its deprecated name)' };
+    }
+    if (options.on?.giveUp !== undefined && options.onGiveUp !== undefined) {
+      return {
+        path: ['onGiveUp'],
+        message: 'use on.giveUp alone (onGiveUp is its deprecated name)',
+      };
+    }
     const chosen = (['preset', 'delays', 'backoff'] as const).filter(
       (key) => options[key] !== undefined,
     );
@@ -206,8 +252,31 @@ const optionsSchema = v.refine(
   },
 );
 
-/** Retry options as validated: defaults applied. */
-export type ParsedRetryOptions = v.Infer<typeof optionsSchema>;
+type CheckedRetryOptions = v.Infer<typeof checkedOptionsSchema>;
+
+/**
+ * Retry options as validated, defaults applied and deprecated names folded into the current
+ * ones: `timeout`/`maxDelay` hold `timeoutMs`/`maxDelayMs`, `onRetry`/`onGiveUp` hold `on`'s.
+ */
+export type ParsedRetryOptions = Omit<
+  CheckedRetryOptions,
+  'timeoutMs' | 'maxDelayMs' | 'maxDelay' | 'on'
+> & { maxDelay: number };
+
+/** Folds the current names and the deprecated ones into one shape (see {@link ParsedRetryOptions}). */
+export function foldRetryNames(options: CheckedRetryOptions): ParsedRetryOptions {
+  const { timeoutMs, maxDelayMs, maxDelay, on, ...rest } = options;
+  return {
+    ...rest,
+    maxDelay: maxDelayMs ?? maxDelay ?? 30_000,
+    timeout: timeoutMs ?? options.timeout,
+    onRetry: on?.retry ?? options.onRetry,
+    onGiveUp: on?.giveUp ?? options.onGiveUp,
+  };
+}
+
+const optionsSchema = v.transform(checkedOptionsSchema, foldRetryNames);
+
 /** Call options as validated. */
 export type ParsedCallOptions = v.Infer<typeof callSchema>;
 

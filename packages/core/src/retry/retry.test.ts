@@ -653,3 +653,43 @@ describe('retry: bad input', () => {
     expect(await fieldOf(policy(ok, { signal: {} as AbortSignal }))).toBe('signal');
   });
 });
+
+describe('retry: option names and events', () => {
+  it('takes timeoutMs, maxDelayMs and on: { retry, giveUp }', async () => {
+    const clock = new ManualClock();
+    const events: string[] = [];
+    const call = retry(
+      ({ signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      {
+        clock,
+        delays: [50_000],
+        retries: 1,
+        jitter: 'none',
+        maxDelayMs: 100,
+        timeoutMs: 10,
+        on: {
+          retry: ({ attempt, delay }) => events.push(`retry ${attempt} after ${delay}`),
+          giveUp: ({ reason }) => events.push(`give up: ${reason}`),
+        },
+      },
+    ).catch((error: unknown) => error);
+    await clock.runAll();
+    expect(isBallastError(await call, 'TIMEOUT')).toBe(true);
+    expect(events).toEqual(['retry 1 after 100', 'give up: retries-exhausted']);
+    expect(clock.now()).toBe(120);
+  });
+
+  it('still accepts the deprecated names, but not together with the new ones', async () => {
+    await expect(retry(async () => 'ok', { timeout: 10, maxDelay: 100 })).resolves.toBe('ok');
+    for (const [options, field] of [
+      [{ timeout: 10, timeoutMs: 10 }, 'timeout'],
+      [{ maxDelay: 10, maxDelayMs: 10 }, 'maxDelay'],
+      [{ onRetry: () => {}, on: { retry: () => {} } }, 'onRetry'],
+    ] as const) {
+      const error = await retry(async () => 'ok', options).catch((e: unknown) => e);
+      expect(isBallastError(error, 'INVALID_OPTIONS')).toBe(true);
+      expect((error as BallastError).details.field).toBe(field);
+    }
+  });
+});
