@@ -8,7 +8,15 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@ballast\/core$/, replacement: fromRoot('./packages/core/src/index.ts') },
+      {
+        find: /^@ballast\/core\/(adapter-kit|testing)$/,
+        replacement: fromRoot('./packages/core/src/$1/index.ts'),
+      },
       { find: /^@ballast\/server$/, replacement: fromRoot('./packages/server/src/index.ts') },
+      {
+        find: /^@ballast\/server\/(adapter-kit)$/,
+        replacement: fromRoot('./packages/server/src/$1/index.ts'),
+      },
       { find: /^@ballast\/client$/, replacement: fromRoot('./packages/client/src/index.ts') },
       {
         find: /^@ballast\/adapters\/(.*)$/,
@@ -21,6 +29,7 @@ export default defineConfig({
       'packages/*/src/**/*.test.ts',
       'packages/*/test/**/*.test.ts',
       'examples/**/*.test.ts',
+      'scripts/**/*.test.ts',
     ],
     exclude: ['**/node_modules/**', '**/dist/**'],
     setupFiles: ['./vitest.setup.ts'],

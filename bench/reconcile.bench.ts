@@ -10,7 +10,6 @@
  */
 import {
   type DocumentRecordRef,
-  injectFaults,
   ManualClock,
   MemoryDocumentRecords,
   MemoryObjectStorage,
@@ -18,6 +17,7 @@ import {
   reconcile,
   systemClock,
 } from '@ballast/core';
+import { injectFaults } from '@ballast/core/testing';
 import type { Benchmark } from './bench-result.js';
 
 const rowCount = 20_000;

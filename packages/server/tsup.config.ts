@@ -1,3 +1,5 @@
 import { ballastBuild } from '../../tsup.preset';
 
-export default ballastBuild({ entry: { index: 'src/index.ts' } });
+export default ballastBuild({
+  entry: { index: 'src/index.ts', 'adapter-kit': 'src/adapter-kit/index.ts' },
+});

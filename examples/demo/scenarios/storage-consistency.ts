@@ -5,8 +5,6 @@
  * first as a dry run, then repairing it.
  */
 import {
-  failOnCall,
-  injectFaults,
   ManualClock,
   MemoryDocumentRecords,
   MemoryObjectStorage,
@@ -15,6 +13,7 @@ import {
   sagaFailureOf,
   uploadThenRecord,
 } from '@ballast/core';
+import { failOnCall, injectFaults } from '@ballast/core/testing';
 import type { DemoScenario } from '../scenario.js';
 
 const scenario: DemoScenario = {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
 import { KyselyDocumentRecords, migrateDocuments } from '@ballast/adapters/postgres';
-import { failOnCall, injectFaults } from '@ballast/core';
+import { failOnCall, injectFaults } from '@ballast/core/testing';
 import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
 import { Kysely } from 'kysely';

@@ -9,12 +9,12 @@ import {
   migrateDocuments,
 } from '@ballast/adapters/postgres';
 import {
-  compareObjectKeys,
   type DocumentRecordContext,
   isBallastError,
   MemoryObjectStorage,
   uploadInTransaction,
 } from '@ballast/core';
+import { compareObjectKeys } from '@ballast/core/adapter-kit';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';

@@ -11,14 +11,12 @@
  */
 import {
   BallastError,
-  type FaultPlan,
-  type InjectedCall,
-  injectFaults,
   markThenDelete,
   type ObjectStorage,
   reconcile,
   uploadThenRecord,
 } from '@ballast/core';
+import { type FaultPlan, type InjectedCall, injectFaults } from '@ballast/core/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   bucketKeys,

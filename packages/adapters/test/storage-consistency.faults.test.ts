@@ -10,9 +10,6 @@ import {
   BallastError,
   confirmUpload,
   createUploadTokens,
-  type FaultPlan,
-  failOnCall,
-  injectFaults,
   isBallastError,
   issueSignedUpload,
   ManualClock,
@@ -24,6 +21,7 @@ import {
   uploadInTransaction,
   uploadThenRecord,
 } from '@ballast/core';
+import { type FaultPlan, failOnCall, injectFaults } from '@ballast/core/testing';
 import { sql, type Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

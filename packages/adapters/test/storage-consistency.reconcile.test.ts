@@ -6,13 +6,8 @@
  * several ms per PUT, so 5,700 PUTs would take most of a minute on a shared machine); the
  * reconciliation itself lists, HEADs and deletes over HTTP.
  */
-import {
-  injectFaults,
-  ManualClock,
-  MemoryObjectStorage,
-  type ObjectStorage,
-  reconcile,
-} from '@ballast/core';
+import { ManualClock, MemoryObjectStorage, type ObjectStorage, reconcile } from '@ballast/core';
+import { injectFaults } from '@ballast/core/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {

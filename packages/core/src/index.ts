@@ -1,16 +1,264 @@
-export * from './bulkhead/index.js';
-export * from './circuit-breaker/index.js';
-export * from './clock/index.js';
-export * from './consistency/index.js';
-export * from './errors/index.js';
-export * from './idempotency/index.js';
-export * from './logging/index.js';
-export * from './options/index.js';
-export * from './reconcile/index.js';
-export * from './retry/index.js';
-export * from './saga/index.js';
-export * from './signing/index.js';
-export * from './storage/index.js';
-export * from './testing/index.js';
-export * from './timeout/index.js';
-export * from './trace/index.js';
+/**
+ * `@ballast/core`: everything an application imports, each name listed. Intentionally not
+ * exported from here: what only adapter authors need (the same-tick idempotency API, option
+ * schemas and `parseOptions`, `throwIfAborted`, object-key helpers for storage implementations)
+ * lives on `@ballast/core/adapter-kit`, and fault injection for tests on `@ballast/core/testing`.
+ * `scripts/api-report.ts` lists this entry in `packages/core/api-report.md`; a name that appears
+ * or disappears there needs a changeset.
+ */
+
+// Bulkhead: bounded concurrency with a bounded queue.
+export {
+  type Bulkhead,
+  type BulkheadExecuteOptions,
+  type BulkheadOptions,
+  createBulkhead,
+} from './bulkhead/index.js';
+
+// Circuit breaker.
+export {
+  type BreakReason,
+  type CircuitBreakEvent,
+  type CircuitBreaker,
+  type CircuitBreakerOptions,
+  type CircuitExecuteOptions,
+  type CircuitState,
+  type CircuitStateChange,
+  createCircuitBreaker,
+} from './circuit-breaker/index.js';
+
+// Clock: injectable time, and a manual clock for deterministic tests.
+export { type CancelTimer, type Clock, ManualClock, systemClock } from './clock/index.js';
+
+// Storage–database consistency recipes.
+export {
+  type ConfirmUploadOptions,
+  confirmUpload,
+  createUploadTokens,
+  type DeletedDocument,
+  type DocumentRecordContext,
+  type DocumentRecordRef,
+  type DocumentRecords,
+  type DocumentStatus,
+  type IssueSignedUploadOptions,
+  issueSignedUpload,
+  type ListByKeyOptions,
+  type MarkThenDeleteOptions,
+  type MemoryDependantRow,
+  MemoryDocumentRecords,
+  type MemoryDocumentRecordsOptions,
+  type MemoryDocumentRow,
+  markThenDelete,
+  type NewDocumentRecord,
+  type RecipeOptions,
+  type RecordedObject,
+  type SignedUpload,
+  type SoftDeletedRecord,
+  type UploadInTransactionOptions,
+  type UploadThenRecordOptions,
+  type UploadTokenClaims,
+  type UploadTokens,
+  type UploadTokensOptions,
+  uploadInTransaction,
+  uploadThenRecord,
+} from './consistency/index.js';
+
+// Errors: BallastError, the code catalogue, localised messages.
+export {
+  BallastError,
+  type BallastErrorCode,
+  type BallastErrorOptions,
+  type ErrorAction,
+  type ErrorCodeInfo,
+  englishMessages,
+  errorCatalogue,
+  isBallastError,
+  isKnownErrorCode,
+  type MessageCatalogue,
+  type ProblemDetails,
+  registerMessages,
+  spanishMessages,
+  type ToProblemOptions,
+  toBallastError,
+  userMessageFor,
+} from './errors/index.js';
+
+// Idempotency engine, key rules and the store port.
+export {
+  type ClaimOutcome,
+  type ClaimRequest,
+  type CompleteRequest,
+  createIdempotency,
+  defaultIdempotencyScope,
+  type ExtendLeaseRequest,
+  type FingerprintInput,
+  type FingerprintOptions,
+  fingerprint,
+  type Idempotency,
+  type IdempotencyBegin,
+  type IdempotencyCallOptions,
+  type IdempotencyEventBase,
+  type IdempotencyEventHandlers,
+  type IdempotencyEventMap,
+  type IdempotencyEventName,
+  type IdempotencyHeartbeatOptions,
+  type IdempotencyKeyRef,
+  type IdempotencyOperationContext,
+  type IdempotencyOptions,
+  type IdempotencyRequest,
+  type IdempotencyRunOptions,
+  type IdempotencyRunResult,
+  type IdempotencyStore,
+  type IdempotencyTicket,
+  type IdempotencyWaitOptions,
+  type InvalidKeyReason,
+  MemoryIdempotencyStore,
+  type MemoryIdempotencyStoreOptions,
+  maxIdempotencyKeyLength,
+  type RecordedResult,
+  type ReleaseRequest,
+  validateIdempotencyKey,
+} from './idempotency/index.js';
+
+// Logging: the pino-compatible logger port.
+export { type Logger, type LogMethod, noopLogger } from './logging/index.js';
+
+// Reconciliation of storage against records.
+export {
+  type ReconcileAction,
+  type ReconcileCounts,
+  type ReconcileKind,
+  type ReconcileOptions,
+  type ReconcileProgress,
+  type ReconcileReport,
+  type ReconciliationSchedule,
+  reconcile,
+  type ScheduleReconciliationOptions,
+  scheduleReconciliation,
+} from './reconcile/index.js';
+
+// Retry: backoff, classification, budgets.
+export {
+  type ClassifyContext,
+  classifyError,
+  composeClassifiers,
+  createRetryBudget,
+  type ErrorClassifier,
+  type ExponentialBackoff,
+  type GiveUpEvent,
+  type GiveUpReason,
+  isRetrySafeRequest,
+  type JitterMode,
+  parseRetryAfter,
+  type RetryAttempt,
+  type RetryableFunction,
+  type RetryBudget,
+  type RetryBudgetOptions,
+  type RetryBudgetStats,
+  type RetryCallOptions,
+  type RetryEvent,
+  type RetryOptions,
+  type RetryPolicy,
+  type RetryPresetName,
+  type RetryRequest,
+  type RetryVerdict,
+  retry,
+  retryPolicy,
+  retryPresets,
+} from './retry/index.js';
+
+// Sagas: steps with compensations.
+export {
+  CompensationFailedError,
+  type CompensationFailure,
+  type Saga,
+  type SagaContext,
+  type SagaFailure,
+  type SagaOptions,
+  type SagaStep,
+  saga,
+  sagaFailureKey,
+  sagaFailureOf,
+  type WithStepResult,
+} from './saga/index.js';
+
+// Signing: HMAC request signatures, verification, nonces, content digests.
+export {
+  type CanonicalForm,
+  createContentDigest,
+  createSigner,
+  createVerifier,
+  type GenerateSigningSecretOptions,
+  generateSigningSecret,
+  type HeaderSource,
+  MemoryNonceStore,
+  type MemoryNonceStoreOptions,
+  type NonceStore,
+  requestTargetOf,
+  type SignatureEncoding,
+  type SignatureFailureCode,
+  type SignatureFailureReason,
+  type SignatureFormat,
+  type SignatureHeaderNames,
+  type SignatureHeaders,
+  type SignatureTolerance,
+  type Signer,
+  type SignerOptions,
+  type SignInput,
+  type SigningKey,
+  type SigningOptionsBase,
+  type TimestampUnit,
+  type VerifiedSignature,
+  type Verifier,
+  type VerifierOptions,
+  type VerifyInput,
+  verifyContentDigest,
+} from './signing/index.js';
+
+// Object storage: the port, an in-memory implementation and a local presigner.
+export {
+  type ListObjectsOptions,
+  LocalPresigner,
+  type LocalPresignerOptions,
+  MemoryObjectStorage,
+  type MemoryObjectStorageOptions,
+  maxObjectKeyBytes,
+  type ObjectBody,
+  type ObjectInfo,
+  type ObjectPage,
+  type ObjectStorage,
+  type PresignedGrant,
+  type PresignedRequest,
+  type PresignOptions,
+  type PutObjectOptions,
+  type StorageCallOptions,
+  type StoredObject,
+} from './storage/index.js';
+
+// Timeout.
+export { type WithTimeoutOptions, withTimeout } from './timeout/index.js';
+
+// Trace context: W3C traceparent, request ids, trace-aware logging.
+export {
+  type CreateTraceContextOptions,
+  childSpan,
+  createTraceContext,
+  createTraceReader,
+  defaultMaxRequestIdLength,
+  formatTraceparent,
+  generateSpanId,
+  generateTraceId,
+  type HeaderReader,
+  isValidSpanId,
+  isValidTraceId,
+  parseRequestId,
+  parseTraceparent,
+  type TraceContext,
+  type TraceFromHeadersOptions,
+  type Traceparent,
+  type TraceReader,
+  traceContextFromHeaders,
+  traceHeaders,
+  traceLogFields,
+  withTraceLogger,
+} from './trace/index.js';

@@ -1,3 +1,19 @@
-export * from './idempotency/index.js';
-export * from './signing/index.js';
-export * from './trace/index.js';
+/** `@ballast/adapters/express`: Ballast's middleware for Express 4 and 5. Peer: `express`. */
+
+// Idempotency.
+export { type ExpressIdempotencyOptions, expressIdempotency } from './idempotency/index.js';
+
+// Signature verification.
+export {
+  captureRawBody,
+  type ExpressVerifySignatureOptions,
+  expressSignature,
+  expressVerifySignature,
+} from './signing/index.js';
+
+// Trace context.
+export {
+  type ExpressTraceContextOptions,
+  expressTraceContext,
+  expressTraceScope,
+} from './trace/index.js';

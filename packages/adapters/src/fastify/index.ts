@@ -1,3 +1,13 @@
-export * from './idempotency/index.js';
-export * from './signing/index.js';
-export * from './trace/index.js';
+/** `@ballast/adapters/fastify`: Ballast's plugins and hooks for Fastify 4 and 5. Peer: `fastify`. */
+
+// Idempotency.
+export { type FastifyIdempotencyOptions, fastifyIdempotency } from './idempotency/index.js';
+
+// Signature verification.
+export {
+  type FastifyVerifySignatureOptions,
+  fastifyVerifySignature,
+} from './signing/index.js';
+
+// Trace context.
+export { type FastifyTraceContextOptions, fastifyTraceContext } from './trace/index.js';

@@ -18,11 +18,8 @@ import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, utimes } from
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
-  assertObjectKey,
   BallastError,
   type Clock,
-  clockSchema,
-  compareObjectKeys,
   isBallastError,
   type ListObjectsOptions,
   LocalPresigner,
@@ -33,11 +30,16 @@ import {
   type PresignedRequest,
   type PresignOptions,
   type PutObjectOptions,
-  parseOptions,
   type StorageCallOptions,
   type StoredObject,
   systemClock,
 } from '@ballast/core';
+import {
+  assertObjectKey,
+  clockSchema,
+  compareObjectKeys,
+  parseOptions,
+} from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 
 /** Options for {@link FileSystemObjectStorage}. */

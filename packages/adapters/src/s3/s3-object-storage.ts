@@ -19,7 +19,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
-  assertObjectKey,
   BallastError,
   type CircuitBreaker,
   type Clock,
@@ -33,11 +32,11 @@ import {
   type PresignedRequest,
   type PresignOptions,
   type PutObjectOptions,
-  parseOptions,
   type StorageCallOptions,
   type StoredObject,
   systemClock,
 } from '@ballast/core';
+import { assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { abortedError, CallDeadline } from './call-deadline.js';
 import { classifyS3Error, type S3FailureContext, toStorageError } from './s3-errors.js';

@@ -11,12 +11,8 @@
  * }));
  * ```
  */
-import {
-  compareObjectKeys,
-  isBallastError,
-  type ObjectInfo,
-  type ObjectStorage,
-} from '@ballast/core';
+import { isBallastError, type ObjectInfo, type ObjectStorage } from '@ballast/core';
+import { compareObjectKeys } from '@ballast/core/adapter-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** What the suite needs from one implementation. */

@@ -11,7 +11,7 @@ export type Awaitable<T> = T | PromiseLike<T>;
 /**
  * True when `value` is a promise (or any thenable) rather than the value itself.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
   return (
@@ -25,7 +25,7 @@ export function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
  * Runs `run` and hands back its result as a promise, a throw included as a rejection: how a
  * public method that always promises wraps its same-tick counterpart.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export function promiseFrom<T>(run: () => Awaitable<T>): Promise<T> {
   try {

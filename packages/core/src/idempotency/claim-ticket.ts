@@ -59,7 +59,7 @@ export interface TicketEnvironment {
  * {@link IdempotencyTicket}, it offers `recordResult` and `releaseKey`, which answer
  * synchronously when the store does, for framework adapters that carry on in the same tick.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export class ClaimTicket implements IdempotencyTicket {
   readonly #env: TicketEnvironment;

@@ -145,7 +145,7 @@ export function fingerprint(
  * not), so a server adapter can decide in the same tick. Throws rather than rejects on bad
  * input when it answers synchronously.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export function fingerprintInSameTick(
   input: FingerprintInput,

@@ -118,7 +118,7 @@ export type IdempotencyBegin =
  * {@link IdempotencyBegin} with the engine's own ticket, whose `recordResult` and `releaseKey`
  * answer synchronously when the store does.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export type IdempotencyStart =
   | { readonly outcome: 'claimed'; readonly ticket: ClaimTicket }
@@ -129,7 +129,7 @@ export type IdempotencyStart =
  * always does), so a framework adapter can decide and carry on in the same tick. Server
  * adapters use it; applications use `begin` or `run`.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export const beginInSameTick: unique symbol = Symbol(
   '@ballast/core/idempotency/begin-in-same-tick',
@@ -174,7 +174,7 @@ export interface Idempotency {
  * The engine {@link createIdempotency} makes: an {@link Idempotency} whose `begin` can also
  * answer in the same tick, for server adapters.
  *
- * @internal
+ * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export interface IdempotencyEngine extends Idempotency {
   /** `begin`, answered synchronously when the store answers synchronously. */

@@ -1,3 +1,8 @@
+/**
+ * `@ballast/core/testing`: fault injection for your own tests. Wrap a storage, store or client
+ * in `injectFaults()` and fail its Nth call (`failOnCall`) or a seeded share of calls
+ * (`failRandomly`).
+ */
 export {
   type FailRandomlyOptions,
   type FaultController,

@@ -1,10 +1,6 @@
-import {
-  type IdempotencyStore,
-  injectFaults,
-  isPromiseLike,
-  ManualClock,
-  MemoryIdempotencyStore,
-} from '@ballast/core';
+import { type IdempotencyStore, ManualClock, MemoryIdempotencyStore } from '@ballast/core';
+import { isPromiseLike } from '@ballast/core/adapter-kit';
+import { injectFaults } from '@ballast/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   createIdempotencyGuard,

@@ -11,21 +11,23 @@
  * only translate requests and responses.
  */
 import {
-  type Awaitable,
   BallastError,
-  beginInSameTick,
-  type ClaimTicket,
   createIdempotency,
-  functionSchema,
   type Idempotency,
   type IdempotencyOptions,
-  type IdempotencyStart,
   isBallastError,
-  isPromiseLike,
   type Logger,
   noopLogger,
-  parseOptions,
 } from '@ballast/core';
+import {
+  type Awaitable,
+  beginInSameTick,
+  type ClaimTicket,
+  functionSchema,
+  type IdempotencyStart,
+  isPromiseLike,
+  parseOptions,
+} from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
 import {

@@ -4,12 +4,8 @@
  * query, and the body — parsed and canonicalised when it is JSON (member order and whitespace
  * do not matter), raw bytes otherwise.
  */
-import {
-  type Awaitable,
-  type FingerprintOptions,
-  fingerprintInSameTick,
-  promiseFrom,
-} from '@ballast/core';
+import type { FingerprintOptions } from '@ballast/core';
+import { type Awaitable, fingerprintInSameTick, promiseFrom } from '@ballast/core/adapter-kit';
 
 /** An HTTP request described by its parts, as a framework adapter sees it. */
 export interface RequestFingerprintParts {
@@ -64,7 +60,7 @@ export function fingerprintRequestParts(
  * {@link fingerprintRequestParts}, answered synchronously where the runtime hashes
  * synchronously (Node), so a framework adapter can decide in the same tick.
  *
- * @internal
+ * For adapter authors, on `@ballast/server/adapter-kit`.
  */
 export function fingerprintPartsInSameTick(
   parts: RequestFingerprintParts,

@@ -9,16 +9,15 @@ import {
   BallastError,
   createVerifier,
   type Logger,
-  loggerSchema,
   noopLogger,
   type ProblemDetails,
-  parseOptions,
   toBallastError,
   type VerifiedSignature,
   type Verifier,
   type VerifierOptions,
   type VerifyInput,
 } from '@ballast/core';
+import { loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 
 /** Default largest body read for verification: 1 MiB. */

@@ -8,14 +8,10 @@
 import {
   BallastError,
   childSpan,
-  clockSchema,
   createSigner,
   createTraceContext,
-  functionSchema,
   type Logger,
-  loggerSchema,
   noopLogger,
-  parseOptions,
   type RetryOptions,
   type RetryPresetName,
   retry,
@@ -25,6 +21,7 @@ import {
   type TraceContext,
   traceHeaders,
 } from '@ballast/core';
+import { clockSchema, functionSchema, loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { currentTraceContext } from '../trace/async-trace-storage.js';
 import { signedCallErrorOf } from './signed-call-error.js';

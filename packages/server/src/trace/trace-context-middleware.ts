@@ -7,17 +7,15 @@
  */
 import {
   type Clock,
-  clockSchema,
   createTraceReader,
   type Logger,
-  loggerSchema,
   noopLogger,
-  parseOptions,
   systemClock,
   type TraceFromHeadersOptions,
   traceHeaders,
   withTraceLogger,
 } from '@ballast/core';
+import { clockSchema, loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
 import { setResponseHeaders } from '../http/set-response-headers.js';

@@ -10,16 +10,16 @@
  * flight" until its lease, let alone its TTL.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { BallastError, isPromiseLike, parseOptions } from '@ballast/core';
+import { BallastError } from '@ballast/core';
+import { isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
+import { problemResponse, replayResponse } from '@ballast/server';
 import {
   createIdempotencyGuard,
   fingerprintRequestParts,
   type IdempotencyGuardOptions,
   type IdempotentExecution,
   isJsonContentType,
-  problemResponse,
-  replayResponse,
-} from '@ballast/server';
+} from '@ballast/server/adapter-kit';
 import type {
   Request as ExpressRequest,
   Response as ExpressResponse,

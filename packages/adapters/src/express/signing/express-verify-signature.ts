@@ -7,12 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BallastError, type VerifiedSignature } from '@ballast/core';
-import {
-  createSignatureGuard,
-  type SignatureGuardOptions,
-  type SignatureRefusal,
-  type TraceScope,
-} from '@ballast/server';
+import type { SignatureGuardOptions, TraceScope } from '@ballast/server';
+import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
 import { readNodeBody } from '../../node-http/read-node-body.js';
 

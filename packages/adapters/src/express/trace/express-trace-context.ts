@@ -7,13 +7,12 @@ import {
   BallastError,
   createTraceReader,
   type Logger,
-  loggerSchema,
   noopLogger,
-  parseOptions,
   type TraceFromHeadersOptions,
   traceHeaders,
   withTraceLogger,
 } from '@ballast/core';
+import { loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { runWithTrace, type TraceScope } from '@ballast/server';
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';

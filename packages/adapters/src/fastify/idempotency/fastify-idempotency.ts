@@ -4,12 +4,14 @@
  * `preParsing` bounds a body without a declared length, `preHandler` decides (400/409/422, a
  * replay, or run the route) once the body is parsed, `onError` marks a thrown route, and
  * `onSend` records the serialised response before it is written (a thrown route, a 5xx or a
- * body too large to capture releases the key instead). Wrapped with `fastify-plugin`, so it
+ * body too large to capture releases the key instead). Not encapsulated (as with `fastify-plugin`), so it
  * applies to the context it is registered in and the contexts below it, never to siblings.
  */
 import type { ServerResponse } from 'node:http';
 import { Readable, Transform } from 'node:stream';
-import { type Awaitable, BallastError, isPromiseLike, parseOptions } from '@ballast/core';
+import { BallastError } from '@ballast/core';
+import { type Awaitable, isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
+import { problemResponse, type ResponseHeaderRecord, replayResponse } from '@ballast/server';
 import {
   createIdempotencyGuard,
   fingerprintPartsInSameTick,
@@ -17,13 +19,10 @@ import {
   type IdempotencyGuardOptions,
   type IdempotencyGuardRequest,
   type IdempotentExecution,
-  problemResponse,
-  type ResponseHeaderRecord,
-  replayResponse,
-} from '@ballast/server';
+} from '@ballast/server/adapter-kit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import fastifyPlugin from 'fastify-plugin';
 import { z } from 'zod';
+import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
 
 /** Options for {@link fastifyIdempotency}. */
 export interface FastifyIdempotencyOptions extends IdempotencyGuardOptions {
@@ -402,7 +401,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
  * });
  * ```
  */
-export const fastifyIdempotency = fastifyPlugin(idempotencyPlugin, {
+export const fastifyIdempotency = unencapsulatedPlugin(idempotencyPlugin, {
   name: '@ballast/adapters/fastify/idempotency',
   fastify: '>=4.26',
 });

@@ -6,14 +6,11 @@
  */
 import { Readable } from 'node:stream';
 import type { VerifiedSignature } from '@ballast/core';
-import {
-  createSignatureGuard,
-  type SignatureGuardOptions,
-  type SignatureRefusal,
-} from '@ballast/server';
+import type { SignatureGuardOptions } from '@ballast/server';
+import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
-import fastifyPlugin from 'fastify-plugin';
 import { readNodeBody } from '../../node-http/read-node-body.js';
+import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -84,8 +81,8 @@ const verifySignaturePlugin: FastifyPluginCallback<FastifyVerifySignatureOptions
 
 /**
  * Fastify plugin: routes of the context it is registered in run only for correctly signed
- * requests (see `verifySignature()` in `@ballast/server` for the codes). It is wrapped with
- * `fastify-plugin`, so its hook lands in the registering context: register it inside the
+ * requests (see `verifySignature()` in `@ballast/server` for the codes). It is not encapsulated (as
+ * with `fastify-plugin`), so its hook lands in the registering context: register it inside the
  * plugin that holds your internal routes, and public routes elsewhere stay unaffected. Refusals
  * are logged through `request.log`, which carries the trace when `fastifyTraceContext` is
  * registered.
@@ -98,7 +95,7 @@ const verifySignaturePlugin: FastifyPluginCallback<FastifyVerifySignatureOptions
  * }, { prefix: '/internal' });
  * ```
  */
-export const fastifyVerifySignature = fastifyPlugin(verifySignaturePlugin, {
+export const fastifyVerifySignature = unencapsulatedPlugin(verifySignaturePlugin, {
   name: '@ballast/adapters/fastify/verify-signature',
   fastify: '>=4.26',
 });

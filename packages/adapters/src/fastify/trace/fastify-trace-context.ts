@@ -6,18 +6,17 @@
 import {
   createTraceReader,
   type Logger,
-  loggerSchema,
-  parseOptions,
   type TraceContext,
   type TraceFromHeadersOptions,
   traceHeaders,
   traceLogFields,
   withTraceLogger,
 } from '@ballast/core';
+import { loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { runWithTrace, type TraceScope } from '@ballast/server';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
-import fastifyPlugin from 'fastify-plugin';
 import { z } from 'zod';
+import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -88,8 +87,8 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
 };
 
 /**
- * Fastify plugin: gives every request a trace. Register it before your routes (it is wrapped with
- * `fastify-plugin`, so its hooks apply to the whole instance).
+ * Fastify plugin: gives every request a trace. Register it before your routes (it is not encapsulated,
+ * as with `fastify-plugin`, so its hooks apply to the whole instance).
  *
  * @example
  * ```ts
@@ -100,7 +99,7 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
  * });
  * ```
  */
-export const fastifyTraceContext = fastifyPlugin(traceContextPlugin, {
+export const fastifyTraceContext = unencapsulatedPlugin(traceContextPlugin, {
   name: '@ballast/adapters/fastify/trace-context',
   fastify: '>=4.26',
 });

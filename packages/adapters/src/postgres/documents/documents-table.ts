@@ -7,7 +7,8 @@
  * restriction keeps index names derived from them within Postgres' 63 bytes.
  */
 
-import { type DocumentStatus, parseOptions } from '@ballast/core';
+import type { DocumentStatus } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';

@@ -18,11 +18,11 @@ import {
   type ListByKeyOptions,
   type NewDocumentRecord,
   type ObjectInfo,
-  parseOptions,
   type SoftDeletedRecord,
   systemClock,
   type UploadInTransactionOptions,
 } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import {
   type Kysely,
   type QueryExecutorProvider,

@@ -4,7 +4,7 @@
  * what makes a claim atomic: the database, not the application, resolves the race.
  */
 
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';

@@ -13,7 +13,7 @@ import type {
   IdempotencyStore,
   ReleaseRequest,
 } from '@ballast/core';
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import type { QueryExecutorProvider } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';

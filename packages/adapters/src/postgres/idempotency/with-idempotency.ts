@@ -13,10 +13,10 @@ import {
   type ClaimOutcome,
   type Clock,
   defaultIdempotencyScope,
-  parseOptions,
   systemClock,
   validateIdempotencyKey,
 } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { claimKey, completeKey } from './idempotency-statements.js';

@@ -4,7 +4,7 @@
  * database, not the application, decides which of two identical requests came first.
  */
 
-import { parseOptions } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';

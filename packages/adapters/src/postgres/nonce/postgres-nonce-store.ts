@@ -4,14 +4,8 @@
  * "let the database resolve races"). A row whose nonce expired is taken over in the same
  * statement, so a stale row never blocks a nonce; `deleteExpired()` keeps the table small.
  */
-import {
-  BallastError,
-  type Clock,
-  clockSchema,
-  type NonceStore,
-  parseOptions,
-  systemClock,
-} from '@ballast/core';
+import { BallastError, type Clock, type NonceStore, systemClock } from '@ballast/core';
+import { clockSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { deleteInBatches } from '../delete-in-batches.js';

@@ -14,7 +14,8 @@ import type {
   IdempotencyStore,
   ReleaseRequest,
 } from '@ballast/core';
-import { BallastError, methodsSchema, parseOptions } from '@ballast/core';
+import { BallastError } from '@ballast/core';
+import { methodsSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import {
   claimScript,

@@ -5,15 +5,8 @@
  * same captured request can never both accept it. Redis expiry forgets the nonce once the
  * request's timestamp has left the tolerance window (after which the window refuses it anyway).
  */
-import {
-  BallastError,
-  type Clock,
-  clockSchema,
-  methodsSchema,
-  type NonceStore,
-  parseOptions,
-  systemClock,
-} from '@ballast/core';
+import { BallastError, type Clock, type NonceStore, systemClock } from '@ballast/core';
+import { clockSchema, methodsSchema, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 
 /** The one command the store uses. ioredis' `Redis` and `Cluster` (v5 and v6) satisfy it. */

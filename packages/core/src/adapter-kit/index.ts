@@ -1,0 +1,38 @@
+/**
+ * `@ballast/core/adapter-kit`: what authors of framework adapters and store implementations
+ * need and applications do not. These names follow semver like the main entry, but they serve
+ * Ballast's own adapters first: read their TSDoc before relying on one. Applications import
+ * from `@ballast/core`.
+ */
+
+// Same-tick idempotency: the engine's synchronous begin, for framework hooks that carry on in
+// the same tick when the store answers at once.
+export {
+  type Awaitable,
+  beginInSameTick,
+  type ClaimTicket,
+  fingerprintInSameTick,
+  type IdempotencyEngine,
+  type IdempotencyStart,
+  isPromiseLike,
+  promiseFrom,
+} from '../idempotency/index.js';
+
+// Option validation: one helper for every public function, and schemas for values zod has no
+// type for.
+export {
+  abortSignalSchema,
+  clockSchema,
+  functionSchema,
+  hasMethods,
+  isAbortSignalLike,
+  isClockLike,
+  loggerSchema,
+  methodsSchema,
+  parseOptions,
+  type StandardSchemaV1,
+} from '../options/index.js';
+
+// Object storage implementations: key rules, listing order, cancellation.
+export { throwIfAborted } from '../storage/aborted-error.js';
+export { assertObjectKey, compareObjectKeys } from '../storage/object-key.js';

@@ -1,0 +1,29 @@
+/**
+ * `@ballast/server/adapter-kit`: the framework-neutral pieces Ballast's Express and Fastify
+ * adapters are built on, for authors of adapters to other frameworks. An application uses the
+ * middleware on `@ballast/server` or an adapter on `@ballast/adapters/<framework>` instead.
+ */
+
+// Idempotency: the guard that decides claim / replay / refuse for a request, and the
+// request fingerprint in its parts (answered in the same tick where SHA-256 is synchronous).
+export {
+  createIdempotencyGuard,
+  type ExecutionEnd,
+  fingerprintPartsInSameTick,
+  fingerprintRequestParts,
+  type IdempotencyDecision,
+  type IdempotencyGuard,
+  type IdempotencyGuardOptions,
+  type IdempotencyGuardRequest,
+  type IdempotentExecution,
+  isJsonContentType,
+  type RequestFingerprintParts,
+} from '../idempotency/index.js';
+
+// Signing: the guard that verifies a request and turns a refusal into a response.
+export {
+  createSignatureGuard,
+  type SignatureCheck,
+  type SignatureGuard,
+  type SignatureRefusal,
+} from '../signing/index.js';

@@ -1,0 +1,71 @@
+// Type-checked with `tsc --noEmit` (strict, module nodenext) against the installed tarballs:
+// every documented entry point resolves, with its types, the way a user's project sees it.
+import { expressIdempotency, expressTraceContext } from '@ballast/adapters/express';
+import { fastifyIdempotency, fastifyTraceContext } from '@ballast/adapters/fastify';
+import { FileSystemObjectStorage } from '@ballast/adapters/fs';
+import { PostgresIdempotencyStore } from '@ballast/adapters/postgres';
+import { RedisIdempotencyStore } from '@ballast/adapters/redis';
+import { S3ObjectStorage } from '@ballast/adapters/s3';
+import {
+  BallastError,
+  type Clock,
+  createCircuitBreaker,
+  type IdempotencyStore,
+  isBallastError,
+  MemoryIdempotencyStore,
+  type ObjectStorage,
+  type RetryOptions,
+  retry,
+} from '@ballast/core';
+import { type Awaitable, isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
+import { failOnCall, injectFaults } from '@ballast/core/testing';
+import { type FetchHandler, idempotency, problemResponse } from '@ballast/server';
+import { createIdempotencyGuard } from '@ballast/server/adapter-kit';
+import express from 'express';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { Kysely, PostgresDialect } from 'kysely';
+
+const options: RetryOptions = { delays: [100, 200] };
+export const fetched: Promise<number> = retry(async ({ attempt }) => attempt, options);
+export const breaker = createCircuitBreaker();
+
+const store: IdempotencyStore = new MemoryIdempotencyStore();
+const handler: FetchHandler = async () => new Response('ok');
+export const guarded: FetchHandler = idempotency({ store })(handler);
+export const guard = createIdempotencyGuard({ store });
+export const problem: Response = problemResponse(new BallastError('RATE_LIMITED'));
+
+export function describeFailure(error: unknown): string {
+  return isBallastError(error) ? `${error.code} ${error.status}` : 'unknown';
+}
+
+export function isAsync<T>(value: Awaitable<T>): boolean {
+  return isPromiseLike(value);
+}
+export const parse = parseOptions;
+
+const app = express();
+app.use(expressTraceContext());
+app.post('/sales', expressIdempotency({ store, required: true }));
+
+const fastify = Fastify();
+await fastify.register(fastifyTraceContext);
+await fastify.register(fastifyIdempotency, { store });
+
+const db = new Kysely<Record<string, never>>({
+  dialect: new PostgresDialect({ pool: {} as never }),
+});
+export const pgStore: IdempotencyStore = new PostgresIdempotencyStore({ db });
+export const redisStore: IdempotencyStore = new RedisIdempotencyStore({
+  redis: new Redis({ lazyConnect: true }),
+});
+
+export const storages: ObjectStorage[] = [
+  new S3ObjectStorage({ bucket: 'documents', region: 'eu-west-1' }),
+  new FileSystemObjectStorage({ directory: '/tmp/documents' }),
+  injectFaults(new FileSystemObjectStorage({ directory: '/tmp/x' }), {
+    failOn: failOnCall('put', 1),
+  }),
+];
+export type { Clock };
