@@ -1,5 +1,6 @@
 /** Options of {@link createConnectivity}, validated apart from the behaviour. */
-import { type Clock, isClockLike } from '@ballast/core';
+import type { Clock } from '@ballast/core';
+import { isClockLike } from '@ballast/core/adapter-kit';
 import { type Infer, v } from '../options/small-validator.js';
 
 /** Whether the server can be reached. */

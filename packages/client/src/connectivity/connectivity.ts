@@ -5,7 +5,8 @@
  * too: after N in a row a light health ping decides, and keeps deciding until the server
  * answers. In Node there is no `navigator`, and the ping alone does the work.
  */
-import { parseOptions, systemClock } from '@ballast/core';
+import { systemClock } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import type { ConnectivityReporter } from '../fetch/client-options.js';
 import {
   type ConnectivityEvents,

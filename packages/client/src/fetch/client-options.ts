@@ -2,7 +2,8 @@
  * Options of {@link createClient}, declared and validated apart from the behaviour so the
  * client file reads top to bottom.
  */
-import { type Clock, isClockLike } from '@ballast/core';
+import type { Clock } from '@ballast/core';
+import { isClockLike } from '@ballast/core/adapter-kit';
 import { type Infer, v } from '../options/small-validator.js';
 
 /** What a client tells about each request's network outcome (a `Connectivity` does this). */

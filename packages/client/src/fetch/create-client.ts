@@ -4,7 +4,8 @@
  * `Idempotency-Key`, so the retry can never record it twice; `Retry-After` is honoured; and
  * every error answer arrives as a `BallastError` with a stable code and a message for people.
  */
-import { BallastError, isBallastError, parseOptions, systemClock } from '@ballast/core';
+import { BallastError, isBallastError, systemClock } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import {
   type ClientOptions,
   clientOptionsSchema,

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import type { StandardSchemaV1 } from '@ballast/core';
+import type { StandardSchemaV1 } from '@ballast/core/adapter-kit';
 
 type Issue = StandardSchemaV1.Issue;
 type Check<T> = (value: unknown, path: PropertyKey[]) => { value: T } | { issues: Issue[] };

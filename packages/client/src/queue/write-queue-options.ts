@@ -1,5 +1,6 @@
 /** Options of {@link createWriteQueue} and of one write, validated apart from the behaviour. */
-import { type BallastError, type Clock, isClockLike } from '@ballast/core';
+import type { BallastError, Clock } from '@ballast/core';
+import { isClockLike } from '@ballast/core/adapter-kit';
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client, ClientResponse } from '../fetch/create-client.js';
 import { type Infer, v } from '../options/small-validator.js';

@@ -12,13 +12,8 @@
  * - Known: counts by state are shared across tabs through a BroadcastChannel; a rejected write
  *   keeps the server's message; an edit that met a newer version becomes a `conflict`.
  */
-import {
-  BallastError,
-  isBallastError,
-  parseOptions,
-  systemClock,
-  toBallastError,
-} from '@ballast/core';
+import { BallastError, isBallastError, systemClock, toBallastError } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import {
