@@ -62,7 +62,10 @@ export interface WriteQueue {
   remove(id: string): Promise<boolean>;
   /** Settles a parked `conflict` with `resolver` (e.g. the user chose "keep mine"). */
   resolveConflict(id: string, resolver: ConflictResolver): Promise<void>;
-  /** Replays due writes now (in this tab, when it gets the flush lock). */
+  /**
+   * Replays pending writes now, without waiting for their backoff (a "Retry now" button); in
+   * this tab, once it holds the flush lock.
+   */
   flush(): Promise<void>;
   /** Counts by state across tabs, as last seen. */
   readonly counts: QueueCounts;
@@ -220,9 +223,9 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     return refreshing;
   }
 
-  function changed() {
-    void refreshCounts().catch(() => undefined);
+  function changed(): Promise<void> {
     coordinator.announce();
+    return refreshCounts().catch(() => undefined);
   }
 
   let cancelWake: (() => void) | undefined;
@@ -363,7 +366,13 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     for (let pass = 0; !closed; pass++) {
       if (config.connectivity?.status === 'offline') return;
       const now = clock.now();
-      const due = (await load()).filter((write) => isDue(write, now, force && pass === 0));
+      const due: QueuedWrite[] = [];
+      for (const write of await load()) {
+        if (isDue(write, now, force && pass === 0)) due.push(write);
+        // Creation order holds: a write backing off holds back the writes after it (they
+        // would only meet the same network, and an edit must not overtake its creation).
+        else if (write.state === 'pending') break;
+      }
       if (due.length === 0) return;
       for (const candidate of due) {
         if (closed || !(await renew())) return;
@@ -552,14 +561,14 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       delete write.error;
       delete write.conflict;
       await storage.put(write.id, write);
-      changed();
+      await changed();
       await flush(true);
     },
     async remove(id) {
       const write = await findWrite(id);
       if (write === undefined) return false;
       await storage.delete(id);
-      changed();
+      await changed();
       return true;
     },
     async resolveConflict(id, chosen) {
