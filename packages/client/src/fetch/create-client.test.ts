@@ -18,7 +18,7 @@ describe('createClient', () => {
     const api = createFakeApi();
     const client = createClient({ baseUrl, fetch: api.fetch });
     const error = await client
-      .patch('/products/p1', { priceCents: 1 }, { ifMatch: 0 })
+      .patch<never>('/products/p1', { priceCents: 1 }, { ifMatch: 0 })
       .catch((e: unknown) => e as BallastError);
     expect(error).toBeInstanceOf(BallastError);
     expect(error).toMatchObject({ code: 'PRECONDITION_FAILED', status: 412 });
@@ -32,7 +32,7 @@ describe('createClient', () => {
       baseUrl,
       fetch: async () => new Response('<html>Bad gateway at 10.0.0.3</html>', { status: 404 }),
     });
-    const error = await client.get('/x').catch((e: unknown) => e as BallastError);
+    const error = await client.get<never>('/x').catch((e: unknown) => e as BallastError);
     expect(error).toMatchObject({ code: 'NOT_FOUND', status: 404 });
     expect(error.message).not.toContain('10.0.0.3');
   });
@@ -93,7 +93,7 @@ describe('createClient', () => {
         });
       },
     });
-    const result = client.get('/x').catch((e: unknown) => e as BallastError);
+    const result = client.get<never>('/x').catch((e: unknown) => e as BallastError);
     await clock.advance(2_999);
     expect(calls).toBe(1);
     await clock.advance(1);
@@ -120,7 +120,7 @@ describe('createClient', () => {
           ),
         ),
     });
-    const result = client.get('/slow').catch((e: unknown) => e as BallastError);
+    const result = client.get<never>('/slow').catch((e: unknown) => e as BallastError);
     await clock.advance(1_000);
     expect(await result).toMatchObject({ code: 'TIMEOUT' });
     expect(reports).toEqual(['fail']);
