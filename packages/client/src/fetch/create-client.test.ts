@@ -11,7 +11,7 @@ describe('createClient', () => {
     const client = createClient({ baseUrl, fetch: api.fetch });
     const sale = await client.post<{ id: number }>('/sales', { item: 'coffee', quantity: 1 });
     expect(sale.id).toBe(1);
-    expect(api.requests[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(api.requests[0]?.key).toMatch(/^"[0-9a-f-]{36}"$/);
   });
 
   it('turns a problem+json answer into a BallastError with the server message and extensions', async () => {

@@ -186,7 +186,9 @@ export function createClient(options: ClientOptions = {}): Client {
           ? undefined
           : createIdempotencyKey()
         : requestOptions.idempotencyKey || undefined;
-    if (key !== undefined) headers.set('idempotency-key', key);
+    // An RFC 9651 String, as the IETF draft defines the header (Ballast's server also takes a
+    // bare token, but other servers following the draft may not).
+    if (key !== undefined) headers.set('idempotency-key', `"${key.replace(/[\\"]/g, '\\$&')}"`);
     if (requestOptions.ifMatch !== undefined) {
       headers.set('if-match', `"${String(requestOptions.ifMatch)}"`);
     }
