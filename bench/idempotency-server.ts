@@ -3,9 +3,9 @@
  * the server do not share an event loop. One Fastify app, four ways:
  * - `bare`              no idempotency (the ceiling)
  * - `ballast-memory`    `fastifyIdempotency` + `MemoryIdempotencyStore` as constructed by default
- *                       (the 10,000 most recent records)
- * - `ballast-memory-retained`  the same with `maxEntries: 1_000_000`, so, like the peer's
- *                       memory adapter, it keeps every key of the run
+ *                       (bounded at 256 MiB, which keeps every key of a bench run)
+ * - `ballast-memory-retained`  the same with no practical bound (`maxBytes: 2 ** 40`), like the
+ *                       peer's memory adapter
  * - `ballast-postgres`  `fastifyIdempotency` + `PostgresIdempotencyStore` (statements counted)
  * - `peer`              `@node-idempotency/core` + its memory adapter, wired as its Fastify
  *                       plugin does (preHandler → onRequest, onSend → onResponse)
@@ -34,8 +34,7 @@ let db: Kysely<unknown> | undefined;
 
 async function ballastStore(): Promise<IdempotencyStore> {
   if (mode === 'ballast-memory') return new MemoryIdempotencyStore();
-  if (mode === 'ballast-memory-retained')
-    return new MemoryIdempotencyStore({ maxEntries: 1_000_000 });
+  if (mode === 'ballast-memory-retained') return new MemoryIdempotencyStore({ maxBytes: 2 ** 40 });
   const schema = process.env.SCHEMA ?? 'ballast_bench';
   db = new Kysely<unknown>({
     dialect: new PostgresDialect({

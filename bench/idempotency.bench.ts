@@ -226,7 +226,7 @@ const benchmark: Benchmark = async () => {
       extra: {
         workload: `POST /sales, fresh Idempotency-Key per request, ${connections} connections, ${rounds} interleaved rounds × ${secondsPerRound} s per contender, each server in its own process`,
         stores:
-          'ballast-memory: new MemoryIdempotencyStore() (keeps the 10,000 most recent records); ballast-memory-retained: maxEntries 1,000,000 (keeps every key of the run, like the peer); peer: MemoryStorageAdapter (unbounded)',
+          'ballast-memory: new MemoryIdempotencyStore() (bounded at 256 MiB by default); ballast-memory-retained: maxBytes 2 ** 40 (unbounded, like the peer); peer: MemoryStorageAdapter (unbounded)',
         roundsRps: Object.fromEntries(figures),
         serverCpuMicrosPerRequest: cpuPerRequest,
         ballastMemoryAddedCpuMicrosPerRequest:

@@ -34,12 +34,8 @@ import {
   type StoredObject,
   systemClock,
 } from '@ballast/core';
-import {
-  assertObjectKey,
-  clockSchema,
-  compareObjectKeys,
-  parseOptions,
-} from '@ballast/core/adapter-kit';
+import { assertObjectKey, compareObjectKeys, parseOptions } from '@ballast/core/adapter-kit';
+import { clockSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 
 /** Options for {@link FileSystemObjectStorage}. */

@@ -35,3 +35,11 @@ export {
   PostgresNonceStore,
   type PostgresNonceStoreOptions,
 } from './nonce/index.js';
+
+// A pg.Pool that a database restart cannot crash the process through.
+export {
+  type GuardablePostgresClient,
+  type GuardablePostgresPool,
+  type GuardPostgresPoolOptions,
+  guardPostgresPool,
+} from './pool/index.js';

@@ -2,7 +2,8 @@
  * The `db` option of every Postgres store: a Kysely instance or a transaction, recognised by
  * `getExecutor()` so a transaction passed in by the caller is accepted as readily as the pool.
  */
-import { methodsSchema } from '@ballast/core/adapter-kit';
+
+import { methodsSchema } from '@ballast/server/adapter-kit';
 import type { QueryExecutorProvider } from 'kysely';
 
 export const kyselyExecutorSchema = methodsSchema<QueryExecutorProvider>(

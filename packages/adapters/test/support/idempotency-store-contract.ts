@@ -160,7 +160,7 @@ export function describeIdempotencyStoreContract(
       });
     });
 
-    it('never lets a late release or a second completion touch a recorded result', async () => {
+    it('never lets a late release or a second completion touch a recorded result; a retried completion by its owner answers true', async () => {
       const key = freshKey('late');
       const claim = claimRequest({ key, now });
       await store.claim(claim);
@@ -170,8 +170,19 @@ export function describeIdempotencyStoreContract(
       ).toBe(true);
       expect(await store.release(owner)).toBe(false);
       expect(await store.extendLease({ ...owner, leaseExpiresAt: now + hour })).toBe(false);
+      // The same owner completing again is a retried record whose first answer was lost: it
+      // answers true, and the first result stands. Another owner is fenced.
       expect(
         await store.complete({ ...owner, result: 'second', now: now + 2, expiresAt: now + hour }),
+      ).toBe(true);
+      expect(
+        await store.complete({
+          ...owner,
+          ownerToken: 'someone-else',
+          result: 'third',
+          now: now + 2,
+          expiresAt: now + hour,
+        }),
       ).toBe(false);
       expect(await store.claim(claimRequest({ key, now: now + 3 }))).toEqual({
         kind: 'completed',

@@ -18,21 +18,20 @@ export {
   promiseFrom,
 } from '../idempotency/index.js';
 
-// Option validation: one helper for every public function, and schemas for values zod has no
-// type for.
+// Option validation: one helper for every public function, core's small strict validator `v`
+// (zod's option schemas for server-side adapters are on `@ballast/server/adapter-kit`), and the
+// shape checks behind both.
 export {
-  abortSignalSchema,
-  clockSchema,
-  functionSchema,
+  assertFunction,
   hasMethods,
   isAbortSignalLike,
   isClockLike,
-  loggerSchema,
-  methodsSchema,
   parseOptions,
   type StandardSchemaV1,
+  v,
 } from '../options/index.js';
-
 // Object storage implementations: key rules, listing order, cancellation.
 export { throwIfAborted } from '../storage/aborted-error.js';
 export { assertObjectKey, compareObjectKeys } from '../storage/object-key.js';
+// Trace middleware: the trace fields of a middleware's options, for `createTraceReader()`.
+export { pickTraceFromHeadersOptions } from '../trace/index.js';

@@ -9,10 +9,9 @@
  * leaves the queue at once and rejects with the signal's reason.
  */
 
-import { z } from 'zod';
 import { BallastError } from '../errors/ballast-error.js';
-import { abortSignalSchema, assertFunction } from '../options/option-schemas.js';
-import { parseOptions } from '../options/parse-options.js';
+import { assertFunction, parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 
 /** Options for {@link createBulkhead}. */
 export interface BulkheadOptions {
@@ -46,12 +45,12 @@ export interface Bulkhead {
   readonly availableQueue: number;
 }
 
-const bulkheadSchema = z.strictObject({
-  maxConcurrent: z.number().int().min(1),
-  maxQueued: z.number().int().nonnegative().default(0),
+const bulkheadSchema = v.object({
+  maxConcurrent: v.number({ integer: true, min: 1 }),
+  maxQueued: v.optional(v.number({ integer: true, min: 0 }), 0),
 });
 
-const executeSchema = z.strictObject({ signal: abortSignalSchema.optional() });
+const executeSchema = v.object({ signal: v.optional(v.abortSignal()) });
 
 interface Waiter {
   readonly start: () => void;
@@ -64,7 +63,7 @@ class QueueingBulkhead implements Bulkhead {
   readonly #queue = new Set<Waiter>();
   #active = 0;
 
-  constructor(options: z.output<typeof bulkheadSchema>) {
+  constructor(options: v.Infer<typeof bulkheadSchema>) {
     this.#maxConcurrent = options.maxConcurrent;
     this.#maxQueued = options.maxQueued;
   }

@@ -7,7 +7,7 @@
  * Why not cockatiel (the reference design, whose shape this follows): cockatiel 3.2 reads
  * `Date.now()` and `setTimeout` directly, so its open period cannot be driven by an injected
  * clock (tests would need global fake timers), and cockatiel 4 needs Node 22 while Ballast
- * supports Node 20. Core's rule is p-retry, zod and nothing heavy, runnable in browsers and edge
+ * supports Node 20. Core's rule is p-retry and nothing heavy, runnable in browsers and edge
  * runtimes; the state machine is small enough to own, and owning it lets the breaker use the
  * same `Clock`, error classification and `BallastError` rejections as everything else here.
  *
@@ -15,18 +15,12 @@
  * open period (as in cockatiel), so an idle breaker keeps no process alive.
  */
 
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
-import {
-  abortSignalSchema,
-  assertFunction,
-  clockSchema,
-  functionSchema,
-} from '../options/option-schemas.js';
-import { parseOptions } from '../options/parse-options.js';
+import { assertFunction, parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { classifyError } from '../retry/classify-error.js';
 import {
   type BreakReason,
@@ -120,37 +114,34 @@ export interface CircuitBreaker {
   onReset(listener: () => void): () => void;
 }
 
-const breakerSchema = z
-  .strictObject({
-    consecutiveFailures: z.number().int().min(1).optional(),
-    failureRatio: z.number().gt(0).max(1).optional(),
-    minThroughput: z.number().int().min(1).optional(),
-    window: z.number().int().min(10).max(86_400_000).optional(),
-    halfOpenAfter: z.number().nonnegative().max(2_147_483_647).default(10_000),
-    isFailure: functionSchema<(error: unknown) => boolean>('a function').optional(),
-    clock: clockSchema.default(systemClock),
-    logger: z
-      .custom<Logger>((value) => typeof (value as Logger | undefined)?.error === 'function', {
-        message: 'expected a Logger',
-      })
-      .default(noopLogger),
-  })
-  .superRefine((options, context) => {
+const breakerSchema = v.refine(
+  v.object({
+    consecutiveFailures: v.optional(v.number({ integer: true, min: 1 })),
+    failureRatio: v.optional(v.number({ greaterThan: 0, max: 1 })),
+    minThroughput: v.optional(v.number({ integer: true, min: 1 })),
+    window: v.optional(v.number({ integer: true, min: 10, max: 86_400_000 })),
+    halfOpenAfter: v.optional(v.durationMs(), 10_000),
+    isFailure: v.optional(v.func<(error: unknown) => boolean>()),
+    clock: v.optional(v.clock(), systemClock),
+    logger: v.optional(v.logger(), noopLogger),
+  }),
+  (options) => {
     if (options.consecutiveFailures !== undefined && options.failureRatio !== undefined) {
-      context.addIssue({
-        code: 'custom',
+      return {
         path: ['failureRatio'],
         message: 'choose consecutiveFailures or failureRatio, not both',
-      });
+      };
     }
     for (const key of ['minThroughput', 'window'] as const) {
       if (options[key] !== undefined && options.failureRatio === undefined) {
-        context.addIssue({ code: 'custom', path: [key], message: 'only used with failureRatio' });
+        return { path: [key], message: 'only used with failureRatio' };
       }
     }
-  });
+    return undefined;
+  },
+);
 
-const executeSchema = z.strictObject({ signal: abortSignalSchema.optional() });
+const executeSchema = v.object({ signal: v.optional(v.abortSignal()) });
 
 /** A typed list of listeners. A throwing listener must not break the state machine. */
 class Listeners<Event> {
@@ -200,7 +191,7 @@ class ClockedCircuitBreaker implements CircuitBreaker {
   #probing = false;
   #isolations = 0;
 
-  constructor(options: z.output<typeof breakerSchema>) {
+  constructor(options: v.Infer<typeof breakerSchema>) {
     this.#clock = options.clock;
     this.#trip =
       options.failureRatio === undefined

@@ -6,11 +6,11 @@
  * survives: that is `COMPENSATION_FAILED` (critical), and reconciliation deletes the object of a
  * deleted row on its next pass.
  */
-import { z } from 'zod';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { saga } from '../saga/saga.js';
 import type { ObjectStorage } from '../storage/object-storage.js';
 import type { DocumentRecords } from './document-records.js';
@@ -37,11 +37,11 @@ export interface DeletedDocument {
   readonly key: string;
 }
 
-const schema = z.object({
+const schema = v.object({
   ...recipeOptionsShape,
   storage: storageSchema('delete'),
   records: portSchema('a DocumentRecords', 'softDelete', 'restore'),
-  id: z.string().min(1),
+  id: v.string({ minLength: 1 }),
 });
 
 /**

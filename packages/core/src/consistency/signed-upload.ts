@@ -5,12 +5,12 @@
  * is still known and reconciliation can clean it (and its object) after the deadline; an object
  * never appears without a row that accounts for it.
  */
-import { z } from 'zod';
 import { systemClock } from '../clock/system-clock.js';
 import { encodeBase64 } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { saga } from '../saga/saga.js';
 import { normaliseSha256, sha256 } from '../storage/checksum.js';
 import { readObjectBody } from '../storage/object-body.js';
@@ -63,27 +63,17 @@ export interface SignedUpload<Row> {
   readonly confirmBy: number;
 }
 
-const issueSchema = z.object({
+const issueSchema = v.object({
   ...recipeOptionsShape,
   storage: storageSchema('presignPut'),
   records: portSchema('a DocumentRecords', 'insert', 'expirePending'),
   tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
   key: keySchema,
-  record: z.unknown(),
-  contentType: z.string().min(1).optional(),
-  size: z.number().int().nonnegative().optional(),
-  expiresInSeconds: z
-    .number()
-    .int()
-    .min(1)
-    .max(7 * 24 * 3600)
-    .default(900),
-  confirmWithinSeconds: z
-    .number()
-    .int()
-    .min(0)
-    .max(24 * 3600)
-    .default(300),
+  record: v.unknown(),
+  contentType: v.optional(v.string({ minLength: 1 })),
+  size: v.optional(v.number({ integer: true, min: 0 })),
+  expiresInSeconds: v.optional(v.number({ integer: true, min: 1, max: 7 * 24 * 3600 }), 900),
+  confirmWithinSeconds: v.optional(v.number({ integer: true, min: 0, max: 24 * 3600 }), 300),
 });
 
 /**
@@ -156,14 +146,14 @@ export interface ConfirmUploadOptions<Row extends { readonly id: string }> exten
   readonly expectedChecksum?: string;
 }
 
-const confirmSchema = z.object({
+const confirmSchema = v.object({
   ...recipeOptionsShape,
-  token: z.string().min(1).max(8192),
+  token: v.string({ minLength: 1, maxLength: 8192 }),
   tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
   storage: storageSchema('head', 'get'),
   records: portSchema('a DocumentRecords', 'markUploaded'),
-  expectedSize: z.number().int().nonnegative().optional(),
-  expectedChecksum: z.string().min(1).max(128).optional(),
+  expectedSize: v.optional(v.number({ integer: true, min: 0 })),
+  expectedChecksum: v.optional(v.string({ minLength: 1, maxLength: 128 })),
 });
 
 function mismatch(field: string, message: string): BallastError {

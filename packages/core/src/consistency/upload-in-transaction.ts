@@ -9,10 +9,10 @@
  * The price is a transaction held open for the duration of the upload; for large files prefer
  * `uploadThenRecord` or a signed upload.
  */
-import { z } from 'zod';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { saga } from '../saga/saga.js';
 import { attachSagaFailure, type CompensationFailure } from '../saga/saga-failure.js';
 import type { ObjectBody } from '../storage/object-body.js';
@@ -43,19 +43,15 @@ export interface UploadInTransactionOptions<Tx, Row> extends RecipeOptions {
   readonly contentLength?: number;
 }
 
-const fn = z.custom<(...args: never[]) => unknown>(
-  (v) => typeof v === 'function',
-  'must be a function',
-);
-const schema = z.object({
+const schema = v.object({
   ...recipeOptionsShape,
   storage: storageSchema('put', 'delete'),
-  transaction: fn,
-  write: fn,
+  transaction: v.func(),
+  write: v.func(),
   key: keySchema,
   body: bodySchema,
-  contentType: z.string().min(1).optional(),
-  contentLength: z.number().int().nonnegative().optional(),
+  contentType: v.optional(v.string({ minLength: 1 })),
+  contentLength: v.optional(v.number({ integer: true, min: 0 })),
 });
 
 /**

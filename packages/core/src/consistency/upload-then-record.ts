@@ -5,10 +5,10 @@
  * error still propagates, and the orphan is left to reconciliation, which deletes objects
  * without a row once they are older than its grace period.
  */
-import { z } from 'zod';
 import { systemClock } from '../clock/system-clock.js';
 import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { saga } from '../saga/saga.js';
 import type { ObjectBody } from '../storage/object-body.js';
 import type { ObjectInfo, ObjectStorage } from '../storage/object-storage.js';
@@ -47,15 +47,15 @@ export interface RecordedObject<Row> {
   readonly object: ObjectInfo;
 }
 
-const schema = z.object({
+const schema = v.object({
   ...recipeOptionsShape,
   storage: storageSchema('put', 'delete'),
   records: portSchema('a DocumentRecords', 'insert'),
   key: keySchema,
   body: bodySchema,
-  contentType: z.string().min(1).optional(),
-  contentLength: z.number().int().nonnegative().optional(),
-  record: z.unknown(),
+  contentType: v.optional(v.string({ minLength: 1 })),
+  contentLength: v.optional(v.number({ integer: true, min: 0 })),
+  record: v.unknown(),
 });
 
 /**

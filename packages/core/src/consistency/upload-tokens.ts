@@ -4,13 +4,13 @@
  * only a token this server signed and whose deadline, checked on the server's clock, has not
  * passed, so a client can neither confirm someone else's upload nor confirm late.
  */
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { fromBase64, toBase64Url } from '../crypto/byte-encoding.js';
 import { hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { portSchema } from './recipe-options.js';
 
 /** What an upload token asserts. */
@@ -49,21 +49,24 @@ export interface UploadTokensOptions {
   readonly clock?: Clock;
 }
 
-const secretSchema = z.union([
-  z.string().min(32, 'must be at least 32 characters'),
-  z.instanceof(Uint8Array).refine((b) => b.length >= 32, 'must be at least 32 bytes'),
-]);
-const schema = z.object({
-  secret: z.union([secretSchema, z.array(secretSchema).min(1)]),
-  clock: portSchema<Clock>('a Clock', 'now').optional(),
+const secretSchema = v.union(
+  v.string({ minLength: 32 }),
+  v.custom<Uint8Array>(
+    (value) => value instanceof Uint8Array && value.length >= 32,
+    'a Uint8Array of at least 32 bytes',
+  ),
+);
+const schema = v.object({
+  secret: v.union(secretSchema, v.array(secretSchema, { minLength: 1 })),
+  clock: v.optional(portSchema<Clock>('a Clock', 'now')),
 });
 
-const claimsSchema = z.object({
-  i: z.string().min(1),
-  k: z.string().min(1),
-  e: z.number().int(),
-  s: z.number().int().nonnegative().optional(),
-  t: z.string().optional(),
+const claimsSchema = v.object({
+  i: v.string({ minLength: 1 }),
+  k: v.string({ minLength: 1 }),
+  e: v.number({ integer: true }),
+  s: v.optional(v.number({ integer: true, min: 0 })),
+  t: v.optional(v.string()),
 });
 
 const version = 'v1';
@@ -127,9 +130,13 @@ export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
         }
       }
       if (!valid) throw invalidToken();
-      let claims: z.output<typeof claimsSchema>;
+      let claims: v.Infer<typeof claimsSchema>;
       try {
-        claims = claimsSchema.parse(JSON.parse(new TextDecoder().decode(fromBase64(payload))));
+        claims = parseOptions(
+          claimsSchema,
+          JSON.parse(new TextDecoder().decode(fromBase64(payload))),
+          'verify()',
+        );
       } catch {
         throw invalidToken();
       }

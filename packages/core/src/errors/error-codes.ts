@@ -27,6 +27,9 @@ export const errorCatalogue = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, action: 'use-new-key' },
   // The store could not be reached: refuse rather than risk running a duplicate.
   IDEMPOTENCY_STORE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry-later' },
+  // The store answers but its table or schema is missing or wrong: not an outage, a deployment
+  // to fix (run the migration), so it is not retryable and is logged at error level.
+  IDEMPOTENCY_STORE_NOT_MIGRATED: { status: 500, retryable: false, action: 'fix-configuration' },
   // Load shedding and resilience policies.
   RATE_LIMITED: { status: 429, retryable: true, action: 'retry-later' },
   TIMEOUT: { status: 504, retryable: true, action: 'retry' },

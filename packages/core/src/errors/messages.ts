@@ -21,6 +21,7 @@ export const englishMessages = {
   IDEMPOTENCY_IN_FLIGHT: 'The same request is still being processed. Try again shortly.',
   IDEMPOTENCY_KEY_REUSED: 'This Idempotency-Key was already used for a different request.',
   IDEMPOTENCY_STORE_UNAVAILABLE: 'The service is temporarily unavailable. Try again shortly.',
+  IDEMPOTENCY_STORE_NOT_MIGRATED: 'The service is not available right now.',
   RATE_LIMITED: 'Too many requests. Please try again later.',
   TIMEOUT: 'The operation took too long.',
   ABORTED: 'The operation was cancelled.',
@@ -58,6 +59,7 @@ export const spanishMessages = {
   IDEMPOTENCY_KEY_REUSED: 'Esta Idempotency-Key ya se usó para otra solicitud.',
   IDEMPOTENCY_STORE_UNAVAILABLE:
     'El servicio no está disponible por el momento. Inténtalo en breve.',
+  IDEMPOTENCY_STORE_NOT_MIGRATED: 'El servicio no está disponible en este momento.',
   RATE_LIMITED: 'Demasiadas solicitudes. Inténtalo más tarde.',
   TIMEOUT: 'La operación tardó demasiado.',
   ABORTED: 'La operación se canceló.',

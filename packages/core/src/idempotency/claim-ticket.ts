@@ -3,6 +3,11 @@
  * and both are fenced by the owner token: a holder whose lease was taken over can neither
  * overwrite the new holder's result nor free its key. While it is open, an optional heartbeat
  * extends the lease so a long operation is not mistaken for a crashed one.
+ *
+ * Recording is retried: when the store fails after the operation's effect happened, the ticket
+ * keeps trying (extending its lease when it can) for as long as it still holds the key, so a
+ * short store outage does not turn into a second execution by a takeover. Only when the lease
+ * is about to end does it give up, and then it says so (`unrecorded`).
  */
 import type { Clock } from '../clock/clock.js';
 import { BallastError } from '../errors/ballast-error.js';
@@ -10,6 +15,12 @@ import type { Logger } from '../logging/logger.js';
 import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore, RecordedResult } from './idempotency-store.js';
+import { isStoreNotMigrated, toStoreFailure, withinStoreTimeout } from './store-call.js';
+
+// Backoff between recording attempts: short at first (a failover or restart often takes a
+// second or two), never longer than a second so the record lands soon after the store is back.
+const firstRecordRetryMs = 50;
+const maxRecordRetryMs = 1_000;
 
 /** A claimed key, held by this request until it records a result or releases the key. */
 export interface IdempotencyTicket {
@@ -25,10 +36,17 @@ export interface IdempotencyTicket {
   /** True once `complete` or `release` was called. */
   readonly settled: boolean;
   /**
+   * False when the store was unavailable and `onStoreUnavailable: 'proceed'` let the operation
+   * run without a claim: nothing is recorded or released then.
+   */
+  readonly guarded: boolean;
+  /**
    * Records `result` (JSON-serialisable) for replays. Resolves `false` when the key was taken
-   * over meanwhile (fenced: nothing is written) or the ticket was already settled. Rejects with
-   * `IDEMPOTENCY_STORE_UNAVAILABLE` when the store fails; the key then stays in flight until
-   * its lease ends.
+   * over meanwhile (fenced: nothing is written), the ticket was already settled, or it is not
+   * guarded. When the store fails, recording is retried with backoff (extending the lease) while
+   * this holder still holds the key; when the lease is about to end it emits `unrecorded` and
+   * rejects with `IDEMPOTENCY_STORE_UNAVAILABLE` (or `IDEMPOTENCY_STORE_NOT_MIGRATED`, which is
+   * not retried); the key then stays in flight until its lease ends.
    */
   complete(result: RecordedResult): Promise<boolean>;
   /**
@@ -45,6 +63,8 @@ export interface TicketEnvironment {
   readonly logger: Logger;
   readonly leaseMs: number;
   readonly ttlMs: number;
+  /** Longest one store call may take before it counts as failed. */
+  readonly storeTimeoutMs: number;
   readonly heartbeat: { readonly intervalMs: number; readonly maxHoldMs: number } | false;
   readonly emit: <Name extends IdempotencyEventName>(
     name: Name,
@@ -68,6 +88,8 @@ export class ClaimTicket implements IdempotencyTicket {
   #abort: AbortController | undefined;
   #settled = false;
   #cancelHeartbeat: (() => void) | undefined;
+  // When this holder's lease ends as far as it knows: claim time + lease, moved by extensions.
+  #leaseExpiresAt: number;
 
   constructor(
     env: TicketEnvironment,
@@ -76,11 +98,16 @@ export class ClaimTicket implements IdempotencyTicket {
     ownerToken: string,
     readonly takeover: boolean,
     claimedAt: number,
+    readonly guarded = true,
   ) {
     this.#env = env;
     this.#ownerToken = ownerToken;
     this.#claimedAt = claimedAt;
-    if (env.heartbeat) this.#scheduleHeartbeat(env.heartbeat.intervalMs, env.heartbeat.maxHoldMs);
+    this.#leaseExpiresAt = claimedAt + env.leaseMs;
+    if (!guarded) this.#settled = true;
+    else if (env.heartbeat) {
+      this.#scheduleHeartbeat(env.heartbeat.intervalMs, env.heartbeat.maxHoldMs);
+    }
   }
 
   get signal(): AbortSignal {
@@ -111,24 +138,82 @@ export class ClaimTicket implements IdempotencyTicket {
     const now = this.#env.clock.now();
     let pending: Awaitable<boolean>;
     try {
-      pending = this.#env.store.complete({
+      pending = this.#complete(result, now);
+    } catch (error) {
+      // A store that throws synchronously (the memory store: a result JSON cannot encode) would
+      // throw the same way again, so it is not retried.
+      throw this.#recordingFailed(error, 1);
+    }
+    if (!isPromiseLike(pending)) return this.#recorded(pending, now);
+    return pending.then(
+      (completed) => this.#recorded(completed, now),
+      (error: unknown) => this.#retryRecording(result, error),
+    );
+  }
+
+  #complete(result: RecordedResult, now: number): Awaitable<boolean> {
+    const { store, clock, ttlMs, storeTimeoutMs } = this.#env;
+    return withinStoreTimeout(
+      store.complete({
         scope: this.scope,
         key: this.key,
         ownerToken: this.#ownerToken,
         result,
         now,
-        expiresAt: now + this.#env.ttlMs,
-      });
-    } catch (error) {
-      throw this.#recordingFailed(error);
-    }
-    if (!isPromiseLike(pending)) return this.#recorded(pending, now);
-    return pending.then(
-      (completed) => this.#recorded(completed, now),
-      (error: unknown) => {
-        throw this.#recordingFailed(error);
-      },
+        expiresAt: now + ttlMs,
+      }),
+      clock,
+      storeTimeoutMs,
+      'recording a result',
     );
+  }
+
+  /**
+   * Records again after a failure, while this holder still holds its lease (extending it when
+   * it runs low), so a short store outage between the effect and its record does not become a
+   * second execution. Gives up with `unrecorded` when the lease would end before another
+   * attempt could finish, or at once when the store is not migrated.
+   */
+  async #retryRecording(result: RecordedResult, firstError: unknown): Promise<boolean> {
+    const { clock, store, leaseMs, storeTimeoutMs } = this.#env;
+    let failure = toStoreFailure(firstError, storeTimeoutMs);
+    let attempts = 1;
+    let delayMs = firstRecordRetryMs;
+    // Extensions keep the lease, but never beyond one lease from the first failure: a store
+    // that extends and refuses every record must not hold the key for ever.
+    const giveUpAt = clock.now() + leaseMs;
+    while (!isStoreNotMigrated(failure)) {
+      const deadline = Math.min(this.#leaseExpiresAt, giveUpAt);
+      if (clock.now() + delayMs + storeTimeoutMs > deadline) break;
+      await clock.sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, maxRecordRetryMs);
+      attempts++;
+      try {
+        const now = clock.now();
+        if (this.#leaseExpiresAt - now < leaseMs / 2) {
+          const extended = await withinStoreTimeout(
+            store.extendLease({
+              scope: this.scope,
+              key: this.key,
+              ownerToken: this.#ownerToken,
+              leaseExpiresAt: now + leaseMs,
+            }),
+            clock,
+            storeTimeoutMs,
+            'extending a lease',
+          );
+          // Not extended: taken over, or an earlier attempt that timed out did record. The
+          // completion below tells which (a store answers true to its own owner's record).
+          if (extended) this.#leaseExpiresAt = now + leaseMs;
+        }
+        const completedAt = clock.now();
+        const completed = await this.#complete(result, completedAt);
+        return this.#recorded(completed, completedAt);
+      } catch (error) {
+        failure = toStoreFailure(error, storeTimeoutMs);
+      }
+    }
+    throw this.#recordingFailed(failure, attempts);
   }
 
   /** `release`, answered synchronously when the store answers synchronously. Never throws. */
@@ -136,11 +221,16 @@ export class ClaimTicket implements IdempotencyTicket {
     if (!this.#settle()) return false;
     let pending: Awaitable<boolean>;
     try {
-      pending = this.#env.store.release({
-        scope: this.scope,
-        key: this.key,
-        ownerToken: this.#ownerToken,
-      });
+      pending = withinStoreTimeout(
+        this.#env.store.release({
+          scope: this.scope,
+          key: this.key,
+          ownerToken: this.#ownerToken,
+        }),
+        this.#env.clock,
+        this.#env.storeTimeoutMs,
+        'releasing a key',
+      );
     } catch (error) {
       return this.#releaseFailed(error, reason);
     }
@@ -167,12 +257,19 @@ export class ClaimTicket implements IdempotencyTicket {
     return completed;
   }
 
-  #recordingFailed(error: unknown): BallastError {
+  #recordingFailed(error: unknown, attempts: number): BallastError {
+    const failure = toStoreFailure(error, this.#env.storeTimeoutMs);
     this.#env.logger.error(
-      { scope: this.scope, key: this.key, err: error },
-      'idempotency: recording the result failed; the key stays in flight until its lease ends',
+      { scope: this.scope, key: this.key, attempts, code: failure.code, err: error },
+      'idempotency: recording the result failed; the key stays in flight until its lease ends, and a retry after that runs the operation again',
     );
-    return new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
+    this.#env.emit('unrecorded', {
+      scope: this.scope,
+      key: this.key,
+      attempts,
+      code: failure.code,
+    });
+    return failure;
   }
 
   #releaseFailed(error: unknown, reason: string): boolean {
@@ -216,7 +313,7 @@ export class ClaimTicket implements IdempotencyTicket {
   }
 
   async #beat(intervalMs: number, maxHoldMs: number): Promise<void> {
-    const { store, clock, logger, leaseMs, emit } = this.#env;
+    const { store, clock, logger, leaseMs, emit, storeTimeoutMs } = this.#env;
     if (this.#settled) return;
     const now = clock.now();
     if (now - this.#claimedAt >= maxHoldMs) {
@@ -229,12 +326,18 @@ export class ClaimTicket implements IdempotencyTicket {
     }
     let extended: boolean;
     try {
-      extended = await store.extendLease({
-        scope: this.scope,
-        key: this.key,
-        ownerToken: this.#ownerToken,
-        leaseExpiresAt: now + leaseMs,
-      });
+      extended = await withinStoreTimeout(
+        store.extendLease({
+          scope: this.scope,
+          key: this.key,
+          ownerToken: this.#ownerToken,
+          leaseExpiresAt: now + leaseMs,
+        }),
+        clock,
+        storeTimeoutMs,
+        'extending a lease',
+      );
+      if (extended) this.#leaseExpiresAt = now + leaseMs;
     } catch (error) {
       // A passing store failure: the lease still runs, and the next beat tries again.
       logger.warn(

@@ -41,6 +41,8 @@ function setup(overrides: Partial<IdempotencyOptions> = {}) {
         'record',
         'release',
         'fenced',
+        'unrecorded',
+        'unguarded',
       ] as const
     ).map((name) => [name, (event: unknown) => events.push({ name, event })]),
   );
@@ -492,8 +494,11 @@ describe.each(['rejects', 'throws'] as const)('createIdempotency: a store that %
   });
 
   it('still returns the result when recording fails (the effect happened), not recorded', async () => {
-    const { idempotency, logger } = setup({ store: failingStore('complete') });
-    expect(await idempotency.run(request, async () => 'done')).toEqual({
+    const { idempotency, logger, clock, events } = setup({ store: failingStore('complete') });
+    const running = idempotency.run(request, async () => 'done');
+    // A rejected record is retried while the lease lasts; a thrown one is not.
+    await clock.runAll();
+    expect(await running).toEqual({
       outcome: 'executed',
       result: 'done',
       recorded: false,
@@ -502,6 +507,12 @@ describe.each(['rejects', 'throws'] as const)('createIdempotency: a store that %
       expect.objectContaining({ key: 'key-1' }),
       expect.stringContaining('recording the result failed'),
     );
+    expect(events.find((e) => e.name === 'unrecorded')?.event).toMatchObject({
+      scope: 'tenant-a',
+      key: 'key-1',
+      code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
+      attempts: failure === 'throws' ? 1 : expect.any(Number),
+    });
   });
 
   it('keeps the operation’s own error when releasing fails', async () => {
@@ -586,3 +597,247 @@ describe('createIdempotency: events and validation', () => {
     expect([idempotency.leaseMs, idempotency.ttlMs]).toEqual([30_000, 86_400_000]);
   });
 });
+
+/** The memory store behind a switch: while `down`, every call hangs (as a driver's offline queue does) or rejects. */
+function switchableStore(mode: 'hang' | 'reject') {
+  const store = new MemoryIdempotencyStore();
+  const state = { down: false, calls: 0 };
+  const proxy = new Proxy(store, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        state.calls++;
+        if (!state.down) return Promise.resolve(value.apply(target, args));
+        if (mode === 'hang') return new Promise(() => {});
+        return Promise.reject(
+          Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+        );
+      };
+    },
+  }) as IdempotencyStore;
+  return { store: proxy, state };
+}
+
+describe('createIdempotency: a store that is down, slow or not migrated', () => {
+  it('answers 503 with Retry-After within storeTimeoutMs when the store hangs', async () => {
+    const { store, state } = switchableStore('hang');
+    const { idempotency, clock } = setup({ store, storeTimeoutMs: 2_000 });
+    state.down = true;
+    const begun = caught(idempotency.begin(request));
+    await clock.advance(1_999);
+    let settled = false;
+    void begun.then(() => {
+      settled = true;
+    });
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    expect(await begun).toMatchObject({
+      code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
+      status: 503,
+      details: { retryAfterSeconds: 2 },
+    });
+  });
+
+  it('adds Retry-After to a store failure, and never exposes the driver error to clients', async () => {
+    const { store, state } = switchableStore('reject');
+    const { idempotency } = setup({ store });
+    state.down = true;
+    const error = await caught(idempotency.begin(request));
+    expect(error).toMatchObject({
+      code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
+      details: { retryAfterSeconds: 2 },
+    });
+    expect(JSON.stringify((error as { toProblem(): unknown }).toProblem())).not.toContain(
+      'ECONNREFUSED',
+    );
+  });
+
+  it("onStoreUnavailable: 'proceed' runs the operation unguarded, emits unguarded and logs", async () => {
+    const { store, state } = switchableStore('reject');
+    const { idempotency, events, logger } = setup({ store, onStoreUnavailable: 'proceed' });
+    state.down = true;
+    const operation = vi.fn(async () => 'ran');
+    expect(await idempotency.run(request, operation)).toEqual({
+      outcome: 'executed',
+      result: 'ran',
+      recorded: false,
+    });
+    expect(operation).toHaveBeenCalledTimes(1);
+    expect(events.map((e) => e.name)).toEqual(['unguarded']);
+    expect(events[0]?.event).toEqual({
+      scope: 'tenant-a',
+      key: 'key-1',
+      code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
+    });
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ key: 'key-1' }),
+      expect.stringContaining('unguarded'),
+    );
+    // Nothing was claimed or recorded while down: once the store is back the key is free.
+    state.down = false;
+    expect((await idempotency.begin(request)).outcome).toBe('claimed');
+  });
+
+  it('rejects by default when the store is down: the operation never runs', async () => {
+    const { store, state } = switchableStore('reject');
+    const { idempotency } = setup({ store });
+    state.down = true;
+    const operation = vi.fn(async () => 'ran');
+    await caught(idempotency.run(request, operation));
+    expect(operation).not.toHaveBeenCalled();
+  });
+
+  it('retries a failed record while it holds the lease, so a short outage does not run twice', async () => {
+    const { store, state } = switchableStore('reject');
+    const { idempotency, clock, names } = setup({ store });
+    const running = idempotency.run(request, async () => {
+      state.down = true;
+      return 'effect';
+    });
+    await clock.advance(5_000);
+    state.down = false;
+    await clock.advance(2_000);
+    expect(await running).toEqual({ outcome: 'executed', result: 'effect', recorded: true });
+    expect(names()).toEqual(['claim', 'record']);
+    // The retry after the outage replays instead of running the effect again.
+    expect(await idempotency.run(request, async () => 'second')).toEqual({
+      outcome: 'replayed',
+      result: 'effect',
+    });
+  });
+
+  it('extends the lease while retrying a record, so no duplicate takes the key over meanwhile', async () => {
+    const calls: string[] = [];
+    const memory = new MemoryIdempotencyStore();
+    let completeFailures = 3;
+    const store: IdempotencyStore = {
+      claim: async (r) => memory.claim(r),
+      release: async (r) => memory.release(r),
+      deleteExpired: async (now) => memory.deleteExpired(now),
+      extendLease: async (r) => {
+        calls.push('extend');
+        return memory.extendLease(r);
+      },
+      complete: async (r) => {
+        calls.push('complete');
+        if (completeFailures-- > 0) throw new Error('timeout on commit');
+        return memory.complete(r);
+      },
+    };
+    const { idempotency, clock } = setup({ store, leaseMs: 1_000, storeTimeoutMs: 100 });
+    const running = idempotency.run(request, async () => {
+      await clock.sleep(600);
+      return 'effect';
+    });
+    await clock.advance(600);
+    await clock.advance(2_000);
+    expect(await running).toMatchObject({ recorded: true });
+    expect(calls).toContain('extend');
+  });
+
+  it('gives up recording when its lease would end, emits unrecorded, and a later retry runs again', async () => {
+    const { store, state } = switchableStore('reject');
+    const { idempotency, clock, events } = setup({ store, leaseMs: 10_000 });
+    const running = idempotency.run(request, async () => {
+      state.down = true;
+      return 'effect';
+    });
+    await clock.advance(30_000);
+    expect(await running).toMatchObject({ outcome: 'executed', recorded: false });
+    const unrecorded = events.filter((e) => e.name === 'unrecorded');
+    expect(unrecorded).toHaveLength(1);
+    expect(unrecorded[0]?.event).toMatchObject({ attempts: expect.any(Number) });
+    expect(
+      (unrecorded[0]?.event as { attempts: number } | undefined)?.attempts ?? 0,
+    ).toBeGreaterThan(3);
+  });
+
+  it('treats a record whose first attempt landed but whose answer was lost as recorded', async () => {
+    const memory = new MemoryIdempotencyStore();
+    let lost = true;
+    const store: IdempotencyStore = {
+      claim: async (r) => memory.claim(r),
+      release: async (r) => memory.release(r),
+      deleteExpired: async (now) => memory.deleteExpired(now),
+      extendLease: async (r) => memory.extendLease(r),
+      complete: async (r) => {
+        const done = memory.complete(r);
+        if (lost) {
+          lost = false;
+          throw new Error('connection reset after commit');
+        }
+        return done;
+      },
+    };
+    const { idempotency, clock, names } = setup({ store });
+    const running = idempotency.run(request, async () => 'effect');
+    await clock.advance(1_000);
+    expect(await running).toMatchObject({ recorded: true });
+    expect(names()).not.toContain('fenced');
+  });
+
+  it('never retries nor proceeds on a store that is not migrated, and reports it on the console without a logger', async () => {
+    const { BallastError } = await import('../errors/ballast-error.js');
+    const notMigrated = new BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED', {
+      message: 'relation "ballast_idempotency_keys" does not exist',
+    });
+    const memory = new MemoryIdempotencyStore();
+    const store: IdempotencyStore = {
+      claim: async () => Promise.reject(notMigrated),
+      complete: async (r) => memory.complete(r),
+      release: async (r) => memory.release(r),
+      extendLease: async (r) => memory.extendLease(r),
+      deleteExpired: async () => 0,
+      check: async () => Promise.reject(notMigrated),
+    };
+    const consoleError = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const clock = new ManualClock(0);
+      const idempotency = createIdempotency({ store, clock, onStoreUnavailable: 'proceed' });
+      const operation = vi.fn(async () => 'x');
+      expect(await caught(idempotency.run(request, operation))).toMatchObject({
+        code: 'IDEMPOTENCY_STORE_NOT_MIGRATED',
+        status: 500,
+        retryable: false,
+      });
+      expect(operation).not.toHaveBeenCalled();
+      expect(await caught(idempotency.check())).toMatchObject({
+        code: 'IDEMPOTENCY_STORE_NOT_MIGRATED',
+      });
+      // Reported once a minute, not per request.
+      expect(consoleError).toHaveBeenCalledTimes(1);
+      expect(String(consoleError.mock.calls[0]?.[0])).toContain('not migrated');
+      clock.setNow(61_000);
+      await caught(idempotency.run(request, operation));
+      expect(consoleError).toHaveBeenCalledTimes(2);
+    } finally {
+      consoleError.mockRestore();
+    }
+  });
+
+  it('check() resolves for a ready store and answers 503 within storeTimeoutMs for a hung one', async () => {
+    const { idempotency } = setup();
+    await expect(idempotency.check()).resolves.toBeUndefined();
+    const { store, state } = switchableStore('hang');
+    const hung = setup({
+      store: { ...boundMethods(store), check: () => new Promise<void>(() => {}) },
+      storeTimeoutMs: 50,
+    });
+    state.down = true;
+    const checked = caught(hung.idempotency.check());
+    await hung.clock.advance(50);
+    expect(await checked).toMatchObject({ code: 'IDEMPOTENCY_STORE_UNAVAILABLE' });
+  });
+});
+
+function boundMethods(store: IdempotencyStore): IdempotencyStore {
+  return {
+    claim: (r) => store.claim(r),
+    complete: (r) => store.complete(r),
+    release: (r) => store.release(r),
+    extendLease: (r) => store.extendLease(r),
+    deleteExpired: (now) => store.deleteExpired(now),
+  };
+}

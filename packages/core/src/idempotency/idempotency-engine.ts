@@ -1,77 +1,43 @@
 /**
  * The claim → run → record → replay cycle. Guarantees, for any number of processes sharing a
- * store: an operation runs at most once per (scope, key) while its record lives; a duplicate
- * gets the recorded result, or "in flight" (409) while the first runs, or "key reused" (422)
- * when its fingerprint differs; a holder that crashed stops blocking its key when its lease ends
- * (a lease much shorter than the record's TTL), and a holder that was taken over can never
- * overwrite the new holder's result (completion is fenced by an owner token).
+ * store that keeps answering: an operation runs once per (scope, key) while its record lives; a
+ * duplicate gets the recorded result, or "in flight" (409) while the first runs, or "key
+ * reused" (422) when its fingerprint differs; a holder that crashed stops blocking its key when
+ * its lease ends (a lease much shorter than the record's TTL), and a holder that was taken over
+ * can never overwrite the new holder's result (completion is fenced by an owner token).
+ *
+ * When the store fails, every call fails within `storeTimeoutMs`: a claim is refused (503) or,
+ * with `onStoreUnavailable: 'proceed'`, runs unguarded; a record that cannot be written after
+ * the effect is retried while the holder keeps its lease, then reported (`unrecorded`): that
+ * key is the one case where a retry after the lease can run the operation a second time. Where
+ * that matters, record in the business transaction (`withIdempotency` in the Postgres adapter).
+ *
+ * Configuration and its validation live in `idempotency-config.ts`.
  */
 
-import { z } from 'zod';
-import type { Clock } from '../clock/clock.js';
-import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
-import { clockSchema, functionSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
 import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
 import { ClaimTicket, type IdempotencyTicket, type TicketEnvironment } from './claim-ticket.js';
-import type {
-  IdempotencyEventHandlers,
-  IdempotencyEventMap,
-  IdempotencyEventName,
-} from './idempotency-events.js';
+import {
+  type IdempotencyOptions,
+  type IdempotencyWaitOptions,
+  idempotencyOptionsSchema,
+  type ResolvedWait,
+  resolveIdempotencyOptions,
+  waitSchema,
+} from './idempotency-config.js';
+import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
 import { defaultIdempotencyScope, validateIdempotencyKey } from './idempotency-key.js';
-import type { ClaimOutcome, IdempotencyStore, RecordedResult } from './idempotency-store.js';
-import { createOwnerTokenSource } from './owner-token.js';
+import type { ClaimOutcome, RecordedResult } from './idempotency-store.js';
+import { isStoreNotMigrated, toStoreFailure, withinStoreTimeout } from './store-call.js';
 
-/** Holding a duplicate until the first request finishes, instead of answering 409 at once. */
-export interface IdempotencyWaitOptions {
-  /** Longest a duplicate waits before it is refused as in flight. */
-  timeoutMs: number;
-  /** How often the store is asked again while waiting. Default `100`. */
-  pollMs?: number;
-}
-
-/** Extending the lease of a long operation so it is not taken for a crashed one. */
-export interface IdempotencyHeartbeatOptions {
-  /** How often the lease is extended by `leaseMs`. Default `leaseMs / 3`. */
-  intervalMs?: number;
-  /**
-   * Longest a holder keeps its key by heartbeat; past it the lease is left to run out, so a hung
-   * operation cannot block its key for ever. Default `10 × leaseMs`; must be below `ttlMs`.
-   */
-  maxHoldMs?: number;
-}
-
-/** Options for {@link createIdempotency}. */
-export interface IdempotencyOptions {
-  /** Where keys live: `MemoryIdempotencyStore`, or the Postgres or Redis store for several processes. */
-  store: IdempotencyStore;
-  /** Source of time for leases, expiry and waiting. Default `systemClock`. */
-  clock?: Clock;
-  /**
-   * How long a holder may run before its key can be taken over, in ms. Longer than your slowest
-   * operation (or use `heartbeat`); it is also how long a crashed holder blocks its key.
-   * Default `30_000` (seed 002 §4.1: writes time out after 15–30 s).
-   */
-  leaseMs?: number;
-  /** How long a recorded result is replayed, in ms. Default 24 h (seed 002 §4.2). Must exceed `leaseMs`. */
-  ttlMs?: number;
-  /** Extend the lease while the operation runs. Default `false`. */
-  heartbeat?: IdempotencyHeartbeatOptions | boolean;
-  /** Hold duplicates until the first finishes (bounded). Default `false`: answer in flight at once. */
-  wait?: IdempotencyWaitOptions | false;
-  /**
-   * Makes the owner token of each claim; tokens must be unique across every process sharing the
-   * store. Default: a random 128-bit prefix per process followed by a counter.
-   */
-  createOwnerToken?: () => string;
-  /** Receives takeovers, fencing and store failures. Default: discards. */
-  logger?: Logger;
-  /** Event handlers for metrics: `claim`, `takeover`, `replay`, `conflict`, `mismatch`, `record`, `release`, `fenced`. */
-  on?: IdempotencyEventHandlers;
-}
+export type {
+  IdempotencyHeartbeatOptions,
+  IdempotencyOptions,
+  IdempotencyWaitOptions,
+} from './idempotency-config.js';
 
 /** Identifies one idempotent request. */
 export interface IdempotencyRequest {
@@ -168,6 +134,13 @@ export interface Idempotency {
   readonly leaseMs: number;
   /** The record TTL in ms. */
   readonly ttlMs: number;
+  /**
+   * Asks the store whether it is reachable and migrated, within `storeTimeoutMs`: call it at
+   * start-up (or from a readiness probe). Resolves when ready; rejects with
+   * `IDEMPOTENCY_STORE_NOT_MIGRATED` (run the migration) or `IDEMPOTENCY_STORE_UNAVAILABLE`.
+   * A store without a `check` method is taken as ready.
+   */
+  check(): Promise<void>;
 }
 
 /**
@@ -184,72 +157,6 @@ export interface IdempotencyEngine extends Idempotency {
   ) => Awaitable<IdempotencyStart>;
 }
 
-const positiveMs = z.number().int().min(1);
-const waitSchema = z.object({
-  timeoutMs: z.number().int().min(0),
-  pollMs: positiveMs.default(100),
-});
-
-const optionsSchema = z
-  .object({
-    store: z.custom<IdempotencyStore>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        ['claim', 'complete', 'release', 'extendLease', 'deleteExpired'].every(
-          (method) => typeof (value as Record<string, unknown>)[method] === 'function',
-        ),
-      {
-        message:
-          'expected an IdempotencyStore (claim, complete, release, extendLease, deleteExpired)',
-      },
-    ),
-    clock: clockSchema.default(systemClock),
-    leaseMs: positiveMs.default(30_000),
-    ttlMs: positiveMs.default(24 * 60 * 60 * 1_000),
-    heartbeat: z
-      .union([
-        z.boolean(),
-        z.object({ intervalMs: positiveMs.optional(), maxHoldMs: positiveMs.optional() }),
-      ])
-      .default(false),
-    wait: z.union([z.literal(false), waitSchema]).default(false),
-    createOwnerToken: functionSchema<() => string>('a function returning a string').default(
-      () => processOwnerTokens,
-    ),
-    logger: z
-      .custom<Logger>(
-        (value) =>
-          typeof value === 'object' &&
-          value !== null &&
-          typeof (value as Logger).warn === 'function' &&
-          typeof (value as Logger).error === 'function',
-        { message: 'expected a Logger (debug, info, warn, error)' },
-      )
-      .default(noopLogger),
-    on: z.record(z.string(), functionSchema('an event handler')).default({}),
-  })
-  .superRefine((options, context) => {
-    if (options.ttlMs <= options.leaseMs) {
-      context.addIssue({
-        code: 'custom',
-        path: ['ttlMs'],
-        message: 'must be greater than leaseMs',
-      });
-    }
-    if (options.heartbeat !== false) {
-      const configured = options.heartbeat === true ? undefined : options.heartbeat.maxHoldMs;
-      const maxHoldMs = configured ?? 10 * options.leaseMs;
-      if (maxHoldMs >= options.ttlMs) {
-        context.addIssue({
-          code: 'custom',
-          path: ['heartbeat', 'maxHoldMs'],
-          message: 'must be less than ttlMs (default 10 × leaseMs)',
-        });
-      }
-    }
-  });
-
 function invalidRequest(field: string, problem: string): BallastError {
   return new BallastError('INVALID_OPTIONS', {
     message: `Invalid options for idempotency.begin(): "${field}": ${problem}`,
@@ -257,7 +164,7 @@ function invalidRequest(field: string, problem: string): BallastError {
   });
 }
 
-// Checked by hand rather than with zod: this runs on every request, so it must cost nothing.
+// Checked by hand rather than with a schema: this runs on every request, so it must cost nothing.
 function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest> {
   if (typeof request !== 'object' || request === null)
     throw invalidRequest('(options)', 'expected an object');
@@ -278,8 +185,13 @@ function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest>
 
 const noCallOptions: IdempotencyCallOptions = {};
 
-// One source per process: every engine in it draws from the same unique prefix.
-const processOwnerTokens = createOwnerTokenSource();
+// A store that is not migrated never heals by itself, so it is reported even to an application
+// that configured no logger (as express-rate-limit's `validate` does), at most once a minute.
+const notMigratedReportIntervalMs = 60_000;
+const consoleErrorLogger: Logger = {
+  ...noopLogger,
+  error: (fields, message) => console.error(`[ballast] ${message ?? ''}`, fields),
+};
 
 function checkCallOptions(options: IdempotencyCallOptions): IdempotencyCallOptions {
   if (options.wait !== undefined && options.wait !== false) {
@@ -304,19 +216,13 @@ function checkCallOptions(options: IdempotencyCallOptions): IdempotencyCallOptio
  * ```
  */
 export function createIdempotency(options: IdempotencyOptions): IdempotencyEngine {
-  const parsed = parseOptions(optionsSchema, options, 'createIdempotency()');
-  const { store, clock, leaseMs, ttlMs, logger, createOwnerToken } = parsed;
-  const handlers = parsed.on as IdempotencyEventHandlers;
-  const heartbeat =
-    parsed.heartbeat === false
-      ? false
-      : {
-          intervalMs:
-            (parsed.heartbeat === true ? undefined : parsed.heartbeat.intervalMs) ??
-            Math.max(1, Math.floor(leaseMs / 3)),
-          maxHoldMs:
-            (parsed.heartbeat === true ? undefined : parsed.heartbeat.maxHoldMs) ?? 10 * leaseMs,
-        };
+  const parsed = resolveIdempotencyOptions(
+    parseOptions(idempotencyOptionsSchema, options, 'createIdempotency()'),
+  );
+  const { store, clock, leaseMs, ttlMs, storeTimeoutMs, heartbeat, createOwnerToken } = parsed;
+  const logger = parsed.logger ?? noopLogger;
+  const handlers = parsed.on;
+  const proceedWhenUnavailable = parsed.onStoreUnavailable === 'proceed';
 
   const emit = <Name extends IdempotencyEventName>(
     name: Name,
@@ -335,7 +241,32 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
   // Events are built only when someone listens: most engines have no handlers, and each
   // event is an allocation on every request.
   const listens = (name: IdempotencyEventName): boolean => handlers[name] !== undefined;
-  const env: TicketEnvironment = { store, clock, logger, leaseMs, ttlMs, heartbeat, emit, listens };
+  const env: TicketEnvironment = {
+    store,
+    clock,
+    logger,
+    leaseMs,
+    ttlMs,
+    storeTimeoutMs,
+    heartbeat,
+    emit,
+    listens,
+  };
+
+  let notMigratedReportedAt = Number.NEGATIVE_INFINITY;
+  /** Logs a store that is not migrated at error level, on the console when no logger was given. */
+  function reportNotMigrated(error: BallastError, fields: Record<string, unknown>): void {
+    const message =
+      'idempotency: the store is not migrated (missing or wrong table/schema); every keyed request fails until it is. Run its migration.';
+    if (parsed.logger !== undefined) {
+      parsed.logger.error({ ...fields, code: error.code, err: error }, message);
+      return;
+    }
+    const now = clock.now();
+    if (now - notMigratedReportedAt < notMigratedReportIntervalMs) return;
+    notMigratedReportedAt = now;
+    consoleErrorLogger.error({ ...fields, code: error.code, detail: error.message }, message);
+  }
 
   /** One begin call: the checked request and how long it may wait. */
   interface Attempt {
@@ -345,7 +276,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     readonly ownerToken: string;
     readonly startedAt: number;
     readonly deadline: number;
-    readonly wait: z.output<typeof waitSchema> | false;
+    readonly wait: ResolvedWait | false;
     readonly signal: AbortSignal | undefined;
   }
 
@@ -354,13 +285,29 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     readonly waitMs: number;
   }
 
-  function storeUnavailable(attempt: Attempt, error: unknown): BallastError {
-    logger.error(
-      { scope: attempt.scope, key: attempt.key, err: error },
-      'idempotency: claiming the key failed',
+  /**
+   * A claim the store could not answer: refused (the default: running could execute a
+   * duplicate), or, with `onStoreUnavailable: 'proceed'`, let through on an unguarded ticket.
+   * A store that is not migrated is always refused.
+   */
+  function claimFailed(attempt: Attempt, error: unknown): IdempotencyStart {
+    const { scope, key } = attempt;
+    const failure = toStoreFailure(error, storeTimeoutMs);
+    if (isStoreNotMigrated(failure)) {
+      reportNotMigrated(failure, { scope, key });
+      throw failure;
+    }
+    if (!proceedWhenUnavailable) {
+      logger.error({ scope, key, err: error }, 'idempotency: claiming the key failed');
+      throw failure;
+    }
+    logger.warn(
+      { scope, key, err: error },
+      'idempotency: the store is unavailable; running the operation unguarded (onStoreUnavailable: proceed)',
     );
-    // Refuse rather than run without the guard: running could execute a duplicate.
-    return new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', { cause: error });
+    emit('unguarded', { scope, key, code: failure.code });
+    const ticket = new ClaimTicket(env, scope, key, attempt.ownerToken, false, clock.now(), false);
+    return { outcome: 'claimed', ticket };
   }
 
   /** What a claim outcome means for the request: run, replay, wait, or refuse (throws). */
@@ -411,24 +358,27 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     const claimedAt = clock.now();
     let pending: Awaitable<ClaimOutcome>;
     try {
-      pending = store.claim({
-        scope: attempt.scope,
-        key: attempt.key,
-        fingerprint: attempt.fingerprint,
-        ownerToken: attempt.ownerToken,
-        now: claimedAt,
-        leaseExpiresAt: claimedAt + leaseMs,
-        expiresAt: claimedAt + ttlMs,
-      });
+      pending = withinStoreTimeout(
+        store.claim({
+          scope: attempt.scope,
+          key: attempt.key,
+          fingerprint: attempt.fingerprint,
+          ownerToken: attempt.ownerToken,
+          now: claimedAt,
+          leaseExpiresAt: claimedAt + leaseMs,
+          expiresAt: claimedAt + ttlMs,
+        }),
+        clock,
+        storeTimeoutMs,
+        'a claim',
+      );
     } catch (error) {
-      throw storeUnavailable(attempt, error);
+      return claimFailed(attempt, error);
     }
     if (!isPromiseLike(pending)) return decide(attempt, pending, claimedAt);
     return pending.then(
       (outcome) => decide(attempt, outcome, claimedAt),
-      (error: unknown) => {
-        throw storeUnavailable(attempt, error);
-      },
+      (error: unknown) => claimFailed(attempt, error),
     );
   }
 
@@ -455,7 +405,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
   ): Awaitable<IdempotencyStart> {
     const { scope, key, fingerprint: requestFingerprint } = checkRequest(request);
     const call = callOptions === undefined ? noCallOptions : checkCallOptions(callOptions);
-    const wait = (call.wait as z.output<typeof waitSchema> | false | undefined) ?? parsed.wait;
+    const wait = (call.wait as ResolvedWait | false | undefined) ?? parsed.wait;
     const startedAt = clock.now();
     const attempt: Attempt = {
       scope,
@@ -516,5 +466,17 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     return { outcome: 'executed', result, recorded };
   }
 
-  return { begin, run, leaseMs, ttlMs, [beginInSameTick]: start };
+  async function check(): Promise<void> {
+    if (typeof store.check !== 'function') return;
+    try {
+      await withinStoreTimeout(store.check(), clock, storeTimeoutMs, 'a readiness check');
+    } catch (error) {
+      const failure = toStoreFailure(error, storeTimeoutMs);
+      if (isStoreNotMigrated(failure)) reportNotMigrated(failure, {});
+      else logger.error({ err: error }, 'idempotency: the store is unavailable');
+      throw failure;
+    }
+  }
+
+  return { begin, run, check, leaseMs, ttlMs, [beginInSameTick]: start };
 }

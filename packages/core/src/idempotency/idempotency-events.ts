@@ -41,6 +41,23 @@ export interface IdempotencyEventMap {
    * overwrite the new holder's result) or its lease could not be extended.
    */
   fenced: IdempotencyEventBase & { readonly operation: 'complete' | 'extend-lease' };
+  /**
+   * The operation ran but its result could not be recorded: the store kept failing until the
+   * holder's lease was about to end. The key stays in flight until its lease ends, and a retry
+   * after that runs the operation again (store mode only; the transaction-bound mode cannot get
+   * here). Alert on it: each one is a possible second execution.
+   */
+  unrecorded: IdempotencyEventBase & {
+    /** Recording attempts made, the first included. */
+    readonly attempts: number;
+    /** The last failure's code: `IDEMPOTENCY_STORE_UNAVAILABLE` or `IDEMPOTENCY_STORE_NOT_MIGRATED`. */
+    readonly code: string;
+  };
+  /**
+   * The store could not be reached and `onStoreUnavailable: 'proceed'` let the operation run
+   * without a claim: nothing guards it against a duplicate, and its result is not recorded.
+   */
+  unguarded: IdempotencyEventBase & { readonly code: string };
 }
 
 /** An event name: `'claim'`, `'replay'`, `'conflict'`… */

@@ -78,6 +78,10 @@ export interface ExtendLeaseRequest extends IdempotencyKeyRef {
  * - `complete`, `release` and `extendLease` are compare-and-set on `ownerToken`: they return
  *   `false` and change nothing when the key is held by someone else (fencing).
  * - A record past `expiresAt` behaves as absent.
+ * - `complete` of a key this owner token already completed answers `true` (a retried record
+ *   whose first attempt landed although its answer was lost).
+ * - A method that finds its table or schema missing rejects with
+ *   `BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED')`, so it is not mistaken for an outage.
  *
  * A method may answer with the value itself instead of a promise when it has it at once (the
  * memory store always does); the engine then decides without waiting a tick. A store that does
@@ -90,4 +94,11 @@ export interface IdempotencyStore {
   extendLease(request: ExtendLeaseRequest): Awaitable<boolean>;
   /** Deletes records past their `expiresAt`; returns how many. Stores with native expiry may return 0. */
   deleteExpired(now: number): Awaitable<number>;
+  /**
+   * Optional readiness check: resolves when the store is reachable and its schema is in place.
+   * Rejects with `BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED')` when the table or schema is
+   * missing or wrong, or with any other error (taken as unavailable) when it cannot be reached.
+   * The engine's `check()` calls it under `storeTimeoutMs`.
+   */
+  check?(): Awaitable<void>;
 }

@@ -45,6 +45,9 @@ export type {
   ReleaseRequest,
 } from './idempotency-store.js';
 export {
+  defaultMemoryIdempotencyMaxBytes,
+  type MemoryIdempotencyEvictedEvent,
   MemoryIdempotencyStore,
+  type MemoryIdempotencyStoreEvents,
   type MemoryIdempotencyStoreOptions,
 } from './memory-idempotency-store.js';

@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ClaimRequest } from './idempotency-store.js';
 import { MemoryIdempotencyStore } from './memory-idempotency-store.js';
 
 const hour = 3_600_000;
+const quietLogger = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() });
 const claim = (key: string, now = 0, extra: Partial<ClaimRequest> = {}): ClaimRequest => ({
   scope: 's',
   key,
@@ -35,66 +36,141 @@ describe('MemoryIdempotencyStore', () => {
     });
   });
 
-  it('forgets the oldest completed records when full, never one in flight', async () => {
-    const store = new MemoryIdempotencyStore({ maxEntries: 3 });
-    await store.claim(claim('in-flight'));
+  const complete = (store: MemoryIdempotencyStore, key: string, result: unknown = key) =>
+    store.complete({
+      scope: 's',
+      key,
+      ownerToken: `owner-${key}`,
+      result,
+      now: 1,
+      expiresAt: hour,
+    });
+
+  /** A store holding one record in flight and two completed ones, claimed in that order. */
+  const threeRecords = (options: ConstructorParameters<typeof MemoryIdempotencyStore>[0] = {}) => {
+    const store = new MemoryIdempotencyStore(options);
+    store.claim(claim('in-flight'));
     for (const key of ['done-1', 'done-2']) {
-      await store.claim(claim(key));
-      await store.complete({
-        scope: 's',
-        key,
-        ownerToken: `owner-${key}`,
-        result: key,
-        now: 1,
-        expiresAt: hour,
-      });
+      store.claim(claim(key));
+      complete(store, key);
     }
-    await store.claim(claim('new', 2));
+    return store;
+  };
+
+  it('forgets the oldest completed records when full by bytes, never one in flight', () => {
+    const full = threeRecords().bytes;
+    const store = threeRecords({ maxBytes: full, logger: quietLogger() });
+    store.claim(claim('new', 2));
     expect(store.size).toBe(3);
     // done-1 (the oldest completion) was evicted and can run again; the rest are kept.
-    expect(await store.claim(claim('done-1', 3, { ownerToken: 'again' }))).toEqual({
+    expect(store.claim(claim('done-1', 3, { ownerToken: 'again' }))).toEqual({
       kind: 'claimed',
       takeover: false,
     });
-    expect((await store.claim(claim('in-flight', 4, { ownerToken: 'dup' }))).kind).toBe(
-      'in-flight',
-    );
+    expect(store.claim(claim('in-flight', 4, { ownerToken: 'dup' })).kind).toBe('in-flight');
     // Claiming done-1 again evicted done-2; now every record is in flight, and the store grows
     // past its bound rather than drop a key that is in flight.
-    await store.claim(claim('more', 5));
-    await store.claim(claim('even-more', 6));
+    store.claim(claim('more', 5));
+    store.claim(claim('even-more', 6));
     expect(store.size).toBe(5);
-    expect((await store.claim(claim('in-flight', 7, { ownerToken: 'dup' }))).kind).toBe(
-      'in-flight',
+    expect(store.bytes).toBeGreaterThan(full);
+    expect(store.claim(claim('in-flight', 7, { ownerToken: 'dup' })).kind).toBe('in-flight');
+  });
+
+  it('by default still replays a key after 30 000 other keys (the old 10 000-entry bound forgot it)', () => {
+    const store = new MemoryIdempotencyStore({ logger: quietLogger() });
+    const response = {
+      status: 201,
+      headers: [['content-type', 'application/json']],
+      body: 'eyJpZCI6MX0=',
+    };
+    store.claim(claim('K'));
+    complete(store, 'K', response);
+    for (let index = 0; index < 30_000; index++) {
+      const key = `other-${index}`;
+      store.claim(claim(key));
+      complete(store, key, response);
+    }
+    expect(store.claim(claim('K', 2, { ownerToken: 'retry' })).kind).toBe('completed');
+  });
+
+  it('counts bytes, so large recorded results take more room than small ones', () => {
+    const store = new MemoryIdempotencyStore();
+    store.claim(claim('small'));
+    complete(store, 'small', 'x');
+    const small = store.bytes;
+    store.claim(claim('large'));
+    complete(store, 'large', 'x'.repeat(10_000));
+    expect(store.bytes - small).toBeGreaterThan(20_000);
+    store.release({ scope: 's', key: 'in-flight', ownerToken: 'nobody' });
+    store.claim(claim('gone'));
+    const before = store.bytes;
+    store.release({ scope: 's', key: 'gone', ownerToken: 'owner-gone' });
+    expect(store.bytes).toBeLessThan(before);
+  });
+
+  it('emits evicted with withinTtl and warns at most once a minute when a live record goes', () => {
+    const evicted: Array<{ key: string; withinTtl: boolean }> = [];
+    const logger = quietLogger();
+    const store = threeRecords({ maxBytes: threeRecords().bytes, logger });
+    const unsubscribe = store.on('evicted', ({ key, withinTtl }) =>
+      evicted.push({ key, withinTtl }),
     );
+    store.claim(claim('new', 2));
+    expect(evicted).toEqual([{ key: 'done-1', withinTtl: true }]);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.warn.mock.calls[0]?.[0]).toMatchObject({ evicted: 1 });
+    // More evictions within the minute are counted, not logged; the next warning reports them.
+    complete(store, 'new', 'x'.repeat(100));
+    store.claim(claim('next', 3));
+    expect(evicted.map(({ key }) => key)).toEqual(['done-1', 'done-2']);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    complete(store, 'next', 'x'.repeat(100));
+    store.claim(claim('later', 70_000, { expiresAt: 70_000 + hour }));
+    expect(logger.warn).toHaveBeenCalledTimes(2);
+    expect(logger.warn.mock.calls[1]?.[0]).toMatchObject({ evicted: 2 });
+    unsubscribe();
+    complete(store, 'later', 'x'.repeat(100));
+    store.claim(claim('after', 70_001, { expiresAt: 70_001 + hour }));
+    expect(evicted).toHaveLength(3);
+  });
+
+  it('reports an expired record dropped to make room as evicted outside its TTL', () => {
+    const events: boolean[] = [];
+    const probe = new MemoryIdempotencyStore();
+    probe.claim(claim('a', 0, { expiresAt: 10 }));
+    const store = new MemoryIdempotencyStore({
+      maxBytes: probe.bytes,
+      logger: quietLogger(),
+      on: { evicted: ({ withinTtl }) => events.push(withinTtl) },
+    });
+    store.claim(claim('a', 0, { expiresAt: 10 }));
+    store.claim(claim('b', 20));
+    expect(events).toEqual([false]);
   });
 
   it('evicts a sixteenth of a full store at once, oldest claims first, and keeps working', () => {
-    const store = new MemoryIdempotencyStore({ maxEntries: 1_600 });
-    const done = (key: string) =>
-      store.complete({
-        scope: 's',
-        key,
-        ownerToken: `owner-${key}`,
-        result: 1,
-        now: 1,
-        expiresAt: hour,
-      });
-    for (let index = 0; index < 1_600; index++) {
+    const probe = new MemoryIdempotencyStore();
+    for (let index = 1_000; index < 2_600; index++) {
+      probe.claim(claim(`k-${index}`));
+      complete(probe, `k-${index}`, 1);
+    }
+    const store = new MemoryIdempotencyStore({ maxBytes: probe.bytes, logger: quietLogger() });
+    for (let index = 1_000; index < 2_600; index++) {
       store.claim(claim(`k-${index}`));
-      done(`k-${index}`);
+      complete(store, `k-${index}`, 1);
     }
     store.claim(claim('next'));
-    // The 101 oldest were forgotten in one pass (to just under 1 600 − 100), not one per claim.
+    // The 101 oldest were forgotten in one pass (to just under 15/16 of the bound), not one per claim.
     expect(store.size).toBe(1_500);
-    expect(store.claim(claim('k-99', 2, { ownerToken: 'again' })).kind).toBe('claimed');
-    expect(store.claim(claim('k-100', 2, { ownerToken: 'again' })).kind).toBe('claimed');
-    expect(store.claim(claim('k-101', 2, { ownerToken: 'again' })).kind).toBe('completed');
-    for (let index = 0; index < 50_000; index++) {
-      store.claim(claim(`more-${index}`));
-      done(`more-${index}`);
+    expect(store.claim(claim('k-1099', 2, { ownerToken: 'again' })).kind).toBe('claimed');
+    expect(store.claim(claim('k-1100', 2, { ownerToken: 'again' })).kind).toBe('claimed');
+    expect(store.claim(claim('k-1101', 2, { ownerToken: 'again' })).kind).toBe('completed');
+    for (let index = 10_000; index < 60_000; index++) {
+      store.claim(claim(`m-${index}`));
+      complete(store, `m-${index}`, 1);
     }
-    expect(store.size).toBeLessThanOrEqual(1_600);
+    expect(store.bytes).toBeLessThanOrEqual(probe.bytes);
   });
 
   it('answers synchronously, so the engine decides in the same tick', () => {
@@ -108,7 +184,10 @@ describe('MemoryIdempotencyStore', () => {
   });
 
   it('sweeps expired records before evicting live ones', async () => {
-    const store = new MemoryIdempotencyStore({ maxEntries: 2 });
+    const probe = new MemoryIdempotencyStore();
+    probe.claim(claim('short', 0, { expiresAt: 10 }));
+    probe.claim(claim('live', 0));
+    const store = new MemoryIdempotencyStore({ maxBytes: probe.bytes, logger: quietLogger() });
     await store.claim(claim('short', 0, { expiresAt: 10 }));
     await store.claim(claim('live', 0));
     await store.claim(claim('new', 20));
@@ -135,7 +214,7 @@ describe('MemoryIdempotencyStore', () => {
   });
 
   it('sweeps expired records on its own as claims come in, without a timer', async () => {
-    const store = new MemoryIdempotencyStore({ maxEntries: 100_000 });
+    const store = new MemoryIdempotencyStore();
     for (let index = 0; index < 2_000; index++) {
       await store.claim(claim(`old-${index}`, 0, { expiresAt: 10 }));
     }
@@ -145,10 +224,10 @@ describe('MemoryIdempotencyStore', () => {
   });
 
   it('validates its options', () => {
-    expect(() => new MemoryIdempotencyStore({ maxEntries: 0 })).toThrow(
+    expect(() => new MemoryIdempotencyStore({ maxBytes: 0 })).toThrow(
       expect.objectContaining({
         code: 'INVALID_OPTIONS',
-        details: expect.objectContaining({ field: 'maxEntries' }),
+        details: expect.objectContaining({ field: 'maxBytes' }),
       }),
     );
   });

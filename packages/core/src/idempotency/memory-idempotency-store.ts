@@ -5,9 +5,15 @@
  * the Postgres or Redis store for that). Results are kept as JSON text, so a replay behaves
  * exactly as it would from a database: a `Date` comes back as a string and a later mutation of
  * the original object does not leak into the replay.
+ *
+ * It is bounded by bytes, not by entries, with a default that holds a realistic day of one
+ * instance. When it is full it forgets the oldest finished records first and never one in
+ * flight; forgetting a record still inside its TTL means a retry of that key would run again,
+ * so it is never silent: an `evicted` event for each, and a warning log at most once a minute.
  */
-import { z } from 'zod';
+import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { defaultIdempotencyScope } from './idempotency-key.js';
 import type {
   ClaimOutcome,
@@ -18,32 +24,100 @@ import type {
   ReleaseRequest,
 } from './idempotency-store.js';
 
+/** A record the memory store forgot to make room. */
+export interface MemoryIdempotencyEvictedEvent {
+  readonly scope: string;
+  readonly key: string;
+  /**
+   * True when the record was still inside its TTL: a retry of this key will now run the
+   * operation again. Raise `maxBytes` (or use the Postgres or Redis store) if this happens.
+   */
+  readonly withinTtl: boolean;
+  /** Estimated bytes the record held. */
+  readonly bytes: number;
+}
+
+/** Events of {@link MemoryIdempotencyStore}. */
+export interface MemoryIdempotencyStoreEvents {
+  /**
+   * A record was forgotten to make room because the store was full: one inside its TTL
+   * (`withinTtl: true`, a retry of its key runs again), or an expired one not swept yet.
+   */
+  evicted: (event: MemoryIdempotencyEvictedEvent) => void;
+}
+
+/** The default byte bound: 256 MiB, about 400 000 typical records (see `maxBytes`). */
+export const defaultMemoryIdempotencyMaxBytes = 256 * 1_048_576;
+
 /** Options for {@link MemoryIdempotencyStore}. */
 export interface MemoryIdempotencyStoreOptions {
   /**
-   * Most records kept. When full, the records claimed longest ago that are expired or completed
-   * are forgotten first, about a sixteenth of the store at a time (a retry of a forgotten key
-   * runs again). Keys in flight are never evicted, so the count may exceed this by the number of
-   * requests in flight. Default `10_000`.
+   * Most bytes the records may take (an estimate: key, scope, fingerprint, owner token and the
+   * recorded JSON as UTF-16, plus a fixed overhead per record). When full, the records claimed
+   * longest ago that are completed or expired are forgotten first, a sixteenth of the bound at a
+   * time. Keys in flight are never evicted, so the store may exceed the bound by what is in
+   * flight. Default 256 MiB: a recorded JSON response of about 300 bytes takes about 650, so the
+   * default keeps some 400 000 records, a day of keyed writes at about 5 per second.
    */
-  maxEntries?: number;
+  maxBytes?: number;
+  /**
+   * Receives the warning when a record inside its TTL is evicted (at most once a minute, with
+   * how many since the last warning). Default: `console.warn`, since forgetting a key early
+   * breaks the TTL's promise and must not go unnoticed.
+   */
+  logger?: Logger;
+  /** Event handlers: `evicted`. */
+  on?: Partial<MemoryIdempotencyStoreEvents>;
 }
 
-const optionsSchema = z.object({
-  maxEntries: z.number().int().min(1).default(10_000),
+const optionsSchema = v.object({
+  maxBytes: v.optional(v.number({ integer: true, min: 1 }), defaultMemoryIdempotencyMaxBytes),
+  logger: v.optional(v.logger()),
+  on: v.optional(
+    v.object({
+      evicted: v.optional(v.func<MemoryIdempotencyStoreEvents['evicted']>('a function')),
+    }),
+    {},
+  ),
 });
 
 // Outcomes without a field that varies are shared, not allocated per claim.
 const claimedFresh: ClaimOutcome = Object.freeze({ kind: 'claimed', takeover: false });
 const claimedByTakeover: ClaimOutcome = Object.freeze({ kind: 'claimed', takeover: true });
 
+// What a record costs beyond its strings: the map entry, the record object and its numbers.
+const recordOverheadBytes = 160;
+const warnIntervalMs = 60_000;
+
+const consoleWarnLogger: Logger = {
+  ...noopLogger,
+  warn: (fields, message) => console.warn(`[ballast] ${message ?? ''}`, fields),
+};
+
 interface MemoryRecord {
+  readonly scope: string;
+  readonly key: string;
   readonly fingerprint: string;
   ownerToken: string;
   state: 'in-flight' | 'completed';
   leaseExpiresAt: number;
   expiresAt: number;
   resultJson: string;
+  bytes: number;
+}
+
+function sizeOf(id: string, record: Omit<MemoryRecord, 'bytes'>): number {
+  // Strings are UTF-16 in V8's worst case; the key is counted once when it is its own id.
+  const keyChars = id === record.key ? 0 : record.key.length;
+  return (
+    2 *
+      (id.length +
+        keyChars +
+        record.fingerprint.length +
+        record.ownerToken.length +
+        record.resultJson.length) +
+    recordOverheadBytes
+  );
 }
 
 /**
@@ -51,27 +125,35 @@ interface MemoryRecord {
  *
  * @example
  * ```ts
- * const idempotency = createIdempotency({ store: new MemoryIdempotencyStore() });
+ * const store = new MemoryIdempotencyStore({
+ *   maxBytes: 64 * 1_048_576,
+ *   on: { evicted: ({ withinTtl }) => withinTtl && metrics.increment('idempotency.evicted_early') },
+ * });
+ * const idempotency = createIdempotency({ store });
  * ```
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   // Insertion order is claim order, so the front of the map holds the oldest claims.
   readonly #records = new Map<string, MemoryRecord>();
-  readonly #maxEntries: number;
-  // Eviction frees this many records below the bound at once: starting a walk from the front
-  // of a map that keeps losing its front entries costs a skip over each hole left behind, so
-  // evicting one record per claim would cost O(n) a claim.
+  readonly #maxBytes: number;
+  // Eviction frees this many bytes below the bound at once: starting a walk from the front of a
+  // map that keeps losing its front entries costs a skip over each hole left behind, so evicting
+  // one record per claim would cost O(n) a claim.
   readonly #evictionSlack: number;
+  readonly #logger: Logger;
+  readonly #listeners = new Set<MemoryIdempotencyStoreEvents['evicted']>();
+  #bytes = 0;
   #claimsSinceSweep = 0;
   #sizeAfterSweep = 0;
+  #evictedSinceWarning = 0;
+  #lastWarningAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryIdempotencyStoreOptions = {}) {
-    this.#maxEntries = parseOptions(
-      optionsSchema,
-      options,
-      'new MemoryIdempotencyStore()',
-    ).maxEntries;
-    this.#evictionSlack = Math.floor(this.#maxEntries / 16);
+    const parsed = parseOptions(optionsSchema, options, 'new MemoryIdempotencyStore()');
+    this.#maxBytes = parsed.maxBytes;
+    this.#evictionSlack = Math.floor(this.#maxBytes / 16);
+    this.#logger = parsed.logger ?? consoleWarnLogger;
+    if (parsed.on.evicted) this.#listeners.add(parsed.on.evicted);
   }
 
   /** Number of records held, expired ones included until they are swept. */
@@ -79,19 +161,44 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return this.#records.size;
   }
 
+  /** Estimated bytes the records hold (see `maxBytes`). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Adds a listener for `evicted`; returns a function that removes it. A listener that throws
+   * is logged and ignored.
+   */
+  on(event: 'evicted', listener: MemoryIdempotencyStoreEvents['evicted']): () => void {
+    if (event !== 'evicted' || typeof listener !== 'function') {
+      throw new TypeError('MemoryIdempotencyStore.on(): expected "evicted" and a function');
+    }
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
   claim(request: ClaimRequest): ClaimOutcome {
     const id = recordId(request.scope, request.key);
     const existing = this.#live(id, request.now);
     if (existing === undefined) {
       this.#housekeep(request.now);
-      this.#records.set(id, {
+      const record: MemoryRecord = {
+        scope: request.scope,
+        key: request.key,
         fingerprint: request.fingerprint,
         ownerToken: request.ownerToken,
         state: 'in-flight',
         leaseExpiresAt: request.leaseExpiresAt,
         expiresAt: request.expiresAt,
         resultJson: 'null',
-      });
+        bytes: 0,
+      };
+      record.bytes = sizeOf(id, record);
+      this.#bytes += record.bytes;
+      this.#records.set(id, record);
       return claimedFresh;
     }
     if (existing.state === 'completed') {
@@ -110,7 +217,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
         leaseExpiresAt: existing.leaseExpiresAt,
       };
     }
-    existing.ownerToken = request.ownerToken;
+    this.#resize(id, existing, () => {
+      existing.ownerToken = request.ownerToken;
+    });
     existing.leaseExpiresAt = request.leaseExpiresAt;
     existing.expiresAt = request.expiresAt;
     return claimedByTakeover;
@@ -119,19 +228,23 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   complete(request: CompleteRequest): boolean {
     const id = recordId(request.scope, request.key);
     const existing = this.#live(id, request.now);
-    if (!isHeldBy(existing, request.ownerToken)) return false;
-    existing.state = 'completed';
-    // A completed record is never claimed by token again; its token need not be kept.
-    existing.ownerToken = '';
-    existing.resultJson = JSON.stringify(request.result) ?? 'null';
+    if (existing === undefined || existing.ownerToken !== request.ownerToken) return false;
+    // Completing twice with one owner token is a retried record whose first attempt landed.
+    if (existing.state === 'completed') return true;
+    const resultJson = JSON.stringify(request.result) ?? 'null';
+    this.#resize(id, existing, () => {
+      existing.state = 'completed';
+      existing.resultJson = resultJson;
+    });
     existing.expiresAt = request.expiresAt;
     return true;
   }
 
   release(request: ReleaseRequest): boolean {
     const id = recordId(request.scope, request.key);
-    if (!isHeldBy(this.#records.get(id), request.ownerToken)) return false;
-    this.#records.delete(id);
+    const existing = this.#records.get(id);
+    if (!isHeldBy(existing, request.ownerToken)) return false;
+    this.#delete(id, existing);
     return true;
   }
 
@@ -146,10 +259,25 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return this.#sweep(now);
   }
 
+  /** Always ready: there is nothing to connect to or migrate. */
+  check(): void {}
+
+  #resize(id: string, record: MemoryRecord, change: () => void): void {
+    change();
+    const bytes = sizeOf(id, record);
+    this.#bytes += bytes - record.bytes;
+    record.bytes = bytes;
+  }
+
+  #delete(id: string, record: MemoryRecord): void {
+    this.#records.delete(id);
+    this.#bytes -= record.bytes;
+  }
+
   #live(id: string, now: number): MemoryRecord | undefined {
     const record = this.#records.get(id);
     if (record !== undefined && record.expiresAt <= now) {
-      this.#records.delete(id);
+      this.#delete(id, record);
       return undefined;
     }
     return record;
@@ -159,7 +287,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     let deleted = 0;
     for (const [id, record] of this.#records) {
       if (record.expiresAt <= now) {
-        this.#records.delete(id);
+        this.#delete(id, record);
         deleted++;
       }
     }
@@ -179,12 +307,51 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       this.#sweep(now);
       this.#sizeAfterSweep = records.size;
     }
-    if (records.size < this.#maxEntries) return;
-    const target = this.#maxEntries - this.#evictionSlack;
+    if (this.#bytes < this.#maxBytes) return;
+    const target = this.#maxBytes - this.#evictionSlack;
     for (const [id, record] of records) {
-      if (record.state === 'completed' || record.expiresAt <= now) records.delete(id);
-      if (records.size < target) return;
+      if (record.state === 'completed' || record.expiresAt <= now) this.#evict(id, record, now);
+      if (this.#bytes < target) break;
     }
+    this.#warnOfEvictions(now);
+  }
+
+  #evict(id: string, record: MemoryRecord, now: number): void {
+    this.#delete(id, record);
+    const withinTtl = record.expiresAt > now;
+    if (withinTtl) this.#evictedSinceWarning++;
+    if (this.#listeners.size === 0) return;
+    const event: MemoryIdempotencyEvictedEvent = {
+      scope: record.scope,
+      key: record.key,
+      withinTtl,
+      bytes: record.bytes,
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        // A metrics hook must never fail the claim that triggered the eviction.
+        this.#logger.warn(
+          { event: 'evicted', err: error },
+          'idempotency: an event handler threw; ignored',
+        );
+      }
+    }
+  }
+
+  #warnOfEvictions(now: number): void {
+    if (this.#evictedSinceWarning === 0 || now - this.#lastWarningAt < warnIntervalMs) return;
+    this.#lastWarningAt = now;
+    this.#logger.warn(
+      {
+        evicted: this.#evictedSinceWarning,
+        maxBytes: this.#maxBytes,
+        records: this.#records.size,
+      },
+      'idempotency: MemoryIdempotencyStore is full and forgot records still inside their TTL; a retry of those keys runs again. Raise maxBytes or use a shared store.',
+    );
+    this.#evictedSinceWarning = 0;
   }
 }
 

@@ -1,12 +1,4 @@
-export {
-  abortSignalSchema,
-  clockSchema,
-  functionSchema,
-  hasMethods,
-  isAbortSignalLike,
-  isClockLike,
-  loggerSchema,
-  methodsSchema,
-} from './option-schemas.js';
-export { parseOptions } from './parse-options.js';
+export { assertFunction, parseOptions } from './parse-options.js';
+export { hasMethods, isAbortSignalLike, isClockLike } from './shape-checks.js';
+export * as v from './small-validator.js';
 export type { StandardSchemaV1 } from './standard-schema.js';

@@ -30,14 +30,30 @@ export function parseOptions<Schema extends StandardSchemaV1>(
     });
   }
   if (result.issues === undefined) return result.value as StandardSchemaV1.InferOutput<Schema>;
-  const issues = result.issues.map((issue) => ({
-    field: fieldOf(issue.path),
-    problem: issue.message,
-  }));
-  const first = issues[0] ?? { field: '(options)', problem: 'invalid' };
-  throw new BallastError('INVALID_OPTIONS', {
+  throw invalidOptions(where, result.issues);
+}
+
+/**
+ * Throws `INVALID_OPTIONS` naming `fn` unless `fn` is a function: the cheap check for the
+ * function argument of a hot-path call (`retry(fn)`, `breaker.execute(fn)`).
+ *
+ * @param name the parameter's name in the message (`'fn'`).
+ */
+export function assertFunction(fn: unknown, where: string, name = 'fn'): void {
+  if (typeof fn !== 'function') {
+    throw invalidOptions(where, [{ message: 'expected a function', path: [name] }]);
+  }
+}
+
+function invalidOptions(
+  where: string,
+  issues: ReadonlyArray<StandardSchemaV1.Issue>,
+): BallastError {
+  const fields = issues.map((issue) => ({ field: fieldOf(issue.path), problem: issue.message }));
+  const first = fields[0] ?? { field: '(options)', problem: 'invalid' };
+  return new BallastError('INVALID_OPTIONS', {
     message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
-    details: { field: first.field, issues },
+    details: { field: first.field, issues: fields },
   });
 }
 

@@ -21,7 +21,6 @@
  * Rows in `error` are left for a person; a key with a live or unexpired pending row keeps its
  * object.
  */
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import type { DocumentRecordRef, DocumentRecords } from '../consistency/document-records.js';
@@ -29,6 +28,7 @@ import { portSchema } from '../consistency/recipe-options.js';
 import { toBallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { compareObjectKeys } from '../storage/object-key.js';
 import type { ObjectInfo, ObjectStorage } from '../storage/object-storage.js';
 import { PageReader } from './page-reader.js';
@@ -113,7 +113,7 @@ export interface ReconcileOptions {
   readonly maxActions?: number;
 }
 
-const schema = z.object({
+const schema = v.object({
   storage: portSchema<ObjectStorage>('an ObjectStorage', 'list', 'head', 'delete'),
   records: portSchema<ReconcileOptions['records']>(
     'a DocumentRecords',
@@ -121,17 +121,17 @@ const schema = z.object({
     'markError',
     'expirePending',
   ),
-  prefix: z.string().max(1024).optional(),
-  batchSize: z.number().int().min(1).max(10_000).default(1000),
-  concurrency: z.number().int().min(1).max(256).default(4),
-  graceMs: z.number().int().min(0).default(3_600_000),
-  dryRun: z.boolean().default(false),
-  signal: z.instanceof(AbortSignal).optional(),
-  clock: portSchema<Clock>('a Clock', 'now').optional(),
-  logger: portSchema<Logger>('a Logger', 'debug', 'info', 'warn', 'error').optional(),
-  traceId: z.string().min(1).max(200).optional(),
-  onProgress: z.custom<(p: ReconcileProgress) => void>((v) => typeof v === 'function').optional(),
-  maxActions: z.number().int().min(0).max(1_000_000).default(1000),
+  prefix: v.optional(v.string({ maxLength: 1024 })),
+  batchSize: v.optional(v.number({ integer: true, min: 1, max: 10_000 }), 1000),
+  concurrency: v.optional(v.number({ integer: true, min: 1, max: 256 }), 4),
+  graceMs: v.optional(v.durationMs({ max: Number.MAX_SAFE_INTEGER }), 3_600_000),
+  dryRun: v.optional(v.boolean(), false),
+  signal: v.optional(v.abortSignal()),
+  clock: v.optional(portSchema<Clock>('a Clock', 'now')),
+  logger: v.optional(portSchema<Logger>('a Logger', 'debug', 'info', 'warn', 'error')),
+  traceId: v.optional(v.string({ minLength: 1, maxLength: 200 })),
+  onProgress: v.optional(v.func<(p: ReconcileProgress) => void>()),
+  maxActions: v.optional(v.number({ integer: true, min: 0, max: 1_000_000 }), 1000),
 });
 
 const maxStoragePage = 1000;

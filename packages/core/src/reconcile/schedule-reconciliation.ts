@@ -5,13 +5,13 @@
  * the current run is already checking. `stop()` cancels the timer, aborts the run in progress
  * through its signal and waits for it, so a shutdown hook leaves nothing running.
  */
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { portSchema } from '../consistency/recipe-options.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { parseDuration } from './duration.js';
 
 /** Options for {@link scheduleReconciliation}. */
@@ -49,18 +49,14 @@ export interface ReconciliationSchedule<Result> {
   readonly skippedRuns: number;
 }
 
-const fn = z.custom<(...args: never[]) => unknown>(
-  (v) => typeof v === 'function',
-  'must be a function',
-);
-const schema = z.object({
-  every: z.union([z.string(), z.number()]),
-  run: fn,
-  runImmediately: z.boolean().default(false),
-  clock: portSchema<Clock>('a Clock', 'now', 'setTimer').optional(),
-  logger: portSchema<Logger>('a Logger', 'debug', 'info', 'warn', 'error').optional(),
-  onResult: fn.optional(),
-  onError: fn.optional(),
+const schema = v.object({
+  every: v.union(v.string(), v.number()),
+  run: v.func(),
+  runImmediately: v.optional(v.boolean(), false),
+  clock: v.optional(portSchema<Clock>('a Clock', 'now', 'setTimer')),
+  logger: v.optional(portSchema<Logger>('a Logger', 'debug', 'info', 'warn', 'error')),
+  onResult: v.optional(v.func()),
+  onError: v.optional(v.func()),
 });
 
 /**

@@ -6,12 +6,11 @@
  * can still retry). The model is Finagle's `RetryBudget` and gRPC's retry throttling.
  */
 
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { SlidingWindow } from '../clock/sliding-window.js';
 import { systemClock } from '../clock/system-clock.js';
-import { clockSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 
 /** Options for {@link createRetryBudget}. */
 export interface RetryBudgetOptions {
@@ -54,11 +53,11 @@ export interface RetryBudget {
   readonly stats: RetryBudgetStats;
 }
 
-const budgetSchema = z.strictObject({
-  ratio: z.number().nonnegative().finite().default(0.1),
-  minRetriesPerSecond: z.number().nonnegative().finite().default(10),
-  window: z.number().int().min(10).max(3_600_000).default(10_000),
-  clock: clockSchema.default(systemClock),
+const budgetSchema = v.object({
+  ratio: v.optional(v.number({ min: 0 }), 0.1),
+  minRetriesPerSecond: v.optional(v.number({ min: 0 }), 10),
+  window: v.optional(v.number({ integer: true, min: 10, max: 3_600_000 }), 10_000),
+  clock: v.optional(v.clock(), systemClock),
 });
 
 class SlidingRetryBudget implements RetryBudget {
@@ -67,7 +66,7 @@ class SlidingRetryBudget implements RetryBudget {
   readonly #window: SlidingWindow<'calls' | 'retries'>;
   #refused = 0;
 
-  constructor(options: z.output<typeof budgetSchema>) {
+  constructor(options: v.Infer<typeof budgetSchema>) {
     this.#ratio = options.ratio;
     this.#floor = (options.minRetriesPerSecond * options.window) / 1_000;
     this.#window = new SlidingWindow(options.clock, options.window, ['calls', 'retries']);

@@ -1,12 +1,11 @@
 /**
- * `retry()`'s options: what each one means and its default (the TSDoc users read), and the zod
+ * `retry()`'s options: what each one means and its default (the TSDoc users read), and the
  * schema that is the authority on what is valid and how a bad option is reported.
  */
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
-import { abortSignalSchema, clockSchema, functionSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { type JitterMode, type RetryPresetName, retryPresets } from './backoff-schedule.js';
 import type { ErrorClassifier } from './classify-error.js';
 import type { RetryRequest } from './idempotency-guard.js';
@@ -133,80 +132,76 @@ export function isBudget(value: unknown): value is RetryBudget {
   );
 }
 
-const delaySchema = z.number().nonnegative().max(2_147_483_647);
+const delaySchema = v.durationMs();
 
-const headersSchema = z.custom<NonNullable<RetryRequest['headers']>>(
+const headersSchema = v.custom<NonNullable<RetryRequest['headers']>>(
   (value) => typeof value === 'object' && value !== null,
-  { message: 'expected Headers, a header record or [name, value] pairs' },
+  'Headers, a header record or [name, value] pairs',
 );
 
-const requestSchema = z.object({
-  method: z.string().min(1),
-  idempotencyKey: z.string().optional(),
-  headers: headersSchema.optional(),
-});
+// Read by shape, not strict: a `Request` may be passed as it is.
+const requestSchema = v.object(
+  {
+    method: v.string({ minLength: 1 }),
+    idempotencyKey: v.optional(v.string()),
+    headers: v.optional(headersSchema),
+  },
+  { unknownKeys: 'strip' },
+);
 
-const deadlineSchema = z.union([
-  z.number().positive(),
-  z.date().refine((d) => !Number.isNaN(d.getTime()), 'invalid date'),
-]);
+const deadlineSchema = v.union(v.number({ greaterThan: 0 }), v.date());
 
 const callShape = {
-  signal: abortSignalSchema.optional(),
-  deadline: deadlineSchema.optional(),
-  request: requestSchema.optional(),
+  signal: v.optional(v.abortSignal()),
+  deadline: v.optional(deadlineSchema),
+  request: v.optional(requestSchema),
 };
 
-const callSchema = z.strictObject(callShape);
+const callSchema = v.object(callShape);
 
-const optionsSchema = z
-  .strictObject({
+const optionsSchema = v.refine(
+  v.object({
     ...callShape,
-    preset: z.enum(Object.keys(retryPresets) as [RetryPresetName, ...RetryPresetName[]]).optional(),
-    delays: z.array(delaySchema).min(1).optional(),
-    backoff: z
-      .strictObject({
-        initialDelay: delaySchema.default(500),
-        factor: z.number().min(1).max(100).default(2),
-      })
-      .optional(),
-    retries: z.number().int().nonnegative().max(1_000).optional(),
-    maxDelay: delaySchema.default(30_000),
-    jitter: z.enum(['equal', 'full', 'none']).default('equal'),
-    random: functionSchema<() => number>('a function returning a number in [0, 1)').optional(),
-    clock: clockSchema.default(systemClock),
-    timeout: z.number().positive().optional(),
-    classify: functionSchema<ErrorClassifier>('a classifier function').optional(),
-    budget: z
-      .custom<RetryBudget>(isBudget, { message: 'expected a RetryBudget from createRetryBudget()' })
-      .optional(),
-    onRetry: functionSchema<(event: RetryEvent) => void>('a function').optional(),
-    onGiveUp: functionSchema<(event: GiveUpEvent) => void>('a function').optional(),
-  })
-  .superRefine((options, context) => {
+    preset: v.optional(v.literal(...(Object.keys(retryPresets) as [RetryPresetName]))),
+    delays: v.optional(v.array(delaySchema, { minLength: 1 })),
+    backoff: v.optional(
+      v.object({
+        initialDelay: v.optional(delaySchema, 500),
+        factor: v.optional(v.number({ min: 1, max: 100 }), 2),
+      }),
+    ),
+    retries: v.optional(v.number({ integer: true, min: 0, max: 1_000 })),
+    maxDelay: v.optional(delaySchema, 30_000),
+    jitter: v.optional(v.literal('equal', 'full', 'none'), 'equal'),
+    random: v.optional(v.func<() => number>('a function returning a number in [0, 1)')),
+    clock: v.optional(v.clock(), systemClock),
+    timeout: v.optional(v.number({ greaterThan: 0 })),
+    classify: v.optional(v.func<ErrorClassifier>('a classifier function')),
+    budget: v.optional(v.custom<RetryBudget>(isBudget, 'a RetryBudget from createRetryBudget()')),
+    onRetry: v.optional(v.func<(event: RetryEvent) => void>()),
+    onGiveUp: v.optional(v.func<(event: GiveUpEvent) => void>()),
+  }),
+  (options) => {
     const chosen = (['preset', 'delays', 'backoff'] as const).filter(
       (key) => options[key] !== undefined,
     );
-    if (chosen.length > 1) {
-      context.addIssue({
-        code: 'custom',
-        path: [chosen[1] ?? 'delays'],
-        message: `choose one schedule: ${chosen.join(' or ')}`,
-      });
-    }
-  });
+    return chosen.length > 1
+      ? { path: [chosen[1] ?? 'delays'], message: `choose one schedule: ${chosen.join(' or ')}` }
+      : undefined;
+  },
+);
 
-/** Retry options as zod returns them: validated, defaults applied. */
-export type ParsedRetryOptions = z.output<typeof optionsSchema>;
-/** Call options as zod returns them. */
-export type ParsedCallOptions = z.output<typeof callSchema>;
+/** Retry options as validated: defaults applied. */
+export type ParsedRetryOptions = v.Infer<typeof optionsSchema>;
+/** Call options as validated. */
+export type ParsedCallOptions = v.Infer<typeof callSchema>;
 
-/** Options parsed by zod: the authority, and the source of every `INVALID_OPTIONS` message. */
+/** Options checked by the schema: the authority, and the source of every `INVALID_OPTIONS` message. */
 export function strictRetryOptions(input: unknown, where: string): ParsedRetryOptions {
   return parseOptions(optionsSchema, input, where);
 }
 
-/** Call options parsed by zod. */
+/** Call options checked by the schema. */
 export function strictCallOptions(input: unknown, where: string): ParsedCallOptions {
   return parseOptions(callSchema, input, where);
 }

@@ -618,7 +618,7 @@ describe('retry: bad input', () => {
     ['request.method', { request: { method: '' } }],
     ['clock', { clock: { now: () => 0 } }],
     ['onRetry', { onRetry: 'log' }],
-    ['(options)', { retrys: 3 }],
+    ['retrys', { retrys: 3 }],
   ])('rejects with INVALID_OPTIONS naming %s', async (field, options) => {
     expect(await fieldOf(retry(ok, options as RetryOptions))).toBe(field);
     expect(() => retryPolicy(options as RetryOptions)).toThrow(BallastError);

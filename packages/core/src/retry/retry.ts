@@ -24,7 +24,7 @@
 import pRetry from 'p-retry';
 import type { Clock } from '../clock/clock.js';
 import { BallastError } from '../errors/ballast-error.js';
-import { assertFunction } from '../options/option-schemas.js';
+import { assertFunction } from '../options/parse-options.js';
 import { LazyAbortSignal, type RunLimits, runAbortable } from '../timeout/abortable-run.js';
 import { backoffDelay, type RetryPresetName } from './backoff-schedule.js';
 import type { GiveUpReason, RetryCallOptions, RetryOptions } from './retry-options.js';

@@ -7,12 +7,11 @@
  * ({@link sagaFailureOf}); for a step marked `critical` it becomes `COMPENSATION_FAILED`
  * ("error en restauración: se propaga como error crítico").
  */
-import { z } from 'zod';
 import { BallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
 import { noopLogger } from '../logging/logger.js';
-import { abortSignalSchema, loggerSchema } from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import {
   attachSagaFailure,
   CompensationFailedError,
@@ -86,20 +85,18 @@ export interface Saga<Results> {
   run(): Promise<Results>;
 }
 
-const optionsSchema = z.object({
-  name: z.string().min(1).max(200).optional(),
-  logger: loggerSchema.optional(),
-  traceId: z.string().min(1).max(200).optional(),
-  signal: abortSignalSchema.optional(),
+const optionsSchema = v.object({
+  name: v.optional(v.string({ minLength: 1, maxLength: 200 })),
+  logger: v.optional(v.logger()),
+  traceId: v.optional(v.string({ minLength: 1, maxLength: 200 })),
+  signal: v.optional(v.abortSignal()),
 });
 
-const stepSchema = z.object({
-  name: z.string().min(1).max(200),
-  run: z.custom<() => unknown>((v) => typeof v === 'function', 'must be a function'),
-  compensate: z
-    .custom<() => unknown>((v) => typeof v === 'function', 'must be a function')
-    .optional(),
-  critical: z.boolean().optional(),
+const stepSchema = v.object({
+  name: v.string({ minLength: 1, maxLength: 200 }),
+  run: v.func(),
+  compensate: v.optional(v.func()),
+  critical: v.optional(v.boolean()),
 });
 
 // The steps are stored with their types erased; `Saga<Results>` restores them for callers.

@@ -4,11 +4,11 @@
  * bounded: expired nonces are swept, and when the bound is reached with nothing expired it
  * refuses new requests rather than forget a nonce and let a replay through.
  */
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import type { NonceStore } from './nonce-store.js';
 
 /** Options for {@link MemoryNonceStore}. */
@@ -22,14 +22,14 @@ export interface MemoryNonceStoreOptions {
   readonly maxEntries?: number;
 }
 
-const optionsSchema = z.strictObject({
-  clock: z
-    .custom<Clock>(
+const optionsSchema = v.object({
+  clock: v.optional(
+    v.custom<Clock>(
       (value) => typeof (value as Partial<Clock> | null)?.now === 'function',
-      'expected a Clock',
-    )
-    .optional(),
-  maxEntries: z.number().int().positive().max(100_000_000).optional(),
+      'a Clock',
+    ),
+  ),
+  maxEntries: v.optional(v.number({ integer: true, min: 1, max: 100_000_000 })),
 });
 
 /** Sweep at most this often, so a busy verifier does not scan the map on every request. */

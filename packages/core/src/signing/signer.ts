@@ -3,10 +3,10 @@
  * path and chosen headers) into the headers that prove it came from a holder of the secret, at
  * a given time, unchanged. Secrets are validated and imported once, at construction.
  */
-import { z } from 'zod';
 import { encodeBase64, encodeHex } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import {
   isSingleLine,
   standardWebhooksPayload,
@@ -88,11 +88,11 @@ export interface Signer {
   sign(input?: SignInput): Promise<SignatureHeaders>;
 }
 
-const signerSchema = z.strictObject({
+const signerSchema = v.object({
   ...signingOptionsShape,
-  encoding: z.enum(['base64', 'hex']).optional(),
-  nonce: z.boolean().optional(),
-  contentDigest: z.boolean().optional(),
+  encoding: v.optional(v.literal('base64', 'hex')),
+  nonce: v.optional(v.boolean()),
+  contentDigest: v.optional(v.boolean()),
 });
 
 function invalidInput(field: string, problem: string): BallastError {

@@ -3,10 +3,11 @@
  * the header names. Both sides resolve their options through this file, so a default can never
  * differ between the side that signs and the side that checks.
  */
-import { z } from 'zod';
+
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
+import * as v from '../options/small-validator.js';
 import { isValidKeyId, tokenPattern } from './signed-fields.js';
 import { type HmacKey, resolveKeys } from './signing-keys.js';
 
@@ -114,46 +115,50 @@ export interface SigningOptionsBase {
 // ---------------------------------------------------------------------------------------------
 // Resolution (internal): validated options with every default filled in.
 
-const headerNameSchema = z
-  .string()
-  .max(128)
-  .regex(tokenPattern, 'expected an HTTP header name')
-  .transform((name) => name.toLowerCase());
-const secretSchema = z.union([
-  z.string(),
-  z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expected a string or Uint8Array'),
-]);
-const keyIdSchema = z
-  .string()
-  .refine(isValidKeyId, 'expected 1–64 printable ASCII characters without space or comma');
+const headerNameSchema = v.transform(
+  v.custom<string>(
+    (value) => typeof value === 'string' && value.length <= 128 && tokenPattern.test(value),
+    'an HTTP header name',
+  ),
+  (name) => name.toLowerCase(),
+);
+const secretSchema = v.union(
+  v.string(),
+  v.custom<Uint8Array>((value) => value instanceof Uint8Array, 'a Uint8Array'),
+);
+const keyIdSchema = v.custom<string>(
+  (value) => typeof value === 'string' && isValidKeyId(value),
+  '1–64 printable ASCII characters without space or comma',
+);
 
-/** Zod shape of {@link SigningOptionsBase}, spread into the signer's and verifier's schemas. */
+/** Shape of {@link SigningOptionsBase}, spread into the signer's and verifier's schemas. */
 export const signingOptionsShape = {
-  secret: secretSchema.optional(),
-  keyId: keyIdSchema.optional(),
-  secrets: z
-    .array(z.strictObject({ id: keyIdSchema.optional(), secret: secretSchema }))
-    .min(1)
-    .max(16)
-    .optional(),
-  format: z.enum(['ballast', 'standard-webhooks']).optional(),
-  canonical: z.enum(['timestamp-body', 'strict']).optional(),
-  signedHeaders: z.array(headerNameSchema).max(32).optional(),
-  headerNames: z
-    .strictObject({
-      timestamp: headerNameSchema.optional(),
-      signature: headerNameSchema.optional(),
-      keyId: headerNameSchema.optional(),
-      nonce: headerNameSchema.optional(),
-    })
-    .optional(),
-  timestampUnit: z.enum(['ms', 's']).optional(),
-  clock: z
-    .custom<Clock>(
+  secret: v.optional(secretSchema),
+  keyId: v.optional(keyIdSchema),
+  secrets: v.optional(
+    v.array(v.object({ id: v.optional(keyIdSchema), secret: secretSchema }), {
+      minLength: 1,
+      maxLength: 16,
+    }),
+  ),
+  format: v.optional(v.literal('ballast', 'standard-webhooks')),
+  canonical: v.optional(v.literal('timestamp-body', 'strict')),
+  signedHeaders: v.optional(v.array(headerNameSchema, { maxLength: 32 })),
+  headerNames: v.optional(
+    v.object({
+      timestamp: v.optional(headerNameSchema),
+      signature: v.optional(headerNameSchema),
+      keyId: v.optional(headerNameSchema),
+      nonce: v.optional(headerNameSchema),
+    }),
+  ),
+  timestampUnit: v.optional(v.literal('ms', 's')),
+  clock: v.optional(
+    v.custom<Clock>(
       (value) => typeof (value as Partial<Clock> | null)?.now === 'function',
-      'expected a Clock',
-    )
-    .optional(),
+      'a Clock',
+    ),
+  ),
 };
 
 /** Options after validation and defaults; shared by the signer and the verifier. */
@@ -194,9 +199,9 @@ function invalidOption(field: string, problem: string, where: string): BallastEr
   });
 }
 
-/** Fills defaults and checks the rules zod cannot express (which combinations make sense). */
+/** Fills defaults and checks the rules a schema cannot express (which combinations make sense). */
 export function resolveSigningConfig(
-  options: z.output<z.ZodObject<typeof signingOptionsShape>>,
+  options: v.InferShape<typeof signingOptionsShape>,
   where: string,
 ): ResolvedSigningConfig {
   const format = options.format ?? 'ballast';

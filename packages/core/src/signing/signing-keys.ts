@@ -4,11 +4,11 @@
  * (seed 003 §4 refuses an empty secret; Ballast also refuses a short one). The HMAC itself is
  * `crypto/hmac-sha256.ts`: native on Node, WebCrypto (key imported once) elsewhere.
  */
-import { z } from 'zod';
 import { decodeBase64, encodeBase64 } from '../crypto/byte-encoding.js';
 import { type HmacSha256Key, hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import type { SignatureFormat, SigningKey } from './signing-config.js';
 
 /**
@@ -143,6 +143,6 @@ export function generateSigningSecret(options: GenerateSigningSecretOptions = {}
   return format === 'standard-webhooks' ? `${webhookSecretPrefix}${encoded}` : encoded;
 }
 
-const generateOptionsSchema = z.strictObject({
-  format: z.enum(['ballast', 'standard-webhooks']).optional(),
+const generateOptionsSchema = v.object({
+  format: v.optional(v.literal('ballast', 'standard-webhooks')),
 });

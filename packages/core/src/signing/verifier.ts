@@ -8,11 +8,11 @@
  * HMAC (constant-time), content digest, and last the nonce, so only authentic requests can
  * occupy the nonce store.
  */
-import { z } from 'zod';
 import { decodeBase64, decodeHex } from '../crypto/byte-encoding.js';
 import { timingSafeEqual } from '../crypto/timing-safe-equal.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import {
   isSingleLine,
   standardWebhooksPayload,
@@ -120,22 +120,19 @@ export interface Verifier {
   verify(input: VerifyInput): Promise<VerifiedSignature>;
 }
 
-const toleranceValue = z.number().int().nonnegative().max(oneDay);
-const verifierSchema = z.strictObject({
+const toleranceValue = v.number({ integer: true, min: 0, max: oneDay });
+const verifierSchema = v.object({
   ...signingOptionsShape,
-  toleranceMs: z
-    .union([
+  toleranceMs: v.optional(
+    v.union(
       toleranceValue,
-      z.strictObject({ past: toleranceValue.optional(), future: toleranceValue.optional() }),
-    ])
-    .optional(),
-  nonceStore: z
-    .custom<NonceStore>(
-      (value) => typeof (value as Partial<NonceStore> | null)?.checkAndStore === 'function',
-      'expected a NonceStore (an object with checkAndStore)',
-    )
-    .optional(),
-  requireContentDigest: z.boolean().optional(),
+      v.object({ past: v.optional(toleranceValue), future: v.optional(toleranceValue) }),
+    ),
+  ),
+  nonceStore: v.optional(
+    v.methods<NonceStore>(['checkAndStore'], 'a NonceStore (an object with checkAndStore)'),
+  ),
+  requireContentDigest: v.optional(v.boolean()),
 });
 
 function invalidInput(field: string, problem: string): BallastError {

@@ -5,13 +5,13 @@
  * store rejects a tampered or expired URL the way S3 does. Nothing listens on these URLs: a test
  * hands the request to {@link LocalPresigner.serve} (or the store's `handlePresigned`).
  */
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { fromBase64, toBase64Url } from '../crypto/byte-encoding.js';
 import { type HmacSha256Key, hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError, isBallastError, toBallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { assertObjectKey } from './object-key.js';
 import type { ObjectStorage, PresignedRequest, PresignOptions } from './object-storage.js';
 
@@ -36,14 +36,23 @@ export interface PresignedGrant {
   readonly expiresAt: number;
 }
 
-const optionsSchema = z.object({
-  baseUrl: z
-    .string()
-    .regex(/^[a-z][a-z0-9+.-]*:\/\/[^?#]*[^/?#]$/, 'must be a URL without a trailing slash'),
-  secret: z
-    .union([z.string().min(32), z.instanceof(Uint8Array).refine((b) => b.length >= 32)])
-    .optional(),
-  clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function').optional(),
+const optionsSchema = v.object({
+  baseUrl: v.custom<string>(
+    (value) => typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^?#]*[^/?#]$/.test(value),
+    'a URL without a trailing slash',
+  ),
+  secret: v.optional(
+    v.union(
+      v.string({ minLength: 32 }),
+      v.custom<Uint8Array>(
+        (value) => value instanceof Uint8Array && value.length >= 32,
+        'at least 32 bytes',
+      ),
+    ),
+  ),
+  clock: v.optional(
+    v.custom<Clock>((value) => typeof (value as Clock | undefined)?.now === 'function', 'a Clock'),
+  ),
 });
 
 const maxPresignSeconds = 7 * 24 * 3600;

@@ -4,12 +4,12 @@
  * order in pages with a cursor, idempotent delete, `head` of a missing key is `undefined`,
  * presigned URLs that expire and reject tampering.
  */
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { encodeBase64, encodeHex } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { throwIfAborted } from './aborted-error.js';
 import { sha256 } from './checksum.js';
 import { LocalPresigner } from './local-presigner.js';
@@ -42,13 +42,22 @@ interface MemoryObject {
   readonly bytes: Uint8Array;
 }
 
-const optionsSchema = z.object({
-  clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function').optional(),
-  bucket: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,62}$/, 'must be a bucket-like name')
-    .optional(),
-  presignSecret: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
+const optionsSchema = v.object({
+  clock: v.optional(
+    v.custom<Clock>((value) => typeof (value as Clock | undefined)?.now === 'function', 'a Clock'),
+  ),
+  bucket: v.optional(
+    v.custom<string>(
+      (value) => typeof value === 'string' && /^[a-z0-9][a-z0-9.-]{1,62}$/.test(value),
+      'a bucket-like name',
+    ),
+  ),
+  presignSecret: v.optional(
+    v.union(
+      v.string(),
+      v.custom<Uint8Array>((value) => value instanceof Uint8Array, 'a Uint8Array'),
+    ),
+  ),
 });
 
 /** Default and maximum page size of `list`, as S3's ListObjectsV2. */

@@ -5,18 +5,12 @@
  * limit even if the work ignores its signal, so a caller is never held past the time it asked for.
  */
 
-import { z } from 'zod';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
-import {
-  abortSignalSchema,
-  clockSchema,
-  functionSchema,
-  isAbortSignalLike,
-  isClockLike,
-} from '../options/option-schemas.js';
 import { parseOptions } from '../options/parse-options.js';
+import { isAbortSignalLike, isClockLike } from '../options/shape-checks.js';
+import * as v from '../options/small-validator.js';
 import { LazyAbortSignal, runAbortable } from './abortable-run.js';
 
 /** Options for {@link withTimeout}. */
@@ -30,12 +24,12 @@ export interface WithTimeoutOptions {
   clock?: Clock;
 }
 
-const withTimeoutSchema = z.object({
-  fn: functionSchema<(signal: AbortSignal) => unknown>('a function'),
-  ms: z.number().positive(),
-  options: z
-    .strictObject({ signal: abortSignalSchema.optional(), clock: clockSchema.optional() })
-    .optional(),
+const withTimeoutSchema = v.object({
+  fn: v.func(),
+  ms: v.number({ greaterThan: 0 }),
+  options: v.optional(
+    v.object({ signal: v.optional(v.abortSignal()), clock: v.optional(v.clock()) }),
+  ),
 });
 
 function onlyKnownKeys(options: object): boolean {
@@ -67,8 +61,8 @@ export function withTimeout<T>(
   ms: number,
   options?: WithTimeoutOptions,
 ): Promise<T> {
-  // The common, valid call is checked by hand (zod costs about a microsecond); anything else
-  // goes to zod, which names the offending field.
+  // The common, valid call is checked by hand (cheaper than building the schema's output);
+  // anything else goes to the schema, which names the offending field.
   const plainlyValid =
     typeof fn === 'function' &&
     typeof ms === 'number' &&

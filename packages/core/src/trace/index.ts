@@ -8,6 +8,7 @@ export {
 export {
   createTraceReader,
   type HeaderReader,
+  pickTraceFromHeadersOptions,
   type TraceFromHeadersOptions,
   type TraceReader,
   traceContextFromHeaders,

@@ -3,8 +3,8 @@
  * (`traceparent`, then `x-request-id`) or starts a new one; it never fails a request over a
  * bad trace header, because tracing is an aid and must not become an outage.
  */
-import { z } from 'zod';
 import { parseOptions } from '../options/parse-options.js';
+import * as v from '../options/small-validator.js';
 import { defaultMaxRequestIdLength, parseRequestId, traceIdFromRequestId } from './request-id.js';
 import { createTraceContext, type TraceContext } from './trace-context.js';
 import { generateSpanId } from './trace-ids.js';
@@ -30,16 +30,29 @@ export interface TraceFromHeadersOptions {
   sampled?: boolean;
 }
 
-const traceFromHeadersSchema = z.object({
-  trustIncoming: z.boolean().default(true),
-  requestIdHeader: z
-    .string()
-    .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
-    .default('x-request-id')
-    .transform((name) => name.toLowerCase()),
-  maxRequestIdLength: z.number().int().min(1).max(1024).default(defaultMaxRequestIdLength),
-  sampled: z.boolean().default(true),
+const traceFromHeadersSchema = v.object({
+  trustIncoming: v.optional(v.boolean(), true),
+  requestIdHeader: v.optional(
+    v.transform(v.string({ pattern: /^[A-Za-z0-9-]+$/ }), (name) => name.toLowerCase()),
+    'x-request-id',
+  ),
+  maxRequestIdLength: v.optional(
+    v.number({ integer: true, min: 1, max: 1024 }),
+    defaultMaxRequestIdLength,
+  ),
+  sampled: v.optional(v.boolean(), true),
 });
+
+/**
+ * The trace fields of a larger options object (a middleware's), for {@link createTraceReader},
+ * whose options are strict: a middleware validates its own fields and hands these on.
+ */
+export function pickTraceFromHeadersOptions(
+  options: TraceFromHeadersOptions,
+): TraceFromHeadersOptions {
+  const { trustIncoming, requestIdHeader, maxRequestIdLength, sampled } = options;
+  return { trustIncoming, requestIdHeader, maxRequestIdLength, sampled };
+}
 
 /** Reads the trace context of one request; made by {@link createTraceReader}. */
 export type TraceReader = (headers: HeaderReader) => TraceContext;

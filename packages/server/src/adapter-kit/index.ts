@@ -19,7 +19,14 @@ export {
   isJsonContentType,
   type RequestFingerprintParts,
 } from '../idempotency/index.js';
-
+// Option validation with zod: schemas for values zod has no type for, checked by shape.
+export {
+  abortSignalSchema,
+  clockSchema,
+  functionSchema,
+  loggerSchema,
+  methodsSchema,
+} from '../options/index.js';
 // Signing: the guard that verifies a request and turns a refusal into a response.
 export {
   createSignatureGuard,

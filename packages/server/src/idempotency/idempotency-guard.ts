@@ -23,12 +23,12 @@ import {
   type Awaitable,
   beginInSameTick,
   type ClaimTicket,
-  functionSchema,
   type IdempotencyStart,
   isPromiseLike,
   parseOptions,
 } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { functionSchema } from '../options/index.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
 import {
   defaultRecordedHeaders,

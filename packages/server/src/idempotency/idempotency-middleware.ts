@@ -4,10 +4,11 @@
  * recorded answer. The response sent to the first client is the handler's own (all headers);
  * replays carry only the allow-listed headers plus `Idempotent-Replayed: true`.
  */
-import { functionSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { problemResponse } from '../errors/problem-response.js';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
+import { functionSchema } from '../options/index.js';
 import { readRequestBody } from '../signing/read-request-body.js';
 import {
   createIdempotencyGuard,

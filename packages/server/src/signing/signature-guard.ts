@@ -17,8 +17,9 @@ import {
   type VerifierOptions,
   type VerifyInput,
 } from '@ballast/core';
-import { loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { loggerSchema } from '../options/index.js';
 
 /** Default largest body read for verification: 1 MiB. */
 export const defaultMaxSignedBodyBytes = 1024 * 1024;

@@ -21,8 +21,9 @@ import {
   type TraceContext,
   traceHeaders,
 } from '@ballast/core';
-import { clockSchema, functionSchema, loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { clockSchema, functionSchema, loggerSchema } from '../options/index.js';
 import { currentTraceContext } from '../trace/async-trace-storage.js';
 import { signedCallErrorOf } from './signed-call-error.js';
 

@@ -15,10 +15,11 @@ import {
   traceHeaders,
   withTraceLogger,
 } from '@ballast/core';
-import { clockSchema, loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions, pickTraceFromHeadersOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
 import { setResponseHeaders } from '../http/set-response-headers.js';
+import { clockSchema, loggerSchema } from '../options/index.js';
 import { runWithTrace, type TraceScope } from './async-trace-storage.js';
 
 /** Options for {@link traceContext}. */
@@ -72,8 +73,8 @@ export function traceContext(
     options,
     'traceContext()',
   );
-  // The reader validates and keeps only the trace fields of the same options object.
-  const readTrace = createTraceReader(options);
+  // The reader validates the trace fields of the same options object.
+  const readTrace = createTraceReader(pickTraceFromHeadersOptions(options));
   const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
 
   return <Context extends object = object>(handler: FetchHandler<Context & TraceScope>) =>

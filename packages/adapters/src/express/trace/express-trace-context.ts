@@ -12,8 +12,9 @@ import {
   traceHeaders,
   withTraceLogger,
 } from '@ballast/core';
-import { loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions, pickTraceFromHeadersOptions } from '@ballast/core/adapter-kit';
 import { runWithTrace, type TraceScope } from '@ballast/server';
+import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 
@@ -59,8 +60,8 @@ function headerReader(request: Request) {
  */
 export function expressTraceContext(options: ExpressTraceContextOptions = {}): RequestHandler {
   const { logger, responseHeaders } = parseOptions(optionsSchema, options, 'expressTraceContext()');
-  // The reader validates and keeps only the trace fields of the same options object.
-  const readTrace = createTraceReader(options);
+  // The reader validates the trace fields of the same options object.
+  const readTrace = createTraceReader(pickTraceFromHeadersOptions(options));
   const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
   return (req, res, next) => {
     const trace = readTrace(headerReader(req));

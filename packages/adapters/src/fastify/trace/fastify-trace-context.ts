@@ -12,8 +12,9 @@ import {
   traceLogFields,
   withTraceLogger,
 } from '@ballast/core';
-import { loggerSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions, pickTraceFromHeadersOptions } from '@ballast/core/adapter-kit';
 import { runWithTrace, type TraceScope } from '@ballast/server';
+import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
@@ -56,8 +57,8 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
   done,
 ) => {
   const { logger, responseHeaders } = parseOptions(optionsSchema, options, 'fastifyTraceContext()');
-  // The reader validates and keeps only the trace fields of the same options object.
-  const readTrace = createTraceReader(options);
+  // The reader validates the trace fields of the same options object.
+  const readTrace = createTraceReader(pickTraceFromHeadersOptions(options));
   const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
   const scopes = new WeakMap<FastifyRequest, TraceScope>();
 

@@ -133,15 +133,23 @@ function outcomeOf(row: KeyRow): ClaimOutcome {
   };
 }
 
-/** Records the result: a compare-and-set on the owner token (fencing). */
+/** The result as JSON text; `?? null` because JSON.stringify(undefined) is not a SQL value. */
+export function resultJsonOf(request: CompleteRequest): string {
+  return JSON.stringify(request.result ?? null);
+}
+
+/**
+ * Records the result: a compare-and-set on the owner token (fencing). When nothing matched, one
+ * more read tells a completion this owner already wrote (a retried record whose first answer
+ * was lost: true) from a takeover (false); it costs nothing on the normal path.
+ */
 export async function completeKey(
   db: QueryExecutorProvider,
   table: ResolvedIdempotencyTable,
   request: CompleteRequest,
+  result: string = resultJsonOf(request),
 ): Promise<boolean> {
   const now = new Date(request.now);
-  // `?? null` because JSON.stringify(undefined) is undefined, which is not a SQL value.
-  const result = JSON.stringify(request.result ?? null);
   const { rows } = await sql`
     UPDATE ${table.ref} SET
       state = 'completed',
@@ -151,7 +159,26 @@ export async function completeKey(
     WHERE scope = ${request.scope} AND key = ${request.key}
       AND state = 'in_flight' AND owner_token = ${request.ownerToken} AND expires_at > ${now}
     RETURNING 1 AS done`.execute(db);
-  return rows.length === 1;
+  if (rows.length === 1) return true;
+  const mine = await sql`
+    SELECT 1 AS done FROM ${table.ref}
+    WHERE scope = ${request.scope} AND key = ${request.key}
+      AND state = 'completed' AND owner_token = ${request.ownerToken}`.execute(db);
+  return mine.rows.length === 1;
+}
+
+/**
+ * Reads nothing but names every column the store uses, so a missing table, schema or column
+ * fails here (at start-up) rather than on the first keyed request.
+ */
+export async function checkIdempotencyTable(
+  db: QueryExecutorProvider,
+  table: ResolvedIdempotencyTable,
+): Promise<void> {
+  await sql`
+    SELECT scope, key, fingerprint, state, owner_token, result, lease_expires_at, expires_at,
+      takeovers, created_at, completed_at
+    FROM ${table.ref} LIMIT 0`.execute(db);
 }
 
 /** Gives an in-flight key back, only when `ownerToken` still holds it. */

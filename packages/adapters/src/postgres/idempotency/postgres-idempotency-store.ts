@@ -18,12 +18,15 @@ import type { QueryExecutorProvider } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import {
+  checkIdempotencyTable,
   claimKey,
   completeKey,
   deleteExpiredKeys,
   extendKeyLease,
   releaseKey,
+  resultJsonOf,
 } from './idempotency-statements.js';
+import { toIdempotencyStoreError } from './idempotency-store-errors.js';
 import {
   type IdempotencyTableOptions,
   idempotencyTableOptionsSchema,
@@ -77,23 +80,38 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   }
 
   claim(request: ClaimRequest): Promise<ClaimOutcome> {
-    return claimKey(this.#db, this.#table, request);
+    return claimKey(this.#db, this.#table, request).catch(this.#fail);
   }
 
   complete(request: CompleteRequest): Promise<boolean> {
-    return completeKey(this.#db, this.#table, request);
+    // Encoded before any I/O, so a result JSON cannot encode throws at once (not retried).
+    const resultJson = resultJsonOf(request);
+    return completeKey(this.#db, this.#table, request, resultJson).catch(this.#fail);
   }
 
   release(request: ReleaseRequest): Promise<boolean> {
-    return releaseKey(this.#db, this.#table, request);
+    return releaseKey(this.#db, this.#table, request).catch(this.#fail);
   }
 
   extendLease(request: ExtendLeaseRequest): Promise<boolean> {
-    return extendKeyLease(this.#db, this.#table, request);
+    return extendKeyLease(this.#db, this.#table, request).catch(this.#fail);
   }
 
   /** Deletes records past their expiry, in batches; run it from a periodic job. */
   deleteExpired(now: number): Promise<number> {
-    return deleteExpiredKeys(this.#db, this.#table, now, this.#sweepBatchSize);
+    return deleteExpiredKeys(this.#db, this.#table, now, this.#sweepBatchSize).catch(this.#fail);
   }
+
+  /**
+   * Resolves when the database answers and the table has every column the store uses. Rejects
+   * with `IDEMPOTENCY_STORE_NOT_MIGRATED` (run `migrateIdempotency`) or
+   * `IDEMPOTENCY_STORE_UNAVAILABLE`. Call it at start-up, or through the engine's `check()`.
+   */
+  check(): Promise<void> {
+    return checkIdempotencyTable(this.#db, this.#table).catch(this.#fail);
+  }
+
+  readonly #fail = (error: unknown): never => {
+    throw toIdempotencyStoreError(error, this.#table.tableName);
+  };
 }

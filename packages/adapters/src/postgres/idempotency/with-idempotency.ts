@@ -20,6 +20,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { claimKey, completeKey } from './idempotency-statements.js';
+import { toIdempotencyStoreError } from './idempotency-store-errors.js';
 import {
   type IdempotencyTableOptions,
   idempotencyTableOptionsSchema,
@@ -89,6 +90,11 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  *   `BallastError('IDEMPOTENCY_KEY_INVALID')` (400).
  * - The key is held in flight by the non-transactional store (same table) →
  *   `BallastError('IDEMPOTENCY_IN_FLIGHT')` (409) with `details.retryAfterSeconds`.
+ * - The database fails outside `operation` (cannot connect, restarted, commit failed) →
+ *   `BallastError('IDEMPOTENCY_STORE_UNAVAILABLE')` (503); the table or a column is missing →
+ *   `BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED')` (500). The driver's error is the `cause`.
+ *   Either way nothing committed, so a retry is safe. Errors thrown by `operation` itself
+ *   (including its own driver errors) propagate unchanged.
  *
  * When `db` is already a transaction, the claim and the writes join it and the caller's commit or
  * rollback decides for both. Use READ COMMITTED (Postgres' default): under REPEATABLE READ a
@@ -114,6 +120,9 @@ export async function withIdempotency<DB, T>(
   const { scope, fingerprint, ttlMs, clock } = parsed;
   const key = validateIdempotencyKey(parsed.key);
 
+  // The operation's own failure propagates as it is; only Ballast's statements, BEGIN and
+  // COMMIT are translated into store errors.
+  let operationFailure: { error: unknown } | undefined;
   const body = async (trx: Transaction<DB>): Promise<IdempotentOutcome<T>> => {
     const now = clock.now();
     const ownerToken = globalThis.crypto.randomUUID();
@@ -129,7 +138,13 @@ export async function withIdempotency<DB, T>(
       expiresAt: now + ttlMs,
     });
     if (outcome.kind !== 'claimed') return replayOrRefuse<T>(outcome, fingerprint, now);
-    const result = await operation(trx);
+    let result: T;
+    try {
+      result = await operation(trx);
+    } catch (error) {
+      operationFailure = { error };
+      throw error;
+    }
     const completedAt = clock.now();
     const recorded = await completeKey(trx, table, {
       scope,
@@ -149,8 +164,13 @@ export async function withIdempotency<DB, T>(
     return { result, replayed: false };
   };
 
-  if (db.isTransaction) return body(db as Transaction<DB>);
-  return db.transaction().execute(body);
+  try {
+    if (db.isTransaction) return await body(db as Transaction<DB>);
+    return await db.transaction().execute(body);
+  } catch (error) {
+    if (operationFailure !== undefined && operationFailure.error === error) throw error;
+    throw toIdempotencyStoreError(error, table.tableName);
+  }
 }
 
 function replayOrRefuse<T>(

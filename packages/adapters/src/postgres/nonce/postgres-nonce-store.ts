@@ -5,7 +5,8 @@
  * statement, so a stale row never blocks a nonce; `deleteExpired()` keeps the table small.
  */
 import { BallastError, type Clock, type NonceStore, systemClock } from '@ballast/core';
-import { clockSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { clockSchema } from '@ballast/server/adapter-kit';
 import { type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { deleteInBatches } from '../delete-in-batches.js';

@@ -38,12 +38,15 @@ return {1, takeovers}
 
 /**
  * Records the result when ARGV owner still holds the key in flight and it has not expired.
+ * A record this owner already completed answers 1 too: a retried completion whose first
+ * attempt landed although its reply was lost.
  * KEYS[1] = key; ARGV = owner, now, resultJson, expiresAt, ttlMs. Returns 1 or 0.
  */
 export const completeScript = new LuaScript(`
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
 local record = cjson.decode(current)
+if record.s == 'c' and record.o == ARGV[1] then return 1 end
 if record.s ~= 'i' or record.o ~= ARGV[1] or record.e <= tonumber(ARGV[2]) then return 0 end
 local head = cjson.encode({
   f = record.f, s = 'c', o = record.o, l = record.l, e = tonumber(ARGV[4]), t = record.t or 0
@@ -76,3 +79,6 @@ record.l = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], cjson.encode(record), 'KEEPTTL')
 return 1
 `);
+
+/** Proves scripting works on the server (the store's every write but a fresh claim is a script). */
+export const checkScript = new LuaScript(`return 1`);

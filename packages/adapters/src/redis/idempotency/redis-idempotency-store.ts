@@ -15,9 +15,11 @@ import type {
   ReleaseRequest,
 } from '@ballast/core';
 import { BallastError } from '@ballast/core';
-import { methodsSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { methodsSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 import {
+  checkScript,
   claimScript,
   completeScript,
   extendLeaseScript,
@@ -83,6 +85,30 @@ function outcomeOf(record: StoredRecord): ClaimOutcome {
   return { kind: 'in-flight', fingerprint: record.f, leaseExpiresAt: record.l };
 }
 
+/**
+ * A Redis failure as a Ballast error: a server too old for `SET … NX GET` (Redis < 7) or with
+ * scripting disabled is a deployment to fix (`IDEMPOTENCY_STORE_NOT_MIGRATED`); anything else
+ * (refused, closed, offline queue disabled, timeouts) is `IDEMPOTENCY_STORE_UNAVAILABLE`.
+ */
+function toStoreError(error: unknown): BallastError {
+  if (error instanceof BallastError) return error;
+  const message = error instanceof Error ? error.message : '';
+  if (/^ERR (syntax error|unknown command|.*not allowed)/i.test(message)) {
+    return new BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED', {
+      message: `The Redis server does not support what the idempotency store needs (Redis 7+ with scripting): ${message}`,
+      cause: error,
+    });
+  }
+  return new BallastError('IDEMPOTENCY_STORE_UNAVAILABLE', {
+    message: 'The idempotency store (Redis) failed.',
+    cause: error,
+  });
+}
+
+const fail = (error: unknown): never => {
+  throw toStoreError(error);
+};
+
 // Redis needs a positive PX; a record already at its expiry lives one millisecond.
 const ttlOf = (expiresAt: number, now: number) => Math.max(1, Math.ceil(expiresAt - now));
 
@@ -90,12 +116,22 @@ const ttlOf = (expiresAt: number, now: number) => Math.max(1, Math.ceil(expiresA
  * Idempotency keys in Redis. Each key is one string value under `prefix`, expiring with the
  * record's TTL. Use a Redis with persistence (AOF) if a restart must not forget keys.
  *
+ * Give it a client that fails fast while disconnected: `enableOfflineQueue: false` (otherwise
+ * ioredis holds commands while it reconnects, and a completion queued during an outage lands
+ * late, after a duplicate may have claimed the key on a restarted Redis) and a small
+ * `maxRetriesPerRequest`. The engine's `storeTimeoutMs` bounds every call either way.
+ *
  * @example
  * ```ts
  * import { Redis } from 'ioredis';
  * import { RedisIdempotencyStore } from '@ballast/adapters/redis';
  *
- * const store = new RedisIdempotencyStore({ redis: new Redis(process.env.REDIS_URL) });
+ * const redis = new Redis(process.env.REDIS_URL, {
+ *   enableOfflineQueue: false,
+ *   maxRetriesPerRequest: 1,
+ * });
+ * const store = new RedisIdempotencyStore({ redis });
+ * await store.check(); // at start-up: reachable, Redis 7+, scripting enabled
  * ```
  */
 export class RedisIdempotencyStore implements IdempotencyStore {
@@ -114,7 +150,11 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     return `${this.#prefix}${encodeURIComponent(ref.scope)}:${encodeURIComponent(ref.key)}`;
   }
 
-  async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+  claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    return this.#claim(request).catch(fail);
+  }
+
+  async #claim(request: ClaimRequest): Promise<ClaimOutcome> {
     const key = this.#keyOf(request);
     const ttl = ttlOf(request.expiresAt, request.now);
     const fresh = JSON.stringify({
@@ -150,35 +190,50 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     return outcomeOf(decodeRecord(String(reply[1])));
   }
 
-  async complete(request: CompleteRequest): Promise<boolean> {
-    const reply = await completeScript.run(
-      this.#redis,
-      [this.#keyOf(request)],
-      [
-        request.ownerToken,
-        request.now,
-        // `?? null` because JSON.stringify(undefined) is undefined, which is not JSON.
-        JSON.stringify(request.result ?? null),
-        request.expiresAt,
-        ttlOf(request.expiresAt, request.now),
-      ],
-    );
-    return reply === 1;
+  complete(request: CompleteRequest): Promise<boolean> {
+    // Encoded before any I/O, so a result JSON cannot encode throws at once (not retried).
+    // `?? null` because JSON.stringify(undefined) is undefined, which is not JSON.
+    const resultJson = JSON.stringify(request.result ?? null);
+    return completeScript
+      .run(
+        this.#redis,
+        [this.#keyOf(request)],
+        [
+          request.ownerToken,
+          request.now,
+          resultJson,
+          request.expiresAt,
+          ttlOf(request.expiresAt, request.now),
+        ],
+      )
+      .then((reply) => reply === 1, fail);
   }
 
-  async release(request: ReleaseRequest): Promise<boolean> {
-    return (
-      (await releaseScript.run(this.#redis, [this.#keyOf(request)], [request.ownerToken])) === 1
-    );
+  release(request: ReleaseRequest): Promise<boolean> {
+    return releaseScript
+      .run(this.#redis, [this.#keyOf(request)], [request.ownerToken])
+      .then((reply) => reply === 1, fail);
   }
 
-  async extendLease(request: ExtendLeaseRequest): Promise<boolean> {
-    const reply = await extendLeaseScript.run(
-      this.#redis,
-      [this.#keyOf(request)],
-      [request.ownerToken, request.leaseExpiresAt],
-    );
-    return reply === 1;
+  extendLease(request: ExtendLeaseRequest): Promise<boolean> {
+    return extendLeaseScript
+      .run(this.#redis, [this.#keyOf(request)], [request.ownerToken, request.leaseExpiresAt])
+      .then((reply) => reply === 1, fail);
+  }
+
+  /**
+   * Resolves when Redis answers and supports what the store needs (`SET … NX GET`, Lua).
+   * Rejects with `IDEMPOTENCY_STORE_UNAVAILABLE`, or `IDEMPOTENCY_STORE_NOT_MIGRATED` for a
+   * server that is too old. With `enableOfflineQueue: false` it fails at once while
+   * disconnected; through the engine's `check()` it is bounded by `storeTimeoutMs` either way.
+   */
+  async check(): Promise<void> {
+    try {
+      await this.#redis.set(`${this.#prefix}\u0000check`, '1', 'PX', 1_000, 'NX', 'GET');
+      await checkScript.run(this.#redis, [], []);
+    } catch (error) {
+      fail(error);
+    }
   }
 
   /** Redis expires records itself (PX), so there is nothing to sweep: always 0. */

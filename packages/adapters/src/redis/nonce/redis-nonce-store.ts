@@ -6,7 +6,8 @@
  * request's timestamp has left the tolerance window (after which the window refuses it anyway).
  */
 import { BallastError, type Clock, type NonceStore, systemClock } from '@ballast/core';
-import { clockSchema, methodsSchema, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { clockSchema, methodsSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 
 /** The one command the store uses. ioredis' `Redis` and `Cluster` (v5 and v6) satisfy it. */

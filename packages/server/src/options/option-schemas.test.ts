@@ -1,10 +1,8 @@
+import { isBallastError, ManualClock, noopLogger } from '@ballast/core';
+import { hasMethods, parseOptions } from '@ballast/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ManualClock } from '../clock/manual-clock.js';
-import { isBallastError } from '../errors/ballast-error.js';
-import { noopLogger } from '../logging/logger.js';
-import { clockSchema, hasMethods, loggerSchema, methodsSchema } from './option-schemas.js';
-import { parseOptions } from './parse-options.js';
+import { clockSchema, loggerSchema, methodsSchema } from './option-schemas.js';
 
 describe('option schemas', () => {
   it('recognise objects by their methods, not their class', () => {

@@ -1,0 +1,6 @@
+export {
+  type GuardablePostgresClient,
+  type GuardablePostgresPool,
+  type GuardPostgresPoolOptions,
+  guardPostgresPool,
+} from './guard-postgres-pool.js';

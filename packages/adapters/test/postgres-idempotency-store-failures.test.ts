@@ -1,0 +1,179 @@
+import {
+  guardPostgresPool,
+  migrateIdempotency,
+  PostgresIdempotencyStore,
+  withIdempotency,
+} from '@ballast/adapters/postgres';
+import { createIdempotency, isBallastError } from '@ballast/core';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
+
+async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
+}
+
+const request = { scope: 'tenant', key: 'k-1', fingerprint: 'fp' };
+const quiet = () => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() });
+
+describeWith(
+  'postgres',
+  'Postgres idempotency: a table that is missing or wrong is not an outage',
+  () => {
+    let db: Kysely<unknown>;
+    const schema = uniqueSchemaName('idem_failures');
+    const notYet = `${schema}_not_yet`;
+    beforeAll(async () => {
+      db = new Kysely({
+        dialect: new PostgresDialect({
+          pool: guardPostgresPool(new pg.Pool({ connectionString: postgresUrl, max: 2 })),
+        }),
+      });
+      await sql`CREATE SCHEMA ${sql.id(schema)}`.execute(db);
+    });
+    afterAll(async () => {
+      for (const name of [schema, notYet]) {
+        await sql`DROP SCHEMA IF EXISTS ${sql.id(name)} CASCADE`.execute(db);
+      }
+      await db.destroy();
+    });
+
+    it('check() rejects IDEMPOTENCY_STORE_NOT_MIGRATED before migration and resolves after it', async () => {
+      const store = new PostgresIdempotencyStore({ db, schema: notYet });
+      expect(await caught(store.check())).toMatchObject({
+        code: 'IDEMPOTENCY_STORE_NOT_MIGRATED',
+        status: 500,
+        retryable: false,
+      });
+      await migrateIdempotency(db, { schema: notYet });
+      await expect(store.check()).resolves.toBeUndefined();
+    });
+
+    it('answers NOT_MIGRATED, not 503, on a keyed request, and logs it at error level', async () => {
+      const store = new PostgresIdempotencyStore({ db, schema, tableName: 'never_created' });
+      const logger = quiet();
+      const idempotency = createIdempotency({ store, logger, onStoreUnavailable: 'proceed' });
+      const operation = vi.fn(async () => 'x');
+      const error = await caught(idempotency.run(request, operation));
+      expect(error).toMatchObject({ code: 'IDEMPOTENCY_STORE_NOT_MIGRATED', status: 500 });
+      expect(operation).not.toHaveBeenCalled();
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.objectContaining({ code: 'IDEMPOTENCY_STORE_NOT_MIGRATED' }),
+        expect.stringContaining('not migrated'),
+      );
+      // The client sees a safe message, never SQL or the table name.
+      const problem = JSON.stringify((error as { toProblem(): unknown }).toProblem());
+      expect(problem).not.toMatch(/never_created|relation|SQLSTATE/);
+    });
+
+    it('detects a table whose columns do not match (wrong schema)', async () => {
+      await sql`CREATE TABLE ${sql.id(schema, 'wrong_shape')} (scope text, key text, fingerprint text)`.execute(
+        db,
+      );
+      const store = new PostgresIdempotencyStore({ db, schema, tableName: 'wrong_shape' });
+      expect(await caught(store.check())).toMatchObject({ code: 'IDEMPOTENCY_STORE_NOT_MIGRATED' });
+    });
+
+    it('withIdempotency() answers NOT_MIGRATED instead of a raw driver error', async () => {
+      const error = await caught(
+        withIdempotency(db, { ...request, schema, tableName: 'never_created' }, async () => 'x'),
+      );
+      expect(isBallastError(error, 'IDEMPOTENCY_STORE_NOT_MIGRATED')).toBe(true);
+    });
+
+    it("withIdempotency() lets the operation's own error through unchanged", async () => {
+      await migrateIdempotency(db, { schema });
+      const failure = Object.assign(new Error('duplicate key'), { code: '23505' });
+      expect(
+        await caught(
+          withIdempotency(db, { ...request, schema, key: 'own-error' }, async () =>
+            Promise.reject(failure),
+          ),
+        ),
+      ).toBe(failure);
+    });
+  },
+);
+
+describe('Postgres idempotency: a database that cannot be reached', () => {
+  // Port 1 on loopback refuses at once: ECONNREFUSED without waiting for a timeout.
+  const unreachable = () =>
+    new Kysely<unknown>({
+      dialect: new PostgresDialect({
+        pool: guardPostgresPool(
+          new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/none', max: 1 }),
+        ),
+      }),
+    });
+
+  it('withIdempotency() maps ECONNREFUSED to 503 IDEMPOTENCY_STORE_UNAVAILABLE', async () => {
+    const db = unreachable();
+    try {
+      const error = await caught(withIdempotency(db, request, async () => 'x'));
+      expect(error).toMatchObject({
+        code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
+        status: 503,
+        retryable: true,
+      });
+      expect((error as Error).cause).toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('the store and the engine answer 503 with Retry-After, and check() says unavailable', async () => {
+    const db = unreachable();
+    try {
+      const store = new PostgresIdempotencyStore({ db });
+      expect(await caught(store.check())).toMatchObject({ code: 'IDEMPOTENCY_STORE_UNAVAILABLE' });
+      const idempotency = createIdempotency({ store, logger: quiet() });
+      expect(await caught(idempotency.run(request, async () => 'x'))).toMatchObject({
+        code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
+        status: 503,
+        details: { retryAfterSeconds: 2 },
+      });
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe('guardPostgresPool', () => {
+  it('listens for errors on the pool and on every client it connects, once', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: a stand-in for pg.Pool's overloaded `on`
+    type Listener = (...args: any[]) => void;
+    const listeners: Record<string, Listener[]> = {};
+    const pool = {
+      on(event: string, listener: Listener) {
+        listeners[event] = [...(listeners[event] ?? []), listener];
+        return pool;
+      },
+    };
+    const logger = quiet();
+    expect(guardPostgresPool(pool, { logger })).toBe(pool);
+    guardPostgresPool(pool, { logger });
+    expect(listeners.error).toHaveLength(1);
+    expect(listeners.connect).toHaveLength(1);
+    const clientListeners: Array<(error: Error) => void> = [];
+    listeners.connect?.[0]?.({
+      on: (_: string, listener: (error: Error) => void) => clientListeners.push(listener),
+    });
+    clientListeners[0]?.(Object.assign(new Error('terminating connection'), { code: '57P01' }));
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ code: '57P01' }),
+      expect.stringContaining('connection in use failed'),
+    );
+  });
+
+  it('refuses what is not a pool with INVALID_OPTIONS', () => {
+    expect(() => guardPostgresPool({} as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+});

@@ -1,0 +1,408 @@
+/**
+ * Core's small strict validator. Core runs in browsers, where `import { retry }` must stay under
+ * 5 kB min+gzip; even zod's mini build costs more than that for one object schema. This one is
+ * a few hundred bytes, does only what core's options need, and is strict: an object schema
+ * rejects unknown keys, so a misspelt option (`requried: true`) fails instead of being ignored.
+ *
+ * Every schema is a Standard Schema V1, so it goes through `parseOptions()` exactly as a zod
+ * schema does and produces the same `INVALID_OPTIONS` error naming the field.
+ *
+ * Speed matters as much as size: `retry(fn, { preset: 'read', signal })` validates its inline
+ * options object on every call. A successful check allocates only the output object; paths are
+ * built only when something fails (a parent prefixes its key to the issues its child reported).
+ *
+ * Import it as a namespace: `import { v } from '@ballast/core/adapter-kit'`, then
+ * `v.object({ limit: v.number({ min: 1 }) })` and `v.Infer<typeof schema>`.
+ */
+import type { Clock } from '../clock/clock.js';
+import type { Logger } from '../logging/logger.js';
+import { hasMethods, isAbortSignalLike, isClockLike } from './shape-checks.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
+
+/** The problem a check found; `path` is filled in by the enclosing object, array or record. */
+interface Issue {
+  readonly message: string;
+  path: PropertyKey[];
+  /** A mismatch of kind at this level (not a bound, not a nested field), for unions' messages. */
+  readonly kind?: 'type';
+}
+
+/**
+ * Checks `value`, pushing any problem onto `issues`, and returns the output (defaults applied).
+ * The caller knows a check failed because `issues` grew; the returned value is then unused.
+ */
+type Check = (value: unknown, issues: Issue[]) => unknown;
+
+/** A schema of this validator: a Standard Schema whose output is `Output`. */
+export interface Schema<Output> extends StandardSchemaV1<unknown, Output> {
+  /** What a valid value is, for messages: `'a number'`, `'a Clock (now, sleep, setTimer)'`. */
+  readonly expected: string;
+  /** @internal */
+  readonly '~check': Check;
+}
+
+/** A schema whose key may be absent from an object ({@link optional}). */
+export interface OptionalSchema<Output, Present extends boolean = false> extends Schema<Output> {
+  /** @internal */
+  readonly '~optional': Present extends true ? 'default' : 'absent';
+}
+
+/** The output type of a schema: `Infer<typeof schema>`. */
+export type Infer<S> = S extends Schema<infer Output> ? Output : never;
+
+type OptionalKeys<Shape> = {
+  [K in keyof Shape]: Shape[K] extends { readonly '~optional': 'absent' } ? K : never;
+}[keyof Shape];
+
+/** The output of an {@link object} schema: keys of `optional()` fields without a default are optional. */
+export type InferShape<Shape extends Record<string, Schema<unknown>>> = {
+  [K in Exclude<keyof Shape, OptionalKeys<Shape>>]: Infer<Shape[K]>;
+} & { [K in OptionalKeys<Shape>]?: Infer<Shape[K]> };
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+function received(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
+  return typeof value;
+}
+
+function typeIssue(expected: string, value: unknown): Issue {
+  return { message: `expected ${expected}, received ${received(value)}`, path: [], kind: 'type' };
+}
+
+function schema<Output>(expected: string, check: Check): Schema<Output> {
+  return {
+    expected,
+    '~check': check,
+    '~standard': {
+      version: 1,
+      vendor: 'ballast',
+      validate(value) {
+        const issues: Issue[] = [];
+        const output = check(value, issues);
+        return issues.length === 0 ? { value: output as Output } : { issues };
+      },
+    },
+  };
+}
+
+/** Runs a child check and puts `key` in front of the path of every issue it added. */
+function checkChild(child: Schema<unknown>, value: unknown, key: PropertyKey, issues: Issue[]) {
+  const before = issues.length;
+  const output = child['~check'](value, issues);
+  for (let i = before; i < issues.length; i++) (issues[i] as Issue).path.unshift(key);
+  return output;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * An options object. Strict: a key that is not in `shape` is reported as `unknown option`.
+ * `undefined` (a missing options argument) fails at `(options)`. The output is a new object
+ * holding the shape's keys that have a value (after defaults); the input is never changed.
+ *
+ * `{ unknownKeys: 'strip' }` is for values that are not options but objects read by shape,
+ * such as a `Request` passed where `{ method, headers }` is expected: other keys are ignored.
+ */
+export function object<Shape extends Record<string, Schema<unknown>>>(
+  shape: Shape,
+  mode: { unknownKeys?: 'reject' | 'strip' } = {},
+): Schema<Simplify<InferShape<Shape>>> {
+  const keys = Object.keys(shape);
+  const children = keys.map((key) => shape[key] as Schema<unknown>);
+  const strict = mode.unknownKeys !== 'strip';
+  return schema('an options object', (value, issues) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      issues.push(typeIssue('an options object', value));
+      return value;
+    }
+    const input = value as Record<string, unknown>;
+    if (strict) {
+      for (const key in input) {
+        if (!hasOwn.call(shape, key)) issues.push({ message: 'unknown option', path: [key] });
+      }
+    }
+    const output: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const result = checkChild(children[i] as Schema<unknown>, input[key], key, issues);
+      if (result !== undefined) output[key] = result;
+    }
+    return output;
+  });
+}
+
+/**
+ * Lets a value be `undefined` (a key be absent). With `fallback`, an absent value becomes
+ * `fallback` and the output type is no longer optional.
+ */
+export function optional<Output>(inner: Schema<Output>): OptionalSchema<Output | undefined>;
+export function optional<Output>(
+  inner: Schema<Output>,
+  fallback: NoInfer<Output>,
+): OptionalSchema<Output, true>;
+export function optional<Output>(
+  inner: Schema<Output>,
+  fallback?: Output,
+): OptionalSchema<Output | undefined, boolean> {
+  const check = inner['~check'];
+  return {
+    ...schema<Output | undefined>(inner.expected, (value, issues) =>
+      value === undefined ? fallback : check(value, issues),
+    ),
+    '~optional': fallback === undefined ? 'absent' : 'default',
+  } as OptionalSchema<Output | undefined, boolean>;
+}
+
+/** A string, optionally bounded in length or matching `pattern`. */
+export function string(
+  bounds: { minLength?: number; maxLength?: number; pattern?: RegExp } = {},
+): Schema<string> {
+  const { minLength = 0, maxLength = Number.POSITIVE_INFINITY, pattern } = bounds;
+  return schema('a string', (value, issues) => {
+    if (typeof value !== 'string') issues.push(typeIssue('a string', value));
+    else if (value.length < minLength) {
+      const message =
+        minLength === 1 ? 'must not be empty' : `must be at least ${minLength} characters`;
+      issues.push({ message, path: [] });
+    } else if (value.length > maxLength) {
+      issues.push({ message: `must be at most ${maxLength} characters`, path: [] });
+    } else if (pattern !== undefined && !pattern.test(value)) {
+      issues.push({ message: `must match ${pattern}`, path: [] });
+    }
+    return value;
+  });
+}
+
+function finiteNumber(
+  expected: string,
+  min: number,
+  max: number,
+  integer: boolean,
+  exclusiveMin = false,
+): Schema<number> {
+  return schema(expected, (value, issues) => {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      issues.push(typeIssue(expected, value));
+    } else if (integer && !Number.isInteger(value)) {
+      issues.push({ message: 'must be an integer', path: [] });
+    } else if (exclusiveMin ? value <= min : value < min) {
+      issues.push({
+        message: `must be ${exclusiveMin ? 'greater than' : 'at least'} ${min}`,
+        path: [],
+      });
+    } else if (value > max) {
+      issues.push({ message: `must be at most ${max}`, path: [] });
+    }
+    return value;
+  });
+}
+
+/**
+ * A finite number (never `NaN` or `Infinity`). `min`/`max` are inclusive; `greaterThan` is an
+ * exclusive lower bound (`{ greaterThan: 0 }` for a positive number).
+ */
+export function number(
+  bounds: { min?: number; max?: number; greaterThan?: number; integer?: boolean } = {},
+): Schema<number> {
+  const { max = Number.POSITIVE_INFINITY, integer = false } = bounds;
+  return bounds.greaterThan === undefined
+    ? finiteNumber('a number', bounds.min ?? Number.NEGATIVE_INFINITY, max, integer)
+    : finiteNumber('a number', bounds.greaterThan, max, integer, true);
+}
+
+/** The longest delay a JavaScript timer honours: 2³¹−1 ms (about 24.8 days). */
+export const maxTimerMs = 2_147_483_647;
+
+/**
+ * A duration in milliseconds: a finite number from `min` (default 0) to `max` (default
+ * {@link maxTimerMs}, since a longer timer fires at once with a `TimeoutOverflowWarning`).
+ */
+export function durationMs(bounds: { min?: number; max?: number } = {}): Schema<number> {
+  return finiteNumber('a duration in ms', bounds.min ?? 0, bounds.max ?? maxTimerMs, false);
+}
+
+/** Anything at all, `undefined` included: a value passed through unchecked (`record: unknown`). */
+export function unknown(): Schema<unknown> {
+  return schema('anything', (value) => value);
+}
+
+/** `true` or `false`. */
+export function boolean(): Schema<boolean> {
+  return schema('a boolean', (value, issues) => {
+    if (typeof value !== 'boolean') issues.push(typeIssue('a boolean', value));
+    return value;
+  });
+}
+
+type Primitive = string | number | boolean | null;
+
+/** One of the given primitive values, compared with `===`. */
+export function literal<const Values extends readonly [Primitive, ...Primitive[]]>(
+  ...values: Values
+): Schema<Values[number]> {
+  const expected = `one of ${values.map((value) => JSON.stringify(value)).join(', ')}`;
+  return schema(expected, (value, issues) => {
+    if (!values.includes(value as Primitive)) {
+      issues.push({ message: `expected ${expected}`, path: [], kind: 'type' });
+    }
+    return value;
+  });
+}
+
+/** An array whose every item passes `item`; the output is a new array. */
+export function array<Output>(
+  item: Schema<Output>,
+  bounds: { minLength?: number; maxLength?: number } = {},
+): Schema<Output[]> {
+  const { minLength = 0, maxLength = Number.POSITIVE_INFINITY } = bounds;
+  const expected = 'an array';
+  return schema(expected, (value, issues) => {
+    if (!Array.isArray(value)) {
+      issues.push(typeIssue(expected, value));
+      return value;
+    }
+    if (value.length < minLength) {
+      issues.push({ message: `must have at least ${minLength} items`, path: [] });
+    } else if (value.length > maxLength) {
+      issues.push({ message: `must have at most ${maxLength} items`, path: [] });
+    }
+    const output: Output[] = [];
+    // An index loop, not `map`, which would skip the holes of a sparse array.
+    for (let i = 0; i < value.length; i++) {
+      output.push(checkChild(item, value[i], i, issues) as Output);
+    }
+    return output;
+  });
+}
+
+/** An object used as a map from string keys to values that pass `valueSchema`. */
+export function record<Output>(valueSchema: Schema<Output>): Schema<Record<string, Output>> {
+  const expected = 'an object';
+  return schema(expected, (value, issues) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      issues.push(typeIssue(expected, value));
+      return value;
+    }
+    const output: Record<string, Output> = {};
+    for (const key of Object.keys(value)) {
+      output[key] = checkChild(
+        valueSchema,
+        (value as Record<string, unknown>)[key],
+        key,
+        issues,
+      ) as Output;
+    }
+    return output;
+  });
+}
+
+/**
+ * The first alternative that accepts the value. When none does, and every one failed on the
+ * kind of value, the message lists what was expected (`expected a number or a Date`);
+ * otherwise it is the problem of the first alternative that accepted the kind (`must be at
+ * least 1`), which says more.
+ */
+export function union<const Schemas extends readonly [Schema<unknown>, ...Schema<unknown>[]]>(
+  ...alternatives: Schemas
+): Schema<Infer<Schemas[number]>> {
+  const expected = alternatives.map((alternative) => alternative.expected).join(' or ');
+  return schema(expected, (value, issues) => {
+    let closest: Issue[] | undefined;
+    for (const alternative of alternatives) {
+      const attempt: Issue[] = [];
+      const output = alternative['~check'](value, attempt);
+      if (attempt.length === 0) return output;
+      if (closest === undefined && !(attempt.length === 1 && attempt[0]?.kind === 'type')) {
+        closest = attempt;
+      }
+    }
+    if (closest === undefined) issues.push(typeIssue(expected, value));
+    else issues.push(...closest);
+    return value;
+  });
+}
+
+/**
+ * A value accepted by `predicate`, typed as `T`: for shapes the other schemas do not cover.
+ * `expected` completes the message `expected …` (`'an ioredis client'`).
+ */
+export function custom<T>(predicate: (value: unknown) => boolean, expected: string): Schema<T> {
+  return schema(expected, (value, issues) => {
+    if (!predicate(value)) issues.push({ message: `expected ${expected}`, path: [], kind: 'type' });
+    return value;
+  });
+}
+
+/**
+ * Runs `check` on a value `inner` accepted, for rules across fields (`choose one of delays or
+ * backoff`). `check` returns nothing when the value is fine, or the message and the path of
+ * the field it concerns (`['heartbeat', 'maxHoldMs']`; none for the value as a whole).
+ */
+export function refine<Output>(
+  inner: Schema<Output>,
+  check: (value: Output) => { message: string; path?: readonly PropertyKey[] } | undefined,
+): Schema<Output> {
+  const innerCheck = inner['~check'];
+  return schema(inner.expected, (value, issues) => {
+    const before = issues.length;
+    const output = innerCheck(value, issues) as Output;
+    if (issues.length === before) {
+      const problem = check(output);
+      if (problem !== undefined) {
+        issues.push({ message: problem.message, path: [...(problem.path ?? [])] });
+      }
+    }
+    return output;
+  });
+}
+
+/** A value `inner` accepted, turned into another by `convert` (`name.toLowerCase()`). */
+export function transform<Input, Output>(
+  inner: Schema<Input>,
+  convert: (value: Input) => Output,
+): Schema<Output> {
+  const innerCheck = inner['~check'];
+  return schema(inner.expected, (value, issues) => {
+    const before = issues.length;
+    const output = innerCheck(value, issues) as Input;
+    return issues.length === before ? convert(output) : output;
+  });
+}
+
+/** Any function. Its signature is TypeScript's business; this only checks it is callable. */
+export function func<Fn extends (...args: never[]) => unknown = (...args: never[]) => unknown>(
+  description = 'a function',
+): Schema<Fn> {
+  return custom<Fn>((value) => typeof value === 'function', description);
+}
+
+/** An object with a function under each of `methods`, e.g. `methods(['set', 'get'], 'a Map')`. */
+export function methods<T>(names: readonly string[], expected: string): Schema<T> {
+  return custom<T>((value) => hasMethods(value, names), expected);
+}
+
+/** A `Clock` (`now`, `sleep`, `setTimer`), checked by shape so test doubles are accepted. */
+export function clock(): Schema<Clock> {
+  return custom<Clock>(isClockLike, 'a Clock (now, sleep, setTimer)');
+}
+
+/** A pino-compatible `Logger`: `debug`, `info`, `warn`, `error`. */
+export function logger(): Schema<Logger> {
+  return methods<Logger>(['debug', 'info', 'warn', 'error'], 'a Logger (debug, info, warn, error)');
+}
+
+/** An `AbortSignal`, by shape: polyfills and other realms have their own class. */
+export function abortSignal(): Schema<AbortSignal> {
+  return custom<AbortSignal>(isAbortSignalLike, 'an AbortSignal');
+}
+
+/** A `Date` that holds a valid time. */
+export function date(): Schema<Date> {
+  return custom<Date>(
+    (value) => value instanceof Date && !Number.isNaN(value.getTime()),
+    'a valid Date',
+  );
+}

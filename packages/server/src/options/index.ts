@@ -1,0 +1,7 @@
+export {
+  abortSignalSchema,
+  clockSchema,
+  functionSchema,
+  loggerSchema,
+  methodsSchema,
+} from './option-schemas.js';
