@@ -15,9 +15,46 @@ import type { Benchmark } from './bench-result.js';
 const writes = Number(process.env.BALLAST_BENCH_WRITES ?? 200);
 const rounds = 3;
 
-declare global {
-  var ballast: typeof import('@ballast/client');
-}
+/** The floor: the same POSTs, one after another, with plain fetch. Resolves with writes/s. */
+const plainLoop = `async (count) => {
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const response = await fetch('/sales', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': '"' + crypto.randomUUID() + '"' },
+      body: JSON.stringify({ item: 'bench-plain', quantity: 1, unitPriceCents: 100 }),
+    });
+    await response.text();
+  }
+  return (count * 1000) / (performance.now() - started);
+}`;
+
+/**
+ * One queue round: enqueue `count` writes while a switchable connectivity says offline (into
+ * IndexedDB), then switch it online and time `flush()` until the queue is empty.
+ */
+const queueRound = `async (count, round) => {
+  const connectivity = { status: 'offline', on: () => () => {} };
+  const queue = ballast.createWriteQueue({
+    client: ballast.createClient({ retry: { writes: 0 } }),
+    connectivity,
+    name: 'bench-' + round,
+    storage: 'indexeddb',
+  });
+  await queue.ready;
+  let started = performance.now();
+  for (let i = 0; i < count; i++) {
+    await queue.send({ path: '/sales', body: { item: 'bench-queue', quantity: 1, unitPriceCents: 100 } });
+  }
+  const enqueue = (count * 1000) / (performance.now() - started);
+  connectivity.status = 'online';
+  started = performance.now();
+  await queue.flush();
+  const replay = (count * 1000) / (performance.now() - started);
+  const left = (await queue.list()).length;
+  queue.close();
+  return { enqueue, replay, left };
+}`;
 
 const benchmark: Benchmark = async () => {
   const database = await openDatabase();
@@ -31,56 +68,18 @@ const benchmark: Benchmark = async () => {
   });
   try {
     const page = await (await browser.newContext()).newPage();
+    page.on('pageerror', (error) => console.error(`client-queue page error: ${error.message}`));
     await page.goto(origin);
-    await page.waitForFunction(() => globalThis.ballast !== undefined);
+    await page.waitForFunction('globalThis.ballast !== undefined', undefined, { timeout: 120_000 });
     const best = { enqueue: 0, replay: 0, plain: 0 };
     for (let round = 0; round < rounds; round++) {
-      const plain = await page.evaluate(async (count: number) => {
-        const started = performance.now();
-        for (let i = 0; i < count; i++) {
-          const response = await fetch('/sales', {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/json',
-              'idempotency-key': `"${crypto.randomUUID()}"`,
-            },
-            body: JSON.stringify({ item: 'bench-plain', quantity: 1, unitPriceCents: 100 }),
-          });
-          await response.text();
-        }
-        return (count * 1_000) / (performance.now() - started);
-      }, writes);
-      const queued = await page.evaluate(
-        async ({ count, round }: { count: number; round: number }) => {
-          // A connectivity the benchmark switches: offline while enqueuing, online to replay.
-          const connectivity = { status: 'offline', on: () => () => {} } as unknown as Parameters<
-            typeof ballast.createWriteQueue
-          >[0]['connectivity'] & { status: string };
-          const queue = ballast.createWriteQueue({
-            client: ballast.createClient({ retry: { writes: 0 } }),
-            connectivity,
-            name: `bench-${round}`,
-            storage: 'indexeddb',
-          });
-          await queue.ready;
-          let started = performance.now();
-          for (let i = 0; i < count; i++) {
-            await queue.send({
-              path: '/sales',
-              body: { item: 'bench-queue', quantity: 1, unitPriceCents: 100 },
-            });
-          }
-          const enqueue = (count * 1_000) / (performance.now() - started);
-          connectivity.status = 'online';
-          started = performance.now();
-          await queue.flush();
-          const replay = (count * 1_000) / (performance.now() - started);
-          const left = (await queue.list()).length;
-          queue.close();
-          return { enqueue, replay, left };
-        },
-        { count: writes, round },
-      );
+      // Page code as text: tsx compiles functions with a `__name` helper the page lacks.
+      const plain = (await page.evaluate(`(${plainLoop})(${writes})`)) as number;
+      const queued = (await page.evaluate(`(${queueRound})(${writes}, ${round})`)) as {
+        enqueue: number;
+        replay: number;
+        left: number;
+      };
       if (queued.left !== 0) throw new Error(`${queued.left} writes left after the replay`);
       best.plain = Math.max(best.plain, plain);
       best.enqueue = Math.max(best.enqueue, queued.enqueue);

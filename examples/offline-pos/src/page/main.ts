@@ -151,7 +151,8 @@ void queue.ready.then(() => {
 });
 void Promise.all([loadProduct('coffee'), loadProduct('croissant')]).catch(() => undefined);
 
-// For the end-to-end tests and the console.
+// For the end-to-end tests, the benchmark and the console.
 Object.assign(globalThis, {
   pos: { queue, client, connectivity, register, loadProduct, loadedVersions },
+  ballast: { createClient, createWriteQueue },
 });

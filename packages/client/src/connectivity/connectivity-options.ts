@@ -1,7 +1,6 @@
 /** Options of {@link createConnectivity}, validated apart from the behaviour. */
 import type { Clock } from '@ballast/core';
-import { isClockLike } from '@ballast/core/adapter-kit';
-import { type Infer, v } from '../options/small-validator.js';
+import { v } from '@ballast/core/adapter-kit';
 
 /** Whether the server can be reached. */
 export type ConnectivityStatus = 'online' | 'offline' | 'degraded';
@@ -62,7 +61,7 @@ export const connectivityOptionsSchema = v.object({
   on: v.optional(
     v.object({ change: v.optional(v.func<ConnectivityEvents['change']>('a listener')) }),
   ),
-  clock: v.optional(v.custom<Clock>(isClockLike, 'a Clock (now, sleep, setTimer)')),
+  clock: v.optional(v.clock()),
 });
 
-export type ParsedConnectivityOptions = Infer<typeof connectivityOptionsSchema>;
+export type ParsedConnectivityOptions = v.Infer<typeof connectivityOptionsSchema>;

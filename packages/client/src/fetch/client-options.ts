@@ -3,8 +3,7 @@
  * client file reads top to bottom.
  */
 import type { Clock } from '@ballast/core';
-import { isClockLike } from '@ballast/core/adapter-kit';
-import { type Infer, v } from '../options/small-validator.js';
+import { v } from '@ballast/core/adapter-kit';
 
 /** What a client tells about each request's network outcome (a `Connectivity` does this). */
 export interface ConnectivityReporter {
@@ -86,8 +85,8 @@ export const clientOptionsSchema = v.object({
       'a connectivity reporter (reportSuccess, reportFailure)',
     ),
   ),
-  clock: v.optional(v.custom<Clock>(isClockLike, 'a Clock (now, sleep, setTimer)')),
+  clock: v.optional(v.clock()),
   random: v.optional(v.func<() => number>('a random function')),
 });
 
-export type ParsedClientOptions = Infer<typeof clientOptionsSchema>;
+export type ParsedClientOptions = v.Infer<typeof clientOptionsSchema>;

@@ -1,9 +1,8 @@
 /** Options of {@link createWriteQueue} and of one write, validated apart from the behaviour. */
 import type { BallastError, Clock } from '@ballast/core';
-import { isClockLike } from '@ballast/core/adapter-kit';
+import { v } from '@ballast/core/adapter-kit';
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client, ClientResponse } from '../fetch/create-client.js';
-import { type Infer, v } from '../options/small-validator.js';
 import type { ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
 import type { QueuedWrite, WritePriority } from './queued-write.js';
@@ -133,10 +132,10 @@ export const writeQueueOptionsSchema = v.object({
       conflict: v.optional(v.func<WriteQueueEvents['conflict']>('a listener')),
     }),
   ),
-  clock: v.optional(v.custom<Clock>(isClockLike, 'a Clock (now, sleep, setTimer)')),
+  clock: v.optional(v.clock()),
 });
 
-export type ParsedWriteQueueOptions = Infer<typeof writeQueueOptionsSchema>;
+export type ParsedWriteQueueOptions = v.Infer<typeof writeQueueOptionsSchema>;
 
 const headerRecord = v.custom<Record<string, string>>(
   (value) => isObject(value) && Object.values(value).every((item) => typeof item === 'string'),

@@ -228,6 +228,21 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     return refreshCounts().catch(() => undefined);
   }
 
+  /**
+   * The hot transitions (a write queued, a pending write delivered) adjust the counts without
+   * reading the whole queue back, which would make a replay of n writes cost n² reads; every
+   * flush ends with a full refresh, which also corrects for other tabs' changes.
+   */
+  function countPending(delta: 1 | -1) {
+    coordinator.announce();
+    counts = {
+      ...counts,
+      pending: Math.max(0, counts.pending + delta),
+      total: Math.max(0, counts.total + delta),
+    };
+    emit('change', { ...counts });
+  }
+
   let cancelWake: (() => void) | undefined;
   let wakeAt = Number.POSITIVE_INFINITY;
   function wakeUpAt(at: number) {
@@ -327,7 +342,8 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
         ...(how.retries === undefined ? {} : { retries: how.retries }),
       });
       await storage.delete(write.id);
-      changed();
+      if (how.resends === undefined) countPending(-1);
+      else void changed();
       emit('delivered', { write, response });
       return { kind: 'delivered', response };
     } catch (caught) {
@@ -399,6 +415,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
         const forced = forceNext;
         forceNext = false;
         await coordinator.withFlushLock((renew) => drain(renew, forced));
+        await refreshCounts();
       } while (flushAgain && !closed);
     })()
       .catch(() => {
@@ -448,7 +465,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       );
     if (waiting) {
       await storage.put(id, write);
-      changed();
+      countPending(1);
       void flush();
       return { queued: true, id, state: 'pending' };
     }
@@ -456,7 +473,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     write.state = 'sending';
     write.sendingSince = new Date(now);
     await storage.put(id, write);
-    changed();
+    countPending(1);
     const outcome = await deliver(write, { keepRejected: false });
     switch (outcome.kind) {
       case 'delivered':
