@@ -1,6 +1,6 @@
 /** Options of {@link createConnectivity}, validated apart from the behaviour. */
 import type { Clock } from '@ballast/core';
-import { v } from '@ballast/core/adapter-kit';
+import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 
 /** Whether the server can be reached. */
 export type ConnectivityStatus = 'online' | 'offline' | 'degraded';
@@ -43,7 +43,13 @@ export interface ConnectivityOptions {
   clock?: Clock;
 }
 
-export const connectivityOptionsSchema = v.object({
+type Defaulted = 'failureThreshold' | 'pingIntervalMs' | 'pingTimeoutMs';
+/** Options after validation, defaults applied. */
+export type ParsedConnectivityOptions = Omit<ConnectivityOptions, Defaulted> &
+  Required<Pick<ConnectivityOptions, Defaulted>>;
+
+// Annotated (not inferred) so the declaration build can name its type.
+const connectivityOptionsSchema: StandardSchemaV1<unknown, ParsedConnectivityOptions> = v.object({
   healthUrl: v.optional(v.string({ minLength: 1, maxLength: 2_000 })),
   fetch: v.optional(v.func<typeof fetch>('a fetch function')),
   failureThreshold: v.optional(v.number({ min: 1, max: 1_000, integer: true }), 3),
@@ -64,4 +70,7 @@ export const connectivityOptionsSchema = v.object({
   clock: v.optional(v.clock()),
 });
 
-export type ParsedConnectivityOptions = v.Infer<typeof connectivityOptionsSchema>;
+/** Validates {@link createConnectivity}'s options and applies the defaults. */
+export function parseConnectivityOptions(input: unknown): ParsedConnectivityOptions {
+  return parseOptions(connectivityOptionsSchema, input, 'createConnectivity()');
+}

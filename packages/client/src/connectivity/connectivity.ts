@@ -6,13 +6,12 @@
  * answers. In Node there is no `navigator`, and the ping alone does the work.
  */
 import { systemClock } from '@ballast/core';
-import { parseOptions } from '@ballast/core/adapter-kit';
 import type { ConnectivityReporter } from '../fetch/client-options.js';
 import {
   type ConnectivityEvents,
   type ConnectivityOptions,
   type ConnectivityStatus,
-  connectivityOptionsSchema,
+  parseConnectivityOptions,
 } from './connectivity-options.js';
 
 /** The connectivity tracker made by {@link createConnectivity}. */
@@ -46,7 +45,7 @@ type OnlineNavigator = { onLine?: boolean } | undefined;
  * ```
  */
 export function createConnectivity(options: ConnectivityOptions = {}): Connectivity {
-  const config = parseOptions(connectivityOptionsSchema, options, 'createConnectivity()');
+  const config = parseConnectivityOptions(options);
   const clock = config.clock ?? systemClock;
   const target =
     config.target ??

@@ -3,7 +3,7 @@
  * client file reads top to bottom.
  */
 import type { Clock } from '@ballast/core';
-import { v } from '@ballast/core/adapter-kit';
+import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 
 /** What a client tells about each request's network outcome (a `Connectivity` does this). */
 export interface ConnectivityReporter {
@@ -53,7 +53,15 @@ export interface ClientOptions {
 
 const durationList = v.array(v.durationMs(), { minLength: 1, maxLength: 20 });
 
-export const clientOptionsSchema = v.object({
+/** Options after validation, defaults applied. */
+export type ParsedClientOptions = Omit<ClientOptions, 'baseUrl' | 'timeoutMs' | 'retry'> & {
+  baseUrl: string;
+  timeoutMs: number;
+  retry: Required<ClientRetryOptions>;
+};
+
+// Annotated (not inferred) so the declaration build can name its type.
+const clientOptionsSchema: StandardSchemaV1<unknown, ParsedClientOptions> = v.object({
   baseUrl: v.optional(v.string({ maxLength: 2_000 }), ''),
   fetch: v.optional(v.func<typeof fetch>('a fetch function')),
   timeoutMs: v.optional(v.durationMs({ min: 1 }), 30_000),
@@ -89,4 +97,7 @@ export const clientOptionsSchema = v.object({
   random: v.optional(v.func<() => number>('a random function')),
 });
 
-export type ParsedClientOptions = v.Infer<typeof clientOptionsSchema>;
+/** Validates {@link createClient}'s options and applies the defaults. */
+export function parseClientOptions(input: unknown): ParsedClientOptions {
+  return parseOptions(clientOptionsSchema, input, 'createClient()');
+}

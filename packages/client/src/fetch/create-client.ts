@@ -5,11 +5,10 @@
  * every error answer arrives as a `BallastError` with a stable code and a message for people.
  */
 import { BallastError, isBallastError, systemClock } from '@ballast/core';
-import { parseOptions } from '@ballast/core/adapter-kit';
 import {
   type ClientOptions,
-  clientOptionsSchema,
   type ParsedClientOptions,
+  parseClientOptions,
 } from './client-options.js';
 import { createIdempotencyKey } from './idempotency-key.js';
 import { errorFromResponse } from './problem-response.js';
@@ -115,7 +114,7 @@ function isRetryable(error: BallastError): boolean {
  * @throws BallastError `INVALID_OPTIONS` for a wrong option.
  */
 export function createClient(options: ClientOptions = {}): Client {
-  const config: ParsedClientOptions = parseOptions(clientOptionsSchema, options, 'createClient()');
+  const config: ParsedClientOptions = parseClientOptions(options);
   const clock = config.clock ?? systemClock;
   const random = config.random ?? Math.random;
   const baseUrl = config.baseUrl.replace(/\/+$/, '');

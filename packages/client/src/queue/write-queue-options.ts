@@ -1,6 +1,6 @@
 /** Options of {@link createWriteQueue} and of one write, validated apart from the behaviour. */
 import type { BallastError, Clock } from '@ballast/core';
-import { v } from '@ballast/core/adapter-kit';
+import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client, ClientResponse } from '../fetch/create-client.js';
 import type { ConflictResolver } from './conflict-resolvers.js';
@@ -92,7 +92,13 @@ export type WriteResult<T = unknown> =
 
 const isObject = (value: unknown) => typeof value === 'object' && value !== null;
 
-export const writeQueueOptionsSchema = v.object({
+type Defaulted = 'name' | 'retryDelaysMs' | 'flushIntervalMs' | 'sendingLeaseMs' | 'lock';
+/** Options after validation, defaults applied. */
+export type ParsedWriteQueueOptions = Omit<WriteQueueOptions, Defaulted> &
+  Required<Pick<WriteQueueOptions, Defaulted>>;
+
+// Annotated (not inferred) so the declaration build can name its type.
+const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions> = v.object({
   client: v.custom<Client>(
     (value) => isObject(value) && typeof (value as Client).request === 'function',
     'a client from createClient()',
@@ -135,7 +141,10 @@ export const writeQueueOptionsSchema = v.object({
   clock: v.optional(v.clock()),
 });
 
-export type ParsedWriteQueueOptions = v.Infer<typeof writeQueueOptionsSchema>;
+/** Validates {@link createWriteQueue}'s options and applies the defaults. */
+export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions {
+  return parseOptions(writeQueueOptionsSchema, input, 'createWriteQueue()');
+}
 
 const headerRecord = v.custom<Record<string, string>>(
   (value) => isObject(value) && Object.values(value).every((item) => typeof item === 'string'),
@@ -146,7 +155,11 @@ const plainRecord = v.custom<Record<string, unknown>>(
   'an object',
 );
 
-export const writeRequestSchema = v.object({
+/** A write as {@link WriteQueue.send} stores it: validated, defaults applied. */
+export type ParsedWriteRequest = Omit<WriteRequest, 'method' | 'priority'> &
+  Required<Pick<WriteRequest, 'method' | 'priority'>>;
+
+const writeRequestSchema: StandardSchemaV1<unknown, ParsedWriteRequest> = v.object({
   method: v.optional(v.literal('POST', 'PUT', 'PATCH', 'DELETE'), 'POST'),
   path: v.string({ minLength: 1, maxLength: 2_000 }),
   body: v.optional(v.custom<unknown>(() => true, 'a JSON value')),
@@ -162,3 +175,8 @@ export const writeRequestSchema = v.object({
   base: v.optional(plainRecord),
   meta: v.optional(plainRecord),
 });
+
+/** Validates one write given to `send()`. */
+export function parseWriteRequest(input: unknown): ParsedWriteRequest {
+  return parseOptions(writeRequestSchema, input, 'WriteQueue.send()');
+}

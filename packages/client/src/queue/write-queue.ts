@@ -13,7 +13,6 @@
  *   keeps the server's message; an edit that met a newer version becomes a `conflict`.
  */
 import { BallastError, isBallastError, systemClock, toBallastError } from '@ballast/core';
-import { parseOptions } from '@ballast/core/adapter-kit';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import {
@@ -32,13 +31,14 @@ import {
 } from './queued-write.js';
 import { createTabCoordinator } from './tab-coordination.js';
 import {
+  type ParsedWriteRequest,
+  parseWriteQueueOptions,
+  parseWriteRequest,
   type QueueCounts,
   type WriteQueueEvents,
   type WriteQueueOptions,
   type WriteRequest,
   type WriteResult,
-  writeQueueOptionsSchema,
-  writeRequestSchema,
 } from './write-queue-options.js';
 
 /** The queue made by {@link createWriteQueue}. */
@@ -140,7 +140,7 @@ function conflictOf(error: BallastError): WriteConflict {
  * @throws BallastError `INVALID_OPTIONS` for a wrong option.
  */
 export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
-  const config = parseOptions(writeQueueOptionsSchema, options, 'createWriteQueue()');
+  const config = parseWriteQueueOptions(options);
   const clock = config.clock ?? systemClock;
   const storageOption =
     config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory');
@@ -433,7 +433,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     return lastSequence;
   }
 
-  async function submit(request: ReturnType<typeof parseWrite>): Promise<WriteResult<unknown>> {
+  async function submit(request: ParsedWriteRequest): Promise<WriteResult<unknown>> {
     const id = createIdempotencyKey();
     const now = clock.now();
     const write: QueuedWrite = {
@@ -493,10 +493,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     }
   }
 
-  function parseWrite(input: WriteRequest) {
-    return parseOptions(writeRequestSchema, input, 'WriteQueue.send()');
-  }
-
   const ready = (async () => {
     await refreshCounts();
     void flush();
@@ -531,9 +527,9 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   return {
     ready,
     send<T>(input: WriteRequest): Promise<WriteResult<T>> {
-      let request: ReturnType<typeof parseWrite>;
+      let request: ParsedWriteRequest;
       try {
-        request = parseWrite(input);
+        request = parseWriteRequest(input);
       } catch (error) {
         return Promise.reject(error);
       }
