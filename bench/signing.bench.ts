@@ -76,7 +76,9 @@ const benchmark: Benchmark = async () => {
     const body = payload(size);
     const id = 'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W';
     const webhookHeaders = await webhookSigner.sign({ nonce: id, body });
-    const defaultHeaders = await defaultSigner.sign({ body });
+    // The default (strict) form signs method and path too; the verifier is given the same.
+    const target = { method: 'POST', path: '/internal/contracts' };
+    const defaultHeaders = await defaultSigner.sign({ ...target, body });
     // Each library must accept the other's signature before its speed means anything.
     peer.verify(body, webhookHeaders, { jsonParse: false });
     const timestamp = new Date(Number(webhookHeaders['webhook-timestamp']) * 1000);
@@ -88,8 +90,9 @@ const benchmark: Benchmark = async () => {
       'peer.verify': () => peer.verify(body, peerHeaders, { jsonParse: false }),
       'ballast-webhooks.sign': () => webhookSigner.sign({ nonce: id, body }),
       'ballast-webhooks.verify': () => webhookVerifier.verify({ body, headers: peerHeaders }),
-      'ballast-default.sign': () => defaultSigner.sign({ body }),
-      'ballast-default.verify': () => defaultVerifier.verify({ body, headers: defaultHeaders }),
+      'ballast-default.sign': () => defaultSigner.sign({ ...target, body }),
+      'ballast-default.verify': () =>
+        defaultVerifier.verify({ ...target, body, headers: defaultHeaders }),
       'webcrypto-floor.hmac': () =>
         crypto.subtle.sign('HMAC', rawKey, encoder.encode(`${id}.1700000000.${body}`)),
     };

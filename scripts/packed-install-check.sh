@@ -19,15 +19,27 @@ started=$SECONDS
 say() { printf '[packed-install %3ss] %s\n' "$((SECONDS - started))" "$*"; }
 npm_install() { npm install --prefer-offline --no-audit --no-fund --loglevel=error "$@"; }
 
-# The documented peers of each adapters subpath (docs/adapters-*.md, package.json peers).
-declare -A peers=(
-  [express]="express"
-  [fastify]="fastify"
-  [postgres]="kysely"
-  [s3]="@aws-sdk/client-s3"
-  [redis]="ioredis"
-  [fs]=""
-)
+# The documented peers of each adapters subpath: the optional peers named on the install line
+# (`pnpm add …`) of its page, docs/adapters-<subpath>.md; a subpath without a page of its own
+# needs the framework it is named after. So a page that stops listing a peer obliges the
+# subpath to load without it.
+declare -A peers=()
+while IFS='=' read -r subpath list; do peers[$subpath]=$list; done < <(node -e '
+  const fs = require("node:fs");
+  const manifest = require("./packages/adapters/package.json");
+  const optional = Object.keys(manifest.peerDependencies ?? {});
+  for (const key of Object.keys(manifest.exports)) {
+    if (key === "./package.json") continue;
+    const subpath = key.slice(2);
+    const page = `docs/adapters-${subpath}.md`;
+    let named = optional.includes(subpath) ? [subpath] : [];
+    if (fs.existsSync(page)) {
+      const install = fs.readFileSync(page, "utf8").split("\n").find((line) => /^(pnpm add|npm i(nstall)?) /.test(line));
+      if (install) named = install.split(/\s+/).filter((word) => optional.includes(word));
+    }
+    console.log(`${subpath}=${named.join(" ")}`);
+  }
+')
 
 if [ "${1:-}" != "--no-build" ]; then
   say "building packages"
@@ -79,11 +91,13 @@ app_peers=$(node -e '
   console.log(JSON.stringify(out));
 ')
 
-say "installing the tarballs and the adapters' peers into $scratch/app"
+say "installing the tarballs and the adapters' peers into $scratch/app (and, alongside, without peers into $scratch/bare)"
 write_manifest "$scratch/app" "$app_peers"
+write_manifest "$scratch/bare" '{}'
+(cd "$scratch/bare" && npm_install >"$scratch/bare-install.log" 2>&1) &
+bare_install=$!
 (cd "$scratch/app" && npm_install)
-cp "$fixtures"/smoke.mjs "$fixtures"/smoke.cjs "$fixtures"/entry-points.ts \
-  "$fixtures"/entry-points.cts "$fixtures"/peer-shims.d.ts "$fixtures"/tsconfig.json "$scratch/app/"
+cp "$fixtures"/* "$scratch/app/"
 
 say "ESM smoke on Node $(node -v)"
 (cd "$scratch/app" && node smoke.mjs) | tee "$scratch/node.out"
@@ -110,10 +124,10 @@ say "CJS smoke on Node"
 
 say "tsc --noEmit (strict, nodenext) over every documented entry point, ESM and CJS"
 (cd "$scratch/app" && node "$root/node_modules/typescript/bin/tsc" -p tsconfig.json)
+(cd "$scratch/app" && node "$root/node_modules/typescript/bin/tsc" -p tsconfig.s3.json)
 
 say "each adapters subpath with only its documented peers"
-write_manifest "$scratch/bare" '{}'
-(cd "$scratch/bare" && npm_install)
+wait "$bare_install" || { cat "$scratch/bare-install.log" >&2; exit 1; }
 for subpath in "${!peers[@]}"; do
   for peer in ${peers[$subpath]}; do
     mkdir -p "$(dirname "$scratch/bare/node_modules/$peer")"

@@ -5,7 +5,6 @@ import { fastifyIdempotency, fastifyTraceContext } from '@ballast/adapters/fasti
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
 import { PostgresIdempotencyStore } from '@ballast/adapters/postgres';
 import { RedisIdempotencyStore } from '@ballast/adapters/redis';
-import { S3ObjectStorage } from '@ballast/adapters/s3';
 import {
   BallastError,
   type Clock,
@@ -62,7 +61,6 @@ export const redisStore: IdempotencyStore = new RedisIdempotencyStore({
 });
 
 export const storages: ObjectStorage[] = [
-  new S3ObjectStorage({ bucket: 'documents', region: 'eu-west-1' }),
   new FileSystemObjectStorage({ directory: '/tmp/documents' }),
   injectFaults(new FileSystemObjectStorage({ directory: '/tmp/x' }), {
     failOn: failOnCall('put', 1),

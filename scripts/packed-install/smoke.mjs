@@ -16,6 +16,8 @@ import { idempotency, problemResponse, verifySignature } from '@ballast/server';
 import * as serverKit from '@ballast/server/adapter-kit';
 
 const results = {};
+// fetch() of a file: URL is not in Node 20; every runtime here has the Node-compatible fs.
+const readText = async (url) => (await import('node:fs/promises')).readFile(url, 'utf8');
 const probe = async (name, run) => {
   try {
     results[name] = await run();
@@ -101,6 +103,25 @@ await probe('adapter-kit subpaths', async () => ({
   sameTick: typeof adapterKit.beginInSameTick,
   server: typeof serverKit.createIdempotencyGuard,
 }));
+
+// Every entry point of every installed package that promises web-standard runtimes (the
+// adapters are Node's: the CJS smoke loads them), read from the packages' own exports maps, so
+// a package or subpath added later is loaded here without editing this file.
+await probe('every entry point loads', async () => {
+  const app = JSON.parse(await readText(new URL('./package.json', import.meta.url)));
+  const loaded = {};
+  for (const name of Object.keys(app.dependencies).filter((dep) => dep.startsWith('@ballast/'))) {
+    if (name === '@ballast/adapters') continue;
+    const manifest = JSON.parse(
+      await readText(new URL(`./node_modules/${name}/package.json`, import.meta.url)),
+    );
+    for (const subpath of Object.keys(manifest.exports).filter((key) => key !== './package.json')) {
+      const specifier = subpath === '.' ? name : `${name}/${subpath.slice(2)}`;
+      loaded[specifier] = Object.keys(await import(specifier)).length;
+    }
+  }
+  return loaded;
+});
 
 for (const [name, value] of Object.entries(results))
   console.log(`${name}: ${JSON.stringify(value)}`);

@@ -3,7 +3,7 @@
  * delete keep rows, chunks and files in step; a failing storage delete leaves the document as it
  * was; reconciliation finds and repairs what a crash left; errors are problem+json.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
@@ -11,7 +11,7 @@ import { KyselyDocumentRecords, migrateDocuments } from '@ballast/adapters/postg
 import { failOnCall, injectFaults } from '@ballast/core/testing';
 import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
-import { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type DocumentData } from './app.js';
@@ -130,6 +130,44 @@ describe('fastify-documents', () => {
     expect(second.json()).toMatchObject({
       found: { missingObject: 0, orphanObject: 0, deletedRowObject: 0, expiredUpload: 0 },
     });
+  });
+
+  it('commits a document and its chunks together: a failed chunk insert leaves neither, nor the file', async () => {
+    const before = await storedKeys();
+    const count = async () =>
+      (await sql<{ n: number }>`SELECT count(*)::int AS n FROM documents`.execute(db)).rows[0]!.n;
+    const rows = await count();
+    // The chunk insert fails after the document row was written (what a crash between the two
+    // statements looked like before they shared a transaction).
+    await sql`ALTER TABLE document_chunks RENAME TO document_chunks_away`.execute(db);
+    try {
+      const failed = await app.inject({
+        method: 'POST',
+        url: '/documents?name=half.txt',
+        headers: { 'content-type': 'text/plain' },
+        payload: 'never half recorded',
+      });
+      expect(failed.statusCode).toBe(500);
+    } finally {
+      await sql`ALTER TABLE document_chunks_away RENAME TO document_chunks`.execute(db);
+    }
+    expect(await count()).toBe(rows);
+    expect(await storedKeys()).toEqual(before);
+    const orphaned = await sql`
+      SELECT d.id FROM documents d
+      WHERE d.status = 'active'
+        AND NOT EXISTS (SELECT 1 FROM document_chunks c WHERE c.document_id = d.id)`.execute(db);
+    expect(orphaned.rows).toEqual([]);
+  });
+
+  it('reconciliation removes temporary files of interrupted writes older than the grace period', async () => {
+    const temp = join(directory, '.ballast-tmp');
+    await mkdir(temp, { recursive: true });
+    await writeFile(join(temp, 'killed-mid-upload'), 'half an object');
+    const run = await app.inject({ method: 'POST', url: '/reconcile' });
+    // The app under test runs with a grace of 0 ms; the server's default is one hour.
+    expect(run.json()).toMatchObject({ temporaryFilesRemoved: 1 });
+    expect(await readdir(temp)).toEqual([]);
   });
 
   it('answers problem+json for bad ids, unknown routes and oversized uploads', async () => {

@@ -1,16 +1,20 @@
 /**
  * A documents API on Fastify whose storage and database never disagree for long: uploads go
- * through `uploadThenRecord` (object first, row second, object removed if the row fails),
+ * through `uploadThenRecord` (object first; then the row and its chunk rows in ONE transaction,
+ * so a document is never active without its chunks; object removed if that transaction fails),
  * deletes through `markThenDelete` (row and chunks soft-deleted first, restored if storage
  * fails), and `POST /reconcile` repairs what crashes leave behind. The app takes its database,
  * storage and records from the caller, so the same code runs on PGlite and a directory (the
  * default, and the tests) or on Postgres and S3.
  */
 import { Readable } from 'node:stream';
+import type { FileSystemObjectStorage } from '@ballast/adapters/fs';
 import type { DocumentRow, KyselyDocumentRecords } from '@ballast/adapters/postgres';
 import {
   BallastError,
+  type DocumentRecordContext,
   isBallastError,
+  type Logger,
   markThenDelete,
   type ObjectStorage,
   reconcile,
@@ -34,13 +38,55 @@ export interface DocumentsAppOptions {
   readonly logger?: FastifyServerOptions['logger'];
   /** Largest upload, in bytes. Default 50 MiB. */
   readonly maxUploadBytes?: number;
-  /** Grace period of `POST /reconcile`, ms. Default one hour. */
+  /**
+   * Grace period of `POST /reconcile`, ms: an object without a row, or a deleted row's object,
+   * younger than this is left alone (it may be an upload between its PUT and its INSERT).
+   * Default one hour.
+   */
   readonly reconcileGraceMs?: number;
+}
+
+/** One chunk row per `chunkBytes` of the object: the rows a search index would hold. */
+function chunkCount(size: number): number {
+  return Math.max(1, Math.ceil(size / chunkBytes));
+}
+
+/**
+ * Reconciliation for this app: the storage–database pass of `reconcile()`, plus, on the
+ * filesystem store, removing temporary files of writes a crash interrupted (older than the same
+ * grace period). Shared by `POST /reconcile` and the server's schedule.
+ */
+export async function reconcileDocuments(
+  options: Pick<DocumentsAppOptions, 'storage' | 'records'> & {
+    readonly graceMs?: number;
+    readonly dryRun?: boolean;
+    readonly signal?: AbortSignal;
+    readonly logger?: Logger;
+    readonly traceId?: string;
+  },
+) {
+  const { storage, records, dryRun = false, graceMs = 3_600_000 } = options;
+  const report = await reconcile({
+    storage,
+    records,
+    prefix: documentPrefix,
+    dryRun,
+    graceMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.traceId ? { traceId: options.traceId } : {}),
+  });
+  const files = storage as Partial<Pick<FileSystemObjectStorage, 'removeStaleTemporaryFiles'>>;
+  const temporaryFilesRemoved =
+    !dryRun && typeof files.removeStaleTemporaryFiles === 'function'
+      ? await files.removeStaleTemporaryFiles({ olderThanMs: graceMs })
+      : 0;
+  return { ...report, temporaryFilesRemoved };
 }
 
 /** Objects live under this prefix, which reconciliation is limited to. */
 export const documentPrefix = 'documents/';
-/** One chunk row per this many bytes: the rows a search index would hold. */
+/** Bytes per chunk row. */
 const chunkBytes = 64 * 1024;
 
 const idParams = {
@@ -84,6 +130,23 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
   const app = Fastify({ logger: options.logger ?? false });
   const documents = sql.id('documents');
   const chunks = sql.id('document_chunks');
+
+  /**
+   * The records port `uploadThenRecord` writes through: the document row and its chunk rows in
+   * one transaction. A crash or a failed chunk insert leaves neither (and the recipe deletes the
+   * object), never an active document without chunks, which reconciliation cannot see.
+   */
+  const recordWithChunks = {
+    insert: (record: Parameters<typeof records.insert>[0], context: DocumentRecordContext) =>
+      db.transaction().execute(async (tx) => {
+        const row = await records.withExecutor(tx).insert(record, context);
+        await sql`
+          INSERT INTO ${chunks} (document_id, position)
+          SELECT ${row.id}::uuid, g
+          FROM generate_series(1, ${chunkCount(record.object?.size ?? 0)}::int) AS g`.execute(tx);
+        return row;
+      }),
+  };
 
   async function view(id: string): Promise<DocumentView | undefined> {
     const result = await sql<{
@@ -170,9 +233,9 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
           maxUploadBytes,
         );
         const contentType = request.headers['content-type'] ?? 'application/octet-stream';
-        const { row, object } = await uploadThenRecord<DocumentData, DocumentRow>({
+        const { row } = await uploadThenRecord<DocumentData, DocumentRow>({
           storage,
-          records,
+          records: recordWithChunks,
           key: `${documentPrefix}${crypto.randomUUID()}`,
           body,
           contentType,
@@ -181,13 +244,6 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
           logger: request.log,
           traceId: request.id,
         });
-        // "Indexing": the chunk rows a search index would hold, deleted and restored with it.
-        await sql`
-          INSERT INTO ${chunks} (document_id, position)
-          SELECT ${row.id}::uuid, g
-          FROM generate_series(1, ${Math.max(1, Math.ceil(object.size / chunkBytes))}::int) AS g`.execute(
-          db,
-        );
         reply.code(201);
         return viewOrNotFound(row.id);
       },
@@ -251,10 +307,9 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
       },
     },
     async (request) =>
-      reconcile({
+      reconcileDocuments({
         storage,
         records,
-        prefix: documentPrefix,
         dryRun: request.query.dryRun ?? false,
         graceMs: options.reconcileGraceMs ?? 3_600_000,
         logger: request.log,

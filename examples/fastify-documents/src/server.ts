@@ -2,8 +2,8 @@
  * `pnpm --filter @ballast-examples/fastify-documents start`: the documents API on
  * 127.0.0.1:3000 (`PORT`), reconciling every two hours (`RECONCILE_EVERY`). Ctrl-C stops it.
  */
-import { reconcile, scheduleReconciliation } from '@ballast/core';
-import { buildApp, documentPrefix } from './app.js';
+import { scheduleReconciliation } from '@ballast/core';
+import { buildApp, reconcileDocuments } from './app.js';
 import { openEnvironment } from './environment.js';
 
 const environment = await openEnvironment();
@@ -15,10 +15,10 @@ const address = await app.listen({
 const schedule = scheduleReconciliation({
   every: process.env.RECONCILE_EVERY ?? '2h',
   run: (signal) =>
-    reconcile({
+    // Default one-hour grace: younger orphans and temporary files may be writes in progress.
+    reconcileDocuments({
       storage: environment.storage,
       records: environment.records,
-      prefix: documentPrefix,
       signal,
       logger: app.log,
     }),

@@ -1,4 +1,13 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
@@ -50,14 +59,76 @@ describe('FileSystemObjectStorage on disk', () => {
       expect(await new Response((await storage.get(key))!.body).text()).toBe(key);
   });
 
-  it('rejects keys a file system cannot hold with VALIDATION_FAILED', async () => {
+  it('rejects keys a file system cannot hold, lone surrogates included, with INVALID_KEY', async () => {
     const storage = new FileSystemObjectStorage({ directory: join(directory, 'invalid') });
-    for (const key of ['', 'x'.repeat(300), 'nul\u0000byte']) {
-      await expect(storage.put(key, 'x')).rejects.toMatchObject({
-        code: 'VALIDATION_FAILED',
-        details: { field: 'key' },
-      });
+    for (const key of ['', 'x'.repeat(300), 'nul\u0000byte', '\ud800', 'a/\udfff/b']) {
+      for (const call of [
+        () => storage.put(key, 'x'),
+        () => storage.get(key),
+        () => storage.head(key),
+        () => storage.delete(key),
+        () => storage.presignPut(key, { expiresInSeconds: 60 }),
+      ]) {
+        await expect(call()).rejects.toMatchObject({
+          code: 'INVALID_KEY',
+          status: 400,
+          details: { field: 'key' },
+        });
+      }
     }
+  });
+
+  it('never follows a symbolic link inside its directory to a file or directory outside it', async () => {
+    const outside = join(directory, 'outside');
+    await mkdir(outside, { recursive: true });
+    await writeFile(join(outside, 'secret'), 'outside secret');
+    const root = join(directory, 'links');
+    const storage = new FileSystemObjectStorage({ directory: root });
+    await storage.put('kept', 'inside');
+    // What an attacker with write access to the directory (or a careless deploy) could plant.
+    await symlink(join(outside, 'secret'), join(root, 'file-link'));
+    await symlink(outside, join(root, 'dir~'));
+    for (const key of ['file-link', 'dir/secret']) {
+      expect(await storage.head(key)).toBeUndefined();
+      expect(await storage.get(key)).toBeUndefined();
+    }
+    expect((await storage.list()).objects.map((o) => o.key)).toEqual(['kept']);
+    await expect(storage.put('dir/planted', 'x')).rejects.toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      retryable: false,
+    });
+    await storage.delete('dir/secret');
+    expect((await readdir(outside)).sort()).toEqual(['secret']);
+    expect(await readFile(join(outside, 'secret'), 'utf8')).toBe('outside secret');
+  });
+
+  it('removes temporary files of interrupted writes once older than the grace period', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const root = join(directory, 'stale');
+    await new FileSystemObjectStorage({ directory: root, clock }).put('a', 'kept');
+    const temp = join(root, '.ballast-tmp');
+    const hourAgo = new Date(clock.now() - 3_600_000);
+    await writeFile(join(temp, 'crashed-old'), 'half an object');
+    await utimes(join(temp, 'crashed-old'), hourAgo, hourAgo);
+    await writeFile(join(temp, 'in-progress'), 'a write still running');
+    const recent = new Date(clock.now() - 60_000);
+    await utimes(join(temp, 'in-progress'), recent, recent);
+    // Opening a store and writing sweeps once; the write in progress is left alone.
+    const reopened = new FileSystemObjectStorage({ directory: root, clock });
+    await reopened.put('b', 'new');
+    expect(await readdir(temp)).toEqual(['in-progress']);
+    await clock.advance(3_600_000);
+    expect(await reopened.removeStaleTemporaryFiles()).toBe(1);
+    expect(await readdir(temp)).toEqual([]);
+    expect((await reopened.list()).objects.map((o) => o.key)).toEqual(['a', 'b']);
+  });
+
+  it('skips names it never writes instead of failing the listing', async () => {
+    const root = join(directory, 'foreign');
+    const storage = new FileSystemObjectStorage({ directory: root });
+    await storage.put('ok', 'x');
+    await writeFile(join(root, '%E0%A4%A'), 'not percent-encoding');
+    expect((await storage.list()).objects.map((o) => o.key)).toEqual(['ok']);
   });
 
   it('persists across instances and ignores leftovers of a crashed write', async () => {

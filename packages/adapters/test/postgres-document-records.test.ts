@@ -110,11 +110,33 @@ function describeDocumentRecords(backend: string, open: () => Counted, concurren
       expect(Number(row.columns.size)).toBe(42);
     });
 
-    it('refuses record data that would overwrite a managed column', async () => {
+    it('refuses record data that would set any column the records manage, with a 400', async () => {
       const sneaky = new KyselyDocumentRecords<Record<string, unknown>>({ db, schema });
-      await expect(
-        sneaky.insert({ key: 'ins/b', status: 'active', data: { status: 'active' } }, ctx()),
-      ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+      const managed = {
+        status: 'active',
+        error_reason: 'planted',
+        deleted_at: null,
+        etag: '"forged"',
+        size: 1,
+        id: '00000000-0000-4000-8000-000000000000',
+        created_at: new Date(0),
+      };
+      for (const [column, value] of Object.entries(managed)) {
+        // A pending row sets no etag, size or deleted_at itself: refused all the same.
+        const data = { name: 'x', [column]: value };
+        await expect(
+          sneaky.insert({ key: `ins/${column}`, status: 'pending', data, expiresAt: t0 }, ctx()),
+        ).rejects.toMatchObject({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          details: { field: `record.${column}` },
+        });
+      }
+      const { rows } =
+        await sql`SELECT 1 FROM ${documents} WHERE storage_key LIKE 'ins/%' AND storage_key <> 'ins/a'`.execute(
+          db,
+        );
+      expect(rows).toEqual([]);
     });
 
     it('soft-deletes a row and its live chunks atomically, and restores exactly what it changed', async () => {

@@ -3,7 +3,7 @@
  * presigned requests made with `fetch`, paging, the checksum caveat, and each failure mode
  * (timeout, connection refused, throttling, bad credentials, missing bucket, caller abort).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
@@ -243,8 +243,8 @@ describe('S3ObjectStorage on s3rver: the port methods', () => {
 
   it('validates keys and options before any request', async () => {
     const storage = storageFor();
-    expect((await rejectionOf(storage.put('', 'x'))).code).toBe('VALIDATION_FAILED');
-    expect((await rejectionOf(storage.head('a'.repeat(1025)))).code).toBe('VALIDATION_FAILED');
+    expect((await rejectionOf(storage.put('', 'x'))).code).toBe('INVALID_KEY');
+    expect((await rejectionOf(storage.head('a'.repeat(1025)))).code).toBe('INVALID_KEY');
     const badPage = await rejectionOf(storage.list({ pageSize: 1001 }));
     expect([badPage.code, badPage.details.field]).toEqual(['INVALID_OPTIONS', 'pageSize']);
     const badExpiry = await rejectionOf(storage.presignGet('a', { expiresInSeconds: 0 }));
@@ -301,6 +301,34 @@ describe('S3ObjectStorage on s3rver: listing', () => {
 });
 
 describe('S3ObjectStorage on s3rver: presigned requests', () => {
+  it('binds content type, length and SHA-256 of a presigned PUT as signed headers', async () => {
+    // s3rver does not verify signatures; what S3 enforces is what the URL signs.
+    const storage = storageFor();
+    const checksum = createHash('sha256').update('12345').digest('base64');
+    const request = await storage.presignPut('presigned/bound', {
+      expiresInSeconds: 300,
+      contentLength: 5,
+      checksumSha256: checksum,
+    });
+    expect(request.headers).toEqual({
+      'content-type': 'application/octet-stream',
+      'x-amz-checksum-sha256': checksum,
+    });
+    const url = new URL(request.url);
+    const signed = url.searchParams.get('X-Amz-SignedHeaders')?.split(';') ?? [];
+    expect(signed).toEqual(
+      expect.arrayContaining(['content-length', 'content-type', 'host', 'x-amz-checksum-sha256']),
+    );
+    // Bound as headers, not hoisted into the query where a client could leave them out.
+    expect(url.searchParams.has('x-amz-checksum-sha256')).toBe(false);
+    const unbound = await storage.presignPut('presigned/unbound', { expiresInSeconds: 300 });
+    const unboundSigned = new URL(unbound.url).searchParams.get('X-Amz-SignedHeaders');
+    expect(unboundSigned?.split(';')).toEqual(expect.arrayContaining(['content-type', 'host']));
+    expect(
+      (await fetch(request.url, { method: 'PUT', headers: request.headers, body: '12345' })).status,
+    ).toBe(200);
+  });
+
   it('presigns a PUT that fetch can upload to, with the signed content type', async () => {
     const storage = storageFor();
     const before = Date.now();

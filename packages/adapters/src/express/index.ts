@@ -6,9 +6,9 @@ export { type ExpressIdempotencyOptions, expressIdempotency } from './idempotenc
 // Signature verification.
 export {
   captureRawBody,
-  type ExpressVerifySignatureOptions,
   expressSignature,
   expressVerifySignature,
+  type VerifySignatureOptions,
 } from './signing/index.js';
 
 // Trace context.

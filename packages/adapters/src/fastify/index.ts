@@ -5,8 +5,8 @@ export { type FastifyIdempotencyOptions, fastifyIdempotency } from './idempotenc
 
 // Signature verification.
 export {
-  type FastifyVerifySignatureOptions,
   fastifyVerifySignature,
+  type VerifySignatureOptions,
 } from './signing/index.js';
 
 // Trace context.

@@ -3,8 +3,10 @@
  * real files. It keeps the guarantees the consistency code relies on: a write is atomic (a
  * temporary file renamed into place, so a reader or a crash never sees half an object), keys
  * cannot escape the directory (every path segment is percent-encoded, so `..`, `/` and NUL in a
- * key are just characters), and `list` returns keys in S3's UTF-8 byte order, paged with a
- * cursor.
+ * key are just characters), symbolic links inside the directory are never followed (a link
+ * to a file or directory elsewhere is not an object of this store), and `list` returns keys in
+ * S3's UTF-8 byte order, paged with a cursor. Temporary files of writes interrupted by a crash
+ * are removed once older than `temporaryFileGraceMs`.
  *
  * Layout: a key's segments become nested directories (named `<encoded segment>~`) and the last
  * segment a file (`<encoded segment>`). Each file holds the object's bytes followed by a small
@@ -13,8 +15,20 @@
  * that differ only in case.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, rename, rm, rmdir, utimes } from 'node:fs/promises';
+import { constants, type Dirent } from 'node:fs';
+import {
+  type FileHandle,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  rm,
+  rmdir,
+  utimes,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -35,30 +49,10 @@ import {
   systemClock,
 } from '@ballast/core';
 import { assertObjectKey, compareObjectKeys, parseOptions } from '@ballast/core/adapter-kit';
-import { clockSchema } from '@ballast/server/adapter-kit';
-import { z } from 'zod';
-
-/** Options for {@link FileSystemObjectStorage}. */
-export interface FileSystemObjectStorageOptions {
-  /** Directory holding the objects; created on first write. Use it for nothing else. */
-  readonly directory: string;
-  /** Source of `lastModified` (written as the file's mtime) and of URL expiry. Default `systemClock`. */
-  readonly clock?: Clock;
-  /** Name in presigned URLs (`fs://<name>/<key>?…`). Default `'local'`. */
-  readonly name?: string;
-  /** HMAC secret for presigned URLs (≥ 32 bytes). Default: random per instance. */
-  readonly presignSecret?: string | Uint8Array;
-}
-
-const optionsSchema = z.object({
-  directory: z.string().min(1),
-  clock: clockSchema.optional(),
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/)
-    .optional(),
-  presignSecret: z.union([z.string(), z.instanceof(Uint8Array)]).optional(),
-});
+import {
+  type FileSystemObjectStorageOptions,
+  fileSystemOptionsSchema,
+} from './file-system-object-storage-config.js';
 
 const maxPageSize = 1000;
 const footerLength = 8;
@@ -80,8 +74,31 @@ function encodeSegment(segment: string): string {
     .replace(/^\./, '%2E');
 }
 
-function decodeSegment(name: string): string {
-  return name === '%' ? '' : decodeURIComponent(name);
+/** The key segment a file name encodes, or `undefined` for a name this store never writes. */
+function decodeSegment(name: string): string | undefined {
+  if (name === '%') return '';
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    // Dropped into the directory by something else (malformed percent-encoding): not an object.
+    return undefined;
+  }
+}
+
+/** Open for reading without following a symbolic link in the last path component. */
+const readNoFollow = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+function isSymbolicLinkRefusal(error: unknown): boolean {
+  // O_NOFOLLOW on a symbolic link fails with ELOOP (Linux, macOS) or EMLINK (FreeBSD).
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ELOOP' || code === 'EMLINK';
+}
+
+function linkRefused(key: string): BallastError {
+  return new BallastError('STORAGE_UNAVAILABLE', {
+    message: `File storage refuses "${key}": a directory on its path is a symbolic link.`,
+    retryable: false,
+  });
 }
 
 function isMissing(error: unknown): boolean {
@@ -123,11 +140,15 @@ export class FileSystemObjectStorage implements ObjectStorage {
   readonly directory: string;
   readonly #clock: Clock;
   readonly #presigner: LocalPresigner;
+  readonly #temporaryFileGraceMs: number;
+  /** The first write's sweep of stale temporary files; later writes do not repeat it. */
+  #opened: Promise<unknown> | undefined;
 
   constructor(options: FileSystemObjectStorageOptions) {
-    const parsed = parseOptions(optionsSchema, options, 'new FileSystemObjectStorage()');
+    const parsed = parseOptions(fileSystemOptionsSchema, options, 'new FileSystemObjectStorage()');
     this.directory = parsed.directory;
     this.#clock = parsed.clock ?? systemClock;
+    this.#temporaryFileGraceMs = parsed.temporaryFileGraceMs;
     this.#presigner = new LocalPresigner({
       baseUrl: `fs://${parsed.name ?? 'local'}`,
       secret: parsed.presignSecret,
@@ -144,6 +165,10 @@ export class FileSystemObjectStorage implements ObjectStorage {
         details: { field: 'contentType' },
       });
     }
+    // Best effort, once per instance: a failing sweep must not fail the write, and the next
+    // instance (or removeStaleTemporaryFiles()) tries again.
+    this.#opened ??= this.removeStaleTemporaryFiles().catch(() => 0);
+    await this.#opened;
     const tempDirectory = join(this.directory, tempDirectoryName);
     const tempPath = join(tempDirectory, randomUUID());
     try {
@@ -198,42 +223,117 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async get(key: string, options: StorageCallOptions = {}): Promise<StoredObject | undefined> {
-    const path = this.#pathOf(key);
+    const segments = this.#segments(key);
     throwIfAborted(options.signal);
+    let handle: FileHandle | undefined;
     try {
-      const info = await this.#readInfo(key, path);
-      if (!info) return undefined;
+      handle = await this.#openObject(segments);
+      const info = handle && (await this.#infoOf(key, handle));
+      if (!handle || !info) {
+        await handle?.close();
+        return undefined;
+      }
       const dataLength = info.size;
-      const nodeStream =
-        dataLength === 0
-          ? Readable.from([])
-          : createReadStream(path, { start: 0, end: dataLength - 1, signal: options.signal });
+      let nodeStream: Readable;
+      if (dataLength === 0) {
+        await handle.close();
+        nodeStream = Readable.from([]);
+      } else {
+        // Read through the handle already opened (and checked), never by path again: the path
+        // could have been swapped for a symbolic link in between.
+        nodeStream = handle.createReadStream({ start: 0, end: dataLength - 1, autoClose: true });
+        options.signal?.addEventListener(
+          'abort',
+          () => nodeStream.destroy(options.signal?.reason),
+          {
+            once: true,
+          },
+        );
+      }
       const body = Readable.toWeb(nodeStream) as unknown as ReadableStream<Uint8Array>;
       return { ...info, body };
     } catch (error) {
+      await handle?.close().catch(() => {});
       throw unavailable('get', key, error);
     }
   }
 
   async head(key: string, options: StorageCallOptions = {}): Promise<ObjectInfo | undefined> {
-    const path = this.#pathOf(key);
+    const segments = this.#segments(key);
     throwIfAborted(options.signal);
     try {
-      return await this.#readInfo(key, path);
+      const handle = await this.#openObject(segments);
+      if (!handle) return undefined;
+      try {
+        return await this.#infoOf(key, handle);
+      } finally {
+        await handle.close();
+      }
     } catch (error) {
       throw unavailable('head', key, error);
     }
+  }
+
+  /**
+   * Removes temporary files left by writes that never reached their rename (a crash, a killed
+   * process) once they are older than `temporaryFileGraceMs`; younger ones may belong to a
+   * write still in progress. Runs by itself on each instance's first write; call it from your
+   * reconciliation job to clean up without writing. Resolves with the number removed.
+   *
+   * @param options.olderThanMs age from which a file counts as stale; default the store's
+   *   `temporaryFileGraceMs` (one hour). Pass your reconciliation's `graceMs` to use one value.
+   */
+  async removeStaleTemporaryFiles(
+    options: { readonly olderThanMs?: number } = {},
+  ): Promise<number> {
+    const olderThanMs = options.olderThanMs ?? this.#temporaryFileGraceMs;
+    if (!Number.isInteger(olderThanMs) || olderThanMs < 0) {
+      throw new BallastError('INVALID_OPTIONS', {
+        message:
+          'Invalid options for removeStaleTemporaryFiles(): "olderThanMs" must be a non-negative integer',
+        details: { field: 'olderThanMs' },
+      });
+    }
+    const tempDirectory = join(this.directory, tempDirectoryName);
+    let names: string[];
+    try {
+      names = await readdir(tempDirectory);
+    } catch (error) {
+      if (isMissing(error)) return 0;
+      throw unavailable('cleanup', undefined, error);
+    }
+    const staleBefore = this.#clock.now() - olderThanMs;
+    let removed = 0;
+    for (const name of names) {
+      const path = join(tempDirectory, name);
+      try {
+        const stats = await lstat(path);
+        if (stats.mtimeMs > staleBefore) continue;
+        await rm(path, { force: true });
+        removed++;
+      } catch (error) {
+        // Renamed into place or removed by another instance meanwhile: nothing left to clean.
+        if (!isMissing(error)) throw unavailable('cleanup', undefined, error);
+      }
+    }
+    return removed;
   }
 
   async delete(key: string, options: StorageCallOptions = {}): Promise<void> {
     const segments = this.#segments(key);
     throwIfAborted(options.signal);
     try {
+      // rm never follows a link in the last component; the check covers the directories.
+      if (!(await this.#parentInside(segments))) return;
       await rm(join(this.directory, ...this.#relativePath(segments)), { force: true });
     } catch (error) {
       if (!isMissing(error)) throw unavailable('delete', key, error);
     }
-    // Remove directories the delete emptied, deepest first; a non-empty one ends the climb.
+    await this.#removeEmptyDirectories(segments);
+  }
+
+  /** Removes directories a delete or move emptied, deepest first; a non-empty one ends it. */
+  async #removeEmptyDirectories(segments: readonly string[]): Promise<void> {
     const directories = this.#relativePath(segments).slice(0, -1);
     for (let depth = directories.length; depth > 0; depth--) {
       try {
@@ -241,6 +341,51 @@ export class FileSystemObjectStorage implements ObjectStorage {
       } catch {
         break;
       }
+    }
+  }
+
+  /**
+   * Moves an object to a key that holds none: a hard link to the new name (which fails when
+   * one exists, so an object is never replaced) and an unlink of the old one. Neither name is
+   * reached through a symbolic link.
+   */
+  async move(
+    sourceKey: string,
+    targetKey: string,
+    options: StorageCallOptions = {},
+  ): Promise<ObjectInfo> {
+    assertObjectKey(sourceKey, 'sourceKey');
+    assertObjectKey(targetKey, 'targetKey');
+    const source = this.#segments(sourceKey);
+    const target = this.#segments(targetKey);
+    throwIfAborted(options.signal);
+    const sourcePath = join(this.directory, ...this.#relativePath(source));
+    const targetPath = join(this.directory, ...this.#relativePath(target));
+    try {
+      const stats = await lstat(sourcePath).catch((error: unknown) => {
+        if (isMissing(error)) return undefined;
+        throw error;
+      });
+      if (!stats?.isFile() || !(await this.#parentInside(source))) {
+        throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
+      }
+      await mkdir(join(this.directory, ...this.#relativePath(target).slice(0, -1)), {
+        recursive: true,
+      });
+      if (!(await this.#parentInside(target))) throw linkRefused(targetKey);
+      try {
+        await link(sourcePath, targetPath);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+        throw new BallastError('PRECONDITION_FAILED', {
+          message: `"${targetKey}" already holds an object; move never replaces one.`,
+        });
+      }
+      await rm(sourcePath, { force: true });
+      await this.#removeEmptyDirectories(source);
+      return await this.#info(targetKey, targetPath);
+    } catch (error) {
+      throw unavailable('move', sourceKey, error);
     }
   }
 
@@ -273,12 +418,12 @@ export class FileSystemObjectStorage implements ObjectStorage {
     return more && last ? { objects, nextCursor: last.key } : { objects };
   }
 
-  presignPut(key: string, options: PresignOptions): Promise<PresignedRequest> {
+  async presignPut(key: string, options: PresignOptions): Promise<PresignedRequest> {
     this.#segments(key);
     return this.#presigner.presign('PUT', key, options);
   }
 
-  presignGet(key: string, options: PresignOptions): Promise<PresignedRequest> {
+  async presignGet(key: string, options: PresignOptions): Promise<PresignedRequest> {
     this.#segments(key);
     return this.#presigner.presign('GET', key, options);
   }
@@ -298,7 +443,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
     const segments = key.split('/');
     for (const segment of segments) {
       if (new TextEncoder().encode(encodeSegment(segment)).length > maxNameBytes) {
-        throw new BallastError('VALIDATION_FAILED', {
+        throw new BallastError('INVALID_KEY', {
           message: 'Invalid object key: a path segment is too long for a file name.',
           details: { field: 'key' },
         });
@@ -313,8 +458,27 @@ export class FileSystemObjectStorage implements ObjectStorage {
     );
   }
 
-  #pathOf(key: string): string {
-    return join(this.directory, ...this.#relativePath(this.#segments(key)));
+  /**
+   * True when the directories on the key's path resolve to themselves inside the root: none
+   * of them is a symbolic link. Throws ENOENT when one does not exist.
+   */
+  async #parentInside(segments: readonly string[]): Promise<boolean> {
+    const directories = this.#relativePath(segments).slice(0, -1);
+    const root = await realpath(this.directory);
+    if (directories.length === 0) return true;
+    return (await realpath(join(this.directory, ...directories))) === join(root, ...directories);
+  }
+
+  /** The object's file, opened without following links, or `undefined` when there is none. */
+  async #openObject(segments: readonly string[]): Promise<FileHandle | undefined> {
+    try {
+      if (!(await this.#parentInside(segments))) return undefined;
+      return await open(join(this.directory, ...this.#relativePath(segments)), readNoFollow);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (isMissing(error) || isSymbolicLinkRefusal(error) || code === 'EISDIR') return undefined;
+      throw error;
+    }
   }
 
   async #moveIntoPlace(tempPath: string, segments: readonly string[]): Promise<void> {
@@ -323,6 +487,9 @@ export class FileSystemObjectStorage implements ObjectStorage {
     // A concurrent delete may remove a parent directory between mkdir and rename; try again.
     for (let attempt = 1; ; attempt++) {
       await mkdir(join(this.directory, ...relative.slice(0, -1)), { recursive: true });
+      // rename replaces a link in the last component instead of writing through it; a linked
+      // directory on the way would put the object outside the root.
+      if (!(await this.#parentInside(segments))) throw linkRefused(segments.join('/'));
       try {
         await rename(tempPath, target);
         return;
@@ -332,37 +499,43 @@ export class FileSystemObjectStorage implements ObjectStorage {
     }
   }
 
+  /** Info of the file at `path` (reached by the walk, which follows no link). */
   async #readInfo(key: string, path: string): Promise<ObjectInfo | undefined> {
     let handle: FileHandle;
     try {
-      handle = await open(path, 'r');
+      handle = await open(path, readNoFollow);
     } catch (error) {
-      if (isMissing(error) || (error as { code?: unknown }).code === 'EISDIR') return undefined;
+      const code = (error as { code?: unknown }).code;
+      if (isMissing(error) || isSymbolicLinkRefusal(error) || code === 'EISDIR') return undefined;
       throw error;
     }
     try {
-      const stats = await handle.stat();
-      if (!stats.isFile() || stats.size < footerLength) return undefined;
-      const footer = Buffer.alloc(footerLength);
-      await handle.read(footer, 0, footerLength, stats.size - footerLength);
-      const trailerLength = Number.parseInt(footer.toString('latin1'), 16);
-      if (!(trailerLength > 0 && trailerLength <= maxTrailerLength)) return undefined;
-      const dataLength = stats.size - footerLength - trailerLength;
-      if (dataLength < 0) return undefined;
-      const trailerBytes = Buffer.alloc(trailerLength);
-      await handle.read(trailerBytes, 0, trailerLength, dataLength);
-      const trailer = JSON.parse(trailerBytes.toString('utf8')) as Trailer;
-      return {
-        key,
-        size: dataLength,
-        etag: `"${trailer.md5}"`,
-        lastModified: Math.round(stats.mtimeMs),
-        contentType: trailer.contentType,
-        checksumSha256: trailer.sha256,
-      };
+      return await this.#infoOf(key, handle);
     } finally {
       await handle.close();
     }
+  }
+
+  async #infoOf(key: string, handle: FileHandle): Promise<ObjectInfo | undefined> {
+    const stats = await handle.stat();
+    if (!stats.isFile() || stats.size < footerLength) return undefined;
+    const footer = Buffer.alloc(footerLength);
+    await handle.read(footer, 0, footerLength, stats.size - footerLength);
+    const trailerLength = Number.parseInt(footer.toString('latin1'), 16);
+    if (!(trailerLength > 0 && trailerLength <= maxTrailerLength)) return undefined;
+    const dataLength = stats.size - footerLength - trailerLength;
+    if (dataLength < 0) return undefined;
+    const trailerBytes = Buffer.alloc(trailerLength);
+    await handle.read(trailerBytes, 0, trailerLength, dataLength);
+    const trailer = JSON.parse(trailerBytes.toString('utf8')) as Trailer;
+    return {
+      key,
+      size: dataLength,
+      etag: `"${trailer.md5}"`,
+      lastModified: Math.round(stats.mtimeMs),
+      contentType: trailer.contentType,
+      checksumSha256: trailer.sha256,
+    };
   }
 
   #info(key: string, path: string): Promise<ObjectInfo> {
@@ -383,19 +556,21 @@ export class FileSystemObjectStorage implements ObjectStorage {
     prefix: string,
     after: string | undefined,
   ): AsyncGenerator<[string, string]> {
-    let names: string[];
+    let dirents: Dirent[];
     try {
-      names = await readdir(directory);
+      dirents = await readdir(directory, { withFileTypes: true });
     } catch (error) {
       if (isMissing(error)) return;
       throw error;
     }
-    const entries = names
-      .filter((name) => !name.startsWith('.'))
-      .map((name) => {
+    const entries = dirents
+      // Symbolic links are not followed, and nothing else than this store's own names listed.
+      .filter((dirent) => !dirent.name.startsWith('.') && !dirent.isSymbolicLink())
+      .flatMap(({ name }) => {
         const isDirectory = name.endsWith('~');
         const segment = decodeSegment(isDirectory ? name.slice(0, -1) : name);
-        return { name, isDirectory, sortKey: keyPrefix + segment + (isDirectory ? '/' : '') };
+        if (segment === undefined) return [];
+        return [{ name, isDirectory, sortKey: keyPrefix + segment + (isDirectory ? '/' : '') }];
       })
       .sort((a, b) => compareObjectKeys(a.sortKey, b.sortKey));
     for (const entry of entries) {

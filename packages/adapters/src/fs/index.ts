@@ -1,4 +1,2 @@
-export {
-  FileSystemObjectStorage,
-  type FileSystemObjectStorageOptions,
-} from './file-system-object-storage.js';
+export { FileSystemObjectStorage } from './file-system-object-storage.js';
+export type { FileSystemObjectStorageOptions } from './file-system-object-storage-config.js';

@@ -10,7 +10,15 @@
 import { BallastError, type ErrorClassifier, isBallastError } from '@ballast/core';
 
 /** The port operation a failure belongs to, named in log lines and messages. */
-export type S3Operation = 'put' | 'get' | 'head' | 'delete' | 'list' | 'presignPut' | 'presignGet';
+export type S3Operation =
+  | 'put'
+  | 'get'
+  | 'head'
+  | 'delete'
+  | 'move'
+  | 'list'
+  | 'presignPut'
+  | 'presignGet';
 
 /** How Ballast reads one failure. */
 export type S3FailureKind =

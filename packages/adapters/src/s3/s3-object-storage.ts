@@ -10,6 +10,7 @@
  * decode it (s3rver, older MinIO) store verbatim, framing included: a corrupted object.
  */
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -17,7 +18,6 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   BallastError,
   type CircuitBreaker,
@@ -37,165 +37,18 @@ import {
   systemClock,
 } from '@ballast/core';
 import { assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
-import { z } from 'zod';
 import { abortedError, CallDeadline } from './call-deadline.js';
 import { classifyS3Error, type S3FailureContext, toStorageError } from './s3-errors.js';
+import {
+  boundPutHeaders,
+  listOptionsSchema,
+  loadPresigner,
+  optionsSchema,
+  presignOptionsSchema,
+  putOptionsSchema,
+  type S3ObjectStorageOptions,
+} from './s3-object-storage-config.js';
 import { prepareUploadBody } from './upload-body.js';
-
-/** Static credentials. Omit them to use the SDK's default provider chain (env, profile, IMDS). */
-export interface S3Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
-/** Options for {@link S3ObjectStorage}. */
-export interface S3ObjectStorageOptions {
-  /** The bucket every key lives in. Required. */
-  bucket: string;
-  /**
-   * A client you built and own. When given, `endpoint`, `region`, `credentials`,
-   * `forcePathStyle` and `maxAttempts` must be omitted (they are the client's), and the
-   * checksum caveat in the module comment is yours to apply.
-   */
-  client?: S3Client;
-  /** Custom endpoint for S3-compatible servers, e.g. `http://127.0.0.1:9000`. */
-  endpoint?: string;
-  /** Region. Default `'us-east-1'` (what most S3-compatible servers expect). */
-  region?: string;
-  /** Static credentials. Default: the SDK's provider chain. */
-  credentials?: S3Credentials;
-  /**
-   * Path-style URLs (`endpoint/bucket/key`) instead of virtual-hosted (`bucket.endpoint/key`).
-   * Default: `true` when `endpoint` is set (S3-compatible servers rarely have wildcard DNS),
-   * else `false`.
-   */
-  forcePathStyle?: boolean;
-  /**
-   * Attempts the SDK makes per call. Default `1`: retries belong to `retry()` with
-   * {@link s3RetryClassifier}, so one policy decides them and the breaker sees each failure.
-   */
-  maxAttempts?: number;
-  /** Time budget of every call except `put`, in ms. Default `10_000`. */
-  timeoutMs?: number;
-  /** Time budget of `put` (the whole upload), in ms. Default `60_000`. */
-  uploadTimeoutMs?: number;
-  /**
-   * Largest stream `put` reads into memory when no `contentLength` is given, in bytes.
-   * Default 32 MiB. Larger streams need `contentLength`.
-   */
-  maxBufferedUploadBytes?: number;
-  /**
-   * Circuit breaker around every network call (`createCircuitBreaker()` from core, or anything
-   * with its `execute(fn, { signal })`). It sees the adapter's `BallastError`s, so with core's
-   * default `isFailure` only retryable failures (unavailable, throttled, timeout) count; a
-   * missing object is an answer, never a failure. Open, it rejects with `CIRCUIT_OPEN` without
-   * a request. Default: none.
-   */
-  breaker?: Pick<CircuitBreaker, 'execute'>;
-  /** Receives a `warn` line per failed call with the S3 code and request id. Default: silent. */
-  logger?: Logger;
-  /** Time source for timeouts, `lastModified` of puts and presign expiry. Default: system. */
-  clock?: Clock;
-}
-
-const credentialsSchema = z.object({
-  accessKeyId: z.string().min(1),
-  secretAccessKey: z.string().min(1),
-  sessionToken: z.string().min(1).optional(),
-});
-
-const clientOwnedFields = [
-  'endpoint',
-  'region',
-  'credentials',
-  'forcePathStyle',
-  'maxAttempts',
-] as const;
-
-const optionsSchema = z
-  .object({
-    bucket: z.string().min(3).max(63),
-    client: z
-      .custom<S3Client>(
-        (value) =>
-          typeof value === 'object' &&
-          value !== null &&
-          typeof (value as { send?: unknown }).send === 'function',
-        { message: 'must be an S3Client' },
-      )
-      .optional(),
-    endpoint: z.url().optional(),
-    region: z.string().min(1).optional(),
-    credentials: credentialsSchema.optional(),
-    forcePathStyle: z.boolean().optional(),
-    maxAttempts: z.number().int().min(1).max(10).optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
-    uploadTimeoutMs: z.number().int().positive().default(60_000),
-    maxBufferedUploadBytes: z
-      .number()
-      .int()
-      .positive()
-      .default(32 * 1024 * 1024),
-    breaker: z
-      .custom<Pick<CircuitBreaker, 'execute'>>(
-        (value) =>
-          typeof value === 'object' &&
-          value !== null &&
-          typeof (value as { execute?: unknown }).execute === 'function',
-        { message: 'must have an execute(fn) method (createCircuitBreaker())' },
-      )
-      .optional(),
-    logger: z
-      .custom<Logger>(
-        (value) =>
-          typeof value === 'object' &&
-          value !== null &&
-          typeof (value as { warn?: unknown }).warn === 'function',
-        { message: 'must be a Logger' },
-      )
-      .optional(),
-    clock: z
-      .custom<Clock>(
-        (value) =>
-          typeof value === 'object' &&
-          value !== null &&
-          typeof (value as { setTimer?: unknown }).setTimer === 'function',
-        { message: 'must be a Clock' },
-      )
-      .optional(),
-  })
-  .superRefine((options, context) => {
-    if (options.client === undefined) return;
-    for (const field of clientOwnedFields) {
-      if (options[field] !== undefined) {
-        context.addIssue({
-          code: 'custom',
-          path: [field],
-          message: 'belongs to the client; set it on the S3Client you pass, or omit client',
-        });
-      }
-    }
-  });
-
-const putOptionsSchema = z.object({
-  contentType: z.string().min(1).optional(),
-  contentLength: z.number().int().nonnegative().optional(),
-  signal: z.instanceof(AbortSignal).optional(),
-});
-
-const listOptionsSchema = z.object({
-  prefix: z.string().optional(),
-  cursor: z.string().min(1).optional(),
-  pageSize: z.number().int().min(1).max(1000).default(1000),
-  signal: z.instanceof(AbortSignal).optional(),
-});
-
-// SigV4 presigned URLs are valid for at most seven days.
-const presignOptionsSchema = z.object({
-  expiresInSeconds: z.number().int().min(1).max(604_800),
-  contentType: z.string().min(1).optional(),
-});
 
 /** How a call that found no object ends, per operation. */
 type WhenMissing<T> = { readonly missing: () => T } | undefined;
@@ -414,6 +267,55 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   /**
+   * Moves an object to a key that holds none: HeadObject on the target (an existing object is
+   * `PRECONDITION_FAILED`, never replaced), CopyObject (metadata and content type copied;
+   * objects up to 5 GB), then DeleteObject of the source. Not atomic: a crash between copy and
+   * delete leaves the source, an orphan reconciliation removes after its grace period; two
+   * concurrent moves to one target are not excluded (confirmUpload's callers are one per row).
+   */
+  async move(
+    sourceKey: string,
+    targetKey: string,
+    options: StorageCallOptions = {},
+  ): Promise<ObjectInfo> {
+    assertObjectKey(sourceKey, 'sourceKey');
+    assertObjectKey(targetKey, 'targetKey');
+    const signal = options.signal;
+    if (signal?.aborted) throw abortedError(signal, `S3 move of ${sourceKey}`);
+    if (await this.head(targetKey, { signal })) {
+      throw new BallastError('PRECONDITION_FAILED', {
+        message: `"${targetKey}" already holds an object; move never replaces one.`,
+      });
+    }
+    const copied = await this.#call(
+      { operation: 'move', bucket: this.bucket, key: sourceKey },
+      this.#timeoutMs,
+      signal,
+      (deadline) =>
+        this.client.send(
+          new CopyObjectCommand({
+            Bucket: this.bucket,
+            Key: targetKey,
+            CopySource: `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+          }),
+          { abortSignal: deadline.signal },
+        ),
+      { missing: () => undefined },
+    );
+    if (copied === undefined) {
+      throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
+    }
+    await this.delete(sourceKey, { signal });
+    const moved = await this.head(targetKey, { signal });
+    if (!moved) {
+      throw new BallastError('STORAGE_UNAVAILABLE', {
+        message: `"${targetKey}" vanished after its copy.`,
+      });
+    }
+    return moved;
+  }
+
+  /**
    * One page of objects under `prefix`, in S3's key order (UTF-8 bytes). The cursor is S3's
    * `NextContinuationToken`: opaque, and valid only for the same prefix.
    */
@@ -453,12 +355,20 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   /**
-   * A URL a client can PUT the object to without credentials until it expires. When
-   * `contentType` is given it is signed, and the client must send the returned headers.
+   * A URL a client can PUT the object to without credentials until it expires. The content
+   * type (default `application/octet-stream`), and when given the `contentLength` and
+   * `checksumSha256`, are signed headers (`X-Amz-SignedHeaders`): S3 refuses a request whose
+   * headers differ, and verifies the body against the signed checksum. The client must send
+   * the returned headers (`content-length` is set by `fetch` from the body).
    */
   async presignPut(key: string, options: PresignOptions): Promise<PresignedRequest> {
     assertObjectKey(key);
     const parsed = parseOptions(presignOptionsSchema, options, 'S3ObjectStorage.presignPut()');
+    const contentType = parsed.contentType ?? 'application/octet-stream';
+    const headers: Record<string, string> = { 'content-type': contentType };
+    if (parsed.checksumSha256 !== undefined) {
+      headers['x-amz-checksum-sha256'] = parsed.checksumSha256;
+    }
     return this.#presign(
       'presignPut',
       key,
@@ -466,9 +376,11 @@ export class S3ObjectStorage implements ObjectStorage {
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
-        ...(parsed.contentType === undefined ? {} : { ContentType: parsed.contentType }),
+        ContentType: contentType,
+        ...(parsed.contentLength === undefined ? {} : { ContentLength: parsed.contentLength }),
+        ...(parsed.checksumSha256 === undefined ? {} : { ChecksumSHA256: parsed.checksumSha256 }),
       }),
-      parsed.contentType === undefined ? {} : { 'content-type': parsed.contentType },
+      headers,
     );
   }
 
@@ -501,10 +413,17 @@ export class S3ObjectStorage implements ObjectStorage {
     headers: Record<string, string>,
   ): Promise<PresignedRequest> {
     const signedAt = this.#clock.now();
+    const getSignedUrl = await loadPresigner();
     try {
       const url = await getSignedUrl(this.client, command, {
         expiresIn: expiresInSeconds,
         signingDate: new Date(signedAt),
+        ...(operation === 'presignPut'
+          ? {
+              signableHeaders: new Set(boundPutHeaders),
+              unhoistableHeaders: new Set(boundPutHeaders),
+            }
+          : {}),
       });
       return {
         url,

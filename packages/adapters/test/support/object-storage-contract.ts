@@ -11,7 +11,15 @@
  * }));
  * ```
  */
-import { isBallastError, type ObjectInfo, type ObjectStorage } from '@ballast/core';
+import {
+  confirmUpload,
+  createUploadTokens,
+  isBallastError,
+  issueSignedUpload,
+  MemoryDocumentRecords,
+  type ObjectInfo,
+  type ObjectStorage,
+} from '@ballast/core';
 import { compareObjectKeys } from '@ballast/core/adapter-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -261,6 +269,93 @@ export function describeObjectStorageContract(
       }
       expect(await storage.head(key)).toBeUndefined();
     });
+
+    it('moves an object to a free key, never over an existing one', async () => {
+      const prefix = fresh();
+      await storage.put(`${prefix}staged`, 'moved bytes', { contentType: 'application/pdf' });
+      const moved = await storage.move(`${prefix}staged`, `${prefix}final/doc`);
+      expect(moved).toMatchObject({ key: `${prefix}final/doc`, size: 11 });
+      expect(await storage.head(`${prefix}staged`)).toBeUndefined();
+      const final = await storage.get(`${prefix}final/doc`);
+      expect(final?.contentType).toBe('application/pdf');
+      expect(await readAll(final!.body)).toBe('moved bytes');
+
+      await storage.put(`${prefix}other`, 'must not win');
+      await expect(storage.move(`${prefix}other`, `${prefix}final/doc`)).rejects.toMatchObject({
+        code: 'PRECONDITION_FAILED',
+      });
+      expect(await readAll((await storage.get(`${prefix}final/doc`))!.body)).toBe('moved bytes');
+      expect(await storage.head(`${prefix}other`)).toBeDefined();
+      await expect(storage.move(`${prefix}missing`, `${prefix}x`)).rejects.toMatchObject({
+        code: 'OBJECT_NOT_FOUND',
+      });
+    });
+
+    it('signed upload: stages, promotes on confirmation, and never lets the URL replace the confirmed object', async () => {
+      const prefix = fresh();
+      const records = new MemoryDocumentRecords<{ name: string }>();
+      const tokens = createUploadTokens({ secret: 'contract-upload-token-secret-0123456789' });
+      const content = encoder.encode('the confirmed bytes');
+      const issued = await issueSignedUpload({
+        storage,
+        records,
+        tokens,
+        key: `${prefix}doc`,
+        record: { name: 'doc' },
+        size: content.length,
+        checksumSha256: await sha256Base64(content),
+      });
+      const put = (body: Uint8Array) =>
+        subject.send(
+          new Request(issued.upload.url, {
+            method: 'PUT',
+            headers: issued.upload.headers,
+            body: body as Uint8Array<ArrayBuffer>,
+          }),
+        );
+      expect((await put(content)).status).toBe(200);
+      const staged = (await listAll(storage, prefix)).flat().map((object) => object.key);
+      expect(staged).toEqual([expect.stringMatching(/^.+\/doc\.upload-[0-9a-f]{32}$/)]);
+      expect(await storage.head(`${prefix}doc`)).toBeUndefined();
+
+      const confirmed = await confirmUpload({ token: issued.token, tokens, storage, records });
+      expect(confirmed.row.status).toBe('active');
+      expect((await listAll(storage, prefix)).flat().map((o) => o.key)).toEqual([`${prefix}doc`]);
+
+      // The URL used again (content of the declared size, to get past a store that does not
+      // verify signatures, as s3rver): staged anew, deleted by the next confirmation, never
+      // promoted over the confirmed object.
+      const swapped = encoder.encode('SWAPPED, same size!');
+      expect(swapped.length).toBe(content.length);
+      await put(swapped);
+      const again = await confirmUpload({ token: issued.token, tokens, storage, records });
+      expect(again.row).toEqual(confirmed.row);
+      expect((await listAll(storage, prefix)).flat().map((o) => o.key)).toEqual([`${prefix}doc`]);
+      expect(await readAll((await storage.get(`${prefix}doc`))!.body)).toBe('the confirmed bytes');
+    });
+
+    it.runIf(options.verifiesPresignedSignatures !== false)(
+      'a presigned PUT refuses another length, other bytes and another content type',
+      async () => {
+        const key = `${fresh()}bound`;
+        const content = encoder.encode('12345');
+        const put = await storage.presignPut(key, {
+          expiresInSeconds: 300,
+          contentLength: 5,
+          checksumSha256: await sha256Base64(content),
+        });
+        expect(put.headers['content-type']).toBe('application/octet-stream');
+        const send = (body: string, headers: Record<string, string> = {}) =>
+          subject.send(
+            new Request(put.url, { method: 'PUT', headers: { ...put.headers, ...headers }, body }),
+          );
+        expect((await send('x'.repeat(10_000))).status).toBe(403);
+        expect((await send('54321')).status).toBe(400);
+        expect((await send('12345', { 'content-type': 'text/html' })).status).toBe(403);
+        expect(await storage.head(key)).toBeUndefined();
+        expect((await send('12345')).status).toBe(200);
+      },
+    );
 
     it('rejects list page sizes outside 1..1000 with INVALID_OPTIONS', async () => {
       for (const pageSize of [0, 1001, 2.5]) {

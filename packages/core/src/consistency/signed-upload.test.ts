@@ -91,19 +91,101 @@ describe('signed uploads', () => {
     await expect(confirm(issued.token)).resolves.toMatchObject({ row: { status: 'active' } });
   });
 
-  it('rejects an object of another size than declared or expected', async () => {
+  it('binds the declared size into the URL: storage refuses another length', async () => {
+    const { issue, clientUploads, confirm, records, memory } = setup();
+    const declared = await issue({ size: 5 });
+    const tooBig = await clientUploads(
+      declared.upload.url,
+      { ...declared.upload.headers },
+      'x'.repeat(10_000),
+    );
+    expect(tooBig.status).toBe(403);
+    expect(memory.keys()).toEqual([]);
+    await expect(confirm(declared.token)).rejects.toMatchObject({ code: 'OBJECT_NOT_FOUND' });
+    expect(records.get(declared.row.id)?.status).toBe('pending');
+    const exact = await clientUploads(declared.upload.url, { ...declared.upload.headers }, '12345');
+    expect(exact.status).toBe(200);
+    await expect(confirm(declared.token)).resolves.toMatchObject({ object: { size: 5 } });
+  });
+
+  it('binds the declared SHA-256 and a default content type into the URL', async () => {
+    const { clientUploads, memory } = setup();
+    const digest = await sha256(body);
+    const issued = await issueSignedUpload({
+      storage: memory,
+      records: new MemoryDocumentRecords(),
+      tokens: createUploadTokens({ secret }),
+      key: 'cases/c1/any',
+      record: {},
+      size: 16,
+      checksumSha256: digest.hex,
+    });
+    expect(issued.upload.headers).toEqual({
+      'content-type': 'application/octet-stream',
+      'x-amz-checksum-sha256': digest.base64,
+    });
+    const html = { ...issued.upload.headers, 'content-type': 'text/html' };
+    expect((await clientUploads(issued.upload.url, html)).status).toBe(403);
+    const sameLength = 'other bytes, 16!';
+    const swapped = await clientUploads(
+      issued.upload.url,
+      { ...issued.upload.headers },
+      sameLength,
+    );
+    expect(swapped.status).toBe(400);
+    expect(memory.keys()).toEqual([]);
+    expect((await clientUploads(issued.upload.url, { ...issued.upload.headers })).status).toBe(200);
+  });
+
+  it('rejects an object of another size than expected at confirmation', async () => {
     const { issue, clientUploads, confirm, records } = setup();
-    const declared = await issue({ size: 999 });
-    await clientUploads(declared.upload.url, { ...declared.upload.headers });
-    await expect(confirm(declared.token)).rejects.toMatchObject({
+    const issued = await issue();
+    await clientUploads(issued.upload.url, { ...issued.upload.headers });
+    await expect(confirm(issued.token, { expectedSize: 5 })).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
       details: { field: 'size' },
     });
-    await expect(confirm(declared.token, { expectedSize: 5 })).rejects.toMatchObject({
+    expect(records.get(issued.row.id)?.status).toBe('pending');
+    await expect(confirm(issued.token, { expectedSize: 16 })).resolves.toBeDefined();
+  });
+
+  it('uploads to a staging key and promotes it: the URL can never replace a confirmed object', async () => {
+    const { issue, clientUploads, confirm, memory, records } = setup();
+    const issued = await issue({ size: 16 });
+    expect(decodeURIComponent(new URL(issued.upload.url).pathname)).toMatch(
+      /^\/cases\/c1\/passport\.pdf\.upload-[0-9a-f]{32}$/,
+    );
+    await clientUploads(issued.upload.url, { ...issued.upload.headers });
+    expect(memory.keys()).toEqual([expect.stringMatching(/\.upload-/)]);
+    const first = await confirm(issued.token);
+    expect(memory.keys()).toEqual(['cases/c1/passport.pdf']);
+    // The same URL again, with other bytes of the declared size: staged, never promoted.
+    const again = await clientUploads(
+      issued.upload.url,
+      { ...issued.upload.headers },
+      'SWAPPED CONTENT!',
+    );
+    expect(again.status).toBe(200);
+    const second = await confirm(issued.token);
+    expect(second.row).toEqual(first.row);
+    expect(memory.keys()).toEqual(['cases/c1/passport.pdf']);
+    const stored = await memory.get('cases/c1/passport.pdf');
+    expect(await new Response(stored!.body).text()).toBe(body);
+    expect(records.get(issued.row.id)?.status).toBe('active');
+  });
+
+  it('a repeated confirmation re-checks the final object', async () => {
+    const { issue, clientUploads, confirm, memory } = setup();
+    const issued = await issue({ size: 16 });
+    await clientUploads(issued.upload.url, { ...issued.upload.headers });
+    await confirm(issued.token);
+    // Replaced behind the recipe's back (another writer with credentials).
+    await memory.delete('cases/c1/passport.pdf');
+    await memory.put('cases/c1/passport.pdf', 'ten bytes!');
+    await expect(confirm(issued.token)).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
       details: { field: 'size' },
     });
-    expect(records.get(declared.row.id)?.status).toBe('pending');
-    await expect(confirm(declared.token, { expectedSize: 16 })).resolves.toBeDefined();
   });
 
   it('verifies a SHA-256 given in hex or base64, from the backend checksum or by reading the object', async () => {
@@ -138,7 +220,8 @@ describe('signed uploads', () => {
     await expect(
       confirm(issued.token, { expectedChecksum: digest.base64, storage: stripped }),
     ).resolves.toBeDefined();
-    expect(withoutChecksum.faults.calls('get')).toBe(1);
+    // Read twice: the staged object before promotion, the final one after.
+    expect(withoutChecksum.faults.calls('get')).toBe(2);
     await expect(confirm(issued.token, { expectedChecksum: digest.hex })).resolves.toBeDefined();
   });
 
@@ -248,10 +331,13 @@ describe('signed uploads', () => {
     // The abandoned one's deadline is 600 + 300 s, the other's the default 900 + 300 s.
     await clock.advance(900_000);
     expect((await reconcile({ storage, records, clock })).repaired.expiredUpload).toBe(1);
-    expect(memory.keys()).toEqual([]);
+    // The staged object has no row: an orphan, deleted once older than the grace period.
+    expect(memory.keys()).toEqual([expect.stringMatching(/^cases\/c1\/passport\.pdf\.upload-/)]);
     await clock.advance(300_000);
     const report = await reconcile({ storage, records, clock });
     expect(report.repaired.expiredUpload).toBe(1);
+    await clock.advance(3_600_000);
+    expect((await reconcile({ storage, records, clock })).repaired.orphanObject).toBe(1);
     expect(memory.keys()).toEqual([]);
     expect(records.get(abandoned.row.id)?.status).toBe('deleted');
     expect(records.get(neverUploaded.row.id)?.status).toBe('deleted');

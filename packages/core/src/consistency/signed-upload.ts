@@ -4,16 +4,23 @@
  * `pending` with a deadline before the URL is handed out, so an upload that is never confirmed
  * is still known and reconciliation can clean it (and its object) after the deadline; an object
  * never appears without a row that accounts for it.
+ *
+ * Nothing issued for an upload can touch a confirmed object: the presigned PUT writes to a
+ * staging key (`<key>.upload-<random>`), bound to the declared size, SHA-256 and content type,
+ * and `confirmUpload` moves the staged object to the final key, a move that never replaces an
+ * object. Replaying the URL after confirmation only creates a new staged object, which the next
+ * confirmation deletes (or reconciliation, as an orphan after its grace period).
  */
 import { systemClock } from '../clock/system-clock.js';
 import { encodeBase64 } from '../crypto/byte-encoding.js';
-import { BallastError } from '../errors/ballast-error.js';
+import { BallastError, isBallastError } from '../errors/ballast-error.js';
 import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import { saga } from '../saga/saga.js';
 import { normaliseSha256, sha256 } from '../storage/checksum.js';
 import { readObjectBody } from '../storage/object-body.js';
+import { assertObjectKey } from '../storage/object-key.js';
 import type { ObjectInfo, ObjectStorage, PresignedRequest } from '../storage/object-storage.js';
 import type { DocumentRecords } from './document-records.js';
 import {
@@ -37,10 +44,21 @@ export interface IssueSignedUploadOptions<Data, Row extends { readonly id: strin
   readonly key: string;
   /** The caller's own columns for the pending row. */
   readonly record: Data;
-  /** Content type the client must send (bound into the URL where the backend supports it). */
+  /**
+   * Content type the client must send, signed into the URL. Default
+   * `'application/octet-stream'` (never the uploader's choice).
+   */
   readonly contentType?: string;
-  /** Declared size in bytes; `confirmUpload` rejects an object of another size. */
+  /**
+   * Declared size in bytes, signed into the URL (storage refuses another length) and checked
+   * again by `confirmUpload`. Strongly recommended: without it the uploader picks the size.
+   */
   readonly size?: number;
+  /**
+   * Declared SHA-256 of the file, base64 or hex (the client computes it before asking), signed
+   * into the URL (storage refuses other bytes) and checked again by `confirmUpload`.
+   */
+  readonly checksumSha256?: string;
   /** Lifetime of the presigned PUT. Default `900` (15 minutes). */
   readonly expiresInSeconds?: number;
   /**
@@ -72,6 +90,7 @@ const issueSchema = v.object({
   record: v.unknown(),
   contentType: v.optional(v.string({ minLength: 1 })),
   size: v.optional(v.number({ integer: true, min: 0 })),
+  checksumSha256: v.optional(v.string({ minLength: 1, maxLength: 128 })),
   expiresInSeconds: v.optional(v.number({ integer: true, min: 1, max: 7 * 24 * 3600 }), 900),
   confirmWithinSeconds: v.optional(v.number({ integer: true, min: 0, max: 24 * 3600 }), 300),
 });
@@ -94,7 +113,20 @@ export async function issueSignedUpload<Data, Row extends { readonly id: string 
   options: IssueSignedUploadOptions<Data, Row>,
 ): Promise<SignedUpload<Row>> {
   const parsed = parseOptions(issueSchema, options, 'issueSignedUpload()');
-  const { storage, records, tokens, key, contentType, size, signal } = options;
+  const { storage, records, tokens, key, size, signal } = options;
+  const contentType = options.contentType ?? defaultContentType;
+  let checksumSha256: string | undefined;
+  if (options.checksumSha256 !== undefined) {
+    checksumSha256 = normaliseSha256(options.checksumSha256);
+    if (!checksumSha256) {
+      throw new BallastError('INVALID_OPTIONS', {
+        message:
+          'Invalid options for issueSignedUpload(): "checksumSha256" must be a SHA-256 in base64 or hex',
+        details: { field: 'checksumSha256' },
+      });
+    }
+  }
+  const stagingKey = stagingKeyOf(key);
   const clock = options.clock ?? systemClock;
   const traceId = options.traceId ?? crypto.randomUUID();
   const confirmBy = clock.now() + (parsed.expiresInSeconds + parsed.confirmWithinSeconds) * 1000;
@@ -118,12 +150,25 @@ export async function issueSignedUpload<Data, Row extends { readonly id: string 
     .step({
       name: 'upload',
       run: () =>
-        storage.presignPut(key, { expiresInSeconds: parsed.expiresInSeconds, contentType }),
+        storage.presignPut(stagingKey, {
+          expiresInSeconds: parsed.expiresInSeconds,
+          contentType,
+          ...(size === undefined ? {} : { contentLength: size }),
+          ...(checksumSha256 === undefined ? {} : { checksumSha256 }),
+        }),
     })
     .step({
       name: 'token',
       run: ({ results }) =>
-        tokens.sign({ recordId: results.row.id, key, expiresAt: confirmBy, size, contentType }),
+        tokens.sign({
+          recordId: results.row.id,
+          key,
+          stagingKey,
+          expiresAt: confirmBy,
+          size,
+          contentType,
+          ...(checksumSha256 === undefined ? {} : { checksumSha256 }),
+        }),
     })
     .run();
   return { row: results.row, upload: results.upload, token: results.token, confirmBy };
@@ -150,11 +195,20 @@ const confirmSchema = v.object({
   ...recipeOptionsShape,
   token: v.string({ minLength: 1, maxLength: 8192 }),
   tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
-  storage: storageSchema('head', 'get'),
+  storage: storageSchema('head', 'get', 'move', 'delete'),
   records: portSchema('a DocumentRecords', 'markUploaded'),
   expectedSize: v.optional(v.number({ integer: true, min: 0 })),
   expectedChecksum: v.optional(v.string({ minLength: 1, maxLength: 128 })),
 });
+
+const defaultContentType = 'application/octet-stream';
+
+/** Where the presigned PUT writes: beside the final key, so a prefix covers both. */
+function stagingKeyOf(key: string): string {
+  const stagingKey = `${key}.upload-${crypto.randomUUID().replaceAll('-', '')}`;
+  assertObjectKey(stagingKey, 'key');
+  return stagingKey;
+}
 
 function mismatch(field: string, message: string): BallastError {
   return new BallastError('VALIDATION_FAILED', { message, details: { field } });
@@ -173,12 +227,14 @@ async function checksumOf(
 
 /**
  * Confirms a signed upload: verifies the token (signature, then deadline on the server's
- * clock), checks with a HEAD that the object exists with the expected size and checksum, then
- * moves the row from `pending` to `active`. Throws `SIGNATURE_INVALID` / `SIGNATURE_EXPIRED`
- * for a bad or late token, `OBJECT_NOT_FOUND` when nothing was uploaded yet (the client may
- * upload and confirm again before the deadline), `VALIDATION_FAILED` (`details.field` `size` or
- * `checksum`) for the wrong bytes, and `NOT_FOUND` when the row is no longer pending (expired
- * and cleaned). A repeated confirmation of an active row resolves again.
+ * clock), checks the staged object's size and checksum, moves it to the final key (never over
+ * an existing object), checks the final object again, then moves the row from `pending` to
+ * `active`. Throws `SIGNATURE_INVALID` / `SIGNATURE_EXPIRED` for a bad or late token,
+ * `OBJECT_NOT_FOUND` when nothing was uploaded yet (the client may upload and confirm again
+ * before the deadline), `VALIDATION_FAILED` (`details.field` `size` or `checksum`) for the
+ * wrong bytes, and `NOT_FOUND` when the row is no longer pending (expired and cleaned). A
+ * repeated confirmation re-checks the final object and resolves with the active row; an object
+ * staged again after confirmation (a replayed URL) is deleted, never promoted.
  *
  * @example
  * ```ts
@@ -201,19 +257,46 @@ export async function confirmUpload<Row extends { readonly id: string }>(
     }
   }
   const claims = await tokens.verify(options.token);
+  expectedChecksum ??= claims.checksumSha256;
+  const expectedSize = options.expectedSize ?? claims.size;
+  const check = async (object: ObjectInfo): Promise<void> => {
+    if (expectedSize !== undefined && object.size !== expectedSize) {
+      throw mismatch('size', `Uploaded object has ${object.size} bytes, expected ${expectedSize}.`);
+    }
+    if (expectedChecksum && (await checksumOf(storage, object, signal)) !== expectedChecksum) {
+      throw mismatch('checksum', 'Uploaded object does not match the expected SHA-256.');
+    }
+  };
+  if (claims.stagingKey !== undefined) {
+    const staged = await storage.head(claims.stagingKey, { signal });
+    if (staged) {
+      // An object at the final key means this upload was promoted before and the URL was used
+      // again: the confirmed object is never replaced; the new staged one goes.
+      const promoted = (await storage.head(claims.key, { signal })) !== undefined;
+      if (!promoted) await check(staged);
+      try {
+        if (!promoted) await storage.move(claims.stagingKey, claims.key, { signal });
+      } catch (error) {
+        // Another confirmation promoted it in between: the same situation as above.
+        if (!isBallastError(error, 'PRECONDITION_FAILED')) throw error;
+      }
+      if (await storage.head(claims.stagingKey, { signal })) {
+        logger.warn(
+          { traceId, recordId: claims.recordId, key: claims.key },
+          'upload staged again after promotion: staged object deleted, confirmed one kept',
+        );
+        await storage.delete(claims.stagingKey, { signal });
+      }
+    }
+  }
   const object = await storage.head(claims.key, { signal });
   if (!object) {
     throw new BallastError('OBJECT_NOT_FOUND', {
       message: `Nothing uploaded yet under the key of upload ${claims.recordId}.`,
     });
   }
-  const expectedSize = options.expectedSize ?? claims.size;
-  if (expectedSize !== undefined && object.size !== expectedSize) {
-    throw mismatch('size', `Uploaded object has ${object.size} bytes, expected ${expectedSize}.`);
-  }
-  if (expectedChecksum && (await checksumOf(storage, object, signal)) !== expectedChecksum) {
-    throw mismatch('checksum', 'Uploaded object does not match the expected SHA-256.');
-  }
+  // Checked again at the final key, on every confirmation, repeated ones included.
+  await check(object);
   const row = await records.markUploaded(claims.recordId, object, {
     traceId,
     now: clock.now(),

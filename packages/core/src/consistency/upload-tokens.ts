@@ -24,6 +24,13 @@ export interface UploadTokenClaims {
   /** Declared size in bytes, checked by `confirmUpload`. */
   readonly size?: number;
   readonly contentType?: string;
+  /** Declared SHA-256 (base64), checked by `confirmUpload`. */
+  readonly checksumSha256?: string;
+  /**
+   * Key the presigned PUT writes to; `confirmUpload` promotes it to {@link key}. Absent in
+   * tokens issued before staging existed, which are confirmed at `key` directly.
+   */
+  readonly stagingKey?: string;
 }
 
 /** Signs and verifies upload tokens. */
@@ -67,6 +74,8 @@ const claimsSchema = v.object({
   e: v.number({ integer: true }),
   s: v.optional(v.number({ integer: true, min: 0 })),
   t: v.optional(v.string()),
+  c: v.optional(v.string()),
+  u: v.optional(v.string({ minLength: 1 })),
 });
 
 const version = 'v1';
@@ -107,6 +116,8 @@ export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
             e: claims.expiresAt,
             s: claims.size,
             t: claims.contentType,
+            c: claims.checksumSha256,
+            u: claims.stagingKey,
           }),
         ),
       );
@@ -149,6 +160,8 @@ export function createUploadTokens(options: UploadTokensOptions): UploadTokens {
         expiresAt: claims.e,
         size: claims.s,
         contentType: claims.t,
+        ...(claims.c === undefined ? {} : { checksumSha256: claims.c }),
+        ...(claims.u === undefined ? {} : { stagingKey: claims.u }),
       };
     },
   };

@@ -21,11 +21,11 @@ export type {
   TimestampUnit,
 } from './signing-config.js';
 export { type GenerateSigningSecretOptions, generateSigningSecret } from './signing-keys.js';
-export {
-  createVerifier,
-  type SignatureTolerance,
-  type VerifiedSignature,
-  type Verifier,
-  type VerifierOptions,
-  type VerifyInput,
-} from './verifier.js';
+export { createVerifier } from './verifier.js';
+export type {
+  SignatureTolerance,
+  VerifiedSignature,
+  Verifier,
+  VerifierOptions,
+  VerifyInput,
+} from './verifier-config.js';

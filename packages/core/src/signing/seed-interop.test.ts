@@ -46,7 +46,7 @@ describe('seed 003 §4 interop', () => {
       'x-timestamp': timestamp,
       'x-internal-signature': seedSignature(body, timestamp),
     };
-    const verifier = createVerifier({ secret, clock: new ManualClock(now) });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock: new ManualClock(now) });
     await expect(verifier.verify({ body, headers })).resolves.toMatchObject({
       timestamp: now - 1_234,
     });
@@ -56,7 +56,11 @@ describe('seed 003 §4 interop', () => {
     'produces what createHmac produces, and the seed edge accepts it: %j',
     async (body) => {
       const now = Date.UTC(2025, 0, 1);
-      const headers = await createSigner({ secret, clock: new ManualClock(now) }).sign({ body });
+      const headers = await createSigner({
+        canonical: 'seed',
+        secret,
+        clock: new ManualClock(now),
+      }).sign({ body });
       expect(headers['x-timestamp']).toBe(String(now));
       expect(headers['x-internal-signature']).toBe(seedSignature(body, String(now)));
       expect(
@@ -68,7 +72,11 @@ describe('seed 003 §4 interop', () => {
   it('matches createHmac over raw bytes too (a Uint8Array body is signed as sent)', async () => {
     const now = Date.UTC(2025, 0, 1);
     const bytes = Uint8Array.from([0, 255, 128, 10, 46, 0xc3]);
-    const headers = await createSigner({ secret, clock: new ManualClock(now) }).sign({
+    const headers = await createSigner({
+      canonical: 'seed',
+      secret,
+      clock: new ManualClock(now),
+    }).sign({
       body: bytes,
     });
     const expected = createHmac('sha256', secret)
@@ -79,7 +87,12 @@ describe('seed 003 §4 interop', () => {
 
   it('matches createHmac hex digests', async () => {
     const now = Date.UTC(2025, 0, 1);
-    const signer = createSigner({ secret, encoding: 'hex', clock: new ManualClock(now) });
+    const signer = createSigner({
+      canonical: 'seed',
+      secret,
+      encoding: 'hex',
+      clock: new ManualClock(now),
+    });
     const headers = await signer.sign({ body: 'x' });
     expect(headers['x-internal-signature']).toBe(
       createHmac('sha256', secret).update(`${now}.x`).digest('hex'),

@@ -40,7 +40,7 @@ export interface SignerOptions extends SigningOptionsBase {
   /**
    * Send a fresh random nonce (`crypto.randomUUID()`) with every request, so a verifier with a
    * `nonceStore` can refuse replays. Strict form only (the seed's form has no place for it).
-   * Default `false`. The Standard Webhooks format always sends a `webhook-id`.
+   * Default `true` in the strict form. The Standard Webhooks format always sends a `webhook-id`.
    */
   readonly nonce?: boolean;
   /**
@@ -123,23 +123,21 @@ function bodyOf(input: SignInput): string | Uint8Array {
  * Creates a {@link Signer}. Validates the options and the secrets' strength at once
  * (`INVALID_OPTIONS` naming the field, e.g. `secret` when `INTERNAL_SIGNING_SECRET` is empty).
  *
- * @example Seed 003 §4, byte for byte: `x-timestamp` (ms) and `x-internal-signature` (base64)
- * ```ts
- * const signer = createSigner({ secret: process.env.INTERNAL_SIGNING_SECRET! });
- * const body = JSON.stringify(payload);
- * const headers = await signer.sign({ body });
- * await fetch(url, { method: 'POST', body, headers: { ...headers, 'x-tenant-id': tenantId } });
- * ```
- *
- * @example Strict form: method, path, tenant and idempotency key signed too, with a nonce
+ * @example The default strict form: method, path, tenant, idempotency key and a nonce signed
  * ```ts
  * const signer = createSigner({
  *   secrets: [{ id: '2025-06', secret: current }, { id: '2025-01', secret: previous }],
- *   canonical: 'strict',
- *   nonce: true,
  * });
  * const headers = { 'x-tenant-id': tenantId, 'idempotency-key': key };
  * const signature = await signer.sign({ method: 'POST', path: '/contracts', headers, body });
+ * ```
+ *
+ * @example Seed 003 §4, byte for byte (opt-in; covers neither method, path nor tenant)
+ * ```ts
+ * const signer = createSigner({ secret: process.env.INTERNAL_SIGNING_SECRET!, canonical: 'seed' });
+ * const body = JSON.stringify(payload);
+ * const headers = await signer.sign({ body });
+ * await fetch(url, { method: 'POST', body, headers: { ...headers, 'x-tenant-id': tenantId } });
  * ```
  *
  * @example Outgoing Standard Webhooks
@@ -154,11 +152,11 @@ export function createSigner(options: SignerOptions): Signer {
   const { format, canonical, keys, headerNames, clock } = config;
   const encoding = parsed.encoding ?? 'base64';
   const withContentDigest = parsed.contentDigest ?? false;
-  const withNonce = parsed.nonce ?? false;
-  if (withNonce && format === 'ballast' && canonical === 'timestamp-body') {
+  const withNonce = parsed.nonce ?? canonical === 'strict';
+  if (parsed.nonce === true && format === 'ballast' && canonical === 'seed') {
     throw new BallastError('INVALID_OPTIONS', {
       message:
-        'Invalid options for createSigner(): "nonce": the "timestamp-body" form cannot sign a nonce; use canonical: "strict"',
+        'Invalid options for createSigner(): "nonce": the "seed" form cannot sign a nonce; use the default canonical: "strict"',
       details: { field: 'nonce' },
     });
   }
@@ -204,8 +202,8 @@ export function createSigner(options: SignerOptions): Signer {
   async function signBallast(input: SignInput): Promise<SignatureHeaders> {
     const body = bodyOf(input);
     const timestamp = formatTimestamp(timestampOf(input, now), config.timestampUnit);
-    if (canonical === 'timestamp-body' && input.nonce !== undefined) {
-      throw invalidInput('nonce', 'the "timestamp-body" form cannot sign a nonce');
+    if (canonical === 'seed' && input.nonce !== undefined) {
+      throw invalidInput('nonce', 'the "seed" form cannot sign a nonce');
     }
     const nonce = nonceOf(input, withNonce ? () => crypto.randomUUID() : undefined);
     const contentDigest = withContentDigest ? await createContentDigest(body) : undefined;

@@ -24,15 +24,17 @@ export type SignatureFormat = 'ballast' | 'standard-webhooks';
 
 /**
  * Which bytes the HMAC covers (format `'ballast'` only).
- * - `'timestamp-body'`: `${timestamp}.${body}`, byte for byte what seed 003 §4 signs, so
- *   existing `crypto.createHmac` senders and receivers interoperate. Method, path and headers are
- *   NOT covered.
- * - `'strict'`: a versioned, line-based form that also covers the method, the path with its
- *   query, the nonce, the chosen {@link SigningOptionsBase.signedHeaders} (tenant id,
- *   idempotency key) and `content-digest`, so none of them can be swapped. Exact layout in
- *   `docs/signing.md`.
+ * - `'strict'` (the default): a versioned, line-based form that covers the timestamp, the
+ *   method, the path with its query, the nonce, the chosen
+ *   {@link SigningOptionsBase.signedHeaders} (tenant id, idempotency key), `content-digest` and
+ *   the body, so none of them can be swapped. Exact layout in `docs/signing.md`.
+ * - `'seed'`: `${timestamp}.${body}`, byte for byte what seed 003 §4 signs, for interoperating
+ *   with existing `crypto.createHmac` senders and receivers. It covers NEITHER the method, the
+ *   path nor any header (tenant, idempotency key), and cannot carry a nonce: a captured request
+ *   verifies again, within the tolerance window, as any other method, path or tenant with the
+ *   same body. Opt in only where the other side cannot change.
  */
-export type CanonicalForm = 'timestamp-body' | 'strict';
+export type CanonicalForm = 'strict' | 'seed';
 
 /** How the signer writes the 32-byte HMAC. Verifiers accept both. */
 export type SignatureEncoding = 'base64' | 'hex';
@@ -93,7 +95,11 @@ export interface SigningOptionsBase {
   readonly secrets?: readonly SigningKey[];
   /** Wire format. Default `'ballast'`. */
   readonly format?: SignatureFormat;
-  /** Canonical form for the `'ballast'` format. Default `'timestamp-body'` (the seed's). */
+  /**
+   * Canonical form for the `'ballast'` format. Default `'strict'`; `'seed'` is the seed's
+   * `${timestamp}.${body}`, which covers neither method, path nor tenant (see
+   * {@link CanonicalForm}).
+   */
   readonly canonical?: CanonicalForm;
   /**
    * Headers covered by the `'strict'` form, in this order (lowercase names, at most 32).
@@ -142,7 +148,9 @@ export const signingOptionsShape = {
     }),
   ),
   format: v.optional(v.literal('ballast', 'standard-webhooks')),
-  canonical: v.optional(v.literal('timestamp-body', 'strict')),
+  // 'timestamp-body' (the form's name before 0.x's strict default) is accepted here only to be
+  // refused with a message that names its replacement.
+  canonical: v.optional(v.literal('strict', 'seed', 'timestamp-body')),
   signedHeaders: v.optional(v.array(headerNameSchema, { maxLength: 32 })),
   headerNames: v.optional(
     v.object({
@@ -205,7 +213,14 @@ export function resolveSigningConfig(
   where: string,
 ): ResolvedSigningConfig {
   const format = options.format ?? 'ballast';
-  if (format === 'standard-webhooks' && options.canonical === 'strict') {
+  if (options.canonical === 'timestamp-body') {
+    throw invalidOption(
+      'canonical',
+      '"timestamp-body" was renamed "seed" (and "strict" is now the default)',
+      where,
+    );
+  }
+  if (format === 'standard-webhooks' && options.canonical !== undefined) {
     throw invalidOption('canonical', 'the "standard-webhooks" format has one fixed form', where);
   }
   if (format === 'standard-webhooks' && options.timestampUnit === 'ms') {
@@ -232,7 +247,7 @@ export function resolveSigningConfig(
   }
   return {
     format,
-    canonical: options.canonical ?? 'timestamp-body',
+    canonical: options.canonical ?? 'strict',
     keys: resolveKeys(options, format),
     signedHeaders,
     headerNames,

@@ -234,8 +234,8 @@ describe('signing properties (strict form)', () => {
 describe('signing properties (seed form and Standard Webhooks)', () => {
   it('accepts valid requests and refuses any changed body, timestamp or signature', async () => {
     const clock = new ManualClock(now);
-    const seedSigner = createSigner({ secret: keys[0]!.secret, clock });
-    const seedVerifier = createVerifier({ secret: keys[0]!.secret, clock });
+    const seedSigner = createSigner({ canonical: 'seed', secret: keys[0]!.secret, clock });
+    const seedVerifier = createVerifier({ canonical: 'seed', secret: keys[0]!.secret, clock });
     const webhookSecret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
     const webhookSigner = createSigner({
       secret: webhookSecret,

@@ -3,7 +3,8 @@ import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
 import { MemoryNonceStore } from './memory-nonce-store.js';
 import { createSigner } from './signer.js';
-import { createVerifier, type VerifierOptions } from './verifier.js';
+import { createVerifier } from './verifier.js';
+import type { VerifierOptions } from './verifier-config.js';
 
 const secret = 'internal-signing-secret-of-at-least-32-bytes';
 const otherSecret = 'another-signing-secret-of-at-least-32-bytes!';
@@ -40,11 +41,41 @@ async function signedStrict(signer: ReturnType<typeof strictPair>['signer']) {
   return { ...request, headers };
 }
 
-describe('createVerifier: default (seed) form', () => {
-  it('accepts what the signer signed and reports the timestamp', async () => {
+describe('defaults: the strict form', () => {
+  it('a captured request does not verify as another method, path or tenant, nor twice', async () => {
     const clock = new ManualClock(start);
     const signer = createSigner({ secret, clock });
-    const verifier = createVerifier({ secret, clock });
+    const verifier = createVerifier({ secret, clock, nonceStore: new MemoryNonceStore({ clock }) });
+    expect(signer.canonical).toBe('strict');
+    expect(verifier.canonical).toBe('strict');
+    const captured = await signedStrict(signer);
+    expect(captured.headers['x-nonce']).toMatch(/^[0-9a-f-]{36}$/);
+    const forged = [
+      { ...captured, method: 'DELETE' },
+      { ...captured, path: '/admin/tenants' },
+      { ...captured, headers: { ...captured.headers, 'x-tenant-id': 'tenant-b' } },
+    ];
+    for (const input of forged) {
+      expect(await outcome(verifier.verify(input))).toBe('SIGNATURE_INVALID/signature-mismatch');
+    }
+    expect(await outcome(verifier.verify(captured))).toBe('accepted');
+    expect(await outcome(verifier.verify(captured))).toBe('SIGNATURE_REPLAYED/nonce-seen');
+  });
+
+  it('a verifier without method and path is a programming error in the default form', async () => {
+    const { verifier } = strictPair();
+    const signed = await signedStrict(createSigner({ secret, clock: new ManualClock(start) }));
+    expect(await outcome(verifier.verify({ body: signed.body, headers: signed.headers }))).toBe(
+      'INVALID_OPTIONS/',
+    );
+  });
+});
+
+describe('createVerifier: the seed form (opt-in)', () => {
+  it('accepts what the signer signed and reports the timestamp', async () => {
+    const clock = new ManualClock(start);
+    const signer = createSigner({ canonical: 'seed', secret, clock });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock });
     const body = '{"hello":"world"}';
     const headers = await signer.sign({ body });
     expect(Object.keys(headers).sort()).toEqual(['x-internal-signature', 'x-timestamp']);
@@ -60,8 +91,8 @@ describe('createVerifier: default (seed) form', () => {
 
   it('signs bytes exactly as sent: a Uint8Array body and its UTF-8 string verify alike', async () => {
     const clock = new ManualClock(start);
-    const signer = createSigner({ secret, clock });
-    const verifier = createVerifier({ secret, clock });
+    const signer = createSigner({ canonical: 'seed', secret, clock });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock });
     const text = 'größe → 🚀';
     const bytes = new TextEncoder().encode(text);
     const headers = await signer.sign({ body: bytes });
@@ -75,8 +106,8 @@ describe('createVerifier: default (seed) form', () => {
 
   it('refuses a tampered body or timestamp with SIGNATURE_INVALID', async () => {
     const clock = new ManualClock(start);
-    const signer = createSigner({ secret, clock });
-    const verifier = createVerifier({ secret, clock });
+    const signer = createSigner({ canonical: 'seed', secret, clock });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock });
     const headers = await signer.sign({ body: '{"amount":10}' });
     expect(await outcome(verifier.verify({ body: '{"amount":99}', headers }))).toBe(
       'SIGNATURE_INVALID/signature-mismatch',
@@ -89,8 +120,10 @@ describe('createVerifier: default (seed) form', () => {
 
   it('refuses a signature made with another secret', async () => {
     const clock = new ManualClock(start);
-    const headers = await createSigner({ secret: otherSecret, clock }).sign({ body: 'x' });
-    const verifier = createVerifier({ secret, clock });
+    const headers = await createSigner({ canonical: 'seed', secret: otherSecret, clock }).sign({
+      body: 'x',
+    });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock });
     expect(await outcome(verifier.verify({ body: 'x', headers }))).toBe(
       'SIGNATURE_INVALID/signature-mismatch',
     );
@@ -98,27 +131,37 @@ describe('createVerifier: default (seed) form', () => {
 
   it('accepts hex signatures and seconds when both sides say so', async () => {
     const clock = new ManualClock(start);
-    const signer = createSigner({ secret, clock, encoding: 'hex', timestampUnit: 's' });
+    const signer = createSigner({
+      canonical: 'seed',
+      secret,
+      clock,
+      encoding: 'hex',
+      timestampUnit: 's',
+    });
     const headers = await signer.sign({ body: 'b' });
     expect(headers['x-internal-signature']).toMatch(/^[0-9a-f]{64}$/);
     expect(headers['x-timestamp']).toBe(String(start / 1000));
-    const verifier = createVerifier({ secret, clock, timestampUnit: 's' });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock, timestampUnit: 's' });
     await expect(verifier.verify({ body: 'b', headers })).resolves.toMatchObject({
       timestamp: start,
     });
     // A verifier expecting milliseconds reads the seconds as 1970: expired, not accepted.
-    expect(await outcome(createVerifier({ secret, clock }).verify({ body: 'b', headers }))).toBe(
-      'SIGNATURE_EXPIRED/too-old',
-    );
+    expect(
+      await outcome(
+        createVerifier({ canonical: 'seed', secret, clock }).verify({ body: 'b', headers }),
+      ),
+    ).toBe('SIGNATURE_EXPIRED/too-old');
   });
 
   it('uses custom header names on both sides', async () => {
     const clock = new ManualClock(start);
     const headerNames = { timestamp: 'X-Signed-At', signature: 'x-sig' };
-    const headers = await createSigner({ secret, clock, headerNames }).sign({ body: '' });
+    const headers = await createSigner({ canonical: 'seed', secret, clock, headerNames }).sign({
+      body: '',
+    });
     expect(Object.keys(headers).sort()).toEqual(['x-sig', 'x-signed-at']);
     await expect(
-      createVerifier({ secret, clock, headerNames }).verify({ headers }),
+      createVerifier({ canonical: 'seed', secret, clock, headerNames }).verify({ headers }),
     ).resolves.toBeDefined();
   });
 });
@@ -126,8 +169,8 @@ describe('createVerifier: default (seed) form', () => {
 describe('createVerifier: tolerance window', () => {
   it('accepts up to 5 minutes old, refuses older with SIGNATURE_EXPIRED', async () => {
     const clock = new ManualClock(start);
-    const headers = await createSigner({ secret, clock }).sign({ body: 'b' });
-    const verifier = createVerifier({ secret, clock });
+    const headers = await createSigner({ canonical: 'seed', secret, clock }).sign({ body: 'b' });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock });
     await clock.advance(5 * 60_000);
     expect(await outcome(verifier.verify({ body: 'b', headers }))).toBe('accepted');
     await clock.advance(1);
@@ -138,8 +181,13 @@ describe('createVerifier: tolerance window', () => {
 
   it('refuses a timestamp from the future beyond the future tolerance', async () => {
     const clock = new ManualClock(start);
-    const signer = createSigner({ secret, clock });
-    const verifier = createVerifier({ secret, clock, toleranceMs: { future: 30_000 } });
+    const signer = createSigner({ canonical: 'seed', secret, clock });
+    const verifier = createVerifier({
+      canonical: 'seed',
+      secret,
+      clock,
+      toleranceMs: { future: 30_000 },
+    });
     const ahead = await signer.sign({ body: 'b', timestamp: start + 30_000 });
     expect(await outcome(verifier.verify({ body: 'b', headers: ahead }))).toBe('accepted');
     const tooFar = await signer.sign({ body: 'b', timestamp: start + 30_001 });
@@ -150,17 +198,22 @@ describe('createVerifier: tolerance window', () => {
 
   it('configures past and future separately, or both with one number', async () => {
     const clock = new ManualClock(start);
-    const signer = createSigner({ secret, clock });
+    const signer = createSigner({ canonical: 'seed', secret, clock });
     const old = await signer.sign({ body: '', timestamp: start - 61_000 });
-    const both = createVerifier({ secret, clock, toleranceMs: 60_000 });
-    const pastOnly = createVerifier({ secret, clock, toleranceMs: { past: 120_000 } });
+    const both = createVerifier({ canonical: 'seed', secret, clock, toleranceMs: 60_000 });
+    const pastOnly = createVerifier({
+      canonical: 'seed',
+      secret,
+      clock,
+      toleranceMs: { past: 120_000 },
+    });
     expect(await outcome(both.verify({ headers: old }))).toBe('SIGNATURE_EXPIRED/too-old');
     expect(await outcome(pastOnly.verify({ headers: old }))).toBe('accepted');
   });
 
   it('checks the window before the HMAC, so a stale forgery costs nothing', async () => {
     const clock = new ManualClock(start);
-    const verifier = createVerifier({ secret, clock });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock });
     const headers = { 'x-timestamp': '1', 'x-internal-signature': 'A'.repeat(43) + '=' };
     expect(await outcome(verifier.verify({ headers }))).toBe('SIGNATURE_EXPIRED/too-old');
   });
@@ -169,8 +222,9 @@ describe('createVerifier: tolerance window', () => {
 describe('createVerifier: key rotation', () => {
   it('signs with the first (newest) key and accepts any active one', async () => {
     const clock = new ManualClock(start);
-    const oldSigner = createSigner({ secrets: [{ id: 'k1', secret }], clock });
+    const oldSigner = createSigner({ canonical: 'seed', secrets: [{ id: 'k1', secret }], clock });
     const newSigner = createSigner({
+      canonical: 'seed',
       secrets: [
         { id: 'k2', secret: otherSecret },
         { id: 'k1', secret },
@@ -178,6 +232,7 @@ describe('createVerifier: key rotation', () => {
       clock,
     });
     const verifier = createVerifier({
+      canonical: 'seed',
       secrets: [
         { id: 'k1', secret },
         { id: 'k2', secret: otherSecret },
@@ -198,8 +253,11 @@ describe('createVerifier: key rotation', () => {
 
   it('tries every active key when no key id is sent', async () => {
     const clock = new ManualClock(start);
-    const headers = await createSigner({ secret: otherSecret, clock }).sign({ body: 'b' });
+    const headers = await createSigner({ canonical: 'seed', secret: otherSecret, clock }).sign({
+      body: 'b',
+    });
     const verifier = createVerifier({
+      canonical: 'seed',
       secrets: [{ id: 'a', secret }, { secret: otherSecret }],
       clock,
     });
@@ -211,10 +269,11 @@ describe('createVerifier: key rotation', () => {
   it('refuses a retired key and an unknown key id', async () => {
     const clock = new ManualClock(start);
     const retired = await createSigner({
+      canonical: 'seed',
       secrets: [{ id: 'k0', secret: otherSecret }],
       clock,
     }).sign({ body: 'b' });
-    const verifier = createVerifier({ secrets: [{ id: 'k1', secret }], clock });
+    const verifier = createVerifier({ canonical: 'seed', secrets: [{ id: 'k1', secret }], clock });
     expect(await outcome(verifier.verify({ body: 'b', headers: retired }))).toBe(
       'SIGNATURE_INVALID/key-id-unknown',
     );
@@ -226,10 +285,15 @@ describe('createVerifier: key rotation', () => {
 
   it('does not let a key id steer verification to the wrong key', async () => {
     const clock = new ManualClock(start);
-    const headers = await createSigner({ secrets: [{ id: 'k1', secret }], clock }).sign({
+    const headers = await createSigner({
+      canonical: 'seed',
+      secrets: [{ id: 'k1', secret }],
+      clock,
+    }).sign({
       body: 'b',
     });
     const verifier = createVerifier({
+      canonical: 'seed',
       secrets: [
         { id: 'k1', secret },
         { id: 'k2', secret: otherSecret },
@@ -344,11 +408,13 @@ describe('createVerifier: strict form', () => {
 
   it('refuses a wrong Content-Digest even in the seed form', async () => {
     const clock = new ManualClock(start);
-    const signer = createSigner({ secret, contentDigest: true, clock });
-    const verifier = createVerifier({ secret, clock });
+    const signer = createSigner({ canonical: 'seed', secret, contentDigest: true, clock });
+    const verifier = createVerifier({ canonical: 'seed', secret, clock });
     const headers = await signer.sign({ body: 'b' });
     const digestOfOther = (
-      await createSigner({ secret, contentDigest: true, clock }).sign({ body: 'c' })
+      await createSigner({ canonical: 'seed', secret, contentDigest: true, clock }).sign({
+        body: 'c',
+      })
     )['content-digest'];
     expect(
       await outcome(
@@ -382,7 +448,7 @@ describe('createVerifier: replay guard', () => {
 
   it('requires a nonce when a store is configured', async () => {
     const clock = new ManualClock(start);
-    const signer = createSigner({ secret, canonical: 'strict', clock });
+    const signer = createSigner({ secret, canonical: 'strict', nonce: false, clock });
     const verifier = createVerifier({
       secret,
       canonical: 'strict',
@@ -428,8 +494,8 @@ describe('createVerifier: replay guard', () => {
 
 describe('createVerifier: malformed headers are refusals with a code, never crashes', () => {
   const clock = new ManualClock(start);
-  const verifier = createVerifier({ secret, clock });
-  const signer = createSigner({ secret, clock });
+  const verifier = createVerifier({ canonical: 'seed', secret, clock });
+  const signer = createSigner({ canonical: 'seed', secret, clock });
 
   it.each([
     ['no headers at all', {}, 'SIGNATURE_MISSING/header-missing'],
@@ -584,7 +650,8 @@ describe('options validation', () => {
     [{ secret, clock: {} }, 'clock', /Clock/],
     [{ secret, toleranceMs: -1 }, 'toleranceMs', /./],
     [{ secret, toleranceMs: { past: 2 * 86_400_000 } }, 'toleranceMs.past', /./],
-    [{ secret, nonceStore: new MemoryNonceStore() }, 'nonceStore', /strict/],
+    [{ secret, canonical: 'seed', nonceStore: new MemoryNonceStore() }, 'nonceStore', /strict/],
+    [{ secret, canonical: 'timestamp-body' }, 'canonical', /renamed "seed"/],
     [{ secret, nonceStore: {} }, 'nonceStore', /NonceStore/],
     [{ secret, tolerance: 5 }, 'tolerance', /unknown option/],
   ])('refuses %j naming "%s"', (options, field, message) => {
@@ -602,7 +669,7 @@ describe('options validation', () => {
   });
 
   it('refuses signer options that cannot be honoured', () => {
-    expect(() => createSigner({ secret, nonce: true })).toThrow(/nonce/);
+    expect(() => createSigner({ canonical: 'seed', secret, nonce: true })).toThrow(/nonce/);
     expect(() =>
       createSigner({
         secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
@@ -613,7 +680,7 @@ describe('options validation', () => {
   });
 
   it('accepts 32-byte ballast secrets and 24-byte whsec secrets', () => {
-    expect(() => createSigner({ secret: 'x'.repeat(32) })).not.toThrow();
+    expect(() => createSigner({ canonical: 'seed', secret: 'x'.repeat(32) })).not.toThrow();
     expect(() =>
       createVerifier({
         secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',

@@ -1,19 +1,27 @@
 /**
  * Presigned URLs for stores that have no server of their own (memory, a local directory). The
- * URL carries the method, key, expiry and content type, signed with HMAC-SHA256 (WebCrypto), so
+ * URL carries the method, key, expiry, content type and, for a PUT, the declared length and
+ * SHA-256 of the body, signed with HMAC-SHA256 (WebCrypto), so
  * a test or the demo can play the part of a browser uploading straight to storage, and the
  * store rejects a tampered or expired URL the way S3 does. Nothing listens on these URLs: a test
  * hands the request to {@link LocalPresigner.serve} (or the store's `handlePresigned`).
  */
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
-import { fromBase64, toBase64Url } from '../crypto/byte-encoding.js';
+import { encodeBase64, fromBase64, toBase64Url } from '../crypto/byte-encoding.js';
 import { type HmacSha256Key, hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError, isBallastError, toBallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
+import { normaliseSha256, sha256 } from './checksum.js';
 import { assertObjectKey } from './object-key.js';
-import type { ObjectStorage, PresignedRequest, PresignOptions } from './object-storage.js';
+import {
+  checksumSha256Header,
+  defaultPresignedContentType,
+  type ObjectStorage,
+  type PresignedRequest,
+  type PresignOptions,
+} from './object-storage.js';
 
 /** Options for {@link LocalPresigner}. */
 export interface LocalPresignerOptions {
@@ -33,6 +41,10 @@ export interface PresignedGrant {
   readonly method: 'PUT' | 'GET';
   readonly key: string;
   readonly contentType?: string;
+  /** Byte length a PUT must have, when it was declared. */
+  readonly contentLength?: number;
+  /** SHA-256 (base64) a PUT's body must have, when it was declared. */
+  readonly checksumSha256?: string;
   readonly expiresAt: number;
 }
 
@@ -60,6 +72,8 @@ const param = {
   method: 'X-Ballast-Method',
   expires: 'X-Ballast-Expires',
   contentType: 'X-Ballast-Content-Type',
+  contentLength: 'X-Ballast-Content-Length',
+  checksum: 'X-Ballast-Checksum-Sha256',
   signature: 'X-Ballast-Signature',
 } as const;
 
@@ -109,21 +123,23 @@ export class LocalPresigner {
       });
     }
     const expiresAt = this.#clock.now() + seconds * 1000;
-    const contentType = method === 'PUT' ? options.contentType : undefined;
-    const signature = await this.#sign(method, key, expiresAt, contentType);
+    const grant = method === 'PUT' ? putBinding(options) : {};
+    const signature = await this.#sign(method, key, expiresAt, grant);
     const query = new URLSearchParams({
       [param.method]: method,
       [param.expires]: String(expiresAt),
     });
-    if (contentType !== undefined) query.set(param.contentType, contentType);
+    if (grant.contentType !== undefined) query.set(param.contentType, grant.contentType);
+    if (grant.contentLength !== undefined) {
+      query.set(param.contentLength, String(grant.contentLength));
+    }
+    if (grant.checksumSha256 !== undefined) query.set(param.checksum, grant.checksumSha256);
     query.set(param.signature, signature);
     const path = key.split('/').map(encodeURIComponent).join('/');
-    return {
-      url: `${this.baseUrl}/${path}?${query.toString()}`,
-      method,
-      headers: contentType === undefined ? {} : { 'content-type': contentType },
-      expiresAt,
-    };
+    const headers: Record<string, string> = {};
+    if (grant.contentType !== undefined) headers['content-type'] = grant.contentType;
+    if (grant.checksumSha256 !== undefined) headers[checksumSha256Header] = grant.checksumSha256;
+    return { url: `${this.baseUrl}/${path}?${query.toString()}`, method, headers, expiresAt };
   }
 
   /**
@@ -144,27 +160,35 @@ export class LocalPresigner {
     const signedMethod = query.get(param.method);
     const expiresAt = Number(query.get(param.expires));
     const contentType = query.get(param.contentType) ?? undefined;
+    const lengthText = query.get(param.contentLength);
+    const contentLength = lengthText === null ? undefined : Number(lengthText);
+    const checksumSha256 = query.get(param.checksum) ?? undefined;
     const signature = fromBase64(query.get(param.signature) ?? '');
-    if ((signedMethod !== 'PUT' && signedMethod !== 'GET') || !Number.isSafeInteger(expiresAt)) {
+    if (
+      (signedMethod !== 'PUT' && signedMethod !== 'GET') ||
+      !Number.isSafeInteger(expiresAt) ||
+      (contentLength !== undefined && !Number.isSafeInteger(contentLength))
+    ) {
       throw invalid('Malformed presigned URL.');
     }
     if (signedMethod !== method.toUpperCase()) throw invalid('URL signed for another method.');
-    const payload = new TextEncoder().encode(
-      `${signedMethod}\n${key}\n${expiresAt}\n${contentType ?? ''}`,
-    );
+    const grant = { contentType, contentLength, checksumSha256 };
+    const payload = signedPayload(signedMethod, key, expiresAt, grant);
     const valid = signature !== undefined && (await this.#key.verify(signature, payload));
     if (!valid) throw invalid('Presigned URL signature does not match.');
     // Checked after the signature, so a forged URL cannot learn anything from the answer.
     if (this.#clock.now() >= expiresAt) {
       throw new BallastError('SIGNATURE_EXPIRED', { message: 'Presigned URL expired.' });
     }
-    return { method: signedMethod, key, contentType, expiresAt };
+    return { method: signedMethod, key, ...definedOnly(grant), expiresAt };
   }
 
   /**
    * Executes a presigned request against `storage` as the real service would: `200` with the
    * ETag after a PUT, the object after a GET, `403` with a problem+json body for a bad or expired
-   * URL or a content type other than the signed one, `404` for a missing object.
+   * URL, a content type, length or checksum header other than the signed one, `400`
+   * (`VALIDATION_FAILED`) for a body whose SHA-256 differs from the signed one (S3's
+   * `BadDigest`), `404` for a missing object.
    */
   async serve(storage: ObjectStorage, request: Request): Promise<Response> {
     try {
@@ -174,7 +198,31 @@ export class LocalPresigner {
         if (grant.contentType !== undefined && sentType !== grant.contentType) {
           throw invalid('Content type differs from the signed one.');
         }
+        const sentChecksum = request.headers.get(checksumSha256Header) ?? undefined;
+        if (grant.checksumSha256 !== undefined && sentChecksum !== grant.checksumSha256) {
+          throw invalid('Checksum header differs from the signed one.');
+        }
+        const sentLength = request.headers.get('content-length');
+        if (
+          grant.contentLength !== undefined &&
+          sentLength !== null &&
+          Number(sentLength) !== grant.contentLength
+        ) {
+          throw invalid('Content-Length differs from the signed one.');
+        }
         const body = new Uint8Array(await request.arrayBuffer());
+        if (grant.contentLength !== undefined && body.length !== grant.contentLength) {
+          throw invalid('Content-Length differs from the signed one.');
+        }
+        if (
+          grant.checksumSha256 !== undefined &&
+          encodeBase64(await sha256(body)) !== grant.checksumSha256
+        ) {
+          throw new BallastError('VALIDATION_FAILED', {
+            message: 'The body does not match the signed SHA-256.',
+            details: { field: 'checksumSha256' },
+          });
+        }
         const info = await storage.put(grant.key, body, {
           contentType: grant.contentType ?? sentType,
           signal: request.signal,
@@ -199,15 +247,69 @@ export class LocalPresigner {
     }
   }
 
-  async #sign(
-    method: string,
-    key: string,
-    expiresAt: number,
-    contentType: string | undefined,
-  ): Promise<string> {
-    const payload = new TextEncoder().encode(
-      `${method}\n${key}\n${expiresAt}\n${contentType ?? ''}`,
-    );
-    return toBase64Url(await this.#key.sign(payload));
+  async #sign(method: string, key: string, expiresAt: number, grant: PutBinding): Promise<string> {
+    return toBase64Url(await this.#key.sign(signedPayload(method, key, expiresAt, grant)));
   }
+}
+
+/** What a presigned PUT binds besides method, key and expiry. */
+interface PutBinding {
+  readonly contentType?: string | undefined;
+  readonly contentLength?: number | undefined;
+  readonly checksumSha256?: string | undefined;
+}
+
+/** Validates a PUT's binding and fills the default content type. */
+function putBinding(options: PresignOptions): PutBinding {
+  const { contentLength, checksumSha256 } = options;
+  if (contentLength !== undefined && !(Number.isSafeInteger(contentLength) && contentLength >= 0)) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'Invalid options for presignPut(): "contentLength" must be a non-negative integer',
+      details: { field: 'contentLength' },
+    });
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
+  if (options.contentType !== undefined && /[\u0000-\u001f\u007f]/.test(options.contentType)) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message:
+        'Invalid options for presignPut(): "contentType" must not contain control characters',
+      details: { field: 'contentType' },
+    });
+  }
+  const checksum = checksumSha256 === undefined ? undefined : normaliseSha256(checksumSha256);
+  if (checksumSha256 !== undefined && checksum === undefined) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message:
+        'Invalid options for presignPut(): "checksumSha256" must be a SHA-256 in base64 or hex',
+      details: { field: 'checksumSha256' },
+    });
+  }
+  return {
+    contentType: options.contentType ?? defaultPresignedContentType,
+    contentLength,
+    checksumSha256: checksum,
+  };
+}
+
+function signedPayload(
+  method: string,
+  key: string,
+  expiresAt: number,
+  grant: PutBinding,
+): Uint8Array<ArrayBuffer> {
+  // Every field on its own line; an absent one is an empty line, distinct from any value.
+  return new TextEncoder().encode(
+    [
+      method,
+      key,
+      expiresAt,
+      grant.contentType ?? '',
+      grant.contentLength ?? '',
+      grant.checksumSha256 ?? '',
+    ].join('\n'),
+  );
+}
+
+function definedOnly(grant: PutBinding): Partial<PresignedGrant> {
+  return Object.fromEntries(Object.entries(grant).filter(([, value]) => value !== undefined));
 }

@@ -163,6 +163,29 @@ export class MemoryObjectStorage implements ObjectStorage {
     return more && last ? { objects, nextCursor: last.key } : { objects };
   }
 
+  async move(
+    sourceKey: string,
+    targetKey: string,
+    options: StorageCallOptions = {},
+  ): Promise<ObjectInfo> {
+    assertObjectKey(sourceKey, 'sourceKey');
+    assertObjectKey(targetKey, 'targetKey');
+    throwIfAborted(options.signal);
+    const source = this.#objects.get(sourceKey);
+    if (!source)
+      throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
+    if (this.#objects.has(targetKey)) {
+      throw new BallastError('PRECONDITION_FAILED', {
+        message: `"${targetKey}" already holds an object; move never replaces one.`,
+      });
+    }
+    const info: ObjectInfo = { ...source.info, key: targetKey, lastModified: this.#clock.now() };
+    this.#keys.splice(this.#firstIndexAfter(targetKey, false), 0, targetKey);
+    this.#objects.set(targetKey, { info, bytes: source.bytes });
+    await this.delete(sourceKey);
+    return info;
+  }
+
   presignPut(key: string, options: PresignOptions): Promise<PresignedRequest> {
     return this.#presigner.presign('PUT', key, options);
   }

@@ -40,12 +40,14 @@ describe('compareObjectKeys()', () => {
 });
 
 describe('assertObjectKey()', () => {
-  it('accepts S3-legal keys and rejects empty, over-long and control-character keys', () => {
+  it('accepts S3-legal keys and rejects empty, over-long, control-character and ill-formed keys', () => {
     expect(() => assertObjectKey('docs/ñ/a b+c.pdf')).not.toThrow();
     expect(() => assertObjectKey('é'.repeat(512))).not.toThrow();
-    for (const key of ['', 'é'.repeat(513), 'a\nb', 'nul\u0000', 42]) {
+    expect(() => assertObjectKey('emoji/😀.png')).not.toThrow();
+    const ill = ['\ud800', 'a/\udc00', 'x\ud83d', '\ude00\ud83d'];
+    for (const key of ['', 'é'.repeat(513), 'a\nb', 'nul\u0000', 42, ...ill]) {
       expect(() => assertObjectKey(key)).toThrow(
-        expect.objectContaining({ code: 'VALIDATION_FAILED', details: { field: 'key' } }),
+        expect.objectContaining({ code: 'INVALID_KEY', status: 400, details: { field: 'key' } }),
       );
     }
   });

@@ -39,19 +39,27 @@ export function compareObjectKeys(a: string, b: string): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
+/** `String.prototype.isWellFormed`, which core's ES2022 lib does not declare. */
+function isWellFormed(text: string): boolean {
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
+}
+
 /**
- * Throws `VALIDATION_FAILED` (field `key`) unless `key` is a non-empty string of at most 1,024
- * UTF-8 bytes without control characters. Every storage in Ballast accepts at least these keys.
+ * Throws `INVALID_KEY` (400, field `key`) unless `key` is a non-empty, well-formed Unicode
+ * string (no lone surrogate, which has no UTF-8 form) of at most 1,024 UTF-8 bytes without
+ * control characters. Every storage in Ballast accepts at least these keys.
  */
 export function assertObjectKey(key: unknown, field = 'key'): asserts key is string {
   let problem: string | undefined;
   if (typeof key !== 'string' || key.length === 0) problem = 'must be a non-empty string';
+  // Checked before encoding: TextEncoder would silently turn a lone surrogate into U+FFFD.
+  else if (!isWellFormed(key)) problem = 'must be well-formed Unicode (no lone surrogate)';
   else if (encoder.encode(key).length > maxObjectKeyBytes)
     problem = `must be at most ${maxObjectKeyBytes} UTF-8 bytes`;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects.
   else if (/[\u0000-\u001f\u007f]/.test(key)) problem = 'must not contain control characters';
   if (problem !== undefined) {
-    throw new BallastError('VALIDATION_FAILED', {
+    throw new BallastError('INVALID_KEY', {
       message: `Invalid object key: ${problem}.`,
       details: { field },
     });

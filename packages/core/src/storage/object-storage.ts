@@ -57,9 +57,30 @@ export interface ObjectPage {
 export interface PresignOptions {
   /** Lifetime of the URL in seconds. */
   readonly expiresInSeconds: number;
-  /** For PUT: the content type the uploader must send. */
+  /**
+   * For PUT: the content type the uploader must send, signed into the URL. Default
+   * `'application/octet-stream'`: a PUT URL always fixes one, so an uploader can never choose
+   * `text/html` for an object later served from your domain.
+   */
   readonly contentType?: string;
+  /**
+   * For PUT: the exact byte length the upload must have (S3: a signed `Content-Length`). A
+   * body of any other length is refused by storage. Default: not bound.
+   */
+  readonly contentLength?: number;
+  /**
+   * For PUT: the SHA-256 of the bytes, base64 or hex (S3: a signed `x-amz-checksum-sha256`
+   * header, verified by S3 against the body). Other bytes are refused by storage. Default: not
+   * bound.
+   */
+  readonly checksumSha256?: string;
 }
+
+/** The content type a presigned PUT fixes when the caller names none. */
+export const defaultPresignedContentType = 'application/octet-stream';
+
+/** The header that carries a signed SHA-256 of a presigned PUT's body (S3's name). */
+export const checksumSha256Header = 'x-amz-checksum-sha256';
 
 /** A request a client can make without credentials until `expiresAt`. */
 export interface PresignedRequest {
@@ -75,7 +96,7 @@ export interface PresignedRequest {
  * Object storage. Implementations: `MemoryObjectStorage` (core), `FileSystemObjectStorage`
  * (`@ballast/adapters/fs`), S3 and compatibles (`@ballast/adapters/s3`). Failures are
  * `BallastError`s: `STORAGE_UNAVAILABLE` (retryable), `OBJECT_NOT_FOUND`, `TIMEOUT`, `ABORTED`,
- * `VALIDATION_FAILED` (a key the backend cannot store).
+ * `INVALID_KEY` (a key the backend cannot store).
  *
  * `list` returns keys in ascending UTF-8 byte order (S3's order; {@link compareObjectKeys}
  * implements it), so reconciliation can merge-join a listing with rows sorted the same way.
@@ -95,6 +116,15 @@ export interface ObjectStorage {
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string, options?: StorageCallOptions): Promise<void>;
   list(options?: ListObjectsOptions): Promise<ObjectPage>;
+  /**
+   * Moves the object at `sourceKey` to `targetKey`, which must hold no object: it never
+   * replaces one (`PRECONDITION_FAILED`, 412, and the source is left in place). Rejects with
+   * `OBJECT_NOT_FOUND` when there is no source. Atomic on memory and the filesystem (a rename);
+   * on S3 a CopyObject then a DeleteObject (objects up to 5 GB), so a crash in between leaves a
+   * copy under `sourceKey` for reconciliation. Used by `confirmUpload` to promote a staged
+   * upload to its final key.
+   */
+  move(sourceKey: string, targetKey: string, options?: StorageCallOptions): Promise<ObjectInfo>;
   presignPut(key: string, options: PresignOptions): Promise<PresignedRequest>;
   presignGet(key: string, options: PresignOptions): Promise<PresignedRequest>;
 }

@@ -3,7 +3,6 @@ export {
   defaultMaxSignedBodyBytes,
   type SignatureCheck,
   type SignatureGuard,
-  type SignatureGuardOptions,
   type SignatureRefusal,
 } from './signature-guard.js';
 export { SignedCallError } from './signed-call-error.js';

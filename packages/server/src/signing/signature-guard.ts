@@ -25,11 +25,12 @@ import { loggerSchema } from '../options/index.js';
 export const defaultMaxSignedBodyBytes = 1024 * 1024;
 
 /**
- * Options for {@link createSignatureGuard} and every `verifySignature` flavour: the verifier's
- * options (`secret` or `secrets`, `canonical`, `nonceStore`, `toleranceMs`, …, see
- * `createVerifier()` in `@ballast/core`), or a ready `verifier`, plus what the server adds.
+ * Options for `verifySignature()` and every adapter flavour (`expressVerifySignature`,
+ * `fastifyVerifySignature`, which re-export this type), and for {@link createSignatureGuard}:
+ * the verifier's options (`secret` or `secrets`, `canonical`, `nonceStore`, `toleranceMs`, …,
+ * see `createVerifier()` in `@ballast/core`), or a ready `verifier`, plus what the server adds.
  */
-export interface SignatureGuardOptions extends VerifierOptions {
+export interface VerifySignatureOptions extends VerifierOptions {
   /** A verifier made with `createVerifier()`; give it instead of the verifier options. */
   readonly verifier?: Verifier;
   /**
@@ -102,7 +103,7 @@ const guardSchema = z.object({
   locale: z.string().min(2).max(35).default('en'),
 });
 
-function splitOptions(options: SignatureGuardOptions): {
+function splitOptions(options: VerifySignatureOptions): {
   guard: Partial<Record<(typeof guardKeys)[number], unknown>>;
   verifierOptions: VerifierOptions;
   hasVerifierOptions: boolean;
@@ -131,7 +132,7 @@ function splitOptions(options: SignatureGuardOptions): {
  * if (!outcome.ok) return reply.status(outcome.status).send(outcome.problem);
  * ```
  */
-export function createSignatureGuard(options: SignatureGuardOptions): SignatureGuard {
+export function createSignatureGuard(options: VerifySignatureOptions): SignatureGuard {
   if (typeof options !== 'object' || options === null) {
     throw new BallastError('INVALID_OPTIONS', {
       message: 'Invalid options for verifySignature(): "(options)": expected an object',

@@ -3,7 +3,12 @@
  * problem+json `code`, e.g. `SIGNATURE_EXPIRED`), and the `Response` itself, ky style, for
  * anything the code does not say.
  */
-import { BallastError, type BallastErrorOptions, parseRetryAfter } from '@ballast/core';
+import {
+  BallastError,
+  type BallastErrorOptions,
+  type Logger,
+  parseRetryAfter,
+} from '@ballast/core';
 
 /** Thrown by the signed client for a response that is not 2xx. */
 export class SignedCallError extends BallastError {
@@ -50,21 +55,16 @@ async function problemOf(response: Response): Promise<ProblemBody | undefined> {
 }
 
 const codePattern = /^[A-Z][A-Z0-9_]{0,63}$/;
-const standardMembers = new Set([
-  'type',
-  'title',
-  'status',
-  'detail',
-  'instance',
-  'code',
-  'action',
-  'retryable',
-]);
 
 /**
- * The error for a non-2xx `response`. A problem document's `code` becomes the error's code (so a
- * `SIGNATURE_INVALID` from the edge is a `SIGNATURE_INVALID` here); its other members go to
- * `details`. Without one, the code is `UPSTREAM_ERROR`. `status` is the response's status;
+ * The error for a non-2xx `response`. Only the upstream's stable `code` (when it is one) and
+ * the response status are kept: the code becomes the error's code (so a `SIGNATURE_INVALID`
+ * from the edge is a `SIGNATURE_INVALID` here), else `UPSTREAM_ERROR`. Every other member of
+ * the upstream problem (`detail`, `sql`, `stack`, `reason`…) stays out of `details`, because
+ * `details` travel on to whoever this service answers; they are logged (`warn`) for the
+ * operator and remain readable from `error.response`. A redirect is never followed (the client
+ * sends `redirect: 'manual'`): it becomes a non-retryable `UPSTREAM_ERROR` with status 502 and
+ * `details.reason: 'redirect'`, so the signed body is never re-sent to another URL.
  * `retryable` follows the problem's flag, else the status; `Retry-After` lands in
  * `details.retryAfterMs`, which `retry()` honours.
  *
@@ -74,20 +74,36 @@ export async function signedCallErrorOf(
   response: Response,
   request: { method: string; url: string },
   now: number,
+  logger?: Logger,
 ): Promise<SignedCallError> {
+  if (isRedirect(response)) {
+    logger?.warn(
+      { ...request, status: response.status, location: response.headers.get('location') },
+      'signed call answered with a redirect; not followed',
+    );
+    return new SignedCallError('UPSTREAM_ERROR', {
+      message: `${request.method} ${request.url} answered a redirect (${response.status}), which a signed call never follows`,
+      status: 502,
+      retryable: false,
+      details: { reason: 'redirect', upstreamStatus: response.status },
+      response,
+      request,
+    });
+  }
   const problem = await problemOf(response);
   const code =
     typeof problem?.code === 'string' && codePattern.test(problem.code)
       ? problem.code
       : 'UPSTREAM_ERROR';
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
-  // Extension members (reason, header, field…) become details; the standard ones are restated
-  // by the error itself.
-  const details: Record<string, unknown> = {};
-  for (const [member, value] of Object.entries(problem ?? {})) {
-    if (!standardMembers.has(member)) details[member] = value;
+  if (problem !== undefined) {
+    // The upstream's own account, whatever it holds, goes to the operator's log only.
+    logger?.warn(
+      { ...request, status: response.status, code, upstreamProblem: problem },
+      'signed call failed',
+    );
   }
-  details.status = response.status;
+  const details: Record<string, unknown> = { status: response.status };
   const retryable = problem?.retryable;
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   return new SignedCallError(code, {
@@ -98,4 +114,9 @@ export async function signedCallErrorOf(
     response,
     request,
   });
+}
+
+/** A 3xx answer, or the opaque one a browser's fetch returns for `redirect: 'manual'`. */
+function isRedirect(response: Response): boolean {
+  return response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400);
 }

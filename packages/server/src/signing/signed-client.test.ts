@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   createSigner,
   createTraceContext,
@@ -9,6 +11,7 @@ import {
   withTraceLogger,
 } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
+import { problemResponse } from '../errors/problem-response.js';
 import { runWithTrace } from '../trace/async-trace-storage.js';
 import { SignedCallError } from './signed-call-error.js';
 import { createSignedClient } from './signed-client.js';
@@ -171,7 +174,7 @@ describe('createSignedClient()', () => {
       const failure = error as SignedCallError;
       expect(failure.status).toBe(403);
       expect(failure.retryable).toBe(false);
-      expect(failure.details).toMatchObject({ reason: 'signature-mismatch', status: 403 });
+      expect(failure.details).toEqual({ status: 403 });
       expect(failure.request).toEqual({ method: 'PUT', url: 'http://edge.internal/contracts/1' });
       expect((await failure.response.json()) as unknown).toMatchObject({
         code: 'SIGNATURE_INVALID',
@@ -217,7 +220,8 @@ describe('createSignedClient()', () => {
     await clock.advance(1);
     expect((await pending).status).toBe(200);
     expect(seen).toHaveLength(2);
-    expect(warnings).toEqual([
+    const retries = warnings.filter((fields) => fields.attempt !== undefined);
+    expect(retries).toEqual([
       expect.objectContaining({
         method: 'GET',
         path: '/quota',
@@ -226,7 +230,7 @@ describe('createSignedClient()', () => {
         code: 'RATE_LIMITED',
       }),
     ]);
-    expect(warnings[0]!.traceId).toBe(parseTraceparent(seen[0]!.traceparent)?.traceId);
+    expect(retries[0]!.traceId).toBe(parseTraceparent(seen[0]!.traceparent)?.traceId);
   });
 
   it('reports a network failure as NETWORK_ERROR after its retries', async () => {
@@ -300,5 +304,87 @@ describe('createSignedClient()', () => {
       code: 'INVALID_OPTIONS',
     });
     expect(sent).toBe(0);
+  });
+
+  it("keeps only the upstream problem's code and status; the rest is logged, never answered", async () => {
+    const logged: Array<Record<string, unknown>> = [];
+    const logger: Logger = {
+      debug() {},
+      info() {},
+      warn: (fields) => logged.push(fields),
+      error() {},
+    };
+    const upstream = {
+      type: 'about:blank',
+      title: 'DB_FAILURE',
+      status: 409,
+      code: 'VERSION_CONFLICT',
+      detail: 'duplicate key value violates unique constraint "contracts_pkey"',
+      sql: 'insert into contracts (id) values ($1)',
+      stack: 'Error: boom\n    at /srv/app/db.js:10:5',
+      field: 'id',
+    };
+    const client = createSignedClient({
+      ...strict,
+      baseUrl: 'http://edge.internal',
+      retry: false,
+      logger,
+      fetch: async () =>
+        Response.json(upstream, {
+          status: 409,
+          headers: { 'content-type': 'application/problem+json' },
+        }),
+    });
+    const failure = (await client
+      .put('/contracts/1', { json: {} })
+      .catch((e) => e)) as SignedCallError;
+    expect(failure).toMatchObject({ code: 'VERSION_CONFLICT', status: 409 });
+    expect(failure.details).toEqual({ status: 409 });
+    const answered = await problemResponse(failure).text();
+    for (const secretPart of ['contracts_pkey', 'insert into', '/srv/app', 'DB_FAILURE']) {
+      expect(answered).not.toContain(secretPart);
+    }
+    expect(logged).toContainEqual(expect.objectContaining({ upstreamProblem: upstream }));
+    // The caller can still read the whole upstream answer.
+    expect(await failure.response.json()).toEqual(upstream);
+  });
+
+  it('never follows a redirect, so the signed body never reaches another origin', async () => {
+    const received: string[] = [];
+    const listen = (server: Server) =>
+      new Promise<string>((resolve) =>
+        server.listen(0, '127.0.0.1', () =>
+          resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+        ),
+      );
+    const other = createServer((request, response) => {
+      received.push(`${request.method} ${request.url}`);
+      response.end('stolen');
+    });
+    const otherUrl = await listen(other);
+    const redirecting = createServer((_request, response) => {
+      response.writeHead(307, { location: `${otherUrl}/collect` }).end();
+    });
+    const baseUrl = await listen(redirecting);
+    try {
+      const client = createSignedClient({ ...strict, baseUrl, generateIdempotencyKeys: true });
+      for (const call of [
+        () => client.post('/contracts', { json: { plan: 'pro' } }),
+        () => client.get('/contracts'),
+      ]) {
+        const failure = await call().catch((e) => e);
+        expect(failure).toBeInstanceOf(SignedCallError);
+        expect(failure).toMatchObject({
+          code: 'UPSTREAM_ERROR',
+          status: 502,
+          retryable: false,
+          details: { reason: 'redirect', upstreamStatus: 307 },
+        });
+      }
+      expect(received).toEqual([]);
+    } finally {
+      redirecting.close();
+      other.close();
+    }
   });
 });

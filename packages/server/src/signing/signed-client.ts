@@ -62,7 +62,10 @@ export interface SignedClientOptions extends SignerOptions {
   trace?: TraceContext | (() => TraceContext | undefined);
   /** Headers sent with every call (the call's own headers win). */
   headers?: Record<string, string>;
-  /** Logs each retry (`warn`: method, path, attempt, delay, code). Default: none. */
+  /**
+   * Logs each retry (`warn`: method, path, attempt, delay, code) and each failed call's upstream
+   * problem document, which is not copied into the error. Default: none.
+   */
   logger?: Logger;
 }
 
@@ -216,7 +219,10 @@ function withBodyHelpers(promise: Promise<Response>): ResponsePromise {
  * header, `traceparent` and `x-request-id` (a child span of the current trace) and the
  * idempotency key; then, per attempt, signs method, path, body and the signed headers with a
  * fresh timestamp and sends. A non-2xx answer throws {@link SignedCallError} carrying the
- * response and the other side's problem `code`; network failures throw `NETWORK_ERROR`.
+ * response and the other side's problem `code` (only the code and status: the rest of the
+ * upstream problem is logged, never copied into the error's `details`); network failures throw
+ * `NETWORK_ERROR`. Redirects are never followed (a signed body must not travel to another
+ * URL): a 3xx fails the call with a non-retryable 502 `UPSTREAM_ERROR`.
  *
  * @example
  * ```ts
@@ -303,6 +309,9 @@ export function createSignedClient(options: SignedClientOptions): SignedClient {
           new Request(url, {
             method,
             headers: signed,
+            // A redirect would re-send this signed body to another URL, maybe another origin:
+            // never follow one; it fails the call (see signedCallErrorOf).
+            redirect: 'manual',
             ...(methodsWithoutBody.has(method) ? {} : { body }),
             ...(signal ? { signal } : {}),
           }),
@@ -315,7 +324,12 @@ export function createSignedClient(options: SignedClientOptions): SignedClient {
         });
       }
       if (response.ok) return response;
-      throw await signedCallErrorOf(response, { method, url: url.href }, client.clock.now());
+      throw await signedCallErrorOf(
+        response,
+        { method, url: url.href },
+        client.clock.now(),
+        client.logger,
+      );
     };
 
     if (!retryOptions) return attempt(init.signal);

@@ -234,8 +234,8 @@ describe('verifySignature()', () => {
     expect(streamed.status).toBe(413);
   });
 
-  it('accepts the seed sender byte for byte (crypto.createHmac over timestamp.body)', async () => {
-    const handler = verifySignature({ secret })(
+  it('accepts the seed sender byte for byte (crypto.createHmac over timestamp.body) when asked to', async () => {
+    const handler = verifySignature({ secret, canonical: 'seed' })(
       async (request) => new Response(await request.text()),
     );
     const body = JSON.stringify({ customer_id: 'c1' });

@@ -8,9 +8,9 @@
 import { requestTargetOf, type VerifiedSignature } from '@ballast/core';
 import { problemResponse } from '../errors/problem-response.js';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
+import { readRequestBody } from '../http/read-request-body.js';
 import type { TraceScope } from '../trace/async-trace-storage.js';
-import { readRequestBody } from './read-request-body.js';
-import { createSignatureGuard, type SignatureGuardOptions } from './signature-guard.js';
+import { createSignatureGuard, type VerifySignatureOptions } from './signature-guard.js';
 
 /** What a verified request exposes to its handler. */
 export interface SignatureScope {
@@ -20,8 +20,7 @@ export interface SignatureScope {
   readonly rawBody: Uint8Array;
 }
 
-/** Options for {@link verifySignature}: see {@link SignatureGuardOptions}. */
-export type VerifySignatureOptions = SignatureGuardOptions;
+export type { VerifySignatureOptions };
 
 /**
  * Wraps a fetch handler so it runs only for correctly signed requests. The handler receives a

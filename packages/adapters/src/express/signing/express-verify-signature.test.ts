@@ -79,7 +79,10 @@ describe('expressVerifySignature, Express specifics', () => {
       const body = 'plain text, signed';
       const response = await rawHttp(`${server.baseUrl}/hook`, {
         method: 'POST',
-        headers: [['content-type', 'text/plain'], ...Object.entries(await signer.sign({ body }))],
+        headers: [
+          ['content-type', 'text/plain'],
+          ...Object.entries(await signer.sign({ method: 'POST', path: '/hook', body })),
+        ],
         body,
       });
       expect(response.json()).toEqual({ isBuffer: true, text: body });
@@ -108,7 +111,7 @@ describe('expressVerifySignature, Express specifics', () => {
         method: 'POST',
         headers: [
           ['content-type', 'application/json'],
-          ...Object.entries(await signer.sign({ body })),
+          ...Object.entries(await signer.sign({ method: 'POST', path: '/hook', body })),
         ],
         body,
       });
@@ -169,7 +172,7 @@ describe('expressVerifySignature, Express specifics', () => {
         method: 'POST',
         headers: [
           ['content-type', 'application/json'],
-          ...Object.entries(await signer.sign({ body })),
+          ...Object.entries(await signer.sign({ method: 'POST', path: '/hook', body })),
         ],
         body,
       });

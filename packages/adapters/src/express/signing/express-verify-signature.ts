@@ -7,7 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BallastError, type VerifiedSignature } from '@ballast/core';
-import type { SignatureGuardOptions, TraceScope } from '@ballast/server';
+import { payloadTooLarge } from '@ballast/core/adapter-kit';
+import type { TraceScope, VerifySignatureOptions } from '@ballast/server';
 import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
 import { readNodeBody } from '../../node-http/read-node-body.js';
@@ -30,8 +31,8 @@ export function captureRawBody(req: IncomingMessage, _res: ServerResponse, buffe
   rawBodies.set(req, buffer);
 }
 
-/** Options for {@link expressVerifySignature}; see `SignatureGuardOptions` in `@ballast/server`. */
-export type ExpressVerifySignatureOptions = SignatureGuardOptions;
+/** Options for the middleware: `VerifySignatureOptions` of `@ballast/server`, re-exported. */
+export type { VerifySignatureOptions };
 
 function isJson(req: Request): boolean {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -64,7 +65,7 @@ function sendRefusal(res: Response, refusal: SignatureRefusal): void {
  * });
  * ```
  */
-export function expressVerifySignature(options: ExpressVerifySignatureOptions): RequestHandler {
+export function expressVerifySignature(options: VerifySignatureOptions): RequestHandler {
   const guard = createSignatureGuard(options);
   return (req, res, next) => {
     const logger = (res.locals[traceKey] as TraceScope | undefined)?.logger;
@@ -75,11 +76,7 @@ export function expressVerifySignature(options: ExpressVerifySignatureOptions): 
       const parsed = rawBodies.get(req) ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
       if (parsed) {
         // The parser's own limit let it through; the signature's bound still applies.
-        if (parsed.length > guard.maxBodyBytes) {
-          throw new BallastError('PAYLOAD_TOO_LARGE', {
-            details: { maxBytes: guard.maxBodyBytes },
-          });
-        }
+        if (parsed.length > guard.maxBodyBytes) throw payloadTooLarge(guard.maxBodyBytes);
         return { body: parsed, readHere: false };
       }
       if (!req.readableEnded) {

@@ -1,6 +1,6 @@
 export {
   captureRawBody,
-  type ExpressVerifySignatureOptions,
   expressSignature,
   expressVerifySignature,
+  type VerifySignatureOptions,
 } from './express-verify-signature.js';

@@ -53,7 +53,7 @@ describe('fastifyVerifySignature, Fastify specifics', () => {
         method: 'POST',
         headers: [
           ['content-type', 'application/json'],
-          ...Object.entries(await signer.sign({ body })),
+          ...Object.entries(await signer.sign({ method: 'POST', path: '/hook', body })),
         ],
         body,
       });
@@ -95,5 +95,19 @@ describe('fastifyVerifySignature, Fastify specifics', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('fastifyVerifySignature, options', () => {
+  it('reports bad options through app.register() and app.ready(), where they can be caught', async () => {
+    const app = Fastify();
+    await expect(
+      app.register(fastifyVerifySignature, { secret: 'too-short' }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'secret' } });
+    await app.close();
+    const other = Fastify();
+    other.register(fastifyVerifySignature, { secret: 'too-short' });
+    await expect(other.ready()).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await other.close();
   });
 });

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { VerifiedSignature } from '@ballast/core';
-import type { SignatureGuardOptions } from '@ballast/server';
+import type { VerifySignatureOptions } from '@ballast/server';
 import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { readNodeBody } from '../../node-http/read-node-body.js';
@@ -21,8 +21,8 @@ declare module 'fastify' {
   }
 }
 
-/** Options for {@link fastifyVerifySignature}; see `SignatureGuardOptions` in `@ballast/server`. */
-export type FastifyVerifySignatureOptions = SignatureGuardOptions;
+/** Options for the middleware: `VerifySignatureOptions` of `@ballast/server`, re-exported. */
+export type { VerifySignatureOptions };
 
 /**
  * Answers from inside `preParsing`. The reply is hijacked and written directly, because a
@@ -45,13 +45,21 @@ function sendRefusal(reply: FastifyReply, refusal: SignatureRefusal): void {
   reply.raw.end(body);
 }
 
-const verifySignaturePlugin: FastifyPluginCallback<FastifyVerifySignatureOptions> = (
+const verifySignaturePlugin: FastifyPluginCallback<VerifySignatureOptions> = (
   fastify,
   options,
   done,
 ) => {
-  // Fastify adds no keys of its own to plugin options, so they go to the guard as given.
-  const guard = createSignatureGuard(options);
+  // Fastify adds no keys of its own to plugin options, so they go to the guard as given. Bad
+  // options go to done(): thrown here, inside Fastify's callback-style loader, they would escape
+  // app.register()'s promise and app.ready() and crash the process uncatchably.
+  let guard: ReturnType<typeof createSignatureGuard>;
+  try {
+    guard = createSignatureGuard(options);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
   fastify.decorateRequest('signature', null);
   fastify.decorateRequest('rawBody', null);
   fastify.addHook('preParsing', async (request, reply, payload) => {

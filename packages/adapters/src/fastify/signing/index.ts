@@ -1,4 +1,4 @@
 export {
-  type FastifyVerifySignatureOptions,
   fastifyVerifySignature,
+  type VerifySignatureOptions,
 } from './fastify-verify-signature.js';

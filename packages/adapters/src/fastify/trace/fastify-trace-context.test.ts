@@ -72,3 +72,18 @@ describe('fastifyTraceContext', () => {
     expect(first.scoped).not.toBe(second.scoped);
   });
 });
+
+describe('fastifyTraceContext, options', () => {
+  it('reports bad options through app.register() and app.ready(), where they can be caught', async () => {
+    const bad = { responseHeaders: 'yes' } as unknown as { responseHeaders: boolean };
+    const first = Fastify();
+    await expect(first.register(fastifyTraceContext, bad)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+    });
+    await first.close();
+    const second = Fastify();
+    second.register(fastifyTraceContext, { maxRequestIdLength: -1 });
+    await expect(second.ready()).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    await second.close();
+  });
+});

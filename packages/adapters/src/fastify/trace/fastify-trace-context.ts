@@ -56,9 +56,19 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
   options,
   done,
 ) => {
-  const { logger, responseHeaders } = parseOptions(optionsSchema, options, 'fastifyTraceContext()');
-  // The reader validates the trace fields of the same options object.
-  const readTrace = createTraceReader(pickTraceFromHeadersOptions(options));
+  // Bad options go to done(), so they reject app.register() / app.ready() instead of throwing
+  // inside Fastify's callback-style loader, where nothing can catch them.
+  let parsed: z.output<typeof optionsSchema>;
+  let readTrace: ReturnType<typeof createTraceReader>;
+  try {
+    parsed = parseOptions(optionsSchema, options, 'fastifyTraceContext()');
+    // The reader validates the trace fields of the same options object.
+    readTrace = createTraceReader(pickTraceFromHeadersOptions(options));
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
+  const { logger, responseHeaders } = parsed;
   const requestIdHeader = (options.requestIdHeader ?? 'x-request-id').toLowerCase();
   const scopes = new WeakMap<FastifyRequest, TraceScope>();
 

@@ -160,6 +160,7 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
   readonly #generateId: () => string;
   readonly #clock: Clock;
   readonly #options: KyselyDocumentRecordsOptions<Data>;
+  readonly #managedColumns: ReadonlySet<string>;
 
   constructor(options: KyselyDocumentRecordsOptions<Data>) {
     const parsed = parseOptions(optionsSchema, options, 'KyselyDocumentRecords()');
@@ -167,6 +168,10 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
     this.#db = parsed.db;
     this.#tables = parsed;
     this.#refs = documentTableRefs(parsed);
+    const { table: _table, ...columns } = parsed.documents;
+    this.#managedColumns = new Set(
+      Object.values(columns).filter((name): name is string => typeof name === 'string'),
+    );
     this.#dataColumns = options.dataColumns ?? defaultDataColumns;
     this.#generateId = options.generateId ?? (() => crypto.randomUUID());
     this.#clock = options.clock ?? systemClock;
@@ -230,10 +235,12 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
     }
     for (const [column, value] of this.#objectColumns(record.object)) values.set(column, value);
     for (const [column, value] of Object.entries(this.#dataColumns(record.data))) {
-      if (values.has(column)) {
-        throw new BallastError('INVALID_OPTIONS', {
+      // Every configured column is the records' own, whether this insert sets it or not: data
+      // (often a request body) must never set a status, an error_reason or a deleted_at.
+      if (this.#managedColumns.has(column) || values.has(column)) {
+        throw new BallastError('VALIDATION_FAILED', {
           message: `KyselyDocumentRecords: record data sets "${column}", a column the records manage`,
-          details: { field: 'record' },
+          details: { field: `record.${column}` },
         });
       }
       values.set(column, value);
