@@ -1,0 +1,127 @@
+/**
+ * The offline point of sale's server: the express-sales API (`POST /sales` with a required
+ * `Idempotency-Key`, on Postgres or PGlite) plus what a till page needs around it — a stock
+ * check that rejects a sale with 422 and a message for the cashier, versioned products edited
+ * with `If-Match` (412 with the current version when stale), `/health` for the connectivity
+ * ping, and the page itself with its script bundled from TypeScript on start.
+ */
+import { fileURLToPath } from 'node:url';
+import { expressIdempotency } from '@ballast/adapters/express';
+import { BallastError, MemoryIdempotencyStore, registerMessages } from '@ballast/core';
+import { build } from 'esbuild';
+import express, { type Express, type RequestHandler } from 'express';
+import { createSalesApp, type SalesAppOptions } from '../../express-sales/src/app.js';
+import { pageHtml } from './page/page-html.js';
+
+registerMessages('en', { INSUFFICIENT_STOCK: 'Not enough stock for this sale.' });
+
+const fromHere = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** Bundles the page script (plain TypeScript, no framework) with @ballast/client from source. */
+export async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [fromHere('./page/main.ts')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    minify: true,
+    alias: {
+      '@ballast/client': fromHere('../../../packages/client/src/index.ts'),
+      '@ballast/core/adapter-kit': fromHere('../../../packages/core/src/adapter-kit/index.ts'),
+      '@ballast/core': fromHere('../../../packages/core/src/index.ts'),
+    },
+  });
+  return result.outputFiles[0]?.text ?? '';
+}
+
+interface Product {
+  version: number;
+  record: { name: string; priceCents: number; stock: number };
+}
+
+/** Options of {@link createPosApp}. */
+export interface PosAppOptions extends SalesAppOptions {
+  /** The bundled page script, from {@link bundlePage}. */
+  script: string;
+}
+
+/** The till's server: page, health, stock-checked sales and versioned products. */
+export function createPosApp(options: PosAppOptions): Express & { products: Map<string, Product> } {
+  const app = express() as Express & { products: Map<string, Product> };
+  const products = new Map<string, Product>([
+    ['coffee', { version: 1, record: { name: 'Coffee', priceCents: 350, stock: 1_000_000 } }],
+    ['croissant', { version: 1, record: { name: 'Croissant', priceCents: 220, stock: 0 } }],
+  ]);
+  app.products = products;
+
+  app.get('/', (_req, res) => {
+    res.type('html').send(pageHtml);
+  });
+  app.get('/pos.js', (_req, res) => {
+    res.type('text/javascript').send(options.script);
+  });
+  app.get('/health', (_req, res) => {
+    res
+      .set('cache-control', 'no-store')
+      .json({ status: 'ok', timestamp: new Date().toISOString() });
+  });
+
+  const problem =
+    (error: BallastError): RequestHandler =>
+    (req, res) => {
+      res
+        .status(error.status)
+        .type('application/problem+json')
+        .send(JSON.stringify(error.toProblem({ instance: req.originalUrl })));
+    };
+
+  // The stock rule of seed 002 §3.1: a sale queued offline may meet an empty shelf on the
+  // server; it is rejected with 422 and a message the cashier can act on.
+  app.post('/sales', express.json({ limit: '64kb' }), (req, res, next) => {
+    const product = products.get(String(req.body?.item ?? '').toLowerCase());
+    if (product !== undefined && product.record.stock < Number(req.body?.quantity ?? 0)) {
+      problem(
+        new BallastError('INSUFFICIENT_STOCK', {
+          status: 422,
+          details: { item: req.body.item, available: product.record.stock },
+        }),
+      )(req, res, next);
+      return;
+    }
+    next();
+  });
+
+  // Product edits: optimistic locking over ETag / If-Match, idempotent like the sales.
+  const idempotent = expressIdempotency({
+    store: new MemoryIdempotencyStore(),
+    scope: (req) => req.get('x-till-id') ?? 'global',
+  });
+  app.get('/products/:id', (req, res, next) => {
+    const product = products.get(String(req.params.id));
+    if (product === undefined) return problem(new BallastError('NOT_FOUND'))(req, res, next);
+    res.set('etag', `"${product.version}"`).json({ ...product.record, version: product.version });
+  });
+  app.patch('/products/:id', express.json({ limit: '16kb' }), idempotent, (req, res, next) => {
+    const product = products.get(String(req.params.id));
+    if (product === undefined) return problem(new BallastError('NOT_FOUND'))(req, res, next);
+    const ifMatch = req.get('if-match');
+    if (ifMatch === undefined)
+      return problem(new BallastError('PRECONDITION_REQUIRED'))(req, res, next);
+    if (ifMatch !== `"${product.version}"`) {
+      return problem(
+        new BallastError('PRECONDITION_FAILED', {
+          details: { currentVersion: product.version, current: product.record },
+        }),
+      )(req, res, next);
+    }
+    const changes = req.body as Partial<Product['record']>;
+    product.record = { ...product.record, ...changes };
+    product.version += 1;
+    res.set('etag', `"${product.version}"`).json({ ...product.record, version: product.version });
+  });
+
+  app.use(createSalesApp(options));
+  return app;
+}

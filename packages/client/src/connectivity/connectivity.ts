@@ -1,0 +1,167 @@
+/**
+ * Whether the server can be reached, as one status the UI can show ("Sin conexión", seed 002
+ * §2.3). The browser's `navigator.onLine` only knows whether there is a network interface, not
+ * whether the API answers (a captive portal, a dead Wi-Fi uplink), so failed requests count
+ * too: after N in a row a light health ping decides, and keeps deciding until the server
+ * answers. In Node there is no `navigator`, and the ping alone does the work.
+ */
+import { systemClock } from '@ballast/core';
+import type { ConnectivityReporter } from '../fetch/client-options.js';
+import {
+  type ConnectivityEvents,
+  type ConnectivityOptions,
+  type ConnectivityStatus,
+  parseConnectivityOptions,
+} from './connectivity-options.js';
+
+/** The connectivity tracker made by {@link createConnectivity}. */
+export interface Connectivity extends ConnectivityReporter {
+  /** The current status. */
+  readonly status: ConnectivityStatus;
+  /** Subscribes to status changes; returns a function that unsubscribes. */
+  on<E extends keyof ConnectivityEvents>(event: E, listener: ConnectivityEvents[E]): () => void;
+  /** Pings the health URL now (when configured) and resolves with the resulting status. */
+  check(): Promise<ConnectivityStatus>;
+  /** Stops listening to the platform and cancels the ping timer. */
+  close(): void;
+}
+
+type OnlineNavigator = { onLine?: boolean } | undefined;
+
+/**
+ * Tracks connectivity from `navigator.onLine`, `online`/`offline` events, failures reported by
+ * clients (`createClient({ connectivity })`) and a health ping.
+ *
+ * - `offline`: the platform says there is no network, or the health ping gets no answer.
+ * - `degraded`: requests keep failing but the device has a network, or the health endpoint
+ *   answers with an error status.
+ * - `online`: the last request or ping got an answer.
+ *
+ * @example
+ * ```ts
+ * const connectivity = createConnectivity({ healthUrl: '/health' });
+ * connectivity.on('change', ({ status }) => banner.toggle(status !== 'online'));
+ * const api = createClient({ connectivity });
+ * ```
+ */
+export function createConnectivity(options: ConnectivityOptions = {}): Connectivity {
+  const config = parseConnectivityOptions(options);
+  const clock = config.clock ?? systemClock;
+  const target =
+    config.target ??
+    (typeof globalThis.addEventListener === 'function' ? (globalThis as EventTarget) : undefined);
+  const platformOnline = () => {
+    const navigator = (target === undefined ? undefined : globalThis.navigator) as OnlineNavigator;
+    return navigator?.onLine !== false;
+  };
+
+  const listeners = new Set<ConnectivityEvents['change']>();
+  if (config.on?.change) listeners.add(config.on.change);
+  let status: ConnectivityStatus = platformOnline() ? 'online' : 'offline';
+  let failures = 0;
+  let cancelPing: (() => void) | undefined;
+  let pinging: Promise<ConnectivityStatus> | undefined;
+  let closed = false;
+
+  function setStatus(next: ConnectivityStatus) {
+    if (next === status) return;
+    const previous = status;
+    status = next;
+    for (const listener of [...listeners]) {
+      try {
+        listener({ status: next, previous });
+      } catch {
+        // A listener's failure is the listener's; it never changes the status others see.
+      }
+    }
+    if (next === 'online') stopPinging();
+    else schedulePing();
+  }
+
+  function stopPinging() {
+    cancelPing?.();
+    cancelPing = undefined;
+  }
+
+  function schedulePing() {
+    if (closed || config.healthUrl === undefined || cancelPing !== undefined) return;
+    cancelPing = clock.setTimer(() => {
+      cancelPing = undefined;
+      void check();
+    }, config.pingIntervalMs);
+  }
+
+  async function ping(healthUrl: string): Promise<ConnectivityStatus> {
+    const controller = new AbortController();
+    const cancelTimer = clock.setTimer(() => controller.abort(), config.pingTimeoutMs);
+    try {
+      const fetchImpl = config.fetch ?? globalThis.fetch;
+      const response = await fetchImpl(healthUrl, {
+        method: 'GET',
+        cache: 'no-store',
+        signal: controller.signal,
+      });
+      // The body is not needed; release the connection.
+      await response.body?.cancel().catch(() => undefined);
+      return response.ok ? 'online' : 'degraded';
+    } catch {
+      return 'offline';
+    } finally {
+      cancelTimer();
+    }
+  }
+
+  function check(): Promise<ConnectivityStatus> {
+    if (config.healthUrl === undefined || closed) return Promise.resolve(status);
+    if (!platformOnline()) {
+      setStatus('offline');
+      return Promise.resolve(status);
+    }
+    pinging ??= ping(config.healthUrl).then((next) => {
+      pinging = undefined;
+      if (next === 'online') failures = 0;
+      setStatus(next);
+      if (next !== 'online') schedulePing();
+      return status;
+    });
+    return pinging;
+  }
+
+  const onOnline = () => {
+    failures = 0;
+    if (config.healthUrl === undefined) setStatus('online');
+    else void check();
+  };
+  const onOffline = () => setStatus('offline');
+  target?.addEventListener('online', onOnline);
+  target?.addEventListener('offline', onOffline);
+
+  return {
+    get status() {
+      return status;
+    },
+    on(event, listener) {
+      if (event !== 'change' || typeof listener !== 'function') return () => {};
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    check,
+    reportSuccess() {
+      failures = 0;
+      if (status !== 'online' && platformOnline()) setStatus('online');
+    },
+    reportFailure() {
+      failures += 1;
+      if (failures < config.failureThreshold || status !== 'online') return;
+      if (config.healthUrl === undefined) setStatus('degraded');
+      else void check();
+    },
+    close() {
+      closed = true;
+      stopPinging();
+      target?.removeEventListener('online', onOnline);
+      target?.removeEventListener('offline', onOffline);
+      listeners.clear();
+    },
+  };
+}

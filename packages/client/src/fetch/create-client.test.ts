@@ -1,0 +1,133 @@
+import { BallastError, ManualClock } from '@ballast/core';
+import { describe, expect, it } from 'vitest';
+import { createFakeApi } from '../../test/support/fake-api.js';
+import { createClient } from './create-client.js';
+
+const baseUrl = 'http://api.test';
+
+describe('createClient', () => {
+  it('sends JSON and parses JSON answers, adding an Idempotency-Key to writes', async () => {
+    const api = createFakeApi();
+    const client = createClient({ baseUrl, fetch: api.fetch });
+    const sale = await client.post<{ id: number }>('/sales', { item: 'coffee', quantity: 1 });
+    expect(sale.id).toBe(1);
+    expect(api.requests[0]?.key).toMatch(/^"[0-9a-f-]{36}"$/);
+  });
+
+  it('turns a problem+json answer into a BallastError with the server message and extensions', async () => {
+    const api = createFakeApi();
+    const client = createClient({ baseUrl, fetch: api.fetch });
+    const error = await client
+      .patch<never>('/products/p1', { priceCents: 1 }, { ifMatch: 0 })
+      .catch((e: unknown) => e as BallastError);
+    expect(error).toBeInstanceOf(BallastError);
+    expect(error).toMatchObject({ code: 'PRECONDITION_FAILED', status: 412 });
+    expect(error.message).toBe('This record changed since you loaded it.');
+    expect(error.details).toMatchObject({ currentVersion: 1, current: { name: 'Coffee' } });
+    expect(api.requests[0]?.ifMatch).toBe('"0"');
+  });
+
+  it('maps a non-problem error page from its status and never uses its text as a message', async () => {
+    const client = createClient({
+      baseUrl,
+      fetch: async () => new Response('<html>Bad gateway at 10.0.0.3</html>', { status: 404 }),
+    });
+    const error = await client.get<never>('/x').catch((e: unknown) => e as BallastError);
+    expect(error).toMatchObject({ code: 'NOT_FOUND', status: 404 });
+    expect(error.message).not.toContain('10.0.0.3');
+  });
+
+  it('retries a read twice with backoff on 5xx, then succeeds', async () => {
+    const api = createFakeApi();
+    api.failNext(2);
+    const clock = new ManualClock();
+    const client = createClient({ baseUrl, fetch: api.fetch, clock, random: () => 0 });
+    const result = client.request('/health');
+    await clock.advance(500); // equal jitter with random 0: half of 1 s
+    await clock.advance(1_000); // half of 2 s
+    await expect(result).resolves.toMatchObject({ status: 200 });
+    expect(api.requests).toHaveLength(3);
+  });
+
+  it('retries a write once with the same Idempotency-Key, so the server records it once', async () => {
+    const api = createFakeApi();
+    api.failNext(1);
+    const clock = new ManualClock();
+    const client = createClient({ baseUrl, fetch: api.fetch, clock, random: () => 0 });
+    const result = client.post('/sales', { item: 'tea', quantity: 2 });
+    await clock.advance(500);
+    await expect(result).resolves.toMatchObject({ id: 1 });
+    expect(api.requests.map((request) => request.key)).toEqual([
+      api.requests[0]?.key,
+      api.requests[0]?.key,
+    ]);
+    expect(api.sales).toHaveLength(1);
+  });
+
+  it('never retries a write sent without a key', async () => {
+    const api = createFakeApi();
+    api.failNext(1);
+    const client = createClient({ baseUrl, fetch: api.fetch });
+    await expect(
+      client.post('/sales', { quantity: 1 }, { idempotencyKey: false }),
+    ).rejects.toMatchObject({
+      code: 'UPSTREAM_ERROR',
+    });
+    expect(api.requests).toHaveLength(1);
+    expect(api.requests[0]?.key).toBeNull();
+  });
+
+  it('honours Retry-After as the least wait, and gives up at once past maxRetryAfterMs', async () => {
+    const clock = new ManualClock();
+    let calls = 0;
+    const client = createClient({
+      baseUrl,
+      clock,
+      random: () => 0,
+      retry: { maxRetryAfterMs: 10_000 },
+      fetch: async () => {
+        calls += 1;
+        return new Response(null, {
+          status: 429,
+          headers: { 'retry-after': calls === 1 ? '3' : '60' },
+        });
+      },
+    });
+    const result = client.get<never>('/x').catch((e: unknown) => e as BallastError);
+    await clock.advance(2_999);
+    expect(calls).toBe(1);
+    await clock.advance(1);
+    expect(calls).toBe(2);
+    expect(await result).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterMs: 60_000 } });
+  });
+
+  it('times an attempt out with TIMEOUT and reports failures and answers to connectivity', async () => {
+    const clock = new ManualClock();
+    const reports: string[] = [];
+    const client = createClient({
+      baseUrl,
+      clock,
+      timeoutMs: 1_000,
+      retry: { reads: 0 },
+      connectivity: {
+        reportSuccess: () => reports.push('ok'),
+        reportFailure: () => reports.push('fail'),
+      },
+      fetch: (_url, init) =>
+        new Promise((_resolve, reject) =>
+          init?.signal?.addEventListener('abort', () =>
+            reject(new DOMException('aborted', 'AbortError')),
+          ),
+        ),
+    });
+    const result = client.get<never>('/slow').catch((e: unknown) => e as BallastError);
+    await clock.advance(1_000);
+    expect(await result).toMatchObject({ code: 'TIMEOUT' });
+    expect(reports).toEqual(['fail']);
+  });
+
+  it('rejects wrong options with INVALID_OPTIONS naming the field', () => {
+    expect(() => createClient({ timeoutMs: -1 })).toThrow(/createClient\(\).*timeoutMs/);
+    expect(() => createClient({ retries: 3 } as never)).toThrow(/unknown option/);
+  });
+});

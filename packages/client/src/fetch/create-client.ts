@@ -1,0 +1,251 @@
+/**
+ * A fetch that behaves on a bad network (seed 002 §2.3, §4.1): every attempt has a timeout, so
+ * the UI never hangs; reads are retried with backoff; a write is retried once, with the same
+ * `Idempotency-Key`, so the retry can never record it twice; `Retry-After` is honoured; and
+ * every error answer arrives as a `BallastError` with a stable code and a message for people.
+ */
+import { BallastError, isBallastError, systemClock } from '@ballast/core';
+import {
+  type ClientOptions,
+  type ParsedClientOptions,
+  parseClientOptions,
+} from './client-options.js';
+import { createIdempotencyKey } from './idempotency-key.js';
+import { errorFromResponse } from './problem-response.js';
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** HTTP method. Default `'GET'`. */
+  method?: string;
+  /**
+   * Body. A string, `Blob`, `FormData`, `ArrayBuffer` or `URLSearchParams` is sent as is;
+   * anything else is sent as JSON.
+   */
+  body?: unknown;
+  /** Headers of this request, on top of the client's. */
+  headers?: Record<string, string>;
+  /**
+   * The write's `Idempotency-Key`. Writes (POST, PUT, PATCH, DELETE) get a fresh UUID when
+   * none is given; `false` sends none, and such a write is never retried.
+   */
+  idempotencyKey?: string | false;
+  /** The version being edited: sent as `If-Match: "<version>"` (a strong ETag). */
+  ifMatch?: string | number;
+  /** Time allowed for one attempt, in ms. Default: the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Retries of this request. Default: the client's `retry.reads` or `retry.writes`. */
+  retries?: number;
+  /** Cancels the request and any wait between attempts. */
+  signal?: AbortSignal;
+}
+
+/** A successful answer. */
+export interface ClientResponse<T> {
+  /** HTTP status (2xx). */
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, the text of a non-JSON body, or `undefined` for an empty one. */
+  data: T;
+  /** The server answered from its idempotency record (`Idempotent-Replayed: true`). */
+  replayed: boolean;
+}
+
+/** The client made by {@link createClient}. */
+export interface Client {
+  /** Sends one request; resolves with a 2xx answer or rejects with a `BallastError`. */
+  request<T = unknown>(path: string, options?: RequestOptions): Promise<ClientResponse<T>>;
+  /** `GET path`, resolving with the parsed body. */
+  get<T = unknown>(path: string, options?: RequestOptions): Promise<T>;
+  /** `POST path` with `body`, resolving with the parsed body. */
+  post<T = unknown>(path: string, body?: unknown, options?: RequestOptions): Promise<T>;
+  /** `PUT path` with `body`, resolving with the parsed body. */
+  put<T = unknown>(path: string, body?: unknown, options?: RequestOptions): Promise<T>;
+  /** `PATCH path` with `body`, resolving with the parsed body. */
+  patch<T = unknown>(path: string, body?: unknown, options?: RequestOptions): Promise<T>;
+  /** `DELETE path`, resolving with the parsed body. */
+  delete<T = unknown>(path: string, options?: RequestOptions): Promise<T>;
+  /** The absolute or same-origin URL of `path` under `baseUrl`. */
+  url(path: string): string;
+}
+
+const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function isRawBody(body: unknown): body is BodyInit {
+  return (
+    typeof body === 'string' ||
+    (typeof Blob !== 'undefined' && body instanceof Blob) ||
+    (typeof FormData !== 'undefined' && body instanceof FormData) ||
+    (typeof URLSearchParams !== 'undefined' && body instanceof URLSearchParams) ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body)
+  );
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  if (response.status === 204 || response.status === 205) return undefined;
+  const text = await response.text();
+  if (text === '') return undefined;
+  const type = response.headers.get('content-type') ?? '';
+  if (!/[/+]json\b/i.test(type)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // The server succeeded; a malformed body must not turn a delivered write into a failure.
+    return text;
+  }
+}
+
+/** Whether another attempt may succeed (the request is known to be safe to repeat). */
+function isRetryable(error: BallastError): boolean {
+  if (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT') return true;
+  if (error.code === 'ABORTED' || error.code === 'INVALID_OPTIONS') return false;
+  return error.status >= 500 || error.status === 429 || error.retryable;
+}
+
+/**
+ * Creates a resilient HTTP client over `fetch`.
+ *
+ * @example
+ * ```ts
+ * const api = createClient({ baseUrl: 'https://api.example.com' });
+ * const sales = await api.get<Sale[]>('/sales');           // retried twice on failure
+ * await api.post('/sales', { item: 'coffee', quantity: 1 }); // Idempotency-Key added, retried once
+ * ```
+ * @throws BallastError `INVALID_OPTIONS` for a wrong option.
+ */
+export function createClient(options: ClientOptions = {}): Client {
+  const config: ParsedClientOptions = parseClientOptions(options);
+  const clock = config.clock ?? systemClock;
+  const random = config.random ?? Math.random;
+  const baseUrl = config.baseUrl.replace(/\/+$/, '');
+
+  const url = (path: string) =>
+    /^[a-z][a-z\d+.-]*:/i.test(path) ? path : `${baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
+
+  async function attempt(
+    target: string,
+    init: RequestInit,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Response> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const cancelTimer = clock.setTimer(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const fetchImpl = config.fetch ?? globalThis.fetch;
+      const response = await fetchImpl(target, { ...init, signal: controller.signal });
+      config.connectivity?.reportSuccess();
+      return response;
+    } catch (cause) {
+      if (signal?.aborted) throw new BallastError('ABORTED', { cause });
+      config.connectivity?.reportFailure();
+      if (timedOut) {
+        throw new BallastError('TIMEOUT', {
+          message: `No answer from ${init.method} ${target} within ${timeoutMs} ms`,
+          cause,
+        });
+      }
+      throw new BallastError('NETWORK_ERROR', { cause });
+    } finally {
+      cancelTimer();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function request<T>(path: string, requestOptions: RequestOptions = {}) {
+    if (typeof path !== 'string') {
+      throw new BallastError('INVALID_OPTIONS', {
+        message: 'Invalid options for request(): "path": expected a string',
+        details: { field: 'path' },
+      });
+    }
+    const method = (requestOptions.method ?? 'GET').toUpperCase();
+    const isRead = readMethods.has(method);
+    const headers = new Headers(config.headers);
+    for (const [name, value] of Object.entries(requestOptions.headers ?? {})) {
+      headers.set(name, value);
+    }
+    let body: BodyInit | undefined;
+    if (requestOptions.body !== undefined) {
+      if (isRawBody(requestOptions.body)) body = requestOptions.body;
+      else {
+        body = JSON.stringify(requestOptions.body);
+        if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+      }
+    }
+    if (!headers.has('accept')) headers.set('accept', 'application/json, application/problem+json');
+    const key =
+      requestOptions.idempotencyKey === undefined
+        ? isRead
+          ? undefined
+          : createIdempotencyKey()
+        : requestOptions.idempotencyKey || undefined;
+    // An RFC 9651 String, as the IETF draft defines the header (Ballast's server also takes a
+    // bare token, but other servers following the draft may not).
+    if (key !== undefined) headers.set('idempotency-key', `"${key.replace(/[\\"]/g, '\\$&')}"`);
+    if (requestOptions.ifMatch !== undefined) {
+      headers.set('if-match', `"${String(requestOptions.ifMatch)}"`);
+    }
+    // A write without a key is not safe to repeat: it is sent once.
+    const retries =
+      !isRead && key === undefined
+        ? 0
+        : (requestOptions.retries ?? (isRead ? config.retry.reads : config.retry.writes));
+    const timeoutMs = requestOptions.timeoutMs ?? config.timeoutMs;
+    const target = url(path);
+    const init: RequestInit = { method, headers, ...(body === undefined ? {} : { body }) };
+
+    for (let retry = 0; ; retry++) {
+      let failure: BallastError;
+      try {
+        const response = await attempt(target, init, timeoutMs, requestOptions.signal);
+        if (response.ok) {
+          return {
+            status: response.status,
+            headers: response.headers,
+            data: (await readBody(response)) as T,
+            replayed: response.headers.get('idempotent-replayed') === 'true',
+          } satisfies ClientResponse<T>;
+        }
+        failure = await errorFromResponse(response, clock.now());
+      } catch (error) {
+        if (!isBallastError(error)) throw error;
+        failure = error;
+      }
+      if (retry >= retries || !isRetryable(failure)) throw failure;
+      const hinted = failure.details.retryAfterMs;
+      if (typeof hinted === 'number' && hinted > config.retry.maxRetryAfterMs) throw failure;
+      const nominal = config.retry.delaysMs[Math.min(retry, config.retry.delaysMs.length - 1)] ?? 0;
+      // Equal jitter: half the delay is kept, half spread, so clients that failed together
+      // do not all come back together; a server's Retry-After is a floor.
+      const delay = Math.max(nominal / 2 + (random() * nominal) / 2, Number(hinted ?? 0));
+      try {
+        await clock.sleep(delay, requestOptions.signal);
+      } catch (cause) {
+        throw new BallastError('ABORTED', { cause });
+      }
+    }
+  }
+
+  const withBody =
+    (method: string) =>
+    async <T>(path: string, body?: unknown, requestOptions: RequestOptions = {}) =>
+      (await request<T>(path, { ...requestOptions, method, body })).data;
+
+  return {
+    request,
+    get: async (path, requestOptions = {}) =>
+      (await request(path, { ...requestOptions, method: 'GET' })).data as never,
+    post: withBody('POST'),
+    put: withBody('PUT'),
+    patch: withBody('PATCH'),
+    delete: async (path, requestOptions = {}) =>
+      (await request(path, { ...requestOptions, method: 'DELETE' })).data as never,
+    url,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * @ballast/client: resilient fetch, connectivity status and an offline write queue for
+ * browsers and Node. Every export is named here.
+ */
+export {
+  type Connectivity,
+  type ConnectivityChange,
+  type ConnectivityEvents,
+  type ConnectivityOptions,
+  type ConnectivityStatus,
+  createConnectivity,
+} from './connectivity/index.js';
+export {
+  type Client,
+  type ClientOptions,
+  type ClientResponse,
+  type ClientRetryOptions,
+  type ConnectivityReporter,
+  createClient,
+  createIdempotencyKey,
+  errorFromResponse,
+  type RequestOptions,
+} from './fetch/index.js';
+export {
+  type ConflictContext,
+  type ConflictDecision,
+  type ConflictResolver,
+  createIndexedDbQueueStorage,
+  createMemoryQueueStorage,
+  createWriteQueue,
+  type FieldMerge,
+  type FieldMergeResult,
+  keepMine,
+  keepTheirs,
+  type MergeChangesOptions,
+  mergeChanges,
+  type QueueCounts,
+  type QueuedWrite,
+  type QueuedWriteError,
+  type QueueStorage,
+  type WriteConflict,
+  type WritePriority,
+  type WriteQueue,
+  type WriteQueueEvents,
+  type WriteQueueOptions,
+  type WriteRequest,
+  type WriteResult,
+  type WriteState,
+} from './queue/index.js';
+export { type SafeActionOptions, safeAction } from './ui/safe-action.js';

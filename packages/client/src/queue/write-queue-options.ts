@@ -1,0 +1,182 @@
+/** Options of {@link createWriteQueue} and of one write, validated apart from the behaviour. */
+import type { BallastError, Clock } from '@ballast/core';
+import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
+import type { Connectivity } from '../connectivity/connectivity.js';
+import type { Client, ClientResponse } from '../fetch/create-client.js';
+import type { ConflictResolver } from './conflict-resolvers.js';
+import type { QueueStorage } from './queue-storage.js';
+import type { QueuedWrite, WritePriority } from './queued-write.js';
+
+/** How many writes are in the queue, by state, across every tab. */
+export interface QueueCounts {
+  /** Waiting or being sent: what "Pendientes: N" shows. */
+  pending: number;
+  failed: number;
+  conflict: number;
+  /** Every write still in the queue. */
+  total: number;
+}
+
+/** Events of a {@link WriteQueue}. Listeners' errors are caught and never change an outcome. */
+export interface WriteQueueEvents {
+  /** The counts changed (in this tab or another). */
+  change: (counts: QueueCounts) => void;
+  /** A queued write was delivered (2xx). */
+  delivered: (event: { write: QueuedWrite; response: ClientResponse<unknown> }) => void;
+  /** The server rejected a write; it is now `failed`. */
+  failed: (event: { write: QueuedWrite; error: BallastError }) => void;
+  /** An edit conflicted and was parked as `conflict`. */
+  conflict: (event: { write: QueuedWrite; error: BallastError }) => void;
+}
+
+/** Options of {@link createWriteQueue}. */
+export interface WriteQueueOptions {
+  /** The client that sends the writes (its base URL, headers, timeout). */
+  client: Client;
+  /**
+   * Where writes wait: a {@link QueueStorage}, or `'indexeddb'` / `'memory'`. Default
+   * `'indexeddb'` when the platform has IndexedDB, else `'memory'`.
+   */
+  storage?: QueueStorage | 'indexeddb' | 'memory';
+  /** Queue name: the IndexedDB database and the cross-tab channel. Default `'ballast-write-queue'`. */
+  name?: string;
+  /** Connectivity: no direct send while `offline`, and a flush as soon as it is `online`. */
+  connectivity?: Connectivity;
+  /** Backoff of a write after a network failure or 5xx, in ms; the last repeats. Default `[1000, 2000, 5000, 10000, 30000, 60000]`. */
+  retryDelaysMs?: number[];
+  /** Replay due writes this often, in ms, whatever the events say. Default `30_000`. */
+  flushIntervalMs?: number;
+  /**
+   * A write a tab started sending and has not settled after this long (the tab was closed
+   * mid-request) is replayed by the flushing tab, with the same key, in ms. Default `75_000`
+   * (two 30 s attempts and a backoff).
+   */
+  sendingLeaseMs?: number;
+  /** How an edit's version conflict is settled. Default: park it as `conflict`. */
+  resolveConflict?: ConflictResolver;
+  /** Cross-tab flush lock: `'auto'` (Web Locks when present, else a storage lease), `'web-locks'` or `'lease'`. Default `'auto'`. */
+  lock?: 'auto' | 'web-locks' | 'lease';
+  /** Listeners, as `on: { change, delivered, failed, conflict }`. */
+  on?: Partial<WriteQueueEvents>;
+  /** Source of time for backoff and timers. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** One write handed to {@link WriteQueue.send}. */
+export interface WriteRequest {
+  /** Default `'POST'`. */
+  method?: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  /** JSON body (for an edit, its changes). */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Default `'medium'`. */
+  priority?: WritePriority;
+  /**
+   * A key for the user's action (a form's id, `sale:<ticket>`): a second `send()` with the same
+   * key while the first is in flight or queued returns the first's result (a double click).
+   */
+  dedupeKey?: string;
+  /** For an edit: the version it was made against, sent as `If-Match: "<version>"`. */
+  version?: string | number;
+  /** For an edit: the record as it was loaded, for `mergeChanges`. */
+  base?: Record<string, unknown>;
+  /** Anything to show in a pending list (a label). Stored with the write. */
+  meta?: Record<string, unknown>;
+}
+
+/** The result of {@link WriteQueue.send}. */
+export type WriteResult<T = unknown> =
+  | { queued: false; id: string; status: number; data: T; replayed: boolean }
+  | { queued: true; id: string; state: 'pending' | 'sending' | 'conflict' | 'failed' };
+
+const isObject = (value: unknown) => typeof value === 'object' && value !== null;
+
+type Defaulted = 'name' | 'retryDelaysMs' | 'flushIntervalMs' | 'sendingLeaseMs' | 'lock';
+/** Options after validation, defaults applied. */
+export type ParsedWriteQueueOptions = Omit<WriteQueueOptions, Defaulted> &
+  Required<Pick<WriteQueueOptions, Defaulted>>;
+
+// Annotated (not inferred) so the declaration build can name its type.
+const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions> = v.object({
+  client: v.custom<Client>(
+    (value) => isObject(value) && typeof (value as Client).request === 'function',
+    'a client from createClient()',
+  ),
+  storage: v.optional(
+    v.custom<QueueStorage | 'indexeddb' | 'memory'>(
+      (value) =>
+        value === 'indexeddb' ||
+        value === 'memory' ||
+        (isObject(value) &&
+          ['list', 'get', 'put', 'delete', 'claimLease', 'releaseLease'].every(
+            (method) => typeof (value as Record<string, unknown>)[method] === 'function',
+          )),
+      "'indexeddb', 'memory' or a QueueStorage",
+    ),
+  ),
+  name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-write-queue'),
+  connectivity: v.optional(
+    v.custom<Connectivity>(
+      (value) => isObject(value) && typeof (value as Connectivity).on === 'function',
+      'a Connectivity from createConnectivity()',
+    ),
+  ),
+  retryDelaysMs: v.optional(
+    v.array(v.durationMs(), { minLength: 1, maxLength: 50 }),
+    [1_000, 2_000, 5_000, 10_000, 30_000, 60_000],
+  ),
+  flushIntervalMs: v.optional(v.durationMs({ min: 100 }), 30_000),
+  sendingLeaseMs: v.optional(v.durationMs({ min: 1_000 }), 75_000),
+  resolveConflict: v.optional(v.func<ConflictResolver>('a conflict resolver')),
+  lock: v.optional(v.literal('auto', 'web-locks', 'lease'), 'auto'),
+  on: v.optional(
+    v.object({
+      change: v.optional(v.func<WriteQueueEvents['change']>('a listener')),
+      delivered: v.optional(v.func<WriteQueueEvents['delivered']>('a listener')),
+      failed: v.optional(v.func<WriteQueueEvents['failed']>('a listener')),
+      conflict: v.optional(v.func<WriteQueueEvents['conflict']>('a listener')),
+    }),
+  ),
+  clock: v.optional(v.clock()),
+});
+
+/** Validates {@link createWriteQueue}'s options and applies the defaults. */
+export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions {
+  return parseOptions(writeQueueOptionsSchema, input, 'createWriteQueue()');
+}
+
+const headerRecord = v.custom<Record<string, string>>(
+  (value) => isObject(value) && Object.values(value).every((item) => typeof item === 'string'),
+  'a record of header names to string values',
+);
+const plainRecord = v.custom<Record<string, unknown>>(
+  (value) => isObject(value) && !Array.isArray(value),
+  'an object',
+);
+
+/** A write as {@link WriteQueue.send} stores it: validated, defaults applied. */
+export type ParsedWriteRequest = Omit<WriteRequest, 'method' | 'priority'> &
+  Required<Pick<WriteRequest, 'method' | 'priority'>>;
+
+const writeRequestSchema: StandardSchemaV1<unknown, ParsedWriteRequest> = v.object({
+  method: v.optional(v.literal('POST', 'PUT', 'PATCH', 'DELETE'), 'POST'),
+  path: v.string({ minLength: 1, maxLength: 2_000 }),
+  body: v.optional(v.custom<unknown>(() => true, 'a JSON value')),
+  headers: v.optional(headerRecord),
+  priority: v.optional(v.literal('high', 'medium', 'low'), 'medium'),
+  dedupeKey: v.optional(v.string({ minLength: 1, maxLength: 500 })),
+  version: v.optional(
+    v.custom<string | number>(
+      (value) => typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)),
+      'a version (string or number)',
+    ),
+  ),
+  base: v.optional(plainRecord),
+  meta: v.optional(plainRecord),
+});
+
+/** Validates one write given to `send()`. */
+export function parseWriteRequest(input: unknown): ParsedWriteRequest {
+  return parseOptions(writeRequestSchema, input, 'WriteQueue.send()');
+}

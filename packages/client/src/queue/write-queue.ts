@@ -1,0 +1,620 @@
+/**
+ * The offline write queue (seed 002 §2.4, levels B): a write made while offline or on a flaky
+ * network is never lost and never applied twice, and the user always knows what is pending.
+ *
+ * - Never lost: the write is stored (IndexedDB) before it is first sent, and leaves storage only
+ *   when the server answered 2xx, when the user removes it, or when a conflict resolver drops it.
+ *   A 5xx, a timeout or a network failure is never taken as delivered.
+ * - Never twice: every write has an `Idempotency-Key` from its creation, and every replay —
+ *   after a reload, from another tab, after a crash mid-request — sends that same key, so the
+ *   server's idempotency middleware answers a repeat with the recorded response. Only one tab
+ *   flushes at a time (Web Locks), and a flush re-reads each write before sending it.
+ * - Known: counts by state are shared across tabs through a BroadcastChannel; a rejected write
+ *   keeps the server's message; an edit that met a newer version becomes a `conflict`.
+ */
+import { BallastError, isBallastError, systemClock, toBallastError } from '@ballast/core';
+import type { ClientResponse } from '../fetch/create-client.js';
+import { createIdempotencyKey } from '../fetch/idempotency-key.js';
+import {
+  type ConflictDecision,
+  type ConflictResolver,
+  parkConflict,
+} from './conflict-resolvers.js';
+import { createIndexedDbQueueStorage } from './indexeddb-queue-storage.js';
+import { createMemoryQueueStorage, type QueueStorage } from './queue-storage.js';
+import {
+  compareWrites,
+  migrateStoredWrite,
+  type QueuedWrite,
+  queueSchemaVersion,
+  type WriteConflict,
+} from './queued-write.js';
+import { createTabCoordinator } from './tab-coordination.js';
+import {
+  type ParsedWriteRequest,
+  parseWriteQueueOptions,
+  parseWriteRequest,
+  type QueueCounts,
+  type WriteQueueEvents,
+  type WriteQueueOptions,
+  type WriteRequest,
+  type WriteResult,
+} from './write-queue-options.js';
+
+/** The queue made by {@link createWriteQueue}. */
+export interface WriteQueue {
+  /** Resolves once stored writes are loaded (and migrated) and the start-up replay has begun. */
+  readonly ready: Promise<void>;
+  /**
+   * Sends a write, or queues it. Online with nothing queued ahead, it is sent at once (with one
+   * quick retry); if that fails for the network, a timeout or a 5xx, or the device is offline,
+   * it resolves `{ queued: true, id }` and is replayed later with the same key.
+   *
+   * @throws BallastError the server's rejection (4xx) of a write sent at once (nothing is
+   *   left queued); `INVALID_OPTIONS` for a malformed write.
+   */
+  send<T = unknown>(write: WriteRequest): Promise<WriteResult<T>>;
+  /** Every write in the queue, in replay order. */
+  list(): Promise<QueuedWrite[]>;
+  /** Sends a `failed` or `conflict` write again now (under a new key: the old one recorded the rejection). */
+  retry(id: string): Promise<void>;
+  /** Removes a write from the queue; resolves with whether it was there. */
+  remove(id: string): Promise<boolean>;
+  /** Settles a parked `conflict` with `resolver` (e.g. the user chose "keep mine"). */
+  resolveConflict(id: string, resolver: ConflictResolver): Promise<void>;
+  /**
+   * Replays pending writes now, without waiting for their backoff (a "Retry now" button); in
+   * this tab, once it holds the flush lock.
+   */
+  flush(): Promise<void>;
+  /** Counts by state across tabs, as last seen. */
+  readonly counts: QueueCounts;
+  /** Writes waiting or being sent ("Pendientes: N"). */
+  readonly pendingCount: number;
+  /** Subscribes to an event; returns a function that unsubscribes. */
+  on<E extends keyof WriteQueueEvents>(event: E, listener: WriteQueueEvents[E]): () => void;
+  /** Stops timers and cross-tab listening. Stored writes stay for the next start. */
+  close(): void;
+}
+
+type Outcome =
+  | { kind: 'delivered'; response: ClientResponse<unknown> }
+  | { kind: 'retry' }
+  | { kind: 'failed'; error: BallastError }
+  | { kind: 'conflict'; error: BallastError }
+  | { kind: 'dropped'; error: BallastError };
+
+/** A conflict resolver may re-send this many times in a row before the write is parked. */
+const maxResends = 3;
+
+function isTransient(error: BallastError): boolean {
+  if (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT' || error.code === 'ABORTED') {
+    return true;
+  }
+  return error.status >= 500 || error.status === 429 || error.status === 408 || error.retryable;
+}
+
+function countsOf(writes: readonly QueuedWrite[]): QueueCounts {
+  const counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: writes.length };
+  for (const write of writes) {
+    if (write.state === 'failed') counts.failed += 1;
+    else if (write.state === 'conflict') counts.conflict += 1;
+    else counts.pending += 1;
+  }
+  return counts;
+}
+
+function sameCounts(a: QueueCounts, b: QueueCounts): boolean {
+  return (
+    a.pending === b.pending &&
+    a.failed === b.failed &&
+    a.conflict === b.conflict &&
+    a.total === b.total
+  );
+}
+
+function conflictOf(error: BallastError): WriteConflict {
+  const { currentVersion, current } = error.details;
+  return {
+    ...(typeof currentVersion === 'number' || typeof currentVersion === 'string'
+      ? { currentVersion }
+      : {}),
+    ...(typeof current === 'object' && current !== null && !Array.isArray(current)
+      ? { current: current as Record<string, unknown> }
+      : {}),
+  };
+}
+
+/**
+ * Creates an offline write queue over a client.
+ *
+ * @example
+ * ```ts
+ * const connectivity = createConnectivity({ healthUrl: '/health' });
+ * const client = createClient({ connectivity });
+ * const queue = createWriteQueue({ client, connectivity });
+ * const result = await queue.send({ path: '/sales', body: sale, priority: 'high' });
+ * if (result.queued) toast('Saved locally, will be sent when the connection returns');
+ * queue.on('change', ({ pending }) => (badge.textContent = `Pending: ${pending}`));
+ * ```
+ * @throws BallastError `INVALID_OPTIONS` for a wrong option.
+ */
+export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
+  const config = parseWriteQueueOptions(options);
+  const clock = config.clock ?? systemClock;
+  const storageOption =
+    config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory');
+  const storage: QueueStorage =
+    storageOption === 'indexeddb'
+      ? createIndexedDbQueueStorage(config.name)
+      : storageOption === 'memory'
+        ? createMemoryQueueStorage()
+        : storageOption;
+  const coordinator = createTabCoordinator({
+    name: config.name,
+    storage,
+    clock,
+    leaseMs: 30_000,
+    lock: config.lock,
+  });
+  const resolver = config.resolveConflict ?? parkConflict;
+
+  type Listeners = { [E in keyof WriteQueueEvents]: Set<WriteQueueEvents[E]> };
+  const listeners: Listeners = {
+    change: new Set(),
+    delivered: new Set(),
+    failed: new Set(),
+    conflict: new Set(),
+  };
+  for (const [event, listener] of Object.entries(config.on ?? {})) {
+    if (listener !== undefined) (listeners[event as keyof Listeners] as Set<unknown>).add(listener);
+  }
+  function emit<E extends keyof WriteQueueEvents>(
+    event: E,
+    payload: Parameters<WriteQueueEvents[E]>[0],
+  ) {
+    for (const listener of [...listeners[event]]) {
+      try {
+        (listener as (value: typeof payload) => void)(payload);
+      } catch {
+        // A listener's failure is the listener's; it never changes a write's outcome.
+      }
+    }
+  }
+
+  let counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: 0 };
+  let closed = false;
+  let lastSequence = 0;
+  const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
+
+  async function load(): Promise<QueuedWrite[]> {
+    const writes: QueuedWrite[] = [];
+    for (const record of await storage.list()) {
+      const write = migrateStoredWrite(record);
+      // A record this release cannot read (a newer schema, a foreign record) stays untouched.
+      if (write === undefined) continue;
+      if ((record as { schemaVersion?: unknown }).schemaVersion !== queueSchemaVersion) {
+        await storage.put(write.id, write);
+      }
+      writes.push(write);
+    }
+    return writes.sort(compareWrites);
+  }
+
+  let refreshing: Promise<void> | undefined;
+  let refreshAgain = false;
+  function refreshCounts(): Promise<void> {
+    if (refreshing !== undefined) {
+      refreshAgain = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      do {
+        refreshAgain = false;
+        const next = countsOf(await load());
+        if (!sameCounts(next, counts)) {
+          counts = next;
+          emit('change', { ...counts });
+        }
+      } while (refreshAgain && !closed);
+    })().finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
+  }
+
+  function changed(): Promise<void> {
+    coordinator.announce();
+    return refreshCounts().catch(() => undefined);
+  }
+
+  /**
+   * The hot transitions (a write queued, a pending write delivered) adjust the counts without
+   * reading the whole queue back, which would make a replay of n writes cost n² reads; every
+   * flush ends with a full refresh, which also corrects for other tabs' changes.
+   */
+  function countPending(delta: 1 | -1) {
+    coordinator.announce();
+    counts = {
+      ...counts,
+      pending: Math.max(0, counts.pending + delta),
+      total: Math.max(0, counts.total + delta),
+    };
+    emit('change', { ...counts });
+  }
+
+  let cancelWake: (() => void) | undefined;
+  let wakeAt = Number.POSITIVE_INFINITY;
+  function wakeUpAt(at: number) {
+    if (closed || at >= wakeAt) return;
+    cancelWake?.();
+    wakeAt = at;
+    cancelWake = clock.setTimer(
+      () => {
+        cancelWake = undefined;
+        wakeAt = Number.POSITIVE_INFINITY;
+        void flush();
+      },
+      Math.min(Math.max(0, at - clock.now()), 2 ** 31 - 1),
+    );
+  }
+
+  function isDue(write: QueuedWrite, now: number, force: boolean): boolean {
+    if (write.state === 'pending') {
+      return force || (write.nextAttemptAt?.getTime() ?? 0) <= now;
+    }
+    if (write.state === 'sending') {
+      return (write.sendingSince?.getTime() ?? 0) + config.sendingLeaseMs <= now;
+    }
+    return false;
+  }
+
+  async function markFailed(write: QueuedWrite, error: BallastError): Promise<Outcome> {
+    write.state = 'failed';
+    write.error = { code: error.code, message: error.message, status: error.status };
+    delete write.sendingSince;
+    delete write.nextAttemptAt;
+    await storage.put(write.id, write);
+    changed();
+    emit('failed', { write, error });
+    return { kind: 'failed', error };
+  }
+
+  async function settleConflict(
+    write: QueuedWrite,
+    error: BallastError,
+    conflict: WriteConflict,
+    chosen: ConflictResolver,
+    resends: number,
+  ): Promise<Outcome> {
+    let decision: ConflictDecision;
+    try {
+      decision =
+        resends >= maxResends ? { action: 'park' } : await chosen({ write, conflict, error });
+    } catch {
+      // A resolver that throws cannot decide: the user does.
+      decision = { action: 'park' };
+    }
+    if (decision.action === 'drop') {
+      await storage.delete(write.id);
+      changed();
+      return { kind: 'dropped', error };
+    }
+    if (decision.action === 'resend') {
+      write.version = decision.version;
+      if (decision.body !== undefined) write.body = decision.body;
+      if (conflict.current !== undefined) write.base = conflict.current;
+      // The server recorded its 409/412 under the old key; the re-sent edit is a new request.
+      write.idempotencyKey = createIdempotencyKey();
+      write.state = 'pending';
+      delete write.conflict;
+      delete write.error;
+      await storage.put(write.id, write);
+      return deliver(write, { keepRejected: true, resends: resends + 1 });
+    }
+    write.state = 'conflict';
+    write.conflict = {
+      ...conflict,
+      ...(decision.fields === undefined ? {} : { fields: decision.fields }),
+    };
+    write.error = { code: error.code, message: error.message, status: error.status };
+    delete write.sendingSince;
+    delete write.nextAttemptAt;
+    await storage.put(write.id, write);
+    changed();
+    emit('conflict', { write, error });
+    return { kind: 'conflict', error };
+  }
+
+  async function deliver(
+    write: QueuedWrite,
+    how: { keepRejected: boolean; resends?: number; retries?: number },
+  ): Promise<Outcome> {
+    write.attempts += 1;
+    let error: BallastError;
+    try {
+      const response = await config.client.request(write.path, {
+        method: write.method,
+        ...(write.body === undefined ? {} : { body: write.body }),
+        ...(write.headers === undefined ? {} : { headers: write.headers }),
+        idempotencyKey: write.idempotencyKey,
+        ...(write.version === undefined ? {} : { ifMatch: write.version }),
+        ...(how.retries === undefined ? {} : { retries: how.retries }),
+      });
+      await storage.delete(write.id);
+      if (how.resends === undefined) countPending(-1);
+      else void changed();
+      emit('delivered', { write, response });
+      return { kind: 'delivered', response };
+    } catch (caught) {
+      error = isBallastError(caught) ? caught : toBallastError(caught);
+    }
+    if (isTransient(error)) {
+      const delays = config.retryDelaysMs;
+      const nominal = delays[Math.min(write.attempts - 1, delays.length - 1)] ?? 0;
+      const hinted = Number(error.details.retryAfterMs ?? 0);
+      const at = clock.now() + Math.max(nominal, hinted);
+      write.state = 'pending';
+      write.nextAttemptAt = new Date(at);
+      delete write.sendingSince;
+      await storage.put(write.id, write);
+      changed();
+      wakeUpAt(at);
+      return { kind: 'retry' };
+    }
+    // Only an edit (a write with a version) can conflict; a creation's 409 is a rejection.
+    if (write.version !== undefined && (error.status === 409 || error.status === 412)) {
+      return settleConflict(write, error, conflictOf(error), resolver, how.resends ?? 0);
+    }
+    if (!how.keepRejected) {
+      await storage.delete(write.id);
+      changed();
+      return { kind: 'failed', error };
+    }
+    return markFailed(write, error);
+  }
+
+  let flushing: Promise<void> | undefined;
+  let flushAgain = false;
+  let forceNext = false;
+
+  async function drain(renew: () => Promise<boolean>, force: boolean): Promise<void> {
+    for (let pass = 0; !closed; pass++) {
+      if (config.connectivity?.status === 'offline') return;
+      const now = clock.now();
+      const due: QueuedWrite[] = [];
+      for (const write of await load()) {
+        if (isDue(write, now, force && pass === 0)) due.push(write);
+        // Creation order holds: a write backing off holds back the writes after it (they
+        // would only meet the same network, and an edit must not overtake its creation).
+        else if (write.state === 'pending') break;
+      }
+      if (due.length === 0) return;
+      for (const candidate of due) {
+        if (closed || !(await renew())) return;
+        // Another tab may have removed, resolved or started sending it since the list.
+        const write = migrateStoredWrite(await storage.get(candidate.id));
+        if (write === undefined || !isDue(write, clock.now(), force && pass === 0)) continue;
+        const outcome = await deliver(write, { keepRejected: true, retries: 0 });
+        // The network is down or the server is struggling: keep the order, wait for the backoff.
+        if (outcome.kind === 'retry') return;
+      }
+    }
+  }
+
+  function flush(force = false): Promise<void> {
+    if (closed) return Promise.resolve();
+    if (force) forceNext = true;
+    if (flushing !== undefined) {
+      flushAgain = true;
+      return flushing;
+    }
+    flushing = (async () => {
+      do {
+        flushAgain = false;
+        const forced = forceNext;
+        forceNext = false;
+        await coordinator.withFlushLock((renew) => drain(renew, forced));
+        await refreshCounts();
+      } while (flushAgain && !closed);
+    })()
+      .catch(() => {
+        // Storage refused (quota, a private window): the writes stay where they are and the
+        // next trigger tries again; send() reports storage failures to its caller.
+      })
+      .finally(() => {
+        flushing = undefined;
+      });
+    return flushing;
+  }
+
+  function nextSequence(): number {
+    lastSequence = Math.max(lastSequence + 1, clock.now() * 1_000);
+    return lastSequence;
+  }
+
+  async function submit(request: ParsedWriteRequest): Promise<WriteResult<unknown>> {
+    const id = createIdempotencyKey();
+    const now = clock.now();
+    const write: QueuedWrite = {
+      schemaVersion: queueSchemaVersion,
+      id,
+      idempotencyKey: id,
+      method: request.method,
+      path: request.path,
+      ...(request.body === undefined ? {} : { body: request.body }),
+      ...(request.headers === undefined ? {} : { headers: request.headers }),
+      priority: request.priority,
+      createdAt: new Date(now),
+      sequence: nextSequence(),
+      state: 'pending',
+      attempts: 0,
+      ...(request.dedupeKey === undefined ? {} : { dedupeKey: request.dedupeKey }),
+      ...(request.version === undefined ? {} : { version: request.version }),
+      ...(request.base === undefined ? {} : { base: request.base }),
+      ...(request.meta === undefined ? {} : { meta: request.meta }),
+    };
+    const offline = config.connectivity?.status === 'offline';
+    // A new write never overtakes one queued before it (same or higher priority).
+    const waiting =
+      offline ||
+      (await load()).some(
+        (queued) =>
+          (queued.state === 'pending' || queued.state === 'sending') &&
+          compareWrites(queued, write) < 0,
+      );
+    if (waiting) {
+      await storage.put(id, write);
+      countPending(1);
+      void flush();
+      return { queued: true, id, state: 'pending' };
+    }
+    // Stored before it is sent: a tab closed mid-request leaves it for a replay, same key.
+    write.state = 'sending';
+    write.sendingSince = new Date(now);
+    await storage.put(id, write);
+    countPending(1);
+    const outcome = await deliver(write, { keepRejected: false });
+    switch (outcome.kind) {
+      case 'delivered':
+        return {
+          queued: false,
+          id,
+          status: outcome.response.status,
+          data: outcome.response.data,
+          replayed: outcome.response.replayed,
+        };
+      case 'retry':
+        return { queued: true, id, state: 'pending' };
+      case 'conflict':
+        return { queued: true, id, state: 'conflict' };
+      default:
+        throw outcome.error;
+    }
+  }
+
+  const ready = (async () => {
+    await refreshCounts();
+    void flush();
+  })();
+
+  const onOnline = () => void flush(true);
+  const unsubscribeConnectivity = config.connectivity?.on('change', ({ status }) => {
+    if (status === 'online') onOnline();
+  });
+  const platform =
+    config.connectivity === undefined && typeof globalThis.addEventListener === 'function'
+      ? globalThis
+      : undefined;
+  platform?.addEventListener('online', onOnline);
+  coordinator.onAnnouncement(() => {
+    void refreshCounts().catch(() => undefined);
+    void flush();
+  });
+  let cancelTick: (() => void) | undefined;
+  const tick = () => {
+    cancelTick = clock.setTimer(() => {
+      void flush();
+      tick();
+    }, config.flushIntervalMs);
+  };
+  tick();
+
+  async function findWrite(id: string): Promise<QueuedWrite | undefined> {
+    return typeof id === 'string' ? migrateStoredWrite(await storage.get(id)) : undefined;
+  }
+
+  return {
+    ready,
+    send<T>(input: WriteRequest): Promise<WriteResult<T>> {
+      let request: ParsedWriteRequest;
+      try {
+        request = parseWriteRequest(input);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (closed) {
+        return Promise.reject(
+          new BallastError('INVALID_OPTIONS', { message: 'send() on a closed write queue' }),
+        );
+      }
+      const key = request.dedupeKey;
+      const running = key === undefined ? undefined : inFlight.get(key);
+      if (running !== undefined) return running as Promise<WriteResult<T>>;
+      const promise = (async () => {
+        await ready;
+        if (key !== undefined) {
+          const existing = (await load()).find((write) => write.dedupeKey === key);
+          if (existing !== undefined) {
+            return { queued: true as const, id: existing.id, state: existing.state };
+          }
+        }
+        return submit(request);
+      })();
+      if (key !== undefined) {
+        inFlight.set(key, promise);
+        void promise
+          .catch(() => undefined)
+          .finally(() => {
+            inFlight.delete(key);
+          });
+      }
+      return promise as Promise<WriteResult<T>>;
+    },
+    list: load,
+    async retry(id) {
+      const write = await findWrite(id);
+      if (write === undefined) return;
+      if (write.state === 'failed' || write.state === 'conflict') {
+        // The rejection is recorded under the old key; a new key makes this a new request.
+        write.idempotencyKey = createIdempotencyKey();
+      }
+      write.state = 'pending';
+      delete write.nextAttemptAt;
+      delete write.error;
+      delete write.conflict;
+      await storage.put(write.id, write);
+      await changed();
+      await flush(true);
+    },
+    async remove(id) {
+      const write = await findWrite(id);
+      if (write === undefined) return false;
+      await storage.delete(id);
+      await changed();
+      return true;
+    },
+    async resolveConflict(id, chosen) {
+      const write = await findWrite(id);
+      if (write?.state !== 'conflict' || typeof chosen !== 'function') return;
+      const error = new BallastError(write.error?.code ?? 'VERSION_CONFLICT', {
+        status: write.error?.status ?? 409,
+        ...(write.error === undefined ? {} : { message: write.error.message }),
+        details: { ...write.conflict },
+      });
+      await settleConflict(write, error, write.conflict ?? {}, chosen, 0);
+      await refreshCounts();
+    },
+    flush: () => flush(true),
+    get counts() {
+      return { ...counts };
+    },
+    get pendingCount() {
+      return counts.pending;
+    },
+    on(event, listener) {
+      const set = listeners[event] as Set<unknown> | undefined;
+      if (set === undefined || typeof listener !== 'function') return () => {};
+      set.add(listener);
+      return () => set.delete(listener);
+    },
+    close() {
+      closed = true;
+      cancelTick?.();
+      cancelWake?.();
+      unsubscribeConnectivity?.();
+      platform?.removeEventListener('online', onOnline);
+      coordinator.close();
+    },
+  };
+}
