@@ -36,7 +36,7 @@ const entries: readonly BundleEntry[] = [
     name: "import { retry } from '@ballast/core'",
     code: "export { retry } from '@ballast/core';",
     targetBytes: 5_000,
-    ceilingBytes: 10_200,
+    ceilingBytes: 10_400,
   },
   {
     name: `import { ${policies} } from '@ballast/core'`,
@@ -49,6 +49,8 @@ const entries: readonly BundleEntry[] = [
     name: "import * from '@ballast/client'",
     code: "export * from '@ballast/client';",
     targetBytes: 8_000,
+    // Over target: core's error catalogue and its en/es messages ride along (about 4.8 kB).
+    ceilingBytes: 12_500,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {
@@ -59,12 +61,16 @@ const entries: readonly BundleEntry[] = [
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** `@ballast/<name>` → `packages/<name>/src/index.ts`, keeping the package's `sideEffects`. */
+/**
+ * `@ballast/<name>` → `packages/<name>/src/index.ts` and `@ballast/<name>/<subpath>` →
+ * `packages/<name>/src/<subpath>/index.ts`, keeping the package's `sideEffects`.
+ */
 const workspaceSources: Plugin = {
   name: 'ballast-sources',
   setup(builder) {
-    builder.onResolve({ filter: /^@ballast\/[a-z-]+$/ }, (args) => {
-      const source = join(root, 'packages', args.path.slice('@ballast/'.length), 'src/index.ts');
+    builder.onResolve({ filter: /^@ballast\/[a-z-]+(\/[a-z-]+)?$/ }, (args) => {
+      const [pkg = '', subpath = ''] = args.path.slice('@ballast/'.length).split('/');
+      const source = join(root, 'packages', pkg, 'src', subpath, 'index.ts');
       if (!existsSync(source)) return { errors: [{ text: `${args.path} does not exist yet` }] };
       return { path: source, sideEffects: false };
     });
