@@ -50,7 +50,11 @@ async function ballastStore(): Promise<IdempotencyStore> {
 }
 
 if (mode.startsWith('ballast-')) {
-  await app.register(fastifyIdempotency, { store: await ballastStore(), required: true });
+  await app.register(fastifyIdempotency, {
+    store: await ballastStore(),
+    required: true,
+    scope: 'global',
+  });
 } else if (mode === 'peer') {
   const peer = new Idempotency(new MemoryStorageAdapter(), { enforceIdempotency: true });
   const peerRequest = (request: FastifyRequest) => ({

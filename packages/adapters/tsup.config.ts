@@ -8,5 +8,6 @@ export default ballastBuild({
     s3: 'src/s3/index.ts',
     redis: 'src/redis/index.ts',
     fs: 'src/fs/index.ts',
+    cli: 'src/cli/bin.ts',
   },
 });

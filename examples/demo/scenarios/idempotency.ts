@@ -14,17 +14,19 @@ const scenario: DemoScenario = {
   async run(say) {
     const sales: Array<{ total: number }> = [];
     let slowNext = false;
-    const handler = idempotency({ store: new MemoryIdempotencyStore(), required: true })(
-      async (request) => {
-        const sale = (await request.json()) as { total: number };
-        if (slowNext) await new Promise((resolve) => setTimeout(resolve, 30));
-        sales.push(sale);
-        return Response.json(
-          { id: sales.length, ...sale },
-          { status: 201, headers: { location: `/sales/${sales.length}` } },
-        );
-      },
-    );
+    const handler = idempotency({
+      store: new MemoryIdempotencyStore(),
+      required: true,
+      scope: 'global',
+    })(async (request) => {
+      const sale = (await request.json()) as { total: number };
+      if (slowNext) await new Promise((resolve) => setTimeout(resolve, 30));
+      sales.push(sale);
+      return Response.json(
+        { id: sales.length, ...sale },
+        { status: 201, headers: { location: `/sales/${sales.length}` } },
+      );
+    });
     const postSale = (key: string, total: number) =>
       handler(
         new Request('http://pos.local/sales', {

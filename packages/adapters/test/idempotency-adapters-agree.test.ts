@@ -18,7 +18,7 @@ const closers: Array<() => Promise<void>> = [];
 let expressUrl = '';
 let rawExpressUrl = '';
 let fastifyUrl = '';
-const fetchHandler = idempotency({ store })(async (request) => {
+const fetchHandler = idempotency({ store, scope: 'global' })(async (request) => {
   executions++;
   return Response.json({ via: 'fetch', body: await request.json() }, { status: 201 });
 });
@@ -27,7 +27,7 @@ beforeAll(async () => {
   for (const withParser of [true, false]) {
     const app = express();
     if (withParser) app.use(express.json());
-    app.use(expressIdempotency({ store }));
+    app.use(expressIdempotency({ store, scope: 'global' }));
     app.post('/sales', (req, res) => {
       executions++;
       res.status(201).json({ via: 'express', body: req.body });
@@ -46,7 +46,7 @@ beforeAll(async () => {
     );
   }
   const fastify = Fastify();
-  await fastify.register(fastifyIdempotency, { store });
+  await fastify.register(fastifyIdempotency, { store, scope: 'global' });
   fastify.post('/sales', async (request, reply) => {
     executions++;
     return reply.code(201).send({ via: 'fastify', body: request.body });

@@ -7,6 +7,38 @@
  * or disappears there needs a changeset.
  */
 
+// Backups: the runner (dumps hashed on the way, run records, retention, off-site copies,
+// verification), its ports and in-memory implementations, and the schedule.
+export {
+  type BackupAlert,
+  type BackupDownload,
+  type BackupEvents,
+  type BackupFiles,
+  type BackupProgress,
+  type BackupRun,
+  type BackupRunner,
+  type BackupRunnerConfig,
+  type BackupRunPatch,
+  type BackupRunStatus,
+  type BackupRunStore,
+  type BackupSchedule,
+  type BackupScheduleConfig,
+  type BackupSource,
+  type BackupVerificationReport,
+  backupFileName,
+  type CopyCheck,
+  createBackupRunner,
+  type ListBackupRunsOptions,
+  MemoryBackupFiles,
+  MemoryBackupRunStore,
+  type NewBackupRun,
+  type OffsiteStatus,
+  type RestoreCheckResult,
+  type RunBackupOptions,
+  scheduleBackups,
+  type VerifyBackupsOptions,
+} from './backup/index.js';
+
 // Bulkhead: bounded concurrency with a bounded queue.
 export {
   type Bulkhead,
@@ -29,6 +61,17 @@ export {
 
 // Clock: injectable time, and a manual clock for deterministic tests.
 export { type CancelTimer, type Clock, ManualClock, systemClock } from './clock/index.js';
+
+// Composition: several policies as one, with one signal threaded through.
+export {
+  compose,
+  createTimeout,
+  type Policy,
+  type PolicyContext,
+  type PolicyExecuteOptions,
+  type Timeout,
+  type TimeoutOptions,
+} from './compose/index.js';
 
 // Storage–database consistency recipes.
 export {

@@ -15,10 +15,12 @@ export type { FetchHandler, WrappedHandler } from './http/index.js';
 // Idempotency middleware, key header and recorded responses.
 export {
   defaultRecordedHeaders,
+  defaultReleaseStatuses,
   type IdempotencyMiddlewareOptions,
   idempotency,
   idempotencyKeyHeader,
   idempotentReplayedHeader,
+  maxIdempotencyKeyHeaderLength,
   parseIdempotencyKey,
   type RecordedBody,
   type RecordedResponse,

@@ -1,9 +1,13 @@
 /**
- * Reading a Node request stream to the end, with a bound, for the Express and Fastify signature
- * adapters. Over the bound it stops reading without destroying the socket, so the 413 answer
- * still reaches the client (Node discards the unread rest once the response ends).
+ * Reading a Node request stream to the end, with a bound: the one Node body reader, used by the
+ * Express and Fastify idempotency and signature adapters alike (the web-stream counterpart is
+ * `readRequestBody` in `@ballast/server`). The bytes received are counted, so a chunked body is
+ * held to the bound as a declared one is. Over the bound it stops reading without destroying
+ * the socket, so the 413 answer still reaches the client (Node discards the unread rest once
+ * the response ends).
  */
 import { BallastError } from '@ballast/core';
+import { payloadTooLarge } from '@ballast/core/adapter-kit';
 
 /** The part of a Node readable the reader uses (IncomingMessage and Fastify payloads). */
 export interface ReadableBody {
@@ -12,13 +16,6 @@ export interface ReadableBody {
   on(event: 'error', listener: (error: Error) => void): unknown;
   removeListener(event: 'data' | 'end' | 'error', listener: (...args: never[]) => void): unknown;
   pause(): unknown;
-}
-
-function tooLarge(maxBytes: number): BallastError {
-  return new BallastError('PAYLOAD_TOO_LARGE', {
-    message: `The request body is larger than ${maxBytes} bytes`,
-    details: { maxBytes },
-  });
 }
 
 /**
@@ -33,7 +30,7 @@ export function readNodeBody(
   declaredLength?: string | string[],
 ): Promise<Buffer> {
   if (typeof declaredLength === 'string' && /^[0-9]+$/.test(declaredLength)) {
-    if (Number(declaredLength) > maxBytes) return Promise.reject(tooLarge(maxBytes));
+    if (Number(declaredLength) > maxBytes) return Promise.reject(payloadTooLarge(maxBytes));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -44,7 +41,7 @@ export function readNodeBody(
       if (total > maxBytes) {
         stop();
         stream.pause();
-        reject(tooLarge(maxBytes));
+        reject(payloadTooLarge(maxBytes));
         return;
       }
       chunks.push(bytes);

@@ -1,5 +1,27 @@
 /** `@ballast/adapters/postgres`: PostgreSQL through Kysely. Peer: `kysely` (and a driver, e.g. `pg`). */
 
+// Backups: pg_dump runner, run records table, restore, PGlite data-dir source.
+export {
+  type BackupRunsTableOptions,
+  backupRunsMigrationSql,
+  createPostgresBackupRunner,
+  defaultBackupRunsTableName,
+  directoryBackupFiles,
+  findPgBinaries,
+  migrateBackupRuns,
+  type PGliteBackupSourceOptions,
+  type PGliteLike,
+  type PgBinaries,
+  type PgDumpSourceOptions,
+  type PostgresBackupRunner,
+  type PostgresBackupRunnerOptions,
+  PostgresBackupRunStore,
+  type PostgresBackupRunStoreOptions,
+  pgDumpSource,
+  pgliteBackupSource,
+  restorePostgresBackup,
+} from './backup/index.js';
+
 // Document records for the storage–database consistency recipes.
 export {
   type DependantColumns,
@@ -12,7 +34,8 @@ export {
   type KyselyDocumentRecordsOptions,
   migrateDocuments,
 } from './documents/index.js';
-
+// Per-entity CSV exports streamed from a cursor.
+export { csvFileName, type ExportCsvOptions, exportCsv } from './export/index.js';
 // Idempotency store, its table, and idempotency in the caller's transaction.
 export {
   defaultIdempotencyTableName,
@@ -25,7 +48,6 @@ export {
   type WithIdempotencyOptions,
   withIdempotency,
 } from './idempotency/index.js';
-
 // Nonce store for signed-request replay protection.
 export {
   defaultNonceTableName,

@@ -7,6 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import { BallastError } from '@ballast/core';
+import { readBodyStream } from '@ballast/core/adapter-kit';
 
 /** A body ready for PutObject, with its size in bytes. */
 export interface UploadBody {
@@ -94,28 +95,13 @@ function lengthMismatch(expected: number, actual: string): BallastError {
   });
 }
 
-async function readWithin(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw new BallastError('PAYLOAD_TOO_LARGE', {
+function readWithin(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+  return readBodyStream(stream, {
+    maxBytes: limit,
+    tooLarge: () =>
+      new BallastError('PAYLOAD_TOO_LARGE', {
         message: `put() buffers a stream without contentLength up to ${limit} bytes; pass contentLength to stream larger bodies`,
         details: { limit },
-      });
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+      }),
+  });
 }

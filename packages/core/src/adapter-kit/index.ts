@@ -5,6 +5,11 @@
  * from `@ballast/core`.
  */
 
+// Backup sources and file stores: hash a stream once, as it passes.
+export { digestStream } from '../backup/index.js';
+// Body readers: one bounded reader of web streams for every layer that holds a whole body.
+export { payloadTooLarge, type ReadBodyStreamOptions, readBodyStream } from '../body/index.js';
+
 // Same-tick idempotency: the engine's synchronous begin, for framework hooks that carry on in
 // the same tick when the store answers at once.
 export {
@@ -17,7 +22,6 @@ export {
   isPromiseLike,
   promiseFrom,
 } from '../idempotency/index.js';
-
 // Option validation: one helper for every public function, core's small strict validator `v`
 // (zod's option schemas for server-side adapters are on `@ballast/server/adapter-kit`), and the
 // shape checks behind both.

@@ -9,6 +9,7 @@
  * leaves the queue at once and rejects with the signal's reason.
  */
 
+import { type PolicyContext, policyContext } from '../compose/policy.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { assertFunction, parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
@@ -30,11 +31,15 @@ export interface BulkheadExecuteOptions {
 /** A bulkhead made by {@link createBulkhead}. */
 export interface Bulkhead {
   /**
-   * Runs `fn` when a slot is free, waiting in the queue if allowed. Resolves or rejects with
+   * Runs `fn` when a slot is free, waiting in the queue if allowed. `fn` receives
+   * `{ signal }`: `options.signal` passed on (a signal that never aborts without one). Resolves or rejects with
    * `fn`'s outcome; rejects with `BallastError` `QUEUE_FULL` (retryable, status 503) at once
    * when every slot and every queue place is taken.
    */
-  execute<T>(fn: () => T | PromiseLike<T>, options?: BulkheadExecuteOptions): Promise<T>;
+  execute<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    options?: BulkheadExecuteOptions,
+  ): Promise<T>;
   /** Calls running now. */
   readonly active: number;
   /** Calls waiting now. */
@@ -84,7 +89,10 @@ class QueueingBulkhead implements Bulkhead {
     return this.#maxQueued - this.#queue.size;
   }
 
-  execute<T>(fn: () => T | PromiseLike<T>, options?: BulkheadExecuteOptions): Promise<T> {
+  execute<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    options?: BulkheadExecuteOptions,
+  ): Promise<T> {
     try {
       assertFunction(fn, 'bulkhead.execute()');
       if (options !== undefined) parseOptions(executeSchema, options, 'bulkhead.execute()');
@@ -95,7 +103,7 @@ class QueueingBulkhead implements Bulkhead {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#active < this.#maxConcurrent) {
       this.#active++;
-      return this.#run(fn);
+      return this.#run(fn, signal);
     }
     if (this.#queue.size >= this.#maxQueued) {
       return Promise.reject(
@@ -113,7 +121,7 @@ class QueueingBulkhead implements Bulkhead {
       const waiter: Waiter = {
         start: () => {
           signal?.removeEventListener('abort', onAbort);
-          this.#run(fn).then(resolve, reject);
+          this.#run(fn, signal).then(resolve, reject);
         },
       };
       this.#queue.add(waiter);
@@ -121,9 +129,12 @@ class QueueingBulkhead implements Bulkhead {
     });
   }
 
-  async #run<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  async #run<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     try {
-      return await fn();
+      return await fn(policyContext(signal));
     } finally {
       this.#release();
     }

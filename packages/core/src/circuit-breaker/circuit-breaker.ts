@@ -17,6 +17,7 @@
 
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
+import { type PolicyContext, policyContext } from '../compose/policy.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { assertFunction, parseOptions } from '../options/parse-options.js';
@@ -93,11 +94,14 @@ export interface CircuitBreaker {
   /** The current state. An open circuit reads `open` until a call arrives after `halfOpenAfter`. */
   readonly state: CircuitState;
   /**
-   * Runs `fn` if the circuit allows it. Resolves or rejects with `fn`'s outcome; rejects with
+   * Runs `fn` if the circuit allows it, with `{ signal }` (`options.signal` passed on). Resolves or rejects with `fn`'s outcome; rejects with
    * `BallastError` `CIRCUIT_OPEN` (retryable; `details.state`, and when open
    * `details.retryAfterMs` / `retryAfterSeconds`) without calling `fn` when it does not.
    */
-  execute<T>(fn: () => T | PromiseLike<T>, options?: CircuitExecuteOptions): Promise<T>;
+  execute<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    options?: CircuitExecuteOptions,
+  ): Promise<T>;
   /**
    * Holds the circuit open (state `isolated`) until the returned function is called, e.g. while
    * a dependency is under maintenance. Several holds stack; the circuit closes when all are
@@ -211,7 +215,10 @@ class ClockedCircuitBreaker implements CircuitBreaker {
     return this.#state;
   }
 
-  execute<T>(fn: () => T | PromiseLike<T>, options?: CircuitExecuteOptions): Promise<T> {
+  execute<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    options?: CircuitExecuteOptions,
+  ): Promise<T> {
     try {
       assertFunction(fn, 'circuitBreaker.execute()');
       if (options !== undefined) parseOptions(executeSchema, options, 'circuitBreaker.execute()');
@@ -227,10 +234,14 @@ class ClockedCircuitBreaker implements CircuitBreaker {
     return this.#run(fn, probe, signal);
   }
 
-  async #run<T>(fn: () => T | PromiseLike<T>, probe: boolean, signal?: AbortSignal): Promise<T> {
+  async #run<T>(
+    fn: (context: PolicyContext) => T | PromiseLike<T>,
+    probe: boolean,
+    signal?: AbortSignal,
+  ): Promise<T> {
     let result: T;
     try {
-      result = await fn();
+      result = await fn(policyContext(signal));
     } catch (error) {
       if (isAbort(error, signal)) this.#ignored(probe);
       else if (this.#isFailure(error)) this.#failed(probe, error);

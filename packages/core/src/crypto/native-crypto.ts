@@ -15,6 +15,11 @@ export interface NativeCrypto {
   ) => { update(data: Uint8Array): { digest(): Uint8Array } };
   /** One-shot digest (Node ≥ 20.12), here always as lower-case hex; text is hashed as UTF-8. */
   readonly hash?: (algorithm: 'sha256', data: Uint8Array | string, encoding: 'hex') => string;
+  /** Incremental digest, for content that arrives as a stream (backups). */
+  readonly createHash?: (algorithm: 'sha256') => {
+    update(data: Uint8Array): unknown;
+    digest(encoding: 'hex'): string;
+  };
 }
 
 function loadNativeCrypto(): NativeCrypto {
@@ -25,6 +30,7 @@ function loadNativeCrypto(): NativeCrypto {
     return {
       ...(typeof module?.createHmac === 'function' && { createHmac: module.createHmac }),
       ...(typeof module?.hash === 'function' && { hash: module.hash }),
+      ...(typeof module?.createHash === 'function' && { createHash: module.createHash }),
     };
   } catch {
     // A runtime that exposes getBuiltinModule but refuses node:crypto: WebCrypto serves instead.

@@ -48,6 +48,9 @@ export const errorCatalogue = {
   STORAGE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry' },
   OBJECT_NOT_FOUND: { status: 404, retryable: false, action: 'none' },
   COMPENSATION_FAILED: { status: 500, retryable: false, action: 'contact-support' },
+  // Backups (seed 002 §1): one run at a time; a dump, copy or check that did not succeed.
+  BACKUP_IN_PROGRESS: { status: 409, retryable: true, action: 'retry-later' },
+  BACKUP_FAILED: { status: 500, retryable: false, action: 'contact-support' },
   // Anything not classified: the message is generic so internals never leak.
   INTERNAL: { status: 500, retryable: false, action: 'contact-support' },
 } as const satisfies Record<string, ErrorCodeInfo>;

@@ -37,6 +37,8 @@ export const englishMessages = {
   STORAGE_UNAVAILABLE: 'File storage is temporarily unavailable.',
   OBJECT_NOT_FOUND: 'The file was not found.',
   COMPENSATION_FAILED: 'The operation failed and could not be fully undone. Support was notified.',
+  BACKUP_IN_PROGRESS: 'A backup is already running. Try again when it has finished.',
+  BACKUP_FAILED: 'The backup could not be completed. Support was notified.',
   INTERNAL: 'Something went wrong on our side.',
 } as const satisfies Record<BallastErrorCode, string>;
 
@@ -75,6 +77,8 @@ export const spanishMessages = {
   STORAGE_UNAVAILABLE: 'El almacenamiento de archivos no está disponible por el momento.',
   OBJECT_NOT_FOUND: 'No se encontró el archivo.',
   COMPENSATION_FAILED: 'La operación falló y no se pudo deshacer por completo. Se avisó a soporte.',
+  BACKUP_IN_PROGRESS: 'Ya hay un respaldo en curso. Inténtalo cuando termine.',
+  BACKUP_FAILED: 'No se pudo completar el respaldo. Se avisó a soporte.',
   INTERNAL: 'Algo salió mal de nuestro lado.',
 } as const satisfies Record<BallastErrorCode, string>;
 

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical-json.js';
+import { isBallastError } from '../errors/ballast-error.js';
+import { canonicalJson, canonicalJsonText } from './canonical-json.js';
 
 describe('canonicalJson', () => {
   it('sorts members at every depth and keeps array order', () => {
@@ -49,5 +50,81 @@ describe('canonicalJson', () => {
         expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
       }),
     );
+  });
+
+  it('refuses nesting deeper than maxDepth with VALIDATION_FAILED instead of overflowing the stack', () => {
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const caught = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    for (const error of [
+      caught(() => canonicalJsonText(deep)),
+      caught(() => canonicalJson(JSON.parse(deep))),
+    ]) {
+      expect(isBallastError(error) && error.code).toBe('VALIDATION_FAILED');
+      expect(isBallastError(error) && error.details).toEqual({ reason: 'too-deep', maxDepth: 256 });
+    }
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    expect(canonicalJsonText(nested(256))).toBe(nested(256));
+    expect(() => canonicalJsonText(nested(257))).toThrow(/deeper than 256/);
+    expect(() => canonicalJsonText(nested(5), 4)).toThrow(/deeper than 4/);
+    expect(() => canonicalJson(JSON.parse(nested(5)), 4)).toThrow(/deeper than 4/);
+  });
+
+  it('keeps number literals a double cannot hold exactly, so different numbers never collide', () => {
+    const pairs = [
+      ['9007199254740993', '9007199254740992'],
+      ['1e400', 'null'],
+      ['-1e400', '1e400'],
+      ['1e-400', '0'],
+      ['0.1000000000000000000001', '0.1'],
+      ['123456789012345678901234567890', '123456789012345680000000000000'],
+    ];
+    for (const [exact, rounded] of pairs) {
+      const a = canonicalJsonText(`{"amount":${exact}}`);
+      const b = canonicalJsonText(`{"amount":${rounded}}`);
+      expect(a).not.toBe(b);
+      expect(canonicalJsonText(`{ "amount" : ${exact} }`)).toBe(a);
+    }
+    expect(canonicalJsonText('{"b":[9007199254740993],"a":"x"}')).toBe(
+      '{"a":"x","b":[0.9007199254740993e16]}',
+    );
+  });
+
+  it('equals canonicalJson(JSON.parse(text)) whenever every number survives a double (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), fc.boolean(), (value, spaced) => {
+        const text = JSON.stringify(value, null, spaced ? 2 : undefined) ?? 'null';
+        expect(canonicalJsonText(text)).toBe(canonicalJson(JSON.parse(text)));
+      }),
+    );
+  });
+
+  it('writes one form for literals that spell one value (1, 1.0, 1e0, 10e-1; 1e400 and 10e399)', () => {
+    expect(canonicalJsonText('[1,1.0,1e0,10e-1,-0,0.0]')).toBe('[1,1,1,1,0,0]');
+    expect(canonicalJsonText('[1e400]')).toBe(canonicalJsonText('[10e399]'));
+    expect(canonicalJsonText('[9007199254740993.0]')).toBe(canonicalJsonText('[9007199254740993]'));
+  });
+
+  it('answers undefined for text that is not JSON, exact numbers or not', () => {
+    for (const text of [
+      '',
+      '{',
+      '}',
+      '[1,]',
+      '{"a" 1}',
+      'tru',
+      '[1e400,',
+      '[9007199254740993]]',
+      '01',
+    ]) {
+      expect(canonicalJsonText(text)).toBeUndefined();
+    }
+    expect(canonicalJsonText('{"a":1,"a":9007199254740993}')).toBe('{"a":0.9007199254740993e16}');
   });
 });

@@ -266,4 +266,33 @@ describe('fingerprint', () => {
       fingerprint({ method: 'POST', path: '/', body: 42 as unknown as string }),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'body' } });
   });
+
+  it('tells numbers apart that a double would merge, from the JSON text (jsonText)', async () => {
+    const text = (jsonText: string) => fingerprint({ method: 'POST', path: '/sales', jsonText });
+    expect(await text('{"amount":9007199254740993}')).not.toBe(
+      await text('{"amount":9007199254740992}'),
+    );
+    expect(await text('{"amount":1e400}')).not.toBe(await text('{"amount":null}'));
+    // Text whose numbers survive a double fingerprints as its parsed value does.
+    expect(await text('{ "b": 1.50, "a": [1e2] }')).toBe(await post({ a: [100], b: 1.5 }));
+    // Not JSON: the raw body; empty: no body.
+    expect(await text('{oops')).toBe(
+      await fingerprint({ method: 'POST', path: '/sales', body: '{oops' }),
+    );
+    expect(await text('')).toBe(await fingerprint({ method: 'POST', path: '/sales' }));
+  });
+
+  it('refuses a JSON body nested deeper than maxDepth with VALIDATION_FAILED (400)', async () => {
+    const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    await expect(fingerprint({ method: 'POST', path: '/', jsonText: deep })).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+    });
+    await expect(
+      fingerprint({ method: 'POST', path: '/', json: [[[1]]] }, { maxDepth: 2 }),
+    ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', details: { maxDepth: 2 } });
+    await expect(
+      fingerprint({ method: 'POST', path: '/', json: 1 }, { maxDepth: 0 }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'maxDepth' } });
+  });
 });

@@ -13,9 +13,14 @@ import { decodeHex, encodeHex, toBase64Url } from '../crypto/byte-encoding.js';
 import { nativeCrypto } from '../crypto/native-crypto.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
-import { canonicalJson } from './canonical-json.js';
+import {
+  canonicalJson,
+  canonicalJsonParsedFrom,
+  canonicalJsonText,
+  defaultMaxJsonDepth,
+} from './canonical-json.js';
 
-/** What {@link fingerprint} hashes. Give `body` (raw bytes or text) or `json`, not both. */
+/** What {@link fingerprint} hashes. Give `body` (raw bytes or text) or a JSON body (`json`, `jsonText`), not both. */
 export interface FingerprintInput {
   /** HTTP method; case does not matter. */
   readonly method: string;
@@ -34,6 +39,14 @@ export interface FingerprintInput {
    * the member out) is no body.
    */
   readonly json?: unknown;
+  /**
+   * A JSON body as the text that was sent. Canonicalised from the text, so number literals a
+   * double cannot hold (`9007199254740993`, `1e400`) keep their exact value; when the text is not
+   * JSON it is hashed as the raw body (its UTF-8 bytes), as `body` would be. May be given with
+   * `json` when the caller already parsed it (`json` must then be `JSON.parse(jsonText)`): the
+   * parsed value is used and the text only read for exact numbers, which saves a parse.
+   */
+  readonly jsonText?: string;
 }
 
 /** Options for {@link fingerprint}. */
@@ -46,6 +59,11 @@ export interface FingerprintOptions {
    * WebCrypto's `crypto.subtle.digest`; any correct SHA-256 gives the same fingerprint.
    */
   readonly sha256?: (message: Uint8Array) => Uint8Array | string | Promise<Uint8Array | string>;
+  /**
+   * Deepest nesting of arrays and objects in a JSON body. Deeper bodies throw
+   * `BallastError('VALIDATION_FAILED')` (400, `details.reason: 'too-deep'`). Default 256.
+   */
+  readonly maxDepth?: number;
 }
 
 const webCryptoSha256 = async (message: Uint8Array): Promise<Uint8Array> =>
@@ -94,31 +112,46 @@ function canonicalTarget(path: string): string {
   return url.pathname + url.search;
 }
 
-/** The raw body as bytes, or `undefined` for a JSON body (hashed as canonical text). */
-function rawBodyBytes(input: FingerprintInput): Uint8Array | undefined {
-  const hasJson = input.json !== undefined;
-  const hasBody = input.body !== undefined;
-  if (hasJson && hasBody) {
+/**
+ * What is hashed for the body: the canonical text of a JSON body (a string), or the raw bytes
+ * (empty for no body). JSON text that does not parse is hashed as the raw body it is.
+ */
+function bodyToHash(input: FingerprintInput, maxDepth: number): string | Uint8Array {
+  const given =
+    Number(input.json !== undefined || input.jsonText !== undefined) +
+    Number(input.body !== undefined);
+  if (given > 1) {
     throw new BallastError('INVALID_OPTIONS', {
-      message: 'fingerprint(): give either "body" or "json", not both.',
+      message: 'fingerprint(): give either "body" or a JSON body ("json", "jsonText"), not both.',
       details: { field: 'json' },
     });
   }
-  if (hasJson) return undefined;
-  const raw = input.body;
-  let bytes: Uint8Array;
-  if (raw === undefined) bytes = new Uint8Array(0);
-  else if (typeof raw === 'string') bytes = encoder.encode(raw);
-  else if (raw instanceof ArrayBuffer) bytes = new Uint8Array(raw);
-  else if (ArrayBuffer.isView(raw))
-    bytes = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-  else {
+  if (input.jsonText !== undefined && typeof input.jsonText !== 'string') {
     throw new BallastError('INVALID_OPTIONS', {
-      message: 'fingerprint(): "body" must be a string, an ArrayBuffer or a typed array.',
-      details: { field: 'body' },
+      message: 'fingerprint(): "jsonText" must be a string.',
+      details: { field: 'jsonText' },
     });
   }
-  return bytes;
+  if (input.json !== undefined) {
+    return input.jsonText === undefined
+      ? canonicalJson(input.json, maxDepth)
+      : canonicalJsonParsedFrom(input.json, input.jsonText, maxDepth);
+  }
+  let raw = input.body;
+  if (input.jsonText !== undefined) {
+    const canonical =
+      input.jsonText.length === 0 ? undefined : canonicalJsonText(input.jsonText, maxDepth);
+    if (canonical !== undefined) return canonical;
+    raw = input.jsonText;
+  }
+  if (raw === undefined) return new Uint8Array(0);
+  if (typeof raw === 'string') return encoder.encode(raw);
+  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+  if (ArrayBuffer.isView(raw)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  throw new BallastError('INVALID_OPTIONS', {
+    message: 'fingerprint(): "body" must be a string, an ArrayBuffer or a typed array.',
+    details: { field: 'body' },
+  });
 }
 
 /**
@@ -163,21 +196,28 @@ export function fingerprintInSameTick(
       details: { field: 'path' },
     });
   }
-  const raw = rawBodyBytes(input);
+  const maxDepth = options.maxDepth ?? defaultMaxJsonDepth;
+  if (!Number.isInteger(maxDepth) || maxDepth < 1) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'fingerprint(): "maxDepth" must be a positive integer.',
+      details: { field: 'maxDepth' },
+    });
+  }
+  const body = bodyToHash(input, maxDepth);
   // Method and path cannot contain a newline (the URL parser strips them), so the header is
   // unambiguous, and the body comes last, so no body can imitate another header.
   const head = `${formatTag}\n${input.method.toUpperCase()}\n${canonicalTarget(input.path)}\n`;
   let digest: Awaitable<Uint8Array | string>;
-  if (raw === undefined) {
+  if (typeof body === 'string') {
     // A JSON body is text: head and body are hashed as one text.
-    digest = sha256OfText(`${head}json\n${canonicalJson(input.json)}`, options.sha256);
-  } else if (raw.byteLength === 0) {
+    digest = sha256OfText(`${head}json\n${body}`, options.sha256);
+  } else if (body.byteLength === 0) {
     digest = sha256OfText(`${head}none\n`, options.sha256);
   } else {
     const headBytes = encoder.encode(`${head}bytes\n`);
-    const message = new Uint8Array(headBytes.byteLength + raw.byteLength);
+    const message = new Uint8Array(headBytes.byteLength + body.byteLength);
     message.set(headBytes, 0);
-    message.set(raw, headBytes.byteLength);
+    message.set(body, headBytes.byteLength);
     digest = (options.sha256 ?? defaultSha256)(message);
   }
   if (!isPromiseLike(digest)) return encodeDigest(digest, options.encoding);

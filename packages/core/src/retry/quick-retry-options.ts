@@ -18,6 +18,7 @@ import type { RetryBudget } from './retry-budget.js';
 import {
   type GiveUpEvent,
   isBudget,
+  isDeadlineMs,
   type ParsedCallOptions,
   type ParsedRetryOptions,
   type RetryEvent,
@@ -74,7 +75,7 @@ function quickOptional<T>(
 }
 
 function quickDeadline(value: unknown): Quick<number | Date | undefined> {
-  if (value === undefined || isPositive(value)) return value;
+  if (value === undefined || isDeadlineMs(value)) return value;
   return value instanceof Date && !Number.isNaN(value.getTime()) ? value : unsure;
 }
 

@@ -64,8 +64,10 @@ export interface RetryCallOptions {
    */
   signal?: AbortSignal;
   /**
-   * Overall budget for every attempt and every wait: milliseconds from the call, or an absolute
-   * `Date`. Each attempt's signal aborts when the budget runs out (the attempt rejects with
+   * Overall budget for every attempt and every wait: milliseconds from the call (at most
+   * 2³¹−1, about 24.8 days), or an absolute `Date`. Epoch milliseconds are refused with
+   * `INVALID_OPTIONS` (`deadline: Date.now() + 30_000` is a mistake for
+   * `deadline: new Date(Date.now() + 30_000)` or `deadline: 30_000`). Each attempt's signal aborts when the budget runs out (the attempt rejects with
    * `TIMEOUT`), and no backoff starts that would end past it: `retry()` rejects with the last
    * error instead. With a policy that has its own deadline, the earlier one applies.
    * Default: none.
@@ -122,6 +124,11 @@ export interface RetryOptions extends RetryCallOptions {
   onGiveUp?: (event: GiveUpEvent) => void;
 }
 
+/** A `deadline` given as a number: milliseconds from the call, within the longest timer. */
+export function isDeadlineMs(value: unknown): value is number {
+  return typeof value === 'number' && value > 0 && value <= 2_147_483_647;
+}
+
 /** A `RetryBudget`, checked by shape. */
 export function isBudget(value: unknown): value is RetryBudget {
   return (
@@ -149,7 +156,15 @@ const requestSchema = v.object(
   { unknownKeys: 'strip' },
 );
 
-const deadlineSchema = v.union(v.number({ greaterThan: 0 }), v.date());
+// A number is a duration from the call. Epoch milliseconds (`Date.now() + 30_000`, about 1.7e12)
+// are far above the longest timer, so that mistake is refused instead of timing out at once.
+const deadlineSchema = v.union(
+  v.date(),
+  v.custom<number>(
+    isDeadlineMs,
+    'ms from now (0 < ms ≤ 2147483647); pass a Date for an absolute time',
+  ),
+);
 
 const callShape = {
   signal: v.optional(v.abortSignal()),

@@ -367,6 +367,19 @@ describe('retry: cancellation', () => {
 });
 
 describe('retry: per-attempt timeout and overall deadline', () => {
+  const ok = async () => 'ok';
+  it('refuses epoch milliseconds as a deadline, which would time out every attempt at once', async () => {
+    const error = await retry(ok, { deadline: Date.now() + 30_000 }).catch((e: unknown) => e);
+    expect(isBallastError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toMatch(/"deadline".*pass a Date for an absolute time/);
+    expect(() => retryPolicy({ deadline: 2 ** 31 })).toThrow(/"deadline"/);
+  });
+
+  it('takes a number deadline up to the longest timer, and a Date for an absolute time', async () => {
+    await expect(retry(ok, { deadline: 2 ** 31 - 1 })).resolves.toBe('ok');
+    await expect(retry(ok, { deadline: new Date(Date.now() + 30_000) })).resolves.toBe('ok');
+  });
+
   it('aborts a slow attempt with a retryable TIMEOUT and retries it', async () => {
     const clock = new ManualClock();
     const attempts: Array<{ attempt: number; at: number; abortedAt?: number; reason?: unknown }> =

@@ -46,9 +46,14 @@ export type RetryableFunction<T> = (attempt: RetryAttempt) => T | PromiseLike<T>
 
 /**
  * A retry policy validated once and reused: call it like `retry()` without the options.
- * Per-call `signal`, `deadline` and `request` may still be given.
+ * Per-call `signal`, `deadline` and `request` may still be given. `policy.execute(fn, call)` is
+ * the same call, so the policy can be passed to `compose()` with the other policies.
  */
-export type RetryPolicy = <T>(fn: RetryableFunction<T>, call?: RetryCallOptions) => Promise<T>;
+export interface RetryPolicy {
+  <T>(fn: RetryableFunction<T>, call?: RetryCallOptions): Promise<T>;
+  /** The same as calling the policy: the shape `compose()` and the other policies share. */
+  execute<T>(fn: RetryableFunction<T>, call?: RetryCallOptions): Promise<T>;
+}
 
 class Attempt implements RetryAttempt {
   readonly attempt: number;
@@ -282,7 +287,7 @@ export function retry<T>(
  */
 export function retryPolicy(options?: RetryOptions | RetryPresetName): RetryPolicy {
   const plan = compileRetryOptions(options, 'retryPolicy()');
-  return <T>(fn: RetryableFunction<T>, call?: RetryCallOptions): Promise<T> => {
+  const policy = <T>(fn: RetryableFunction<T>, call?: RetryCallOptions): Promise<T> => {
     if (call === undefined) return execute(plan, fn, 'retryPolicy()');
     let effective: RetryPlan;
     try {
@@ -292,4 +297,6 @@ export function retryPolicy(options?: RetryOptions | RetryPresetName): RetryPoli
     }
     return execute(effective, fn, 'retryPolicy()');
   };
+  policy.execute = policy;
+  return policy;
 }

@@ -2,6 +2,7 @@
  * Reading a put body into memory, for the stores that keep objects in memory or hash them with
  * WebCrypto (which has no incremental digest).
  */
+import { readBodyStream } from '../body/read-body-stream.js';
 import type { ObjectStorage } from './object-storage.js';
 
 /** Every body shape `ObjectStorage.put` accepts. */
@@ -13,27 +14,8 @@ const encoder = new TextEncoder();
 export async function readObjectBody(body: ObjectBody, signal?: AbortSignal): Promise<Uint8Array> {
   if (typeof body === 'string') return encoder.encode(body);
   if (body instanceof Uint8Array) return body.slice();
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  try {
-    for (;;) {
-      signal?.throwIfAborted();
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      length += value.length;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return bytes;
+  // A fresh copy: the caller may reuse the chunks it enqueued.
+  return (await readBodyStream(body, signal ? { signal } : {})).slice();
 }
 
 /** A stream of `bytes`, as `get` returns bodies. */

@@ -4,6 +4,8 @@
  * middleware on `@ballast/server` or an adapter on `@ballast/adapters/<framework>` instead.
  */
 
+// Request bodies: the one bounded reader of a web Request's body.
+export { readRequestBody } from '../http/index.js';
 // Idempotency: the guard that decides claim / replay / refuse for a request, and the
 // request fingerprint in its parts (answered in the same tick where SHA-256 is synchronous).
 export {
@@ -16,6 +18,8 @@ export {
   type IdempotencyGuardOptions,
   type IdempotencyGuardRequest,
   type IdempotentExecution,
+  idempotencyScopeOptionSchema,
+  isIdempotencyKeyHeldByMiddleware,
   isJsonContentType,
   type RequestFingerprintParts,
 } from '../idempotency/index.js';

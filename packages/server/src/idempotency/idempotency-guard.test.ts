@@ -117,4 +117,84 @@ describe('createIdempotencyGuard', () => {
     ).toThrow(bug);
     await expect(guard.begin(keyed({ scope: async () => Promise.reject(bug) }))).rejects.toBe(bug);
   });
+
+  it('releases the key when anything after the claim throws or rejects inside run()', async () => {
+    for (const store of [new MemoryIdempotencyStore(), asyncStore()]) {
+      const guard = createIdempotencyGuard({ store });
+      const claim = async () => {
+        const decision = await guard.begin(keyed());
+        if (decision.kind !== 'execute') throw new Error(kindOf(decision));
+        return decision.execution;
+      };
+      const boom = new TypeError('Request object that has already been used');
+      const thrown = await claim();
+      expect(() =>
+        thrown.run(() => {
+          throw boom;
+        }),
+      ).toThrow(boom);
+      // A store that answers later gets the release before the next claim can see the key.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const rejected = await claim();
+      await expect(rejected.run(async () => Promise.reject(boom))).rejects.toBe(boom);
+      const fine = await claim();
+      expect(await fine.run(async () => 'handed on')).toBe('handed on');
+      expect(fine.settled).toBe(false);
+      expect(await fine.finish(response)).toBe('recorded');
+    }
+  });
+
+  it('never records 401, 403, 407, 408 or 429 by default; releaseStatuses changes the list', () => {
+    const guard = createIdempotencyGuard({ store: new MemoryIdempotencyStore() });
+    for (const status of [401, 403, 407, 408, 429]) {
+      const decision = now(guard.begin(keyed()));
+      if (decision.kind !== 'execute') throw new Error(kindOf(decision));
+      expect(decision.execution.finish({ ...response, status })).toBe('released');
+    }
+    const custom = createIdempotencyGuard({
+      store: new MemoryIdempotencyStore(),
+      releaseStatuses: [409],
+    });
+    const conflict = now(custom.begin(keyed()));
+    if (conflict.kind !== 'execute') throw new Error(kindOf(conflict));
+    expect(conflict.execution.finish({ ...response, status: 409 })).toBe('released');
+    const unauthorized = now(custom.begin(keyed()));
+    if (unauthorized.kind !== 'execute') throw new Error(kindOf(unauthorized));
+    expect(unauthorized.execution.finish({ ...response, status: 401 })).toBe('recorded');
+    expect(() =>
+      createIdempotencyGuard({ store: new MemoryIdempotencyStore(), releaseStatuses: [99] }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
+  });
+
+  it('refuses a scope that is not a string of 1–255 characters with 400, before any claim', async () => {
+    const store = new MemoryIdempotencyStore();
+    const guard = createIdempotencyGuard({ store });
+    for (const scope of ['', 's'.repeat(256), undefined, 42]) {
+      const decision = await guard.begin(keyed({ scope: () => scope as string }));
+      expect(decision).toMatchObject({
+        kind: 'refuse',
+        error: { code: 'VALIDATION_FAILED', status: 400, details: { field: 'scope' } },
+      });
+    }
+    expect(now(guard.begin(keyed({ scope: () => 's'.repeat(255) }))).kind).toBe('execute');
+  });
+
+  it('refuses JSON nested deeper than maxJsonDepth with 400 before any claim', async () => {
+    const { fingerprintRequestParts } = await import('./request-fingerprint.js');
+    const guard = createIdempotencyGuard({ store: new MemoryIdempotencyStore(), maxJsonDepth: 3 });
+    const body = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    const request = (depth: number) =>
+      keyed({
+        fingerprint: () =>
+          fingerprintRequestParts(
+            { method: 'POST', path: '/', contentType: 'application/json', body: body(depth) },
+            { maxDepth: guard.maxJsonDepth },
+          ),
+      });
+    expect(await guard.begin(request(4))).toMatchObject({
+      kind: 'refuse',
+      error: { code: 'VALIDATION_FAILED', details: { reason: 'too-deep', maxDepth: 3 } },
+    });
+    expect((await guard.begin(request(3))).kind).toBe('execute');
+  });
 });

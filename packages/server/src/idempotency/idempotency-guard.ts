@@ -3,9 +3,13 @@
  * idempotency-key-header-06 §2.6 and §2.7): which requests need a key, what a missing or
  * malformed key, a duplicate in flight and a key reused for another payload answer (400, 409
  * with Retry-After, 422), which responses are recorded (2xx, 3xx and 4xx) and which release the
- * key so a retry runs again (5xx, thrown errors, responses too large to capture). Ballast's own
- * refusals never touch the record, so a correct retry can never be answered by a 409 or 422
- * that was stored over the original.
+ * key so a retry runs again (5xx; 401, 403, 407, 408 and 429, which are not the operation's
+ * result; responses too large to capture). Ballast's own refusals never touch the record, so a
+ * correct retry can never be answered by a 409 or 422 that was stored over the original.
+ *
+ * Its one structural guarantee: nothing that runs after a claim can leave the key in flight.
+ * Everything an adapter does with a claimed request runs inside `execution.run()`, which
+ * releases the key when that path throws or rejects before the execution ended.
  *
  * The fetch middleware and the Express and Fastify adapters all decide through this guard; they
  * only translate requests and responses.
@@ -51,6 +55,17 @@ export interface IdempotencyGuardOptions extends IdempotencyOptions {
   maxResponseBytes?: number;
   /** Which statuses are recorded; the rest release the key. Default: `status < 500`. */
   shouldRecord?: (status: number) => boolean;
+  /**
+   * Statuses that are never recorded whatever `shouldRecord` says, because they answer who is
+   * asking or how often, not what the operation did: a guessed key sent without credentials
+   * must not lock the real user out with a stored 401. Default `[401, 403, 407, 408, 429]`.
+   */
+  releaseStatuses?: readonly number[];
+  /**
+   * Deepest nesting of arrays and objects accepted in a JSON body; deeper bodies are refused
+   * with 400 `VALIDATION_FAILED` before the key is claimed. Default 256.
+   */
+  maxJsonDepth?: number;
   /** Locale of problem+json `detail` texts. Default `'en'`. */
   locale?: string;
 }
@@ -62,7 +77,11 @@ export interface IdempotencyGuardRequest {
   readonly idempotencyKey: string | null | undefined;
   /** Whether this route requires a key (missing → 400). */
   readonly required: boolean;
-  /** Tenant or user id the key belongs to. */
+  /**
+   * Tenant or user id the key belongs to. A value that is not a string of 1–255 characters is
+   * refused with 400 `VALIDATION_FAILED` (`details.field: 'scope'`): it usually comes from the
+   * client (a tenant header), so it is the client's error, not a misconfiguration.
+   */
   readonly scope: () => Awaitable<string>;
   /** Reads the body (throw `PAYLOAD_TOO_LARGE` past `maxBodyBytes`) and fingerprints the request. */
   readonly fingerprint: () => Awaitable<string>;
@@ -81,6 +100,14 @@ export interface IdempotentExecution {
   readonly signal: AbortSignal;
   /** True once `finish` or `abandon` was called. */
   readonly settled: boolean;
+  /**
+   * Runs the rest of the request — handing it to the route, capturing the response — under the
+   * guard's guarantee: if `path` throws, or the promise it returns rejects, while the execution
+   * is not settled, the key is released (reason `'error'`) before the error propagates. Adapters
+   * call it first thing on an `'execute'` decision, so no adapter code between the claim and the
+   * end of the request can leave a key stuck in flight.
+   */
+  run<T>(path: () => T): T;
   /**
    * Records the response (when its status is to be recorded) or releases the key. Pass
    * `body: null` when the body could not be captured (streamed past `maxResponseBytes`): the key
@@ -129,6 +156,7 @@ export interface IdempotencyGuard {
   /** Resolved limits and locale, for adapters. */
   readonly maxBodyBytes: number;
   readonly maxResponseBytes: number;
+  readonly maxJsonDepth: number;
   readonly locale: string;
   /**
    * The response headers a record keeps, lower-case and sorted (`recordHeaders` less
@@ -140,9 +168,45 @@ export interface IdempotencyGuard {
 
 const mebibyte = 1_048_576;
 
+/** Statuses never recorded by default: authentication, authorisation, timeouts, rate limits. */
+export const defaultReleaseStatuses: readonly number[] = [401, 403, 407, 408, 429];
+
+/** Longest scope accepted, in characters (as the stores' scope column). */
+const maxScopeLength = 255;
+
+/**
+ * The `scope` option every idempotency layer requires: a function of the request naming the
+ * tenant or user the key belongs to, or the explicit string `'global'` to share every key
+ * between all callers. There is deliberately no default: a silent global scope lets one tenant
+ * replay another's response by sending its key.
+ */
+export const idempotencyScopeOptionSchema = z.custom<'global' | ((...args: never[]) => unknown)>(
+  (value) => typeof value === 'function' || value === 'global',
+  {
+    message:
+      "required: a function of the request returning the tenant or user id the key belongs to, or 'global' to share keys between all callers",
+  },
+);
+
+/**
+ * Keys held right now by a guard execution in this process, as `scope` + NUL + `key`. Lets
+ * `withIdempotency()` recognise a route that is also behind the idempotency middleware on the
+ * same store (it would otherwise wait on its own request's claim) and refuse the combination.
+ */
+const heldKeys = new Set<string>();
+
+/**
+ * True while a request holding `key` in `scope` is running in this process under an idempotency
+ * middleware (fetch, Express or Fastify). For adapter authors: `withIdempotency()` uses it to
+ * refuse being nested inside the middleware on one key.
+ */
+export function isIdempotencyKeyHeldByMiddleware(scope: string, key: string): boolean {
+  return heldKeys.size > 0 && heldKeys.has(`${scope}\u0000${key}`);
+}
+
 const passThrough: IdempotencyDecision = { kind: 'pass' };
 
-const guardSchema = z.object({
+const guardSchema = z.strictObject({
   methods: z
     .array(z.string().regex(/^[A-Za-z]+$/))
     .min(1)
@@ -153,15 +217,21 @@ const guardSchema = z.object({
   shouldRecord: functionSchema<(status: number) => boolean>('a function of the status').default(
     () => (status: number) => status < 500,
   ),
+  releaseStatuses: z.array(z.number().int().min(100).max(599)).default([...defaultReleaseStatuses]),
+  maxJsonDepth: z.number().int().min(1).max(10_000).default(256),
   locale: z.string().min(1).default('en'),
   logger: z
     .custom<Logger>((value) => typeof value === 'object' && value !== null)
     .default(noopLogger),
 });
 
+/** The options the guard itself reads (`logger` is shared with the engine). */
+const httpOptionNames: ReadonlySet<string> = new Set(Object.keys(guardSchema.shape));
+
 /** What the guard records, resolved once. */
 interface RecordingRules {
   readonly shouldRecord: (status: number) => boolean;
+  readonly releaseStatuses: ReadonlySet<number>;
   readonly recordable: ReadonlySet<string>;
 }
 
@@ -169,10 +239,13 @@ interface RecordingRules {
 class TicketExecution implements IdempotentExecution {
   readonly #ticket: ClaimTicket;
   readonly #rules: RecordingRules;
+  readonly #held: string;
 
   constructor(ticket: ClaimTicket, rules: RecordingRules) {
     this.#ticket = ticket;
     this.#rules = rules;
+    this.#held = `${ticket.scope}\u0000${ticket.key}`;
+    heldKeys.add(this.#held);
   }
 
   get scope(): string {
@@ -196,8 +269,10 @@ class TicketExecution implements IdempotentExecution {
     response: Omit<ResponseParts, 'body'> & { readonly body: Uint8Array | string | null },
   ): Awaitable<ExecutionEnd> {
     const ticket = this.#ticket;
+    heldKeys.delete(this.#held);
     if (ticket.settled) return 'unrecorded';
-    if (!this.#rules.shouldRecord(response.status)) {
+    const rules = this.#rules;
+    if (rules.releaseStatuses.has(response.status) || !rules.shouldRecord(response.status)) {
       return whenReleased(ticket.releaseKey(`status ${response.status}`));
     }
     if (response.body === null) return whenReleased(ticket.releaseKey('uncapturable'));
@@ -220,9 +295,42 @@ class TicketExecution implements IdempotentExecution {
   }
 
   abandon(reason: string): Awaitable<void> {
+    heldKeys.delete(this.#held);
+    if (this.#ticket.settled) return;
     const released = this.#ticket.releaseKey(reason);
     if (isPromiseLike(released)) return released.then(() => undefined);
   }
+
+  run<T>(path: () => T): T {
+    let result: T;
+    try {
+      result = path();
+    } catch (error) {
+      // Released before the error goes on; a store that answers later still gets the release.
+      void this.abandon('error');
+      throw error;
+    }
+    if (!isPromiseLike(result)) return result;
+    return (result as PromiseLike<unknown>).then(undefined, async (error: unknown) => {
+      await this.abandon('error');
+      throw error;
+    }) as T;
+  }
+}
+
+/**
+ * The answer to a scope that is not a string of 1–255 characters. The scope usually comes from
+ * the request (a tenant header, a claim in a token), so it is the client's error: 400, logged
+ * for the operator, never a 500 "misconfigured".
+ */
+function invalidScope(scope: unknown, logger: Logger): BallastError {
+  const reason =
+    typeof scope !== 'string' ? 'not-a-string' : scope.length === 0 ? 'empty' : 'too-long';
+  logger.warn({ reason }, 'idempotency: the request’s scope is not a string of 1–255 characters');
+  return new BallastError('VALIDATION_FAILED', {
+    message: `The request's idempotency scope is invalid (${reason}).`,
+    details: { field: 'scope', reason, maxLength: maxScopeLength },
+  });
 }
 
 /** `'released'`, once the release is done (it never fails: the ticket logs store failures). */
@@ -244,29 +352,29 @@ function whenReleased(released: Awaitable<boolean>): Awaitable<ExecutionEnd> {
  * ```
  */
 export function createIdempotencyGuard(options: IdempotencyGuardOptions): IdempotencyGuard {
-  const {
-    methods,
-    recordHeaders,
-    maxBodyBytes,
-    maxResponseBytes,
-    shouldRecord,
-    locale,
-    logger,
-    ...rest
-  } = options;
-  const http = parseOptions(
-    guardSchema,
-    { methods, recordHeaders, maxBodyBytes, maxResponseBytes, shouldRecord, locale, logger },
-    'idempotency()',
-  );
-  const engine = createIdempotency({ ...rest, ...(logger ? { logger } : {}) });
+  // The HTTP options are the guard's; the rest (store, leases, events…) are the engine's.
+  const httpInput: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(options ?? {})) {
+    (httpOptionNames.has(name) ? httpInput : rest)[name] = value;
+  }
+  const http = parseOptions(guardSchema, httpInput, 'idempotency()');
+  const logger = options?.logger;
+  const engine = createIdempotency({
+    ...(rest as unknown as IdempotencyOptions),
+    ...(logger ? { logger } : {}),
+  });
   const keyedMethods = new Set(http.methods.map((method) => method.toUpperCase()));
   // Methods usually arrive upper-case already; only an unknown spelling is upper-cased.
   const appliesTo = (method: string) =>
     keyedMethods.has(method) || keyedMethods.has(method.toUpperCase());
   const recordable = recordableHeaderNames(http.recordHeaders);
 
-  const recording: RecordingRules = { shouldRecord: http.shouldRecord, recordable };
+  const recording: RecordingRules = {
+    shouldRecord: http.shouldRecord,
+    releaseStatuses: new Set(http.releaseStatuses),
+    recordable,
+  };
 
   /** The decision for what the engine answered. */
   function decide(begun: IdempotencyStart, scope: string, key: string): IdempotencyDecision {
@@ -293,8 +401,11 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     request: IdempotencyGuardRequest,
     key: string,
     fingerprint: string,
-    scope: string,
+    scope: unknown,
   ): Awaitable<IdempotencyDecision> {
+    if (typeof scope !== 'string' || scope.length === 0 || scope.length > maxScopeLength) {
+      return { kind: 'refuse', error: invalidScope(scope, http.logger) };
+    }
     let begun: Awaitable<IdempotencyStart>;
     try {
       begun = engine[beginInSameTick](
@@ -344,6 +455,7 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     waits: rest.wait !== undefined && rest.wait !== false,
     maxBodyBytes: http.maxBodyBytes,
     maxResponseBytes: http.maxResponseBytes,
+    maxJsonDepth: http.maxJsonDepth,
     locale: http.locale,
     // Sorted: a record lists its headers in name order, so reading them in it appends.
     recordedHeaderNames: [...recordable].sort(),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseIdempotencyKey } from './idempotency-key-header.js';
+import { maxIdempotencyKeyHeaderLength, parseIdempotencyKey } from './idempotency-key-header.js';
 
 describe('parseIdempotencyKey', () => {
   it.each([
@@ -35,6 +35,9 @@ describe('parseIdempotencyKey', () => {
     ['"k";a=', 'malformed'],
     ['"k";a=?2', 'malformed'],
     ['"k";a=:***:', 'malformed'],
+    [` ${'a '.repeat(8_000)} `, 'too-long'],
+    [`"k";${'a=1;'.repeat(300)}b`, 'too-long'],
+    ['%"display"', 'malformed'],
   ])('refuses %j as IDEMPOTENCY_KEY_INVALID (%s)', (header, reason) => {
     expect(() => parseIdempotencyKey(header)).toThrow(
       expect.objectContaining({
@@ -42,6 +45,15 @@ describe('parseIdempotencyKey', () => {
         status: 400,
         details: expect.objectContaining({ reason }),
       }),
+    );
+  });
+
+  it('reads the longest legal header (255 escaped characters and parameters) but nothing longer', () => {
+    const escaped = `"${'\\\\'.repeat(255)}";a=1`;
+    expect(escaped.length).toBeLessThanOrEqual(maxIdempotencyKeyHeaderLength);
+    expect(parseIdempotencyKey(escaped)).toBe('\\'.repeat(255));
+    expect(() => parseIdempotencyKey(` ${' '.repeat(maxIdempotencyKeyHeaderLength)}"k"`)).toThrow(
+      expect.objectContaining({ details: expect.objectContaining({ reason: 'too-long' }) }),
     );
   });
 });

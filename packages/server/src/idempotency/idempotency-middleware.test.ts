@@ -1,4 +1,9 @@
-import { type IdempotencyStore, ManualClock, MemoryIdempotencyStore } from '@ballast/core';
+import {
+  BallastError,
+  type IdempotencyStore,
+  ManualClock,
+  MemoryIdempotencyStore,
+} from '@ballast/core';
 import { describe, expect, it, vi } from 'vitest';
 import { type IdempotencyMiddlewareOptions, idempotency } from './idempotency-middleware.js';
 
@@ -48,7 +53,7 @@ function salesApp(options: Partial<IdempotencyMiddlewareOptions> = {}) {
     sales.push(sale);
     return respond(request, sale);
   });
-  const fetch = idempotency({ store, clock, ...options })(handler);
+  const fetch = idempotency({ store, clock, scope: 'global', ...options })(handler);
   const send = (
     body: unknown,
     key: string | null = 'key-1',
@@ -338,7 +343,7 @@ describe('idempotency() middleware: the semantics table', () => {
       deleteExpired: () => Promise.resolve(0),
     };
     const handler = vi.fn(async () => new Response('x'));
-    const response = await idempotency({ store: broken })(handler)(
+    const response = await idempotency({ store: broken, scope: 'global' })(handler)(
       new Request(url, { method: 'POST', headers: { 'idempotency-key': 'k' }, body: '{}' }),
     );
     expect(response.status).toBe(503);
@@ -423,5 +428,65 @@ describe('idempotency() middleware: response capture', () => {
     const replay = await app.send({ total: 1 });
     expect(replay.status).toBe(204);
     expect(await replay.text()).toBe('');
+  });
+
+  it('runs a keyed POST with a present but empty body (Content-Length: 0, body ""), then replays it', async () => {
+    const store = new MemoryIdempotencyStore();
+    let runs = 0;
+    const handler = idempotency({ store, scope: 'global' })(async (request) => {
+      runs++;
+      return Response.json({ text: await request.text() }, { status: 201 });
+    });
+    const post = () =>
+      handler(
+        new Request('http://api.test/sales', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': 'empty-1' },
+          body: '',
+        }),
+      );
+    const first = await post();
+    expect(first.status).toBe(201);
+    expect(await first.json()).toEqual({ text: '' });
+    const again = await post();
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(runs).toBe(1);
+  });
+
+  it('answers a BallastError the handler throws with its status (recorded when 4xx)', async () => {
+    const app = salesApp();
+    app.respondWith(() => {
+      throw new BallastError('VALIDATION_FAILED');
+    });
+    const first = await app.send({ total: 1 });
+    expect((await problem(first)).code).toBe('VALIDATION_FAILED');
+    const again = await app.send({ total: 1 });
+    expect(again.status).toBe(400);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+  });
+});
+
+describe('idempotency(): scope is required', () => {
+  it('refuses construction without scope with INVALID_OPTIONS naming scope', () => {
+    for (const scope of [undefined, 'tenant-a', '', null, 42]) {
+      expect(() =>
+        idempotency({
+          store: new MemoryIdempotencyStore(),
+          scope: scope as unknown as 'global',
+        }),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          details: expect.objectContaining({ field: 'scope' }),
+        }),
+      );
+    }
+    expect(() =>
+      idempotency({ store: new MemoryIdempotencyStore(), scope: 'global' }),
+    ).not.toThrow();
+    expect(() =>
+      idempotency({ store: new MemoryIdempotencyStore(), scope: (request) => request.url }),
+    ).not.toThrow();
   });
 });

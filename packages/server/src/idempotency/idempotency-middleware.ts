@@ -3,17 +3,24 @@
  * wraps the handler so a retried or duplicated write runs once and every later copy gets the
  * recorded answer. The response sent to the first client is the handler's own (all headers);
  * replays carry only the allow-listed headers plus `Idempotent-Replayed: true`.
+ *
+ * What the client got decides what is recorded, however the handler produced it: a
+ * `BallastError` the handler throws is answered as problem+json with its status here, exactly as
+ * the Express and Fastify error handlers answer it, so a thrown 4xx is recorded on every adapter
+ * alike; any other error releases the key and propagates to the host.
  */
+import { isBallastError } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { problemResponse } from '../errors/problem-response.js';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
+import { readRequestBody } from '../http/read-request-body.js';
 import { functionSchema } from '../options/index.js';
-import { readRequestBody } from '../signing/read-request-body.js';
 import {
   createIdempotencyGuard,
   type IdempotencyGuardOptions,
   type IdempotentExecution,
+  idempotencyScopeOptionSchema,
 } from './idempotency-guard.js';
 import { idempotencyKeyHeader } from './idempotency-key-header.js';
 import { replayResponse } from './recorded-response.js';
@@ -27,13 +34,17 @@ export interface IdempotencyMiddlewareOptions<Context = object> extends Idempote
    * §4.2: the header is optional).
    */
   required?: boolean | ((request: Request) => boolean);
-  /** Tenant or user the key belongs to. Default: `'global'` for every request. */
-  scope?: (request: Request, context: Context | undefined) => string | Promise<string>;
+  /**
+   * Tenant or user the key belongs to, e.g. `(request) => request.headers.get('x-tenant-id')`.
+   * Required: pass `'global'` explicitly to share every key between all callers. A value that is
+   * not a string of 1–255 characters answers 400 `VALIDATION_FAILED`.
+   */
+  scope: 'global' | ((request: Request, context: Context | undefined) => string | Promise<string>);
 }
 
 const middlewareSchema = z.object({
   required: z.union([z.boolean(), functionSchema('a function of the request')]).default(false),
-  scope: functionSchema('a function of the request').optional(),
+  scope: idempotencyScopeOptionSchema,
 });
 
 /**
@@ -136,7 +147,8 @@ async function finishWith(
  * | keyed method, key missing and `required` | 400 `IDEMPOTENCY_KEY_MISSING` |
  * | malformed key (not an sf-string or token, empty, > 255, not printable) | 400 `IDEMPOTENCY_KEY_INVALID` |
  * | body over `maxBodyBytes` | 413 `PAYLOAD_TOO_LARGE`, handler not run |
- * | first request with the key | the handler; 2xx–4xx recorded, 5xx/throw releases the key |
+ * | JSON body nested deeper than `maxJsonDepth`, or scope not 1–255 characters | 400 `VALIDATION_FAILED`, handler not run |
+ * | first request with the key | the handler; 2xx–4xx recorded; 5xx, 401, 403, 407, 408, 429 and other thrown errors release the key |
  * | same key and request, first still running | 409 `IDEMPOTENCY_IN_FLIGHT` + `Retry-After` (or wait mode) |
  * | same key and request, recorded | the recorded response + `Idempotent-Replayed: true` |
  * | same key, another request (method, path or body) | 422 `IDEMPOTENCY_KEY_REUSED` |
@@ -144,7 +156,11 @@ async function finishWith(
  *
  * @example
  * ```ts
- * const withIdempotency = idempotency({ store: new MemoryIdempotencyStore(), required: true });
+ * const withIdempotency = idempotency({
+ *   store: new MemoryIdempotencyStore(),
+ *   required: true,
+ *   scope: (request) => request.headers.get('x-tenant-id') ?? '',
+ * });
  * export default { fetch: withIdempotency(async (request) => createSale(await request.json())) };
  * ```
  */
@@ -159,7 +175,8 @@ export function idempotency<Context extends object = object>(
   );
   const guard = createIdempotencyGuard(guardOptions);
   const required = parsed.required as boolean | ((request: Request) => boolean);
-  const scopeOf = scopeOption;
+  const scopeOf = scopeOption as NonNullable<IdempotencyMiddlewareOptions<Context>['scope']>;
+  const fingerprintOptions = { maxDepth: guard.maxJsonDepth };
 
   return (handler) =>
     async (request, context): Promise<Response> => {
@@ -168,10 +185,10 @@ export function idempotency<Context extends object = object>(
         method: request.method,
         idempotencyKey: request.headers.get(idempotencyKeyHeader),
         required: typeof required === 'function' ? required(request) : required,
-        scope: () => (scopeOf ? scopeOf(request, context) : 'global'),
+        scope: () => (scopeOf === 'global' ? 'global' : scopeOf(request, context)),
         fingerprint: async () => {
           body = await readRequestBody(request, guard.maxBodyBytes);
-          return requestFingerprint(request, body);
+          return requestFingerprint(request, body, fingerprintOptions);
         },
         signal: request.signal,
       });
@@ -187,25 +204,27 @@ export function idempotency<Context extends object = object>(
           return replayResponse(decision.recorded);
         case 'execute': {
           const { execution } = decision;
-          // The body was read to fingerprint it; the handler gets a request carrying the same bytes.
-          const forwarded =
-            body === undefined || body.byteLength === 0
-              ? new Request(request, { body: null })
-              : new Request(request, { body: ownBuffer(body) });
-          let response: Response;
-          try {
-            response = await handler(forwarded, context as Context);
-          } catch (error) {
-            await execution.abandon('error');
-            throw error;
-          }
-          try {
-            return await finishWith(execution, response, guard.maxResponseBytes);
-          } catch (error) {
-            // Reading the handler's response failed (its stream errored): nothing to record.
-            await execution.abandon('error');
-            throw error;
-          }
+          // Everything after the claim runs inside run(): whatever throws releases the key.
+          return execution.run(async () => {
+            // The body was read to fingerprint it; the handler gets a request carrying the
+            // same bytes. A request that never had a body is handed on as it is.
+            const forwarded =
+              request.body === null
+                ? request
+                : new Request(request, { body: ownBuffer(body ?? new Uint8Array(0)) });
+            let response: Response;
+            try {
+              response = await handler(forwarded, context as Context);
+            } catch (error) {
+              if (!isBallastError(error)) throw error;
+              // Answered here as the Express and Fastify error handlers answer it.
+              response = problemResponse(error, {
+                locale: guard.locale,
+                instance: new URL(request.url).pathname,
+              });
+            }
+            return finishWith(execution, response, guard.maxResponseBytes);
+          });
         }
       }
     };

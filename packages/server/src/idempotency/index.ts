@@ -1,13 +1,20 @@
 export {
   createIdempotencyGuard,
+  defaultReleaseStatuses,
   type ExecutionEnd,
   type IdempotencyDecision,
   type IdempotencyGuard,
   type IdempotencyGuardOptions,
   type IdempotencyGuardRequest,
   type IdempotentExecution,
+  idempotencyScopeOptionSchema,
+  isIdempotencyKeyHeldByMiddleware,
 } from './idempotency-guard.js';
-export { idempotencyKeyHeader, parseIdempotencyKey } from './idempotency-key-header.js';
+export {
+  idempotencyKeyHeader,
+  maxIdempotencyKeyHeaderLength,
+  parseIdempotencyKey,
+} from './idempotency-key-header.js';
 export {
   type IdempotencyMiddlewareOptions,
   idempotency,

@@ -22,6 +22,12 @@ export interface RequestFingerprintParts {
   readonly body?: unknown;
   /** A parsed JSON body, explicitly. Wins over `body`. */
   readonly json?: unknown;
+  /**
+   * The JSON text a parsed `body` (or `json`) was read from, when the adapter kept it. Only
+   * number literals a double cannot hold exactly are taken from it, so `9007199254740993` and
+   * `9007199254740992` stay two requests even after a framework's parser merged them.
+   */
+  readonly jsonText?: string;
 }
 
 const jsonMediaType = /^application\/(?:[\w.+-]*\+)?json$/i;
@@ -34,13 +40,14 @@ export function isJsonContentType(contentType: string | null | undefined): boole
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function parseJson(body: Uint8Array | string): { ok: true; value: unknown } | { ok: false } {
+/** The body as text when it is UTF-8, else `undefined` (then hashed as raw bytes). */
+function utf8Text(body: Uint8Array | string): string | undefined {
+  if (typeof body === 'string') return body;
   try {
-    const text = typeof body === 'string' ? body : decoder.decode(body);
-    return { ok: true, value: JSON.parse(text) };
+    return decoder.decode(body);
   } catch {
-    // Not JSON after all (or not UTF-8): the raw bytes are fingerprinted instead.
-    return { ok: false };
+    // Not UTF-8, so not JSON: the raw bytes are fingerprinted instead.
+    return undefined;
   }
 }
 
@@ -66,19 +73,20 @@ export function fingerprintPartsInSameTick(
   parts: RequestFingerprintParts,
   options: FingerprintOptions = {},
 ): Awaitable<string> {
-  const { method, path } = parts;
+  const { method, path, jsonText } = parts;
   if (parts.json !== undefined) {
-    return fingerprintInSameTick({ method, path, json: parts.json }, options);
+    return fingerprintInSameTick({ method, path, json: parts.json, jsonText }, options);
   }
   const body = parts.body;
   if (body === undefined) return fingerprintInSameTick({ method, path }, options);
   if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
-    return fingerprintInSameTick({ method, path, json: body }, options);
+    return fingerprintInSameTick({ method, path, json: body, jsonText }, options);
   }
   if (body.length === 0) return fingerprintInSameTick({ method, path }, options);
   if (isJsonContentType(parts.contentType)) {
-    const parsed = parseJson(body);
-    if (parsed.ok) return fingerprintInSameTick({ method, path, json: parsed.value }, options);
+    const text = utf8Text(body);
+    // Canonicalised from the text; text that is not JSON is hashed as the raw body.
+    if (text !== undefined) return fingerprintInSameTick({ method, path, jsonText: text }, options);
   }
   return fingerprintInSameTick({ method, path, body }, options);
 }
@@ -93,12 +101,19 @@ export function fingerprintPartsInSameTick(
  * const fp = await requestFingerprint(request, body);
  * ```
  */
-export function requestFingerprint(request: Request, body: Uint8Array): Promise<string> {
+export function requestFingerprint(
+  request: Request,
+  body: Uint8Array,
+  options: FingerprintOptions = {},
+): Promise<string> {
   const url = new URL(request.url);
-  return fingerprintRequestParts({
-    method: request.method,
-    path: url.pathname + url.search,
-    contentType: request.headers.get('content-type'),
-    body,
-  });
+  return fingerprintRequestParts(
+    {
+      method: request.method,
+      path: url.pathname + url.search,
+      contentType: request.headers.get('content-type'),
+      body,
+    },
+    options,
+  );
 }

@@ -8,8 +8,8 @@
 import { requestTargetOf, type VerifiedSignature } from '@ballast/core';
 import { problemResponse } from '../errors/problem-response.js';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
+import { readRequestBody } from '../http/read-request-body.js';
 import type { TraceScope } from '../trace/async-trace-storage.js';
-import { readRequestBody } from './read-request-body.js';
 import { createSignatureGuard, type SignatureGuardOptions } from './signature-guard.js';
 
 /** What a verified request exposes to its handler. */

@@ -4,20 +4,26 @@
  * reads the Express request, captures what the route writes through `res.write`/`res.end` (so
  * `res.json`, `res.send`, `res.sendFile` and streams are all seen) and writes replays back.
  *
+ * Mount it before `express.json()`: it then reads the body itself through the one bounded Node
+ * reader (a chunked body is held to `maxBodyBytes` like a declared one), fingerprints the exact
+ * text (numbers a double cannot hold included) and leaves the parsed body on `req.body`, which
+ * the parser then skips. Mounted after a parser it fingerprints what the parser left.
+ *
  * The response is recorded before its last bytes are sent, so the client's own retry always
  * finds the record. A response that cannot be recorded (streamed past `maxResponseBytes`, or cut
  * off by the client mid-stream) releases the key explicitly when it ends: no key stays "in
  * flight" until its lease, let alone its TTL.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import { BallastError } from '@ballast/core';
-import { isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
+import { isPromiseLike, parseOptions, payloadTooLarge } from '@ballast/core/adapter-kit';
 import { problemResponse, replayResponse } from '@ballast/server';
 import {
   createIdempotencyGuard,
   fingerprintRequestParts,
+  type IdempotencyGuard,
   type IdempotencyGuardOptions,
   type IdempotentExecution,
+  idempotencyScopeOptionSchema,
   isJsonContentType,
 } from '@ballast/server/adapter-kit';
 import type {
@@ -27,6 +33,7 @@ import type {
 } from 'express';
 import { z } from 'zod';
 import { readNodeBody } from '../../node-http/read-node-body.js';
+import { sendWebResponse, type WebResponseSink } from '../../node-http/send-web-response.js';
 
 /** Options for {@link expressIdempotency}. */
 export interface ExpressIdempotencyOptions extends IdempotencyGuardOptions {
@@ -35,8 +42,12 @@ export interface ExpressIdempotencyOptions extends IdempotencyGuardOptions {
    * per request. Default `false`.
    */
   required?: boolean | ((req: ExpressRequest) => boolean);
-  /** Tenant or user the key belongs to (e.g. `(req) => req.user.tenantId`). Default `'global'`. */
-  scope?: (req: ExpressRequest, res: ExpressResponse) => string | Promise<string>;
+  /**
+   * Tenant or user the key belongs to (e.g. `(req) => req.user.tenantId`). Required: pass
+   * `'global'` explicitly to share every key between all callers. A value that is not a string
+   * of 1–255 characters answers 400 `VALIDATION_FAILED`.
+   */
+  scope: 'global' | ((req: ExpressRequest, res: ExpressResponse) => string | Promise<string>);
 }
 
 const adapterSchema = z.object({
@@ -46,67 +57,66 @@ const adapterSchema = z.object({
       z.custom<(req: ExpressRequest) => boolean>((v) => typeof v === 'function'),
     ])
     .default(false),
-  scope: z
-    .custom<NonNullable<ExpressIdempotencyOptions['scope']>>((v) => typeof v === 'function')
-    .optional(),
+  scope: idempotencyScopeOptionSchema,
 });
 
-function tooLarge(maxBytes: number): BallastError {
-  return new BallastError('PAYLOAD_TOO_LARGE', {
-    message: `The request body is larger than ${maxBytes} bytes`,
-    details: { maxBytes },
-  });
+/** Express's response as a {@link WebResponseSink}. */
+function sinkOf(res: ExpressResponse): WebResponseSink {
+  return {
+    status: (code) => res.status(code),
+    header: (name, value) => res.setHeader(name, value),
+    end: (body) => res.end(body),
+  };
 }
 
-/** Writes a web `Response` (a problem or a replay) through Express. */
-async function sendWebResponse(res: ExpressResponse, response: Response): Promise<void> {
-  res.status(response.status);
-  for (const [name, value] of response.headers) {
-    if (name !== 'set-cookie') res.setHeader(name, value);
-  }
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  res.end(Buffer.from(await response.arrayBuffer()));
+/** True for `{}` exactly: what `express.json()` makes of an empty body. */
+function isEmptyObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.getPrototypeOf(value) === Object.prototype && Object.keys(value).length === 0;
+}
+
+/** The bytes a body a parser already consumed took at least (its serialised form). */
+function parsedBodyBytes(body: unknown): number {
+  if (typeof body === 'string') return Buffer.byteLength(body);
+  if (body instanceof Uint8Array) return body.byteLength;
+  return Buffer.byteLength(JSON.stringify(body) ?? '');
 }
 
 /**
- * The request's fingerprint from what Express holds: the parsed body when a parser ran
- * (`express.json()`, `express.text()`, `express.raw()`), otherwise the raw stream, read here
- * within `maxBodyBytes` and left on `req.body` (parsed when JSON) for the route.
+ * The request's fingerprint. When nothing consumed the body yet (this middleware mounted before
+ * any parser), it is read here through the one bounded Node reader, fingerprinted from its exact
+ * text and left on `req.body` (parsed when JSON). When a parser ran first, its result is
+ * fingerprinted: `{}` from an empty body counts as no body, as on the wire, and its serialised
+ * size is held to `maxBodyBytes`, since the raw bytes are gone.
  */
-async function fingerprintOf(req: ExpressRequest, maxBodyBytes: number): Promise<string> {
+async function fingerprintOf(req: ExpressRequest, guard: IdempotencyGuard): Promise<string> {
+  const maxBodyBytes = guard.maxBodyBytes;
+  const options = { maxDepth: guard.maxJsonDepth };
   const declared = req.headers['content-length'];
-  if (declared !== undefined && /^[0-9]+$/.test(declared) && Number(declared) > maxBodyBytes) {
-    throw tooLarge(maxBodyBytes);
-  }
-  let body: unknown = req.body;
-  if (body === undefined && !req.readableEnded) {
+  const contentType = req.headers['content-type'] ?? null;
+  // originalUrl keeps the mount path and the query, whatever router the middleware sits in.
+  const parts = { method: req.method, path: req.originalUrl, contentType };
+  if (req.body === undefined && !req.readableEnded) {
     const raw = await readNodeBody(req, maxBodyBytes, declared);
-    if (raw.length > 0) {
-      body = raw;
-      req.body = raw;
-      if (isJsonContentType(req.headers['content-type'])) {
-        try {
-          req.body = JSON.parse(raw.toString('utf8'));
-        } catch {
-          // Not JSON after all: the route gets the raw bytes, as with express.raw().
-        }
+    if (raw.length === 0) return fingerprintRequestParts(parts, options);
+    req.body = raw;
+    // Fingerprinted first: a body nested too deep is refused before anything parses it.
+    const fingerprint = await fingerprintRequestParts({ ...parts, body: raw }, options);
+    if (isJsonContentType(contentType)) {
+      try {
+        req.body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        // Not JSON after all: the route gets the raw bytes, as with express.raw().
       }
     }
+    return fingerprint;
   }
-  if (
-    (typeof body === 'string' || Buffer.isBuffer(body)) &&
-    Buffer.byteLength(body) > maxBodyBytes
-  ) {
-    throw tooLarge(maxBodyBytes);
+  const body = declared === '0' && isEmptyObject(req.body) ? undefined : req.body;
+  const fingerprint = await fingerprintRequestParts({ ...parts, body }, options);
+  if (body !== undefined && parsedBodyBytes(body) > maxBodyBytes) {
+    throw payloadTooLarge(maxBodyBytes);
   }
-  return fingerprintRequestParts({
-    method: req.method,
-    // originalUrl keeps the mount path and the query, whatever router the middleware sits in.
-    path: req.originalUrl,
-    contentType: req.headers['content-type'] ?? null,
-    body,
-  });
+  return fingerprint;
 }
 
 // The patched methods pass their arguments on untouched, whichever overload was called.
@@ -194,13 +204,14 @@ function captureResponse(
 
 /**
  * Express middleware giving keyed writes exactly-once semantics (see `idempotency()` in
- * `@ballast/server` for the status table). Mount it after your body parser (`express.json()`);
- * without one, it reads the body itself and leaves it on `req.body`.
+ * `@ballast/server` for the status table). Mount it before your body parser (`express.json()`):
+ * it reads keyed bodies itself, within `maxBodyBytes` whatever their framing, and leaves them
+ * on `req.body`. After a parser it still works, on what the parser left.
  *
  * @example
  * ```ts
- * app.use(express.json());
- * app.use(expressIdempotency({ store, required: true, scope: (req) => req.get('x-tenant-id') ?? 'anonymous' }));
+ * app.use(expressIdempotency({ store, required: true, scope: (req) => req.get('x-tenant-id') ?? '' }));
+ * app.use(express.json()); // after: the middleware reads and parses keyed bodies itself
  * app.post('/sales', async (req, res) => res.status(201).json(await createSale(req.body)));
  * ```
  */
@@ -212,7 +223,8 @@ export function expressIdempotency(options: ExpressIdempotencyOptions): RequestH
     'expressIdempotency()',
   );
   const guard = createIdempotencyGuard(guardOptions);
-  const { required, scope } = adapter;
+  const required = adapter.required;
+  const scope = adapter.scope as ExpressIdempotencyOptions['scope'];
 
   return (req, res, next) => {
     if (!guard.appliesTo(req.method)) {
@@ -231,8 +243,8 @@ export function expressIdempotency(options: ExpressIdempotencyOptions): RequestH
         method: req.method,
         idempotencyKey: Array.isArray(header) ? header.join(', ') : header,
         required: typeof required === 'function' ? required(req) : required,
-        scope: () => (scope ? scope(req, res) : 'global'),
-        fingerprint: () => fingerprintOf(req, guard.maxBodyBytes),
+        scope: () => (scope === 'global' ? 'global' : scope(req, res)),
+        fingerprint: () => fingerprintOf(req, guard),
         ...(gone ? { signal: gone.signal } : {}),
       });
       switch (decision.kind) {
@@ -241,7 +253,7 @@ export function expressIdempotency(options: ExpressIdempotencyOptions): RequestH
           return;
         case 'refuse':
           await sendWebResponse(
-            res,
+            sinkOf(res),
             problemResponse(decision.error, {
               locale: guard.locale,
               instance: req.originalUrl.split('?')[0] ?? '',
@@ -249,11 +261,16 @@ export function expressIdempotency(options: ExpressIdempotencyOptions): RequestH
           );
           return;
         case 'replay':
-          await sendWebResponse(res, replayResponse(decision.recorded));
+          await sendWebResponse(sinkOf(res), replayResponse(decision.recorded));
           return;
-        case 'execute':
-          captureResponse(res, decision.execution, guard.maxResponseBytes);
-          next();
+        case 'execute': {
+          const { execution } = decision;
+          // Whatever throws between the claim and the route releases the key (the guard's rule).
+          execution.run(() => {
+            captureResponse(res, execution, guard.maxResponseBytes);
+            next();
+          });
+        }
       }
     };
     handle().catch(next);

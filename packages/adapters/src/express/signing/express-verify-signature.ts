@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BallastError, type VerifiedSignature } from '@ballast/core';
+import { payloadTooLarge } from '@ballast/core/adapter-kit';
 import type { SignatureGuardOptions, TraceScope } from '@ballast/server';
 import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
@@ -75,11 +76,7 @@ export function expressVerifySignature(options: ExpressVerifySignatureOptions): 
       const parsed = rawBodies.get(req) ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
       if (parsed) {
         // The parser's own limit let it through; the signature's bound still applies.
-        if (parsed.length > guard.maxBodyBytes) {
-          throw new BallastError('PAYLOAD_TOO_LARGE', {
-            details: { maxBytes: guard.maxBodyBytes },
-          });
-        }
+        if (parsed.length > guard.maxBodyBytes) throw payloadTooLarge(guard.maxBodyBytes);
         return { body: parsed, readHere: false };
       }
       if (!req.readableEnded) {

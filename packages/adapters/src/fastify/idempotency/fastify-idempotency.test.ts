@@ -1,10 +1,14 @@
+// The behaviour every adapter shares (bodies, thrown 4xx/5xx, 401, streams, disconnects, scopes)
+// is pinned once in test/idempotent-route-contract.test.ts; this file keeps what is particular
+// to this adapter.
 import { request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
 import { ManualClock, MemoryIdempotencyStore } from '@ballast/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyedSender, routeGates } from '../../../test/support/idempotent-routes.js';
-import { type FastifyIdempotencyOptions, fastifyIdempotency } from './fastify-idempotency.js';
+import { fastifyIdempotency } from './fastify-idempotency.js';
+import type { FastifyIdempotencyOptions } from './fastify-idempotency-config.js';
 
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
@@ -28,7 +32,7 @@ async function salesServer(options: Partial<FastifyIdempotencyOptions> = {}) {
     };
   });
   await app.register(async (api) => {
-    await api.register(fastifyIdempotency, { store, clock, ...options });
+    await api.register(fastifyIdempotency, { store, clock, scope: 'global', ...options });
     api.post('/sales', async (request, reply) => {
       await hold('sales');
       sales.push(request.body);
@@ -171,72 +175,6 @@ describe('fastifyIdempotency', () => {
     expect(app.sales).toHaveLength(0);
   });
 
-  it('records 4xx; releases on 5xx and on thrown errors (whatever status the error maps to)', async () => {
-    const app = await salesServer();
-    await app.send('/rejected', {}, 'k-409');
-    const replay = await app.send('/rejected', {}, 'k-409');
-    expect(replay.status).toBe(409);
-    expect(replay.headers.get('idempotent-replayed')).toBe('true');
-    expect(app.calls['/rejected']).toBe(1);
-    await app.send('/unavailable', {}, 'k-503');
-    expect((await app.send('/unavailable', {}, 'k-503')).headers.has('idempotent-replayed')).toBe(
-      false,
-    );
-    expect(app.calls['/unavailable']).toBe(2);
-    expect((await app.send('/throws', {}, 'k-throw')).status).toBe(500);
-    expect((await app.send('/throws', {}, 'k-throw')).status).toBe(500);
-    expect(app.calls['/throws']).toBe(2);
-    expect((await app.send('/throws-4xx', {}, 'k-throw-4xx')).status).toBe(400);
-    expect(
-      (await app.send('/throws-4xx', {}, 'k-throw-4xx')).headers.has('idempotent-replayed'),
-    ).toBe(false);
-    expect(app.calls['/throws-4xx']).toBe(2);
-  });
-
-  it('records a stream payload that fits and replays it whole', async () => {
-    const app = await salesServer();
-    expect(await (await app.send('/stream', {})).text()).toBe('part 1;part 2;end');
-    const replay = await app.send('/stream', {});
-    expect(await replay.text()).toBe('part 1;part 2;end');
-    expect(replay.headers.get('idempotent-replayed')).toBe('true');
-  });
-
-  it('streams a payload over maxResponseBytes untouched and releases the key when it ends', async () => {
-    const app = await salesServer({ maxResponseBytes: 10 });
-    expect(await (await app.send('/stream', {})).text()).toBe('part 1;part 2;end');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const second = await app.send('/stream', {});
-    expect(second.headers.has('idempotent-replayed')).toBe(false);
-    expect(await second.text()).toBe('part 1;part 2;end');
-    expect(app.calls['/stream']).toBe(2);
-  });
-
-  it('releases the key when the client disconnects mid-stream', async () => {
-    const app = await salesServer({ maxResponseBytes: 3 });
-    const held = app.holdRoute('stream');
-    await new Promise<void>((resolve, reject) => {
-      const req = httpRequest(`${app.url}/stream`, {
-        method: 'POST',
-        headers: { 'idempotency-key': 'key-1', 'content-type': 'application/json' },
-      });
-      req.on('response', (res) => {
-        res.once('data', () => {
-          req.destroy();
-          resolve();
-        });
-      });
-      req.on('error', () => undefined);
-      req.end('{}');
-      setTimeout(() => reject(new Error('no first chunk')), 2_000);
-    });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const retry = await app.send('/stream', {});
-    expect(retry.headers.has('idempotent-replayed')).toBe(false);
-    held.release();
-    expect(await retry.text()).toBe('part 1;part 2;end');
-    expect(app.calls['/stream']).toBe(2);
-  });
-
   it('records an answer finished after the client left before it started, so the retry replays', async () => {
     const app = await salesServer();
     const held = app.holdRoute('sales');
@@ -312,12 +250,13 @@ describe('fastifyIdempotency', () => {
     ).toBe(422);
   });
 
-  it('scopes keys by tenant', async () => {
-    const app = await salesServer({
-      scope: (request) => String(request.headers['x-tenant'] ?? 'none'),
-    });
-    await app.send('/sales', { total: 1 }, 'same', { 'x-tenant': 'a' });
-    expect((await app.send('/sales', { total: 2 }, 'same', { 'x-tenant': 'b' })).status).toBe(201);
-    expect(app.sales).toHaveLength(2);
+  it('refuses registration without scope with INVALID_OPTIONS naming scope', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await expect(
+      app.register(fastifyIdempotency, {
+        store: new MemoryIdempotencyStore(),
+      } as unknown as FastifyIdempotencyOptions),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'scope' } });
   });
 });

@@ -1,58 +1,44 @@
 /**
  * Idempotency for Fastify: translation only; the decisions are `@ballast/server`'s guard. Hooks:
  * `onRequest` refuses a declared body over `maxBodyBytes` (413) before anything is read,
- * `preParsing` bounds a body without a declared length, `preHandler` decides (400/409/422, a
- * replay, or run the route) once the body is parsed, `onError` marks a thrown route, and
- * `onSend` records the serialised response before it is written (a thrown route, a 5xx or a
- * body too large to capture releases the key instead). Not encapsulated (as with `fastify-plugin`), so it
- * applies to the context it is registered in and the contexts below it, never to siblings.
+ * `preParsing` bounds a body without a declared length and keeps the text of a keyed JSON body
+ * (for numbers a double cannot hold), `preHandler` decides (400/409/422, a replay, or run the
+ * route) once the body is parsed, and `onSend` records the serialised response before it is
+ * written (a 5xx, an auth or rate-limit answer, or a body too large to capture releases the key
+ * instead). What the client got decides, whether the route returned it or threw it, as on every
+ * adapter. Not encapsulated (as with `fastify-plugin`), so it applies to the context it is
+ * registered in and the contexts below it, never to siblings. Options live in `fastify-idempotency-config.ts`.
  */
 import type { ServerResponse } from 'node:http';
-import { Readable, Transform } from 'node:stream';
-import { BallastError } from '@ballast/core';
+import { Readable } from 'node:stream';
+import type { BallastError } from '@ballast/core';
 import { type Awaitable, isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
 import { problemResponse, type ResponseHeaderRecord, replayResponse } from '@ballast/server';
 import {
   createIdempotencyGuard,
   fingerprintPartsInSameTick,
   type IdempotencyDecision,
-  type IdempotencyGuardOptions,
   type IdempotencyGuardRequest,
   type IdempotentExecution,
+  isJsonContentType,
 } from '@ballast/server/adapter-kit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import { sendWebResponse } from '../../node-http/send-web-response.js';
 import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
-
-/** Options for {@link fastifyIdempotency}. */
-export interface FastifyIdempotencyOptions extends IdempotencyGuardOptions {
-  /**
-   * Whether a keyed method must carry an `Idempotency-Key` (missing → 400); a function decides
-   * per request. Default `false`.
-   */
-  required?: boolean | ((request: FastifyRequest) => boolean);
-  /** Tenant or user the key belongs to (e.g. `(request) => request.user.tenantId`). Default `'global'`. */
-  scope?: (request: FastifyRequest) => string | Promise<string>;
-}
-
-const adapterSchema = z.object({
-  required: z
-    .union([
-      z.boolean(),
-      z.custom<(request: FastifyRequest) => boolean>((v) => typeof v === 'function'),
-    ])
-    .default(false),
-  scope: z
-    .custom<NonNullable<FastifyIdempotencyOptions['scope']>>((v) => typeof v === 'function')
-    .optional(),
-});
+import {
+  type FastifyIdempotencyOptions,
+  fastifyAdapterSchema,
+} from './fastify-idempotency-config.js';
+import { boundedBody, capturePayload, textTooLarge, tooLarge } from './fastify-payload-capture.js';
 
 /** A request that holds its key, from preHandler to the end of its response. */
 interface RequestState {
   readonly execution: IdempotentExecution;
   readonly reply: FastifyReply;
-  threw: boolean;
 }
+
+/** The chunks of a keyed JSON body as they went by, kept for its exact text. */
+type BodyChunks = Buffer[];
 
 /** What the guard needs of a Fastify request; a class, so no closures are made per request. */
 class FastifyGuardRequest implements IdempotencyGuardRequest {
@@ -62,12 +48,16 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
   readonly signal: AbortSignal | undefined;
   readonly #request: FastifyRequest;
   readonly #scope: FastifyIdempotencyOptions['scope'];
+  readonly #chunks: BodyChunks | undefined;
+  readonly #maxDepth: number;
 
   constructor(
     request: FastifyRequest,
     required: boolean,
     scope: FastifyIdempotencyOptions['scope'],
     signal: AbortSignal | undefined,
+    chunks: BodyChunks | undefined,
+    maxDepth: number,
   ) {
     const header = request.headers['idempotency-key'];
     this.method = request.method;
@@ -76,87 +66,42 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
     this.signal = signal;
     this.#request = request;
     this.#scope = scope;
+    this.#chunks = chunks;
+    this.#maxDepth = maxDepth;
   }
 
   scope(): string | Promise<string> {
-    return this.#scope ? this.#scope(this.#request) : 'global';
+    const scope = this.#scope;
+    return scope === 'global' ? 'global' : scope(this.#request);
   }
 
   fingerprint(): Awaitable<string> {
     const request = this.#request;
-    return fingerprintPartsInSameTick({
-      method: request.method,
-      // request.url is the target as received: path and query, prefix included.
-      path: request.url,
-      contentType: request.headers['content-type'] ?? null,
-      body: request.body,
-    });
+    const chunks = this.#chunks;
+    return fingerprintPartsInSameTick(
+      {
+        method: request.method,
+        // request.url is the target as received: path and query, prefix included.
+        path: request.url,
+        contentType: request.headers['content-type'] ?? null,
+        body: request.body,
+        // The text the parser read, for the numbers it could not keep exactly.
+        ...(chunks && chunks.length > 0
+          ? { jsonText: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString() }
+          : {}),
+      },
+      { maxDepth: this.#maxDepth },
+    );
   }
 }
 
-function tooLarge(maxBytes: number): BallastError & { statusCode: number } {
-  const error = new BallastError('PAYLOAD_TOO_LARGE', {
-    message: `The request body is larger than ${maxBytes} bytes`,
-    details: { maxBytes },
-  });
-  // Fastify's error handler answers with `statusCode` when the bound is hit mid-stream.
-  return Object.assign(error, { statusCode: 413 });
-}
-
-/** Sends a web `Response` (a problem or a replay) through Fastify. */
-async function sendWebResponse(reply: FastifyReply, response: Response): Promise<FastifyReply> {
-  reply.code(response.status);
-  for (const [name, value] of response.headers) {
-    if (name !== 'set-cookie') reply.header(name, value);
-  }
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) reply.header('set-cookie', cookies);
-  return reply.send(Buffer.from(await response.arrayBuffer()));
-}
-
-/** Passes the body through, failing with 413 as soon as more than `maxBytes` went by. */
-function boundedBody(maxBytes: number): Transform {
-  let total = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      total += chunk.length;
-      if (total > maxBytes) callback(tooLarge(maxBytes));
-      else callback(null, chunk);
-    },
-  });
-}
-
-type Captured =
-  | { readonly bytes: Buffer | string }
-  | { readonly stream: Readable }
-  | { readonly uncapturable: true };
-
-/**
- * Reads a Node stream payload up to `maxBytes`. Within the bound the bytes replace the stream;
- * past it, a stream that replays the bytes read so far and then the rest is returned.
- */
-async function captureStream(stream: Readable, maxBytes: number): Promise<Captured> {
-  const iterator = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) return { bytes: Buffer.concat(chunks, total) };
-    const chunk =
-      typeof next.value === 'string' ? Buffer.from(next.value) : Buffer.from(next.value);
-    chunks.push(chunk);
-    total += chunk.length;
-    if (total > maxBytes) break;
-  }
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield* chunks;
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) return;
-      yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-    }
-  }
-  return { stream: Readable.from(rest(), { objectMode: false }) };
+/** Fastify's reply as a web response sink. */
+function sinkOf(reply: FastifyReply) {
+  return {
+    status: (code: number) => reply.code(code),
+    header: (name: string, value: string | string[]) => reply.header(name, value),
+    end: (body: Buffer) => reply.send(body),
+  };
 }
 
 /**
@@ -191,36 +136,23 @@ function releaseWhenClosed(
   });
 }
 
-/** True when `text` takes more than `maxBytes` as UTF-8 (counted only when it might). */
-function textTooLarge(text: string, maxBytes: number): boolean {
-  // A UTF-16 code unit is at most 3 UTF-8 bytes, so short text needs no counting.
-  return text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes;
-}
-
-/** The payload to record, for the payloads onSend cannot capture synchronously. */
-async function capturePayload(payload: unknown, maxBytes: number): Promise<Captured> {
-  if (payload === undefined || payload === null) return { bytes: '' };
-  if (payload instanceof Uint8Array) {
-    return payload.length > maxBytes ? { uncapturable: true } : { bytes: Buffer.from(payload) };
-  }
-  if (payload instanceof Readable) return captureStream(payload, maxBytes);
-  // A web stream or a Response sent as is: streamed to the client, not recorded.
-  return { uncapturable: true };
-}
-
 const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
   fastify,
   options,
 ) => {
   const { required: requiredOption, scope: scopeOption, ...guardOptions } = options;
   const adapter = parseOptions(
-    adapterSchema,
+    fastifyAdapterSchema,
     { required: requiredOption, scope: scopeOption },
     'fastifyIdempotency()',
   );
   const guard = createIdempotencyGuard(guardOptions);
   const recordedNames = guard.recordedHeaderNames;
-  const { required, scope } = adapter;
+  const required = adapter.required;
+  const scope = adapter.scope as FastifyIdempotencyOptions['scope'];
+  // The chunks of each keyed JSON body, by request, while it is being parsed.
+  const chunksKey = Symbol('@ballast/adapters/fastify/idempotency/body');
+  type WithChunks = FastifyRequest & { [chunksKey]?: BodyChunks };
   // Each request's state rides on its raw response under a key of this registration: one
   // listener function then serves every request, and no WeakMap entry has to be traced by
   // every garbage collection while the request lives.
@@ -248,7 +180,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
     guard.appliesTo(request.method) && request.headers['idempotency-key'] !== undefined;
   const refuse = (request: FastifyRequest, reply: FastifyReply, error: BallastError) =>
     sendWebResponse(
-      reply,
+      sinkOf(reply),
       problemResponse(error, { locale: guard.locale, instance: request.url.split('?')[0] ?? '' }),
     );
 
@@ -267,13 +199,18 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         refuse(request, reply, decision.error).catch(done);
         return;
       case 'replay':
-        sendWebResponse(reply, replayResponse(decision.recorded)).catch(done);
+        sendWebResponse(sinkOf(reply), replayResponse(decision.recorded)).catch(done);
         return;
-      case 'execute':
-        states.set(reply.raw, { execution: decision.execution, reply, threw: false });
-        reply.raw.on('close', onResponseClose);
-        done();
+      case 'execute': {
+        const { execution } = decision;
+        // Whatever throws between the claim and the route releases the key (the guard's rule).
+        execution.run(() => {
+          states.set(reply.raw, { execution, reply });
+          reply.raw.on('close', onResponseClose);
+          done();
+        });
         return;
+      }
     }
   }
 
@@ -294,13 +231,24 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
   });
 
   fastify.addHook('preParsing', (request, _reply, payload, done) => {
-    // A declared length was checked in onRequest, and Fastify refuses a body that does not
-    // match it; only a body of unknown length needs counting on the way in.
-    if (request.headers['content-length'] !== undefined || !keyed(request)) {
+    if (!keyed(request)) {
       done(null, payload);
       return;
     }
-    done(null, payload.pipe(boundedBody(guard.maxBodyBytes)));
+    if (isJsonContentType(request.headers['content-type'])) {
+      // Keep the text the JSON parser reads: paused first, so this listener does not start
+      // the flow before Fastify's own reader listens (it resumes the stream itself).
+      const chunks: BodyChunks = [];
+      (request as WithChunks)[chunksKey] = chunks;
+      payload.pause();
+      payload.on('data', (chunk: Buffer | string) => {
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      });
+    }
+    // A declared length was checked in onRequest, and Fastify refuses a body that does not
+    // match it; only a body of unknown length needs counting on the way in.
+    if (request.headers['content-length'] !== undefined) done(null, payload);
+    else done(null, payload.pipe(boundedBody(guard.maxBodyBytes)));
   });
 
   fastify.addHook('preHandler', (request, reply, done) => {
@@ -322,6 +270,8 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
           typeof required === 'function' ? required(request) : required,
           scope,
           gone?.signal,
+          (request as WithChunks)[chunksKey],
+          guard.maxJsonDepth,
         ),
       );
     } catch (error) {
@@ -333,12 +283,6 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
     else act(request, reply, decision, done);
   });
 
-  fastify.addHook('onError', (_request, reply, _error, done) => {
-    const state = states.get(reply.raw);
-    if (state) state.threw = true;
-    done();
-  });
-
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     const state = states.get(reply.raw);
     if (!state || state.execution.settled) {
@@ -346,11 +290,8 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
       return;
     }
     const { execution } = state;
-    if (state.threw) {
-      // A thrown route releases the key whatever status the error handler chose.
-      afterwards(execution.abandon('error'), () => done(null, payload));
-      return;
-    }
+    // A thrown route is recorded or released by the status its error handler answered, as a
+    // returned one is: the client's view decides, the same on every adapter.
     const status = reply.statusCode;
     if (typeof payload === 'string') {
       // The usual case: the route's answer, already serialised by Fastify. Recorded as it is,

@@ -1,1 +1,2 @@
-export { type FastifyIdempotencyOptions, fastifyIdempotency } from './fastify-idempotency.js';
+export { fastifyIdempotency } from './fastify-idempotency.js';
+export type { FastifyIdempotencyOptions } from './fastify-idempotency-config.js';

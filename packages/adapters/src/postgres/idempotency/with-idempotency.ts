@@ -14,9 +14,10 @@ import {
   type Clock,
   defaultIdempotencyScope,
   systemClock,
-  validateIdempotencyKey,
 } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
+import { parseIdempotencyKey } from '@ballast/server';
+import { isIdempotencyKeyHeldByMiddleware } from '@ballast/server/adapter-kit';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
 import { claimKey, completeKey } from './idempotency-statements.js';
@@ -29,7 +30,11 @@ import {
 
 /** Options for {@link withIdempotency}. */
 export interface WithIdempotencyOptions extends IdempotencyTableOptions {
-  /** The idempotency key, usually the request's `Idempotency-Key` (1–255 printable ASCII characters). */
+  /**
+   * The idempotency key: the request's `Idempotency-Key` header value as received. Read exactly
+   * as the middleware reads it (`parseIdempotencyKey` from `@ballast/server`), so `"abc"` and
+   * `abc` are one key (1–255 printable ASCII characters).
+   */
   key: string;
   /** Tenant or user the key belongs to, so two tenants' identical keys never collide. Default `'global'`, as in the engine. */
   scope?: string;
@@ -53,8 +58,8 @@ export interface IdempotentOutcome<T> {
 }
 
 const optionsSchema = idempotencyTableOptionsSchema.extend({
-  // The key's format is checked by validateIdempotencyKey, so the answer (IDEMPOTENCY_KEY_INVALID)
-  // is the same as the HTTP layer's.
+  // The key is read by parseIdempotencyKey, so the answer (IDEMPOTENCY_KEY_INVALID) and the key
+  // itself are the same as the HTTP layer's.
   key: z.unknown(),
   scope: z.string().min(1).max(255).default(defaultIdempotencyScope),
   fingerprint: z.string().min(1).max(512),
@@ -118,7 +123,7 @@ export async function withIdempotency<DB, T>(
   const parsed = parseOptions(optionsSchema, options, 'withIdempotency()');
   const table = resolveIdempotencyTable(parsed);
   const { scope, fingerprint, ttlMs, clock } = parsed;
-  const key = validateIdempotencyKey(parsed.key);
+  const key = parseIdempotencyKey(parsed.key as string);
 
   // The operation's own failure propagates as it is; only Ballast's statements, BEGIN and
   // COMMIT are translated into store errors.
@@ -137,7 +142,12 @@ export async function withIdempotency<DB, T>(
       leaseExpiresAt: now + ttlMs,
       expiresAt: now + ttlMs,
     });
-    if (outcome.kind !== 'claimed') return replayOrRefuse<T>(outcome, fingerprint, now);
+    if (outcome.kind !== 'claimed') {
+      if (outcome.kind !== 'completed' && isIdempotencyKeyHeldByMiddleware(scope, key)) {
+        throw nestedInMiddleware(scope);
+      }
+      return replayOrRefuse<T>(outcome, fingerprint, now);
+    }
     let result: T;
     try {
       result = await operation(trx);
@@ -171,6 +181,20 @@ export async function withIdempotency<DB, T>(
     if (operationFailure !== undefined && operationFailure.error === error) throw error;
     throw toIdempotencyStoreError(error, table.tableName);
   }
+}
+
+/**
+ * The route is also behind the idempotency middleware on the same store, and the middleware's
+ * claim holds this very key: waiting for it would wait on this request itself, and the 409 it
+ * would answer would be recorded as the route's result. Refused, loudly, at the first request.
+ */
+function nestedInMiddleware(scope: string): BallastError {
+  return new BallastError('INVALID_OPTIONS', {
+    message:
+      `withIdempotency(): the key (scope "${scope}") is held by the idempotency middleware guarding this same request. ` +
+      'Use one of the two on a route: withIdempotency() for writes that must commit with their key, or the middleware alone.',
+    details: { field: 'key' },
+  });
 }
 
 function replayOrRefuse<T>(

@@ -1,0 +1,157 @@
+/**
+ * Bundle weight: what an import costs a browser app, bundled with esbuild (minified, tree-shaken,
+ * ESM, browser platform) and gzipped, as size-limit's esbuild preset measures it (size-limit
+ * itself is not used: esbuild and zlib are all it would run here, without its extra packages).
+ * An entry over its ceiling fails the run (`pnpm bench bundle` exits 1), and `.ci/run` runs it,
+ * so a dependency or a schema that drags weight onto the browser path is caught before release.
+ *
+ * Each entry is one line: what a user writes, its target (issue 13) and the ceiling CI enforces
+ * today. The ceiling is the target once the target is met; until then it is the measured size
+ * plus a little, so nothing grows while the rest is cut, and `meetsTarget` says how far off it is. Imports resolve to the packages'
+ * sources (`src/index.ts`), which is what tsup bundles into `dist`; a package that does not exist
+ * yet is reported as skipped, so `@ballast/client` is measured as soon as it lands.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build, type Plugin } from 'esbuild';
+import type { BenchFigures } from './bench-result.js';
+
+interface BundleEntry {
+  /** What the user writes; the figure's name. */
+  readonly name: string;
+  /** The module body that is bundled. */
+  readonly code: string;
+  /** The size to reach, min+gzip bytes; none to record only. */
+  readonly targetBytes?: number;
+  /** Most bytes CI allows now (the target once it is met); defaults to the target. */
+  readonly ceilingBytes?: number;
+}
+
+const policies = 'retry, withTimeout, createCircuitBreaker, createBulkhead, compose, createTimeout';
+
+const entries: readonly BundleEntry[] = [
+  {
+    name: "import { retry } from '@ballast/core'",
+    code: "export { retry } from '@ballast/core';",
+    targetBytes: 5_000,
+    ceilingBytes: 9_800,
+  },
+  {
+    name: `import { ${policies} } from '@ballast/core'`,
+    code: `export { ${policies} } from '@ballast/core';`,
+    targetBytes: 10_000,
+    ceilingBytes: 12_500,
+  },
+  { name: "import * from '@ballast/core'", code: "export * from '@ballast/core';" },
+  {
+    name: "import * from '@ballast/client'",
+    code: "export * from '@ballast/client';",
+    targetBytes: 8_000,
+  },
+  { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
+  {
+    name: "import { retry, handleAll } from 'cockatiel' (peer)",
+    code: "export { retry, handleAll, ExponentialBackoff } from 'cockatiel';",
+  },
+];
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** `@ballast/<name>` → `packages/<name>/src/index.ts`, keeping the package's `sideEffects`. */
+const workspaceSources: Plugin = {
+  name: 'ballast-sources',
+  setup(builder) {
+    builder.onResolve({ filter: /^@ballast\/[a-z-]+$/ }, (args) => {
+      const source = join(root, 'packages', args.path.slice('@ballast/'.length), 'src/index.ts');
+      if (!existsSync(source)) return { errors: [{ text: `${args.path} does not exist yet` }] };
+      return { path: source, sideEffects: false };
+    });
+  },
+};
+
+interface Measured {
+  readonly name: string;
+  readonly minifiedBytes: number;
+  readonly gzipBytes: number;
+  readonly targetBytes?: number;
+  readonly ceilingBytes?: number;
+  readonly meetsTarget?: boolean;
+  readonly withinCeiling: boolean;
+}
+
+async function measure(entry: BundleEntry): Promise<Measured | undefined> {
+  let output: Uint8Array;
+  try {
+    const result = await build({
+      stdin: { contents: entry.code, resolveDir: root, loader: 'ts' },
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      write: false,
+      logLevel: 'silent',
+      plugins: [workspaceSources],
+    });
+    output = result.outputFiles[0]?.contents ?? new Uint8Array();
+  } catch (error) {
+    if (String(error).includes('does not exist yet')) return undefined;
+    throw error;
+  }
+  const gzipBytes = gzipSync(output, { level: 9 }).length;
+  const { targetBytes } = entry;
+  const ceilingBytes = entry.ceilingBytes ?? targetBytes;
+  return {
+    name: entry.name,
+    minifiedBytes: output.length,
+    gzipBytes,
+    ...(targetBytes === undefined
+      ? {}
+      : { targetBytes, ceilingBytes, meetsTarget: gzipBytes <= targetBytes }),
+    withinCeiling: ceilingBytes === undefined || gzipBytes <= ceilingBytes,
+  };
+}
+
+const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+
+export default async function bundleBench(): Promise<BenchFigures> {
+  const measured: Measured[] = [];
+  const skipped: string[] = [];
+  for (const entry of entries) {
+    const result = await measure(entry);
+    if (result === undefined) skipped.push(entry.name);
+    else measured.push(result);
+  }
+  for (const { name, minifiedBytes, gzipBytes, targetBytes, ceilingBytes } of measured) {
+    const limit =
+      targetBytes === undefined
+        ? ''
+        : ` (target ${kB(targetBytes)}, ceiling ${kB(ceilingBytes ?? targetBytes)})`;
+    console.log(`  ${name}: ${kB(minifiedBytes)} min, ${kB(gzipBytes)} min+gzip${limit}`);
+  }
+  for (const name of skipped)
+    console.log(`  ${name}: skipped (the package has no source entry yet)`);
+
+  const gzipOf = (name: string) => measured.find((m) => m.name.startsWith(name))?.gzipBytes ?? 0;
+  const retryBytes = gzipOf("import { retry } from '@ballast/core'");
+  const pRetryBytes = gzipOf("import pRetry from 'p-retry'");
+  const over = measured.filter((m) => !m.withinCeiling);
+  if (over.length > 0) {
+    const list = over.map((m) => `${m.name} is ${kB(m.gzipBytes)} > ${kB(m.ceilingBytes ?? 0)}`);
+    throw new Error(`over the size ceiling: ${list.join('; ')}`);
+  }
+  const missed = measured.filter((m) => m.meetsTarget === false).map((m) => m.name);
+  return {
+    name: 'bundle',
+    unit: 'bytes min+gzip of `import { retry }` (lower is better)',
+    ballast: retryBytes,
+    peer: pRetryBytes,
+    peerName: 'p-retry',
+    ratio: Number((retryBytes / pRetryBytes).toFixed(2)),
+    peers: { cockatiel: gzipOf("import { retry, handleAll } from 'cockatiel'") },
+    extra: { entries: measured, skipped },
+    summary: `retry ${kB(retryBytes)} min+gzip (p-retry alone ${kB(pRetryBytes)}); policies ${kB(gzipOf(`import { ${policies} }`))}; ${missed.length === 0 ? 'every target met' : `target not met yet: ${missed.join('; ')}`}`,
+  };
+}

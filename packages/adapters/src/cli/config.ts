@@ -1,0 +1,73 @@
+/**
+ * Configuration of CLI commands from flags, then environment variables, so the same command
+ * works in a shell (`--database-url …`) and in a container (`DATABASE_URL=…`). Every value has
+ * one flag and at most one variable; `ballast <command> --help` lists both.
+ */
+import { BallastError, type ObjectStorage } from '@ballast/core';
+import { InvalidArgumentError } from 'commander';
+
+export interface StorageFlags {
+  bucket?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  storageDir?: string;
+}
+
+export function configError(message: string, field: string): BallastError {
+  return new BallastError('INVALID_OPTIONS', { message, details: { field } });
+}
+
+export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const url = flag ?? env.DATABASE_URL;
+  if (!url) {
+    throw configError('no database: pass --database-url or set DATABASE_URL', 'databaseUrl');
+  }
+  return url;
+}
+
+/**
+ * Object storage from `--bucket` (S3; endpoint, region and credentials from flags or the AWS
+ * environment) or `--storage-dir` (a local directory, `@ballast/adapters/fs`). `undefined`
+ * when neither is given and `required` is false.
+ */
+export async function storageFrom(
+  flags: StorageFlags,
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  required: boolean,
+): Promise<ObjectStorage | undefined> {
+  const bucket = flags.bucket ?? env[variable];
+  const directory = flags.storageDir;
+  if (bucket && directory) {
+    throw configError('pass either --bucket or --storage-dir, not both', 'bucket');
+  }
+  // Loaded on demand: the AWS SDK is most of the CLI's start-up time, and most runs skip it.
+  if (directory) {
+    const { FileSystemObjectStorage } = await import('../fs/index.js');
+    return new FileSystemObjectStorage({ directory });
+  }
+  if (!bucket) {
+    if (!required) return undefined;
+    throw configError(`no storage: pass --bucket (or set ${variable}) or --storage-dir`, 'bucket');
+  }
+  const endpoint = flags.s3Endpoint ?? env.S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3;
+  const region = flags.s3Region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const { S3ObjectStorage } = await import('../s3/index.js');
+  return new S3ObjectStorage({
+    bucket,
+    ...(endpoint && { endpoint }),
+    ...(region && { region }),
+    // Large dumps stream for as long as they take; the default 60 s suits documents, not backups.
+    uploadTimeoutMs: 6 * 3_600_000,
+  });
+}
+
+export function positiveInteger(name: string): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
+      throw new InvalidArgumentError(`${name} must be a positive integer.`);
+    }
+    return number;
+  };
+}

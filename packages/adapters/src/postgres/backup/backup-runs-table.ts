@@ -1,0 +1,99 @@
+/**
+ * The backup run records table. A partial unique index allows at most one `running` row, so
+ * two processes (two replicas with the same schedule, a cron job and an admin clicking
+ * "back up now") can never dump at the same time: the second insert fails and becomes
+ * `BACKUP_IN_PROGRESS`.
+ */
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { z } from 'zod';
+import { runMigration } from '../run-migration.js';
+
+/** Where the backup runs table lives. */
+export interface BackupRunsTableOptions {
+  /** Table name, a plain SQL identifier of at most 40 characters. Default `'ballast_backup_runs'`. */
+  tableName?: string;
+  /** Schema of the table. Default: none, so the connection's `search_path` decides. */
+  schema?: string;
+}
+
+/** The default table name. */
+export const defaultBackupRunsTableName = 'ballast_backup_runs';
+
+// Capped so derived index names stay under Postgres's 63-byte limit.
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, _)')
+  .max(40);
+
+export const backupRunsTableOptionsSchema = z.object({
+  tableName: identifier.default(defaultBackupRunsTableName),
+  schema: identifier.optional(),
+});
+
+/** The table as a Kysely identifier. */
+export function backupRunsTableRef(options: {
+  tableName: string;
+  schema?: string | undefined;
+}): RawBuilder<unknown> {
+  return options.schema === undefined
+    ? sql.id(options.tableName)
+    : sql.id(options.schema, options.tableName);
+}
+
+/** Name of the index that allows one running run; its violation means "in progress". */
+export function oneRunningIndexName(tableName: string): string {
+  return `${tableName}_one_running`;
+}
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+function migrationStatements(options: BackupRunsTableOptions | undefined, where: string): string[] {
+  const { tableName, schema } = parseOptions(backupRunsTableOptionsSchema, options ?? {}, where);
+  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const statements: string[] = [];
+  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  statements.push(
+    `CREATE TABLE IF NOT EXISTS ${table} (
+  id          text        PRIMARY KEY,
+  reason      text        NOT NULL,
+  status      text        NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+  started_at  timestamptz NOT NULL,
+  finished_at timestamptz,
+  path        text        NOT NULL,
+  bytes       bigint,
+  checksum    text,
+  offsite     text        NOT NULL CHECK (offsite IN ('none', 'pending', 'copied', 'failed')),
+  offsite_key text,
+  error       text,
+  pruned_at   timestamptz,
+  verified_at timestamptz
+)`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${quote(oneRunningIndexName(tableName))} ON ${table} ((true)) WHERE status = 'running'`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_started_at_idx`)} ON ${table} (started_at DESC)`,
+  );
+  return statements;
+}
+
+/** The DDL of the backup runs table, for your own migration tool. Applying it twice is harmless. */
+export function backupRunsMigrationSql(options?: BackupRunsTableOptions): string {
+  return `${migrationStatements(options, 'backupRunsMigrationSql()').join(';\n\n')};\n`;
+}
+
+/**
+ * Creates the backup runs table if it does not exist. Safe at every start-up from every process.
+ *
+ * @example
+ * ```ts
+ * await migrateBackupRuns(db);
+ * const runs = new PostgresBackupRunStore({ db });
+ * ```
+ */
+export async function migrateBackupRuns<DB>(
+  db: Kysely<DB>,
+  options?: BackupRunsTableOptions,
+): Promise<void> {
+  const statements = migrationStatements(options, 'migrateBackupRuns()');
+  const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultBackupRunsTableName}`;
+  await runMigration(db, lockName, statements);
+}

@@ -1,0 +1,79 @@
+/**
+ * Backup files as plain files in a directory, so an operator can `pg_restore` one directly or
+ * copy it to a USB stick (seed 002 §1.3). A dump is written to a temporary name, flushed to
+ * disk (`fsync`) and renamed into place: a crash mid-write leaves a stray temporary file, never
+ * a short file under a backup's name.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { type BackupFiles, BallastError } from '@ballast/core';
+
+const safeName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function pathIn(directory: string, name: string): string {
+  if (!safeName.test(name) || name.includes('..')) {
+    throw new BallastError('VALIDATION_FAILED', {
+      message: 'Invalid backup file name.',
+      details: { field: 'name' },
+    });
+  }
+  return join(directory, name);
+}
+
+/** {@link BackupFiles} in `directory` (created on first write). */
+export function directoryBackupFiles(directory: string): BackupFiles {
+  const root = resolve(directory);
+  return {
+    async write(name, body, { signal }) {
+      const target = pathIn(root, name);
+      const temporary = join(root, `.partial-${name}`);
+      await mkdir(root, { recursive: true });
+      const handle = await open(temporary, 'w');
+      let done = false;
+      try {
+        const reader = body.getReader();
+        try {
+          for (;;) {
+            if (signal.aborted) throw signal.reason;
+            const { done: end, value } = await reader.read();
+            if (end) break;
+            let offset = 0;
+            while (offset < value.byteLength) {
+              const { bytesWritten } = await handle.write(value, offset);
+              offset += bytesWritten;
+            }
+          }
+        } catch (error) {
+          await reader.cancel(error).catch(() => {});
+          throw error;
+        } finally {
+          reader.releaseLock();
+        }
+        await handle.sync();
+        done = true;
+      } finally {
+        await handle.close();
+        if (!done) await rm(temporary, { force: true });
+      }
+      await rename(temporary, target);
+    },
+    async read(name) {
+      const path = pathIn(root, name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) return undefined;
+      return Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+    },
+    async size(name) {
+      const info = await stat(pathIn(root, name)).catch(() => undefined);
+      return info?.isFile() ? info.size : undefined;
+    },
+    async delete(name) {
+      await rm(pathIn(root, name), { force: true });
+    },
+    locate(name) {
+      return pathIn(root, name);
+    },
+  };
+}

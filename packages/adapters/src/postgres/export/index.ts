@@ -1,0 +1,1 @@
+export { csvCell, csvFileName, type ExportCsvOptions, exportCsv } from './export-csv.js';

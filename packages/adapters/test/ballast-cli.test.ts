@@ -1,0 +1,234 @@
+/**
+ * The `ballast` command as a user runs it: a child process, configured by flags and
+ * environment, read through its output and exit code. Output is a pipe here (not a TTY), so
+ * this also proves the plain-lines mode: no progress animation, no carriage returns.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateDocuments } from '../src/postgres/index.js';
+import { describeWith, postgresUrl } from './support/services.js';
+
+const bin = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+let bundle: string;
+
+// One esbuild bundle of the CLI for the whole file: starting it through tsx transpiles the
+// AWS SDK on every run (seconds each); the bundle is what `npx ballast` runs, one file of JS.
+beforeAll(async () => {
+  const directory = await mkdtemp(join(tmpdir(), 'ballast-cli-bin-'));
+  bundle = join(directory, 'ballast.mjs');
+  await build({
+    entryPoints: [bin],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: bundle,
+    tsconfig: join(root, 'tsconfig.json'),
+    // CommonJS dependencies (pg) call require(); ESM output needs one in scope.
+    banner: {
+      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+    },
+    logLevel: 'warning',
+  });
+  return () => rm(directory, { recursive: true, force: true });
+}, 60_000);
+
+interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function ballast(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bundle, ...args], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: undefined, BACKUP_S3_BUCKET: undefined, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function sql<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+describe('ballast CLI without services', () => {
+  it('prints help for every command with --help and exits 0', async () => {
+    const commands = [
+      [],
+      ['backup'],
+      ['backup', 'run'],
+      ['backup', 'list'],
+      ['backup', 'verify'],
+      ['backup', 'restore'],
+      ['reconcile'],
+    ];
+    const results = await Promise.all(commands.map((command) => ballast([...command, '--help'])));
+    for (const [i, result] of results.entries()) {
+      expect(result.code, commands[i]!.join(' ')).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Usage: ballast ${commands[i]!.join(' ')}`));
+      expect(result.stdout).toContain('Exit codes:');
+    }
+  }, 60_000);
+
+  it('exits 2 on a usage error and says what was wrong', async () => {
+    const result = await ballast(['backup', 'run', '--keep', 'many']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--keep must be a positive integer');
+  }, 30_000);
+
+  it('exits 3 without a database, naming the flag and the variable', async () => {
+    const result = await ballast(['backup', 'list', '--json']);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('DATABASE_URL');
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_OPTIONS' },
+    });
+  }, 30_000);
+});
+
+describeWith('postgres', 'ballast CLI against Postgres', () => {
+  const name = `ballast_cli_${randomBytes(4).toString('hex')}`;
+  const scratch = `${name}_restored`;
+  const url = databaseUrl(name);
+  let work: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    await sql(postgresUrl, `CREATE DATABASE ${name}`);
+    await sql(postgresUrl, `CREATE DATABASE ${scratch}`);
+    await sql(url, 'CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL)');
+    await sql(
+      url,
+      "INSERT INTO customers SELECT g, 'cliente ' || g FROM generate_series(1, 500) g",
+    );
+    work = await mkdtemp(join(tmpdir(), 'ballast-cli-'));
+    env = { DATABASE_URL: url, BALLAST_BACKUP_DIR: join(work, 'local') };
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const database of [name, scratch]) {
+      await sql(postgresUrl, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    }
+    if (work) await rm(work, { recursive: true, force: true });
+  }, 60_000);
+
+  it('backup run → list → verify → restore, with plain lines and JSON', async () => {
+    const offsite = ['--storage-dir', join(work, 'offsite')];
+    const run = await ballast(['backup', 'run', ...offsite, '--json'], env);
+    expect(run.code).toBe(0);
+    const { run: recorded } = JSON.parse(run.stdout);
+    expect(recorded).toMatchObject({ status: 'succeeded', offsite: 'copied' });
+
+    const plain = await ballast(['backup', 'run', ...offsite, '--keep', '1'], env);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^backup \S+ succeeded: [\d.]+ KB, sha256 [0-9a-f]{64}\n/);
+    expect(plain.stdout + plain.stderr).not.toContain('\r');
+
+    const list = await ballast(['backup', 'list', '--json'], env);
+    const { runs } = JSON.parse(list.stdout);
+    expect(runs).toHaveLength(1); // --keep 1 pruned the first
+    const all = await ballast(['backup', 'list', '--all'], env);
+    expect(all.stdout.trim().split('\n')).toHaveLength(2);
+    expect(all.stdout).toContain('pruned');
+
+    const verify = await ballast(['backup', 'verify', '--restore', ...offsite], env);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain('verification passed');
+    expect(verify.stdout).toMatch(/restore of \S+: ok/);
+
+    const restore = await ballast(
+      ['backup', 'restore', runs[0].id, '--into', databaseUrl(scratch)],
+      env,
+    );
+    expect(restore.code).toBe(0);
+    const [count] = await sql<{ n: number }>(
+      databaseUrl(scratch),
+      'SELECT count(*)::int AS n FROM customers',
+    );
+    expect(count?.n).toBe(500);
+
+    // One flipped byte: verify fails with exit code 1 and names the damage.
+    const file = join(work, 'local', runs[0].path);
+    const bytes = await readFile(file);
+    bytes[bytes.length >> 1]! ^= 0xff;
+    await writeFile(file, bytes);
+    const damaged = await ballast(['backup', 'verify', ...offsite], env);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stderr).toContain('corrupt (checksum mismatch)');
+  }, 120_000);
+
+  it('exits 5 when the backup is good but the off-site copy failed', async () => {
+    const result = await ballast(
+      ['backup', 'run', '--bucket', 'unreachable', '--s3-endpoint', 'http://127.0.0.1:9'],
+      { ...env, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' },
+    );
+    expect(result.code).toBe(5);
+    expect(result.stderr).toContain('off-site copy failed');
+  }, 60_000);
+
+  it('reconcile --dry-run reports a row whose object is missing and changes nothing', async () => {
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
+    });
+    try {
+      await migrateDocuments(db);
+    } finally {
+      await db.destroy();
+    }
+    await sql(
+      url,
+      "INSERT INTO documents (id, storage_key, status, created_at) VALUES (gen_random_uuid(), 'docs/lost.pdf', 'active', now() - interval '2 hours')",
+    );
+    const storageDir = join(work, 'documents');
+    const dry = await ballast(
+      ['reconcile', '--dry-run', '--storage-dir', storageDir, '--json'],
+      env,
+    );
+    expect(dry.code).toBe(0);
+    const report = JSON.parse(dry.stdout);
+    expect(report).toMatchObject({ dryRun: true, found: { missingObject: 1 } });
+    const [row] = await sql<{ status: string }>(url, 'SELECT status FROM documents');
+    expect(row?.status).toBe('active');
+
+    const real = await ballast(['reconcile', '--storage-dir', storageDir], env);
+    expect(real.code).toBe(0);
+    expect(real.stdout).toContain('repaired missingObject=1');
+    const [after] = await sql<{ status: string }>(url, 'SELECT status FROM documents');
+    expect(after?.status).toBe('error');
+    expect(await readdir(work)).toContain('local');
+  }, 60_000);
+});

@@ -1,0 +1,5 @@
+export {
+  payloadTooLarge,
+  type ReadBodyStreamOptions,
+  readBodyStream,
+} from './read-body-stream.js';

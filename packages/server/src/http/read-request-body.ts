@@ -1,0 +1,32 @@
+/**
+ * Reading a web `Request`'s body exactly once, with a bound: the one reader of request bodies
+ * for every `@ballast/server` middleware (idempotency, signature verification). The bytes are
+ * read raw (no decoding, no JSON round trip), a declared `Content-Length` over the bound is
+ * refused before anything is read, and a chunked body is counted as it arrives, so no body of
+ * any framing gets past `maxBytes`.
+ */
+import { payloadTooLarge, readBodyStream } from '@ballast/core/adapter-kit';
+
+/**
+ * The raw body of `request` (empty for a request without one). Throws `PAYLOAD_TOO_LARGE`
+ * (413) when `content-length` or the bytes actually received exceed `maxBytes`.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readRequestBody(request, 1_048_576);
+ * ```
+ */
+export async function readRequestBody(
+  request: Request,
+  maxBytes: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  if (request.body === null) return new Uint8Array(0);
+  const declared = request.headers.get('content-length');
+  if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > maxBytes) {
+    await request.body.cancel().catch(() => {
+      // Nothing to recover: the stream is abandoned either way and the request refused.
+    });
+    throw payloadTooLarge(maxBytes);
+  }
+  return readBodyStream(request.body, { maxBytes });
+}
