@@ -36,9 +36,15 @@ function importedPackages(pkg: string): Map<string, string[]> {
     const source = readFileSync(file, 'utf8')
       .replace(/\/\*[\s\S]*?\*\//g, '')
       .replace(/^\s*\/\/.*$/gm, '');
-    const specifiers = [...source.matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)].map(
-      (match) => match[1] as string,
-    );
+    const specifiers = [
+      // import … from 'x' / export … from 'x' (statements may span lines)
+      ...source.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'/gm),
+      // import 'x' and import('x')
+      ...source.matchAll(/\bimport\s*\(?\s*'([^']+)'/g),
+    ]
+      .map((match) => match[1] as string)
+      .filter((specifier) => /^(@[\w.-]+\/)?[\w.:-]+(\/[\w./-]*)?$/.test(specifier))
+      .filter((specifier) => !specifier.startsWith('.'));
     for (const specifier of specifiers) {
       const parts = specifier.split('/');
       const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
