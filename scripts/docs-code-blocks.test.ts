@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   allBlocks,
@@ -10,6 +13,17 @@ import {
 } from './docs-code-blocks.js';
 
 const fence = '```';
+
+const examples = fileURLToPath(new URL('../examples', import.meta.url));
+
+function exampleSources(dir = examples): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules') return [];
+    if (statSync(path).isDirectory()) return exampleSources(path);
+    return /\.(ts|tsx|js|mjs)$/.test(name) ? [path] : [];
+  });
+}
 
 // Blocks that must not compile: proof that the check can fail, checked in the same program as
 // the docs (one TypeScript program is the expensive part).
@@ -62,6 +76,20 @@ describe('docs code blocks', () => {
       ).toBe(0);
     });
   }
+
+  it('imports adapter-kit entries only on the page for adapter authors, and never in examples', () => {
+    const kitImport = /from '@ballast\/[a-z]+\/adapter-kit'/;
+    const onUserPages = blocks
+      .filter((block) => block.file !== 'docs/adapter-kit.md' && kitImport.test(block.code))
+      .map((block) => `${block.file}, block ${block.index} (line ${block.line})`);
+    expect(onUserPages, 'use the public entries, or move the block to docs/adapter-kit.md').toEqual(
+      [],
+    );
+    const inExamples = exampleSources().filter((file) =>
+      kitImport.test(readFileSync(file, 'utf8')),
+    );
+    expect(inExamples, 'examples show what applications write: public entries only').toEqual([]);
+  });
 
   it('fails a block with a misspelt option, a moved export or an adapter-kit name', () => {
     for (const block of mustFail) expect(failing(block.file), block.file).not.toEqual([]);

@@ -83,10 +83,11 @@ write_manifest() { # dir, extra dependencies as JSON
 
 adapter_range() { node -p "require('./packages/adapters/package.json').devDependencies['$1']"; }
 app_peers=$(node -e '
-  const dev = require("./packages/adapters/package.json").devDependencies;
-  const pick = ["express", "@types/express", "fastify", "kysely", "ioredis",
-    "@aws-sdk/client-s3", "@aws-sdk/s3-request-presigner"];
-  const out = Object.fromEntries(pick.map((name) => [name, dev[name]]));
+  const adapters = require("./packages/adapters/package.json");
+  const dev = adapters.devDependencies;
+  // Every optional peer, at the version the workspace tests with, and the types Express needs.
+  const pick = [...Object.keys(adapters.peerDependencies), "@types/express"];
+  const out = Object.fromEntries(pick.map((name) => [name, dev[name] ?? adapters.peerDependencies[name]]));
   out["@types/node"] = require("./package.json").devDependencies["@types/node"];
   console.log(JSON.stringify(out));
 ')
