@@ -31,7 +31,7 @@ export const breaker = createCircuitBreaker();
 
 const store: IdempotencyStore = new MemoryIdempotencyStore();
 const handler: FetchHandler = async () => new Response('ok');
-export const guarded: FetchHandler = idempotency({ store })(handler);
+export const guarded: FetchHandler = idempotency({ store, scope: 'global' })(handler);
 export const guard = createIdempotencyGuard({ store });
 export const problem: Response = problemResponse(new BallastError('RATE_LIMITED'));
 
@@ -46,11 +46,14 @@ export const parse = parseOptions;
 
 const app = express();
 app.use(expressTraceContext());
-app.post('/sales', expressIdempotency({ store, required: true }));
+app.post(
+  '/sales',
+  expressIdempotency({ store, scope: (req) => req.get('x-tenant-id') ?? '', required: true }),
+);
 
 const fastify = Fastify();
 await fastify.register(fastifyTraceContext);
-await fastify.register(fastifyIdempotency, { store });
+await fastify.register(fastifyIdempotency, { store, scope: 'global' });
 
 const db = new Kysely<Record<string, never>>({
   dialect: new PostgresDialect({ pool: {} as never }),

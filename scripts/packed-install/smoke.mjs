@@ -64,7 +64,11 @@ await probe('strict signing with a nonce store', async () => {
 
 await probe('fetch idempotency middleware', async () => {
   let runs = 0;
-  const handler = idempotency({ store: new MemoryIdempotencyStore(), required: true })(async () => {
+  const handler = idempotency({
+    store: new MemoryIdempotencyStore(),
+    scope: 'global',
+    required: true,
+  })(async () => {
     runs += 1;
     return Response.json({ sale: runs }, { status: 201 });
   });
