@@ -5,6 +5,7 @@ import { fastifyIdempotency, fastifyTraceContext } from '@ballast/adapters/fasti
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
 import { PostgresIdempotencyStore } from '@ballast/adapters/postgres';
 import { RedisIdempotencyStore } from '@ballast/adapters/redis';
+import { createClient, createMemoryQueueStorage, createWriteQueue } from '@ballast/client';
 import {
   BallastError,
   type Clock,
@@ -70,3 +71,6 @@ export const storages: ObjectStorage[] = [
   }),
 ];
 export type { Clock };
+
+export const client = createClient({ baseUrl: 'http://127.0.0.1:1' });
+export const queue = createWriteQueue({ client, storage: createMemoryQueueStorage() });
