@@ -35,6 +35,10 @@ export default defineConfig({
     setupFiles: ['./vitest.setup.ts'],
     // Integration tests share one Postgres and one Redis; each file isolates itself by schema or
     // key prefix, so files may run in parallel.
+    // Most integration files wait on Postgres, Redis, child processes or Chromium rather than
+    // compute, so three files at a time finish far sooner than vitest's default of one worker per
+    // spare core (a single worker on a 2-core CI machine).
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
