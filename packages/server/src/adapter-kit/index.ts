@@ -4,6 +4,8 @@
  * middleware on `@ballast/server` or an adapter on `@ballast/adapters/<framework>` instead.
  */
 
+// Error handlers: the options every framework's error handler takes, and their schema.
+export { type ErrorHandlerOptions, errorHandlerOptionsSchema } from '../errors/index.js';
 // Request bodies: the one bounded reader of a web Request's body.
 export { readRequestBody } from '../http/index.js';
 // Idempotency: the guard that decides claim / replay / refuse for a request, and the

@@ -5,45 +5,17 @@
  * go to the log). Express's own handler would send an HTML page with the stack and the driver's
  * message instead.
  */
-import { BallastError, type Logger } from '@ballast/core';
+import { BallastError } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
-import {
-  type ClassifyErrorOptions,
-  currentTraceContext,
-  type TraceScope,
-  toResponse,
-} from '@ballast/server';
-import { loggerSchema } from '@ballast/server/adapter-kit';
+import { currentTraceContext, type TraceScope, toResponse } from '@ballast/server';
+import { type ErrorHandlerOptions, errorHandlerOptionsSchema } from '@ballast/server/adapter-kit';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import { z } from 'zod';
-import { sendWebResponse } from './send-web-response.js';
+import { sendExpressResponse } from '../send-express-response.js';
 
-/** Options for {@link expressErrorHandler}. */
-export interface ExpressErrorHandlerOptions extends ClassifyErrorOptions {
-  /** Receives every 5xx with the full error and trace id. Default: none (nothing is logged). */
-  readonly logger?: Logger;
-  /**
-   * Locale of the messages: fixed, or per request. Default: the request's `Accept-Language`,
-   * falling back to English.
-   */
-  readonly locale?: string | ((req: Request) => string | undefined);
-}
+/** Options for {@link expressErrorHandler}: see `ErrorHandlerOptions` in `@ballast/server/adapter-kit`. */
+export type ExpressErrorHandlerOptions = ErrorHandlerOptions<Request>;
 
-const optionsSchema = z.strictObject({
-  logger: loggerSchema.optional(),
-  locale: z
-    .union([
-      z.string().min(1).max(35),
-      z.custom<(req: Request) => string | undefined>((v) => typeof v === 'function'),
-    ])
-    .optional(),
-  constraints: z
-    .record(
-      z.string(),
-      z.strictObject({ code: z.string().optional(), field: z.string().optional() }),
-    )
-    .optional(),
-});
+const optionsSchema = errorHandlerOptionsSchema<Request>();
 
 function traceIdOf(res: Response): string | undefined {
   const scope = res.locals.ballastTrace as TraceScope | undefined;
@@ -87,7 +59,7 @@ export function expressErrorHandler(options: ExpressErrorHandlerOptions = {}): E
       ...(traceId === undefined ? {} : { traceId }),
       instance: req.originalUrl.split('?')[0] ?? '/',
     });
-    sendWebResponse(res, response).catch(next);
+    sendExpressResponse(res, response).catch(next);
   };
 }
 

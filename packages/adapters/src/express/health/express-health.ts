@@ -6,7 +6,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { type HealthOptions, health, live } from '@ballast/server';
 import { Router } from 'express';
 import { z } from 'zod';
-import { sendWebResponse } from '../errors/send-web-response.js';
+import { sendExpressResponse } from '../send-express-response.js';
 
 /** Options for {@link expressHealth}. */
 export interface ExpressHealthOptions extends HealthOptions {
@@ -38,12 +38,12 @@ export function expressHealth(options: ExpressHealthOptions): Router {
   const router = Router();
   router.get(paths.livePath, (_req, res, next) => {
     ping()
-      .then((response) => sendWebResponse(res, response))
+      .then((response) => sendExpressResponse(res, response))
       .catch(next);
   });
   router.get(paths.path, (_req, res, next) => {
     report()
-      .then((response) => sendWebResponse(res, response))
+      .then((response) => sendExpressResponse(res, response))
       .catch(next);
   });
   return router;

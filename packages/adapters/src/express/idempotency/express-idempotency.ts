@@ -33,7 +33,7 @@ import type {
 } from 'express';
 import { z } from 'zod';
 import { readNodeBody } from '../../node-http/read-node-body.js';
-import { sendWebResponse, type WebResponseSink } from '../../node-http/send-web-response.js';
+import { sendExpressResponse } from '../send-express-response.js';
 
 /** Options for {@link expressIdempotency}. */
 export interface ExpressIdempotencyOptions extends IdempotencyGuardOptions {
@@ -59,15 +59,6 @@ const adapterSchema = z.object({
     .default(false),
   scope: idempotencyScopeOptionSchema,
 });
-
-/** Express's response as a {@link WebResponseSink}. */
-function sinkOf(res: ExpressResponse): WebResponseSink {
-  return {
-    status: (code) => res.status(code),
-    header: (name, value) => res.setHeader(name, value),
-    end: (body) => res.end(body),
-  };
-}
 
 /** True for `{}` exactly: what `express.json()` makes of an empty body. */
 function isEmptyObject(value: unknown): boolean {
@@ -252,8 +243,8 @@ export function expressIdempotency(options: ExpressIdempotencyOptions): RequestH
           next();
           return;
         case 'refuse':
-          await sendWebResponse(
-            sinkOf(res),
+          await sendExpressResponse(
+            res,
             problemResponse(decision.error, {
               locale: guard.locale,
               instance: req.originalUrl.split('?')[0] ?? '',
@@ -261,7 +252,7 @@ export function expressIdempotency(options: ExpressIdempotencyOptions): RequestH
           );
           return;
         case 'replay':
-          await sendWebResponse(sinkOf(res), replayResponse(decision.recorded));
+          await sendExpressResponse(res, replayResponse(decision.recorded));
           return;
         case 'execute': {
           const { execution } = decision;

@@ -16,7 +16,7 @@ import {
 import type { Request } from 'express';
 import type { Options, Store } from 'express-rate-limit';
 import { z } from 'zod';
-import { sendWebResponse } from '../errors/send-web-response.js';
+import { sendExpressResponse } from '../send-express-response.js';
 
 /** Options for {@link expressRateLimitOptions}. */
 export interface ExpressRateLimitOptions {
@@ -111,7 +111,7 @@ export function expressRateLimitOptions(options: ExpressRateLimitOptions = {}): 
           : { locale }),
         instance: req.originalUrl.split('?')[0] ?? '/',
       });
-      sendWebResponse(res, response).catch(next);
+      sendExpressResponse(res, response).catch(next);
     },
   };
 }

@@ -4,39 +4,16 @@
  * through `toResponse()` in `@ballast/server`, instead of Fastify's `{ statusCode, error,
  * message }`, which echoes the thrown message (SQL included) to the client.
  */
-import { BallastError, type Logger } from '@ballast/core';
+import { BallastError } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
-import { type ClassifyErrorOptions, toResponse } from '@ballast/server';
-import { loggerSchema } from '@ballast/server/adapter-kit';
+import { toResponse } from '@ballast/server';
+import { type ErrorHandlerOptions, errorHandlerOptionsSchema } from '@ballast/server/adapter-kit';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 
-/** Options for {@link fastifyErrorHandler}. */
-export interface FastifyErrorHandlerOptions extends ClassifyErrorOptions {
-  /** Receives every 5xx with the full error and trace id. Default: the request's `request.log`. */
-  readonly logger?: Logger;
-  /**
-   * Locale of the messages: fixed, or per request. Default: the request's `Accept-Language`,
-   * falling back to English.
-   */
-  readonly locale?: string | ((request: FastifyRequest) => string | undefined);
-}
+/** Options for {@link fastifyErrorHandler}: see `ErrorHandlerOptions` in `@ballast/server/adapter-kit`. */
+export type FastifyErrorHandlerOptions = ErrorHandlerOptions<FastifyRequest>;
 
-const optionsSchema = z.strictObject({
-  logger: loggerSchema.optional(),
-  locale: z
-    .union([
-      z.string().min(1).max(35),
-      z.custom<(request: FastifyRequest) => string | undefined>((v) => typeof v === 'function'),
-    ])
-    .optional(),
-  constraints: z
-    .record(
-      z.string(),
-      z.strictObject({ code: z.string().optional(), field: z.string().optional() }),
-    )
-    .optional(),
-});
+const optionsSchema = errorHandlerOptionsSchema<FastifyRequest>();
 
 /** The handler `fastify.setErrorHandler()` takes. */
 export type FastifyProblemHandler = (
