@@ -5,9 +5,10 @@
  * `BACKUP_IN_PROGRESS`.
  */
 import { parseOptions } from '@ballast/core/adapter-kit';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
+import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
 
 /** Where the backup runs table lives. */
 export interface BackupRunsTableOptions {
@@ -20,26 +21,15 @@ export interface BackupRunsTableOptions {
 /** The default table name. */
 export const defaultBackupRunsTableName = 'ballast_backup_runs';
 
-// Capped so derived index names stay under Postgres's 63-byte limit.
-const identifier = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, _)')
-  .max(40);
+const identifier = sqlIdentifierSchema(40);
 
 export const backupRunsTableOptionsSchema = z.object({
   tableName: identifier.default(defaultBackupRunsTableName),
   schema: identifier.optional(),
 });
 
-/** The table as a Kysely identifier. */
-export function backupRunsTableRef(options: {
-  tableName: string;
-  schema?: string | undefined;
-}): RawBuilder<unknown> {
-  return options.schema === undefined
-    ? sql.id(options.tableName)
-    : sql.id(options.schema, options.tableName);
-}
+/** The table as a Kysely identifier, quoted the same way by every statement. */
+export const backupRunsTableRef = tableRef;
 
 /** Name of the index that allows one running run; its violation means "in progress". */
 export function oneRunningIndexName(tableName: string): string {

@@ -5,9 +5,10 @@
  */
 
 import { parseOptions } from '@ballast/core/adapter-kit';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
+import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
 
 /** Where the idempotency table lives. */
 export interface IdempotencyTableOptions {
@@ -20,12 +21,7 @@ export interface IdempotencyTableOptions {
 /** The default table name. */
 export const defaultIdempotencyTableName = 'ballast_idempotency_keys';
 
-// Plain identifiers only: they are quoted anyway, but an index name derived from a long table
-// name would be truncated silently by Postgres (63 bytes), so the length is capped.
-const identifier = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, _)')
-  .max(48);
+const identifier = sqlIdentifierSchema(48);
 
 export const idempotencyTableOptionsSchema = z.object({
   tableName: identifier.default(defaultIdempotencyTableName),
@@ -46,8 +42,7 @@ export function resolveIdempotencyTable(options: {
   schema?: string | undefined;
 }): ResolvedIdempotencyTable {
   const { tableName, schema } = options;
-  const ref = schema === undefined ? sql.id(tableName) : sql.id(schema, tableName);
-  return { tableName, schema, ref };
+  return { tableName, schema, ref: tableRef(options) };
 }
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;

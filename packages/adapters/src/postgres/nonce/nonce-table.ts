@@ -5,9 +5,10 @@
  */
 
 import { parseOptions } from '@ballast/core/adapter-kit';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
+import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
 
 /** Where the nonce table lives. */
 export interface NonceTableOptions {
@@ -20,11 +21,7 @@ export interface NonceTableOptions {
 /** The default table name. */
 export const defaultNonceTableName = 'ballast_nonces';
 
-// Plain identifiers only, capped so a derived index name is never truncated (63 bytes).
-const identifier = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain SQL identifier (letters, digits, _)')
-  .max(48);
+const identifier = sqlIdentifierSchema(48);
 
 export const nonceTableOptionsSchema = z.object({
   tableName: identifier.default(defaultNonceTableName),
@@ -32,14 +29,7 @@ export const nonceTableOptionsSchema = z.object({
 });
 
 /** The table as a Kysely identifier, quoted the same way by every statement. */
-export function nonceTableRef(options: {
-  tableName: string;
-  schema?: string | undefined;
-}): RawBuilder<unknown> {
-  return options.schema === undefined
-    ? sql.id(options.tableName)
-    : sql.id(options.schema, options.tableName);
-}
+export const nonceTableRef = tableRef;
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
