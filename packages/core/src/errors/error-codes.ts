@@ -60,6 +60,11 @@ export const errorCatalogue = {
   // Backups (seed 002 §1): one run at a time; a dump, copy or check that did not succeed.
   BACKUP_IN_PROGRESS: { status: 409, retryable: true, action: 'retry-later' },
   BACKUP_FAILED: { status: 500, retryable: false, action: 'contact-support' },
+  // Events and the outbox (seed 003 §5 §6, seed 004): an event no consumer can ever handle goes
+  // to the dead-letter state at once instead of burning retries.
+  EVENT_UNKNOWN: { status: 422, retryable: false, action: 'none' },
+  EVENT_INVALID: { status: 422, retryable: false, action: 'none' },
+  OUTBOX_NOT_MIGRATED: { status: 500, retryable: false, action: 'fix-configuration' },
   // Anything not classified: the message is generic so internals never leak.
   INTERNAL: { status: 500, retryable: false, action: 'contact-support' },
 } as const satisfies Record<string, ErrorCodeInfo>;

@@ -45,6 +45,9 @@ export const englishMessages = {
   COMPENSATION_FAILED: 'The operation failed and could not be fully undone. Support was notified.',
   BACKUP_IN_PROGRESS: 'A backup is already running. Try again when it has finished.',
   BACKUP_FAILED: 'The backup could not be completed. Support was notified.',
+  EVENT_UNKNOWN: 'This event has no known handler.',
+  EVENT_INVALID: 'The data of this event is not valid.',
+  OUTBOX_NOT_MIGRATED: 'The service is not available right now.',
   INTERNAL: 'Something went wrong on our side.',
 } as const satisfies Record<BallastErrorCode, string>;
 
@@ -91,6 +94,9 @@ export const spanishMessages = {
   COMPENSATION_FAILED: 'La operación falló y no se pudo deshacer por completo. Se avisó a soporte.',
   BACKUP_IN_PROGRESS: 'Ya hay un respaldo en curso. Inténtalo cuando termine.',
   BACKUP_FAILED: 'No se pudo completar el respaldo. Se avisó a soporte.',
+  EVENT_UNKNOWN: 'Este evento no tiene un manejador conocido.',
+  EVENT_INVALID: 'Los datos de este evento no son válidos.',
+  OUTBOX_NOT_MIGRATED: 'El servicio no está disponible en este momento.',
   INTERNAL: 'Algo salió mal de nuestro lado.',
 } as const satisfies Record<BallastErrorCode, string>;
 
