@@ -1,0 +1,416 @@
+/**
+ * Multipart upload for `S3ObjectStorage.put`: S3 refuses a single PutObject over 5 GiB, and a
+ * multi-gigabyte single request is lost whole by one reset connection. A stream whose
+ * `contentLength` reaches the threshold goes up as CreateMultipartUpload, UploadPart… and
+ * CompleteMultipartUpload instead, with these guarantees:
+ *
+ * - Bounded memory: at most two parts are held, one being sent while the next is read.
+ * - Every part carries its SHA-256 (`x-amz-checksum-sha256`), which S3 verifies on arrival;
+ *   after completion the object's composite checksum (when the server reports it) and its size
+ *   (HEAD) are compared with what was sent, and a mismatch fails the put.
+ * - A part that fails with a retryable error (a reset connection, a timeout, a 5xx) is sent
+ *   again from memory, up to three attempts, before the upload fails.
+ * - No orphan parts: any failure after the upload was created aborts it (AbortMultipartUpload,
+ *   sent even when the caller's signal aborted). When even that cannot reach S3 (the network
+ *   is gone), the next multipart put of the same key aborts the leftover upload first, which
+ *   is how a retried backup copy cleans up after a cut one.
+ */
+import { createHash } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  type ListMultipartUploadsCommandOutput,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { BallastError, type Clock, isBallastError, type Logger } from '@ballast/core';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+/** S3's smallest part (except the last). */
+const minPartBytes = 5 * MiB;
+/** S3's largest single PutObject, and its largest part. */
+const maxSinglePutBytes = 5 * 1024 * MiB;
+/** Parts this module accepts as a setting: larger ones would not fit one Node buffer everywhere. */
+const maxPartSettingBytes = 1024 * MiB;
+/** S3's most parts per upload, and its largest object. */
+const maxParts = 10_000;
+const maxObjectBytes = 5 * 1024 * 1024 * MiB;
+const partAttempts = 3;
+const partRetryDelaysMs = [250, 1_000];
+
+/** Multipart settings of {@link S3ObjectStorage}. */
+export interface S3MultipartOptions {
+  /**
+   * A stream put with a `contentLength` at or above this many bytes is uploaded in parts; below
+   * it, with one PutObject. Default 64 MiB; between 5 MiB and 5 GiB (S3's single-PUT limit).
+   */
+  multipartThresholdBytes?: number;
+  /**
+   * Size of each part, in bytes. At most two parts are in memory at once. Default 16 MiB;
+   * between 5 MiB (S3's minimum) and 1 GiB. Grown automatically when an object would otherwise
+   * need more than S3's 10,000 parts.
+   */
+  partSizeBytes?: number;
+}
+
+/** @internal Fields spread into `S3ObjectStorage`'s options schema. */
+export const multipartOptionsShape = {
+  multipartThresholdBytes: z
+    .number()
+    .int()
+    .min(minPartBytes)
+    .max(maxSinglePutBytes)
+    .default(64 * MiB),
+  partSizeBytes: z
+    .number()
+    .int()
+    .min(minPartBytes)
+    .max(maxPartSettingBytes)
+    .default(16 * MiB),
+};
+
+/** @internal What a multipart put needs from the storage that owns the client. */
+export interface MultipartTarget {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /**
+   * Runs one SDK call under the storage's per-call deadline and breaker, with failures mapped
+   * to `BallastError`s. `signal` undefined: the call runs even though the caller gave up.
+   */
+  call<T>(
+    signal: AbortSignal | undefined,
+    send: (abortSignal: AbortSignal) => Promise<T>,
+  ): Promise<T>;
+}
+
+/** @internal */
+export interface MultipartPut {
+  readonly size: number;
+  readonly partSizeBytes: number;
+  readonly contentType?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** @internal What a completed multipart put reports. */
+export interface MultipartResult {
+  readonly etag?: string;
+  readonly parts: number;
+}
+
+/** @internal True when a put of this body should go up in parts. */
+export function usesMultipart(
+  body: unknown,
+  contentLength: number | undefined,
+  thresholdBytes: number,
+): body is ReadableStream<Uint8Array> {
+  return (
+    body instanceof ReadableStream && contentLength !== undefined && contentLength >= thresholdBytes
+  );
+}
+
+/** The part size for an object: the setting, grown (in whole MiB) to stay within 10,000 parts. */
+export function partSizeFor(size: number, partSizeBytes: number): number {
+  const needed = Math.ceil(Math.ceil(size / maxParts) / MiB) * MiB;
+  return Math.max(partSizeBytes, needed);
+}
+
+/** @internal Uploads `body` (exactly `options.size` bytes) to `key` in parts. */
+export async function putInParts(
+  target: MultipartTarget,
+  key: string,
+  body: ReadableStream<Uint8Array>,
+  options: MultipartPut,
+): Promise<MultipartResult> {
+  if (options.size > maxObjectBytes) {
+    await body.cancel().catch(() => {});
+    throw new BallastError('PAYLOAD_TOO_LARGE', {
+      message: `S3 objects are at most 5 TiB; put of ${key} has ${options.size} bytes`,
+      details: { limit: maxObjectBytes },
+    });
+  }
+  const { client, bucket } = target;
+  const signal = options.signal;
+  await abortLeftoverUploads(target, key, signal);
+  const created = await target.call(signal, (abortSignal) =>
+    client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ChecksumAlgorithm: 'SHA256',
+        ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+      }),
+      { abortSignal },
+    ),
+  );
+  const uploadId = created.UploadId;
+  if (uploadId === undefined) {
+    await body.cancel().catch(() => {});
+    throw new BallastError('STORAGE_UNAVAILABLE', {
+      message: `S3 put of ${bucket}/${key}: CreateMultipartUpload returned no upload id`,
+    });
+  }
+  const reader = body.getReader();
+  try {
+    const partSize = partSizeFor(options.size, options.partSizeBytes);
+    const parts = await sendParts(target, key, uploadId, reader, partSize, options);
+    const completed = await target.call(signal, (abortSignal) =>
+      client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map(({ digest: _digest, ...part }) => part) },
+        }),
+        { abortSignal },
+      ),
+    );
+    await checkCompleted(target, key, completed.ChecksumSHA256, parts, options);
+    return {
+      ...(completed.ETag === undefined ? {} : { etag: completed.ETag }),
+      parts: parts.length,
+    };
+  } catch (error) {
+    await reader.cancel(error).catch(() => {});
+    await abortUpload(target, key, uploadId);
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+type SentPart = CompletedPart & { readonly digest: Buffer };
+
+/**
+ * Reads the source into one part buffer while the previous part is sent from the other, so at
+ * most two parts are in memory. The source must have exactly `options.size` bytes.
+ */
+async function sendParts(
+  target: MultipartTarget,
+  key: string,
+  uploadId: string,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  partSize: number,
+  options: MultipartPut,
+): Promise<SentPart[]> {
+  const buffers = [Buffer.allocUnsafe(partSize), Buffer.allocUnsafe(partSize)];
+  const parts: SentPart[] = [];
+  let inFlight: Promise<SentPart> | undefined;
+  let started = 0;
+  let filled = 0;
+  let total = 0;
+  const flush = async () => {
+    // The buffer filled next is the one the previous part was sent from: wait for that first.
+    if (inFlight) parts.push(await inFlight);
+    const bytes = buffers[started % 2]!.subarray(0, filled);
+    started++;
+    inFlight = sendPart(target, key, uploadId, started, bytes, options.signal);
+    // Keeps a failure from being unhandled while the next part is read; it is awaited above.
+    inFlight.catch(() => {});
+    filled = 0;
+  };
+  try {
+    for (;;) {
+      if (options.signal?.aborted) throw abortedPut(key, options.signal);
+      const { done, value } = await readSource(reader, key);
+      if (done) break;
+      total += value.byteLength;
+      if (total > options.size) throw lengthMismatch(options.size, `more than ${options.size}`);
+      let offset = 0;
+      while (offset < value.byteLength) {
+        const take = Math.min(partSize - filled, value.byteLength - offset);
+        buffers[started % 2]!.set(value.subarray(offset, offset + take), filled);
+        filled += take;
+        offset += take;
+        if (filled === partSize && total < options.size) await flush();
+      }
+    }
+    if (total !== options.size) throw lengthMismatch(options.size, String(total));
+    if (filled > 0) await flush();
+    if (inFlight) parts.push(await inFlight);
+    return parts;
+  } catch (error) {
+    // Abort only once no part is still arriving, or S3 may keep that part after the abort.
+    await inFlight?.catch(() => {});
+    throw error;
+  }
+}
+
+async function readSource(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  key: string,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (error) {
+    // The caller's stream failed: S3 did nothing wrong.
+    if (isBallastError(error)) throw error;
+    throw new BallastError('UPLOAD_FAILED', {
+      message: `S3 put of ${key} failed: the body stream errored`,
+      cause: error,
+      retryable: false,
+    });
+  }
+}
+
+/** One UploadPart with its SHA-256; a retryable failure is sent again, up to three attempts. */
+async function sendPart(
+  target: MultipartTarget,
+  key: string,
+  uploadId: string,
+  number: number,
+  bytes: Uint8Array,
+  signal: AbortSignal | undefined,
+): Promise<SentPart> {
+  const digest = createHash('sha256').update(bytes).digest();
+  const checksum = digest.toString('base64');
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const output = await target.call(signal, (abortSignal) =>
+        target.client.send(
+          new UploadPartCommand({
+            Bucket: target.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: number,
+            Body: bytes,
+            ContentLength: bytes.byteLength,
+            ChecksumSHA256: checksum,
+          }),
+          { abortSignal },
+        ),
+      );
+      if (output.ChecksumSHA256 !== undefined && output.ChecksumSHA256 !== checksum) {
+        throw new BallastError('UPLOAD_FAILED', {
+          message: `S3 put of ${key}: part ${number} was stored with another checksum`,
+          retryable: false,
+        });
+      }
+      return { PartNumber: number, ETag: output.ETag, ChecksumSHA256: checksum, digest };
+    } catch (error) {
+      const retryable = isBallastError(error) && error.retryable && error.code !== 'ABORTED';
+      if (!retryable || attempt >= partAttempts || signal?.aborted) throw error;
+      target.logger.warn(
+        { key, part: number, attempt, code: error.code },
+        'S3 multipart: part failed; sending it again',
+      );
+      await sleep(target.clock, partRetryDelaysMs[attempt - 1] ?? 1_000, signal);
+    }
+  }
+}
+
+/** Checks what S3 assembled: the composite checksum when reported, and the size by HEAD. */
+async function checkCompleted(
+  target: MultipartTarget,
+  key: string,
+  reported: string | undefined,
+  parts: readonly SentPart[],
+  options: MultipartPut,
+): Promise<void> {
+  const composite = `${createHash('sha256')
+    .update(Buffer.concat(parts.map((part) => part.digest)))
+    .digest('base64')}-${parts.length}`;
+  let problem: string | undefined;
+  if (reported !== undefined && reported !== composite) {
+    problem = `checksum ${reported}, expected ${composite}`;
+  } else {
+    const head = await target.call(options.signal, (abortSignal) =>
+      target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: key }), {
+        abortSignal,
+      }),
+    );
+    if (head.ContentLength !== options.size) {
+      problem = `size ${head.ContentLength ?? 'unknown'}, expected ${options.size}`;
+    }
+  }
+  if (problem === undefined) return;
+  throw new BallastError('UPLOAD_FAILED', {
+    message: `S3 put of ${key}: the assembled object does not match what was sent (${problem})`,
+    details: { key },
+  });
+}
+
+/**
+ * Aborts incomplete uploads of exactly `key`, left by an earlier put that could not abort its
+ * own (the process died, the network went). Best effort: a server without the listing call
+ * is logged, not fatal.
+ */
+async function abortLeftoverUploads(
+  target: MultipartTarget,
+  key: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let listed: ListMultipartUploadsCommandOutput;
+  try {
+    listed = await target.call(signal, (abortSignal) =>
+      target.client.send(
+        new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: key, MaxUploads: 1000 }),
+        { abortSignal },
+      ),
+    );
+  } catch (error) {
+    if (isBallastError(error) && error.code === 'ABORTED') throw error;
+    target.logger.warn(
+      { err: error, key },
+      'S3 multipart: could not list incomplete uploads; leftovers, if any, stay',
+    );
+    return;
+  }
+  for (const upload of listed.Uploads ?? []) {
+    if (upload.Key !== key || upload.UploadId === undefined) continue;
+    target.logger.warn(
+      { key, uploadId: upload.UploadId },
+      'S3 multipart: aborting a leftover upload',
+    );
+    await abortUpload(target, key, upload.UploadId);
+  }
+}
+
+/** Aborts an upload, even when the caller's signal aborted; a failure is logged, not thrown. */
+async function abortUpload(target: MultipartTarget, key: string, uploadId: string): Promise<void> {
+  try {
+    await target.call(undefined, (abortSignal) =>
+      target.client.send(
+        new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId }),
+        { abortSignal },
+      ),
+    );
+  } catch (error) {
+    target.logger.warn(
+      { err: error, key, uploadId },
+      'S3 multipart: could not abort the upload; the next put of this key aborts it',
+    );
+  }
+}
+
+function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      cancel();
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const cancel = clock.setTimer(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function abortedPut(key: string, signal: AbortSignal): BallastError {
+  return new BallastError('ABORTED', {
+    message: `S3 put of ${key} was aborted by the caller`,
+    cause: signal.reason,
+  });
+}
+
+function lengthMismatch(expected: number, actual: string): BallastError {
+  return new BallastError('VALIDATION_FAILED', {
+    message: `put() body stream had ${actual} bytes but contentLength said ${expected}`,
+    details: { field: 'contentLength' },
+  });
+}
