@@ -1,0 +1,14 @@
+/**
+ * The S3-compatible server for `pnpm bench backup`'s off-site round: the test suite's s3rver
+ * (with its multipart patches) in its own process, so its memory is not counted as the
+ * runner's. Prints one JSON line `{ endpoint, bucket }`, then serves until stdin closes.
+ * Not a benchmark by itself (no `.bench.ts` suffix).
+ */
+import { startS3Server } from '../packages/adapters/test/support/s3-server.js';
+
+const server = await startS3Server();
+process.stdout.write(`${JSON.stringify({ endpoint: server.endpoint, bucket: server.bucket })}\n`);
+process.stdin.resume();
+process.stdin.once('end', () => {
+  void server.close().then(() => process.exit(0));
+});
