@@ -210,6 +210,49 @@ describe('S3ObjectStorage multipart puts on s3rver', () => {
     store.close();
   }, 60_000);
 
+  it('releases the caller’s stream when the upload cannot even start', async () => {
+    const { storage: store } = storage(proxy.endpoint);
+    proxy.up = false;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull: (controller) => controller.enqueue(new Uint8Array(64 * 1024)),
+      cancel: () => {
+        cancelled = true;
+      },
+    });
+    try {
+      await expect(
+        store.put('mp/unreachable.bin', body, { contentLength: 8 * MiB }),
+      ).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      expect(cancelled).toBe(true);
+    } finally {
+      proxy.up = true;
+      store.close();
+    }
+  }, 60_000);
+
+  it('fails and deletes the object when the assembled object’s checksum is not what was sent', async () => {
+    const { storage: store } = storage();
+    // s3rver reports no checksums; make it report a wrong composite one, as a corrupting S3 would.
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        if (context.commandName === 'CompleteMultipartUploadCommand') {
+          (result.output as { ChecksumSHA256?: string }).ChecksumSHA256 = `${'A'.repeat(43)}=-3`;
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'wrong-composite-checksum' },
+    );
+    const body = randomBytes(11 * MiB);
+    await expect(
+      store.put('mp/corrupt.bin', streamOf(body), { contentLength: body.byteLength }),
+    ).rejects.toMatchObject({ code: 'UPLOAD_FAILED' });
+    expect(await store.head('mp/corrupt.bin')).toBeUndefined();
+    expect(await incompleteUploads('mp/corrupt')).toEqual([]);
+    store.close();
+  }, 60_000);
+
   it('validates its settings: parts below S3’s 5 MiB minimum are refused', () => {
     expect(
       () =>

@@ -21,6 +21,7 @@ import {
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   type ListMultipartUploadsCommandOutput,
@@ -137,25 +138,11 @@ export async function putInParts(
   }
   const { client, bucket } = target;
   const signal = options.signal;
-  await abortLeftoverUploads(target, key, signal);
-  const created = await target.call(signal, (abortSignal) =>
-    client.send(
-      new CreateMultipartUploadCommand({
-        Bucket: bucket,
-        Key: key,
-        ChecksumAlgorithm: 'SHA256',
-        ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
-      }),
-      { abortSignal },
-    ),
-  );
-  const uploadId = created.UploadId;
-  if (uploadId === undefined) {
-    await body.cancel().catch(() => {});
-    throw new BallastError('STORAGE_UNAVAILABLE', {
-      message: `S3 put of ${bucket}/${key}: CreateMultipartUpload returned no upload id`,
-    });
-  }
+  const uploadId = await startUpload(target, key, options).catch(async (error: unknown) => {
+    // Nothing was sent: release the caller's source, as a failed single PUT does.
+    await body.cancel(error).catch(() => {});
+    throw error;
+  });
   const reader = body.getReader();
   try {
     const partSize = partSizeFor(options.size, options.partSizeBytes);
@@ -183,6 +170,32 @@ export async function putInParts(
   } finally {
     reader.releaseLock();
   }
+}
+
+/** Aborts leftovers of this key, then creates the upload; resolves with its id. */
+async function startUpload(
+  target: MultipartTarget,
+  key: string,
+  options: MultipartPut,
+): Promise<string> {
+  await abortLeftoverUploads(target, key, options.signal);
+  const created = await target.call(options.signal, (abortSignal) =>
+    target.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: target.bucket,
+        Key: key,
+        ChecksumAlgorithm: 'SHA256',
+        ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
+      }),
+      { abortSignal },
+    ),
+  );
+  if (created.UploadId === undefined) {
+    throw new BallastError('STORAGE_UNAVAILABLE', {
+      message: `S3 put of ${target.bucket}/${key}: CreateMultipartUpload returned no upload id`,
+    });
+  }
+  return created.UploadId;
 }
 
 type SentPart = CompletedPart & { readonly digest: Buffer };
@@ -330,6 +343,19 @@ async function checkCompleted(
     }
   }
   if (problem === undefined) return;
+  // A put that fails must not leave a wrong object behind under the key.
+  await target
+    .call(undefined, (abortSignal) =>
+      target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: key }), {
+        abortSignal,
+      }),
+    )
+    .catch((error: unknown) => {
+      target.logger.warn(
+        { err: error, key },
+        'S3 multipart: could not delete a mismatching object',
+      );
+    });
   throw new BallastError('UPLOAD_FAILED', {
     message: `S3 put of ${key}: the assembled object does not match what was sent (${problem})`,
     details: { key },
