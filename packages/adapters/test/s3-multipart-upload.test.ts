@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3ObjectStorage } from '@ballast/adapters/s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { partSizeFor } from '../src/s3/s3-multipart-upload.js';
+import { partSizeFor } from '../src/s3/s3-multipart-config.js';
 import { type CuttableProxy, startCuttableProxy } from './support/cuttable-proxy.js';
 import { type S3TestServer, s3TestCredentials, startS3Server } from './support/s3-server.js';
 

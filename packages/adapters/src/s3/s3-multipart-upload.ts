@@ -17,110 +17,25 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  AbortMultipartUploadCommand,
   type CompletedPart,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  type ListMultipartUploadsCommandOutput,
-  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { BallastError, type Clock, isBallastError, type Logger } from '@ballast/core';
-import { z } from 'zod';
+import { BallastError, type Clock, isBallastError } from '@ballast/core';
+import { abortLeftoverUploads, abortUpload } from './s3-multipart-cleanup.js';
+import {
+  type MultipartPut,
+  type MultipartResult,
+  type MultipartTarget,
+  maxObjectBytes,
+  partSizeFor,
+} from './s3-multipart-config.js';
 
-const MiB = 1024 * 1024;
-/** S3's smallest part (except the last). */
-const minPartBytes = 5 * MiB;
-/** S3's largest single PutObject, and its largest part. */
-const maxSinglePutBytes = 5 * 1024 * MiB;
-/** Parts this module accepts as a setting: larger ones would not fit one Node buffer everywhere. */
-const maxPartSettingBytes = 1024 * MiB;
-/** S3's most parts per upload, and its largest object. */
-const maxParts = 10_000;
-const maxObjectBytes = 5 * 1024 * 1024 * MiB;
 const partAttempts = 3;
 const partRetryDelaysMs = [250, 1_000];
-
-/** Multipart settings of {@link S3ObjectStorage}. */
-export interface S3MultipartOptions {
-  /**
-   * A stream put with a `contentLength` at or above this many bytes is uploaded in parts; below
-   * it, with one PutObject. Default 64 MiB; between 5 MiB and 5 GiB (S3's single-PUT limit).
-   */
-  multipartThresholdBytes?: number;
-  /**
-   * Size of each part, in bytes. At most two parts are in memory at once. Default 16 MiB;
-   * between 5 MiB (S3's minimum) and 1 GiB. Grown automatically when an object would otherwise
-   * need more than S3's 10,000 parts.
-   */
-  partSizeBytes?: number;
-}
-
-/** @internal Fields spread into `S3ObjectStorage`'s options schema. */
-export const multipartOptionsShape = {
-  multipartThresholdBytes: z
-    .number()
-    .int()
-    .min(minPartBytes)
-    .max(maxSinglePutBytes)
-    .default(64 * MiB),
-  partSizeBytes: z
-    .number()
-    .int()
-    .min(minPartBytes)
-    .max(maxPartSettingBytes)
-    .default(16 * MiB),
-};
-
-/** @internal What a multipart put needs from the storage that owns the client. */
-export interface MultipartTarget {
-  readonly client: S3Client;
-  readonly bucket: string;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  /**
-   * Runs one SDK call under the storage's per-call deadline and breaker, with failures mapped
-   * to `BallastError`s. `signal` undefined: the call runs even though the caller gave up.
-   */
-  call<T>(
-    signal: AbortSignal | undefined,
-    send: (abortSignal: AbortSignal) => Promise<T>,
-  ): Promise<T>;
-}
-
-/** @internal */
-export interface MultipartPut {
-  readonly size: number;
-  readonly partSizeBytes: number;
-  readonly contentType?: string;
-  readonly signal?: AbortSignal;
-}
-
-/** @internal What a completed multipart put reports. */
-export interface MultipartResult {
-  readonly etag?: string;
-  readonly parts: number;
-}
-
-/** @internal True when a put of this body should go up in parts. */
-export function usesMultipart(
-  body: unknown,
-  contentLength: number | undefined,
-  thresholdBytes: number,
-): body is ReadableStream<Uint8Array> {
-  return (
-    body instanceof ReadableStream && contentLength !== undefined && contentLength >= thresholdBytes
-  );
-}
-
-/** The part size for an object: the setting, grown (in whole MiB) to stay within 10,000 parts. */
-export function partSizeFor(size: number, partSizeBytes: number): number {
-  const needed = Math.ceil(Math.ceil(size / maxParts) / MiB) * MiB;
-  return Math.max(partSizeBytes, needed);
-}
 
 /** @internal Uploads `body` (exactly `options.size` bytes) to `key` in parts. */
 export async function putInParts(
@@ -360,59 +275,6 @@ async function checkCompleted(
     message: `S3 put of ${key}: the assembled object does not match what was sent (${problem})`,
     details: { key },
   });
-}
-
-/**
- * Aborts incomplete uploads of exactly `key`, left by an earlier put that could not abort its
- * own (the process died, the network went). Best effort: a server without the listing call
- * is logged, not fatal.
- */
-async function abortLeftoverUploads(
-  target: MultipartTarget,
-  key: string,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  let listed: ListMultipartUploadsCommandOutput;
-  try {
-    listed = await target.call(signal, (abortSignal) =>
-      target.client.send(
-        new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: key, MaxUploads: 1000 }),
-        { abortSignal },
-      ),
-    );
-  } catch (error) {
-    if (isBallastError(error) && error.code === 'ABORTED') throw error;
-    target.logger.warn(
-      { err: error, key },
-      'S3 multipart: could not list incomplete uploads; leftovers, if any, stay',
-    );
-    return;
-  }
-  for (const upload of listed.Uploads ?? []) {
-    if (upload.Key !== key || upload.UploadId === undefined) continue;
-    target.logger.warn(
-      { key, uploadId: upload.UploadId },
-      'S3 multipart: aborting a leftover upload',
-    );
-    await abortUpload(target, key, upload.UploadId);
-  }
-}
-
-/** Aborts an upload, even when the caller's signal aborted; a failure is logged, not thrown. */
-async function abortUpload(target: MultipartTarget, key: string, uploadId: string): Promise<void> {
-  try {
-    await target.call(undefined, (abortSignal) =>
-      target.client.send(
-        new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId }),
-        { abortSignal },
-      ),
-    );
-  } catch (error) {
-    target.logger.warn(
-      { err: error, key, uploadId },
-      'S3 multipart: could not abort the upload; the next put of this key aborts it',
-    );
-  }
 }
 
 function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -6,7 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BallastError, type CircuitBreaker, type Clock, type Logger } from '@ballast/core';
 import { z } from 'zod';
-import { multipartOptionsShape, type S3MultipartOptions } from './s3-multipart-upload.js';
+import { multipartOptionsShape, type S3MultipartOptions } from './s3-multipart-config.js';
 
 /** Static credentials. Omit them to use the SDK's default provider chain (env, profile, IMDS). */
 export interface S3Credentials {

@@ -39,7 +39,8 @@ import {
 import { assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
 import { abortedError, CallDeadline } from './call-deadline.js';
 import { classifyS3Error, type S3FailureContext, toStorageError } from './s3-errors.js';
-import { type MultipartTarget, putInParts, usesMultipart } from './s3-multipart-upload.js';
+import { type MultipartTarget, usesMultipart } from './s3-multipart-config.js';
+import { putInParts } from './s3-multipart-upload.js';
 import {
   boundPutHeaders,
   listOptionsSchema,
