@@ -5,7 +5,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackupAlert } from '@ballast/core';
@@ -17,6 +16,7 @@ import {
   restorePostgresBackup,
 } from '../src/postgres/index.js';
 import { S3ObjectStorage } from '../src/s3/index.js';
+import { type CuttableProxy, startCuttableProxy } from './support/cuttable-proxy.js';
 import { type S3TestServer, s3TestCredentials, startS3Server } from './support/s3-server.js';
 import { describeWith, postgresUrl } from './support/services.js';
 
@@ -62,47 +62,13 @@ async function seed(url: string): Promise<void> {
   }, url);
 }
 
-/** A TCP proxy to S3 that can be cut, so "off-site unavailable" is a real refused connection. */
-async function cuttableProxy(
-  target: string,
-): Promise<{ endpoint: string; up: boolean; close(): Promise<void> }> {
-  const { hostname, port } = new URL(target);
-  const sockets = new Set<Socket>();
-  const state = { up: true };
-  const server: Server = createServer((socket) => {
-    if (!state.up) return socket.destroy();
-    const upstream = connect(Number(port), hostname);
-    sockets.add(socket).add(upstream);
-    socket.pipe(upstream).pipe(socket);
-    const drop = () => {
-      socket.destroy();
-      upstream.destroy();
-    };
-    socket.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as { port: number };
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    get up() {
-      return state.up;
-    },
-    set up(value: boolean) {
-      state.up = value;
-      if (!value) for (const socket of sockets) socket.destroy();
-    },
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
 describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy', () => {
   const name = `ballast_bk_${randomBytes(4).toString('hex')}`;
   const url = databaseUrl(name);
   const scratchDatabases: string[] = [];
   let dir: string;
   let s3: S3TestServer;
-  let proxy: Awaited<ReturnType<typeof cuttableProxy>>;
+  let proxy: CuttableProxy;
   let offsite: S3ObjectStorage;
   let runner: PostgresBackupRunner;
   const alerts: BackupAlert[] = [];
@@ -112,7 +78,7 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
     await seed(url);
     dir = await mkdtemp(join(tmpdir(), 'ballast-backups-'));
     s3 = await startS3Server();
-    proxy = await cuttableProxy(s3.endpoint);
+    proxy = await startCuttableProxy(s3.endpoint);
     offsite = new S3ObjectStorage({
       bucket: s3.bucket,
       endpoint: proxy.endpoint,

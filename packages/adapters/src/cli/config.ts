@@ -57,7 +57,8 @@ export async function storageFrom(
     bucket,
     ...(endpoint && { endpoint }),
     ...(region && { region }),
-    // Large dumps stream for as long as they take; the default 60 s suits documents, not backups.
+    // Each request (the one PUT of a dump under 64 MiB, or each 16 MiB part of a larger one)
+    // may take as long as a slow link needs; the default 60 s suits documents, not backups.
     uploadTimeoutMs: 6 * 3_600_000,
   });
 }

@@ -6,6 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { BallastError, type CircuitBreaker, type Clock, type Logger } from '@ballast/core';
 import { z } from 'zod';
+import { multipartOptionsShape, type S3MultipartOptions } from './s3-multipart-config.js';
 
 /** Static credentials. Omit them to use the SDK's default provider chain (env, profile, IMDS). */
 export interface S3Credentials {
@@ -14,8 +15,8 @@ export interface S3Credentials {
   readonly sessionToken?: string;
 }
 
-/** Options for {@link S3ObjectStorage}. */
-export interface S3ObjectStorageOptions {
+/** Options for {@link S3ObjectStorage} (multipart settings: {@link S3MultipartOptions}). */
+export interface S3ObjectStorageOptions extends S3MultipartOptions {
   /** The bucket every key lives in. Required. */
   bucket: string;
   /**
@@ -103,6 +104,7 @@ export const optionsSchema = z
       .int()
       .positive()
       .default(32 * 1024 * 1024),
+    ...multipartOptionsShape,
     breaker: z
       .custom<Pick<CircuitBreaker, 'execute'>>(
         (value) =>

@@ -39,6 +39,8 @@ import {
 import { assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
 import { abortedError, CallDeadline } from './call-deadline.js';
 import { classifyS3Error, type S3FailureContext, toStorageError } from './s3-errors.js';
+import { type MultipartTarget, usesMultipart } from './s3-multipart-config.js';
+import { putInParts } from './s3-multipart-upload.js';
 import {
   boundPutHeaders,
   listOptionsSchema,
@@ -85,6 +87,8 @@ export class S3ObjectStorage implements ObjectStorage {
   readonly #timeoutMs: number;
   readonly #uploadTimeoutMs: number;
   readonly #maxBufferedUploadBytes: number;
+  readonly #multipartThresholdBytes: number;
+  readonly #partSizeBytes: number;
   readonly #breaker: Pick<CircuitBreaker, 'execute'> | undefined;
   readonly #logger: Logger;
   readonly #clock: Clock;
@@ -109,6 +113,8 @@ export class S3ObjectStorage implements ObjectStorage {
     this.#timeoutMs = parsed.timeoutMs;
     this.#uploadTimeoutMs = parsed.uploadTimeoutMs;
     this.#maxBufferedUploadBytes = parsed.maxBufferedUploadBytes;
+    this.#multipartThresholdBytes = parsed.multipartThresholdBytes;
+    this.#partSizeBytes = parsed.partSizeBytes;
     this.#breaker = parsed.breaker;
     this.#logger = parsed.logger ?? noopLogger;
     this.#clock = parsed.clock ?? systemClock;
@@ -118,8 +124,10 @@ export class S3ObjectStorage implements ObjectStorage {
    * Uploads with one PutObject. A string or byte body is sent with its SHA-256
    * (`x-amz-checksum-sha256`), which S3 verifies and `head` reports; a stream is sent as it
    * is when `contentLength` is given and must then have exactly that many bytes, otherwise it
-   * is buffered up to `maxBufferedUploadBytes` (`PAYLOAD_TOO_LARGE` beyond). `lastModified`
-   * of the result is this process's clock at completion (PutObject does not return S3's).
+   * is buffered up to `maxBufferedUploadBytes` (`PAYLOAD_TOO_LARGE` beyond). A stream whose
+   * `contentLength` reaches `multipartThresholdBytes` goes up in parts instead (see
+   * `s3-multipart-upload.ts`), each part with its own `uploadTimeoutMs`. `lastModified` of the
+   * result is this process's clock at completion (PutObject does not return S3's).
    */
   async put(
     key: string,
@@ -129,6 +137,22 @@ export class S3ObjectStorage implements ObjectStorage {
     assertObjectKey(key);
     const parsed = parseOptions(putOptionsSchema, options, 'S3ObjectStorage.put()');
     if (parsed.signal?.aborted) throw abortedError(parsed.signal, `S3 put of ${key}`);
+    if (usesMultipart(body, parsed.contentLength, this.#multipartThresholdBytes)) {
+      const size = parsed.contentLength as number;
+      const result = await putInParts(this.#multipartTarget(key), key, body, {
+        size,
+        partSizeBytes: this.#partSizeBytes,
+        ...(parsed.contentType === undefined ? {} : { contentType: parsed.contentType }),
+        ...(parsed.signal === undefined ? {} : { signal: parsed.signal }),
+      });
+      return {
+        key,
+        size,
+        lastModified: this.#clock.now(),
+        ...(result.etag === undefined ? {} : { etag: result.etag }),
+        ...(parsed.contentType === undefined ? {} : { contentType: parsed.contentType }),
+      };
+    }
     const upload = await prepareUploadBody(
       body,
       parsed.contentLength,
@@ -403,6 +427,25 @@ export class S3ObjectStorage implements ObjectStorage {
    */
   close(): void {
     if (this.#ownsClient) this.client.destroy();
+  }
+
+  /** The multipart module's view of this storage: each call under `uploadTimeoutMs`. */
+  #multipartTarget(key: string): MultipartTarget {
+    const context: S3FailureContext = { operation: 'put', bucket: this.bucket, key };
+    return {
+      client: this.client,
+      bucket: this.bucket,
+      clock: this.#clock,
+      logger: this.#logger,
+      call: (signal, send) =>
+        this.#call(
+          context,
+          this.#uploadTimeoutMs,
+          signal,
+          (deadline) => send(deadline.signal),
+          undefined,
+        ),
+    };
   }
 
   async #presign(

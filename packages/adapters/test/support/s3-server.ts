@@ -11,11 +11,15 @@
  * - It lists in the order it walks its directory tree, so "a/2" comes before "a-1", where S3
  *   lists in UTF-8 byte order, the order reconciliation merge-joins on.
  * - It stores a key as a file path, so "./dot" becomes "dot" and "a//b" becomes "a/b".
+ * - It has CreateMultipartUpload, UploadPart and CompleteMultipartUpload but neither
+ *   AbortMultipartUpload (405) nor ListMultipartUploads (501), so an aborted upload's parts
+ *   would stay forever and no test could see them: {@link addMultipartAbortAndListing} answers
+ *   both from its upload directories, as S3 does.
  * - It does not verify SigV4 signatures at all (a tampered presigned URL works), which no patch
  *   here fixes: tests of signature checks need another S3-compatible server.
  */
 import crypto from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,6 +185,80 @@ function makeStoreFaithfulToS3(): void {
   };
 }
 
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+  body: unknown;
+  store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string };
+}
+
+/**
+ * AbortMultipartUpload (`DELETE /bucket/key?uploadId=…`) and ListMultipartUploads
+ * (`GET /bucket?uploads`), answered from s3rver's own upload directories
+ * (`<bucket>/…_uploads/<uploadId>/{key,metadata,1,2…}`), inserted just before its router.
+ */
+function addMultipartAbortAndListing(server: S3rver): void {
+  const require = createRequire(import.meta.url);
+  const S3Error = require('s3rver/lib/models/error.js') as new (
+    code: string,
+    message: string,
+  ) => Error;
+  const koa = server as unknown as {
+    middleware: Array<(ctx: KoaContext, next: () => Promise<void>) => Promise<void>>;
+  };
+  const middleware = async (ctx: KoaContext, next: () => Promise<void>) => {
+    // Path style: "/bucket/" for the bucket itself, "/bucket/key…" for an object.
+    const slash = ctx.path.indexOf('/', 1);
+    const bucket = slash === -1 ? ctx.path.slice(1) : ctx.path.slice(1, slash);
+    const objectKey = slash === -1 ? '' : ctx.path.slice(slash + 1);
+    if (!bucket) return next();
+    const uploadsDir = ctx.store.getResourcePath(bucket, undefined, 'uploads');
+    const uploadId = ctx.query.uploadId;
+    if (ctx.method === 'DELETE' && objectKey !== '' && typeof uploadId === 'string') {
+      if (!/^[0-9a-f]+$/.test(uploadId) || !(await exists(join(uploadsDir, uploadId)))) {
+        throw new S3Error('NoSuchUpload', 'The specified upload does not exist.');
+      }
+      await rm(join(uploadsDir, uploadId), { recursive: true, force: true });
+      ctx.status = 204;
+      return;
+    }
+    if (ctx.method === 'GET' && objectKey === '' && 'uploads' in ctx.query) {
+      const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : '';
+      const ids = await readdir(uploadsDir).catch(() => [] as string[]);
+      const uploads = [];
+      for (const id of ids) {
+        const key = await readFile(join(uploadsDir, id, 'key'), 'utf8').catch(() => undefined);
+        if (key === undefined || !key.startsWith(prefix)) continue;
+        const { birthtime } = await stat(join(uploadsDir, id));
+        uploads.push({ Key: key, UploadId: id, Initiated: birthtime.toISOString() });
+      }
+      uploads.sort((a, b) => Buffer.compare(Buffer.from(a.Key), Buffer.from(b.Key)));
+      ctx.body = {
+        ListMultipartUploadsResult: {
+          Bucket: bucket,
+          Prefix: prefix,
+          MaxUploads: 1000,
+          IsTruncated: false,
+          ...(uploads.length === 0 ? {} : { Upload: uploads }),
+        },
+      };
+      return;
+    }
+    return next();
+  };
+  // The router is the last middleware; the XML encoder before it serialises `ctx.body`.
+  koa.middleware.splice(koa.middleware.length - 1, 0, middleware);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 export async function startS3Server(): Promise<S3TestServer> {
   allowS3rverContinuationTokens();
   makeStoreFaithfulToS3();
@@ -193,6 +271,7 @@ export async function startS3Server(): Promise<S3TestServer> {
     directory,
     configureBuckets: [{ name: bucket }],
   });
+  addMultipartAbortAndListing(server);
   const { port } = await server.run();
   const require = createRequire(import.meta.url);
   const S3Object = require('s3rver/lib/models/object.js') as new (

@@ -12,203 +12,43 @@
  *
  * Runtime-agnostic: dumps, files and records come through ports; `@ballast/adapters/postgres`
  * wires `pg_dump`, a directory and a table (`createPostgresBackupRunner`).
+ *
+ * The parts live beside it: types and option validation (`backup-runner-config.ts`), events and
+ * alerts (`backup-events.ts`), off-site copies (`offsite-copies.ts`), verification
+ * (`verify-backups.ts`).
  */
-import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
-import { portSchema } from '../consistency/recipe-options.js';
-import { decodeHex, encodeBase64, encodeHex } from '../crypto/byte-encoding.js';
+import { encodeHex } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
-import { type Logger, noopLogger } from '../logging/logger.js';
+import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
-import * as v from '../options/small-validator.js';
-import type { ObjectStorage, PresignedRequest } from '../storage/object-storage.js';
-import type { BackupFiles, BackupSource, RestoreCheckResult } from './backup-ports.js';
-import type { BackupRun, BackupRunStore, ListBackupRunsOptions } from './backup-run.js';
-import { digestingStream, digestStream } from './sha256-stream.js';
+import { createBackupEventHub, describeError as describe } from './backup-events.js';
+import type { BackupRun } from './backup-run.js';
+import {
+  type BackupProgress,
+  type BackupRunner,
+  type BackupRunnerConfig,
+  configSchema,
+  type RunBackupOptions,
+  runOptionsSchema,
+  sixHoursMs,
+} from './backup-runner-config.js';
+import { createOffsiteCopies } from './offsite-copies.js';
+import { digestingStream } from './sha256-stream.js';
+import { verifyBackups } from './verify-backups.js';
 
-/** Something an operator must look at. Delivered to `on.alert`. */
-export interface BackupAlert {
-  readonly kind:
-    | 'backup-failed'
-    | 'offsite-copy-failed'
-    | 'local-missing'
-    | 'local-checksum-mismatch'
-    | 'offsite-missing'
-    | 'offsite-checksum-mismatch'
-    | 'offsite-unavailable'
-    | 'restore-failed'
-    | 'retention-failed';
-  /** The run concerned, when there is one. */
-  readonly runId?: string;
-  /** Operator-facing description. */
-  readonly message: string;
-}
-
-/** Events of a {@link BackupRunner}. */
-export interface BackupEvents {
-  /** A run succeeded (after its off-site copy was tried). */
-  succeeded: (run: BackupRun) => void;
-  /** A run failed; `error` is the cause. */
-  failed: (event: { readonly run: BackupRun; readonly error: unknown }) => void;
-  /** Anything that needs a person: failed runs, failed copies, failed verification. */
-  alert: (alert: BackupAlert) => void;
-}
-
-/** Configuration of {@link createBackupRunner}. */
-export interface BackupRunnerConfig {
-  /** Produces the dumps. */
-  readonly source: BackupSource;
-  /** Where dumps are written. */
-  readonly files: BackupFiles;
-  /** Where runs are recorded. */
-  readonly runs: BackupRunStore;
-  /** Succeeded backups to keep; older ones are deleted with their off-site copies. Default `30`. */
-  readonly keep?: number;
-  /** Off-site storage for a copy of every good backup. Default: none. */
-  readonly offsite?: ObjectStorage;
-  /** Key prefix of off-site copies. Default `'backups/'`. */
-  readonly offsitePrefix?: string;
-  /**
-   * After a copy, read the off-site object back and hash it when the storage does not report a
-   * SHA-256 itself (S3 does not for streamed uploads). Default `true`.
-   */
-  readonly verifyOffsiteChecksum?: boolean;
-  /**
-   * A `running` run older than this is taken to be from a process that died, and marked
-   * `failed` when the next run starts. Default 6 hours.
-   */
-  readonly staleAfterMs?: number;
-  readonly clock?: Clock;
-  readonly logger?: Logger;
-  readonly on?: Partial<BackupEvents>;
-}
-
-/** Options of {@link BackupRunner.run}. */
-export interface RunBackupOptions {
-  /** Recorded as the run's reason. Default `'manual'`. */
-  readonly reason?: string;
-  readonly signal?: AbortSignal;
-  /**
-   * Called as the dump is written, with the bytes written so far (at most once per chunk), and
-   * once per phase change. For progress bars; a throwing callback is logged and ignored.
-   */
-  readonly onProgress?: (progress: BackupProgress) => void;
-}
-
-/** Where a run is, for progress displays. */
-export interface BackupProgress {
-  readonly phase: 'dump' | 'offsite' | 'retention' | 'done';
-  /** Bytes of the dump written so far. */
-  readonly bytes: number;
-}
-
-/** What {@link BackupRunner.verify} checks. */
-export interface VerifyBackupsOptions {
-  /** Runs to re-hash, newest first. Default: every kept run. */
-  readonly limit?: number;
-  /** Also restore the newest backup into a scratch database and run the sanity check. Default `false`. */
-  readonly restore?: boolean;
-  readonly signal?: AbortSignal;
-}
-
-/** Result of checking one copy. */
-export type CopyCheck = 'ok' | 'missing' | 'mismatch' | 'unavailable' | 'skipped';
-
-/** What verification found. */
-export interface BackupVerificationReport {
-  /** True when every copy checked matched and the restore check (if asked) passed. */
-  readonly ok: boolean;
-  readonly runs: ReadonlyArray<{
-    readonly runId: string;
-    readonly local: CopyCheck;
-    readonly offsite: CopyCheck;
-  }>;
-  /** Present when a restore was asked for and there was a backup to restore. */
-  readonly restore?: RestoreCheckResult & { readonly runId: string };
-  readonly alerts: readonly BackupAlert[];
-}
-
-/** A backup opened for download. */
-export interface BackupDownload {
-  readonly run: BackupRun;
-  /** A readable name for `Content-Disposition`: `backup-YYYY-MM-DD.dump` (UTC date of the run). */
-  readonly fileName: string;
-  readonly bytes: number;
-  /** SHA-256, lower-case hex. */
-  readonly checksum: string;
-  readonly body: ReadableStream<Uint8Array>;
-}
-
-/** Runs, verifies, prunes and serves backups. */
-export interface BackupRunner {
-  /**
-   * Dumps, hashes and records one backup, copies it off-site, retries earlier failed copies and
-   * applies retention. Resolves with the succeeded run (check its `offsite`). Rejects with
-   * `BACKUP_IN_PROGRESS` when a run is already going, `BACKUP_FAILED` when the dump failed.
-   */
-  run(options?: RunBackupOptions): Promise<BackupRun>;
-  /**
-   * Takes a backup, then runs `operation` (a migration, a bulk import). If the backup fails the
-   * operation does not run.
-   */
-  backupBefore<T>(label: string, operation: () => Promise<T>): Promise<T>;
-  /** Recorded runs, newest first. */
-  list(options?: ListBackupRunsOptions): Promise<BackupRun[]>;
-  /** One run; `undefined` when unknown. */
-  get(id: string): Promise<BackupRun | undefined>;
-  /** Opens a kept backup for download. `NOT_FOUND` when there is no such restorable backup. */
-  open(id: string): Promise<BackupDownload>;
-  /** A presigned GET of the off-site copy. `NOT_FOUND` when the run has no verified copy. */
-  presignOffsite(
-    id: string,
-    options: { readonly expiresInSeconds: number },
-  ): Promise<PresignedRequest>;
-  /** Re-hashes local and off-site copies; optionally restores the newest. Alerts on failures. */
-  verify(options?: VerifyBackupsOptions): Promise<BackupVerificationReport>;
-  /** Copies kept backups whose off-site copy is `pending` or `failed`. Returns how many succeeded. */
-  retryOffsite(): Promise<number>;
-  /** Applies retention now. Returns how many runs it pruned. */
-  prune(): Promise<number>;
-  /** Subscribes to an event; returns a function that unsubscribes. */
-  on<E extends keyof BackupEvents>(event: E, listener: BackupEvents[E]): () => void;
-}
-
-const sixHoursMs = 6 * 3_600_000;
-
-const configSchema = v.object({
-  source: portSchema<BackupSource>('a BackupSource', 'dump'),
-  files: portSchema<BackupFiles>('a BackupFiles', 'write', 'read', 'size', 'delete', 'locate'),
-  runs: portSchema<BackupRunStore>(
-    'a BackupRunStore',
-    'start',
-    'update',
-    'get',
-    'list',
-    'failStale',
-  ),
-  keep: v.optional(v.number({ min: 1, max: 10_000, integer: true })),
-  offsite: v.optional(
-    portSchema<ObjectStorage>('an ObjectStorage', 'put', 'get', 'head', 'delete', 'presignGet'),
-  ),
-  offsitePrefix: v.optional(v.string({ maxLength: 512, pattern: /^(|.*\/)$/ })),
-  verifyOffsiteChecksum: v.optional(v.boolean()),
-  staleAfterMs: v.optional(v.durationMs({ min: 60_000 })),
-  clock: v.optional(v.clock()),
-  logger: v.optional(v.logger()),
-  on: v.optional(
-    v.object({
-      succeeded: v.optional(v.func()),
-      failed: v.optional(v.func()),
-      alert: v.optional(v.func()),
-    }),
-  ),
-});
-
-const runOptionsSchema = v.object({
-  reason: v.optional(v.string({ minLength: 1, maxLength: 200 })),
-  signal: v.optional(v.abortSignal()),
-  onProgress: v.optional(v.func()),
-});
+export type {
+  BackupAlert,
+  BackupDownload,
+  BackupEvents,
+  BackupProgress,
+  BackupRunner,
+  BackupRunnerConfig,
+  BackupVerificationReport,
+  CopyCheck,
+  RunBackupOptions,
+  VerifyBackupsOptions,
+} from './backup-runner-config.js';
 
 /** An id that sorts by start time and is unique without coordination. */
 function newRunId(now: number): string {
@@ -226,10 +66,6 @@ export function backupFileName(run: Pick<BackupRun, 'startedAt' | 'path'>): stri
   const dot = run.path.indexOf('.');
   const extension = dot >= 0 ? run.path.slice(dot) : '';
   return `backup-${run.startedAt.toISOString().slice(0, 10)}${extension}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -258,35 +94,17 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
   const staleAfterMs = config.staleAfterMs ?? sixHoursMs;
   const clock = config.clock ?? systemClock;
   const logger = config.logger ?? noopLogger;
-  const listeners: { [E in keyof BackupEvents]: Set<BackupEvents[E]> } = {
-    succeeded: new Set(),
-    failed: new Set(),
-    alert: new Set(),
-  };
-  for (const [event, listener] of Object.entries(config.on ?? {})) {
-    // biome-ignore lint/suspicious/noExplicitAny: keyed by the same event name
-    if (listener) (listeners[event as keyof BackupEvents] as Set<any>).add(listener);
-  }
-
-  function emit<E extends keyof BackupEvents>(
-    event: E,
-    value: Parameters<BackupEvents[E]>[0],
-  ): void {
-    for (const listener of listeners[event]) {
-      try {
-        (listener as (value: unknown) => void)(value);
-      } catch (error) {
-        // A listener's failure must not change what the backup did; it is only reported.
-        logger.warn({ err: error, event }, `backup: ${event} listener threw; ignored`);
-      }
-    }
-  }
-
-  function alert(value: BackupAlert): BackupAlert {
-    logger.error({ backup: value.runId, kind: value.kind }, `backup alert: ${value.message}`);
-    emit('alert', value);
-    return value;
-  }
+  const events = createBackupEventHub(config.on, logger);
+  const { emit, alert } = events;
+  const offsiteCopies = createOffsiteCopies({
+    offsite,
+    offsitePrefix,
+    verifyOffsiteChecksum,
+    files,
+    runs,
+    logger,
+    events,
+  });
 
   async function mustGet(id: string): Promise<BackupRun> {
     const run = await runs.get(id);
@@ -297,78 +115,6 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
       });
     }
     return run;
-  }
-
-  /** Compares the off-site object with the run's size and checksum. */
-  async function checkOffsite(run: BackupRun, deep: boolean): Promise<CopyCheck> {
-    if (!offsite || !run.offsiteKey) return 'skipped';
-    let info: Awaited<ReturnType<ObjectStorage['head']>>;
-    try {
-      info = await offsite.head(run.offsiteKey);
-    } catch (error) {
-      logger.warn({ err: error, backup: run.id }, 'backup: off-site head failed');
-      return 'unavailable';
-    }
-    if (!info) return 'missing';
-    if (info.size !== run.bytes) return 'mismatch';
-    const expected = run.checksum ? decodeHex(run.checksum) : undefined;
-    if (info.checksumSha256 !== undefined && expected) {
-      return info.checksumSha256 === encodeBase64(expected) ? 'ok' : 'mismatch';
-    }
-    if (!deep) return 'ok';
-    try {
-      const object = await offsite.get(run.offsiteKey);
-      if (!object) return 'missing';
-      const { checksum, bytes } = await digestStream(object.body);
-      return checksum === run.checksum && bytes === run.bytes ? 'ok' : 'mismatch';
-    } catch (error) {
-      logger.warn({ err: error, backup: run.id }, 'backup: off-site read failed');
-      return 'unavailable';
-    }
-  }
-
-  /** Copies one run off-site and checks the copy; records the outcome, never throws. */
-  async function copyOffsite(run: BackupRun): Promise<boolean> {
-    if (!offsite || run.bytes === undefined) return false;
-    const key = `${offsitePrefix}${run.path}`;
-    let problem: string;
-    try {
-      const body = await files.read(run.path);
-      if (!body) {
-        problem = `local file ${files.locate(run.path)} is missing`;
-      } else {
-        await offsite.put(key, body, {
-          contentLength: run.bytes,
-          contentType: 'application/octet-stream',
-        });
-        const check = await checkOffsite({ ...run, offsiteKey: key }, verifyOffsiteChecksum);
-        if (check === 'ok') {
-          await runs.update(run.id, { offsite: 'copied', offsiteKey: key, error: undefined });
-          logger.info({ backup: run.id, key }, 'backup: off-site copy verified');
-          return true;
-        }
-        problem = `off-site copy check: ${check}`;
-      }
-    } catch (error) {
-      problem = describe(error);
-    }
-    await runs.update(run.id, { offsite: 'failed', error: `off-site copy failed: ${problem}` });
-    alert({
-      kind: 'offsite-copy-failed',
-      runId: run.id,
-      message: `Off-site copy of backup ${run.id} failed (${problem}); the next run retries it.`,
-    });
-    return false;
-  }
-
-  async function retryOffsite(except?: string): Promise<number> {
-    if (!offsite) return 0;
-    let copied = 0;
-    for (const run of await runs.list({ status: 'succeeded' })) {
-      if (run.id === except || (run.offsite !== 'failed' && run.offsite !== 'pending')) continue;
-      if (await copyOffsite(run)) copied++;
-    }
-    return copied;
   }
 
   async function prune(): Promise<number> {
@@ -464,8 +210,8 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
     }
     if (offsite) {
       progress('offsite');
-      await copyOffsite(await mustGet(id));
-      await retryOffsite(id);
+      await offsiteCopies.copy(await mustGet(id));
+      await offsiteCopies.retry(id);
     }
     progress('retention');
     await prune();
@@ -477,77 +223,6 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
     );
     emit('succeeded', done);
     return done;
-  }
-
-  async function verify(options: VerifyBackupsOptions = {}): Promise<BackupVerificationReport> {
-    const kept = await runs.list({ status: 'succeeded', limit: options.limit ?? keep });
-    const alerts: BackupAlert[] = [];
-    const checked: Array<BackupVerificationReport['runs'][number]> = [];
-    for (const run of kept) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      let local: CopyCheck;
-      const body = await files.read(run.path);
-      if (!body) local = 'missing';
-      else {
-        const digest = await digestStream(body, options.signal);
-        local = digest.checksum === run.checksum && digest.bytes === run.bytes ? 'ok' : 'mismatch';
-      }
-      const remote = run.offsite === 'copied' ? await checkOffsite(run, true) : 'skipped';
-      checked.push({ runId: run.id, local, offsite: remote });
-      if (local === 'ok') await runs.update(run.id, { verifiedAt: new Date(clock.now()) });
-      else {
-        alerts.push(
-          alert({
-            kind: local === 'missing' ? 'local-missing' : 'local-checksum-mismatch',
-            runId: run.id,
-            message: `Local copy of backup ${run.id} is ${local === 'missing' ? 'missing' : 'corrupt (checksum mismatch)'}.`,
-          }),
-        );
-      }
-      if (remote === 'missing' || remote === 'mismatch' || remote === 'unavailable') {
-        alerts.push(
-          alert({
-            kind:
-              remote === 'missing'
-                ? 'offsite-missing'
-                : remote === 'mismatch'
-                  ? 'offsite-checksum-mismatch'
-                  : 'offsite-unavailable',
-            runId: run.id,
-            message: `Off-site copy of backup ${run.id}: ${remote}.`,
-          }),
-        );
-      }
-    }
-    let restore: BackupVerificationReport['restore'];
-    if (options.restore) {
-      const newest = kept[0];
-      if (newest && source.checkRestore) {
-        const body = await files.read(newest.path);
-        let result: RestoreCheckResult;
-        if (!body) result = { ok: false, detail: 'local file missing' };
-        else {
-          try {
-            result = await source.checkRestore(body, {
-              signal: options.signal ?? new AbortController().signal,
-            });
-          } catch (error) {
-            result = { ok: false, detail: describe(error) };
-          }
-        }
-        restore = { runId: newest.id, ...result };
-        if (!result.ok) {
-          alerts.push(
-            alert({
-              kind: 'restore-failed',
-              runId: newest.id,
-              message: `Restoring backup ${newest.id} failed: ${result.detail}`,
-            }),
-          );
-        }
-      }
-    }
-    return { ok: alerts.length === 0, runs: checked, ...(restore && { restore }), alerts };
   }
 
   return {
@@ -588,14 +263,10 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
       }
       return offsite.presignGet(found.offsiteKey, options);
     },
-    verify,
-    retryOffsite: () => retryOffsite(),
+    verify: (verifyOptions) =>
+      verifyBackups({ source, files, runs, keep, clock, events, offsiteCopies }, verifyOptions),
+    retryOffsite: () => offsiteCopies.retry(),
     prune,
-    on(event, listener) {
-      listeners[event].add(listener);
-      return () => {
-        listeners[event].delete(listener);
-      };
-    },
+    on: events.on,
   };
 }
