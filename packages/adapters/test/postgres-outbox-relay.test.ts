@@ -317,6 +317,30 @@ describeWith('postgres', 'outbox relay on a Postgres server', () => {
     expect(await outbox.depth()).toBe(10);
   });
 
+  it('reconnects its LISTEN connection after the server drops it, and wakes relays again', async () => {
+    const { outbox } = await freshOutbox();
+    let woken = 0;
+    const unsubscribe = outbox.onCommit?.(() => {
+      woken += 1;
+    });
+    const channel = `LISTEN "${schema}.${outbox.table.split('.')[1]}"`;
+    const listening = async () => {
+      const { rows } = await sql<{ pid: number }>`
+        SELECT pid FROM pg_stat_activity WHERE query = ${channel}`.execute(db);
+      return rows;
+    };
+    await until(async () => (await listening()).length === 1);
+    await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = ${channel}`.execute(
+      db,
+    );
+    await until(async () => (await listening()).length === 1, 10_000);
+    const before = woken;
+    await publishIn(outbox, [Step.create({ n: 1 })]);
+    await until(() => woken > before, 5_000);
+    unsubscribe?.();
+    await until(async () => (await listening()).length === 0, 5_000);
+  });
+
   it('answers OUTBOX_NOT_MIGRATED when the table is missing', async () => {
     const missing = createPostgresOutbox(db, { schema, tableName: 'never_migrated' });
     const write = await db
