@@ -183,8 +183,9 @@ describeWith('postgres', 'outbox relay on a Postgres server', () => {
       db,
     );
     expect(Number(engine.rows[0]?.n)).toBe(30);
-    // The killed relay's batch of 10 was published twice; the engine's idempotency made it once.
-    expect(Number(attempts.rows[0]?.n)).toBe(40);
+    // The killed relay's batch of 10 was published at least twice (its own publish can time
+    // out and retry before the kill lands); the engine's idempotency made every event once.
+    expect(Number(attempts.rows[0]?.n)).toBeGreaterThanOrEqual(40);
   });
 
   it('an engine down for a while: the breaker opens, no hot loop, then everything drains', async () => {
