@@ -127,6 +127,33 @@ export {
   userMessageFor,
 } from './errors/index.js';
 
+// Events: versioned event types, upcasters, the catalog consumers decode with, and the
+// engine-neutral event processor (decode, upcast, trace, inbox, dead-letter classification).
+export {
+  type CreateEventOptions,
+  createEventCatalog,
+  createEventProcessor,
+  type DecodedEvent,
+  type DecodeOptions,
+  type DeliveryInfo,
+  defineEvent,
+  defineUpcaster,
+  type EventCatalog,
+  type EventCatalogOptions,
+  type EventDefinition,
+  type EventEnvelope,
+  type EventHandlerContext,
+  type EventInput,
+  type EventOutput,
+  type EventProcessor,
+  type EventProcessorOptions,
+  type EventSubscription,
+  type EventUpcaster,
+  handleEvent,
+  isDeadLetterError,
+  type ProcessOutcome,
+} from './events/index.js';
+
 // Guards: validity windows.
 export { assertNotExpired } from './guards/index.js';
 // Idempotency engine, key rules and the store port.
@@ -181,6 +208,46 @@ export {
 
 // Logging: the pino-compatible logger port.
 export { type Logger, type LogMethod, noopLogger } from './logging/index.js';
+
+// Outbox: the write and relay ports, the memory outbox, the relay, publishers (function,
+// in-process) and the inbox.
+export {
+  createFunctionPublisher,
+  createInProcessPublisher,
+  createRelay,
+  type InboxOutcome,
+  type InboxRef,
+  type InboxStore,
+  type InProcessDeadLetter,
+  type InProcessPublisher,
+  type InProcessPublisherEvents,
+  type InProcessPublisherOptions,
+  MemoryInboxStore,
+  type MemoryInboxStoreOptions,
+  MemoryOutbox,
+  type MemoryOutboxOptions,
+  type MemoryOutboxRow,
+  type MemoryOutboxTransaction,
+  type OutboxClaimRequest,
+  type OutboxEntry,
+  type OutboxReleaseRequest,
+  type OutboxSettleRequest,
+  type OutboxStore,
+  type OutboxWriter,
+  type Publisher,
+  type PublishFunction,
+  type RedriveFilter,
+  type Relay,
+  type RelayBackoffOptions,
+  type RelayBreakerOptions,
+  type RelayDepthEvent,
+  type RelayEvents,
+  type RelayOptions,
+  type RelayPublishedEvent,
+  type RelayPublishFailedEvent,
+  type RelayStepResult,
+  relayDefaults,
+} from './outbox/index.js';
 
 // Reconciliation of storage against records.
 export {
