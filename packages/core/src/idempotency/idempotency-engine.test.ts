@@ -4,11 +4,9 @@ import { isBallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
 import { injectFaults } from '../testing/inject-faults.js';
 import { isPromiseLike } from './awaitable.js';
-import {
-  beginInSameTick,
-  createIdempotency,
-  type IdempotencyOptions,
-} from './idempotency-engine.js';
+import type { IdempotencyOptions } from './idempotency-config.js';
+import { createIdempotency } from './idempotency-engine.js';
+import { beginInSameTick } from './idempotency-engine-types.js';
 import type { IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { MemoryIdempotencyStore } from './memory-idempotency-store.js';
