@@ -251,19 +251,36 @@ describe('createWriteQueue', () => {
       expect(api.products.get('p1')?.record).toEqual({ name: 'Coffee', priceCents: 350, stock: 8 });
     });
 
-    it('mergeChanges parks when both sides changed a field, naming it', async () => {
-      const t = till({ resolveConflict: mergeChanges({ mergeFields }) });
-      t.api.online = false;
-      await t.queue.send({ ...edit, base, body: { stock: 12 } });
-      const product = t.api.products.get('p1');
-      if (product) Object.assign(product, { version: 2, record: { ...base, stock: 8 } });
-      t.api.online = true;
-      await t.queue.flush();
-      expect((await t.queue.list())[0]).toMatchObject({
-        state: 'conflict',
-        conflict: { fields: ['stock'] },
-      });
+    it("mergeChanges defaults to core's mergeFields", async () => {
+      const { api, queue } = await staleEdit({ resolveConflict: mergeChanges() });
+      expect(await queue.list()).toEqual([]);
+      expect(api.products.get('p1')?.record).toEqual({ name: 'Coffee', priceCents: 350, stock: 8 });
     });
+
+    it('mergeChanges refuses a merge that is not a function', () => {
+      expect(() => mergeChanges({ mergeFields: 'mine' as never })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      );
+    });
+
+    for (const [label, resolver] of [
+      ['a given merge', () => mergeChanges({ mergeFields })],
+      ["core's merge", () => mergeChanges()],
+    ] as const) {
+      it(`mergeChanges (${label}) parks when both sides changed a field, naming it`, async () => {
+        const t = till({ resolveConflict: resolver() });
+        t.api.online = false;
+        await t.queue.send({ ...edit, base, body: { stock: 12 } });
+        const product = t.api.products.get('p1');
+        if (product) Object.assign(product, { version: 2, record: { ...base, stock: 8 } });
+        t.api.online = true;
+        await t.queue.flush();
+        expect((await t.queue.list())[0]).toMatchObject({
+          state: 'conflict',
+          conflict: { fields: ['stock'] },
+        });
+      });
+    }
 
     it('a parked conflict is settled later by the user with a resolver', async () => {
       const { api, queue } = await staleEdit();
