@@ -48,3 +48,11 @@ export {
   type WriteState,
 } from './queue/index.js';
 export { type SafeActionOptions, safeAction } from './ui/safe-action.js';
+export {
+  type UploadEvents,
+  type UploadFileOptions,
+  type UploadProgress,
+  type UploadResult,
+  type UploadStage,
+  uploadFile,
+} from './upload/index.js';
