@@ -1,6 +1,6 @@
 /**
- * @ballast/client: resilient fetch, connectivity status and an offline write queue for
- * browsers and Node. Every export is named here.
+ * @ballast/client: resilient fetch, connectivity status, an offline write queue and signed
+ * uploads for browsers and Node. Every export is named here.
  */
 export {
   type Connectivity,
@@ -49,9 +49,16 @@ export {
 } from './queue/index.js';
 export { type SafeActionOptions, safeAction } from './ui/safe-action.js';
 export {
+  type AddUploadOptions,
+  createUploadQueue,
+  type QueuedUpload,
   type UploadEvents,
   type UploadFileOptions,
   type UploadProgress,
+  type UploadQueue,
+  type UploadQueueCounts,
+  type UploadQueueEvents,
+  type UploadQueueOptions,
   type UploadResult,
   type UploadStage,
   uploadFile,

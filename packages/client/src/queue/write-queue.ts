@@ -209,17 +209,19 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       return refreshing;
     }
     refreshing = (async () => {
-      do {
-        refreshAgain = false;
-        const next = countsOf(await load());
-        if (!sameCounts(next, counts)) {
-          counts = next;
-          emit('change', { ...counts });
-        }
-      } while (refreshAgain && !closed);
-    })().finally(() => {
-      refreshing = undefined;
-    });
+      try {
+        do {
+          refreshAgain = false;
+          const next = countsOf(await load());
+          if (!sameCounts(next, counts)) {
+            counts = next;
+            emit('change', { ...counts });
+          }
+        } while (refreshAgain && !closed);
+      } finally {
+        refreshing = undefined;
+      }
+    })();
     return refreshing;
   }
 
@@ -410,21 +412,23 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       return flushing;
     }
     flushing = (async () => {
-      do {
-        flushAgain = false;
-        const forced = forceNext;
-        forceNext = false;
-        await coordinator.withFlushLock((renew) => drain(renew, forced));
-        await refreshCounts();
-      } while (flushAgain && !closed);
-    })()
-      .catch(() => {
+      // The loop's last check and the reset below run in one synchronous step, so a flush
+      // asked for while this one ends is never lost.
+      try {
+        do {
+          flushAgain = false;
+          const forced = forceNext;
+          forceNext = false;
+          await coordinator.withFlushLock((renew) => drain(renew, forced));
+          await refreshCounts();
+        } while (flushAgain && !closed);
+      } catch {
         // Storage refused (quota, a private window): the writes stay where they are and the
         // next trigger tries again; send() reports storage failures to its caller.
-      })
-      .finally(() => {
+      } finally {
         flushing = undefined;
-      });
+      }
+    })();
     return flushing;
   }
 

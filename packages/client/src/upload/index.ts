@@ -6,3 +6,11 @@ export type {
   UploadResult,
   UploadStage,
 } from './upload-options.js';
+export { createUploadQueue, type UploadQueue } from './upload-queue.js';
+export type {
+  AddUploadOptions,
+  QueuedUpload,
+  UploadQueueCounts,
+  UploadQueueEvents,
+  UploadQueueOptions,
+} from './upload-queue-options.js';
