@@ -3,7 +3,8 @@
  * `Idempotency-Key`, on Postgres or PGlite) plus what a till page needs around it — a stock
  * check that rejects a sale with 422 and a message for the cashier, versioned products edited
  * with `If-Match` (412 with the current version when stale), `/health` for the connectivity
- * ping, and the page itself with its script bundled from TypeScript on start.
+ * ping, signed uploads of receipts (see uploads.ts), and the page itself with its script
+ * bundled from TypeScript on start.
  */
 import { fileURLToPath } from 'node:url';
 import { expressIdempotency } from '@ballast/adapters/express';
@@ -12,6 +13,7 @@ import { build } from 'esbuild';
 import express, { type Express, type RequestHandler } from 'express';
 import { createSalesApp, type SalesAppOptions } from '../../express-sales/src/app.js';
 import { pageHtml } from './page/page-html.js';
+import { mountUploads, type UploadRoutes } from './uploads.js';
 
 registerMessages('en', { INSUFFICIENT_STOCK: 'Not enough stock for this sale.' });
 
@@ -47,9 +49,11 @@ export interface PosAppOptions extends SalesAppOptions {
   script: string;
 }
 
-/** The till's server: page, health, stock-checked sales and versioned products. */
-export function createPosApp(options: PosAppOptions): Express & { products: Map<string, Product> } {
-  const app = express() as Express & { products: Map<string, Product> };
+/** The till's server: page, health, stock-checked sales, versioned products and uploads. */
+export function createPosApp(
+  options: PosAppOptions,
+): Express & { products: Map<string, Product>; uploads: UploadRoutes } {
+  const app = express() as Express & { products: Map<string, Product>; uploads: UploadRoutes };
   const products = new Map<string, Product>([
     ['coffee', { version: 1, record: { name: 'Coffee', priceCents: 350, stock: 1_000_000 } }],
     ['croissant', { version: 1, record: { name: 'Croissant', priceCents: 220, stock: 0 } }],
@@ -122,6 +126,7 @@ export function createPosApp(options: PosAppOptions): Express & { products: Map<
     res.set('etag', `"${product.version}"`).json({ ...product.record, version: product.version });
   });
 
+  app.uploads = mountUploads(app);
   app.use(createSalesApp(options));
   return app;
 }
