@@ -12,24 +12,22 @@
  * - Known: counts by state are shared across tabs through a BroadcastChannel; a rejected write
  *   keeps the server's message; an edit that met a newer version becomes a `conflict`.
  */
-import { BallastError, isBallastError, systemClock, toBallastError } from '@ballast/core';
-import type { ClientResponse } from '../fetch/create-client.js';
+import { BallastError, systemClock } from '@ballast/core';
+import { createListeners } from '../events/listeners.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
-import {
-  type ConflictDecision,
-  type ConflictResolver,
-  parkConflict,
-} from './conflict-resolvers.js';
-import { createIndexedDbQueueStorage } from './indexeddb-queue-storage.js';
-import { createMemoryQueueStorage, type QueueStorage } from './queue-storage.js';
+import { parkConflict } from './conflict-resolvers.js';
+import { openQueueStorage, watchFlushTriggers } from './flush-triggers.js';
+import { countsOf, sameCounts } from './queue-counts.js';
 import {
   compareWrites,
+  loadQueuedWrites,
   migrateStoredWrite,
   type QueuedWrite,
   queueSchemaVersion,
-  type WriteConflict,
 } from './queued-write.js';
 import { createTabCoordinator } from './tab-coordination.js';
+import { createWriteDelivery } from './write-delivery.js';
+import type { WriteQueue } from './write-queue-interface.js';
 import {
   type ParsedWriteRequest,
   parseWriteQueueOptions,
@@ -41,89 +39,7 @@ import {
   type WriteResult,
 } from './write-queue-options.js';
 
-/** The queue made by {@link createWriteQueue}. */
-export interface WriteQueue {
-  /** Resolves once stored writes are loaded (and migrated) and the start-up replay has begun. */
-  readonly ready: Promise<void>;
-  /**
-   * Sends a write, or queues it. Online with nothing queued ahead, it is sent at once (with one
-   * quick retry); if that fails for the network, a timeout or a 5xx, or the device is offline,
-   * it resolves `{ queued: true, id }` and is replayed later with the same key.
-   *
-   * @throws BallastError the server's rejection (4xx) of a write sent at once (nothing is
-   *   left queued); `INVALID_OPTIONS` for a malformed write.
-   */
-  send<T = unknown>(write: WriteRequest): Promise<WriteResult<T>>;
-  /** Every write in the queue, in replay order. */
-  list(): Promise<QueuedWrite[]>;
-  /** Sends a `failed` or `conflict` write again now (under a new key: the old one recorded the rejection). */
-  retry(id: string): Promise<void>;
-  /** Removes a write from the queue; resolves with whether it was there. */
-  remove(id: string): Promise<boolean>;
-  /** Settles a parked `conflict` with `resolver` (e.g. the user chose "keep mine"). */
-  resolveConflict(id: string, resolver: ConflictResolver): Promise<void>;
-  /**
-   * Replays pending writes now, without waiting for their backoff (a "Retry now" button); in
-   * this tab, once it holds the flush lock.
-   */
-  flush(): Promise<void>;
-  /** Counts by state across tabs, as last seen. */
-  readonly counts: QueueCounts;
-  /** Writes waiting or being sent ("Pendientes: N"). */
-  readonly pendingCount: number;
-  /** Subscribes to an event; returns a function that unsubscribes. */
-  on<E extends keyof WriteQueueEvents>(event: E, listener: WriteQueueEvents[E]): () => void;
-  /** Stops timers and cross-tab listening. Stored writes stay for the next start. */
-  close(): void;
-}
-
-type Outcome =
-  | { kind: 'delivered'; response: ClientResponse<unknown> }
-  | { kind: 'retry' }
-  | { kind: 'failed'; error: BallastError }
-  | { kind: 'conflict'; error: BallastError }
-  | { kind: 'dropped'; error: BallastError };
-
-/** A conflict resolver may re-send this many times in a row before the write is parked. */
-const maxResends = 3;
-
-function isTransient(error: BallastError): boolean {
-  if (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT' || error.code === 'ABORTED') {
-    return true;
-  }
-  return error.status >= 500 || error.status === 429 || error.status === 408 || error.retryable;
-}
-
-function countsOf(writes: readonly QueuedWrite[]): QueueCounts {
-  const counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: writes.length };
-  for (const write of writes) {
-    if (write.state === 'failed') counts.failed += 1;
-    else if (write.state === 'conflict') counts.conflict += 1;
-    else counts.pending += 1;
-  }
-  return counts;
-}
-
-function sameCounts(a: QueueCounts, b: QueueCounts): boolean {
-  return (
-    a.pending === b.pending &&
-    a.failed === b.failed &&
-    a.conflict === b.conflict &&
-    a.total === b.total
-  );
-}
-
-function conflictOf(error: BallastError): WriteConflict {
-  const { currentVersion, current } = error.details;
-  return {
-    ...(typeof currentVersion === 'number' || typeof currentVersion === 'string'
-      ? { currentVersion }
-      : {}),
-    ...(typeof current === 'object' && current !== null && !Array.isArray(current)
-      ? { current: current as Record<string, unknown> }
-      : {}),
-  };
-}
+export type { WriteQueue } from './write-queue-interface.js';
 
 /**
  * Creates an offline write queue over a client.
@@ -142,14 +58,7 @@ function conflictOf(error: BallastError): WriteConflict {
 export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const config = parseWriteQueueOptions(options);
   const clock = config.clock ?? systemClock;
-  const storageOption =
-    config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory');
-  const storage: QueueStorage =
-    storageOption === 'indexeddb'
-      ? createIndexedDbQueueStorage(config.name)
-      : storageOption === 'memory'
-        ? createMemoryQueueStorage()
-        : storageOption;
+  const storage = openQueueStorage(config.storage, config.name);
   const coordinator = createTabCoordinator({
     name: config.name,
     storage,
@@ -159,47 +68,17 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   });
   const resolver = config.resolveConflict ?? parkConflict;
 
-  type Listeners = { [E in keyof WriteQueueEvents]: Set<WriteQueueEvents[E]> };
-  const listeners: Listeners = {
-    change: new Set(),
-    delivered: new Set(),
-    failed: new Set(),
-    conflict: new Set(),
-  };
-  for (const [event, listener] of Object.entries(config.on ?? {})) {
-    if (listener !== undefined) (listeners[event as keyof Listeners] as Set<unknown>).add(listener);
-  }
-  function emit<E extends keyof WriteQueueEvents>(
-    event: E,
-    payload: Parameters<WriteQueueEvents[E]>[0],
-  ) {
-    for (const listener of [...listeners[event]]) {
-      try {
-        (listener as (value: typeof payload) => void)(payload);
-      } catch {
-        // A listener's failure is the listener's; it never changes a write's outcome.
-      }
-    }
-  }
+  const { emit, on } = createListeners<WriteQueueEvents>(
+    ['change', 'delivered', 'failed', 'conflict'],
+    config.on,
+  );
 
   let counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: 0 };
   let closed = false;
   let lastSequence = 0;
   const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
 
-  async function load(): Promise<QueuedWrite[]> {
-    const writes: QueuedWrite[] = [];
-    for (const record of await storage.list()) {
-      const write = migrateStoredWrite(record);
-      // A record this release cannot read (a newer schema, a foreign record) stays untouched.
-      if (write === undefined) continue;
-      if ((record as { schemaVersion?: unknown }).schemaVersion !== queueSchemaVersion) {
-        await storage.put(write.id, write);
-      }
-      writes.push(write);
-    }
-    return writes.sort(compareWrites);
-  }
+  const load = () => loadQueuedWrites(storage);
 
   let refreshing: Promise<void> | undefined;
   let refreshAgain = false;
@@ -271,110 +150,16 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     return false;
   }
 
-  async function markFailed(write: QueuedWrite, error: BallastError): Promise<Outcome> {
-    write.state = 'failed';
-    write.error = { code: error.code, message: error.message, status: error.status };
-    delete write.sendingSince;
-    delete write.nextAttemptAt;
-    await storage.put(write.id, write);
-    changed();
-    emit('failed', { write, error });
-    return { kind: 'failed', error };
-  }
-
-  async function settleConflict(
-    write: QueuedWrite,
-    error: BallastError,
-    conflict: WriteConflict,
-    chosen: ConflictResolver,
-    resends: number,
-  ): Promise<Outcome> {
-    let decision: ConflictDecision;
-    try {
-      decision =
-        resends >= maxResends ? { action: 'park' } : await chosen({ write, conflict, error });
-    } catch {
-      // A resolver that throws cannot decide: the user does.
-      decision = { action: 'park' };
-    }
-    if (decision.action === 'drop') {
-      await storage.delete(write.id);
-      changed();
-      return { kind: 'dropped', error };
-    }
-    if (decision.action === 'resend') {
-      write.version = decision.version;
-      if (decision.body !== undefined) write.body = decision.body;
-      if (conflict.current !== undefined) write.base = conflict.current;
-      // The server recorded its 409/412 under the old key; the re-sent edit is a new request.
-      write.idempotencyKey = createIdempotencyKey();
-      write.state = 'pending';
-      delete write.conflict;
-      delete write.error;
-      await storage.put(write.id, write);
-      return deliver(write, { keepRejected: true, resends: resends + 1 });
-    }
-    write.state = 'conflict';
-    write.conflict = {
-      ...conflict,
-      ...(decision.fields === undefined ? {} : { fields: decision.fields }),
-    };
-    write.error = { code: error.code, message: error.message, status: error.status };
-    delete write.sendingSince;
-    delete write.nextAttemptAt;
-    await storage.put(write.id, write);
-    changed();
-    emit('conflict', { write, error });
-    return { kind: 'conflict', error };
-  }
-
-  async function deliver(
-    write: QueuedWrite,
-    how: { keepRejected: boolean; resends?: number; retries?: number },
-  ): Promise<Outcome> {
-    write.attempts += 1;
-    let error: BallastError;
-    try {
-      const response = await config.client.request(write.path, {
-        method: write.method,
-        ...(write.body === undefined ? {} : { body: write.body }),
-        ...(write.headers === undefined ? {} : { headers: write.headers }),
-        idempotencyKey: write.idempotencyKey,
-        ...(write.version === undefined ? {} : { ifMatch: write.version }),
-        ...(how.retries === undefined ? {} : { retries: how.retries }),
-      });
-      await storage.delete(write.id);
-      if (how.resends === undefined) countPending(-1);
-      else void changed();
-      emit('delivered', { write, response });
-      return { kind: 'delivered', response };
-    } catch (caught) {
-      error = isBallastError(caught) ? caught : toBallastError(caught);
-    }
-    if (isTransient(error)) {
-      const delays = config.retryDelaysMs;
-      const nominal = delays[Math.min(write.attempts - 1, delays.length - 1)] ?? 0;
-      const hinted = Number(error.details.retryAfterMs ?? 0);
-      const at = clock.now() + Math.max(nominal, hinted);
-      write.state = 'pending';
-      write.nextAttemptAt = new Date(at);
-      delete write.sendingSince;
-      await storage.put(write.id, write);
-      changed();
-      wakeUpAt(at);
-      return { kind: 'retry' };
-    }
-    // Only an edit (a write with a version) can conflict; a creation's 409 is a rejection.
-    if (write.version !== undefined && (error.status === 409 || error.status === 412)) {
-      return settleConflict(write, error, conflictOf(error), resolver, how.resends ?? 0);
-    }
-    if (!how.keepRejected) {
-      await storage.delete(write.id);
-      changed();
-      return { kind: 'failed', error };
-    }
-    return markFailed(write, error);
-  }
+  const { deliver, settleConflict } = createWriteDelivery({
+    config,
+    storage,
+    clock,
+    resolver,
+    emit,
+    changed,
+    countPending,
+    wakeUpAt,
+  });
 
   let flushing: Promise<void> | undefined;
   let flushAgain = false;
@@ -502,27 +287,14 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     void flush();
   })();
 
-  const onOnline = () => void flush(true);
-  const unsubscribeConnectivity = config.connectivity?.on('change', ({ status }) => {
-    if (status === 'online') onOnline();
+  const stopTriggers = watchFlushTriggers({
+    connectivity: config.connectivity,
+    coordinator,
+    clock,
+    intervalMs: config.flushIntervalMs,
+    flush: (force) => void flush(force),
+    refresh: () => void refreshCounts().catch(() => undefined),
   });
-  const platform =
-    config.connectivity === undefined && typeof globalThis.addEventListener === 'function'
-      ? globalThis
-      : undefined;
-  platform?.addEventListener('online', onOnline);
-  coordinator.onAnnouncement(() => {
-    void refreshCounts().catch(() => undefined);
-    void flush();
-  });
-  let cancelTick: (() => void) | undefined;
-  const tick = () => {
-    cancelTick = clock.setTimer(() => {
-      void flush();
-      tick();
-    }, config.flushIntervalMs);
-  };
-  tick();
 
   async function findWrite(id: string): Promise<QueuedWrite | undefined> {
     return typeof id === 'string' ? migrateStoredWrite(await storage.get(id)) : undefined;
@@ -606,18 +378,11 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     get pendingCount() {
       return counts.pending;
     },
-    on(event, listener) {
-      const set = listeners[event] as Set<unknown> | undefined;
-      if (set === undefined || typeof listener !== 'function') return () => {};
-      set.add(listener);
-      return () => set.delete(listener);
-    },
+    on,
     close() {
       closed = true;
-      cancelTick?.();
+      stopTriggers();
       cancelWake?.();
-      unsubscribeConnectivity?.();
-      platform?.removeEventListener('online', onOnline);
       coordinator.close();
     },
   };

@@ -10,9 +10,9 @@
  * the same answer, so a file is never recorded twice.
  */
 import { BallastError, isBallastError, systemClock, toBallastError } from '@ballast/core';
+import { createListeners } from '../events/listeners.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
-import { createIndexedDbQueueStorage } from '../queue/indexeddb-queue-storage.js';
-import { createMemoryQueueStorage, type QueueStorage } from '../queue/queue-storage.js';
+import { openQueueStorage, watchFlushTriggers } from '../queue/flush-triggers.js';
 import { createTabCoordinator } from '../queue/tab-coordination.js';
 import { uploadFile } from './upload-file.js';
 import {
@@ -81,14 +81,7 @@ function isUpload(record: unknown): record is QueuedUpload {
 export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
   const config = parseUploadQueueOptions(options);
   const clock = config.clock ?? systemClock;
-  const storageOption =
-    config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory');
-  const storage: QueueStorage =
-    storageOption === 'indexeddb'
-      ? createIndexedDbQueueStorage(config.name)
-      : storageOption === 'memory'
-        ? createMemoryQueueStorage()
-        : storageOption;
+  const storage = openQueueStorage(config.storage, config.name);
   const coordinator = createTabCoordinator({
     name: config.name,
     storage,
@@ -97,28 +90,10 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
     lock: 'auto',
   });
 
-  type Listeners = { [E in keyof UploadQueueEvents]: Set<UploadQueueEvents[E]> };
-  const listeners: Listeners = {
-    change: new Set(),
-    progress: new Set(),
-    uploaded: new Set(),
-    failed: new Set(),
-  };
-  for (const [event, listener] of Object.entries(config.on ?? {})) {
-    if (listener !== undefined) (listeners[event as keyof Listeners] as Set<unknown>).add(listener);
-  }
-  function emit<E extends keyof UploadQueueEvents>(
-    event: E,
-    payload: Parameters<UploadQueueEvents[E]>[0],
-  ) {
-    for (const listener of [...listeners[event]]) {
-      try {
-        (listener as (value: typeof payload) => void)(payload);
-      } catch {
-        // A listener's failure is the listener's.
-      }
-    }
-  }
+  const { emit, on } = createListeners<UploadQueueEvents>(
+    ['change', 'progress', 'uploaded', 'failed'],
+    config.on,
+  );
 
   let counts: UploadQueueCounts = { pending: 0, failed: 0, total: 0 };
   let closed = false;
@@ -248,27 +223,14 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
     await refreshCounts();
     void flush(false);
   })();
-  const onOnline = () => void flush(true);
-  const unsubscribeConnectivity = config.connectivity?.on('change', ({ status }) => {
-    if (status === 'online') onOnline();
+  const stopTriggers = watchFlushTriggers({
+    connectivity: config.connectivity,
+    coordinator,
+    clock,
+    intervalMs: config.flushIntervalMs,
+    flush: (force) => void flush(force),
+    refresh: () => void refreshCounts().catch(() => undefined),
   });
-  const platform =
-    config.connectivity === undefined && typeof globalThis.addEventListener === 'function'
-      ? globalThis
-      : undefined;
-  platform?.addEventListener('online', onOnline);
-  coordinator.onAnnouncement(() => {
-    void refreshCounts().catch(() => undefined);
-    void flush(false);
-  });
-  let cancelTick: (() => void) | undefined;
-  const tick = () => {
-    cancelTick = clock.setTimer(() => {
-      void flush(false);
-      tick();
-    }, config.flushIntervalMs);
-  };
-  tick();
 
   return {
     ready,
@@ -330,18 +292,11 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
     get pendingCount() {
       return counts.pending;
     },
-    on(event, listener) {
-      const set = listeners[event] as Set<unknown> | undefined;
-      if (set === undefined || typeof listener !== 'function') return () => {};
-      set.add(listener);
-      return () => set.delete(listener);
-    },
+    on,
     close() {
       closed = true;
-      cancelTick?.();
+      stopTriggers();
       cancelWake?.();
-      unsubscribeConnectivity?.();
-      platform?.removeEventListener('online', onOnline);
       coordinator.close();
     },
   };
