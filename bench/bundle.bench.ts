@@ -50,7 +50,9 @@ const entries: readonly BundleEntry[] = [
     code: "export * from '@ballast/client';",
     targetBytes: 8_000,
     // Over target: core's error catalogue and its en/es messages ride along (about 4.8 kB).
-    ceilingBytes: 12_500,
+    // +3.6 kB for uploadFile / createUploadQueue (3.0 kB) and mergeChanges' default, core's
+    // mergeFields (0.6 kB); each is tree-shaken away by an app that does not import it.
+    ceilingBytes: 16_100,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {

@@ -6,6 +6,12 @@ import type { Client, ClientResponse } from '../fetch/create-client.js';
 import type { ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
 import type { QueuedWrite, WritePriority } from './queued-write.js';
+import {
+  clientSchema,
+  connectivitySchema,
+  isObject,
+  queueStorageSchema,
+} from './shared-option-schemas.js';
 
 /** How many writes are in the queue, by state, across every tab. */
 export interface QueueCounts {
@@ -90,8 +96,6 @@ export type WriteResult<T = unknown> =
   | { queued: false; id: string; status: number; data: T; replayed: boolean }
   | { queued: true; id: string; state: 'pending' | 'sending' | 'conflict' | 'failed' };
 
-const isObject = (value: unknown) => typeof value === 'object' && value !== null;
-
 type Defaulted = 'name' | 'retryDelaysMs' | 'flushIntervalMs' | 'sendingLeaseMs' | 'lock';
 /** Options after validation, defaults applied. */
 export type ParsedWriteQueueOptions = Omit<WriteQueueOptions, Defaulted> &
@@ -99,29 +103,10 @@ export type ParsedWriteQueueOptions = Omit<WriteQueueOptions, Defaulted> &
 
 // Annotated (not inferred) so the declaration build can name its type.
 const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions> = v.object({
-  client: v.custom<Client>(
-    (value) => isObject(value) && typeof (value as Client).request === 'function',
-    'a client from createClient()',
-  ),
-  storage: v.optional(
-    v.custom<QueueStorage | 'indexeddb' | 'memory'>(
-      (value) =>
-        value === 'indexeddb' ||
-        value === 'memory' ||
-        (isObject(value) &&
-          ['list', 'get', 'put', 'delete', 'claimLease', 'releaseLease'].every(
-            (method) => typeof (value as Record<string, unknown>)[method] === 'function',
-          )),
-      "'indexeddb', 'memory' or a QueueStorage",
-    ),
-  ),
+  client: clientSchema,
+  storage: v.optional(queueStorageSchema),
   name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-write-queue'),
-  connectivity: v.optional(
-    v.custom<Connectivity>(
-      (value) => isObject(value) && typeof (value as Connectivity).on === 'function',
-      'a Connectivity from createConnectivity()',
-    ),
-  ),
+  connectivity: v.optional(connectivitySchema),
   retryDelaysMs: v.optional(
     v.array(v.durationMs(), { minLength: 1, maxLength: 50 }),
     [1_000, 2_000, 5_000, 10_000, 30_000, 60_000],

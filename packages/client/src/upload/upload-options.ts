@@ -2,6 +2,7 @@
 import type { BallastError, Clock } from '@ballast/core';
 import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import type { Client } from '../fetch/create-client.js';
+import { clientSchema, isObject } from '../queue/shared-option-schemas.js';
 import type { UploadProgress } from './put-blob.js';
 
 /** The step an upload is at. */
@@ -82,18 +83,12 @@ type Defaulted = 'retries' | 'retryDelaysMs' | 'idleTimeoutMs' | 'transport';
 export type ParsedUploadFileOptions = Omit<UploadFileOptions, Defaulted> &
   Required<Pick<UploadFileOptions, Defaulted>>;
 
-const isObject = (value: unknown) => typeof value === 'object' && value !== null;
 const listener = () => v.optional(v.func<(event: never) => void>('a listener'));
 
 const uploadFileOptionsSchema: StandardSchemaV1<unknown, ParsedUploadFileOptions> = v.object({
   requestUrl: v.string({ minLength: 1, maxLength: 2_000 }),
   confirmUrl: v.string({ minLength: 1, maxLength: 2_000 }),
-  client: v.optional(
-    v.custom<Client>(
-      (value) => isObject(value) && typeof (value as Client).request === 'function',
-      'a client from createClient()',
-    ),
-  ),
+  client: v.optional(clientSchema),
   name: v.optional(v.string({ maxLength: 1_000 })),
   contentType: v.optional(v.string({ minLength: 1, maxLength: 255 })),
   checksumSha256: v.optional(

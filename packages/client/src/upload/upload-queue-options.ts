@@ -5,6 +5,12 @@ import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client } from '../fetch/create-client.js';
 import type { QueueStorage } from '../queue/queue-storage.js';
 import type { QueuedWriteError } from '../queue/queued-write.js';
+import {
+  clientSchema,
+  connectivitySchema,
+  isObject,
+  queueStorageSchema,
+} from '../queue/shared-option-schemas.js';
 import type { UploadProgress } from './put-blob.js';
 
 /**
@@ -116,7 +122,6 @@ type Defaulted =
 export type ParsedUploadQueueOptions = Omit<UploadQueueOptions, Defaulted> &
   Required<Pick<UploadQueueOptions, Defaulted>>;
 
-const isObject = (value: unknown) => typeof value === 'object' && value !== null;
 const listener = () => v.optional(v.func<(event: never) => void>('a listener'));
 const plainRecord = v.custom<Record<string, unknown>>(
   (value) => isObject(value) && !Array.isArray(value),
@@ -126,31 +131,10 @@ const plainRecord = v.custom<Record<string, unknown>>(
 const uploadQueueOptionsSchema = v.object({
   requestUrl: v.string({ minLength: 1, maxLength: 2_000 }),
   confirmUrl: v.string({ minLength: 1, maxLength: 2_000 }),
-  client: v.optional(
-    v.custom<Client>(
-      (value) => isObject(value) && typeof (value as Client).request === 'function',
-      'a client from createClient()',
-    ),
-  ),
-  storage: v.optional(
-    v.custom<QueueStorage | 'indexeddb' | 'memory'>(
-      (value) =>
-        value === 'indexeddb' ||
-        value === 'memory' ||
-        (isObject(value) &&
-          ['list', 'get', 'put', 'delete', 'claimLease', 'releaseLease'].every(
-            (method) => typeof (value as Record<string, unknown>)[method] === 'function',
-          )),
-      "'indexeddb', 'memory' or a QueueStorage",
-    ),
-  ),
+  client: v.optional(clientSchema),
+  storage: v.optional(queueStorageSchema),
   name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-uploads'),
-  connectivity: v.optional(
-    v.custom<Connectivity>(
-      (value) => isObject(value) && typeof (value as Connectivity).on === 'function',
-      'a Connectivity from createConnectivity()',
-    ),
-  ),
+  connectivity: v.optional(connectivitySchema),
   retryDelaysMs: v.optional(
     v.array(v.durationMs(), { minLength: 1, maxLength: 50 }),
     [5_000, 15_000, 60_000],
