@@ -18,6 +18,7 @@ export type {
   WritePriority,
   WriteState,
 } from './queued-write.js';
+export { createTemporaryId, isTemporaryId } from './temporary-ids.js';
 export { createWriteQueue, type WriteQueue } from './write-queue.js';
 export type {
   QueueCounts,

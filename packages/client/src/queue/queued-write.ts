@@ -77,6 +77,8 @@ export interface QueuedWrite {
   conflict?: WriteConflict;
   /** Anything the app wants to show in a pending list (a label, a customer name). */
   meta?: Record<string, unknown>;
+  /** For a creation made offline: the temporary id later writes use until the server's id is known. */
+  temporaryId?: string;
 }
 
 const priorities: readonly WritePriority[] = ['high', 'medium', 'low'];

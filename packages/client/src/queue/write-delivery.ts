@@ -60,6 +60,8 @@ export interface DeliveryContext {
   countPending(delta: 1 | -1): void;
   /** Flush again at `at` (epoch ms). */
   wakeUpAt(at: number): void;
+  /** A write was delivered (and removed): follow-ups such as resolving its temporary id. */
+  afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>): Promise<void>;
 }
 
 /** How {@link WriteDelivery.deliver} treats a rejection. */
@@ -86,7 +88,8 @@ export interface WriteDelivery {
 
 /** Creates the delivery of one queue. */
 export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
-  const { config, storage, clock, resolver, emit, changed, countPending, wakeUpAt } = context;
+  const { config, storage, clock, resolver, emit, changed, countPending, wakeUpAt, afterDelivery } =
+    context;
 
   async function markFailed(write: QueuedWrite, error: BallastError): Promise<Outcome> {
     write.state = 'failed';
@@ -158,6 +161,7 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
         ...(how.retries === undefined ? {} : { retries: how.retries }),
       });
       await storage.delete(write.id);
+      await afterDelivery(write, response);
       if (how.resends === undefined) countPending(-1);
       else void changed();
       emit('delivered', { write, response });

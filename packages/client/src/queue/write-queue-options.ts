@@ -12,6 +12,7 @@ import {
   isObject,
   queueStorageSchema,
 } from './shared-option-schemas.js';
+import { isTemporaryId } from './temporary-ids.js';
 
 /** How many writes are in the queue, by state, across every tab. */
 export interface QueueCounts {
@@ -33,6 +34,8 @@ export interface WriteQueueEvents {
   failed: (event: { write: QueuedWrite; error: BallastError }) => void;
   /** An edit conflicted and was parked as `conflict`. */
   conflict: (event: { write: QueuedWrite; error: BallastError }) => void;
+  /** A record created offline was delivered: its temporary id is `id` on the server. */
+  resolved: (event: { temporaryId: string; id: string | number }) => void;
 }
 
 /** Options of {@link createWriteQueue}. */
@@ -62,7 +65,12 @@ export interface WriteQueueOptions {
   resolveConflict?: ConflictResolver;
   /** Cross-tab flush lock: `'auto'` (Web Locks when present, else a storage lease), `'web-locks'` or `'lease'`. Default `'auto'`. */
   lock?: 'auto' | 'web-locks' | 'lease';
-  /** Listeners, as `on: { change, delivered, failed, conflict }`. */
+  /**
+   * Reads the server's id from a creation's answer, for a write sent with `temporaryId`.
+   * Default: the answer's `id` (a string or a number).
+   */
+  readServerId?: (data: unknown) => string | number | undefined;
+  /** Listeners, as `on: { change, delivered, failed, conflict, resolved }`. */
   on?: Partial<WriteQueueEvents>;
   /** Source of time for backoff and timers. Default: the system clock. */
   clock?: Clock;
@@ -89,6 +97,12 @@ export interface WriteRequest {
   base?: Record<string, unknown>;
   /** Anything to show in a pending list (a label). Stored with the write. */
   meta?: Record<string, unknown>;
+  /**
+   * For a creation made offline: the id (from `createTemporaryId()`) the page already uses for
+   * the new record. Writes that mention it wait for this creation, then are rewritten to the
+   * server's id (see `readServerId`).
+   */
+  temporaryId?: string;
 }
 
 /** The result of {@link WriteQueue.send}. */
@@ -114,6 +128,7 @@ const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions
   flushIntervalMs: v.optional(v.durationMs({ min: 100 }), 30_000),
   sendingLeaseMs: v.optional(v.durationMs({ min: 1_000 }), 75_000),
   resolveConflict: v.optional(v.func<ConflictResolver>('a conflict resolver')),
+  readServerId: v.optional(v.func<(data: unknown) => string | number | undefined>('a function')),
   lock: v.optional(v.literal('auto', 'web-locks', 'lease'), 'auto'),
   on: v.optional(
     v.object({
@@ -121,6 +136,7 @@ const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions
       delivered: v.optional(v.func<WriteQueueEvents['delivered']>('a listener')),
       failed: v.optional(v.func<WriteQueueEvents['failed']>('a listener')),
       conflict: v.optional(v.func<WriteQueueEvents['conflict']>('a listener')),
+      resolved: v.optional(v.func<WriteQueueEvents['resolved']>('a listener')),
     }),
   ),
   clock: v.optional(v.clock()),
@@ -159,6 +175,9 @@ const writeRequestSchema: StandardSchemaV1<unknown, ParsedWriteRequest> = v.obje
   ),
   base: v.optional(plainRecord),
   meta: v.optional(plainRecord),
+  temporaryId: v.optional(
+    v.custom<string>(isTemporaryId, 'a temporary id from createTemporaryId()'),
+  ),
 });
 
 /** Validates one write given to `send()`. */

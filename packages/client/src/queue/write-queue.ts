@@ -14,6 +14,7 @@
  */
 import { BallastError, systemClock } from '@ballast/core';
 import { createListeners } from '../events/listeners.js';
+import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import { parkConflict } from './conflict-resolvers.js';
 import { openQueueStorage, watchFlushTriggers } from './flush-triggers.js';
@@ -26,6 +27,7 @@ import {
   queueSchemaVersion,
 } from './queued-write.js';
 import { createTabCoordinator } from './tab-coordination.js';
+import { createTemporaryIdResolver } from './temporary-ids.js';
 import { createWriteDelivery } from './write-delivery.js';
 import type { WriteQueue } from './write-queue-interface.js';
 import {
@@ -69,7 +71,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const resolver = config.resolveConflict ?? parkConflict;
 
   const { emit, on } = createListeners<WriteQueueEvents>(
-    ['change', 'delivered', 'failed', 'conflict'],
+    ['change', 'delivered', 'failed', 'conflict', 'resolved'],
     config.on,
   );
 
@@ -79,6 +81,12 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
 
   const load = () => loadQueuedWrites(storage);
+  const temporaryIds = createTemporaryIdResolver(storage, config.readServerId);
+  const { resolveReferences, waitsForCreation } = temporaryIds;
+  async function afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>) {
+    const resolved = await temporaryIds.afterDelivery(write, response.data, clock.now());
+    if (resolved !== undefined) emit('resolved', resolved);
+  }
 
   let refreshing: Promise<void> | undefined;
   let refreshAgain = false;
@@ -159,6 +167,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     changed,
     countPending,
     wakeUpAt,
+    afterDelivery,
   });
 
   let flushing: Promise<void> | undefined;
@@ -170,7 +179,12 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       if (config.connectivity?.status === 'offline') return;
       const now = clock.now();
       const due: QueuedWrite[] = [];
-      for (const write of await load()) {
+      // Another tab may have delivered a creation and learned its server id.
+      await temporaryIds.load(now);
+      const writes = await load();
+      for (const write of writes) {
+        // A write about a record created offline waits for that creation, and only for it.
+        if (waitsForCreation(write, writes)) continue;
         if (isDue(write, now, force && pass === 0)) due.push(write);
         // Creation order holds: a write backing off holds back the writes after it (they
         // would only meet the same network, and an edit must not overtake its creation).
@@ -182,6 +196,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
         // Another tab may have removed, resolved or started sending it since the list.
         const write = migrateStoredWrite(await storage.get(candidate.id));
         if (write === undefined || !isDue(write, clock.now(), force && pass === 0)) continue;
+        if (resolveReferences(write)) await storage.put(write.id, write);
         const outcome = await deliver(write, { keepRejected: true, retries: 0 });
         // The network is down or the server is struggling: keep the order, wait for the backoff.
         if (outcome.kind === 'retry') return;
@@ -242,15 +257,19 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       ...(request.version === undefined ? {} : { version: request.version }),
       ...(request.base === undefined ? {} : { base: request.base }),
       ...(request.meta === undefined ? {} : { meta: request.meta }),
+      ...(request.temporaryId === undefined ? {} : { temporaryId: request.temporaryId }),
     };
+    resolveReferences(write);
     const offline = config.connectivity?.status === 'offline';
     // A new write never overtakes one queued before it (same or higher priority).
+    const queued = await load();
     const waiting =
       offline ||
-      (await load()).some(
-        (queued) =>
-          (queued.state === 'pending' || queued.state === 'sending') &&
-          compareWrites(queued, write) < 0,
+      waitsForCreation(write, queued) ||
+      queued.some(
+        (ahead) =>
+          (ahead.state === 'pending' || ahead.state === 'sending') &&
+          compareWrites(ahead, write) < 0,
       );
     if (waiting) {
       await storage.put(id, write);
@@ -283,6 +302,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   }
 
   const ready = (async () => {
+    await temporaryIds.load(clock.now());
     await refreshCounts();
     void flush();
   })();
