@@ -50,9 +50,10 @@ const entries: readonly BundleEntry[] = [
     code: "export * from '@ballast/client';",
     targetBytes: 8_000,
     // Over target: core's error catalogue and its en/es messages ride along (about 4.8 kB).
-    // +3.6 kB for uploadFile / createUploadQueue (3.0 kB) and mergeChanges' default, core's
-    // mergeFields (0.6 kB); each is tree-shaken away by an app that does not import it.
-    ceilingBytes: 16_100,
+    // +4.7 kB from issue 15's second pass: uploadFile / createUploadQueue (2.8 kB),
+    // mergeChanges' default, core's mergeFields (0.6 kB) and temporaryIdSupport (0.6 kB) are
+    // tree-shaken away by an app that does not import them; 0.6 kB is in the write queue itself.
+    ceilingBytes: 17_000,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {

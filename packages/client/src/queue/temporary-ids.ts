@@ -6,6 +6,7 @@
  * id, every queued write is rewritten to it (path and body), and so is any write sent later
  * that still mentions it. The mapping is stored beside the writes, so it survives a reload.
  */
+import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import type { QueueStorage } from './queue-storage.js';
 import { loadQueuedWrites, type QueuedWrite } from './queued-write.js';
@@ -109,13 +110,42 @@ function defaultServerId(data: unknown): ServerId | undefined {
   return typeof id === 'string' || typeof id === 'number' ? id : undefined;
 }
 
+/** Options of {@link temporaryIdSupport}. */
+export interface TemporaryIdSupportOptions {
+  /** Reads the server's id from a creation's answer. Default: the answer's `id` (a string or a number). */
+  readServerId?: (data: unknown) => ServerId | undefined;
+}
+
+/** Temporary-id handling for a write queue, made by {@link temporaryIdSupport}. */
+export interface TemporaryIdSupport {
+  /** Creates the handling of one queue over its storage. */
+  create(storage: QueueStorage): TemporaryIdResolver;
+}
+
 /**
- * Creates the temporary-id handling of one queue over its storage, where the mappings are kept
- * as records the queue does not read as writes.
+ * Turns on records created offline for a write queue (`createWriteQueue({ temporaryIds:
+ * temporaryIdSupport() })`); a separate export so an app that does not use them does not ship
+ * the code.
+ *
+ * @throws BallastError `INVALID_OPTIONS` when `readServerId` is not a function.
  */
-export function createTemporaryIdResolver(
+export function temporaryIdSupport(options: TemporaryIdSupportOptions = {}): TemporaryIdSupport {
+  const { readServerId = defaultServerId } =
+    parseOptions(supportSchema, options, 'temporaryIdSupport()') ?? {};
+  return { create: (storage) => createTemporaryIdResolver(storage, readServerId) };
+}
+
+const supportSchema: StandardSchemaV1<unknown, TemporaryIdSupportOptions> = v.object({
+  readServerId: v.optional(v.func<(data: unknown) => ServerId | undefined>('a function')),
+});
+
+/**
+ * The temporary-id handling of one queue over its storage, where the mappings are kept as
+ * records the queue does not read as writes.
+ */
+function createTemporaryIdResolver(
   storage: QueueStorage,
-  readServerId: (data: unknown) => ServerId | undefined = defaultServerId,
+  readServerId: (data: unknown) => ServerId | undefined,
 ): TemporaryIdResolver {
   const known = new Map<string, ServerId>();
   function resolveReferences(write: QueuedWrite): boolean {

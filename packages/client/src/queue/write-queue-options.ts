@@ -12,7 +12,7 @@ import {
   isObject,
   queueStorageSchema,
 } from './shared-option-schemas.js';
-import { isTemporaryId } from './temporary-ids.js';
+import { isTemporaryId, type TemporaryIdSupport } from './temporary-ids.js';
 
 /** How many writes are in the queue, by state, across every tab. */
 export interface QueueCounts {
@@ -66,10 +66,10 @@ export interface WriteQueueOptions {
   /** Cross-tab flush lock: `'auto'` (Web Locks when present, else a storage lease), `'web-locks'` or `'lease'`. Default `'auto'`. */
   lock?: 'auto' | 'web-locks' | 'lease';
   /**
-   * Reads the server's id from a creation's answer, for a write sent with `temporaryId`.
-   * Default: the answer's `id` (a string or a number).
+   * Records created offline: `temporaryIdSupport()` lets writes carry `temporaryId` and
+   * rewrites the writes that mention it to the server's id. Default: off.
    */
-  readServerId?: (data: unknown) => string | number | undefined;
+  temporaryIds?: TemporaryIdSupport;
   /** Listeners, as `on: { change, delivered, failed, conflict, resolved }`. */
   on?: Partial<WriteQueueEvents>;
   /** Source of time for backoff and timers. Default: the system clock. */
@@ -100,7 +100,7 @@ export interface WriteRequest {
   /**
    * For a creation made offline: the id (from `createTemporaryId()`) the page already uses for
    * the new record. Writes that mention it wait for this creation, then are rewritten to the
-   * server's id (see `readServerId`).
+   * server's id. Needs the queue's `temporaryIds` option.
    */
   temporaryId?: string;
 }
@@ -128,7 +128,12 @@ const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions
   flushIntervalMs: v.optional(v.durationMs({ min: 100 }), 30_000),
   sendingLeaseMs: v.optional(v.durationMs({ min: 1_000 }), 75_000),
   resolveConflict: v.optional(v.func<ConflictResolver>('a conflict resolver')),
-  readServerId: v.optional(v.func<(data: unknown) => string | number | undefined>('a function')),
+  temporaryIds: v.optional(
+    v.custom<TemporaryIdSupport>(
+      (value) => isObject(value) && typeof (value as TemporaryIdSupport).create === 'function',
+      'temporaryIdSupport()',
+    ),
+  ),
   lock: v.optional(v.literal('auto', 'web-locks', 'lease'), 'auto'),
   on: v.optional(
     v.object({

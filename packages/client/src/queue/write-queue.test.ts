@@ -7,7 +7,7 @@ import { createClient } from '../fetch/create-client.js';
 import { type FieldMerge, keepMine, keepTheirs, mergeChanges } from './conflict-resolvers.js';
 import { createIndexedDbQueueStorage } from './indexeddb-queue-storage.js';
 import { createMemoryQueueStorage, type QueueStorage } from './queue-storage.js';
-import { createTemporaryId, isTemporaryId } from './temporary-ids.js';
+import { createTemporaryId, isTemporaryId, temporaryIdSupport } from './temporary-ids.js';
 import { createWriteQueue, type WriteQueue } from './write-queue.js';
 import type { WriteQueueOptions } from './write-queue-options.js';
 
@@ -383,8 +383,9 @@ describe('createWriteQueue', () => {
 });
 
 describe('records created offline (temporary ids)', () => {
+  const withIds = temporaryIdSupport();
   it('writes that mention a temporary id wait for its creation, then carry the server id', async () => {
-    const { api, queue } = till();
+    const { api, queue } = till({ temporaryIds: withIds });
     const resolved: unknown[] = [];
     queue.on('resolved', (event) => resolved.push(event));
     api.online = false;
@@ -423,11 +424,11 @@ describe('records created offline (temporary ids)', () => {
   it('a write sent later with a resolved temporary id is rewritten, also after a restart', async () => {
     const api = createFakeApi();
     const storage = createMemoryQueueStorage();
-    const first = till({ api, storage });
+    const first = till({ api, storage, temporaryIds: withIds });
     const customer = createTemporaryId();
     await first.queue.send({ path: '/customers', body: { name: 'Ana' }, temporaryId: customer });
     first.queue.close();
-    const restarted = till({ api, storage });
+    const restarted = till({ api, storage, temporaryIds: withIds });
     await restarted.queue.ready;
     const result = await restarted.queue.send({ path: '/notes', body: { customerId: customer } });
     expect(result).toMatchObject({ queued: false, status: 201 });
@@ -435,7 +436,9 @@ describe('records created offline (temporary ids)', () => {
   });
 
   it('without an id in the answer, dependants keep the temporary id (and the server decides)', async () => {
-    const { api, queue } = till({ readServerId: () => undefined });
+    const { api, queue } = till({
+      temporaryIds: temporaryIdSupport({ readServerId: () => undefined }),
+    });
     api.online = false;
     const customer = createTemporaryId();
     await queue.send({ path: '/customers', body: { name: 'Ana' }, temporaryId: customer });
@@ -450,7 +453,7 @@ describe('records created offline (temporary ids)', () => {
   });
 
   it('queued writes show the server id as soon as the creation is delivered', async () => {
-    const { api, queue } = till();
+    const { api, queue } = till({ temporaryIds: withIds });
     api.online = false;
     const customer = createTemporaryId();
     await queue.send({
@@ -473,11 +476,18 @@ describe('records created offline (temporary ids)', () => {
     expect(edit).toMatchObject({ path: '/customers/101', body: { ref: 101 }, attempts: 0 });
   });
 
-  it('refuses a temporaryId that createTemporaryId() did not make', async () => {
-    const { queue } = till();
+  it('refuses a temporaryId that createTemporaryId() did not make, or without temporaryIds', async () => {
+    const { queue } = till({ temporaryIds: withIds });
     await expect(
       queue.send({ path: '/customers', body: {}, temporaryId: 'customer-1' }),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    const plain = till();
+    await expect(
+      plain.queue.send({ path: '/customers', body: {}, temporaryId: createTemporaryId() }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'temporaryId' } });
+    expect(() => temporaryIdSupport({ readServerId: 'id' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
     expect(isTemporaryId(createTemporaryId())).toBe(true);
     expect(isTemporaryId(`x${createTemporaryId()}`)).toBe(false);
   });

@@ -27,7 +27,7 @@ import {
   queueSchemaVersion,
 } from './queued-write.js';
 import { createTabCoordinator } from './tab-coordination.js';
-import { createTemporaryIdResolver } from './temporary-ids.js';
+import type { TemporaryIdResolver } from './temporary-ids.js';
 import { createWriteDelivery } from './write-delivery.js';
 import type { WriteQueue } from './write-queue-interface.js';
 import {
@@ -42,6 +42,14 @@ import {
 } from './write-queue-options.js';
 
 export type { WriteQueue } from './write-queue-interface.js';
+
+/** A queue without `temporaryIds`: writes are sent as they are. */
+const noTemporaryIds: TemporaryIdResolver = {
+  load: async () => {},
+  resolveReferences: () => false,
+  waitsForCreation: () => false,
+  afterDelivery: async () => undefined,
+};
 
 /**
  * Creates an offline write queue over a client.
@@ -81,7 +89,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
 
   const load = () => loadQueuedWrites(storage);
-  const temporaryIds = createTemporaryIdResolver(storage, config.readServerId);
+  const temporaryIds = config.temporaryIds?.create(storage) ?? noTemporaryIds;
   const { resolveReferences, waitsForCreation } = temporaryIds;
   async function afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>) {
     const resolved = await temporaryIds.afterDelivery(write, response.data, clock.now());
@@ -332,6 +340,15 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       if (closed) {
         return Promise.reject(
           new BallastError('INVALID_OPTIONS', { message: 'send() on a closed write queue' }),
+        );
+      }
+      if (request.temporaryId !== undefined && config.temporaryIds === undefined) {
+        return Promise.reject(
+          new BallastError('INVALID_OPTIONS', {
+            message:
+              'Invalid options for WriteQueue.send(): "temporaryId" needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
+            details: { field: 'temporaryId' },
+          }),
         );
       }
       const key = request.dedupeKey;

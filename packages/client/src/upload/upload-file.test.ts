@@ -27,7 +27,7 @@ function upload(server: FakeUploadServer, options: Partial<UploadFileOptions> = 
   });
 }
 
-async function sha256Base64(data: Uint8Array): Promise<string> {
+async function sha256Base64(data: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
   return btoa(String.fromCharCode(...digest));
 }
