@@ -113,6 +113,17 @@ describe('uploadFile', () => {
     expect(server.storage.keys()).toHaveLength(1);
   });
 
+  it('asks for a fresh URL only once: a second 403 is UPLOAD_FAILED', async () => {
+    const server = createFakeUploadServer();
+    server.failPuts(2, 403);
+    await expect(upload(server)).rejects.toMatchObject({
+      code: 'UPLOAD_FAILED',
+      retryable: false,
+      details: { storageStatus: 403 },
+    });
+    expect(server.calls).toEqual({ request: 2, put: 2, confirm: 0 });
+  });
+
   it('sends the request with the given key and confirms under `<key>:confirm`; a repeat is a replay', async () => {
     const server = createFakeUploadServer();
     const first = await upload(server, { idempotencyKey: 'upload-1' });

@@ -87,7 +87,7 @@ async function sha256Of(file: Blob): Promise<string | undefined> {
 /**
  * Uploads `file` through a presigned PUT: requests the URL, sends the file (with progress
  * events, and retries with backoff on a network failure, a timeout or a storage 5xx), asks
- * again once for a fresh URL when storage refuses an expired one, then confirms.
+ * once for a fresh URL when storage answers 403 (an expired URL), then confirms.
  *
  * @example
  * ```ts
@@ -189,16 +189,12 @@ export async function uploadFile<T = unknown>(
       if (!isBallastError(caught)) throw caught;
       error = caught;
     }
-    const expiresAt = ticket.upload.expiresAt;
-    if (
-      answer?.status === 403 &&
-      !renewed &&
-      typeof expiresAt === 'number' &&
-      clock.now() >= expiresAt
-    ) {
-      // The URL expired (a long wait offline, a slow retry): one fresh URL, under its own key.
+    if (answer?.status === 403 && !renewed) {
+      // Storage refused the URL, most often because it expired (a long wait offline, a
+      // replayed answer after a reload, a client clock that differs from the server's): one
+      // fresh URL, under a key of its own so no earlier renewal's record answers it.
       renewed = true;
-      ticket = await requestTicket(`${key}:renew`);
+      ticket = await requestTicket(`${key}:renew-${clock.now()}`);
       continue;
     }
     if (attempts > config.retries || !isTransient(error)) throw error;
