@@ -3,6 +3,12 @@
  * uploads for browsers and Node. Every export is named here.
  */
 export {
+  type CachedRead,
+  createReadCache,
+  type ReadCache,
+  type ReadCacheOptions,
+} from './cache/index.js';
+export {
   type Connectivity,
   type ConnectivityChange,
   type ConnectivityEvents,
