@@ -50,17 +50,13 @@ export function mountUploads(app: Express): UploadRoutes {
   const records = new MemoryDocumentRecords<{ name: string }>();
   const tokens = createUploadTokens({ secret: randomBytes(32) });
   const presignSecret = randomBytes(32);
-  const presigners = new Map<string, LocalPresigner>();
-  // URLs point back at this server, on whatever host and port the page used.
-  const presignerFor = (req: Request) => {
-    const origin = `${req.protocol}://${req.get('host')}`;
-    let presigner = presigners.get(origin);
-    if (presigner === undefined) {
-      presigner = new LocalPresigner({ baseUrl: `${origin}/storage`, secret: presignSecret });
-      presigners.set(origin, presigner);
-    }
-    return presigner;
-  };
+  // URLs point back at this server, on whatever host and port the page used (made per request:
+  // a map keyed by the Host header would grow with every forged one).
+  const presignerFor = (req: Request) =>
+    new LocalPresigner({
+      baseUrl: `${req.protocol}://${req.get('host')}/storage`,
+      secret: presignSecret,
+    });
   /** The in-memory store, with presigned PUTs on this server's `/storage`. */
   const storageFor = (req: Request): ObjectStorage => ({
     put: (key, body, options) => objects.put(key, body, options),

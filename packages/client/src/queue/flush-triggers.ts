@@ -6,8 +6,6 @@
  */
 import type { Clock } from '@ballast/core';
 import type { Connectivity } from '../connectivity/connectivity.js';
-import { createIndexedDbQueueStorage } from './indexeddb-queue-storage.js';
-import { createMemoryQueueStorage, type QueueStorage } from './queue-storage.js';
 import type { TabCoordinator } from './tab-coordination.js';
 
 /** What {@link watchFlushTriggers} calls and listens to. */
@@ -51,17 +49,4 @@ export function watchFlushTriggers(triggers: FlushTriggers): () => void {
     unsubscribe?.();
     platform?.removeEventListener('online', onOnline);
   };
-}
-
-/**
- * The storage a queue option names: IndexedDB database `name`, memory, or the caller's own.
- * Without an option, IndexedDB where the platform has it, else memory.
- */
-export function openQueueStorage(
-  option: QueueStorage | 'indexeddb' | 'memory' | undefined,
-  name: string,
-): QueueStorage {
-  const chosen = option ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory');
-  if (chosen === 'indexeddb') return createIndexedDbQueueStorage(name);
-  return chosen === 'memory' ? createMemoryQueueStorage() : chosen;
 }

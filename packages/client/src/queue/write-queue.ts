@@ -17,7 +17,8 @@ import { createListeners } from '../events/listeners.js';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import { parkConflict } from './conflict-resolvers.js';
-import { openQueueStorage, watchFlushTriggers } from './flush-triggers.js';
+import { watchFlushTriggers } from './flush-triggers.js';
+import { openQueueStorage } from './open-queue-storage.js';
 import { countsOf, sameCounts } from './queue-counts.js';
 import {
   compareWrites,

@@ -12,7 +12,8 @@
 import { BallastError, isBallastError, systemClock, toBallastError } from '@ballast/core';
 import { createListeners } from '../events/listeners.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
-import { openQueueStorage, watchFlushTriggers } from '../queue/flush-triggers.js';
+import { watchFlushTriggers } from '../queue/flush-triggers.js';
+import { openQueueStorage } from '../queue/open-queue-storage.js';
 import { createTabCoordinator } from '../queue/tab-coordination.js';
 import { uploadFile } from './upload-file.js';
 import {
