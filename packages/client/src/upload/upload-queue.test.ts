@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createFakeUploadServer,
   type FakeUploadServer,
@@ -115,6 +115,28 @@ describe('createUploadQueue', () => {
     expect(await queue.remove(id)).toBe(true);
     expect(await queue.remove(id)).toBe(false);
     expect(queue.counts.total).toBe(0);
+  });
+
+  it('remove() stops an upload in flight, and it does not come back as failed', async () => {
+    const server = createFakeUploadServer();
+    const stalled: typeof fetch = async (input, init) => {
+      if (String(input).startsWith('memory://')) {
+        await new Promise((_, reject) =>
+          init?.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+        );
+      }
+      return server.fetch(input, init);
+    };
+    const queue = queueFor(server, { fetch: stalled });
+    const failed: unknown[] = [];
+    queue.on('failed', (event) => failed.push(event));
+    const { id } = await queue.add(photo());
+    await vi.waitFor(async () => expect((await queue.list())[0]?.state).toBe('uploading'));
+    expect(await queue.remove(id)).toBe(true);
+    await queue.flush();
+    expect(await queue.list()).toEqual([]);
+    expect(failed).toEqual([]);
+    expect(server.calls.confirm).toBe(0);
   });
 
   it('refuses wrong options and a file that is not a Blob', async () => {

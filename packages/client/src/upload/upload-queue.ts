@@ -132,11 +132,16 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
   }
 
   /** One round of one upload; resolves with whether the queue may go on to the next. */
+  /** Uploads in flight in this tab, so `remove()` and `close()` can stop them. */
+  const running = new Map<string, AbortController>();
+
   async function attempt(upload: QueuedUpload): Promise<boolean> {
     upload.state = 'uploading';
     upload.attempts += 1;
     await storage.put(upload.id, upload);
     void changed();
+    const controller = new AbortController();
+    running.set(upload.id, controller);
     try {
       const { data } = await uploadFile(upload.file, {
         requestUrl: config.requestUrl,
@@ -151,6 +156,7 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
         idleTimeoutMs: config.idleTimeoutMs,
         transport: config.transport,
         clock,
+        signal: controller.signal,
         on: { progress: ({ loaded, total }) => emit('progress', { id: upload.id, loaded, total }) },
       });
       await storage.delete(upload.id);
@@ -158,6 +164,10 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
       emit('uploaded', { upload, data });
       return true;
     } catch (caught) {
+      // Closed: the stored upload is taken up again at the next start. Removed meanwhile:
+      // nothing to record, and it must not come back.
+      if (closed) return false;
+      if (!isUpload(await storage.get(upload.id))) return true;
       const error = isBallastError(caught) ? caught : toBallastError(caught);
       if (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT' || error.retryable) {
         const delays = config.retryDelaysMs;
@@ -176,6 +186,8 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
       await changed();
       emit('failed', { upload, error });
       return true;
+    } finally {
+      running.delete(upload.id);
     }
   }
 
@@ -282,7 +294,9 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
     async remove(id) {
       const upload = typeof id === 'string' ? await storage.get(id) : undefined;
       if (!isUpload(upload)) return false;
+      // Deleted before the abort lands, so the aborted upload finds nothing to record.
       await storage.delete(id);
+      running.get(id)?.abort();
       await changed();
       return true;
     },
@@ -298,6 +312,7 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
       closed = true;
       stopTriggers();
       cancelWake?.();
+      for (const controller of running.values()) controller.abort();
       coordinator.close();
     },
   };
