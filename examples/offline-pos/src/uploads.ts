@@ -12,15 +12,14 @@ import {
   BallastError,
   confirmUpload,
   createUploadTokens,
-  isBallastError,
   issueSignedUpload,
   LocalPresigner,
   MemoryDocumentRecords,
   MemoryIdempotencyStore,
   MemoryObjectStorage,
   type ObjectStorage,
-  toBallastError,
 } from '@ballast/core';
+import { problemResponse } from '@ballast/server';
 import express, { type Express, type Request, type Response } from 'express';
 
 /** What the tests look at and the knobs they turn. */
@@ -36,12 +35,13 @@ export interface UploadRoutes {
 const maxBytes = 5 * 1024 * 1024;
 const allowedTypes = /^(image\/(png|jpeg|webp)|application\/pdf|text\/plain)$/;
 
-function answer(res: Response, req: Request, error: unknown) {
-  const failure = isBallastError(error) ? error : toBallastError(error);
+/** Answers with problem+json, as Ballast's server kit writes it (the catalogue's user message). */
+async function answer(res: Response, req: Request, error: unknown) {
+  const problem = problemResponse(error, { instance: req.originalUrl });
   res
-    .status(failure.status)
+    .status(problem.status)
     .type('application/problem+json')
-    .send(JSON.stringify(failure.toProblem({ instance: req.originalUrl })));
+    .send(await problem.text());
 }
 
 /** Mounts `/uploads`, `/uploads/confirm` and `/storage/*` on `app`. */
@@ -113,7 +113,7 @@ export function mountUploads(app: Express): UploadRoutes {
       });
       res.status(201).json({ upload: issued.upload, token: issued.token, id: issued.row.id });
     } catch (error) {
-      answer(res, req, error);
+      await answer(res, req, error);
     }
   });
 
@@ -156,7 +156,7 @@ export function mountUploads(app: Express): UploadRoutes {
       });
       res.json({ id: row.id, name: row.data.name, status: row.status, size: object.size });
     } catch (error) {
-      answer(res, req, error);
+      await answer(res, req, error);
     }
   });
   return routes;
