@@ -27,6 +27,7 @@ import {
   type QueuedWrite,
   queueSchemaVersion,
 } from './queued-write.js';
+import { createSerialFlush } from './serial-flush.js';
 import { createTabCoordinator } from './tab-coordination.js';
 import type { TemporaryIdResolver } from './temporary-ids.js';
 import { createWriteDelivery } from './write-delivery.js';
@@ -179,10 +180,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     afterDelivery,
   });
 
-  let flushing: Promise<void> | undefined;
-  let flushAgain = false;
-  let forceNext = false;
-
   async function drain(renew: () => Promise<boolean>, force: boolean): Promise<void> {
     for (let pass = 0; !closed; pass++) {
       if (config.connectivity?.status === 'offline') return;
@@ -213,33 +210,13 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     }
   }
 
-  function flush(force = false): Promise<void> {
-    if (closed) return Promise.resolve();
-    if (force) forceNext = true;
-    if (flushing !== undefined) {
-      flushAgain = true;
-      return flushing;
-    }
-    flushing = (async () => {
-      // The loop's last check and the reset below run in one synchronous step, so a flush
-      // asked for while this one ends is never lost.
-      try {
-        do {
-          flushAgain = false;
-          const forced = forceNext;
-          forceNext = false;
-          await coordinator.withFlushLock((renew) => drain(renew, forced));
-          await refreshCounts();
-        } while (flushAgain && !closed);
-      } catch {
-        // Storage refused (quota, a private window): the writes stay where they are and the
-        // next trigger tries again; send() reports storage failures to its caller.
-      } finally {
-        flushing = undefined;
-      }
-    })();
-    return flushing;
-  }
+  const flush = createSerialFlush(
+    async (forced) => {
+      await coordinator.withFlushLock((renew) => drain(renew, forced));
+      await refreshCounts();
+    },
+    () => closed,
+  );
 
   function nextSequence(): number {
     lastSequence = Math.max(lastSequence + 1, clock.now() * 1_000);

@@ -14,6 +14,7 @@ import { createListeners } from '../events/listeners.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import { watchFlushTriggers } from '../queue/flush-triggers.js';
 import { openQueueStorage } from '../queue/open-queue-storage.js';
+import { createSerialFlush } from '../queue/serial-flush.js';
 import { createTabCoordinator } from '../queue/tab-coordination.js';
 import { uploadFile } from './upload-file.js';
 import {
@@ -203,34 +204,12 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
     }
   }
 
-  let flushing: Promise<void> | undefined;
-  let flushAgain = false;
-  let forceNext = false;
-  function flush(force: boolean): Promise<void> {
-    if (closed) return Promise.resolve();
-    if (force) forceNext = true;
-    if (flushing !== undefined) {
-      flushAgain = true;
-      return flushing;
-    }
-    flushing = (async () => {
-      // The loop's last check and the reset below run in one synchronous step, so a flush
-      // asked for while this one ends is never lost.
-      try {
-        do {
-          flushAgain = false;
-          const forced = forceNext;
-          forceNext = false;
-          await coordinator.withFlushLock((renew) => drain(renew, forced));
-        } while (flushAgain && !closed);
-      } catch {
-        // Storage refused (quota, a private window): the uploads stay; the next trigger tries again.
-      } finally {
-        flushing = undefined;
-      }
-    })();
-    return flushing;
-  }
+  const flush = createSerialFlush(
+    async (forced) => {
+      await coordinator.withFlushLock((renew) => drain(renew, forced));
+    },
+    () => closed,
+  );
 
   const ready = (async () => {
     await refreshCounts();
