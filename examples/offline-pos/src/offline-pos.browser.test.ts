@@ -38,7 +38,10 @@ declare global {
     connectivity: import('@ballast/client').Connectivity;
     loadProduct(id: string): Promise<void>;
   };
-  var ballast: { uploadFile: typeof import('@ballast/client').uploadFile };
+  var ballast: {
+    uploadFile: typeof import('@ballast/client').uploadFile;
+    createTemporaryId: typeof import('@ballast/client').createTemporaryId;
+  };
 }
 
 describe.skipIf(!hasChromium)('offline POS in Chromium', () => {
@@ -73,7 +76,7 @@ describe.skipIf(!hasChromium)('offline POS in Chromium', () => {
 
   /** Cuts the API (not the page itself, so it can still be reloaded): every API call fails. */
   async function cutApi(context: BrowserContext) {
-    await context.route(/\/(sales|products|health|uploads|storage)/, (route) =>
+    await context.route(/\/(sales|products|health|uploads|storage|customers|notes)/, (route) =>
       route.abort('internetdisconnected'),
     );
   }
@@ -385,6 +388,43 @@ describe.skipIf(!hasChromium)('offline POS in Chromium', () => {
     expect(added).toHaveLength(1);
     expect(after.get(added[0] ?? '')).toBe(createHash('sha256').update(content).digest('base64'));
     await expect.poll(() => page.textContent('#notice')).toBe('Receipt receipt.png uploaded.');
+    await context.close();
+  });
+
+  it('a customer created offline with a temporary id: a note about it, a reload, then both delivered with the server id', async () => {
+    const context = await browser.newContext();
+    const page = await openTill(context);
+    await cutApi(context);
+    await context.setOffline(true);
+    const temporaryId = await page.evaluate(async () => {
+      const customer = ballast.createTemporaryId();
+      // The note is more urgent than the creation, yet must wait for it.
+      await pos.queue.send({
+        path: '/notes',
+        body: { customerId: customer, text: 'e2e-temp-id' },
+        priority: 'high',
+      });
+      await pos.queue.send({
+        path: '/customers',
+        body: { name: 'e2e Ana' },
+        temporaryId: customer,
+        priority: 'low',
+      });
+      return customer;
+    });
+    await waitForPending(page, 2);
+    await context.setOffline(false);
+    await page.reload();
+    await page.waitForFunction(() => globalThis.pos !== undefined);
+    await waitForPending(page, 2);
+    await restoreApi(context);
+    await waitForPending(page, 0, 30_000);
+    const id = [...app.customers].find(([, customer]) => customer.name === 'e2e Ana')?.[0];
+    expect(id).toBeTypeOf('number');
+    expect(app.notes.filter((note) => note.text === 'e2e-temp-id')).toEqual([
+      { customerId: id, text: 'e2e-temp-id' },
+    ]);
+    expect(JSON.stringify(app.notes)).not.toContain(temporaryId);
     await context.close();
   });
 

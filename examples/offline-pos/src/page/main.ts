@@ -7,12 +7,14 @@
 import {
   createClient,
   createConnectivity,
+  createTemporaryId,
   createUploadQueue,
   createWriteQueue,
   keepMine,
   keepTheirs,
   type QueuedWrite,
   safeAction,
+  temporaryIdSupport,
   uploadFile,
 } from '@ballast/client';
 
@@ -26,6 +28,8 @@ const queue = createWriteQueue({
   name: 'offline-pos',
   flushIntervalMs: 5_000,
   retryDelaysMs: [500, 1_000, 2_000, 5_000],
+  // Customers registered offline get a temporary id that later writes can already use.
+  temporaryIds: temporaryIdSupport(),
 });
 
 // Receipts: stored on the device with their bytes, uploaded (presigned PUT) when the network
@@ -67,9 +71,11 @@ function showStatus() {
 
 function describe(write: QueuedWrite): string {
   const body = write.body as Record<string, unknown>;
-  return write.path === '/sales'
-    ? `Sale: ${body.quantity} × ${body.item}`
-    : `${write.path.replace('/products/', 'Price of ')} → ${body.priceCents}`;
+  if (write.path === '/sales') return `Sale: ${body.quantity} × ${body.item}`;
+  if (write.path.startsWith('/products/')) {
+    return `${write.path.replace('/products/', 'Price of ')} → ${body.priceCents}`;
+  }
+  return `${write.method} ${write.path}`;
 }
 
 async function showPending() {
@@ -204,5 +210,5 @@ void Promise.all([loadProduct('coffee'), loadProduct('croissant')]).catch(() => 
 // For the end-to-end tests, the benchmark and the console.
 Object.assign(globalThis, {
   pos: { queue, uploads, client, connectivity, register, loadProduct, loadedVersions },
-  ballast: { createClient, createWriteQueue, uploadFile },
+  ballast: { createClient, createWriteQueue, createTemporaryId, uploadFile },
 });
