@@ -50,7 +50,11 @@ const entries: readonly BundleEntry[] = [
     code: "export * from '@ballast/client';",
     targetBytes: 8_000,
     // Over target: core's error catalogue and its en/es messages ride along (about 4.8 kB).
-    ceilingBytes: 12_500,
+    // +5.3 kB from issue 15's second pass: uploadFile / createUploadQueue (2.8 kB),
+    // mergeChanges' default, core's mergeFields (0.6 kB), temporaryIdSupport (0.6 kB) and
+    // createReadCache (0.6 kB) are tree-shaken away by an app that does not import them;
+    // 0.6 kB is in the write queue itself.
+    ceilingBytes: 17_600,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {
