@@ -47,9 +47,11 @@ export interface GiveUpEvent {
   readonly reason: GiveUpReason;
 }
 
-/** Exponential backoff: `initialDelay × factor^n` before retry `n + 1`, capped by `maxDelay`. */
+/** Exponential backoff: `initialDelayMs × factor^n` before retry `n + 1`, capped by `maxDelayMs`. */
 export interface ExponentialBackoff {
   /** Nominal delay before the first retry, ms. Default `500`. */
+  initialDelayMs?: number;
+  /** @deprecated Renamed `initialDelayMs` (durations end in `Ms`); still accepted. */
   initialDelay?: number;
   /** Growth per retry. Default `2`. */
   factor?: number;
@@ -205,7 +207,8 @@ const checkedOptionsSchema = v.refine(
     delays: v.optional(v.array(delaySchema, { minLength: 1 })),
     backoff: v.optional(
       v.object({
-        initialDelay: v.optional(delaySchema, 500),
+        initialDelayMs: v.optional(delaySchema),
+        initialDelay: v.optional(delaySchema),
         factor: v.optional(v.number({ min: 1, max: 100 }), 2),
       }),
     ),
@@ -234,6 +237,15 @@ const checkedOptionsSchema = v.refine(
         return { path: [old], message: `use ${key} alone (${old} is its deprecated name)` };
       }
     }
+    if (
+      options.backoff?.initialDelayMs !== undefined &&
+      options.backoff.initialDelay !== undefined
+    ) {
+      return {
+        path: ['backoff', 'initialDelay'],
+        message: 'use initialDelayMs alone (initialDelay is its deprecated name)',
+      };
+    }
     if (options.on?.retry !== undefined && options.onRetry !== undefined) {
       return { path: ['onRetry'], message: 'use on.retry alone (onRetry is its deprecated name)' };
     }
@@ -260,14 +272,22 @@ type CheckedRetryOptions = v.Infer<typeof checkedOptionsSchema>;
  */
 export type ParsedRetryOptions = Omit<
   CheckedRetryOptions,
-  'timeoutMs' | 'maxDelayMs' | 'maxDelay' | 'on'
-> & { maxDelay: number };
+  'timeoutMs' | 'maxDelayMs' | 'maxDelay' | 'on' | 'backoff'
+> & { maxDelay: number; backoff?: { initialDelay: number; factor: number } };
 
 /** Folds the current names and the deprecated ones into one shape (see {@link ParsedRetryOptions}). */
 export function foldRetryNames(options: CheckedRetryOptions): ParsedRetryOptions {
-  const { timeoutMs, maxDelayMs, maxDelay, on, ...rest } = options;
+  const { timeoutMs, maxDelayMs, maxDelay, on, backoff, ...rest } = options;
   return {
     ...rest,
+    ...(backoff === undefined
+      ? {}
+      : {
+          backoff: {
+            initialDelay: backoff.initialDelayMs ?? backoff.initialDelay ?? 500,
+            factor: backoff.factor,
+          },
+        }),
     maxDelay: maxDelayMs ?? maxDelay ?? 30_000,
     timeout: timeoutMs ?? options.timeout,
     onRetry: on?.retry ?? options.onRetry,
