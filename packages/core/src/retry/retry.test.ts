@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { BallastError, isBallastError } from '../errors/ballast-error.js';
-import { type RetryAttempt, retry, retryPolicy } from './retry.js';
+import type { RetryAttempt } from './attempt.js';
+import { retry, retryPolicy } from './retry.js';
 import { createRetryBudget } from './retry-budget.js';
 import type { GiveUpEvent, RetryEvent, RetryOptions } from './retry-options.js';
 

@@ -12,27 +12,11 @@
  * against a plan compiled once (per preset name, policy, or distinct inline options object)
  * and allocates nothing it does not need; the loop starts only after a failure.
  */
-import type { Clock } from '../clock/clock.js';
-import { BallastError } from '../errors/ballast-error.js';
 import { assertFunction } from '../options/parse-options.js';
-import { LazyAbortSignal, type RunLimits, runAbortable } from '../timeout/abortable-run.js';
+import { Attempt, type RetryableFunction } from './attempt.js';
 import { backoffDelay, type RetryPresetName } from './backoff-schedule.js';
 import type { GiveUpReason, RetryCallOptions, RetryOptions } from './retry-options.js';
 import { type CallScope, compileRetryCall, type RetryPlan, withCallOptions } from './retry-plan.js';
-
-/** What each attempt receives. */
-export interface RetryAttempt {
-  /** 1 for the first attempt, 2 for the first retry, and so on. */
-  readonly attempt: number;
-  /**
-   * Aborts when this attempt's `timeout` passes, the overall `deadline` passes or the caller's
-   * `signal` aborts. Pass it to `fetch` or your driver so abandoned work really stops.
-   */
-  readonly signal: AbortSignal;
-}
-
-/** The operation `retry()` runs: called once per attempt. */
-export type RetryableFunction<T> = (attempt: RetryAttempt) => T | PromiseLike<T>;
 
 /**
  * A retry policy validated once and reused: call it like `retry()` without the options.
@@ -45,20 +29,6 @@ export interface RetryPolicy {
   execute<T>(fn: RetryableFunction<T>, call?: RetryCallOptions): Promise<T>;
 }
 
-class Attempt implements RetryAttempt {
-  readonly attempt: number;
-  readonly #scope: LazyAbortSignal;
-
-  constructor(attempt: number, scope: LazyAbortSignal) {
-    this.attempt = attempt;
-    this.#scope = scope;
-  }
-
-  get signal(): AbortSignal {
-    return this.#scope.signal;
-  }
-}
-
 /** The absolute deadline of a call starting now, or undefined when there is none. */
 function deadlineOf(plan: RetryPlan, scope: CallScope): number | undefined {
   let earliest: number | undefined;
@@ -69,63 +39,6 @@ function deadlineOf(plan: RetryPlan, scope: CallScope): number | undefined {
   return earliest;
 }
 
-/** The limits of one attempt: its timeout, or what is left of the deadline if that is sooner. */
-class AttemptLimits implements RunLimits {
-  readonly clock: Clock;
-  readonly signal: AbortSignal | undefined;
-  readonly timeoutMs: number;
-  readonly #attempt: number;
-  readonly #attemptTimeout: number;
-  readonly #deadlineFirst: boolean;
-
-  constructor(
-    plan: RetryPlan,
-    signal: AbortSignal | undefined,
-    attempt: number,
-    deadlineAt: number | undefined,
-  ) {
-    this.clock = plan.clock;
-    this.signal = signal;
-    const remaining =
-      deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - plan.clock.now();
-    this.#deadlineFirst = remaining <= plan.timeout;
-    this.timeoutMs = Math.min(plan.timeout, remaining);
-    this.#attempt = attempt;
-    this.#attemptTimeout = plan.timeout;
-  }
-
-  timeoutError(): BallastError {
-    const attempt = this.#attempt;
-    if (this.#deadlineFirst) {
-      return new BallastError('TIMEOUT', {
-        message: `The retry deadline passed during attempt ${attempt}`,
-        details: { attempt, deadline: true },
-      });
-    }
-    return new BallastError('TIMEOUT', {
-      message: `Attempt ${attempt} timed out after ${this.#attemptTimeout} ms`,
-      details: { attempt, timeoutMs: this.#attemptTimeout },
-    });
-  }
-}
-
-/** One attempt, under its timeout, the remaining deadline and the caller's signal. */
-function runAttempt<T>(
-  plan: RetryPlan,
-  fn: RetryableFunction<T>,
-  number: number,
-  signal: AbortSignal | undefined,
-  deadlineAt: number | undefined,
-): Promise<T> {
-  const scope = new LazyAbortSignal();
-  const attempt = new Attempt(number, scope);
-  return runAbortable(
-    scope,
-    () => fn(attempt),
-    new AttemptLimits(plan, signal, number, deadlineAt),
-  );
-}
-
 /** The success path with no timeout, deadline or signal: no timer, no listener. */
 async function runPlain<T>(
   plan: RetryPlan,
@@ -133,7 +46,7 @@ async function runPlain<T>(
   scope: CallScope,
 ): Promise<T> {
   try {
-    return await fn(new Attempt(1, new LazyAbortSignal()));
+    return await new Attempt(1, fn).call();
   } catch (error) {
     return retryAfterFailure(plan, fn, scope, error, undefined);
   }
@@ -146,7 +59,7 @@ async function runGuarded<T>(
 ): Promise<T> {
   const deadlineAt = deadlineOf(plan, scope);
   try {
-    return await runAttempt(plan, fn, 1, scope.signal, deadlineAt);
+    return await new Attempt(1, fn).guarded(plan, scope.signal, deadlineAt);
   } catch (error) {
     return retryAfterFailure(plan, fn, scope, error, deadlineAt);
   }
@@ -211,7 +124,7 @@ async function retryAfterFailure<T>(
     }
     attempts++;
     try {
-      return await runAttempt(plan, fn, attempts, signal, deadlineAt);
+      return await new Attempt(attempts, fn).guarded(plan, signal, deadlineAt);
     } catch (attemptError) {
       if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
       error = attemptError;

@@ -160,6 +160,33 @@ describe('withTimeout', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('ends exactly the runs still waiting when a shared signal aborts, whichever settled first', async () => {
+    const clock = new ManualClock();
+    const shutdown = new AbortController();
+    const finish: Array<(value: number) => void> = [];
+    const runs = Array.from({ length: 20 }, (_, index) =>
+      withTimeout(
+        () =>
+          new Promise<number>((resolve) => {
+            finish[index] = resolve;
+          }),
+        1_000,
+        { clock, signal: shutdown.signal },
+      ),
+    );
+    // Runs leave the list from the middle, the ends and out of order.
+    for (const index of [7, 0, 19, 8, 3, 12]) finish[index]?.(index);
+    await Promise.resolve();
+    shutdown.abort('shutting down');
+    const outcomes = await Promise.allSettled(runs);
+    const settled = [0, 3, 7, 8, 12, 19];
+    outcomes.forEach((outcome, index) => {
+      if (settled.includes(index)) expect(outcome).toEqual({ status: 'fulfilled', value: index });
+      else expect(outcome).toEqual({ status: 'rejected', reason: 'shutting down' });
+    });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('accepts plain values as well as promises', async () => {
     await expect(withTimeout(() => 42, 100, { clock: new ManualClock() })).resolves.toBe(42);
   });
