@@ -26,6 +26,11 @@ import type { CancelTimer, Clock } from '../clock/clock.js';
  */
 const abortSubscribers = new WeakMap<AbortSignal, AbortableRun<unknown>[]>();
 
+/** How many runs wait on `signal` now: for tests, which check that settled runs leave. */
+export function runsWaitingOn(signal: AbortSignal): number {
+  return abortSubscribers.get(signal)?.length ?? 0;
+}
+
 /**
  * Work run under a time limit and a caller's signal. A subclass says what the work is
  * ({@link AbortableRun.work}) and which error a timeout rejects with; {@link AbortableRun.run}

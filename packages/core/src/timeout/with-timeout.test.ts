@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
+import { runsWaitingOn } from './abortable-run.js';
 import { withTimeout } from './with-timeout.js';
 
 function deferred<T>() {
@@ -177,14 +178,19 @@ describe('withTimeout', () => {
     // Runs leave the list from the middle, the ends and out of order.
     for (const index of [7, 0, 19, 8, 3, 12]) finish[index]?.(index);
     await Promise.resolve();
+    expect(runsWaitingOn(shutdown.signal)).toBe(14);
+    for (const index of [5, 13]) finish[index]?.(index);
+    await Promise.resolve();
+    expect(runsWaitingOn(shutdown.signal)).toBe(12);
     shutdown.abort('shutting down');
     const outcomes = await Promise.allSettled(runs);
-    const settled = [0, 3, 7, 8, 12, 19];
+    const settled = [0, 3, 5, 7, 8, 12, 13, 19];
     outcomes.forEach((outcome, index) => {
       if (settled.includes(index)) expect(outcome).toEqual({ status: 'fulfilled', value: index });
       else expect(outcome).toEqual({ status: 'rejected', reason: 'shutting down' });
     });
     expect(clock.pendingTimers).toBe(0);
+    expect(runsWaitingOn(shutdown.signal)).toBe(0);
   });
 
   it('accepts plain values as well as promises', async () => {
