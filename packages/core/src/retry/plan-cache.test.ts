@@ -53,6 +53,7 @@ const schedules = {
   preset: mostly(fc.constantFrom('mutation', 'read'), fc.constantFrom('fast', 'toString')),
   // biome-ignore lint/suspicious/noSparseArray: a sparse array is one of the inputs under test
   delays: mostly(fc.array(numbers, { minLength: 1, maxLength: 3 }), fc.constant([, 100])),
+  delaysMs: mostly(fc.array(numbers, { minLength: 1, maxLength: 3 }), fc.constant([])),
   backoff: mostly(
     fc.record({ initialDelayMs: numbers, factor: numbers }, { requiredKeys: [] }),
     fc.constantFrom({ factor: 2, extra: true }, { initialDelayMs: 1, initialDelay: 1 }),

@@ -8,7 +8,7 @@
  * as before, only not repeated.
  *
  * Values are compared by identity, except the three that are usually written inline as
- * literals and hold only primitives or functions: `delays` (an array), `backoff` and `on`
+ * literals and hold only primitives or functions: `delaysMs` or `delays` (arrays), `backoff` and `on`
  * (objects), compared item by item against a copy taken when they were validated, so changing
  * such an array or object after the call is noticed too.
  */
@@ -29,7 +29,8 @@ const shapes: Shape[] = [];
 const isCallScoped = (key: string) => key === 'signal' || key === 'deadline' || key === 'request';
 
 /** Keys whose value is compared item by item (see the header). */
-const isLiteralKey = (key: string) => key === 'delays' || key === 'backoff' || key === 'on';
+const isLiteralKey = (key: string) =>
+  key === 'delaysMs' || key === 'delays' || key === 'backoff' || key === 'on';
 
 function copyOf(key: string, value: unknown): unknown {
   if (!isLiteralKey(key) || typeof value !== 'object' || value === null) return value;

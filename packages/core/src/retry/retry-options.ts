@@ -18,6 +18,8 @@ export interface RetryEvent {
   /** What it failed with. */
   readonly error: unknown;
   /** Milliseconds `retry()` now waits before the next attempt (jitter and Retry-After applied). */
+  readonly delayMs: number;
+  /** @deprecated Renamed `delayMs` (durations end in `Ms`); the same number. */
   readonly delay: number;
 }
 
@@ -84,13 +86,15 @@ export interface RetryCallOptions {
 }
 
 /**
- * Options for `retry()` and `retryPolicy()`. Choose at most one schedule: `preset`, `delays`
+ * Options for `retry()` and `retryPolicy()`. Choose at most one schedule: `preset`, `delaysMs`
  * or `backoff`; with none, the `'mutation'` preset applies.
  */
 export interface RetryOptions extends RetryCallOptions {
   /** A named schedule from {@link retryPresets}: `'mutation'` or `'read'`. Default `'mutation'`. */
   preset?: RetryPresetName;
   /** Explicit nominal delays in ms, one per retry (`[200, 400]`). Past the end, the last repeats. */
+  delaysMs?: readonly number[];
+  /** @deprecated Renamed `delaysMs` (durations end in `Ms`); still accepted. */
   delays?: readonly number[];
   /** Exponential backoff instead of a list. */
   backoff?: ExponentialBackoff;
@@ -198,12 +202,14 @@ const callSchema = v.object(callShape);
 const renamed = [
   ['timeoutMs', 'timeout'],
   ['maxDelayMs', 'maxDelay'],
+  ['delaysMs', 'delays'],
 ] as const;
 
 const checkedOptionsSchema = v.refine(
   v.object({
     ...callShape,
     preset: v.optional(v.literal(...(Object.keys(retryPresets) as [RetryPresetName]))),
+    delaysMs: v.optional(v.array(delaySchema, { minLength: 1 })),
     delays: v.optional(v.array(delaySchema, { minLength: 1 })),
     backoff: v.optional(
       v.object({
@@ -255,11 +261,11 @@ const checkedOptionsSchema = v.refine(
         message: 'use on.giveUp alone (onGiveUp is its deprecated name)',
       };
     }
-    const chosen = (['preset', 'delays', 'backoff'] as const).filter(
+    const chosen = (['preset', 'delaysMs', 'delays', 'backoff'] as const).filter(
       (key) => options[key] !== undefined,
     );
     return chosen.length > 1
-      ? { path: [chosen[1] ?? 'delays'], message: `choose one schedule: ${chosen.join(' or ')}` }
+      ? { path: [chosen[1] ?? 'delaysMs'], message: `choose one schedule: ${chosen.join(' or ')}` }
       : undefined;
   },
 );
@@ -267,19 +273,22 @@ const checkedOptionsSchema = v.refine(
 type CheckedRetryOptions = v.Infer<typeof checkedOptionsSchema>;
 
 /**
- * Retry options as validated, defaults applied and deprecated names folded into the current
- * ones: `timeout`/`maxDelay` hold `timeoutMs`/`maxDelayMs`, `onRetry`/`onGiveUp` hold `on`'s.
+ * Retry options as validated, defaults applied and the current names and the deprecated ones
+ * folded into one field each: `timeout`, `maxDelay`, `delays` and `backoff.initialDelay` hold
+ * `timeoutMs`, `maxDelayMs`, `delaysMs` and `backoff.initialDelayMs`; `onRetry`/`onGiveUp` hold
+ * `on`'s.
  */
 export type ParsedRetryOptions = Omit<
   CheckedRetryOptions,
-  'timeoutMs' | 'maxDelayMs' | 'maxDelay' | 'on' | 'backoff'
+  'timeoutMs' | 'maxDelayMs' | 'maxDelay' | 'on' | 'backoff' | 'delaysMs'
 > & { maxDelay: number; backoff?: { initialDelay: number; factor: number } };
 
 /** Folds the current names and the deprecated ones into one shape (see {@link ParsedRetryOptions}). */
 export function foldRetryNames(options: CheckedRetryOptions): ParsedRetryOptions {
-  const { timeoutMs, maxDelayMs, maxDelay, on, backoff, ...rest } = options;
+  const { timeoutMs, maxDelayMs, maxDelay, on, backoff, delaysMs, ...rest } = options;
   return {
     ...rest,
+    delays: delaysMs ?? options.delays,
     ...(backoff === undefined
       ? {}
       : {

@@ -112,7 +112,7 @@ async function retryAfterFailure<T>(
     const delay = nextDelay(plan, error, attempts, deadlineAt);
     if (typeof delay === 'string') throw giveUp(error, delay);
     // A listener that throws rejects the call with its error, as the docs promise.
-    plan.onRetry?.({ attempt: attempts, error, delay });
+    plan.onRetry?.({ attempt: attempts, error, delayMs: delay, delay });
     if (delay > 0) {
       try {
         await plan.clock.sleep(delay, signal);
