@@ -36,20 +36,23 @@ const entries: readonly BundleEntry[] = [
     name: "import { retry } from '@ballast/core'",
     code: "export { retry } from '@ballast/core';",
     targetBytes: 5_000,
-    ceilingBytes: 10_400,
+    // Over target. Of the 7.1 kB: the options schema and the validator (~2.2 kB), the error
+    // catalogue's code names (~0.65 kB), the classifier with is-network-error (~1 kB).
+    ceilingBytes: 7_250,
   },
   {
     name: `import { ${policies} } from '@ballast/core'`,
     code: `export { ${policies} } from '@ballast/core';`,
     targetBytes: 10_000,
-    ceilingBytes: 13_000,
+    ceilingBytes: 9_850,
   },
   { name: "import * from '@ballast/core'", code: "export * from '@ballast/core';" },
   {
     name: "import * from '@ballast/client'",
     code: "export * from '@ballast/client';",
     targetBytes: 8_000,
-    // Over target: core's error catalogue and its en/es messages ride along (about 4.8 kB).
+    // Over target. Core's en/es messages left BallastError (12.3 → 10.4 kB); most of the rest
+    // is the client's own write queue and fetch client.
     ceilingBytes: 12_500,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
