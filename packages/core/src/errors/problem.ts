@@ -5,7 +5,7 @@
  * client's banner) imports these and pays for them there.
  */
 import type { ErrorAction } from './error-codes.js';
-import { type BallastError, isBallastError, toBallastError } from './ballast-error.js';
+import { toBallastError } from './ballast-error.js';
 import { messageForCode } from './messages.js';
 
 /** RFC 9457 `application/problem+json` body, with Ballast's extension members. */
@@ -61,7 +61,7 @@ export function userMessage(errorOrCode: unknown, locale = 'en'): string {
  * ```
  */
 export function toProblem(error: unknown, options: ToProblemOptions = {}): ProblemDetails {
-  const failure: BallastError = isBallastError(error) ? error : toBallastError(error);
+  const failure = toBallastError(error);
   const problem: ProblemDetails = {
     ...failure.details,
     type: `${options.typeBaseUrl ?? defaultTypeBaseUrl}${failure.code.toLowerCase().replaceAll('_', '-')}`,

@@ -1,8 +1,9 @@
 /**
  * Core's small strict validator. Core runs in browsers, where `import { retry }` must stay under
  * 5 kB min+gzip; even zod's mini build costs more than that for one object schema. This one is
- * under 2 kB min+gzip whole (less: unused schemas are tree-shaken), does only what core's options need, and is strict: an object schema
- * rejects unknown keys, so a misspelt option (`requried: true`) fails instead of being ignored.
+ * under 2 kB min+gzip whole (less, since unused schemas are tree-shaken), does only what core's
+ * options need, and is strict: an object schema rejects unknown keys, so a misspelt option
+ * (`requried: true`) fails instead of being ignored.
  *
  * Every schema is a Standard Schema V1, so it goes through `parseOptions()` exactly as a zod
  * schema does and produces the same `INVALID_OPTIONS` error naming the field.
