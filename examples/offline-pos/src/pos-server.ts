@@ -7,12 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { expressIdempotency } from '@ballast/adapters/express';
-import {
-  BallastError,
-  MemoryIdempotencyStore,
-  registerMessages,
-  toProblem,
-} from '@ballast/core';
+import { BallastError, MemoryIdempotencyStore, registerMessages, toProblem } from '@ballast/core';
 import { build } from 'esbuild';
 import express, { type Express, type RequestHandler } from 'express';
 import { createSalesApp, type SalesAppOptions } from '../../express-sales/src/app.js';

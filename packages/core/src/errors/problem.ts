@@ -4,8 +4,9 @@
  * catalogues into a bundle; code that renders errors for people (a server's error handler, a
  * client's banner) imports these and pays for them there.
  */
-import type { ErrorAction } from './error-codes.js';
+
 import { toBallastError } from './ballast-error.js';
+import type { ErrorAction } from './error-codes.js';
 import { messageForCode } from './messages.js';
 
 /** RFC 9457 `application/problem+json` body, with Ballast's extension members. */

@@ -650,9 +650,7 @@ describe('createIdempotency: a store that is down, slow or not migrated', () => 
       code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
       details: { retryAfterSeconds: 2 },
     });
-    expect(JSON.stringify(toProblem(error))).not.toContain(
-      'ECONNREFUSED',
-    );
+    expect(JSON.stringify(toProblem(error))).not.toContain('ECONNREFUSED');
   });
 
   it("onStoreUnavailable: 'proceed' runs the operation unguarded, emits unguarded and logs", async () => {
