@@ -180,6 +180,14 @@ describe('the plan cache', () => {
     ).rejects.toMatchObject({ details: { field: 'request.method' } });
   });
 
+  it('never lets an array stand for an empty options object', async () => {
+    await retry(async () => 'ok', {});
+    await expect(retry(async () => 'ok', [] as never)).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      details: { field: '(options)' },
+    });
+  });
+
   it('holds a bounded number of shapes', () => {
     for (let retries = 0; retries < 50; retries++) compileRetryCall({ retries }, 'retry()');
     expect(cachedPlan({ retries: 49 })).toBeDefined();

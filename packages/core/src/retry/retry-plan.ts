@@ -81,7 +81,8 @@ export function compileRetryCall(
     return { plan: presetPlan(options, where), scope: openScope };
   }
   const input = options as Record<string, unknown>;
-  const plan = cachedPlan(input);
+  // An array has no option keys either, but the schema refuses it: never let it match `{}`.
+  const plan = Array.isArray(input) ? undefined : cachedPlan(input);
   const { signal, deadline, request } = input;
   if (plan !== undefined && validCallValues(signal, deadline, request)) {
     return {
