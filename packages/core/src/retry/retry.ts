@@ -153,7 +153,7 @@ function execute<T>(
  * Runs `fn`, and runs it again when it fails for a reason that may pass.
  *
  * - Schedule: a preset name (`'mutation'`: 500, 1000, 2000 ms; `'read'`: 1, 2, 4 s; 3 retries
- *   each), explicit `delays`, or exponential `backoff`; `'equal'` jitter by default.
+ *   each), explicit `delaysMs`, or exponential `backoff`; `'equal'` jitter by default.
  * - Which errors: {@link classifyError} (network errors, timeouts, 408/429/5xx, retryable
  *   `BallastError`s) unless `classify` says otherwise; `Retry-After` is honoured.
  * - Never retries a POST/PATCH `request` without an idempotency key.
@@ -170,7 +170,7 @@ function execute<T>(
  * ```ts
  * const invoice = await retry(
  *   ({ signal }) => fetchJson(`/invoices/${id}`, { signal }),
- *   { preset: 'read', timeout: 10_000, deadline: 30_000, signal },
+ *   { preset: 'read', timeoutMs: 10_000, deadline: 30_000, signal },
  * );
  * ```
  */
@@ -194,7 +194,7 @@ export function retry<T>(
  *
  * @example
  * ```ts
- * const retryRead = retryPolicy({ preset: 'read', timeout: 10_000, budget });
+ * const retryRead = retryPolicy({ preset: 'read', timeoutMs: 10_000, budget });
  * const user = await retryRead(({ signal }) => loadUser(id, signal), { signal: request.signal });
  * ```
  */
