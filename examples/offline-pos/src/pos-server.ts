@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { expressIdempotency } from '@ballast/adapters/express';
-import { BallastError, MemoryIdempotencyStore, registerMessages } from '@ballast/core';
+import { BallastError, MemoryIdempotencyStore, registerMessages, toProblem } from '@ballast/core';
 import { build } from 'esbuild';
 import express, { type Express, type RequestHandler } from 'express';
 import { createSalesApp, type SalesAppOptions } from '../../express-sales/src/app.js';
@@ -84,7 +84,7 @@ export function createPosApp(options: PosAppOptions): PosApp {
       res
         .status(error.status)
         .type('application/problem+json')
-        .send(JSON.stringify(error.toProblem({ instance: req.originalUrl })));
+        .send(JSON.stringify(toProblem(error, { instance: req.originalUrl })));
     };
 
   // The stock rule of seed 002 §3.1: a sale queued offline may meet an empty shelf on the

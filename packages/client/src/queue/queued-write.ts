@@ -25,7 +25,7 @@ export const queueSchemaVersion = 1;
 /** The error a server answered with, kept on a `failed` or `conflict` write. */
 export interface QueuedWriteError {
   code: string;
-  /** The server's message for the user (problem+json `detail`), or the code's catalogue message. */
+  /** The server's message for the user (problem+json `detail`), or the code when it sent none. */
   message: string;
   status: number;
 }

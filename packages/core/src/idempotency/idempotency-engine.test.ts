@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
+import { toProblem } from '../errors/problem.js';
 import type { Logger } from '../logging/logger.js';
 import { injectFaults } from '../testing/inject-faults.js';
 import { isPromiseLike } from './awaitable.js';
@@ -647,9 +648,7 @@ describe('createIdempotency: a store that is down, slow or not migrated', () => 
       code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
       details: { retryAfterSeconds: 2 },
     });
-    expect(JSON.stringify((error as { toProblem(): unknown }).toProblem())).not.toContain(
-      'ECONNREFUSED',
-    );
+    expect(JSON.stringify(toProblem(error))).not.toContain('ECONNREFUSED');
   });
 
   it("onStoreUnavailable: 'proceed' runs the operation unguarded, emits unguarded and logs", async () => {

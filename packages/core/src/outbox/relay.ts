@@ -16,7 +16,8 @@
  *   rows back at once) before it resolves.
  */
 
-import { type CircuitState, createCircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
+import type { CircuitState } from '../circuit-breaker/circuit-breaker-config.js';
+import { createCircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
 import type { CancelTimer, Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
