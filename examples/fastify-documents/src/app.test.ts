@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
-import { KyselyDocumentRecords, migrateDocuments } from '@ballast/adapters/postgres';
+import { KyselyDocumentRecords } from '@ballast/adapters/postgres';
 import { failOnCall, injectFaults } from '@ballast/core/testing';
 import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,7 @@ import { Kysely, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, type DocumentData } from './app.js';
+import { migrateExample } from './schema.js';
 
 let directory: string;
 let db: Kysely<unknown>;
@@ -24,7 +25,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'fastify-documents-'));
   db = new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite()) });
-  await migrateDocuments(db);
+  await migrateExample(db);
   storage = injectFaults(new FileSystemObjectStorage({ directory }));
   const records = new KyselyDocumentRecords<DocumentData>({ db });
   app = await buildApp({ db, storage, records, maxUploadBytes: 1024 * 1024, reconcileGraceMs: 0 });
