@@ -1,15 +1,19 @@
 /**
  * The server side of `error-handler.bench.ts`, run as its own process so the load generator and
- * the server do not share an event loop. One route, four ways:
- * - `express-bare`      Express 5 with nothing after the route (Express's own final handler)
- * - `express-ballast`   the same app with `expressNotFoundHandler()` and `expressErrorHandler()`
- *                       mounted after it, as the docs say
- * - `fastify-bare`      Fastify 5 with its default error and not-found handlers
- * - `fastify-ballast`   the same app with `fastifyErrorHandler()` and `fastifyNotFoundHandler()`
+ * the server do not share an event loop. One framework per process (MODE `express` or
+ * `fastify`), three copies of the same app on three ports:
+ * - `bare`      no Ballast: Express's own final handler, or Fastify's default handlers
+ * - `control`   a second bare app, identical to the first: how far two identical contenders
+ *               drift apart is the noise floor the Ballast figure is read against
+ * - `ballast`   the same app with Ballast's not-found and error handlers installed as the docs
+ *               say (`expressNotFoundHandler()` + `expressErrorHandler()` after the routes;
+ *               `setErrorHandler(fastifyErrorHandler())` + `setNotFoundHandler(...)`)
+ * All three share one process, so its CPU, scheduling and JIT are the same for each; the bench
+ * loads one app at a time, so the process's CPU time over a round is that app's.
  *
  * Routes: GET /items/:id (the passing request being measured: a small JSON answer), GET /boom
  * (throws, so the bench can check which error handler is installed), GET /stats →
- * `{ cpuMicros }`. Prints `listening <port>` when ready. Environment: MODE.
+ * `{ cpuMicros }`. Prints `listening bare=<port> control=<port> ballast=<port>` when ready.
  */
 import { expressErrorHandler, expressNotFoundHandler } from '@ballast/adapters/express';
 import { fastifyErrorHandler, fastifyNotFoundHandler } from '@ballast/adapters/fastify';
@@ -17,7 +21,7 @@ import { noopLogger } from '@ballast/core';
 import express from 'express';
 import Fastify from 'fastify';
 
-const mode = process.env.MODE ?? 'express-bare';
+const mode = process.env.MODE ?? 'express';
 const cpuMicros = () => {
   const { user, system } = process.cpuUsage();
   return user + system;
@@ -46,7 +50,6 @@ async function startExpress(withBallast: boolean): Promise<number> {
     const server = app.listen(0, '127.0.0.1', () => {
       resolve((server.address() as { port: number }).port);
     });
-    process.once('SIGTERM', () => server.close(() => process.exit(0)));
   });
 }
 
@@ -62,21 +65,15 @@ async function startFastify(withBallast: boolean): Promise<number> {
   });
   app.get('/stats', async () => ({ cpuMicros: cpuMicros() }));
   await app.listen({ port: 0, host: '127.0.0.1' });
-  process.once('SIGTERM', () => {
-    void app.close().finally(() => process.exit(0));
-  });
   return (app.server.address() as { port: number }).port;
 }
 
-const [framework, variant] = mode.split('-');
-if (
-  (framework !== 'express' && framework !== 'fastify') ||
-  !['bare', 'ballast'].includes(variant ?? '')
-) {
-  throw new Error(`Unknown MODE ${mode}`);
-}
-const port =
-  framework === 'express'
-    ? await startExpress(variant === 'ballast')
-    : await startFastify(variant === 'ballast');
-console.log(`listening ${port}`);
+if (mode !== 'express' && mode !== 'fastify') throw new Error(`Unknown MODE ${mode}`);
+const start = mode === 'express' ? startExpress : startFastify;
+const ports = {
+  bare: await start(false),
+  control: await start(false),
+  ballast: await start(true),
+};
+console.log(`listening bare=${ports.bare} control=${ports.control} ballast=${ports.ballast}`);
+process.once('SIGTERM', () => process.exit(0));

@@ -3,15 +3,18 @@
  * "Measure"): Express and Fastify, each bare and with Ballast's handlers installed as the docs
  * say, serving the same `GET /items/:id` JSON route, on loopback with autocannon.
  *
- * Each of the four servers runs in its own process (`bench/error-handler-server.ts`). Rounds
- * alternate the contenders (bare first in even rounds, Ballast first in odd ones), so a noisy
- * neighbour or a warming JIT slows both alike. Two figures per round and contender:
+ * One server process per framework (`bench/error-handler-server.ts`) holds three copies of the
+ * app: bare, an identical bare `control`, and with Ballast's handlers; sharing the process keeps
+ * CPU, scheduling and JIT the same for each. Only one app is loaded at a time, in an order that
+ * rotates every round, so a noisy neighbour or a warming JIT slows each alike. Two figures per
+ * round and app:
  * - requests per second, which depends on how much of the machine the load generator left;
- * - the server's own CPU time (user + system, `process.cpuUsage`) per request, which does not.
- * The verdict compares, per framework, the paired per-round ratio Ballast / bare of CPU per
- * request: its mean and a 95 % confidence interval over the rounds (Student's t). "No measurable
- * cost" means the interval contains 1. Before measuring, a probe checks that each server really
- * has the handler it claims: `GET /boom` answers problem+json only where Ballast's is installed.
+ * - the server process's CPU time (user + system, `process.cpuUsage`) per request, which does not.
+ * The verdict compares, per framework, the paired per-round ratio of CPU per request, Ballast /
+ * bare: its mean and a 95 % confidence interval over the rounds (Student's t). "A measurable
+ * cost" means the interval lies wholly above 1; the control / bare ratio shows the noise floor.
+ * Before measuring, a probe checks that each app really has the handler it claims: `GET /boom`
+ * answers problem+json, without the driver's message, only where Ballast's is installed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -20,25 +23,31 @@ import type { Benchmark } from './bench-result.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const connections = 16;
-const rounds = Number(process.env.BALLAST_BENCH_ROUNDS ?? 8);
+const rounds = Number(process.env.BALLAST_BENCH_ROUNDS ?? 12);
 const secondsPerRound = Number(process.env.BALLAST_BENCH_SECONDS ?? 3);
 const warmUpSeconds = 3;
 
 const frameworks = ['express', 'fastify'] as const;
 type Framework = (typeof frameworks)[number];
-type Variant = 'bare' | 'ballast';
-type Mode = `${Framework}-${Variant}`;
+const variants = ['bare', 'control', 'ballast'] as const;
+type Variant = (typeof variants)[number];
+
+interface App {
+  readonly name: `${Framework}-${Variant}`;
+  readonly variant: Variant;
+  readonly url: string;
+}
 
 interface Server {
-  readonly mode: Mode;
-  readonly url: string;
+  readonly framework: Framework;
+  readonly apps: Readonly<Record<Variant, App>>;
   readonly child: ChildProcess;
 }
 
-function startServer(mode: Mode): Promise<Server> {
+function startServer(framework: Framework): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/error-handler-server.ts'], {
     cwd: repoRoot,
-    env: { ...process.env, MODE: mode, NODE_ENV: 'production' },
+    env: { ...process.env, MODE: framework, NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new Promise((resolve, reject) => {
@@ -48,10 +57,26 @@ function startServer(mode: Mode): Promise<Server> {
     });
     child.stdout?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
-      const match = /listening (\d+)/.exec(chunk);
-      if (match) resolve({ mode, url: `http://127.0.0.1:${match[1]}`, child });
+      const match = /listening bare=(\d+) control=(\d+) ballast=(\d+)/.exec(chunk);
+      if (!match) return;
+      const app = (variant: Variant, port: string | undefined): App => ({
+        name: `${framework}-${variant}`,
+        variant,
+        url: `http://127.0.0.1:${port}`,
+      });
+      resolve({
+        framework,
+        apps: {
+          bare: app('bare', match[1]),
+          control: app('control', match[2]),
+          ballast: app('ballast', match[3]),
+        },
+        child,
+      });
     });
-    child.once('exit', (code) => reject(new Error(`${mode} server exited (${code}): ${stderr}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${framework} server exited (${code}): ${stderr}`)),
+    );
   });
 }
 
@@ -64,26 +89,26 @@ function stopServer(server: Server): Promise<void> {
   });
 }
 
-async function serverCpuMicros(server: Server): Promise<number> {
-  const body = (await (await fetch(`${server.url}/stats`)).json()) as { cpuMicros: number };
+async function serverCpuMicros(app: App): Promise<number> {
+  const body = (await (await fetch(`${app.url}/stats`)).json()) as { cpuMicros: number };
   return body.cpuMicros;
 }
 
-/** Fails the run when a server does not have the error handler its mode names. */
-async function checkHandlers(server: Server): Promise<void> {
-  const response = await fetch(`${server.url}/boom`);
+/** Fails the run when an app does not have the error handler its name says. */
+async function checkHandlers(app: App): Promise<void> {
+  const response = await fetch(`${app.url}/boom`);
   const type = response.headers.get('content-type') ?? '';
   const body = await response.text();
   const problem = type.startsWith('application/problem+json');
-  const expected = server.mode.endsWith('-ballast');
+  const expected = app.variant === 'ballast';
   if (response.status !== 500 || problem !== expected || (expected && body.includes('secret'))) {
     throw new Error(
-      `${server.mode}: GET /boom answered ${response.status} ${type}, expected ${expected ? '' : 'no '}problem+json`,
+      `${app.name}: GET /boom answered ${response.status} ${type}, expected ${expected ? '' : 'no '}problem+json`,
     );
   }
-  const passing = await fetch(`${server.url}/items/42`);
+  const passing = await fetch(`${app.url}/items/42`);
   if (passing.status !== 200 || (await passing.json()).id !== '42') {
-    throw new Error(`${server.mode}: GET /items/42 answered ${passing.status}`);
+    throw new Error(`${app.name}: GET /items/42 answered ${passing.status}`);
   }
 }
 
@@ -94,14 +119,14 @@ interface RoundFigures {
   readonly errors: number;
 }
 
-async function measure(server: Server, seconds: number): Promise<RoundFigures> {
-  const cpuBefore = await serverCpuMicros(server);
+async function measure(app: App, seconds: number): Promise<RoundFigures> {
+  const cpuBefore = await serverCpuMicros(app);
   const result = await autocannon({
-    url: `${server.url}/items/42`,
+    url: `${app.url}/items/42`,
     connections,
     duration: seconds,
   });
-  const cpuMicros = (await serverCpuMicros(server)) - cpuBefore;
+  const cpuMicros = (await serverCpuMicros(app)) - cpuBefore;
   return {
     rps: result.requests.average,
     cpuMicrosPerRequest: cpuMicros / Math.max(1, result.requests.total),
@@ -138,34 +163,48 @@ const oneDecimal = (value: number) => Math.round(value * 10) / 10;
 
 type Comparison = ReturnType<typeof compare>;
 
-/** One framework's figures: Ballast against bare, round by round. */
-function compare(bare: RoundFigures[] = [], ballast: RoundFigures[] = []) {
-  const cpuRatio = meanWithInterval(
-    bare.map((round, i) => (ballast[i]?.cpuMicrosPerRequest ?? 0) / round.cpuMicrosPerRequest),
-  );
-  const bareCpu = average(bare.map((round) => round.cpuMicrosPerRequest));
-  const ballastCpu = average(ballast.map((round) => round.cpuMicrosPerRequest));
+/** `other` / `bare` of CPU per request and of requests per second, round by round. */
+function ratios(bare: readonly RoundFigures[], other: readonly RoundFigures[]) {
   return {
-    bareRps: Math.round(average(bare.map((round) => round.rps))),
-    ballastRps: Math.round(average(ballast.map((round) => round.rps))),
-    rpsRatio: meanWithInterval(bare.map((round, i) => (ballast[i]?.rps ?? 0) / round.rps)),
-    bareCpuMicrosPerRequest: oneDecimal(bareCpu),
-    ballastCpuMicrosPerRequest: oneDecimal(ballastCpu),
-    addedCpuMicrosPerRequest: oneDecimal(ballastCpu - bareCpu),
-    cpuRatio,
-    measurableCost: cpuRatio.low > 1,
-    roundsCpuMicrosPerRequest: {
-      bare: bare.map((round) => oneDecimal(round.cpuMicrosPerRequest)),
-      ballast: ballast.map((round) => oneDecimal(round.cpuMicrosPerRequest)),
-    },
-    roundsRps: {
-      bare: bare.map((round) => Math.round(round.rps)),
-      ballast: ballast.map((round) => Math.round(round.rps)),
-    },
-    failedRequests: [...bare, ...ballast].reduce(
-      (sum, round) => sum + round.non2xx + round.errors,
-      0,
+    cpu: meanWithInterval(
+      bare.map((round, i) => (other[i]?.cpuMicrosPerRequest ?? 0) / round.cpuMicrosPerRequest),
     ),
+    rps: meanWithInterval(bare.map((round, i) => (other[i]?.rps ?? 0) / round.rps)),
+  };
+}
+
+/** One framework's figures: Ballast and the control against bare, round by round. */
+function compare(rounds: Readonly<Record<Variant, readonly RoundFigures[]>>) {
+  const cpu = (variant: Variant) =>
+    average(rounds[variant].map((round) => round.cpuMicrosPerRequest));
+  const rps = (variant: Variant) => Math.round(average(rounds[variant].map((round) => round.rps)));
+  const ballast = ratios(rounds.bare, rounds.ballast);
+  const control = ratios(rounds.bare, rounds.control);
+  return {
+    rps: { bare: rps('bare'), control: rps('control'), ballast: rps('ballast') },
+    cpuMicrosPerRequest: {
+      bare: oneDecimal(cpu('bare')),
+      control: oneDecimal(cpu('control')),
+      ballast: oneDecimal(cpu('ballast')),
+    },
+    addedCpuMicrosPerRequest: oneDecimal(cpu('ballast') - cpu('bare')),
+    cpuRatio: ballast.cpu,
+    rpsRatio: ballast.rps,
+    controlCpuRatio: control.cpu,
+    controlRpsRatio: control.rps,
+    measurableCost: ballast.cpu.low > 1,
+    roundsCpuMicrosPerRequest: Object.fromEntries(
+      variants.map((variant) => [
+        variant,
+        rounds[variant].map((round) => oneDecimal(round.cpuMicrosPerRequest)),
+      ]),
+    ),
+    roundsRps: Object.fromEntries(
+      variants.map((variant) => [variant, rounds[variant].map((round) => Math.round(round.rps))]),
+    ),
+    failedRequests: variants
+      .flatMap((variant) => rounds[variant])
+      .reduce((sum, round) => sum + round.non2xx + round.errors, 0),
   };
 }
 
@@ -173,45 +212,47 @@ const benchmark: Benchmark = async () => {
   if (!Number.isInteger(rounds) || rounds < 2 || !(secondsPerRound > 0)) {
     throw new Error('BALLAST_BENCH_ROUNDS must be an integer ≥ 2 and BALLAST_BENCH_SECONDS > 0');
   }
-  const modes: Mode[] = frameworks.flatMap((framework) => [
-    `${framework}-bare` as const,
-    `${framework}-ballast` as const,
-  ]);
-  const servers = await Promise.all(modes.map(startServer));
-  const byMode = (mode: Mode) => servers.find((server) => server.mode === mode) as Server;
+  const servers = await Promise.all(frameworks.map(startServer));
   try {
-    for (const server of servers) await checkHandlers(server);
-    for (const server of servers) await measure(server, warmUpSeconds); // JIT, sockets
-    const figures = new Map<Mode, RoundFigures[]>(modes.map((mode) => [mode, []]));
+    const apps = servers.flatMap((server) => variants.map((variant) => server.apps[variant]));
+    for (const app of apps) await checkHandlers(app);
+    for (const app of apps) await measure(app, warmUpSeconds); // JIT, sockets
+    const figures = new Map<string, RoundFigures[]>(apps.map((app) => [app.name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const framework of frameworks) {
-        const order: Variant[] = round % 2 === 0 ? ['bare', 'ballast'] : ['ballast', 'bare'];
+      for (const server of servers) {
+        // Rotate who goes first: bare, control, ballast; control, ballast, bare; …
+        const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant);
         for (const variant of order) {
-          const mode: Mode = `${framework}-${variant}`;
-          figures.get(mode)?.push(await measure(byMode(mode), secondsPerRound));
+          const app = server.apps[variant];
+          figures.get(app.name)?.push(await measure(app, secondsPerRound));
         }
       }
     }
-
-    const express = compare(figures.get('express-bare'), figures.get('express-ballast'));
-    const fastify = compare(figures.get('fastify-bare'), figures.get('fastify-ballast'));
+    const roundsOf = (framework: Framework) =>
+      Object.fromEntries(
+        variants.map((variant) => [variant, figures.get(`${framework}-${variant}`) ?? []]),
+      ) as Record<Variant, RoundFigures[]>;
+    const express = compare(roundsOf('express'));
+    const fastify = compare(roundsOf('fastify'));
     const line = (name: string, f: Comparison) =>
-      `${name} ${f.ballastCpuMicrosPerRequest} vs ${f.bareCpuMicrosPerRequest} µs CPU/request, ratio ${f.cpuRatio.mean} (95% CI ${f.cpuRatio.low}–${f.cpuRatio.high}), ${f.ballastRps} vs ${f.bareRps} req/s`;
+      `${name} ${f.cpuMicrosPerRequest.ballast} vs ${f.cpuMicrosPerRequest.bare} µs CPU/request, ratio ${f.cpuRatio.mean} (95% CI ${f.cpuRatio.low}–${f.cpuRatio.high}; identical control ${f.controlCpuRatio.mean}, ${f.controlCpuRatio.low}–${f.controlCpuRatio.high}), ${f.rps.ballast} vs ${f.rps.bare} req/s`;
     return {
       name: 'error-handler',
       unit: 'server CPU µs per passing request (lower is better)',
-      ballast: express.ballastCpuMicrosPerRequest,
-      peer: express.bareCpuMicrosPerRequest,
+      ballast: express.cpuMicrosPerRequest.ballast,
+      peer: express.cpuMicrosPerRequest.bare,
       peerName: 'Express 5 without Ballast’s error and not-found handlers',
       ratio: express.cpuRatio.mean,
       peers: {
-        fastifyBare: fastify.bareCpuMicrosPerRequest,
-        fastifyWithBallast: fastify.ballastCpuMicrosPerRequest,
+        expressControl: express.cpuMicrosPerRequest.control,
+        fastifyBare: fastify.cpuMicrosPerRequest.bare,
+        fastifyControl: fastify.cpuMicrosPerRequest.control,
+        fastifyWithBallast: fastify.cpuMicrosPerRequest.ballast,
       },
       extra: {
-        workload: `GET /items/42 → 200 JSON, ${connections} connections, ${rounds} alternating rounds × ${secondsPerRound} s per contender, each server in its own process`,
+        workload: `GET /items/42 → 200 JSON, ${connections} connections, ${rounds} alternating rounds × ${secondsPerRound} s per contender, one process per framework holding the three apps, one app loaded at a time`,
         verdict:
-          'measurableCost is true when the 95% CI of the per-round CPU ratio (with / without) lies wholly above 1',
+          'measurableCost is true when the 95% CI of the per-round CPU ratio (with / without) lies wholly above 1; control is an identical bare app, its ratio to bare is the noise floor',
         express,
         fastify,
         noMeasurableCost: !express.measurableCost && !fastify.measurableCost,
