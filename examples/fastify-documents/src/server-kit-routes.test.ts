@@ -1,46 +1,29 @@
-/**
- * The server kit's routes of the documents API over HTTP (in process, `app.inject`), on PGlite
- * and a temporary directory: conditional renames (200 / 412 / 428), zod validation, share links
- * that expire and can be revoked and restored, a share whose manifest cannot be stored leaving
- * no row behind, health, and the rate limit's 429.
- */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { FileSystemObjectStorage } from '@ballast/adapters/fs';
-import { KyselyDocumentRecords } from '@ballast/adapters/postgres';
 import { ManualClock } from '@ballast/core';
-import { failOnCall, injectFaults } from '@ballast/core/testing';
-import { PGlite } from '@electric-sql/pglite';
+import { failOnCall } from '@ballast/core/testing';
 import type { FastifyInstance } from 'fastify';
-import { Kysely, sql } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type DocumentData } from './app.js';
-import { migrateExample } from './schema.js';
+import { buildApp } from './app.js';
+import { openTestEnvironment, type TestEnvironment } from './test-environment.js';
 
 const start = Date.parse('2026-12-01T09:00:00Z');
 const hour = 3_600_000;
-let directory: string;
+let env: TestEnvironment;
 let db: Kysely<unknown>;
-let storage: ReturnType<typeof injectFaults<FileSystemObjectStorage>>;
-let records: KyselyDocumentRecords<DocumentData>;
+let storage: TestEnvironment['storage'];
+let records: TestEnvironment['records'];
 const clock = new ManualClock(start);
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'fastify-documents-kit-'));
-  db = new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite()) });
-  await migrateExample(db);
-  storage = injectFaults(new FileSystemObjectStorage({ directory }));
-  records = new KyselyDocumentRecords<DocumentData>({ db });
+  env = await openTestEnvironment('fastify-documents-kit');
+  ({ db, storage, records } = env);
   app = await buildApp({ db, storage, records, clock, shareTtlMs: hour });
 });
 
 afterAll(async () => {
   await app?.close();
-  await db?.destroy();
-  await rm(directory, { recursive: true, force: true });
+  await env?.close();
 });
 
 async function upload(name: string): Promise<{ id: string }> {
