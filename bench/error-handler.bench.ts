@@ -17,6 +17,7 @@
  * answers problem+json, without the driver's message, only where Ballast's is installed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { Benchmark } from './bench-result.js';
@@ -212,6 +213,9 @@ const benchmark: Benchmark = async () => {
   if (!Number.isInteger(rounds) || rounds < 2 || !(secondsPerRound > 0)) {
     throw new Error('BALLAST_BENCH_ROUNDS must be an integer ≥ 2 and BALLAST_BENCH_SECONDS > 0');
   }
+  // The machine's 1-minute load average before and after: CPU per request holds up under load,
+  // requests per second do not, so the figures are read next to it.
+  const loadBefore = loadavg()[0] ?? 0;
   const servers = await Promise.all(frameworks.map(startServer));
   try {
     const apps = servers.flatMap((server) => variants.map((variant) => server.apps[variant]));
@@ -256,6 +260,10 @@ const benchmark: Benchmark = async () => {
         express,
         fastify,
         noMeasurableCost: !express.measurableCost && !fastify.measurableCost,
+        loadAverage1m: {
+          before: Math.round(loadBefore * 100) / 100,
+          after: Math.round((loadavg()[0] ?? 0) * 100) / 100,
+        },
       },
       summary: `with / without Ballast's error handler: ${line('Express', express)}; ${line('Fastify', fastify)}`,
     };
