@@ -38,6 +38,7 @@ export function tillRoutes(options: TillRoutesOptions): Router {
   const { db, clock, enrolmentTtlMs } = options;
   const router = Router();
 
+  // Issuing codes is a manager's job: a real app puts this route behind its authentication.
   router.post('/enrolment-codes', async (_req: Request, res: Response) => {
     const code = await db
       .insertInto('enrolment_codes')

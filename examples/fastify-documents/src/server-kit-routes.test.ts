@@ -103,6 +103,15 @@ describe('fastify-documents: server kit routes', () => {
     expect(restored.json()).toEqual({ token: share.token, restored: true });
     expect((await follow()).statusCode).toBe(200);
 
+    // A link to a deleted document leads nowhere.
+    const other = await upload('deleted-later.txt');
+    const link = (await app.inject({ method: 'POST', url: `/documents/${other.id}/shares` })).json<{
+      token: string;
+    }>();
+    expect((await app.inject({ url: `/shares/${link.token}` })).statusCode).toBe(200);
+    await app.inject({ method: 'DELETE', url: `/documents/${other.id}` });
+    expect((await app.inject({ url: `/shares/${link.token}` })).statusCode).toBe(404);
+
     await clock.advance(hour);
     const expired = await follow();
     expect(expired.statusCode).toBe(410);

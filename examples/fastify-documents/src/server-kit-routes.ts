@@ -134,7 +134,12 @@ export function registerServerKitRoutes(app: FastifyInstance, options: ServerKit
       if (share === undefined)
         throw new BallastError('NOT_FOUND', { message: 'No such share link' });
       assertNotExpired(share.expires_at, clock);
-      return view(share.document_id);
+      const document = await view(share.document_id);
+      // A link outlives nothing it points at: a deleted document is gone for its links too.
+      if (document.status !== 'active') {
+        throw new BallastError('NOT_FOUND', { message: 'No such share link' });
+      }
+      return document;
     },
   );
 
