@@ -127,10 +127,3 @@ export class S3Calls {
     return mapped;
   }
 }
-
-/** The SDK's logger shape, forwarded to `logger.debug`: the adapter logs what matters itself. */
-export function sdkLoggerFor(logger: Logger) {
-  const forward = (...content: unknown[]) =>
-    logger.debug({ source: '@aws-sdk/client-s3' }, content.map(String).join(' '));
-  return { debug: () => {}, info: () => {}, warn: forward, error: forward };
-}

@@ -4,10 +4,7 @@
  * as a `BallastError` with a stable code, so the consistency recipes and the reconciliation
  * runner treat S3 exactly like the memory and filesystem storages they are tested with.
  *
- * When the adapter builds the S3 client itself it turns the SDK's default request and
- * response checksums down to `WHEN_REQUIRED`: with the defaults a streamed PutObject is sent
- * with aws-chunked framing and trailing checksums, which S3-compatible servers that do not
- * decode it (s3rver, older MinIO) store verbatim, framing included: a corrupted object.
+ * The S3 client the adapter builds when given none: `s3-client.ts`.
  */
 import {
   CopyObjectCommand,
@@ -16,7 +13,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import {
   BallastError,
@@ -35,7 +32,8 @@ import {
 } from '@ballast/core';
 import { assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
 import { abortedError } from './call-deadline.js';
-import { S3Calls, sdkLoggerFor } from './s3-calls.js';
+import { S3Calls } from './s3-calls.js';
+import { createS3Client } from './s3-client.js';
 import type { S3FailureContext } from './s3-errors.js';
 import {
   listOptionsSchema,
@@ -91,19 +89,7 @@ export class S3ObjectStorage implements ObjectStorage {
     const parsed = parseOptions(optionsSchema, options, 'S3ObjectStorage()');
     this.bucket = parsed.bucket;
     this.#ownsClient = parsed.client === undefined;
-    this.client =
-      parsed.client ??
-      new S3Client({
-        region: parsed.region ?? 'us-east-1',
-        maxAttempts: parsed.maxAttempts ?? 1,
-        forcePathStyle: parsed.forcePathStyle ?? parsed.endpoint !== undefined,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        // Without a logger the SDK warns on the console for some failures; route it to ours.
-        logger: sdkLoggerFor(parsed.logger ?? noopLogger),
-        ...(parsed.endpoint === undefined ? {} : { endpoint: parsed.endpoint }),
-        ...(parsed.credentials === undefined ? {} : { credentials: parsed.credentials }),
-      });
+    this.client = parsed.client ?? createS3Client(parsed);
     this.#timeoutMs = parsed.timeoutMs;
     this.#uploadTimeoutMs = parsed.uploadTimeoutMs;
     this.#maxBufferedUploadBytes = parsed.maxBufferedUploadBytes;
