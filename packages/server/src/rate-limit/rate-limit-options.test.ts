@@ -41,9 +41,7 @@ describe('rateLimitOptionsSchema', () => {
         details: expect.objectContaining({ field }),
       }),
     );
-    expect(() => parse(input)).toThrow(
-      new RegExp(`someRateLimit\\(\\).*${Object.keys(input)[0]}`),
-    );
+    expect(() => parse(input)).toThrow(new RegExp(`someRateLimit\\(\\).*${Object.keys(input)[0]}`));
   });
 
   it('keeps a key function and an adapter extension strict', () => {
