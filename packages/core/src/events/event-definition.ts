@@ -63,11 +63,14 @@ export type EventOutput<Definition> =
 export type EventInput<Definition> =
   Definition extends EventDefinition<string, infer I, unknown> ? I : never;
 
+// What a consumer's envelope check accepts (no control characters, see envelope-check.ts), so
+// create() never makes an event every consumer would dead-letter.
+const printable = /^[^\u0000-\u001f\u007f\u2028\u2029]*$/;
 const createOptionsSchema = v.object({
-  id: v.optional(v.string({ minLength: 1, maxLength: 200 })),
-  key: v.optional(v.string({ minLength: 1, maxLength: 500 })),
-  tenantId: v.optional(v.string({ minLength: 1, maxLength: 200 })),
-  traceId: v.optional(v.string({ minLength: 1, maxLength: 200 })),
+  id: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
+  key: v.optional(v.string({ minLength: 1, maxLength: 500, pattern: printable })),
+  tenantId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
+  traceId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
   occurredAt: v.optional(v.date()),
 });
 
