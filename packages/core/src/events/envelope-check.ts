@@ -12,7 +12,7 @@ const maxTextLength = 500;
  * Control characters and line separators. Ids and keys become job ids, inbox keys and log
  * fields; a newline in one forges a log line, a NUL can make two inbox keys collide.
  */
-export const controlCharacters = /[\u0000-\u001f\u007f\u2028\u2029]/;
+export const controlCharacters = /[\p{Cc}\u2028\u2029]/u;
 /** `2026-12-04T10:00:00.000Z`, seconds and fraction optional, `Z` or an offset. */
 const isoDateTime =
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;

@@ -65,7 +65,7 @@ export type EventInput<Definition> =
 
 // What a consumer's envelope check accepts (no control characters, see envelope-check.ts), so
 // create() never makes an event every consumer would dead-letter.
-const printable = /^[^\u0000-\u001f\u007f\u2028\u2029]*$/;
+const printable = /^[^\p{Cc}\u2028\u2029]*$/u;
 const createOptionsSchema = v.object({
   id: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
   key: v.optional(v.string({ minLength: 1, maxLength: 500, pattern: printable })),

@@ -49,7 +49,9 @@ describe('catalog.decode() options', () => {
     const nullOptions = await rejection(catalog.decode(envelope(), null as never));
     expect(nullOptions.code).toBe('INVALID_OPTIONS');
     expect(nullOptions.message).toContain('decode()');
-    const badTarget = await rejection(catalog.decode(envelope(), { as: 'order.created.v1' as never }));
+    const badTarget = await rejection(
+      catalog.decode(envelope(), { as: 'order.created.v1' as never }),
+    );
     expect(badTarget.code).toBe('INVALID_OPTIONS');
     expect(badTarget.message).toContain('"as"');
   });
