@@ -154,3 +154,42 @@ describe('handleEvent() and process() misuse', () => {
     }
   });
 });
+
+describe('hostile envelopes through process()', () => {
+  const processor = createEventProcessor({
+    consumer: 'c',
+    catalog,
+    handlers: [handleEvent(OrderCreated, () => undefined)],
+    inbox: new MemoryInboxStore(),
+  });
+
+  it('dead-letters a deeply nested payload without crashing', async () => {
+    const depth = 100_000;
+    const raw = `{"type":"order.created.v1","id":"e-deep","occurredAt":"2026-12-04T10:00:00Z","payload":{"orderId":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const outcome = await processor.process(raw);
+    expect(outcome.status).toBe('dead-letter');
+  });
+
+  it('never lets __proto__ keys reach Object.prototype', async () => {
+    const raw = `{"type":"order.created.v1","id":"e-proto","occurredAt":"2026-12-04T10:00:00Z","__proto__":{"polluted":1},"payload":{"orderId":"o","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}`;
+    const outcome = await processor.process(raw);
+    expect(outcome.status).toBe('handled');
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
+  });
+
+  it.each(['x.v0', 'x.v-1', 'x.v1e3', '.v1', 'x.v01', 'X.v1', 'x.v1 '])(
+    'dead-letters the type %j as an invalid envelope',
+    async (type) => {
+      const outcome = await processor.process(envelope({ type }));
+      expect(outcome).toMatchObject({ status: 'dead-letter', reason: 'invalid-envelope' });
+    },
+  );
+
+  it.each([
+    ['an unknown type', 'refund.issued.v1', 'unknown-type'],
+    ['an unknown version', 'order.created.v9', 'unknown-version'],
+  ])('dead-letters %s as EVENT_UNKNOWN', async (_, type, reason) => {
+    const outcome = await processor.process(envelope({ type }));
+    expect(outcome).toMatchObject({ status: 'dead-letter', reason });
+  });
+});
