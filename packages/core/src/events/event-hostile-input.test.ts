@@ -124,6 +124,12 @@ describe('hostile envelopes', () => {
     expect(error.message).not.toContain('\n');
   });
 
+  it('defineEvent() refuses a version that would not print as digits', () => {
+    const error = thrown(() => defineEvent('order.created', 1e21, z.object({})));
+    expect(error.code).toBe('INVALID_OPTIONS');
+    expect(error.message).toContain('defineEvent()');
+  });
+
   it('create() refuses control characters in the id', () => {
     const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { id: 'a\nb' }));
     expect(error.code).toBe('INVALID_OPTIONS');
