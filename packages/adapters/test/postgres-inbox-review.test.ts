@@ -40,12 +40,4 @@ describeWith('postgres', 'Postgres inbox (review)', () => {
     // The mark rolled back with the failed effect: the redelivery runs.
     expect((await inbox.runOnce(ref, async () => 'ok')).kind).toBe('ran');
   });
-
-  it('still answers OUTBOX_NOT_MIGRATED when the inbox table itself is missing', async () => {
-    const missing = createPostgresInbox(db, { schema, tableName: 'never_migrated' });
-    const error = await missing
-      .runOnce({ consumer: 'c', eventId: 'e' }, async () => 1)
-      .catch((e: unknown) => e);
-    expect(isBallastError(error, 'OUTBOX_NOT_MIGRATED')).toBe(true);
-  });
 });

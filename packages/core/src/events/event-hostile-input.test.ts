@@ -25,13 +25,15 @@ const envelope = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-async function rejection(promise: Promise<unknown>): Promise<BallastError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
+/** The BallastError `promise` rejects with; fails the test if it resolves or rejects otherwise. */
+function rejection(promise: Promise<unknown>): Promise<BallastError> {
+  return promise.then(
+    () => expect.fail('expected a rejection'),
+    (error: unknown) => {
+      expect(error).toBeInstanceOf(BallastError);
+      return error as BallastError;
+    },
   );
-  expect(error).toBeInstanceOf(BallastError);
-  return error as BallastError;
 }
 
 function thrown(fn: () => unknown): BallastError {
