@@ -77,10 +77,14 @@ const eventDefinitionSchema = v.custom<EventDefinition>(
   'an event from defineEvent()',
 );
 
-const deliverySchema = v.object({
-  attempt: v.optional(v.number({ min: 1, integer: true })),
-  jobId: v.optional(v.string({ maxLength: 1_000 })),
-});
+// Read by shape: an engine adapter may hand over a richer object; only these two are checked.
+const deliverySchema = v.object(
+  {
+    attempt: v.optional(v.number({ min: 1, integer: true })),
+    jobId: v.optional(v.string({ maxLength: 1_000 })),
+  },
+  { unknownKeys: 'strip' },
+);
 
 /** Options for {@link createEventProcessor}. */
 export interface EventProcessorOptions<Transaction = undefined> {
