@@ -14,3 +14,5 @@ export {
   RedisNonceStore,
   type RedisNonceStoreOptions,
 } from './nonce/index.js';
+// Inbox for exactly-once consumers whose effect is not in Postgres (weaker: see its TSDoc).
+export { createRedisInbox, type RedisInboxClient, type RedisInboxOptions } from './inbox/index.js';
