@@ -107,7 +107,12 @@ const optionsSchema = z.strictObject({
   ),
   concurrency: z.number().int().min(1).max(10_000).default(1),
   logger: loggerSchema.default(noopLogger),
-  lockDurationMs: z.number().int().min(1_000).max(maxTimer).default(defaultStallSettings.lockDurationMs),
+  lockDurationMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(maxTimer)
+    .default(defaultStallSettings.lockDurationMs),
   stalledIntervalMs: z
     .number()
     .int()
@@ -166,7 +171,8 @@ export function createConsumer<Transaction = undefined>(
     // The log line is best effort: failing to write it must not turn a retry into a success.
     await job.log(attemptLogLine(attempt, outcome.error, new Date(), reason)).catch(() => {});
     if (outcome.status === 'dead-letter') {
-      const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+      const message =
+        outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
       throw new UnrecoverableError(`${outcome.reason}: ${message}`);
     }
     throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));

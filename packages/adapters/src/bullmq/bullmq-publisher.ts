@@ -21,6 +21,12 @@ import { defaultJobOptions } from './job-defaults.js';
 /** Job options a publisher may set; the job id is always the event id. */
 export type BullmqJobOptions = Omit<JobsOptions, 'jobId' | 'repeat' | 'parent'>;
 
+/** A {@link Publisher} onto a BullMQ queue. */
+export interface BullmqPublisher extends Publisher {
+  /** Closes the queue when the publisher opened it; later publishes reject. */
+  close(): Promise<void>;
+}
+
 /** Options for {@link createBullmqPublisher}. */
 export interface BullmqPublisherOptions {
   /**
@@ -73,7 +79,10 @@ const optionsSchema = z
     (options) =>
       options.jobOptions === undefined ||
       !['jobId', 'repeat', 'parent'].some((key) => key in (options.jobOptions ?? {})),
-    { message: 'jobId, repeat and parent are not settable: the job id is the event id', path: ['jobOptions'] },
+    {
+      message: 'jobId, repeat and parent are not settable: the job id is the event id',
+      path: ['jobOptions'],
+    },
   );
 
 /**
@@ -97,14 +106,17 @@ const optionsSchema = z
  * });
  * ```
  */
-export function createBullmqPublisher(options: BullmqPublisherOptions): Publisher {
+export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPublisher {
   const parsed = parseOptions(optionsSchema, options, 'createBullmqPublisher()');
   const ownsQueue = typeof parsed.queue === 'string';
   const queue =
     typeof parsed.queue === 'string'
       ? openQueue(parsed.queue, parsed.connection!, parsed.backend)
       : parsed.queue;
-  const jobOptions: JobsOptions = { ...defaultJobOptions, ...(parsed.jobOptions as BullmqJobOptions) };
+  const jobOptions: JobsOptions = {
+    ...defaultJobOptions,
+    ...(parsed.jobOptions as BullmqJobOptions),
+  };
   let closed = false;
 
   return {

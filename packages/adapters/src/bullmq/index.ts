@@ -5,18 +5,19 @@
  * (Redis backend) or `pg` (Postgres backend).
  */
 
-// The queue engine: which backend, what to connect to, the queue surface Ballast uses.
-export type { BullmqBackend, BullmqConnection, BullmqQueue } from './bullmq-engine.js';
+// Job status for users and the error of every attempt.
+export type { AttemptError } from './attempt-log.js';
 // Consumers over BullMQ workers.
 export { type Consumer, type ConsumerOptions, createConsumer } from './bullmq-consumer.js';
+// The queue engine: which backend, what to connect to, the queue surface Ballast uses.
+export type { BullmqBackend, BullmqConnection, BullmqQueue } from './bullmq-engine.js';
 // The relay's publisher.
 export {
   type BullmqJobOptions,
+  type BullmqPublisher,
   type BullmqPublisherOptions,
   createBullmqPublisher,
 } from './bullmq-publisher.js';
-// Job status for users and the error of every attempt.
-export type { AttemptError } from './attempt-log.js';
 export {
   type BullmqJob,
   type BullmqJobReader,

@@ -9,6 +9,8 @@
  *   (`SET … NX`), the second waits for it to end, then answers `duplicate` (or takes over when
  *   the first failed or its lease lapsed).
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   BallastError,
   type Clock,
@@ -19,7 +21,6 @@ import {
 } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { clockSchema, methodsSchema } from '@ballast/server/adapter-kit';
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { LuaScript, type RedisScriptClient } from '../idempotency/lua-script.js';
 
@@ -58,7 +59,12 @@ const maxTimer = 2_147_483_647;
 const optionsSchema = z.strictObject({
   redis: methodsSchema<RedisInboxClient>(['set', 'evalsha', 'eval'], 'an ioredis client'),
   prefix: z.string().max(200).default('ballast:inbox:'),
-  ttlMs: z.number().int().min(1_000).max(maxTimer).default(7 * 24 * 60 * 60 * 1_000),
+  ttlMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(maxTimer)
+    .default(7 * 24 * 60 * 60 * 1_000),
   leaseMs: z.number().int().min(100).max(maxTimer).default(60_000),
   clock: clockSchema.default(systemClock),
 });
