@@ -127,6 +127,33 @@ export {
   userMessageFor,
 } from './errors/index.js';
 
+// Events: versioned event types, upcasters, the catalog consumers decode with, and the
+// engine-neutral event processor (decode, upcast, trace, inbox, dead-letter classification).
+export {
+  type CreateEventOptions,
+  createEventCatalog,
+  createEventProcessor,
+  type DecodedEvent,
+  type DecodeOptions,
+  type DeliveryInfo,
+  defineEvent,
+  defineUpcaster,
+  type EventCatalog,
+  type EventCatalogOptions,
+  type EventDefinition,
+  type EventEnvelope,
+  type EventHandlerContext,
+  type EventInput,
+  type EventOutput,
+  type EventProcessor,
+  type EventProcessorOptions,
+  type EventSubscription,
+  type EventUpcaster,
+  handleEvent,
+  isDeadLetterError,
+  type ProcessOutcome,
+} from './events/index.js';
+
 // Guards: validity windows.
 export { assertNotExpired } from './guards/index.js';
 // Idempotency engine, key rules and the store port.
@@ -181,6 +208,22 @@ export {
 
 // Logging: the pino-compatible logger port.
 export { type Logger, type LogMethod, noopLogger } from './logging/index.js';
+
+// Outbox: the write and relay ports, the publisher port, the inbox (memory implementation).
+export {
+  type InboxOutcome,
+  type InboxRef,
+  type InboxStore,
+  MemoryInboxStore,
+  type MemoryInboxStoreOptions,
+  type OutboxClaimRequest,
+  type OutboxEntry,
+  type OutboxReleaseRequest,
+  type OutboxSettleRequest,
+  type OutboxStore,
+  type OutboxWriter,
+  type Publisher,
+} from './outbox/index.js';
 
 // Reconciliation of storage against records.
 export {

@@ -14,6 +14,15 @@ export function traceLogFields(context: TraceContext): Record<string, string> {
   return fields;
 }
 
+/**
+ * A logger that writes `bindings` on every line: `logger.child` when it has one, a wrapper of
+ * the four methods otherwise. Shared by everything in core that binds fields to a log line.
+ */
+export function bindLogFields(logger: Logger, bindings: Record<string, unknown>): Logger {
+  if (typeof logger.child === 'function') return logger.child(bindings);
+  return bindFields(logger, bindings);
+}
+
 function bindFields(logger: Logger, bindings: Record<string, unknown>): Logger {
   const bind =
     (method: LogMethod): LogMethod =>

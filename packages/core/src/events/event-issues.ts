@@ -1,0 +1,24 @@
+/**
+ * Schema issues as one short line for `details.reason`-style messages. A dead letter is read by
+ * a person, so the line names the field and the problem, and it is bounded so that a payload
+ * with thousands of bad items does not turn a log line into megabytes.
+ */
+import type { StandardSchemaV1 } from '../options/standard-schema.js';
+
+const maxIssuesShown = 5;
+
+function pathOf(issue: StandardSchemaV1.Issue): string {
+  if (issue.path === undefined || issue.path.length === 0) return '(root)';
+  return issue.path
+    .map((segment) => String(typeof segment === 'object' ? segment.key : segment))
+    .join('.');
+}
+
+/** `"orderId: expected string; total: must be positive (and 3 more)"` */
+export function issuesReason(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
+  const shown = issues
+    .slice(0, maxIssuesShown)
+    .map((issue) => `${pathOf(issue)}: ${issue.message}`);
+  const more = issues.length - shown.length;
+  return more > 0 ? `${shown.join('; ')} (and ${more} more)` : shown.join('; ');
+}

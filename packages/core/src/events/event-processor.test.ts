@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { BallastError } from '../errors/ballast-error.js';
+import type { Logger } from '../logging/logger.js';
+import { MemoryInboxStore } from '../outbox/memory-inbox-store.js';
+import { createEventCatalog } from './event-catalog.js';
+import { defineEvent } from './event-definition.js';
+import { createEventProcessor, handleEvent } from './event-processor.js';
+import { defineUpcaster } from './event-upcaster.js';
+
+const OrderCreated = defineEvent(
+  'order.created',
+  1,
+  z.object({ orderId: z.string(), total: z.number() }),
+);
+const OrderCreatedV2 = defineEvent(
+  'order.created',
+  2,
+  z.object({ orderId: z.string(), cents: z.number() }),
+);
+const OrderPaid = defineEvent('order.paid', 1, z.object({ orderId: z.string() }));
+const catalog = createEventCatalog({
+  events: [OrderCreated, OrderCreatedV2, OrderPaid],
+  upcasters: [
+    defineUpcaster(OrderCreated, OrderCreatedV2, (p) => ({
+      orderId: p.orderId,
+      cents: p.total * 100,
+    })),
+  ],
+});
+
+function recordingLogger() {
+  const lines: { level: string; fields: Record<string, unknown>; message?: string }[] = [];
+  const at =
+    (level: string, bound: Record<string, unknown>) =>
+    (fields: Record<string, unknown>, message?: string) =>
+      lines.push({ level, fields: { ...bound, ...fields }, message });
+  const make = (bound: Record<string, unknown>): Logger => ({
+    debug: at('debug', bound),
+    info: at('info', bound),
+    warn: at('warn', bound),
+    error: at('error', bound),
+    child: (more) => make({ ...bound, ...more }),
+  });
+  return { logger: make({}), lines };
+}
+
+function setup(handle: (payload: { orderId: string; cents: number }) => unknown) {
+  const { logger, lines } = recordingLogger();
+  const effects: string[] = [];
+  const processor = createEventProcessor({
+    consumer: 'emails',
+    catalog,
+    inbox: new MemoryInboxStore(),
+    logger,
+    handlers: [
+      handleEvent(OrderCreatedV2, async (event, _trx, context) => {
+        context.logger.info({}, 'sending');
+        const result = await handle(event.payload);
+        effects.push(event.payload.orderId);
+        return result;
+      }),
+    ],
+  });
+  return { processor, effects, lines };
+}
+
+describe('createEventProcessor', () => {
+  it('runs the handler once per event id, upcasting older versions', async () => {
+    const { processor, effects, lines } = setup(() => 'sent');
+    const v1 = OrderCreated.create({ orderId: 'o-1', total: 2 });
+    const first = await processor.process(v1, { attempt: 1, jobId: v1.id });
+    expect(first).toMatchObject({ status: 'handled', value: 'sent' });
+    expect(first.event?.payload).toEqual({ orderId: 'o-1', cents: 200 });
+    expect((await processor.process(v1, { attempt: 2 })).status).toBe('duplicate');
+    const v2 = OrderCreatedV2.create({ orderId: 'o-2', cents: 5 });
+    expect((await processor.process(JSON.stringify(v2))).status).toBe('handled');
+    expect(effects).toEqual(['o-1', 'o-2']);
+    const sending = lines.find((line) => line.message === 'sending');
+    expect(sending?.fields).toMatchObject({
+      consumer: 'emails',
+      eventId: v1.id,
+      jobId: v1.id,
+      attempt: 1,
+      traceId: v1.traceId,
+      type: 'order.created.v2',
+      upcastFrom: 'order.created.v1',
+    });
+    expect(processor.types).toEqual(['order.created.v2']);
+  });
+
+  it('asks for a retry on an ordinary failure and runs again on the redelivery', async () => {
+    let calls = 0;
+    const { processor, effects, lines } = setup(() => {
+      calls += 1;
+      if (calls === 1) throw new Error('smtp timeout');
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o', cents: 1 });
+    const failed = await processor.process(event, { attempt: 1, jobId: 'j' });
+    expect(failed).toMatchObject({ status: 'retry' });
+    const warning = lines.find((line) => line.level === 'warn');
+    expect(warning?.fields).toMatchObject({ jobId: 'j', attempt: 1, traceId: event.traceId });
+    expect((await processor.process(event, { attempt: 2 })).status).toBe('handled');
+    expect(effects).toEqual(['o']);
+  });
+
+  it('dead-letters non-retryable errors, schema failures and bad events at once', async () => {
+    const nonRetryable = setup(() => {
+      throw new BallastError('NOT_FOUND', { details: { reason: 'customer-gone' } });
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o', cents: 1 });
+    expect(await nonRetryable.processor.process(event)).toMatchObject({
+      status: 'dead-letter',
+      reason: 'customer-gone',
+    });
+    const zodFailure = setup(() => z.object({ email: z.string() }).parse({}));
+    expect(await zodFailure.processor.process(event)).toMatchObject({
+      status: 'dead-letter',
+      reason: 'invalid-data',
+    });
+    const retryableBallast = setup(() => {
+      throw new BallastError('UPSTREAM_ERROR');
+    });
+    expect((await retryableBallast.processor.process(event)).status).toBe('retry');
+
+    const { processor, effects, lines } = setup(() => undefined);
+    const cases: [unknown, string][] = [
+      [{ ...event, type: 'order.created.v7' }, 'unknown-version'],
+      [{ ...event, type: 'invoice.sent.v1' }, 'unknown-type'],
+      [{ ...event, payload: { orderId: 3 } }, 'invalid-payload'],
+      [OrderPaid.create({ orderId: 'o' }), 'no-handler'],
+      ['garbage', 'invalid-envelope'],
+      [undefined, 'invalid-envelope'],
+    ];
+    for (const [raw, reason] of cases) {
+      const outcome = await processor.process(raw, { attempt: 1, jobId: 'j-1' });
+      expect([reason, outcome.status, outcome.status === 'dead-letter' && outcome.reason]).toEqual([
+        reason,
+        'dead-letter',
+        reason,
+      ]);
+    }
+    expect(effects).toEqual([]);
+    expect(lines.filter((line) => line.level === 'error')).toHaveLength(cases.length);
+    expect(lines.at(-1)?.fields).toMatchObject({
+      jobId: 'j-1',
+      attempt: 1,
+      reason: 'invalid-envelope',
+    });
+  });
+
+  it('runs concurrent deliveries of one event once', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { processor, effects } = setup(() => gate);
+    const event = OrderCreatedV2.create({ orderId: 'o', cents: 1 });
+    const both = Promise.all([processor.process(event), processor.process(event)]);
+    release();
+    const statuses = (await both).map((outcome) => outcome.status).sort();
+    expect(statuses).toEqual(['duplicate', 'handled']);
+    expect(effects).toEqual(['o']);
+  });
+
+  it('validates its options', () => {
+    const base = { consumer: 'c', catalog, inbox: new MemoryInboxStore() };
+    expect(() => createEventProcessor({ ...base, handlers: [] })).toThrow(/handlers/);
+    const h = handleEvent(OrderCreatedV2, () => undefined);
+    expect(() =>
+      createEventProcessor({ ...base, handlers: [h, handleEvent(OrderCreated, () => undefined)] }),
+    ).toThrow(/two handlers for order.created/);
+    const Stray = defineEvent('stray', 1, z.object({}));
+    expect(() =>
+      createEventProcessor({ ...base, handlers: [handleEvent(Stray, () => undefined)] }),
+    ).toThrow(/not in the catalog/);
+    expect(() => createEventProcessor({ ...base, consumer: '', handlers: [h] })).toThrow(
+      /consumer/,
+    );
+  });
+});
