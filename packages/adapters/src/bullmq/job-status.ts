@@ -46,6 +46,7 @@ export interface BullmqJob {
 export interface BullmqJobReader {
   readonly name: string;
   getJob(jobId: string): Promise<BullmqJob | undefined>;
+  getJobState(jobId: string): Promise<string>;
   getFailed(start?: number, end?: number): Promise<BullmqJob[]>;
   getJobLogs(
     jobId: string,
@@ -89,11 +90,14 @@ export async function readJobStatus(
     });
   }
   try {
-    const job = await queue.getJob(eventId);
-    if (job === undefined) return undefined;
-    const state = states[await job.getState()];
-    // 'unknown': removed between the two reads.
+    // State first: the job read after it is at least as recent, so a FAILED or COMPLETED job
+    // is reported with its final attempt count (the reverse order can pair an old count with
+    // a new state).
+    const state = states[await queue.getJobState(eventId)];
     if (state === undefined) return undefined;
+    const job = await queue.getJob(eventId);
+    // Removed between the two reads.
+    if (job === undefined) return undefined;
     const { logs } = await queue.getJobLogs(eventId, 0, maxLogLines - 1, true);
     return {
       eventId,
