@@ -134,7 +134,7 @@ export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPu
         data: event,
         opts: { ...jobOptions, jobId: event.id },
       }));
-      await withTimeout(queue.addBulk(jobs), parsed.timeoutMs, queue.name);
+      await withTimeout(queue.addBulk(jobs), parsed.timeoutMs, queue.name, publishOptions.signal);
     },
     async close() {
       if (closed) return;
@@ -144,16 +144,26 @@ export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPu
   };
 }
 
-async function withTimeout<T>(work: Promise<T>, timeoutMs: number, queueName: string): Promise<T> {
+// Bounds the wait for the engine by `timeoutMs` and by the caller's signal (the relay's own
+// publish timeout), so a reconnecting client never holds a relay's batch past its lease.
+async function withTimeout<T>(
+  work: Promise<T>,
+  timeoutMs: number,
+  queueName: string,
+  signal: AbortSignal | undefined,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new Error(`BullMQ did not accept the batch within ${timeoutMs} ms`)),
       timeoutMs,
     );
+    onAbort = () => reject(signal?.reason ?? new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    return await Promise.race([work, timedOut]);
+    return await Promise.race([work, stopped]);
   } catch (error) {
     // The add may still land after a timeout; a later re-publish of the same ids is a no-op.
     work.catch(() => {});
@@ -163,5 +173,6 @@ async function withTimeout<T>(work: Promise<T>, timeoutMs: number, queueName: st
     });
   } finally {
     clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
   }
 }
