@@ -209,13 +209,25 @@ export {
 // Logging: the pino-compatible logger port.
 export { type Logger, type LogMethod, noopLogger } from './logging/index.js';
 
-// Outbox: the write and relay ports, the publisher port, the inbox (memory implementation).
+// Outbox: the write and relay ports, the memory outbox, the relay, publishers (function,
+// in-process) and the inbox.
 export {
+  createFunctionPublisher,
+  createInProcessPublisher,
+  createRelay,
   type InboxOutcome,
   type InboxRef,
   type InboxStore,
+  type InProcessDeadLetter,
+  type InProcessPublisher,
+  type InProcessPublisherEvents,
+  type InProcessPublisherOptions,
   MemoryInboxStore,
   type MemoryInboxStoreOptions,
+  MemoryOutbox,
+  type MemoryOutboxOptions,
+  type MemoryOutboxRow,
+  type MemoryOutboxTransaction,
   type OutboxClaimRequest,
   type OutboxEntry,
   type OutboxReleaseRequest,
@@ -223,6 +235,18 @@ export {
   type OutboxStore,
   type OutboxWriter,
   type Publisher,
+  type PublishFunction,
+  type RedriveFilter,
+  type Relay,
+  type RelayBackoffOptions,
+  type RelayBreakerOptions,
+  type RelayDepthEvent,
+  type RelayEvents,
+  type RelayOptions,
+  type RelayPublishedEvent,
+  type RelayPublishFailedEvent,
+  type RelayStepResult,
+  relayDefaults,
 } from './outbox/index.js';
 
 // Reconciliation of storage against records.

@@ -1,0 +1,378 @@
+/**
+ * The relay: moves committed outbox rows to a queue engine, in batches, and marks them sent.
+ *
+ * Guards against the pitfalls every hand-written relay meets:
+ * - two relays taking one row: claims are exclusive (the store's `FOR UPDATE SKIP LOCKED`);
+ * - a crashed relay holding rows forever: a claim is a lease, it lapses after `leaseMs`;
+ * - a crash between "published" and "marked sent": the row is published again, and the
+ *   publisher is idempotent by event id (BullMQ job id), so the engine sees it once;
+ * - reordering within an aggregate: the store hands a key's rows out in order, one batch at a
+ *   time, and a failed batch goes back whole;
+ * - polling an empty table every few ms: an idle relay sleeps `pollIntervalMs` unless the store
+ *   signals a commit (Postgres `NOTIFY`);
+ * - hammering an engine that is down: exponential back-off with jitter and a circuit breaker,
+ *   and a commit never cuts a back-off short;
+ * - SIGTERM mid-batch: `stop()` lets the batch finish (or, when its signal aborts, gives the
+ *   rows back at once) before it resolves.
+ */
+
+import { type CircuitState, createCircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
+import type { CancelTimer, Clock } from '../clock/clock.js';
+import { systemClock } from '../clock/system-clock.js';
+import { isBallastError } from '../errors/ballast-error.js';
+import { noopLogger } from '../logging/logger.js';
+import { parseOptions } from '../options/parse-options.js';
+import { backoffDelay, exponentialSchedule } from '../retry/backoff-schedule.js';
+import { withTimeout } from '../timeout/with-timeout.js';
+import { bindLogFields } from '../trace/trace-logger.js';
+import type { OutboxEntry } from './outbox-store.js';
+import {
+  type RelayEvents,
+  type RelayOptions,
+  relayDefaults,
+  relayOptionsSchema,
+} from './relay-options.js';
+
+/** What one {@link Relay.runOnce} did. */
+export type RelayStepResult =
+  | { readonly kind: 'published'; readonly count: number; readonly full: boolean }
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'failed'; readonly retryInMs: number }
+  | { readonly kind: 'circuit-open'; readonly retryInMs: number }
+  | { readonly kind: 'stopped' };
+
+/** A relay made by {@link createRelay}. */
+export interface Relay {
+  /** Starts the loop in the background. Calling it while running does nothing. */
+  start(): void;
+  /**
+   * Stops the loop and resolves once it has: an in-flight batch is finished and marked sent,
+   * or, if `signal` aborts first, its publish is abandoned and its rows are given back at once.
+   */
+  stop(options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Claims and publishes one batch now, without the loop (tests, a cron job, a drain on
+   * shutdown). Store errors reject; publisher errors are a `failed` result.
+   */
+  runOnce(): Promise<RelayStepResult>;
+  /** `'idle'` (never started), `'running'`, `'stopping'` or `'stopped'`. */
+  readonly state: 'idle' | 'running' | 'stopping' | 'stopped';
+  /** The breaker's state: `'open'` while the relay leaves a failing engine alone. */
+  readonly circuit: CircuitState;
+  /** The last measured depth, if any. */
+  readonly lastDepth: number | undefined;
+  /** Subscribes to an event; returns a function that unsubscribes. */
+  on<Name extends keyof RelayEvents>(event: Name, listener: RelayEvents[Name]): () => void;
+}
+
+/** A safe one-line description of a failure, kept on the row for operators. */
+function describe(error: unknown): string {
+  if (isBallastError(error)) return `${error.code}: ${error.message}`.slice(0, 500);
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  return String(error).slice(0, 500);
+}
+
+/**
+ * Builds a relay from an outbox store to a publisher. Run one or several per deployment (in
+ * several processes if you like): claims never overlap while leases are live.
+ *
+ * @example
+ * ```ts
+ * const relay = createRelay({ store: outbox, publisher, on: { depthAlert: page } });
+ * relay.start();
+ * process.once('SIGTERM', () => void relay.stop());
+ * ```
+ */
+export function createRelay(options: RelayOptions): Relay {
+  const opts = parseOptions(relayOptionsSchema, options, 'createRelay()');
+  const { store, publisher } = options;
+  const clock: Clock = opts.clock ?? systemClock;
+  const name = opts.name ?? 'relay';
+  const logger = bindLogFields(opts.logger ?? noopLogger, { relay: name });
+  const batchSize = opts.batchSize ?? relayDefaults.batchSize;
+  const leaseMs = opts.leaseMs ?? relayDefaults.leaseMs;
+  const publishTimeoutMs = opts.publishTimeoutMs ?? Math.max(1, Math.floor(leaseMs / 3));
+  const pollIntervalMs = opts.pollIntervalMs ?? relayDefaults.pollIntervalMs;
+  const retentionMs = opts.retentionMs ?? relayDefaults.retentionMs;
+  const cleanupIntervalMs = opts.cleanupIntervalMs ?? relayDefaults.cleanupIntervalMs;
+  const depthCheckIntervalMs = opts.depthCheckIntervalMs ?? relayDefaults.depthCheckIntervalMs;
+  const threshold = opts.depthAlertThreshold ?? relayDefaults.depthAlertThreshold;
+  const schedule = {
+    nominal: exponentialSchedule(
+      opts.backoff?.initialDelayMs ?? relayDefaults.initialDelayMs,
+      opts.backoff?.factor ?? relayDefaults.factor,
+      opts.backoff?.maxDelayMs ?? relayDefaults.maxDelayMs,
+    ),
+    jitter: opts.backoff?.jitter ?? 'equal',
+    random: opts.random ?? Math.random,
+  };
+  const halfOpenAfterMs = opts.breaker?.halfOpenAfterMs ?? relayDefaults.halfOpenAfterMs;
+
+  const listeners: { [E in keyof RelayEvents]: Set<RelayEvents[E]> } = {
+    published: new Set(),
+    publishFailed: new Set(),
+    leaseLost: new Set(),
+    depth: new Set(),
+    depthAlert: new Set(),
+    depthRecovered: new Set(),
+    cleaned: new Set(),
+    storeError: new Set(),
+  };
+  function on<E extends keyof RelayEvents>(event: E, listener: RelayEvents[E]): () => void {
+    listeners[event].add(listener);
+    return () => listeners[event].delete(listener);
+  }
+  for (const [event, listener] of Object.entries(opts.on ?? {})) {
+    if (listener) on(event as keyof RelayEvents, listener as never);
+  }
+  function emit<E extends keyof RelayEvents>(event: E, value: Parameters<RelayEvents[E]>[0]) {
+    for (const listener of listeners[event]) {
+      try {
+        (listener as (value: unknown) => void)(value);
+      } catch (error) {
+        // A listener's failure must not change what the relay did; it is only reported.
+        logger.warn({ err: error, event }, `relay: ${event} listener threw; ignored`);
+      }
+    }
+  }
+
+  // The breaker's own clock sets no timers; `openUntil` lets the loop sleep through the open
+  // period instead of claiming rows only to give them back.
+  let openUntil = 0;
+  const breaker = createCircuitBreaker({
+    consecutiveFailures: opts.breaker?.consecutiveFailures ?? relayDefaults.consecutiveFailures,
+    halfOpenAfterMs,
+    // Any failure to hand events over says the engine is in trouble.
+    isFailure: () => true,
+    clock,
+    logger,
+    on: {
+      break: ({ error }) => {
+        openUntil = clock.now() + halfOpenAfterMs;
+        logger.error({ err: error, halfOpenAfterMs }, 'relay: engine failing, circuit open');
+      },
+      reset: () => logger.info({}, 'relay: engine back, circuit closed'),
+    },
+  });
+
+  let state: Relay['state'] = 'idle';
+  let publishFailures = 0;
+  let storeFailures = 0;
+  let lastDepth: number | undefined;
+  let alerting = false;
+  let loop: Promise<void> | undefined;
+  let stopping = new AbortController();
+  let abandon = new AbortController();
+  let wakeRequested = false;
+  let wake: (() => void) | undefined;
+  let unsubscribeCommit: (() => void) | undefined;
+  const timers = new Set<CancelTimer>();
+
+  function backoff(failures: number): number {
+    return backoffDelay(schedule, failures - 1);
+  }
+
+  async function publishBatch(entries: readonly OutboxEntry[]) {
+    const events = entries.map((entry) => entry.event);
+    await breaker.execute(
+      ({ signal }) =>
+        withTimeout((timeout) => publisher.publish(events, { signal: timeout }), publishTimeoutMs, {
+          signal,
+          clock,
+        }),
+      { signal: abandon.signal },
+    );
+  }
+
+  async function runOnce(): Promise<RelayStepResult> {
+    const started = clock.now();
+    if (openUntil > started) return { kind: 'circuit-open', retryInMs: openUntil - started };
+    wakeRequested = false;
+    const owner = `${name}:${crypto.randomUUID()}`;
+    const entries = await store.claim({
+      owner,
+      limit: batchSize,
+      now: started,
+      leaseExpiresAt: started + leaseMs,
+    });
+    if (entries.length === 0) return { kind: 'empty' };
+    const ids = entries.map((entry) => entry.event.id);
+    try {
+      await publishBatch(entries);
+    } catch (error) {
+      const now = clock.now();
+      if (abandon.signal.aborted) {
+        await store.release({ owner, ids, now, retryAt: now, error: 'relay stopped' });
+        logger.warn({ count: ids.length }, 'relay: stopped mid-batch; rows given back');
+        return { kind: 'stopped' };
+      }
+      publishFailures += 1;
+      const retryAfterMs = isBallastError(error, 'CIRCUIT_OPEN')
+        ? Number(error.details.retryAfterMs ?? halfOpenAfterMs)
+        : undefined;
+      const retryInMs = retryAfterMs ?? backoff(publishFailures);
+      await store.release({ owner, ids, now, retryAt: now + retryInMs, error: describe(error) });
+      logger.warn(
+        { err: error, count: ids.length, consecutiveFailures: publishFailures, retryInMs },
+        'relay: publish failed; batch released for later',
+      );
+      emit('publishFailed', {
+        count: ids.length,
+        error,
+        consecutiveFailures: publishFailures,
+        retryInMs,
+      });
+      return { kind: 'failed', retryInMs };
+    }
+    publishFailures = 0;
+    const marked = await store.markSent({ owner, ids, now: clock.now() });
+    if (marked < ids.length) {
+      logger.warn({ published: ids.length, marked }, 'relay: lease lapsed before markSent');
+      emit('leaseLost', { published: ids.length, marked });
+    }
+    emit('published', { count: ids.length, durationMs: clock.now() - started });
+    return { kind: 'published', count: ids.length, full: ids.length === batchSize };
+  }
+
+  /** Sleeps `ms`; a commit cuts it short only when `wakeable`; `stop()` always does. */
+  async function pause(ms: number, wakeable: boolean): Promise<void> {
+    if (stopping.signal.aborted) return;
+    if (wakeable && wakeRequested) return;
+    const interrupt = new AbortController();
+    const onStop = () => interrupt.abort();
+    stopping.signal.addEventListener('abort', onStop, { once: true });
+    if (wakeable) wake = () => interrupt.abort();
+    try {
+      await clock.sleep(ms, interrupt.signal);
+    } catch {
+      // Interrupted by a commit or by stop(): both mean "look again now".
+    } finally {
+      wake = undefined;
+      stopping.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (state === 'running') {
+      try {
+        const result = await runOnce();
+        storeFailures = 0;
+        if (result.kind === 'published') {
+          if (!result.full) await pause(pollIntervalMs, true);
+        } else if (result.kind === 'empty') {
+          await pause(pollIntervalMs, true);
+        } else if (result.kind === 'failed' || result.kind === 'circuit-open') {
+          await pause(result.retryInMs, false);
+        }
+      } catch (error) {
+        storeFailures += 1;
+        const retryInMs = backoff(storeFailures);
+        logger.error({ err: error, retryInMs }, 'relay: outbox store failed; backing off');
+        emit('storeError', { error, operation: 'relay' });
+        await pause(retryInMs, false);
+      }
+    }
+  }
+
+  function every(ms: number, task: () => Promise<void>): void {
+    const arm = () => {
+      const cancel = clock.setTimer(() => {
+        timers.delete(cancel);
+        void task().finally(() => {
+          if (state === 'running') arm();
+        });
+      }, ms);
+      timers.add(cancel);
+    };
+    arm();
+  }
+
+  async function checkDepth(): Promise<void> {
+    try {
+      const depth = await store.depth();
+      lastDepth = depth;
+      emit('depth', { depth, threshold });
+      if (depth >= threshold && !alerting) {
+        alerting = true;
+        logger.error({ depth, threshold }, 'relay: outbox depth over the alert threshold');
+        emit('depthAlert', { depth, threshold });
+      } else if (depth < threshold && alerting) {
+        alerting = false;
+        logger.info({ depth, threshold }, 'relay: outbox depth back under the threshold');
+        emit('depthRecovered', { depth, threshold });
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'relay: could not measure the outbox depth');
+      emit('storeError', { error, operation: 'depth' });
+    }
+  }
+
+  async function cleanUp(): Promise<void> {
+    const limit = 1_000;
+    let total = 0;
+    try {
+      // Bounded sweeps, so one clean-up never holds a long transaction on a huge backlog.
+      for (let round = 0; round < 100 && state === 'running'; round++) {
+        const deleted = await store.deleteSent({ before: clock.now() - retentionMs, limit });
+        total += deleted;
+        if (deleted < limit) break;
+      }
+    } catch (error) {
+      logger.warn({ err: error }, 'relay: could not delete old sent rows');
+      emit('storeError', { error, operation: 'deleteSent' });
+    }
+    if (total > 0) emit('cleaned', { deleted: total });
+  }
+
+  function start(): void {
+    if (state === 'running' || state === 'stopping') return;
+    state = 'running';
+    stopping = new AbortController();
+    abandon = new AbortController();
+    unsubscribeCommit = store.onCommit?.(() => {
+      wakeRequested = true;
+      wake?.();
+    });
+    void checkDepth();
+    every(depthCheckIntervalMs, checkDepth);
+    every(cleanupIntervalMs, cleanUp);
+    loop = run();
+  }
+
+  async function stop(stopOptions: { signal?: AbortSignal } = {}): Promise<void> {
+    if (state !== 'running' && state !== 'stopping') return;
+    state = 'stopping';
+    for (const cancel of timers) cancel();
+    timers.clear();
+    unsubscribeCommit?.();
+    unsubscribeCommit = undefined;
+    stopping.abort();
+    const signal = stopOptions.signal;
+    const onAbort = () => abandon.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await loop;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      state = 'stopped';
+      logger.info({}, 'relay: stopped');
+    }
+  }
+
+  return {
+    start,
+    stop,
+    runOnce,
+    on,
+    get state() {
+      return state;
+    },
+    get circuit() {
+      return breaker.state;
+    },
+    get lastDepth() {
+      return lastDepth;
+    },
+  };
+}
