@@ -73,7 +73,10 @@ async function publishEvents(run: Run, count: number, perTransaction: number, pa
   for (let tx = 0; published < count; tx += 1) {
     const size = Math.min(perTransaction, count - published);
     const events = Array.from({ length: size }, (_, i) =>
-      TaskRequested.create({ n: published + i, group: `g${(published + i) % 16}` }, { key: `g${(published + i) % 16}` }),
+      TaskRequested.create(
+        { n: published + i, group: `g${(published + i) % 16}` },
+        { key: `g${(published + i) % 16}` },
+      ),
     );
     if (tx % 7 === 3) {
       // Rolled back with its transaction: these must never reach a consumer.
@@ -119,7 +122,13 @@ async function expectNothingLeft(run: Run, expected: number) {
   const counts = await effectCounts(run);
   expect(counts).toEqual({ events: expected, effects: expected, doubled: 0 });
   expect(await outboxOf(run.db, run.config).depth()).toBe(0);
-  const jobs = await run.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+  const jobs = await run.queue.getJobCounts(
+    'waiting',
+    'active',
+    'delayed',
+    'failed',
+    'prioritized',
+  );
   expect(jobs).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0, prioritized: 0 });
   const { rows } = await sql<{ n: string }>`
     SELECT count(*) AS n FROM ${sql.id(run.config.schema, 'effects')}
@@ -150,7 +159,9 @@ describeWith('postgres', 'outbox pipeline across processes', () => {
       const elapsedMs = Date.now() - started;
       await new Promise((resolve) => setTimeout(resolve, 500));
       await expectNothingLeft(run, bulkEvents);
-      console.info(`[outbox] ${bulkEvents} events through 2 relays and 4 consumers in ${elapsedMs} ms`);
+      console.info(
+        `[outbox] ${bulkEvents} events through 2 relays and 4 consumers in ${elapsedMs} ms`,
+      );
       await stopAll(run);
     }, 180_000);
   });
@@ -165,8 +176,16 @@ describeWith('postgres', 'outbox pipeline across processes', () => {
       it(`SIGKILL a relay or a consumer ${chaosKills} times during ${chaosEvents} events: 0 lost, 0 doubled`, async () => {
         const seed = Number(process.env.BALLAST_CHAOS_SEED ?? 16_016);
         const random = seededRandom(seed);
-        const names = ['relay-1', 'relay-2', 'consumer-1', 'consumer-2', 'consumer-3', 'consumer-4'];
-        const roleOf = (name: string): PipelineRole => (name.startsWith('relay') ? 'relay' : 'consumer');
+        const names = [
+          'relay-1',
+          'relay-2',
+          'consumer-1',
+          'consumer-2',
+          'consumer-3',
+          'consumer-4',
+        ];
+        const roleOf = (name: string): PipelineRole =>
+          name.startsWith('relay') ? 'relay' : 'consumer';
         await Promise.all(names.map((name) => start(run, roleOf(name), name)));
 
         // Events keep coming while processes die: 40 commits of 50, 60 ms apart.

@@ -212,7 +212,12 @@ export function createConsumer<Transaction = undefined>(
 
   let reader: AnyQueue | undefined;
   const jobs = (): BullmqJobReader => {
-    reader ??= openQueue(parsed.queue, parsed.connection, parsed.backend);
+    if (reader === undefined) {
+      reader = openQueue(parsed.queue, parsed.connection, parsed.backend);
+      reader.on('error', (error) => {
+        logger.warn({ consumer: name, err: error }, 'BullMQ queue connection error');
+      });
+    }
     return reader as unknown as BullmqJobReader;
   };
 

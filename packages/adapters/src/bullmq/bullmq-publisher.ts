@@ -3,8 +3,15 @@
  * Postgres. The event id is the job id, so BullMQ itself makes a re-publish (a relay that died
  * between "added" and "marked sent") a no-op while the job is kept.
  */
-import { BallastError, type EventEnvelope, type Publisher } from '@ballast/core';
+import {
+  BallastError,
+  type EventEnvelope,
+  type Logger,
+  noopLogger,
+  type Publisher,
+} from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
+import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import {
@@ -49,6 +56,8 @@ export interface BullmqPublisherOptions {
    * 10,000 ms.
    */
   timeoutMs?: number;
+  /** Gets connection errors of a queue the publisher opened (BullMQ reconnects by itself). */
+  logger?: Logger;
 }
 
 const queueSchema = z.union([
@@ -70,6 +79,7 @@ const optionsSchema = z
     backend: backendSchema,
     jobOptions: z.record(z.string(), z.unknown()).optional(),
     timeoutMs: z.number().int().min(1).max(2_147_483_647).default(10_000),
+    logger: loggerSchema.default(noopLogger),
   })
   .refine((options) => typeof options.queue !== 'string' || options.connection !== undefined, {
     message: 'a queue given by name needs a connection',
@@ -109,10 +119,17 @@ const optionsSchema = z
 export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPublisher {
   const parsed = parseOptions(optionsSchema, options, 'createBullmqPublisher()');
   const ownsQueue = typeof parsed.queue === 'string';
-  const queue =
-    typeof parsed.queue === 'string'
-      ? openQueue(parsed.queue, parsed.connection!, parsed.backend)
-      : parsed.queue;
+  let queue: BullmqQueue;
+  if (typeof parsed.queue === 'string') {
+    const opened = openQueue(parsed.queue, parsed.connection!, parsed.backend);
+    // Without a listener BullMQ prints every reconnection failure to stderr.
+    opened.on('error', (error) => {
+      parsed.logger.warn({ err: error, queue: opened.name }, 'BullMQ queue connection error');
+    });
+    queue = opened;
+  } else {
+    queue = parsed.queue;
+  }
   const jobOptions: JobsOptions = {
     ...defaultJobOptions,
     ...(parsed.jobOptions as BullmqJobOptions),

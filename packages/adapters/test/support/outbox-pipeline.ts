@@ -5,8 +5,12 @@
  * (one `effects` row per handled event, written in the inbox's transaction, with no unique key
  * so that a doubled effect shows up as two rows instead of an error).
  */
-import { type BullmqBackend, type BullmqConnection } from '@ballast/adapters/bullmq';
-import { createPostgresInbox, createPostgresOutbox, migrateOutbox } from '@ballast/adapters/postgres';
+import type { BullmqBackend, BullmqConnection } from '@ballast/adapters/bullmq';
+import {
+  createPostgresInbox,
+  createPostgresOutbox,
+  migrateOutbox,
+} from '@ballast/adapters/postgres';
 import { createEventCatalog, defineEvent } from '@ballast/core';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
