@@ -50,6 +50,16 @@ export {
   type WithIdempotencyOptions,
   withIdempotency,
 } from './idempotency/index.js';
+// Inbox: the "processed once" mark written in the handler's transaction.
+export {
+  createPostgresInbox,
+  defaultInboxTableName,
+  type InboxTableOptions,
+  inboxMigrationSql,
+  migrateInbox,
+  type PostgresInbox,
+  type PostgresInboxOptions,
+} from './inbox/index.js';
 // Optimistic locking: a versioned update in one statement.
 export {
   type UpdateWithVersionOptions,
@@ -65,6 +75,18 @@ export {
   PostgresNonceStore,
   type PostgresNonceStoreOptions,
 } from './nonce/index.js';
+// Transactional outbox: the table, the writer and relay store, the LISTEN wake-up.
+export {
+  createPostgresOutbox,
+  defaultOutboxTableName,
+  type ListenConnection,
+  type ListenOptions,
+  migrateOutbox,
+  type OutboxTableOptions,
+  outboxMigrationSql,
+  type PostgresOutbox,
+  type PostgresOutboxOptions,
+} from './outbox/index.js';
 // A pg.Pool that a database restart cannot crash the process through.
 export {
   type GuardablePostgresClient,

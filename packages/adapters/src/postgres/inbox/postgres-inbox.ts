@@ -1,0 +1,103 @@
+/**
+ * The Postgres inbox: the "processed" mark is written in the handler's own transaction, so the
+ * effect and the mark commit together or not at all. A redelivery after a crash finds the mark
+ * and is skipped; a crash before the commit leaves neither, and the redelivery runs the handler
+ * again. This is what turns the queue's at-least-once delivery into an exactly-once effect, for
+ * effects that live in the same database.
+ */
+import { BallastError, type InboxOutcome, type InboxRef, type InboxStore } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { z } from 'zod';
+import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
+import { tableRef } from '../table-identifier.js';
+import { type InboxTableOptions, inboxTableOptionsSchema } from './inbox-table.js';
+
+/** Options for {@link createPostgresInbox}. */
+export type PostgresInboxOptions = InboxTableOptions;
+
+/** The inbox made by {@link createPostgresInbox}. */
+export interface PostgresInbox<DB> extends InboxStore<Transaction<DB>> {
+  /** Deletes marks older than `before` (at most `limit`, default 10 000); returns how many. */
+  prune(options: { before: Date; limit?: number }): Promise<number>;
+}
+
+const refSchema = z.strictObject({
+  consumer: z.string().min(1).max(200),
+  eventId: z.string().min(1).max(200),
+});
+
+// SQLSTATEs of a missing table, column or schema: the inbox was never migrated.
+const notMigratedStates = new Set(['42P01', '42703', '3F000']);
+
+/**
+ * Builds the Postgres inbox on `db`. Handlers receive the Kysely transaction the mark is written
+ * in: write the effect with it.
+ *
+ * @example
+ * ```ts
+ * await migrateInbox(db);
+ * const inbox = createPostgresInbox(db);
+ * await inbox.runOnce({ consumer: 'emails', eventId: event.id }, async (trx) => {
+ *   await trx.insertInto('emails').values({ orderId: event.payload.orderId }).execute();
+ * });
+ * ```
+ */
+export function createPostgresInbox<DB>(
+  db: Kysely<DB>,
+  options: PostgresInboxOptions = {},
+): PostgresInbox<DB> {
+  parseOptions(kyselyExecutorSchema, db, 'createPostgresInbox()');
+  const table = parseOptions(inboxTableOptionsSchema, options, 'createPostgresInbox()');
+  const ref = tableRef(table);
+  const name = table.schema === undefined ? table.tableName : `${table.schema}.${table.tableName}`;
+
+  async function runOnce<T>(
+    inboxRef: InboxRef,
+    handle: (transaction: Transaction<DB>) => Promise<T>,
+  ): Promise<InboxOutcome<T>> {
+    const { consumer, eventId } = parseOptions(refSchema, inboxRef, 'inbox.runOnce()');
+    if (typeof handle !== 'function') {
+      throw new BallastError('INVALID_OPTIONS', {
+        message: 'Invalid options for inbox.runOnce(): "handle": expected a function',
+        details: { field: 'handle' },
+      });
+    }
+    try {
+      return await db.transaction().execute(async (trx) => {
+        // A concurrent delivery's insert waits here on the first one's uncommitted row, then
+        // inserts nothing if that one committed (duplicate) or goes ahead if it rolled back.
+        const { rows } = await sql<{ inserted: number }>`
+          INSERT INTO ${ref} (consumer, event_id) VALUES (${consumer}, ${eventId})
+          ON CONFLICT DO NOTHING RETURNING 1 AS inserted`.execute(trx);
+        if (rows.length === 0) return { kind: 'duplicate' } as const;
+        return { kind: 'ran', value: await handle(trx) } as const;
+      });
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (typeof code === 'string' && notMigratedStates.has(code)) {
+        throw new BallastError('OUTBOX_NOT_MIGRATED', {
+          message: `The inbox table ${name} is missing (SQLSTATE ${code}); run migrateInbox() or inboxMigrationSql().`,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async function prune(pruneOptions: { before: Date; limit?: number }): Promise<number> {
+    const { before, limit } = parseOptions(
+      z.strictObject({ before: z.date(), limit: z.number().int().min(1).optional() }),
+      pruneOptions,
+      'inbox.prune()',
+    );
+    const { rows } = await sql<{ done: number }>`
+      DELETE FROM ${ref} WHERE (consumer, event_id) IN (
+        SELECT consumer, event_id FROM ${ref} WHERE processed_at < ${before}
+        LIMIT ${limit ?? 10_000} FOR UPDATE SKIP LOCKED
+      ) RETURNING 1 AS done`.execute(db);
+    return rows.length;
+  }
+
+  return { runOnce, prune };
+}

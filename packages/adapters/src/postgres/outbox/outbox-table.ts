@@ -1,0 +1,111 @@
+/**
+ * The outbox table: its DDL as plain SQL (for migration tools) and `migrateOutbox`, applied under
+ * the same advisory-lock runner as every other Ballast table.
+ *
+ * `position` (a bigserial) is the publication order the relay follows; `id` (the event id) is
+ * unique, so one event cannot be written twice. Partial indexes keep the relay's queries on the
+ * unsent rows only, however many sent rows the retention period keeps.
+ */
+import { parseOptions } from '@ballast/core/adapter-kit';
+import type { Kysely, RawBuilder } from 'kysely';
+import { z } from 'zod';
+import { runMigration } from '../run-migration.js';
+import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
+
+/** Where the outbox table lives. */
+export interface OutboxTableOptions {
+  /** Table name, a plain SQL identifier of at most 48 characters. Default `'ballast_outbox'`. */
+  tableName?: string;
+  /** Schema of the table. Default: none, so the connection's `search_path` decides. */
+  schema?: string;
+}
+
+/** The default table name. */
+export const defaultOutboxTableName = 'ballast_outbox';
+
+const identifier = sqlIdentifierSchema(48);
+
+export const outboxTableOptionsSchema = z.object({
+  tableName: identifier.default(defaultOutboxTableName),
+  schema: identifier.optional(),
+});
+
+/** Table options after validation. */
+export interface ResolvedOutboxTable {
+  readonly tableName: string;
+  readonly schema: string | undefined;
+  readonly ref: RawBuilder<unknown>;
+  /** The NOTIFY channel: `schema.table`, or `table`. */
+  readonly channel: string;
+}
+
+export function resolveOutboxTable(options: {
+  tableName: string;
+  schema?: string | undefined;
+}): ResolvedOutboxTable {
+  const { tableName, schema } = options;
+  const channel = schema === undefined ? tableName : `${schema}.${tableName}`;
+  return { tableName, schema, ref: tableRef(options), channel };
+}
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+function migrationStatements(options: OutboxTableOptions | undefined, where: string): string[] {
+  const { tableName, schema } = parseOptions(outboxTableOptionsSchema, options ?? {}, where);
+  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const statements: string[] = [];
+  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  statements.push(
+    `CREATE TABLE IF NOT EXISTS ${table} (
+  position         bigserial   PRIMARY KEY,
+  id               text        NOT NULL UNIQUE,
+  type             text        NOT NULL,
+  key              text,
+  event            jsonb       NOT NULL,
+  created_at       timestamptz NOT NULL DEFAULT now(),
+  sent_at          timestamptz,
+  owner_token      text,
+  lease_expires_at timestamptz,
+  retry_at         timestamptz,
+  attempts         integer     NOT NULL DEFAULT 0,
+  last_error       text
+)`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_unsent_idx`)} ON ${table} (position) WHERE sent_at IS NULL`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_unsent_key_idx`)} ON ${table} (key, position) WHERE sent_at IS NULL AND key IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_sent_at_idx`)} ON ${table} (sent_at) WHERE sent_at IS NOT NULL`,
+  );
+  return statements;
+}
+
+/**
+ * The DDL of the outbox table, for your own migration tool. Applying it twice is harmless.
+ *
+ * @example
+ * ```ts
+ * export async function up(db: Kysely<unknown>) {
+ *   await sql.raw(outboxMigrationSql()).execute(db);
+ * }
+ * ```
+ */
+export function outboxMigrationSql(options?: OutboxTableOptions): string {
+  return `${migrationStatements(options, 'outboxMigrationSql()').join(';\n\n')};\n`;
+}
+
+/**
+ * Creates the outbox table and its indexes if they do not exist. Safe at every start-up from
+ * every process (one transaction under an advisory lock).
+ *
+ * @example
+ * ```ts
+ * await migrateOutbox(db);
+ * const outbox = createPostgresOutbox(db);
+ * ```
+ */
+export async function migrateOutbox<DB>(
+  db: Kysely<DB>,
+  options?: OutboxTableOptions,
+): Promise<void> {
+  const statements = migrationStatements(options, 'migrateOutbox()');
+  const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultOutboxTableName}`;
+  await runMigration(db, lockName, statements);
+}

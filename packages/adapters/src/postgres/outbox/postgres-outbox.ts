@@ -1,0 +1,311 @@
+/**
+ * The Postgres outbox: the writer an application publishes through inside its own Kysely
+ * transaction (the event commits or rolls back with the business write), and the store relays
+ * claim from.
+ *
+ * Claims are exclusive twice over: a transaction-scoped advisory lock serialises the claim
+ * statements of all relays on one table (a few milliseconds each; publishing, the slow part,
+ * stays parallel), and `FOR UPDATE SKIP LOCKED` keeps a claim from waiting on rows another
+ * statement is settling. The lock is what makes per-key order hold across relays: without it, two
+ * concurrent claims could each see a key's earlier row as free, one take it and the other take
+ * the next row of the same key, and publish them out of order.
+ *
+ * `maxDepth` is enforced without counting the table on every publish: the writer counts unsent
+ * rows at most once per `depthCheckIntervalMs` and adds what it has published since.
+ */
+import {
+  BallastError,
+  type Clock,
+  type EventEnvelope,
+  type Logger,
+  noopLogger,
+  type OutboxClaimRequest,
+  type OutboxEntry,
+  type OutboxReleaseRequest,
+  type OutboxSettleRequest,
+  type OutboxStore,
+  type OutboxWriter,
+  systemClock,
+} from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { type Kysely, type QueryExecutorProvider, sql } from 'kysely';
+import { z } from 'zod';
+import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
+import { outboxCall, toOutboxError } from './outbox-errors.js';
+import { type ListenOptions, OutboxListener } from './outbox-listener.js';
+import {
+  type OutboxTableOptions,
+  outboxTableOptionsSchema,
+  type ResolvedOutboxTable,
+  resolveOutboxTable,
+} from './outbox-table.js';
+
+/** Options for {@link createPostgresOutbox}. */
+export interface PostgresOutboxOptions extends OutboxTableOptions {
+  /**
+   * Most unsent events; a publish past it rejects with `QUEUE_FULL` (503, retryable), so a
+   * stalled relay or engine turns into back-pressure instead of an ever-growing table.
+   * Default: no limit.
+   */
+  maxDepth?: number;
+  /** With `maxDepth`: how old the writer's count of unsent rows may be, ms. Default `1_000`. */
+  depthCheckIntervalMs?: number;
+  /**
+   * The LISTEN connection that wakes relays on commit: `{ connectionString }` (opened with `pg`)
+   * or `{ connect }` returning a connected `pg.Client`. Default: none, relays only poll.
+   */
+  listen?: ListenOptions;
+  /** Default `systemClock`. */
+  clock?: Clock;
+  /** Default: none. */
+  logger?: Logger;
+}
+
+/** The outbox made by {@link createPostgresOutbox}: a writer and a relay store on one table. */
+export interface PostgresOutbox extends OutboxWriter<QueryExecutorProvider>, OutboxStore {
+  /** The table's schema-qualified name, for logs. */
+  readonly table: string;
+  /** Closes the LISTEN connection, if any. The Kysely instance stays the caller's. */
+  close(): Promise<void>;
+}
+
+const optionsSchema = outboxTableOptionsSchema.extend({
+  maxDepth: z.number().int().min(1).optional(),
+  depthCheckIntervalMs: z.number().int().min(0).max(2_147_483_647).optional(),
+  listen: z
+    .union([
+      z.strictObject({ connectionString: z.string().min(1) }),
+      z.strictObject({
+        connect: z.custom<() => Promise<never>>(
+          (value) => typeof value === 'function',
+          'a function',
+        ),
+      }),
+    ])
+    .optional(),
+  clock: z
+    .custom<Clock>((value) => typeof (value as Clock | null)?.now === 'function', 'a Clock')
+    .optional(),
+  logger: z
+    .custom<Logger>((value) => typeof (value as Logger | null)?.warn === 'function', 'a Logger')
+    .optional(),
+});
+
+const envelopeSchema = z.object({
+  type: z.string().min(1).max(500),
+  id: z.string().min(1).max(200),
+  occurredAt: z.string().min(1),
+  traceId: z.string().max(200).optional(),
+  tenantId: z.string().max(200).optional(),
+  key: z.string().max(500).optional(),
+  payload: z.unknown().refine((value) => value !== undefined, 'is missing'),
+});
+
+interface ClaimedRow {
+  readonly position: string | number;
+  readonly event: EventEnvelope | string;
+  readonly attempts: number;
+}
+
+const toDate = (epochMs: number) => new Date(epochMs);
+
+/**
+ * Builds the Postgres outbox on `db` (a Kysely instance; its pool serves the relay side and the
+ * depth count).
+ *
+ * @example
+ * ```ts
+ * await migrateOutbox(db);
+ * const outbox = createPostgresOutbox(db, { listen: { connectionString }, maxDepth: 50_000 });
+ * await db.transaction().execute(async (trx) => {
+ *   await trx.insertInto('orders').values(order).execute();
+ *   await outbox.publish(trx, OrderCreated.create({ orderId: order.id }, { key: order.id }));
+ * });
+ * ```
+ */
+export function createPostgresOutbox(
+  // biome-ignore lint/suspicious/noExplicitAny: the outbox works on any database's Kysely
+  db: Kysely<any>,
+  options: PostgresOutboxOptions = {},
+): PostgresOutbox {
+  parseOptions(kyselyExecutorSchema, db, 'createPostgresOutbox()');
+  const opts = parseOptions(optionsSchema, options, 'createPostgresOutbox()');
+  const table: ResolvedOutboxTable = resolveOutboxTable(opts);
+  const name = table.schema === undefined ? table.tableName : `${table.schema}.${table.tableName}`;
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? noopLogger;
+  const depthCheckIntervalMs = opts.depthCheckIntervalMs ?? 1_000;
+  const listener =
+    opts.listen === undefined
+      ? undefined
+      : new OutboxListener(options.listen as ListenOptions, table.channel, clock, logger);
+  const lockName = `ballast:outbox:${name}`;
+
+  // The writer's view of the depth: counted at `countedAt`, plus what this writer added since.
+  let counted = 0;
+  let countedAt = Number.NEGATIVE_INFINITY;
+  let addedSince = 0;
+  let counting: Promise<void> | undefined;
+
+  async function countUnsent(): Promise<number> {
+    const { rows } = await sql<{ depth: string | number }>`
+      SELECT count(*) AS depth FROM ${table.ref} WHERE sent_at IS NULL`.execute(db);
+    return Number(rows[0]?.depth ?? 0);
+  }
+
+  async function guardDepth(adding: number): Promise<void> {
+    const maxDepth = opts.maxDepth;
+    if (maxDepth === undefined) return;
+    if (clock.now() - countedAt >= depthCheckIntervalMs) {
+      counting ??= (async () => {
+        try {
+          const started = clock.now();
+          counted = await outboxCall(name, countUnsent);
+          countedAt = started;
+          addedSince = 0;
+        } finally {
+          counting = undefined;
+        }
+      })();
+      await counting;
+    }
+    const depth = counted + addedSince;
+    if (depth + adding > maxDepth) {
+      throw new BallastError('QUEUE_FULL', {
+        message: `outbox.publish(): ${name} holds about ${depth} unsent events (maxDepth ${maxDepth})`,
+        details: { depth, maxDepth },
+      });
+    }
+  }
+
+  async function publishMany(
+    transaction: QueryExecutorProvider,
+    events: readonly EventEnvelope[],
+  ): Promise<void> {
+    parseOptions(kyselyExecutorSchema, transaction, 'outbox.publish()');
+    const checked = parseOptions(z.array(envelopeSchema), events, 'outbox.publish()');
+    if (checked.length === 0) return;
+    await guardDepth(checked.length);
+    const values = checked.map(
+      (event) =>
+        sql`(${event.id}, ${event.type}, ${event.key ?? null}, ${JSON.stringify(event)}::jsonb)`,
+    );
+    try {
+      // One round trip: the insert, and the NOTIFY that Postgres delivers only at commit.
+      await sql`
+        WITH inserted AS (
+          INSERT INTO ${table.ref} (id, type, key, event) VALUES ${sql.join(values)}
+          RETURNING 1
+        )
+        SELECT pg_notify(${table.channel}, '') FROM (SELECT count(*) FROM inserted) AS n`.execute(
+        transaction,
+      );
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (code === '23505') {
+        throw new BallastError('ALREADY_EXISTS', {
+          message: `outbox.publish(): an event with one of these ids is already in ${name}`,
+          details: { eventIds: checked.map((event) => event.id).slice(0, 20) },
+          cause: error,
+        });
+      }
+      throw toOutboxError(error, name);
+    }
+    addedSince += checked.length;
+  }
+
+  async function claim(request: OutboxClaimRequest): Promise<readonly OutboxEntry[]> {
+    const now = toDate(request.now);
+    const rows = await outboxCall(name, () =>
+      db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(hashtext(${lockName}))`.execute(trx);
+        const { rows: claimed } = await sql<ClaimedRow>`
+              WITH picked AS (
+                SELECT o.position FROM ${table.ref} AS o
+                WHERE o.sent_at IS NULL
+                  AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ${now})
+                  AND (o.retry_at IS NULL OR o.retry_at <= ${now})
+                  AND (o.key IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM ${table.ref} AS e
+                    WHERE e.key = o.key AND e.sent_at IS NULL AND e.position < o.position
+                      AND (e.lease_expires_at > ${now} OR e.retry_at > ${now})
+                  ))
+                ORDER BY o.position
+                LIMIT ${request.limit}
+                FOR UPDATE SKIP LOCKED
+              )
+              UPDATE ${table.ref} AS t
+              SET owner_token = ${request.owner}, lease_expires_at = ${toDate(request.leaseExpiresAt)}
+              FROM picked WHERE t.position = picked.position
+              RETURNING t.position, t.event, t.attempts`.execute(trx);
+        return claimed;
+      }),
+    );
+    return rows
+      .map((row) => ({ position: BigInt(row.position), row }))
+      .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0))
+      .map(({ row }) => ({
+        event: (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as EventEnvelope,
+        attempts: row.attempts,
+      }));
+  }
+
+  async function markSent(request: OutboxSettleRequest): Promise<number> {
+    if (request.ids.length === 0) return 0;
+    const result = await outboxCall(name, () =>
+      sql`
+        UPDATE ${table.ref}
+        SET sent_at = ${toDate(request.now)}, owner_token = NULL, lease_expires_at = NULL
+        WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
+          AND sent_at IS NULL`.execute(db),
+    );
+    return Number(result.numAffectedRows ?? 0n);
+  }
+
+  async function release(request: OutboxReleaseRequest): Promise<number> {
+    if (request.ids.length === 0) return 0;
+    const result = await outboxCall(name, () =>
+      sql`
+        UPDATE ${table.ref}
+        SET owner_token = NULL, lease_expires_at = NULL, retry_at = ${toDate(request.retryAt)},
+            attempts = attempts + 1, last_error = ${request.error?.slice(0, 1_000) ?? null}
+        WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
+          AND sent_at IS NULL`.execute(db),
+    );
+    return Number(result.numAffectedRows ?? 0n);
+  }
+
+  async function deleteSent(request: { readonly before: number; readonly limit: number }) {
+    const { rows } = await outboxCall(name, () =>
+      sql<{ done: number }>`
+        DELETE FROM ${table.ref}
+        WHERE position IN (
+          SELECT position FROM ${table.ref}
+          WHERE sent_at IS NOT NULL AND sent_at < ${toDate(request.before)}
+          ORDER BY sent_at
+          LIMIT ${request.limit}
+          FOR UPDATE SKIP LOCKED
+        )
+        RETURNING 1 AS done`.execute(db),
+    );
+    return rows.length;
+  }
+
+  const outbox: PostgresOutbox = {
+    table: name,
+    publish: (transaction, event) => publishMany(transaction, [event]),
+    publishMany,
+    claim,
+    markSent,
+    release,
+    depth: () => outboxCall(name, countUnsent),
+    deleteSent,
+    close: async () => {
+      await listener?.close();
+    },
+  };
+  if (listener !== undefined) {
+    return { ...outbox, onCommit: (wake: () => void) => listener.subscribe(wake) };
+  }
+  return outbox;
+}
