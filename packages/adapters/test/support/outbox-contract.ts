@@ -67,7 +67,9 @@ export function describeOutboxContract(name: string, make: () => Promise<OutboxU
 
     it('never hands one entry to two concurrent claims', async () => {
       await outbox.commit(Array.from({ length: 60 }, (_, i) => testEvent(i)));
-      const batches = await Promise.all(['a', 'b', 'c', 'd'].map((owner) => claim(owner, { limit: 20 })));
+      const batches = await Promise.all(
+        ['a', 'b', 'c', 'd'].map((owner) => claim(owner, { limit: 20 })),
+      );
       const ids = batches.flat().map((entry) => entry.event.id);
       expect(new Set(ids).size).toBe(ids.length);
       expect(ids.length).toBe(60);

@@ -9,10 +9,11 @@ import type { BullmqBackend, BullmqConnection } from '@ballast/adapters/bullmq';
 import {
   createPostgresInbox,
   createPostgresOutbox,
+  migrateInbox,
   migrateOutbox,
 } from '@ballast/adapters/postgres';
 import { createEventCatalog, defineEvent } from '@ballast/core';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { z } from 'zod';
 
@@ -35,6 +36,9 @@ export interface PipelineConfig {
 // biome-ignore lint/suspicious/noExplicitAny: the tests' tables are created at run time.
 export type PipelineDb = Kysely<any>;
 
+// biome-ignore lint/suspicious/noExplicitAny: as above.
+export type PipelineTransaction = Transaction<any>;
+
 export function openDb(config: PipelineConfig, max = 10): PipelineDb {
   return new Kysely({
     dialect: new PostgresDialect({
@@ -43,8 +47,12 @@ export function openDb(config: PipelineConfig, max = 10): PipelineDb {
   });
 }
 
-export function outboxOf(db: PipelineDb, config: PipelineConfig) {
-  return createPostgresOutbox(db, { schema: config.schema });
+/** The outbox; with `listen`, relays are woken by NOTIFY on commit (a LISTEN connection). */
+export function outboxOf(db: PipelineDb, config: PipelineConfig, listen = false) {
+  return createPostgresOutbox(db, {
+    schema: config.schema,
+    ...(listen ? { listen: { connectionString: config.databaseUrl } } : {}),
+  });
 }
 
 export function inboxOf(db: PipelineDb, config: PipelineConfig) {
@@ -55,6 +63,7 @@ export function inboxOf(db: PipelineDb, config: PipelineConfig) {
 export async function preparePipeline(db: PipelineDb, config: PipelineConfig): Promise<void> {
   await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(config.schema)}`.execute(db);
   await migrateOutbox(db, { schema: config.schema });
+  await migrateInbox(db, { schema: config.schema });
   await sql`CREATE TABLE IF NOT EXISTS ${sql.id(config.schema, 'effects')} (
     event_id text NOT NULL,
     pid integer NOT NULL,

@@ -13,6 +13,7 @@ import {
   openDb,
   outboxOf,
   type PipelineConfig,
+  type PipelineTransaction,
   pipelineCatalog,
   recordEffect,
   TaskRequested,
@@ -33,8 +34,9 @@ if (role === 'relay') {
     connection: config.connection,
     backend: config.backend,
   });
+  const store = outboxOf(db, config, true);
   const relay = createRelay({
-    store: outboxOf(db, config),
+    store,
     publisher,
     name,
     batchSize: 100,
@@ -47,6 +49,7 @@ if (role === 'relay') {
   stop = async () => {
     await relay.stop();
     await publisher.close();
+    await store.close();
   };
 } else if (role === 'consumer') {
   const consumer = createConsumer({
@@ -56,7 +59,7 @@ if (role === 'relay') {
     consumer: 'effects',
     catalog: pipelineCatalog,
     handlers: [
-      handleEvent(TaskRequested, async (event, trx) => {
+      handleEvent(TaskRequested, async (event, trx: PipelineTransaction) => {
         await recordEffect(trx, config, event.id);
       }),
     ],
