@@ -62,8 +62,15 @@ async function setUpRun(backend: BullmqBackend, label: string): Promise<Run> {
   return { config, db, queue, processes: new Map(), rolledBack: [] };
 }
 
-async function start(run: Run, role: PipelineRole, name: string): Promise<void> {
-  run.processes.set(name, await startPipelineProcess(role, name, run.config));
+/** Spawns a process (replacing a dead one of that name) without waiting for it to be ready. */
+async function start(run: Run, role: PipelineRole, name: string): Promise<PipelineProcess> {
+  const started = await startPipelineProcess(role, name, run.config);
+  run.processes.set(name, started);
+  return started;
+}
+
+async function allReady(run: Run): Promise<void> {
+  await Promise.all([...run.processes.values()].map((process) => process.ready));
 }
 
 /** Publishes `count` events in transactions of `perTransaction`; every 7th transaction rolls back. */
@@ -153,6 +160,7 @@ describeWith('postgres', 'outbox pipeline across processes', () => {
         start(run, 'relay', 'relay-2'),
         ...[1, 2, 3, 4].map((n) => start(run, 'consumer', `consumer-${n}`)),
       ]);
+      await allReady(run);
       const started = Date.now();
       await publishEvents(run, bulkEvents, 200);
       await waitForEffects(run, bulkEvents, 120_000);
@@ -187,6 +195,7 @@ describeWith('postgres', 'outbox pipeline across processes', () => {
         const roleOf = (name: string): PipelineRole =>
           name.startsWith('relay') ? 'relay' : 'consumer';
         await Promise.all(names.map((name) => start(run, roleOf(name), name)));
+        await allReady(run);
 
         // Events keep coming while processes die: 40 commits of 50, 60 ms apart.
         const publishing = publishEvents(run, chaosEvents, 50, 60);
@@ -194,11 +203,13 @@ describeWith('postgres', 'outbox pipeline across processes', () => {
         for (let i = 0; i < chaosKills; i += 1) {
           await new Promise((resolve) => setTimeout(resolve, 150 + Math.floor(random() * 350)));
           const name = names[Math.floor(random() * names.length)]!;
+          // Killed wherever it is, starting up included; its replacement starts at once.
           await run.processes.get(name)!.kill();
           kills.push(name);
           await start(run, roleOf(name), name);
         }
         await publishing;
+        await allReady(run);
         const counts = await waitForEffects(run, chaosEvents, 120_000);
         await new Promise((resolve) => setTimeout(resolve, 500));
         console.info(`[outbox chaos ${backend}] seed ${seed}, killed ${kills.join(', ')}`, counts);

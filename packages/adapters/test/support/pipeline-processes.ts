@@ -1,7 +1,7 @@
 /**
  * Starts outbox pipeline processes (relays and consumers, see `outbox-process.ts`) as plain
  * Node processes. The script is bundled once with esbuild (the workspace's `@ballast/*` from
- * source, packages external): a bundled process starts in a fraction of tsx's time, which is
+ * source, drivers external): a bundled process starts in a fraction of tsx's time, which is
  * what lets a chaos run restart processes ten times within the suite's budget.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -34,9 +34,12 @@ function bundle(): Promise<string> {
         {
           name: 'packages-external',
           setup(pluginBuild) {
-            pluginBuild.onResolve({ filter: /^[^./]/ }, (args) =>
-              args.path.startsWith('@ballast/') ? undefined : { path: args.path, external: true },
-            );
+            // The drivers stay external (resolved from packages/adapters, as in tests); the rest,
+            // core's own small dependencies included, is bundled.
+            pluginBuild.onResolve({ filter: /^(bullmq|ioredis|pg|kysely|zod)(\/.*)?$/ }, (args) => ({
+              path: args.path,
+              external: true,
+            }));
           },
         },
       ],
@@ -52,6 +55,8 @@ export interface PipelineProcess {
   readonly role: PipelineRole;
   readonly name: string;
   readonly child: ChildProcess;
+  /** Resolves once the process printed `ready`; rejects if it exits first. */
+  readonly ready: Promise<void>;
   /** SIGKILL, as a crash: resolves when the process is gone. */
   kill(): Promise<void>;
   /** SIGTERM (graceful stop), SIGKILL after 10 s. */
@@ -66,6 +71,10 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/**
+ * Spawns a pipeline process and returns at once (`ready` tells when it runs): on a loaded
+ * machine a start takes seconds, and a chaos run may kill a process that is still starting.
+ */
 export async function startPipelineProcess(
   role: PipelineRole,
   name: string,
@@ -95,8 +104,8 @@ export async function startPipelineProcess(
   child.stderr?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4_000);
   });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 30_000);
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 90_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       if (chunk.toString().includes('ready')) {
         clearTimeout(timer);
@@ -108,10 +117,13 @@ export async function startPipelineProcess(
       reject(new Error(`${name} exited (${code ?? signal}) before it was ready: ${output}`));
     });
   });
+  // A process killed while starting rejects `ready`; only those who wait for it care.
+  ready.catch(() => {});
   return {
     role,
     name,
     child,
+    ready,
     async kill() {
       child.kill('SIGKILL');
       await exited(child);
