@@ -48,7 +48,11 @@ export function createOrdersApp({ db, outbox, queue }: OrdersAppOptions): Expres
       {
         key: parseIdempotencyKey(header),
         scope: 'orders',
-        fingerprint: await fingerprint({ method: 'POST', path: '/orders', body: JSON.stringify(req.body) }),
+        fingerprint: await fingerprint({
+          method: 'POST',
+          path: '/orders',
+          body: JSON.stringify(req.body),
+        }),
       },
       async (trx) => {
         const orderId = globalThis.crypto.randomUUID();

@@ -17,9 +17,16 @@ export interface OrderEmailsOptions {
   readonly db: Kysely<OrdersDatabase>;
   readonly connection: BullmqConnection;
   readonly logger?: Logger;
+  /** Default `order-events`. */
+  readonly queue?: string;
 }
 
-export function startOrderEmails({ db, connection, logger }: OrderEmailsOptions): Consumer {
+export function startOrderEmails({
+  db,
+  connection,
+  logger,
+  queue = queueName,
+}: OrderEmailsOptions): Consumer {
   const sendConfirmation = handleEvent(
     OrderCreatedV2,
     async (event, trx: Transaction<OrdersDatabase>, context) => {
@@ -34,7 +41,7 @@ export function startOrderEmails({ db, connection, logger }: OrderEmailsOptions)
     },
   );
   return createConsumer({
-    queue: queueName,
+    queue,
     connection,
     consumer: 'order-emails',
     catalog,

@@ -30,7 +30,9 @@ relay.start();
 const queue = new Queue(queueName, { connection });
 const port = Number(process.env.PORT ?? 3000);
 const server = createOrdersApp({ db, outbox, queue }).listen(port, () => {
-  console.log(`orders API on http://localhost:${port} (POST /orders, GET /orders/:id/confirmation)`);
+  console.log(
+    `orders API on http://localhost:${port} (POST /orders, GET /orders/:id/confirmation)`,
+  );
 });
 
 process.once('SIGTERM', async () => {
