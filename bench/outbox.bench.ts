@@ -184,8 +184,10 @@ async function rawRound(db: Db, schema: string, round: number): Promise<RoundRes
       await db.transaction().execute(async (trx) => {
         await sql`INSERT INTO ${sql.id(schema, 'orders')} (id) VALUES (${orderId})`.execute(trx);
       });
+      const committed = performance.now();
       // Add-after-commit: what the outbox replaces.
       await queue.add(event.type, event, { jobId: event.id, removeOnComplete: true });
+      return committed;
     }, done);
   } finally {
     await worker.close();
@@ -230,6 +232,7 @@ async function ballastRound(db: Db, schema: string, round: number): Promise<Roun
         await sql`INSERT INTO ${sql.id(schema, 'orders')} (id) VALUES (${orderId})`.execute(trx);
         await outbox.publish(trx, OrderCreated.create({ orderId }));
       });
+      return performance.now();
     }, done);
   } finally {
     await relay.stop();
