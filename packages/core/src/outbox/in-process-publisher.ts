@@ -255,6 +255,15 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
       });
     }
     for (const event of events) {
+      if (typeof (event as Partial<EventEnvelope> | null)?.id !== 'string') {
+        throw new BallastError('INVALID_OPTIONS', {
+          message:
+            'Invalid options for publisher.publish(): "events": every event needs a string id',
+          details: { field: 'events' },
+        });
+      }
+    }
+    for (const event of events) {
       if (remember(event.id)) enqueue({ event, errors: [] });
     }
   }

@@ -28,9 +28,15 @@ const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 async function openWithPg(connectionString: string): Promise<ListenConnection> {
   // Loaded on demand so the subpath does not need `pg` unless LISTEN is used this way.
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString });
-  await client.connect();
+  const pg = await import('pg');
+  const Client = (pg.default ?? pg).Client;
+  const client = new Client({ connectionString, connectionTimeoutMillis: 10_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
   return client as unknown as ListenConnection;
 }
 
@@ -103,6 +109,8 @@ export class OutboxListener {
       connection.on('notification', (message) => {
         if (message.channel === this.#channel) this.#wake();
       });
+      // Attached in the tick the connection opened: an 'error' with no listener would crash
+      // the process when the database restarts.
       connection.on('error', lost);
       connection.on('end', () => lost());
       await connection.query(`LISTEN ${quoteIdentifier(this.#channel)}`);
