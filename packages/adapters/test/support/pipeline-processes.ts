@@ -36,10 +36,13 @@ function bundle(): Promise<string> {
           setup(pluginBuild) {
             // The drivers stay external (resolved from packages/adapters, as in tests); the rest,
             // core's own small dependencies included, is bundled.
-            pluginBuild.onResolve({ filter: /^(bullmq|ioredis|pg|kysely|zod)(\/.*)?$/ }, (args) => ({
-              path: args.path,
-              external: true,
-            }));
+            pluginBuild.onResolve(
+              { filter: /^(bullmq|ioredis|pg|kysely|zod)(\/.*)?$/ },
+              (args) => ({
+                path: args.path,
+                external: true,
+              }),
+            );
           },
         },
       ],
