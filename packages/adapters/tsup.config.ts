@@ -8,6 +8,7 @@ export default ballastBuild({
     s3: 'src/s3/index.ts',
     redis: 'src/redis/index.ts',
     fs: 'src/fs/index.ts',
+    bullmq: 'src/bullmq/index.ts',
     cli: 'src/cli/bin.ts',
   },
 });

@@ -1,10 +1,11 @@
 // Type-checked with `tsc --noEmit` (strict, module nodenext) against the installed tarballs:
 // every documented entry point resolves, with its types, the way a user's project sees it.
+import { createBullmqPublisher, type createConsumer } from '@ballast/adapters/bullmq';
 import { expressIdempotency, expressTraceContext } from '@ballast/adapters/express';
 import { fastifyIdempotency, fastifyTraceContext } from '@ballast/adapters/fastify';
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
 import { PostgresIdempotencyStore } from '@ballast/adapters/postgres';
-import { RedisIdempotencyStore } from '@ballast/adapters/redis';
+import { createRedisInbox, RedisIdempotencyStore } from '@ballast/adapters/redis';
 import { createClient, createMemoryQueueStorage, createWriteQueue } from '@ballast/client';
 import {
   BallastError,
@@ -74,3 +75,10 @@ export type { Clock };
 
 export const client = createClient({ baseUrl: 'http://127.0.0.1:1' });
 export const queue = createWriteQueue({ client, storage: createMemoryQueueStorage() });
+
+export const eventPublisher = createBullmqPublisher({
+  queue: 'events',
+  connection: { host: '127.0.0.1', port: 1, lazyConnect: true },
+});
+export const redisInbox = createRedisInbox({ redis: new Redis({ lazyConnect: true }) });
+export type { createConsumer };

@@ -8,6 +8,8 @@ export {
   RedisIdempotencyStore,
   type RedisIdempotencyStoreOptions,
 } from './idempotency/index.js';
+// Inbox for exactly-once consumers whose effect is not in Postgres (weaker: see its TSDoc).
+export { createRedisInbox, type RedisInboxClient, type RedisInboxOptions } from './inbox/index.js';
 // Nonce store for signed-request replay protection.
 export {
   type RedisNonceClient,

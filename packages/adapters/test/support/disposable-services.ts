@@ -96,9 +96,12 @@ export interface DisposableRedis {
   stop(): Promise<void>;
 }
 
-export async function startDisposableRedis(): Promise<DisposableRedis> {
+/** `port`: a fixed port (a helper's own range) instead of a free one. */
+export async function startDisposableRedis(
+  options: { port?: number } = {},
+): Promise<DisposableRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'ballast-redis-'));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
   const startServer = async () => {
     const started = spawn(

@@ -1,0 +1,1 @@
+export { createRedisInbox, type RedisInboxClient, type RedisInboxOptions } from './redis-inbox.js';

@@ -1,0 +1,153 @@
+/**
+ * Starts outbox pipeline processes (relays and consumers, see `outbox-process.ts`) as plain
+ * Node processes. The script is bundled once with esbuild (the workspace's `@ballast/*` from
+ * source, drivers external): a bundled process starts in a fraction of tsx's time, which is
+ * what lets a chaos run restart processes ten times within the suite's budget.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll } from 'vitest';
+import type { PipelineConfig } from './outbox-pipeline.js';
+
+const adaptersRoot = fileURLToPath(new URL('../../', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+let bundled: Promise<string> | undefined;
+
+function bundle(): Promise<string> {
+  bundled ??= (async () => {
+    const outdir = `${adaptersRoot}.tmp`;
+    mkdirSync(outdir, { recursive: true });
+    const outfile = `${outdir}/outbox-process-${process.pid}.mjs`;
+    await build({
+      entryPoints: [fileURLToPath(new URL('./outbox-process.ts', import.meta.url))],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      tsconfig: `${repoRoot}tsconfig.json`,
+      logLevel: 'error',
+      plugins: [
+        {
+          name: 'packages-external',
+          setup(pluginBuild) {
+            // The drivers stay external (resolved from packages/adapters, as in tests); the rest,
+            // core's own small dependencies included, is bundled.
+            pluginBuild.onResolve(
+              { filter: /^(bullmq|ioredis|pg|kysely|zod)(\/.*)?$/ },
+              (args) => ({
+                path: args.path,
+                external: true,
+              }),
+            );
+          },
+        },
+      ],
+    });
+    return outfile;
+  })();
+  return bundled;
+}
+
+export type PipelineRole = 'relay' | 'consumer';
+
+export interface PipelineProcess {
+  readonly role: PipelineRole;
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** Resolves once the process printed `ready`; rejects if it exits first. */
+  readonly ready: Promise<void>;
+  /** SIGKILL, as a crash: resolves when the process is gone. */
+  kill(): Promise<void>;
+  /** SIGTERM (graceful stop), SIGKILL after 10 s. */
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let cleanupRegistered = false;
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/**
+ * Spawns a pipeline process and returns at once (`ready` tells when it runs): on a loaded
+ * machine a start takes seconds, and a chaos run may kill a process that is still starting.
+ */
+export async function startPipelineProcess(
+  role: PipelineRole,
+  name: string,
+  config: PipelineConfig,
+  env: Record<string, string> = {},
+): Promise<PipelineProcess> {
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    afterAll(async () => {
+      await Promise.all(
+        [...running].map((child) => {
+          child.kill('SIGKILL');
+          return exited(child);
+        }),
+      );
+    });
+  }
+  const script = await bundle();
+  const child = spawn(process.execPath, [script], {
+    cwd: adaptersRoot,
+    env: { ...process.env, ...env, ROLE: role, NAME: name, PIPELINE: JSON.stringify(config) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  let output = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4_000);
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${output}`)), 90_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code ?? signal}) before it was ready: ${output}`));
+    });
+  });
+  // A process killed while starting rejects `ready`; only those who wait for it care.
+  ready.catch(() => {});
+  return {
+    role,
+    name,
+    child,
+    ready,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited(child);
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A small seeded PRNG (mulberry32): a chaos run is replayable from its seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
