@@ -14,6 +14,10 @@
  *    A handful of poison rows among a batch of 100 costs about 2·log2(100) extra calls.
  * 3. A `BallastError` with `retryable: false` is the publisher saying "this row, never": the
  *    row is charged at once, whatever the engine's state.
+ * 4. A row already charged once (proven guilty while the engine took others) is charged again
+ *    when it fails alone, so a poison row left by itself in the outbox still reaches
+ *    `maxAttempts` instead of passing for an outage. A row never charged is never blamed for a
+ *    failure that nothing attributes to it: an outage does not dead-letter the outbox.
  *
  * After a row fails, later rows of its key are not published in this batch (per-key order); a
  * timeout or a stop ends the isolation, and whatever was not tried goes back uncharged.
@@ -74,7 +78,8 @@ export async function deliverIsolating(
 
   function blame(entry: OutboxEntry, error: unknown): void {
     if (entry.event.key !== undefined) failedKeys.add(entry.event.key);
-    if (isRowFatal(error) || delivered.length > 0) {
+    // A row the engine refused before while it took others stays suspect on its own.
+    if (isRowFatal(error) || delivered.length > 0 || entry.attempts > 0) {
       rejected.push({ entry, error });
       return;
     }
