@@ -20,7 +20,7 @@
  *   rows back at once) before it resolves.
  */
 
-import { type CircuitState, createCircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
+import { createCircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
 import type { CancelTimer, Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
@@ -30,6 +30,7 @@ import { backoffDelay, exponentialSchedule } from '../retry/backoff-schedule.js'
 import { withTimeout } from '../timeout/with-timeout.js';
 import { bindLogFields } from '../trace/trace-logger.js';
 import type { OutboxEntry } from './outbox-store.js';
+import type { Relay, RelayStepResult } from './relay-api.js';
 import { deliverIsolating, type IsolationOutcome } from './relay-isolation.js';
 import {
   type RelayEvents,
@@ -39,49 +40,7 @@ import {
 } from './relay-options.js';
 import { describeFailure, settleRejected } from './relay-settle.js';
 
-/** What one {@link Relay.runOnce} did. */
-export type RelayStepResult =
-  | {
-      readonly kind: 'published';
-      /** Events the engine took. */
-      readonly count: number;
-      /** The claim was a full batch: more may be waiting. */
-      readonly full: boolean;
-      /** Events the engine refused while it took others, charged an attempt each. */
-      readonly rejected: number;
-      /** Of those, how many were parked as dead letters. */
-      readonly parked: number;
-    }
-  | { readonly kind: 'empty' }
-  | { readonly kind: 'failed'; readonly retryInMs: number }
-  | { readonly kind: 'circuit-open'; readonly retryInMs: number }
-  | { readonly kind: 'stopped' };
-
-/** A relay made by {@link createRelay}. */
-export interface Relay {
-  /** Starts the loop in the background. Calling it while running does nothing. */
-  start(): void;
-  /**
-   * Stops the loop and resolves once it has: an in-flight batch is finished and marked sent,
-   * or, if `signal` aborts first, its publish is abandoned and its rows are given back at once.
-   */
-  stop(options?: { signal?: AbortSignal }): Promise<void>;
-  /**
-   * Claims and publishes one batch now, without the loop (tests, a cron job, a drain on
-   * shutdown). Store errors reject; publisher errors are a `failed` result.
-   */
-  runOnce(): Promise<RelayStepResult>;
-  /** `'idle'` (never started), `'running'`, `'stopping'` or `'stopped'`. */
-  readonly state: 'idle' | 'running' | 'stopping' | 'stopped';
-  /** The breaker's state: `'open'` while the relay leaves a failing engine alone. */
-  readonly circuit: CircuitState;
-  /** The last measured depth, if any. */
-  readonly lastDepth: number | undefined;
-  /** Events this relay has parked as dead letters since it was created (a metric). */
-  readonly deadLettered: number;
-  /** Subscribes to an event; returns a function that unsubscribes. */
-  on<Name extends keyof RelayEvents>(event: Name, listener: RelayEvents[Name]): () => void;
-}
+export type { Relay, RelayStepResult } from './relay-api.js';
 
 /**
  * Builds a relay from an outbox store to a publisher. Run one or several per deployment (in
