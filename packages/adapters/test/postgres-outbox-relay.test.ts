@@ -22,18 +22,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { startChildServer } from './support/child-server.js';
+import { sleep, until } from './support/eventually.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
 const Step = defineEvent('step.done', 1, z.object({ n: z.number() }));
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}
 
 describeWith('postgres', 'outbox relay on a Postgres server', () => {
   const schema = uniqueSchemaName('outbox_relay');
