@@ -158,10 +158,10 @@ export async function deliverIsolating(
     rejected.unshift(...suspects);
     return { delivered, rejected, untried, engineError: undefined, engineFailed: false };
   }
-  const engineError = halted?.error ?? suspects.at(-1)?.error;
-  if (engineError === undefined || (halted === undefined && suspects.length === 0)) {
+  if (halted === undefined && suspects.length === 0) {
     return { delivered, rejected, untried, engineError: undefined, engineFailed: false };
   }
+  const engineError = halted === undefined ? suspects.at(-1)?.error : halted.error;
   // Nothing got through and nothing proves a row guilty: the engine is to blame.
   untried.push(...suspects.map((suspect) => suspect.entry));
   return { delivered, rejected, untried, engineError, engineFailed: true };

@@ -157,7 +157,10 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   /** Publishes a claimed batch through the breaker, which counts only the engine's failures. */
-  async function deliver(entries: readonly OutboxEntry[], started: number) {
+  async function deliver(
+    entries: readonly OutboxEntry[],
+    started: number,
+  ): Promise<IsolationOutcome> {
     let outcome: IsolationOutcome | undefined;
     try {
       await breaker.execute(
@@ -175,7 +178,13 @@ export function createRelay(options: RelayOptions): Relay {
     } catch (error) {
       // Refused before a call (circuit open), or the engine failed: nothing is the rows' fault.
       if (outcome?.engineFailed !== true) {
-        return { delivered: [], rejected: [], untried: [...entries], engineError: error };
+        return {
+          delivered: [],
+          rejected: [],
+          untried: [...entries],
+          engineError: error,
+          engineFailed: true,
+        };
       }
     }
     if (outcome === undefined) throw new Error('relay: breaker returned without running');
@@ -194,7 +203,10 @@ export function createRelay(options: RelayOptions): Relay {
       leaseExpiresAt: started + leaseMs,
     });
     if (entries.length === 0) return { kind: 'empty' };
-    const { delivered, rejected, untried, engineError } = await deliver(entries, started);
+    const { delivered, rejected, untried, engineError, engineFailed } = await deliver(
+      entries,
+      started,
+    );
     const ids = delivered.map((entry) => entry.event.id);
     if (ids.length > 0) {
       const marked = await store.markSent({ owner, ids, now: clock.now() });
@@ -231,7 +243,7 @@ export function createRelay(options: RelayOptions): Relay {
         logger.warn({ count: back.length }, 'relay: stopped mid-batch; rows given back');
       return { kind: 'stopped' };
     }
-    if (engineError !== undefined) {
+    if (engineFailed) {
       publishFailures += 1;
       const retryAfterMs = isBallastError(engineError, 'CIRCUIT_OPEN')
         ? Number(engineError.details.retryAfterMs ?? halfOpenAfterMs)
