@@ -36,21 +36,33 @@ const entries: readonly BundleEntry[] = [
     name: "import { retry } from '@ballast/core'",
     code: "export { retry } from '@ballast/core';",
     targetBytes: 5_000,
-    ceilingBytes: 10_400,
+    // Over target. Of the 7.1 kB: the options schema and the validator (~2.2 kB), the error
+    // catalogue's code names (~0.65 kB), the classifier with is-network-error (~1 kB).
+    ceilingBytes: 7_250,
   },
   {
     name: `import { ${policies} } from '@ballast/core'`,
     code: `export { ${policies} } from '@ballast/core';`,
     targetBytes: 10_000,
-    ceilingBytes: 13_000,
+    ceilingBytes: 9_850,
   },
   { name: "import * from '@ballast/core'", code: "export * from '@ballast/core';" },
   {
+    // The issue's measure: what an offline-capable page ships (fetch client, connectivity, write
+    // queue on IndexedDB), with everything it pulls from core and idb-keyval.
+    name: "import { createClient, createConnectivity, createWriteQueue } from '@ballast/client'",
+    code: "export { createClient, createConnectivity, createWriteQueue } from '@ballast/client';",
+    targetBytes: 8_000,
+    // Over target: the client's own write queue and fetch client, plus core's retry, catalogue
+    // codes and validator (10.8 kB).
+    ceilingBytes: 11_000,
+  },
+  {
+    // Everything, uploads, temporary ids and the read cache included; each is tree-shaken away
+    // by an app that does not import it.
     name: "import * from '@ballast/client'",
     code: "export * from '@ballast/client';",
-    targetBytes: 8_000,
-    // Over target: core's error catalogue and its en/es messages ride along (about 4.8 kB).
-    ceilingBytes: 12_500,
+    ceilingBytes: 16_000,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {

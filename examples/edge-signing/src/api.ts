@@ -4,7 +4,7 @@
  * the tenant and the idempotency key, and continues this request's trace.
  */
 import { expressTraceContext, expressTraceScope } from '@ballast/adapters/express';
-import { BallastError, isBallastError } from '@ballast/core';
+import { BallastError, isBallastError, toProblem } from '@ballast/core';
 import { createSignedClient } from '@ballast/server';
 import express from 'express';
 import pino from 'pino';
@@ -38,7 +38,7 @@ app.post('/contracts', async (req, res) => {
     res
       .status(failure.status)
       .type('application/problem+json')
-      .send(JSON.stringify(failure.toProblem({ instance: req.originalUrl })));
+      .send(JSON.stringify(toProblem(failure, { instance: req.originalUrl })));
   };
   const idempotencyKey = req.get('idempotency-key');
   if (!idempotencyKey) {

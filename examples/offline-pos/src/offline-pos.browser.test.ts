@@ -5,6 +5,7 @@
  * test gets its own browser context (its own IndexedDB) and its own item names, so counts in
  * the shared database never mix.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,8 +33,14 @@ declare global {
   // The page exposes its objects as `pos` (see page/main.ts).
   var pos: {
     queue: import('@ballast/client').WriteQueue;
+    uploads: import('@ballast/client').UploadQueue;
+    client: import('@ballast/client').Client;
     connectivity: import('@ballast/client').Connectivity;
     loadProduct(id: string): Promise<void>;
+  };
+  var ballast: {
+    uploadFile: typeof import('@ballast/client').uploadFile;
+    createTemporaryId: typeof import('@ballast/client').createTemporaryId;
   };
 }
 
@@ -69,7 +76,7 @@ describe.skipIf(!hasChromium)('offline POS in Chromium', () => {
 
   /** Cuts the API (not the page itself, so it can still be reloaded): every API call fails. */
   async function cutApi(context: BrowserContext) {
-    await context.route(/\/(sales|products|health)/, (route) =>
+    await context.route(/\/(sales|products|health|uploads|storage|customers|notes)/, (route) =>
       route.abort('internetdisconnected'),
     );
   }
@@ -282,6 +289,142 @@ describe.skipIf(!hasChromium)('offline POS in Chromium', () => {
     await restoreApi(context);
     await waitForPending(first, 0);
     expect(await salesOf('e2e-second-tab')).toBe(3);
+    await context.close();
+  });
+
+  /** Confirmed objects in the example's store (staged copies excluded), with their SHA-256. */
+  async function confirmedObjects(): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (const key of app.uploads.objects.keys()) {
+      if (key.includes('.upload-')) continue;
+      const object = await app.uploads.objects.get(key);
+      const bytes = Buffer.from(await new Response(object?.body).arrayBuffer());
+      found.set(key, createHash('sha256').update(bytes).digest('base64'));
+    }
+    return found;
+  }
+  const newKeys = (before: Map<string, string>, after: Map<string, string>) =>
+    [...after.keys()].filter((key) => !before.has(key));
+
+  it('uploadFile: progress events over XHR, a PUT retried after a 503, confirmed once', async () => {
+    const context = await browser.newContext();
+    const page = await openTill(context);
+    const calls = { ...app.uploads.calls };
+    const before = await confirmedObjects();
+    app.uploads.failPuts(1);
+    const result = await page.evaluate(async () => {
+      const bytes = new Uint8Array(3 * 1024 * 1024);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 255;
+      const file = new File([bytes], 'scan.pdf', { type: 'application/pdf' });
+      const progress: { loaded: number; total: number; attempt: number }[] = [];
+      const retries: { attempt: number; code: string }[] = [];
+      const uploaded = await ballast.uploadFile(file, {
+        client: pos.client,
+        requestUrl: '/uploads',
+        confirmUrl: '/uploads/confirm',
+        retryDelaysMs: [200],
+        on: {
+          progress: (event) => progress.push(event),
+          retry: ({ attempt, error }) => retries.push({ attempt, code: error.code }),
+        },
+      });
+      return { ...uploaded, progress, retries };
+    });
+    const total = 3 * 1024 * 1024;
+    expect(result.attempts).toBe(2);
+    expect(result.retries).toEqual([{ attempt: 1, code: 'UPLOAD_FAILED' }]);
+    const second = result.progress.filter((event) => event.attempt === 2);
+    expect(second.length).toBeGreaterThan(0);
+    expect(second.at(-1)).toEqual({ loaded: total, total, attempt: 2 });
+    expect(result.data).toMatchObject({ name: 'scan.pdf', status: 'active', size: total });
+    expect(app.uploads.calls).toEqual({
+      request: calls.request + 1,
+      put: calls.put + 2,
+      confirm: calls.confirm + 1,
+    });
+    const after = await confirmedObjects();
+    const [key] = newKeys(before, after);
+    expect(newKeys(before, after)).toHaveLength(1);
+    expect(after.get(key ?? '')).toBe(result.checksumSha256);
+    await context.close();
+  });
+
+  it('a receipt attached offline survives a reload and is uploaded once when the network returns', async () => {
+    const context = await browser.newContext();
+    const page = await openTill(context);
+    const calls = { ...app.uploads.calls };
+    const before = await confirmedObjects();
+    await cutApi(context);
+    await context.setOffline(true);
+    const content = Buffer.alloc(200_000, 7);
+    await page.setInputFiles('#file', {
+      name: 'receipt.png',
+      mimeType: 'image/png',
+      buffer: content,
+    });
+    await page.click('#attach');
+    await page.waitForFunction(() => pos.uploads.pendingCount === 1);
+    await context.setOffline(false);
+    await page.reload();
+    await page.waitForFunction(() => globalThis.pos !== undefined);
+    await page.evaluate(() => pos.uploads.ready);
+    const queued = await page.evaluate(async () =>
+      (await pos.uploads.list()).map((upload) => ({
+        name: upload.name,
+        size: upload.file.size,
+        type: upload.contentType,
+      })),
+    );
+    expect(queued).toEqual([{ name: 'receipt.png', size: content.length, type: 'image/png' }]);
+    expect(app.uploads.calls.confirm).toBe(calls.confirm);
+
+    await restoreApi(context);
+    await page.waitForFunction(() => pos.uploads.pendingCount === 0, undefined, {
+      timeout: 30_000,
+    });
+    expect(app.uploads.calls.confirm).toBe(calls.confirm + 1);
+    const after = await confirmedObjects();
+    const added = newKeys(before, after);
+    expect(added).toHaveLength(1);
+    expect(after.get(added[0] ?? '')).toBe(createHash('sha256').update(content).digest('base64'));
+    await expect.poll(() => page.textContent('#notice')).toBe('Receipt receipt.png uploaded.');
+    await context.close();
+  });
+
+  it('a customer created offline with a temporary id: a note about it, a reload, then both delivered with the server id', async () => {
+    const context = await browser.newContext();
+    const page = await openTill(context);
+    await cutApi(context);
+    await context.setOffline(true);
+    const temporaryId = await page.evaluate(async () => {
+      const customer = ballast.createTemporaryId();
+      // The note is more urgent than the creation, yet must wait for it.
+      await pos.queue.send({
+        path: '/notes',
+        body: { customerId: customer, text: 'e2e-temp-id' },
+        priority: 'high',
+      });
+      await pos.queue.send({
+        path: '/customers',
+        body: { name: 'e2e Ana' },
+        temporaryId: customer,
+        priority: 'low',
+      });
+      return customer;
+    });
+    await waitForPending(page, 2);
+    await context.setOffline(false);
+    await page.reload();
+    await page.waitForFunction(() => globalThis.pos !== undefined);
+    await waitForPending(page, 2);
+    await restoreApi(context);
+    await waitForPending(page, 0, 30_000);
+    const id = [...app.customers].find(([, customer]) => customer.name === 'e2e Ana')?.[0];
+    expect(id).toBeTypeOf('number');
+    expect(app.notes.filter((note) => note.text === 'e2e-temp-id')).toEqual([
+      { customerId: id, text: 'e2e-temp-id' },
+    ]);
+    expect(JSON.stringify(app.notes)).not.toContain(temporaryId);
     await context.close();
   });
 

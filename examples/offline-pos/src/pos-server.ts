@@ -3,15 +3,17 @@
  * `Idempotency-Key`, on Postgres or PGlite) plus what a till page needs around it — a stock
  * check that rejects a sale with 422 and a message for the cashier, versioned products edited
  * with `If-Match` (412 with the current version when stale), `/health` for the connectivity
- * ping, and the page itself with its script bundled from TypeScript on start.
+ * ping, signed uploads of receipts (see uploads.ts), and the page itself with its script
+ * bundled from TypeScript on start.
  */
 import { fileURLToPath } from 'node:url';
 import { expressIdempotency } from '@ballast/adapters/express';
-import { BallastError, MemoryIdempotencyStore, registerMessages } from '@ballast/core';
+import { BallastError, MemoryIdempotencyStore, registerMessages, toProblem } from '@ballast/core';
 import { build } from 'esbuild';
 import express, { type Express, type RequestHandler } from 'express';
 import { createSalesApp, type SalesAppOptions } from '../../express-sales/src/app.js';
 import { pageHtml } from './page/page-html.js';
+import { mountUploads, type UploadRoutes } from './uploads.js';
 
 registerMessages('en', { INSUFFICIENT_STOCK: 'Not enough stock for this sale.' });
 
@@ -47,9 +49,17 @@ export interface PosAppOptions extends SalesAppOptions {
   script: string;
 }
 
-/** The till's server: page, health, stock-checked sales and versioned products. */
-export function createPosApp(options: PosAppOptions): Express & { products: Map<string, Product> } {
-  const app = express() as Express & { products: Map<string, Product> };
+/** The till's server, with what the tests look at. */
+export type PosApp = Express & {
+  products: Map<string, Product>;
+  customers: Map<number, { name: string }>;
+  notes: { customerId: number; text: string }[];
+  uploads: UploadRoutes;
+};
+
+/** The till's server: page, health, stock-checked sales, versioned products, customers and uploads. */
+export function createPosApp(options: PosAppOptions): PosApp {
+  const app = express() as PosApp;
   const products = new Map<string, Product>([
     ['coffee', { version: 1, record: { name: 'Coffee', priceCents: 350, stock: 1_000_000 } }],
     ['croissant', { version: 1, record: { name: 'Croissant', priceCents: 220, stock: 0 } }],
@@ -74,7 +84,7 @@ export function createPosApp(options: PosAppOptions): Express & { products: Map<
       res
         .status(error.status)
         .type('application/problem+json')
-        .send(JSON.stringify(error.toProblem({ instance: req.originalUrl })));
+        .send(JSON.stringify(toProblem(error, { instance: req.originalUrl })));
     };
 
   // The stock rule of seed 002 §3.1: a sale queued offline may meet an empty shelf on the
@@ -122,6 +132,31 @@ export function createPosApp(options: PosAppOptions): Express & { products: Map<
     res.set('etag', `"${product.version}"`).json({ ...product.record, version: product.version });
   });
 
+  // Customers registered at the till (offline too: the page gives them a temporary id) and
+  // notes about them, which must name a customer the server knows.
+  const customers = new Map<number, { name: string }>();
+  const notes: { customerId: number; text: string }[] = [];
+  app.customers = customers;
+  app.notes = notes;
+  app.post('/customers', idempotent, express.json({ limit: '4kb' }), (req, res, next) => {
+    const name = req.body?.name;
+    if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
+      return problem(new BallastError('VALIDATION_FAILED'))(req, res, next);
+    }
+    const id = customers.size + 1;
+    customers.set(id, { name });
+    res.status(201).json({ id, name });
+  });
+  app.post('/notes', idempotent, express.json({ limit: '4kb' }), (req, res, next) => {
+    const { customerId, text } = req.body ?? {};
+    if (!customers.has(customerId) || typeof text !== 'string') {
+      return problem(new BallastError('VALIDATION_FAILED'))(req, res, next);
+    }
+    notes.push({ customerId, text });
+    res.status(201).json({ customerId, text });
+  });
+
+  app.uploads = mountUploads(app);
   app.use(createSalesApp(options));
   return app;
 }

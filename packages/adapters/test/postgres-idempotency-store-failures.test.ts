@@ -4,7 +4,7 @@ import {
   PostgresIdempotencyStore,
   withIdempotency,
 } from '@ballast/adapters/postgres';
-import { createIdempotency, isBallastError } from '@ballast/core';
+import { createIdempotency, isBallastError, toProblem } from '@ballast/core';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -60,7 +60,7 @@ describeWith(
         expect.stringContaining('not migrated'),
       );
       // The client sees a safe message, never SQL or the table name.
-      const problem = JSON.stringify((error as { toProblem(): unknown }).toProblem());
+      const problem = JSON.stringify(toProblem(error));
       expect(problem).not.toMatch(/never_created|relation|SQLSTATE/);
     });
 

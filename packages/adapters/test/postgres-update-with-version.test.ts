@@ -12,6 +12,7 @@ import {
   isBallastError,
   isVersionConflict,
   ManualClock,
+  toProblem,
   VersionConflictError,
 } from '@ballast/core';
 import { type Generated, Kysely, PostgresDialect, sql } from 'kysely';
@@ -99,7 +100,7 @@ describeWith('postgres', 'updateWithVersion on Postgres', () => {
       currentVersion: 2,
       expectedVersion: 1,
     });
-    expect((stale as VersionConflictError).toProblem()).not.toHaveProperty('current');
+    expect(toProblem(stale)).not.toHaveProperty('current');
     expect(await read(id)).toMatchObject({ title: 'b', version: 2 });
 
     const missing = await updateWithVersion(
@@ -122,7 +123,7 @@ describeWith('postgres', 'updateWithVersion on Postgres', () => {
       { title: 'x' },
       { schema, includeCurrent: true },
     ).catch((e: unknown) => e);
-    expect((error as VersionConflictError).toProblem()).toMatchObject({
+    expect(toProblem(error)).toMatchObject({
       currentVersion: 2,
       current: { id, title: 'theirs', version: 2 },
     });

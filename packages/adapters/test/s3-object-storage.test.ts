@@ -18,6 +18,7 @@ import {
   type Logger,
   ManualClock,
   retry,
+  toProblem,
 } from '@ballast/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeObjectStorageContract } from './support/object-storage-contract.js';
@@ -585,7 +586,7 @@ describe('S3ObjectStorage: failures', () => {
     ]);
     expect(error.details).toMatchObject({ reason: 'access-denied' });
     expect(error.message).toContain('InvalidAccessKeyId');
-    const everything = JSON.stringify([error.message, error.toJSON(), error.toProblem()]);
+    const everything = JSON.stringify([error.message, error.toJSON(), toProblem(error)]);
     expect(everything).not.toContain(secret);
     expect(s3RetryClassifier(error, { attempt: 1, now: 0 })).toBe('fail');
   });

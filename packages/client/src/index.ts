@@ -1,7 +1,13 @@
 /**
- * @ballast/client: resilient fetch, connectivity status and an offline write queue for
- * browsers and Node. Every export is named here.
+ * @ballast/client: resilient fetch, connectivity status, an offline write queue and signed
+ * uploads for browsers and Node. Every export is named here.
  */
+export {
+  type CachedRead,
+  createReadCache,
+  type ReadCache,
+  type ReadCacheOptions,
+} from './cache/index.js';
 export {
   type Connectivity,
   type ConnectivityChange,
@@ -27,9 +33,11 @@ export {
   type ConflictResolver,
   createIndexedDbQueueStorage,
   createMemoryQueueStorage,
+  createTemporaryId,
   createWriteQueue,
   type FieldMerge,
   type FieldMergeResult,
+  isTemporaryId,
   keepMine,
   keepTheirs,
   type MergeChangesOptions,
@@ -38,6 +46,10 @@ export {
   type QueuedWrite,
   type QueuedWriteError,
   type QueueStorage,
+  type TemporaryIdResolver,
+  type TemporaryIdSupport,
+  type TemporaryIdSupportOptions,
+  temporaryIdSupport,
   type WriteConflict,
   type WritePriority,
   type WriteQueue,
@@ -48,3 +60,18 @@ export {
   type WriteState,
 } from './queue/index.js';
 export { type SafeActionOptions, safeAction } from './ui/safe-action.js';
+export {
+  type AddUploadOptions,
+  createUploadQueue,
+  type QueuedUpload,
+  type UploadEvents,
+  type UploadFileOptions,
+  type UploadProgress,
+  type UploadQueue,
+  type UploadQueueCounts,
+  type UploadQueueEvents,
+  type UploadQueueOptions,
+  type UploadResult,
+  type UploadStage,
+  uploadFile,
+} from './upload/index.js';

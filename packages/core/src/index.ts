@@ -107,7 +107,7 @@ export {
   uploadThenRecord,
 } from './consistency/index.js';
 
-// Errors: BallastError, the code catalogue, localised messages.
+// Errors: BallastError, the code catalogue; localised messages and problem+json as functions.
 export {
   BallastError,
   type BallastErrorCode,
@@ -124,6 +124,8 @@ export {
   spanishMessages,
   type ToProblemOptions,
   toBallastError,
+  toProblem,
+  userMessage,
   userMessageFor,
 } from './errors/index.js';
 

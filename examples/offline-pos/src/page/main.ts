@@ -7,11 +7,15 @@
 import {
   createClient,
   createConnectivity,
+  createTemporaryId,
+  createUploadQueue,
   createWriteQueue,
   keepMine,
   keepTheirs,
   type QueuedWrite,
   safeAction,
+  temporaryIdSupport,
+  uploadFile,
 } from '@ballast/client';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -24,21 +28,54 @@ const queue = createWriteQueue({
   name: 'offline-pos',
   flushIntervalMs: 5_000,
   retryDelaysMs: [500, 1_000, 2_000, 5_000],
+  // Customers registered offline get a temporary id that later writes can already use.
+  temporaryIds: temporaryIdSupport(),
 });
+
+// Receipts: stored on the device with their bytes, uploaded (presigned PUT) when the network
+// allows, after a reload too, and confirmed once.
+const uploads = createUploadQueue({
+  client,
+  connectivity,
+  requestUrl: '/uploads',
+  confirmUrl: '/uploads/confirm',
+  name: 'offline-pos-uploads',
+  retryDelaysMs: [500, 1_000, 2_000, 5_000],
+  flushIntervalMs: 5_000,
+  retries: 2,
+});
+
+async function showUploads() {
+  const list = byId<HTMLUListElement>('uploads');
+  const queued = await uploads.list();
+  list.replaceChildren(
+    ...queued.map((upload) => {
+      const item = document.createElement('li');
+      item.dataset.state = upload.state;
+      item.textContent = `${upload.name ?? 'file'} (${upload.size} bytes): ${upload.state}${
+        upload.error === undefined ? '' : ` (${upload.error.message})`
+      }`;
+      return item;
+    }),
+  );
+}
 
 function showStatus() {
   const status = byId('status');
   const label = { online: 'Online', offline: 'Offline', degraded: 'Unstable' }[connectivity.status];
   status.dataset.status = connectivity.status;
-  status.textContent = `${label} · Pending: ${queue.pendingCount}`;
+  const files = uploads.pendingCount === 0 ? '' : ` · Files: ${uploads.pendingCount}`;
+  status.textContent = `${label} · Pending: ${queue.pendingCount}${files}`;
   byId('banner').classList.toggle('shown', connectivity.status !== 'online');
 }
 
 function describe(write: QueuedWrite): string {
   const body = write.body as Record<string, unknown>;
-  return write.path === '/sales'
-    ? `Sale: ${body.quantity} × ${body.item}`
-    : `${write.path.replace('/products/', 'Price of ')} → ${body.priceCents}`;
+  if (write.path === '/sales') return `Sale: ${body.quantity} × ${body.item}`;
+  if (write.path.startsWith('/products/')) {
+    return `${write.path.replace('/products/', 'Price of ')} → ${body.priceCents}`;
+  }
+  return `${write.method} ${write.path}`;
 }
 
 async function showPending() {
@@ -140,6 +177,25 @@ byId('product').addEventListener('submit', (event) => {
   void editPrice().catch((error: Error) => notice(error.message));
 });
 
+byId('receipt').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const file = byId<HTMLInputElement>('file').files?.[0];
+  if (file === undefined) return;
+  void uploads
+    .add(file)
+    .then(() => notice('Receipt saved on this device; it is uploaded when the network allows.'))
+    .catch((error: Error) => notice(`Could not keep the receipt: ${error.message}`));
+});
+uploads.on('progress', ({ loaded, total }) => {
+  byId<HTMLProgressElement>('upload-progress').value = total === 0 ? 1 : loaded / total;
+});
+uploads.on('uploaded', ({ upload }) => notice(`Receipt ${upload.name ?? ''} uploaded.`));
+uploads.on('change', () => {
+  showStatus();
+  void showUploads();
+});
+void uploads.ready.then(showUploads);
+
 connectivity.on('change', showStatus);
 queue.on('change', () => {
   showStatus();
@@ -153,6 +209,6 @@ void Promise.all([loadProduct('coffee'), loadProduct('croissant')]).catch(() => 
 
 // For the end-to-end tests, the benchmark and the console.
 Object.assign(globalThis, {
-  pos: { queue, client, connectivity, register, loadProduct, loadedVersions },
-  ballast: { createClient, createWriteQueue },
+  pos: { queue, uploads, client, connectivity, register, loadProduct, loadedVersions },
+  ballast: { createClient, createWriteQueue, createTemporaryId, uploadFile },
 });

@@ -26,6 +26,7 @@ export const pageHtml = `<!doctype html>
   li[data-state="conflict"] .state { background: #fff3e0; }
   li .error { width: 100%; font-size: 13px; color: #b71c1c; }
   li button { margin-top: 0; }
+  progress { width: 100%; margin-top: 8px; }
 </style>
 </head>
 <body>
@@ -52,10 +53,21 @@ export const pageHtml = `<!doctype html>
       </form>
     </section>
   </div>
-  <section>
-    <h3>Pending to send</h3>
-    <ul id="pending"></ul>
-  </section>
+  <div>
+    <section>
+      <h3>Pending to send</h3>
+      <ul id="pending"></ul>
+    </section>
+    <section style="margin-top: 20px">
+      <h3>Attach a receipt</h3>
+      <form id="receipt">
+        <input id="file" type="file" accept="image/*,application/pdf,text/plain">
+        <button id="attach" type="submit">Upload</button>
+      </form>
+      <progress id="upload-progress" max="1" value="0"></progress>
+      <ul id="uploads"></ul>
+    </section>
+  </div>
 </main>
 <script src="/pos.js"></script>
 </body>

@@ -1,5 +1,5 @@
 import { NoSuchBucket, NoSuchKey, NotFound, S3ServiceException } from '@aws-sdk/client-s3';
-import { BallastError } from '@ballast/core';
+import { BallastError, toProblem } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { classifyS3Error, s3RetryClassifier, toStorageError } from './s3-errors.js';
 
@@ -98,7 +98,7 @@ describe('toStorageError', () => {
     const mapped = toStorageError(serviceError('SignatureDoesNotMatch', 403, secretEcho), context);
     expect(mapped.message).toBe('S3 put of docs/a/b.pdf failed (SignatureDoesNotMatch) [HTTP 403]');
     expect(mapped.message).not.toContain('secret');
-    expect(JSON.stringify(mapped.toProblem())).not.toContain('secret');
+    expect(JSON.stringify(toProblem(mapped))).not.toContain('secret');
   });
 
   it('maps aborts and timeouts', () => {

@@ -61,8 +61,9 @@ async function readProblem(response: Response): Promise<Record<string, unknown> 
  * Reads a non-2xx `response` into a `BallastError`: `code`, `detail` (as the message) and the
  * extension members (as `details`, e.g. `currentVersion`) from problem+json; the status and
  * `Retry-After` (as `details.retryAfterMs`) always. The error's `message` is the server's
- * `detail` when it sent one ("Insufficient stock"), else the catalogue's user message for the
- * code, so it can be shown to the user either way.
+ * `detail` when it sent one ("Insufficient stock"), else the code itself: the localized
+ * catalogue texts stay out of the browser bundle unless the app imports `userMessage` from
+ * `@ballast/core` to show one.
  *
  * @param now epoch milliseconds, for an HTTP-date `Retry-After`.
  */

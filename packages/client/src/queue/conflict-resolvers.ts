@@ -6,7 +6,8 @@
  * the same field. Creations never reach a resolver (seed 002 §3.3): a new sale has no version
  * to conflict with, so a 409 on it is a rejection, shown as `failed`.
  */
-import type { BallastError } from '@ballast/core';
+import { type BallastError, mergeFields as coreMergeFields } from '@ballast/core';
+import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import type { QueuedWrite, WriteConflict } from './queued-write.js';
 
 /** What a resolver sees. */
@@ -65,19 +66,29 @@ export type FieldMerge = (
 
 /** Options of {@link mergeChanges}. */
 export interface MergeChangesOptions {
-  /** The three-way merge to use: core's `mergeFields`. */
-  mergeFields: FieldMerge;
+  /**
+   * The three-way merge to use. Default: core's `mergeFields` (a field both sides changed to
+   * different values is a conflict; values compared structurally). Pass your own to merge some
+   * fields differently (e.g. add up stock deltas).
+   */
+  mergeFields?: FieldMerge;
 }
+
+const mergeChangesSchema: StandardSchemaV1<unknown, MergeChangesOptions> = v.object({
+  mergeFields: v.optional(v.func<FieldMerge>('a three-way merge (base, mine, theirs)')),
+});
 
 /**
  * Field-level three-way merge: my changes (the write's `body`, applied to its `base`) against
- * the server's `current` record. Fields only one side changed are kept from that side and the
- * merged changes are re-sent against the current version; when both sides changed a field, the
- * write is parked as `conflict` with those fields. A write without `base`, or a server answer
+ * the server's `current` record, by core's `mergeFields` unless another merge is given. Fields
+ * only one side changed are kept from that side and the merged changes are re-sent against the
+ * current version; when both sides changed a field, the write is parked as `conflict` with
+ * those fields. A write without `base`, or a server answer
  * without `current`, cannot be merged and is parked.
  */
-export function mergeChanges(options: MergeChangesOptions): ConflictResolver {
-  const { mergeFields } = options;
+export function mergeChanges(options: MergeChangesOptions = {}): ConflictResolver {
+  const parsed = parseOptions(mergeChangesSchema, options, 'mergeChanges()');
+  const mergeFields: FieldMerge = parsed.mergeFields ?? coreMergeFields;
   return ({ write, conflict }) => {
     const changes = write.body;
     if (

@@ -18,6 +18,14 @@ export type {
   WritePriority,
   WriteState,
 } from './queued-write.js';
+export {
+  createTemporaryId,
+  isTemporaryId,
+  type TemporaryIdResolver,
+  type TemporaryIdSupport,
+  type TemporaryIdSupportOptions,
+  temporaryIdSupport,
+} from './temporary-ids.js';
 export { createWriteQueue, type WriteQueue } from './write-queue.js';
 export type {
   QueueCounts,

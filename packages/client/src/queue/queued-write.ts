@@ -4,6 +4,7 @@
  * never deleted (Workbox's background sync drops its whole queue on a schema upgrade, losing
  * the writes it promised to deliver).
  */
+import type { QueueStorage } from './queue-storage.js';
 
 /** Delivery priority (seed 002 §2.4): sales and till movements first, master data last. */
 export type WritePriority = 'high' | 'medium' | 'low';
@@ -24,7 +25,7 @@ export const queueSchemaVersion = 1;
 /** The error a server answered with, kept on a `failed` or `conflict` write. */
 export interface QueuedWriteError {
   code: string;
-  /** The server's message for the user (problem+json `detail`), or the code's catalogue message. */
+  /** The server's message for the user (problem+json `detail`), or the code when it sent none. */
   message: string;
   status: number;
 }
@@ -76,6 +77,8 @@ export interface QueuedWrite {
   conflict?: WriteConflict;
   /** Anything the app wants to show in a pending list (a label, a customer name). */
   meta?: Record<string, unknown>;
+  /** For a creation made offline: the temporary id later writes use until the server's id is known. */
+  temporaryId?: string;
 }
 
 const priorities: readonly WritePriority[] = ['high', 'medium', 'low'];
@@ -132,4 +135,21 @@ export function migrateStoredWrite(record: unknown): QueuedWrite | undefined {
     state: 'pending',
     attempts: 0,
   };
+}
+
+/**
+ * Every write in `storage`, migrated to the current schema (and stored back so), in replay
+ * order. A record this release cannot read (a newer schema, a foreign record) stays untouched.
+ */
+export async function loadQueuedWrites(storage: QueueStorage): Promise<QueuedWrite[]> {
+  const writes: QueuedWrite[] = [];
+  for (const record of await storage.list()) {
+    const write = migrateStoredWrite(record);
+    if (write === undefined) continue;
+    if ((record as { schemaVersion?: unknown }).schemaVersion !== queueSchemaVersion) {
+      await storage.put(write.id, write);
+    }
+    writes.push(write);
+  }
+  return writes.sort(compareWrites);
 }

@@ -6,6 +6,13 @@ import type { Client, ClientResponse } from '../fetch/create-client.js';
 import type { ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
 import type { QueuedWrite, WritePriority } from './queued-write.js';
+import {
+  clientSchema,
+  connectivitySchema,
+  isObject,
+  queueStorageSchema,
+} from './shared-option-schemas.js';
+import { isTemporaryId, type TemporaryIdSupport } from './temporary-ids.js';
 
 /** How many writes are in the queue, by state, across every tab. */
 export interface QueueCounts {
@@ -27,6 +34,8 @@ export interface WriteQueueEvents {
   failed: (event: { write: QueuedWrite; error: BallastError }) => void;
   /** An edit conflicted and was parked as `conflict`. */
   conflict: (event: { write: QueuedWrite; error: BallastError }) => void;
+  /** A record created offline was delivered: its temporary id is `id` on the server. */
+  resolved: (event: { temporaryId: string; id: string | number }) => void;
 }
 
 /** Options of {@link createWriteQueue}. */
@@ -56,7 +65,12 @@ export interface WriteQueueOptions {
   resolveConflict?: ConflictResolver;
   /** Cross-tab flush lock: `'auto'` (Web Locks when present, else a storage lease), `'web-locks'` or `'lease'`. Default `'auto'`. */
   lock?: 'auto' | 'web-locks' | 'lease';
-  /** Listeners, as `on: { change, delivered, failed, conflict }`. */
+  /**
+   * Records created offline: `temporaryIdSupport()` lets writes carry `temporaryId` and
+   * rewrites the writes that mention it to the server's id. Default: off.
+   */
+  temporaryIds?: TemporaryIdSupport;
+  /** Listeners, as `on: { change, delivered, failed, conflict, resolved }`. */
   on?: Partial<WriteQueueEvents>;
   /** Source of time for backoff and timers. Default: the system clock. */
   clock?: Clock;
@@ -83,14 +97,18 @@ export interface WriteRequest {
   base?: Record<string, unknown>;
   /** Anything to show in a pending list (a label). Stored with the write. */
   meta?: Record<string, unknown>;
+  /**
+   * For a creation made offline: the id (from `createTemporaryId()`) the page already uses for
+   * the new record. Writes that mention it wait for this creation, then are rewritten to the
+   * server's id. Needs the queue's `temporaryIds` option.
+   */
+  temporaryId?: string;
 }
 
 /** The result of {@link WriteQueue.send}. */
 export type WriteResult<T = unknown> =
   | { queued: false; id: string; status: number; data: T; replayed: boolean }
   | { queued: true; id: string; state: 'pending' | 'sending' | 'conflict' | 'failed' };
-
-const isObject = (value: unknown) => typeof value === 'object' && value !== null;
 
 type Defaulted = 'name' | 'retryDelaysMs' | 'flushIntervalMs' | 'sendingLeaseMs' | 'lock';
 /** Options after validation, defaults applied. */
@@ -99,29 +117,10 @@ export type ParsedWriteQueueOptions = Omit<WriteQueueOptions, Defaulted> &
 
 // Annotated (not inferred) so the declaration build can name its type.
 const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions> = v.object({
-  client: v.custom<Client>(
-    (value) => isObject(value) && typeof (value as Client).request === 'function',
-    'a client from createClient()',
-  ),
-  storage: v.optional(
-    v.custom<QueueStorage | 'indexeddb' | 'memory'>(
-      (value) =>
-        value === 'indexeddb' ||
-        value === 'memory' ||
-        (isObject(value) &&
-          ['list', 'get', 'put', 'delete', 'claimLease', 'releaseLease'].every(
-            (method) => typeof (value as Record<string, unknown>)[method] === 'function',
-          )),
-      "'indexeddb', 'memory' or a QueueStorage",
-    ),
-  ),
+  client: clientSchema,
+  storage: v.optional(queueStorageSchema),
   name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-write-queue'),
-  connectivity: v.optional(
-    v.custom<Connectivity>(
-      (value) => isObject(value) && typeof (value as Connectivity).on === 'function',
-      'a Connectivity from createConnectivity()',
-    ),
-  ),
+  connectivity: v.optional(connectivitySchema),
   retryDelaysMs: v.optional(
     v.array(v.durationMs(), { minLength: 1, maxLength: 50 }),
     [1_000, 2_000, 5_000, 10_000, 30_000, 60_000],
@@ -129,6 +128,12 @@ const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions
   flushIntervalMs: v.optional(v.durationMs({ min: 100 }), 30_000),
   sendingLeaseMs: v.optional(v.durationMs({ min: 1_000 }), 75_000),
   resolveConflict: v.optional(v.func<ConflictResolver>('a conflict resolver')),
+  temporaryIds: v.optional(
+    v.custom<TemporaryIdSupport>(
+      (value) => isObject(value) && typeof (value as TemporaryIdSupport).create === 'function',
+      'temporaryIdSupport()',
+    ),
+  ),
   lock: v.optional(v.literal('auto', 'web-locks', 'lease'), 'auto'),
   on: v.optional(
     v.object({
@@ -136,6 +141,7 @@ const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions
       delivered: v.optional(v.func<WriteQueueEvents['delivered']>('a listener')),
       failed: v.optional(v.func<WriteQueueEvents['failed']>('a listener')),
       conflict: v.optional(v.func<WriteQueueEvents['conflict']>('a listener')),
+      resolved: v.optional(v.func<WriteQueueEvents['resolved']>('a listener')),
     }),
   ),
   clock: v.optional(v.clock()),
@@ -174,6 +180,9 @@ const writeRequestSchema: StandardSchemaV1<unknown, ParsedWriteRequest> = v.obje
   ),
   base: v.optional(plainRecord),
   meta: v.optional(plainRecord),
+  temporaryId: v.optional(
+    v.custom<string>(isTemporaryId, 'a temporary id from createTemporaryId()'),
+  ),
 });
 
 /** Validates one write given to `send()`. */

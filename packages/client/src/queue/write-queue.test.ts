@@ -7,6 +7,7 @@ import { createClient } from '../fetch/create-client.js';
 import { type FieldMerge, keepMine, keepTheirs, mergeChanges } from './conflict-resolvers.js';
 import { createIndexedDbQueueStorage } from './indexeddb-queue-storage.js';
 import { createMemoryQueueStorage, type QueueStorage } from './queue-storage.js';
+import { createTemporaryId, isTemporaryId, temporaryIdSupport } from './temporary-ids.js';
 import { createWriteQueue, type WriteQueue } from './write-queue.js';
 import type { WriteQueueOptions } from './write-queue-options.js';
 
@@ -251,19 +252,36 @@ describe('createWriteQueue', () => {
       expect(api.products.get('p1')?.record).toEqual({ name: 'Coffee', priceCents: 350, stock: 8 });
     });
 
-    it('mergeChanges parks when both sides changed a field, naming it', async () => {
-      const t = till({ resolveConflict: mergeChanges({ mergeFields }) });
-      t.api.online = false;
-      await t.queue.send({ ...edit, base, body: { stock: 12 } });
-      const product = t.api.products.get('p1');
-      if (product) Object.assign(product, { version: 2, record: { ...base, stock: 8 } });
-      t.api.online = true;
-      await t.queue.flush();
-      expect((await t.queue.list())[0]).toMatchObject({
-        state: 'conflict',
-        conflict: { fields: ['stock'] },
-      });
+    it("mergeChanges defaults to core's mergeFields", async () => {
+      const { api, queue } = await staleEdit({ resolveConflict: mergeChanges() });
+      expect(await queue.list()).toEqual([]);
+      expect(api.products.get('p1')?.record).toEqual({ name: 'Coffee', priceCents: 350, stock: 8 });
     });
+
+    it('mergeChanges refuses a merge that is not a function', () => {
+      expect(() => mergeChanges({ mergeFields: 'mine' as never })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      );
+    });
+
+    for (const [label, resolver] of [
+      ['a given merge', () => mergeChanges({ mergeFields })],
+      ["core's merge", () => mergeChanges()],
+    ] as const) {
+      it(`mergeChanges (${label}) parks when both sides changed a field, naming it`, async () => {
+        const t = till({ resolveConflict: resolver() });
+        t.api.online = false;
+        await t.queue.send({ ...edit, base, body: { stock: 12 } });
+        const product = t.api.products.get('p1');
+        if (product) Object.assign(product, { version: 2, record: { ...base, stock: 8 } });
+        t.api.online = true;
+        await t.queue.flush();
+        expect((await t.queue.list())[0]).toMatchObject({
+          state: 'conflict',
+          conflict: { fields: ['stock'] },
+        });
+      });
+    }
 
     it('a parked conflict is settled later by the user with a resolver', async () => {
       const { api, queue } = await staleEdit();
@@ -361,5 +379,116 @@ describe('createWriteQueue', () => {
     await expect(queue.send({ path: '/sales', method: 'GET' } as never)).rejects.toMatchObject({
       code: 'INVALID_OPTIONS',
     });
+  });
+});
+
+describe('records created offline (temporary ids)', () => {
+  const withIds = temporaryIdSupport();
+  it('writes that mention a temporary id wait for its creation, then carry the server id', async () => {
+    const { api, queue } = till({ temporaryIds: withIds });
+    const resolved: unknown[] = [];
+    queue.on('resolved', (event) => resolved.push(event));
+    api.online = false;
+    const customer = createTemporaryId();
+    // The note and the edit are more urgent than the creation, yet must not overtake it.
+    await queue.send({
+      path: '/customers',
+      body: { name: 'Ana' },
+      temporaryId: customer,
+      priority: 'low',
+    });
+    await queue.send({
+      path: '/notes',
+      body: { customerId: customer, text: 'call back' },
+      priority: 'high',
+    });
+    await queue.send({
+      method: 'PATCH',
+      path: `/customers/${customer}`,
+      body: { phone: '555' },
+      priority: 'high',
+    });
+    api.online = true;
+    await queue.flush();
+    expect(await queue.list()).toEqual([]);
+    expect(api.customers.get(101)).toEqual({ name: 'Ana', phone: '555' });
+    expect(api.notes).toEqual([{ customerId: 101, text: 'call back' }]);
+    expect(resolved).toEqual([{ temporaryId: customer, id: 101 }]);
+    expect(api.requests.map((request) => `${request.method} ${request.path}`)).toEqual([
+      'POST /customers',
+      'POST /notes',
+      'PATCH /customers/101',
+    ]);
+  });
+
+  it('a write sent later with a resolved temporary id is rewritten, also after a restart', async () => {
+    const api = createFakeApi();
+    const storage = createMemoryQueueStorage();
+    const first = till({ api, storage, temporaryIds: withIds });
+    const customer = createTemporaryId();
+    await first.queue.send({ path: '/customers', body: { name: 'Ana' }, temporaryId: customer });
+    first.queue.close();
+    const restarted = till({ api, storage, temporaryIds: withIds });
+    await restarted.queue.ready;
+    const result = await restarted.queue.send({ path: '/notes', body: { customerId: customer } });
+    expect(result).toMatchObject({ queued: false, status: 201 });
+    expect(api.notes).toEqual([{ customerId: 101 }]);
+  });
+
+  it('without an id in the answer, dependants keep the temporary id (and the server decides)', async () => {
+    const { api, queue } = till({
+      temporaryIds: temporaryIdSupport({ readServerId: () => undefined }),
+    });
+    api.online = false;
+    const customer = createTemporaryId();
+    await queue.send({ path: '/customers', body: { name: 'Ana' }, temporaryId: customer });
+    await queue.send({ path: '/notes', body: { customerId: customer } });
+    api.online = true;
+    await queue.flush();
+    expect(api.notes).toEqual([]);
+    expect((await queue.list())[0]).toMatchObject({
+      state: 'failed',
+      body: { customerId: customer },
+    });
+  });
+
+  it('queued writes show the server id as soon as the creation is delivered', async () => {
+    const { api, queue } = till({ temporaryIds: withIds });
+    api.online = false;
+    const customer = createTemporaryId();
+    await queue.send({
+      path: '/customers',
+      body: { name: 'Ana' },
+      temporaryId: customer,
+      priority: 'high',
+    });
+    await queue.send({ ...sale(), priority: 'medium' });
+    await queue.send({
+      path: `/customers/${customer}`,
+      method: 'PATCH',
+      body: { ref: customer },
+      priority: 'low',
+    });
+    api.online = true;
+    queue.on('resolved', () => api.failNext(1)); // the sale meets a 503: the edit is not sent yet
+    await queue.flush();
+    const [, edit] = await queue.list();
+    expect(edit).toMatchObject({ path: '/customers/101', body: { ref: 101 }, attempts: 0 });
+  });
+
+  it('refuses a temporaryId that createTemporaryId() did not make, or without temporaryIds', async () => {
+    const { queue } = till({ temporaryIds: withIds });
+    await expect(
+      queue.send({ path: '/customers', body: {}, temporaryId: 'customer-1' }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    const plain = till();
+    await expect(
+      plain.queue.send({ path: '/customers', body: {}, temporaryId: createTemporaryId() }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'temporaryId' } });
+    expect(() => temporaryIdSupport({ readServerId: 'id' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(isTemporaryId(createTemporaryId())).toBe(true);
+    expect(isTemporaryId(`x${createTemporaryId()}`)).toBe(false);
   });
 });

@@ -12,24 +12,26 @@
  * - Known: counts by state are shared across tabs through a BroadcastChannel; a rejected write
  *   keeps the server's message; an edit that met a newer version becomes a `conflict`.
  */
-import { BallastError, isBallastError, systemClock, toBallastError } from '@ballast/core';
+import { BallastError, systemClock } from '@ballast/core';
+import { createListeners } from '../events/listeners.js';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
-import {
-  type ConflictDecision,
-  type ConflictResolver,
-  parkConflict,
-} from './conflict-resolvers.js';
-import { createIndexedDbQueueStorage } from './indexeddb-queue-storage.js';
-import { createMemoryQueueStorage, type QueueStorage } from './queue-storage.js';
+import { parkConflict } from './conflict-resolvers.js';
+import { watchFlushTriggers } from './flush-triggers.js';
+import { openQueueStorage } from './open-queue-storage.js';
+import { countsOf, sameCounts } from './queue-counts.js';
 import {
   compareWrites,
+  loadQueuedWrites,
   migrateStoredWrite,
   type QueuedWrite,
   queueSchemaVersion,
-  type WriteConflict,
 } from './queued-write.js';
+import { createSerialFlush } from './serial-flush.js';
 import { createTabCoordinator } from './tab-coordination.js';
+import type { TemporaryIdResolver } from './temporary-ids.js';
+import { createWriteDelivery } from './write-delivery.js';
+import type { WriteQueue } from './write-queue-interface.js';
 import {
   type ParsedWriteRequest,
   parseWriteQueueOptions,
@@ -41,89 +43,15 @@ import {
   type WriteResult,
 } from './write-queue-options.js';
 
-/** The queue made by {@link createWriteQueue}. */
-export interface WriteQueue {
-  /** Resolves once stored writes are loaded (and migrated) and the start-up replay has begun. */
-  readonly ready: Promise<void>;
-  /**
-   * Sends a write, or queues it. Online with nothing queued ahead, it is sent at once (with one
-   * quick retry); if that fails for the network, a timeout or a 5xx, or the device is offline,
-   * it resolves `{ queued: true, id }` and is replayed later with the same key.
-   *
-   * @throws BallastError the server's rejection (4xx) of a write sent at once (nothing is
-   *   left queued); `INVALID_OPTIONS` for a malformed write.
-   */
-  send<T = unknown>(write: WriteRequest): Promise<WriteResult<T>>;
-  /** Every write in the queue, in replay order. */
-  list(): Promise<QueuedWrite[]>;
-  /** Sends a `failed` or `conflict` write again now (under a new key: the old one recorded the rejection). */
-  retry(id: string): Promise<void>;
-  /** Removes a write from the queue; resolves with whether it was there. */
-  remove(id: string): Promise<boolean>;
-  /** Settles a parked `conflict` with `resolver` (e.g. the user chose "keep mine"). */
-  resolveConflict(id: string, resolver: ConflictResolver): Promise<void>;
-  /**
-   * Replays pending writes now, without waiting for their backoff (a "Retry now" button); in
-   * this tab, once it holds the flush lock.
-   */
-  flush(): Promise<void>;
-  /** Counts by state across tabs, as last seen. */
-  readonly counts: QueueCounts;
-  /** Writes waiting or being sent ("Pendientes: N"). */
-  readonly pendingCount: number;
-  /** Subscribes to an event; returns a function that unsubscribes. */
-  on<E extends keyof WriteQueueEvents>(event: E, listener: WriteQueueEvents[E]): () => void;
-  /** Stops timers and cross-tab listening. Stored writes stay for the next start. */
-  close(): void;
-}
+export type { WriteQueue } from './write-queue-interface.js';
 
-type Outcome =
-  | { kind: 'delivered'; response: ClientResponse<unknown> }
-  | { kind: 'retry' }
-  | { kind: 'failed'; error: BallastError }
-  | { kind: 'conflict'; error: BallastError }
-  | { kind: 'dropped'; error: BallastError };
-
-/** A conflict resolver may re-send this many times in a row before the write is parked. */
-const maxResends = 3;
-
-function isTransient(error: BallastError): boolean {
-  if (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT' || error.code === 'ABORTED') {
-    return true;
-  }
-  return error.status >= 500 || error.status === 429 || error.status === 408 || error.retryable;
-}
-
-function countsOf(writes: readonly QueuedWrite[]): QueueCounts {
-  const counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: writes.length };
-  for (const write of writes) {
-    if (write.state === 'failed') counts.failed += 1;
-    else if (write.state === 'conflict') counts.conflict += 1;
-    else counts.pending += 1;
-  }
-  return counts;
-}
-
-function sameCounts(a: QueueCounts, b: QueueCounts): boolean {
-  return (
-    a.pending === b.pending &&
-    a.failed === b.failed &&
-    a.conflict === b.conflict &&
-    a.total === b.total
-  );
-}
-
-function conflictOf(error: BallastError): WriteConflict {
-  const { currentVersion, current } = error.details;
-  return {
-    ...(typeof currentVersion === 'number' || typeof currentVersion === 'string'
-      ? { currentVersion }
-      : {}),
-    ...(typeof current === 'object' && current !== null && !Array.isArray(current)
-      ? { current: current as Record<string, unknown> }
-      : {}),
-  };
-}
+/** A queue without `temporaryIds`: writes are sent as they are. */
+const noTemporaryIds: TemporaryIdResolver = {
+  load: async () => {},
+  resolveReferences: () => false,
+  waitsForCreation: () => false,
+  afterDelivery: async () => undefined,
+};
 
 /**
  * Creates an offline write queue over a client.
@@ -142,14 +70,7 @@ function conflictOf(error: BallastError): WriteConflict {
 export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const config = parseWriteQueueOptions(options);
   const clock = config.clock ?? systemClock;
-  const storageOption =
-    config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory');
-  const storage: QueueStorage =
-    storageOption === 'indexeddb'
-      ? createIndexedDbQueueStorage(config.name)
-      : storageOption === 'memory'
-        ? createMemoryQueueStorage()
-        : storageOption;
+  const storage = openQueueStorage(config.storage, config.name);
   const coordinator = createTabCoordinator({
     name: config.name,
     storage,
@@ -159,46 +80,22 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   });
   const resolver = config.resolveConflict ?? parkConflict;
 
-  type Listeners = { [E in keyof WriteQueueEvents]: Set<WriteQueueEvents[E]> };
-  const listeners: Listeners = {
-    change: new Set(),
-    delivered: new Set(),
-    failed: new Set(),
-    conflict: new Set(),
-  };
-  for (const [event, listener] of Object.entries(config.on ?? {})) {
-    if (listener !== undefined) (listeners[event as keyof Listeners] as Set<unknown>).add(listener);
-  }
-  function emit<E extends keyof WriteQueueEvents>(
-    event: E,
-    payload: Parameters<WriteQueueEvents[E]>[0],
-  ) {
-    for (const listener of [...listeners[event]]) {
-      try {
-        (listener as (value: typeof payload) => void)(payload);
-      } catch {
-        // A listener's failure is the listener's; it never changes a write's outcome.
-      }
-    }
-  }
+  const { emit, on } = createListeners<WriteQueueEvents>(
+    ['change', 'delivered', 'failed', 'conflict', 'resolved'],
+    config.on,
+  );
 
   let counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: 0 };
   let closed = false;
   let lastSequence = 0;
   const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
 
-  async function load(): Promise<QueuedWrite[]> {
-    const writes: QueuedWrite[] = [];
-    for (const record of await storage.list()) {
-      const write = migrateStoredWrite(record);
-      // A record this release cannot read (a newer schema, a foreign record) stays untouched.
-      if (write === undefined) continue;
-      if ((record as { schemaVersion?: unknown }).schemaVersion !== queueSchemaVersion) {
-        await storage.put(write.id, write);
-      }
-      writes.push(write);
-    }
-    return writes.sort(compareWrites);
+  const load = () => loadQueuedWrites(storage);
+  const temporaryIds = config.temporaryIds?.create(storage) ?? noTemporaryIds;
+  const { resolveReferences, waitsForCreation } = temporaryIds;
+  async function afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>) {
+    const resolved = await temporaryIds.afterDelivery(write, response.data, clock.now());
+    if (resolved !== undefined) emit('resolved', resolved);
   }
 
   let refreshing: Promise<void> | undefined;
@@ -209,17 +106,19 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       return refreshing;
     }
     refreshing = (async () => {
-      do {
-        refreshAgain = false;
-        const next = countsOf(await load());
-        if (!sameCounts(next, counts)) {
-          counts = next;
-          emit('change', { ...counts });
-        }
-      } while (refreshAgain && !closed);
-    })().finally(() => {
-      refreshing = undefined;
-    });
+      try {
+        do {
+          refreshAgain = false;
+          const next = countsOf(await load());
+          if (!sameCounts(next, counts)) {
+            counts = next;
+            emit('change', { ...counts });
+          }
+        } while (refreshAgain && !closed);
+      } finally {
+        refreshing = undefined;
+      }
+    })();
     return refreshing;
   }
 
@@ -269,121 +168,29 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     return false;
   }
 
-  async function markFailed(write: QueuedWrite, error: BallastError): Promise<Outcome> {
-    write.state = 'failed';
-    write.error = { code: error.code, message: error.message, status: error.status };
-    delete write.sendingSince;
-    delete write.nextAttemptAt;
-    await storage.put(write.id, write);
-    changed();
-    emit('failed', { write, error });
-    return { kind: 'failed', error };
-  }
-
-  async function settleConflict(
-    write: QueuedWrite,
-    error: BallastError,
-    conflict: WriteConflict,
-    chosen: ConflictResolver,
-    resends: number,
-  ): Promise<Outcome> {
-    let decision: ConflictDecision;
-    try {
-      decision =
-        resends >= maxResends ? { action: 'park' } : await chosen({ write, conflict, error });
-    } catch {
-      // A resolver that throws cannot decide: the user does.
-      decision = { action: 'park' };
-    }
-    if (decision.action === 'drop') {
-      await storage.delete(write.id);
-      changed();
-      return { kind: 'dropped', error };
-    }
-    if (decision.action === 'resend') {
-      write.version = decision.version;
-      if (decision.body !== undefined) write.body = decision.body;
-      if (conflict.current !== undefined) write.base = conflict.current;
-      // The server recorded its 409/412 under the old key; the re-sent edit is a new request.
-      write.idempotencyKey = createIdempotencyKey();
-      write.state = 'pending';
-      delete write.conflict;
-      delete write.error;
-      await storage.put(write.id, write);
-      return deliver(write, { keepRejected: true, resends: resends + 1 });
-    }
-    write.state = 'conflict';
-    write.conflict = {
-      ...conflict,
-      ...(decision.fields === undefined ? {} : { fields: decision.fields }),
-    };
-    write.error = { code: error.code, message: error.message, status: error.status };
-    delete write.sendingSince;
-    delete write.nextAttemptAt;
-    await storage.put(write.id, write);
-    changed();
-    emit('conflict', { write, error });
-    return { kind: 'conflict', error };
-  }
-
-  async function deliver(
-    write: QueuedWrite,
-    how: { keepRejected: boolean; resends?: number; retries?: number },
-  ): Promise<Outcome> {
-    write.attempts += 1;
-    let error: BallastError;
-    try {
-      const response = await config.client.request(write.path, {
-        method: write.method,
-        ...(write.body === undefined ? {} : { body: write.body }),
-        ...(write.headers === undefined ? {} : { headers: write.headers }),
-        idempotencyKey: write.idempotencyKey,
-        ...(write.version === undefined ? {} : { ifMatch: write.version }),
-        ...(how.retries === undefined ? {} : { retries: how.retries }),
-      });
-      await storage.delete(write.id);
-      if (how.resends === undefined) countPending(-1);
-      else void changed();
-      emit('delivered', { write, response });
-      return { kind: 'delivered', response };
-    } catch (caught) {
-      error = isBallastError(caught) ? caught : toBallastError(caught);
-    }
-    if (isTransient(error)) {
-      const delays = config.retryDelaysMs;
-      const nominal = delays[Math.min(write.attempts - 1, delays.length - 1)] ?? 0;
-      const hinted = Number(error.details.retryAfterMs ?? 0);
-      const at = clock.now() + Math.max(nominal, hinted);
-      write.state = 'pending';
-      write.nextAttemptAt = new Date(at);
-      delete write.sendingSince;
-      await storage.put(write.id, write);
-      changed();
-      wakeUpAt(at);
-      return { kind: 'retry' };
-    }
-    // Only an edit (a write with a version) can conflict; a creation's 409 is a rejection.
-    if (write.version !== undefined && (error.status === 409 || error.status === 412)) {
-      return settleConflict(write, error, conflictOf(error), resolver, how.resends ?? 0);
-    }
-    if (!how.keepRejected) {
-      await storage.delete(write.id);
-      changed();
-      return { kind: 'failed', error };
-    }
-    return markFailed(write, error);
-  }
-
-  let flushing: Promise<void> | undefined;
-  let flushAgain = false;
-  let forceNext = false;
+  const { deliver, settleConflict } = createWriteDelivery({
+    config,
+    storage,
+    clock,
+    resolver,
+    emit,
+    changed,
+    countPending,
+    wakeUpAt,
+    afterDelivery,
+  });
 
   async function drain(renew: () => Promise<boolean>, force: boolean): Promise<void> {
     for (let pass = 0; !closed; pass++) {
       if (config.connectivity?.status === 'offline') return;
       const now = clock.now();
       const due: QueuedWrite[] = [];
-      for (const write of await load()) {
+      // Another tab may have delivered a creation and learned its server id.
+      await temporaryIds.load(now);
+      const writes = await load();
+      for (const write of writes) {
+        // A write about a record created offline waits for that creation, and only for it.
+        if (waitsForCreation(write, writes)) continue;
         if (isDue(write, now, force && pass === 0)) due.push(write);
         // Creation order holds: a write backing off holds back the writes after it (they
         // would only meet the same network, and an edit must not overtake its creation).
@@ -395,6 +202,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
         // Another tab may have removed, resolved or started sending it since the list.
         const write = migrateStoredWrite(await storage.get(candidate.id));
         if (write === undefined || !isDue(write, clock.now(), force && pass === 0)) continue;
+        if (resolveReferences(write)) await storage.put(write.id, write);
         const outcome = await deliver(write, { keepRejected: true, retries: 0 });
         // The network is down or the server is struggling: keep the order, wait for the backoff.
         if (outcome.kind === 'retry') return;
@@ -402,31 +210,13 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     }
   }
 
-  function flush(force = false): Promise<void> {
-    if (closed) return Promise.resolve();
-    if (force) forceNext = true;
-    if (flushing !== undefined) {
-      flushAgain = true;
-      return flushing;
-    }
-    flushing = (async () => {
-      do {
-        flushAgain = false;
-        const forced = forceNext;
-        forceNext = false;
-        await coordinator.withFlushLock((renew) => drain(renew, forced));
-        await refreshCounts();
-      } while (flushAgain && !closed);
-    })()
-      .catch(() => {
-        // Storage refused (quota, a private window): the writes stay where they are and the
-        // next trigger tries again; send() reports storage failures to its caller.
-      })
-      .finally(() => {
-        flushing = undefined;
-      });
-    return flushing;
-  }
+  const flush = createSerialFlush(
+    async (forced) => {
+      await coordinator.withFlushLock((renew) => drain(renew, forced));
+      await refreshCounts();
+    },
+    () => closed,
+  );
 
   function nextSequence(): number {
     lastSequence = Math.max(lastSequence + 1, clock.now() * 1_000);
@@ -453,15 +243,19 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       ...(request.version === undefined ? {} : { version: request.version }),
       ...(request.base === undefined ? {} : { base: request.base }),
       ...(request.meta === undefined ? {} : { meta: request.meta }),
+      ...(request.temporaryId === undefined ? {} : { temporaryId: request.temporaryId }),
     };
+    resolveReferences(write);
     const offline = config.connectivity?.status === 'offline';
     // A new write never overtakes one queued before it (same or higher priority).
+    const queued = await load();
     const waiting =
       offline ||
-      (await load()).some(
-        (queued) =>
-          (queued.state === 'pending' || queued.state === 'sending') &&
-          compareWrites(queued, write) < 0,
+      waitsForCreation(write, queued) ||
+      queued.some(
+        (ahead) =>
+          (ahead.state === 'pending' || ahead.state === 'sending') &&
+          compareWrites(ahead, write) < 0,
       );
     if (waiting) {
       await storage.put(id, write);
@@ -494,31 +288,19 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   }
 
   const ready = (async () => {
+    await temporaryIds.load(clock.now());
     await refreshCounts();
     void flush();
   })();
 
-  const onOnline = () => void flush(true);
-  const unsubscribeConnectivity = config.connectivity?.on('change', ({ status }) => {
-    if (status === 'online') onOnline();
+  const stopTriggers = watchFlushTriggers({
+    connectivity: config.connectivity,
+    coordinator,
+    clock,
+    intervalMs: config.flushIntervalMs,
+    flush: (force) => void flush(force),
+    refresh: () => void refreshCounts().catch(() => undefined),
   });
-  const platform =
-    config.connectivity === undefined && typeof globalThis.addEventListener === 'function'
-      ? globalThis
-      : undefined;
-  platform?.addEventListener('online', onOnline);
-  coordinator.onAnnouncement(() => {
-    void refreshCounts().catch(() => undefined);
-    void flush();
-  });
-  let cancelTick: (() => void) | undefined;
-  const tick = () => {
-    cancelTick = clock.setTimer(() => {
-      void flush();
-      tick();
-    }, config.flushIntervalMs);
-  };
-  tick();
 
   async function findWrite(id: string): Promise<QueuedWrite | undefined> {
     return typeof id === 'string' ? migrateStoredWrite(await storage.get(id)) : undefined;
@@ -536,6 +318,15 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       if (closed) {
         return Promise.reject(
           new BallastError('INVALID_OPTIONS', { message: 'send() on a closed write queue' }),
+        );
+      }
+      if (request.temporaryId !== undefined && config.temporaryIds === undefined) {
+        return Promise.reject(
+          new BallastError('INVALID_OPTIONS', {
+            message:
+              'Invalid options for WriteQueue.send(): "temporaryId" needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
+            details: { field: 'temporaryId' },
+          }),
         );
       }
       const key = request.dedupeKey;
@@ -602,18 +393,11 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     get pendingCount() {
       return counts.pending;
     },
-    on(event, listener) {
-      const set = listeners[event] as Set<unknown> | undefined;
-      if (set === undefined || typeof listener !== 'function') return () => {};
-      set.add(listener);
-      return () => set.delete(listener);
-    },
+    on,
     close() {
       closed = true;
-      cancelTick?.();
+      stopTriggers();
       cancelWake?.();
-      unsubscribeConnectivity?.();
-      platform?.removeEventListener('online', onOnline);
       coordinator.close();
     },
   };

@@ -10,6 +10,9 @@ export interface FakeApi {
   /** Sales recorded, in order. */
   sales: Record<string, unknown>[];
   products: Map<string, { version: number; record: Record<string, unknown> }>;
+  /** Customers created (`POST /customers`, ids from 101), and notes (`POST /notes`). */
+  customers: Map<number, Record<string, unknown>>;
+  notes: Record<string, unknown>[];
   /** Every request that reached the server: method, path and Idempotency-Key. */
   requests: { method: string; path: string; key: string | null; ifMatch: string | null }[];
   /** When false, fetch rejects like a browser with no network. */
@@ -36,6 +39,8 @@ export function createFakeApi(): FakeApi {
     products: new Map([
       ['p1', { version: 1, record: { name: 'Coffee', priceCents: 300, stock: 10 } }],
     ]),
+    customers: new Map(),
+    notes: [],
     requests: [],
     online: true,
     failNext(count, status = 503) {
@@ -99,6 +104,26 @@ export function createFakeApi(): FakeApi {
           product.version += 1;
           product.record = { ...product.record, ...body };
           answer = { status: 200, body: { ...product.record, version: product.version } };
+        }
+      } else if (method === 'POST' && url.pathname === '/customers') {
+        const id = 101 + api.customers.size;
+        api.customers.set(id, { ...body });
+        answer = { status: 201, body: { id, ...body } };
+      } else if (method === 'POST' && url.pathname === '/notes') {
+        answer = api.customers.has(body?.customerId)
+          ? { status: 201, body: { ...body } }
+          : {
+              status: 422,
+              body: { code: 'VALIDATION_FAILED', status: 422, detail: 'No such customer' },
+            };
+        if (answer.status === 201) api.notes.push({ ...body });
+      } else if (method === 'PATCH' && url.pathname.startsWith('/customers/')) {
+        const customer = api.customers.get(Number(url.pathname.slice('/customers/'.length)));
+        if (customer === undefined)
+          answer = { status: 404, body: { code: 'NOT_FOUND', status: 404 } };
+        else {
+          Object.assign(customer, body);
+          answer = { status: 200, body: customer };
         }
       } else {
         answer = { status: 404, body: { code: 'NOT_FOUND', status: 404 } };

@@ -2,7 +2,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { BallastError, isBallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
-import { type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
+import { createCircuitBreaker } from './circuit-breaker.js';
+import type { CircuitBreaker } from './circuit-breaker-config.js';
 
 const failure = () => Promise.reject(Object.assign(new Error('upstream 503'), { status: 503 }));
 const success = () => Promise.resolve('ok');

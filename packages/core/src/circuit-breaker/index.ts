@@ -1,11 +1,11 @@
-export {
-  type CircuitBreakEvent,
-  type CircuitBreaker,
-  type CircuitBreakerEvents,
-  type CircuitBreakerOptions,
-  type CircuitExecuteOptions,
-  type CircuitState,
-  type CircuitStateChange,
-  createCircuitBreaker,
-} from './circuit-breaker.js';
-export type { BreakReason } from './trip-condition.js';
+export { createCircuitBreaker } from './circuit-breaker.js';
+export type {
+  BreakReason,
+  CircuitBreakEvent,
+  CircuitBreaker,
+  CircuitBreakerEvents,
+  CircuitBreakerOptions,
+  CircuitExecuteOptions,
+  CircuitState,
+  CircuitStateChange,
+} from './circuit-breaker-config.js';

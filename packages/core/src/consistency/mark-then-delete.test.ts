@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
+import { toProblem } from '../errors/problem.js';
 import { reconcile } from '../reconcile/reconcile.js';
 import { CompensationFailedError, sagaFailureOf } from '../saga/saga-failure.js';
 import { MemoryObjectStorage } from '../storage/memory-object-storage.js';
@@ -91,7 +92,7 @@ describe('markThenDelete()', () => {
     expect((failed.compensationFailures[0]!.error as Error).message).toBe(
       'Injected fault: restore call #1 (before)',
     );
-    expect(failed.toProblem().detail).not.toContain('Injected');
+    expect(toProblem(failed).detail).not.toContain('Injected');
     expect(state()).toEqual({
       objects: ['documents/contract.pdf'],
       row: 'deleted',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BallastError, isBallastError, toBallastError } from './ballast-error.js';
 import { registerMessages, userMessageFor } from './messages.js';
+import { toProblem, userMessage } from './problem.js';
 
 describe('BallastError', () => {
   it('takes status, retryable and action from the catalogue', () => {
@@ -22,7 +23,14 @@ describe('BallastError', () => {
   it('gives unknown application codes safe defaults', () => {
     const error = new BallastError('INVOICE_LOCKED');
     expect(error.status).toBe(500);
-    expect(error.userMessage()).toBe(userMessageFor('INTERNAL'));
+    expect(userMessage(error)).toBe(userMessage('INTERNAL'));
+  });
+
+  it('defaults its developer message to the code, never to user-facing text', () => {
+    expect(new BallastError('TIMEOUT').message).toBe('TIMEOUT');
+    expect(new BallastError('TIMEOUT', { message: 'attempt 2 timed out' }).message).toBe(
+      'attempt 2 timed out',
+    );
   });
 
   it('renders RFC 9457 problem details with a localised, internals-free detail', () => {
@@ -30,7 +38,7 @@ describe('BallastError', () => {
       message: 'update documents set ... where version = 3 matched 0 rows',
       details: { fields: ['title'] },
     });
-    const problem = error.toProblem({ locale: 'es-AR', instance: '/documents/7' });
+    const problem = toProblem(error, { locale: 'es-AR', instance: '/documents/7' });
     expect(problem).toMatchObject({
       type: 'https://ballast.dev/errors/version-conflict',
       title: 'VERSION_CONFLICT',
@@ -41,16 +49,27 @@ describe('BallastError', () => {
       instance: '/documents/7',
       fields: ['title'],
     });
-    expect(problem.detail).toBe(userMessageFor('VERSION_CONFLICT', 'es'));
+    expect(problem.detail).toBe(userMessage('VERSION_CONFLICT', 'es'));
+    expect(problem.detail).toBe(userMessage(error, 'es'));
     expect(JSON.stringify(problem)).not.toContain('update documents');
   });
 
   it('lets details never overwrite the standard members', () => {
-    const problem = new BallastError('NOT_FOUND', {
-      details: { status: 200, code: 'X' },
-    }).toProblem();
+    const problem = toProblem(
+      new BallastError('NOT_FOUND', {
+        details: { status: 200, code: 'X' },
+      }),
+    );
     expect(problem.status).toBe(404);
     expect(problem.code).toBe('NOT_FOUND');
+  });
+
+  it('renders anything else as INTERNAL, with no trace of its own message', () => {
+    const problem = toProblem(new Error('select * from users'), { locale: 'es' });
+    expect(problem).toMatchObject({ code: 'INTERNAL', status: 500 });
+    expect(problem.detail).toBe(userMessage('INTERNAL', 'es'));
+    expect(JSON.stringify(problem)).not.toContain('select');
+    expect(userMessage(new Error('password=hunter2'))).toBe(userMessage('INTERNAL'));
   });
 });
 
@@ -62,8 +81,10 @@ describe('messages', () => {
 
   it('accepts new locales and application codes', () => {
     registerMessages('fr', { NOT_FOUND: 'Introuvable.' });
-    expect(userMessageFor('NOT_FOUND', 'fr-CA')).toBe('Introuvable.');
-    expect(userMessageFor('TIMEOUT', 'fr')).toBe(userMessageFor('TIMEOUT', 'en'));
+    expect(userMessage('NOT_FOUND', 'fr-CA')).toBe('Introuvable.');
+    expect(userMessage('TIMEOUT', 'fr')).toBe(userMessage('TIMEOUT', 'en'));
+    // The deprecated name still answers the same.
+    expect(userMessageFor('NOT_FOUND', 'fr')).toBe('Introuvable.');
   });
 });
 
@@ -82,7 +103,7 @@ describe('isBallastError / toBallastError', () => {
       name: 'BallastError',
       code: 'TIMEOUT',
       status: 504,
-      toProblem: () => ({}),
+      retryable: true,
     };
     expect(isBallastError(foreign, 'TIMEOUT')).toBe(true);
   });
@@ -90,7 +111,7 @@ describe('isBallastError / toBallastError', () => {
   it('wraps unknown errors as INTERNAL without leaking their message', () => {
     const wrapped = toBallastError(new Error('password=hunter2'));
     expect(wrapped.code).toBe('INTERNAL');
-    expect(JSON.stringify(wrapped.toProblem())).not.toContain('hunter2');
+    expect(JSON.stringify(toProblem(wrapped))).not.toContain('hunter2');
     const same = new BallastError('TIMEOUT');
     expect(toBallastError(same)).toBe(same);
   });

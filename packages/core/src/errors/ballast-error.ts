@@ -1,14 +1,20 @@
 /**
  * The one error type that crosses Ballast's public boundaries. Every failure a user can see
- * carries a stable `code`, so clients branch on data rather than on message text, and a
- * user-safe message, so a stack trace, SQL or a secret never reaches an end user.
+ * carries a stable `code`, so clients branch on data rather than on message text.
+ *
+ * The class holds data only. What a person reads (`userMessage()`, in English, Spanish or a
+ * registered locale) and the problem+json body (`toProblem()`) are free functions in
+ * problem.ts: every policy throws `BallastError`, and a browser bundle that imports `retry`
+ * must not carry two languages of messages it never shows.
  */
 import { type ErrorAction, errorCatalogue, isKnownErrorCode } from './error-codes.js';
-import { userMessageFor } from './messages.js';
 
 /** Options for {@link BallastError}. Everything but the code is optional. */
 export interface BallastErrorOptions {
-  /** Developer-facing message (logs). Defaults to the English user message for the code. */
+  /**
+   * Developer-facing message (logs). Defaults to the code itself (`'TIMEOUT'`); what a person
+   * reads comes from `userMessage(error, locale)`, never from this.
+   */
   message?: string;
   /** HTTP status. Defaults to the catalogue's status for a known code, else 500. */
   status?: number;
@@ -25,34 +31,9 @@ export interface BallastErrorOptions {
   details?: Record<string, unknown>;
 }
 
-/** RFC 9457 `application/problem+json` body, with Ballast's extension members. */
-export interface ProblemDetails {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  action: ErrorAction;
-  retryable: boolean;
-  instance?: string;
-  [extension: string]: unknown;
-}
-
-/** Options for {@link BallastError.toProblem}. */
-export interface ToProblemOptions {
-  /** Locale of the user-facing `detail`. Default `'en'`. */
-  locale?: string;
-  /** URI of this occurrence, usually the request path. */
-  instance?: string;
-  /** Base URI of the `type` member. Default `'https://ballast.dev/errors/'`. */
-  typeBaseUrl?: string;
-}
-
-const defaultTypeBaseUrl = 'https://ballast.dev/errors/';
-
 /**
- * A failure with a stable `code`, an HTTP `status`, a user-safe message, a suggested `action`
- * and whether a retry may help.
+ * A failure with a stable `code`, an HTTP `status`, a suggested `action` and whether a retry
+ * may help. Show people `userMessage(error, locale)`; answer HTTP with `toProblem(error)`.
  *
  * @example
  * ```ts
@@ -73,37 +54,13 @@ export class BallastError extends Error {
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(code: string, options: BallastErrorOptions = {}) {
-    super(options.message ?? userMessageFor(code, 'en'), { cause: options.cause });
+    super(options.message ?? code, { cause: options.cause });
     const known = isKnownErrorCode(code) ? errorCatalogue[code] : undefined;
     this.code = code;
     this.status = options.status ?? known?.status ?? 500;
     this.retryable = options.retryable ?? known?.retryable ?? false;
     this.action = options.action ?? known?.action ?? 'none';
     this.details = options.details ?? {};
-  }
-
-  /** The message to show an end user, in `locale` (falls back to English, then generic). */
-  userMessage(locale = 'en'): string {
-    return userMessageFor(this.code, locale);
-  }
-
-  /**
-   * An RFC 9457 problem document. `detail` is the localised user message, never the
-   * developer message, so internals cannot leak through it.
-   */
-  toProblem(options: ToProblemOptions = {}): ProblemDetails {
-    const problem: ProblemDetails = {
-      ...this.details,
-      type: `${options.typeBaseUrl ?? defaultTypeBaseUrl}${this.code.toLowerCase().replaceAll('_', '-')}`,
-      title: this.code,
-      status: this.status,
-      detail: this.userMessage(options.locale),
-      code: this.code,
-      action: this.action,
-      retryable: this.retryable,
-    };
-    if (options.instance !== undefined) problem.instance = options.instance;
-    return problem;
   }
 
   /** JSON form for logs: developer message and details, without the cause chain. */
@@ -132,7 +89,7 @@ export function isBallastError(error: unknown, code?: string): error is BallastE
     candidate.name === 'BallastError' &&
     typeof candidate.code === 'string' &&
     typeof candidate.status === 'number' &&
-    typeof candidate.toProblem === 'function';
+    typeof candidate.retryable === 'boolean';
   return looksLike && (code === undefined || candidate.code === code);
 }
 

@@ -2,8 +2,6 @@ export {
   BallastError,
   type BallastErrorOptions,
   isBallastError,
-  type ProblemDetails,
-  type ToProblemOptions,
   toBallastError,
 } from './ballast-error.js';
 export {
@@ -20,3 +18,4 @@ export {
   spanishMessages,
   userMessageFor,
 } from './messages.js';
+export { type ProblemDetails, type ToProblemOptions, toProblem, userMessage } from './problem.js';

@@ -1,3 +1,8 @@
+/**
+ * What a person reads for each code, in English and Spanish, and the registry of further
+ * locales. Only `userMessage()` and `toProblem()` (problem.ts) reach this module, so it stays
+ * out of bundles that merely throw errors.
+ */
 import type { BallastErrorCode } from './error-codes.js';
 
 /** User-facing messages by code. Short, calm, and free of internals: they are shown verbatim. */
@@ -117,11 +122,20 @@ export function registerMessages(locale: string, messages: MessageCatalogue): vo
  * The user-facing message for a code in a locale. Falls back from `es-AR` to `es`, then to
  * English, then to the generic internal message, so it always returns something safe to show.
  */
-export function userMessageFor(code: string, locale = 'en'): string {
+export function messageForCode(code: string, locale = 'en'): string {
   const language = locale.split('-')[0] ?? 'en';
   for (const candidate of [locale, language, 'en']) {
     const message = catalogues.get(candidate)?.[code];
     if (message) return message;
   }
   return englishMessages.INTERNAL;
+}
+
+/**
+ * The user-facing message for a code in a locale.
+ *
+ * @deprecated Use `userMessage(codeOrError, locale)`, which takes a code or an error.
+ */
+export function userMessageFor(code: string, locale = 'en'): string {
+  return messageForCode(code, locale);
 }

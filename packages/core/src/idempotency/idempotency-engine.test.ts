@@ -1,14 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
+import { toProblem } from '../errors/problem.js';
 import type { Logger } from '../logging/logger.js';
 import { injectFaults } from '../testing/inject-faults.js';
 import { isPromiseLike } from './awaitable.js';
-import {
-  beginInSameTick,
-  createIdempotency,
-  type IdempotencyOptions,
-} from './idempotency-engine.js';
+import type { IdempotencyOptions } from './idempotency-config.js';
+import { createIdempotency } from './idempotency-engine.js';
+import { beginInSameTick } from './idempotency-engine-types.js';
 import type { IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore } from './idempotency-store.js';
 import { MemoryIdempotencyStore } from './memory-idempotency-store.js';
@@ -649,9 +648,7 @@ describe('createIdempotency: a store that is down, slow or not migrated', () => 
       code: 'IDEMPOTENCY_STORE_UNAVAILABLE',
       details: { retryAfterSeconds: 2 },
     });
-    expect(JSON.stringify((error as { toProblem(): unknown }).toProblem())).not.toContain(
-      'ECONNREFUSED',
-    );
+    expect(JSON.stringify(toProblem(error))).not.toContain('ECONNREFUSED');
   });
 
   it("onStoreUnavailable: 'proceed' runs the operation unguarded, emits unguarded and logs", async () => {

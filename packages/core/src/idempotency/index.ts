@@ -6,21 +6,23 @@ export {
   fingerprint,
   fingerprintInSameTick,
 } from './fingerprint.js';
+export type {
+  IdempotencyHeartbeatOptions,
+  IdempotencyOptions,
+  IdempotencyWaitOptions,
+} from './idempotency-config.js';
+export { createIdempotency } from './idempotency-engine.js';
 export {
   beginInSameTick,
-  createIdempotency,
   type Idempotency,
   type IdempotencyBegin,
   type IdempotencyCallOptions,
   type IdempotencyEngine,
-  type IdempotencyHeartbeatOptions,
   type IdempotencyOperationContext,
-  type IdempotencyOptions,
   type IdempotencyRequest,
   type IdempotencyRunOptions,
   type IdempotencyRunResult,
-  type IdempotencyWaitOptions,
-} from './idempotency-engine.js';
+} from './idempotency-engine-types.js';
 export type {
   IdempotencyEventBase,
   IdempotencyEventHandlers,

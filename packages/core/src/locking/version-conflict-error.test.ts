@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isBallastError } from '../errors/ballast-error.js';
+import { toProblem } from '../errors/problem.js';
 import { isVersionConflict, VersionConflictError } from './version-conflict-error.js';
 
 describe('VersionConflictError', () => {
@@ -15,7 +16,7 @@ describe('VersionConflictError', () => {
     expect(error.currentVersion).toBe(8);
     expect(error.expectedVersion).toBe(7);
     expect(error.message).toBe('The record is at version 8, not 7.');
-    expect(error.toProblem()).toMatchObject({
+    expect(toProblem(error)).toMatchObject({
       status: 409,
       code: 'VERSION_CONFLICT',
       action: 'reload-and-merge',
@@ -25,7 +26,7 @@ describe('VersionConflictError', () => {
   });
 
   it('leaves `current` out of the problem when the caller did not supply it', () => {
-    const problem = new VersionConflictError({ currentVersion: 3 }).toProblem();
+    const problem = toProblem(new VersionConflictError({ currentVersion: 3 }));
     expect(problem.currentVersion).toBe(3);
     expect('current' in problem).toBe(false);
   });

@@ -1,8 +1,9 @@
 /**
  * Core's small strict validator. Core runs in browsers, where `import { retry }` must stay under
  * 5 kB min+gzip; even zod's mini build costs more than that for one object schema. This one is
- * a few hundred bytes, does only what core's options need, and is strict: an object schema
- * rejects unknown keys, so a misspelt option (`requried: true`) fails instead of being ignored.
+ * under 2 kB min+gzip whole (less, since unused schemas are tree-shaken), does only what core's
+ * options need, and is strict: an object schema rejects unknown keys, so a misspelt option
+ * (`requried: true`) fails instead of being ignored.
  *
  * Every schema is a Standard Schema V1, so it goes through `parseOptions()` exactly as a zod
  * schema does and produces the same `INVALID_OPTIONS` error naming the field.
@@ -17,84 +18,20 @@
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../logging/logger.js';
 import { hasMethods, isAbortSignalLike, isClockLike } from './shape-checks.js';
-import type { StandardSchemaV1 } from './standard-schema.js';
 
-/** The problem a check found; `path` is filled in by the enclosing object, array or record. */
-interface Issue {
-  readonly message: string;
-  path: PropertyKey[];
-  /** A mismatch of kind at this level (not a bound, not a nested field), for unions' messages. */
-  readonly kind?: 'type';
-}
+import {
+  checkChild,
+  type Infer,
+  type InferShape,
+  type Issue,
+  type OptionalSchema,
+  type Schema,
+  type Simplify,
+  schema,
+  typeIssue,
+} from './validator-kernel.js';
 
-/**
- * Checks `value`, pushing any problem onto `issues`, and returns the output (defaults applied).
- * The caller knows a check failed because `issues` grew; the returned value is then unused.
- */
-type Check = (value: unknown, issues: Issue[]) => unknown;
-
-/** A schema of this validator: a Standard Schema whose output is `Output`. */
-export interface Schema<Output> extends StandardSchemaV1<unknown, Output> {
-  /** What a valid value is, for messages: `'a number'`, `'a Clock (now, sleep, setTimer)'`. */
-  readonly expected: string;
-  /** @internal */
-  readonly '~check': Check;
-}
-
-/** A schema whose key may be absent from an object ({@link optional}). */
-export interface OptionalSchema<Output, Present extends boolean = false> extends Schema<Output> {
-  /** @internal */
-  readonly '~optional': Present extends true ? 'default' : 'absent';
-}
-
-/** The output type of a schema: `Infer<typeof schema>`. */
-export type Infer<S> = S extends Schema<infer Output> ? Output : never;
-
-type OptionalKeys<Shape> = {
-  [K in keyof Shape]: Shape[K] extends { readonly '~optional': 'absent' } ? K : never;
-}[keyof Shape];
-
-/** The output of an {@link object} schema: keys of `optional()` fields without a default are optional. */
-export type InferShape<Shape extends Record<string, Schema<unknown>>> = {
-  [K in Exclude<keyof Shape, OptionalKeys<Shape>>]: Infer<Shape[K]>;
-} & { [K in OptionalKeys<Shape>]?: Infer<Shape[K]> };
-
-type Simplify<T> = { [K in keyof T]: T[K] } & {};
-
-function received(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN';
-  return typeof value;
-}
-
-function typeIssue(expected: string, value: unknown): Issue {
-  return { message: `expected ${expected}, received ${received(value)}`, path: [], kind: 'type' };
-}
-
-function schema<Output>(expected: string, check: Check): Schema<Output> {
-  return {
-    expected,
-    '~check': check,
-    '~standard': {
-      version: 1,
-      vendor: 'ballast',
-      validate(value) {
-        const issues: Issue[] = [];
-        const output = check(value, issues);
-        return issues.length === 0 ? { value: output as Output } : { issues };
-      },
-    },
-  };
-}
-
-/** Runs a child check and puts `key` in front of the path of every issue it added. */
-function checkChild(child: Schema<unknown>, value: unknown, key: PropertyKey, issues: Issue[]) {
-  const before = issues.length;
-  const output = child['~check'](value, issues);
-  for (let i = before; i < issues.length; i++) (issues[i] as Issue).path.unshift(key);
-  return output;
-}
+export type { Infer, InferShape, OptionalSchema, Schema } from './validator-kernel.js';
 
 const hasOwn = Object.prototype.hasOwnProperty;
 

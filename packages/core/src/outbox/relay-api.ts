@@ -2,7 +2,7 @@
  * The relay's public shape: the object `createRelay` returns and what one step reports. Apart
  * from `relay.ts` so that file holds only the loop.
  */
-import type { CircuitState } from '../circuit-breaker/circuit-breaker.js';
+import type { CircuitState } from '../circuit-breaker/circuit-breaker-config.js';
 import type { RelayEvents } from './relay-options.js';
 
 /** What one {@link Relay.runOnce} did. */

@@ -1,3 +1,4 @@
+export type { RetryAttempt, RetryableFunction } from './attempt.js';
 export {
   type JitterMode,
   type RetryPresetName,
@@ -11,13 +12,7 @@ export {
   type RetryVerdict,
 } from './classify-error.js';
 export { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
-export {
-  type RetryAttempt,
-  type RetryableFunction,
-  type RetryPolicy,
-  retry,
-  retryPolicy,
-} from './retry.js';
+export { type RetryPolicy, retry, retryPolicy } from './retry.js';
 export { parseRetryAfter } from './retry-after.js';
 export {
   createRetryBudget,

@@ -9,7 +9,7 @@ describe('createRetryBudget', () => {
     const budget = createRetryBudget({
       ratio: 0.1,
       minRetriesPerSecond: 0.5,
-      window: 10_000,
+      windowMs: 10_000,
       clock,
     });
     // Floor: 0.5/s × 10 s = 5 retries. 20 calls add 2 more.
@@ -21,7 +21,7 @@ describe('createRetryBudget', () => {
 
   it('forgets calls and retries that slid out of the window, slot by slot', async () => {
     const clock = new ManualClock();
-    const budget = createRetryBudget({ ratio: 1, minRetriesPerSecond: 0, window: 1_000, clock });
+    const budget = createRetryBudget({ ratio: 1, minRetriesPerSecond: 0, windowMs: 1_000, clock });
     budget.recordCall(); // at 0
     await clock.advance(500);
     budget.recordCall(); // at 500
@@ -51,10 +51,20 @@ describe('createRetryBudget', () => {
     expect(budget.stats.available).toBe(200);
   });
 
+  it('still accepts the deprecated window, with the same meaning as windowMs', () => {
+    const clock = new ManualClock();
+    const old = createRetryBudget({ ratio: 0, minRetriesPerSecond: 1, window: 5_000, clock });
+    const current = createRetryBudget({ ratio: 0, minRetriesPerSecond: 1, windowMs: 5_000, clock });
+    expect(old.stats.available).toBe(5);
+    expect(current.stats.available).toBe(5);
+  });
+
   it.each([
     ['ratio', { ratio: -0.1 }],
     ['minRetriesPerSecond', { minRetriesPerSecond: Number.NaN }],
+    ['windowMs', { windowMs: 0 }],
     ['window', { window: 0 }],
+    ['window', { windowMs: 1_000, window: 1_000 }],
     ['clock', { clock: {} }],
   ])('rejects a bad %s with INVALID_OPTIONS', (field, options) => {
     try {

@@ -22,6 +22,8 @@ export interface RetryBudgetOptions {
    */
   minRetriesPerSecond?: number;
   /** The sliding window, in ms, over which calls and retries are counted. Default `10_000`. */
+  windowMs?: number;
+  /** @deprecated Renamed `windowMs` (durations end in `Ms`); still accepted. */
   window?: number;
   /** Source of time. Default `systemClock`. */
   clock?: Clock;
@@ -53,12 +55,21 @@ export interface RetryBudget {
   readonly stats: RetryBudgetStats;
 }
 
-const budgetSchema = v.object({
-  ratio: v.optional(v.number({ min: 0 }), 0.1),
-  minRetriesPerSecond: v.optional(v.number({ min: 0 }), 10),
-  window: v.optional(v.number({ integer: true, min: 10, max: 3_600_000 }), 10_000),
-  clock: v.optional(v.clock(), systemClock),
-});
+const windowSchema = v.number({ integer: true, min: 10, max: 3_600_000 });
+
+const budgetSchema = v.refine(
+  v.object({
+    ratio: v.optional(v.number({ min: 0 }), 0.1),
+    minRetriesPerSecond: v.optional(v.number({ min: 0 }), 10),
+    windowMs: v.optional(windowSchema),
+    window: v.optional(windowSchema),
+    clock: v.optional(v.clock(), systemClock),
+  }),
+  (options) =>
+    options.windowMs !== undefined && options.window !== undefined
+      ? { path: ['window'], message: 'use windowMs alone (window is its deprecated name)' }
+      : undefined,
+);
 
 class SlidingRetryBudget implements RetryBudget {
   readonly #ratio: number;
@@ -68,8 +79,9 @@ class SlidingRetryBudget implements RetryBudget {
 
   constructor(options: v.Infer<typeof budgetSchema>) {
     this.#ratio = options.ratio;
-    this.#floor = (options.minRetriesPerSecond * options.window) / 1_000;
-    this.#window = new SlidingWindow(options.clock, options.window, ['calls', 'retries']);
+    const windowMs = options.windowMs ?? options.window ?? 10_000;
+    this.#floor = (options.minRetriesPerSecond * windowMs) / 1_000;
+    this.#window = new SlidingWindow(options.clock, windowMs, ['calls', 'retries']);
   }
 
   recordCall(): void {
@@ -102,7 +114,7 @@ class SlidingRetryBudget implements RetryBudget {
 
 /**
  * Creates a retry budget to share between calls: at most `ratio` retries per call over the
- * last `window` ms, plus `minRetriesPerSecond`. A retry the budget refuses is not made; the
+ * last `windowMs` ms, plus `minRetriesPerSecond`. A retry the budget refuses is not made; the
  * call rejects with its last error (see `retry()`'s `budget` option).
  *
  * @example

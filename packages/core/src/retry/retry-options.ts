@@ -18,6 +18,8 @@ export interface RetryEvent {
   /** What it failed with. */
   readonly error: unknown;
   /** Milliseconds `retry()` now waits before the next attempt (jitter and Retry-After applied). */
+  readonly delayMs: number;
+  /** @deprecated Renamed `delayMs` (durations end in `Ms`); the same number. */
   readonly delay: number;
 }
 
@@ -47,9 +49,11 @@ export interface GiveUpEvent {
   readonly reason: GiveUpReason;
 }
 
-/** Exponential backoff: `initialDelay × factor^n` before retry `n + 1`, capped by `maxDelay`. */
+/** Exponential backoff: `initialDelayMs × factor^n` before retry `n + 1`, capped by `maxDelayMs`. */
 export interface ExponentialBackoff {
   /** Nominal delay before the first retry, ms. Default `500`. */
+  initialDelayMs?: number;
+  /** @deprecated Renamed `initialDelayMs` (durations end in `Ms`); still accepted. */
   initialDelay?: number;
   /** Growth per retry. Default `2`. */
   factor?: number;
@@ -82,13 +86,15 @@ export interface RetryCallOptions {
 }
 
 /**
- * Options for `retry()` and `retryPolicy()`. Choose at most one schedule: `preset`, `delays`
+ * Options for `retry()` and `retryPolicy()`. Choose at most one schedule: `preset`, `delaysMs`
  * or `backoff`; with none, the `'mutation'` preset applies.
  */
 export interface RetryOptions extends RetryCallOptions {
   /** A named schedule from {@link retryPresets}: `'mutation'` or `'read'`. Default `'mutation'`. */
   preset?: RetryPresetName;
   /** Explicit nominal delays in ms, one per retry (`[200, 400]`). Past the end, the last repeats. */
+  delaysMs?: readonly number[];
+  /** @deprecated Renamed `delaysMs` (durations end in `Ms`); still accepted. */
   delays?: readonly number[];
   /** Exponential backoff instead of a list. */
   backoff?: ExponentialBackoff;
@@ -196,16 +202,19 @@ const callSchema = v.object(callShape);
 const renamed = [
   ['timeoutMs', 'timeout'],
   ['maxDelayMs', 'maxDelay'],
+  ['delaysMs', 'delays'],
 ] as const;
 
 const checkedOptionsSchema = v.refine(
   v.object({
     ...callShape,
     preset: v.optional(v.literal(...(Object.keys(retryPresets) as [RetryPresetName]))),
+    delaysMs: v.optional(v.array(delaySchema, { minLength: 1 })),
     delays: v.optional(v.array(delaySchema, { minLength: 1 })),
     backoff: v.optional(
       v.object({
-        initialDelay: v.optional(delaySchema, 500),
+        initialDelayMs: v.optional(delaySchema),
+        initialDelay: v.optional(delaySchema),
         factor: v.optional(v.number({ min: 1, max: 100 }), 2),
       }),
     ),
@@ -234,6 +243,15 @@ const checkedOptionsSchema = v.refine(
         return { path: [old], message: `use ${key} alone (${old} is its deprecated name)` };
       }
     }
+    if (
+      options.backoff?.initialDelayMs !== undefined &&
+      options.backoff.initialDelay !== undefined
+    ) {
+      return {
+        path: ['backoff', 'initialDelay'],
+        message: 'use initialDelayMs alone (initialDelay is its deprecated name)',
+      };
+    }
     if (options.on?.retry !== undefined && options.onRetry !== undefined) {
       return { path: ['onRetry'], message: 'use on.retry alone (onRetry is its deprecated name)' };
     }
@@ -243,11 +261,11 @@ const checkedOptionsSchema = v.refine(
         message: 'use on.giveUp alone (onGiveUp is its deprecated name)',
       };
     }
-    const chosen = (['preset', 'delays', 'backoff'] as const).filter(
+    const chosen = (['preset', 'delaysMs', 'delays', 'backoff'] as const).filter(
       (key) => options[key] !== undefined,
     );
     return chosen.length > 1
-      ? { path: [chosen[1] ?? 'delays'], message: `choose one schedule: ${chosen.join(' or ')}` }
+      ? { path: [chosen[1] ?? 'delaysMs'], message: `choose one schedule: ${chosen.join(' or ')}` }
       : undefined;
   },
 );
@@ -255,19 +273,30 @@ const checkedOptionsSchema = v.refine(
 type CheckedRetryOptions = v.Infer<typeof checkedOptionsSchema>;
 
 /**
- * Retry options as validated, defaults applied and deprecated names folded into the current
- * ones: `timeout`/`maxDelay` hold `timeoutMs`/`maxDelayMs`, `onRetry`/`onGiveUp` hold `on`'s.
+ * Retry options as validated, defaults applied and the current names and the deprecated ones
+ * folded into one field each: `timeout`, `maxDelay`, `delays` and `backoff.initialDelay` hold
+ * `timeoutMs`, `maxDelayMs`, `delaysMs` and `backoff.initialDelayMs`; `onRetry`/`onGiveUp` hold
+ * `on`'s.
  */
 export type ParsedRetryOptions = Omit<
   CheckedRetryOptions,
-  'timeoutMs' | 'maxDelayMs' | 'maxDelay' | 'on'
-> & { maxDelay: number };
+  'timeoutMs' | 'maxDelayMs' | 'maxDelay' | 'on' | 'backoff' | 'delaysMs'
+> & { maxDelay: number; backoff?: { initialDelay: number; factor: number } };
 
 /** Folds the current names and the deprecated ones into one shape (see {@link ParsedRetryOptions}). */
 export function foldRetryNames(options: CheckedRetryOptions): ParsedRetryOptions {
-  const { timeoutMs, maxDelayMs, maxDelay, on, ...rest } = options;
+  const { timeoutMs, maxDelayMs, maxDelay, on, backoff, delaysMs, ...rest } = options;
   return {
     ...rest,
+    delays: delaysMs ?? options.delays,
+    ...(backoff === undefined
+      ? {}
+      : {
+          backoff: {
+            initialDelay: backoff.initialDelayMs ?? backoff.initialDelay ?? 500,
+            factor: backoff.factor,
+          },
+        }),
     maxDelay: maxDelayMs ?? maxDelay ?? 30_000,
     timeout: timeoutMs ?? options.timeout,
     onRetry: on?.retry ?? options.onRetry,

@@ -1,7 +1,9 @@
 /**
  * Options compiled into a plan: schedule, classifier, limits and hooks resolved once, so the
- * hot path reads plain fields and checks nothing. A preset name is compiled once per process;
- * an options object on every call, through the quick parser.
+ * hot path reads plain fields and checks nothing. What may change from call to call (signal,
+ * deadline, request) is kept apart, in a {@link CallScope}, so a plan is shared between calls:
+ * a preset name is compiled once per process, a `retryPolicy()` once, and an inline options
+ * object once per distinct set of values (see plan-cache.ts).
  */
 import type { Clock } from '../clock/clock.js';
 import {
@@ -12,11 +14,12 @@ import {
   retryPresets,
 } from './backoff-schedule.js';
 import { classifyError, composeClassifiers, type ErrorClassifier } from './classify-error.js';
-import { isRetrySafeRequest } from './idempotency-guard.js';
-import { quickCallOptions, quickRetryOptions } from './quick-retry-options.js';
+import { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
+import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
 import {
   type GiveUpEvent,
+  isDeadlineMs,
   type ParsedRetryOptions,
   type RetryCallOptions,
   type RetryEvent,
@@ -25,7 +28,7 @@ import {
   strictRetryOptions,
 } from './retry-options.js';
 
-/** Everything the hot path needs, validated and with defaults applied. */
+/** Everything the hot path needs that does not change from call to call. */
 export interface RetryPlan {
   readonly retries: number;
   readonly schedule: BackoffSchedule;
@@ -33,36 +36,136 @@ export interface RetryPlan {
   readonly clock: Clock;
   /** Per-attempt limit; `Infinity` for none. */
   readonly timeout: number;
-  readonly deadlines: ReadonlyArray<number | Date>;
-  readonly signal: AbortSignal | undefined;
-  /** False for a non-idempotent request without an idempotency key. */
-  readonly retrySafe: boolean;
   readonly classify: ErrorClassifier;
   readonly budget: RetryBudget | undefined;
   readonly onRetry: ((event: RetryEvent) => void) | undefined;
   readonly onGiveUp: ((event: GiveUpEvent) => void) | undefined;
-  /** Whether attempts need a timer or an abort listener (timeout, deadline or signal). */
-  readonly guarded: boolean;
+}
+
+/** One call's signal, deadlines and whether its request may be repeated. */
+export interface CallScope {
+  readonly signal: AbortSignal | undefined;
+  readonly deadlines: ReadonlyArray<number | Date>;
+  /** False for a non-idempotent request without an idempotency key. */
+  readonly retrySafe: boolean;
+}
+
+const noDeadlines: ReadonlyArray<number | Date> = Object.freeze([]);
+
+/** The scope of a call that gives no signal, deadline or request. */
+export const openScope: CallScope = Object.freeze({
+  signal: undefined,
+  deadlines: noDeadlines,
+  retrySafe: true,
+});
+
+/** A plan and the scope of the call it was compiled for. */
+export interface CompiledCall {
+  readonly plan: RetryPlan;
+  readonly scope: CallScope;
 }
 
 /** The plan for a preset name, shared by every call that names it. */
 const presetPlans = new Map<string, RetryPlan>();
 
-/** Validates `options` (a preset name or an options object) and compiles them into a plan. */
-export function compileRetryOptions(
+/**
+ * Validates `options` (a preset name or an options object) and compiles them. An options object
+ * whose values (signal, deadline and request aside) match one validated before reuses that
+ * plan, and only its signal, deadline and request are checked: the same checks the schema makes.
+ */
+export function compileRetryCall(
   options: RetryOptions | RetryPresetName | undefined,
   where: string,
-): RetryPlan {
-  if (typeof options === 'object' && options !== null) {
-    return buildPlan(quickRetryOptions(options) ?? strictRetryOptions(options, where));
+): CompiledCall {
+  if (typeof options !== 'object' || options === null) {
+    return { plan: presetPlan(options, where), scope: openScope };
   }
-  const name = options ?? 'mutation';
-  let plan = presetPlans.get(name);
+  const input = options as Record<string, unknown>;
+  // An array has no option keys either, but the schema refuses it: never let it match `{}`.
+  const plan = Array.isArray(input) ? undefined : cachedPlan(input);
+  const { signal, deadline, request } = input;
+  if (plan !== undefined && validCallValues(signal, deadline, request)) {
+    return {
+      plan,
+      scope: scopeOf(
+        signal as AbortSignal | undefined,
+        deadline as number | Date | undefined,
+        request as RetryRequest | undefined,
+      ),
+    };
+  }
+  const parsed = strictRetryOptions(options, where);
+  const compiled = buildPlan(parsed);
+  rememberPlan(input, compiled);
+  return { plan: compiled, scope: scopeOf(parsed.signal, parsed.deadline, parsed.request) };
+}
+
+function presetPlan(name: RetryPresetName | undefined, where: string): RetryPlan {
+  const key = name ?? 'mutation';
+  let plan = presetPlans.get(key);
   if (plan === undefined) {
-    plan = buildPlan(strictRetryOptions({ preset: name }, where));
-    presetPlans.set(name, plan);
+    plan = buildPlan(strictRetryOptions({ preset: key }, where));
+    presetPlans.set(key, plan);
   }
   return plan;
+}
+
+function scopeOf(
+  signal: AbortSignal | undefined,
+  deadline: number | Date | undefined,
+  request: RetryRequest | undefined,
+): CallScope {
+  if (signal === undefined && deadline === undefined && request === undefined) return openScope;
+  return {
+    signal,
+    deadlines: deadline === undefined ? noDeadlines : [deadline],
+    retrySafe: request === undefined || isRetrySafeRequest(request),
+  };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null;
+
+/**
+ * Whether per-call values pass the schema's own checks (`callShape` in retry-options.ts); when
+ * they do not, the schema decides and names the field.
+ */
+function validCallValues(signal: unknown, deadline: unknown, request: unknown): boolean {
+  if (
+    signal !== undefined &&
+    !(
+      isObject(signal) &&
+      typeof signal.aborted === 'boolean' &&
+      typeof signal.addEventListener === 'function'
+    )
+  ) {
+    return false;
+  }
+  if (
+    deadline !== undefined &&
+    !isDeadlineMs(deadline) &&
+    !(deadline instanceof Date && !Number.isNaN(deadline.getTime()))
+  ) {
+    return false;
+  }
+  if (request === undefined) return true;
+  if (!isObject(request) || Array.isArray(request)) return false;
+  const { method, idempotencyKey, headers } = request;
+  return (
+    typeof method === 'string' &&
+    method !== '' &&
+    (idempotencyKey === undefined || typeof idempotencyKey === 'string') &&
+    (headers === undefined || isObject(headers))
+  );
+}
+
+/** Call options made only of `signal`, `deadline` and `request`, each valid. */
+function isQuickCall(call: unknown): call is RetryCallOptions {
+  if (!isObject(call) || Array.isArray(call)) return false;
+  for (const key in call) {
+    if (key !== 'signal' && key !== 'deadline' && key !== 'request') return false;
+  }
+  return validCallValues(call.signal, call.deadline, call.request);
 }
 
 const presetSchedules = new Map<string, (index: number) => number>();
@@ -89,39 +192,34 @@ function buildPlan(parsed: ParsedRetryOptions): RetryPlan {
     nominal = shared;
     defaultRetries = retryPresets[preset].length;
   }
-  const timeout = parsed.timeout ?? Number.POSITIVE_INFINITY;
-  const deadlines = parsed.deadline === undefined ? [] : [parsed.deadline];
   return {
     retries: parsed.retries ?? defaultRetries,
     schedule: { nominal, jitter: parsed.jitter, random: parsed.random ?? Math.random },
     maxDelay,
     clock: parsed.clock,
-    timeout,
-    deadlines,
-    signal: parsed.signal,
-    retrySafe: parsed.request === undefined || isRetrySafeRequest(parsed.request),
+    timeout: parsed.timeout ?? Number.POSITIVE_INFINITY,
     classify: parsed.classify ? composeClassifiers(parsed.classify, classifyError) : classifyError,
     budget: parsed.budget,
     onRetry: parsed.onRetry,
     onGiveUp: parsed.onGiveUp,
-    guarded: Number.isFinite(timeout) || deadlines.length > 0 || parsed.signal !== undefined,
   };
 }
 
-/** A plan with one call's options layered on: signals combine, the earlier deadline wins. */
-export function withCallOptions(plan: RetryPlan, call: RetryCallOptions, where: string): RetryPlan {
-  const parsed = quickCallOptions(call) ?? strictCallOptions(call, where);
+/** A policy's own scope with one call's options layered on: signals combine, the earlier deadline wins. */
+export function withCallOptions(
+  scope: CallScope,
+  call: RetryCallOptions,
+  where: string,
+): CallScope {
+  const parsed: RetryCallOptions = isQuickCall(call) ? call : strictCallOptions(call, where);
   const signal =
-    parsed.signal && plan.signal
-      ? AbortSignal.any([plan.signal, parsed.signal])
-      : (parsed.signal ?? plan.signal);
-  const deadlines =
-    parsed.deadline === undefined ? plan.deadlines : [...plan.deadlines, parsed.deadline];
+    parsed.signal && scope.signal
+      ? AbortSignal.any([scope.signal, parsed.signal])
+      : (parsed.signal ?? scope.signal);
   return {
-    ...plan,
     signal,
-    deadlines,
-    retrySafe: parsed.request === undefined ? plan.retrySafe : isRetrySafeRequest(parsed.request),
-    guarded: plan.guarded || signal !== undefined || deadlines.length > 0,
+    deadlines:
+      parsed.deadline === undefined ? scope.deadlines : [...scope.deadlines, parsed.deadline],
+    retrySafe: parsed.request === undefined ? scope.retrySafe : isRetrySafeRequest(parsed.request),
   };
 }

@@ -1,21 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { BallastError, isBallastError } from '../errors/ballast-error.js';
-import { type RetryAttempt, retry, retryPolicy } from './retry.js';
+import type { RetryAttempt } from './attempt.js';
+import { retry, retryPolicy } from './retry.js';
 import { createRetryBudget } from './retry-budget.js';
 import type { GiveUpEvent, RetryEvent, RetryOptions } from './retry-options.js';
-
-const pRetryCalls = vi.hoisted(() => ({ count: 0 }));
-vi.mock('p-retry', async (importOriginal) => {
-  const original = await importOriginal<typeof import('p-retry')>();
-  return {
-    ...original,
-    default: (...args: Parameters<typeof original.default>) => {
-      pRetryCalls.count++;
-      return original.default(...args);
-    },
-  };
-});
 
 /** An upstream that fails with `errors` in turn, then answers `'ok'`; records when it was called. */
 function flaky(clock: ManualClock, errors: unknown[]) {
@@ -55,8 +44,7 @@ function recorder() {
 const boom = (n: number) => new Error(`boom ${n}`);
 
 describe('retry: success path', () => {
-  it('calls fn once with attempt 1 and a live signal, and never enters p-retry', async () => {
-    pRetryCalls.count = 0;
+  it('calls fn once with attempt 1 and a live signal, and sets no timer', async () => {
     const clock = new ManualClock();
     const { fn, calls } = flaky(clock, []);
     await expect(retry(fn, { clock })).resolves.toBe('ok');
@@ -66,7 +54,6 @@ describe('retry: success path', () => {
     expect(calls.every((call) => call.signal instanceof AbortSignal && !call.signal.aborted)).toBe(
       true,
     );
-    expect(pRetryCalls.count).toBe(0);
     expect(clock.pendingTimers).toBe(0);
   });
 
@@ -103,7 +90,7 @@ describe('retry: schedules', () => {
       [4, 3_500],
     ]);
     expect(
-      retries.map((event) => [event.attempt, event.delay, (event.error as Error).message]),
+      retries.map((event) => [event.attempt, event.delayMs, (event.error as Error).message]),
     ).toEqual([
       [1, 500, 'boom 1'],
       [2, 1_000, 'boom 2'],
@@ -125,7 +112,7 @@ describe('retry: schedules', () => {
     const { retries, hooks } = recorder();
     await settle(clock, retry(fn, { clock, random: () => 0, ...hooks }));
     // Equal jitter keeps at least half of each nominal delay.
-    expect(retries.map((event) => event.delay)).toEqual([250, 500, 1_000]);
+    expect(retries.map((event) => event.delayMs)).toEqual([250, 500, 1_000]);
   });
 
   it.each([
@@ -139,13 +126,13 @@ describe('retry: schedules', () => {
     const { fn } = flaky(clock, [boom(1), boom(2), boom(3)]);
     const { retries, hooks } = recorder();
     await settle(clock, retry(fn, { clock, jitter, random: () => value, ...hooks }));
-    expect(retries.map((event) => event.delay)).toEqual(expected);
+    expect(retries.map((event) => event.delayMs)).toEqual(expected);
   });
 
   it('takes explicit delays and repeats the last one when more retries are allowed', async () => {
     const clock = new ManualClock();
     const { fn, calls } = flaky(clock, [boom(1), boom(2), boom(3), boom(4)]);
-    await settle(clock, retry(fn, { delays: [100, 200], retries: 4, jitter: 'none', clock }));
+    await settle(clock, retry(fn, { delaysMs: [100, 200], retries: 4, jitter: 'none', clock }));
     expect(calls.map((call) => call.at)).toEqual([0, 100, 300, 500, 700]);
   });
 
@@ -157,7 +144,7 @@ describe('retry: schedules', () => {
     await settle(
       clock,
       retry(fn, {
-        backoff: { initialDelay: 100, factor: 3 },
+        backoff: { initialDelayMs: 100, factor: 3 },
         retries: 5,
         maxDelay: 1_000,
         jitter: 'none',
@@ -165,7 +152,7 @@ describe('retry: schedules', () => {
         ...hooks,
       }),
     );
-    expect(retries.map((event) => event.delay)).toEqual([100, 300, 900, 1_000, 1_000]);
+    expect(retries.map((event) => event.delayMs)).toEqual([100, 300, 900, 1_000, 1_000]);
   });
 
   it('caps preset delays at maxDelay too', async () => {
@@ -176,7 +163,7 @@ describe('retry: schedules', () => {
       clock,
       retry(fn, { preset: 'read', maxDelay: 1_500, jitter: 'none', clock, ...hooks }),
     );
-    expect(retries.map((event) => event.delay)).toEqual([1_000, 1_500, 1_500]);
+    expect(retries.map((event) => event.delayMs)).toEqual([1_000, 1_500, 1_500]);
   });
 
   it('makes no retry with retries: 0', async () => {
@@ -213,14 +200,14 @@ describe('retry: giving up', () => {
     expect(giveUps[0]?.reason).toBe('not-retryable');
   });
 
-  it('passes thrown non-errors through unchanged (p-retry alone would wrap them in a TypeError)', async () => {
+  it('passes thrown non-errors through unchanged (as they were thrown, never wrapped in a TypeError)', async () => {
     const clock = new ManualClock();
     const { fn } = flaky(clock, ['plain string', { code: 'E_WEIRD' }]);
     const outcome = await settle(clock, retry(fn, { clock, retries: 1, jitter: 'none' }));
     expect(outcome.error).toEqual({ code: 'E_WEIRD' });
   });
 
-  it('lets the caller retry a TypeError that p-retry would refuse, through classify', async () => {
+  it('lets the caller retry a TypeError, which the default classifier refuses, through classify', async () => {
     const clock = new ManualClock();
     const { fn, calls } = flaky(clock, [new TypeError('socket hang up')]);
     const outcome = await settle(
@@ -268,7 +255,7 @@ describe('retry: Retry-After', () => {
     const { fn, calls } = flaky(clock, [limited]);
     const { retries, hooks } = recorder();
     await settle(clock, retry(fn, { clock, jitter: 'none', ...hooks }));
-    expect(retries[0]?.delay).toBe(3_000);
+    expect(retries[0]?.delayMs).toBe(3_000);
     expect(calls.map((call) => call.at)).toEqual([0, 3_000]);
   });
 
@@ -281,7 +268,7 @@ describe('retry: Retry-After', () => {
     const { fn } = flaky(clock, [response]);
     const { retries, hooks } = recorder();
     await settle(clock, retry(fn, { clock, jitter: 'none', ...hooks }));
-    expect(retries[0]?.delay).toBe(2_000);
+    expect(retries[0]?.delayMs).toBe(2_000);
   });
 
   it('keeps the backoff when it is longer than Retry-After', async () => {
@@ -293,7 +280,7 @@ describe('retry: Retry-After', () => {
     const { fn } = flaky(clock, [error]);
     const { retries, hooks } = recorder();
     await settle(clock, retry(fn, { clock, jitter: 'none', ...hooks }));
-    expect(retries[0]?.delay).toBe(500);
+    expect(retries[0]?.delayMs).toBe(500);
   });
 
   it('gives up at once when Retry-After exceeds maxDelay, instead of retrying too early', async () => {
@@ -314,7 +301,7 @@ describe('retry: Retry-After', () => {
     const { fn } = flaky(clock, [open]);
     const { retries, hooks } = recorder();
     await settle(clock, retry(fn, { clock, jitter: 'none', ...hooks }));
-    expect(retries[0]?.delay).toBe(4_200);
+    expect(retries[0]?.delayMs).toBe(4_200);
   });
 });
 
@@ -531,7 +518,12 @@ describe('retry: budget', () => {
   it('refuses retries beyond the shared budget and rejects with the last error', async () => {
     const clock = new ManualClock();
     // No ratio, a floor of 0.2 retries/s over 10 s: two retries in the window.
-    const budget = createRetryBudget({ ratio: 0, minRetriesPerSecond: 0.2, window: 10_000, clock });
+    const budget = createRetryBudget({
+      ratio: 0,
+      minRetriesPerSecond: 0.2,
+      windowMs: 10_000,
+      clock,
+    });
     const { giveUps, hooks } = recorder();
     const options: RetryOptions = { clock, budget, jitter: 'none', ...hooks };
     const first = flaky(clock, [boom(1), boom(2), boom(3), boom(4)]);
@@ -617,11 +609,13 @@ describe('retry: bad input', () => {
   it.each([
     ['retries', { retries: -1 }],
     ['retries', { retries: 1.5 }],
-    ['delays.1', { delays: [100, Number.NaN] }],
+    ['delaysMs.1', { delaysMs: [100, Number.NaN] }],
+    ['delaysMs.0', { delaysMs: [-5] }],
+    ['delaysMs', { delaysMs: [] }],
     ['delays.0', { delays: [-5] }],
-    ['delays', { delays: [] }],
     ['preset', { preset: 'fast' }],
-    ['delays', { preset: 'read', delays: [100] }],
+    ['delaysMs', { preset: 'read', delaysMs: [100] }],
+    ['backoff.initialDelayMs', { backoff: { initialDelayMs: -1 } }],
     ['backoff.factor', { backoff: { factor: Number.NaN } }],
     ['maxDelay', { maxDelay: Number.NaN }],
     ['jitter', { jitter: 'some' }],
@@ -655,6 +649,20 @@ describe('retry: bad input', () => {
 });
 
 describe('retry: option names and events', () => {
+  it('gives delays and backoff.initialDelay, deprecated, the meaning of their Ms names', async () => {
+    const schedule = async (options: RetryOptions) => {
+      const clock = new ManualClock();
+      const { fn } = flaky(clock, [boom(1), boom(2), boom(3)]);
+      const { retries, hooks } = recorder();
+      await settle(clock, retry(fn, { ...options, retries: 2, jitter: 'none', clock, ...hooks }));
+      return retries.map((event) => event.delayMs);
+    };
+    expect(await schedule({ delays: [30, 70] })).toEqual([30, 70]);
+    expect(await schedule({ delaysMs: [30, 70] })).toEqual([30, 70]);
+    expect(await schedule({ backoff: { initialDelay: 40, factor: 3 } })).toEqual([40, 120]);
+    expect(await schedule({ backoff: { initialDelayMs: 40, factor: 3 } })).toEqual([40, 120]);
+  });
+
   it('takes timeoutMs, maxDelayMs and on: { retry, giveUp }', async () => {
     const clock = new ManualClock();
     const events: string[] = [];
@@ -663,20 +671,21 @@ describe('retry: option names and events', () => {
         new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
       {
         clock,
-        delays: [50_000],
+        delaysMs: [50_000],
         retries: 1,
         jitter: 'none',
         maxDelayMs: 100,
         timeoutMs: 10,
         on: {
-          retry: ({ attempt, delay }) => events.push(`retry ${attempt} after ${delay}`),
+          retry: ({ attempt, delayMs, delay }) =>
+            events.push(`retry ${attempt} after ${delayMs} (${delay})`),
           giveUp: ({ reason }) => events.push(`give up: ${reason}`),
         },
       },
     ).catch((error: unknown) => error);
     await clock.runAll();
     expect(isBallastError(await call, 'TIMEOUT')).toBe(true);
-    expect(events).toEqual(['retry 1 after 100', 'give up: retries-exhausted']);
+    expect(events).toEqual(['retry 1 after 100 (100)', 'give up: retries-exhausted']);
     expect(clock.now()).toBe(120);
   });
 
@@ -685,6 +694,8 @@ describe('retry: option names and events', () => {
     for (const [options, field] of [
       [{ timeout: 10, timeoutMs: 10 }, 'timeout'],
       [{ maxDelay: 10, maxDelayMs: 10 }, 'maxDelay'],
+      [{ delays: [10], delaysMs: [10] }, 'delays'],
+      [{ backoff: { initialDelay: 10, initialDelayMs: 10 } }, 'backoff.initialDelay'],
       [{ onRetry: () => {}, on: { retry: () => {} } }, 'onRetry'],
     ] as const) {
       const error = await retry(async () => 'ok', options).catch((e: unknown) => e);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BallastError, isBallastError } from '../errors/ballast-error.js';
+import { toProblem } from '../errors/problem.js';
 import type { Logger } from '../logging/logger.js';
 import { saga } from './saga.js';
 import { CompensationFailedError, sagaFailureKey, sagaFailureOf } from './saga-failure.js';
@@ -151,8 +152,8 @@ describe('saga()', () => {
       { step: 'row', error: restoreFailed, critical: true },
     ]);
     expect(failure.failedStep).toBe('object');
-    expect(failure.toProblem()).toMatchObject({ code: 'COMPENSATION_FAILED', traceId: 'trace-9' });
-    expect(JSON.stringify(failure.toProblem())).not.toContain('restore failed');
+    expect(toProblem(failure)).toMatchObject({ code: 'COMPENSATION_FAILED', traceId: 'trace-9' });
+    expect(JSON.stringify(toProblem(failure))).not.toContain('restore failed');
     expect(sagaFailureOf(failure)?.compensationFailures).toHaveLength(1);
   });
 

@@ -40,6 +40,16 @@ describe('Content-Digest (RFC 9530)', () => {
     ['only deprecated algorithms', `md5=:${sha('md5', 'x')}:`, 'unsupported-algorithm'],
     ['not a byte sequence', 'sha-256=abc', 'malformed'],
     ['bad base64', 'sha-256=:abc:', 'malformed'],
+    ['a digest of the wrong length', `sha-256=:${sha('sha512', 'x')}:`, 'malformed'],
+    ['a token instead of bytes', 'sha-256=abc, sha-512=:AA==:', 'malformed'],
+    ['a trailing comma', `sha-256=:${sha('sha256', 'x')}:,`, 'malformed'],
+    ['an upper-case name', `SHA-256=:${sha('sha256', 'x')}:`, 'malformed'],
+    [
+      'a quoted comma hiding a repeat',
+      `sha-256=:${sha('sha256', 'x')}:;p="a,b", sha-256=:${sha('sha256', 'x')}:`,
+      'malformed',
+    ],
+    ['an over-long value', `sha-256=:${sha('sha256', 'x')}:;p="${'a'.repeat(5_000)}"`, 'malformed'],
     ['empty', '', 'malformed'],
     [
       'duplicate member',
@@ -50,5 +60,42 @@ describe('Content-Digest (RFC 9530)', () => {
   ])('refuses %s', async (_name, value, problem) => {
     expect(await checkContentDigest(value, 'x')).toBe(problem);
     expect(await verifyContentDigest(value, 'x')).toBe(false);
+  });
+
+  it('reads the value as an RFC 9651 dictionary: parameters, whitespace and other members', async () => {
+    const good = sha('sha256', 'x');
+    for (const value of [
+      `sha-256=:${good}:;kid="a,b"`,
+      `unixsum=(1 2), sha-256=:${good}:`,
+      `id-sha-256=?1,sha-256=:${good}:`,
+      `sha-256=:${good}:  ,  md5=:${sha('md5', 'x')}:`,
+    ]) {
+      expect(await checkContentDigest(value, 'x'), value).toBeUndefined();
+    }
+  });
+
+  it('never throws on hostile values and accepts only a correct digest', async () => {
+    const body = 'payload';
+    const good = `sha-256=:${sha('sha256', body)}:`;
+    // Printable ASCII with the dictionary's own delimiters over-represented.
+    const noise = fc.string({
+      unit: fc.oneof(
+        fc.constantFrom(',', ';', '=', ':', '"', '\\', ' ', '(', ')', '?', '*', '%'),
+        fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+        fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+      ),
+      maxLength: 120,
+    });
+    await fc.assert(
+      fc.asyncProperty(noise, noise, async (before, after) => {
+        for (const value of [before, `${before}${good}`, `${good}${after}`]) {
+          const problem = await checkContentDigest(value, body);
+          expect([undefined, 'malformed', 'unsupported-algorithm', 'mismatch']).toContain(problem);
+          // A value that passes carries the real digest as its one sha-256 member.
+          if (problem === undefined) expect(value).toContain(good.slice(9, -1));
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

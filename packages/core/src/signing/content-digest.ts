@@ -3,7 +3,8 @@
  * receiver, a proxy or a log pipeline that does not hold the signing secret check that the
  * body arrived intact, and the strict canonical form signs it, so it cannot be replaced.
  */
-import { decodeBase64, encodeBase64 } from '../crypto/byte-encoding.js';
+import { parseDictionary } from 'structured-headers';
+import { encodeBase64 } from '../crypto/byte-encoding.js';
 import { timingSafeEqual } from '../crypto/timing-safe-equal.js';
 
 const encoder = new TextEncoder();
@@ -37,23 +38,56 @@ export async function createContentDigest(body: string | Uint8Array): Promise<st
   return `sha-256=:${encodeBase64(await digest('sha-256', bodyBytes(body)))}:`;
 }
 
+/** Digest lengths in bytes: a member of another length cannot be a digest of that algorithm. */
+const digestBytes: Record<DigestAlgorithm, number> = { 'sha-256': 32, 'sha-512': 64 };
+
+/** Longest value read: every registered algorithm once, with room for parameters. */
+const maxContentDigestLength = 4_096;
+
 /**
- * Parses a `Content-Digest` value (an RFC 8941 dictionary of byte sequences) into the members
- * Ballast can check, or `undefined` when the syntax is broken.
+ * Members of a dictionary as written, counted in one pass: top-level commas outside strings
+ * (the only place a comma can hide, since the parser already accepted the syntax).
+ */
+function countMembers(value: string): number {
+  let members = 1;
+  let inString = false;
+  for (let index = 0; index < value.length; index++) {
+    const code = value.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index++;
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x2c) members++;
+  }
+  return members;
+}
+
+/**
+ * Parses a `Content-Digest` value (an RFC 9651 Dictionary of Byte Sequences, read by the
+ * `structured-headers` package in one linear pass) into the members Ballast can check, or
+ * `undefined` when the value is malformed: not a dictionary, a supported member that is not a
+ * byte sequence of its digest's length, or a member name given twice. RFC 9651 keeps the last
+ * of two equal names; two digests for one algorithm mean a broken sender, and a proxy that read
+ * the first would disagree with a receiver that read the last, so the value is refused instead.
  */
 function parseContentDigest(value: string): Map<DigestAlgorithm, Uint8Array> | undefined {
+  if (value.length === 0 || value.length > maxContentDigestLength) return undefined;
+  let dictionary: ReturnType<typeof parseDictionary>;
+  try {
+    dictionary = parseDictionary(value);
+  } catch {
+    return undefined;
+  }
+  if (dictionary.size !== countMembers(value)) return undefined;
   const found = new Map<DigestAlgorithm, Uint8Array>();
-  for (const rawMember of value.split(',')) {
-    const member = rawMember.trim();
-    const match = /^([a-z*][a-z0-9_\-.*]*)=:([A-Za-z0-9+/=]*):(?:;.*)?$/.exec(member);
-    if (!match) return undefined;
-    const name = match[1] as string;
-    const bytes = decodeBase64(match[2] as string);
-    if (!bytes) return undefined;
-    if (Object.hasOwn(algorithms, name)) {
-      if (found.has(name as DigestAlgorithm)) return undefined;
-      found.set(name as DigestAlgorithm, bytes);
+  for (const [name, member] of dictionary) {
+    if (!Object.hasOwn(algorithms, name)) continue;
+    const algorithm = name as DigestAlgorithm;
+    const item = member[0];
+    if (!(item instanceof ArrayBuffer) || item.byteLength !== digestBytes[algorithm]) {
+      return undefined;
     }
+    found.set(algorithm, new Uint8Array(item));
   }
   return found;
 }

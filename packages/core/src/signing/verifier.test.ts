@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
+import { toProblem } from '../errors/problem.js';
 import { MemoryNonceStore } from './memory-nonce-store.js';
 import { createSigner } from './signer.js';
 import { createVerifier } from './verifier.js';
@@ -598,7 +599,7 @@ describe('createVerifier: malformed headers are refusals with a code, never cras
       expect.unreachable();
     } catch (error) {
       if (!isBallastError(error)) throw error;
-      const problem = error.toProblem({ instance: '/contracts' });
+      const problem = toProblem(error, { instance: '/contracts' });
       expect(problem).toMatchObject({ status: 403, code: 'SIGNATURE_MISSING', retryable: false });
       expect(problem.header).toBe('x-internal-signature');
       expect(JSON.stringify(problem)).not.toContain(secret);

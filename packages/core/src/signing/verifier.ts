@@ -108,7 +108,7 @@ async function matchingKey(
  * try {
  *   await verifier.verify({ body: rawBody, headers: request.headers, method, path });
  * } catch (error) {
- *   const problem = toBallastError(error).toProblem(); // 403, code SIGNATURE_*
+ *   const problem = toProblem(error); // 403, code SIGNATURE_*
  * }
  * ```
  *

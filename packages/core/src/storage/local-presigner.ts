@@ -11,6 +11,7 @@ import { systemClock } from '../clock/system-clock.js';
 import { encodeBase64, fromBase64, toBase64Url } from '../crypto/byte-encoding.js';
 import { type HmacSha256Key, hmacSha256Key } from '../crypto/hmac-sha256.js';
 import { BallastError, isBallastError, toBallastError } from '../errors/ballast-error.js';
+import { toProblem } from '../errors/problem.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import { normaliseSha256, sha256 } from './checksum.js';
@@ -238,7 +239,7 @@ export class LocalPresigner {
     } catch (error) {
       const failure = isBallastError(error) ? error : toBallastError(error);
       return new Response(
-        JSON.stringify(failure.toProblem({ instance: request.url.split('?')[0] })),
+        JSON.stringify(toProblem(failure, { instance: request.url.split('?')[0] })),
         {
           status: failure.status,
           headers: { 'content-type': 'application/problem+json' },

@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock/manual-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
+import { runsWaitingOn } from './abortable-run.js';
 import { withTimeout } from './with-timeout.js';
 
 function deferred<T>() {
@@ -158,6 +159,38 @@ describe('withTimeout', () => {
       true,
     );
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('ends exactly the runs still waiting when a shared signal aborts, whichever settled first', async () => {
+    const clock = new ManualClock();
+    const shutdown = new AbortController();
+    const finish: Array<(value: number) => void> = [];
+    const runs = Array.from({ length: 20 }, (_, index) =>
+      withTimeout(
+        () =>
+          new Promise<number>((resolve) => {
+            finish[index] = resolve;
+          }),
+        1_000,
+        { clock, signal: shutdown.signal },
+      ),
+    );
+    // Runs leave the list from the middle, the ends and out of order.
+    for (const index of [7, 0, 19, 8, 3, 12]) finish[index]?.(index);
+    await Promise.resolve();
+    expect(runsWaitingOn(shutdown.signal)).toBe(14);
+    for (const index of [5, 13]) finish[index]?.(index);
+    await Promise.resolve();
+    expect(runsWaitingOn(shutdown.signal)).toBe(12);
+    shutdown.abort('shutting down');
+    const outcomes = await Promise.allSettled(runs);
+    const settled = [0, 3, 5, 7, 8, 12, 13, 19];
+    outcomes.forEach((outcome, index) => {
+      if (settled.includes(index)) expect(outcome).toEqual({ status: 'fulfilled', value: index });
+      else expect(outcome).toEqual({ status: 'rejected', reason: 'shutting down' });
+    });
+    expect(clock.pendingTimers).toBe(0);
+    expect(runsWaitingOn(shutdown.signal)).toBe(0);
   });
 
   it('accepts plain values as well as promises', async () => {

@@ -11,7 +11,7 @@ import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import { isAbortSignalLike, isClockLike } from '../options/shape-checks.js';
 import * as v from '../options/small-validator.js';
-import { LazyAbortSignal, runAbortable } from './abortable-run.js';
+import { AbortableRun } from './abortable-run.js';
 
 /** Options for {@link withTimeout}. */
 export interface WithTimeoutOptions {
@@ -35,6 +35,29 @@ const withTimeoutSchema = v.object({
 function onlyKnownKeys(options: object): boolean {
   for (const key in options) if (key !== 'signal' && key !== 'clock') return false;
   return !Array.isArray(options);
+}
+
+/** `fn` under a limit of `ms`: one object per call. */
+class TimeoutRun<T> extends AbortableRun<T> {
+  readonly #fn: (signal: AbortSignal) => T | PromiseLike<T>;
+  readonly #ms: number;
+
+  constructor(fn: (signal: AbortSignal) => T | PromiseLike<T>, ms: number) {
+    super();
+    this.#fn = fn;
+    this.#ms = ms;
+  }
+
+  protected work(): T | PromiseLike<T> {
+    return this.#fn(this.signal);
+  }
+
+  protected timeoutError(): BallastError {
+    return new BallastError('TIMEOUT', {
+      message: `Timed out after ${this.#ms} ms`,
+      details: { timeoutMs: this.#ms },
+    });
+  }
 }
 
 /**
@@ -80,16 +103,5 @@ export function withTimeout<T>(
       return Promise.reject(error);
     }
   }
-  const scope = new LazyAbortSignal();
-  return runAbortable(scope, () => fn(scope.signal), {
-    clock: options?.clock ?? systemClock,
-    timeoutMs: ms,
-    signal: options?.signal,
-    timeoutError() {
-      return new BallastError('TIMEOUT', {
-        message: `Timed out after ${ms} ms`,
-        details: { timeoutMs: ms },
-      });
-    },
-  });
+  return new TimeoutRun(fn, ms).run(options?.clock ?? systemClock, ms, options?.signal);
 }

@@ -3,7 +3,7 @@
  * error's stable code. Anything that is not a `BallastError` becomes `INTERNAL`, so a thrown
  * database error's message (SQL, a path, a secret) can never reach a client.
  */
-import { toBallastError } from '@ballast/core';
+import { toBallastError, toProblem } from '@ballast/core';
 
 /** Options for {@link problemResponse}. */
 export interface ProblemResponseOptions {
@@ -31,7 +31,7 @@ export interface ProblemResponseOptions {
  */
 export function problemResponse(error: unknown, options: ProblemResponseOptions = {}): Response {
   const failure = toBallastError(error);
-  const problem = failure.toProblem({
+  const problem = toProblem(failure, {
     ...(options.locale === undefined ? {} : { locale: options.locale }),
     ...(options.instance === undefined ? {} : { instance: options.instance }),
   });

@@ -2,11 +2,8 @@ import { type IdempotencyStore, ManualClock, MemoryIdempotencyStore } from '@bal
 import { isPromiseLike } from '@ballast/core/adapter-kit';
 import { injectFaults } from '@ballast/core/testing';
 import { describe, expect, it } from 'vitest';
-import {
-  createIdempotencyGuard,
-  type IdempotencyDecision,
-  type IdempotencyGuardRequest,
-} from './idempotency-guard.js';
+import { createIdempotencyGuard } from './idempotency-guard.js';
+import type { IdempotencyDecision, IdempotencyGuardRequest } from './idempotency-guard-config.js';
 
 /** The memory store answering a millisecond later, through promises, as a networked store does. */
 const asyncStore = (): IdempotencyStore =>

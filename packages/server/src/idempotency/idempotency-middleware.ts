@@ -16,12 +16,12 @@ import { problemResponse } from '../errors/problem-response.js';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
 import { readRequestBody } from '../http/read-request-body.js';
 import { functionSchema } from '../options/index.js';
+import { createIdempotencyGuard } from './idempotency-guard.js';
 import {
-  createIdempotencyGuard,
   type IdempotencyGuardOptions,
   type IdempotentExecution,
   idempotencyScopeOptionSchema,
-} from './idempotency-guard.js';
+} from './idempotency-guard-config.js';
 import { idempotencyKeyHeader } from './idempotency-key-header.js';
 import { replayResponse } from './recorded-response.js';
 import { requestFingerprint } from './request-fingerprint.js';

@@ -1,5 +1,8 @@
 export {
   createIdempotencyGuard,
+  isIdempotencyKeyHeldByMiddleware,
+} from './idempotency-guard.js';
+export {
   defaultReleaseStatuses,
   type ExecutionEnd,
   type IdempotencyDecision,
@@ -8,8 +11,7 @@ export {
   type IdempotencyGuardRequest,
   type IdempotentExecution,
   idempotencyScopeOptionSchema,
-  isIdempotencyKeyHeldByMiddleware,
-} from './idempotency-guard.js';
+} from './idempotency-guard-config.js';
 export {
   idempotencyKeyHeader,
   maxIdempotencyKeyHeaderLength,

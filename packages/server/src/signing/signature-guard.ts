@@ -12,6 +12,7 @@ import {
   noopLogger,
   type ProblemDetails,
   toBallastError,
+  toProblem,
   type VerifiedSignature,
   type Verifier,
   type VerifierOptions,
@@ -179,7 +180,7 @@ export function createSignatureGuard(options: VerifySignatureOptions): Signature
       ok: false,
       error: refusal,
       status: refusal.status,
-      problem: refusal.toProblem({ locale, ...(input.path ? { instance: input.path } : {}) }),
+      problem: toProblem(refusal, { locale, ...(input.path ? { instance: input.path } : {}) }),
     };
   }
 

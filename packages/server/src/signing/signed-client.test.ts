@@ -226,11 +226,34 @@ describe('createSignedClient()', () => {
         method: 'GET',
         path: '/quota',
         attempt: 1,
-        delay: 3_000,
+        delayMs: 3_000,
         code: 'RATE_LIMITED',
       }),
     ]);
     expect(retries[0]!.traceId).toBe(parseTraceparent(seen[0]!.traceparent)?.traceId);
+  });
+
+  it.each([
+    ['on.retry', (listener: () => void) => ({ on: { retry: listener } })],
+    ['the deprecated onRetry', (listener: () => void) => ({ onRetry: listener })],
+  ])("calls the caller's %s listener next to its own log line", async (_, listenerOption) => {
+    let calls = 0;
+    const heard: number[] = [];
+    const client = createSignedClient({
+      ...strict,
+      baseUrl: 'http://edge.internal',
+      fetch: async () => {
+        calls += 1;
+        return calls === 1 ? new Response('', { status: 503 }) : new Response('ok');
+      },
+      retry: {
+        delaysMs: [0],
+        jitter: 'none',
+        ...listenerOption(() => heard.push(calls)),
+      },
+    });
+    expect((await client.get('/quota')).status).toBe(200);
+    expect(heard).toEqual([1]);
   });
 
   it('reports a network failure as NETWORK_ERROR after its retries', async () => {

@@ -333,24 +333,31 @@ export function createSignedClient(options: SignedClientOptions): SignedClient {
     };
 
     if (!retryOptions) return attempt(init.signal);
+    // The caller's retry listener (new `on.retry` or deprecated `onRetry`) still runs, after the
+    // log line; passing both names to retry() at once would be refused as ambiguous.
+    const { onRetry: deprecatedOnRetry, on: listeners, ...policy } = retryOptions;
     return retry(({ signal }) => attempt(signal), {
-      ...retryOptions,
+      ...policy,
       ...(init.signal ? { signal: init.signal } : {}),
       request: { method, headers: { 'idempotency-key': headers.get('idempotency-key') ?? '' } },
-      onRetry: (event) => {
-        const code = (event.error as { code?: unknown } | undefined)?.code;
-        client.logger.warn(
-          {
-            traceId: span.traceId,
-            method,
-            path: url.pathname,
-            attempt: event.attempt,
-            delay: event.delay,
-            code: typeof code === 'string' ? code : undefined,
-          },
-          'signed call retrying',
-        );
-        retryOptions.onRetry?.(event);
+      on: {
+        ...listeners,
+        retry: (event) => {
+          const code = (event.error as { code?: unknown } | undefined)?.code;
+          client.logger.warn(
+            {
+              traceId: span.traceId,
+              method,
+              path: url.pathname,
+              attempt: event.attempt,
+              delayMs: event.delayMs,
+              code: typeof code === 'string' ? code : undefined,
+            },
+            'signed call retrying',
+          );
+          listeners?.retry?.(event);
+          deprecatedOnRetry?.(event);
+        },
       },
     });
   }

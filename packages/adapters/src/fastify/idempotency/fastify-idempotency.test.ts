@@ -175,6 +175,37 @@ describe('fastifyIdempotency', () => {
     expect(app.sales).toHaveLength(0);
   });
 
+  it('fingerprints a JSON body that arrives in several chunks from its exact text', async () => {
+    const app = await salesServer();
+    // A character split between two chunks, and a number a double cannot hold.
+    const send = (amount: string) =>
+      new Promise<number>((resolve, reject) => {
+        const bytes = Buffer.from(`{"amount":${amount},"note":"caf\u00e9 ${'x'.repeat(30)}"}`);
+        const splitAt = bytes.indexOf(0xc3) + 1;
+        const req = httpRequest(`${app.url}/sales`, {
+          method: 'POST',
+          headers: {
+            'idempotency-key': '"k-chunks"',
+            'content-type': 'application/json',
+            'transfer-encoding': 'chunked',
+          },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.write(bytes.subarray(0, 5));
+        setTimeout(() => req.write(bytes.subarray(5, splitAt)), 10);
+        setTimeout(() => req.end(bytes.subarray(splitAt)), 20);
+      });
+    expect(await send('9007199254740993')).toBe(201);
+    expect(await send('9007199254740992')).toBe(422);
+    expect(await send('9007199254740993')).toBe(201);
+    expect(app.sales).toHaveLength(1);
+    expect(app.sales[0]).toMatchObject({ note: `caf\u00e9 ${'x'.repeat(30)}` });
+  });
+
   it('records an answer finished after the client left before it started, so the retry replays', async () => {
     const app = await salesServer();
     const held = app.holdRoute('sales');

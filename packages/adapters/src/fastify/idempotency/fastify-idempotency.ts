@@ -37,8 +37,21 @@ interface RequestState {
   readonly reply: FastifyReply;
 }
 
-/** The chunks of a keyed JSON body as they went by, kept for its exact text. */
-type BodyChunks = Buffer[];
+/**
+ * The chunks of a keyed JSON body as they went by, kept for its exact text: strings when the
+ * parser reads text (Fastify's JSON parser sets the stream's encoding, so they arrive decoded),
+ * Buffers when a custom parser reads bytes.
+ */
+type BodyChunks = Array<Buffer | string>;
+
+/** The text of a body's chunks, copying nothing for the usual single chunk of text. */
+function textOf(chunks: BodyChunks): string {
+  const first = chunks[0] as Buffer | string;
+  if (chunks.length === 1) return typeof first === 'string' ? first : first.toString();
+  if (typeof first === 'string') return chunks.join('');
+  // Bytes are joined before decoding, so a character split between two chunks stays whole.
+  return Buffer.concat(chunks as Buffer[]).toString();
+}
 
 /** What the guard needs of a Fastify request; a class, so no closures are made per request. */
 class FastifyGuardRequest implements IdempotencyGuardRequest {
@@ -86,9 +99,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
         contentType: request.headers['content-type'] ?? null,
         body: request.body,
         // The text the parser read, for the numbers it could not keep exactly.
-        ...(chunks && chunks.length > 0
-          ? { jsonText: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString() }
-          : {}),
+        jsonText: chunks && chunks.length > 0 ? textOf(chunks) : undefined,
       },
       { maxDepth: this.#maxDepth },
     );
@@ -242,7 +253,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
       (request as WithChunks)[chunksKey] = chunks;
       payload.pause();
       payload.on('data', (chunk: Buffer | string) => {
-        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        chunks.push(chunk);
       });
     }
     // A declared length was checked in onRequest, and Fastify refuses a body that does not

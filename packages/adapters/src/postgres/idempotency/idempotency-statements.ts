@@ -19,16 +19,22 @@ import { type QueryExecutorProvider, sql } from 'kysely';
 import { deleteInBatches } from '../delete-in-batches.js';
 import type { ResolvedIdempotencyTable } from './idempotency-table.js';
 
+/** A key's row as a claim reads it; times as epoch milliseconds, so no date is parsed. */
 interface KeyRow {
   readonly inserted: boolean;
   readonly fingerprint: string;
   readonly state: 'in_flight' | 'completed';
   readonly result: unknown;
-  readonly lease_expires_at: Date | string;
-  readonly expires_at: Date | string;
+  readonly lease_expires_ms: number | string;
+  readonly expires_ms: number | string;
 }
 
-const epochMs = (value: Date | string) => new Date(value).getTime();
+// float8 arrives as a number from pg; a driver that hands it over as text still reads right.
+const epochMs = (value: number | string) => Number(value);
+
+/** A timestamptz column as whole epoch milliseconds (float8): a number to pg, no date to parse. */
+const epochMsOf = (column: 'lease_expires_at' | 'expires_at') =>
+  sql.raw(`round(extract(epoch from ${column}) * 1000)::float8`);
 
 // A claim is retried only when the row changes between two statements (another claimant took
 // it over or it was deleted); each retry sees newer committed state, so a handful suffices.
@@ -59,12 +65,12 @@ export async function claimKey(
           ${leaseExpiresAt}, ${expiresAt}, ${now})
         ON CONFLICT (scope, key) DO NOTHING
         RETURNING true AS inserted, fingerprint, state, NULL::json AS result,
-          lease_expires_at, expires_at
+          ${epochMsOf('lease_expires_at')} AS lease_expires_ms, ${epochMsOf('expires_at')} AS expires_ms
       )
       SELECT * FROM inserted
       UNION ALL
       SELECT false, fingerprint, state, CASE WHEN state = 'completed' THEN result END,
-        lease_expires_at, expires_at
+        ${epochMsOf('lease_expires_at')}, ${epochMsOf('expires_at')}
       FROM ${table.ref} WHERE scope = ${scope} AND key = ${key}`.execute(db);
     let row = rows[0];
     if (row === undefined) {
@@ -75,10 +81,10 @@ export async function claimKey(
     }
     if (row.inserted) return { kind: 'claimed', takeover: false };
     last = row;
-    const expired = epochMs(row.expires_at) <= request.now;
+    const expired = epochMs(row.expires_ms) <= request.now;
     const leaseOver =
       row.state === 'in_flight' &&
-      epochMs(row.lease_expires_at) <= request.now &&
+      epochMs(row.lease_expires_ms) <= request.now &&
       row.fingerprint === fingerprint;
     if (!expired && !leaseOver) return outcomeOf(row);
     // Takeover (a crashed or hung holder, same request) or reuse of an expired record: one
@@ -117,7 +123,8 @@ async function readKey(
 ): Promise<KeyRow | undefined> {
   const { rows } = await sql<KeyRow>`
     SELECT false AS inserted, fingerprint, state,
-      CASE WHEN state = 'completed' THEN result END AS result, lease_expires_at, expires_at
+      CASE WHEN state = 'completed' THEN result END AS result,
+      ${epochMsOf('lease_expires_at')} AS lease_expires_ms, ${epochMsOf('expires_at')} AS expires_ms
     FROM ${table.ref} WHERE scope = ${scope} AND key = ${key}`.execute(db);
   return rows[0];
 }
@@ -129,7 +136,7 @@ function outcomeOf(row: KeyRow): ClaimOutcome {
   return {
     kind: 'in-flight',
     fingerprint: row.fingerprint,
-    leaseExpiresAt: epochMs(row.lease_expires_at),
+    leaseExpiresAt: epochMs(row.lease_expires_ms),
   };
 }
 

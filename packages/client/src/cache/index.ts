@@ -1,0 +1,6 @@
+export {
+  type CachedRead,
+  createReadCache,
+  type ReadCache,
+  type ReadCacheOptions,
+} from './read-cache.js';

@@ -1,0 +1,180 @@
+/**
+ * A read cache for unstable internet (seed 002 §2, level C; issue 15 item 7): the last successful
+ * answer of each GET is kept with the time it arrived, so a screen opened while offline shows
+ * "data from 12 minutes ago" instead of an error. The network is always tried first; the cache
+ * answers only when the network cannot (no answer, a timeout, a 5xx) — a 4xx is the server's
+ * answer and is passed on. Entries live in IndexedDB (they survive a reload) or in memory.
+ */
+import { BallastError, type Clock, isBallastError, systemClock } from '@ballast/core';
+import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
+import { clear as clearStore, createStore, del, entries, get, set } from 'idb-keyval';
+import type { Client, RequestOptions } from '../fetch/create-client.js';
+import { clientSchema } from '../queue/shared-option-schemas.js';
+
+/** What {@link ReadCache.get} resolves with. */
+export interface CachedRead<T> {
+  data: T;
+  /** `true` when the network could not answer and this is the last answer kept. */
+  fromCache: boolean;
+  /** When the answer arrived (epoch ms). */
+  storedAt: number;
+  /** How old the answer is, in ms (0 for a fresh one). */
+  ageMs: number;
+}
+
+/** Options of {@link createReadCache}. */
+export interface ReadCacheOptions {
+  /** The client that reads (its base URL and headers). */
+  client: Client;
+  /** `'indexeddb'` (default where the platform has it) or `'memory'`. */
+  storage?: 'indexeddb' | 'memory';
+  /**
+   * IndexedDB database name. Default `'ballast-read-cache'`. Use one per signed-in user or
+   * tenant: the cache keeps answers on the device until `clear()`.
+   */
+  name?: string;
+  /** Answers older than this are never served, in ms. Default 7 days. */
+  maxAgeMs?: number;
+  /** Most answers kept; the oldest go first. Default `200`. */
+  maxEntries?: number;
+  /** Source of time. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** The cache made by {@link createReadCache}. */
+export interface ReadCache {
+  /**
+   * `GET path` through the client; keeps a successful answer, and serves the last one kept
+   * when the network cannot answer.
+   *
+   * @throws BallastError the client's error when the network failed and nothing usable is
+   *   kept, or when the server answered with an error (4xx).
+   */
+  get<T = unknown>(
+    path: string,
+    options?: Omit<RequestOptions, 'method' | 'body'>,
+  ): Promise<CachedRead<T>>;
+  /** The last answer kept for `path`, without the network (to paint a screen at once). */
+  peek<T = unknown>(path: string): Promise<CachedRead<T> | undefined>;
+  /** Forgets every answer (on sign-out). */
+  clear(): Promise<void>;
+}
+
+interface Entry {
+  data: unknown;
+  storedAt: number;
+}
+
+interface EntryStore {
+  get(key: string): Promise<Entry | undefined>;
+  set(key: string, entry: Entry): Promise<void>;
+  delete(key: string): Promise<void>;
+  entries(): Promise<[string, Entry][]>;
+  clear(): Promise<void>;
+}
+
+function memoryStore(): EntryStore {
+  const map = new Map<string, Entry>();
+  return {
+    get: async (key) => map.get(key),
+    set: async (key, entry) => void map.set(key, structuredClone(entry)),
+    delete: async (key) => void map.delete(key),
+    entries: async () => [...map.entries()],
+    clear: async () => map.clear(),
+  };
+}
+
+function indexedDbStore(name: string): EntryStore {
+  const store = createStore(name, 'reads');
+  return {
+    get: (key) => get<Entry>(key, store),
+    set: (key, entry) => set(key, entry, store),
+    delete: (key) => del(key, store),
+    entries: () => entries<string, Entry>(store),
+    clear: () => clearStore(store),
+  };
+}
+
+type Parsed = Omit<ReadCacheOptions, 'name' | 'maxAgeMs' | 'maxEntries'> &
+  Required<Pick<ReadCacheOptions, 'name' | 'maxAgeMs' | 'maxEntries'>>;
+
+const readCacheOptionsSchema: StandardSchemaV1<unknown, Parsed> = v.object({
+  client: clientSchema,
+  storage: v.optional(v.literal('indexeddb', 'memory')),
+  name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-read-cache'),
+  maxAgeMs: v.optional(v.number({ min: 1, integer: true }), 7 * 24 * 3600 * 1000),
+  maxEntries: v.optional(v.number({ min: 1, max: 100_000, integer: true }), 200),
+  clock: v.optional(v.clock()),
+});
+
+/** Whether the network (not the server) failed: the cache may answer instead. */
+function networkFailed(error: unknown): boolean {
+  if (!isBallastError(error)) return false;
+  if (error.code === 'ABORTED') return false;
+  return error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT' || error.status >= 500;
+}
+
+/**
+ * Creates a read cache over a client.
+ *
+ * @example
+ * ```ts
+ * const reads = createReadCache({ client });
+ * const { data, fromCache, ageMs } = await reads.get<Product[]>('/products');
+ * if (fromCache) banner.textContent = `Data from ${Math.round(ageMs / 60_000)} minutes ago`;
+ * ```
+ * @throws BallastError `INVALID_OPTIONS` for a wrong option.
+ */
+export function createReadCache(options: ReadCacheOptions): ReadCache {
+  const config = parseOptions(readCacheOptionsSchema, options, 'createReadCache()');
+  const clock = config.clock ?? systemClock;
+  const useIndexedDb =
+    (config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory')) ===
+    'indexeddb';
+  const store = useIndexedDb ? indexedDbStore(config.name) : memoryStore();
+  const keyOf = (path: string) => {
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new BallastError('INVALID_OPTIONS', {
+        message: 'Invalid options for ReadCache.get(): "path": expected a non-empty string',
+        details: { field: 'path' },
+      });
+    }
+    return config.client.url(path);
+  };
+
+  async function usable<T>(key: string): Promise<CachedRead<T> | undefined> {
+    const entry = await store.get(key);
+    if (entry === undefined) return undefined;
+    const ageMs = Math.max(0, clock.now() - entry.storedAt);
+    if (ageMs > config.maxAgeMs) return undefined;
+    return { data: entry.data as T, fromCache: true, storedAt: entry.storedAt, ageMs };
+  }
+
+  async function keep(key: string, data: unknown, storedAt: number) {
+    await store.set(key, { data, storedAt });
+    const all = await store.entries();
+    if (all.length <= config.maxEntries) return;
+    all.sort((a, b) => a[1].storedAt - b[1].storedAt);
+    for (const [old] of all.slice(0, all.length - config.maxEntries)) await store.delete(old);
+  }
+
+  return {
+    async get<T>(path: string, requestOptions: Omit<RequestOptions, 'method' | 'body'> = {}) {
+      const key = keyOf(path);
+      try {
+        const data = await config.client.get<T>(path, requestOptions);
+        const storedAt = clock.now();
+        // A device out of space still shows fresh data; only the offline copy is missing.
+        await keep(key, data, storedAt).catch(() => undefined);
+        return { data, fromCache: false, storedAt, ageMs: 0 };
+      } catch (error) {
+        if (!networkFailed(error)) throw error;
+        const cached = await usable<T>(key).catch(() => undefined);
+        if (cached === undefined) throw error;
+        return cached;
+      }
+    },
+    peek: async (path) => usable(keyOf(path)),
+    clear: () => store.clear(),
+  };
+}

@@ -1,0 +1,24 @@
+/** Counts of a write queue by state, as the pending badge and the `change` event show them. */
+import type { QueuedWrite } from './queued-write.js';
+import type { QueueCounts } from './write-queue-options.js';
+
+/** Counts `writes` by state (`sending` counts as pending: it is not delivered yet). */
+export function countsOf(writes: readonly QueuedWrite[]): QueueCounts {
+  const counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: writes.length };
+  for (const write of writes) {
+    if (write.state === 'failed') counts.failed += 1;
+    else if (write.state === 'conflict') counts.conflict += 1;
+    else counts.pending += 1;
+  }
+  return counts;
+}
+
+/** Whether two counts are equal (a `change` is emitted only when they differ). */
+export function sameCounts(a: QueueCounts, b: QueueCounts): boolean {
+  return (
+    a.pending === b.pending &&
+    a.failed === b.failed &&
+    a.conflict === b.conflict &&
+    a.total === b.total
+  );
+}

@@ -1,0 +1,203 @@
+/**
+ * Records created offline (issue 15 item 6): the page gives a new record a temporary id
+ * (`createTemporaryId()`), uses it at once in later writes (`/customers/tmp-…/notes`,
+ * `{ customerId: 'tmp-…' }`), and queues the creation with `temporaryId`. Until the creation is
+ * delivered, writes that mention its temporary id wait; once the server answers with the real
+ * id, every queued write is rewritten to it (path and body), and so is any write sent later
+ * that still mentions it. The mapping is stored beside the writes, so it survives a reload.
+ */
+import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
+import { createIdempotencyKey } from '../fetch/idempotency-key.js';
+import type { QueueStorage } from './queue-storage.js';
+import { loadQueuedWrites, type QueuedWrite } from './queued-write.js';
+
+const prefix = 'tmp-';
+const pattern = /tmp-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/g;
+
+/** A server id, as the creation's answer gave it. */
+export type ServerId = string | number;
+
+/**
+ * A temporary id for a record created offline: `tmp-` and a random UUID, so it can never be
+ * mistaken for a server's id and is found wherever a later write mentions it.
+ */
+export function createTemporaryId(): string {
+  return `${prefix}${createIdempotencyKey()}`;
+}
+
+/** Whether `value` is an id made by {@link createTemporaryId}. */
+export function isTemporaryId(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  pattern.lastIndex = 0;
+  const match = pattern.exec(value);
+  return match !== null && match[0] === value;
+}
+
+/** The temporary ids a path and body mention. */
+export function temporaryIdsIn(path: string, body: unknown): Set<string> {
+  const text = `${path} ${body === undefined ? '' : JSON.stringify(body)}`;
+  return new Set(text.match(pattern) ?? []);
+}
+
+/**
+ * `value` with `temporaryId` replaced by `id`: a string equal to it becomes `id` itself (a
+ * number stays a number), a string containing it has it replaced. Other values are kept.
+ */
+export function replaceTemporaryId(value: unknown, temporaryId: string, id: ServerId): unknown {
+  if (typeof value === 'string') {
+    if (value === temporaryId) return id;
+    return value.includes(temporaryId) ? value.split(temporaryId).join(String(id)) : value;
+  }
+  if (Array.isArray(value)) return value.map((item) => replaceTemporaryId(item, temporaryId, id));
+  if (typeof value === 'object' && value !== null && !(value instanceof Date)) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      copy[replaceTemporaryId(key, temporaryId, id) as string] = replaceTemporaryId(
+        item,
+        temporaryId,
+        id,
+      );
+    }
+    return copy;
+  }
+  return value;
+}
+
+interface StoredMapping {
+  kind: 'ballast-temporary-id';
+  temporaryId: string;
+  serverId: ServerId;
+  /** Epoch ms; mappings are kept for {@link mappingLifetimeMs}. */
+  at: number;
+}
+
+/** How long a resolved temporary id is remembered (a page open for days may still hold one). */
+const mappingLifetimeMs = 7 * 24 * 3600 * 1000;
+const storageKey = (temporaryId: string) => `temporary-id:${temporaryId}`;
+
+function isMapping(record: unknown): record is StoredMapping {
+  const mapping = record as StoredMapping | undefined;
+  return (
+    typeof mapping === 'object' &&
+    mapping !== null &&
+    mapping.kind === 'ballast-temporary-id' &&
+    isTemporaryId(mapping.temporaryId) &&
+    (typeof mapping.serverId === 'string' || typeof mapping.serverId === 'number')
+  );
+}
+
+/** What a write queue does with temporary ids. */
+export interface TemporaryIdResolver {
+  /** Reads the stored mappings (another tab may have added some), dropping expired ones. */
+  load(now: number): Promise<void>;
+  /** Rewrites the temporary ids `write` mentions that are known by now; true when it changed. */
+  resolveReferences(write: QueuedWrite): boolean;
+  /** Whether `write` mentions a record whose creation is still among `queued` (it waits). */
+  waitsForCreation(write: QueuedWrite, queued: readonly QueuedWrite[]): boolean;
+  /**
+   * After `write` was delivered with answer `data`: when it created a record with a temporary
+   * id, remembers the server's id and rewrites every queued write that mentions it.
+   */
+  afterDelivery(
+    write: QueuedWrite,
+    data: unknown,
+    now: number,
+  ): Promise<{ temporaryId: string; id: ServerId } | undefined>;
+}
+
+function defaultServerId(data: unknown): ServerId | undefined {
+  const id = (data as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
+/** Options of {@link temporaryIdSupport}. */
+export interface TemporaryIdSupportOptions {
+  /** Reads the server's id from a creation's answer. Default: the answer's `id` (a string or a number). */
+  readServerId?: (data: unknown) => ServerId | undefined;
+}
+
+/** Temporary-id handling for a write queue, made by {@link temporaryIdSupport}. */
+export interface TemporaryIdSupport {
+  /** Creates the handling of one queue over its storage. */
+  create(storage: QueueStorage): TemporaryIdResolver;
+}
+
+/**
+ * Turns on records created offline for a write queue (`createWriteQueue({ temporaryIds:
+ * temporaryIdSupport() })`); a separate export so an app that does not use them does not ship
+ * the code.
+ *
+ * @throws BallastError `INVALID_OPTIONS` when `readServerId` is not a function.
+ */
+export function temporaryIdSupport(options: TemporaryIdSupportOptions = {}): TemporaryIdSupport {
+  const { readServerId = defaultServerId } =
+    parseOptions(supportSchema, options, 'temporaryIdSupport()') ?? {};
+  return { create: (storage) => createTemporaryIdResolver(storage, readServerId) };
+}
+
+const supportSchema: StandardSchemaV1<unknown, TemporaryIdSupportOptions> = v.object({
+  readServerId: v.optional(v.func<(data: unknown) => ServerId | undefined>('a function')),
+});
+
+/**
+ * The temporary-id handling of one queue over its storage, where the mappings are kept as
+ * records the queue does not read as writes.
+ */
+function createTemporaryIdResolver(
+  storage: QueueStorage,
+  readServerId: (data: unknown) => ServerId | undefined,
+): TemporaryIdResolver {
+  const known = new Map<string, ServerId>();
+  function resolveReferences(write: QueuedWrite): boolean {
+    let rewritten = false;
+    for (const temporaryId of temporaryIdsIn(write.path, write.body)) {
+      const id = known.get(temporaryId);
+      if (id === undefined || temporaryId === write.temporaryId) continue;
+      write.path = write.path.split(temporaryId).join(encodeURIComponent(String(id)));
+      write.body = replaceTemporaryId(write.body, temporaryId, id);
+      rewritten = true;
+    }
+    return rewritten;
+  }
+  return {
+    resolveReferences,
+    waitsForCreation(write, queued) {
+      const mentioned = temporaryIdsIn(write.path, write.body);
+      if (mentioned.size === 0) return false;
+      return queued.some(
+        (other) =>
+          other.id !== write.id &&
+          other.temporaryId !== undefined &&
+          other.temporaryId !== write.temporaryId &&
+          mentioned.has(other.temporaryId),
+      );
+    },
+    async afterDelivery(write, data, now) {
+      if (write.temporaryId === undefined) return undefined;
+      const id = readServerId(data);
+      // Without an id in the answer, writes that mention the record stay as they are.
+      if (id === undefined) return undefined;
+      const { temporaryId } = write;
+      known.set(temporaryId, id);
+      const mapping: StoredMapping = {
+        kind: 'ballast-temporary-id',
+        temporaryId,
+        serverId: id,
+        at: now,
+      };
+      await storage.put(storageKey(temporaryId), mapping);
+      for (const queued of await loadQueuedWrites(storage)) {
+        if (resolveReferences(queued)) await storage.put(queued.id, queued);
+      }
+      return { temporaryId, id };
+    },
+    async load(now) {
+      for (const record of await storage.list()) {
+        if (!isMapping(record)) continue;
+        if (record.at + mappingLifetimeMs < now)
+          await storage.delete(storageKey(record.temporaryId));
+        else known.set(record.temporaryId, record.serverId);
+      }
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * One attempt of `retry()`: the `{ attempt, signal }` the operation receives, and the run that
+ * bounds it by the attempt's timeout, what is left of the deadline and the caller's signal. One
+ * object per attempt, since a guarded attempt is on the hot path of every call with a signal.
+ */
+import { BallastError } from '../errors/ballast-error.js';
+import { AbortableRun } from '../timeout/abortable-run.js';
+import type { RetryPlan } from './retry-plan.js';
+
+/** What each attempt receives. */
+export interface RetryAttempt {
+  /** 1 for the first attempt, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  /**
+   * Aborts when this attempt's `timeout` passes, the overall `deadline` passes or the caller's
+   * `signal` aborts. Pass it to `fetch` or your driver so abandoned work really stops.
+   */
+  readonly signal: AbortSignal;
+}
+
+/** The operation `retry()` runs: called once per attempt. */
+export type RetryableFunction<T> = (attempt: RetryAttempt) => T | PromiseLike<T>;
+
+export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
+  readonly attempt: number;
+  readonly #fn: RetryableFunction<T>;
+  #timeoutMs = Number.POSITIVE_INFINITY;
+  #deadlineFirst = false;
+
+  constructor(attempt: number, fn: RetryableFunction<T>) {
+    super();
+    this.attempt = attempt;
+    this.#fn = fn;
+  }
+
+  /** Calls the operation, unguarded: for a call with no timeout, deadline or signal. */
+  call(): T | PromiseLike<T> {
+    return this.#fn(this);
+  }
+
+  /** Runs the operation under the plan's timeout, `deadlineAt` (epoch ms) and `signal`. */
+  guarded(plan: RetryPlan, signal: AbortSignal | undefined, deadlineAt?: number): Promise<T> {
+    const remaining =
+      deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - plan.clock.now();
+    this.#deadlineFirst = remaining <= plan.timeout;
+    this.#timeoutMs = plan.timeout;
+    return this.run(plan.clock, Math.min(plan.timeout, remaining), signal);
+  }
+
+  protected work(): T | PromiseLike<T> {
+    return this.#fn(this);
+  }
+
+  protected timeoutError(): BallastError {
+    const { attempt } = this;
+    if (this.#deadlineFirst) {
+      return new BallastError('TIMEOUT', {
+        message: `The retry deadline passed during attempt ${attempt}`,
+        details: { attempt, deadline: true },
+      });
+    }
+    return new BallastError('TIMEOUT', {
+      message: `Attempt ${attempt} timed out after ${this.#timeoutMs} ms`,
+      details: { attempt, timeoutMs: this.#timeoutMs },
+    });
+  }
+}

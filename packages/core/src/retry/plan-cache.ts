@@ -1,0 +1,109 @@
+/**
+ * Validating an options object written inline at each call (`retry(fn, { preset: 'read',
+ * signal })`) once, not on every call. The schema stays the one authority: an options object is
+ * compiled by it the first time its values are seen, and a later object reuses that plan only
+ * when it has exactly the same keys with the same values, `signal`, `deadline` and `request`
+ * aside (they change from call to call and are checked on each one). Anything else, a new key,
+ * a misspelt one, another value, goes to the schema again, so validation is exactly as strict
+ * as before, only not repeated.
+ *
+ * Values are compared by identity, except the three that are usually written inline as
+ * literals and hold only primitives or functions: `delaysMs` or `delays` (arrays), `backoff` and `on`
+ * (objects), compared item by item against a copy taken when they were validated, so changing
+ * such an array or object after the call is noticed too.
+ */
+import type { RetryPlan } from './retry-plan.js';
+
+/** The validated values of one options object (call-scoped keys left out), and its plan. */
+interface Shape {
+  /** Key → value as validated; a null-prototype object, so `in` sees only these keys. */
+  readonly values: Record<string, unknown>;
+  readonly keyCount: number;
+  readonly plan: RetryPlan;
+}
+
+/** A few call sites' worth: a lookup walks the list, so it must stay short. */
+const capacity = 8;
+const shapes: Shape[] = [];
+
+const isCallScoped = (key: string) => key === 'signal' || key === 'deadline' || key === 'request';
+
+/** Keys whose value is compared item by item (see the header). */
+const isLiteralKey = (key: string) =>
+  key === 'delaysMs' || key === 'delays' || key === 'backoff' || key === 'on';
+
+function copyOf(key: string, value: unknown): unknown {
+  if (!isLiteralKey(key) || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return [...value];
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const inner in value) copy[inner] = (value as Record<string, unknown>)[inner];
+  return copy;
+}
+
+function sameItems(cached: unknown, value: unknown): boolean {
+  if (typeof cached !== 'object' || cached === null) return false;
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(cached)) {
+    if (!Array.isArray(value) || value.length !== cached.length) return false;
+    // Every cached item is a number the schema accepted, so a hole never matches one.
+    for (let i = 0; i < cached.length; i++) if (value[i] !== cached[i]) return false;
+    return true;
+  }
+  if (Array.isArray(value)) return false;
+  let count = 0;
+  for (const inner in value) {
+    if (!(inner in cached)) return false;
+    if ((value as Record<string, unknown>)[inner] !== (cached as Record<string, unknown>)[inner]) {
+      return false;
+    }
+    count++;
+  }
+  return count === Object.keys(cached).length;
+}
+
+function matches(shape: Shape, input: Record<string, unknown>): boolean {
+  const { values } = shape;
+  let count = 0;
+  for (const key in input) {
+    if (isCallScoped(key)) continue;
+    if (!(key in values)) return false;
+    const value = input[key];
+    const cached = values[key];
+    if (value !== cached && !(isLiteralKey(key) && sameItems(cached, value))) return false;
+    count++;
+  }
+  return count === shape.keyCount;
+}
+
+/** The plan compiled for options with these values, if they were seen recently. */
+export function cachedPlan(input: Record<string, unknown>): RetryPlan | undefined {
+  for (let i = 0; i < shapes.length; i++) {
+    const shape = shapes[i] as Shape;
+    if (!matches(shape, input)) continue;
+    // Move towards the front, so a hot call site stays found first among one-off ones.
+    if (i > 0) {
+      shapes[i] = shapes[i - 1] as Shape;
+      shapes[i - 1] = shape;
+    }
+    return shape.plan;
+  }
+  return undefined;
+}
+
+/** Remembers the plan the schema compiled for `input` (which it accepted). */
+export function rememberPlan(input: Record<string, unknown>, plan: RetryPlan): void {
+  const values: Record<string, unknown> = Object.create(null);
+  let keyCount = 0;
+  for (const key in input) {
+    if (isCallScoped(key)) continue;
+    values[key] = copyOf(key, input[key]);
+    keyCount++;
+  }
+  shapes.unshift({ values, keyCount, plan });
+  if (shapes.length > capacity) shapes.pop();
+}
+
+/** Forgets every remembered plan (tests). */
+export function clearPlanCache(): void {
+  shapes.length = 0;
+}
