@@ -25,9 +25,15 @@ function world(overrides: Partial<RelayOptions> = {}) {
     calls: 0,
     poison: new Set<number>(),
     fatal: false,
+    hang: false,
   };
-  const publisher = createFunctionPublisher(async (events) => {
+  const publisher = createFunctionPublisher(async (events, { signal }) => {
     control.calls += 1;
+    if (control.hang) {
+      await new Promise((_, reject) =>
+        signal?.addEventListener('abort', () => reject(signal.reason)),
+      );
+    }
     if (control.down) throw new Error('connect ECONNREFUSED');
     const bad = events.find((event) => control.poison.has((event.payload as { n: number }).n));
     if (bad !== undefined) {
@@ -166,6 +172,38 @@ describe('createRelay with a poison event', () => {
     expect(outbox.entries().every((row) => row.attempts === 0 && !row.dead)).toBe(true);
     control.down = false;
     await clock.advance(10_000);
+    expect(await outbox.depth()).toBe(0);
+    await relay.stop();
+  });
+
+  it('does not take two poison events at the head of the outbox for an outage', async () => {
+    const { clock, outbox, relay, publish, delivered, control, failed } = world();
+    control.poison.add(0);
+    control.poison.add(1);
+    await publish(range(0, 10));
+    relay.start();
+    await clock.advance(0);
+    // The second probe is a random row (5 here), not the next one, so the engine is seen up.
+    expect(ns(delivered).sort((a, b) => a - b)).toEqual(range(2, 10));
+    expect(failed).toEqual([]);
+    expect(outbox.entries().filter((row) => row.attempts === 1)).toHaveLength(2);
+    await relay.stop();
+  });
+
+  it('does not narrow down a batch the engine times out on: that is the engine', async () => {
+    const { clock, outbox, relay, publish, control, failed } = world({
+      leaseMs: 3_000,
+      publishTimeoutMs: 1_000,
+    });
+    control.hang = true;
+    await publish(range(0, 10));
+    relay.start();
+    await clock.advance(1_000);
+    expect(control.calls).toBe(1);
+    expect(failed).toEqual([10]);
+    expect(outbox.entries().every((row) => row.attempts === 0)).toBe(true);
+    control.hang = false;
+    await clock.advance(5_000);
     expect(await outbox.depth()).toBe(0);
     await relay.stop();
   });
