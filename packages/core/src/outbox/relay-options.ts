@@ -2,7 +2,8 @@
  * The relay's options, events and their validation, apart from the loop in `relay.ts` so that
  * file reads top to bottom. Defaults come from the issue and seed 003: batches of 100, a 30 s
  * lease, a 1 s fallback poll (NOTIFY wakes the relay sooner), back-off from 500 ms to 30 s, a
- * breaker after 5 failures in a row, a depth alert at 10 000 and a week of sent rows kept.
+ * breaker after 5 failures in a row, 10 attempts charged to one event before it is parked, a
+ * depth alert at 10 000 and a week of sent rows kept.
  */
 import type { Clock } from '../clock/clock.js';
 import type { EventEnvelope } from '../events/event-envelope.js';
