@@ -7,21 +7,39 @@
 
 import {
   expressErrorHandler,
+  expressHealth,
   expressNotFoundHandler,
+  expressRateLimitOptions,
   expressValidate,
 } from '@ballast/adapters/express';
-import { updateWithVersion, withIdempotency } from '@ballast/adapters/postgres';
-import { BallastError, type Clock, fingerprint } from '@ballast/core';
+import {
+  postgresHealthCheck,
+  restore,
+  softDelete,
+  updateWithVersion,
+  whereNotDeleted,
+  withIdempotency,
+} from '@ballast/adapters/postgres';
+import { BallastError, type Clock, fingerprint, systemClock } from '@ballast/core';
 import { parseIdempotencyKey, versionETag, writeIfMatch } from '@ballast/server';
 import express, { type Express } from 'express';
+import { rateLimit } from 'express-rate-limit';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { SalesDatabase } from './database.js';
+import { tillRoutes } from './till-routes.js';
 
 export interface SalesAppOptions {
   readonly db: Kysely<SalesDatabase>;
-  /** Source of time for key expiry. Default: the system clock. */
+  /** Source of time for key expiry, voids and enrolment codes. Default: the system clock. */
   readonly clock?: Clock;
+  /** How long an enrolment code (`POST /enrolment-codes`) is valid, in ms. Default 24 hours. */
+  readonly enrolmentTtlMs?: number;
+  /**
+   * Client IPs the rate limits exempt: 100 requests a minute on every route, 5 enrolments per
+   * 15 minutes. Default: localhost (seed 004), so a till on the same machine is never limited.
+   */
+  readonly rateLimitAllowList?: readonly string[];
 }
 
 const saleInput = z.strictObject({
@@ -41,6 +59,7 @@ interface SaleRow {
   unit_price_cents: number;
   version: number;
   created_at: Date | string;
+  deleted_at: Date | string | null;
 }
 
 function toSale(sale: SaleRow) {
@@ -57,12 +76,22 @@ function toSale(sale: SaleRow) {
 
 /**
  * Builds the Express app: `POST /sales` (idempotent in the sale's own transaction, key required),
- * `GET /sales`, `GET /sales/:id` (with its ETag) and `PATCH /sales/:id` (a conditional edit:
- * `If-Match` required, a stale version answered 412 with the current sale).
+ * `GET /sales`, `GET /sales/:id` (with its ETag), `PATCH /sales/:id` (a conditional edit:
+ * `If-Match` required, a stale version answered 412 with the current sale), `DELETE /sales/:id`
+ * (voids a sale: a soft delete) and `POST /sales/:id/restore`; till enrolment
+ * (`till-routes.ts`); `GET /health` and `GET /health/live`; seed 004's rate limits.
  */
 export function createSalesApp(options: SalesAppOptions): Express {
   const { db } = options;
+  const clock = options.clock ?? systemClock;
+  const allowList =
+    options.rateLimitAllowList === undefined ? {} : { allowList: options.rateLimitAllowList };
   const app = express();
+  // Health first, so a load balancer's probes are never rate limited; /health/live touches no
+  // dependency, /health checks the database within 2 s and answers 503 when it is down.
+  app.use(expressHealth({ checks: { db: postgresHealthCheck(db) }, timeoutMs: 2_000 }));
+  // 100 requests a minute per IP on every other route; 429 as problem+json with Retry-After.
+  app.use(rateLimit(expressRateLimitOptions({ preset: 'global', ...allowList })));
   app.use(express.json({ limit: '64kb' }));
 
   // Seed 003: "idempotency belongs where state lives". The key is claimed, the sale inserted and
@@ -101,8 +130,14 @@ export function createSalesApp(options: SalesAppOptions): Express {
       .json(result);
   });
 
+  // Voided sales are left out of every read: whereNotDeleted() is the one filter for that.
   app.get('/sales', async (_req, res) => {
-    const sales = await db.selectFrom('sales').selectAll().orderBy('id').execute();
+    const sales = await db
+      .selectFrom('sales')
+      .selectAll()
+      .where(whereNotDeleted())
+      .orderBy('id')
+      .execute();
     res.json(sales.map(toSale));
   });
 
@@ -111,8 +146,26 @@ export function createSalesApp(options: SalesAppOptions): Express {
       .selectFrom('sales')
       .selectAll()
       .where('id', '=', req.params.id)
+      .where(whereNotDeleted())
       .executeTakeFirst();
     if (!sale) throw new BallastError('NOT_FOUND');
+    res.set('ETag', versionETag(sale.version)).json(toSale(sale));
+  });
+
+  // Voiding a sale keeps the row (the till's audit trail) and can be undone; voiding twice is
+  // harmless (204 both times).
+  app.delete('/sales/:id', expressValidate({ params: saleParams }), async (req, res) => {
+    await softDelete(db, 'sales', req.params.id, { clock });
+    res.status(204).end();
+  });
+
+  app.post('/sales/:id/restore', expressValidate({ params: saleParams }), async (req, res) => {
+    await restore(db, 'sales', req.params.id);
+    const sale = await db
+      .selectFrom('sales')
+      .selectAll()
+      .where('id', '=', req.params.id)
+      .executeTakeFirstOrThrow();
     res.set('ETag', versionETag(sale.version)).json(toSale(sale));
   });
 
@@ -123,6 +176,13 @@ export function createSalesApp(options: SalesAppOptions): Express {
     expressValidate({ params: saleParams, body: saleChanges }),
     async (req, res) => {
       const { item, quantity, unitPriceCents } = req.body;
+      const voided = await db
+        .selectFrom('sales')
+        .select('id')
+        .where('id', '=', req.params.id)
+        .where('deleted_at', 'is not', null)
+        .executeTakeFirst();
+      if (voided) throw new BallastError('NOT_FOUND', { message: 'The sale was voided' });
       const sale = await writeIfMatch(req.get('if-match'), (version) =>
         updateWithVersion<SaleRow>(
           db,
@@ -139,6 +199,17 @@ export function createSalesApp(options: SalesAppOptions): Express {
       );
       res.set('ETag', versionETag(sale.version)).json(toSale(sale));
     },
+  );
+
+  app.use(
+    tillRoutes({
+      db,
+      clock,
+      enrolmentTtlMs: options.enrolmentTtlMs ?? 24 * 3_600_000,
+      ...(options.rateLimitAllowList === undefined
+        ? {}
+        : { rateLimitAllowList: options.rateLimitAllowList }),
+    }),
   );
 
   // Errors become RFC 9457 problem+json: typed codes, zod paths, constraint classes; a 500

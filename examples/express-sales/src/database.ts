@@ -18,6 +18,24 @@ export interface SalesDatabase {
     unit_price_cents: number;
     version: Generated<number>;
     created_at: Generated<Date>;
+    /** Set when the sale is voided (soft delete); `NULL` while it counts. */
+    deleted_at: Date | null;
+  };
+  /** One-time codes a new till enrols with, valid until `expires_at`. */
+  enrolment_codes: {
+    code: string;
+    expires_at: Date;
+    used_at: Date | null;
+  };
+  tills: {
+    id: Generated<number>;
+    name: string;
+    created_at: Generated<Date>;
+  };
+  /** Each till's cash drawer, created right after the till (`POST /tills`). */
+  till_drawers: {
+    till_id: number;
+    float_cents: number;
   };
 }
 
@@ -45,7 +63,27 @@ export async function openDatabase(databaseUrl?: string): Promise<Database> {
       quantity         integer     NOT NULL CHECK (quantity > 0),
       unit_price_cents integer     NOT NULL CHECK (unit_price_cents >= 0),
       version          integer     NOT NULL DEFAULT 1,
-      created_at       timestamptz NOT NULL DEFAULT now()
+      created_at       timestamptz NOT NULL DEFAULT now(),
+      deleted_at       timestamptz
+    )`.execute(db);
+  // A database created by an earlier version of the example has no deleted_at yet.
+  await sql`ALTER TABLE sales ADD COLUMN IF NOT EXISTS deleted_at timestamptz`.execute(db);
+  await sql`
+    CREATE TABLE IF NOT EXISTS enrolment_codes (
+      code       text        PRIMARY KEY,
+      expires_at timestamptz NOT NULL,
+      used_at    timestamptz
+    )`.execute(db);
+  await sql`
+    CREATE TABLE IF NOT EXISTS tills (
+      id         serial      PRIMARY KEY,
+      name       text        NOT NULL UNIQUE,
+      created_at timestamptz NOT NULL DEFAULT now()
+    )`.execute(db);
+  await sql`
+    CREATE TABLE IF NOT EXISTS till_drawers (
+      till_id     integer PRIMARY KEY REFERENCES tills (id) ON DELETE CASCADE,
+      float_cents integer NOT NULL CHECK (float_cents >= 0)
     )`.execute(db);
   const description = databaseUrl
     ? `Postgres at ${new URL(databaseUrl).host}`

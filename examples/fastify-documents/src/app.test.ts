@@ -3,37 +3,36 @@
  * delete keep rows, chunks and files in step; a failing storage delete leaves the document as it
  * was; reconciliation finds and repairs what a crash left; errors are problem+json.
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FileSystemObjectStorage } from '@ballast/adapters/fs';
-import { KyselyDocumentRecords, migrateDocuments } from '@ballast/adapters/postgres';
-import { failOnCall, injectFaults } from '@ballast/core/testing';
-import { PGlite } from '@electric-sql/pglite';
+import { failOnCall } from '@ballast/core/testing';
 import type { FastifyInstance } from 'fastify';
-import { Kysely, sql } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
+import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type DocumentData } from './app.js';
+import { buildApp } from './app.js';
+import { openTestEnvironment, type TestEnvironment } from './test-environment.js';
 
+let env: TestEnvironment;
 let directory: string;
 let db: Kysely<unknown>;
-let storage: ReturnType<typeof injectFaults<FileSystemObjectStorage>>;
+let storage: TestEnvironment['storage'];
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'fastify-documents-'));
-  db = new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite()) });
-  await migrateDocuments(db);
-  storage = injectFaults(new FileSystemObjectStorage({ directory }));
-  const records = new KyselyDocumentRecords<DocumentData>({ db });
-  app = await buildApp({ db, storage, records, maxUploadBytes: 1024 * 1024, reconcileGraceMs: 0 });
+  env = await openTestEnvironment('fastify-documents');
+  ({ directory, db, storage } = env);
+  app = await buildApp({
+    db,
+    storage,
+    records: env.records,
+    maxUploadBytes: 1024 * 1024,
+    reconcileGraceMs: 0,
+  });
 });
 
 afterAll(async () => {
   await app?.close();
-  await db?.destroy();
-  await rm(directory, { recursive: true, force: true });
+  await env?.close();
 });
 
 async function upload(body: string | Buffer, name = 'notes.txt') {

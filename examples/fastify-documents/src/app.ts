@@ -8,20 +8,35 @@
  * default, and the tests) or on Postgres and S3.
  */
 import { Readable } from 'node:stream';
-import { fastifyErrorHandler, fastifyNotFoundHandler } from '@ballast/adapters/fastify';
+import {
+  type FastifyRateLimitOptions,
+  fastifyErrorHandler,
+  fastifyHealth,
+  fastifyNotFoundHandler,
+  fastifyRateLimitOptions,
+} from '@ballast/adapters/fastify';
 import type { FileSystemObjectStorage } from '@ballast/adapters/fs';
-import type { DocumentRow, KyselyDocumentRecords } from '@ballast/adapters/postgres';
+import {
+  type DocumentRow,
+  type KyselyDocumentRecords,
+  postgresHealthCheck,
+} from '@ballast/adapters/postgres';
 import {
   BallastError,
+  type Clock,
   type DocumentRecordContext,
   type Logger,
   markThenDelete,
   type ObjectStorage,
   reconcile,
+  systemClock,
   uploadThenRecord,
 } from '@ballast/core';
+import { storageHealthCheck, versionETag } from '@ballast/server';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { type Kysely, sql } from 'kysely';
+import { registerServerKitRoutes } from './server-kit-routes.js';
 
 /** The caller's columns of the default documents table. */
 export interface DocumentData {
@@ -42,6 +57,15 @@ export interface DocumentsAppOptions {
    * Default one hour.
    */
   readonly reconcileGraceMs?: number;
+  /** Source of time for edits and share-link expiry. Default `systemClock`. */
+  readonly clock?: Clock;
+  /** How long a share link lives, in ms. Default 7 days. */
+  readonly shareTtlMs?: number;
+  /**
+   * Seed 004's rate limit on every route (`@fastify/rate-limit`). Default: the global preset,
+   * 100 requests a minute per IP, localhost exempt. Pass `redis` when several instances run.
+   */
+  readonly rateLimit?: FastifyRateLimitOptions;
 }
 
 /** One chunk row per `chunkBytes` of the object: the rows a search index would hold. */
@@ -100,6 +124,8 @@ interface DocumentView {
   key: string;
   size: number;
   contentType: unknown;
+  /** Incremented by every rename; the document's ETag. */
+  version: number;
   chunks: { live: number; deleted: number };
 }
 
@@ -154,10 +180,11 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
       key: string;
       size: string | number | null;
       content_type: unknown;
+      version: number;
       live: number;
       deleted: number;
     }>`
-      SELECT d.id::text, d.name, d.status, d.storage_key AS key, d.size, d.content_type,
+      SELECT d.id::text, d.name, d.status, d.storage_key AS key, d.size, d.content_type, d.version,
              count(c.id) FILTER (WHERE c.deleted_at IS NULL)::int AS live,
              count(c.id) FILTER (WHERE c.deleted_at IS NOT NULL)::int AS deleted
       FROM ${documents} d LEFT JOIN ${chunks} c ON c.document_id = d.id
@@ -171,6 +198,7 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
       key: row.key,
       size: Number(row.size ?? 0),
       contentType: row.content_type,
+      version: row.version,
       chunks: { live: row.live, deleted: row.deleted },
     };
   }
@@ -185,6 +213,14 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
   // PAYLOAD_TOO_LARGE); a 500 is logged with its trace id and answers a generic message.
   app.setErrorHandler(fastifyErrorHandler());
   app.setNotFoundHandler(fastifyNotFoundHandler());
+  // 429 as problem+json with Retry-After and the RateLimit-* headers, rendered by the handler above.
+  await app.register(rateLimit, fastifyRateLimitOptions(options.rateLimit));
+  // GET /health (database and storage, each within 2 s, 503 when one is down) and GET
+  // /health/live (no dependency touched) for load balancers and the clients' pings.
+  await app.register(fastifyHealth, {
+    checks: { db: postgresHealthCheck(db), storage: storageHealthCheck(storage) },
+    timeoutMs: 2_000,
+  });
 
   // Uploads take the raw body as a stream, whatever its content type: it goes to storage as
   // it arrives, never held in memory by the app.
@@ -242,8 +278,21 @@ export async function buildApp(options: DocumentsAppOptions): Promise<FastifyIns
   app.get<{ Params: { id: string } }>(
     '/documents/:id',
     { schema: { params: idParams } },
-    async (request) => viewOrNotFound(request.params.id),
+    async (request, reply) => {
+      const document = await viewOrNotFound(request.params.id);
+      // The version a rename must name in If-Match (PATCH /documents/:id).
+      reply.header('etag', versionETag(document.version));
+      return document;
+    },
   );
+
+  registerServerKitRoutes(app, {
+    db,
+    storage,
+    clock: options.clock ?? systemClock,
+    shareTtlMs: options.shareTtlMs ?? 7 * 24 * 3_600_000,
+    view: viewOrNotFound,
+  });
 
   app.get<{ Params: { id: string } }>(
     '/documents/:id/content',

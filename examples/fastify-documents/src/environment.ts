@@ -5,11 +5,7 @@
  */
 import { join } from 'node:path';
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
-import {
-  guardPostgresPool,
-  KyselyDocumentRecords,
-  migrateDocuments,
-} from '@ballast/adapters/postgres';
+import { guardPostgresPool, KyselyDocumentRecords } from '@ballast/adapters/postgres';
 import { S3ObjectStorage } from '@ballast/adapters/s3';
 import type { ObjectStorage } from '@ballast/core';
 import { PGlite } from '@electric-sql/pglite';
@@ -17,6 +13,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { DocumentData } from './app.js';
+import { migrateExample } from './schema.js';
 
 export interface DocumentsEnvironment {
   readonly db: Kysely<unknown>;
@@ -39,7 +36,7 @@ export async function openEnvironment(
         }),
       })
     : new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite(join(dataDir, 'pglite'))) });
-  await migrateDocuments(db);
+  await migrateExample(db);
 
   let storage: ObjectStorage;
   let closeStorage = () => {};

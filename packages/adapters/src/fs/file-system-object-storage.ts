@@ -14,8 +14,7 @@
  * atomic rename. Case-insensitive file systems (macOS, Windows defaults) cannot hold two keys
  * that differ only in case.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { constants, type Dirent } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import {
   type FileHandle,
   link,
@@ -34,7 +33,6 @@ import { Readable } from 'node:stream';
 import {
   BallastError,
   type Clock,
-  isBallastError,
   type ListObjectsOptions,
   LocalPresigner,
   type ObjectBody,
@@ -48,83 +46,24 @@ import {
   type StoredObject,
   systemClock,
 } from '@ballast/core';
-import { assertObjectKey, compareObjectKeys, parseOptions } from '@ballast/core/adapter-kit';
+import { assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
+import {
+  isMissing,
+  isSymbolicLinkRefusal,
+  linkRefused,
+  throwIfAborted,
+  unavailable,
+} from './file-system-errors.js';
+import { keySegments, readNoFollow, relativePath, walkObjects } from './file-system-keys.js';
 import {
   type FileSystemObjectStorageOptions,
   fileSystemOptionsSchema,
 } from './file-system-object-storage-config.js';
+import { readObjectInfo, readObjectInfoAt, writeObjectFile } from './object-file.js';
 
 const maxPageSize = 1000;
-const footerLength = 8;
-const maxTrailerLength = 4096;
-const maxNameBytes = 254;
+/** Where writes are staged before their atomic rename; never listed (names starting with `.`). */
 const tempDirectoryName = '.ballast-tmp';
-
-interface Trailer {
-  readonly contentType?: string;
-  readonly sha256: string;
-  readonly md5: string;
-}
-
-/** Encodes one key segment as a file name: never empty, never `.`-led, never containing `/`. */
-function encodeSegment(segment: string): string {
-  if (segment === '') return '%';
-  return encodeURIComponent(segment)
-    .replace(/[!~*'()]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/^\./, '%2E');
-}
-
-/** The key segment a file name encodes, or `undefined` for a name this store never writes. */
-function decodeSegment(name: string): string | undefined {
-  if (name === '%') return '';
-  try {
-    return decodeURIComponent(name);
-  } catch {
-    // Dropped into the directory by something else (malformed percent-encoding): not an object.
-    return undefined;
-  }
-}
-
-/** Open for reading without following a symbolic link in the last path component. */
-const readNoFollow = constants.O_RDONLY | constants.O_NOFOLLOW;
-
-function isSymbolicLinkRefusal(error: unknown): boolean {
-  // O_NOFOLLOW on a symbolic link fails with ELOOP (Linux, macOS) or EMLINK (FreeBSD).
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ELOOP' || code === 'EMLINK';
-}
-
-function linkRefused(key: string): BallastError {
-  return new BallastError('STORAGE_UNAVAILABLE', {
-    message: `File storage refuses "${key}": a directory on its path is a symbolic link.`,
-    retryable: false,
-  });
-}
-
-function isMissing(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
-}
-
-function unavailable(operation: string, key: string | undefined, error: unknown): BallastError {
-  if (isBallastError(error)) return error;
-  if ((error as { name?: unknown } | null)?.name === 'AbortError') {
-    return new BallastError('ABORTED', { message: `${operation} aborted.`, cause: error });
-  }
-  return new BallastError('STORAGE_UNAVAILABLE', {
-    message: `File storage ${operation}${key === undefined ? '' : ` of "${key}"`} failed.`,
-    cause: error,
-  });
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new BallastError('ABORTED', {
-      message: 'The operation was aborted.',
-      cause: signal.reason,
-    });
-  }
-}
 
 /**
  * Object storage in a local directory.
@@ -157,7 +96,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async put(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<ObjectInfo> {
-    const segments = this.#segments(key);
+    const segments = keySegments(key);
     throwIfAborted(options.signal);
     if (options.contentType !== undefined && options.contentType.length > 1024) {
       throw new BallastError('VALIDATION_FAILED', {
@@ -173,49 +112,16 @@ export class FileSystemObjectStorage implements ObjectStorage {
     const tempPath = join(tempDirectory, randomUUID());
     try {
       await mkdir(tempDirectory, { recursive: true });
-      const sha256 = createHash('sha256');
-      const md5 = createHash('md5');
       const handle = await open(tempPath, 'wx');
       try {
-        const write = async (chunk: Uint8Array) => {
-          sha256.update(chunk);
-          md5.update(chunk);
-          await writeAll(handle, chunk);
-        };
-        if (typeof body === 'string') await write(new TextEncoder().encode(body));
-        else if (body instanceof Uint8Array) await write(body);
-        else {
-          const reader = body.getReader();
-          try {
-            for (;;) {
-              throwIfAborted(options.signal);
-              const { done, value } = await reader.read();
-              if (done) break;
-              await write(value);
-            }
-          } finally {
-            reader.releaseLock();
-          }
-        }
-        const trailer: Trailer = {
-          contentType: options.contentType,
-          sha256: sha256.digest('base64'),
-          md5: md5.digest('hex'),
-        };
-        const trailerBytes = new TextEncoder().encode(JSON.stringify(trailer));
-        await writeAll(handle, trailerBytes);
-        await writeAll(
-          handle,
-          new TextEncoder().encode(trailerBytes.length.toString(16).padStart(footerLength, '0')),
-        );
-        await handle.sync();
+        await writeObjectFile(handle, body, options.contentType, options.signal);
       } finally {
         await handle.close();
       }
       const modified = new Date(this.#clock.now());
       await utimes(tempPath, modified, modified);
       await this.#moveIntoPlace(tempPath, segments);
-      return this.#info(key, join(this.directory, ...this.#relativePath(segments)));
+      return this.#info(key, join(this.directory, ...relativePath(segments)));
     } catch (error) {
       await rm(tempPath, { force: true }).catch(() => {});
       throw unavailable('put', key, error);
@@ -223,12 +129,12 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async get(key: string, options: StorageCallOptions = {}): Promise<StoredObject | undefined> {
-    const segments = this.#segments(key);
+    const segments = keySegments(key);
     throwIfAborted(options.signal);
     let handle: FileHandle | undefined;
     try {
       handle = await this.#openObject(segments);
-      const info = handle && (await this.#infoOf(key, handle));
+      const info = handle && (await readObjectInfo(key, handle));
       if (!handle || !info) {
         await handle?.close();
         return undefined;
@@ -259,13 +165,13 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async head(key: string, options: StorageCallOptions = {}): Promise<ObjectInfo | undefined> {
-    const segments = this.#segments(key);
+    const segments = keySegments(key);
     throwIfAborted(options.signal);
     try {
       const handle = await this.#openObject(segments);
       if (!handle) return undefined;
       try {
-        return await this.#infoOf(key, handle);
+        return await readObjectInfo(key, handle);
       } finally {
         await handle.close();
       }
@@ -320,12 +226,12 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async delete(key: string, options: StorageCallOptions = {}): Promise<void> {
-    const segments = this.#segments(key);
+    const segments = keySegments(key);
     throwIfAborted(options.signal);
     try {
       // rm never follows a link in the last component; the check covers the directories.
       if (!(await this.#parentInside(segments))) return;
-      await rm(join(this.directory, ...this.#relativePath(segments)), { force: true });
+      await rm(join(this.directory, ...relativePath(segments)), { force: true });
     } catch (error) {
       if (!isMissing(error)) throw unavailable('delete', key, error);
     }
@@ -334,7 +240,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   /** Removes directories a delete or move emptied, deepest first; a non-empty one ends it. */
   async #removeEmptyDirectories(segments: readonly string[]): Promise<void> {
-    const directories = this.#relativePath(segments).slice(0, -1);
+    const directories = relativePath(segments).slice(0, -1);
     for (let depth = directories.length; depth > 0; depth--) {
       try {
         await rmdir(join(this.directory, ...directories.slice(0, depth)));
@@ -356,11 +262,11 @@ export class FileSystemObjectStorage implements ObjectStorage {
   ): Promise<ObjectInfo> {
     assertObjectKey(sourceKey, 'sourceKey');
     assertObjectKey(targetKey, 'targetKey');
-    const source = this.#segments(sourceKey);
-    const target = this.#segments(targetKey);
+    const source = keySegments(sourceKey);
+    const target = keySegments(targetKey);
     throwIfAborted(options.signal);
-    const sourcePath = join(this.directory, ...this.#relativePath(source));
-    const targetPath = join(this.directory, ...this.#relativePath(target));
+    const sourcePath = join(this.directory, ...relativePath(source));
+    const targetPath = join(this.directory, ...relativePath(target));
     try {
       const stats = await lstat(sourcePath).catch((error: unknown) => {
         if (isMissing(error)) return undefined;
@@ -369,7 +275,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
       if (!stats?.isFile() || !(await this.#parentInside(source))) {
         throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
       }
-      await mkdir(join(this.directory, ...this.#relativePath(target).slice(0, -1)), {
+      await mkdir(join(this.directory, ...relativePath(target).slice(0, -1)), {
         recursive: true,
       });
       if (!(await this.#parentInside(target))) throw linkRefused(targetKey);
@@ -402,13 +308,13 @@ export class FileSystemObjectStorage implements ObjectStorage {
     const objects: ObjectInfo[] = [];
     let more = false;
     try {
-      for await (const [key, path] of this.#walk(this.directory, '', prefix, options.cursor)) {
+      for await (const [key, path] of walkObjects(this.directory, '', prefix, options.cursor)) {
         throwIfAborted(options.signal);
         if (objects.length === pageSize) {
           more = true;
           break;
         }
-        const info = await this.#readInfo(key, path);
+        const info = await readObjectInfoAt(key, path);
         if (info) objects.push(info);
       }
     } catch (error) {
@@ -419,12 +325,12 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async presignPut(key: string, options: PresignOptions): Promise<PresignedRequest> {
-    this.#segments(key);
+    keySegments(key);
     return this.#presigner.presign('PUT', key, options);
   }
 
   async presignGet(key: string, options: PresignOptions): Promise<PresignedRequest> {
-    this.#segments(key);
+    keySegments(key);
     return this.#presigner.presign('GET', key, options);
   }
 
@@ -437,33 +343,12 @@ export class FileSystemObjectStorage implements ObjectStorage {
     return this.#presigner.serve(this, request);
   }
 
-  /** Validates a key and splits it; every segment must encode to a legal file name. */
-  #segments(key: string): string[] {
-    assertObjectKey(key);
-    const segments = key.split('/');
-    for (const segment of segments) {
-      if (new TextEncoder().encode(encodeSegment(segment)).length > maxNameBytes) {
-        throw new BallastError('INVALID_KEY', {
-          message: 'Invalid object key: a path segment is too long for a file name.',
-          details: { field: 'key' },
-        });
-      }
-    }
-    return segments;
-  }
-
-  #relativePath(segments: readonly string[]): string[] {
-    return segments.map((segment, i) =>
-      i === segments.length - 1 ? encodeSegment(segment) : `${encodeSegment(segment)}~`,
-    );
-  }
-
   /**
    * True when the directories on the key's path resolve to themselves inside the root: none
    * of them is a symbolic link. Throws ENOENT when one does not exist.
    */
   async #parentInside(segments: readonly string[]): Promise<boolean> {
-    const directories = this.#relativePath(segments).slice(0, -1);
+    const directories = relativePath(segments).slice(0, -1);
     const root = await realpath(this.directory);
     if (directories.length === 0) return true;
     return (await realpath(join(this.directory, ...directories))) === join(root, ...directories);
@@ -473,7 +358,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
   async #openObject(segments: readonly string[]): Promise<FileHandle | undefined> {
     try {
       if (!(await this.#parentInside(segments))) return undefined;
-      return await open(join(this.directory, ...this.#relativePath(segments)), readNoFollow);
+      return await open(join(this.directory, ...relativePath(segments)), readNoFollow);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (isMissing(error) || isSymbolicLinkRefusal(error) || code === 'EISDIR') return undefined;
@@ -482,7 +367,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async #moveIntoPlace(tempPath: string, segments: readonly string[]): Promise<void> {
-    const relative = this.#relativePath(segments);
+    const relative = relativePath(segments);
     const target = join(this.directory, ...relative);
     // A concurrent delete may remove a parent directory between mkdir and rename; try again.
     for (let attempt = 1; ; attempt++) {
@@ -499,102 +384,11 @@ export class FileSystemObjectStorage implements ObjectStorage {
     }
   }
 
-  /** Info of the file at `path` (reached by the walk, which follows no link). */
-  async #readInfo(key: string, path: string): Promise<ObjectInfo | undefined> {
-    let handle: FileHandle;
-    try {
-      handle = await open(path, readNoFollow);
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (isMissing(error) || isSymbolicLinkRefusal(error) || code === 'EISDIR') return undefined;
-      throw error;
-    }
-    try {
-      return await this.#infoOf(key, handle);
-    } finally {
-      await handle.close();
-    }
-  }
-
-  async #infoOf(key: string, handle: FileHandle): Promise<ObjectInfo | undefined> {
-    const stats = await handle.stat();
-    if (!stats.isFile() || stats.size < footerLength) return undefined;
-    const footer = Buffer.alloc(footerLength);
-    await handle.read(footer, 0, footerLength, stats.size - footerLength);
-    const trailerLength = Number.parseInt(footer.toString('latin1'), 16);
-    if (!(trailerLength > 0 && trailerLength <= maxTrailerLength)) return undefined;
-    const dataLength = stats.size - footerLength - trailerLength;
-    if (dataLength < 0) return undefined;
-    const trailerBytes = Buffer.alloc(trailerLength);
-    await handle.read(trailerBytes, 0, trailerLength, dataLength);
-    const trailer = JSON.parse(trailerBytes.toString('utf8')) as Trailer;
-    return {
-      key,
-      size: dataLength,
-      etag: `"${trailer.md5}"`,
-      lastModified: Math.round(stats.mtimeMs),
-      contentType: trailer.contentType,
-      checksumSha256: trailer.sha256,
-    };
-  }
-
   #info(key: string, path: string): Promise<ObjectInfo> {
-    return this.#readInfo(key, path).then((info) => {
+    return readObjectInfoAt(key, path).then((info) => {
       if (!info)
         throw new BallastError('STORAGE_UNAVAILABLE', { message: `"${key}" vanished after put.` });
       return info;
     });
-  }
-
-  /**
-   * Yields `[key, path]` of every object under `directory` in key order, skipping whole
-   * subtrees that lie outside `prefix` or at or before `after`.
-   */
-  async *#walk(
-    directory: string,
-    keyPrefix: string,
-    prefix: string,
-    after: string | undefined,
-  ): AsyncGenerator<[string, string]> {
-    let dirents: Dirent[];
-    try {
-      dirents = await readdir(directory, { withFileTypes: true });
-    } catch (error) {
-      if (isMissing(error)) return;
-      throw error;
-    }
-    const entries = dirents
-      // Symbolic links are not followed, and nothing else than this store's own names listed.
-      .filter((dirent) => !dirent.name.startsWith('.') && !dirent.isSymbolicLink())
-      .flatMap(({ name }) => {
-        const isDirectory = name.endsWith('~');
-        const segment = decodeSegment(isDirectory ? name.slice(0, -1) : name);
-        if (segment === undefined) return [];
-        return [{ name, isDirectory, sortKey: keyPrefix + segment + (isDirectory ? '/' : '') }];
-      })
-      .sort((a, b) => compareObjectKeys(a.sortKey, b.sortKey));
-    for (const entry of entries) {
-      const path = join(directory, entry.name);
-      if (entry.isDirectory) {
-        const overlapsPrefix = entry.sortKey.startsWith(prefix) || prefix.startsWith(entry.sortKey);
-        const beforeCursor =
-          after !== undefined &&
-          compareObjectKeys(entry.sortKey, after) < 0 &&
-          !after.startsWith(entry.sortKey);
-        if (overlapsPrefix && !beforeCursor) yield* this.#walk(path, entry.sortKey, prefix, after);
-        continue;
-      }
-      if (!entry.sortKey.startsWith(prefix)) continue;
-      if (after !== undefined && compareObjectKeys(entry.sortKey, after) <= 0) continue;
-      yield [entry.sortKey, path];
-    }
-  }
-}
-
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    offset += bytesWritten;
   }
 }

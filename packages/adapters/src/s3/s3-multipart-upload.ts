@@ -127,7 +127,9 @@ async function sendParts(
   partSize: number,
   options: MultipartPut,
 ): Promise<SentPart[]> {
-  const buffers = [Buffer.allocUnsafe(partSize), Buffer.allocUnsafe(partSize)];
+  // No part is larger than the object: a small object under a large setting gets small buffers.
+  const bufferSize = Math.min(partSize, options.size);
+  const buffers = [Buffer.allocUnsafe(bufferSize), Buffer.allocUnsafe(bufferSize)];
   const parts: SentPart[] = [];
   let inFlight: Promise<SentPart> | undefined;
   let started = 0;
@@ -152,11 +154,11 @@ async function sendParts(
       if (total > options.size) throw lengthMismatch(options.size, `more than ${options.size}`);
       let offset = 0;
       while (offset < value.byteLength) {
-        const take = Math.min(partSize - filled, value.byteLength - offset);
+        const take = Math.min(bufferSize - filled, value.byteLength - offset);
         buffers[started % 2]!.set(value.subarray(offset, offset + take), filled);
         filled += take;
         offset += take;
-        if (filled === partSize && total < options.size) await flush();
+        if (filled === bufferSize && total < options.size) await flush();
       }
     }
     if (total !== options.size) throw lengthMismatch(options.size, String(total));

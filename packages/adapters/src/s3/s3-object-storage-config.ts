@@ -4,7 +4,7 @@
  * presigner.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { BallastError, type CircuitBreaker, type Clock, type Logger } from '@ballast/core';
+import type { CircuitBreaker, Clock, Logger } from '@ballast/core';
 import { z } from 'zod';
 import { multipartOptionsShape, type S3MultipartOptions } from './s3-multipart-config.js';
 
@@ -198,31 +198,4 @@ function normaliseSha256(value: string): string | undefined {
       ? Buffer.from(value, 'base64')
       : undefined;
   return bytes?.length === 32 ? bytes.toString('base64') : undefined;
-}
-
-/** Headers a presigned PUT binds: kept as signed headers, never hoisted into the query. */
-/** @internal */
-export const boundPutHeaders = ['content-type', 'content-length', 'x-amz-checksum-sha256'];
-
-type GetSignedUrl = typeof import('@aws-sdk/s3-request-presigner').getSignedUrl;
-let presignerModule: Promise<GetSignedUrl> | undefined;
-
-/**
- * `@aws-sdk/s3-request-presigner`, loaded on the first presign only: an app that never
- * presigns does not need it installed.
- */
-export function loadPresigner(): Promise<GetSignedUrl> {
-  presignerModule ??= import('@aws-sdk/s3-request-presigner').then(
-    (module) => module.getSignedUrl,
-    (error: unknown) => {
-      presignerModule = undefined;
-      throw new BallastError('INVALID_OPTIONS', {
-        message:
-          'S3ObjectStorage: presigning needs the optional peer dependency "@aws-sdk/s3-request-presigner"; install it next to "@aws-sdk/client-s3"',
-        details: { field: '@aws-sdk/s3-request-presigner' },
-        cause: error,
-      });
-    },
-  );
-  return presignerModule;
 }

@@ -4,10 +4,7 @@
  * as a `BallastError` with a stable code, so the consistency recipes and the reconciliation
  * runner treat S3 exactly like the memory and filesystem storages they are tested with.
  *
- * When the adapter builds the S3 client itself it turns the SDK's default request and
- * response checksums down to `WHEN_REQUIRED`: with the defaults a streamed PutObject is sent
- * with aws-chunked framing and trailing checksums, which S3-compatible servers that do not
- * decode it (s3rver, older MinIO) store verbatim, framing included: a corrupted object.
+ * The S3 client the adapter builds when given none: `s3-client.ts`.
  */
 import {
   CopyObjectCommand,
@@ -16,13 +13,11 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import {
   BallastError,
-  type CircuitBreaker,
   type Clock,
-  isBallastError,
   type ListObjectsOptions,
   type Logger,
   noopLogger,
@@ -37,23 +32,26 @@ import {
   systemClock,
 } from '@ballast/core';
 import { assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
-import { abortedError, CallDeadline } from './call-deadline.js';
-import { classifyS3Error, type S3FailureContext, toStorageError } from './s3-errors.js';
+import { abortedError } from './call-deadline.js';
+import { S3Calls } from './s3-calls.js';
+import { createS3Client } from './s3-client.js';
+import type { S3FailureContext } from './s3-errors.js';
 import { type MultipartTarget, usesMultipart } from './s3-multipart-config.js';
 import { putInParts } from './s3-multipart-upload.js';
 import {
-  boundPutHeaders,
   listOptionsSchema,
-  loadPresigner,
   optionsSchema,
   presignOptionsSchema,
   putOptionsSchema,
   type S3ObjectStorageOptions,
 } from './s3-object-storage-config.js';
-import { prepareUploadBody } from './upload-body.js';
-
-/** How a call that found no object ends, per operation. */
-type WhenMissing<T> = { readonly missing: () => T } | undefined;
+import { presignS3 } from './s3-presign.js';
+import {
+  prepareUploadBody,
+  SourceStreamFailed,
+  sha256Base64,
+  sourceFailure,
+} from './upload-body.js';
 
 /**
  * `ObjectStorage` on `@aws-sdk/client-s3`.
@@ -89,35 +87,23 @@ export class S3ObjectStorage implements ObjectStorage {
   readonly #maxBufferedUploadBytes: number;
   readonly #multipartThresholdBytes: number;
   readonly #partSizeBytes: number;
-  readonly #breaker: Pick<CircuitBreaker, 'execute'> | undefined;
   readonly #logger: Logger;
   readonly #clock: Clock;
+  readonly #calls: S3Calls;
 
   constructor(options: S3ObjectStorageOptions) {
     const parsed = parseOptions(optionsSchema, options, 'S3ObjectStorage()');
     this.bucket = parsed.bucket;
     this.#ownsClient = parsed.client === undefined;
-    this.client =
-      parsed.client ??
-      new S3Client({
-        region: parsed.region ?? 'us-east-1',
-        maxAttempts: parsed.maxAttempts ?? 1,
-        forcePathStyle: parsed.forcePathStyle ?? parsed.endpoint !== undefined,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        // Without a logger the SDK warns on the console for some failures; route it to ours.
-        logger: sdkLoggerFor(parsed.logger ?? noopLogger),
-        ...(parsed.endpoint === undefined ? {} : { endpoint: parsed.endpoint }),
-        ...(parsed.credentials === undefined ? {} : { credentials: parsed.credentials }),
-      });
+    this.client = parsed.client ?? createS3Client(parsed);
     this.#timeoutMs = parsed.timeoutMs;
     this.#uploadTimeoutMs = parsed.uploadTimeoutMs;
     this.#maxBufferedUploadBytes = parsed.maxBufferedUploadBytes;
     this.#multipartThresholdBytes = parsed.multipartThresholdBytes;
     this.#partSizeBytes = parsed.partSizeBytes;
-    this.#breaker = parsed.breaker;
     this.#logger = parsed.logger ?? noopLogger;
     this.#clock = parsed.clock ?? systemClock;
+    this.#calls = new S3Calls(this.#clock, parsed.breaker, this.#logger);
   }
 
   /**
@@ -170,7 +156,7 @@ export class S3ObjectStorage implements ObjectStorage {
     });
     let failed = true;
     try {
-      const output = await this.#call(
+      const output = await this.#calls.run(
         { operation: 'put', bucket: this.bucket, key },
         this.#uploadTimeoutMs,
         parsed.signal,
@@ -213,7 +199,7 @@ export class S3ObjectStorage implements ObjectStorage {
     const context: S3FailureContext = { operation: 'get', bucket: this.bucket, key };
     const signal = options.signal;
     if (signal?.aborted) throw abortedError(signal, `S3 get of ${key}`);
-    return this.#call(
+    return this.#calls.run(
       context,
       this.#timeoutMs,
       signal,
@@ -235,7 +221,7 @@ export class S3ObjectStorage implements ObjectStorage {
           lastModified: output.LastModified?.getTime() ?? this.#clock.now(),
           ...(output.ETag === undefined ? {} : { etag: output.ETag }),
           ...(output.ContentType === undefined ? {} : { contentType: output.ContentType }),
-          body: this.#guardBody(output.Body.transformToWebStream(), deadline, context),
+          body: this.#calls.guardBody(output.Body.transformToWebStream(), deadline, context),
         };
       },
       { missing: () => undefined },
@@ -248,7 +234,7 @@ export class S3ObjectStorage implements ObjectStorage {
     assertObjectKey(key);
     const signal = options.signal;
     if (signal?.aborted) throw abortedError(signal, `S3 head of ${key}`);
-    const output = await this.#call(
+    const output = await this.#calls.run(
       { operation: 'head', bucket: this.bucket, key },
       this.#timeoutMs,
       signal,
@@ -278,7 +264,7 @@ export class S3ObjectStorage implements ObjectStorage {
     assertObjectKey(key);
     const signal = options.signal;
     if (signal?.aborted) throw abortedError(signal, `S3 delete of ${key}`);
-    await this.#call(
+    await this.#calls.run(
       { operation: 'delete', bucket: this.bucket, key },
       this.#timeoutMs,
       signal,
@@ -311,7 +297,7 @@ export class S3ObjectStorage implements ObjectStorage {
         message: `"${targetKey}" already holds an object; move never replaces one.`,
       });
     }
-    const copied = await this.#call(
+    const copied = await this.#calls.run(
       { operation: 'move', bucket: this.bucket, key: sourceKey },
       this.#timeoutMs,
       signal,
@@ -346,7 +332,7 @@ export class S3ObjectStorage implements ObjectStorage {
   async list(options: ListObjectsOptions = {}): Promise<ObjectPage> {
     const parsed = parseOptions(listOptionsSchema, options, 'S3ObjectStorage.list()');
     if (parsed.signal?.aborted) throw abortedError(parsed.signal, 'S3 list');
-    const output = await this.#call(
+    const output = await this.#calls.run(
       { operation: 'list', bucket: this.bucket },
       this.#timeoutMs,
       parsed.signal,
@@ -393,18 +379,24 @@ export class S3ObjectStorage implements ObjectStorage {
     if (parsed.checksumSha256 !== undefined) {
       headers['x-amz-checksum-sha256'] = parsed.checksumSha256;
     }
-    return this.#presign(
-      'presignPut',
-      key,
-      parsed.expiresInSeconds,
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        ContentType: contentType,
-        ...(parsed.contentLength === undefined ? {} : { ContentLength: parsed.contentLength }),
-        ...(parsed.checksumSha256 === undefined ? {} : { ChecksumSHA256: parsed.checksumSha256 }),
-      }),
-      headers,
+    return presignS3(
+      this.client,
+      {
+        operation: 'presignPut',
+        bucket: this.bucket,
+        key,
+        command: new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ContentType: contentType,
+          ...(parsed.contentLength === undefined ? {} : { ContentLength: parsed.contentLength }),
+          ...(parsed.checksumSha256 === undefined ? {} : { ChecksumSHA256: parsed.checksumSha256 }),
+        }),
+        expiresInSeconds: parsed.expiresInSeconds,
+        headers,
+        signedAt: this.#clock.now(),
+      },
+      (error, context) => this.#calls.report(error, context),
     );
   }
 
@@ -412,12 +404,18 @@ export class S3ObjectStorage implements ObjectStorage {
   async presignGet(key: string, options: PresignOptions): Promise<PresignedRequest> {
     assertObjectKey(key);
     const parsed = parseOptions(presignOptionsSchema, options, 'S3ObjectStorage.presignGet()');
-    return this.#presign(
-      'presignGet',
-      key,
-      parsed.expiresInSeconds,
-      new GetObjectCommand({ Bucket: this.bucket, Key: key }),
-      {},
+    return presignS3(
+      this.client,
+      {
+        operation: 'presignGet',
+        bucket: this.bucket,
+        key,
+        command: new GetObjectCommand({ Bucket: this.bucket, Key: key }),
+        expiresInSeconds: parsed.expiresInSeconds,
+        headers: {},
+        signedAt: this.#clock.now(),
+      },
+      (error, context) => this.#calls.report(error, context),
     );
   }
 
@@ -438,7 +436,7 @@ export class S3ObjectStorage implements ObjectStorage {
       clock: this.#clock,
       logger: this.#logger,
       call: (signal, send) =>
-        this.#call(
+        this.#calls.run(
           context,
           this.#uploadTimeoutMs,
           signal,
@@ -447,165 +445,4 @@ export class S3ObjectStorage implements ObjectStorage {
         ),
     };
   }
-
-  async #presign(
-    operation: 'presignPut' | 'presignGet',
-    key: string,
-    expiresInSeconds: number,
-    command: PutObjectCommand | GetObjectCommand,
-    headers: Record<string, string>,
-  ): Promise<PresignedRequest> {
-    const signedAt = this.#clock.now();
-    const getSignedUrl = await loadPresigner();
-    try {
-      const url = await getSignedUrl(this.client, command, {
-        expiresIn: expiresInSeconds,
-        signingDate: new Date(signedAt),
-        ...(operation === 'presignPut'
-          ? {
-              signableHeaders: new Set(boundPutHeaders),
-              unhoistableHeaders: new Set(boundPutHeaders),
-            }
-          : {}),
-      });
-      return {
-        url,
-        method: operation === 'presignPut' ? 'PUT' : 'GET',
-        headers,
-        expiresAt: signedAt + expiresInSeconds * 1000,
-      };
-    } catch (error) {
-      // Signing is local; it fails only when credentials cannot be resolved.
-      throw this.#report(error, { operation, bucket: this.bucket, key });
-    }
-  }
-
-  /**
-   * Runs one SDK call under its deadline and the breaker. A missing object is an answer, not
-   * a failure, so it is turned into the operation's result inside the breaker and never
-   * counts towards opening it.
-   */
-  async #call<T, M = never>(
-    context: S3FailureContext,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-    send: (deadline: CallDeadline) => Promise<T>,
-    whenMissing: WhenMissing<M>,
-    bodyOutlivesCall = false,
-  ): Promise<T | M> {
-    const attempt = async (): Promise<T | M> => {
-      const deadline = new CallDeadline(this.#clock, timeoutMs, signal);
-      let succeeded = false;
-      try {
-        const result = await send(deadline);
-        succeeded = true;
-        return result;
-      } catch (error) {
-        if (isBallastError(error)) throw error;
-        const describe = `S3 ${context.operation} of ${context.key ?? context.bucket}`;
-        const byDeadline = deadline.explain(error, describe);
-        if (byDeadline !== undefined) throw this.#log(byDeadline, context, error);
-        const facts = classifyS3Error(error);
-        if (facts.kind === 'not-found' && whenMissing !== undefined) return whenMissing.missing();
-        throw this.#report(error, context, facts);
-      } finally {
-        // A download keeps listening to the caller's signal until its body ends.
-        if (succeeded && bodyOutlivesCall) deadline.stopTimer();
-        else deadline.release();
-      }
-    };
-    if (this.#breaker === undefined) return attempt();
-    // With the caller's signal, a call the caller aborted is not held against S3.
-    return this.#breaker.execute(attempt, signal === undefined ? undefined : { signal });
-  }
-
-  #guardBody(
-    source: ReadableStream<Uint8Array>,
-    deadline: CallDeadline,
-    context: S3FailureContext,
-  ): ReadableStream<Uint8Array> {
-    const reader = source.getReader();
-    const describe = `S3 get of ${context.key}`;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        try {
-          const { done, value } = await reader.read();
-          if (done) {
-            deadline.release();
-            controller.close();
-            return;
-          }
-          controller.enqueue(value);
-        } catch (error) {
-          deadline.release();
-          controller.error(
-            deadline.explain(error, describe) ??
-              toStorageError(error, context, { kind: 'unavailable' }),
-          );
-        }
-      },
-      cancel: async (reason) => {
-        deadline.release();
-        await reader.cancel(reason);
-      },
-    });
-  }
-
-  #report(error: unknown, context: S3FailureContext, facts = classifyS3Error(error)): BallastError {
-    return this.#log(toStorageError(error, context, facts), context, error, facts);
-  }
-
-  #log(
-    mapped: BallastError,
-    context: S3FailureContext,
-    error: unknown,
-    facts = classifyS3Error(error),
-  ): BallastError {
-    if (mapped.code === 'ABORTED') return mapped;
-    this.#logger.warn(
-      {
-        code: mapped.code,
-        retryable: mapped.retryable,
-        operation: context.operation,
-        bucket: context.bucket,
-        key: context.key,
-        s3Code: facts.s3Code,
-        httpStatus: facts.httpStatus,
-        requestId: facts.requestId,
-      },
-      mapped.message,
-    );
-    return mapped;
-  }
-}
-
-/** The SDK's logger shape, forwarded to `logger.debug`: the adapter logs what matters itself. */
-function sdkLoggerFor(logger: Logger) {
-  const forward = (...content: unknown[]) =>
-    logger.debug({ source: '@aws-sdk/client-s3' }, content.map(String).join(' '));
-  return { debug: () => {}, info: () => {}, warn: forward, error: forward };
-}
-
-/** A put whose body stream (the caller's) failed, carried out of the breaker as a value. */
-class SourceStreamFailed {
-  constructor(readonly error: unknown) {}
-}
-
-function sourceFailure(key: string, error: unknown): BallastError {
-  // A length mismatch is already a precise BallastError (VALIDATION_FAILED, contentLength).
-  if (isBallastError(error)) return error;
-  return new BallastError('UPLOAD_FAILED', {
-    message: `S3 put of ${key} failed: the body stream errored`,
-    cause: error,
-    retryable: false,
-  });
-}
-
-async function sha256Base64(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(
-    await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>),
-  );
-  let binary = '';
-  for (const byte of digest) binary += String.fromCharCode(byte);
-  return btoa(binary);
 }

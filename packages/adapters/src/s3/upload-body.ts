@@ -6,7 +6,7 @@
  * into memory up to a limit and sent as bytes.
  */
 import { Readable } from 'node:stream';
-import { BallastError } from '@ballast/core';
+import { BallastError, isBallastError } from '@ballast/core';
 import { readBodyStream } from '@ballast/core/adapter-kit';
 
 /** A body ready for PutObject, with its size in bytes. */
@@ -104,4 +104,28 @@ function readWithin(stream: ReadableStream<Uint8Array>, limit: number): Promise<
         details: { limit },
       }),
   });
+}
+
+/** A put whose body stream (the caller's) failed, carried out of the breaker as a value. */
+export class SourceStreamFailed {
+  constructor(readonly error: unknown) {}
+}
+
+export function sourceFailure(key: string, error: unknown): BallastError {
+  // A length mismatch is already a precise BallastError (VALIDATION_FAILED, contentLength).
+  if (isBallastError(error)) return error;
+  return new BallastError('UPLOAD_FAILED', {
+    message: `S3 put of ${key} failed: the body stream errored`,
+    cause: error,
+    retryable: false,
+  });
+}
+
+export async function sha256Base64(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>),
+  );
+  let binary = '';
+  for (const byte of digest) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }

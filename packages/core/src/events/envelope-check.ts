@@ -8,21 +8,40 @@ import type { EventEnvelope } from './event-envelope.js';
 
 const maxIdLength = 200;
 const maxTextLength = 500;
+/**
+ * Control characters and line separators. Ids and keys become job ids, inbox keys and log
+ * fields; a newline in one forges a log line, a NUL can make two inbox keys collide.
+ */
+export const controlCharacters = /[\p{Cc}\u2028\u2029]/u;
+/** `2026-12-04T10:00:00.000Z`, seconds and fraction optional, `Z` or an offset. */
+const isoDateTime =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 
 function invalid(field: string, problem: string, raw: Record<string, unknown> | undefined) {
   const details: Record<string, unknown> = { reason: 'invalid-envelope', field };
-  if (typeof raw?.type === 'string') details.type = raw.type.slice(0, maxTextLength);
-  if (typeof raw?.id === 'string') details.eventId = raw.id.slice(0, maxIdLength);
+  const type = raw?.type;
+  const id = raw?.id;
+  if (isText(type, maxTextLength)) details.type = type;
+  if (isText(id, maxIdLength)) details.eventId = id;
   return new BallastError('EVENT_INVALID', {
     message: `Invalid event envelope: "${field}" ${problem}`,
     details,
   });
 }
 
+function isText(value: unknown, max: number): value is string {
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= max &&
+    !controlCharacters.test(value)
+  );
+}
+
 function optionalText(raw: Record<string, unknown>, field: string, max: number): void {
   const value = raw[field];
   if (value === undefined || value === null) return;
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+  if (!isText(value, max)) {
     throw invalid(field, `must be a non-empty string of at most ${max} characters`, raw);
   }
 }
@@ -45,18 +64,19 @@ export function checkEnvelope(raw: unknown): EventEnvelope {
     throw invalid('(envelope)', 'must be an object', undefined);
   }
   const input = value as Record<string, unknown>;
-  if (
-    typeof input.type !== 'string' ||
-    input.type.length === 0 ||
-    input.type.length > maxTextLength
-  ) {
+  if (!isText(input.type, maxTextLength)) {
     throw invalid('type', 'must be a non-empty string like "order.created.v1"', input);
   }
-  if (typeof input.id !== 'string' || input.id.length === 0 || input.id.length > maxIdLength) {
+  if (!isText(input.id, maxIdLength)) {
     throw invalid('id', `must be a non-empty string of at most ${maxIdLength} characters`, input);
   }
-  if (typeof input.occurredAt !== 'string' || Number.isNaN(Date.parse(input.occurredAt))) {
-    throw invalid('occurredAt', 'must be an ISO 8601 date string', input);
+  // Date.parse alone accepts '1' or an English date; the wire format is ISO 8601 only.
+  if (
+    typeof input.occurredAt !== 'string' ||
+    !isoDateTime.test(input.occurredAt) ||
+    Number.isNaN(Date.parse(input.occurredAt))
+  ) {
+    throw invalid('occurredAt', 'must be an ISO 8601 date-time string', input);
   }
   optionalText(input, 'traceId', maxIdLength);
   optionalText(input, 'tenantId', maxIdLength);

@@ -81,6 +81,10 @@ const optionsSchema = v.object({
   ),
 });
 
+const decodeOptionsSchema = v.object({
+  as: v.optional(v.custom<EventDefinition>(isDefinition, 'an event from defineEvent()')),
+});
+
 function duplicate(field: string, what: string): BallastError {
   return new BallastError('INVALID_OPTIONS', {
     message: `Invalid options for createEventCatalog(): "${field}": ${what}`,
@@ -154,6 +158,8 @@ export function createEventCatalog(options: EventCatalogOptions): EventCatalog {
   }
 
   async function decode(raw: unknown, decodeOptions: DecodeOptions<EventDefinition> = {}) {
+    // A wrong `as` is the caller's bug, not the event's: it must not dead-letter every delivery.
+    parseOptions(decodeOptionsSchema, decodeOptions, 'catalog.decode()');
     const event = checkEnvelope(raw);
     const target = decodeOptions.as;
     const match = eventTypePattern.exec(event.type);

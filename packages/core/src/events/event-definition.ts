@@ -63,11 +63,14 @@ export type EventOutput<Definition> =
 export type EventInput<Definition> =
   Definition extends EventDefinition<string, infer I, unknown> ? I : never;
 
+// What a consumer's envelope check accepts (no control characters, see envelope-check.ts), so
+// create() never makes an event every consumer would dead-letter.
+const printable = /^[^\p{Cc}\u2028\u2029]*$/u;
 const createOptionsSchema = v.object({
-  id: v.optional(v.string({ minLength: 1, maxLength: 200 })),
-  key: v.optional(v.string({ minLength: 1, maxLength: 500 })),
-  tenantId: v.optional(v.string({ minLength: 1, maxLength: 200 })),
-  traceId: v.optional(v.string({ minLength: 1, maxLength: 200 })),
+  id: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
+  key: v.optional(v.string({ minLength: 1, maxLength: 500, pattern: printable })),
+  tenantId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
+  traceId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
   occurredAt: v.optional(v.date()),
 });
 
@@ -80,7 +83,7 @@ function isStandardSchema(value: unknown): value is StandardSchemaV1 {
  * Defines one version of an event.
  *
  * @param name dot-separated lowercase words, e.g. `'order.created'`.
- * @param version a positive integer; the type is `${name}.v${version}`.
+ * @param version a positive integer (at most 1 000 000); the type is `${name}.v${version}`.
  * @param schema the payload's Standard Schema (a zod schema works as it is).
  *
  * @example
@@ -107,7 +110,8 @@ export function defineEvent<
   parseOptions(
     v.object({
       name: v.string({ pattern: eventNamePattern, maxLength: 200 }),
-      version: v.number({ min: 1, integer: true }),
+      // Bounded: past 1e21 a number prints as `1e+21`, a type no consumer could parse.
+      version: v.number({ min: 1, max: 1_000_000, integer: true }),
       schema: v.custom<Schema>(isStandardSchema, 'a Standard Schema (zod, valibot, v, …)'),
     }),
     { name, version, schema },

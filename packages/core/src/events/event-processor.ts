@@ -62,8 +62,29 @@ export function handleEvent<Definition extends EventDefinition, Transaction = un
     context: EventHandlerContext,
   ) => unknown,
 ): EventSubscription<Transaction> {
+  parseOptions(
+    v.object({ event: eventDefinitionSchema, handle: v.func() }),
+    { event, handle },
+    'handleEvent()',
+  );
   return { event, handle: handle as EventSubscription<Transaction>['handle'] };
 }
+
+const eventDefinitionSchema = v.custom<EventDefinition>(
+  (value) =>
+    typeof (value as Partial<EventDefinition> | null)?.type === 'string' &&
+    typeof (value as EventDefinition).name === 'string',
+  'an event from defineEvent()',
+);
+
+// Read by shape: an engine adapter may hand over a richer object; only these two are checked.
+const deliverySchema = v.object(
+  {
+    attempt: v.optional(v.number({ min: 1, integer: true })),
+    jobId: v.optional(v.string({ maxLength: 1_000 })),
+  },
+  { unknownKeys: 'strip' },
+);
 
 /** Options for {@link createEventProcessor}. */
 export interface EventProcessorOptions<Transaction = undefined> {
@@ -115,7 +136,11 @@ export interface EventProcessor {
   readonly consumer: string;
   /** The types the handlers were written for, e.g. `['order.created.v2']`. */
   readonly types: readonly string[];
-  /** Handles one delivery. Never rejects: every failure is an outcome. */
+  /**
+   * Handles one delivery. Never rejects for anything `raw` holds or the handler does: every
+   * such failure is an outcome. Only a malformed `delivery` (the engine adapter's bug) rejects,
+   * with `INVALID_OPTIONS`.
+   */
   process(raw: unknown, delivery?: DeliveryInfo): Promise<ProcessOutcome>;
 }
 
@@ -240,6 +265,7 @@ export function createEventProcessor<Transaction = undefined>(
   }
 
   async function process(raw: unknown, delivery: DeliveryInfo = {}): Promise<ProcessOutcome> {
+    parseOptions(deliverySchema, delivery, 'processor.process()');
     const attempt = delivery.attempt ?? 1;
     let decoded: DecodedEvent;
     let subscription: EventSubscription<Transaction>;

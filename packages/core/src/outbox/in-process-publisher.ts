@@ -53,6 +53,12 @@ export interface InProcessPublisherOptions {
   concurrency?: number;
   /** Event ids remembered to ignore re-publishing; the oldest are forgotten first. Default `100_000`. */
   maxRemembered?: number;
+  /**
+   * Dead letters kept for `deadLetters()` and `redrive()`; past it the oldest is forgotten (and
+   * a warning logged), so a consumer that rejects everything cannot grow memory without end.
+   * Default `10_000`.
+   */
+  maxDeadLetters?: number;
   on?: Partial<InProcessPublisherEvents>;
   clock?: Clock;
   logger?: Logger;
@@ -88,9 +94,15 @@ const optionsSchema = v.object({
   backoffMs: v.optional(v.array(v.durationMs(), { minLength: 1 })),
   concurrency: v.optional(v.number({ min: 1, max: 1_000, integer: true })),
   maxRemembered: v.optional(v.number({ min: 1, integer: true })),
+  maxDeadLetters: v.optional(v.number({ min: 1, integer: true })),
   on: v.optional(v.object({ delivered: v.optional(v.func()), deadLetter: v.optional(v.func()) })),
   clock: v.optional(v.clock()),
   logger: v.optional(v.logger()),
+});
+
+const redriveFilterSchema = v.object({
+  type: v.optional(v.string()),
+  since: v.optional(v.date()),
 });
 
 interface Job {
@@ -120,6 +132,7 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
   const backoffMs = opts.backoffMs ?? [500, 1_000, 2_000];
   const concurrency = opts.concurrency ?? 8;
   const maxRemembered = opts.maxRemembered ?? 100_000;
+  const maxDeadLetters = opts.maxDeadLetters ?? 10_000;
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? noopLogger;
 
@@ -223,6 +236,13 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
           failedAt: clock.now(),
         };
         dead.push(letter);
+        if (dead.length > maxDeadLetters) {
+          const forgotten = dead.shift() as InProcessDeadLetter;
+          logger.warn(
+            { eventId: forgotten.event.id, type: forgotten.event.type, maxDeadLetters },
+            'in-process publisher: forgot the oldest dead letter to stay within maxDeadLetters',
+          );
+        }
         logger.error(
           { eventId: job.event.id, type: job.event.type, reason, attempts: attempt },
           'in-process publisher: event dead-lettered',
@@ -274,6 +294,7 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
   }
 
   function redrive(filter: RedriveFilter = {}): number {
+    parseOptions(redriveFilterSchema, filter, 'publisher.redrive()');
     const since = filter.since?.getTime() ?? Number.NEGATIVE_INFINITY;
     let count = 0;
     for (let i = 0; i < dead.length; ) {

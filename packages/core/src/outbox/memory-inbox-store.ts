@@ -108,6 +108,7 @@ export class MemoryInboxStore implements InboxStore<undefined> {
   }
 }
 
+// JSON of the pair, not a separator: no consumer name and event id can spell another pair's key.
 function keyOf(ref: InboxRef): string {
-  return `${ref.consumer}\u0000${ref.eventId}`;
+  return JSON.stringify([ref.consumer, ref.eventId]);
 }

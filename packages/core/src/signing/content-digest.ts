@@ -6,14 +6,26 @@
 import { parseDictionary } from 'structured-headers';
 import { encodeBase64 } from '../crypto/byte-encoding.js';
 import { timingSafeEqual } from '../crypto/timing-safe-equal.js';
+import { BallastError } from '../errors/ballast-error.js';
 
 const encoder = new TextEncoder();
 /** Algorithms RFC 9530 registers as active; the deprecated ones (md5, sha, crc32…) are ignored. */
 const algorithms = { 'sha-256': 'SHA-256', 'sha-512': 'SHA-512' } as const;
 type DigestAlgorithm = keyof typeof algorithms;
 
-function bodyBytes(body: string | Uint8Array): Uint8Array<ArrayBuffer> {
+/**
+ * The body's bytes. Anything but a string or bytes is refused: `new Uint8Array(object)` is an
+ * empty array, and Express's `req.body` (a parsed object typed `any`) would then "match" the
+ * digest of an empty body whatever the request carried.
+ */
+function bodyBytes(body: string | Uint8Array, where: string): Uint8Array<ArrayBuffer> {
   if (typeof body === 'string') return encoder.encode(body);
+  if (!(body instanceof Uint8Array)) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: `Invalid options for ${where}: "body": expected the raw body as a string or a Uint8Array`,
+      details: { field: 'body' },
+    });
+  }
   // WebCrypto wants an ArrayBuffer-backed view; copy only when the body sits on something else.
   return body.buffer instanceof ArrayBuffer
     ? (body as Uint8Array<ArrayBuffer>)
@@ -35,7 +47,8 @@ async function digest(algorithm: DigestAlgorithm, body: Uint8Array<ArrayBuffer>)
  * ```
  */
 export async function createContentDigest(body: string | Uint8Array): Promise<string> {
-  return `sha-256=:${encodeBase64(await digest('sha-256', bodyBytes(body)))}:`;
+  const bytes = bodyBytes(body, 'createContentDigest()');
+  return `sha-256=:${encodeBase64(await digest('sha-256', bytes))}:`;
 }
 
 /** Digest lengths in bytes: a member of another length cannot be a digest of that algorithm. */
@@ -71,7 +84,9 @@ function countMembers(value: string): number {
  * the first would disagree with a receiver that read the last, so the value is refused instead.
  */
 function parseContentDigest(value: string): Map<DigestAlgorithm, Uint8Array> | undefined {
-  if (value.length === 0 || value.length > maxContentDigestLength) return undefined;
+  // A missing header (`undefined`) or a repeated one (Node's `string[]`) is no digest.
+  if (typeof value !== 'string' || value.length === 0 || value.length > maxContentDigestLength)
+    return undefined;
   let dictionary: ReturnType<typeof parseDictionary>;
   try {
     dictionary = parseDictionary(value);
@@ -102,11 +117,12 @@ export type ContentDigestProblem = 'malformed' | 'unsupported-algorithm' | 'mism
 export async function checkContentDigest(
   value: string,
   body: string | Uint8Array,
+  where = 'checkContentDigest()',
 ): Promise<ContentDigestProblem | undefined> {
+  const bytes = bodyBytes(body, where);
   const members = parseContentDigest(value);
   if (!members) return 'malformed';
   if (members.size === 0) return 'unsupported-algorithm';
-  const bytes = bodyBytes(body);
   for (const [algorithm, expected] of members) {
     const actual = await digest(algorithm, bytes);
     // A digest is not secret, but comparing it in constant time costs nothing.
@@ -131,5 +147,5 @@ export async function verifyContentDigest(
   value: string,
   body: string | Uint8Array,
 ): Promise<boolean> {
-  return (await checkContentDigest(value, body)) === undefined;
+  return (await checkContentDigest(value, body, 'verifyContentDigest()')) === undefined;
 }

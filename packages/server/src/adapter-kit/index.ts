@@ -33,6 +33,14 @@ export {
   loggerSchema,
   methodsSchema,
 } from '../options/index.js';
+// Rate limits: the options every framework's limiter takes (an adapter adds its store), their
+// schema, the limit they resolve to and the counter key of a request.
+export {
+  type RateLimitOptions,
+  rateLimitKey,
+  rateLimitOptionsSchema,
+  resolveRateLimit,
+} from '../rate-limit/index.js';
 // Signing: the guard that verifies a request and turns a refusal into a response.
 export {
   createSignatureGuard,

@@ -1,4 +1,10 @@
 export {
+  type RateLimitOptions,
+  rateLimitKey,
+  rateLimitOptionsSchema,
+  resolveRateLimit,
+} from './rate-limit-options.js';
+export {
   localhostAddresses,
   type RateLimitPreset,
   type RateLimitPresetName,

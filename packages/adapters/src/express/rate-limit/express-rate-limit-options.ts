@@ -6,55 +6,31 @@
  * a shared store (`rate-limit-redis`'s `RedisStore`).
  */
 import { parseOptions } from '@ballast/core/adapter-kit';
+import { rateLimitedError, toResponse } from '@ballast/server';
 import {
-  localhostAddresses,
-  type RateLimitPresetName,
-  rateLimitedError,
-  rateLimitPresets,
-  toResponse,
-} from '@ballast/server';
+  type RateLimitOptions,
+  rateLimitKey,
+  rateLimitOptionsSchema,
+  resolveRateLimit,
+} from '@ballast/server/adapter-kit';
 import type { Request } from 'express';
 import type { Options, Store } from 'express-rate-limit';
 import { z } from 'zod';
 import { sendExpressResponse } from '../send-express-response.js';
 
-/** Options for {@link expressRateLimitOptions}. */
-export interface ExpressRateLimitOptions {
-  /** Seed 004 preset: `'global'` (100/min), `'signUp'` (5/15 min), `'login'` (10/15 min). Default `'global'`. */
-  readonly preset?: RateLimitPresetName;
-  /** Overrides the preset's request count per window. */
-  readonly limit?: number;
-  /** Overrides the preset's window, in ms. */
-  readonly windowMs?: number;
-  /**
-   * Whose budget a request spends: `'ip'` (default; IPv6 by /56 subnet, as express-rate-limit
-   * does), or a function returning a user or tenant id (return `undefined` to fall back to the IP).
-   */
-  readonly key?: 'ip' | ((req: Request) => string | undefined | Promise<string | undefined>);
-  /** Client IPs never limited. Default: localhost (`127.0.0.1`, `::1`). Pass `[]` to limit them too. */
-  readonly allowList?: readonly string[];
+/**
+ * Options for {@link expressRateLimitOptions}: `RateLimitOptions` of `@ballast/server/adapter-kit`
+ * (preset, limit, windowMs, key, allowList; with `'ip'`, IPv6 is keyed by /56 subnet, as
+ * express-rate-limit does), plus the store and the 429's locale.
+ */
+export interface ExpressRateLimitOptions extends RateLimitOptions<Request> {
   /** A shared counter store (e.g. `new RedisStore({ sendCommand, prefix })`). Default: in memory, per process. */
   readonly store?: Store;
   /** Locale of the 429's message. Default: the request's `Accept-Language`. */
   readonly locale?: string;
 }
 
-const optionsSchema = z.strictObject({
-  preset: z.enum(['global', 'signUp', 'login']).default('global'),
-  limit: z.number().int().min(1).optional(),
-  windowMs: z
-    .number()
-    .int()
-    .min(1_000)
-    .max(2 ** 31 - 1)
-    .optional(),
-  key: z
-    .union([
-      z.literal('ip'),
-      z.custom<(req: Request) => string | undefined>((v) => typeof v === 'function'),
-    ])
-    .default('ip'),
-  allowList: z.array(z.string()).default([...localhostAddresses]),
+const optionsSchema = rateLimitOptionsSchema<Request>().extend({
   store: z
     .custom<Store>(
       (v) => typeof v === 'object' && v !== null && typeof (v as Store).increment === 'function',
@@ -79,9 +55,7 @@ const optionsSchema = z.strictObject({
  */
 export function expressRateLimitOptions(options: ExpressRateLimitOptions = {}): Partial<Options> {
   const parsed = parseOptions(optionsSchema, options, 'expressRateLimitOptions()');
-  const preset = rateLimitPresets[parsed.preset];
-  const limit = parsed.limit ?? preset.limit;
-  const windowMs = parsed.windowMs ?? preset.windowMs;
+  const { limit, windowMs } = resolveRateLimit(parsed);
   const { key, allowList, locale } = parsed;
   const allowed = new Set(allowList);
   return {
@@ -95,10 +69,7 @@ export function expressRateLimitOptions(options: ExpressRateLimitOptions = {}): 
     ...(key === 'ip'
       ? {}
       : {
-          keyGenerator: async (req: Request) => {
-            const id = await key(req);
-            return id === undefined ? `ip:${req.ip ?? 'unknown'}` : `id:${id}`;
-          },
+          keyGenerator: async (req: Request) => rateLimitKey(await key(req), req.ip),
           // The IP fallback above is deliberate; the user/tenant key is the point.
           validate: { keyGeneratorIpFallback: false },
         }),

@@ -6,54 +6,28 @@
  * instances, pass an ioredis client as `redis`: the plugin's own Redis store.
  */
 import { parseOptions } from '@ballast/core/adapter-kit';
+import { rateLimitedError } from '@ballast/server';
 import {
-  localhostAddresses,
-  type RateLimitPresetName,
-  rateLimitedError,
-  rateLimitPresets,
-} from '@ballast/server';
+  type RateLimitOptions,
+  rateLimitKey,
+  rateLimitOptionsSchema,
+  resolveRateLimit,
+} from '@ballast/server/adapter-kit';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
-/** Options for {@link fastifyRateLimitOptions}. */
-export interface FastifyRateLimitOptions {
-  /** Seed 004 preset: `'global'` (100/min), `'signUp'` (5/15 min), `'login'` (10/15 min). Default `'global'`. */
-  readonly preset?: RateLimitPresetName;
-  /** Overrides the preset's request count per window. */
-  readonly limit?: number;
-  /** Overrides the preset's window, in ms. */
-  readonly windowMs?: number;
-  /**
-   * Whose budget a request spends: `'ip'` (default), or a function returning a user or tenant id
-   * (return `undefined` to fall back to the IP).
-   */
-  readonly key?:
-    | 'ip'
-    | ((request: FastifyRequest) => string | undefined | Promise<string | undefined>);
-  /** Client IPs never limited. Default: localhost (`127.0.0.1`, `::1`). Pass `[]` to limit them too. */
-  readonly allowList?: readonly string[];
+/**
+ * Options for {@link fastifyRateLimitOptions}: `RateLimitOptions` of `@ballast/server/adapter-kit`
+ * (preset, limit, windowMs, key, allowList), plus the Redis client the plugin shares counters in.
+ */
+export interface FastifyRateLimitOptions extends RateLimitOptions<FastifyRequest> {
   /** An ioredis client shared by every instance. Default: in memory, per process. */
   readonly redis?: unknown;
   /** Redis key prefix. Default `'ballast-rate-limit:<preset>:'`. */
   readonly nameSpace?: string;
 }
 
-const optionsSchema = z.strictObject({
-  preset: z.enum(['global', 'signUp', 'login']).default('global'),
-  limit: z.number().int().min(1).optional(),
-  windowMs: z
-    .number()
-    .int()
-    .min(1_000)
-    .max(2 ** 31 - 1)
-    .optional(),
-  key: z
-    .union([
-      z.literal('ip'),
-      z.custom<(request: FastifyRequest) => string | undefined>((v) => typeof v === 'function'),
-    ])
-    .default('ip'),
-  allowList: z.array(z.string()).default([...localhostAddresses]),
+const optionsSchema = rateLimitOptionsSchema<FastifyRequest>().extend({
   redis: z
     .custom<object>(
       (v) =>
@@ -93,20 +67,17 @@ export function fastifyRateLimitOptions(
   options: FastifyRateLimitOptions = {},
 ): FastifyRateLimitPluginOptions {
   const parsed = parseOptions(optionsSchema, options, 'fastifyRateLimitOptions()');
-  const preset = rateLimitPresets[parsed.preset];
-  const max = parsed.limit ?? preset.limit;
+  const { limit: max, windowMs } = resolveRateLimit(parsed);
   const { key } = parsed;
   return {
     max,
-    timeWindow: parsed.windowMs ?? preset.windowMs,
+    timeWindow: windowMs,
     allowList: [...parsed.allowList],
     ...(key === 'ip'
       ? {}
       : {
-          keyGenerator: async (request: FastifyRequest) => {
-            const id = await key(request);
-            return id === undefined ? `ip:${request.ip}` : `id:${id}`;
-          },
+          keyGenerator: async (request: FastifyRequest) =>
+            rateLimitKey(await key(request), request.ip),
         }),
     // RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset (and Retry-After on a 429).
     enableDraftSpec: true,

@@ -23,87 +23,30 @@ import {
   type UploadInTransactionOptions,
 } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
+import type { Kysely, QueryExecutorProvider, Transaction } from 'kysely';
+import { documentTableRefs, type ResolvedDocumentTables } from './documents-table.js';
 import {
-  type Kysely,
-  type QueryExecutorProvider,
-  type RawBuilder,
-  sql,
-  type Transaction,
-} from 'kysely';
-import { z } from 'zod';
-import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
+  type DocumentRow,
+  isRestorePoint,
+  type KyselyDocumentRecordsOptions,
+  optionsSchema,
+  type RestorePoint,
+} from './kysely-document-records-config.js';
 import {
-  type DocumentTableRefs,
-  type DocumentTablesOptions,
-  documentTableRefs,
-  documentTablesSchema,
-  type ResolvedDocumentTables,
-} from './documents-table.js';
-import { prefixUpperBound } from './key-prefix-range.js';
+  type DocumentTablesSql,
+  expirePendingSql,
+  insertSql,
+  listByKeySql,
+  markErrorSql,
+  markUploadedSql,
+  restoreSql,
+  softDeleteSql,
+} from './kysely-document-records-sql.js';
 
-/** A document row as the records return it. */
-export interface DocumentRow extends DocumentRecordRef {
-  readonly updatedAt: number;
-  /** Every column of the row as the driver returned it, your own columns included. */
-  readonly columns: Readonly<Record<string, unknown>>;
-}
-
-/** Options for {@link KyselyDocumentRecords}. */
-export interface KyselyDocumentRecordsOptions<Data> extends DocumentTablesOptions {
-  /**
-   * A Kysely instance on Postgres (`pg`, PGlite or any Postgres dialect), or a transaction,
-   * which binds the records to it. Its database type does not matter: the records issue their
-   * own SQL.
-   */
-  db: QueryExecutorProvider;
-  /**
-   * Turns the recipe's `record` (your data) into column values of the inserted row. Default:
-   * `record` is already an object of column name → value (`{ name: 'deed.pdf' }`).
-   */
-  dataColumns?: (data: Data) => Record<string, unknown>;
-  /** Id of a new row. Default `crypto.randomUUID()`. */
-  generateId?: () => string;
-  /** Source of `now` for {@link KyselyDocumentRecords.transactional}. Default: system clock. */
-  clock?: Clock;
-}
-
-const optionsSchema = documentTablesSchema.extend({
-  db: kyselyExecutorSchema,
-  dataColumns: z
-    .custom<(data: unknown) => Record<string, unknown>>(
-      (value) => typeof value === 'function',
-      'must be a function',
-    )
-    .optional(),
-  generateId: z
-    .custom<() => string>((value) => typeof value === 'function', 'must be a function')
-    .optional(),
-  clock: z
-    .custom<Clock>(
-      (value) => typeof (value as Partial<Clock>)?.now === 'function',
-      'must be a Clock',
-    )
-    .optional(),
-});
-
-/** What `softDelete` hands to `restore`. */
-interface RestorePoint {
-  readonly kind: 'ballast-kysely-restore-point';
-  readonly id: string;
-  readonly status: unknown;
-  readonly updatedAt: unknown;
-  readonly deletedAt: unknown;
-  /** Dependants this soft delete retired, as text; chunks deleted earlier are not in it. */
-  readonly dependantIds: readonly string[];
-}
-
-function isRestorePoint(token: unknown): token is RestorePoint {
-  return (
-    typeof token === 'object' &&
-    token !== null &&
-    (token as Partial<RestorePoint>).kind === 'ballast-kysely-restore-point'
-  );
-}
+export type {
+  DocumentRow,
+  KyselyDocumentRecordsOptions,
+} from './kysely-document-records-config.js';
 
 type Raw = Record<string, unknown>;
 
@@ -155,7 +98,7 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
 {
   readonly #db: QueryExecutorProvider;
   readonly #tables: ResolvedDocumentTables;
-  readonly #refs: DocumentTableRefs;
+  readonly #sql: DocumentTablesSql;
   readonly #dataColumns: (data: Data) => Record<string, unknown>;
   readonly #generateId: () => string;
   readonly #clock: Clock;
@@ -167,7 +110,7 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
     this.#options = options;
     this.#db = parsed.db;
     this.#tables = parsed;
-    this.#refs = documentTableRefs(parsed);
+    this.#sql = { tables: parsed, refs: documentTableRefs(parsed) };
     const { table: _table, ...columns } = parsed.documents;
     this.#managedColumns = new Set(
       Object.values(columns).filter((name): name is string => typeof name === 'string'),
@@ -245,12 +188,7 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
       }
       values.set(column, value);
     }
-    const columns = [...values.keys()].map((column) => sql.id(column));
-    const params = [...values.values()].map((value) => sql`${value}`);
-    const result = await sql<Raw>`
-      INSERT INTO ${this.#refs.documents} (${sql.join(columns)})
-      VALUES (${sql.join(params)})
-      RETURNING *`.execute(this.#db);
+    const result = await insertSql(this.#sql, values).execute(this.#db);
     return this.#toRow(this.#only(result.rows, 'insert'));
   }
 
@@ -258,33 +196,7 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
     id: string,
     context: DocumentRecordContext,
   ): Promise<SoftDeletedRecord | undefined> {
-    const c = this.#tables.documents;
-    const s = this.#tables.statuses;
-    const now = new Date(context.now);
-    const documents = this.#refs.documents;
-    const deletedAt = c.deletedAt === null ? sql`NULL` : sql.id(c.deletedAt);
-    const setDeletedAt = c.deletedAt === null ? sql`` : sql`, ${sql.id(c.deletedAt)} = ${now}`;
-    const result = await sql<{
-      key: string;
-      status: unknown;
-      updated_at: unknown;
-      deleted_at: unknown;
-      dependant_ids: unknown;
-    }>`
-      WITH old AS (
-        SELECT ${sql.id(c.id)} AS id, ${sql.id(c.storageKey)} AS key, ${sql.id(c.status)} AS status,
-               ${sql.id(c.updatedAt)} AS updated_at, ${deletedAt} AS deleted_at
-        FROM ${documents}
-        WHERE ${sql.id(c.id)} = ${id} AND ${sql.id(c.status)} IN (${s.active}, ${s.error})
-        FOR UPDATE
-      ), doc AS (
-        UPDATE ${documents} AS d
-        SET ${sql.id(c.status)} = ${s.deleted}, ${sql.id(c.updatedAt)} = ${now}${setDeletedAt}
-        FROM old WHERE d.${sql.id(c.id)} = old.id
-        RETURNING d.${sql.id(c.id)} AS id
-      )${this.#retireDependants(now)}
-      SELECT old.key, old.status, old.updated_at, old.deleted_at, ${this.#retiredIds()} AS dependant_ids
-      FROM old`.execute(this.#db);
+    const result = await softDeleteSql(this.#sql, id, new Date(context.now)).execute(this.#db);
     const row = result.rows[0];
     if (row === undefined) return undefined;
     const restoreToken: RestorePoint = {
@@ -305,34 +217,7 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
         details: { field: 'restoreToken' },
       });
     }
-    const c = this.#tables.documents;
-    const documents = this.#refs.documents;
-    const setDeletedAt =
-      c.deletedAt === null ? sql`` : sql`, ${sql.id(c.deletedAt)} = ${restoreToken.deletedAt}`;
-    const chunks = this.#tables.chunks;
-    const dependants =
-      chunks === false || this.#refs.chunks === undefined
-        ? sql``
-        : sql`, dependants AS (
-            UPDATE ${this.#refs.chunks} AS ch SET ${sql.id(chunks.deletedAt)} = NULL
-            FROM doc
-            WHERE ch.${sql.id(chunks.documentId)} = doc.id
-              AND ch.${sql.id(chunks.id)}::text IN (
-                SELECT json_array_elements_text(${JSON.stringify(restoreToken.dependantIds)}::json))
-            RETURNING 1
-          )`;
-    const result = await sql<{ restored: number; present: boolean }>`
-      WITH doc AS (
-        UPDATE ${documents}
-        SET ${sql.id(c.status)} = ${restoreToken.status},
-            ${sql.id(c.updatedAt)} = ${restoreToken.updatedAt}${setDeletedAt}
-        WHERE ${sql.id(c.id)} = ${restoreToken.id} AND ${sql.id(c.status)} = ${this.#tables.statuses.deleted}
-        RETURNING ${sql.id(c.id)} AS id
-      )${dependants}
-      SELECT (SELECT count(*) FROM doc)::int AS restored,
-             EXISTS (SELECT 1 FROM ${documents} WHERE ${sql.id(c.id)} = ${restoreToken.id}) AS present`.execute(
-      this.#db,
-    );
+    const result = await restoreSql(this.#sql, restoreToken).execute(this.#db);
     const outcome = result.rows[0];
     // Restored already (a repeated compensation) or changed since: nothing to put back.
     if (outcome?.present === true || outcome?.restored === 1) return;
@@ -342,18 +227,9 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
   }
 
   async markError(id: string, reason: string, context: DocumentRecordContext): Promise<boolean> {
-    const c = this.#tables.documents;
-    const s = this.#tables.statuses;
-    const now = new Date(context.now);
-    const setReason = c.errorReason === null ? sql`` : sql`, ${sql.id(c.errorReason)} = ${reason}`;
-    const result = await sql<{ changed: number }>`
-      WITH doc AS (
-        UPDATE ${this.#refs.documents}
-        SET ${sql.id(c.status)} = ${s.error}, ${sql.id(c.updatedAt)} = ${now}${setReason}
-        WHERE ${sql.id(c.id)} = ${id} AND ${sql.id(c.status)} = ${s.active}
-        RETURNING ${sql.id(c.id)} AS id
-      )${this.#retireDependants(now)}
-      SELECT count(*)::int AS changed FROM doc`.execute(this.#db);
+    const result = await markErrorSql(this.#sql, id, reason, new Date(context.now)).execute(
+      this.#db,
+    );
     return result.rows[0]?.changed === 1;
   }
 
@@ -362,46 +238,20 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
     object: ObjectInfo,
     context: DocumentRecordContext,
   ): Promise<DocumentRow | undefined> {
-    const c = this.#tables.documents;
-    const s = this.#tables.statuses;
-    const documents = this.#refs.documents;
-    const sets: RawBuilder<unknown>[] = [
-      sql`${sql.id(c.status)} = ${s.active}`,
-      sql`${sql.id(c.updatedAt)} = ${new Date(context.now)}`,
-    ];
-    if (c.expiresAt !== null) sets.push(sql`${sql.id(c.expiresAt)} = NULL`);
-    for (const [column, value] of this.#objectColumns(object)) {
-      sets.push(sql`${sql.id(column)} = ${value}`);
-    }
-    // The second branch answers a repeated confirmation with the row it activated; it reads
-    // the statement's snapshot, so it cannot also return the row the first branch just moved.
-    const result = await sql<Raw>`
-      WITH up AS (
-        UPDATE ${documents} SET ${sql.join(sets)}
-        WHERE ${sql.id(c.id)} = ${id} AND ${sql.id(c.status)} = ${s.pending}
-        RETURNING *
-      )
-      SELECT * FROM up
-      UNION ALL
-      SELECT * FROM ${documents}
-      WHERE ${sql.id(c.id)} = ${id} AND ${sql.id(c.status)} = ${s.active}
-        AND ${sql.id(c.storageKey)} = ${object.key} AND NOT EXISTS (SELECT 1 FROM up)`.execute(
-      this.#db,
+    const statement = markUploadedSql(
+      this.#sql,
+      id,
+      object.key,
+      this.#objectColumns(object),
+      new Date(context.now),
     );
+    const result = await statement.execute(this.#db);
     const row = result.rows[0];
     return row === undefined ? undefined : this.#toRow(row);
   }
 
   async expirePending(id: string, context: DocumentRecordContext): Promise<boolean> {
-    const c = this.#tables.documents;
-    const s = this.#tables.statuses;
-    const now = new Date(context.now);
-    const setDeletedAt = c.deletedAt === null ? sql`` : sql`, ${sql.id(c.deletedAt)} = ${now}`;
-    const result = await sql`
-      UPDATE ${this.#refs.documents}
-      SET ${sql.id(c.status)} = ${s.deleted}, ${sql.id(c.updatedAt)} = ${now}${setDeletedAt}
-      WHERE ${sql.id(c.id)} = ${id} AND ${sql.id(c.status)} = ${s.pending}
-      RETURNING 1 AS expired`.execute(this.#db);
+    const result = await expirePendingSql(this.#sql, id, new Date(context.now)).execute(this.#db);
     return result.rows.length === 1;
   }
 
@@ -415,33 +265,7 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
         details: { field: 'limit' },
       });
     }
-    const c = this.#tables.documents;
-    const key = sql`${sql.id(c.storageKey)} COLLATE "C"`;
-    const conditions: RawBuilder<unknown>[] = [];
-    const prefix = options.prefix ?? '';
-    if (prefix !== '') {
-      conditions.push(sql`${key} >= ${prefix}`);
-      const bound = prefixUpperBound(prefix);
-      if (bound !== undefined) conditions.push(sql`${key} < ${bound}`);
-    }
-    if (options.after !== undefined) {
-      conditions.push(sql`(${key}, ${sql.id(c.id)}) > (${options.after.key}, ${options.after.id})`);
-    }
-    const where = conditions.length === 0 ? sql`` : sql`WHERE ${sql.join(conditions, sql` AND `)}`;
-    const expiresAt = c.expiresAt === null ? sql`NULL` : sql.id(c.expiresAt);
-    const result = await sql<{
-      id: unknown;
-      key: string;
-      status: unknown;
-      updated_at: unknown;
-      expires_at: unknown;
-    }>`
-      SELECT ${sql.id(c.id)} AS id, ${sql.id(c.storageKey)} AS key, ${sql.id(c.status)} AS status,
-             ${sql.id(c.updatedAt)} AS updated_at, ${expiresAt} AS expires_at
-      FROM ${this.#refs.documents}
-      ${where}
-      ORDER BY ${key}, ${sql.id(c.id)}
-      LIMIT ${options.limit}`.execute(this.#db);
+    const result = await listByKeySql(this.#sql, options).execute(this.#db);
     return result.rows.map((row) => {
       const updatedAt = toMillis(row.updated_at);
       const expires = toMillis(row.expires_at);
@@ -453,24 +277,6 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
         ...(expires === undefined ? {} : { expiresAt: expires }),
       };
     });
-  }
-
-  /** `, dependants AS (…)`: soft-deletes the live chunks of the document in CTE `doc`. */
-  #retireDependants(now: Date): RawBuilder<unknown> {
-    const chunks = this.#tables.chunks;
-    if (chunks === false || this.#refs.chunks === undefined) return sql``;
-    return sql`, dependants AS (
-        UPDATE ${this.#refs.chunks} AS ch SET ${sql.id(chunks.deletedAt)} = ${now}
-        FROM doc
-        WHERE ch.${sql.id(chunks.documentId)} = doc.id AND ch.${sql.id(chunks.deletedAt)} IS NULL
-        RETURNING ch.${sql.id(chunks.id)}::text AS id
-      )`;
-  }
-
-  /** The ids `#retireDependants` changed, as a JSON array. */
-  #retiredIds(): RawBuilder<unknown> {
-    if (this.#tables.chunks === false) return sql`'[]'::json`;
-    return sql`(SELECT coalesce(json_agg(dependants.id), '[]'::json) FROM dependants)`;
   }
 
   #objectColumns(object: ObjectInfo | undefined): Array<[string, unknown]> {

@@ -22,7 +22,7 @@ export const defaultInboxTableName = 'ballast_inbox';
 
 const identifier = sqlIdentifierSchema(48);
 
-export const inboxTableOptionsSchema = z.object({
+export const inboxTableOptionsSchema = z.strictObject({
   tableName: identifier.default(defaultInboxTableName),
   schema: identifier.optional(),
 });

@@ -63,19 +63,24 @@ export function createPostgresInbox<DB>(
         details: { field: 'handle' },
       });
     }
+    // Only the mark's own insert can mean "not migrated": the handler's queries may hit a
+    // missing table of their own, and that error is theirs to see as it is.
+    let markFailed = false;
     try {
       return await db.transaction().execute(async (trx) => {
         // A concurrent delivery's insert waits here on the first one's uncommitted row, then
         // inserts nothing if that one committed (duplicate) or goes ahead if it rolled back.
+        markFailed = true;
         const { rows } = await sql<{ inserted: number }>`
           INSERT INTO ${ref} (consumer, event_id) VALUES (${consumer}, ${eventId})
           ON CONFLICT DO NOTHING RETURNING 1 AS inserted`.execute(trx);
+        markFailed = false;
         if (rows.length === 0) return { kind: 'duplicate' } as const;
         return { kind: 'ran', value: await handle(trx) } as const;
       });
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
-      if (typeof code === 'string' && notMigratedStates.has(code)) {
+      if (markFailed && typeof code === 'string' && notMigratedStates.has(code)) {
         throw new BallastError('OUTBOX_NOT_MIGRATED', {
           message: `The inbox table ${name} is missing (SQLSTATE ${code}); run migrateInbox() or inboxMigrationSql().`,
           cause: error,

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { fastifyRateLimitOptions } from './fastify-rate-limit-options.js';
+
+describe('fastifyRateLimitOptions', () => {
+  it('builds @fastify/rate-limit options from a preset', () => {
+    const options = fastifyRateLimitOptions({ preset: 'signUp', allowList: [] });
+    expect(options).toMatchObject({
+      max: 5,
+      timeWindow: 900_000,
+      allowList: [],
+      enableDraftSpec: true,
+    });
+    expect(options.keyGenerator).toBeUndefined();
+    expect(options.errorResponseBuilder({} as never, { ttl: 1_500, max: 5 })).toMatchObject({
+      code: 'RATE_LIMITED',
+      details: { retryAfterSeconds: 2, limit: 5 },
+    });
+  });
+
+  it('keys by the tenant when the key function names one, by IP otherwise', async () => {
+    const options = fastifyRateLimitOptions({
+      key: (request) => request.headers['x-tenant'] as string | undefined,
+    });
+    const request = (tenant?: string) =>
+      ({ ip: '10.0.0.1', headers: tenant ? { 'x-tenant': tenant } : {} }) as never;
+    expect(await options.keyGenerator?.(request('acme'))).toBe('id:acme');
+    expect(await options.keyGenerator?.(request())).toBe('ip:10.0.0.1');
+  });
+
+  it('rejects unknown keys and a non-ioredis client, naming fastifyRateLimitOptions()', () => {
+    expect(() => fastifyRateLimitOptions({ store: {} } as never)).toThrow(
+      /fastifyRateLimitOptions\(\).*store/,
+    );
+    expect(() => fastifyRateLimitOptions({ redis: {} })).toThrow(/redis/);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * An object on disk, as `FileSystemObjectStorage` writes it: the object's bytes, then a JSON
+ * trailer (content type, SHA-256, MD5), then the trailer's length as 8 hex digits. Everything is
+ * in one file, so the one atomic rename that publishes the bytes publishes their metadata too.
+ */
+import { createHash } from 'node:crypto';
+import { type FileHandle, open } from 'node:fs/promises';
+import type { ObjectBody, ObjectInfo } from '@ballast/core';
+import { isMissing, isSymbolicLinkRefusal, throwIfAborted } from './file-system-errors.js';
+import { readNoFollow } from './file-system-keys.js';
+
+const footerLength = 8;
+const maxTrailerLength = 4096;
+
+interface Trailer {
+  readonly contentType?: string;
+  readonly sha256: string;
+  readonly md5: string;
+}
+
+/**
+ * Writes `body`, its trailer and footer to `handle` and syncs it. Stops with `ABORTED` between
+ * chunks of a stream when `signal` fires.
+ */
+export async function writeObjectFile(
+  handle: FileHandle,
+  body: ObjectBody,
+  contentType: string | undefined,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const sha256 = createHash('sha256');
+  const md5 = createHash('md5');
+  const write = async (chunk: Uint8Array) => {
+    sha256.update(chunk);
+    md5.update(chunk);
+    await writeAll(handle, chunk);
+  };
+  if (typeof body === 'string') await write(new TextEncoder().encode(body));
+  else if (body instanceof Uint8Array) await write(body);
+  else {
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        throwIfAborted(signal);
+        const { done, value } = await reader.read();
+        if (done) break;
+        await write(value);
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  const trailer: Trailer = {
+    contentType,
+    sha256: sha256.digest('base64'),
+    md5: md5.digest('hex'),
+  };
+  const trailerBytes = new TextEncoder().encode(JSON.stringify(trailer));
+  await writeAll(handle, trailerBytes);
+  await writeAll(
+    handle,
+    new TextEncoder().encode(trailerBytes.length.toString(16).padStart(footerLength, '0')),
+  );
+  await handle.sync();
+}
+
+/**
+ * The info of an object file: size and trailer, or `undefined` when the file is not one this
+ * store wrote (too short, or no valid trailer).
+ */
+export async function readObjectInfo(
+  key: string,
+  handle: FileHandle,
+): Promise<ObjectInfo | undefined> {
+  const stats = await handle.stat();
+  if (!stats.isFile() || stats.size < footerLength) return undefined;
+  const footer = Buffer.alloc(footerLength);
+  await handle.read(footer, 0, footerLength, stats.size - footerLength);
+  const trailerLength = Number.parseInt(footer.toString('latin1'), 16);
+  if (!(trailerLength > 0 && trailerLength <= maxTrailerLength)) return undefined;
+  const dataLength = stats.size - footerLength - trailerLength;
+  if (dataLength < 0) return undefined;
+  const trailerBytes = Buffer.alloc(trailerLength);
+  await handle.read(trailerBytes, 0, trailerLength, dataLength);
+  const trailer = JSON.parse(trailerBytes.toString('utf8')) as Trailer;
+  return {
+    key,
+    size: dataLength,
+    etag: `"${trailer.md5}"`,
+    lastModified: Math.round(stats.mtimeMs),
+    contentType: trailer.contentType,
+    checksumSha256: trailer.sha256,
+  };
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Info of the file at `path` (reached by the walk, which follows no link). */
+export async function readObjectInfoAt(key: string, path: string): Promise<ObjectInfo | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, readNoFollow);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (isMissing(error) || isSymbolicLinkRefusal(error) || code === 'EISDIR') return undefined;
+    throw error;
+  }
+  try {
+    return await readObjectInfo(key, handle);
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * Review of the events entry points as an attacker would drive them: hostile envelopes reach
+ * `decode()` and `process()` and must come back as dead letters with short reasons; misuse of
+ * the entry points must be `INVALID_OPTIONS` naming the function, never a raw `TypeError`.
+ */
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { BallastError } from '../errors/ballast-error.js';
+import { MemoryInboxStore } from '../outbox/memory-inbox-store.js';
+import { createEventCatalog } from './event-catalog.js';
+import { defineEvent } from './event-definition.js';
+import { createEventProcessor, handleEvent } from './event-processor.js';
+
+const OrderCreated = defineEvent(
+  'order.created',
+  1,
+  z.object({ orderId: z.string(), status: z.enum(['new', 'paid']).optional() }),
+);
+const catalog = createEventCatalog({ events: [OrderCreated] });
+const envelope = (overrides: Record<string, unknown> = {}) => ({
+  type: 'order.created.v1',
+  id: '9b2f6c1e-4d3a-4c9e-8f5b-1a2b3c4d5e6f',
+  occurredAt: '2026-12-04T10:00:00.000Z',
+  payload: { orderId: 'o-1' },
+  ...overrides,
+});
+
+/** The BallastError `promise` rejects with; fails the test if it resolves or rejects otherwise. */
+function rejection(promise: Promise<unknown>): Promise<BallastError> {
+  return promise.then(
+    () => expect.fail('expected a rejection'),
+    (error: unknown) => {
+      expect(error).toBeInstanceOf(BallastError);
+      return error as BallastError;
+    },
+  );
+}
+
+function thrown(fn: () => unknown): BallastError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(BallastError);
+    return error as BallastError;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('catalog.decode() options', () => {
+  it('refuses null options and a non-definition `as` with INVALID_OPTIONS naming decode()', async () => {
+    const nullOptions = await rejection(catalog.decode(envelope(), null as never));
+    expect(nullOptions.code).toBe('INVALID_OPTIONS');
+    expect(nullOptions.message).toContain('decode()');
+    const badTarget = await rejection(
+      catalog.decode(envelope(), { as: 'order.created.v1' as never }),
+    );
+    expect(badTarget.code).toBe('INVALID_OPTIONS');
+    expect(badTarget.message).toContain('"as"');
+  });
+});
+
+describe('hostile envelopes', () => {
+  it('bounds the reason when a schema message echoes a huge received value', async () => {
+    // Some schema libraries put the received value in the message; this one echoes all of it.
+    const echoing = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value: unknown) => ({
+          issues: [{ message: `received ${JSON.stringify(value)}`, path: ['secret'] }],
+        }),
+      },
+    } as const;
+    const Echo = defineEvent('echo.sent', 1, echoing);
+    const echo = createEventCatalog({ events: [Echo] });
+    const huge = 'S'.repeat(100_000);
+    const error = await rejection(
+      echo.decode(envelope({ type: 'echo.sent.v1', payload: { secret: huge } })),
+    );
+    expect(error.code).toBe('EVENT_INVALID');
+    expect(error.message.length).toBeLessThan(2_000);
+    expect(String(error.details.issues).length).toBeLessThan(2_000);
+  });
+
+  it('bounds the reason when a payload key (an issue path) is huge', async () => {
+    const Tags = defineEvent('tags.set', 1, z.record(z.string(), z.number()));
+    const tags = createEventCatalog({ events: [Tags] });
+    const key = 'k'.repeat(100_000);
+    const error = await rejection(
+      tags.decode(envelope({ type: 'tags.set.v1', payload: { [key]: 'not a number' } })),
+    );
+    expect(error.code).toBe('EVENT_INVALID');
+    expect(error.message.length).toBeLessThan(2_000);
+  });
+
+  it.each([
+    ['a bare number', '1'],
+    ['a huge string', `2026-12-04T10:00:00.000Z${' '.repeat(100_000)}`],
+    ['an English date', 'Tue, 1 Dec 2026 10:00:00 GMT'],
+  ])('refuses an occurredAt that is %s', async (_, occurredAt) => {
+    const error = await rejection(catalog.decode(envelope({ occurredAt })));
+    expect(error.code).toBe('EVENT_INVALID');
+    expect(error.details).toMatchObject({ field: 'occurredAt' });
+  });
+
+  it('accepts ISO 8601 with an offset or without milliseconds', async () => {
+    for (const occurredAt of ['2026-12-04T10:00:00Z', '2026-12-04T11:00:00.5+01:00']) {
+      await expect(catalog.decode(envelope({ occurredAt }))).resolves.toMatchObject({
+        occurredAt,
+      });
+    }
+  });
+
+  it.each(['id', 'key', 'tenantId', 'traceId'])(
+    'refuses control characters in %s (job ids, inbox keys and log lines)',
+    async (field) => {
+      const error = await rejection(catalog.decode(envelope({ [field]: 'a\u0000b\nc' })));
+      expect(error.code).toBe('EVENT_INVALID');
+      expect(error.details).toMatchObject({ field });
+    },
+  );
+
+  it('does not echo a non-conforming type with control characters in the message', async () => {
+    const error = await rejection(catalog.decode(envelope({ type: 'x.v1\n[FAKE] admin login' })));
+    expect(error.code).toBe('EVENT_INVALID');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('defineEvent() refuses a version that would not print as digits', () => {
+    const error = thrown(() => defineEvent('order.created', 1e21, z.object({})));
+    expect(error.code).toBe('INVALID_OPTIONS');
+    expect(error.message).toContain('defineEvent()');
+  });
+
+  it('create() refuses control characters in the id', () => {
+    const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { id: 'a\nb' }));
+    expect(error.code).toBe('INVALID_OPTIONS');
+  });
+});
+
+describe('handleEvent() and process() misuse', () => {
+  it('handleEvent() validates its arguments', () => {
+    const noEvent = thrown(() => handleEvent(undefined as never, () => undefined));
+    expect(noEvent.code).toBe('INVALID_OPTIONS');
+    expect(noEvent.message).toContain('handleEvent()');
+    const noHandler = thrown(() => handleEvent(OrderCreated, 'nope' as never));
+    expect(noHandler.code).toBe('INVALID_OPTIONS');
+    expect(noHandler.message).toContain('"handle"');
+  });
+
+  it('process() with a malformed delivery rejects with INVALID_OPTIONS, not a TypeError', async () => {
+    const processor = createEventProcessor({
+      consumer: 'c',
+      catalog,
+      handlers: [handleEvent(OrderCreated, () => undefined)],
+      inbox: new MemoryInboxStore(),
+    });
+    for (const delivery of [null, { attempt: 0 }, { attempt: 'two' }, { jobId: 42 }]) {
+      const error = await rejection(processor.process(envelope(), delivery as never));
+      expect(error.code).toBe('INVALID_OPTIONS');
+      expect(error.message).toContain('process()');
+    }
+  });
+});
+
+describe('hostile envelopes through process()', () => {
+  const processor = createEventProcessor({
+    consumer: 'c',
+    catalog,
+    handlers: [handleEvent(OrderCreated, () => undefined)],
+    inbox: new MemoryInboxStore(),
+  });
+
+  it('dead-letters a deeply nested payload without crashing', async () => {
+    const depth = 100_000;
+    const raw = `{"type":"order.created.v1","id":"e-deep","occurredAt":"2026-12-04T10:00:00Z","payload":{"orderId":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const outcome = await processor.process(raw);
+    expect(outcome.status).toBe('dead-letter');
+  });
+
+  it('never lets __proto__ keys reach Object.prototype', async () => {
+    const raw = `{"type":"order.created.v1","id":"e-proto","occurredAt":"2026-12-04T10:00:00Z","__proto__":{"polluted":1},"payload":{"orderId":"o","__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}`;
+    const outcome = await processor.process(raw);
+    expect(outcome.status).toBe('handled');
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
+  });
+
+  it.each(['x.v0', 'x.v-1', 'x.v1e3', '.v1', 'x.v01', 'X.v1', 'x.v1 '])(
+    'dead-letters the type %j as an invalid envelope',
+    async (type) => {
+      const outcome = await processor.process(envelope({ type }));
+      expect(outcome).toMatchObject({ status: 'dead-letter', reason: 'invalid-envelope' });
+    },
+  );
+
+  it.each([
+    ['an unknown type', 'refund.issued.v1', 'unknown-type'],
+    ['an unknown version', 'order.created.v9', 'unknown-version'],
+  ])('dead-letters %s as EVENT_UNKNOWN', async (_, type, reason) => {
+    const outcome = await processor.process(envelope({ type }));
+    expect(outcome).toMatchObject({ status: 'dead-letter', reason });
+  });
+});

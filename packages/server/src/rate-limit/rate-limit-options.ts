@@ -1,0 +1,72 @@
+/**
+ * The options every framework's rate limiter takes, validated once: Express's and Fastify's
+ * differ only in the request type a `key` function receives and in how each limiter shares its
+ * counters (an express-rate-limit `Store`, an ioredis client for @fastify/rate-limit), which
+ * each adapter adds to this schema.
+ */
+import { z } from 'zod';
+import { functionSchema } from '../options/option-schemas.js';
+import {
+  localhostAddresses,
+  type RateLimitPreset,
+  type RateLimitPresetName,
+  rateLimitPresets,
+} from './rate-limit-presets.js';
+
+/** Options of a framework's rate limiter; `Req` is that framework's request. */
+export interface RateLimitOptions<Req> {
+  /** Seed 004 preset: `'global'` (100/min), `'signUp'` (5/15 min), `'login'` (10/15 min). Default `'global'`. */
+  readonly preset?: RateLimitPresetName;
+  /** Overrides the preset's request count per window. */
+  readonly limit?: number;
+  /** Overrides the preset's window, in ms (at least 1 000). */
+  readonly windowMs?: number;
+  /**
+   * Whose budget a request spends: `'ip'` (default), or a function returning a user or tenant id
+   * (return `undefined` to fall back to the IP).
+   */
+  readonly key?: 'ip' | ((request: Req) => string | undefined | Promise<string | undefined>);
+  /** Client IPs never limited. Default: localhost (`127.0.0.1`, `::1`). Pass `[]` to limit them too. */
+  readonly allowList?: readonly string[];
+}
+
+/** The zod schema of {@link RateLimitOptions}; an adapter `.extend()`s it with its own store option. */
+export function rateLimitOptionsSchema<Req>() {
+  return z.strictObject({
+    preset: z.enum(['global', 'signUp', 'login']).default('global'),
+    limit: z.number().int().min(1).optional(),
+    windowMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(2 ** 31 - 1)
+      .optional(),
+    key: z
+      .union([
+        z.literal('ip'),
+        functionSchema<(request: Req) => string | undefined | Promise<string | undefined>>(
+          "'ip' or a function of the request",
+        ),
+      ])
+      .default('ip'),
+    allowList: z.array(z.string()).default([...localhostAddresses]),
+  });
+}
+
+/** The limit and window that parsed options name: the preset's, with any override applied. */
+export function resolveRateLimit(parsed: {
+  readonly preset: RateLimitPresetName;
+  readonly limit?: number | undefined;
+  readonly windowMs?: number | undefined;
+}): RateLimitPreset {
+  const preset = rateLimitPresets[parsed.preset];
+  return { limit: parsed.limit ?? preset.limit, windowMs: parsed.windowMs ?? preset.windowMs };
+}
+
+/**
+ * The counter key of a request: `id:<user or tenant>` when the `key` function named one,
+ * `ip:<address>` otherwise, so a user id can never collide with an address.
+ */
+export function rateLimitKey(id: string | undefined, ip: string | undefined): string {
+  return id === undefined ? `ip:${ip ?? 'unknown'}` : `id:${id}`;
+}
