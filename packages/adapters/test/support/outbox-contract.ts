@@ -136,6 +136,57 @@ export function describeOutboxContract(name: string, make: () => Promise<OutboxU
       expect(await store.depth()).toBe(1);
     });
 
+    it('gives entries back without counting an attempt when asked', async () => {
+      await outbox.commit([testEvent(1)]);
+      const ids = (await claim('a')).map((entry) => entry.event.id);
+      await store.release({ owner: 'a', ids, now, retryAt: now, countAttempt: false });
+      expect((await claim('b')).map((entry) => entry.attempts)).toEqual([0]);
+    });
+
+    it('parks a held entry as dead: never claimed, listed, its key blocked, out of depth', async () => {
+      const park = store.park?.bind(store);
+      if (park === undefined) throw new Error('this store has no dead letters');
+      await outbox.commit([testEvent(1, 'k'), testEvent(2, 'k'), testEvent(3, 'j'), testEvent(4)]);
+      const [first] = await claim('a', { limit: 1 });
+      const id = first?.event.id ?? '';
+      expect(await park({ owner: 'other', ids: [id], now, error: 'nope' })).toBe(0);
+      expect(await park({ owner: 'a', ids: [id], now, error: 'EVENT_INVALID: too large' })).toBe(1);
+      // k#2 waits behind the dead k#1, however late it is; j and the keyless one flow.
+      expect(ns(await claim('b', { now: now + 86_400_000 }))).toEqual([3, 4]);
+      expect(await store.depth()).toBe(3);
+      const dead = (await store.deadLetters?.()) ?? [];
+      expect(dead).toHaveLength(1);
+      expect(dead[0]).toMatchObject({ attempts: 1, lastError: 'EVENT_INVALID: too large' });
+      expect(dead[0]?.event.id).toBe(id);
+      expect(dead[0]?.failedAt).toBe(now);
+      expect(await park({ owner: 'a', ids: [id], now, error: 'again' })).toBe(0);
+    });
+
+    it('redrives dead entries by id, type or time, attempts reset, in key order', async () => {
+      await outbox.commit([testEvent(1, 'k'), testEvent(2, 'k'), testEvent(3), testEvent(4)]);
+      const entries = await claim('a');
+      const [k1, , e3, e4] = entries.map((entry) => entry.event.id);
+      await store.park?.({ owner: 'a', ids: [k1 ?? ''], now, error: 'x' });
+      await store.park?.({ owner: 'a', ids: [e3 ?? ''], now: now + 10, error: 'y' });
+      await store.park?.({ owner: 'a', ids: [e4 ?? ''], now: now + 20, error: 'z' });
+      await store.release({ owner: 'a', ids: [entries[1]?.event.id ?? ''], now, retryAt: now });
+      expect((await store.deadLetters?.({ limit: 2 }))?.map((row) => row.lastError)).toEqual([
+        'x',
+        'y',
+      ]);
+      expect(await store.redrive?.({ type: 'other.type.v1' })).toBe(0);
+      expect(await store.redrive?.({ since: new Date(now + 20) })).toBe(1);
+      expect(await store.redrive?.({ ids: [k1 ?? ''] })).toBe(1);
+      const again = await claim('b', { now: now + 1 });
+      expect(ns(again)).toEqual([1, 2, 4]);
+      expect(again.map((entry) => entry.attempts)).toEqual([0, 1, 0]);
+      expect(await store.redrive?.()).toBe(1);
+      expect(await store.deadLetters?.()).toEqual([]);
+      await expect(store.redrive?.({ ids: 'nope' } as never)).rejects.toMatchObject({
+        code: 'INVALID_OPTIONS',
+      });
+    });
+
     it('signals commits (not rollbacks) to onCommit listeners, when it offers them', async () => {
       if (store.onCommit === undefined) return;
       let woken = 0;

@@ -17,7 +17,10 @@ export {
 } from './memory-outbox.js';
 export type {
   OutboxClaimRequest,
+  OutboxDeadLetter,
   OutboxEntry,
+  OutboxParkRequest,
+  OutboxRedriveFilter,
   OutboxReleaseRequest,
   OutboxSettleRequest,
   OutboxStore,
@@ -28,10 +31,12 @@ export { createRelay, type Relay, type RelayStepResult } from './relay.js';
 export {
   type RelayBackoffOptions,
   type RelayBreakerOptions,
+  type RelayDeadLetterEvent,
   type RelayDepthEvent,
   type RelayEvents,
   type RelayOptions,
   type RelayPublishedEvent,
   type RelayPublishFailedEvent,
+  type RelayRejectedEvent,
   relayDefaults,
 } from './relay-options.js';

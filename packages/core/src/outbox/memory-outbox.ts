@@ -18,7 +18,10 @@ import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import type {
   OutboxClaimRequest,
+  OutboxDeadLetter,
   OutboxEntry,
+  OutboxParkRequest,
+  OutboxRedriveFilter,
   OutboxReleaseRequest,
   OutboxSettleRequest,
   OutboxStore,
@@ -53,6 +56,8 @@ interface Row {
   attempts: number;
   lastError: string | undefined;
   sentAt: number;
+  /** When it was parked as a dead letter; `undefined` while live. */
+  failedAt: number | undefined;
 }
 
 /** An entry as {@link MemoryOutbox.entries} shows it, for tests and dashboards. */
@@ -61,6 +66,8 @@ export interface MemoryOutboxRow {
   readonly sent: boolean;
   readonly attempts: number;
   readonly lastError: string | undefined;
+  /** Parked as a dead letter (until redriven). */
+  readonly dead: boolean;
 }
 
 const optionsSchema = v.object({
@@ -73,6 +80,16 @@ const claimSchema = v.object({
   limit: v.number({ min: 1, integer: true }),
   now: v.number(),
   leaseExpiresAt: v.number(),
+});
+
+const redriveSchema = v.object({
+  ids: v.optional(v.array(v.string({ minLength: 1 }))),
+  type: v.optional(v.string({ minLength: 1 })),
+  since: v.optional(v.date()),
+});
+
+const deadLettersSchema = v.object({
+  limit: v.optional(v.number({ min: 1, max: 1_000, integer: true })),
 });
 
 function transactionState(transaction: unknown): MemoryOutboxTransaction {
@@ -109,6 +126,8 @@ export class MemoryOutbox implements OutboxWriter<MemoryOutboxTransaction>, Outb
   readonly #pending = new Map<string, Row>();
   readonly #sent = new Map<string, Row>();
   readonly #listeners = new Set<() => void>();
+  /** How many of `#pending` are parked, so depth stays O(1). */
+  #dead = 0;
   readonly #maxDepth: number;
   readonly #logger: Logger;
 
@@ -167,11 +186,12 @@ export class MemoryOutbox implements OutboxWriter<MemoryOutboxTransaction>, Outb
       }
       ids.add(event.id);
     }
-    const depth = this.#pending.size + state['~pending'].length + checked.length;
+    const live = this.#liveCount();
+    const depth = live + state['~pending'].length + checked.length;
     if (depth > this.#maxDepth) {
       throw new BallastError('QUEUE_FULL', {
-        message: `outbox.publish(): the outbox holds ${this.#pending.size} unsent events (maxDepth ${this.#maxDepth})`,
-        details: { depth: this.#pending.size, maxDepth: this.#maxDepth },
+        message: `outbox.publish(): the outbox holds ${live} unsent events (maxDepth ${this.#maxDepth})`,
+        details: { depth: live, maxDepth: this.#maxDepth },
       });
     }
     state['~pending'].push(...checked);
@@ -190,8 +210,13 @@ export class MemoryOutbox implements OutboxWriter<MemoryOutboxTransaction>, Outb
         attempts: 0,
         lastError: undefined,
         sentAt: 0,
+        failedAt: undefined,
       });
     }
+    this.#notify();
+  }
+
+  #notify(): void {
     for (const listener of this.#listeners) {
       try {
         listener();
@@ -215,8 +240,8 @@ export class MemoryOutbox implements OutboxWriter<MemoryOutboxTransaction>, Outb
       const key = row.event.key;
       if (key !== undefined && blocked.has(key)) continue;
       const held = row.owner !== undefined && row.leaseExpiresAt > now;
-      if (held || row.retryAt > now) {
-        // Per-key order: nothing after an unavailable entry of the same key may go first.
+      if (held || row.retryAt > now || row.failedAt !== undefined) {
+        // Per-key order: nothing after an unavailable (or dead) entry of the same key may go first.
         if (key !== undefined) blocked.add(key);
         continue;
       }
@@ -248,15 +273,72 @@ export class MemoryOutbox implements OutboxWriter<MemoryOutboxTransaction>, Outb
       if (row === undefined || row.owner !== request.owner) continue;
       row.owner = undefined;
       row.retryAt = request.retryAt;
-      row.attempts += 1;
+      if (request.countAttempt !== false) row.attempts += 1;
       row.lastError = request.error;
       changed += 1;
     }
     return changed;
   }
 
+  async park(request: OutboxParkRequest): Promise<number> {
+    let changed = 0;
+    for (const id of request.ids) {
+      const row = this.#pending.get(id);
+      if (row === undefined || row.owner !== request.owner) continue;
+      row.owner = undefined;
+      row.attempts += 1;
+      row.lastError = request.error;
+      row.failedAt = request.now;
+      this.#dead += 1;
+      changed += 1;
+    }
+    return changed;
+  }
+
+  async deadLetters(
+    options: { readonly limit?: number } = {},
+  ): Promise<readonly OutboxDeadLetter[]> {
+    const { limit = 100 } = parseOptions(deadLettersSchema, options, 'outbox.deadLetters()');
+    const dead: OutboxDeadLetter[] = [];
+    for (const row of this.#pending.values()) {
+      if (dead.length >= limit) break;
+      if (row.failedAt === undefined) continue;
+      dead.push({
+        event: row.event,
+        attempts: row.attempts,
+        lastError: row.lastError,
+        failedAt: row.failedAt,
+      });
+    }
+    return dead;
+  }
+
+  async redrive(filter: OutboxRedriveFilter = {}): Promise<number> {
+    const { ids, type, since } = parseOptions(redriveSchema, filter, 'outbox.redrive()');
+    const wanted = ids === undefined ? undefined : new Set(ids);
+    let changed = 0;
+    for (const row of this.#pending.values()) {
+      if (row.failedAt === undefined) continue;
+      if (wanted !== undefined && !wanted.has(row.event.id)) continue;
+      if (type !== undefined && row.event.type !== type) continue;
+      if (since !== undefined && row.failedAt < since.getTime()) continue;
+      row.failedAt = undefined;
+      this.#dead -= 1;
+      row.attempts = 0;
+      row.retryAt = 0;
+      changed += 1;
+    }
+    if (changed > 0) this.#notify();
+    return changed;
+  }
+
+  /** Unsent entries that are not dead. */
   async depth(): Promise<number> {
-    return this.#pending.size;
+    return this.#liveCount();
+  }
+
+  #liveCount(): number {
+    return this.#pending.size - this.#dead;
   }
 
   async deleteSent(request: { readonly before: number; readonly limit: number }): Promise<number> {
@@ -283,6 +365,7 @@ export class MemoryOutbox implements OutboxWriter<MemoryOutboxTransaction>, Outb
       sent: this.#sent.has(row.event.id),
       attempts: row.attempts,
       lastError: row.lastError,
+      dead: row.failedAt !== undefined,
     }));
   }
 }

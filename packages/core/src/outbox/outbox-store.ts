@@ -21,7 +21,11 @@ export interface OutboxWriter<Transaction> {
 /** An event the relay has claimed, with what the store knows of its earlier attempts. */
 export interface OutboxEntry {
   readonly event: EventEnvelope;
-  /** Relay attempts so far that failed to hand this event to the engine. */
+  /**
+   * Failed hand-offs charged to this event so far. A relay charges a failure to the event only
+   * when it is the event's fault (the engine took other events of the same batch, or refused
+   * this one as non-retryable); an engine that is down charges nobody.
+   */
   readonly attempts: number;
 }
 
@@ -49,6 +53,38 @@ export interface OutboxReleaseRequest extends OutboxSettleRequest {
   readonly retryAt: number;
   /** A safe one-line description of the failure, kept on the entry for operators. */
   readonly error?: string;
+  /**
+   * Whether this failure counts as one of the entries' `attempts`. Default `true`. A relay
+   * passes `false` for entries it gives back untried or when the engine, not the entry, failed.
+   */
+  readonly countAttempt?: boolean;
+}
+
+/** Parking claimed entries as dead letters: never claimed again until redriven. */
+export interface OutboxParkRequest extends OutboxSettleRequest {
+  /** A safe one-line description of the last failure, kept on the entry for operators. */
+  readonly error: string;
+}
+
+/** A parked (dead) entry, as {@link OutboxStore.deadLetters} lists it. */
+export interface OutboxDeadLetter {
+  readonly event: EventEnvelope;
+  /** Failed hand-offs charged to the event, the last one included. */
+  readonly attempts: number;
+  /** The last failure, as the relay described it. */
+  readonly lastError: string | undefined;
+  /** When it was parked, epoch ms. */
+  readonly failedAt: number;
+}
+
+/** Which dead entries {@link OutboxStore.redrive} gives back to the relay. All when empty. */
+export interface OutboxRedriveFilter {
+  /** Only these event ids. */
+  readonly ids?: readonly string[];
+  /** Only this event type (`'order.created.v1'`). */
+  readonly type?: string;
+  /** Only those parked at or after this instant. */
+  readonly since?: Date;
 }
 
 /**
@@ -61,9 +97,11 @@ export interface OutboxReleaseRequest extends OutboxSettleRequest {
  * - **Per-key order**: an entry with a `key` is returned only when every earlier entry with the
  *   same key is sent; a batch holds a key's entries in publication order. Entries without a key
  *   come in publication order but carry no guarantee.
- * - `markSent` and `release` change only entries still held by `owner` and return how many they
- *   changed (a relay whose lease lapsed learns it lost them).
- * - `depth` counts unsent entries.
+ * - `markSent`, `release` and `park` change only entries still held by `owner` and return how
+ *   many they changed (a relay whose lease lapsed learns it lost them).
+ * - A parked (dead) entry is never claimed again until `redrive` gives it back, and it blocks
+ *   every later entry of its `key` meanwhile (per-key order holds across a dead letter).
+ * - `depth` counts unsent entries that are not dead.
  * - `deleteSent` removes sent entries older than `before`, at most `limit`, and returns how many.
  */
 export interface OutboxStore {
@@ -72,6 +110,18 @@ export interface OutboxStore {
   release(request: OutboxReleaseRequest): Promise<number>;
   depth(): Promise<number>;
   deleteSent(request: { readonly before: number; readonly limit: number }): Promise<number>;
+  /**
+   * Parks held entries as dead letters (the attempt that failed is counted). Optional for
+   * stores written before dead letters; a relay over a store without it keeps retrying.
+   */
+  park?(request: OutboxParkRequest): Promise<number>;
+  /** Dead entries, oldest first, at most `limit` (default 100, at most 1 000). */
+  deadLetters?(options?: { readonly limit?: number }): Promise<readonly OutboxDeadLetter[]>;
+  /**
+   * Gives dead entries matching `filter` back to the relay with their attempts reset (after a
+   * fix), wakes relays, and returns how many. The last error stays on the entry until it is sent.
+   */
+  redrive?(filter?: OutboxRedriveFilter): Promise<number>;
   /**
    * Optional wake-up hint: calls `listener` soon after new entries commit (Postgres
    * `LISTEN/NOTIFY`), so a relay need not poll an empty table often. Returns a function that

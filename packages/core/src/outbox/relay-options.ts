@@ -2,9 +2,11 @@
  * The relay's options, events and their validation, apart from the loop in `relay.ts` so that
  * file reads top to bottom. Defaults come from the issue and seed 003: batches of 100, a 30 s
  * lease, a 1 s fallback poll (NOTIFY wakes the relay sooner), back-off from 500 ms to 30 s, a
- * breaker after 5 failures in a row, a depth alert at 10 000 and a week of sent rows kept.
+ * breaker after 5 failures in a row, 10 attempts charged to one event before it is parked, a
+ * depth alert at 10 000 and a week of sent rows kept.
  */
 import type { Clock } from '../clock/clock.js';
+import type { EventEnvelope } from '../events/event-envelope.js';
 import type { Logger } from '../logging/logger.js';
 import * as v from '../options/small-validator.js';
 import type { JitterMode } from '../retry/backoff-schedule.js';
@@ -28,6 +30,30 @@ export interface RelayPublishFailedEvent {
   readonly retryInMs: number;
 }
 
+/**
+ * One event the engine refused while it took others (or refused as non-retryable): charged an
+ * attempt and given back with its own back-off. Its key waits behind it.
+ */
+export interface RelayRejectedEvent {
+  readonly event: EventEnvelope;
+  /** Attempts charged to the event so far, this one included. */
+  readonly attempts: number;
+  readonly error: unknown;
+  readonly retryInMs: number;
+}
+
+/** An event parked as a dead letter: the relay will not try it again until it is redriven. */
+export interface RelayDeadLetterEvent {
+  readonly event: EventEnvelope;
+  readonly attempts: number;
+  /** The last failure. */
+  readonly error: unknown;
+  /** `'max-attempts'`, or `'non-retryable'` (a `BallastError` with `retryable: false`). */
+  readonly reason: 'max-attempts' | 'non-retryable';
+  /** The event's key, whose later events now wait until it is redriven. */
+  readonly blockedKey: string | undefined;
+}
+
 /** The outbox depth, measured every `depthCheckIntervalMs`. */
 export interface RelayDepthEvent {
   readonly depth: number;
@@ -44,6 +70,13 @@ export interface RelayEvents {
    * idempotency by event id absorbs. Raise `leaseMs` if this is frequent.
    */
   leaseLost: (event: { readonly published: number; readonly marked: number }) => void;
+  /** The engine refused one event while taking others; it was charged an attempt. */
+  rejected: (event: RelayRejectedEvent) => void;
+  /**
+   * An event was parked as a dead letter (also logged at error level). Alert on it: when the
+   * event has a key, that key's later events wait until `store.redrive()`.
+   */
+  deadLetter: (event: RelayDeadLetterEvent) => void;
   /** Every depth measurement. */
   depth: (event: RelayDepthEvent) => void;
   /** The depth reached `depthAlertThreshold` (once per crossing). */
@@ -98,6 +131,15 @@ export interface RelayOptions {
   pollIntervalMs?: number;
   backoff?: RelayBackoffOptions;
   breaker?: RelayBreakerOptions;
+  /**
+   * Failed hand-offs charged to one event before it is parked as a dead letter (when the store
+   * can park). Only failures that are the event's own count (see the docs: an engine that is
+   * down charges nobody), so this is not eaten by an outage. With the default back-off, 10
+   * attempts span about 2.5 minutes: long enough for a target's brief hiccup over one payload,
+   * short enough that a poison event does not hold its key for long before someone is alerted.
+   * Default `10`.
+   */
+  maxAttempts?: number;
   /** How long sent rows are kept (for audit and replays), ms. Default 7 days. */
   retentionMs?: number;
   /** How often sent rows past `retentionMs` are deleted, ms. Default `60_000`. */
@@ -129,6 +171,7 @@ export const relayDefaults = {
   factor: 2,
   consecutiveFailures: 5,
   halfOpenAfterMs: 10_000,
+  maxAttempts: 10,
   retentionMs: 7 * day,
   cleanupIntervalMs: 60_000,
   depthCheckIntervalMs: 10_000,
@@ -162,6 +205,7 @@ export const relayOptionsSchema = v.refine(
         halfOpenAfterMs: v.optional(v.durationMs({ min: 1 })),
       }),
     ),
+    maxAttempts: v.optional(v.number({ min: 1, max: 1_000, integer: true })),
     retentionMs: v.optional(v.number({ min: 0 })),
     cleanupIntervalMs: v.optional(v.durationMs({ min: 1_000 })),
     depthCheckIntervalMs: v.optional(v.durationMs({ min: 100 })),
@@ -172,6 +216,8 @@ export const relayOptionsSchema = v.refine(
         published: listener(),
         publishFailed: listener(),
         leaseLost: listener(),
+        rejected: listener(),
+        deadLetter: listener(),
         depth: listener(),
         depthAlert: listener(),
         depthRecovered: listener(),

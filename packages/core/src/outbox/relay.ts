@@ -7,7 +7,11 @@
  * - a crash between "published" and "marked sent": the row is published again, and the
  *   publisher is idempotent by event id (BullMQ job id), so the engine sees it once;
  * - reordering within an aggregate: the store hands a key's rows out in order, one batch at a
- *   time, and a failed batch goes back whole;
+ *   time, and nothing of a key is published after one of its rows failed in the batch;
+ * - one row the engine always refuses (a poison row) failing every batch it is in: a failed
+ *   batch is narrowed down to the rows to blame (`relay-isolation.ts`); only those are charged,
+ *   and past `maxAttempts` parked as dead letters, while an engine that is down still opens
+ *   the breaker;
  * - polling an empty table every few ms: an idle relay sleeps `pollIntervalMs` unless the store
  *   signals a commit (Postgres `NOTIFY`);
  * - hammering an engine that is down: exponential back-off with jitter and a circuit breaker,
@@ -16,7 +20,6 @@
  *   rows back at once) before it resolves.
  */
 
-import type { CircuitState } from '../circuit-breaker/circuit-breaker-config.js';
 import { createCircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
 import type { CancelTimer, Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
@@ -27,51 +30,17 @@ import { backoffDelay, exponentialSchedule } from '../retry/backoff-schedule.js'
 import { withTimeout } from '../timeout/with-timeout.js';
 import { bindLogFields } from '../trace/trace-logger.js';
 import type { OutboxEntry } from './outbox-store.js';
+import type { Relay, RelayStepResult } from './relay-api.js';
+import { deliverIsolating, type IsolationOutcome } from './relay-isolation.js';
 import {
   type RelayEvents,
   type RelayOptions,
   relayDefaults,
   relayOptionsSchema,
 } from './relay-options.js';
+import { describeFailure, settleRejected } from './relay-settle.js';
 
-/** What one {@link Relay.runOnce} did. */
-export type RelayStepResult =
-  | { readonly kind: 'published'; readonly count: number; readonly full: boolean }
-  | { readonly kind: 'empty' }
-  | { readonly kind: 'failed'; readonly retryInMs: number }
-  | { readonly kind: 'circuit-open'; readonly retryInMs: number }
-  | { readonly kind: 'stopped' };
-
-/** A relay made by {@link createRelay}. */
-export interface Relay {
-  /** Starts the loop in the background. Calling it while running does nothing. */
-  start(): void;
-  /**
-   * Stops the loop and resolves once it has: an in-flight batch is finished and marked sent,
-   * or, if `signal` aborts first, its publish is abandoned and its rows are given back at once.
-   */
-  stop(options?: { signal?: AbortSignal }): Promise<void>;
-  /**
-   * Claims and publishes one batch now, without the loop (tests, a cron job, a drain on
-   * shutdown). Store errors reject; publisher errors are a `failed` result.
-   */
-  runOnce(): Promise<RelayStepResult>;
-  /** `'idle'` (never started), `'running'`, `'stopping'` or `'stopped'`. */
-  readonly state: 'idle' | 'running' | 'stopping' | 'stopped';
-  /** The breaker's state: `'open'` while the relay leaves a failing engine alone. */
-  readonly circuit: CircuitState;
-  /** The last measured depth, if any. */
-  readonly lastDepth: number | undefined;
-  /** Subscribes to an event; returns a function that unsubscribes. */
-  on<Name extends keyof RelayEvents>(event: Name, listener: RelayEvents[Name]): () => void;
-}
-
-/** A safe one-line description of a failure, kept on the row for operators. */
-function describe(error: unknown): string {
-  if (isBallastError(error)) return `${error.code}: ${error.message}`.slice(0, 500);
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
-  return String(error).slice(0, 500);
-}
+export type { Relay, RelayStepResult } from './relay-api.js';
 
 /**
  * Builds a relay from an outbox store to a publisher. Run one or several per deployment (in
@@ -107,12 +76,15 @@ export function createRelay(options: RelayOptions): Relay {
     jitter: opts.backoff?.jitter ?? 'equal',
     random: opts.random ?? Math.random,
   };
+  const maxAttempts = opts.maxAttempts ?? relayDefaults.maxAttempts;
   const halfOpenAfterMs = opts.breaker?.halfOpenAfterMs ?? relayDefaults.halfOpenAfterMs;
 
   const listeners: { [E in keyof RelayEvents]: Set<RelayEvents[E]> } = {
     published: new Set(),
     publishFailed: new Set(),
     leaseLost: new Set(),
+    rejected: new Set(),
+    deadLetter: new Set(),
     depth: new Set(),
     depthAlert: new Set(),
     depthRecovered: new Set(),
@@ -160,6 +132,7 @@ export function createRelay(options: RelayOptions): Relay {
   let publishFailures = 0;
   let storeFailures = 0;
   let lastDepth: number | undefined;
+  let deadLettered = 0;
   let alerting = false;
   let loop: Promise<void> | undefined;
   let stopping = new AbortController();
@@ -173,16 +146,49 @@ export function createRelay(options: RelayOptions): Relay {
     return backoffDelay(schedule, failures - 1);
   }
 
-  async function publishBatch(entries: readonly OutboxEntry[]) {
+  /** One publish call, bounded by `publishTimeoutMs` and by the breaker's signal (which `stop` aborts). */
+  function publishCall(entries: readonly OutboxEntry[], signal: AbortSignal): Promise<void> {
     const events = entries.map((entry) => entry.event);
-    await breaker.execute(
-      ({ signal }) =>
-        withTimeout((timeout) => publisher.publish(events, { signal: timeout }), publishTimeoutMs, {
-          signal,
-          clock,
-        }),
-      { signal: abandon.signal },
+    return withTimeout(
+      (timeout) => publisher.publish(events, { signal: timeout }),
+      publishTimeoutMs,
+      { signal, clock },
     );
+  }
+
+  /** Publishes a claimed batch through the breaker, which counts only the engine's failures. */
+  async function deliver(
+    entries: readonly OutboxEntry[],
+    started: number,
+  ): Promise<IsolationOutcome> {
+    let outcome: IsolationOutcome | undefined;
+    try {
+      await breaker.execute(
+        async ({ signal }) => {
+          outcome = await deliverIsolating(entries, {
+            publish: (group) => publishCall(group, signal),
+            // Narrowing down must finish well inside the lease, or another relay takes the rows.
+            shouldStop: () => abandon.signal.aborted || clock.now() - started > leaseMs / 2,
+            random: schedule.random,
+          });
+          if (outcome.engineFailed) throw outcome.engineError;
+        },
+        { signal: abandon.signal },
+      );
+    } catch (error) {
+      // Refused before a call (circuit open), or the engine failed: nothing is the rows' fault.
+      if (outcome?.engineFailed !== true) {
+        return {
+          delivered: [],
+          rejected: [],
+          untried: [...entries],
+          engineError: error,
+          engineFailed: true,
+        };
+      }
+    }
+    if (outcome === undefined) throw new Error('relay: breaker returned without running');
+    return outcome;
   }
 
   async function runOnce(): Promise<RelayStepResult> {
@@ -197,42 +203,84 @@ export function createRelay(options: RelayOptions): Relay {
       leaseExpiresAt: started + leaseMs,
     });
     if (entries.length === 0) return { kind: 'empty' };
-    const ids = entries.map((entry) => entry.event.id);
-    try {
-      await publishBatch(entries);
-    } catch (error) {
-      const now = clock.now();
-      if (abandon.signal.aborted) {
-        await store.release({ owner, ids, now, retryAt: now, error: 'relay stopped' });
-        logger.warn({ count: ids.length }, 'relay: stopped mid-batch; rows given back');
-        return { kind: 'stopped' };
+    const { delivered, rejected, untried, engineError, engineFailed } = await deliver(
+      entries,
+      started,
+    );
+    const ids = delivered.map((entry) => entry.event.id);
+    if (ids.length > 0) {
+      const marked = await store.markSent({ owner, ids, now: clock.now() });
+      if (marked < ids.length) {
+        logger.warn({ published: ids.length, marked }, 'relay: lease lapsed before markSent');
+        emit('leaseLost', { published: ids.length, marked });
       }
+    }
+    const now = clock.now();
+    const parked = await settleRejected(rejected, {
+      store,
+      owner,
+      now,
+      maxAttempts,
+      backoff,
+      logger,
+      onRejected: (event) => emit('rejected', event),
+      onDeadLetter: (event) => {
+        deadLettered += 1;
+        emit('deadLetter', event);
+      },
+    });
+    const back = untried.map((entry) => entry.event.id);
+    if (abandon.signal.aborted) {
+      await store.release({
+        owner,
+        ids: back,
+        now,
+        retryAt: now,
+        error: 'relay stopped',
+        countAttempt: false,
+      });
+      if (back.length > 0)
+        logger.warn({ count: back.length }, 'relay: stopped mid-batch; rows given back');
+      return { kind: 'stopped' };
+    }
+    if (engineFailed) {
       publishFailures += 1;
-      const retryAfterMs = isBallastError(error, 'CIRCUIT_OPEN')
-        ? Number(error.details.retryAfterMs ?? halfOpenAfterMs)
+      const retryAfterMs = isBallastError(engineError, 'CIRCUIT_OPEN')
+        ? Number(engineError.details.retryAfterMs ?? halfOpenAfterMs)
         : undefined;
       const retryInMs = retryAfterMs ?? backoff(publishFailures);
-      await store.release({ owner, ids, now, retryAt: now + retryInMs, error: describe(error) });
+      const error = describeFailure(engineError);
+      await store.release({
+        owner,
+        ids: back,
+        now,
+        retryAt: now + retryInMs,
+        error,
+        countAttempt: false,
+      });
       logger.warn(
-        { err: error, count: ids.length, consecutiveFailures: publishFailures, retryInMs },
+        { err: engineError, count: back.length, consecutiveFailures: publishFailures, retryInMs },
         'relay: publish failed; batch released for later',
       );
       emit('publishFailed', {
-        count: ids.length,
-        error,
+        count: back.length,
+        error: engineError,
         consecutiveFailures: publishFailures,
         retryInMs,
       });
       return { kind: 'failed', retryInMs };
     }
+    // Rows left untried behind a refused row of their key, or for lack of lease time: at once.
+    await store.release({ owner, ids: back, now, retryAt: now, countAttempt: false });
     publishFailures = 0;
-    const marked = await store.markSent({ owner, ids, now: clock.now() });
-    if (marked < ids.length) {
-      logger.warn({ published: ids.length, marked }, 'relay: lease lapsed before markSent');
-      emit('leaseLost', { published: ids.length, marked });
-    }
-    emit('published', { count: ids.length, durationMs: clock.now() - started });
-    return { kind: 'published', count: ids.length, full: ids.length === batchSize };
+    if (ids.length > 0) emit('published', { count: ids.length, durationMs: clock.now() - started });
+    return {
+      kind: 'published',
+      count: ids.length,
+      full: entries.length === batchSize,
+      rejected: rejected.length,
+      parked,
+    };
   }
 
   /** Sleeps `ms`; a commit cuts it short only when `wakeable`; `stop()` always does. */
@@ -374,6 +422,9 @@ export function createRelay(options: RelayOptions): Relay {
     },
     get lastDepth() {
       return lastDepth;
+    },
+    get deadLettered() {
+      return deadLettered;
     },
   };
 }

@@ -5,6 +5,10 @@
  * `position` (a bigserial) is the publication order the relay follows; `id` (the event id) is
  * unique, so one event cannot be written twice. Partial indexes keep the relay's queries on the
  * unsent rows only, however many sent rows the retention period keeps.
+ *
+ * `failed_at` marks a dead letter (a row the relay parked). It came after the first release of
+ * the table, so the migration also adds it with `ADD COLUMN IF NOT EXISTS`: a nullable column
+ * without a default, which Postgres adds without rewriting the table or holding a long lock.
  */
 import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely, RawBuilder } from 'kysely';
@@ -68,11 +72,14 @@ function migrationStatements(options: OutboxTableOptions | undefined, where: str
   lease_expires_at timestamptz,
   retry_at         timestamptz,
   attempts         integer     NOT NULL DEFAULT 0,
-  last_error       text
+  last_error       text,
+  failed_at        timestamptz
 )`,
+    `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS failed_at timestamptz`,
     `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_unsent_idx`)} ON ${table} (position) WHERE sent_at IS NULL`,
     `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_unsent_key_idx`)} ON ${table} (key, position) WHERE sent_at IS NULL AND key IS NOT NULL`,
     `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_sent_at_idx`)} ON ${table} (sent_at) WHERE sent_at IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_dead_idx`)} ON ${table} (position) WHERE failed_at IS NOT NULL AND sent_at IS NULL`,
   );
   return statements;
 }

@@ -20,7 +20,10 @@ import {
   type Logger,
   noopLogger,
   type OutboxClaimRequest,
+  type OutboxDeadLetter,
   type OutboxEntry,
+  type OutboxParkRequest,
+  type OutboxRedriveFilter,
   type OutboxReleaseRequest,
   type OutboxSettleRequest,
   type OutboxStore,
@@ -61,8 +64,14 @@ export interface PostgresOutboxOptions extends OutboxTableOptions {
   logger?: Logger;
 }
 
-/** The outbox made by {@link createPostgresOutbox}: a writer and a relay store on one table. */
+/**
+ * The outbox made by {@link createPostgresOutbox}: a writer and a relay store on one table, with
+ * the dead-letter side (`park`, `deadLetters`, `redrive`) always present.
+ */
 export interface PostgresOutbox extends OutboxWriter<QueryExecutorProvider>, OutboxStore {
+  park(request: OutboxParkRequest): Promise<number>;
+  deadLetters(options?: { readonly limit?: number }): Promise<readonly OutboxDeadLetter[]>;
+  redrive(filter?: OutboxRedriveFilter): Promise<number>;
   /** The table's schema-qualified name, for logs. */
   readonly table: string;
   /** Closes the LISTEN connection, if any. The Kysely instance stays the caller's. */
@@ -100,6 +109,26 @@ const envelopeSchema = z.object({
   key: z.string().max(500).optional(),
   payload: z.unknown().refine((value) => value !== undefined, 'is missing'),
 });
+
+const redriveSchema = z.strictObject({
+  ids: z.array(z.string().min(1)).max(10_000).optional(),
+  type: z.string().min(1).max(500).optional(),
+  since: z.date().optional(),
+});
+
+const deadLettersSchema = z.strictObject({
+  limit: z.number().int().min(1).max(1_000).optional(),
+});
+
+interface DeadRow {
+  readonly event: EventEnvelope | string;
+  readonly attempts: number;
+  readonly last_error: string | null;
+  readonly failed_at: Date | string;
+}
+
+const parseEvent = (event: EventEnvelope | string) =>
+  (typeof event === 'string' ? JSON.parse(event) : event) as EventEnvelope;
 
 interface ClaimedRow {
   readonly position: string | number;
@@ -149,7 +178,8 @@ export function createPostgresOutbox(
 
   async function countUnsent(): Promise<number> {
     const { rows } = await sql<{ depth: string | number }>`
-      SELECT count(*) AS depth FROM ${table.ref} WHERE sent_at IS NULL`.execute(db);
+      SELECT count(*) AS depth FROM ${table.ref}
+      WHERE sent_at IS NULL AND failed_at IS NULL`.execute(db);
     return Number(rows[0]?.depth ?? 0);
   }
 
@@ -222,13 +252,14 @@ export function createPostgresOutbox(
         const { rows: claimed } = await sql<ClaimedRow>`
               WITH picked AS (
                 SELECT o.position FROM ${table.ref} AS o
-                WHERE o.sent_at IS NULL
+                WHERE o.sent_at IS NULL AND o.failed_at IS NULL
                   AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ${now})
                   AND (o.retry_at IS NULL OR o.retry_at <= ${now})
                   AND (o.key IS NULL OR NOT EXISTS (
                     SELECT 1 FROM ${table.ref} AS e
                     WHERE e.key = o.key AND e.sent_at IS NULL AND e.position < o.position
-                      AND (e.lease_expires_at > ${now} OR e.retry_at > ${now})
+                      AND (e.lease_expires_at > ${now} OR e.retry_at > ${now}
+                           OR e.failed_at IS NOT NULL)
                   ))
                 ORDER BY o.position
                 LIMIT ${request.limit}
@@ -245,7 +276,7 @@ export function createPostgresOutbox(
       .map((row) => ({ position: BigInt(row.position), row }))
       .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0))
       .map(({ row }) => ({
-        event: (typeof row.event === 'string' ? JSON.parse(row.event) : row.event) as EventEnvelope,
+        event: parseEvent(row.event),
         attempts: row.attempts,
       }));
   }
@@ -268,11 +299,62 @@ export function createPostgresOutbox(
       sql`
         UPDATE ${table.ref}
         SET owner_token = NULL, lease_expires_at = NULL, retry_at = ${toDate(request.retryAt)},
-            attempts = attempts + 1, last_error = ${request.error?.slice(0, 1_000) ?? null}
+            attempts = attempts + ${request.countAttempt === false ? 0 : 1},
+            last_error = ${request.error?.slice(0, 1_000) ?? null}
         WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
           AND sent_at IS NULL`.execute(db),
     );
     return Number(result.numAffectedRows ?? 0n);
+  }
+
+  async function park(request: OutboxParkRequest): Promise<number> {
+    if (request.ids.length === 0) return 0;
+    const result = await outboxCall(name, () =>
+      sql`
+        UPDATE ${table.ref}
+        SET owner_token = NULL, lease_expires_at = NULL, failed_at = ${toDate(request.now)},
+            attempts = attempts + 1, last_error = ${String(request.error).slice(0, 1_000)}
+        WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
+          AND sent_at IS NULL AND failed_at IS NULL`.execute(db),
+    );
+    return Number(result.numAffectedRows ?? 0n);
+  }
+
+  async function deadLetters(
+    options: { readonly limit?: number } = {},
+  ): Promise<readonly OutboxDeadLetter[]> {
+    const { limit = 100 } = parseOptions(deadLettersSchema, options, 'outbox.deadLetters()');
+    const { rows } = await outboxCall(name, () =>
+      sql<DeadRow>`
+        SELECT event, attempts, last_error, failed_at FROM ${table.ref}
+        WHERE failed_at IS NOT NULL AND sent_at IS NULL
+        ORDER BY position
+        LIMIT ${limit}`.execute(db),
+    );
+    return rows.map((row) => ({
+      event: parseEvent(row.event),
+      attempts: row.attempts,
+      lastError: row.last_error ?? undefined,
+      failedAt: new Date(row.failed_at).getTime(),
+    }));
+  }
+
+  async function redrive(filter: OutboxRedriveFilter = {}): Promise<number> {
+    const { ids, type, since } = parseOptions(redriveSchema, filter, 'outbox.redrive()');
+    const { rows } = await outboxCall(name, () =>
+      sql<{ n: string | number }>`
+        WITH redriven AS (
+          UPDATE ${table.ref}
+          SET failed_at = NULL, attempts = 0, retry_at = NULL
+          WHERE failed_at IS NOT NULL AND sent_at IS NULL
+            AND (${ids ?? null}::text[] IS NULL OR id = ANY(${ids ?? null}::text[]))
+            AND (${type ?? null}::text IS NULL OR type = ${type ?? null})
+            AND (${since ?? null}::timestamptz IS NULL OR failed_at >= ${since ?? null})
+          RETURNING 1
+        )
+        SELECT count(*) AS n, pg_notify(${table.channel}, '') FROM redriven`.execute(db),
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   async function deleteSent(request: { readonly before: number; readonly limit: number }) {
@@ -298,6 +380,9 @@ export function createPostgresOutbox(
     claim,
     markSent,
     release,
+    park,
+    deadLetters,
+    redrive,
     depth: () => outboxCall(name, countUnsent),
     deleteSent,
     close: async () => {
