@@ -68,11 +68,18 @@ export function describeInboxContract(
     it('lets a concurrent delivery run when the first one fails', async () => {
       const inbox = await make();
       const ref = freshRef();
+      // The second delivery starts only once the first holds the event (its handler runs), so
+      // the order does not depend on how fast the first claim reaches the store.
+      let firstHolds!: () => void;
+      const holding = new Promise<void>((resolve) => {
+        firstHolds = resolve;
+      });
       const first = inbox.runOnce(ref, async () => {
+        firstHolds();
         await sleep(50);
         throw new Error('first failed');
       });
-      await sleep(10);
+      await holding;
       const second = inbox.runOnce(ref, async () => 'second');
       await expect(first).rejects.toThrow('first failed');
       expect(await second).toEqual({ kind: 'ran', value: 'second' });
