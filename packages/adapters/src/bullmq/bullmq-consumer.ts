@@ -7,6 +7,7 @@
  * throws BullMQ's `UnrecoverableError` (failed now, attempts not burned).
  */
 import {
+  BallastError,
   createEventProcessor,
   type EventCatalog,
   type EventProcessor,
@@ -211,7 +212,15 @@ export function createConsumer<Transaction = undefined>(
   });
 
   let reader: AnyQueue | undefined;
+  let closing: Promise<void> | undefined;
   const jobs = (): BullmqJobReader => {
+    // A closed consumer must not open a connection that keeps the process alive.
+    if (closing !== undefined) {
+      throw new BallastError('UPSTREAM_ERROR', {
+        message: `createConsumer(): consumer "${name}" is closed`,
+        retryable: false,
+      });
+    }
     if (reader === undefined) {
       reader = openQueue(parsed.queue, parsed.connection, parsed.backend);
       reader.on('error', (error) => {
@@ -229,11 +238,15 @@ export function createConsumer<Transaction = undefined>(
     async waitUntilReady() {
       await worker.waitUntilReady();
     },
-    status: (eventId) => readJobStatus(jobs(), eventId),
-    redrive: (redriveOptions) => redriveDeadLetters(jobs(), redriveOptions),
-    async close() {
-      await worker.close();
-      await reader?.close();
+    status: async (eventId) => readJobStatus(jobs(), eventId),
+    redrive: async (redriveOptions) => redriveDeadLetters(jobs(), redriveOptions),
+    close() {
+      // Every caller waits for the same shutdown: running jobs finish, then both connections go.
+      closing ??= (async () => {
+        await worker.close();
+        await reader?.close();
+      })();
+      return closing;
     },
   };
 }

@@ -144,14 +144,15 @@ export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPu
           retryable: false,
         });
       }
-      publishOptions.signal?.throwIfAborted();
+      checkEvents(events);
+      publishOptions?.signal?.throwIfAborted();
       if (events.length === 0) return;
       const jobs = events.map((event) => ({
         name: event.type,
         data: event,
         opts: { ...jobOptions, jobId: event.id },
       }));
-      await withTimeout(queue.addBulk(jobs), parsed.timeoutMs, queue.name, publishOptions.signal);
+      await withTimeout(queue.addBulk(jobs), parsed.timeoutMs, queue.name, publishOptions?.signal);
     },
     async close() {
       if (closed) return;
@@ -159,6 +160,28 @@ export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPu
       if (ownsQueue) await queue.close();
     },
   };
+}
+
+// The event id becomes the job id: an envelope without one would get a random id from BullMQ,
+// and a re-publish of it would run twice. The relay sends checked envelopes; a direct caller
+// may not.
+function checkEvents(events: unknown): asserts events is readonly EventEnvelope[] {
+  const fail = (field: string, expected: string) =>
+    new BallastError('INVALID_OPTIONS', {
+      message: `Invalid options for publish(): "${field}": expected ${expected}`,
+      details: { field },
+    });
+  if (!Array.isArray(events)) throw fail('events', 'an array of event envelopes');
+  events.forEach((event: unknown, index) => {
+    const { id, type } = (typeof event === 'object' && event !== null ? event : {}) as {
+      id?: unknown;
+      type?: unknown;
+    };
+    if (typeof id !== 'string' || id === '') throw fail(`events.${index}.id`, 'an event id');
+    if (typeof type !== 'string' || type === '') {
+      throw fail(`events.${index}.type`, 'an event type');
+    }
+  });
 }
 
 // Bounds the wait for the engine by `timeoutMs` and by the caller's signal (the relay's own

@@ -1,0 +1,241 @@
+/**
+ * An attacker's review of `@ballast/adapters/bullmq`: options and filters from a careless or
+ * hostile caller, jobs whose data was not written by a Ballast publisher, and shutdown.
+ */
+import {
+  type BullmqJobReader,
+  type BullmqQueue,
+  createBullmqPublisher,
+  createConsumer,
+  readJobStatus,
+  redriveDeadLetters,
+} from '@ballast/adapters/bullmq';
+import {
+  createEventCatalog,
+  defineEvent,
+  handleEvent,
+  isBallastError,
+  MemoryInboxStore,
+} from '@ballast/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { bullmqTestBackend, eventually } from './support/bullmq-backends.js';
+import { describeWith } from './support/services.js';
+
+const OrderCreated = defineEvent('order.created', 1, z.object({ orderId: z.string() }));
+const catalog = createEventCatalog({ events: [OrderCreated] });
+
+async function codeOf(run: () => unknown): Promise<unknown> {
+  try {
+    await run();
+  } catch (error) {
+    return isBallastError(error) ? error.code : error;
+  }
+  return 'no error';
+}
+
+// Never reached: the calls below are refused before any read.
+const fakeReader: BullmqJobReader = {
+  name: 'fake',
+  getJob: async () => undefined,
+  getJobState: async () => 'unknown',
+  getFailed: async () => [],
+  getJobLogs: async () => ({ logs: [], count: 0 }),
+};
+
+describe('BullMQ adapter: hostile options and filters', () => {
+  it('every public function refuses a missing argument with INVALID_OPTIONS naming it', async () => {
+    expect(await codeOf(() => createConsumer(undefined as never))).toBe('INVALID_OPTIONS');
+    expect(await codeOf(() => createBullmqPublisher(undefined as never))).toBe('INVALID_OPTIONS');
+    await expect(readJobStatus(undefined as never, 'e-1')).rejects.toThrow(/readJobStatus\(\)/);
+    expect(await codeOf(() => readJobStatus(undefined as never, 'e-1'))).toBe('INVALID_OPTIONS');
+    expect(await codeOf(() => readJobStatus({} as never, 'e-1'))).toBe('INVALID_OPTIONS');
+    expect(await codeOf(() => readJobStatus(fakeReader, undefined as never))).toBe(
+      'INVALID_OPTIONS',
+    );
+    await expect(redriveDeadLetters(undefined as never)).rejects.toThrow(/redrive/);
+    expect(await codeOf(() => redriveDeadLetters(undefined as never))).toBe('INVALID_OPTIONS');
+    expect(await codeOf(() => redriveDeadLetters({ name: 'q' } as never))).toBe('INVALID_OPTIONS');
+  });
+
+  it('createConsumer refuses handlers that are not subscriptions', async () => {
+    const base = {
+      queue: 'q',
+      connection: { host: '127.0.0.1', port: 1 },
+      catalog,
+      inbox: new MemoryInboxStore(),
+      autorun: false,
+    };
+    for (const handlers of [[undefined], [{}], ['x'], [42]]) {
+      const error = await codeOf(() => createConsumer({ ...base, handlers } as never));
+      expect(error, JSON.stringify(handlers)).toBe('INVALID_OPTIONS');
+    }
+  });
+
+  it('redrive refuses hostile filters', async () => {
+    const hostile: unknown[] = [
+      null,
+      'all',
+      { limit: -1 },
+      { limit: 0 },
+      { limit: 1e9 },
+      { limit: Number.NaN },
+      { limit: 1.5 },
+      { limit: '10' },
+      { since: new Date('not a date') },
+      { since: '2026-01-01' },
+      { since: 0 },
+      { type: 5 },
+      { type: '' },
+      { type: 'x'.repeat(10_000) },
+      { state: 'completed' },
+      JSON.parse('{"__proto__": {"limit": 5}}'),
+    ];
+    for (const filter of hostile) {
+      expect(
+        await codeOf(() => redriveDeadLetters(fakeReader, filter as never)),
+        String(filter),
+      ).toBe('INVALID_OPTIONS');
+    }
+  });
+
+  it('readJobStatus refuses hostile event ids', async () => {
+    for (const eventId of ['', 'x'.repeat(201), 42, {}, null]) {
+      expect(await codeOf(() => readJobStatus(fakeReader, eventId as never))).toBe(
+        'INVALID_OPTIONS',
+      );
+    }
+  });
+
+  it('publish refuses what is not a list of envelopes, before reaching the engine', async () => {
+    let calls = 0;
+    const queue: BullmqQueue = {
+      name: 'fake',
+      addBulk: async () => {
+        calls += 1;
+        return [];
+      },
+      close: async () => {},
+    };
+    const publisher = createBullmqPublisher({ queue });
+    for (const events of [undefined, 'x', {}, [null], [{}], [{ type: 'a.v1' }], [{ id: 'e' }]]) {
+      expect(await codeOf(() => publisher.publish(events as never)), JSON.stringify(events)).toBe(
+        'INVALID_OPTIONS',
+      );
+    }
+    // An envelope without an id would get a random job id: a re-publish would run it twice.
+    expect(calls).toBe(0);
+    await publisher.publish([OrderCreated.create({ orderId: 'o-1' })]);
+    expect(calls).toBe(1);
+  });
+});
+
+describeWith('redis', 'BullMQ adapter: hostile jobs and shutdown (BullMQ on Redis)', () => {
+  const engine = bullmqTestBackend('redis');
+  const closers: Array<() => Promise<unknown>> = [];
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    await engine.cleanUp();
+  });
+
+  it('jobs whose data is not an event are dead letters with a reason; the worker lives on', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const name = engine.queueName('hostile');
+    const queue = engine.openQueue(name);
+    closers.push(() => queue.close());
+    const handled: string[] = [];
+    const consumer = createConsumer({
+      queue: name,
+      connection: engine.connection,
+      catalog,
+      handlers: [handleEvent(OrderCreated, (event) => void handled.push(event.payload.orderId))],
+      inbox: new MemoryInboxStore(),
+      concurrency: 4,
+    });
+    closers.push(() => consumer.close());
+    const valid = OrderCreated.create({ orderId: 'o-ok' });
+    const hostile: Array<[string, unknown]> = [
+      ['string', 'just a string'],
+      ['number', 42],
+      ['null', null],
+      ['array', [valid]],
+      ['proto', JSON.parse(`{"__proto__": ${JSON.stringify(valid)}}`)],
+      ['wrong-types', { ...valid, id: 7, type: ['order.created.v1'], payload: 'x' }],
+      ['huge', { ...valid, id: 'huge-1', payload: { orderId: 5, junk: 'x'.repeat(2_000_000) } }],
+      [
+        'deep',
+        { ...valid, id: 'deep-1', payload: JSON.parse(`${'['.repeat(1_000)}${']'.repeat(1_000)}`) },
+      ],
+    ];
+    for (const [jobId, data] of hostile) {
+      await queue.add('order.created.v1', data, { jobId, attempts: 3 });
+    }
+    await queue.add(valid.type, valid, { jobId: valid.id });
+    for (const [jobId] of hostile) {
+      const dead = await eventually(
+        async () => {
+          const status = await consumer.status(jobId);
+          return status?.state === 'FAILED' ? status : undefined;
+        },
+        15_000,
+        `dead letter ${jobId}`,
+      );
+      expect(dead.attempts, jobId).toBe(1);
+      const reason = dead.errors[0]?.deadLetterReason;
+      expect(reason, jobId).toBeTypeOf('string');
+      // The reason is short and does not echo the hostile payload back.
+      expect(dead.errors[0]?.message.length, jobId).toBeLessThanOrEqual(501);
+      expect(dead.errors[0]?.message, jobId).not.toContain('xxxxxxxxxx');
+    }
+    await eventually(async () => handled.includes('o-ok'));
+    expect(handled).toEqual(['o-ok']);
+    process.off('unhandledRejection', onRejection);
+    expect(rejections).toEqual([]);
+  });
+
+  it('close() twice, during a running job: the job finishes, then status/redrive refuse', async () => {
+    const name = engine.queueName('close');
+    const publisher = createBullmqPublisher({ queue: name, connection: engine.connection });
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let finished = 0;
+    const consumer = createConsumer({
+      queue: name,
+      connection: engine.connection,
+      catalog,
+      handlers: [
+        handleEvent(OrderCreated, async () => {
+          started();
+          await gate;
+          finished += 1;
+        }),
+      ],
+      inbox: new MemoryInboxStore(),
+    });
+    const event = OrderCreated.create({ orderId: 'o-close' });
+    await publisher.publish([event]);
+    await running;
+    const firstClose = consumer.close();
+    const secondClose = consumer.close();
+    setTimeout(release, 100);
+    await Promise.all([firstClose, secondClose]);
+    expect(finished).toBe(1);
+    await consumer.close();
+    // A closed consumer opens no new connection behind the caller's back.
+    await expect(consumer.status(event.id)).rejects.toThrow(/closed/);
+    expect(await codeOf(() => consumer.redrive())).toBe('UPSTREAM_ERROR');
+    await publisher.close();
+    await publisher.close();
+    const queue = engine.openQueue(name);
+    closers.push(() => queue.close());
+    expect(await queue.getJobState(event.id)).toBe('completed');
+  });
+});
