@@ -2,6 +2,10 @@
  * An attacker's review of `@ballast/adapters/bullmq`: options and filters from a careless or
  * hostile caller, jobs whose data was not written by a Ballast publisher, and shutdown.
  */
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   type BullmqJobReader,
   type BullmqQueue,
@@ -17,6 +21,7 @@ import {
   isBallastError,
   MemoryInboxStore,
 } from '@ballast/core';
+import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { bullmqTestBackend, eventually } from './support/bullmq-backends.js';
@@ -238,4 +243,47 @@ describeWith('redis', 'BullMQ adapter: hostile jobs and shutdown (BullMQ on Redi
     closers.push(() => queue.close());
     expect(await queue.getJobState(event.id)).toBe('completed');
   });
+
+  it('a process ends by itself after closing its publisher and consumer', async () => {
+    const outdir = fileURLToPath(new URL('../.tmp/', import.meta.url));
+    mkdirSync(outdir, { recursive: true });
+    const outfile = `${outdir}bullmq-close-process-${process.pid}.mjs`;
+    await build({
+      entryPoints: [fileURLToPath(new URL('./fixtures/bullmq-close-process.ts', import.meta.url))],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)),
+      logLevel: 'error',
+      external: ['bullmq', 'ioredis', 'pg', 'kysely', 'zod'],
+    });
+    const name = engine.queueName('exit');
+    const port = (engine.connection as { port: number }).port;
+    const child = spawn(process.execPath, [outfile], {
+      cwd: fileURLToPath(new URL('../', import.meta.url)),
+      env: { ...process.env, QUEUE: name, REDIS_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+    });
+    const exit = await new Promise<number | string>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('still running 10 s after close');
+      }, 10_000);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code ?? -1);
+      });
+    });
+    expect(output).toContain('closed');
+    expect(exit, output).toBe(0);
+  }, 30_000);
 });
