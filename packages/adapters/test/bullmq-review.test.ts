@@ -112,6 +112,56 @@ describe('BullMQ adapter: hostile options and filters', () => {
     }
   });
 
+  it('createBullmqPublisher refuses job options of the wrong type or unknown to BullMQ', async () => {
+    const queue: BullmqQueue = { name: 'fake', addBulk: async () => [], close: async () => {} };
+    const refused: unknown[] = [
+      null,
+      'fast',
+      { attempts: 0 },
+      { attempts: -1 },
+      { attempts: 1.5 },
+      { attempts: '3' },
+      { delay: -5 },
+      { delay: Number.NaN },
+      { priority: -1 },
+      { backoff: 'exponential' },
+      { backoff: { delay: 10 } },
+      { backoff: { type: 'fixed', delay: -1 } },
+      { removeOnComplete: -1 },
+      { removeOnFail: { age: 'a day' } },
+      { lifo: 'yes' },
+      { atempts: 5 },
+      // Deduplication would silently drop a different event that shares the dedup id.
+      { deduplication: { id: 'x' } },
+      { debounce: { id: 'x' } },
+      JSON.parse('{"__proto__": {"attempts": 5}}'),
+    ];
+    for (const jobOptions of refused) {
+      expect(
+        await codeOf(() => createBullmqPublisher({ queue, jobOptions: jobOptions as never })),
+        JSON.stringify(jobOptions),
+      ).toBe('INVALID_OPTIONS');
+    }
+    // What a user of BullMQ sets is still accepted.
+    createBullmqPublisher({
+      queue,
+      jobOptions: {
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+        removeOnComplete: { age: 3_600, count: 1_000 },
+        removeOnFail: 5_000,
+        priority: 3,
+        delay: 0,
+        lifo: false,
+        keepLogs: 50,
+        stackTraceLimit: 5,
+        sizeLimit: 1_000_000,
+        telemetry: { omitContext: true },
+      },
+    });
+    createBullmqPublisher({ queue, jobOptions: { backoff: 200, removeOnFail: false } });
+  });
+
   it('publish refuses what is not a list of envelopes, before reaching the engine', async () => {
     let calls = 0;
     const queue: BullmqQueue = {

@@ -24,6 +24,7 @@ import {
   queueNameSchema,
 } from './bullmq-engine.js';
 import { defaultJobOptions } from './job-defaults.js';
+import { jobOptionsSchema } from './job-options.js';
 
 /** Job options a publisher may set; the job id is always the event id. */
 export type BullmqJobOptions = Omit<JobsOptions, 'jobId' | 'repeat' | 'parent'>;
@@ -47,7 +48,9 @@ export interface BullmqPublisherOptions {
   backend?: BullmqBackend;
   /**
    * Job options merged over the defaults (3 attempts, exponential backoff from 500 ms,
-   * completed jobs kept 24 h, failed jobs kept for redrive).
+   * completed jobs kept 24 h, failed jobs kept for redrive). Checked at creation: an unknown
+   * key or a wrong type is `INVALID_OPTIONS`, and so are `deduplication`/`debounce` (BullMQ would
+   * drop a different event that shares the dedup id).
    */
   jobOptions?: BullmqJobOptions;
   /**
@@ -77,23 +80,14 @@ const optionsSchema = z
     queue: queueSchema,
     connection: connectionSchema.optional(),
     backend: backendSchema,
-    jobOptions: z.record(z.string(), z.unknown()).optional(),
+    jobOptions: jobOptionsSchema.optional(),
     timeoutMs: z.number().int().min(1).max(2_147_483_647).default(10_000),
     logger: loggerSchema.default(noopLogger),
   })
   .refine((options) => typeof options.queue !== 'string' || options.connection !== undefined, {
     message: 'a queue given by name needs a connection',
     path: ['connection'],
-  })
-  .refine(
-    (options) =>
-      options.jobOptions === undefined ||
-      !['jobId', 'repeat', 'parent'].some((key) => key in (options.jobOptions ?? {})),
-    {
-      message: 'jobId, repeat and parent are not settable: the job id is the event id',
-      path: ['jobOptions'],
-    },
-  );
+  });
 
 /**
  * Creates a {@link Publisher} that adds each event as a BullMQ job: job name = event type,
