@@ -250,6 +250,44 @@ describeWith('redis', 'BullMQ adapter: hostile jobs and shutdown (BullMQ on Redi
     expect(rejections).toEqual([]);
   });
 
+  it('a hostile job name or trace id does not reach the dead-letter log line', async () => {
+    const errors: Array<Record<string, unknown>> = [];
+    const record = (fields: Record<string, unknown>) => void errors.push(fields);
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: record,
+      child: () => logger,
+    };
+    const name = engine.queueName('log');
+    const queue = engine.openQueue(name);
+    closers.push(() => queue.close());
+    const consumer = createConsumer({
+      queue: name,
+      connection: engine.connection,
+      catalog,
+      handlers: [handleEvent(OrderCreated, () => {})],
+      inbox: new MemoryInboxStore(),
+      logger,
+    });
+    closers.push(() => consumer.close());
+    const forged = '\n{"level":"info","msg":"admin logged in"}';
+    await queue.add(
+      `order.created.v1${forged}`,
+      { traceId: `t${forged}`, junk: true },
+      {
+        jobId: 'forged-1',
+      },
+    );
+    await queue.add('order.created.v1', { traceId: 'a'.repeat(100_000) }, { jobId: 'forged-2' });
+    await eventually(async () => errors.length >= 2);
+    for (const fields of errors) {
+      expect(JSON.stringify(fields)).not.toContain('admin logged in');
+      expect(JSON.stringify(fields).length).toBeLessThan(5_000);
+    }
+  });
+
   it('close() twice, during a running job: the job finishes, then status/redrive refuse', async () => {
     const name = engine.queueName('close');
     const publisher = createBullmqPublisher({ queue: name, connection: engine.connection });

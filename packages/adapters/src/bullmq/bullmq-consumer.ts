@@ -92,6 +92,13 @@ export interface Consumer {
 
 const maxTimer = 2_147_483_647;
 
+// A dead letter's job name and data were written by whoever added the job, not checked by the
+// catalog: only a short printable string reaches the log (no line breaks to forge log lines,
+// no megabyte trace id).
+function loggable(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[\x21-\x7e]{1,200}$/.test(value) ? value : undefined;
+}
+
 const optionsSchema = z.strictObject({
   queue: queueNameSchema,
   connection: connectionSchema,
@@ -192,14 +199,13 @@ export function createConsumer<Transaction = undefined>(
     const allowed = job.opts.attempts ?? 1;
     const dead = error instanceof UnrecoverableError || job.attemptsMade >= allowed;
     if (!dead) return;
-    const traceId = (job.data as { traceId?: unknown } | null)?.traceId;
     logger.error(
       {
         consumer: name,
         jobId: job.id,
-        type: job.name,
+        type: loggable(job.name),
         attempt: job.attemptsMade,
-        traceId,
+        traceId: loggable((job.data as { traceId?: unknown } | null)?.traceId),
         err: error,
       },
       `event ${job.id} is a dead letter after ${job.attemptsMade} attempt(s)`,
