@@ -288,6 +288,28 @@ describeWith('redis', 'BullMQ adapter: hostile jobs and shutdown (BullMQ on Redi
     }
   });
 
+  it('run() after close() or twice is harmless: no unhandled rejection, no restart', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    const consumer = createConsumer({
+      queue: engine.queueName('run'),
+      connection: engine.connection,
+      catalog,
+      handlers: [handleEvent(OrderCreated, () => {})],
+      inbox: new MemoryInboxStore(),
+      autorun: false,
+    });
+    consumer.run();
+    consumer.run();
+    await consumer.waitUntilReady();
+    await consumer.close();
+    expect(() => consumer.run()).toThrow(/closed/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    process.off('unhandledRejection', onRejection);
+    expect(rejections).toEqual([]);
+  });
+
   it('close() twice, during a running job: the job finishes, then status/redrive refuse', async () => {
     const name = engine.queueName('close');
     const publisher = createBullmqPublisher({ queue: name, connection: engine.connection });

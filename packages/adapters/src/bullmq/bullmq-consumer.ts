@@ -78,7 +78,10 @@ export interface ConsumerOptions<Transaction = undefined> {
 export interface Consumer {
   /** The consumer name used in the inbox. */
   readonly name: string;
-  /** Starts taking jobs (only needed with `autorun: false`). */
+  /**
+   * Starts taking jobs (only needed with `autorun: false`); a second call does nothing. Throws
+   * `UPSTREAM_ERROR` (not retryable) after `close()`.
+   */
   run(): void;
   /** Resolves once the worker is connected and taking jobs. */
   waitUntilReady(): Promise<void>;
@@ -86,7 +89,10 @@ export interface Consumer {
   status(eventId: string): Promise<JobStatus | undefined>;
   /** Re-queues dead letters after a fix (see {@link redriveDeadLetters}). */
   redrive(options?: RedriveOptions): Promise<number>;
-  /** Lets running jobs finish, then disconnects. */
+  /**
+   * Lets running jobs finish, then disconnects. Calling it again returns the same shutdown;
+   * afterwards `status()` and `redrive()` reject and `run()` throws.
+   */
   close(): Promise<void>;
 }
 
@@ -219,14 +225,14 @@ export function createConsumer<Transaction = undefined>(
 
   let reader: AnyQueue | undefined;
   let closing: Promise<void> | undefined;
+  const closedError = () =>
+    new BallastError('UPSTREAM_ERROR', {
+      message: `createConsumer(): consumer "${name}" is closed`,
+      retryable: false,
+    });
   const jobs = (): BullmqJobReader => {
     // A closed consumer must not open a connection that keeps the process alive.
-    if (closing !== undefined) {
-      throw new BallastError('UPSTREAM_ERROR', {
-        message: `createConsumer(): consumer "${name}" is closed`,
-        retryable: false,
-      });
-    }
+    if (closing !== undefined) throw closedError();
     if (reader === undefined) {
       reader = openQueue(parsed.queue, parsed.connection, parsed.backend);
       reader.on('error', (error) => {
@@ -239,7 +245,13 @@ export function createConsumer<Transaction = undefined>(
   return {
     name,
     run() {
-      if (!worker.isRunning()) void worker.run();
+      if (closing !== undefined) throw closedError();
+      if (worker.isRunning()) return;
+      // run() resolves when the worker closes; a rejection must be a log line, not an
+      // unhandled rejection that ends the process.
+      worker.run().catch((error: unknown) => {
+        logger.error({ consumer: name, err: error }, 'BullMQ worker stopped with an error');
+      });
     },
     async waitUntilReady() {
       await worker.waitUntilReady();
