@@ -19,7 +19,7 @@ import express, { type Express } from 'express';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { OrdersDatabase } from './database.js';
-import { OrderCreatedV2 } from './events.js';
+import { maxTotalCents, OrderCreatedV2 } from './events.js';
 
 export interface OrdersAppOptions {
   readonly db: Kysely<OrdersDatabase>;
@@ -30,8 +30,9 @@ export interface OrdersAppOptions {
 }
 
 const orderInput = z.strictObject({
-  email: z.email(),
-  totalCents: z.number().int().nonnegative(),
+  // RFC 5321's longest address: a longer one is refused here, not stored and mailed.
+  email: z.email().max(254),
+  totalCents: z.number().int().nonnegative().max(maxTotalCents),
 });
 const orderParams = z.object({ id: z.uuid() });
 

@@ -8,10 +8,20 @@ import { z } from 'zod';
 
 export const OrderCreatedV1 = defineEvent('order.created', 1, z.object({ orderId: z.string() }));
 
+/**
+ * Largest total the `orders.total_cents` column (Postgres `integer`) holds: the API refuses a
+ * larger one with a 400 instead of letting the insert fail with a 500.
+ */
+export const maxTotalCents = 2_147_483_647;
+
 export const OrderCreatedV2 = defineEvent(
   'order.created',
   2,
-  z.object({ orderId: z.string(), email: z.email(), totalCents: z.number().int().nonnegative() }),
+  z.object({
+    orderId: z.string(),
+    email: z.email(),
+    totalCents: z.number().int().nonnegative().max(maxTotalCents),
+  }),
 );
 
 export const catalog = createEventCatalog({

@@ -7,6 +7,7 @@
  * throws BullMQ's `UnrecoverableError` (failed now, attempts not burned).
  */
 import {
+  BallastError,
   createEventProcessor,
   type EventCatalog,
   type EventProcessor,
@@ -77,7 +78,10 @@ export interface ConsumerOptions<Transaction = undefined> {
 export interface Consumer {
   /** The consumer name used in the inbox. */
   readonly name: string;
-  /** Starts taking jobs (only needed with `autorun: false`). */
+  /**
+   * Starts taking jobs (only needed with `autorun: false`); a second call does nothing. Throws
+   * `UPSTREAM_ERROR` (not retryable) after `close()`.
+   */
   run(): void;
   /** Resolves once the worker is connected and taking jobs. */
   waitUntilReady(): Promise<void>;
@@ -85,11 +89,21 @@ export interface Consumer {
   status(eventId: string): Promise<JobStatus | undefined>;
   /** Re-queues dead letters after a fix (see {@link redriveDeadLetters}). */
   redrive(options?: RedriveOptions): Promise<number>;
-  /** Lets running jobs finish, then disconnects. */
+  /**
+   * Lets running jobs finish, then disconnects. Calling it again returns the same shutdown;
+   * afterwards `status()` and `redrive()` reject and `run()` throws.
+   */
   close(): Promise<void>;
 }
 
 const maxTimer = 2_147_483_647;
+
+// A dead letter's job name and data were written by whoever added the job, not checked by the
+// catalog: only a short printable string reaches the log (no line breaks to forge log lines,
+// no megabyte trace id).
+function loggable(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[\x21-\x7e]{1,200}$/.test(value) ? value : undefined;
+}
 
 const optionsSchema = z.strictObject({
   queue: queueNameSchema,
@@ -191,14 +205,13 @@ export function createConsumer<Transaction = undefined>(
     const allowed = job.opts.attempts ?? 1;
     const dead = error instanceof UnrecoverableError || job.attemptsMade >= allowed;
     if (!dead) return;
-    const traceId = (job.data as { traceId?: unknown } | null)?.traceId;
     logger.error(
       {
         consumer: name,
         jobId: job.id,
-        type: job.name,
+        type: loggable(job.name),
         attempt: job.attemptsMade,
-        traceId,
+        traceId: loggable((job.data as { traceId?: unknown } | null)?.traceId),
         err: error,
       },
       `event ${job.id} is a dead letter after ${job.attemptsMade} attempt(s)`,
@@ -211,7 +224,15 @@ export function createConsumer<Transaction = undefined>(
   });
 
   let reader: AnyQueue | undefined;
+  let closing: Promise<void> | undefined;
+  const closedError = () =>
+    new BallastError('UPSTREAM_ERROR', {
+      message: `createConsumer(): consumer "${name}" is closed`,
+      retryable: false,
+    });
   const jobs = (): BullmqJobReader => {
+    // A closed consumer must not open a connection that keeps the process alive.
+    if (closing !== undefined) throw closedError();
     if (reader === undefined) {
       reader = openQueue(parsed.queue, parsed.connection, parsed.backend);
       reader.on('error', (error) => {
@@ -224,16 +245,26 @@ export function createConsumer<Transaction = undefined>(
   return {
     name,
     run() {
-      if (!worker.isRunning()) void worker.run();
+      if (closing !== undefined) throw closedError();
+      if (worker.isRunning()) return;
+      // run() resolves when the worker closes; a rejection must be a log line, not an
+      // unhandled rejection that ends the process.
+      worker.run().catch((error: unknown) => {
+        logger.error({ consumer: name, err: error }, 'BullMQ worker stopped with an error');
+      });
     },
     async waitUntilReady() {
       await worker.waitUntilReady();
     },
-    status: (eventId) => readJobStatus(jobs(), eventId),
-    redrive: (redriveOptions) => redriveDeadLetters(jobs(), redriveOptions),
-    async close() {
-      await worker.close();
-      await reader?.close();
+    status: async (eventId) => readJobStatus(jobs(), eventId),
+    redrive: async (redriveOptions) => redriveDeadLetters(jobs(), redriveOptions),
+    close() {
+      // Every caller waits for the same shutdown: running jobs finish, then both connections go.
+      closing ??= (async () => {
+        await worker.close();
+        await reader?.close();
+      })();
+      return closing;
     },
   };
 }

@@ -24,6 +24,7 @@ import {
   queueNameSchema,
 } from './bullmq-engine.js';
 import { defaultJobOptions } from './job-defaults.js';
+import { jobOptionsSchema } from './job-options.js';
 
 /** Job options a publisher may set; the job id is always the event id. */
 export type BullmqJobOptions = Omit<JobsOptions, 'jobId' | 'repeat' | 'parent'>;
@@ -47,7 +48,9 @@ export interface BullmqPublisherOptions {
   backend?: BullmqBackend;
   /**
    * Job options merged over the defaults (3 attempts, exponential backoff from 500 ms,
-   * completed jobs kept 24 h, failed jobs kept for redrive).
+   * completed jobs kept 24 h, failed jobs kept for redrive). Checked at creation: an unknown
+   * key or a wrong type is `INVALID_OPTIONS`, and so are `deduplication`/`debounce` (BullMQ would
+   * drop a different event that shares the dedup id).
    */
   jobOptions?: BullmqJobOptions;
   /**
@@ -77,23 +80,14 @@ const optionsSchema = z
     queue: queueSchema,
     connection: connectionSchema.optional(),
     backend: backendSchema,
-    jobOptions: z.record(z.string(), z.unknown()).optional(),
+    jobOptions: jobOptionsSchema.optional(),
     timeoutMs: z.number().int().min(1).max(2_147_483_647).default(10_000),
     logger: loggerSchema.default(noopLogger),
   })
   .refine((options) => typeof options.queue !== 'string' || options.connection !== undefined, {
     message: 'a queue given by name needs a connection',
     path: ['connection'],
-  })
-  .refine(
-    (options) =>
-      options.jobOptions === undefined ||
-      !['jobId', 'repeat', 'parent'].some((key) => key in (options.jobOptions ?? {})),
-    {
-      message: 'jobId, repeat and parent are not settable: the job id is the event id',
-      path: ['jobOptions'],
-    },
-  );
+  });
 
 /**
  * Creates a {@link Publisher} that adds each event as a BullMQ job: job name = event type,
@@ -144,14 +138,15 @@ export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPu
           retryable: false,
         });
       }
-      publishOptions.signal?.throwIfAborted();
+      checkEvents(events);
+      publishOptions?.signal?.throwIfAborted();
       if (events.length === 0) return;
       const jobs = events.map((event) => ({
         name: event.type,
         data: event,
         opts: { ...jobOptions, jobId: event.id },
       }));
-      await withTimeout(queue.addBulk(jobs), parsed.timeoutMs, queue.name, publishOptions.signal);
+      await withTimeout(queue.addBulk(jobs), parsed.timeoutMs, queue.name, publishOptions?.signal);
     },
     async close() {
       if (closed) return;
@@ -159,6 +154,28 @@ export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPu
       if (ownsQueue) await queue.close();
     },
   };
+}
+
+// The event id becomes the job id: an envelope without one would get a random id from BullMQ,
+// and a re-publish of it would run twice. The relay sends checked envelopes; a direct caller
+// may not.
+function checkEvents(events: unknown): asserts events is readonly EventEnvelope[] {
+  const fail = (field: string, expected: string) =>
+    new BallastError('INVALID_OPTIONS', {
+      message: `Invalid options for publish(): "${field}": expected ${expected}`,
+      details: { field },
+    });
+  if (!Array.isArray(events)) throw fail('events', 'an array of event envelopes');
+  events.forEach((event: unknown, index) => {
+    const { id, type } = (typeof event === 'object' && event !== null ? event : {}) as {
+      id?: unknown;
+      type?: unknown;
+    };
+    if (typeof id !== 'string' || id === '') throw fail(`events.${index}.id`, 'an event id');
+    if (typeof type !== 'string' || type === '') {
+      throw fail(`events.${index}.type`, 'an event type');
+    }
+  });
 }
 
 // Bounds the wait for the engine by `timeoutMs` and by the caller's signal (the relay's own

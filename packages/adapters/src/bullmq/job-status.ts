@@ -70,6 +70,27 @@ const states: Record<string, JobState> = {
 const maxLogLines = 1_000;
 
 /**
+ * Refuses what is not a queue before the first call on it, so a wrong argument is the caller's
+ * INVALID_OPTIONS naming `fn`, not a TypeError dressed as the engine's UPSTREAM_ERROR.
+ */
+export function checkJobReader(
+  queue: unknown,
+  methods: readonly (keyof BullmqJobReader)[],
+  fn: string,
+): asserts queue is BullmqJobReader {
+  const valid =
+    typeof queue === 'object' &&
+    queue !== null &&
+    methods.every((method) => typeof (queue as Record<string, unknown>)[method] === 'function');
+  if (!valid) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: `Invalid options for ${fn}: "queue": expected a BullMQ Queue`,
+      details: { field: 'queue' },
+    });
+  }
+}
+
+/**
  * The status of the job of event `eventId` on `queue`, or `undefined` when the engine does not
  * know it: not relayed from the outbox yet, or removed after its retention.
  *
@@ -83,6 +104,7 @@ export async function readJobStatus(
   queue: BullmqJobReader,
   eventId: string,
 ): Promise<JobStatus | undefined> {
+  checkJobReader(queue, ['getJobState', 'getJob', 'getJobLogs'], 'readJobStatus()');
   if (typeof eventId !== 'string' || eventId.length === 0 || eventId.length > 200) {
     throw new BallastError('INVALID_OPTIONS', {
       message: 'Invalid options for readJobStatus(): "eventId": expected a non-empty string',

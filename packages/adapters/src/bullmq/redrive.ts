@@ -4,7 +4,7 @@
  * the effect, so a job that did take effect before failing (its mark committed) is skipped.
  */
 import { BallastError } from '@ballast/core';
-import type { BullmqJob, BullmqJobReader } from './job-status.js';
+import { type BullmqJob, type BullmqJobReader, checkJobReader } from './job-status.js';
 
 /** Which dead letters {@link redriveDeadLetters} re-queues. */
 export interface RedriveOptions {
@@ -40,7 +40,10 @@ function check(options: RedriveOptions): Required<Pick<RedriveOptions, 'limit'>>
   for (const key of Object.keys(options)) {
     if (!['type', 'since', 'limit'].includes(key)) throw fail(key, 'no such option');
   }
-  if (options.type !== undefined && (typeof options.type !== 'string' || options.type === '')) {
+  if (
+    options.type !== undefined &&
+    (typeof options.type !== 'string' || options.type === '' || options.type.length > 200)
+  ) {
     throw fail('type', 'an event type or name');
   }
   if (
@@ -71,6 +74,7 @@ export async function redriveDeadLetters(
   queue: BullmqJobReader,
   options: RedriveOptions = {},
 ): Promise<number> {
+  checkJobReader(queue, ['getFailed'], 'redrive()');
   const { limit } = check(options);
   // Collect first: retrying while paging would shift the failed list under the pages.
   const chosen: BullmqJob[] = [];

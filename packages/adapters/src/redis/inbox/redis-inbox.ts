@@ -76,6 +76,13 @@ const refSchema = z.strictObject({
 
 const done = 'done';
 
+// The consumer part is escaped so it holds no ':', which makes the first ':' after the prefix
+// the boundary: ('a:b', 'c') and ('a', 'b:c') get different keys. Plain names (letters, digits,
+// '-', '_', '.') escape to themselves, so their keys are the same as before the escaping.
+function markKey(prefix: string, consumer: string, eventId: string): string {
+  return `${prefix}${encodeURIComponent(consumer)}:${eventId}`;
+}
+
 // Frees the lease of a failed run only if it is still this run's: a run whose lease lapsed
 // must not free the key a newer delivery holds.
 const releaseScript = new LuaScript(
@@ -140,7 +147,13 @@ export function createRedisInbox(options: RedisInboxOptions): InboxStore<undefin
       handle: (transaction: undefined) => Promise<T>,
     ): Promise<InboxOutcome<T>> {
       const { consumer, eventId } = parseOptions(refSchema, ref, 'inbox.runOnce()');
-      const key = `${prefix}${consumer}:${eventId}`;
+      if (typeof handle !== 'function') {
+        throw new BallastError('INVALID_OPTIONS', {
+          message: 'Invalid options for inbox.runOnce(): "handle": expected a function',
+          details: { field: 'handle' },
+        });
+      }
+      const key = markKey(prefix, consumer, eventId);
       const token = randomUUID();
       if (!(await acquire(key, token))) return { kind: 'duplicate' };
       let value: T;
