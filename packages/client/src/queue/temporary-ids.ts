@@ -92,8 +92,17 @@ export interface TemporaryIdResolver {
   load(now: number): Promise<void>;
   /** Rewrites the temporary ids `write` mentions that are known by now; true when it changed. */
   resolveReferences(write: QueuedWrite): boolean;
-  /** Whether `write` mentions a record whose creation is still among `queued` (it waits). */
+  /**
+   * Whether `write` mentions a record whose creation, queued before it, is still among
+   * `queued` (it waits). Only earlier creations count, so two creations that mention each
+   * other never wait for each other.
+   */
   waitsForCreation(write: QueuedWrite, queued: readonly QueuedWrite[]): boolean;
+  /**
+   * The creation `write` waits for that failed (the server refused it), when there is one:
+   * the write can never get a server id and is failed in turn instead of waiting for ever.
+   */
+  failedCreation?(write: QueuedWrite, queued: readonly QueuedWrite[]): QueuedWrite | undefined;
   /**
    * After `write` was delivered with answer `data`: when it created a record with a temporary
    * id, remembers the server's id and rewrites every queued write that mentions it.
@@ -103,6 +112,15 @@ export interface TemporaryIdResolver {
     data: unknown,
     now: number,
   ): Promise<{ temporaryId: string; id: ServerId } | undefined>;
+}
+
+/** Creation order, whatever the priority: a strict order, so waiting can never go round. */
+function createdBefore(a: QueuedWrite, b: QueuedWrite): boolean {
+  return (
+    (a.createdAt.getTime() - b.createdAt.getTime() ||
+      a.sequence - b.sequence ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) < 0
+  );
 }
 
 function defaultServerId(data: unknown): ServerId | undefined {
@@ -159,19 +177,23 @@ function createTemporaryIdResolver(
     }
     return rewritten;
   }
+  function awaitedCreations(write: QueuedWrite, queued: readonly QueuedWrite[]): QueuedWrite[] {
+    const mentioned = temporaryIdsIn(write.path, write.body);
+    if (mentioned.size === 0) return [];
+    return queued.filter(
+      (other) =>
+        other.id !== write.id &&
+        other.temporaryId !== undefined &&
+        other.temporaryId !== write.temporaryId &&
+        mentioned.has(other.temporaryId) &&
+        createdBefore(other, write),
+    );
+  }
   return {
     resolveReferences,
-    waitsForCreation(write, queued) {
-      const mentioned = temporaryIdsIn(write.path, write.body);
-      if (mentioned.size === 0) return false;
-      return queued.some(
-        (other) =>
-          other.id !== write.id &&
-          other.temporaryId !== undefined &&
-          other.temporaryId !== write.temporaryId &&
-          mentioned.has(other.temporaryId),
-      );
-    },
+    waitsForCreation: (write, queued) => awaitedCreations(write, queued).length > 0,
+    failedCreation: (write, queued) =>
+      awaitedCreations(write, queued).find((creation) => creation.state === 'failed'),
     async afterDelivery(write, data, now) {
       if (write.temporaryId === undefined) return undefined;
       const id = readServerId(data);
