@@ -153,7 +153,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
     }
     const url = config.client.url(path);
     const pairs = Object.entries(headers ?? {})
-      .map(([name, value]) => [name.toLowerCase(), String(value)])
+      .map(([name, value]): [string, string] => [name.toLowerCase(), String(value)])
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (pairs.length === 0) return url;
     const subtle = globalThis.crypto?.subtle;
