@@ -12,7 +12,6 @@ import {
 } from './client-options.js';
 import { createIdempotencyKey } from './idempotency-key.js';
 import { errorFromResponse } from './problem-response.js';
-import { parseRequestOptions } from './request-options.js';
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -158,14 +157,13 @@ export function createClient(options: ClientOptions = {}): Client {
     }
   }
 
-  async function request<T>(path: string, options: RequestOptions = {}) {
+  async function request<T>(path: string, requestOptions: RequestOptions = {}) {
     if (typeof path !== 'string') {
       throw new BallastError('INVALID_OPTIONS', {
         message: 'Invalid options for request(): "path": expected a string',
         details: { field: 'path' },
       });
     }
-    const requestOptions = parseRequestOptions(options);
     const method = (requestOptions.method ?? 'GET').toUpperCase();
     const isRead = readMethods.has(method);
     const headers = new Headers(config.headers);

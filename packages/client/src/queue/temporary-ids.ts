@@ -6,6 +6,7 @@
  * id, every queued write is rewritten to it (path and body), and so is any write sent later
  * that still mentions it. The mapping is stored beside the writes, so it survives a reload.
  */
+import { BallastError } from '@ballast/core';
 import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import type { QueueStorage } from './queue-storage.js';
@@ -99,10 +100,15 @@ export interface TemporaryIdResolver {
    */
   waitsForCreation(write: QueuedWrite, queued: readonly QueuedWrite[]): boolean;
   /**
-   * The creation `write` waits for that failed (the server refused it), when there is one:
-   * the write can never get a server id and is failed in turn instead of waiting for ever.
+   * When a creation `write` waits for failed (the server refused it), `write` can never get a
+   * server id: it is stored as failed with `REFERENCE_CONFLICT` instead of waiting for ever, and
+   * the error is returned. Retrying it after the creation is retried and delivered sends it
+   * with the server's id.
    */
-  failedCreation?(write: QueuedWrite, queued: readonly QueuedWrite[]): QueuedWrite | undefined;
+  failIfCreationFailed?(
+    write: QueuedWrite,
+    queued: readonly QueuedWrite[],
+  ): Promise<BallastError | undefined>;
   /**
    * After `write` was delivered with answer `data`: when it created a record with a temporary
    * id, remembers the server's id and rewrites every queued write that mentions it.
@@ -192,8 +198,19 @@ function createTemporaryIdResolver(
   return {
     resolveReferences,
     waitsForCreation: (write, queued) => awaitedCreations(write, queued).length > 0,
-    failedCreation: (write, queued) =>
-      awaitedCreations(write, queued).find((creation) => creation.state === 'failed'),
+    async failIfCreationFailed(write, queued) {
+      const creation = awaitedCreations(write, queued).find((other) => other.state === 'failed');
+      if (creation === undefined) return undefined;
+      const error = new BallastError('REFERENCE_CONFLICT', {
+        message: 'It refers to a record that could not be created; fix or remove that first.',
+        details: { creationId: creation.id },
+      });
+      write.state = 'failed';
+      write.error = { code: error.code, message: error.message, status: error.status };
+      delete write.nextAttemptAt;
+      await storage.put(write.id, write);
+      return error;
+    },
     async afterDelivery(write, data, now) {
       if (write.temporaryId === undefined) return undefined;
       const id = readServerId(data);

@@ -180,27 +180,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     afterDelivery,
   });
 
-  /**
-   * Fails `write` when a creation it waits for was refused by the server: it could only be
-   * sent with a temporary id the server never knew. Retrying it after the creation is retried
-   * and delivered sends it with the server's id.
-   */
-  async function failWithCreation(write: QueuedWrite, writes: QueuedWrite[]): Promise<boolean> {
-    const creation = temporaryIds.failedCreation?.(write, writes);
-    if (creation === undefined) return false;
-    const error = new BallastError('REFERENCE_CONFLICT', {
-      message: 'It refers to a record that could not be created; fix or remove that first.',
-      details: { creationId: creation.id },
-    });
-    write.state = 'failed';
-    write.error = { code: error.code, message: error.message, status: error.status };
-    delete write.nextAttemptAt;
-    await storage.put(write.id, write);
-    await changed();
-    emit('failed', { write, error });
-    return true;
-  }
-
   async function drain(renew: () => Promise<boolean>, force: boolean): Promise<void> {
     for (let pass = 0; !closed; pass++) {
       if (config.connectivity?.status === 'offline') return;
@@ -210,7 +189,14 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       await temporaryIds.load(now);
       const writes = await load();
       for (const write of writes) {
-        if (write.state === 'pending' && (await failWithCreation(write, writes))) continue;
+        // A write about a record whose creation the server refused can never be sent.
+        const refused =
+          write.state === 'pending' && (await temporaryIds.failIfCreationFailed?.(write, writes));
+        if (refused) {
+          await changed();
+          emit('failed', { write, error: refused });
+          continue;
+        }
         // A write about a record created offline waits for that creation, and only for it.
         if (waitsForCreation(write, writes)) continue;
         if (isDue(write, now, force && pass === 0)) due.push(write);
