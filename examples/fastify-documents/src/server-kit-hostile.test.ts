@@ -26,7 +26,7 @@ beforeAll(async () => {
   });
   expect(created.statusCode).toBe(201);
   id = created.json().id;
-});
+}, 60_000);
 
 afterAll(async () => {
   await app?.close();
