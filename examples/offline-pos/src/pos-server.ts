@@ -61,6 +61,11 @@ const editable: Record<string, (value: unknown) => boolean> = {
   name: (value) => typeof value === 'string' && value.length > 0 && value.length <= 200,
   priceCents: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
   stock: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
+  description: (value) => typeof value === 'string' && value.length <= 1_000,
+  tags: (value) =>
+    Array.isArray(value) &&
+    value.length <= 20 &&
+    value.every((tag) => typeof tag === 'string' && tag.length <= 50),
 };
 
 /** A product edit's fields when each is known and well-typed, else `undefined`. */
@@ -146,7 +151,8 @@ export function createPosApp(options: PosAppOptions): PosApp {
     if (changes === undefined) {
       return problem(
         new BallastError('VALIDATION_FAILED', {
-          message: 'Send only name (text), priceCents and stock (whole numbers, not negative).',
+          message:
+            'Send only name, description, tags (text), priceCents and stock (whole numbers, not negative).',
         }),
       )(req, res, next);
     }

@@ -76,4 +76,15 @@ describe('temporary ids whose creation fails', () => {
       [102, { name: 'B', friend: 101 }],
     ]);
   });
+  it('a write queued before the creation it mentions still waits for it', async () => {
+    const { api, queue } = till();
+    api.online = false;
+    const customer = createTemporaryId();
+    await queue.send({ path: '/notes', body: { customerId: customer }, priority: 'high' });
+    await queue.send({ path: '/customers', body: { name: 'Ana' }, temporaryId: customer });
+    api.online = true;
+    await queue.flush();
+    expect(await queue.list()).toEqual([]);
+    expect(api.notes).toEqual([{ customerId: 101 }]);
+  });
 });

@@ -94,9 +94,9 @@ export interface TemporaryIdResolver {
   /** Rewrites the temporary ids `write` mentions that are known by now; true when it changed. */
   resolveReferences(write: QueuedWrite): boolean;
   /**
-   * Whether `write` mentions a record whose creation, queued before it, is still among
-   * `queued` (it waits). Only earlier creations count, so two creations that mention each
-   * other never wait for each other.
+   * Whether `write` mentions a record whose creation is still among `queued` (it waits),
+   * whatever the order they were queued in. Two creations that mention each other do not wait
+   * for each other: the one queued first goes.
    */
   waitsForCreation(write: QueuedWrite, queued: readonly QueuedWrite[]): boolean;
   /**
@@ -120,7 +120,7 @@ export interface TemporaryIdResolver {
   ): Promise<{ temporaryId: string; id: ServerId } | undefined>;
 }
 
-/** Creation order, whatever the priority: a strict order, so waiting can never go round. */
+/** Creation order, whatever the priority (a strict order: it picks who goes in a cycle). */
 function createdBefore(a: QueuedWrite, b: QueuedWrite): boolean {
   return (
     (a.createdAt.getTime() - b.createdAt.getTime() ||
@@ -183,6 +183,10 @@ function createTemporaryIdResolver(
     }
     return rewritten;
   }
+  /** Whether creation `other` mentions `write`'s own temporary id (it would wait for `write`). */
+  const waitsForMe = (other: QueuedWrite, write: QueuedWrite) =>
+    write.temporaryId !== undefined &&
+    temporaryIdsIn(other.path, other.body).has(write.temporaryId);
   function awaitedCreations(write: QueuedWrite, queued: readonly QueuedWrite[]): QueuedWrite[] {
     const mentioned = temporaryIdsIn(write.path, write.body);
     if (mentioned.size === 0) return [];
@@ -192,7 +196,7 @@ function createTemporaryIdResolver(
         other.temporaryId !== undefined &&
         other.temporaryId !== write.temporaryId &&
         mentioned.has(other.temporaryId) &&
-        createdBefore(other, write),
+        !(waitsForMe(other, write) && createdBefore(write, other)),
     );
   }
   return {
