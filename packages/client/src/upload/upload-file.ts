@@ -85,7 +85,9 @@ async function sha256Of(file: Blob): Promise<string | undefined> {
  * });
  * ```
  * @throws BallastError `INVALID_OPTIONS` for a wrong option; your server's errors as they
- *   answered them (problem+json); `UPLOAD_FAILED` when storage refused the file
+ *   answered them (problem+json); `UPSTREAM_ERROR` when the presign answer is malformed or
+ *   unsafe (a URL that is not http(s), carries credentials or is outside `storageOrigins`;
+ *   headers a page may not set), before any byte is sent; `UPLOAD_FAILED` when storage refused the file
  *   (`details.storageStatus`), retryable when it was a 5xx; `NETWORK_ERROR` or `TIMEOUT` when
  *   the retries ran out; `ABORTED` when `signal` fired.
  */
