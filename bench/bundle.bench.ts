@@ -62,7 +62,9 @@ const entries: readonly BundleEntry[] = [
     // by an app that does not import it.
     name: "import * from '@ballast/client'",
     code: "export * from '@ballast/client';",
-    ceilingBytes: 16_000,
+    // 16.7 kB after the review's checks (presign answer URL and headers, read-cache keys per
+    // request headers, failed creations): +1.1 kB, none of it in the offline-page bundle above.
+    ceilingBytes: 17_000,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {

@@ -42,15 +42,18 @@ export interface SalesAppOptions {
   readonly rateLimitAllowList?: readonly string[];
 }
 
+/** The largest value of a Postgres `integer` column: past it the database fails with a 500. */
+export const maxInteger = 2_147_483_647;
+
 const saleInput = z.strictObject({
   item: z.string().min(1).max(200),
-  quantity: z.number().int().positive(),
-  unitPriceCents: z.number().int().nonnegative(),
+  quantity: z.number().int().positive().max(maxInteger),
+  unitPriceCents: z.number().int().nonnegative().max(maxInteger),
 });
 const saleChanges = saleInput.partial().refine((changes) => Object.keys(changes).length > 0, {
   message: 'expected at least one field to change',
 });
-const saleParams = z.object({ id: z.coerce.number().int().positive() });
+const saleParams = z.object({ id: z.coerce.number().int().positive().max(maxInteger) });
 
 interface SaleRow {
   id: number;

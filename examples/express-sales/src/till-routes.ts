@@ -31,7 +31,8 @@ export interface TillRoutesOptions {
 const enrolment = z.strictObject({
   enrolmentCode: z.string().min(1).max(100),
   name: z.string().trim().min(1).max(100),
-  floatCents: z.number().int().nonnegative(),
+  // An `integer` column: a larger float would be a database error (500) instead of a 400.
+  floatCents: z.number().int().nonnegative().max(2_147_483_647),
 });
 
 export function tillRoutes(options: TillRoutesOptions): Router {

@@ -7,7 +7,7 @@
  * bundled from TypeScript on start.
  */
 import { fileURLToPath } from 'node:url';
-import { expressIdempotency } from '@ballast/adapters/express';
+import { expressErrorHandler, expressIdempotency } from '@ballast/adapters/express';
 import { BallastError, MemoryIdempotencyStore, registerMessages, toProblem } from '@ballast/core';
 import { build } from 'esbuild';
 import express, { type Express, type RequestHandler } from 'express';
@@ -56,6 +56,27 @@ export type PosApp = Express & {
   notes: { customerId: number; text: string }[];
   uploads: UploadRoutes;
 };
+
+const editable: Record<string, (value: unknown) => boolean> = {
+  name: (value) => typeof value === 'string' && value.length > 0 && value.length <= 200,
+  priceCents: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
+  stock: (value) => Number.isSafeInteger(value) && (value as number) >= 0,
+  description: (value) => typeof value === 'string' && value.length <= 1_000,
+  tags: (value) =>
+    Array.isArray(value) &&
+    value.length <= 20 &&
+    value.every((tag) => typeof tag === 'string' && tag.length <= 50),
+};
+
+/** A product edit's fields when each is known and well-typed, else `undefined`. */
+function productChanges(body: unknown): Partial<Product['record']> | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const entries = Object.entries(body);
+  const valid = entries.every(
+    ([name, value]) => Object.hasOwn(editable, name) && editable[name]?.(value),
+  );
+  return valid ? (Object.fromEntries(entries) as Partial<Product['record']>) : undefined;
+}
 
 /** The till's server: page, health, stock-checked sales, versioned products, customers and uploads. */
 export function createPosApp(options: PosAppOptions): PosApp {
@@ -126,7 +147,15 @@ export function createPosApp(options: PosAppOptions): PosApp {
         }),
       )(req, res, next);
     }
-    const changes = req.body as Partial<Product['record']>;
+    const changes = productChanges(req.body);
+    if (changes === undefined) {
+      return problem(
+        new BallastError('VALIDATION_FAILED', {
+          message:
+            'Send only name, description, tags (text), priceCents and stock (whole numbers, not negative).',
+        }),
+      )(req, res, next);
+    }
     product.record = { ...product.record, ...changes };
     product.version += 1;
     res.set('etag', `"${product.version}"`).json({ ...product.record, version: product.version });
@@ -158,5 +187,8 @@ export function createPosApp(options: PosAppOptions): PosApp {
 
   app.uploads = mountUploads(app);
   app.use(createSalesApp(options));
+  // Body-parser refusals (malformed JSON, a body over the limit) of the routes above reach
+  // here: problem+json instead of Express's HTML page with the stack trace.
+  app.use(expressErrorHandler());
   return app;
 }

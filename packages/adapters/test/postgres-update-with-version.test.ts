@@ -183,6 +183,23 @@ describeWith('postgres', 'updateWithVersion on Postgres', () => {
     expect(await read(id)).toMatchObject({ counter: 100, version: 101 });
   });
 
+  it('a version past the integer column (from a hostile If-Match) is a conflict, not a 500', async () => {
+    const id = await insert('range');
+    await expect(
+      updateWithVersion(db, 'documents', { id, version: 2 ** 31 }, { title: 'x' }, { schema }),
+    ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 1 });
+    await expect(
+      updateWithVersion(
+        db,
+        'documents',
+        { id, version: Number.MAX_SAFE_INTEGER },
+        { title: 'x' },
+        { schema },
+      ),
+    ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 1 });
+    expect(await read(id)).toMatchObject({ title: 'range', version: 1 });
+  });
+
   it('refuses changes to the id or version column and bad input with INVALID_OPTIONS', async () => {
     await expect(
       updateWithVersion(db, 'documents', { id: 1, version: 1 }, { version: 9 }, { schema }),

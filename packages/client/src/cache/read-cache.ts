@@ -54,8 +54,14 @@ export interface ReadCache {
     path: string,
     options?: Omit<RequestOptions, 'method' | 'body'>,
   ): Promise<CachedRead<T>>;
-  /** The last answer kept for `path`, without the network (to paint a screen at once). */
-  peek<T = unknown>(path: string): Promise<CachedRead<T> | undefined>;
+  /**
+   * The last answer kept for `path`, without the network (to paint a screen at once). Pass
+   * the same `headers` as to `get`: an answer is kept per path and request headers.
+   */
+  peek<T = unknown>(
+    path: string,
+    options?: Pick<RequestOptions, 'headers'>,
+  ): Promise<CachedRead<T> | undefined>;
   /** Forgets every answer (on sign-out). */
   clear(): Promise<void>;
 }
@@ -132,14 +138,29 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
     (config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory')) ===
     'indexeddb';
   const store = useIndexedDb ? indexedDbStore(config.name) : memoryStore();
-  const keyOf = (path: string) => {
+  /**
+   * The entry's key: the URL, and a SHA-256 of the request's own headers when it has any, so
+   * an answer fetched with one user's `authorization` is never served to another's (and the
+   * token itself is not written to disk). `undefined` when the platform cannot hash (a page
+   * on plain http): such a request is then not cached at all.
+   */
+  const keyOf = async (path: string, headers: Record<string, string> | undefined) => {
     if (typeof path !== 'string' || path.length === 0) {
       throw new BallastError('INVALID_OPTIONS', {
         message: 'Invalid options for ReadCache.get(): "path": expected a non-empty string',
         details: { field: 'path' },
       });
     }
-    return config.client.url(path);
+    const url = config.client.url(path);
+    const pairs = Object.entries(headers ?? {})
+      .map(([name, value]): [string, string] => [name.toLowerCase(), String(value)])
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (pairs.length === 0) return url;
+    const subtle = globalThis.crypto?.subtle;
+    if (subtle === undefined) return undefined;
+    const digest = await subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(pairs)));
+    const hex = Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, '0'));
+    return `${url}#headers:${hex.join('')}`;
   };
 
   async function usable<T>(key: string): Promise<CachedRead<T> | undefined> {
@@ -160,21 +181,24 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
 
   return {
     async get<T>(path: string, requestOptions: Omit<RequestOptions, 'method' | 'body'> = {}) {
-      const key = keyOf(path);
+      const key = await keyOf(path, requestOptions.headers);
       try {
         const data = await config.client.get<T>(path, requestOptions);
         const storedAt = clock.now();
         // A device out of space still shows fresh data; only the offline copy is missing.
-        await keep(key, data, storedAt).catch(() => undefined);
+        if (key !== undefined) await keep(key, data, storedAt).catch(() => undefined);
         return { data, fromCache: false, storedAt, ageMs: 0 };
       } catch (error) {
-        if (!networkFailed(error)) throw error;
+        if (!networkFailed(error) || key === undefined) throw error;
         const cached = await usable<T>(key).catch(() => undefined);
         if (cached === undefined) throw error;
         return cached;
       }
     },
-    peek: async (path) => usable(keyOf(path)),
+    async peek(path, options = {}) {
+      const key = await keyOf(path, options.headers);
+      return key === undefined ? undefined : usable(key);
+    },
     clear: () => store.clear(),
   };
 }

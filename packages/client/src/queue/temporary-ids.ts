@@ -6,6 +6,7 @@
  * id, every queued write is rewritten to it (path and body), and so is any write sent later
  * that still mentions it. The mapping is stored beside the writes, so it survives a reload.
  */
+import { BallastError } from '@ballast/core';
 import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import type { QueueStorage } from './queue-storage.js';
@@ -92,8 +93,22 @@ export interface TemporaryIdResolver {
   load(now: number): Promise<void>;
   /** Rewrites the temporary ids `write` mentions that are known by now; true when it changed. */
   resolveReferences(write: QueuedWrite): boolean;
-  /** Whether `write` mentions a record whose creation is still among `queued` (it waits). */
+  /**
+   * Whether `write` mentions a record whose creation is still among `queued` (it waits),
+   * whatever the order they were queued in. Two creations that mention each other do not wait
+   * for each other: the one queued first goes.
+   */
   waitsForCreation(write: QueuedWrite, queued: readonly QueuedWrite[]): boolean;
+  /**
+   * When a creation `write` waits for failed (the server refused it), `write` can never get a
+   * server id: it is stored as failed with `REFERENCE_CONFLICT` instead of waiting for ever, and
+   * the error is returned. Retrying it after the creation is retried and delivered sends it
+   * with the server's id.
+   */
+  failIfCreationFailed?(
+    write: QueuedWrite,
+    queued: readonly QueuedWrite[],
+  ): Promise<BallastError | undefined>;
   /**
    * After `write` was delivered with answer `data`: when it created a record with a temporary
    * id, remembers the server's id and rewrites every queued write that mentions it.
@@ -103,6 +118,15 @@ export interface TemporaryIdResolver {
     data: unknown,
     now: number,
   ): Promise<{ temporaryId: string; id: ServerId } | undefined>;
+}
+
+/** Creation order, whatever the priority (a strict order: it picks who goes in a cycle). */
+function createdBefore(a: QueuedWrite, b: QueuedWrite): boolean {
+  return (
+    (a.createdAt.getTime() - b.createdAt.getTime() ||
+      a.sequence - b.sequence ||
+      (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) < 0
+  );
 }
 
 function defaultServerId(data: unknown): ServerId | undefined {
@@ -159,18 +183,37 @@ function createTemporaryIdResolver(
     }
     return rewritten;
   }
+  /** Whether creation `other` mentions `write`'s own temporary id (it would wait for `write`). */
+  const waitsForMe = (other: QueuedWrite, write: QueuedWrite) =>
+    write.temporaryId !== undefined &&
+    temporaryIdsIn(other.path, other.body).has(write.temporaryId);
+  function awaitedCreations(write: QueuedWrite, queued: readonly QueuedWrite[]): QueuedWrite[] {
+    const mentioned = temporaryIdsIn(write.path, write.body);
+    if (mentioned.size === 0) return [];
+    return queued.filter(
+      (other) =>
+        other.id !== write.id &&
+        other.temporaryId !== undefined &&
+        other.temporaryId !== write.temporaryId &&
+        mentioned.has(other.temporaryId) &&
+        !(waitsForMe(other, write) && createdBefore(write, other)),
+    );
+  }
   return {
     resolveReferences,
-    waitsForCreation(write, queued) {
-      const mentioned = temporaryIdsIn(write.path, write.body);
-      if (mentioned.size === 0) return false;
-      return queued.some(
-        (other) =>
-          other.id !== write.id &&
-          other.temporaryId !== undefined &&
-          other.temporaryId !== write.temporaryId &&
-          mentioned.has(other.temporaryId),
-      );
+    waitsForCreation: (write, queued) => awaitedCreations(write, queued).length > 0,
+    async failIfCreationFailed(write, queued) {
+      const creation = awaitedCreations(write, queued).find((other) => other.state === 'failed');
+      if (creation === undefined) return undefined;
+      const error = new BallastError('REFERENCE_CONFLICT', {
+        message: 'It refers to a record that could not be created; fix or remove that first.',
+        details: { creationId: creation.id },
+      });
+      write.state = 'failed';
+      write.error = { code: error.code, message: error.message, status: error.status };
+      delete write.nextAttemptAt;
+      await storage.put(write.id, write);
+      return error;
     },
     async afterDelivery(write, data, now) {
       if (write.temporaryId === undefined) return undefined;

@@ -189,6 +189,14 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       await temporaryIds.load(now);
       const writes = await load();
       for (const write of writes) {
+        // A write about a record whose creation the server refused can never be sent.
+        const refused =
+          write.state === 'pending' && (await temporaryIds.failIfCreationFailed?.(write, writes));
+        if (refused) {
+          await changed();
+          emit('failed', { write, error: refused });
+          continue;
+        }
         // A write about a record created offline waits for that creation, and only for it.
         if (waitsForCreation(write, writes)) continue;
         if (isDue(write, now, force && pass === 0)) due.push(write);

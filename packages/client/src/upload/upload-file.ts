@@ -19,30 +19,7 @@ import {
   type UploadFileOptions,
   type UploadResult,
 } from './upload-options.js';
-
-/** What the request endpoint answers: the relevant part of `issueSignedUpload()`'s result. */
-interface UploadTicket {
-  upload: { url: string; headers: Record<string, string>; expiresAt?: number };
-  token: string;
-}
-
-function isTicket(value: unknown): value is UploadTicket {
-  const ticket = value as UploadTicket | undefined;
-  const upload = ticket?.upload;
-  return (
-    typeof ticket === 'object' &&
-    ticket !== null &&
-    typeof ticket.token === 'string' &&
-    typeof upload === 'object' &&
-    upload !== null &&
-    typeof upload.url === 'string' &&
-    ((upload as { method?: unknown }).method ?? 'PUT') === 'PUT' &&
-    (upload.headers === undefined ||
-      (typeof upload.headers === 'object' &&
-        upload.headers !== null &&
-        Object.values(upload.headers).every((header) => typeof header === 'string')))
-  );
-}
+import { parseUploadTicket, type UploadTicket } from './upload-ticket.js';
 
 /** Whether sending the PUT again may succeed. */
 function isTransient(error: BallastError): boolean {
@@ -81,7 +58,17 @@ function toBase64(bytes: Uint8Array): string {
 async function sha256Of(file: Blob): Promise<string | undefined> {
   const subtle = globalThis.crypto?.subtle;
   if (subtle === undefined) return undefined;
-  return toBase64(new Uint8Array(await subtle.digest('SHA-256', await file.arrayBuffer())));
+  try {
+    return toBase64(new Uint8Array(await subtle.digest('SHA-256', await file.arrayBuffer())));
+  } catch (cause) {
+    // Too large for memory (RangeError), or removed/changed on disk since it was picked.
+    throw new BallastError('UPLOAD_FAILED', {
+      message: 'The file could not be read; pick it again, or pass checksumSha256.',
+      retryable: false,
+      details: { size: file.size },
+      cause,
+    });
+  }
 }
 
 /**
@@ -98,7 +85,9 @@ async function sha256Of(file: Blob): Promise<string | undefined> {
  * });
  * ```
  * @throws BallastError `INVALID_OPTIONS` for a wrong option; your server's errors as they
- *   answered them (problem+json); `UPLOAD_FAILED` when storage refused the file
+ *   answered them (problem+json); `UPSTREAM_ERROR` when the presign answer is malformed or
+ *   unsafe (a URL that is not http(s), carries credentials or is outside `storageOrigins`;
+ *   headers a page may not set), before any byte is sent; `UPLOAD_FAILED` when storage refused the file
  *   (`details.storageStatus`), retryable when it was a 5xx; `NETWORK_ERROR` or `TIMEOUT` when
  *   the retries ran out; `ABORTED` when `signal` fired.
  */
@@ -154,13 +143,10 @@ export async function uploadFile<T = unknown>(
         ...(checksumSha256 === undefined ? {} : { checksumSha256 }),
       },
     });
-    if (!isTicket(data)) {
-      throw new BallastError('UPSTREAM_ERROR', {
-        message: 'The upload endpoint did not answer with { upload: { url, headers }, token }.',
-        retryable: false,
-      });
-    }
-    return data;
+    return parseUploadTicket(data, {
+      storageOrigins: config.storageOrigins,
+      customFetch: config.fetch !== undefined,
+    });
   }
 
   let ticket = await requestTicket(key);
@@ -174,7 +160,7 @@ export async function uploadFile<T = unknown>(
     try {
       answer = await putBlob({
         url: ticket.upload.url,
-        headers: ticket.upload.headers ?? {},
+        headers: ticket.upload.headers,
         body: file,
         idleTimeoutMs: config.idleTimeoutMs,
         clock,

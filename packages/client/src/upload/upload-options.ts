@@ -56,6 +56,12 @@ export interface UploadFileOptions {
    * server's record. Default: a fresh UUID.
    */
   idempotencyKey?: string;
+  /**
+   * Origins the file may be sent to (`['https://my-bucket.s3.eu-west-1.amazonaws.com']`). A
+   * presign answer naming another origin is refused with `UPSTREAM_ERROR` before any byte is
+   * sent. Default: any http(s) origin (https only on an https page).
+   */
+  storageOrigins?: string[];
   /** Cancels the upload (any step, and the waits between attempts) with `ABORTED`. */
   signal?: AbortSignal;
   /** Listeners, as `on: { stage, progress, retry }`. */
@@ -82,6 +88,17 @@ type Defaulted = 'retries' | 'retryDelaysMs' | 'idleTimeoutMs' | 'transport';
 /** Options after validation, defaults applied. */
 export type ParsedUploadFileOptions = Omit<UploadFileOptions, Defaulted> &
   Required<Pick<UploadFileOptions, Defaulted>>;
+
+/** `storageOrigins`: http(s) origins without a path (shared with the upload queue). */
+export const storageOriginsSchema = v.optional(
+  v.array(
+    v.custom<string>(
+      (value) => typeof value === 'string' && /^https?:\/\/[^/?#@\s]+$/.test(value),
+      'an http(s) origin without path',
+    ),
+    { minLength: 1, maxLength: 50 },
+  ),
+);
 
 const listener = () => v.optional(v.func<(event: never) => void>('a listener'));
 
@@ -111,6 +128,7 @@ const uploadFileOptionsSchema: StandardSchemaV1<unknown, ParsedUploadFileOptions
   ),
   idleTimeoutMs: v.optional(v.durationMs({ min: 1 }), 60_000),
   idempotencyKey: v.optional(v.string({ minLength: 1, maxLength: 200 })),
+  storageOrigins: storageOriginsSchema,
   signal: v.optional(v.abortSignal()),
   on: v.optional(v.object({ stage: listener(), progress: listener(), retry: listener() })),
   transport: v.optional(v.literal('auto', 'xhr', 'fetch'), 'auto'),

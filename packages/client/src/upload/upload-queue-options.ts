@@ -12,6 +12,7 @@ import {
   queueStorageSchema,
 } from '../queue/shared-option-schemas.js';
 import type { UploadProgress } from './put-blob.js';
+import { storageOriginsSchema } from './upload-options.js';
 
 /**
  * One file waiting in an upload queue, with its bytes (IndexedDB stores a Blob as is).
@@ -93,6 +94,8 @@ export interface UploadQueueOptions {
   transport?: 'auto' | 'xhr' | 'fetch';
   /** `uploadFile`'s `fetch` for the PUT. */
   fetch?: typeof fetch;
+  /** `uploadFile`'s `storageOrigins`: the only origins files may be sent to. Default: any http(s). */
+  storageOrigins?: string[];
   /** Listeners, as `on: { change, progress, uploaded, failed }`. */
   on?: Partial<UploadQueueEvents>;
   /** Source of time. Default: the system clock. */
@@ -144,6 +147,7 @@ const uploadQueueOptionsSchema = v.object({
   idleTimeoutMs: v.optional(v.durationMs({ min: 1 }), 60_000),
   transport: v.optional(v.literal('auto', 'xhr', 'fetch'), 'auto'),
   fetch: v.optional(v.func<typeof fetch>('a fetch function')),
+  storageOrigins: storageOriginsSchema,
   on: v.optional(
     v.object({
       change: listener(),

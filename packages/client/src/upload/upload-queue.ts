@@ -153,6 +153,7 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
         ...(upload.fields === undefined ? {} : { fields: upload.fields }),
         ...(config.client === undefined ? {} : { client: config.client }),
         ...(config.fetch === undefined ? {} : { fetch: config.fetch }),
+        ...(config.storageOrigins === undefined ? {} : { storageOrigins: config.storageOrigins }),
         retries: config.retries,
         idleTimeoutMs: config.idleTimeoutMs,
         transport: config.transport,

@@ -51,11 +51,9 @@ const optionsSchema = z.strictObject({
   key: z.strictObject({
     id: z.union([z.string().min(1), z.number(), z.bigint()]),
     version: z.union([
-      z
-        .number()
-        .int()
-        .nonnegative()
-        .max(2 ** 31 - 1),
+      // Any safe integer: it usually comes from a client (If-Match), and one past the column's
+      // range is simply not the row's version (a conflict), not a server error.
+      z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
       z.literal('*'),
     ]),
   }),
@@ -121,7 +119,10 @@ export async function updateWithVersion<Row extends object = Record<string, unkn
     ],
     sql`, `,
   );
-  const expected = parsed.key.version === '*' ? sql`true` : sql`${version} = ${parsed.key.version}`;
+  // Compared as bigint: an integer column then meets a larger expected version as "not equal"
+  // instead of failing the statement with "out of range for type integer".
+  const expected =
+    parsed.key.version === '*' ? sql`true` : sql`${version} = ${parsed.key.version}::bigint`;
   const current = parsed.includeCurrent ? sql`to_jsonb(${target}.*)` : sql`null::jsonb`;
   const query = sql<
     Record<string, unknown> & {
