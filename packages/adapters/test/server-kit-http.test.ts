@@ -46,6 +46,8 @@ const kinds = [
   ['fk', 409, 'REFERENCE_CONFLICT'],
   ['not-null', 400, 'VALUE_REQUIRED'],
   ['check', 400, 'CONSTRAINT_VIOLATED'],
+  ['out-of-range', 400, 'VALIDATION_FAILED'],
+  ['not-a-number', 400, 'VALIDATION_FAILED'],
   ['zod', 400, 'VALIDATION_FAILED'],
   ['ballast', 409, 'CASE_CLOSED'],
   ['sql', 500, 'INTERNAL'],

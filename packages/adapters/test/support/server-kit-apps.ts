@@ -91,6 +91,18 @@ export async function fail(
     case 'check':
       await sql`INSERT INTO ${users} (email, age) VALUES (${`c-${n}@x`}, ${-n - 1})`.execute(db);
       break;
+    case 'out-of-range':
+      // A client's number the column cannot hold (SQLSTATE 22003).
+      await sql`INSERT INTO ${users} (email, age) VALUES (${`r-${n}@x`}, ${2 ** 31 + n})`.execute(
+        db,
+      );
+      break;
+    case 'not-a-number':
+      // A client's text where the column wants a number (SQLSTATE 22P02).
+      await sql`INSERT INTO ${users} (email, age) VALUES (${`t-${n}@x`}, ${`${n} years`})`.execute(
+        db,
+      );
+      break;
     case 'sql':
       await sql`SELECT * FROM secret_internal_table WHERE password = ${`hunter${n}`}`.execute(db);
       break;

@@ -73,6 +73,15 @@ const constraintClasses: Readonly<Record<string, { code: string; status: number 
   '23503': { code: 'REFERENCE_CONFLICT', status: 409 }, // foreign_key_violation
   '23502': { code: 'VALUE_REQUIRED', status: 400 }, // not_null_violation
   '23514': { code: 'CONSTRAINT_VIOLATED', status: 400 }, // check_violation
+  // Class 22, data exceptions: a value the column cannot take, almost always a client's input
+  // that reached the database unchecked. A 400, never a 500 the client cannot act on.
+  '22001': { code: 'VALIDATION_FAILED', status: 400 }, // string_data_right_truncation
+  '22003': { code: 'VALIDATION_FAILED', status: 400 }, // numeric_value_out_of_range
+  '22007': { code: 'VALIDATION_FAILED', status: 400 }, // invalid_datetime_format
+  '22008': { code: 'VALIDATION_FAILED', status: 400 }, // datetime_field_overflow
+  '22021': { code: 'VALIDATION_FAILED', status: 400 }, // character_not_in_repertoire
+  '22P02': { code: 'VALIDATION_FAILED', status: 400 }, // invalid_text_representation
+  '22P05': { code: 'VALIDATION_FAILED', status: 400 }, // untranslatable_character
 };
 
 interface DatabaseErrorLike {
