@@ -9,13 +9,15 @@ export const isObject = (value: unknown): value is object =>
   typeof value === 'object' && value !== null;
 
 /** A client from `createClient()` (anything with `request`). */
-export const clientSchema = v.custom<Client>(
+export const clientSchema: v.Schema<Client> = v.custom<Client>(
   (value) => isObject(value) && typeof (value as Client).request === 'function',
   'a client from createClient()',
 );
 
 /** `'indexeddb'`, `'memory'` or a {@link QueueStorage}. */
-export const queueStorageSchema = v.custom<QueueStorage | 'indexeddb' | 'memory'>(
+export const queueStorageSchema: v.Schema<QueueStorage | 'indexeddb' | 'memory'> = v.custom<
+  QueueStorage | 'indexeddb' | 'memory'
+>(
   (value) =>
     value === 'indexeddb' ||
     value === 'memory' ||
@@ -27,7 +29,7 @@ export const queueStorageSchema = v.custom<QueueStorage | 'indexeddb' | 'memory'
 );
 
 /** A `Connectivity` from `createConnectivity()`. */
-export const connectivitySchema = v.custom<Connectivity>(
+export const connectivitySchema: v.Schema<Connectivity> = v.custom<Connectivity>(
   (value) => isObject(value) && typeof (value as Connectivity).on === 'function',
   'a Connectivity from createConnectivity()',
 );

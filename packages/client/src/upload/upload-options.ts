@@ -90,7 +90,7 @@ export type ParsedUploadFileOptions = Omit<UploadFileOptions, Defaulted> &
   Required<Pick<UploadFileOptions, Defaulted>>;
 
 /** `storageOrigins`: http(s) origins without a path (shared with the upload queue). */
-export const storageOriginsSchema = v.optional(
+export const storageOriginsSchema: v.OptionalSchema<string[] | undefined> = v.optional(
   v.array(
     v.custom<string>(
       (value) => typeof value === 'string' && /^https?:\/\/[^/?#@\s]+$/.test(value),
