@@ -29,7 +29,7 @@ export const defaultOutboxTableName = 'ballast_outbox';
 
 const identifier = sqlIdentifierSchema(48);
 
-export const outboxTableOptionsSchema = z.object({
+export const outboxTableOptionsSchema = z.strictObject({
   tableName: identifier.default(defaultOutboxTableName),
   schema: identifier.optional(),
 });

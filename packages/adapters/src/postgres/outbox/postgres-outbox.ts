@@ -100,13 +100,24 @@ const optionsSchema = outboxTableOptionsSchema.extend({
     .optional(),
 });
 
+// The same rules a consumer's catalog applies when it reads the envelope back (core's
+// envelope check): an event stored here that every consumer would dead-letter is refused now.
+const noControlCharacters = /^[^\p{Cc}\u2028\u2029]*$/u;
+const text = (max: number) =>
+  z.string().min(1).max(max).regex(noControlCharacters, 'must not contain control characters');
+const isoDateTime =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+
 const envelopeSchema = z.object({
-  type: z.string().min(1).max(500),
-  id: z.string().min(1).max(200),
-  occurredAt: z.string().min(1),
-  traceId: z.string().max(200).optional(),
-  tenantId: z.string().max(200).optional(),
-  key: z.string().max(500).optional(),
+  type: text(500),
+  id: text(200),
+  occurredAt: z
+    .string()
+    .regex(isoDateTime, 'must be an ISO 8601 date-time with Z or an offset')
+    .refine((value) => !Number.isNaN(Date.parse(value)), 'must be a real date'),
+  traceId: text(200).optional(),
+  tenantId: text(200).optional(),
+  key: text(500).optional(),
   payload: z.unknown().refine((value) => value !== undefined, 'is missing'),
 });
 

@@ -1,0 +1,57 @@
+/**
+ * The Postgres outbox refuses at publish what every consumer would dead-letter when it reads the
+ * event back (core's envelope check), and refuses a misspelt option instead of silently using
+ * the default table.
+ */
+import { createPostgresOutbox, migrateOutbox } from '@ballast/adapters/postgres';
+import { isBallastError } from '@ballast/core';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
+
+describeWith('postgres', 'Postgres outbox input', () => {
+  const schema = uniqueSchemaName('outbox_input');
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 4 });
+  const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+  const valid = {
+    type: 'order.created.v1',
+    id: '4f6c1d8e-9a51-4d7e-8f55-1c2b3a4d5e6f',
+    occurredAt: '2026-12-04T10:00:00.000Z',
+    payload: { orderId: 'o-1' },
+  };
+
+  beforeAll(async () => {
+    await migrateOutbox(db, { schema });
+  });
+  afterAll(async () => {
+    await sql`DROP SCHEMA IF EXISTS ${sql.id(schema)} CASCADE`.execute(db);
+    await db.destroy();
+  });
+
+  it('refuses unknown option keys instead of using the default table', () => {
+    expect(() => createPostgresOutbox(db, { schema, table: 'mine' } as never)).toThrow(/table/);
+  });
+
+  it.each([
+    ['a non-ISO occurredAt', { occurredAt: '1' }],
+    ['an English date', { occurredAt: 'December 4, 2026' }],
+    ['a newline in the key', { key: 'order-1\nforged log line' }],
+    ['a NUL in the id', { id: 'a\u0000b' }],
+    ['a line separator in the tenant', { tenantId: 't\u2028x' }],
+  ])('refuses %s with INVALID_OPTIONS and stores nothing', async (_, change) => {
+    const outbox = createPostgresOutbox(db, { schema });
+    const error = await db
+      .transaction()
+      .execute((trx) => outbox.publish(trx, { ...valid, ...change } as never))
+      .catch((e: unknown) => e);
+    expect(isBallastError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect(await outbox.depth()).toBe(0);
+  });
+
+  it('stores a valid envelope', async () => {
+    const outbox = createPostgresOutbox(db, { schema });
+    await db.transaction().execute((trx) => outbox.publish(trx, valid));
+    expect(await outbox.depth()).toBe(1);
+  });
+});
