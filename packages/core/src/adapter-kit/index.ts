@@ -9,7 +9,9 @@
 export { digestStream } from '../backup/index.js';
 // Body readers: one bounded reader of web streams for every layer that holds a whole body.
 export { payloadTooLarge, type ReadBodyStreamOptions, readBodyStream } from '../body/index.js';
-
+// Event stores: the envelope rule consumers apply, so a store refuses at publish what they would
+// dead-letter.
+export { checkEnvelope } from '../events/envelope-check.js';
 // Same-tick idempotency: the engine's synchronous begin, for framework hooks that carry on in
 // the same tick when the store answers at once.
 export {
