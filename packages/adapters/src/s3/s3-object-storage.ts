@@ -45,7 +45,7 @@ import {
   putOptionsSchema,
   type S3ObjectStorageOptions,
 } from './s3-object-storage-config.js';
-import { presignS3 } from './s3-presign.js';
+import { getCall, presignS3, putCall } from './s3-presign.js';
 import {
   prepareUploadBody,
   SourceStreamFailed,
@@ -374,29 +374,8 @@ export class S3ObjectStorage implements ObjectStorage {
   async presignPut(key: string, options: PresignOptions): Promise<PresignedRequest> {
     assertObjectKey(key);
     const parsed = parseOptions(presignOptionsSchema, options, 'S3ObjectStorage.presignPut()');
-    const contentType = parsed.contentType ?? 'application/octet-stream';
-    const headers: Record<string, string> = { 'content-type': contentType };
-    if (parsed.checksumSha256 !== undefined) {
-      headers['x-amz-checksum-sha256'] = parsed.checksumSha256;
-    }
-    return presignS3(
-      this.client,
-      {
-        operation: 'presignPut',
-        bucket: this.bucket,
-        key,
-        command: new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: key,
-          ContentType: contentType,
-          ...(parsed.contentLength === undefined ? {} : { ContentLength: parsed.contentLength }),
-          ...(parsed.checksumSha256 === undefined ? {} : { ChecksumSHA256: parsed.checksumSha256 }),
-        }),
-        expiresInSeconds: parsed.expiresInSeconds,
-        headers,
-        signedAt: this.#clock.now(),
-      },
-      (error, context) => this.#calls.report(error, context),
+    return presignS3(this.client, putCall(this.bucket, key, parsed, this.#clock.now()), (e, c) =>
+      this.#calls.report(e, c),
     );
   }
 
@@ -404,18 +383,8 @@ export class S3ObjectStorage implements ObjectStorage {
   async presignGet(key: string, options: PresignOptions): Promise<PresignedRequest> {
     assertObjectKey(key);
     const parsed = parseOptions(presignOptionsSchema, options, 'S3ObjectStorage.presignGet()');
-    return presignS3(
-      this.client,
-      {
-        operation: 'presignGet',
-        bucket: this.bucket,
-        key,
-        command: new GetObjectCommand({ Bucket: this.bucket, Key: key }),
-        expiresInSeconds: parsed.expiresInSeconds,
-        headers: {},
-        signedAt: this.#clock.now(),
-      },
-      (error, context) => this.#calls.report(error, context),
+    return presignS3(this.client, getCall(this.bucket, key, parsed, this.#clock.now()), (e, c) =>
+      this.#calls.report(e, c),
     );
   }
 

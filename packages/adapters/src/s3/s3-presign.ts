@@ -4,7 +4,7 @@
  * binds its content type, length and checksum as signed headers, so S3 refuses a body that
  * differs from what was signed.
  */
-import type { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BallastError, type PresignedRequest } from '@ballast/core';
 import type { S3FailureContext } from './s3-errors.js';
 
@@ -46,6 +46,64 @@ export interface PresignCall {
   readonly headers: Record<string, string>;
   /** When the signature starts, ms since the epoch (from the storage's clock). */
   readonly signedAt: number;
+}
+
+/** The options a presign takes, once parsed (`presignOptionsSchema`). */
+interface ParsedPresignOptions {
+  readonly expiresInSeconds: number;
+  readonly contentType?: string | undefined;
+  readonly contentLength?: number | undefined;
+  readonly checksumSha256?: string | undefined;
+}
+
+/**
+ * A PUT to presign. The content type (default `application/octet-stream`), and when given the
+ * length and checksum, go into the command so they become signed headers.
+ */
+export function putCall(
+  bucket: string,
+  key: string,
+  options: ParsedPresignOptions,
+  signedAt: number,
+): PresignCall {
+  const contentType = options.contentType ?? 'application/octet-stream';
+  const headers: Record<string, string> = { 'content-type': contentType };
+  if (options.checksumSha256 !== undefined) {
+    headers['x-amz-checksum-sha256'] = options.checksumSha256;
+  }
+  return {
+    operation: 'presignPut',
+    bucket,
+    key,
+    command: new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      ContentType: contentType,
+      ...(options.contentLength === undefined ? {} : { ContentLength: options.contentLength }),
+      ...(options.checksumSha256 === undefined ? {} : { ChecksumSHA256: options.checksumSha256 }),
+    }),
+    expiresInSeconds: options.expiresInSeconds,
+    headers,
+    signedAt,
+  };
+}
+
+/** A GET to presign. */
+export function getCall(
+  bucket: string,
+  key: string,
+  options: ParsedPresignOptions,
+  signedAt: number,
+): PresignCall {
+  return {
+    operation: 'presignGet',
+    bucket,
+    key,
+    command: new GetObjectCommand({ Bucket: bucket, Key: key }),
+    expiresInSeconds: options.expiresInSeconds,
+    headers: {},
+    signedAt,
+  };
 }
 
 /**
