@@ -6,6 +6,7 @@
  * object once per distinct set of values (see plan-cache.ts).
  */
 import type { Clock } from '../clock/clock.js';
+import { parseOptions } from '../options/parse-options.js';
 import {
   type BackoffSchedule,
   exponentialSchedule,
@@ -17,16 +18,13 @@ import { classifyError, composeClassifiers, type ErrorClassifier } from './class
 import { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
 import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
+import type { GiveUpEvent, RetryCallOptions, RetryEvent, RetryOptions } from './retry-options.js';
 import {
-  type GiveUpEvent,
-  isDeadlineMs,
+  callOptionsSchema,
   type ParsedRetryOptions,
-  type RetryCallOptions,
-  type RetryEvent,
-  type RetryOptions,
-  strictCallOptions,
-  strictRetryOptions,
-} from './retry-options.js';
+  retryOptionsSchema,
+  validCallValues,
+} from './retry-options-schema.js';
 
 /** Everything the hot path needs that does not change from call to call. */
 export interface RetryPlan {
@@ -83,18 +81,11 @@ export function compileRetryCall(
   const input = options as Record<string, unknown>;
   // An array has no option keys either, but the schema refuses it: never let it match `{}`.
   const plan = Array.isArray(input) ? undefined : cachedPlan(input);
-  const { signal, deadline, request } = input;
-  if (plan !== undefined && validCallValues(signal, deadline, request)) {
-    return {
-      plan,
-      scope: scopeOf(
-        signal as AbortSignal | undefined,
-        deadline as number | Date | undefined,
-        request as RetryRequest | undefined,
-      ),
-    };
+  if (plan !== undefined && validCallValues(input)) {
+    const { signal, deadline, request } = options;
+    return { plan, scope: scopeOf(signal, deadline, request) };
   }
-  const parsed = strictRetryOptions(options, where);
+  const parsed = parseOptions(retryOptionsSchema, options, where);
   const compiled = buildPlan(parsed);
   rememberPlan(input, compiled);
   return { plan: compiled, scope: scopeOf(parsed.signal, parsed.deadline, parsed.request) };
@@ -104,7 +95,7 @@ function presetPlan(name: RetryPresetName | undefined, where: string): RetryPlan
   const key = name ?? 'mutation';
   let plan = presetPlans.get(key);
   if (plan === undefined) {
-    plan = buildPlan(strictRetryOptions({ preset: key }, where));
+    plan = buildPlan(parseOptions(retryOptionsSchema, { preset: key }, where));
     presetPlans.set(key, plan);
   }
   return plan;
@@ -121,51 +112,6 @@ function scopeOf(
     deadlines: deadline === undefined ? noDeadlines : [deadline],
     retrySafe: request === undefined || isRetrySafeRequest(request),
   };
-}
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
-
-/**
- * Whether per-call values pass the schema's own checks (`callShape` in retry-options.ts); when
- * they do not, the schema decides and names the field.
- */
-function validCallValues(signal: unknown, deadline: unknown, request: unknown): boolean {
-  if (
-    signal !== undefined &&
-    !(
-      isObject(signal) &&
-      typeof signal.aborted === 'boolean' &&
-      typeof signal.addEventListener === 'function'
-    )
-  ) {
-    return false;
-  }
-  if (
-    deadline !== undefined &&
-    !isDeadlineMs(deadline) &&
-    !(deadline instanceof Date && !Number.isNaN(deadline.getTime()))
-  ) {
-    return false;
-  }
-  if (request === undefined) return true;
-  if (!isObject(request) || Array.isArray(request)) return false;
-  const { method, idempotencyKey, headers } = request;
-  return (
-    typeof method === 'string' &&
-    method !== '' &&
-    (idempotencyKey === undefined || typeof idempotencyKey === 'string') &&
-    (headers === undefined || isObject(headers))
-  );
-}
-
-/** Call options made only of `signal`, `deadline` and `request`, each valid. */
-function isQuickCall(call: unknown): call is RetryCallOptions {
-  if (!isObject(call) || Array.isArray(call)) return false;
-  for (const key in call) {
-    if (key !== 'signal' && key !== 'deadline' && key !== 'request') return false;
-  }
-  return validCallValues(call.signal, call.deadline, call.request);
 }
 
 const presetSchedules = new Map<string, (index: number) => number>();
@@ -211,7 +157,7 @@ export function withCallOptions(
   call: RetryCallOptions,
   where: string,
 ): CallScope {
-  const parsed: RetryCallOptions = isQuickCall(call) ? call : strictCallOptions(call, where);
+  const parsed = parseOptions(callOptionsSchema, call, where);
   const signal =
     parsed.signal && scope.signal
       ? AbortSignal.any([scope.signal, parsed.signal])
