@@ -11,8 +11,9 @@ import { systemClock } from '../clock/system-clock.js';
 import * as v from '../options/small-validator.js';
 import type { StandardSchemaV1 } from '../options/standard-schema.js';
 import { type RetryPresetName, retryPresets } from './backoff-schedule.js';
-import type { ErrorClassifier } from './classify-error.js';
-import type { RetryRequest } from './idempotency-guard.js';
+import { classifyError, type ErrorClassifier } from './classify-error.js';
+import { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
+import { clearPlanCache } from './plan-cache.js';
 import { createRetryBudget, type RetryBudget } from './retry-budget.js';
 import {
   type GiveUpEvent,
@@ -20,8 +21,10 @@ import {
   isDeadlineMs,
   type RetryEvent,
   type RetryEvents,
+  type RetryOptions,
 } from './retry-options.js';
 import { callOptionsSchema, retryOptionsSchema, validCallValues } from './retry-options-schema.js';
+import { type CompiledCall, compileRetryCall } from './retry-plan.js';
 
 // The reference: retry()'s options schema as it was written with the small validator.
 
@@ -154,18 +157,55 @@ function foldRetryNames(options: v.Infer<typeof checkedOptionsSchema>) {
 
 const referenceSchema = v.transform(checkedOptionsSchema, foldRetryNames);
 
-/** What `retry()` reads of a request; the reference copied those fields, the new one does not. */
-function readFields(value: unknown) {
-  const request = (value as { request?: RetryRequest }).request;
-  if (request === undefined) return value;
-  const { method, idempotencyKey, headers } = request;
-  return { ...(value as object), request: { method, idempotencyKey, headers } };
+function issuesOf(schema: StandardSchemaV1, input: unknown) {
+  const result = schema['~standard'].validate(input) as StandardSchemaV1.Result<unknown>;
+  return result.issues?.map(({ message, path }) => ({ message, path }));
 }
 
-function resultOf(schema: StandardSchemaV1, input: unknown) {
-  const result = schema['~standard'].validate(input) as StandardSchemaV1.Result<unknown>;
-  if (result.issues === undefined) return { value: readFields(result.value) };
-  return { issues: result.issues.map(({ message, path }) => ({ message, path })) };
+/** What a compiled plan does, in comparable form (schedules as their first nominal delays). */
+function describePlan({ plan, scope }: CompiledCall) {
+  return {
+    retries: plan.retries,
+    delays: [0, 1, 2, 3, 4].map((index) => plan.schedule.nominal(index)),
+    jitter: plan.schedule.jitter,
+    random: plan.schedule.random,
+    maxDelay: plan.maxDelay,
+    clock: plan.clock,
+    timeout: plan.timeout,
+    defaultClassifier: plan.classify === classifyError,
+    budget: plan.budget,
+    onRetry: plan.onRetry,
+    onGiveUp: plan.onGiveUp,
+    signal: scope.signal,
+    deadlines: scope.deadlines,
+    retrySafe: scope.retrySafe,
+  };
+}
+
+/** The plan the reference's folded output stands for, as retry-plan.ts used to build it. */
+function referencePlan(folded: ReturnType<typeof foldRetryNames>) {
+  const { backoff, maxDelay } = folded;
+  const list = folded.delays ?? retryPresets[folded.preset ?? 'mutation'];
+  const nominal = (index: number) =>
+    backoff
+      ? Math.min(backoff.initialDelay * backoff.factor ** index, maxDelay)
+      : Math.min(list[Math.min(index, list.length - 1)] as number, maxDelay);
+  return {
+    retries: folded.retries ?? (backoff ? 3 : list.length),
+    delays: [0, 1, 2, 3, 4].map(nominal),
+    jitter: folded.jitter,
+    random: folded.random ?? Math.random,
+    maxDelay,
+    clock: folded.clock,
+    timeout: folded.timeout ?? Number.POSITIVE_INFINITY,
+    defaultClassifier: folded.classify === undefined,
+    budget: folded.budget,
+    onRetry: folded.onRetry,
+    onGiveUp: folded.onGiveUp,
+    signal: folded.signal,
+    deadlines: folded.deadline === undefined ? [] : [folded.deadline],
+    retrySafe: folded.request === undefined || isRetrySafeRequest(folded.request),
+  };
 }
 
 const fn = () => 0.5;
@@ -282,9 +322,15 @@ describe("retry()'s options schema", () => {
     let accepted = 0;
     fc.assert(
       fc.property(inputs, (input) => {
-        const expected = resultOf(referenceSchema, input);
-        if (expected.issues === undefined) accepted++;
-        expect(resultOf(retryOptionsSchema, input)).toEqual(expected);
+        const expected = referenceSchema['~standard'].validate(input);
+        if (expected instanceof Promise) throw new Error('the reference is synchronous');
+        expect(issuesOf(retryOptionsSchema, input)).toEqual(issuesOf(referenceSchema, input));
+        if (expected.issues !== undefined) return;
+        accepted++;
+        // Accepted options compile to the plan the reference's output made.
+        clearPlanCache();
+        const compiled = compileRetryCall(input as RetryOptions, 'retry()');
+        expect(describePlan(compiled)).toEqual(referencePlan(expected.value));
       }),
       { numRuns: 3_000 },
     );
@@ -293,16 +339,14 @@ describe("retry()'s options schema", () => {
   });
 
   it('reports every problem at once, unknown keys first, and a cross-field rule once fields are valid', () => {
-    expect(resultOf(retryOptionsSchema, { retrys: 3, retries: -1, delaysMs: [1, 'x'] })).toEqual({
-      issues: [
-        { message: 'unknown option', path: ['retrys'] },
-        { message: 'expected a duration in ms, received string', path: ['delaysMs', 1] },
-        { message: 'must be at least 0', path: ['retries'] },
-      ],
-    });
-    expect(resultOf(retryOptionsSchema, { preset: 'read', backoff: {} })).toEqual({
-      issues: [{ message: 'choose one schedule: preset or backoff', path: ['backoff'] }],
-    });
+    expect(issuesOf(retryOptionsSchema, { retrys: 3, retries: -1, delaysMs: [1, 'x'] })).toEqual([
+      { message: 'unknown option', path: ['retrys'] },
+      { message: 'expected a duration in ms, received string', path: ['delaysMs', 1] },
+      { message: 'must be at least 0', path: ['retries'] },
+    ]);
+    expect(issuesOf(retryOptionsSchema, { preset: 'read', backoff: {} })).toEqual([
+      { message: 'choose one schedule: preset or backoff', path: ['backoff'] },
+    ]);
   });
 
   it('checks call options and call values with the same rules', () => {
@@ -316,11 +360,11 @@ describe("retry()'s options schema", () => {
       { request: { method: 'POST', headers: 'k' } },
     ];
     for (const input of callInputs) {
-      const { issues } = resultOf(callOptionsSchema, input);
+      const issues = issuesOf(callOptionsSchema, input);
       expect(validCallValues(input)).toBe(issues === undefined);
-      expect(issues).toEqual(resultOf(callSchema, input).issues);
+      expect(issues).toEqual(issuesOf(callSchema, input));
     }
-    expect(resultOf(callOptionsSchema, { preset: 'read' }).issues).toEqual([
+    expect(issuesOf(callOptionsSchema, { preset: 'read' })).toEqual([
       { message: 'unknown option', path: ['preset'] },
     ]);
   });

@@ -1,53 +1,25 @@
 /**
- * The schema of `retry()`'s options, written by hand. It is the authority on what is valid and
- * the source of every `INVALID_OPTIONS` message for `retry()` and `retryPolicy()`.
+ * The schema of `retry()`'s options, written by hand: the authority on what is valid, and the
+ * source of every `INVALID_OPTIONS` message of `retry()` and `retryPolicy()`.
  *
  * Why not core's small validator (`v.object(…)`), as the other policies use: `retry` is the one
- * import a browser page is sure to make, and its budget is 5 kB min+gzip (issue 13). Built from
- * the validator's combinators, the options schema and the combinators it needs cost 2.2 kB of
- * that; checked by hand, the same rules cost a third of it. The rules and the messages are the
- * validator's own, issue for issue (`retry-options-schema.test.ts` compares the two on generated
- * options): unknown keys are refused, every problem is reported with its path, rules across
- * fields run once every field is valid. It is a Standard Schema, so it goes through
- * `parseOptions()` like every other options schema.
+ * import every browser page makes, and its budget is 5 kB min+gzip (issue 13). Built from the
+ * validator's combinators, this schema and the combinators it pulled in weighed 2.2 kB of it.
+ * The rules and messages are the validator's, issue for issue (retry-options-schema.test.ts
+ * compares the two on generated options): unknown keys are refused, every problem is reported
+ * with its path, and the rules across fields run once every field is valid. It is a Standard
+ * Schema, so it goes through `parseOptions()` like every other options schema. Its output is
+ * the input itself; `buildPlan()` (retry-plan.ts) reads the deprecated names and the defaults.
  */
-import { systemClock } from '../clock/system-clock.js';
 import { isAbortSignalLike, isClockLike } from '../options/shape-checks.js';
 import type { StandardSchemaV1 } from '../options/standard-schema.js';
-import { type JitterMode, type RetryPresetName, retryPresets } from './backoff-schedule.js';
-import type { ErrorClassifier } from './classify-error.js';
-import type { RetryRequest } from './idempotency-guard.js';
-import type { RetryBudget } from './retry-budget.js';
+import { retryPresets } from './backoff-schedule.js';
 import {
-  type GiveUpEvent,
   isBudget,
   isDeadlineMs,
   type RetryCallOptions,
-  type RetryEvent,
   type RetryOptions,
 } from './retry-options.js';
-
-/**
- * Retry options as validated, defaults applied and the current names and the deprecated ones
- * folded into one field each: `timeout`, `maxDelay`, `delays` and `backoff.initialDelay` hold
- * `timeoutMs`, `maxDelayMs`, `delaysMs` and `backoff.initialDelayMs`; `onRetry`/`onGiveUp` hold
- * `on`'s.
- */
-export interface ParsedRetryOptions extends RetryCallOptions {
-  readonly preset?: RetryPresetName | undefined;
-  readonly delays?: readonly number[] | undefined;
-  readonly backoff?: { readonly initialDelay: number; readonly factor: number } | undefined;
-  readonly retries?: number | undefined;
-  readonly maxDelay: number;
-  readonly jitter: JitterMode;
-  readonly random?: (() => number) | undefined;
-  readonly clock: RetryOptions['clock'] & {};
-  readonly timeout?: number | undefined;
-  readonly classify?: ErrorClassifier | undefined;
-  readonly budget?: RetryBudget | undefined;
-  readonly onRetry?: ((event: RetryEvent) => void) | undefined;
-  readonly onGiveUp?: ((event: GiveUpEvent) => void) | undefined;
-}
 
 interface Issue {
   readonly message: string;
@@ -229,64 +201,39 @@ const retryRules: Record<string, Rule> = {
   onGiveUp: func(),
 };
 
-/** New name → deprecated name; `on.retry`/`on.giveUp` replace `onRetry`/`onGiveUp`. */
-const renamed = [
-  ['timeoutMs', 'timeout'],
-  ['maxDelayMs', 'maxDelay'],
-  ['delaysMs', 'delays'],
-  ['backoff.initialDelayMs', 'backoff.initialDelay'],
-  ['on.retry', 'onRetry'],
-  ['on.giveUp', 'onGiveUp'],
-] as const;
-
-/** The value at a dotted path (`'on.retry'`), `undefined` when a step is missing. */
-const valueAt = (options: Bag, path: string) =>
-  path.split('.').reduce<unknown>((value, key) => (value as Bag | undefined)?.[key], options);
-
-/** The rules across fields, for options whose every field is valid. */
-function crossFieldIssue(options: Bag): Issue | undefined {
-  for (const [key, old] of renamed) {
-    if (valueAt(options, key) !== undefined && valueAt(options, old) !== undefined) {
-      // Inside `backoff` the names are the field's own: `use initialDelayMs alone`.
-      const [name, oldName] = [key, old].map((path) => path.replace('backoff.', ''));
-      return {
-        path: old.split('.'),
-        message: `use ${name} alone (${oldName} is its deprecated name)`,
-      };
-    }
-  }
-  const chosen = ['preset', 'delaysMs', 'delays', 'backoff'].filter(
-    (key) => options[key] !== undefined,
-  );
-  return chosen.length > 1
-    ? { path: [chosen[1] as string], message: `choose one schedule: ${chosen.join(' or ')}` }
-    : undefined;
+/** A field given under both its name and its deprecated one (`timeoutMs` and `timeout`). */
+function both(
+  name: string,
+  value: unknown,
+  old: string,
+  oldValue: unknown,
+  path?: PropertyKey[],
+): Issue | undefined {
+  return value === undefined || oldValue === undefined
+    ? undefined
+    : { path: path ?? [old], message: `use ${name} alone (${old} is its deprecated name)` };
 }
 
-/** Folds the current names and the deprecated ones into one shape, defaults applied. */
-function parsed(options: RetryOptions): ParsedRetryOptions {
-  const { backoff, on } = options;
-  return {
-    signal: options.signal,
-    deadline: options.deadline,
-    request: options.request,
-    preset: options.preset,
-    delays: options.delaysMs ?? options.delays,
-    backoff: backoff && {
-      initialDelay: backoff.initialDelayMs ?? backoff.initialDelay ?? 500,
-      factor: backoff.factor ?? 2,
-    },
-    retries: options.retries,
-    maxDelay: options.maxDelayMs ?? options.maxDelay ?? 30_000,
-    jitter: options.jitter ?? 'equal',
-    random: options.random,
-    clock: options.clock ?? systemClock,
-    timeout: options.timeoutMs ?? options.timeout,
-    classify: options.classify,
-    budget: options.budget,
-    onRetry: on?.retry ?? options.onRetry,
-    onGiveUp: on?.giveUp ?? options.onGiveUp,
-  };
+/** The rules across fields, for options whose every field is valid. */
+function crossFieldIssue(options: RetryOptions): Issue | undefined {
+  const { backoff = {}, on = {} } = options;
+  const chosen = (['preset', 'delaysMs', 'delays', 'backoff'] as const).filter(
+    (key) => options[key] !== undefined,
+  );
+  return (
+    both('timeoutMs', options.timeoutMs, 'timeout', options.timeout) ??
+    both('maxDelayMs', options.maxDelayMs, 'maxDelay', options.maxDelay) ??
+    both('delaysMs', options.delaysMs, 'delays', options.delays) ??
+    both('initialDelayMs', backoff.initialDelayMs, 'initialDelay', backoff.initialDelay, [
+      'backoff',
+      'initialDelay',
+    ]) ??
+    both('on.retry', on.retry, 'onRetry', options.onRetry) ??
+    both('on.giveUp', on.giveUp, 'onGiveUp', options.onGiveUp) ??
+    (chosen.length > 1
+      ? { path: [chosen[1] as string], message: `choose one schedule: ${chosen.join(' or ')}` }
+      : undefined)
+  );
 }
 
 /** The problems with `input` under `rules`; empty when it is valid. */
@@ -304,22 +251,22 @@ function standardSchema<Output>(
 }
 
 /** `retry()`'s and `retryPolicy()`'s options: checked, then folded into {@link ParsedRetryOptions}. */
-export const retryOptionsSchema = standardSchema<ParsedRetryOptions>((input) => {
+export const retryOptionsSchema = /* @__PURE__ */ standardSchema<RetryOptions>((input) => {
   const issues = issuesOf(input, retryRules);
-  const crossField = issues.length === 0 ? crossFieldIssue(input as Bag) : undefined;
+  const crossField = issues.length === 0 ? crossFieldIssue(input as RetryOptions) : undefined;
   if (crossField !== undefined) issues.push(crossField);
-  return issues.length === 0 ? { value: parsed(input as RetryOptions) } : { issues };
+  return issues.length === 0 ? { value: input as RetryOptions } : { issues };
 });
 
 /** A policy's per-call options: `signal`, `deadline` and `request`. */
-export const callOptionsSchema = standardSchema<RetryCallOptions>((input) => {
+export const callOptionsSchema = /* @__PURE__ */ standardSchema<RetryCallOptions>((input) => {
   const issues = issuesOf(input, callRules);
   return issues.length === 0 ? { value: input as RetryCallOptions } : { issues };
 });
 
 /**
- * Whether a call's `signal`, `deadline` and `request` are valid, without building a message:
- * the check of every call that reuses a compiled plan.
+ * Whether a call's `signal`, `deadline` and `request` pass their rules, without building a
+ * message: the check of a call that reuses a compiled plan (see plan-cache.ts).
  */
 export function validCallValues(input: Bag): boolean {
   const issues: Issue[] = [];

@@ -6,6 +6,7 @@
  * object once per distinct set of values (see plan-cache.ts).
  */
 import type { Clock } from '../clock/clock.js';
+import { systemClock } from '../clock/system-clock.js';
 import { parseOptions } from '../options/parse-options.js';
 import {
   type BackoffSchedule,
@@ -19,12 +20,7 @@ import { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
 import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { GiveUpEvent, RetryCallOptions, RetryEvent, RetryOptions } from './retry-options.js';
-import {
-  callOptionsSchema,
-  type ParsedRetryOptions,
-  retryOptionsSchema,
-  validCallValues,
-} from './retry-options-schema.js';
+import { callOptionsSchema, retryOptionsSchema, validCallValues } from './retry-options-schema.js';
 
 /** Everything the hot path needs that does not change from call to call. */
 export interface RetryPlan {
@@ -80,15 +76,14 @@ export function compileRetryCall(
   }
   const input = options as Record<string, unknown>;
   // An array has no option keys either, but the schema refuses it: never let it match `{}`.
-  const plan = Array.isArray(input) ? undefined : cachedPlan(input);
-  if (plan !== undefined && validCallValues(input)) {
-    const { signal, deadline, request } = options;
-    return { plan, scope: scopeOf(signal, deadline, request) };
-  }
-  const parsed = parseOptions(retryOptionsSchema, options, where);
-  const compiled = buildPlan(parsed);
-  rememberPlan(input, compiled);
-  return { plan: compiled, scope: scopeOf(parsed.signal, parsed.deadline, parsed.request) };
+  const cached = Array.isArray(input) ? undefined : cachedPlan(input);
+  const valid =
+    cached !== undefined && validCallValues(input)
+      ? options
+      : parseOptions(retryOptionsSchema, options, where);
+  const plan = cached ?? buildPlan(valid);
+  if (cached === undefined) rememberPlan(input, plan);
+  return { plan, scope: scopeOf(valid.signal, valid.deadline, valid.request) };
 }
 
 function presetPlan(name: RetryPresetName | undefined, where: string): RetryPlan {
@@ -116,18 +111,21 @@ function scopeOf(
 
 const presetSchedules = new Map<string, (index: number) => number>();
 
-function buildPlan(parsed: ParsedRetryOptions): RetryPlan {
-  const { maxDelay } = parsed;
+function buildPlan(options: RetryOptions): RetryPlan {
+  const { backoff, on } = options;
+  const delays = options.delaysMs ?? options.delays;
+  const maxDelay = options.maxDelayMs ?? options.maxDelay ?? 30_000;
   let nominal: (index: number) => number;
   let defaultRetries: number;
-  if (parsed.backoff) {
-    nominal = exponentialSchedule(parsed.backoff.initialDelay, parsed.backoff.factor, maxDelay);
+  if (backoff) {
+    const initialDelay = backoff.initialDelayMs ?? backoff.initialDelay ?? 500;
+    nominal = exponentialSchedule(initialDelay, backoff.factor ?? 2, maxDelay);
     defaultRetries = 3;
-  } else if (parsed.delays) {
-    nominal = listSchedule(parsed.delays, maxDelay);
-    defaultRetries = parsed.delays.length;
+  } else if (delays) {
+    nominal = listSchedule(delays, maxDelay);
+    defaultRetries = delays.length;
   } else {
-    const preset = parsed.preset ?? 'mutation';
+    const preset = options.preset ?? 'mutation';
     const key = `${preset}:${maxDelay}`;
     let shared = presetSchedules.get(key);
     if (shared === undefined) {
@@ -138,16 +136,21 @@ function buildPlan(parsed: ParsedRetryOptions): RetryPlan {
     nominal = shared;
     defaultRetries = retryPresets[preset].length;
   }
+  const { classify } = options;
   return {
-    retries: parsed.retries ?? defaultRetries,
-    schedule: { nominal, jitter: parsed.jitter, random: parsed.random ?? Math.random },
+    retries: options.retries ?? defaultRetries,
+    schedule: {
+      nominal,
+      jitter: options.jitter ?? 'equal',
+      random: options.random ?? Math.random,
+    },
     maxDelay,
-    clock: parsed.clock,
-    timeout: parsed.timeout ?? Number.POSITIVE_INFINITY,
-    classify: parsed.classify ? composeClassifiers(parsed.classify, classifyError) : classifyError,
-    budget: parsed.budget,
-    onRetry: parsed.onRetry,
-    onGiveUp: parsed.onGiveUp,
+    clock: options.clock ?? systemClock,
+    timeout: options.timeoutMs ?? options.timeout ?? Number.POSITIVE_INFINITY,
+    classify: classify ? composeClassifiers(classify, classifyError) : classifyError,
+    budget: options.budget,
+    onRetry: on?.retry ?? options.onRetry,
+    onGiveUp: on?.giveUp ?? options.onGiveUp,
   };
 }
 
