@@ -250,7 +250,7 @@ function standardSchema<Output>(
   return { '~standard': { version: 1, vendor: 'ballast', validate } };
 }
 
-/** `retry()`'s and `retryPolicy()`'s options: checked, then folded into {@link ParsedRetryOptions}. */
+/** `retry()`'s and `retryPolicy()`'s options. The output is the input, checked. */
 export const retryOptionsSchema = /* @__PURE__ */ standardSchema<RetryOptions>((input) => {
   const issues = issuesOf(input, retryRules);
   const crossField = issues.length === 0 ? crossFieldIssue(input as RetryOptions) : undefined;
