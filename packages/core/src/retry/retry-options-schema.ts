@@ -52,7 +52,11 @@ function received(value: unknown): string {
 const wrongKind = (expected: string, value: unknown) =>
   `expected ${expected}, received ${received(value)}`;
 
+// The rule factories are marked free of side effects so that a bundler drops the rules built from
+// them when `retry` is not imported, even from core's single-file build.
+
 /** A finite number from `min` (or above it, with `above`) to `max`. */
+/* @__NO_SIDE_EFFECTS__ */
 function numberIn(
   expected: string,
   min: number,
@@ -71,20 +75,25 @@ function numberIn(
 }
 
 /** A value `accepts` takes; otherwise `expected …`. */
-const shaped =
-  (accepts: (value: unknown) => boolean, expected: string): Rule =>
-  (value) =>
-    accepts(value) ? undefined : `expected ${expected}`;
+/* @__NO_SIDE_EFFECTS__ */
+function shaped(accepts: (value: unknown) => boolean, expected: string): Rule {
+  return (value) => (accepts(value) ? undefined : `expected ${expected}`);
+}
 
 const isFunction = (value: unknown) => typeof value === 'function';
 
-const func = (expected = 'a function') => shaped(isFunction, expected);
+/* @__NO_SIDE_EFFECTS__ */
+function func(expected = 'a function'): Rule {
+  return shaped(isFunction, expected);
+}
 
-const oneOf = (values: readonly string[]) =>
-  shaped(
+/* @__NO_SIDE_EFFECTS__ */
+function oneOf(values: readonly string[]): Rule {
+  return shaped(
     (value) => values.includes(value as string),
     `one of ${values.map((value) => JSON.stringify(value)).join(', ')}`,
   );
+}
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
@@ -111,12 +120,13 @@ function checkFields(
 }
 
 /** An object whose fields follow `rules`. */
-const fields =
-  (rules: Record<string, Rule>): Rule =>
-  (value, issues, parent, key) => {
+/* @__NO_SIDE_EFFECTS__ */
+function fields(rules: Record<string, Rule>): Rule {
+  return (value, issues, parent, key) => {
     if (!isBag(value)) return wrongKind('an options object', value);
     checkFields(value, rules, issues, [...parent, key]);
   };
+}
 
 /** The longest delay a JavaScript timer honours: 2³¹−1 ms. */
 const duration = numberIn('a duration in ms', 0, 2_147_483_647);
@@ -178,7 +188,7 @@ const callRules: Record<string, Rule> = {
 
 const retryRules: Record<string, Rule> = {
   ...callRules,
-  preset: oneOf(Object.keys(retryPresets)),
+  preset: oneOf(/* @__PURE__ */ Object.keys(retryPresets)),
   delaysMs: delayList,
   delays: delayList,
   backoff: fields({

@@ -44,10 +44,10 @@ export interface CallScope {
   readonly retrySafe: boolean;
 }
 
-const noDeadlines: ReadonlyArray<number | Date> = Object.freeze([]);
+const noDeadlines: ReadonlyArray<number | Date> = /* @__PURE__ */ Object.freeze([]);
 
 /** The scope of a call that gives no signal, deadline or request. */
-export const openScope: CallScope = Object.freeze({
+export const openScope: CallScope = /* @__PURE__ */ Object.freeze({
   signal: undefined,
   deadlines: noDeadlines,
   retrySafe: true,
