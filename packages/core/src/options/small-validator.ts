@@ -12,6 +12,9 @@
  * options object on every call. A successful check allocates only the output object; paths are
  * built only when something fails (a parent prefixes its key to the issues its child reported).
  *
+ * Every factory is marked `@__NO_SIDE_EFFECTS__`: core ships as one module per entry, where a
+ * schema built at module level would otherwise stay in every bundle, used or not.
+ *
  * Import it as a namespace: `import { v } from '@ballast/core/adapter-kit'`, then
  * `v.object({ limit: v.number({ min: 1 }) })` and `v.Infer<typeof schema>`.
  */
