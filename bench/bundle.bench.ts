@@ -55,10 +55,10 @@ const entries: readonly BundleEntry[] = [
     // publishedCore), 11.8 kB before the module-level schemas were made droppable. Still above
     // the sources' figure: esbuild honours `@__NO_SIDE_EFFECTS__` only within a file, and the
     // validator sits in a chunk shared with adapter-kit, so calls to it at module level in the
-    // index chunk are kept (Rollup, as Vite uses, honours it across modules: 7.5 kB there without
-    // is-network-error, 11.2 kB before). Publishing core unbundled (one file per module) would bring this
-    // down to the sources' figure; outbox/relay-options.ts's `listener` arrow keeps the relay's
-    // schema in every bundle (1.2 kB of either figure).
+    // index chunk are kept (Rollup, as Vite uses, honours it across modules: 7.5 kB there
+    // without is-network-error, 11.2 kB before). Publishing core unbundled (one file per module)
+    // would bring this down to the sources' figure; outbox/relay-options.ts's `listener` arrow
+    // keeps the relay's schema in every bundle (1.2 kB of either figure).
     name: "import { retry } from '@ballast/core' (as published, esbuild)",
     code: "export { retry } from '@ballast/core';",
     published: true,
