@@ -1,8 +1,8 @@
 /**
  * The hand-written schema of retry-options-schema.ts against the one it replaced, built from
  * core's small validator (kept here as the reference): on generated options, valid and not, both
- * report the same issues (messages and paths, in order) and accept the same options with the
- * same result.
+ * report the same issues (messages and paths, in order), and options both accept compile to the
+ * plan the reference's output stood for (defaults and deprecated names included).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
