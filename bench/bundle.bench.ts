@@ -11,7 +11,7 @@
  * sources (`src/index.ts`), which is what tsup bundles into `dist`; a package that does not exist
  * yet is reported as skipped, so `@ballast/client` is measured as soon as it lands.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -27,6 +27,8 @@ interface BundleEntry {
   readonly targetBytes?: number;
   /** Most bytes CI allows now (the target once it is met); defaults to the target. */
   readonly ceilingBytes?: number;
+  /** Bundle from `@ballast/core` as published (see {@link publishedCore}), not from its sources. */
+  readonly published?: boolean;
 }
 
 const policies = 'retry, withTimeout, createCircuitBreaker, createBulkhead, compose, createTimeout';
@@ -36,15 +38,31 @@ const entries: readonly BundleEntry[] = [
     name: "import { retry } from '@ballast/core'",
     code: "export { retry } from '@ballast/core';",
     targetBytes: 5_000,
-    // Over target. Of the 7.1 kB: the options schema and the validator (~2.2 kB), the error
-    // catalogue's code names (~0.65 kB), the classifier with is-network-error (~1 kB).
-    ceilingBytes: 7_250,
+    // Over target: 6.35 kB (7.1 before retry's options got a hand-written schema). Of it, what
+    // each part adds (min+gzip, measured by stubbing it out): the options schema 1.4 kB, the
+    // classifier with is-network-error 1.0 kB, the error catalogue's code names 0.7 kB, the
+    // attempt with its abortable run 0.6 kB, the inline-options plan cache 0.36 kB.
+    ceilingBytes: 6_480,
   },
   {
     name: `import { ${policies} } from '@ballast/core'`,
     code: `export { ${policies} } from '@ballast/core';`,
     targetBytes: 10_000,
     ceilingBytes: 9_850,
+  },
+  {
+    // What an esbuild app bundling the npm package gets: core as tsup publishes it (see
+    // publishedCore), 11.8 kB before the module-level schemas were made droppable. Still above
+    // the sources' figure: esbuild honours `@__NO_SIDE_EFFECTS__` only within a file, and the
+    // validator sits in a chunk shared with adapter-kit, so calls to it at module level in the
+    // index chunk are kept (Rollup, as Vite uses, honours it across modules: 7.5 kB there
+    // without is-network-error, 11.2 kB before). Publishing core unbundled (one file per module)
+    // would bring this down to the sources' figure; outbox/relay-options.ts's `listener` arrow
+    // keeps the relay's schema in every bundle (1.2 kB of either figure).
+    name: "import { retry } from '@ballast/core' (as published, esbuild)",
+    code: "export { retry } from '@ballast/core';",
+    published: true,
+    ceilingBytes: 11_050,
   },
   { name: "import * from '@ballast/core'", code: "export * from '@ballast/core';" },
   {
@@ -91,6 +109,47 @@ const workspaceSources: Plugin = {
   },
 };
 
+/**
+ * `@ballast/core` as it is published: tsup bundles each entry (`.`, `adapter-kit`, `testing`)
+ * into one module, with what they share in chunks. An app's bundler can then no longer drop
+ * unused source files whole (`sideEffects: false`): it keeps every module-level statement it
+ * cannot prove pure (a schema built at module level, unless its calls are marked pure, which
+ * esbuild does not carry across the chunk import), and what that statement uses. Built here with
+ * esbuild as tsup builds it, dependencies external, under core's node_modules so they resolve.
+ */
+async function publishedCore(): Promise<Plugin> {
+  const core = join(root, 'packages', 'core');
+  const manifest = JSON.parse(readFileSync(join(core, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  const outdir = join(core, 'node_modules', '.cache', 'ballast-bundle-bench');
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    entryPoints: {
+      index: join(core, 'src', 'index.ts'),
+      'adapter-kit': join(core, 'src', 'adapter-kit', 'index.ts'),
+      testing: join(core, 'src', 'testing', 'index.ts'),
+    },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    logLevel: 'silent',
+    external: Object.keys(manifest.dependencies ?? {}),
+  });
+  return {
+    name: 'ballast-published-core',
+    setup(builder) {
+      builder.onResolve({ filter: /^@ballast\/core$/ }, () => ({
+        path: join(outdir, 'index.js'),
+        sideEffects: false,
+      }));
+    },
+  };
+}
+
 interface Measured {
   readonly name: string;
   readonly minifiedBytes: number;
@@ -101,7 +160,10 @@ interface Measured {
   readonly withinCeiling: boolean;
 }
 
-async function measure(entry: BundleEntry): Promise<Measured | undefined> {
+async function measure(
+  entry: BundleEntry,
+  published: () => Promise<Plugin>,
+): Promise<Measured | undefined> {
   let output: Uint8Array;
   try {
     const result = await build({
@@ -113,7 +175,7 @@ async function measure(entry: BundleEntry): Promise<Measured | undefined> {
       target: 'es2022',
       write: false,
       logLevel: 'silent',
-      plugins: [workspaceSources],
+      plugins: [entry.published ? await published() : workspaceSources],
     });
     output = result.outputFiles[0]?.contents ?? new Uint8Array();
   } catch (error) {
@@ -139,8 +201,13 @@ const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
 export default async function bundleBench(): Promise<BenchFigures> {
   const measured: Measured[] = [];
   const skipped: string[] = [];
+  let published: Promise<Plugin> | undefined;
+  const publishedOnce = () => {
+    published ??= publishedCore();
+    return published;
+  };
   for (const entry of entries) {
-    const result = await measure(entry);
+    const result = await measure(entry, publishedOnce);
     if (result === undefined) skipped.push(entry.name);
     else measured.push(result);
   }

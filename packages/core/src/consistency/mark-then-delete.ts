@@ -17,8 +17,8 @@ import type { DocumentRecords } from './document-records.js';
 import {
   portSchema,
   type RecipeOptions,
-  recipeOptionsShape,
   storageSchema,
+  withRecipeOptions,
 } from './recipe-options.js';
 
 /** Options for {@link markThenDelete}. */
@@ -37,12 +37,13 @@ export interface DeletedDocument {
   readonly key: string;
 }
 
-const schema = v.object({
-  ...recipeOptionsShape,
-  storage: storageSchema('delete'),
-  records: portSchema('a DocumentRecords', 'softDelete', 'restore'),
-  id: v.string({ minLength: 1 }),
-});
+const schema = v.object(
+  withRecipeOptions({
+    storage: storageSchema('delete'),
+    records: portSchema('a DocumentRecords', 'softDelete', 'restore'),
+    id: v.string({ minLength: 1 }),
+  }),
+);
 
 /**
  * Soft-deletes the row `id` and its dependants, then deletes its object. Throws `NOT_FOUND`

@@ -21,12 +21,15 @@ export interface RecipeOptions {
 }
 
 /** A port that has at least `methods`. */
+/* @__NO_SIDE_EFFECTS__ */
 export function portSchema<T>(description: string, ...methods: string[]) {
   return v.methods<T>(methods, `${description} with ${methods.join(', ')}`);
 }
 
-export const storageSchema = (...methods: Array<keyof ObjectStorage>) =>
-  portSchema<ObjectStorage>('an ObjectStorage', ...methods);
+/* @__NO_SIDE_EFFECTS__ */
+export function storageSchema(...methods: Array<keyof ObjectStorage>) {
+  return portSchema<ObjectStorage>('an ObjectStorage', ...methods);
+}
 
 export const recipeOptionsShape = {
   logger: v.optional(portSchema<Logger>('a Logger', 'debug', 'info', 'warn', 'error')),
@@ -34,6 +37,18 @@ export const recipeOptionsShape = {
   signal: v.optional(v.abortSignal()),
   clock: v.optional(portSchema<Clock>('a Clock', 'now', 'sleep', 'setTimer')),
 };
+
+/**
+ * `shape` with {@link recipeOptionsShape}'s fields. A function rather than a spread in each
+ * recipe's schema: a spread at module level counts as a side effect to a bundler, which would
+ * then keep every recipe's schema in every bundle of core's single-file build.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function withRecipeOptions<Shape extends object>(
+  shape: Shape,
+): typeof recipeOptionsShape & Shape {
+  return { ...recipeOptionsShape, ...shape };
+}
 
 export const keySchema = v.string({ minLength: 1, maxLength: 1024 });
 

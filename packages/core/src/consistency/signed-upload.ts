@@ -27,8 +27,8 @@ import {
   keySchema,
   portSchema,
   type RecipeOptions,
-  recipeOptionsShape,
   storageSchema,
+  withRecipeOptions,
 } from './recipe-options.js';
 import type { RecordedObject } from './upload-then-record.js';
 import type { UploadTokens } from './upload-tokens.js';
@@ -81,19 +81,25 @@ export interface SignedUpload<Row> {
   readonly confirmBy: number;
 }
 
-const issueSchema = v.object({
-  ...recipeOptionsShape,
-  storage: storageSchema('presignPut'),
-  records: portSchema('a DocumentRecords', 'insert', 'expirePending'),
-  tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
-  key: keySchema,
-  record: v.unknown(),
-  contentType: v.optional(v.string({ minLength: 1 })),
-  size: v.optional(v.number({ integer: true, min: 0 })),
-  checksumSha256: v.optional(v.string({ minLength: 1, maxLength: 128 })),
-  expiresInSeconds: v.optional(v.number({ integer: true, min: 1, max: 7 * 24 * 3600 }), 900),
-  confirmWithinSeconds: v.optional(v.number({ integer: true, min: 0, max: 24 * 3600 }), 300),
-});
+// Literals, not `7 * 24 * 3600`: arithmetic in a schema's arguments makes a bundler keep the schema
+// in bundles that never call issueSignedUpload().
+const weekSeconds = 604_800;
+const daySeconds = 86_400;
+
+const issueSchema = v.object(
+  withRecipeOptions({
+    storage: storageSchema('presignPut'),
+    records: portSchema('a DocumentRecords', 'insert', 'expirePending'),
+    tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
+    key: keySchema,
+    record: v.unknown(),
+    contentType: v.optional(v.string({ minLength: 1 })),
+    size: v.optional(v.number({ integer: true, min: 0 })),
+    checksumSha256: v.optional(v.string({ minLength: 1, maxLength: 128 })),
+    expiresInSeconds: v.optional(v.number({ integer: true, min: 1, max: weekSeconds }), 900),
+    confirmWithinSeconds: v.optional(v.number({ integer: true, min: 0, max: daySeconds }), 300),
+  }),
+);
 
 /**
  * Inserts a `pending` row, presigns a PUT for `key` and signs an upload token naming both.
@@ -191,15 +197,16 @@ export interface ConfirmUploadOptions<Row extends { readonly id: string }> exten
   readonly expectedChecksum?: string;
 }
 
-const confirmSchema = v.object({
-  ...recipeOptionsShape,
-  token: v.string({ minLength: 1, maxLength: 8192 }),
-  tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
-  storage: storageSchema('head', 'get', 'move', 'delete'),
-  records: portSchema('a DocumentRecords', 'markUploaded'),
-  expectedSize: v.optional(v.number({ integer: true, min: 0 })),
-  expectedChecksum: v.optional(v.string({ minLength: 1, maxLength: 128 })),
-});
+const confirmSchema = v.object(
+  withRecipeOptions({
+    token: v.string({ minLength: 1, maxLength: 8192 }),
+    tokens: portSchema('UploadTokens (createUploadTokens())', 'sign', 'verify'),
+    storage: storageSchema('head', 'get', 'move', 'delete'),
+    records: portSchema('a DocumentRecords', 'markUploaded'),
+    expectedSize: v.optional(v.number({ integer: true, min: 0 })),
+    expectedChecksum: v.optional(v.string({ minLength: 1, maxLength: 128 })),
+  }),
+);
 
 const defaultContentType = 'application/octet-stream';
 

@@ -21,8 +21,8 @@ import {
   bodySchema,
   keySchema,
   type RecipeOptions,
-  recipeOptionsShape,
   storageSchema,
+  withRecipeOptions,
 } from './recipe-options.js';
 import type { RecordedObject } from './upload-then-record.js';
 
@@ -43,16 +43,17 @@ export interface UploadInTransactionOptions<Tx, Row> extends RecipeOptions {
   readonly contentLength?: number;
 }
 
-const schema = v.object({
-  ...recipeOptionsShape,
-  storage: storageSchema('put', 'delete'),
-  transaction: v.func(),
-  write: v.func(),
-  key: keySchema,
-  body: bodySchema,
-  contentType: v.optional(v.string({ minLength: 1 })),
-  contentLength: v.optional(v.number({ integer: true, min: 0 })),
-});
+const schema = v.object(
+  withRecipeOptions({
+    storage: storageSchema('put', 'delete'),
+    transaction: v.func(),
+    write: v.func(),
+    key: keySchema,
+    body: bodySchema,
+    contentType: v.optional(v.string({ minLength: 1 })),
+    contentLength: v.optional(v.number({ integer: true, min: 0 })),
+  }),
+);
 
 /**
  * Opens a transaction, stores `body` under `key` and calls `write` with the stored object; the

@@ -18,8 +18,8 @@ import {
   keySchema,
   portSchema,
   type RecipeOptions,
-  recipeOptionsShape,
   storageSchema,
+  withRecipeOptions,
 } from './recipe-options.js';
 
 /** Options for {@link uploadThenRecord}. */
@@ -47,16 +47,17 @@ export interface RecordedObject<Row> {
   readonly object: ObjectInfo;
 }
 
-const schema = v.object({
-  ...recipeOptionsShape,
-  storage: storageSchema('put', 'delete'),
-  records: portSchema('a DocumentRecords', 'insert'),
-  key: keySchema,
-  body: bodySchema,
-  contentType: v.optional(v.string({ minLength: 1 })),
-  contentLength: v.optional(v.number({ integer: true, min: 0 })),
-  record: v.unknown(),
-});
+const schema = v.object(
+  withRecipeOptions({
+    storage: storageSchema('put', 'delete'),
+    records: portSchema('a DocumentRecords', 'insert'),
+    key: keySchema,
+    body: bodySchema,
+    contentType: v.optional(v.string({ minLength: 1 })),
+    contentLength: v.optional(v.number({ integer: true, min: 0 })),
+    record: v.unknown(),
+  }),
+);
 
 /**
  * Stores `body` under `key`, then inserts an `active` row for it. On insert failure deletes the

@@ -70,7 +70,9 @@ export function fromBase64(text: string): Uint8Array | undefined {
   return bytes;
 }
 
-const hexByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
+const hexByte = /* @__PURE__ */ Array.from({ length: 256 }, (_, byte) =>
+  byte.toString(16).padStart(2, '0'),
+);
 
 /** Lowercase hex of `bytes`. */
 export function encodeHex(bytes: Uint8Array): string {

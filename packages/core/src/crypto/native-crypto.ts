@@ -38,4 +38,4 @@ function loadNativeCrypto(): NativeCrypto {
   }
 }
 
-export const nativeCrypto: NativeCrypto = loadNativeCrypto();
+export const nativeCrypto: NativeCrypto = /* @__PURE__ */ loadNativeCrypto();

@@ -14,7 +14,7 @@ import { BallastError } from '../errors/ballast-error.js';
 
 // Thrown from deep inside the walk and turned into the public error at the top, which knows the
 // limit; one preallocated value, so the walk carries only the depth left, not the limit too.
-const depthExceeded = new Error('depth exceeded');
+const depthExceeded = /* @__PURE__ */ new Error('depth exceeded');
 
 /** Deepest nesting of arrays and objects canonicalised by default. */
 export const defaultMaxJsonDepth = 256;
@@ -268,7 +268,7 @@ function survivesDouble(literal: string): boolean {
 }
 
 // Thrown by the exact parser on text that is not JSON; turned into `undefined` at the top.
-const notJson = new Error('not JSON');
+const notJson = /* @__PURE__ */ new Error('not JSON');
 
 /**
  * A small JSON parser that writes the canonical form straight from the text, for the rare body

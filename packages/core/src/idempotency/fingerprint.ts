@@ -71,7 +71,8 @@ const webCryptoSha256 = async (message: Uint8Array): Promise<Uint8Array> =>
     await globalThis.crypto.subtle.digest('SHA-256', message as Uint8Array<ArrayBuffer>),
   );
 
-const nativeHash = nativeCrypto.hash;
+// Read once. The call is marked pure because a bundler cannot tell a property read has no effect.
+const nativeHash = /* @__PURE__ */ (() => nativeCrypto.hash)();
 const defaultSha256: NonNullable<FingerprintOptions['sha256']> = nativeHash
   ? (message) => nativeHash('sha256', message, 'hex')
   : webCryptoSha256;
@@ -91,7 +92,7 @@ function sha256OfText(
 
 // Bumped if the hashed form ever changes, so old and new fingerprints can never collide.
 const formatTag = 'ballast-idempotency-fingerprint/1';
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 // RFC 9110 token: what an HTTP method may be made of.
 const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 

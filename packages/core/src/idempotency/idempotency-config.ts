@@ -102,7 +102,7 @@ export const waitSchema = v.object({
 export type ResolvedWait = v.Infer<typeof waitSchema>;
 
 // One source per process: every engine in it draws from the same unique prefix.
-const processOwnerTokens = createOwnerTokenSource();
+const processOwnerTokens = /* @__PURE__ */ createOwnerTokenSource();
 
 /** @internal */
 export const idempotencyOptionsSchema = v.refine(
@@ -113,7 +113,8 @@ export const idempotencyOptionsSchema = v.refine(
     ),
     clock: v.optional(v.clock(), systemClock),
     leaseMs: v.optional(positiveMs, 30_000),
-    ttlMs: v.optional(positiveMs, 24 * 60 * 60 * 1_000),
+    // A literal (one day): arithmetic here would make a bundler keep this schema everywhere.
+    ttlMs: v.optional(positiveMs, 86_400_000),
     storeTimeoutMs: v.optional(v.durationMs({ min: 1 }), 2_000),
     onStoreUnavailable: v.optional(v.literal('reject', 'proceed'), 'reject'),
     heartbeat: v.optional(

@@ -82,8 +82,14 @@ const optionsSchema = v.object({
 });
 
 // Outcomes without a field that varies are shared, not allocated per claim.
-const claimedFresh: ClaimOutcome = Object.freeze({ kind: 'claimed', takeover: false });
-const claimedByTakeover: ClaimOutcome = Object.freeze({ kind: 'claimed', takeover: true });
+const claimedFresh: ClaimOutcome = /* @__PURE__ */ Object.freeze({
+  kind: 'claimed',
+  takeover: false,
+});
+const claimedByTakeover: ClaimOutcome = /* @__PURE__ */ Object.freeze({
+  kind: 'claimed',
+  takeover: true,
+});
 
 // What a record costs beyond its strings: the map entry, the record object and its numbers.
 const recordOverheadBytes = 160;

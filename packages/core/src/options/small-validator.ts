@@ -12,6 +12,9 @@
  * options object on every call. A successful check allocates only the output object; paths are
  * built only when something fails (a parent prefixes its key to the issues its child reported).
  *
+ * Every factory is marked `@__NO_SIDE_EFFECTS__`: core ships as one module per entry, where a
+ * schema built at module level would otherwise stay in every bundle, used or not.
+ *
  * Import it as a namespace: `import { v } from '@ballast/core/adapter-kit'`, then
  * `v.object({ limit: v.number({ min: 1 }) })` and `v.Infer<typeof schema>`.
  */
@@ -43,7 +46,7 @@ const hasOwn = Object.prototype.hasOwnProperty;
  * `{ unknownKeys: 'strip' }` is for values that are not options but objects read by shape,
  * such as a `Request` passed where `{ method, headers }` is expected: other keys are ignored.
  */
-export function object<Shape extends Record<string, Schema<unknown>>>(
+export /* @__NO_SIDE_EFFECTS__ */ function object<Shape extends Record<string, Schema<unknown>>>(
   shape: Shape,
   mode: { unknownKeys?: 'reject' | 'strip' } = {},
 ): Schema<Simplify<InferShape<Shape>>> {
@@ -80,7 +83,7 @@ export function optional<Output>(
   inner: Schema<Output>,
   fallback: NoInfer<Output>,
 ): OptionalSchema<Output, true>;
-export function optional<Output>(
+export /* @__NO_SIDE_EFFECTS__ */ function optional<Output>(
   inner: Schema<Output>,
   fallback?: Output,
 ): OptionalSchema<Output | undefined, boolean> {
@@ -94,7 +97,7 @@ export function optional<Output>(
 }
 
 /** A string, optionally bounded in length or matching `pattern`. */
-export function string(
+export /* @__NO_SIDE_EFFECTS__ */ function string(
   bounds: { minLength?: number; maxLength?: number; pattern?: RegExp } = {},
 ): Schema<string> {
   const { minLength = 0, maxLength = Number.POSITIVE_INFINITY, pattern } = bounds;
@@ -141,7 +144,7 @@ function finiteNumber(
  * A finite number (never `NaN` or `Infinity`). `min`/`max` are inclusive; `greaterThan` is an
  * exclusive lower bound (`{ greaterThan: 0 }` for a positive number).
  */
-export function number(
+export /* @__NO_SIDE_EFFECTS__ */ function number(
   bounds: { min?: number; max?: number; greaterThan?: number; integer?: boolean } = {},
 ): Schema<number> {
   const { max = Number.POSITIVE_INFINITY, integer = false } = bounds;
@@ -157,17 +160,19 @@ export const maxTimerMs = 2_147_483_647;
  * A duration in milliseconds: a finite number from `min` (default 0) to `max` (default
  * {@link maxTimerMs}, since a longer timer fires at once with a `TimeoutOverflowWarning`).
  */
-export function durationMs(bounds: { min?: number; max?: number } = {}): Schema<number> {
+export /* @__NO_SIDE_EFFECTS__ */ function durationMs(
+  bounds: { min?: number; max?: number } = {},
+): Schema<number> {
   return finiteNumber('a duration in ms', bounds.min ?? 0, bounds.max ?? maxTimerMs, false);
 }
 
 /** Anything at all, `undefined` included: a value passed through unchecked (`record: unknown`). */
-export function unknown(): Schema<unknown> {
+export /* @__NO_SIDE_EFFECTS__ */ function unknown(): Schema<unknown> {
   return schema('anything', (value) => value);
 }
 
 /** `true` or `false`. */
-export function boolean(): Schema<boolean> {
+export /* @__NO_SIDE_EFFECTS__ */ function boolean(): Schema<boolean> {
   return schema('a boolean', (value, issues) => {
     if (typeof value !== 'boolean') issues.push(typeIssue('a boolean', value));
     return value;
@@ -177,9 +182,9 @@ export function boolean(): Schema<boolean> {
 type Primitive = string | number | boolean | null;
 
 /** One of the given primitive values, compared with `===`. */
-export function literal<const Values extends readonly [Primitive, ...Primitive[]]>(
-  ...values: Values
-): Schema<Values[number]> {
+export /* @__NO_SIDE_EFFECTS__ */ function literal<
+  const Values extends readonly [Primitive, ...Primitive[]],
+>(...values: Values): Schema<Values[number]> {
   const expected = `one of ${values.map((value) => JSON.stringify(value)).join(', ')}`;
   return schema(expected, (value, issues) => {
     if (!values.includes(value as Primitive)) {
@@ -190,7 +195,7 @@ export function literal<const Values extends readonly [Primitive, ...Primitive[]
 }
 
 /** An array whose every item passes `item`; the output is a new array. */
-export function array<Output>(
+export /* @__NO_SIDE_EFFECTS__ */ function array<Output>(
   item: Schema<Output>,
   bounds: { minLength?: number; maxLength?: number } = {},
 ): Schema<Output[]> {
@@ -216,7 +221,9 @@ export function array<Output>(
 }
 
 /** An object used as a map from string keys to values that pass `valueSchema`. */
-export function record<Output>(valueSchema: Schema<Output>): Schema<Record<string, Output>> {
+export /* @__NO_SIDE_EFFECTS__ */ function record<Output>(
+  valueSchema: Schema<Output>,
+): Schema<Record<string, Output>> {
   const expected = 'an object';
   return schema(expected, (value, issues) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -242,9 +249,9 @@ export function record<Output>(valueSchema: Schema<Output>): Schema<Record<strin
  * otherwise it is the problem of the first alternative that accepted the kind (`must be at
  * least 1`), which says more.
  */
-export function union<const Schemas extends readonly [Schema<unknown>, ...Schema<unknown>[]]>(
-  ...alternatives: Schemas
-): Schema<Infer<Schemas[number]>> {
+export /* @__NO_SIDE_EFFECTS__ */ function union<
+  const Schemas extends readonly [Schema<unknown>, ...Schema<unknown>[]],
+>(...alternatives: Schemas): Schema<Infer<Schemas[number]>> {
   const expected = alternatives.map((alternative) => alternative.expected).join(' or ');
   return schema(expected, (value, issues) => {
     let closest: Issue[] | undefined;
@@ -266,7 +273,10 @@ export function union<const Schemas extends readonly [Schema<unknown>, ...Schema
  * A value accepted by `predicate`, typed as `T`: for shapes the other schemas do not cover.
  * `expected` completes the message `expected …` (`'an ioredis client'`).
  */
-export function custom<T>(predicate: (value: unknown) => boolean, expected: string): Schema<T> {
+export /* @__NO_SIDE_EFFECTS__ */ function custom<T>(
+  predicate: (value: unknown) => boolean,
+  expected: string,
+): Schema<T> {
   return schema(expected, (value, issues) => {
     if (!predicate(value)) issues.push({ message: `expected ${expected}`, path: [], kind: 'type' });
     return value;
@@ -278,7 +288,7 @@ export function custom<T>(predicate: (value: unknown) => boolean, expected: stri
  * backoff`). `check` returns nothing when the value is fine, or the message and the path of
  * the field it concerns (`['heartbeat', 'maxHoldMs']`; none for the value as a whole).
  */
-export function refine<Output>(
+export /* @__NO_SIDE_EFFECTS__ */ function refine<Output>(
   inner: Schema<Output>,
   check: (value: Output) => { message: string; path?: readonly PropertyKey[] } | undefined,
 ): Schema<Output> {
@@ -297,7 +307,7 @@ export function refine<Output>(
 }
 
 /** A value `inner` accepted, turned into another by `convert` (`name.toLowerCase()`). */
-export function transform<Input, Output>(
+export /* @__NO_SIDE_EFFECTS__ */ function transform<Input, Output>(
   inner: Schema<Input>,
   convert: (value: Input) => Output,
 ): Schema<Output> {
@@ -310,34 +320,37 @@ export function transform<Input, Output>(
 }
 
 /** Any function. Its signature is TypeScript's business; this only checks it is callable. */
-export function func<Fn extends (...args: never[]) => unknown = (...args: never[]) => unknown>(
-  description = 'a function',
-): Schema<Fn> {
+export /* @__NO_SIDE_EFFECTS__ */ function func<
+  Fn extends (...args: never[]) => unknown = (...args: never[]) => unknown,
+>(description = 'a function'): Schema<Fn> {
   return custom<Fn>((value) => typeof value === 'function', description);
 }
 
 /** An object with a function under each of `methods`, e.g. `methods(['set', 'get'], 'a Map')`. */
-export function methods<T>(names: readonly string[], expected: string): Schema<T> {
+export /* @__NO_SIDE_EFFECTS__ */ function methods<T>(
+  names: readonly string[],
+  expected: string,
+): Schema<T> {
   return custom<T>((value) => hasMethods(value, names), expected);
 }
 
 /** A `Clock` (`now`, `sleep`, `setTimer`), checked by shape so test doubles are accepted. */
-export function clock(): Schema<Clock> {
+export /* @__NO_SIDE_EFFECTS__ */ function clock(): Schema<Clock> {
   return custom<Clock>(isClockLike, 'a Clock (now, sleep, setTimer)');
 }
 
 /** A pino-compatible `Logger`: `debug`, `info`, `warn`, `error`. */
-export function logger(): Schema<Logger> {
+export /* @__NO_SIDE_EFFECTS__ */ function logger(): Schema<Logger> {
   return methods<Logger>(['debug', 'info', 'warn', 'error'], 'a Logger (debug, info, warn, error)');
 }
 
 /** An `AbortSignal`, by shape: polyfills and other realms have their own class. */
-export function abortSignal(): Schema<AbortSignal> {
+export /* @__NO_SIDE_EFFECTS__ */ function abortSignal(): Schema<AbortSignal> {
   return custom<AbortSignal>(isAbortSignalLike, 'an AbortSignal');
 }
 
 /** A `Date` that holds a valid time. */
-export function date(): Schema<Date> {
+export /* @__NO_SIDE_EFFECTS__ */ function date(): Schema<Date> {
   return custom<Date>(
     (value) => value instanceof Date && !Number.isNaN(value.getTime()),
     'a valid Date',

@@ -113,6 +113,9 @@ export interface ReconcileOptions {
   readonly maxActions?: number;
 }
 
+// Read here, not in the schema: a property read in a schema's arguments makes a bundler keep it.
+const maxSafeInteger = Number.MAX_SAFE_INTEGER;
+
 const schema = v.object({
   storage: portSchema<ObjectStorage>('an ObjectStorage', 'list', 'head', 'delete'),
   records: portSchema<ReconcileOptions['records']>(
@@ -124,7 +127,7 @@ const schema = v.object({
   prefix: v.optional(v.string({ maxLength: 1024 })),
   batchSize: v.optional(v.number({ integer: true, min: 1, max: 10_000 }), 1000),
   concurrency: v.optional(v.number({ integer: true, min: 1, max: 256 }), 4),
-  graceMs: v.optional(v.durationMs({ max: Number.MAX_SAFE_INTEGER }), 3_600_000),
+  graceMs: v.optional(v.durationMs({ max: maxSafeInteger }), 3_600_000),
   dryRun: v.optional(v.boolean(), false),
   signal: v.optional(v.abortSignal()),
   clock: v.optional(portSchema<Clock>('a Clock', 'now')),

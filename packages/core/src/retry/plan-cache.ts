@@ -34,22 +34,17 @@ const isLiteralKey = (key: string) =>
 
 function copyOf(key: string, value: unknown): unknown {
   if (!isLiteralKey(key) || typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return [...value];
-  const copy: Record<string, unknown> = Object.create(null);
-  for (const inner in value) copy[inner] = (value as Record<string, unknown>)[inner];
-  return copy;
+  return Array.isArray(value) ? [...value] : { ...value };
 }
 
+/**
+ * Whether `value` holds the same items as the copy `cached`: the same enumerable keys (a hole in
+ * an array is a missing key) with identical values.
+ */
 function sameItems(cached: unknown, value: unknown): boolean {
   if (typeof cached !== 'object' || cached === null) return false;
   if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(cached)) {
-    if (!Array.isArray(value) || value.length !== cached.length) return false;
-    // Every cached item is a number the schema accepted, so a hole never matches one.
-    for (let i = 0; i < cached.length; i++) if (value[i] !== cached[i]) return false;
-    return true;
-  }
-  if (Array.isArray(value)) return false;
+  if (Array.isArray(value) !== Array.isArray(cached)) return false;
   let count = 0;
   for (const inner in value) {
     if (!(inner in cached)) return false;

@@ -6,6 +6,8 @@
  * object once per distinct set of values (see plan-cache.ts).
  */
 import type { Clock } from '../clock/clock.js';
+import { systemClock } from '../clock/system-clock.js';
+import { parseOptions } from '../options/parse-options.js';
 import {
   type BackoffSchedule,
   exponentialSchedule,
@@ -17,16 +19,8 @@ import { classifyError, composeClassifiers, type ErrorClassifier } from './class
 import { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
 import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
-import {
-  type GiveUpEvent,
-  isDeadlineMs,
-  type ParsedRetryOptions,
-  type RetryCallOptions,
-  type RetryEvent,
-  type RetryOptions,
-  strictCallOptions,
-  strictRetryOptions,
-} from './retry-options.js';
+import type { GiveUpEvent, RetryCallOptions, RetryEvent, RetryOptions } from './retry-options.js';
+import { callOptionsSchema, retryOptionsSchema, validCallValues } from './retry-options-schema.js';
 
 /** Everything the hot path needs that does not change from call to call. */
 export interface RetryPlan {
@@ -50,10 +44,10 @@ export interface CallScope {
   readonly retrySafe: boolean;
 }
 
-const noDeadlines: ReadonlyArray<number | Date> = Object.freeze([]);
+const noDeadlines: ReadonlyArray<number | Date> = /* @__PURE__ */ Object.freeze([]);
 
 /** The scope of a call that gives no signal, deadline or request. */
-export const openScope: CallScope = Object.freeze({
+export const openScope: CallScope = /* @__PURE__ */ Object.freeze({
   signal: undefined,
   deadlines: noDeadlines,
   retrySafe: true,
@@ -82,29 +76,21 @@ export function compileRetryCall(
   }
   const input = options as Record<string, unknown>;
   // An array has no option keys either, but the schema refuses it: never let it match `{}`.
-  const plan = Array.isArray(input) ? undefined : cachedPlan(input);
-  const { signal, deadline, request } = input;
-  if (plan !== undefined && validCallValues(signal, deadline, request)) {
-    return {
-      plan,
-      scope: scopeOf(
-        signal as AbortSignal | undefined,
-        deadline as number | Date | undefined,
-        request as RetryRequest | undefined,
-      ),
-    };
-  }
-  const parsed = strictRetryOptions(options, where);
-  const compiled = buildPlan(parsed);
-  rememberPlan(input, compiled);
-  return { plan: compiled, scope: scopeOf(parsed.signal, parsed.deadline, parsed.request) };
+  const cached = Array.isArray(input) ? undefined : cachedPlan(input);
+  const valid =
+    cached !== undefined && validCallValues(input)
+      ? options
+      : parseOptions(retryOptionsSchema, options, where);
+  const plan = cached ?? buildPlan(valid);
+  if (cached === undefined) rememberPlan(input, plan);
+  return { plan, scope: scopeOf(valid.signal, valid.deadline, valid.request) };
 }
 
 function presetPlan(name: RetryPresetName | undefined, where: string): RetryPlan {
   const key = name ?? 'mutation';
   let plan = presetPlans.get(key);
   if (plan === undefined) {
-    plan = buildPlan(strictRetryOptions({ preset: key }, where));
+    plan = buildPlan(parseOptions(retryOptionsSchema, { preset: key }, where));
     presetPlans.set(key, plan);
   }
   return plan;
@@ -123,65 +109,23 @@ function scopeOf(
   };
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
-
-/**
- * Whether per-call values pass the schema's own checks (`callShape` in retry-options.ts); when
- * they do not, the schema decides and names the field.
- */
-function validCallValues(signal: unknown, deadline: unknown, request: unknown): boolean {
-  if (
-    signal !== undefined &&
-    !(
-      isObject(signal) &&
-      typeof signal.aborted === 'boolean' &&
-      typeof signal.addEventListener === 'function'
-    )
-  ) {
-    return false;
-  }
-  if (
-    deadline !== undefined &&
-    !isDeadlineMs(deadline) &&
-    !(deadline instanceof Date && !Number.isNaN(deadline.getTime()))
-  ) {
-    return false;
-  }
-  if (request === undefined) return true;
-  if (!isObject(request) || Array.isArray(request)) return false;
-  const { method, idempotencyKey, headers } = request;
-  return (
-    typeof method === 'string' &&
-    method !== '' &&
-    (idempotencyKey === undefined || typeof idempotencyKey === 'string') &&
-    (headers === undefined || isObject(headers))
-  );
-}
-
-/** Call options made only of `signal`, `deadline` and `request`, each valid. */
-function isQuickCall(call: unknown): call is RetryCallOptions {
-  if (!isObject(call) || Array.isArray(call)) return false;
-  for (const key in call) {
-    if (key !== 'signal' && key !== 'deadline' && key !== 'request') return false;
-  }
-  return validCallValues(call.signal, call.deadline, call.request);
-}
-
 const presetSchedules = new Map<string, (index: number) => number>();
 
-function buildPlan(parsed: ParsedRetryOptions): RetryPlan {
-  const { maxDelay } = parsed;
+function buildPlan(options: RetryOptions): RetryPlan {
+  const { backoff, on } = options;
+  const delays = options.delaysMs ?? options.delays;
+  const maxDelay = options.maxDelayMs ?? options.maxDelay ?? 30_000;
   let nominal: (index: number) => number;
   let defaultRetries: number;
-  if (parsed.backoff) {
-    nominal = exponentialSchedule(parsed.backoff.initialDelay, parsed.backoff.factor, maxDelay);
+  if (backoff) {
+    const initialDelay = backoff.initialDelayMs ?? backoff.initialDelay ?? 500;
+    nominal = exponentialSchedule(initialDelay, backoff.factor ?? 2, maxDelay);
     defaultRetries = 3;
-  } else if (parsed.delays) {
-    nominal = listSchedule(parsed.delays, maxDelay);
-    defaultRetries = parsed.delays.length;
+  } else if (delays) {
+    nominal = listSchedule(delays, maxDelay);
+    defaultRetries = delays.length;
   } else {
-    const preset = parsed.preset ?? 'mutation';
+    const preset = options.preset ?? 'mutation';
     const key = `${preset}:${maxDelay}`;
     let shared = presetSchedules.get(key);
     if (shared === undefined) {
@@ -192,16 +136,21 @@ function buildPlan(parsed: ParsedRetryOptions): RetryPlan {
     nominal = shared;
     defaultRetries = retryPresets[preset].length;
   }
+  const { classify } = options;
   return {
-    retries: parsed.retries ?? defaultRetries,
-    schedule: { nominal, jitter: parsed.jitter, random: parsed.random ?? Math.random },
+    retries: options.retries ?? defaultRetries,
+    schedule: {
+      nominal,
+      jitter: options.jitter ?? 'equal',
+      random: options.random ?? Math.random,
+    },
     maxDelay,
-    clock: parsed.clock,
-    timeout: parsed.timeout ?? Number.POSITIVE_INFINITY,
-    classify: parsed.classify ? composeClassifiers(parsed.classify, classifyError) : classifyError,
-    budget: parsed.budget,
-    onRetry: parsed.onRetry,
-    onGiveUp: parsed.onGiveUp,
+    clock: options.clock ?? systemClock,
+    timeout: options.timeoutMs ?? options.timeout ?? Number.POSITIVE_INFINITY,
+    classify: classify ? composeClassifiers(classify, classifyError) : classifyError,
+    budget: options.budget,
+    onRetry: on?.retry ?? options.onRetry,
+    onGiveUp: on?.giveUp ?? options.onGiveUp,
   };
 }
 
@@ -211,7 +160,7 @@ export function withCallOptions(
   call: RetryCallOptions,
   where: string,
 ): CallScope {
-  const parsed: RetryCallOptions = isQuickCall(call) ? call : strictCallOptions(call, where);
+  const parsed = parseOptions(callOptionsSchema, call, where);
   const signal =
     parsed.signal && scope.signal
       ? AbortSignal.any([scope.signal, parsed.signal])

@@ -9,7 +9,9 @@ import type { Logger } from '../logging/logger.js';
 import { saga } from './saga.js';
 
 const functionKeys = ['run', 'undo', 'andThen'] as const;
-const knownKeys = new Set<string>([...functionKeys, 'name', 'critical', 'logger', 'traceId']);
+// Built in a call marked pure: a spread at module level counts as a side effect to a bundler.
+const knownKeys = /* @__PURE__ */ (() =>
+  new Set<string>([...functionKeys, 'name', 'critical', 'logger', 'traceId']))();
 
 function invalid(field: string, problem: string): BallastError {
   return new BallastError('INVALID_OPTIONS', {

@@ -9,7 +9,7 @@
  * is fixed by configuration (layout in `docs/signing.md` and on {@link strictPayload}).
  */
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /** First line of the strict form; a later layout gets a new tag instead of a silent change. */
 export const strictFormTag = 'ballast-strict-v1';

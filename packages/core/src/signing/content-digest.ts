@@ -8,7 +8,7 @@ import { encodeBase64 } from '../crypto/byte-encoding.js';
 import { timingSafeEqual } from '../crypto/timing-safe-equal.js';
 import { BallastError } from '../errors/ballast-error.js';
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 /** Algorithms RFC 9530 registers as active; the deprecated ones (md5, sha, crc32…) are ignored. */
 const algorithms = { 'sha-256': 'SHA-256', 'sha-512': 'SHA-512' } as const;
 type DigestAlgorithm = keyof typeof algorithms;

@@ -29,7 +29,7 @@ import {
   type SignatureEncoding,
   type SignatureFormat,
   type SigningOptionsBase,
-  signingOptionsShape,
+  withSigningOptions,
 } from './signing-config.js';
 import { hmacSha256 } from './signing-keys.js';
 
@@ -88,12 +88,13 @@ export interface Signer {
   sign(input?: SignInput): Promise<SignatureHeaders>;
 }
 
-const signerSchema = v.object({
-  ...signingOptionsShape,
-  encoding: v.optional(v.literal('base64', 'hex')),
-  nonce: v.optional(v.boolean()),
-  contentDigest: v.optional(v.boolean()),
-});
+const signerSchema = v.object(
+  withSigningOptions({
+    encoding: v.optional(v.literal('base64', 'hex')),
+    nonce: v.optional(v.boolean()),
+    contentDigest: v.optional(v.boolean()),
+  }),
+);
 
 function invalidInput(field: string, problem: string): BallastError {
   return new BallastError('INVALID_OPTIONS', {

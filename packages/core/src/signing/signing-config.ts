@@ -169,6 +169,18 @@ export const signingOptionsShape = {
   ),
 };
 
+/**
+ * `shape` with {@link signingOptionsShape}'s fields. A function rather than a spread in each
+ * schema: a spread at module level counts as a side effect to a bundler, which would then keep
+ * the signer's and verifier's schemas in every bundle of core's single-file build.
+ */
+/* @__NO_SIDE_EFFECTS__ */
+export function withSigningOptions<Shape extends object>(
+  shape: Shape,
+): typeof signingOptionsShape & Shape {
+  return { ...signingOptionsShape, ...shape };
+}
+
 /** Options after validation and defaults; shared by the signer and the verifier. */
 export interface ResolvedSigningConfig {
   readonly format: SignatureFormat;

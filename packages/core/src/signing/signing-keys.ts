@@ -22,7 +22,7 @@ export const minimumSecretBytes: Readonly<Record<SignatureFormat, number>> = {
 };
 
 const webhookSecretPrefix = 'whsec_';
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /** A secret ready to use: its id and its HMAC key. */
 export interface HmacKey {

@@ -9,7 +9,7 @@ import {
   type HeaderSource,
   type SignatureFormat,
   type SigningOptionsBase,
-  signingOptionsShape,
+  withSigningOptions,
 } from './signing-config.js';
 
 const oneDay = 24 * 60 * 60 * 1000;
@@ -88,16 +88,17 @@ export interface Verifier {
 
 const toleranceValue = v.number({ integer: true, min: 0, max: oneDay });
 /** @internal */
-export const verifierSchema = v.object({
-  ...signingOptionsShape,
-  toleranceMs: v.optional(
-    v.union(
-      toleranceValue,
-      v.object({ past: v.optional(toleranceValue), future: v.optional(toleranceValue) }),
+export const verifierSchema = v.object(
+  withSigningOptions({
+    toleranceMs: v.optional(
+      v.union(
+        toleranceValue,
+        v.object({ past: v.optional(toleranceValue), future: v.optional(toleranceValue) }),
+      ),
     ),
-  ),
-  nonceStore: v.optional(
-    v.methods<NonceStore>(['checkAndStore'], 'a NonceStore (an object with checkAndStore)'),
-  ),
-  requireContentDigest: v.optional(v.boolean()),
-});
+    nonceStore: v.optional(
+      v.methods<NonceStore>(['checkAndStore'], 'a NonceStore (an object with checkAndStore)'),
+    ),
+    requireContentDigest: v.optional(v.boolean()),
+  }),
+);

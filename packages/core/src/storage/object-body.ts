@@ -8,7 +8,7 @@ import type { ObjectStorage } from './object-storage.js';
 /** Every body shape `ObjectStorage.put` accepts. */
 export type ObjectBody = Parameters<ObjectStorage['put']>[1];
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /** The body's bytes; a `Uint8Array` is copied so later changes by the caller do not leak in. */
 export async function readObjectBody(body: ObjectBody, signal?: AbortSignal): Promise<Uint8Array> {

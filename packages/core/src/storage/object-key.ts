@@ -10,7 +10,7 @@ import { BallastError } from '../errors/ballast-error.js';
 /** S3's limit on a key, in UTF-8 bytes. */
 export const maxObjectKeyBytes = 1024;
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /** Maps a UTF-16 code unit so that numeric order becomes code point order. */
 function codePointRank(unit: number): number {
