@@ -9,9 +9,20 @@ export interface BallastBuild {
    * works on Node versions whose `require()` cannot load ES modules.
    */
   inlineInCjs?: string[];
+  /**
+   * Publish the ESM build one file per source module (`dist/esm/…`) instead of one bundle per
+   * entry. For the packages browsers import (core, client): an app's bundler drops a whole
+   * unused module when the package says `sideEffects: false`, but inside a bundled entry it can
+   * only drop statements it proves pure, so module-level schemas and tables of features the app
+   * never calls stayed in its bundle (`import { retry }` from core: 10.8 kB as one bundle, the
+   * sources' 6.3 kB as modules, esbuild min+gzip). Node-only packages keep the bundled build.
+   */
+  esmModules?: boolean;
 }
 
-export function ballastBuild({ entry, inlineInCjs = [] }: BallastBuild) {
+const sources = ['src/**/*.ts', '!src/**/*.test.ts', '!src/**/*.test-d.ts'];
+
+export function ballastBuild({ entry, inlineInCjs = [], esmModules = false }: BallastBuild) {
   const shared: Options = {
     entry,
     target: 'es2022',
@@ -21,12 +32,32 @@ export function ballastBuild({ entry, inlineInCjs = [] }: BallastBuild) {
     dts: true,
     treeshake: true,
     // Entries of one package share chunks, so a class or a symbol (`BallastError`,
-    // `beginInSameTick`) exists once whichever subpath it is imported from.
+    // `beginInSameTick`) exists once whichever subpath it is imported from. (As modules, each
+    // exists once anyway: one file per source module.)
     splitting: true,
     platform: 'neutral',
   };
+  const cjs: Options = { ...shared, format: 'cjs', noExternal: inlineInCjs };
+  if (!esmModules) {
+    return defineConfig([{ ...shared, format: 'esm', clean: true }, cjs]);
+  }
   return defineConfig([
-    { ...shared, format: 'esm', clean: true },
-    { ...shared, format: 'cjs', noExternal: inlineInCjs },
+    // The declarations stay bundled per entry (`dist/<entry>.d.ts`), as before. Each config
+    // cleans only its own output: tsup runs them side by side.
+    { ...shared, format: 'esm', clean: ['!esm', '!esm/**'], dts: { only: true } },
+    {
+      ...shared,
+      entry: sources,
+      outDir: 'dist/esm',
+      // Transpiled file by file: sources import each other as `./x.js` (verbatimModuleSyntax),
+      // which is what the output files are called.
+      bundle: false,
+      splitting: false,
+      treeshake: false,
+      dts: false,
+      format: 'esm',
+      clean: true,
+    },
+    cjs,
   ]);
 }

@@ -1,3 +1,3 @@
 import { ballastBuild } from '../../tsup.preset';
 
-export default ballastBuild({ entry: { index: 'src/index.ts' } });
+export default ballastBuild({ entry: { index: 'src/index.ts' }, esmModules: true });

@@ -6,5 +6,6 @@ export default ballastBuild({
     'adapter-kit': 'src/adapter-kit/index.ts',
     testing: 'src/testing/index.ts',
   },
-  inlineInCjs: ['p-retry', 'is-network-error'],
+  inlineInCjs: ['is-network-error'],
+  esmModules: true,
 });
