@@ -6,9 +6,17 @@
  * answer and is passed on. Entries live in IndexedDB (they survive a reload) or in memory.
  */
 import { BallastError, type Clock, isBallastError, systemClock } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import { clear as clearStore, createStore, del, entries, get, set } from 'idb-keyval';
 import type { Client, RequestOptions } from '../fetch/create-client.js';
+import {
+  clockCheck,
+  number,
+  object,
+  oneOf,
+  optional,
+  parseOptions,
+  string,
+} from '../options/option-checks.js';
 import { clientSchema } from '../queue/shared-option-schemas.js';
 
 /** What {@link ReadCache.get} resolves with. */
@@ -104,15 +112,6 @@ function indexedDbStore(name: string): EntryStore {
 type Parsed = Omit<ReadCacheOptions, 'name' | 'maxAgeMs' | 'maxEntries'> &
   Required<Pick<ReadCacheOptions, 'name' | 'maxAgeMs' | 'maxEntries'>>;
 
-const readCacheOptionsSchema: StandardSchemaV1<unknown, Parsed> = v.object({
-  client: clientSchema,
-  storage: v.optional(v.literal('indexeddb', 'memory')),
-  name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-read-cache'),
-  maxAgeMs: v.optional(v.number({ min: 1, integer: true }), 7 * 24 * 3600 * 1000),
-  maxEntries: v.optional(v.number({ min: 1, max: 100_000, integer: true }), 200),
-  clock: v.optional(v.clock()),
-});
-
 /** Whether the network (not the server) failed: the cache may answer instead. */
 function networkFailed(error: unknown): boolean {
   if (!isBallastError(error)) return false;
@@ -132,7 +131,18 @@ function networkFailed(error: unknown): boolean {
  * @throws BallastError `INVALID_OPTIONS` for a wrong option.
  */
 export function createReadCache(options: ReadCacheOptions): ReadCache {
-  const config = parseOptions(readCacheOptionsSchema, options, 'createReadCache()');
+  const config: Parsed = parseOptions(
+    object({
+      client: clientSchema,
+      storage: optional(oneOf('indexeddb', 'memory')),
+      name: optional(string(1, 200), 'ballast-read-cache'),
+      maxAgeMs: optional(number(1, Number.POSITIVE_INFINITY), 7 * 24 * 3600 * 1000),
+      maxEntries: optional(number(1, 100_000), 200),
+      clock: optional(clockCheck),
+    }),
+    options,
+    'createReadCache()',
+  );
   const clock = config.clock ?? systemClock;
   const useIndexedDb =
     (config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory')) ===
