@@ -71,11 +71,12 @@ export interface Client {
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function isRawBody(body: unknown): body is BodyInit {
+  // Every supported platform (browsers, Node ≥ 20.19) has these classes as globals.
   return (
     typeof body === 'string' ||
-    (typeof Blob !== 'undefined' && body instanceof Blob) ||
-    (typeof FormData !== 'undefined' && body instanceof FormData) ||
-    (typeof URLSearchParams !== 'undefined' && body instanceof URLSearchParams) ||
+    body instanceof Blob ||
+    body instanceof FormData ||
+    body instanceof URLSearchParams ||
     body instanceof ArrayBuffer ||
     ArrayBuffer.isView(body)
   );

@@ -28,36 +28,37 @@ const report = (issues: OptionIssue[], path: string, problem: string) => {
   issues.push({ field: path || '(options)', problem });
 };
 
-const child = (path: string, key: string | number) => (path === '' ? `${key}` : `${path}.${key}`);
+const child = (path: string, key: string | number) => (path ? `${path}.${key}` : `${key}`);
 
-function received(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return Number.isNaN(value) ? 'NaN' : typeof value;
+/** `expected a string, received number`: what a value of the wrong kind gets. */
+function wrongKind(expected: string, value: unknown): string {
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  return `expected ${expected}, received ${Number.isNaN(value) ? 'NaN' : kind}`;
 }
 
+/** `must be at least 2`, `must have at most 20 items`, or `false` within `min`…`max`. */
+const outOfRange = (size: number, min: number, max: number, unit = '', verb = 'be') =>
+  size < min
+    ? `must ${verb} at least ${min}${unit}`
+    : size > max && `must ${verb} at most ${max}${unit}`;
+
 /**
- * A value of one kind (`expected a string, received number` otherwise), then `bounds` says what
- * is wrong with it, if anything.
+ * A value `test` accepts, else `expected <expected>`; when `bounds` is given the value must be
+ * of a kind (the message adds what was received) and `bounds` names what else is wrong, if
+ * anything.
  */
-function kind<T>(
-  expected: string,
+export function is<T>(
   test: (value: unknown) => boolean,
-  bounds: (value: T) => string | false,
+  expected: string,
+  bounds?: (value: T) => string | false,
 ): Check<T> {
   return (value, path, issues) => {
     const problem = test(value)
-      ? bounds(value as T)
-      : `expected ${expected}, received ${received(value)}`;
+      ? bounds?.(value as T)
+      : bounds
+        ? wrongKind(expected, value)
+        : `expected ${expected}`;
     if (problem) report(issues, path, problem);
-    return value as T;
-  };
-}
-
-/** A value `test` accepts, else `expected <expected>` (`'a client from createClient()'`). */
-export function is<T>(test: (value: unknown) => boolean, expected: string): Check<T> {
-  return (value, path, issues) => {
-    if (!test(value)) report(issues, path, `expected ${expected}`);
     return value as T;
   };
 }
@@ -68,15 +69,13 @@ export const func = <T>(expected: string): Check<T> =>
 
 /** A string from `minLength` to `maxLength` characters. */
 export const string = (minLength: number, maxLength: number): Check<string> =>
-  kind<string>(
-    'a string',
+  is<string>(
     (value) => typeof value === 'string',
+    'a string',
     ({ length }) =>
-      length < minLength
-        ? minLength === 1
-          ? 'must not be empty'
-          : `must be at least ${minLength} characters`
-        : length > maxLength && `must be at most ${maxLength} characters`,
+      length < minLength && minLength === 1
+        ? 'must not be empty'
+        : outOfRange(length, minLength, maxLength, ' characters'),
   );
 
 /** A finite number from `min` to `max`, an integer when `integer`. */
@@ -86,15 +85,8 @@ export const number = (
   integer = true,
   expected = 'a number',
 ): Check<number> =>
-  kind<number>(
-    expected,
-    (value) => typeof value === 'number' && Number.isFinite(value),
-    (value) =>
-      integer && !Number.isInteger(value)
-        ? 'must be an integer'
-        : value < min
-          ? `must be at least ${min}`
-          : value > max && `must be at most ${max}`,
+  is<number>(Number.isFinite, expected, (value) =>
+    integer && !Number.isInteger(value) ? 'must be an integer' : outOfRange(value, min, max),
   );
 
 /** A duration in ms from `min` to 2³¹−1 (a longer timer fires at once). */
@@ -112,14 +104,14 @@ export function oneOf<const T extends string>(...values: T[]): Check<T> {
 /** An array of `minLength` to `maxLength` items, each passing `item`; the output is a new array. */
 export function array<T>(item: Check<T>, minLength: number, maxLength: number): Check<T[]> {
   return (value, path, issues) => {
-    if (!Array.isArray(value)) {
-      report(issues, path, `expected an array, received ${received(value)}`);
-      return value as T[];
-    }
-    if (value.length < minLength) report(issues, path, `must have at least ${minLength} items`);
-    else if (value.length > maxLength) report(issues, path, `must have at most ${maxLength} items`);
+    const problem = Array.isArray(value)
+      ? outOfRange(value.length, minLength, maxLength, ' items', 'have')
+      : wrongKind('an array', value);
+    if (problem) report(issues, path, problem);
     // Array.from, not map: a sparse array's holes are checked (and refused) too.
-    return Array.from(value, (entry, index) => item(entry, child(path, index), issues));
+    return Array.isArray(value)
+      ? Array.from(value, (entry, index) => item(entry, child(path, index), issues))
+      : (value as T[]);
   };
 }
 
@@ -139,7 +131,7 @@ export function object<Shape extends Record<string, Check<unknown>>>(
 ): Check<{ [K in keyof Shape]: Output<Shape[K]> }> {
   return (value, path, issues) => {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      report(issues, path, `expected an options object, received ${received(value)}`);
+      report(issues, path, wrongKind('an options object', value));
       return value as never;
     }
     const input = value as Record<string, unknown>;

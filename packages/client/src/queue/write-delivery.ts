@@ -152,13 +152,14 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
     write.attempts += 1;
     let error: BallastError;
     try {
+      // An absent field is `undefined` here, which `request()` takes as not given.
       const response = await config.client.request(write.path, {
         method: write.method,
-        ...(write.body === undefined ? {} : { body: write.body }),
-        ...(write.headers === undefined ? {} : { headers: write.headers }),
+        body: write.body,
+        headers: write.headers,
         idempotencyKey: write.idempotencyKey,
-        ...(write.version === undefined ? {} : { ifMatch: write.version }),
-        ...(how.retries === undefined ? {} : { retries: how.retries }),
+        ifMatch: write.version,
+        retries: how.retries,
       });
       await storage.delete(write.id);
       await afterDelivery(write, response);

@@ -234,24 +234,16 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   async function submit(request: ParsedWriteRequest): Promise<WriteResult<unknown>> {
     const id = createIdempotencyKey();
     const now = clock.now();
+    // The parsed request holds only the fields the caller gave (and the defaults).
     const write: QueuedWrite = {
+      ...request,
       schemaVersion: queueSchemaVersion,
       id,
       idempotencyKey: id,
-      method: request.method,
-      path: request.path,
-      ...(request.body === undefined ? {} : { body: request.body }),
-      ...(request.headers === undefined ? {} : { headers: request.headers }),
-      priority: request.priority,
       createdAt: new Date(now),
       sequence: nextSequence(),
       state: 'pending',
       attempts: 0,
-      ...(request.dedupeKey === undefined ? {} : { dedupeKey: request.dedupeKey }),
-      ...(request.version === undefined ? {} : { version: request.version }),
-      ...(request.base === undefined ? {} : { base: request.base }),
-      ...(request.meta === undefined ? {} : { meta: request.meta }),
-      ...(request.temporaryId === undefined ? {} : { temporaryId: request.temporaryId }),
     };
     resolveReferences(write);
     const offline = config.connectivity?.status === 'offline';
