@@ -6,7 +6,6 @@
  * answer and is passed on. Entries live in IndexedDB (they survive a reload) or in memory.
  */
 import { BallastError, type Clock, isBallastError, systemClock } from '@ballast/core';
-import { clear as clearStore, createStore, del, entries, get, set } from 'idb-keyval';
 import type { Client, RequestOptions } from '../fetch/create-client.js';
 import {
   clockCheck,
@@ -18,6 +17,7 @@ import {
   string,
 } from '../options/option-checks.js';
 import { clientSchema } from '../queue/shared-option-schemas.js';
+import { indexedDbStore } from '../storage/indexeddb-store.js';
 
 /** What {@link ReadCache.get} resolves with. */
 export interface CachedRead<T> {
@@ -98,14 +98,21 @@ function memoryStore(): EntryStore {
   };
 }
 
-function indexedDbStore(name: string): EntryStore {
-  const store = createStore(name, 'reads');
+function indexedDbEntries(name: string): EntryStore {
+  const store = indexedDbStore(name, 'reads');
   return {
-    get: (key) => get<Entry>(key, store),
-    set: (key, entry) => set(key, entry, store),
-    delete: (key) => del(key, store),
-    entries: () => entries<string, Entry>(store),
-    clear: () => clearStore(store),
+    get: (key) => store<Entry | undefined>('readonly', (reads) => reads.get(key)),
+    set: (key, entry) => store('readwrite', (reads) => void reads.put(entry, key)),
+    delete: (key) => store('readwrite', (reads) => void reads.delete(key)),
+    async entries() {
+      let keys: IDBRequest<IDBValidKey[]> | undefined;
+      const values = await store<Entry[]>('readonly', (reads) => {
+        keys = reads.getAllKeys();
+        return reads.getAll();
+      });
+      return values.map((entry, index): [string, Entry] => [String(keys?.result[index]), entry]);
+    },
+    clear: () => store('readwrite', (reads) => void reads.clear()),
   };
 }
 
@@ -147,7 +154,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
   const useIndexedDb =
     (config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory')) ===
     'indexeddb';
-  const store = useIndexedDb ? indexedDbStore(config.name) : memoryStore();
+  const store = useIndexedDb ? indexedDbEntries(config.name) : memoryStore();
   /**
    * The entry's key: the URL, and a SHA-256 of the request's own headers when it has any, so
    * an answer fetched with one user's `authorization` is never served to another's (and the
