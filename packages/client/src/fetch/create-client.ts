@@ -12,6 +12,7 @@ import {
 } from './client-options.js';
 import { createIdempotencyKey } from './idempotency-key.js';
 import { errorFromResponse } from './problem-response.js';
+import { readBody } from './read-body.js';
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -80,20 +81,6 @@ function isRawBody(body: unknown): body is BodyInit {
     body instanceof ArrayBuffer ||
     ArrayBuffer.isView(body)
   );
-}
-
-async function readBody(response: Response): Promise<unknown> {
-  if (response.status === 204 || response.status === 205) return undefined;
-  const text = await response.text();
-  if (text === '') return undefined;
-  const type = response.headers.get('content-type') ?? '';
-  if (!/[/+]json\b/i.test(type)) return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    // The server succeeded; a malformed body must not turn a delivered write into a failure.
-    return text;
-  }
 }
 
 /** Whether another attempt may succeed (the request is known to be safe to repeat). */

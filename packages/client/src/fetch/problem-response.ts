@@ -6,6 +6,7 @@
  * as a message, because a proxy's page is neither short nor meant for end users.
  */
 import { BallastError, parseRetryAfter } from '@ballast/core';
+import { readBody } from './read-body.js';
 
 /** The code for a status when the body does not name one (5xx `UPSTREAM_ERROR`, other 4xx `VALIDATION_FAILED`). */
 const codeForStatus: Readonly<Record<number, string>> = {
@@ -20,19 +21,11 @@ const codeForStatus: Readonly<Record<number, string>> = {
   429: 'RATE_LIMITED',
 };
 
-async function readProblem(response: Response): Promise<Record<string, unknown> | undefined> {
-  const type = response.headers.get('content-type') ?? '';
-  if (!/[/+]json\b/i.test(type)) return undefined;
-  try {
-    const body: unknown = await response.json();
-    return typeof body === 'object' && body !== null && !Array.isArray(body)
-      ? (body as Record<string, unknown>)
-      : undefined;
-  } catch {
-    // A JSON content type with a body that is not JSON: treat it like any non-problem answer.
-    return undefined;
-  }
-}
+/** A problem+json object; anything else (an HTML page, text, an array) holds no members. */
+const asProblem = (body: unknown): Record<string, unknown> =>
+  typeof body === 'object' && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : {};
 
 /**
  * Reads a non-2xx `response` into a `BallastError`: `code`, `detail` (as the message) and the
@@ -55,7 +48,7 @@ export async function errorFromResponse(response: Response, now: number): Promis
     action: _action,
     retryable,
     ...details
-  } = (await readProblem(response)) ?? {};
+  } = asProblem(await readBody(response).catch(() => undefined));
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   const { status } = response;

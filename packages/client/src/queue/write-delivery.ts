@@ -91,15 +91,20 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
   const { config, storage, clock, resolver, emit, changed, countPending, wakeUpAt, afterDelivery } =
     context;
 
-  async function markFailed(write: QueuedWrite, error: BallastError): Promise<Outcome> {
-    write.state = 'failed';
+  /** Keeps `write` as `failed` or `conflict` with the server's answer, for the user to settle. */
+  async function park(
+    write: QueuedWrite,
+    state: 'failed' | 'conflict',
+    error: BallastError,
+  ): Promise<Outcome> {
+    write.state = state;
     write.error = { code: error.code, message: error.message, status: error.status };
     delete write.sendingSince;
     delete write.nextAttemptAt;
     await storage.put(write.id, write);
     changed();
-    emit('failed', { write, error });
-    return { kind: 'failed', error };
+    emit(state, { write, error });
+    return { kind: state, error };
   }
 
   async function settleConflict(
@@ -134,18 +139,11 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
       await storage.put(write.id, write);
       return deliver(write, { keepRejected: true, resends: resends + 1 });
     }
-    write.state = 'conflict';
     write.conflict = {
       ...conflict,
       ...(decision.fields === undefined ? {} : { fields: decision.fields }),
     };
-    write.error = { code: error.code, message: error.message, status: error.status };
-    delete write.sendingSince;
-    delete write.nextAttemptAt;
-    await storage.put(write.id, write);
-    changed();
-    emit('conflict', { write, error });
-    return { kind: 'conflict', error };
+    return park(write, 'conflict', error);
   }
 
   async function deliver(write: QueuedWrite, how: DeliverHow): Promise<Outcome> {
@@ -192,7 +190,7 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
       changed();
       return { kind: 'failed', error };
     }
-    return markFailed(write, error);
+    return park(write, 'failed', error);
   }
 
   return { deliver, settleConflict };

@@ -98,33 +98,22 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     if (resolved !== undefined) emit('resolved', resolved);
   }
 
-  let refreshing: Promise<void> | undefined;
-  let refreshAgain = false;
-  function refreshCounts(): Promise<void> {
-    if (refreshing !== undefined) {
-      refreshAgain = true;
-      return refreshing;
-    }
-    refreshing = (async () => {
-      try {
-        do {
-          refreshAgain = false;
-          const next = countsOf(await load());
-          if (!sameCounts(next, counts)) {
-            counts = next;
-            emit('change', { ...counts });
-          }
-        } while (refreshAgain && !closed);
-      } finally {
-        refreshing = undefined;
+  // One recount at a time, and one more after it for a change made during it. A storage that
+  // refuses leaves the counts as they were; the next change or flush counts again.
+  const refreshCounts = createSerialFlush(
+    async () => {
+      const next = countsOf(await load());
+      if (!sameCounts(next, counts)) {
+        counts = next;
+        emit('change', { ...counts });
       }
-    })();
-    return refreshing;
-  }
+    },
+    () => closed,
+  );
 
   function changed(): Promise<void> {
     coordinator.announce();
-    return refreshCounts().catch(() => undefined);
+    return refreshCounts();
   }
 
   /**
@@ -299,7 +288,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     clock,
     intervalMs: config.flushIntervalMs,
     flush: (force) => void flush(force),
-    refresh: () => void refreshCounts().catch(() => undefined),
+    refresh: () => void refreshCounts(),
   });
 
   async function findWrite(id: string): Promise<QueuedWrite | undefined> {
