@@ -7,6 +7,7 @@
  * not make a write still updates its pending count and can take over the flush.
  */
 import type { Clock } from '@ballast/core';
+import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import type { QueueStorage } from './queue-storage.js';
 
 interface LockManagerLike {
@@ -47,7 +48,7 @@ function webLocks(): LockManagerLike | undefined {
 /** Creates the coordinator of one queue in one tab. */
 export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordinator {
   const { name, storage, clock, leaseMs } = options;
-  const owner = `${clock.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const owner = createIdempotencyKey();
   const locks = options.lock === 'lease' ? undefined : webLocks();
   const channel =
     typeof BroadcastChannel === 'function' ? new BroadcastChannel(`ballast:${name}`) : undefined;

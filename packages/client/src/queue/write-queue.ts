@@ -297,47 +297,36 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
 
   return {
     ready,
-    send<T>(input: WriteRequest): Promise<WriteResult<T>> {
-      let request: ParsedWriteRequest;
-      try {
-        request = parseWriteRequest(input);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    async send<T>(input: WriteRequest): Promise<WriteResult<T>> {
+      const request = parseWriteRequest(input);
       if (closed) {
-        return Promise.reject(
-          new BallastError('INVALID_OPTIONS', { message: 'send() on a closed write queue' }),
-        );
+        throw new BallastError('INVALID_OPTIONS', { message: 'send() on a closed write queue' });
       }
       if (request.temporaryId !== undefined && config.temporaryIds === undefined) {
-        return Promise.reject(
-          new BallastError('INVALID_OPTIONS', {
-            message:
-              'Invalid options for WriteQueue.send(): "temporaryId" needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
-            details: { field: 'temporaryId' },
-          }),
-        );
+        throw new BallastError('INVALID_OPTIONS', {
+          message:
+            'Invalid options for WriteQueue.send(): "temporaryId" needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
+          details: { field: 'temporaryId' },
+        });
       }
       const key = request.dedupeKey;
-      const running = key === undefined ? undefined : inFlight.get(key);
-      if (running !== undefined) return running as Promise<WriteResult<T>>;
-      const promise = (async () => {
-        await ready;
-        if (key !== undefined) {
-          const existing = (await load()).find((write) => write.dedupeKey === key);
-          if (existing !== undefined) {
-            return { queued: true as const, id: existing.id, state: existing.state };
+      // Up to here nothing awaited: a second send() of the same action finds the first here.
+      let promise = key === undefined ? undefined : inFlight.get(key);
+      if (promise === undefined) {
+        promise = (async () => {
+          await ready;
+          if (key !== undefined) {
+            const existing = (await load()).find((write) => write.dedupeKey === key);
+            if (existing !== undefined)
+              return { queued: true, id: existing.id, state: existing.state };
           }
+          return submit(request);
+        })();
+        if (key !== undefined) {
+          const forget = () => inFlight.delete(key);
+          inFlight.set(key, promise);
+          promise.then(forget, forget);
         }
-        return submit(request);
-      })();
-      if (key !== undefined) {
-        inFlight.set(key, promise);
-        void promise
-          .catch(() => undefined)
-          .finally(() => {
-            inFlight.delete(key);
-          });
       }
       return promise as Promise<WriteResult<T>>;
     },
