@@ -36,9 +36,6 @@ export type ConflictResolver = (
   context: ConflictContext,
 ) => ConflictDecision | Promise<ConflictDecision>;
 
-/** The default: park the write as `conflict` and let the user choose. */
-export const parkConflict: ConflictResolver = () => ({ action: 'park' });
-
 /** My changes win: re-send them against the server's current version (last write wins). */
 export function keepMine(): ConflictResolver {
   return ({ conflict }) =>

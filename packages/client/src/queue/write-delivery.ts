@@ -46,10 +46,9 @@ export function conflictOf(error: BallastError): WriteConflict {
 
 /** What a delivery needs from its queue. */
 export interface DeliveryContext {
-  config: Pick<ParsedWriteQueueOptions, 'client' | 'retryDelaysMs'>;
+  config: Pick<ParsedWriteQueueOptions, 'client' | 'retryDelaysMs' | 'resolveConflict'>;
   storage: QueueStorage;
   clock: Clock;
-  resolver: ConflictResolver;
   emit<E extends keyof WriteQueueEvents>(
     event: E,
     payload: Parameters<WriteQueueEvents[E]>[0],
@@ -88,8 +87,7 @@ export interface WriteDelivery {
 
 /** Creates the delivery of one queue. */
 export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
-  const { config, storage, clock, resolver, emit, changed, countPending, wakeUpAt, afterDelivery } =
-    context;
+  const { config, storage, clock, emit, changed, countPending, wakeUpAt, afterDelivery } = context;
 
   /** Keeps `write` as `failed` or `conflict` with the server's answer, for the user to settle. */
   async function park(
@@ -111,17 +109,17 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
     write: QueuedWrite,
     error: BallastError,
     conflict: WriteConflict,
-    chosen: ConflictResolver,
+    chosen: ConflictResolver | undefined,
     resends: number,
   ): Promise<Outcome> {
-    let decision: ConflictDecision;
+    let decision: ConflictDecision | undefined;
     try {
-      decision =
-        resends >= maxResends ? { action: 'park' } : await chosen({ write, conflict, error });
+      if (resends < maxResends) decision = await chosen?.({ write, conflict, error });
     } catch {
       // A resolver that throws cannot decide: the user does.
-      decision = { action: 'park' };
     }
+    // No resolver (the default), too many re-sends, or no decision: the user decides.
+    decision ??= { action: 'park' };
     if (decision.action === 'drop') {
       await storage.delete(write.id);
       changed();
@@ -183,7 +181,13 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
     }
     // Only an edit (a write with a version) can conflict; a creation's 409 is a rejection.
     if (write.version !== undefined && (error.status === 409 || error.status === 412)) {
-      return settleConflict(write, error, conflictOf(error), resolver, how.resends ?? 0);
+      return settleConflict(
+        write,
+        error,
+        conflictOf(error),
+        config.resolveConflict,
+        how.resends ?? 0,
+      );
     }
     if (!how.keepRejected) {
       await storage.delete(write.id);

@@ -16,7 +16,6 @@ import { BallastError, systemClock } from '@ballast/core';
 import { createListeners } from '../events/listeners.js';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
-import { parkConflict } from './conflict-resolvers.js';
 import { watchFlushTriggers } from './flush-triggers.js';
 import { openQueueStorage } from './open-queue-storage.js';
 import { countsOf, sameCounts } from './queue-counts.js';
@@ -29,7 +28,6 @@ import {
 } from './queued-write.js';
 import { createSerialFlush } from './serial-flush.js';
 import { createTabCoordinator } from './tab-coordination.js';
-import type { TemporaryIdResolver } from './temporary-ids.js';
 import { createWriteDelivery } from './write-delivery.js';
 import type { WriteQueue } from './write-queue-interface.js';
 import {
@@ -44,14 +42,6 @@ import {
 } from './write-queue-options.js';
 
 export type { WriteQueue } from './write-queue-interface.js';
-
-/** A queue without `temporaryIds`: writes are sent as they are. */
-const noTemporaryIds: TemporaryIdResolver = {
-  load: async () => {},
-  resolveReferences: () => false,
-  waitsForCreation: () => false,
-  afterDelivery: async () => undefined,
-};
 
 /**
  * Creates an offline write queue over a client.
@@ -78,7 +68,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     leaseMs: 30_000,
     lock: config.lock,
   });
-  const resolver = config.resolveConflict ?? parkConflict;
 
   const { emit, on } = createListeners<WriteQueueEvents>(
     ['change', 'delivered', 'failed', 'conflict', 'resolved'],
@@ -91,10 +80,13 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
 
   const load = () => loadQueuedWrites(storage);
-  const temporaryIds = config.temporaryIds?.create(storage) ?? noTemporaryIds;
-  const { resolveReferences, waitsForCreation } = temporaryIds;
+  // Without the `temporaryIds` option, writes are sent as they are.
+  const temporaryIds = config.temporaryIds?.create(storage);
+  const resolveReferences = (write: QueuedWrite) => temporaryIds?.resolveReferences(write);
+  const waitsForCreation = (write: QueuedWrite, queued: QueuedWrite[]) =>
+    temporaryIds?.waitsForCreation(write, queued);
   async function afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>) {
-    const resolved = await temporaryIds.afterDelivery(write, response.data, clock.now());
+    const resolved = await temporaryIds?.afterDelivery(write, response.data, clock.now());
     if (resolved !== undefined) emit('resolved', resolved);
   }
 
@@ -161,7 +153,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     config,
     storage,
     clock,
-    resolver,
     emit,
     changed,
     countPending,
@@ -175,12 +166,12 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       const now = clock.now();
       const due: QueuedWrite[] = [];
       // Another tab may have delivered a creation and learned its server id.
-      await temporaryIds.load(now);
+      await temporaryIds?.load(now);
       const writes = await load();
       for (const write of writes) {
         // A write about a record whose creation the server refused can never be sent.
         const refused =
-          write.state === 'pending' && (await temporaryIds.failIfCreationFailed?.(write, writes));
+          write.state === 'pending' && (await temporaryIds?.failIfCreationFailed?.(write, writes));
         if (refused) {
           await changed();
           emit('failed', { write, error: refused });
@@ -258,26 +249,17 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     await storage.put(id, write);
     countPending(1);
     const outcome = await deliver(write, { keepRejected: false });
-    switch (outcome.kind) {
-      case 'delivered':
-        return {
-          queued: false,
-          id,
-          status: outcome.response.status,
-          data: outcome.response.data,
-          replayed: outcome.response.replayed,
-        };
-      case 'retry':
-        return { queued: true, id, state: 'pending' };
-      case 'conflict':
-        return { queued: true, id, state: 'conflict' };
-      default:
-        throw outcome.error;
+    if (outcome.kind === 'delivered') {
+      const { status, data, replayed } = outcome.response;
+      return { queued: false, id, status, data, replayed };
     }
+    if (outcome.kind === 'retry') return { queued: true, id, state: 'pending' };
+    if (outcome.kind === 'conflict') return { queued: true, id, state: 'conflict' };
+    throw outcome.error;
   }
 
   const ready = (async () => {
-    await temporaryIds.load(clock.now());
+    await temporaryIds?.load(clock.now());
     await refreshCounts();
     void flush();
   })();
