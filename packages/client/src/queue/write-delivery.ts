@@ -4,7 +4,7 @@
  * server's message), or a version conflict handed to the resolver, which may re-send it under a
  * new key, drop it or park it for the user.
  */
-import { type BallastError, type Clock, isBallastError, toBallastError } from '@ballast/core';
+import { type BallastError, type Clock, toBallastError } from '@ballast/core';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import type { ConflictDecision, ConflictResolver } from './conflict-resolvers.js';
@@ -164,7 +164,8 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
       emit('delivered', { write, response });
       return { kind: 'delivered', response };
     } catch (caught) {
-      error = isBallastError(caught) ? caught : toBallastError(caught);
+      // A BallastError passes through; anything else becomes INTERNAL.
+      error = toBallastError(caught);
     }
     if (isTransient(error)) {
       const delays = config.retryDelaysMs;

@@ -115,11 +115,9 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
    */
   function countPending(delta: 1 | -1) {
     coordinator.announce();
-    counts = {
-      ...counts,
-      pending: Math.max(0, counts.pending + delta),
-      total: Math.max(0, counts.total + delta),
-    };
+    // `counts` is never handed out (only copies), so it is changed in place.
+    counts.pending = Math.max(0, counts.pending + delta);
+    counts.total = Math.max(0, counts.total + delta);
     emit('change', { ...counts });
   }
 
@@ -129,14 +127,11 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     if (closed || at >= wakeAt) return;
     cancelWake?.();
     wakeAt = at;
-    cancelWake = clock.setTimer(
-      () => {
-        cancelWake = undefined;
-        wakeAt = Number.POSITIVE_INFINITY;
-        void flush();
-      },
-      Math.min(Math.max(0, at - clock.now()), 2 ** 31 - 1),
-    );
+    // Core's clocks take a delay in the past as 0, and one past 2³¹ ms (24.8 days) in steps.
+    cancelWake = clock.setTimer(() => {
+      wakeAt = Number.POSITIVE_INFINITY;
+      void flush();
+    }, at - clock.now());
   }
 
   function isDue(write: QueuedWrite, now: number, force: boolean): boolean {
