@@ -72,8 +72,12 @@ interface StoredMapping {
   at: number;
 }
 
-/** How long a resolved temporary id is remembered (a page open for days may still hold one). */
-const mappingLifetimeMs = 7 * 24 * 3600 * 1000;
+/**
+ * How long a resolved temporary id is remembered (a page open for days may still hold one):
+ * 7 days. A literal, because bundlers keep an unused `7 * 24 * …` in every app that imports
+ * the queue without temporary ids.
+ */
+const mappingLifetimeMs = 604_800_000;
 const storageKey = (temporaryId: string) => `temporary-id:${temporaryId}`;
 
 function isMapping(record: unknown): record is StoredMapping {
