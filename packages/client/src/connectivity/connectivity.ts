@@ -106,11 +106,11 @@ export function createConnectivity(options: ConnectivityOptions = {}): Connectiv
     }
   }
 
-  function check(): Promise<ConnectivityStatus> {
-    if (config.healthUrl === undefined || closed) return Promise.resolve(status);
+  async function check(): Promise<ConnectivityStatus> {
+    if (config.healthUrl === undefined || closed) return status;
     if (!platformOnline()) {
       setStatus('offline');
-      return Promise.resolve(status);
+      return status;
     }
     pinging ??= ping(config.healthUrl).then((next) => {
       pinging = undefined;

@@ -34,11 +34,15 @@ export interface TabCoordinatorOptions {
   name: string;
   storage: QueueStorage;
   clock: Clock;
-  /** Lease length where Web Locks are missing, in ms. */
-  leaseMs: number;
   /** `'web-locks'`, `'lease'` or `'auto'` (Web Locks when present). */
   lock: 'auto' | 'web-locks' | 'lease';
 }
+
+/**
+ * Where Web Locks are missing, how long a flush holds the lease without renewing it, in ms: a
+ * flush renews it between sends, and a closed tab's lease lapses after this.
+ */
+const leaseMs = 30_000;
 
 function webLocks(): LockManagerLike | undefined {
   const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
@@ -47,7 +51,7 @@ function webLocks(): LockManagerLike | undefined {
 
 /** Creates the coordinator of one queue in one tab. */
 export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordinator {
-  const { name, storage, clock, leaseMs } = options;
+  const { name, storage, clock } = options;
   const owner = createIdempotencyKey();
   const locks = options.lock === 'lease' ? undefined : webLocks();
   const channel =

@@ -65,7 +65,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     name: config.name,
     storage,
     clock,
-    leaseMs: 30_000,
     lock: config.lock,
   });
 
