@@ -224,16 +224,18 @@ export function createClient(options: ClientOptions = {}): Client {
     (method: string) =>
     async <T>(path: string, body?: unknown, requestOptions: RequestOptions = {}) =>
       (await request<T>(path, { ...requestOptions, method, body })).data;
+  const withoutBody =
+    (method: string) =>
+    async <T>(path: string, requestOptions: RequestOptions = {}) =>
+      (await request<T>(path, { ...requestOptions, method })).data;
 
   return {
     request,
-    get: async (path, requestOptions = {}) =>
-      (await request(path, { ...requestOptions, method: 'GET' })).data as never,
+    get: withoutBody('GET'),
     post: withBody('POST'),
     put: withBody('PUT'),
     patch: withBody('PATCH'),
-    delete: async (path, requestOptions = {}) =>
-      (await request(path, { ...requestOptions, method: 'DELETE' })).data as never,
+    delete: withoutBody('DELETE'),
     url,
   };
 }
