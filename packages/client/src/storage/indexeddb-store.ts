@@ -18,9 +18,10 @@ function settled<T>(request: IDBRequest<T> | IDBTransaction): Promise<T> {
 }
 
 /**
- * Runs `body` on the store in one transaction of `mode` and resolves, once the transaction has
- * committed, with the result of the request `body` returned (`undefined` when it returned none).
- * The transaction's error (quota, a private window) rejects.
+ * Runs `body` on the store in one transaction of `mode`. When `body` returns a request (a read),
+ * resolves with its result as soon as it succeeds; when it returns none (a write), once the
+ * transaction has committed, so a write is durable when it resolves. A failed request or
+ * transaction (quota, a private window) rejects.
  */
 export type IndexedDbStore = <T = undefined>(
   mode: IDBTransactionMode,
@@ -51,8 +52,6 @@ export function indexedDbStore(database: string, store: string): IndexedDbStore 
   };
   return async (mode, body) => {
     const transaction = (await open()).transaction(store, mode);
-    const request = body(transaction.objectStore(store));
-    await settled(transaction);
-    return request?.result as never;
+    return settled(body(transaction.objectStore(store)) ?? transaction) as Promise<never>;
   };
 }
