@@ -6,10 +6,18 @@
  * answer and is passed on. Entries live in IndexedDB (they survive a reload) or in memory.
  */
 import { BallastError, type Clock, isBallastError, systemClock } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
-import { clear as clearStore, createStore, del, entries, get, set } from 'idb-keyval';
 import type { Client, RequestOptions } from '../fetch/create-client.js';
+import {
+  clockCheck,
+  number,
+  object,
+  oneOf,
+  optional,
+  parseOptions,
+  string,
+} from '../options/option-checks.js';
 import { clientSchema } from '../queue/shared-option-schemas.js';
+import { indexedDbStore } from '../storage/indexeddb-store.js';
 
 /** What {@link ReadCache.get} resolves with. */
 export interface CachedRead<T> {
@@ -90,28 +98,26 @@ function memoryStore(): EntryStore {
   };
 }
 
-function indexedDbStore(name: string): EntryStore {
-  const store = createStore(name, 'reads');
+function indexedDbEntries(name: string): EntryStore {
+  const store = indexedDbStore(name, 'reads');
   return {
-    get: (key) => get<Entry>(key, store),
-    set: (key, entry) => set(key, entry, store),
-    delete: (key) => del(key, store),
-    entries: () => entries<string, Entry>(store),
-    clear: () => clearStore(store),
+    get: (key) => store<Entry | undefined>('readonly', (reads) => reads.get(key)),
+    set: (key, entry) => store('readwrite', (reads) => void reads.put(entry, key)),
+    delete: (key) => store('readwrite', (reads) => void reads.delete(key)),
+    async entries() {
+      let keys: IDBRequest<IDBValidKey[]> | undefined;
+      const values = await store<Entry[]>('readonly', (reads) => {
+        keys = reads.getAllKeys();
+        return reads.getAll();
+      });
+      return values.map((entry, index): [string, Entry] => [String(keys?.result[index]), entry]);
+    },
+    clear: () => store('readwrite', (reads) => void reads.clear()),
   };
 }
 
 type Parsed = Omit<ReadCacheOptions, 'name' | 'maxAgeMs' | 'maxEntries'> &
   Required<Pick<ReadCacheOptions, 'name' | 'maxAgeMs' | 'maxEntries'>>;
-
-const readCacheOptionsSchema: StandardSchemaV1<unknown, Parsed> = v.object({
-  client: clientSchema,
-  storage: v.optional(v.literal('indexeddb', 'memory')),
-  name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-read-cache'),
-  maxAgeMs: v.optional(v.number({ min: 1, integer: true }), 7 * 24 * 3600 * 1000),
-  maxEntries: v.optional(v.number({ min: 1, max: 100_000, integer: true }), 200),
-  clock: v.optional(v.clock()),
-});
 
 /** Whether the network (not the server) failed: the cache may answer instead. */
 function networkFailed(error: unknown): boolean {
@@ -132,12 +138,23 @@ function networkFailed(error: unknown): boolean {
  * @throws BallastError `INVALID_OPTIONS` for a wrong option.
  */
 export function createReadCache(options: ReadCacheOptions): ReadCache {
-  const config = parseOptions(readCacheOptionsSchema, options, 'createReadCache()');
+  const config: Parsed = parseOptions(
+    object({
+      client: clientSchema,
+      storage: optional(oneOf('indexeddb', 'memory')),
+      name: optional(string(1, 200), 'ballast-read-cache'),
+      maxAgeMs: optional(number(1, Number.POSITIVE_INFINITY), 7 * 24 * 3600 * 1000),
+      maxEntries: optional(number(1, 100_000), 200),
+      clock: optional(clockCheck),
+    }),
+    options,
+    'createReadCache()',
+  );
   const clock = config.clock ?? systemClock;
   const useIndexedDb =
     (config.storage ?? (typeof globalThis.indexedDB === 'object' ? 'indexeddb' : 'memory')) ===
     'indexeddb';
-  const store = useIndexedDb ? indexedDbStore(config.name) : memoryStore();
+  const store = useIndexedDb ? indexedDbEntries(config.name) : memoryStore();
   /**
    * The entry's key: the URL, and a SHA-256 of the request's own headers when it has any, so
    * an answer fetched with one user's `authorization` is never served to another's (and the

@@ -1,6 +1,17 @@
 /** Options of {@link createConnectivity}, validated apart from the behaviour. */
 import type { Clock } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
+import {
+  clockCheck,
+  duration,
+  func,
+  is,
+  isObject,
+  number,
+  object,
+  optional,
+  parseOptions,
+  string,
+} from '../options/option-checks.js';
 
 /** Whether the server can be reached. */
 export type ConnectivityStatus = 'online' | 'offline' | 'degraded';
@@ -48,29 +59,26 @@ type Defaulted = 'failureThreshold' | 'pingIntervalMs' | 'pingTimeoutMs';
 export type ParsedConnectivityOptions = Omit<ConnectivityOptions, Defaulted> &
   Required<Pick<ConnectivityOptions, Defaulted>>;
 
-// Annotated (not inferred) so the declaration build can name its type.
-const connectivityOptionsSchema: StandardSchemaV1<unknown, ParsedConnectivityOptions> = v.object({
-  healthUrl: v.optional(v.string({ minLength: 1, maxLength: 2_000 })),
-  fetch: v.optional(v.func<typeof fetch>('a fetch function')),
-  failureThreshold: v.optional(v.number({ min: 1, max: 1_000, integer: true }), 3),
-  pingIntervalMs: v.optional(v.durationMs({ min: 10 }), 5_000),
-  pingTimeoutMs: v.optional(v.durationMs({ min: 1 }), 5_000),
-  target: v.optional(
-    v.custom<EventTarget>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as EventTarget).addEventListener === 'function',
-      'an EventTarget',
-    ),
-  ),
-  on: v.optional(
-    v.object({ change: v.optional(v.func<ConnectivityEvents['change']>('a listener')) }),
-  ),
-  clock: v.optional(v.clock()),
-});
-
 /** Validates {@link createConnectivity}'s options and applies the defaults. */
 export function parseConnectivityOptions(input: unknown): ParsedConnectivityOptions {
-  return parseOptions(connectivityOptionsSchema, input, 'createConnectivity()');
+  return parseOptions(
+    object({
+      healthUrl: optional(string(1, 2_000)),
+      fetch: optional(func<typeof fetch>('a fetch function')),
+      failureThreshold: optional(number(1, 1_000), 3),
+      pingIntervalMs: optional(duration(10), 5_000),
+      pingTimeoutMs: optional(duration(1), 5_000),
+      target: optional(
+        is<EventTarget>(
+          (value) =>
+            isObject(value) && typeof (value as EventTarget).addEventListener === 'function',
+          'an EventTarget',
+        ),
+      ),
+      on: optional(object({ change: optional(func<ConnectivityEvents['change']>('a listener')) })),
+      clock: optional(clockCheck),
+    }),
+    input,
+    'createConnectivity()',
+  );
 }

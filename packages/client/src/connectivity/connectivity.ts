@@ -6,6 +6,7 @@
  * answers. In Node there is no `navigator`, and the ping alone does the work.
  */
 import { systemClock } from '@ballast/core';
+import { createListeners } from '../events/listeners.js';
 import type { ConnectivityReporter } from '../fetch/client-options.js';
 import {
   type ConnectivityEvents,
@@ -55,8 +56,7 @@ export function createConnectivity(options: ConnectivityOptions = {}): Connectiv
     return navigator?.onLine !== false;
   };
 
-  const listeners = new Set<ConnectivityEvents['change']>();
-  if (config.on?.change) listeners.add(config.on.change);
+  const { emit, on } = createListeners<ConnectivityEvents>(['change'], config.on);
   let status: ConnectivityStatus = platformOnline() ? 'online' : 'offline';
   let failures = 0;
   let cancelPing: (() => void) | undefined;
@@ -67,13 +67,8 @@ export function createConnectivity(options: ConnectivityOptions = {}): Connectiv
     if (next === status) return;
     const previous = status;
     status = next;
-    for (const listener of [...listeners]) {
-      try {
-        listener({ status: next, previous });
-      } catch {
-        // A listener's failure is the listener's; it never changes the status others see.
-      }
-    }
+    // After close() the status is still kept, but nobody is told any more.
+    if (!closed) emit('change', { status: next, previous });
     if (next === 'online') stopPinging();
     else schedulePing();
   }
@@ -111,11 +106,11 @@ export function createConnectivity(options: ConnectivityOptions = {}): Connectiv
     }
   }
 
-  function check(): Promise<ConnectivityStatus> {
-    if (config.healthUrl === undefined || closed) return Promise.resolve(status);
+  async function check(): Promise<ConnectivityStatus> {
+    if (config.healthUrl === undefined || closed) return status;
     if (!platformOnline()) {
       setStatus('offline');
-      return Promise.resolve(status);
+      return status;
     }
     pinging ??= ping(config.healthUrl).then((next) => {
       pinging = undefined;
@@ -140,11 +135,7 @@ export function createConnectivity(options: ConnectivityOptions = {}): Connectiv
     get status() {
       return status;
     },
-    on(event, listener) {
-      if (event !== 'change' || typeof listener !== 'function') return () => {};
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    on,
     check,
     reportSuccess() {
       failures = 0;
@@ -161,7 +152,6 @@ export function createConnectivity(options: ConnectivityOptions = {}): Connectiv
       stopPinging();
       target?.removeEventListener('online', onOnline);
       target?.removeEventListener('offline', onOffline);
-      listeners.clear();
     },
   };
 }

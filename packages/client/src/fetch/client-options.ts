@@ -3,7 +3,20 @@
  * client file reads top to bottom.
  */
 import type { Clock } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
+import {
+  array,
+  clockCheck,
+  duration,
+  func,
+  headerRecord,
+  is,
+  isObject,
+  number,
+  object,
+  optional,
+  parseOptions,
+  string,
+} from '../options/option-checks.js';
 
 /** What a client tells about each request's network outcome (a `Connectivity` does this). */
 export interface ConnectivityReporter {
@@ -51,8 +64,6 @@ export interface ClientOptions {
   random?: () => number;
 }
 
-const durationList = v.array(v.durationMs(), { minLength: 1, maxLength: 20 });
-
 /** Options after validation, defaults applied. */
 export type ParsedClientOptions = Omit<ClientOptions, 'baseUrl' | 'timeoutMs' | 'retry'> & {
   baseUrl: string;
@@ -60,44 +71,37 @@ export type ParsedClientOptions = Omit<ClientOptions, 'baseUrl' | 'timeoutMs' | 
   retry: Required<ClientRetryOptions>;
 };
 
-// Annotated (not inferred) so the declaration build can name its type.
-const clientOptionsSchema: StandardSchemaV1<unknown, ParsedClientOptions> = v.object({
-  baseUrl: v.optional(v.string({ maxLength: 2_000 }), ''),
-  fetch: v.optional(v.func<typeof fetch>('a fetch function')),
-  timeoutMs: v.optional(v.durationMs({ min: 1 }), 30_000),
-  retry: v.optional(
-    v.object({
-      reads: v.optional(v.number({ min: 0, max: 10, integer: true }), 2),
-      writes: v.optional(v.number({ min: 0, max: 10, integer: true }), 1),
-      delaysMs: v.optional(durationList, [1_000, 2_000, 4_000]),
-      maxRetryAfterMs: v.optional(v.durationMs(), 60_000),
-    }),
-    { reads: 2, writes: 1, delaysMs: [1_000, 2_000, 4_000], maxRetryAfterMs: 60_000 },
-  ),
-  headers: v.optional(
-    v.custom<Record<string, string>>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        Object.values(value).every((header) => typeof header === 'string'),
-      'a record of header names to string values',
-    ),
-  ),
-  connectivity: v.optional(
-    v.custom<ConnectivityReporter>(
-      (value) =>
-        typeof value === 'object' &&
-        value !== null &&
-        typeof (value as ConnectivityReporter).reportSuccess === 'function' &&
-        typeof (value as ConnectivityReporter).reportFailure === 'function',
-      'a connectivity reporter (reportSuccess, reportFailure)',
-    ),
-  ),
-  clock: v.optional(v.clock()),
-  random: v.optional(v.func<() => number>('a random function')),
-});
-
 /** Validates {@link createClient}'s options and applies the defaults. */
 export function parseClientOptions(input: unknown): ParsedClientOptions {
-  return parseOptions(clientOptionsSchema, input, 'createClient()');
+  const delaysMs = [1_000, 2_000, 4_000];
+  return parseOptions(
+    object({
+      baseUrl: optional(string(0, 2_000), ''),
+      fetch: optional(func<typeof fetch>('a fetch function')),
+      timeoutMs: optional(duration(1), 30_000),
+      retry: optional(
+        object({
+          reads: optional(number(0, 10), 2),
+          writes: optional(number(0, 10), 1),
+          delaysMs: optional(array(duration(), 1, 20), delaysMs),
+          maxRetryAfterMs: optional(duration(), 60_000),
+        }),
+        { reads: 2, writes: 1, delaysMs, maxRetryAfterMs: 60_000 },
+      ),
+      headers: optional(headerRecord),
+      connectivity: optional(
+        is<ConnectivityReporter>(
+          (value) =>
+            isObject(value) &&
+            typeof (value as ConnectivityReporter).reportSuccess === 'function' &&
+            typeof (value as ConnectivityReporter).reportFailure === 'function',
+          'a connectivity reporter (reportSuccess, reportFailure)',
+        ),
+      ),
+      clock: optional(clockCheck),
+      random: optional(func<() => number>('a random function')),
+    }),
+    input,
+    'createClient()',
+  );
 }

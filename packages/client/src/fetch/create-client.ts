@@ -12,6 +12,7 @@ import {
 } from './client-options.js';
 import { createIdempotencyKey } from './idempotency-key.js';
 import { errorFromResponse } from './problem-response.js';
+import { readBody } from './read-body.js';
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -71,28 +72,15 @@ export interface Client {
 const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function isRawBody(body: unknown): body is BodyInit {
+  // Every supported platform (browsers, Node ≥ 20.19) has these classes as globals.
   return (
     typeof body === 'string' ||
-    (typeof Blob !== 'undefined' && body instanceof Blob) ||
-    (typeof FormData !== 'undefined' && body instanceof FormData) ||
-    (typeof URLSearchParams !== 'undefined' && body instanceof URLSearchParams) ||
+    body instanceof Blob ||
+    body instanceof FormData ||
+    body instanceof URLSearchParams ||
     body instanceof ArrayBuffer ||
     ArrayBuffer.isView(body)
   );
-}
-
-async function readBody(response: Response): Promise<unknown> {
-  if (response.status === 204 || response.status === 205) return undefined;
-  const text = await response.text();
-  if (text === '') return undefined;
-  const type = response.headers.get('content-type') ?? '';
-  if (!/[/+]json\b/i.test(type)) return text;
-  try {
-    return JSON.parse(text);
-  } catch {
-    // The server succeeded; a malformed body must not turn a delivered write into a failure.
-    return text;
-  }
 }
 
 /** Whether another attempt may succeed (the request is known to be safe to repeat). */
@@ -236,16 +224,18 @@ export function createClient(options: ClientOptions = {}): Client {
     (method: string) =>
     async <T>(path: string, body?: unknown, requestOptions: RequestOptions = {}) =>
       (await request<T>(path, { ...requestOptions, method, body })).data;
+  const withoutBody =
+    (method: string) =>
+    async <T>(path: string, requestOptions: RequestOptions = {}) =>
+      (await request<T>(path, { ...requestOptions, method })).data;
 
   return {
     request,
-    get: async (path, requestOptions = {}) =>
-      (await request(path, { ...requestOptions, method: 'GET' })).data as never,
+    get: withoutBody('GET'),
     post: withBody('POST'),
     put: withBody('PUT'),
     patch: withBody('PATCH'),
-    delete: async (path, requestOptions = {}) =>
-      (await request(path, { ...requestOptions, method: 'DELETE' })).data as never,
+    delete: withoutBody('DELETE'),
     url,
   };
 }

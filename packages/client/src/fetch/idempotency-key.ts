@@ -7,10 +7,13 @@
 export function createIdempotencyKey(): string {
   const webCrypto = globalThis.crypto;
   if (typeof webCrypto.randomUUID === 'function') return webCrypto.randomUUID();
-  // randomUUID is missing in insecure browser contexts (plain http on a LAN address).
-  const bytes = webCrypto.getRandomValues(new Uint8Array(16));
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x40;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  // randomUUID is missing in insecure browser contexts (plain http on a LAN address). In the
+  // template each 0 becomes a random hex digit and the 8 one of 8–b (variant 10xx); the 4 is
+  // the version.
+  const random = webCrypto.getRandomValues(new Uint8Array(31));
+  let next = 0;
+  return '00000000-0000-4000-8000-000000000000'.replace(/[08]/g, (digit) => {
+    const fixed = Number(digit);
+    return (fixed ^ ((random[next++] ?? 0) & (15 >> (fixed / 4)))).toString(16);
+  });
 }

@@ -6,56 +6,26 @@
  * as a message, because a proxy's page is neither short nor meant for end users.
  */
 import { BallastError, parseRetryAfter } from '@ballast/core';
+import { readBody } from './read-body.js';
 
-const standardMembers = new Set([
-  'type',
-  'title',
-  'status',
-  'detail',
-  'code',
-  'action',
-  'retryable',
-]);
+/** The code for a status when the body does not name one (5xx `UPSTREAM_ERROR`, other 4xx `VALIDATION_FAILED`). */
+const codeForStatus: Readonly<Record<number, string>> = {
+  401: 'AUTH_SESSION_EXPIRED',
+  402: 'PAYMENT_REQUIRED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  409: 'VERSION_CONFLICT',
+  412: 'PRECONDITION_FAILED',
+  413: 'PAYLOAD_TOO_LARGE',
+  428: 'PRECONDITION_REQUIRED',
+  429: 'RATE_LIMITED',
+};
 
-/** The code for a status when the body does not name one. */
-function codeForStatus(status: number): string {
-  switch (status) {
-    case 401:
-      return 'AUTH_SESSION_EXPIRED';
-    case 402:
-      return 'PAYMENT_REQUIRED';
-    case 403:
-      return 'FORBIDDEN';
-    case 404:
-      return 'NOT_FOUND';
-    case 409:
-      return 'VERSION_CONFLICT';
-    case 412:
-      return 'PRECONDITION_FAILED';
-    case 413:
-      return 'PAYLOAD_TOO_LARGE';
-    case 428:
-      return 'PRECONDITION_REQUIRED';
-    case 429:
-      return 'RATE_LIMITED';
-    default:
-      return status >= 500 ? 'UPSTREAM_ERROR' : 'VALIDATION_FAILED';
-  }
-}
-
-async function readProblem(response: Response): Promise<Record<string, unknown> | undefined> {
-  const type = response.headers.get('content-type') ?? '';
-  if (!/[/+]json\b/i.test(type)) return undefined;
-  try {
-    const body: unknown = await response.json();
-    return typeof body === 'object' && body !== null && !Array.isArray(body)
-      ? (body as Record<string, unknown>)
-      : undefined;
-  } catch {
-    // A JSON content type with a body that is not JSON: treat it like any non-problem answer.
-    return undefined;
-  }
-}
+/** A problem+json object; anything else (an HTML page, text, an array) holds no members. */
+const asProblem = (body: unknown): Record<string, unknown> =>
+  typeof body === 'object' && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : {};
 
 /**
  * Reads a non-2xx `response` into a `BallastError`: `code`, `detail` (as the message) and the
@@ -68,19 +38,29 @@ async function readProblem(response: Response): Promise<Record<string, unknown> 
  * @param now epoch milliseconds, for an HTTP-date `Retry-After`.
  */
 export async function errorFromResponse(response: Response, now: number): Promise<BallastError> {
-  const problem = await readProblem(response);
-  const code = typeof problem?.code === 'string' ? problem.code : codeForStatus(response.status);
-  const details: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(problem ?? {})) {
-    if (!standardMembers.has(key)) details[key] = value;
-  }
+  // The standard members are read here; every other member (`currentVersion`) is a detail.
+  const {
+    type: _type,
+    title: _title,
+    status: _status,
+    detail,
+    code,
+    action: _action,
+    retryable,
+    ...details
+  } = asProblem(await readBody(response).catch(() => undefined));
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
-  const detail = typeof problem?.detail === 'string' ? problem.detail : undefined;
-  return new BallastError(code, {
-    status: response.status,
-    ...(detail === undefined ? {} : { message: detail }),
-    ...(typeof problem?.retryable === 'boolean' ? { retryable: problem.retryable } : {}),
-    details,
-  });
+  const { status } = response;
+  return new BallastError(
+    typeof code === 'string'
+      ? code
+      : (codeForStatus[status] ?? (status >= 500 ? 'UPSTREAM_ERROR' : 'VALIDATION_FAILED')),
+    {
+      status,
+      ...(typeof detail === 'string' ? { message: detail } : {}),
+      ...(typeof retryable === 'boolean' ? { retryable } : {}),
+      details,
+    },
+  );
 }

@@ -7,7 +7,7 @@
  * to conflict with, so a 409 on it is a rejection, shown as `failed`.
  */
 import { type BallastError, mergeFields as coreMergeFields } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
+import { func, object, optional, parseOptions } from '../options/option-checks.js';
 import type { QueuedWrite, WriteConflict } from './queued-write.js';
 
 /** What a resolver sees. */
@@ -35,9 +35,6 @@ export type ConflictDecision =
 export type ConflictResolver = (
   context: ConflictContext,
 ) => ConflictDecision | Promise<ConflictDecision>;
-
-/** The default: park the write as `conflict` and let the user choose. */
-export const parkConflict: ConflictResolver = () => ({ action: 'park' });
 
 /** My changes win: re-send them against the server's current version (last write wins). */
 export function keepMine(): ConflictResolver {
@@ -74,10 +71,6 @@ export interface MergeChangesOptions {
   mergeFields?: FieldMerge;
 }
 
-const mergeChangesSchema: StandardSchemaV1<unknown, MergeChangesOptions> = v.object({
-  mergeFields: v.optional(v.func<FieldMerge>('a three-way merge (base, mine, theirs)')),
-});
-
 /**
  * Field-level three-way merge: my changes (the write's `body`, applied to its `base`) against
  * the server's `current` record, by core's `mergeFields` unless another merge is given. Fields
@@ -87,7 +80,11 @@ const mergeChangesSchema: StandardSchemaV1<unknown, MergeChangesOptions> = v.obj
  * without `current`, cannot be merged and is parked.
  */
 export function mergeChanges(options: MergeChangesOptions = {}): ConflictResolver {
-  const parsed = parseOptions(mergeChangesSchema, options, 'mergeChanges()');
+  const parsed = parseOptions(
+    object({ mergeFields: optional(func<FieldMerge>('a three-way merge (base, mine, theirs)')) }),
+    options,
+    'mergeChanges()',
+  );
   const mergeFields: FieldMerge = parsed.mergeFields ?? coreMergeFields;
   return ({ write, conflict }) => {
     const changes = write.body;

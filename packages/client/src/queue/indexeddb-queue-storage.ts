@@ -1,10 +1,10 @@
 /**
- * Queue storage in IndexedDB through idb-keyval: writes survive a reload, a crash and a closed
- * tab, and every tab of the origin sees the same records. The flush lease lives in a second
- * database, claimed inside one `readwrite` transaction so two tabs cannot both take it.
+ * Queue storage in IndexedDB: writes survive a reload, a crash and a closed tab, and every tab
+ * of the origin sees the same records. The flush lease lives in a second database, claimed
+ * inside one `readwrite` transaction so two tabs cannot both take it.
  */
 import { BallastError } from '@ballast/core';
-import { createStore, del, get, set, update, values } from 'idb-keyval';
+import { indexedDbStore } from '../storage/indexeddb-store.js';
 import { mayClaimLease, type QueueStorage } from './queue-storage.js';
 
 interface Lease {
@@ -26,31 +26,29 @@ export function createIndexedDbQueueStorage(name = 'ballast-write-queue'): Queue
       details: { field: 'name' },
     });
   }
-  const writes = createStore(name, 'writes');
-  const leases = createStore(`${name}-lease`, 'lease');
+  const writes = indexedDbStore(name, 'writes');
+  const leases = indexedDbStore(`${name}-lease`, 'lease');
+  /** Replaces the lease with what `next` makes of it, in the transaction that read it. */
+  const updateLease = (next: (lease: Lease | undefined) => Lease | undefined) =>
+    leases('readwrite', (store) => {
+      const read = store.get('lease');
+      read.onsuccess = () => store.put(next(read.result), 'lease');
+      return undefined;
+    });
   return {
-    list: () => values(writes),
-    get: (id) => get(id, writes),
-    put: (id, record) => set(id, record, writes),
-    delete: (id) => del(id, writes),
+    list: () => writes('readonly', (store) => store.getAll()),
+    get: (id) => writes('readonly', (store) => store.get(id)),
+    put: (id, record) => writes('readwrite', (store) => void store.put(record, id)),
+    delete: (id) => writes('readwrite', (store) => void store.delete(id)),
     async claimLease(owner, now, until) {
       let held = false;
-      await update<Lease | undefined>(
-        'lease',
-        (lease) => {
-          held = mayClaimLease(lease, owner, now);
-          return held ? { owner, until } : lease;
-        },
-        leases,
-      );
+      await updateLease((lease) => {
+        held = mayClaimLease(lease, owner, now);
+        return held ? { owner, until } : lease;
+      });
       return held;
     },
-    async releaseLease(owner) {
-      await update<Lease | undefined>(
-        'lease',
-        (lease) => (lease?.owner === owner ? { owner, until: 0 } : lease),
-        leases,
-      );
-    },
+    releaseLease: (owner) =>
+      updateLease((lease) => (lease?.owner === owner ? { owner, until: 0 } : lease)),
   };
 }

@@ -15,10 +15,5 @@ export function countsOf(writes: readonly QueuedWrite[]): QueueCounts {
 
 /** Whether two counts are equal (a `change` is emitted only when they differ). */
 export function sameCounts(a: QueueCounts, b: QueueCounts): boolean {
-  return (
-    a.pending === b.pending &&
-    a.failed === b.failed &&
-    a.conflict === b.conflict &&
-    a.total === b.total
-  );
+  return (Object.keys(a) as (keyof QueueCounts)[]).every((state) => a[state] === b[state]);
 }

@@ -2,7 +2,8 @@
  * One replay at a time per queue and tab, and no request for a replay lost: a request made
  * while a replay runs is served by one more pass after it (the loop's last check and the reset
  * run in one synchronous step, so a request made as the replay ends is not dropped either), and
- * a request to ignore backoff is kept for that pass. Shared by the write and upload queues.
+ * a request to ignore backoff is kept for that pass. Shared by the write and upload queues (and
+ * the write queue's recount of its counts).
  */
 
 /**

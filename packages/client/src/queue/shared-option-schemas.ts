@@ -1,21 +1,17 @@
-/** Option schemas both queues (writes and uploads) and `uploadFile` validate the same way. */
-import { v } from '@ballast/core/adapter-kit';
+/** Option checks both queues (writes and uploads) and `uploadFile` share. */
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client } from '../fetch/create-client.js';
+import { type Check, is, isObject } from '../options/option-checks.js';
 import type { QueueStorage } from './queue-storage.js';
 
-/** Whether `value` is a non-null object. */
-export const isObject = (value: unknown): value is object =>
-  typeof value === 'object' && value !== null;
-
 /** A client from `createClient()` (anything with `request`). */
-export const clientSchema: v.Schema<Client> = v.custom<Client>(
+export const clientSchema: Check<Client> = /* @__PURE__ */ is<Client>(
   (value) => isObject(value) && typeof (value as Client).request === 'function',
   'a client from createClient()',
 );
 
 /** `'indexeddb'`, `'memory'` or a {@link QueueStorage}. */
-export const queueStorageSchema: v.Schema<QueueStorage | 'indexeddb' | 'memory'> = v.custom<
+export const queueStorageSchema: Check<QueueStorage | 'indexeddb' | 'memory'> = /* @__PURE__ */ is<
   QueueStorage | 'indexeddb' | 'memory'
 >(
   (value) =>
@@ -29,7 +25,7 @@ export const queueStorageSchema: v.Schema<QueueStorage | 'indexeddb' | 'memory'>
 );
 
 /** A `Connectivity` from `createConnectivity()`. */
-export const connectivitySchema: v.Schema<Connectivity> = v.custom<Connectivity>(
+export const connectivitySchema: Check<Connectivity> = /* @__PURE__ */ is<Connectivity>(
   (value) => isObject(value) && typeof (value as Connectivity).on === 'function',
   'a Connectivity from createConnectivity()',
 );

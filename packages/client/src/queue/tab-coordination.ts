@@ -7,6 +7,7 @@
  * not make a write still updates its pending count and can take over the flush.
  */
 import type { Clock } from '@ballast/core';
+import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import type { QueueStorage } from './queue-storage.js';
 
 interface LockManagerLike {
@@ -33,11 +34,15 @@ export interface TabCoordinatorOptions {
   name: string;
   storage: QueueStorage;
   clock: Clock;
-  /** Lease length where Web Locks are missing, in ms. */
-  leaseMs: number;
   /** `'web-locks'`, `'lease'` or `'auto'` (Web Locks when present). */
   lock: 'auto' | 'web-locks' | 'lease';
 }
+
+/**
+ * Where Web Locks are missing, how long a flush holds the lease without renewing it, in ms: a
+ * flush renews it between sends, and a closed tab's lease lapses after this.
+ */
+const leaseMs = 30_000;
 
 function webLocks(): LockManagerLike | undefined {
   const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
@@ -46,8 +51,8 @@ function webLocks(): LockManagerLike | undefined {
 
 /** Creates the coordinator of one queue in one tab. */
 export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordinator {
-  const { name, storage, clock, leaseMs } = options;
-  const owner = `${clock.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+  const { name, storage, clock } = options;
+  const owner = createIdempotencyKey();
   const locks = options.lock === 'lease' ? undefined : webLocks();
   const channel =
     typeof BroadcastChannel === 'function' ? new BroadcastChannel(`ballast:${name}`) : undefined;

@@ -7,8 +7,8 @@
  * that still mentions it. The mapping is stored beside the writes, so it survives a reload.
  */
 import { BallastError } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
+import { func, object, optional, parseOptions } from '../options/option-checks.js';
 import type { QueueStorage } from './queue-storage.js';
 import { loadQueuedWrites, type QueuedWrite } from './queued-write.js';
 
@@ -72,8 +72,12 @@ interface StoredMapping {
   at: number;
 }
 
-/** How long a resolved temporary id is remembered (a page open for days may still hold one). */
-const mappingLifetimeMs = 7 * 24 * 3600 * 1000;
+/**
+ * How long a resolved temporary id is remembered (a page open for days may still hold one):
+ * 7 days. A literal, because bundlers keep an unused `7 * 24 * …` in every app that imports
+ * the queue without temporary ids.
+ */
+const mappingLifetimeMs = 604_800_000;
 const storageKey = (temporaryId: string) => `temporary-id:${temporaryId}`;
 
 function isMapping(record: unknown): record is StoredMapping {
@@ -154,14 +158,13 @@ export interface TemporaryIdSupport {
  * @throws BallastError `INVALID_OPTIONS` when `readServerId` is not a function.
  */
 export function temporaryIdSupport(options: TemporaryIdSupportOptions = {}): TemporaryIdSupport {
-  const { readServerId = defaultServerId } =
-    parseOptions(supportSchema, options, 'temporaryIdSupport()') ?? {};
+  const { readServerId = defaultServerId } = parseOptions(
+    object({ readServerId: optional(func<(data: unknown) => ServerId | undefined>('a function')) }),
+    options,
+    'temporaryIdSupport()',
+  );
   return { create: (storage) => createTemporaryIdResolver(storage, readServerId) };
 }
-
-const supportSchema: StandardSchemaV1<unknown, TemporaryIdSupportOptions> = v.object({
-  readServerId: v.optional(v.func<(data: unknown) => ServerId | undefined>('a function')),
-});
 
 /**
  * The temporary-id handling of one queue over its storage, where the mappings are kept as

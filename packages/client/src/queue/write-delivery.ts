@@ -4,7 +4,7 @@
  * server's message), or a version conflict handed to the resolver, which may re-send it under a
  * new key, drop it or park it for the user.
  */
-import { type BallastError, type Clock, isBallastError, toBallastError } from '@ballast/core';
+import { type BallastError, type Clock, toBallastError } from '@ballast/core';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import type { ConflictDecision, ConflictResolver } from './conflict-resolvers.js';
@@ -46,10 +46,9 @@ export function conflictOf(error: BallastError): WriteConflict {
 
 /** What a delivery needs from its queue. */
 export interface DeliveryContext {
-  config: Pick<ParsedWriteQueueOptions, 'client' | 'retryDelaysMs'>;
+  config: Pick<ParsedWriteQueueOptions, 'client' | 'retryDelaysMs' | 'resolveConflict'>;
   storage: QueueStorage;
   clock: Clock;
-  resolver: ConflictResolver;
   emit<E extends keyof WriteQueueEvents>(
     event: E,
     payload: Parameters<WriteQueueEvents[E]>[0],
@@ -88,35 +87,39 @@ export interface WriteDelivery {
 
 /** Creates the delivery of one queue. */
 export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
-  const { config, storage, clock, resolver, emit, changed, countPending, wakeUpAt, afterDelivery } =
-    context;
+  const { config, storage, clock, emit, changed, countPending, wakeUpAt, afterDelivery } = context;
 
-  async function markFailed(write: QueuedWrite, error: BallastError): Promise<Outcome> {
-    write.state = 'failed';
+  /** Keeps `write` as `failed` or `conflict` with the server's answer, for the user to settle. */
+  async function park(
+    write: QueuedWrite,
+    state: 'failed' | 'conflict',
+    error: BallastError,
+  ): Promise<Outcome> {
+    write.state = state;
     write.error = { code: error.code, message: error.message, status: error.status };
     delete write.sendingSince;
     delete write.nextAttemptAt;
     await storage.put(write.id, write);
     changed();
-    emit('failed', { write, error });
-    return { kind: 'failed', error };
+    emit(state, { write, error });
+    return { kind: state, error };
   }
 
   async function settleConflict(
     write: QueuedWrite,
     error: BallastError,
     conflict: WriteConflict,
-    chosen: ConflictResolver,
+    chosen: ConflictResolver | undefined,
     resends: number,
   ): Promise<Outcome> {
-    let decision: ConflictDecision;
+    let decision: ConflictDecision | undefined;
     try {
-      decision =
-        resends >= maxResends ? { action: 'park' } : await chosen({ write, conflict, error });
+      if (resends < maxResends) decision = await chosen?.({ write, conflict, error });
     } catch {
       // A resolver that throws cannot decide: the user does.
-      decision = { action: 'park' };
     }
+    // No resolver (the default), too many re-sends, or no decision: the user decides.
+    decision ??= { action: 'park' };
     if (decision.action === 'drop') {
       await storage.delete(write.id);
       changed();
@@ -134,31 +137,25 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
       await storage.put(write.id, write);
       return deliver(write, { keepRejected: true, resends: resends + 1 });
     }
-    write.state = 'conflict';
     write.conflict = {
       ...conflict,
       ...(decision.fields === undefined ? {} : { fields: decision.fields }),
     };
-    write.error = { code: error.code, message: error.message, status: error.status };
-    delete write.sendingSince;
-    delete write.nextAttemptAt;
-    await storage.put(write.id, write);
-    changed();
-    emit('conflict', { write, error });
-    return { kind: 'conflict', error };
+    return park(write, 'conflict', error);
   }
 
   async function deliver(write: QueuedWrite, how: DeliverHow): Promise<Outcome> {
     write.attempts += 1;
     let error: BallastError;
     try {
+      // An absent field is `undefined` here, which `request()` takes as not given.
       const response = await config.client.request(write.path, {
         method: write.method,
-        ...(write.body === undefined ? {} : { body: write.body }),
-        ...(write.headers === undefined ? {} : { headers: write.headers }),
+        body: write.body,
+        headers: write.headers,
         idempotencyKey: write.idempotencyKey,
-        ...(write.version === undefined ? {} : { ifMatch: write.version }),
-        ...(how.retries === undefined ? {} : { retries: how.retries }),
+        ifMatch: write.version,
+        retries: how.retries,
       });
       await storage.delete(write.id);
       await afterDelivery(write, response);
@@ -167,7 +164,8 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
       emit('delivered', { write, response });
       return { kind: 'delivered', response };
     } catch (caught) {
-      error = isBallastError(caught) ? caught : toBallastError(caught);
+      // A BallastError passes through; anything else becomes INTERNAL.
+      error = toBallastError(caught);
     }
     if (isTransient(error)) {
       const delays = config.retryDelaysMs;
@@ -184,14 +182,20 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
     }
     // Only an edit (a write with a version) can conflict; a creation's 409 is a rejection.
     if (write.version !== undefined && (error.status === 409 || error.status === 412)) {
-      return settleConflict(write, error, conflictOf(error), resolver, how.resends ?? 0);
+      return settleConflict(
+        write,
+        error,
+        conflictOf(error),
+        config.resolveConflict,
+        how.resends ?? 0,
+      );
     }
     if (!how.keepRejected) {
       await storage.delete(write.id);
       changed();
       return { kind: 'failed', error };
     }
-    return markFailed(write, error);
+    return park(write, 'failed', error);
   }
 
   return { deliver, settleConflict };

@@ -1,17 +1,26 @@
 /** Options of {@link createWriteQueue} and of one write, validated apart from the behaviour. */
 import type { BallastError, Clock } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client, ClientResponse } from '../fetch/create-client.js';
+import {
+  array,
+  clockCheck,
+  duration,
+  func,
+  headerRecord,
+  is,
+  isObject,
+  object,
+  oneOf,
+  optional,
+  parseOptions,
+  plainRecord,
+  string,
+} from '../options/option-checks.js';
 import type { ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
 import type { QueuedWrite, WritePriority } from './queued-write.js';
-import {
-  clientSchema,
-  connectivitySchema,
-  isObject,
-  queueStorageSchema,
-} from './shared-option-schemas.js';
+import { clientSchema, connectivitySchema, queueStorageSchema } from './shared-option-schemas.js';
 import { isTemporaryId, type TemporaryIdSupport } from './temporary-ids.js';
 
 /** How many writes are in the queue, by state, across every tab. */
@@ -115,77 +124,71 @@ type Defaulted = 'name' | 'retryDelaysMs' | 'flushIntervalMs' | 'sendingLeaseMs'
 export type ParsedWriteQueueOptions = Omit<WriteQueueOptions, Defaulted> &
   Required<Pick<WriteQueueOptions, Defaulted>>;
 
-// Annotated (not inferred) so the declaration build can name its type.
-const writeQueueOptionsSchema: StandardSchemaV1<unknown, ParsedWriteQueueOptions> = v.object({
-  client: clientSchema,
-  storage: v.optional(queueStorageSchema),
-  name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-write-queue'),
-  connectivity: v.optional(connectivitySchema),
-  retryDelaysMs: v.optional(
-    v.array(v.durationMs(), { minLength: 1, maxLength: 50 }),
-    [1_000, 2_000, 5_000, 10_000, 30_000, 60_000],
-  ),
-  flushIntervalMs: v.optional(v.durationMs({ min: 100 }), 30_000),
-  sendingLeaseMs: v.optional(v.durationMs({ min: 1_000 }), 75_000),
-  resolveConflict: v.optional(v.func<ConflictResolver>('a conflict resolver')),
-  temporaryIds: v.optional(
-    v.custom<TemporaryIdSupport>(
-      (value) => isObject(value) && typeof (value as TemporaryIdSupport).create === 'function',
-      'temporaryIdSupport()',
-    ),
-  ),
-  lock: v.optional(v.literal('auto', 'web-locks', 'lease'), 'auto'),
-  on: v.optional(
-    v.object({
-      change: v.optional(v.func<WriteQueueEvents['change']>('a listener')),
-      delivered: v.optional(v.func<WriteQueueEvents['delivered']>('a listener')),
-      failed: v.optional(v.func<WriteQueueEvents['failed']>('a listener')),
-      conflict: v.optional(v.func<WriteQueueEvents['conflict']>('a listener')),
-      resolved: v.optional(v.func<WriteQueueEvents['resolved']>('a listener')),
-    }),
-  ),
-  clock: v.optional(v.clock()),
-});
-
 /** Validates {@link createWriteQueue}'s options and applies the defaults. */
 export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions {
-  return parseOptions(writeQueueOptionsSchema, input, 'createWriteQueue()');
+  const listener = () => optional(func<never>('a listener'));
+  return parseOptions(
+    object({
+      client: clientSchema,
+      storage: optional(queueStorageSchema),
+      name: optional(string(1, 200), 'ballast-write-queue'),
+      connectivity: optional(connectivitySchema),
+      retryDelaysMs: optional(
+        array(duration(), 1, 50),
+        [1_000, 2_000, 5_000, 10_000, 30_000, 60_000],
+      ),
+      flushIntervalMs: optional(duration(100), 30_000),
+      sendingLeaseMs: optional(duration(1_000), 75_000),
+      resolveConflict: optional(func<ConflictResolver>('a conflict resolver')),
+      temporaryIds: optional(
+        is<TemporaryIdSupport>(
+          (value) => isObject(value) && typeof (value as TemporaryIdSupport).create === 'function',
+          'temporaryIdSupport()',
+        ),
+      ),
+      lock: optional(oneOf('auto', 'web-locks', 'lease'), 'auto'),
+      on: optional(
+        object({
+          change: listener(),
+          delivered: listener(),
+          failed: listener(),
+          conflict: listener(),
+          resolved: listener(),
+        }),
+      ),
+      clock: optional(clockCheck),
+    }),
+    input,
+    'createWriteQueue()',
+  );
 }
-
-const headerRecord = v.custom<Record<string, string>>(
-  (value) => isObject(value) && Object.values(value).every((item) => typeof item === 'string'),
-  'a record of header names to string values',
-);
-const plainRecord = v.custom<Record<string, unknown>>(
-  (value) => isObject(value) && !Array.isArray(value),
-  'an object',
-);
 
 /** A write as {@link WriteQueue.send} stores it: validated, defaults applied. */
 export type ParsedWriteRequest = Omit<WriteRequest, 'method' | 'priority'> &
   Required<Pick<WriteRequest, 'method' | 'priority'>>;
 
-const writeRequestSchema: StandardSchemaV1<unknown, ParsedWriteRequest> = v.object({
-  method: v.optional(v.literal('POST', 'PUT', 'PATCH', 'DELETE'), 'POST'),
-  path: v.string({ minLength: 1, maxLength: 2_000 }),
-  body: v.optional(v.custom<unknown>(() => true, 'a JSON value')),
-  headers: v.optional(headerRecord),
-  priority: v.optional(v.literal('high', 'medium', 'low'), 'medium'),
-  dedupeKey: v.optional(v.string({ minLength: 1, maxLength: 500 })),
-  version: v.optional(
-    v.custom<string | number>(
-      (value) => typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)),
-      'a version (string or number)',
-    ),
-  ),
-  base: v.optional(plainRecord),
-  meta: v.optional(plainRecord),
-  temporaryId: v.optional(
-    v.custom<string>(isTemporaryId, 'a temporary id from createTemporaryId()'),
-  ),
-});
-
 /** Validates one write given to `send()`. */
 export function parseWriteRequest(input: unknown): ParsedWriteRequest {
-  return parseOptions(writeRequestSchema, input, 'WriteQueue.send()');
+  return parseOptions(
+    object({
+      method: optional(oneOf('POST', 'PUT', 'PATCH', 'DELETE'), 'POST'),
+      path: string(1, 2_000),
+      body: is<unknown>(() => true, 'a JSON value'),
+      headers: optional(headerRecord),
+      priority: optional(oneOf('high', 'medium', 'low'), 'medium'),
+      dedupeKey: optional(string(1, 500)),
+      version: optional(
+        is<string | number>(
+          (value) =>
+            typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)),
+          'a version (string or number)',
+        ),
+      ),
+      base: optional(plainRecord),
+      meta: optional(plainRecord),
+      temporaryId: optional(is<string>(isTemporaryId, 'a temporary id from createTemporaryId()')),
+    }),
+    input,
+    'WriteQueue.send()',
+  );
 }

@@ -16,7 +16,6 @@ import { BallastError, systemClock } from '@ballast/core';
 import { createListeners } from '../events/listeners.js';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
-import { parkConflict } from './conflict-resolvers.js';
 import { watchFlushTriggers } from './flush-triggers.js';
 import { openQueueStorage } from './open-queue-storage.js';
 import { countsOf, sameCounts } from './queue-counts.js';
@@ -29,7 +28,6 @@ import {
 } from './queued-write.js';
 import { createSerialFlush } from './serial-flush.js';
 import { createTabCoordinator } from './tab-coordination.js';
-import type { TemporaryIdResolver } from './temporary-ids.js';
 import { createWriteDelivery } from './write-delivery.js';
 import type { WriteQueue } from './write-queue-interface.js';
 import {
@@ -44,14 +42,6 @@ import {
 } from './write-queue-options.js';
 
 export type { WriteQueue } from './write-queue-interface.js';
-
-/** A queue without `temporaryIds`: writes are sent as they are. */
-const noTemporaryIds: TemporaryIdResolver = {
-  load: async () => {},
-  resolveReferences: () => false,
-  waitsForCreation: () => false,
-  afterDelivery: async () => undefined,
-};
 
 /**
  * Creates an offline write queue over a client.
@@ -75,10 +65,8 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     name: config.name,
     storage,
     clock,
-    leaseMs: 30_000,
     lock: config.lock,
   });
-  const resolver = config.resolveConflict ?? parkConflict;
 
   const { emit, on } = createListeners<WriteQueueEvents>(
     ['change', 'delivered', 'failed', 'conflict', 'resolved'],
@@ -91,40 +79,32 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
 
   const load = () => loadQueuedWrites(storage);
-  const temporaryIds = config.temporaryIds?.create(storage) ?? noTemporaryIds;
-  const { resolveReferences, waitsForCreation } = temporaryIds;
+  // Without the `temporaryIds` option, writes are sent as they are.
+  const temporaryIds = config.temporaryIds?.create(storage);
+  const resolveReferences = (write: QueuedWrite) => temporaryIds?.resolveReferences(write);
+  const waitsForCreation = (write: QueuedWrite, queued: QueuedWrite[]) =>
+    temporaryIds?.waitsForCreation(write, queued);
   async function afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>) {
-    const resolved = await temporaryIds.afterDelivery(write, response.data, clock.now());
+    const resolved = await temporaryIds?.afterDelivery(write, response.data, clock.now());
     if (resolved !== undefined) emit('resolved', resolved);
   }
 
-  let refreshing: Promise<void> | undefined;
-  let refreshAgain = false;
-  function refreshCounts(): Promise<void> {
-    if (refreshing !== undefined) {
-      refreshAgain = true;
-      return refreshing;
-    }
-    refreshing = (async () => {
-      try {
-        do {
-          refreshAgain = false;
-          const next = countsOf(await load());
-          if (!sameCounts(next, counts)) {
-            counts = next;
-            emit('change', { ...counts });
-          }
-        } while (refreshAgain && !closed);
-      } finally {
-        refreshing = undefined;
+  // One recount at a time, and one more after it for a change made during it. A storage that
+  // refuses leaves the counts as they were; the next change or flush counts again.
+  const refreshCounts = createSerialFlush(
+    async () => {
+      const next = countsOf(await load());
+      if (!sameCounts(next, counts)) {
+        counts = next;
+        emit('change', { ...counts });
       }
-    })();
-    return refreshing;
-  }
+    },
+    () => closed,
+  );
 
   function changed(): Promise<void> {
     coordinator.announce();
-    return refreshCounts().catch(() => undefined);
+    return refreshCounts();
   }
 
   /**
@@ -134,11 +114,9 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
    */
   function countPending(delta: 1 | -1) {
     coordinator.announce();
-    counts = {
-      ...counts,
-      pending: Math.max(0, counts.pending + delta),
-      total: Math.max(0, counts.total + delta),
-    };
+    // `counts` is never handed out (only copies), so it is changed in place.
+    counts.pending = Math.max(0, counts.pending + delta);
+    counts.total = Math.max(0, counts.total + delta);
     emit('change', { ...counts });
   }
 
@@ -148,14 +126,11 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     if (closed || at >= wakeAt) return;
     cancelWake?.();
     wakeAt = at;
-    cancelWake = clock.setTimer(
-      () => {
-        cancelWake = undefined;
-        wakeAt = Number.POSITIVE_INFINITY;
-        void flush();
-      },
-      Math.min(Math.max(0, at - clock.now()), 2 ** 31 - 1),
-    );
+    // Core's clocks take a delay in the past as 0, and one past 2³¹ ms (24.8 days) in steps.
+    cancelWake = clock.setTimer(() => {
+      wakeAt = Number.POSITIVE_INFINITY;
+      void flush();
+    }, at - clock.now());
   }
 
   function isDue(write: QueuedWrite, now: number, force: boolean): boolean {
@@ -172,7 +147,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     config,
     storage,
     clock,
-    resolver,
     emit,
     changed,
     countPending,
@@ -186,12 +160,12 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       const now = clock.now();
       const due: QueuedWrite[] = [];
       // Another tab may have delivered a creation and learned its server id.
-      await temporaryIds.load(now);
+      await temporaryIds?.load(now);
       const writes = await load();
       for (const write of writes) {
         // A write about a record whose creation the server refused can never be sent.
         const refused =
-          write.state === 'pending' && (await temporaryIds.failIfCreationFailed?.(write, writes));
+          write.state === 'pending' && (await temporaryIds?.failIfCreationFailed?.(write, writes));
         if (refused) {
           await changed();
           emit('failed', { write, error: refused });
@@ -234,24 +208,16 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   async function submit(request: ParsedWriteRequest): Promise<WriteResult<unknown>> {
     const id = createIdempotencyKey();
     const now = clock.now();
+    // The parsed request holds only the fields the caller gave (and the defaults).
     const write: QueuedWrite = {
+      ...request,
       schemaVersion: queueSchemaVersion,
       id,
       idempotencyKey: id,
-      method: request.method,
-      path: request.path,
-      ...(request.body === undefined ? {} : { body: request.body }),
-      ...(request.headers === undefined ? {} : { headers: request.headers }),
-      priority: request.priority,
       createdAt: new Date(now),
       sequence: nextSequence(),
       state: 'pending',
       attempts: 0,
-      ...(request.dedupeKey === undefined ? {} : { dedupeKey: request.dedupeKey }),
-      ...(request.version === undefined ? {} : { version: request.version }),
-      ...(request.base === undefined ? {} : { base: request.base }),
-      ...(request.meta === undefined ? {} : { meta: request.meta }),
-      ...(request.temporaryId === undefined ? {} : { temporaryId: request.temporaryId }),
     };
     resolveReferences(write);
     const offline = config.connectivity?.status === 'offline';
@@ -277,26 +243,17 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     await storage.put(id, write);
     countPending(1);
     const outcome = await deliver(write, { keepRejected: false });
-    switch (outcome.kind) {
-      case 'delivered':
-        return {
-          queued: false,
-          id,
-          status: outcome.response.status,
-          data: outcome.response.data,
-          replayed: outcome.response.replayed,
-        };
-      case 'retry':
-        return { queued: true, id, state: 'pending' };
-      case 'conflict':
-        return { queued: true, id, state: 'conflict' };
-      default:
-        throw outcome.error;
+    if (outcome.kind === 'delivered') {
+      const { status, data, replayed } = outcome.response;
+      return { queued: false, id, status, data, replayed };
     }
+    if (outcome.kind === 'retry') return { queued: true, id, state: 'pending' };
+    if (outcome.kind === 'conflict') return { queued: true, id, state: 'conflict' };
+    throw outcome.error;
   }
 
   const ready = (async () => {
-    await temporaryIds.load(clock.now());
+    await temporaryIds?.load(clock.now());
     await refreshCounts();
     void flush();
   })();
@@ -307,7 +264,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     clock,
     intervalMs: config.flushIntervalMs,
     flush: (force) => void flush(force),
-    refresh: () => void refreshCounts().catch(() => undefined),
+    refresh: () => void refreshCounts(),
   });
 
   async function findWrite(id: string): Promise<QueuedWrite | undefined> {
@@ -316,47 +273,36 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
 
   return {
     ready,
-    send<T>(input: WriteRequest): Promise<WriteResult<T>> {
-      let request: ParsedWriteRequest;
-      try {
-        request = parseWriteRequest(input);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    async send<T>(input: WriteRequest): Promise<WriteResult<T>> {
+      const request = parseWriteRequest(input);
       if (closed) {
-        return Promise.reject(
-          new BallastError('INVALID_OPTIONS', { message: 'send() on a closed write queue' }),
-        );
+        throw new BallastError('INVALID_OPTIONS', { message: 'send() on a closed write queue' });
       }
       if (request.temporaryId !== undefined && config.temporaryIds === undefined) {
-        return Promise.reject(
-          new BallastError('INVALID_OPTIONS', {
-            message:
-              'Invalid options for WriteQueue.send(): "temporaryId" needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
-            details: { field: 'temporaryId' },
-          }),
-        );
+        throw new BallastError('INVALID_OPTIONS', {
+          message:
+            'Invalid options for WriteQueue.send(): "temporaryId" needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
+          details: { field: 'temporaryId' },
+        });
       }
       const key = request.dedupeKey;
-      const running = key === undefined ? undefined : inFlight.get(key);
-      if (running !== undefined) return running as Promise<WriteResult<T>>;
-      const promise = (async () => {
-        await ready;
-        if (key !== undefined) {
-          const existing = (await load()).find((write) => write.dedupeKey === key);
-          if (existing !== undefined) {
-            return { queued: true as const, id: existing.id, state: existing.state };
+      // Up to here nothing awaited: a second send() of the same action finds the first here.
+      let promise = key === undefined ? undefined : inFlight.get(key);
+      if (promise === undefined) {
+        promise = (async () => {
+          await ready;
+          if (key !== undefined) {
+            const existing = (await load()).find((write) => write.dedupeKey === key);
+            if (existing !== undefined)
+              return { queued: true, id: existing.id, state: existing.state };
           }
+          return submit(request);
+        })();
+        if (key !== undefined) {
+          const forget = () => inFlight.delete(key);
+          inFlight.set(key, promise);
+          promise.then(forget, forget);
         }
-        return submit(request);
-      })();
-      if (key !== undefined) {
-        inFlight.set(key, promise);
-        void promise
-          .catch(() => undefined)
-          .finally(() => {
-            inFlight.delete(key);
-          });
       }
       return promise as Promise<WriteResult<T>>;
     },

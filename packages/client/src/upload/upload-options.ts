@@ -1,8 +1,23 @@
 /** Options of {@link uploadFile}, validated apart from the behaviour. */
 import type { BallastError, Clock } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
+import { isAbortSignalLike } from '@ballast/core/adapter-kit';
 import type { Client } from '../fetch/create-client.js';
-import { clientSchema, isObject } from '../queue/shared-option-schemas.js';
+import {
+  array,
+  type Check,
+  clockCheck,
+  duration,
+  func,
+  is,
+  number,
+  object,
+  oneOf,
+  optional,
+  parseOptions,
+  plainRecord,
+  string,
+} from '../options/option-checks.js';
+import { clientSchema } from '../queue/shared-option-schemas.js';
 import type { UploadProgress } from './put-blob.js';
 
 /** The step an upload is at. */
@@ -90,53 +105,54 @@ export type ParsedUploadFileOptions = Omit<UploadFileOptions, Defaulted> &
   Required<Pick<UploadFileOptions, Defaulted>>;
 
 /** `storageOrigins`: http(s) origins without a path (shared with the upload queue). */
-export const storageOriginsSchema: v.OptionalSchema<string[] | undefined> = v.optional(
-  v.array(
-    v.custom<string>(
-      (value) => typeof value === 'string' && /^https?:\/\/[^/?#@\s]+$/.test(value),
-      'an http(s) origin without path',
+export const storageOrigins = (): Check<string[] | undefined> =>
+  optional(
+    array(
+      is<string>(
+        (value) => typeof value === 'string' && /^https?:\/\/[^/?#@\s]+$/.test(value),
+        'an http(s) origin without path',
+      ),
+      1,
+      50,
     ),
-    { minLength: 1, maxLength: 50 },
-  ),
-);
+  );
 
-const listener = () => v.optional(v.func<(event: never) => void>('a listener'));
-
-const uploadFileOptionsSchema: StandardSchemaV1<unknown, ParsedUploadFileOptions> = v.object({
-  requestUrl: v.string({ minLength: 1, maxLength: 2_000 }),
-  confirmUrl: v.string({ minLength: 1, maxLength: 2_000 }),
-  client: v.optional(clientSchema),
-  name: v.optional(v.string({ maxLength: 1_000 })),
-  contentType: v.optional(v.string({ minLength: 1, maxLength: 255 })),
-  checksumSha256: v.optional(
-    v.custom<string | false>(
-      (value) =>
-        value === false || (typeof value === 'string' && /^[A-Za-z0-9+/=_-]{32,128}$/.test(value)),
-      'a SHA-256 in base64 or hex, or false',
-    ),
-  ),
-  fields: v.optional(
-    v.custom<Record<string, unknown>>(
-      (value) => isObject(value) && !Array.isArray(value),
-      'an object',
-    ),
-  ),
-  retries: v.optional(v.number({ min: 0, max: 20, integer: true }), 3),
-  retryDelaysMs: v.optional(
-    v.array(v.durationMs(), { minLength: 1, maxLength: 20 }),
-    [1_000, 2_000, 5_000],
-  ),
-  idleTimeoutMs: v.optional(v.durationMs({ min: 1 }), 60_000),
-  idempotencyKey: v.optional(v.string({ minLength: 1, maxLength: 200 })),
-  storageOrigins: storageOriginsSchema,
-  signal: v.optional(v.abortSignal()),
-  on: v.optional(v.object({ stage: listener(), progress: listener(), retry: listener() })),
-  transport: v.optional(v.literal('auto', 'xhr', 'fetch'), 'auto'),
-  fetch: v.optional(v.func<typeof fetch>('a fetch function')),
-  clock: v.optional(v.clock()),
-}) as StandardSchemaV1<unknown, ParsedUploadFileOptions>;
+/**
+ * An optional listener. Typed `never` so it fits any event's signature: which events take what
+ * is the options interface's business, and a function's parameters cannot be checked anyway.
+ */
+export const listener = (): Check<never> => optional(func<never>('a listener')) as Check<never>;
 
 /** Validates {@link uploadFile}'s options and applies the defaults. */
 export function parseUploadFileOptions(input: unknown): ParsedUploadFileOptions {
-  return parseOptions(uploadFileOptionsSchema, input, 'uploadFile()');
+  return parseOptions(
+    object({
+      requestUrl: string(1, 2_000),
+      confirmUrl: string(1, 2_000),
+      client: optional(clientSchema),
+      name: optional(string(0, 1_000)),
+      contentType: optional(string(1, 255)),
+      checksumSha256: optional(
+        is<string | false>(
+          (value) =>
+            value === false ||
+            (typeof value === 'string' && /^[A-Za-z0-9+/=_-]{32,128}$/.test(value)),
+          'a SHA-256 in base64 or hex, or false',
+        ),
+      ),
+      fields: optional(plainRecord),
+      retries: optional(number(0, 20), 3),
+      retryDelaysMs: optional(array(duration(), 1, 20), [1_000, 2_000, 5_000]),
+      idleTimeoutMs: optional(duration(1), 60_000),
+      idempotencyKey: optional(string(1, 200)),
+      storageOrigins: storageOrigins(),
+      signal: optional(is<AbortSignal>(isAbortSignalLike, 'an AbortSignal')),
+      on: optional(object({ stage: listener(), progress: listener(), retry: listener() })),
+      transport: optional(oneOf('auto', 'xhr', 'fetch'), 'auto'),
+      fetch: optional(func<typeof fetch>('a fetch function')),
+      clock: optional(clockCheck),
+    }),
+    input,
+    'uploadFile()',
+  );
 }

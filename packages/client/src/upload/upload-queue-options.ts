@@ -1,18 +1,29 @@
 /** Options and records of {@link createUploadQueue}, validated apart from the behaviour. */
 import type { BallastError, Clock } from '@ballast/core';
-import { parseOptions, type StandardSchemaV1, v } from '@ballast/core/adapter-kit';
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client } from '../fetch/create-client.js';
+import {
+  array,
+  clockCheck,
+  duration,
+  func,
+  number,
+  object,
+  oneOf,
+  optional,
+  parseOptions,
+  plainRecord,
+  string,
+} from '../options/option-checks.js';
 import type { QueueStorage } from '../queue/queue-storage.js';
 import type { QueuedWriteError } from '../queue/queued-write.js';
 import {
   clientSchema,
   connectivitySchema,
-  isObject,
   queueStorageSchema,
 } from '../queue/shared-option-schemas.js';
 import type { UploadProgress } from './put-blob.js';
-import { storageOriginsSchema } from './upload-options.js';
+import { listener, storageOrigins } from './upload-options.js';
 
 /**
  * One file waiting in an upload queue, with its bytes (IndexedDB stores a Blob as is).
@@ -125,53 +136,48 @@ type Defaulted =
 export type ParsedUploadQueueOptions = Omit<UploadQueueOptions, Defaulted> &
   Required<Pick<UploadQueueOptions, Defaulted>>;
 
-const listener = () => v.optional(v.func<(event: never) => void>('a listener'));
-const plainRecord = v.custom<Record<string, unknown>>(
-  (value) => isObject(value) && !Array.isArray(value),
-  'an object',
-);
-
-const uploadQueueOptionsSchema = v.object({
-  requestUrl: v.string({ minLength: 1, maxLength: 2_000 }),
-  confirmUrl: v.string({ minLength: 1, maxLength: 2_000 }),
-  client: v.optional(clientSchema),
-  storage: v.optional(queueStorageSchema),
-  name: v.optional(v.string({ minLength: 1, maxLength: 200 }), 'ballast-uploads'),
-  connectivity: v.optional(connectivitySchema),
-  retryDelaysMs: v.optional(
-    v.array(v.durationMs(), { minLength: 1, maxLength: 50 }),
-    [5_000, 15_000, 60_000],
-  ),
-  flushIntervalMs: v.optional(v.durationMs({ min: 100 }), 30_000),
-  retries: v.optional(v.number({ min: 0, max: 20, integer: true }), 3),
-  idleTimeoutMs: v.optional(v.durationMs({ min: 1 }), 60_000),
-  transport: v.optional(v.literal('auto', 'xhr', 'fetch'), 'auto'),
-  fetch: v.optional(v.func<typeof fetch>('a fetch function')),
-  storageOrigins: storageOriginsSchema,
-  on: v.optional(
-    v.object({
-      change: listener(),
-      progress: listener(),
-      uploaded: listener(),
-      failed: listener(),
-    }),
-  ),
-  clock: v.optional(v.clock()),
-}) as StandardSchemaV1<unknown, ParsedUploadQueueOptions>;
-
 /** Validates {@link createUploadQueue}'s options and applies the defaults. */
 export function parseUploadQueueOptions(input: unknown): ParsedUploadQueueOptions {
-  return parseOptions(uploadQueueOptionsSchema, input, 'createUploadQueue()');
+  return parseOptions(
+    object({
+      requestUrl: string(1, 2_000),
+      confirmUrl: string(1, 2_000),
+      client: optional(clientSchema),
+      storage: optional(queueStorageSchema),
+      name: optional(string(1, 200), 'ballast-uploads'),
+      connectivity: optional(connectivitySchema),
+      retryDelaysMs: optional(array(duration(), 1, 50), [5_000, 15_000, 60_000]),
+      flushIntervalMs: optional(duration(100), 30_000),
+      retries: optional(number(0, 20), 3),
+      idleTimeoutMs: optional(duration(1), 60_000),
+      transport: optional(oneOf('auto', 'xhr', 'fetch'), 'auto'),
+      fetch: optional(func<typeof fetch>('a fetch function')),
+      storageOrigins: storageOrigins(),
+      on: optional(
+        object({
+          change: listener(),
+          progress: listener(),
+          uploaded: listener(),
+          failed: listener(),
+        }),
+      ),
+      clock: optional(clockCheck),
+    }),
+    input,
+    'createUploadQueue()',
+  );
 }
-
-const addUploadSchema = v.object({
-  name: v.optional(v.string({ maxLength: 1_000 })),
-  contentType: v.optional(v.string({ minLength: 1, maxLength: 255 })),
-  fields: v.optional(plainRecord),
-  meta: v.optional(plainRecord),
-}) as StandardSchemaV1<unknown, AddUploadOptions>;
 
 /** Validates the options of one `add()`. */
 export function parseAddUploadOptions(input: unknown): AddUploadOptions {
-  return parseOptions(addUploadSchema, input, 'UploadQueue.add()');
+  return parseOptions(
+    object({
+      name: optional(string(0, 1_000)),
+      contentType: optional(string(1, 255)),
+      fields: optional(plainRecord),
+      meta: optional(plainRecord),
+    }),
+    input,
+    'UploadQueue.add()',
+  );
 }

@@ -88,7 +88,6 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
     name: config.name,
     storage,
     clock,
-    leaseMs: 30_000,
     lock: 'auto',
   });
 

@@ -1,0 +1,190 @@
+/**
+ * The client's strict option checks: an unknown key, a missing or ill-typed field, a value out
+ * of bounds → `BallastError('INVALID_OPTIONS')` naming the field and the function, with the
+ * messages and `details` core's `parseOptions` + `v` produce for the same input.
+ *
+ * Why not core's `v`: it reaches the client as a namespace object, which bundlers keep whole
+ * (every schema kind, plus the Standard Schema wrapper), and its top-level schema objects are
+ * kept even by a page that never calls their function. These checks are only what the client's
+ * options use, and each option set is built inside the function that parses it, so an unused
+ * one is tree-shaken. Issue 15's bundle target (8 kB for fetch + connectivity + queue) needs it.
+ */
+import { BallastError, type Clock } from '@ballast/core';
+import { isClockLike } from '@ballast/core/adapter-kit';
+
+/** One problem: the dotted field (`retry.reads`, `(options)` for the whole) and what is wrong. */
+export interface OptionIssue {
+  field: string;
+  problem: string;
+}
+
+/** Checks `value` found at `path`, adding problems to `issues`; returns it with defaults applied. */
+export type Check<T> = (value: unknown, path: string, issues: OptionIssue[]) => T;
+
+/** The output type of a check. */
+type Output<C> = C extends Check<infer T> ? T : never;
+
+const report = (issues: OptionIssue[], path: string, problem: string) => {
+  issues.push({ field: path || '(options)', problem });
+};
+
+const child = (path: string, key: string | number) => (path ? `${path}.${key}` : `${key}`);
+
+/** `expected a string, received number`: what a value of the wrong kind gets. */
+function wrongKind(expected: string, value: unknown): string {
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+  return `expected ${expected}, received ${Number.isNaN(value) ? 'NaN' : kind}`;
+}
+
+/** `must be at least 2`, `must have at most 20 items`, or `false` within `min`…`max`. */
+const outOfRange = (size: number, min: number, max: number, unit = '', verb = 'be') =>
+  size < min
+    ? `must ${verb} at least ${min}${unit}`
+    : size > max && `must ${verb} at most ${max}${unit}`;
+
+/**
+ * A value `test` accepts, else `expected <expected>`; when `bounds` is given the value must be
+ * of a kind (the message adds what was received) and `bounds` names what else is wrong, if
+ * anything.
+ */
+export function is<T>(
+  test: (value: unknown) => boolean,
+  expected: string,
+  bounds?: (value: T) => string | false,
+): Check<T> {
+  return (value, path, issues) => {
+    const problem = test(value)
+      ? bounds?.(value as T)
+      : bounds
+        ? wrongKind(expected, value)
+        : `expected ${expected}`;
+    if (problem) report(issues, path, problem);
+    return value as T;
+  };
+}
+
+/** Any function; its signature is TypeScript's business. */
+export const func = <T>(expected: string): Check<T> =>
+  is<T>((value) => typeof value === 'function', expected);
+
+/** A string from `minLength` to `maxLength` characters. */
+export const string = (minLength: number, maxLength: number): Check<string> =>
+  is<string>(
+    (value) => typeof value === 'string',
+    'a string',
+    ({ length }) =>
+      length < minLength && minLength === 1
+        ? 'must not be empty'
+        : outOfRange(length, minLength, maxLength, ' characters'),
+  );
+
+/** A finite number from `min` to `max`, an integer when `integer`. */
+export const number = (
+  min: number,
+  max: number,
+  integer = true,
+  expected = 'a number',
+): Check<number> =>
+  is<number>(Number.isFinite, expected, (value) =>
+    integer && !Number.isInteger(value) ? 'must be an integer' : outOfRange(value, min, max),
+  );
+
+/** A duration in ms from `min` to 2³¹−1 (a longer timer fires at once). */
+export const duration = (min = 0): Check<number> =>
+  number(min, 2_147_483_647, false, 'a duration in ms');
+
+/** One of `values`, compared with `===`. */
+export function oneOf<const T extends string>(...values: T[]): Check<T> {
+  return is<T>(
+    (value) => values.includes(value as T),
+    `one of ${values.map((value) => JSON.stringify(value)).join(', ')}`,
+  );
+}
+
+/** An array of `minLength` to `maxLength` items, each passing `item`; the output is a new array. */
+export function array<T>(item: Check<T>, minLength: number, maxLength: number): Check<T[]> {
+  return (value, path, issues) => {
+    const problem = Array.isArray(value)
+      ? outOfRange(value.length, minLength, maxLength, ' items', 'have')
+      : wrongKind('an array', value);
+    if (problem) report(issues, path, problem);
+    // Array.from, not map: a sparse array's holes are checked (and refused) too.
+    return Array.isArray(value)
+      ? Array.from(value, (entry, index) => item(entry, child(path, index), issues))
+      : (value as T[]);
+  };
+}
+
+/** `undefined` (an absent key) passes, as `fallback` when one is given. */
+export function optional<T>(check: Check<T>): Check<T | undefined>;
+export function optional<T>(check: Check<T>, fallback: NoInfer<T>): Check<T>;
+export function optional<T>(check: Check<T>, fallback?: T): Check<T | undefined> {
+  return (value, path, issues) => (value === undefined ? fallback : check(value, path, issues));
+}
+
+/**
+ * An options object holding the keys of `shape` that have a value; any other key is an
+ * `unknown option`. The input is never changed.
+ */
+export function object<Shape extends Record<string, Check<unknown>>>(
+  shape: Shape,
+): Check<{ [K in keyof Shape]: Output<Shape[K]> }> {
+  return (value, path, issues) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      report(issues, path, wrongKind('an options object', value));
+      return value as never;
+    }
+    const input = value as Record<string, unknown>;
+    for (const key in input) {
+      if (!Object.hasOwn(shape, key)) report(issues, child(path, key), 'unknown option');
+    }
+    const output: Record<string, unknown> = {};
+    for (const key in shape) {
+      const checked = (shape[key] as Check<unknown>)(input[key], child(path, key), issues);
+      if (checked !== undefined) output[key] = checked;
+    }
+    return output as never;
+  };
+}
+
+/**
+ * Runs `check` on `input`; on any problem throws `INVALID_OPTIONS` whose message and
+ * `details.field` name the first one, and `details.issues` lists them all.
+ *
+ * @param where the public function called, for the message (`'createClient()'`).
+ */
+export function parseOptions<T>(check: Check<T>, input: unknown, where: string): T {
+  const issues: OptionIssue[] = [];
+  const output = check(input, '', issues);
+  const [first] = issues;
+  if (first === undefined) return output;
+  throw new BallastError('INVALID_OPTIONS', {
+    message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
+    details: { field: first.field, issues },
+  });
+}
+
+// Value kinds several option sets share. `@__PURE__` lets a bundler drop one no kept code uses.
+
+/** Whether `value` is a non-null object. */
+export const isObject = (value: unknown): value is object =>
+  typeof value === 'object' && value !== null;
+
+/** A `Clock` (`now`, `sleep`, `setTimer`), by shape so test doubles are accepted. */
+export const clockCheck: Check<Clock> = /* @__PURE__ */ is<Clock>(
+  isClockLike,
+  'a Clock (now, sleep, setTimer)',
+);
+
+/** Header names to string values. */
+export const headerRecord: Check<Record<string, string>> = /* @__PURE__ */ is<
+  Record<string, string>
+>(
+  (value) => isObject(value) && Object.values(value).every((item) => typeof item === 'string'),
+  'a record of header names to string values',
+);
+
+/** A plain object (not an array), e.g. a write's `meta`. */
+export const plainRecord: Check<Record<string, unknown>> = /* @__PURE__ */ is<
+  Record<string, unknown>
+>((value) => isObject(value) && !Array.isArray(value), 'an object');
