@@ -5,8 +5,9 @@
  * processes can share the table.
  *
  * Statement budget: a first execution costs 2 statements (the claim and the completion) and a
- * replay costs 1 (the claim, which returns the recorded row). A takeover, or a claim that loses
- * an insert race to a transaction committed after its snapshot, costs one or two more.
+ * replay costs 1 (the claim, which returns the recorded row). A takeover costs one more. The claim
+ * and the completion are calls of PL/pgSQL functions created by the migration
+ * (idempotency-functions.ts), whose plans Postgres caches per connection.
  */
 import type {
   ClaimOutcome,
@@ -32,19 +33,14 @@ interface KeyRow {
 // float8 arrives as a number from pg; a driver that hands it over as text still reads right.
 const epochMs = (value: number | string) => Number(value);
 
-/** A timestamptz column as whole epoch milliseconds (float8): a number to pg, no date to parse. */
-const epochMsOf = (column: 'lease_expires_at' | 'expires_at') =>
-  sql.raw(`round(extract(epoch from ${column}) * 1000)::float8`);
-
 // A claim is retried only when the row changes between two statements (another claimant took
 // it over or it was deleted); each retry sees newer committed state, so a handful suffices.
 const maxClaimRounds = 5;
 
 /**
- * Claims a key. Statement 1 inserts the row or, when the key exists, returns the existing row
- * from the same statement (a data-modifying CTE's outer query reads the pre-insert snapshot), so
- * a replay never needs a second round trip. ON CONFLICT DO NOTHING writes nothing on a
- * conflict, so a replay is a read: no tuple version, no WAL flush.
+ * Claims a key. Statement 1 (the claim function) inserts the row or, when the key exists,
+ * returns the existing row, so a replay never needs a second round trip. ON CONFLICT DO NOTHING
+ * writes nothing on a conflict, so a replay is a read: no tuple version, no WAL flush.
  */
 export async function claimKey(
   db: QueryExecutorProvider,
@@ -57,28 +53,14 @@ export async function claimKey(
   const expiresAt = new Date(request.expiresAt);
   let last: KeyRow | undefined;
   for (let round = 0; round < maxClaimRounds; round++) {
+    // One call: inserts the key or returns its row, reading afresh a row committed after the
+    // statement's snapshot (see idempotency-functions.ts).
     const { rows } = await sql<KeyRow>`
-      WITH inserted AS (
-        INSERT INTO ${table.ref}
-          (scope, key, fingerprint, state, owner_token, lease_expires_at, expires_at, created_at)
-        VALUES (${scope}, ${key}, ${fingerprint}, 'in_flight', ${ownerToken},
-          ${leaseExpiresAt}, ${expiresAt}, ${now})
-        ON CONFLICT (scope, key) DO NOTHING
-        RETURNING true AS inserted, fingerprint, state, NULL::json AS result,
-          ${epochMsOf('lease_expires_at')} AS lease_expires_ms, ${epochMsOf('expires_at')} AS expires_ms
-      )
-      SELECT * FROM inserted
-      UNION ALL
-      SELECT false, fingerprint, state, CASE WHEN state = 'completed' THEN result END,
-        ${epochMsOf('lease_expires_at')}, ${epochMsOf('expires_at')}
-      FROM ${table.ref} WHERE scope = ${scope} AND key = ${key}`.execute(db);
-    let row = rows[0];
-    if (row === undefined) {
-      // The conflicting row was committed after this statement's snapshot (a concurrent
-      // claimant, or a transaction-bound duplicate that waited on the row): read it afresh.
-      row = (await readKey(db, table, scope, key)) ?? undefined;
-      if (row === undefined) continue;
-    }
+      SELECT * FROM ${table.claimFunction}(${scope}, ${key}, ${fingerprint}, ${ownerToken},
+        ${leaseExpiresAt}, ${expiresAt}, ${now})`.execute(db);
+    const row = rows[0];
+    // Deleted between the two reads (an expired record swept): go round again.
+    if (row === undefined) continue;
     if (row.inserted) return { kind: 'claimed', takeover: false };
     last = row;
     const expired = epochMs(row.expires_ms) <= request.now;
@@ -115,20 +97,6 @@ export async function claimKey(
   return outcomeOf(last);
 }
 
-async function readKey(
-  db: QueryExecutorProvider,
-  table: ResolvedIdempotencyTable,
-  scope: string,
-  key: string,
-): Promise<KeyRow | undefined> {
-  const { rows } = await sql<KeyRow>`
-    SELECT false AS inserted, fingerprint, state,
-      CASE WHEN state = 'completed' THEN result END AS result,
-      ${epochMsOf('lease_expires_at')} AS lease_expires_ms, ${epochMsOf('expires_at')} AS expires_ms
-    FROM ${table.ref} WHERE scope = ${scope} AND key = ${key}`.execute(db);
-  return rows[0];
-}
-
 function outcomeOf(row: KeyRow): ClaimOutcome {
   if (row.state === 'completed') {
     return { kind: 'completed', fingerprint: row.fingerprint, result: row.result };
@@ -146,9 +114,9 @@ export function resultJsonOf(request: CompleteRequest): string {
 }
 
 /**
- * Records the result: a compare-and-set on the owner token (fencing). When nothing matched, one
- * more read tells a completion this owner already wrote (a retried record whose first answer
- * was lost: true) from a takeover (false); it costs nothing on the normal path.
+ * Records the result: a compare-and-set on the owner token (fencing), one call of the completion
+ * function. When nothing matched, it tells a completion this owner already wrote (a retried
+ * record whose first answer was lost: true) from a takeover (false).
  */
 export async function completeKey(
   db: QueryExecutorProvider,
@@ -156,33 +124,17 @@ export async function completeKey(
   request: CompleteRequest,
   result: string = resultJsonOf(request),
 ): Promise<boolean> {
-  const now = new Date(request.now);
-  // The expiry set by the claim (claim time + TTL) is kept when the requested one is within a
-  // minute of it (the operation was short): expires_at is indexed, and leaving it unchanged
-  // makes the completion a HOT update (same page, no index writes).
-  const expiresAt = new Date(request.expiresAt);
-  const { rows } = await sql`
-    UPDATE ${table.ref} SET
-      state = 'completed',
-      result = ${result}::json,
-      expires_at = CASE
-        WHEN ${expiresAt}::timestamptz - expires_at BETWEEN interval '-1 minute' AND interval '1 minute'
-        THEN expires_at ELSE ${expiresAt}::timestamptz END,
-      completed_at = ${now}
-    WHERE scope = ${request.scope} AND key = ${request.key}
-      AND state = 'in_flight' AND owner_token = ${request.ownerToken} AND expires_at > ${now}
-    RETURNING 1 AS done`.execute(db);
-  if (rows.length === 1) return true;
-  const mine = await sql`
-    SELECT 1 AS done FROM ${table.ref}
-    WHERE scope = ${request.scope} AND key = ${request.key}
-      AND state = 'completed' AND owner_token = ${request.ownerToken}`.execute(db);
-  return mine.rows.length === 1;
+  const { rows } = await sql<{ done: boolean }>`
+    SELECT ${table.completeFunction}(${request.scope}, ${request.key}, ${request.ownerToken},
+      ${result}::json, ${new Date(request.now)}, ${new Date(request.expiresAt)}) AS done`.execute(
+    db,
+  );
+  return rows[0]?.done === true;
 }
 
 /**
- * Reads nothing but names every column the store uses, so a missing table, schema or column
- * fails here (at start-up) rather than on the first keyed request.
+ * Reads nothing but names every column and function the store uses, so a missing table, schema,
+ * column or function fails here (at start-up) rather than on the first keyed request.
  */
 export async function checkIdempotencyTable(
   db: QueryExecutorProvider,
@@ -192,6 +144,10 @@ export async function checkIdempotencyTable(
     SELECT scope, key, fingerprint, state, owner_token, result, lease_expires_at, expires_at,
       takeovers, created_at, completed_at
     FROM ${table.ref} LIMIT 0`.execute(db);
+  // A table migrated before the functions existed: 42883 (undefined_function), not migrated.
+  await sql`SELECT ${table.claimSignature}::regprocedure, ${table.completeSignature}::regprocedure`.execute(
+    db,
+  );
 }
 
 /** Gives an in-flight key back, only when `ownerToken` still holds it. */
