@@ -40,47 +40,40 @@ const epochMsOf = (column: string) => `round(extract(epoch from ${column}) * 100
 /**
  * `CREATE OR REPLACE FUNCTION` for the claim and the completion of `table` (quoted, qualified).
  * Column references are qualified throughout (`#variable_conflict use_column` as well), so the
- * output columns, which share names with table columns, never shadow them.
+ * output parameters, which share names with table columns, never shadow them. Both return one
+ * row (no set-returning function, so no tuple store per call).
  */
 export function idempotencyFunctionStatements(
   table: string,
   names: IdempotencyFunctionNames,
 ): string[] {
-  const keyRow = `t.fingerprint, t.state, CASE WHEN t.state = 'completed' THEN t.result END,
-      ${epochMsOf('t.lease_expires_at')}, ${epochMsOf('t.expires_at')}`;
   return [
-    // Inserts the key in flight or, when it exists, returns the existing row from the same
-    // statement (a data-modifying CTE's outer query reads the pre-insert snapshot), so a replay
-    // costs one call. ON CONFLICT DO NOTHING writes nothing on a conflict: a replay is a read.
-    // When the conflicting row was committed after that statement's snapshot (a concurrent
-    // claimant, or a transaction-bound duplicate that waited on it), a second statement, with a
-    // snapshot of its own, reads it.
+    // Inserts the key in flight; when it exists (ON CONFLICT DO NOTHING writes nothing, so a
+    // replay is a read), a second statement reads it. In READ COMMITTED that statement has a
+    // snapshot of its own, so it also sees a row committed while the INSERT waited on it (a
+    // concurrent claimant, or a transaction-bound duplicate). One row out: `inserted` true, or
+    // the existing row, or all NULL when it was deleted in between (the caller claims again).
     `CREATE OR REPLACE FUNCTION ${names.claim}(
   p_scope text, p_key text, p_fingerprint text, p_owner_token text,
-  p_lease_expires_at timestamptz, p_expires_at timestamptz, p_now timestamptz)
-RETURNS TABLE (inserted boolean, fingerprint text, state text, result json,
-  lease_expires_ms float8, expires_ms float8)
+  p_lease_expires_at timestamptz, p_expires_at timestamptz, p_now timestamptz,
+  OUT inserted boolean, OUT fingerprint text, OUT state text, OUT result json,
+  OUT lease_expires_ms float8, OUT expires_ms float8)
 LANGUAGE plpgsql VOLATILE AS $function$
 #variable_conflict use_column
 BEGIN
-  RETURN QUERY
-    WITH claimed AS (
-      INSERT INTO ${table} AS t
-        (scope, key, fingerprint, state, owner_token, lease_expires_at, expires_at, created_at)
-      VALUES (p_scope, p_key, p_fingerprint, 'in_flight', p_owner_token,
-        p_lease_expires_at, p_expires_at, p_now)
-      ON CONFLICT (scope, key) DO NOTHING
-      RETURNING true, t.fingerprint, t.state, NULL::json,
-        ${epochMsOf('t.lease_expires_at')}, ${epochMsOf('t.expires_at')}
-    )
-    SELECT * FROM claimed
-    UNION ALL
-    SELECT false, ${keyRow}
-    FROM ${table} AS t WHERE t.scope = p_scope AND t.key = p_key;
-  IF NOT FOUND THEN
-    RETURN QUERY SELECT false, ${keyRow}
-      FROM ${table} AS t WHERE t.scope = p_scope AND t.key = p_key;
+  INSERT INTO ${table} AS t
+    (scope, key, fingerprint, state, owner_token, lease_expires_at, expires_at, created_at)
+  VALUES (p_scope, p_key, p_fingerprint, 'in_flight', p_owner_token,
+    p_lease_expires_at, p_expires_at, p_now)
+  ON CONFLICT (scope, key) DO NOTHING;
+  IF FOUND THEN
+    inserted := true;
+    RETURN;
   END IF;
+  SELECT false, t.fingerprint, t.state, CASE WHEN t.state = 'completed' THEN t.result END,
+    ${epochMsOf('t.lease_expires_at')}, ${epochMsOf('t.expires_at')}
+  INTO inserted, fingerprint, state, result, lease_expires_ms, expires_ms
+  FROM ${table} AS t WHERE t.scope = p_scope AND t.key = p_key;
 END
 $function$`,
     // A compare-and-set on the owner token (fencing). The expiry set by the claim is kept when

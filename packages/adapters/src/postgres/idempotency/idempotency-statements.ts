@@ -20,9 +20,12 @@ import { type QueryExecutorProvider, sql } from 'kysely';
 import { deleteInBatches } from '../delete-in-batches.js';
 import type { ResolvedIdempotencyTable } from './idempotency-table.js';
 
-/** A key's row as a claim reads it; times as epoch milliseconds, so no date is parsed. */
+/**
+ * A key's row as the claim function returns it; times as epoch milliseconds, so no date is
+ * parsed. `inserted` is null when the row vanished between the function's two statements.
+ */
 interface KeyRow {
-  readonly inserted: boolean;
+  readonly inserted: boolean | null;
   readonly fingerprint: string;
   readonly state: 'in_flight' | 'completed';
   readonly result: unknown;
@@ -53,14 +56,13 @@ export async function claimKey(
   const expiresAt = new Date(request.expiresAt);
   let last: KeyRow | undefined;
   for (let round = 0; round < maxClaimRounds; round++) {
-    // One call: inserts the key or returns its row, reading afresh a row committed after the
-    // statement's snapshot (see idempotency-functions.ts).
+    // One call: inserts the key or returns its row (see idempotency-functions.ts).
     const { rows } = await sql<KeyRow>`
       SELECT * FROM ${table.claimFunction}(${scope}, ${key}, ${fingerprint}, ${ownerToken},
         ${leaseExpiresAt}, ${expiresAt}, ${now})`.execute(db);
     const row = rows[0];
-    // Deleted between the two reads (an expired record swept): go round again.
-    if (row === undefined) continue;
+    // Deleted between the insert and the read (released, or an expired record swept): again.
+    if (row === undefined || row.inserted === null) continue;
     if (row.inserted) return { kind: 'claimed', takeover: false };
     last = row;
     const expired = epochMs(row.expires_ms) <= request.now;
