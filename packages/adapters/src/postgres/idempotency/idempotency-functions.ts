@@ -16,6 +16,8 @@
 export interface IdempotencyFunctionNames {
   readonly claim: string;
   readonly complete: string;
+  readonly claimBatch: string;
+  readonly completeBatch: string;
 }
 
 /** The argument types of each function, for a `regprocedure` look-up (the start-up check). */
@@ -31,7 +33,12 @@ export function idempotencyFunctionNames(
 ): IdempotencyFunctionNames {
   const qualified = (name: string) =>
     schema === undefined ? quote(name) : `${quote(schema)}.${quote(name)}`;
-  return { claim: qualified(`${tableName}_claim`), complete: qualified(`${tableName}_complete`) };
+  return {
+    claim: qualified(`${tableName}_claim`),
+    complete: qualified(`${tableName}_complete`),
+    claimBatch: qualified(`${tableName}_claim_batch`),
+    completeBatch: qualified(`${tableName}_complete_batch`),
+  };
 }
 
 /** The table's lease and expiry as whole epoch milliseconds: a number to pg, no date to parse. */
@@ -104,6 +111,35 @@ BEGIN
     SELECT 1 FROM ${table} AS t
     WHERE t.scope = p_scope AND t.key = p_key
       AND t.state = 'completed' AND t.owner_token = p_owner_token);
+END
+$function$`,
+    // Several claims in one statement (the store batches concurrent ones, see
+    // statement-batcher.ts): the claim function for each element, in the given order, each of
+    // its statements with a snapshot of its own, as if sent one by one. One commit for all.
+    `CREATE OR REPLACE FUNCTION ${names.claimBatch}(
+  p_scope text[], p_key text[], p_fingerprint text[], p_owner_token text[],
+  p_lease_expires_at timestamptz[], p_expires_at timestamptz[], p_now timestamptz[])
+RETURNS TABLE (ordinal integer, inserted boolean, fingerprint text, state text, result json,
+  lease_expires_ms float8, expires_ms float8)
+LANGUAGE plpgsql VOLATILE AS $function$
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(p_key, 1), 0) LOOP
+    RETURN QUERY SELECT i, c.* FROM ${names.claim}(p_scope[i], p_key[i], p_fingerprint[i],
+      p_owner_token[i], p_lease_expires_at[i], p_expires_at[i], p_now[i]) AS c;
+  END LOOP;
+END
+$function$`,
+    // Several completions in one statement: the completion function for each element.
+    `CREATE OR REPLACE FUNCTION ${names.completeBatch}(
+  p_scope text[], p_key text[], p_owner_token text[], p_result json[],
+  p_now timestamptz[], p_expires_at timestamptz[])
+RETURNS TABLE (ordinal integer, done boolean)
+LANGUAGE plpgsql VOLATILE AS $function$
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(p_key, 1), 0) LOOP
+    RETURN QUERY SELECT i, ${names.complete}(p_scope[i], p_key[i], p_owner_token[i],
+      p_result[i], p_now[i], p_expires_at[i]);
+  END LOOP;
 END
 $function$`,
   ];

@@ -24,7 +24,7 @@ import type { ResolvedIdempotencyTable } from './idempotency-table.js';
  * A key's row as the claim function returns it; times as epoch milliseconds, so no date is
  * parsed. `inserted` is null when the row vanished between the function's two statements.
  */
-interface KeyRow {
+export interface KeyRow {
   readonly inserted: boolean | null;
   readonly fingerprint: string;
   readonly state: 'in_flight' | 'completed';
@@ -44,11 +44,15 @@ const maxClaimRounds = 5;
  * Claims a key. Statement 1 (the claim function) inserts the row or, when the key exists,
  * returns the existing row, so a replay never needs a second round trip. ON CONFLICT DO NOTHING
  * writes nothing on a conflict, so a replay is a read: no tuple version, no WAL flush.
+ * `firstRound` runs that first call another way (the store's batch); the rare later rounds,
+ * which must see the state after a takeover race, always go alone.
  */
 export async function claimKey(
   db: QueryExecutorProvider,
   table: ResolvedIdempotencyTable,
   request: ClaimRequest,
+  firstRound: (request: ClaimRequest) => Promise<KeyRow | undefined> = (first) =>
+    claimRow(db, table, first),
 ): Promise<ClaimOutcome> {
   const { scope, key, fingerprint, ownerToken } = request;
   const now = new Date(request.now);
@@ -56,11 +60,7 @@ export async function claimKey(
   const expiresAt = new Date(request.expiresAt);
   let last: KeyRow | undefined;
   for (let round = 0; round < maxClaimRounds; round++) {
-    // One call: inserts the key or returns its row (see idempotency-functions.ts).
-    const { rows } = await sql<KeyRow>`
-      SELECT * FROM ${table.claimFunction}(${scope}, ${key}, ${fingerprint}, ${ownerToken},
-        ${leaseExpiresAt}, ${expiresAt}, ${now})`.execute(db);
-    const row = rows[0];
+    const row = round === 0 ? await firstRound(request) : await claimRow(db, table, request);
     // Deleted between the insert and the read (released, or an expired record swept): again.
     if (row === undefined || row.inserted === null) continue;
     if (row.inserted) return { kind: 'claimed', takeover: false };
@@ -97,6 +97,90 @@ export async function claimKey(
   // seen, which is in flight or completed by someone else.
   if (last === undefined) return { kind: 'in-flight', fingerprint, leaseExpiresAt: request.now };
   return outcomeOf(last);
+}
+
+/** One call of the claim function: inserts the key or returns its row. */
+async function claimRow(
+  db: QueryExecutorProvider,
+  table: ResolvedIdempotencyTable,
+  request: ClaimRequest,
+): Promise<KeyRow | undefined> {
+  const { rows } = await sql<KeyRow>`
+    SELECT * FROM ${table.claimFunction}(${request.scope}, ${request.key}, ${request.fingerprint},
+      ${request.ownerToken}, ${new Date(request.leaseExpiresAt)}, ${new Date(request.expiresAt)},
+      ${new Date(request.now)})`.execute(db);
+  return rows[0];
+}
+
+// A batch runs in (scope, key) order, so two concurrent batches that share keys wait on each
+// other's uncommitted inserts in the same order and never deadlock.
+function inKeyOrder<T extends { readonly scope: string; readonly key: string }>(
+  items: readonly T[],
+): number[] {
+  return items
+    .map((_, index) => index)
+    .sort((a, b) => {
+      const left = items[a] as T;
+      const right = items[b] as T;
+      if (left.scope !== right.scope) return left.scope < right.scope ? -1 : 1;
+      return left.key < right.key ? -1 : left.key > right.key ? 1 : a - b;
+    });
+}
+
+/**
+ * The first claim round of several requests in one statement (one round trip, one commit):
+ * each request's row, in the order given, exactly as {@link claimKey}'s first call returns it.
+ */
+export async function claimRowsInBatch(
+  db: QueryExecutorProvider,
+  table: ResolvedIdempotencyTable,
+  requests: readonly ClaimRequest[],
+): Promise<Array<KeyRow | undefined>> {
+  if (requests.length === 1) return [await claimRow(db, table, requests[0] as ClaimRequest)];
+  const order = inKeyOrder(requests);
+  const sorted = order.map((index) => requests[index] as ClaimRequest);
+  const { rows } = await sql<KeyRow & { ordinal: number }>`
+    SELECT * FROM ${table.claimBatchFunction}(
+      ${sorted.map((r) => r.scope)}::text[], ${sorted.map((r) => r.key)}::text[],
+      ${sorted.map((r) => r.fingerprint)}::text[], ${sorted.map((r) => r.ownerToken)}::text[],
+      ${sorted.map((r) => new Date(r.leaseExpiresAt))}::timestamptz[],
+      ${sorted.map((r) => new Date(r.expiresAt))}::timestamptz[],
+      ${sorted.map((r) => new Date(r.now))}::timestamptz[])`.execute(db);
+  const result: Array<KeyRow | undefined> = new Array(requests.length);
+  for (const row of rows) result[order[row.ordinal - 1] as number] = row;
+  return result;
+}
+
+/** A completion and its result, encoded as JSON text. */
+export interface CompletionItem {
+  readonly request: CompleteRequest;
+  readonly result: string;
+}
+
+/**
+ * Several completions in one statement (one round trip, one commit): each one's answer, in the
+ * order given, exactly as {@link completeKey} answers it.
+ */
+export async function completeKeysInBatch(
+  db: QueryExecutorProvider,
+  table: ResolvedIdempotencyTable,
+  items: readonly CompletionItem[],
+): Promise<boolean[]> {
+  if (items.length === 1) {
+    const only = items[0] as CompletionItem;
+    return [await completeKey(db, table, only.request, only.result)];
+  }
+  const order = inKeyOrder(items.map((item) => item.request));
+  const sorted = order.map((index) => items[index] as CompletionItem);
+  const { rows } = await sql<{ ordinal: number; done: boolean }>`
+    SELECT * FROM ${table.completeBatchFunction}(
+      ${sorted.map((i) => i.request.scope)}::text[], ${sorted.map((i) => i.request.key)}::text[],
+      ${sorted.map((i) => i.request.ownerToken)}::text[], ${sorted.map((i) => i.result)}::json[],
+      ${sorted.map((i) => new Date(i.request.now))}::timestamptz[],
+      ${sorted.map((i) => new Date(i.request.expiresAt))}::timestamptz[])`.execute(db);
+  const done: boolean[] = new Array(items.length).fill(false);
+  for (const row of rows) done[order[row.ordinal - 1] as number] = row.done === true;
+  return done;
 }
 
 function outcomeOf(row: KeyRow): ClaimOutcome {

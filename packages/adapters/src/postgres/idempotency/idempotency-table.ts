@@ -44,6 +44,9 @@ export interface ResolvedIdempotencyTable {
   readonly claimFunction: RawBuilder<unknown>;
   /** The completion function, quoted and qualified, for raw statements. */
   readonly completeFunction: RawBuilder<unknown>;
+  /** The batch forms of both (arrays in, one row per element out). */
+  readonly claimBatchFunction: RawBuilder<unknown>;
+  readonly completeBatchFunction: RawBuilder<unknown>;
   /** The functions' signatures as text (`name(types)`), which `::regprocedure` resolves. */
   readonly claimSignature: string;
   readonly completeSignature: string;
@@ -63,6 +66,8 @@ export function resolveIdempotencyTable(options: {
     ref: tableRef(options),
     claimFunction: sql.raw(functions.claim),
     completeFunction: sql.raw(functions.complete),
+    claimBatchFunction: sql.raw(functions.claimBatch),
+    completeBatchFunction: sql.raw(functions.completeBatch),
     claimSignature: `${functions.claim}${claimArgumentTypes}`,
     completeSignature: `${functions.complete}${completeArgumentTypes}`,
   };
