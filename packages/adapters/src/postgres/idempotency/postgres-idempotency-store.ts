@@ -65,7 +65,8 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
 /**
  * Idempotency keys in a Postgres table (create it with `migrateIdempotency(db)` or
  * `idempotencyMigrationSql()`). A first execution costs two statements (claim, complete) and a
- * replay one.
+ * replay one; under load, concurrent claims (and completions) share one statement and one
+ * commit, each with the outcome it would have had alone.
  *
  * @example
  * ```ts
