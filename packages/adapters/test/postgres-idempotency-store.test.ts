@@ -190,10 +190,12 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
   it('batches concurrent claims and completions into a few statements, with the outcomes of one-by-one calls', async () => {
     const store = new PostgresIdempotencyStore({ db, schema });
     const now = Date.now();
-    const keys = Array.from({ length: 30 }, (_, index) => `batch-${now}-${index}`);
+    // Characters an array literal must escape, in keys and in the scope.
+    const keys = Array.from({ length: 30 }, (_, index) => `batch-${now}-${index} "{a,b}" \\ NULL`);
+    const scope = 'batch "{,}" \\';
     const claim = (key: string, ownerToken: string, fingerprint = 'fp') =>
       store.claim({
-        scope: 'batch',
+        scope,
         key,
         fingerprint,
         ownerToken,
@@ -222,7 +224,7 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
     counter.statements = 0;
     const complete = (key: string, ownerToken: string) =>
       store.complete({
-        scope: 'batch',
+        scope,
         key,
         ownerToken,
         result: { key, quote: 'a "b" \\ c' },
