@@ -81,6 +81,44 @@ describeWith(
       expect(isBallastError(error, 'IDEMPOTENCY_STORE_NOT_MIGRATED')).toBe(true);
     });
 
+    it('a table migrated before the claim/complete functions existed is NOT_MIGRATED until migrated again', async () => {
+      const tableName = 'before_functions';
+      await migrateIdempotency(db, { schema, tableName });
+      // What an earlier version's migration left: the table without its functions.
+      await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_claim`)}`.execute(db);
+      await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_complete`)}`.execute(db);
+      const store = new PostgresIdempotencyStore({ db, schema, tableName });
+      const notMigrated = { code: 'IDEMPOTENCY_STORE_NOT_MIGRATED', status: 500 };
+      expect(await rejectionOf(store.check())).toMatchObject(notMigrated);
+      const now = Date.now();
+      const claim = {
+        ...request,
+        key: 'before-functions',
+        ownerToken: 'owner',
+        now,
+        leaseExpiresAt: now + 30_000,
+        expiresAt: now + 60_000,
+      };
+      expect(await rejectionOf(store.claim(claim))).toMatchObject(notMigrated);
+      const operation = vi.fn(async () => 'x');
+      expect(
+        await rejectionOf(withIdempotency(db, { ...request, schema, tableName }, operation)),
+      ).toMatchObject(notMigrated);
+      expect(operation).not.toHaveBeenCalled();
+
+      await migrateIdempotency(db, { schema, tableName });
+      await expect(store.check()).resolves.toBeUndefined();
+      expect(await store.claim(claim)).toEqual({ kind: 'claimed', takeover: false });
+      expect(
+        await store.complete({ ...claim, result: { ok: true }, expiresAt: now + 60_000 }),
+      ).toBe(true);
+      expect(await store.claim({ ...claim, ownerToken: 'other', now: now + 1 })).toEqual({
+        kind: 'completed',
+        fingerprint: 'fp',
+        result: { ok: true },
+      });
+    });
+
     it("withIdempotency() lets the operation's own error through unchanged", async () => {
       await migrateIdempotency(db, { schema });
       const failure = Object.assign(new Error('duplicate key'), { code: '23505' });

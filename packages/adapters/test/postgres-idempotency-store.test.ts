@@ -187,6 +187,128 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
     expect(outcomes.filter((o) => o.kind === 'claimed')).toHaveLength(1);
   });
 
+  it('batches concurrent claims and completions into a few statements, with the outcomes of one-by-one calls', async () => {
+    const store = new PostgresIdempotencyStore({ db, schema });
+    const now = Date.now();
+    // Characters an array literal must escape, in keys and in the scope.
+    const keys = Array.from({ length: 30 }, (_, index) => `batch-${now}-${index} "{a,b}" \\ NULL`);
+    const scope = 'batch "{,}" \\';
+    const claim = (key: string, ownerToken: string, fingerprint = 'fp') =>
+      store.claim({
+        scope,
+        key,
+        fingerprint,
+        ownerToken,
+        now,
+        leaseExpiresAt: now + 30_000,
+        expiresAt: now + hour,
+      });
+    counter.statements = 0;
+    // Each key twice (the second with another fingerprint for every third key), all at once.
+    const outcomes = await Promise.all(
+      keys.flatMap((key, index) => [
+        claim(key, `first-${key}`),
+        claim(key, `second-${key}`, index % 3 === 0 ? 'other-fp' : 'fp'),
+      ]),
+    );
+    expect(counter.statements).toBeLessThan(10);
+    keys.forEach((_, index) => {
+      const pair = [outcomes[2 * index], outcomes[2 * index + 1]];
+      expect(pair.filter((outcome) => outcome?.kind === 'claimed')).toHaveLength(1);
+      expect(pair.filter((outcome) => outcome?.kind === 'in-flight')).toHaveLength(1);
+    });
+    const winners = keys.map((key, index) =>
+      outcomes[2 * index]?.kind === 'claimed' ? `first-${key}` : `second-${key}`,
+    );
+
+    counter.statements = 0;
+    const complete = (key: string, ownerToken: string) =>
+      store.complete({
+        scope,
+        key,
+        ownerToken,
+        result: { key, quote: 'a "b" \\ c' },
+        now: now + 1,
+        expiresAt: now + 1 + hour,
+      });
+    const completed = await Promise.all(
+      keys.flatMap((key, index) => [
+        complete(key, winners[index] as string),
+        complete(key, `never-${key}`),
+      ]),
+    );
+    expect(counter.statements).toBeLessThan(10);
+    expect(completed).toEqual(keys.flatMap(() => [true, false]));
+
+    const replays = await Promise.all(keys.map((key) => claim(key, `later-${key}`)));
+    replays.forEach((replay, index) => {
+      expect(replay).toMatchObject({
+        kind: 'completed',
+        result: { key: keys[index], quote: 'a "b" \\ c' },
+      });
+    });
+  });
+
+  it('two processes claiming the same keys in opposite orders never deadlock, and each key has one winner', async () => {
+    const otherPool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
+    const other = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: otherPool }) });
+    const holder = new pg.Client({ connectionString: postgresUrl });
+    await holder.connect();
+    try {
+      const stores = [
+        new PostgresIdempotencyStore({ db, schema }),
+        new PostgresIdempotencyStore({ db: other, schema }),
+      ];
+      const now = Date.now();
+      const claim = (store: PostgresIdempotencyStore, key: string, ownerToken: string) =>
+        store.claim({
+          scope: 'order',
+          key,
+          fingerprint: 'fp',
+          ownerToken,
+          now,
+          leaseExpiresAt: now + 30_000,
+          expiresAt: now + hour,
+        });
+      // An uncommitted claim of two keys holds each store's two running batches, so each
+      // store's next calls queue and leave together, as one batch per store, at the same time.
+      const held = [`hold-1-${now}`, `hold-2-${now}`];
+      await holder.query('BEGIN');
+      for (const key of held) {
+        await holder.query(
+          `INSERT INTO "${schema}".ballast_idempotency_keys
+             (scope, key, fingerprint, state, owner_token, lease_expires_at, expires_at, created_at)
+           VALUES ('order', $1, 'fp', 'in_flight', 'holder', now(), now() + interval '1 hour', now())`,
+          [key],
+        );
+      }
+      const blocked = stores.flatMap((store, index) =>
+        held.map((key) => claim(store, key, `${index}-${key}`)),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const keys = Array.from({ length: 200 }, (_, index) => `order-${now}-${index}`);
+      const claims = stores.flatMap((store, index) =>
+        (index === 0 ? keys : [...keys].reverse()).map((key) =>
+          claim(store, key, `${index}-${key}`).then((outcome) => ({ key, outcome })),
+        ),
+      );
+      await holder.query('COMMIT');
+      expect((await Promise.all(blocked)).map((outcome) => outcome.kind)).toEqual(
+        Array(4).fill('in-flight'),
+      );
+      const outcomes = await Promise.all(claims);
+      for (const key of keys) {
+        const kinds = outcomes
+          .filter((claimed) => claimed.key === key)
+          .map((claimed) => claimed.outcome.kind);
+        expect(kinds.sort()).toEqual(['claimed', 'in-flight']);
+      }
+    } finally {
+      await holder.end();
+      await other.destroy();
+    }
+  });
+
   it('refuses bad options with INVALID_OPTIONS naming the field', () => {
     const attempt = (options: object) => {
       try {

@@ -5,8 +5,9 @@
  * processes can share the table.
  *
  * Statement budget: a first execution costs 2 statements (the claim and the completion) and a
- * replay costs 1 (the claim, which returns the recorded row). A takeover, or a claim that loses
- * an insert race to a transaction committed after its snapshot, costs one or two more.
+ * replay costs 1 (the claim, which returns the recorded row). A takeover costs one more. The claim
+ * and the completion are calls of PL/pgSQL functions created by the migration
+ * (idempotency-functions.ts), whose plans Postgres caches per connection.
  */
 import type {
   ClaimOutcome,
@@ -19,9 +20,12 @@ import { type QueryExecutorProvider, sql } from 'kysely';
 import { deleteInBatches } from '../delete-in-batches.js';
 import type { ResolvedIdempotencyTable } from './idempotency-table.js';
 
-/** A key's row as a claim reads it; times as epoch milliseconds, so no date is parsed. */
-interface KeyRow {
-  readonly inserted: boolean;
+/**
+ * A key's row as the claim function returns it; times as epoch milliseconds, so no date is
+ * parsed. `inserted` is null when the row vanished between the function's two statements.
+ */
+export interface KeyRow {
+  readonly inserted: boolean | null;
   readonly fingerprint: string;
   readonly state: 'in_flight' | 'completed';
   readonly result: unknown;
@@ -32,24 +36,23 @@ interface KeyRow {
 // float8 arrives as a number from pg; a driver that hands it over as text still reads right.
 const epochMs = (value: number | string) => Number(value);
 
-/** A timestamptz column as whole epoch milliseconds (float8): a number to pg, no date to parse. */
-const epochMsOf = (column: 'lease_expires_at' | 'expires_at') =>
-  sql.raw(`round(extract(epoch from ${column}) * 1000)::float8`);
-
 // A claim is retried only when the row changes between two statements (another claimant took
 // it over or it was deleted); each retry sees newer committed state, so a handful suffices.
 const maxClaimRounds = 5;
 
 /**
- * Claims a key. Statement 1 inserts the row or, when the key exists, returns the existing row
- * from the same statement (a data-modifying CTE's outer query reads the pre-insert snapshot), so
- * a replay never needs a second round trip. ON CONFLICT DO NOTHING writes nothing on a
- * conflict, so a replay is a read: no tuple version, no WAL flush.
+ * Claims a key. Statement 1 (the claim function) inserts the row or, when the key exists,
+ * returns the existing row, so a replay never needs a second round trip. ON CONFLICT DO NOTHING
+ * writes nothing on a conflict, so a replay is a read: no tuple version, no WAL flush.
+ * `firstRound` runs that first call another way (the store's batch); the rare later rounds,
+ * which must see the state after a takeover race, always go alone.
  */
 export async function claimKey(
   db: QueryExecutorProvider,
   table: ResolvedIdempotencyTable,
   request: ClaimRequest,
+  firstRound: (request: ClaimRequest) => Promise<KeyRow | undefined> = (first) =>
+    claimRow(db, table, first),
 ): Promise<ClaimOutcome> {
   const { scope, key, fingerprint, ownerToken } = request;
   const now = new Date(request.now);
@@ -57,28 +60,9 @@ export async function claimKey(
   const expiresAt = new Date(request.expiresAt);
   let last: KeyRow | undefined;
   for (let round = 0; round < maxClaimRounds; round++) {
-    const { rows } = await sql<KeyRow>`
-      WITH inserted AS (
-        INSERT INTO ${table.ref}
-          (scope, key, fingerprint, state, owner_token, lease_expires_at, expires_at, created_at)
-        VALUES (${scope}, ${key}, ${fingerprint}, 'in_flight', ${ownerToken},
-          ${leaseExpiresAt}, ${expiresAt}, ${now})
-        ON CONFLICT (scope, key) DO NOTHING
-        RETURNING true AS inserted, fingerprint, state, NULL::json AS result,
-          ${epochMsOf('lease_expires_at')} AS lease_expires_ms, ${epochMsOf('expires_at')} AS expires_ms
-      )
-      SELECT * FROM inserted
-      UNION ALL
-      SELECT false, fingerprint, state, CASE WHEN state = 'completed' THEN result END,
-        ${epochMsOf('lease_expires_at')}, ${epochMsOf('expires_at')}
-      FROM ${table.ref} WHERE scope = ${scope} AND key = ${key}`.execute(db);
-    let row = rows[0];
-    if (row === undefined) {
-      // The conflicting row was committed after this statement's snapshot (a concurrent
-      // claimant, or a transaction-bound duplicate that waited on the row): read it afresh.
-      row = (await readKey(db, table, scope, key)) ?? undefined;
-      if (row === undefined) continue;
-    }
+    const row = round === 0 ? await firstRound(request) : await claimRow(db, table, request);
+    // Deleted between the insert and the read (released, or an expired record swept): again.
+    if (row === undefined || row.inserted === null) continue;
     if (row.inserted) return { kind: 'claimed', takeover: false };
     last = row;
     const expired = epochMs(row.expires_ms) <= request.now;
@@ -115,18 +99,88 @@ export async function claimKey(
   return outcomeOf(last);
 }
 
-async function readKey(
+/** One call of the claim function: inserts the key or returns its row. */
+async function claimRow(
   db: QueryExecutorProvider,
   table: ResolvedIdempotencyTable,
-  scope: string,
-  key: string,
+  request: ClaimRequest,
 ): Promise<KeyRow | undefined> {
   const { rows } = await sql<KeyRow>`
-    SELECT false AS inserted, fingerprint, state,
-      CASE WHEN state = 'completed' THEN result END AS result,
-      ${epochMsOf('lease_expires_at')} AS lease_expires_ms, ${epochMsOf('expires_at')} AS expires_ms
-    FROM ${table.ref} WHERE scope = ${scope} AND key = ${key}`.execute(db);
+    SELECT * FROM ${table.claimFunction}(${request.scope}, ${request.key}, ${request.fingerprint},
+      ${request.ownerToken}, ${new Date(request.leaseExpiresAt)}, ${new Date(request.expiresAt)},
+      ${new Date(request.now)})`.execute(db);
   return rows[0];
+}
+
+// A batch runs in (scope, key) order, so two concurrent batches that share keys wait on each
+// other's uncommitted inserts in the same order and never deadlock.
+function inKeyOrder<T extends { readonly scope: string; readonly key: string }>(
+  items: readonly T[],
+): number[] {
+  return items
+    .map((_, index) => index)
+    .sort((a, b) => {
+      const left = items[a] as T;
+      const right = items[b] as T;
+      if (left.scope !== right.scope) return left.scope < right.scope ? -1 : 1;
+      return left.key < right.key ? -1 : left.key > right.key ? 1 : a - b;
+    });
+}
+
+/**
+ * The first claim round of several requests in one statement (one round trip, one commit):
+ * each request's row, in the order given, exactly as {@link claimKey}'s first call returns it.
+ */
+export async function claimRowsInBatch(
+  db: QueryExecutorProvider,
+  table: ResolvedIdempotencyTable,
+  requests: readonly ClaimRequest[],
+): Promise<Array<KeyRow | undefined>> {
+  if (requests.length === 1) return [await claimRow(db, table, requests[0] as ClaimRequest)];
+  const order = inKeyOrder(requests);
+  const sorted = order.map((index) => requests[index] as ClaimRequest);
+  const { rows } = await sql<KeyRow & { ordinal: number }>`
+    SELECT * FROM ${table.claimBatchFunction}(
+      ${sorted.map((r) => r.scope)}::text[], ${sorted.map((r) => r.key)}::text[],
+      ${sorted.map((r) => r.fingerprint)}::text[], ${sorted.map((r) => r.ownerToken)}::text[],
+      ${sorted.map((r) => new Date(r.leaseExpiresAt))}::timestamptz[],
+      ${sorted.map((r) => new Date(r.expiresAt))}::timestamptz[],
+      ${sorted.map((r) => new Date(r.now))}::timestamptz[])`.execute(db);
+  const result: Array<KeyRow | undefined> = new Array(requests.length);
+  for (const row of rows) result[order[row.ordinal - 1] as number] = row;
+  return result;
+}
+
+/** A completion and its result, encoded as JSON text. */
+export interface CompletionItem {
+  readonly request: CompleteRequest;
+  readonly result: string;
+}
+
+/**
+ * Several completions in one statement (one round trip, one commit): each one's answer, in the
+ * order given, exactly as {@link completeKey} answers it.
+ */
+export async function completeKeysInBatch(
+  db: QueryExecutorProvider,
+  table: ResolvedIdempotencyTable,
+  items: readonly CompletionItem[],
+): Promise<boolean[]> {
+  if (items.length === 1) {
+    const only = items[0] as CompletionItem;
+    return [await completeKey(db, table, only.request, only.result)];
+  }
+  const order = inKeyOrder(items.map((item) => item.request));
+  const sorted = order.map((index) => items[index] as CompletionItem);
+  const { rows } = await sql<{ ordinal: number; done: boolean }>`
+    SELECT * FROM ${table.completeBatchFunction}(
+      ${sorted.map((i) => i.request.scope)}::text[], ${sorted.map((i) => i.request.key)}::text[],
+      ${sorted.map((i) => i.request.ownerToken)}::text[], ${sorted.map((i) => i.result)}::json[],
+      ${sorted.map((i) => new Date(i.request.now))}::timestamptz[],
+      ${sorted.map((i) => new Date(i.request.expiresAt))}::timestamptz[])`.execute(db);
+  const done: boolean[] = new Array(items.length).fill(false);
+  for (const row of rows) done[order[row.ordinal - 1] as number] = row.done === true;
+  return done;
 }
 
 function outcomeOf(row: KeyRow): ClaimOutcome {
@@ -146,9 +200,9 @@ export function resultJsonOf(request: CompleteRequest): string {
 }
 
 /**
- * Records the result: a compare-and-set on the owner token (fencing). When nothing matched, one
- * more read tells a completion this owner already wrote (a retried record whose first answer
- * was lost: true) from a takeover (false); it costs nothing on the normal path.
+ * Records the result: a compare-and-set on the owner token (fencing), one call of the completion
+ * function. When nothing matched, it tells a completion this owner already wrote (a retried
+ * record whose first answer was lost: true) from a takeover (false).
  */
 export async function completeKey(
   db: QueryExecutorProvider,
@@ -156,33 +210,17 @@ export async function completeKey(
   request: CompleteRequest,
   result: string = resultJsonOf(request),
 ): Promise<boolean> {
-  const now = new Date(request.now);
-  // The expiry set by the claim (claim time + TTL) is kept when the requested one is within a
-  // minute of it (the operation was short): expires_at is indexed, and leaving it unchanged
-  // makes the completion a HOT update (same page, no index writes).
-  const expiresAt = new Date(request.expiresAt);
-  const { rows } = await sql`
-    UPDATE ${table.ref} SET
-      state = 'completed',
-      result = ${result}::json,
-      expires_at = CASE
-        WHEN ${expiresAt}::timestamptz - expires_at BETWEEN interval '-1 minute' AND interval '1 minute'
-        THEN expires_at ELSE ${expiresAt}::timestamptz END,
-      completed_at = ${now}
-    WHERE scope = ${request.scope} AND key = ${request.key}
-      AND state = 'in_flight' AND owner_token = ${request.ownerToken} AND expires_at > ${now}
-    RETURNING 1 AS done`.execute(db);
-  if (rows.length === 1) return true;
-  const mine = await sql`
-    SELECT 1 AS done FROM ${table.ref}
-    WHERE scope = ${request.scope} AND key = ${request.key}
-      AND state = 'completed' AND owner_token = ${request.ownerToken}`.execute(db);
-  return mine.rows.length === 1;
+  const { rows } = await sql<{ done: boolean }>`
+    SELECT ${table.completeFunction}(${request.scope}, ${request.key}, ${request.ownerToken},
+      ${result}::json, ${new Date(request.now)}, ${new Date(request.expiresAt)}) AS done`.execute(
+    db,
+  );
+  return rows[0]?.done === true;
 }
 
 /**
- * Reads nothing but names every column the store uses, so a missing table, schema or column
- * fails here (at start-up) rather than on the first keyed request.
+ * Reads nothing but names every column and function the store uses, so a missing table, schema,
+ * column or function fails here (at start-up) rather than on the first keyed request.
  */
 export async function checkIdempotencyTable(
   db: QueryExecutorProvider,
@@ -192,6 +230,10 @@ export async function checkIdempotencyTable(
     SELECT scope, key, fingerprint, state, owner_token, result, lease_expires_at, expires_at,
       takeovers, created_at, completed_at
     FROM ${table.ref} LIMIT 0`.execute(db);
+  // A table migrated before the functions existed: 42883 (undefined_function), not migrated.
+  await sql`SELECT ${table.claimSignature}::regprocedure, ${table.completeSignature}::regprocedure`.execute(
+    db,
+  );
 }
 
 /** Gives an in-flight key back, only when `ownerToken` still holds it. */

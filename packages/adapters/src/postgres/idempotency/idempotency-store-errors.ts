@@ -1,5 +1,5 @@
 /**
- * What a Postgres failure means to idempotency: a missing table, column or schema is
+ * What a Postgres failure means to idempotency: a missing table, column, function or schema is
  * `IDEMPOTENCY_STORE_NOT_MIGRATED` (a deployment to fix, not an outage to wait out); anything
  * else the driver throws (refused or dropped connections, a restart, a pool timeout) is
  * `IDEMPOTENCY_STORE_UNAVAILABLE` (503, retryable). The driver's error is kept as `cause` for
@@ -18,7 +18,7 @@ export function toIdempotencyStoreError(error: unknown, table?: string): Ballast
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && notMigratedStates.has(code)) {
     return new BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED', {
-      message: `The idempotency table${table ? ` ${table}` : ''} is missing or does not match (SQLSTATE ${code}); run migrateIdempotency() or idempotencyMigrationSql().`,
+      message: `The idempotency table${table ? ` ${table}` : ''} or its claim/complete functions are missing or do not match (SQLSTATE ${code}); run migrateIdempotency() or idempotencyMigrationSql().`,
       cause: error,
     });
   }

@@ -5,10 +5,16 @@
  */
 
 import { parseOptions } from '@ballast/core/adapter-kit';
-import type { Kysely, RawBuilder } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
 import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
+import {
+  claimArgumentTypes,
+  completeArgumentTypes,
+  idempotencyFunctionNames,
+  idempotencyFunctionStatements,
+} from './idempotency-functions.js';
 
 /** Where the idempotency table lives. */
 export interface IdempotencyTableOptions {
@@ -34,6 +40,16 @@ export interface ResolvedIdempotencyTable {
   readonly schema: string | undefined;
   /** The table as a Kysely identifier, for raw statements. */
   readonly ref: RawBuilder<unknown>;
+  /** The claim function (see idempotency-functions.ts), quoted and qualified, for raw statements. */
+  readonly claimFunction: RawBuilder<unknown>;
+  /** The completion function, quoted and qualified, for raw statements. */
+  readonly completeFunction: RawBuilder<unknown>;
+  /** The batch forms of both (arrays in, one row per element out). */
+  readonly claimBatchFunction: RawBuilder<unknown>;
+  readonly completeBatchFunction: RawBuilder<unknown>;
+  /** The functions' signatures as text (`name(types)`), which `::regprocedure` resolves. */
+  readonly claimSignature: string;
+  readonly completeSignature: string;
 }
 
 /** Builds the identifiers once, so every statement uses the same quoting. */
@@ -42,7 +58,19 @@ export function resolveIdempotencyTable(options: {
   schema?: string | undefined;
 }): ResolvedIdempotencyTable {
   const { tableName, schema } = options;
-  return { tableName, schema, ref: tableRef(options) };
+  // Both names are validated identifiers, quoted by idempotencyFunctionNames.
+  const functions = idempotencyFunctionNames(tableName, schema);
+  return {
+    tableName,
+    schema,
+    ref: tableRef(options),
+    claimFunction: sql.raw(functions.claim),
+    completeFunction: sql.raw(functions.complete),
+    claimBatchFunction: sql.raw(functions.claimBatch),
+    completeBatchFunction: sql.raw(functions.completeBatch),
+    claimSignature: `${functions.claim}${claimArgumentTypes}`,
+    completeSignature: `${functions.complete}${completeArgumentTypes}`,
+  };
 }
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
@@ -74,6 +102,7 @@ function migrationStatements(
     // For tables created before: it applies to pages written from now on. A brief lock that
     // does not block reads or writes.
     `ALTER TABLE ${table} SET (fillfactor = 80)`,
+    ...idempotencyFunctionStatements(table, idempotencyFunctionNames(tableName, schema)),
   );
   return statements;
 }
@@ -83,7 +112,10 @@ function migrationStatements(
  * (`IF NOT EXISTS` throughout). `result` is `json`, not `jsonb`, so a replayed body keeps the
  * original key order byte for byte (and is stored without being parsed). The table leaves 20 %
  * of each page free (`fillfactor = 80`) so the completion, which changes no indexed column, is
- * a HOT update: a new row version on the same page and no new index entries.
+ * a HOT update: a new row version on the same page and no new index entries. It also creates two
+ * PL/pgSQL functions, `<table>_claim` and `<table>_complete`, which the store and
+ * `withIdempotency` call (their plans are cached per connection; plain statements were planned
+ * on every call); `CREATE OR REPLACE` keeps them current when you apply it again.
  *
  * @example
  * ```ts
@@ -98,7 +130,8 @@ export function idempotencyMigrationSql(options?: IdempotencyTableOptions): stri
 }
 
 /**
- * Creates the idempotency table and its expiry index if they do not exist. Safe to call at every
+ * Creates the idempotency table and its expiry index if they do not exist, and creates or replaces
+ * its claim and completion functions (see {@link idempotencyMigrationSql}). Safe to call at every
  * start-up from every process: it runs in one transaction under an advisory lock, so concurrent
  * starts do not race on `CREATE TABLE IF NOT EXISTS`.
  *

@@ -18,11 +18,15 @@ import type { QueryExecutorProvider } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import {
+  type CompletionItem,
   checkIdempotencyTable,
   claimKey,
+  claimRowsInBatch,
   completeKey,
+  completeKeysInBatch,
   deleteExpiredKeys,
   extendKeyLease,
+  type KeyRow,
   releaseKey,
   resultJsonOf,
 } from './idempotency-statements.js';
@@ -33,6 +37,13 @@ import {
   type ResolvedIdempotencyTable,
   resolveIdempotencyTable,
 } from './idempotency-table.js';
+import { StatementBatcher } from './statement-batcher.js';
+
+// Batches of claims (and of completions) running at once, each on one pooled connection, and
+// the most calls one statement carries. Two keep an idle store's calls unqueued and leave the
+// pool to the handlers' own transactions under load.
+const batchesInFlight = 2;
+const maxBatchSize = 64;
 
 /** Options for {@link PostgresIdempotencyStore}. */
 export interface PostgresIdempotencyStoreOptions extends IdempotencyTableOptions {
@@ -54,7 +65,8 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
 /**
  * Idempotency keys in a Postgres table (create it with `migrateIdempotency(db)` or
  * `idempotencyMigrationSql()`). A first execution costs two statements (claim, complete) and a
- * replay one.
+ * replay one; under load, concurrent claims (and completions) share one statement and one
+ * commit, each with the outcome it would have had alone.
  *
  * @example
  * ```ts
@@ -76,22 +88,46 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   readonly #db: QueryExecutorProvider;
   readonly #table: ResolvedIdempotencyTable;
   readonly #sweepBatchSize: number;
+  // Concurrent claims and completions share statements (group commit, see
+  // statement-batcher.ts); not when the store is bound to a transaction, whose statements run
+  // one at a time on its connection anyway.
+  readonly #claims: StatementBatcher<ClaimRequest, KeyRow | undefined> | undefined;
+  readonly #completions: StatementBatcher<CompletionItem, boolean> | undefined;
 
   constructor(options: PostgresIdempotencyStoreOptions) {
     const parsed = parseOptions(optionsSchema, options, 'new PostgresIdempotencyStore()');
     this.#db = parsed.db;
     this.#table = resolveIdempotencyTable(parsed);
     this.#sweepBatchSize = parsed.sweepBatchSize;
+    const db = parsed.db;
+    const table = this.#table;
+    if ((db as { isTransaction?: unknown }).isTransaction !== true) {
+      this.#claims = new StatementBatcher(
+        (requests) => claimRowsInBatch(db, table, requests),
+        batchesInFlight,
+        maxBatchSize,
+      );
+      this.#completions = new StatementBatcher(
+        (items) => completeKeysInBatch(db, table, items),
+        batchesInFlight,
+        maxBatchSize,
+      );
+    }
   }
 
   claim(request: ClaimRequest): Promise<ClaimOutcome> {
-    return claimKey(this.#db, this.#table, request).catch(this.#fail);
+    const claims = this.#claims;
+    const firstRound = claims && ((first: ClaimRequest) => claims.submit(first));
+    return claimKey(this.#db, this.#table, request, firstRound).catch(this.#fail);
   }
 
   complete(request: CompleteRequest): Promise<boolean> {
     // Encoded before any I/O, so a result JSON cannot encode throws at once (not retried).
-    const resultJson = resultJsonOf(request);
-    return completeKey(this.#db, this.#table, request, resultJson).catch(this.#fail);
+    const result = resultJsonOf(request);
+    const completed = this.#completions
+      ? this.#completions.submit({ request, result })
+      : completeKey(this.#db, this.#table, request, result);
+    return completed.catch(this.#fail);
   }
 
   release(request: ReleaseRequest): Promise<boolean> {

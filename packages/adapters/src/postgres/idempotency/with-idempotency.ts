@@ -25,6 +25,7 @@ import { toIdempotencyStoreError } from './idempotency-store-errors.js';
 import {
   type IdempotencyTableOptions,
   idempotencyTableOptionsSchema,
+  type ResolvedIdempotencyTable,
   resolveIdempotencyTable,
 } from './idempotency-table.js';
 
@@ -121,7 +122,7 @@ export async function withIdempotency<DB, T>(
   operation: (trx: Transaction<DB>) => Promise<T>,
 ): Promise<IdempotentOutcome<T>> {
   const parsed = parseOptions(optionsSchema, options, 'withIdempotency()');
-  const table = resolveIdempotencyTable(parsed);
+  const table = tableOf(parsed.tableName, parsed.schema);
   const { scope, fingerprint, ttlMs, clock } = parsed;
   const key = parseIdempotencyKey(parsed.key as string);
 
@@ -181,6 +182,20 @@ export async function withIdempotency<DB, T>(
     if (operationFailure !== undefined && operationFailure.error === error) throw error;
     throw toIdempotencyStoreError(error, table.tableName);
   }
+}
+
+// A table's identifiers and function names, built once per (schema, table) rather than on every
+// call: a process names a handful of tables, so the map stays as small as its configuration.
+const resolvedTables = new Map<string, ResolvedIdempotencyTable>();
+
+function tableOf(tableName: string, schema: string | undefined): ResolvedIdempotencyTable {
+  const id = `${schema ?? ''}.${tableName}`;
+  let table = resolvedTables.get(id);
+  if (table === undefined) {
+    table = resolveIdempotencyTable({ tableName, schema });
+    resolvedTables.set(id, table);
+  }
+  return table;
 }
 
 /**
