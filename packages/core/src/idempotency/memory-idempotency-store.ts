@@ -217,9 +217,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
         leaseExpiresAt: existing.leaseExpiresAt,
       };
     }
-    this.#resize(id, existing, () => {
-      existing.ownerToken = request.ownerToken;
-    });
+    existing.ownerToken = request.ownerToken;
+    this.#resize(id, existing);
     existing.leaseExpiresAt = request.leaseExpiresAt;
     existing.expiresAt = request.expiresAt;
     return claimedByTakeover;
@@ -231,11 +230,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (existing === undefined || existing.ownerToken !== request.ownerToken) return false;
     // Completing twice with one owner token is a retried record whose first attempt landed.
     if (existing.state === 'completed') return true;
-    const resultJson = JSON.stringify(request.result) ?? 'null';
-    this.#resize(id, existing, () => {
-      existing.state = 'completed';
-      existing.resultJson = resultJson;
-    });
+    existing.resultJson = JSON.stringify(request.result) ?? 'null';
+    existing.state = 'completed';
+    this.#resize(id, existing);
     existing.expiresAt = request.expiresAt;
     return true;
   }
@@ -262,8 +259,8 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   /** Always ready: there is nothing to connect to or migrate. */
   check(): void {}
 
-  #resize(id: string, record: MemoryRecord, change: () => void): void {
-    change();
+  /** Accounts for a record whose strings just changed. */
+  #resize(id: string, record: MemoryRecord): void {
     const bytes = sizeOf(id, record);
     this.#bytes += bytes - record.bytes;
     record.bytes = bytes;

@@ -49,11 +49,28 @@ import {
 } from './recorded-response.js';
 
 /**
- * Keys held right now by a guard execution in this process, as `scope` + NUL + `key`. Lets
- * `withIdempotency()` recognise a route that is also behind the idempotency middleware on the
- * same store (it would otherwise wait on its own request's claim) and refuse the combination.
+ * Keys held right now by a guard execution in this process: each key with the scopes it is held
+ * in (almost always one). Lets `withIdempotency()` recognise a route that is also behind the
+ * idempotency middleware on the same store (it would otherwise wait on its own request's claim)
+ * and refuse the combination. Indexed by the key alone: the store has already hashed that very
+ * string, so no `scope + key` string is built and hashed on every request.
  */
-const heldKeys = new Set<string>();
+const heldKeys = new Map<string, string[]>();
+
+function holdKey(scope: string, key: string): void {
+  const scopes = heldKeys.get(key);
+  if (scopes === undefined) heldKeys.set(key, [scope]);
+  else scopes.push(scope);
+}
+
+function letGoOfKey(scope: string, key: string): void {
+  const scopes = heldKeys.get(key);
+  if (scopes === undefined) return;
+  const index = scopes.indexOf(scope);
+  if (index < 0) return;
+  if (scopes.length === 1) heldKeys.delete(key);
+  else scopes.splice(index, 1);
+}
 
 /**
  * True while a request holding `key` in `scope` is running in this process under an idempotency
@@ -61,7 +78,7 @@ const heldKeys = new Set<string>();
  * refuse being nested inside the middleware on one key.
  */
 export function isIdempotencyKeyHeldByMiddleware(scope: string, key: string): boolean {
-  return heldKeys.size > 0 && heldKeys.has(`${scope}\u0000${key}`);
+  return heldKeys.size > 0 && heldKeys.get(key)?.includes(scope) === true;
 }
 
 const passThrough: IdempotencyDecision = { kind: 'pass' };
@@ -77,13 +94,19 @@ interface RecordingRules {
 class TicketExecution implements IdempotentExecution {
   readonly #ticket: IdempotencyTicket;
   readonly #rules: RecordingRules;
-  readonly #held: string;
+  #holds = true;
 
   constructor(ticket: IdempotencyTicket, rules: RecordingRules) {
     this.#ticket = ticket;
     this.#rules = rules;
-    this.#held = `${ticket.scope}\u0000${ticket.key}`;
-    heldKeys.add(this.#held);
+    holdKey(ticket.scope, ticket.key);
+  }
+
+  /** Forgets this execution's hold on its key, once. */
+  #letGo(): void {
+    if (!this.#holds) return;
+    this.#holds = false;
+    letGoOfKey(this.#ticket.scope, this.#ticket.key);
   }
 
   get scope(): string {
@@ -107,7 +130,7 @@ class TicketExecution implements IdempotentExecution {
     response: Omit<ResponseParts, 'body'> & { readonly body: Uint8Array | string | null },
   ): Awaitable<ExecutionEnd> {
     const ticket = this.#ticket;
-    heldKeys.delete(this.#held);
+    this.#letGo();
     if (ticket.settled) return 'unrecorded';
     const rules = this.#rules;
     if (rules.releaseStatuses.has(response.status) || !rules.shouldRecord(response.status)) {
@@ -133,7 +156,7 @@ class TicketExecution implements IdempotentExecution {
   }
 
   abandon(reason: string): Awaitable<void> {
-    heldKeys.delete(this.#held);
+    this.#letGo();
     if (this.#ticket.settled) return;
     const released = this.#ticket.release(reason);
     if (isPromiseLike(released)) return released.then(() => undefined);

@@ -1,8 +1,8 @@
 /**
  * Idempotency for Fastify: translation only; the decisions are `@ballast/server`'s guard. Hooks:
- * `onRequest` refuses a declared body over `maxBodyBytes` (413) before anything is read,
- * `preParsing` bounds a body without a declared length and keeps the text of a keyed JSON body
- * (for numbers a double cannot hold), `preHandler` decides (400/409/422, a replay, or run the
+ * `preParsing` refuses a declared body over `maxBodyBytes` (413) before anything is read, bounds
+ * a body without a declared length and keeps the text of a keyed JSON body (for numbers a double
+ * cannot hold), `preHandler` decides (400/409/422, a replay, or run the
  * route) once the body is parsed, and `onSend` records the serialised response before it is
  * written (a 5xx, an auth or rate-limit answer, or a body too large to capture releases the key
  * instead). What the client got decides, whether the route returned it or threw it, as on every
@@ -225,25 +225,22 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
     }
   }
 
-  // Callback-style hooks: an async hook costs a promise per request, on every route.
-  fastify.addHook('onRequest', (request, reply, done) => {
+  // Callback-style hooks: an async hook costs a promise per request, on every route. Three
+  // hooks, not four: the declared-length check needs nothing onRequest has that preParsing
+  // lacks (the body is not read yet), and every hook costs Fastify a runner per request.
+  fastify.addHook('preParsing', (request, reply, payload, done) => {
+    if (!keyed(request)) {
+      done(null, payload);
+      return;
+    }
     const declared = request.headers['content-length'];
     if (
       declared !== undefined &&
-      keyed(request) &&
       /^[0-9]+$/.test(declared) &&
       Number(declared) > guard.maxBodyBytes
     ) {
       // Replying from a callback hook: done is not called, so the chain stops here.
       refuse(request, reply, tooLarge(guard.maxBodyBytes)).catch(done);
-      return;
-    }
-    done();
-  });
-
-  fastify.addHook('preParsing', (request, _reply, payload, done) => {
-    if (!keyed(request)) {
-      done(null, payload);
       return;
     }
     if (isJsonContentType(request.headers['content-type'])) {
@@ -256,9 +253,9 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         chunks.push(chunk);
       });
     }
-    // A declared length was checked in onRequest, and Fastify refuses a body that does not
-    // match it; only a body of unknown length needs counting on the way in.
-    if (request.headers['content-length'] !== undefined) done(null, payload);
+    // A declared length was checked above, and Fastify refuses a body that does not match it;
+    // only a body of unknown length needs counting on the way in.
+    if (declared !== undefined) done(null, payload);
     else done(null, payload.pipe(boundedBody(guard.maxBodyBytes)));
   });
 
@@ -312,10 +309,14 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         done(null, payload);
         return;
       }
-      afterwards(
-        execution.finish({ status, headers: recordedHeaders(reply, recordedNames), body: payload }),
-        () => done(null, payload),
-      );
+      const ended = execution.finish({
+        status,
+        headers: recordedHeaders(reply, recordedNames),
+        body: payload,
+      });
+      // With the memory store the record is already written: the response goes out now.
+      if (isPromiseLike(ended)) void ended.then(() => done(null, payload));
+      else done(null, payload);
       return;
     }
     capturePayload(payload, guard.maxResponseBytes).then((captured) => {
