@@ -54,22 +54,40 @@ import {
  * idempotency middleware on the same store (it would otherwise wait on its own request's claim)
  * and refuse the combination. Indexed by the key alone: the store has already hashed that very
  * string, so no `scope + key` string is built and hashed on every request.
+ *
+ * A key let go of keeps its (empty) entry until many have piled up, then those are dropped in
+ * one pass: deleting each at once would shrink and regrow the table on every request, since a
+ * fast route holds one key at a time.
  */
-const heldKeys = new Map<string, string[]>();
+let heldKeys = new Map<string, string[]>();
+let keysLetGo = 0;
+const keysLetGoBeforeSweep = 1_024;
 
 function holdKey(scope: string, key: string): void {
   const scopes = heldKeys.get(key);
-  if (scopes === undefined) heldKeys.set(key, [scope]);
-  else scopes.push(scope);
+  if (scopes === undefined) {
+    heldKeys.set(key, [scope]);
+    return;
+  }
+  if (scopes.length === 0) keysLetGo--;
+  scopes.push(scope);
 }
 
 function letGoOfKey(scope: string, key: string): void {
   const scopes = heldKeys.get(key);
-  if (scopes === undefined) return;
-  const index = scopes.indexOf(scope);
-  if (index < 0) return;
-  if (scopes.length === 1) heldKeys.delete(key);
-  else scopes.splice(index, 1);
+  const index = scopes === undefined ? -1 : scopes.indexOf(scope);
+  if (scopes === undefined || index < 0) return;
+  // Order does not matter: the last scope takes the place of the one let go of.
+  scopes[index] = scopes[scopes.length - 1] as string;
+  scopes.pop();
+  if (scopes.length === 0 && ++keysLetGo >= keysLetGoBeforeSweep) sweepKeysLetGo();
+}
+
+function sweepKeysLetGo(): void {
+  const stillHeld = new Map<string, string[]>();
+  for (const [key, scopes] of heldKeys) if (scopes.length > 0) stillHeld.set(key, scopes);
+  heldKeys = stillHeld;
+  keysLetGo = 0;
 }
 
 /**
@@ -78,7 +96,7 @@ function letGoOfKey(scope: string, key: string): void {
  * refuse being nested inside the middleware on one key.
  */
 export function isIdempotencyKeyHeldByMiddleware(scope: string, key: string): boolean {
-  return heldKeys.size > 0 && heldKeys.get(key)?.includes(scope) === true;
+  return heldKeys.get(key)?.includes(scope) === true;
 }
 
 const passThrough: IdempotencyDecision = { kind: 'pass' };
