@@ -49,46 +49,14 @@ import {
 } from './recorded-response.js';
 
 /**
- * Keys held right now by a guard execution in this process: each key with the scopes it is held
- * in (almost always one). Lets `withIdempotency()` recognise a route that is also behind the
- * idempotency middleware on the same store (it would otherwise wait on its own request's claim)
- * and refuse the combination. Indexed by the key alone: the store has already hashed that very
- * string, so no `scope + key` string is built and hashed on every request.
- *
- * A key let go of keeps its (empty) entry until many have piled up, then those are dropped in
- * one pass: deleting each at once would shrink and regrow the table on every request, since a
- * fast route holds one key at a time.
+ * The executions holding a key right now in this process, in no particular order. Lets
+ * `withIdempotency()` recognise a route that is also behind the idempotency middleware on the
+ * same store (it would otherwise wait on its own request's claim) and refuse the combination.
+ * A list rather than a set of `scope + key` strings: holding and letting go cost a push and a
+ * pop, with no string built and hashed per request; only that rare question walks the list,
+ * which holds just the requests in flight.
  */
-let heldKeys = new Map<string, string[]>();
-let keysLetGo = 0;
-const keysLetGoBeforeSweep = 1_024;
-
-function holdKey(scope: string, key: string): void {
-  const scopes = heldKeys.get(key);
-  if (scopes === undefined) {
-    heldKeys.set(key, [scope]);
-    return;
-  }
-  if (scopes.length === 0) keysLetGo--;
-  scopes.push(scope);
-}
-
-function letGoOfKey(scope: string, key: string): void {
-  const scopes = heldKeys.get(key);
-  const index = scopes === undefined ? -1 : scopes.indexOf(scope);
-  if (scopes === undefined || index < 0) return;
-  // Order does not matter: the last scope takes the place of the one let go of.
-  scopes[index] = scopes[scopes.length - 1] as string;
-  scopes.pop();
-  if (scopes.length === 0 && ++keysLetGo >= keysLetGoBeforeSweep) sweepKeysLetGo();
-}
-
-function sweepKeysLetGo(): void {
-  const stillHeld = new Map<string, string[]>();
-  for (const [key, scopes] of heldKeys) if (scopes.length > 0) stillHeld.set(key, scopes);
-  heldKeys = stillHeld;
-  keysLetGo = 0;
-}
+const holders: TicketExecution[] = [];
 
 /**
  * True while a request holding `key` in `scope` is running in this process under an idempotency
@@ -96,7 +64,10 @@ function sweepKeysLetGo(): void {
  * refuse being nested inside the middleware on one key.
  */
 export function isIdempotencyKeyHeldByMiddleware(scope: string, key: string): boolean {
-  return heldKeys.get(key)?.includes(scope) === true;
+  for (const holder of holders) {
+    if (holder.key === key && holder.scope === scope) return true;
+  }
+  return false;
 }
 
 const passThrough: IdempotencyDecision = { kind: 'pass' };
@@ -112,19 +83,25 @@ interface RecordingRules {
 class TicketExecution implements IdempotentExecution {
   readonly #ticket: IdempotencyTicket;
   readonly #rules: RecordingRules;
-  #holds = true;
+  // Where this execution sits in `holders`; -1 once it let go of its key.
+  #holderIndex: number;
 
   constructor(ticket: IdempotencyTicket, rules: RecordingRules) {
     this.#ticket = ticket;
     this.#rules = rules;
-    holdKey(ticket.scope, ticket.key);
+    this.#holderIndex = holders.push(this) - 1;
   }
 
-  /** Forgets this execution's hold on its key, once. */
+  /** Leaves `holders`, once: the last holder takes this one's place. */
   #letGo(): void {
-    if (!this.#holds) return;
-    this.#holds = false;
-    letGoOfKey(this.#ticket.scope, this.#ticket.key);
+    const index = this.#holderIndex;
+    if (index < 0) return;
+    this.#holderIndex = -1;
+    const last = holders.pop() as TicketExecution;
+    if (last !== this) {
+      holders[index] = last;
+      last.#holderIndex = index;
+    }
   }
 
   get scope(): string {

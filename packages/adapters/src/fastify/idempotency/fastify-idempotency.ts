@@ -217,8 +217,12 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         // Whatever throws between the claim and the route releases the key (the guard's rule).
         execution.run(() => {
           states.set(reply.raw, { execution, reply });
-          reply.raw.on('close', onResponseClose);
           done();
+          // A route that answered in this same tick was recorded by onSend already: nothing is
+          // left to watch for. Otherwise the response's close tells a reply sent around onSend
+          // (hijacked, written raw) apart from a route still at work. ('close' is emitted on a
+          // later tick, so it cannot have been missed.)
+          if (!execution.settled) reply.raw.on('close', onResponseClose);
         });
         return;
       }
