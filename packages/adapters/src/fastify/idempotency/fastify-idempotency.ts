@@ -38,9 +38,9 @@ interface RequestState {
 }
 
 /**
- * The chunks of a keyed JSON body as they went by, kept for its exact text: strings when the
- * parser reads text (Fastify's JSON parser sets the stream's encoding, so they arrive decoded),
- * Buffers when a custom parser reads bytes.
+ * The chunks of a keyed JSON body as they went by, kept for its exact text: Buffers when the
+ * parser reads bytes (the JSON parser of recent Fastify 5 releases, which decodes once at the
+ * end), strings when it set the stream's encoding (older releases).
  */
 type BodyChunks = Array<Buffer | string>;
 
