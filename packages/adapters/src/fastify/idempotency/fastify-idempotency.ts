@@ -11,7 +11,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { BallastError } from '@ballast/core';
+import type { BallastError, FingerprintOptions } from '@ballast/core';
 import { type Awaitable, isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
 import { problemResponse, type ResponseHeaderRecord, replayResponse } from '@ballast/server';
 import {
@@ -62,7 +62,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
   readonly #request: FastifyRequest;
   readonly #scope: FastifyIdempotencyOptions['scope'];
   readonly #chunks: BodyChunks | undefined;
-  readonly #maxDepth: number;
+  readonly #fingerprintOptions: FingerprintOptions;
 
   constructor(
     request: FastifyRequest,
@@ -70,7 +70,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
     scope: FastifyIdempotencyOptions['scope'],
     signal: AbortSignal | undefined,
     chunks: BodyChunks | undefined,
-    maxDepth: number,
+    fingerprintOptions: FingerprintOptions,
   ) {
     const header = request.headers['idempotency-key'];
     this.method = request.method;
@@ -80,7 +80,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
     this.#request = request;
     this.#scope = scope;
     this.#chunks = chunks;
-    this.#maxDepth = maxDepth;
+    this.#fingerprintOptions = fingerprintOptions;
   }
 
   scope(): string | Promise<string> {
@@ -101,7 +101,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
         // The text the parser read, for the numbers it could not keep exactly.
         jsonText: chunks && chunks.length > 0 ? textOf(chunks) : undefined,
       },
-      { maxDepth: this.#maxDepth },
+      this.#fingerprintOptions,
     );
   }
 }
@@ -159,6 +159,8 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
   );
   const guard = createIdempotencyGuard(guardOptions);
   const recordedNames = guard.recordedHeaderNames;
+  // One options object for every request's fingerprint, as the Express adapter does.
+  const fingerprintOptions: FingerprintOptions = { maxDepth: guard.maxJsonDepth };
   const required = adapter.required;
   const scope = adapter.scope as FastifyIdempotencyOptions['scope'];
   // The chunks of each keyed JSON body, by request, while it is being parsed.
@@ -283,7 +285,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
           scope,
           gone?.signal,
           (request as WithChunks)[chunksKey],
-          guard.maxJsonDepth,
+          fingerprintOptions,
         ),
       );
     } catch (error) {
