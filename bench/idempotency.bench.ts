@@ -186,16 +186,36 @@ async function duplicateStorm(server: Server) {
   return { handlerRuns: (await stats(server)).executions, statuses };
 }
 
+/**
+ * `BALLAST_BENCH_CONTENDERS=bare,ballast-memory` runs only those contenders (for working on one
+ * of them on a shared machine); unset, every contender runs. `bare`, `ballast-memory` and `peer`
+ * are always kept, since the headline figures and the storms are measured against them.
+ */
+function contendersToRun(all: readonly Mode[]): Mode[] {
+  const filter = process.env.BALLAST_BENCH_CONTENDERS;
+  if (!filter) return [...all];
+  const wanted = new Set([
+    ...filter.split(',').map((name) => name.trim()),
+    'bare',
+    'ballast-memory',
+    'peer',
+  ]);
+  return all.filter((mode) => wanted.has(mode));
+}
+
 const benchmark: Benchmark = async () => {
   const withPostgres = await reachable(postgresUrl);
   const schema = `ballast_bench_${process.pid}`;
-  const modes: Mode[] = [
+  const allModes: Mode[] = [
     'bare',
     'ballast-memory',
     'ballast-memory-retained',
     ...(withPostgres ? postgresModes : []),
     'peer',
   ];
+  const modes = contendersToRun(allModes);
+  // Postgres figures only when every Postgres contender ran (the floor needs all three).
+  const measuresPostgres = postgresModes.every((mode) => modes.includes(mode));
   const servers = await Promise.all(modes.map((mode) => startServer(mode, schema)));
   // The machine's load around the run: on a shared machine the figures mean little above ~1.
   const loadBefore = loadavg().map((value) => Math.round(value * 100) / 100);
@@ -206,7 +226,11 @@ const benchmark: Benchmark = async () => {
     const failures: Record<string, { non2xx: number; errors: number }> = {};
     for (const server of servers) await measure(server, 1); // warm-up: JIT, pools, caches
     for (let round = 0; round < rounds; round++) {
-      for (const server of servers) {
+      // Each round starts one contender further on, so no contender is always the one measured
+      // right after bare Fastify (the fastest, which leaves the load generator the most to clean
+      // up): a fixed order would charge any such after-effect to the same contender every round.
+      const start = round % servers.length;
+      for (const server of [...servers.slice(start), ...servers.slice(0, start)]) {
         const { rps, p99Ms, cpuMicrosPerRequest, non2xx, errors } = await measure(
           server,
           secondsPerRound,
@@ -228,12 +252,12 @@ const benchmark: Benchmark = async () => {
     const ballast = mean('ballast-memory');
     const ballastRetained = mean('ballast-memory-retained');
     const peer = mean('peer');
-    const ballastPostgres = withPostgres ? mean('ballast-postgres') : undefined;
+    const ballastPostgres = measuresPostgres ? mean('ballast-postgres') : undefined;
     // The Postgres floor: the same business INSERT in a transaction with no idempotency, against
     // store mode and the transaction-bound mode doing that INSERT (targets 0.4× and 0.8×).
     const p99 = (mode: Mode) => Math.max(...(p99Figures.get(mode) ?? [0]));
     const ratioTo = (value: number, floor: number) => Math.round((value / floor) * 1_000) / 1_000;
-    const postgresFloor = withPostgres
+    const postgresFloor = measuresPostgres
       ? (() => {
           const floor = mean('postgres-floor');
           const storeMode = mean('ballast-postgres');
@@ -312,7 +336,7 @@ const benchmark: Benchmark = async () => {
         aheadOfPeer: ballast > peer,
         ballastPostgresPercentOfBare:
           ballastPostgres === undefined ? null : Math.round((ballastPostgres / bare) * 1_000) / 10,
-        postgres: withPostgres
+        postgres: measuresPostgres
           ? `Postgres at ${new URL(postgresUrl).host}, pool of 10`
           : `skipped: nothing answers at ${new URL(postgresUrl).host}`,
         postgresStatementsPerFirstExecution: statements?.firstExecution ?? null,

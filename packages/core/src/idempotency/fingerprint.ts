@@ -113,6 +113,18 @@ function canonicalTarget(path: string): string {
   return url.pathname + url.search;
 }
 
+/** The last head built: a route's requests keep sending one method and one path. */
+let lastHead = { method: '', path: '', text: '' };
+
+/** The hashed form's header: format tag, method and canonical target, each on its line. */
+function headOf(method: string, path: string): string {
+  const last = lastHead;
+  if (method === last.method && path === last.path) return last.text;
+  const text = `${formatTag}\n${method.toUpperCase()}\n${canonicalTarget(path)}\n`;
+  lastHead = { method, path, text };
+  return text;
+}
+
 /**
  * What is hashed for the body: the canonical text of a JSON body (a string), or the raw bytes
  * (empty for no body). JSON text that does not parse is hashed as the raw body it is.
@@ -207,7 +219,7 @@ export function fingerprintInSameTick(
   const body = bodyToHash(input, maxDepth);
   // Method and path cannot contain a newline (the URL parser strips them), so the header is
   // unambiguous, and the body comes last, so no body can imitate another header.
-  const head = `${formatTag}\n${input.method.toUpperCase()}\n${canonicalTarget(input.path)}\n`;
+  const head = headOf(input.method, input.path);
   let digest: Awaitable<Uint8Array | string>;
   if (typeof body === 'string') {
     // A JSON body is text: head and body are hashed as one text.

@@ -239,9 +239,14 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     });
   }
 
-  /** Claims once and decides, synchronously when the store answers synchronously. */
-  function claimOnce(attempt: Attempt): Awaitable<IdempotencyBegin | KeepWaiting> {
-    const claimedAt = clock.now();
+  /**
+   * Claims once and decides, synchronously when the store answers synchronously. `claimedAt` is
+   * given for the first attempt, which starts when the request does (one clock read fewer).
+   */
+  function claimOnce(
+    attempt: Attempt,
+    claimedAt: number = clock.now(),
+  ): Awaitable<IdempotencyBegin | KeepWaiting> {
     let pending: Awaitable<ClaimOutcome>;
     try {
       pending = withinStoreTimeout(
@@ -303,7 +308,7 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
       wait,
       signal: call.signal,
     };
-    const first = claimOnce(attempt);
+    const first = claimOnce(attempt, startedAt);
     if (!isPromiseLike(first)) return 'waitMs' in first ? keepWaiting(attempt, first) : first;
     return first.then((decided) => ('waitMs' in decided ? keepWaiting(attempt, decided) : decided));
   }

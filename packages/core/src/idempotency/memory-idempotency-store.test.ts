@@ -173,6 +173,50 @@ describe('MemoryIdempotencyStore', () => {
     expect(store.bytes).toBeLessThanOrEqual(probe.bytes);
   });
 
+  it('forgets the record claimed last with it: no completion lands after its release, expiry or sweep', () => {
+    const store = new MemoryIdempotencyStore();
+    const completeAt = (key: string, now: number) =>
+      store.complete({
+        scope: 's',
+        key,
+        ownerToken: `owner-${key}`,
+        result: 1,
+        now,
+        expiresAt: hour,
+      });
+
+    store.claim(claim('released'));
+    expect(store.release({ scope: 's', key: 'released', ownerToken: 'owner-released' })).toBe(true);
+    expect(completeAt('released', 1)).toBe(false);
+    expect(store.size).toBe(0);
+
+    store.claim(claim('expired', 0, { leaseExpiresAt: 5, expiresAt: 10 }));
+    expect(completeAt('expired', 10)).toBe(false);
+    expect(store.size).toBe(0);
+
+    store.claim(claim('swept', 0, { leaseExpiresAt: 5, expiresAt: 10 }));
+    expect(store.deleteExpired(10)).toBe(1);
+    expect(
+      store.extendLease({
+        scope: 's',
+        key: 'swept',
+        ownerToken: 'owner-swept',
+        leaseExpiresAt: 20,
+      }),
+    ).toBe(false);
+    expect(completeAt('swept', 10)).toBe(false);
+    expect(store.size).toBe(0);
+
+    // An earlier claim completes from the map while a later one is the last claimed.
+    store.claim(claim('first'));
+    store.claim(claim('second'));
+    expect(completeAt('first', 1)).toBe(true);
+    expect(completeAt('second', 1)).toBe(true);
+    expect(store.claim(claim('first', 2, { ownerToken: 'other' }))).toMatchObject({
+      kind: 'completed',
+    });
+  });
+
   it('answers synchronously, so the engine decides in the same tick', () => {
     const store = new MemoryIdempotencyStore();
     expect(store.claim(claim('k'))).toEqual({ kind: 'claimed', takeover: false });

@@ -2,7 +2,7 @@ import { type IdempotencyStore, ManualClock, MemoryIdempotencyStore } from '@bal
 import { isPromiseLike } from '@ballast/core/adapter-kit';
 import { injectFaults } from '@ballast/core/testing';
 import { describe, expect, it } from 'vitest';
-import { createIdempotencyGuard } from './idempotency-guard.js';
+import { createIdempotencyGuard, isIdempotencyKeyHeldByMiddleware } from './idempotency-guard.js';
 import type { IdempotencyDecision, IdempotencyGuardRequest } from './idempotency-guard-config.js';
 
 /** The memory store answering a millisecond later, through promises, as a networked store does. */
@@ -50,6 +50,38 @@ describe('createIdempotencyGuard', () => {
       'refuse IDEMPOTENCY_KEY_INVALID',
     );
     expect(kindOf(now(guard.begin(keyed({ method: 'GET' }))))).toBe('pass');
+  });
+
+  it('knows which keys its executions hold, per scope, until each one ends, in any order', () => {
+    // One store per execution, so two executions can hold one key in one scope, as a takeover
+    // of a holder that is still running does.
+    const execute = (scope: string, key: string) => {
+      const guard = createIdempotencyGuard({ store: new MemoryIdempotencyStore() });
+      const decision = now(guard.begin(keyed({ idempotencyKey: key, scope: () => scope })));
+      if (decision.kind !== 'execute') throw new Error(decision.kind);
+      return decision.execution;
+    };
+    const first = execute('tenant-a', 'held-1');
+    const second = execute('tenant-a', 'held-1');
+    const otherScope = execute('tenant-b', 'held-1');
+    const otherKey = execute('tenant-a', 'held-2');
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-a', 'held-1')).toBe(true);
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-b', 'held-1')).toBe(true);
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-c', 'held-1')).toBe(false);
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-a', 'held-3')).toBe(false);
+
+    first.finish(response);
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-a', 'held-1')).toBe(true);
+    // Ending an execution twice lets go once: the others keep their holds.
+    first.abandon('again');
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-a', 'held-2')).toBe(true);
+    second.abandon('client-closed');
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-a', 'held-1')).toBe(false);
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-b', 'held-1')).toBe(true);
+    otherKey.finish(response);
+    otherScope.finish(response);
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-b', 'held-1')).toBe(false);
+    expect(isIdempotencyKeyHeldByMiddleware('tenant-a', 'held-2')).toBe(false);
   });
 
   it('releases in the same tick: a 5xx, an uncapturable body, an abandoned execution', () => {

@@ -49,11 +49,14 @@ import {
 } from './recorded-response.js';
 
 /**
- * Keys held right now by a guard execution in this process, as `scope` + NUL + `key`. Lets
+ * The executions holding a key right now in this process, in no particular order. Lets
  * `withIdempotency()` recognise a route that is also behind the idempotency middleware on the
  * same store (it would otherwise wait on its own request's claim) and refuse the combination.
+ * A list rather than a set of `scope + key` strings: holding and letting go cost a push and a
+ * pop, with no string built and hashed per request; only that rare question walks the list,
+ * which holds just the requests in flight.
  */
-const heldKeys = new Set<string>();
+const holders: TicketExecution[] = [];
 
 /**
  * True while a request holding `key` in `scope` is running in this process under an idempotency
@@ -61,7 +64,10 @@ const heldKeys = new Set<string>();
  * refuse being nested inside the middleware on one key.
  */
 export function isIdempotencyKeyHeldByMiddleware(scope: string, key: string): boolean {
-  return heldKeys.size > 0 && heldKeys.has(`${scope}\u0000${key}`);
+  for (const holder of holders) {
+    if (holder.key === key && holder.scope === scope) return true;
+  }
+  return false;
 }
 
 const passThrough: IdempotencyDecision = { kind: 'pass' };
@@ -77,13 +83,25 @@ interface RecordingRules {
 class TicketExecution implements IdempotentExecution {
   readonly #ticket: IdempotencyTicket;
   readonly #rules: RecordingRules;
-  readonly #held: string;
+  // Where this execution sits in `holders`; -1 once it let go of its key.
+  #holderIndex: number;
 
   constructor(ticket: IdempotencyTicket, rules: RecordingRules) {
     this.#ticket = ticket;
     this.#rules = rules;
-    this.#held = `${ticket.scope}\u0000${ticket.key}`;
-    heldKeys.add(this.#held);
+    this.#holderIndex = holders.push(this) - 1;
+  }
+
+  /** Leaves `holders`, once: the last holder takes this one's place. */
+  #letGo(): void {
+    const index = this.#holderIndex;
+    if (index < 0) return;
+    this.#holderIndex = -1;
+    const last = holders.pop() as TicketExecution;
+    if (last !== this) {
+      holders[index] = last;
+      last.#holderIndex = index;
+    }
   }
 
   get scope(): string {
@@ -107,7 +125,7 @@ class TicketExecution implements IdempotentExecution {
     response: Omit<ResponseParts, 'body'> & { readonly body: Uint8Array | string | null },
   ): Awaitable<ExecutionEnd> {
     const ticket = this.#ticket;
-    heldKeys.delete(this.#held);
+    this.#letGo();
     if (ticket.settled) return 'unrecorded';
     const rules = this.#rules;
     if (rules.releaseStatuses.has(response.status) || !rules.shouldRecord(response.status)) {
@@ -133,7 +151,7 @@ class TicketExecution implements IdempotentExecution {
   }
 
   abandon(reason: string): Awaitable<void> {
-    heldKeys.delete(this.#held);
+    this.#letGo();
     if (this.#ticket.settled) return;
     const released = this.#ticket.release(reason);
     if (isPromiseLike(released)) return released.then(() => undefined);

@@ -78,10 +78,20 @@ const utf8 = new TextEncoder();
 // Any surrogate: a string without one is certainly well-formed UTF-16, so it is its own text.
 const surrogate = /[\uD800-\uDFFF]/;
 
+// The last content type looked at: a route answers with one content type, response after response.
+let lastContentType = '';
+let lastIsText = false;
+
 function isTextMediaType(contentType: string | null): boolean {
   if (contentType === null) return false;
+  if (contentType === lastContentType) return lastIsText;
   const semicolon = contentType.indexOf(';');
-  return textMediaType.test((semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim());
+  const text = textMediaType.test(
+    (semicolon < 0 ? contentType : contentType.slice(0, semicolon)).trim(),
+  );
+  lastContentType = contentType;
+  lastIsText = text;
+  return text;
 }
 
 function encodeBody(content: Uint8Array | string, contentType: string | null): RecordedBody | null {

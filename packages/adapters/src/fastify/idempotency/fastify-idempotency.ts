@@ -1,8 +1,8 @@
 /**
  * Idempotency for Fastify: translation only; the decisions are `@ballast/server`'s guard. Hooks:
- * `onRequest` refuses a declared body over `maxBodyBytes` (413) before anything is read,
- * `preParsing` bounds a body without a declared length and keeps the text of a keyed JSON body
- * (for numbers a double cannot hold), `preHandler` decides (400/409/422, a replay, or run the
+ * `preParsing` refuses a declared body over `maxBodyBytes` (413) before anything is read, bounds
+ * a body without a declared length and keeps the text of a keyed JSON body (for numbers a double
+ * cannot hold), `preHandler` decides (400/409/422, a replay, or run the
  * route) once the body is parsed, and `onSend` records the serialised response before it is
  * written (a 5xx, an auth or rate-limit answer, or a body too large to capture releases the key
  * instead). What the client got decides, whether the route returned it or threw it, as on every
@@ -11,7 +11,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { BallastError } from '@ballast/core';
+import type { BallastError, FingerprintOptions } from '@ballast/core';
 import { type Awaitable, isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
 import { problemResponse, type ResponseHeaderRecord, replayResponse } from '@ballast/server';
 import {
@@ -38,9 +38,9 @@ interface RequestState {
 }
 
 /**
- * The chunks of a keyed JSON body as they went by, kept for its exact text: strings when the
- * parser reads text (Fastify's JSON parser sets the stream's encoding, so they arrive decoded),
- * Buffers when a custom parser reads bytes.
+ * The chunks of a keyed JSON body as they went by, kept for its exact text: Buffers when the
+ * parser reads bytes (the JSON parser of recent Fastify 5 releases, which decodes once at the
+ * end), strings when it set the stream's encoding (older releases).
  */
 type BodyChunks = Array<Buffer | string>;
 
@@ -62,7 +62,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
   readonly #request: FastifyRequest;
   readonly #scope: FastifyIdempotencyOptions['scope'];
   readonly #chunks: BodyChunks | undefined;
-  readonly #maxDepth: number;
+  readonly #fingerprintOptions: FingerprintOptions;
 
   constructor(
     request: FastifyRequest,
@@ -70,7 +70,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
     scope: FastifyIdempotencyOptions['scope'],
     signal: AbortSignal | undefined,
     chunks: BodyChunks | undefined,
-    maxDepth: number,
+    fingerprintOptions: FingerprintOptions,
   ) {
     const header = request.headers['idempotency-key'];
     this.method = request.method;
@@ -80,7 +80,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
     this.#request = request;
     this.#scope = scope;
     this.#chunks = chunks;
-    this.#maxDepth = maxDepth;
+    this.#fingerprintOptions = fingerprintOptions;
   }
 
   scope(): string | Promise<string> {
@@ -101,7 +101,7 @@ class FastifyGuardRequest implements IdempotencyGuardRequest {
         // The text the parser read, for the numbers it could not keep exactly.
         jsonText: chunks && chunks.length > 0 ? textOf(chunks) : undefined,
       },
-      { maxDepth: this.#maxDepth },
+      this.#fingerprintOptions,
     );
   }
 }
@@ -159,6 +159,8 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
   );
   const guard = createIdempotencyGuard(guardOptions);
   const recordedNames = guard.recordedHeaderNames;
+  // One options object for every request's fingerprint, as the Express adapter does.
+  const fingerprintOptions: FingerprintOptions = { maxDepth: guard.maxJsonDepth };
   const required = adapter.required;
   const scope = adapter.scope as FastifyIdempotencyOptions['scope'];
   // The chunks of each keyed JSON body, by request, while it is being parsed.
@@ -217,33 +219,34 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         // Whatever throws between the claim and the route releases the key (the guard's rule).
         execution.run(() => {
           states.set(reply.raw, { execution, reply });
-          reply.raw.on('close', onResponseClose);
           done();
+          // A route that answered in this same tick was recorded by onSend already: nothing is
+          // left to watch for. Otherwise the response's close tells a reply sent around onSend
+          // (hijacked, written raw) apart from a route still at work. ('close' is emitted on a
+          // later tick, so it cannot have been missed.)
+          if (!execution.settled) reply.raw.on('close', onResponseClose);
         });
         return;
       }
     }
   }
 
-  // Callback-style hooks: an async hook costs a promise per request, on every route.
-  fastify.addHook('onRequest', (request, reply, done) => {
+  // Callback-style hooks: an async hook costs a promise per request, on every route. Three
+  // hooks, not four: the declared-length check needs nothing onRequest has that preParsing
+  // lacks (the body is not read yet), and every hook costs Fastify a runner per request.
+  fastify.addHook('preParsing', (request, reply, payload, done) => {
+    if (!keyed(request)) {
+      done(null, payload);
+      return;
+    }
     const declared = request.headers['content-length'];
     if (
       declared !== undefined &&
-      keyed(request) &&
       /^[0-9]+$/.test(declared) &&
       Number(declared) > guard.maxBodyBytes
     ) {
       // Replying from a callback hook: done is not called, so the chain stops here.
       refuse(request, reply, tooLarge(guard.maxBodyBytes)).catch(done);
-      return;
-    }
-    done();
-  });
-
-  fastify.addHook('preParsing', (request, _reply, payload, done) => {
-    if (!keyed(request)) {
-      done(null, payload);
       return;
     }
     if (isJsonContentType(request.headers['content-type'])) {
@@ -256,9 +259,9 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         chunks.push(chunk);
       });
     }
-    // A declared length was checked in onRequest, and Fastify refuses a body that does not
-    // match it; only a body of unknown length needs counting on the way in.
-    if (request.headers['content-length'] !== undefined) done(null, payload);
+    // A declared length was checked above, and Fastify refuses a body that does not match it;
+    // only a body of unknown length needs counting on the way in.
+    if (declared !== undefined) done(null, payload);
     else done(null, payload.pipe(boundedBody(guard.maxBodyBytes)));
   });
 
@@ -282,7 +285,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
           scope,
           gone?.signal,
           (request as WithChunks)[chunksKey],
-          guard.maxJsonDepth,
+          fingerprintOptions,
         ),
       );
     } catch (error) {
@@ -312,10 +315,14 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
         done(null, payload);
         return;
       }
-      afterwards(
-        execution.finish({ status, headers: recordedHeaders(reply, recordedNames), body: payload }),
-        () => done(null, payload),
-      );
+      const ended = execution.finish({
+        status,
+        headers: recordedHeaders(reply, recordedNames),
+        body: payload,
+      });
+      // With the memory store the record is already written: the response goes out now.
+      if (isPromiseLike(ended)) void ended.then(() => done(null, payload));
+      else done(null, payload);
       return;
     }
     capturePayload(payload, guard.maxResponseBytes).then((captured) => {
