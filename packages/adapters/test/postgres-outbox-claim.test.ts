@@ -3,7 +3,11 @@
  * a claim that committed while it waited for the lock (per-key order across relays); and a table
  * migrated before the function existed, which still claims, in a transaction.
  */
-import { createPostgresOutbox, migrateOutbox } from '@ballast/adapters/postgres';
+import {
+  createPostgresOutbox,
+  migrateOutbox,
+  outboxMigrationSql,
+} from '@ballast/adapters/postgres';
 import { defineEvent, type Logger, noopLogger } from '@ballast/core';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -90,6 +94,17 @@ describeWith('postgres', 'Postgres outbox claims', () => {
     // The key's second row must wait for the first; a claim reading a snapshot from before the
     // lock would have taken it.
     expect(claimed?.map((entry) => entry.event.id)).toEqual([events[2]?.id]);
+  });
+
+  it('outboxMigrationSql() creates the claim function too, applied as one script', async () => {
+    const tableName = 'by_script';
+    await sql.raw(outboxMigrationSql({ schema, tableName })).execute(db);
+    const outbox = createPostgresOutbox(db, { schema, tableName });
+    await db.transaction().execute((trx) => outbox.publish(trx, Step.create({ n: 1 })));
+    statements.length = 0;
+    expect(await outbox.claim(claimBy('relay-1', 10))).toHaveLength(1);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toContain(`"${tableName}_claim"`);
   });
 
   it('a table migrated before the claim function still claims, in a transaction, and says so once', async () => {
