@@ -69,6 +69,8 @@ interface RoundResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly cpuUsPerEvent: number;
+  /** Postgres statements sent per event (load-independent: what CPU per event follows). */
+  readonly statementsPerEvent: number;
   /** Ballast only: events per relay batch in the saturated phase. */
   readonly eventsPerBatch?: number;
 }
@@ -81,6 +83,9 @@ function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
+
+/** Statements sent through the bench's Kysely instance so far. */
+const statements = { count: 0 };
 
 interface Tracker {
   started: Map<string, number>;
@@ -108,6 +113,7 @@ async function drive(
   const allDone = new Promise<void>((resolve) => {
     done.resolve = resolve;
   });
+  const statementsBefore = statements.count;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const one = async () => {
@@ -144,6 +150,7 @@ async function drive(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     cpuUsPerEvent: (cpu.user + cpu.system) / count,
+    statementsPerEvent: (statements.count - statementsBefore) / count,
   };
 }
 
@@ -301,6 +308,11 @@ const bench: Benchmark = async () => {
   const schema = `bench_outbox_${process.pid}`;
   const db: Db = new Kysely({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 40 }) }),
+    // Every Postgres statement of both contenders goes through this instance (only the
+    // outbox's LISTEN connection does not, and it sends none per event).
+    log: () => {
+      statements.count += 1;
+    },
   });
   await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
   await migrateOutbox(db, { schema });
@@ -333,6 +345,8 @@ const bench: Benchmark = async () => {
     ballastCpuUsPerEvent: pick(ballast, 'cpuUsPerEvent'),
     rawCpuUsPerEvent: pick(raw, 'cpuUsPerEvent'),
     ballastEventsPerRelayBatch: pick(ballast, 'eventsPerBatch'),
+    ballastStatementsPerEvent: pick(ballast, 'statementsPerEvent'),
+    rawStatementsPerEvent: pick(raw, 'statementsPerEvent'),
   };
   const ratio =
     Math.round((figures.ballastEventsPerSecond / figures.rawEventsPerSecond) * 100) / 100;
@@ -361,7 +375,7 @@ const bench: Benchmark = async () => {
       rounds_raw: raw,
       rounds_ballast: ballast,
     },
-    summary: `ballast ${figures.ballastEventsPerSecond} events/s vs raw BullMQ ${figures.rawEventsPerSecond} (${ratio}x); p50/p99 ${figures.ballastP50Ms}/${figures.ballastP99Ms} ms vs ${figures.rawP50Ms}/${figures.rawP99Ms} ms (p99 ${p99Ratio}x); relay alone ${Math.round(relayRowsPerSecond)} rows/s`,
+    summary: `ballast ${figures.ballastEventsPerSecond} events/s vs raw BullMQ ${figures.rawEventsPerSecond} (${ratio}x); p50/p99 ${figures.ballastP50Ms}/${figures.ballastP99Ms} ms vs ${figures.rawP50Ms}/${figures.rawP99Ms} ms (p99 ${p99Ratio}x); CPU ${figures.ballastCpuUsPerEvent}/${figures.rawCpuUsPerEvent} µs and ${figures.ballastStatementsPerEvent}/${figures.rawStatementsPerEvent} Postgres statements per event; relay alone ${Math.round(relayRowsPerSecond)} rows/s`,
   };
 };
 
