@@ -56,12 +56,14 @@ const effects = sql.id(setup.schema, 'effects');
 // Handler starts and ends, sent in batches so the report costs little per event.
 let started: [string, number][] = [];
 let ended = 0;
-let flushing: ReturnType<typeof setTimeout> | undefined;
+let flushing = false;
 function report(orderId: string | undefined): void {
   if (orderId === undefined) ended += 1;
   else started.push([orderId, now()]);
-  flushing ??= setTimeout(() => {
-    flushing = undefined;
+  if (flushing) return;
+  flushing = true;
+  setTimeout(() => {
+    flushing = false;
     send({ type: 'handled', started, ended });
     started = [];
     ended = 0;
