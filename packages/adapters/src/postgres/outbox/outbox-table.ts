@@ -6,7 +6,7 @@
  * unique, so one event cannot be written twice. Partial indexes keep the relay's queries on the
  * unsent rows only, however many sent rows the retention period keeps.
  *
- * `<table>_claim` is the SQL function relays claim through (one round trip instead of a
+ * `<table>_claim` is the PL/pgSQL function relays claim through (one round trip instead of a
  * four-statement transaction, see `outbox-claim.ts`); `CREATE OR REPLACE` keeps it current.
  *
  * `failed_at` marks a dead letter (a row the relay parked). It came after the first release of
