@@ -1,5 +1,9 @@
 /**
- * The outbox end to end against raw BullMQ, on the same Postgres and Redis, in one process:
+ * The outbox end to end against raw BullMQ, on the same Postgres and Redis. By default in one
+ * process; with `BALLAST_BENCH_OUTBOX_PROCESSES=split`, as deployed: this process commits (the
+ * application), and raw BullMQ's worker, Ballast's relay and Ballast's consumer each run in a
+ * process of their own (`outbox-child.ts`), both contenders alike; CPU per event and
+ * statements per event are then summed over the processes.
  *
  * - **ballast**: a transaction writes an order row and `order.created.v1` into the Postgres
  *   outbox → a relay (woken by NOTIFY) claims it and adds it to BullMQ → a consumer runs the
@@ -10,9 +14,16 @@
  *
  * Figures per contender: events/s from the first commit to the last handler end with 8
  * producers committing back to back (saturated), and commit→handler-start latency p50/p99 at
- * a paced 40 commits/s (both timestamps from this process's clock). Also CPU µs
+ * a paced 40 commits/s after 20 warm-up commits (timestamps `performance.timeOrigin +
+ * performance.now()`, comparable across processes). Also CPU µs
  * per event (`process.cpuUsage`, which survives a loaded machine better than wall time) and the
- * relay alone: rows/s moved from a full outbox to BullMQ in batches of 100.
+ * relay alone: rows/s moved from a full outbox to BullMQ in batches of 100, and how many events
+ * the relay moved per batch in the saturated phase.
+ *
+ * Postgres statements per event (the figure that moves CPU per event): raw BullMQ 4 (BEGIN,
+ * order insert, COMMIT; the worker's effect insert); Ballast 8 plus 2 per relay batch (BEGIN,
+ * order insert, outbox insert with its NOTIFY, COMMIT; the consumer's BEGIN, inbox mark, effect
+ * insert, COMMIT; per batch one claim through the table's claim function and one markSent).
  *
  * Rounds alternate raw, ballast, raw, ballast…; each figure is the median over the rounds.
  * Targets (issue 16): throughput ≥ 0.7× raw, p99 ≤ 2× raw.
@@ -22,7 +33,6 @@ import { loadavg } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import { z } from 'zod';
 import { createBullmqPublisher, createConsumer } from '../packages/adapters/src/bullmq/index.js';
 import {
   createPostgresInbox,
@@ -30,13 +40,11 @@ import {
   migrateInbox,
   migrateOutbox,
 } from '../packages/adapters/src/postgres/index.js';
-import {
-  createEventCatalog,
-  createRelay,
-  defineEvent,
-  handleEvent,
-} from '../packages/core/src/index.js';
+import { createRelay, handleEvent } from '../packages/core/src/index.js';
 import type { Benchmark } from './bench-result.js';
+import type { ChildRole } from './outbox-child.js';
+import { type BenchChild, startChild, type Usage, usageOf } from './outbox-children.js';
+import { catalog, OrderCreated } from './outbox-events.js';
 
 const databaseUrl =
   process.env.BALLAST_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -50,8 +58,11 @@ const pacedPerSecond = 40;
 const concurrency = 16;
 const relayAloneRows = 5_000;
 
-const OrderCreated = defineEvent('order.created', 1, z.object({ orderId: z.string() }));
-const catalog = createEventCatalog({ events: [OrderCreated] });
+// `split`: raw BullMQ's worker, Ballast's relay and Ballast's consumer each in a process of
+// their own, as deployed; CPU and statements are then summed over the processes.
+const processes = process.env.BALLAST_BENCH_OUTBOX_PROCESSES === 'split' ? 'split' : 'single';
+/** Epoch ms with sub-ms precision, comparable across this machine's processes. */
+const clock = () => performance.timeOrigin + performance.now();
 
 // biome-ignore lint/suspicious/noExplicitAny: the bench's tables are created at run time.
 type Db = Kysely<any>;
@@ -63,6 +74,10 @@ interface RoundResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly cpuUsPerEvent: number;
+  /** Postgres statements sent per event (load-independent: what CPU per event follows). */
+  readonly statementsPerEvent: number;
+  /** Ballast only: events per relay batch in the saturated phase. */
+  readonly eventsPerBatch?: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -74,7 +89,12 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** Statements sent through the bench's Kysely instance so far. */
+const statements = { count: 0 };
+
 interface Tracker {
+  /** Processes of this round besides this one (split mode). */
+  children: BenchChild[];
   started: Map<string, number>;
   finished: number;
   expected: number;
@@ -100,6 +120,8 @@ async function drive(
   const allDone = new Promise<void>((resolve) => {
     done.resolve = resolve;
   });
+  const childrenBefore = await usageOf(done.children);
+  const statementsBefore = statements.count;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const one = async () => {
@@ -127,6 +149,12 @@ async function drive(
   await allDone;
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
+  const ownStatements = statements.count - statementsBefore;
+  const childrenAfter = await usageOf(done.children);
+  const children: Usage = {
+    cpuUs: childrenAfter.cpuUs - childrenBefore.cpuUs,
+    statements: childrenAfter.statements - childrenBefore.statements,
+  };
   // A handler may start before its producer saw the commit return: count that as 0 ms.
   const latencies = [...done.started.entries()]
     .map(([orderId, at]) => Math.max(0, at - (committedAt.get(orderId) ?? at)))
@@ -135,14 +163,15 @@ async function drive(
     eventsPerSecond: (count / elapsedMs) * 1_000,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
-    cpuUsPerEvent: (cpu.user + cpu.system) / count,
+    cpuUsPerEvent: (cpu.user + cpu.system + children.cpuUs) / count,
+    statementsPerEvent: (ownStatements + children.statements) / count,
   };
 }
 
 function tracker() {
-  const done: Tracker = { started: new Map(), finished: 0, expected: 0 };
-  const onStart = (orderId: string) => {
-    if (!done.started.has(orderId)) done.started.set(orderId, performance.now());
+  const done: Tracker = { children: [], started: new Map(), finished: 0, expected: 0 };
+  const onStart = (orderId: string, at = clock()) => {
+    if (!done.started.has(orderId)) done.started.set(orderId, at);
   };
   const onEnd = () => {
     done.finished += 1;
@@ -155,8 +184,12 @@ function tracker() {
 async function measure(
   commit: (orderId: string) => Promise<number>,
   done: Tracker,
+  beforeSaturated?: () => void,
 ): Promise<RoundResult> {
+  // Warm-up, not counted: connections opened, the relay's LISTEN in place.
+  await drive(commit, done, 20, pacedPerSecond);
   const paced = await drive(commit, done, pacedEvents, pacedPerSecond);
+  beforeSaturated?.();
   const saturated = await drive(commit, done, eventsPerRound);
   return { ...saturated, p50Ms: paced.p50Ms, p99Ms: paced.p99Ms };
 }
@@ -165,38 +198,45 @@ async function rawRound(db: Db, schema: string, round: number): Promise<RoundRes
   const queueName = `bench-raw-${process.pid}-${round}`;
   const queue = new Queue(queueName, { connection });
   const { done, onStart, onEnd } = tracker();
-  const worker = new Worker(
-    queueName,
-    async (job) => {
-      const orderId = (job.data as { payload: { orderId: string } }).payload.orderId;
-      onStart(orderId);
-      await sql`INSERT INTO ${sql.id(schema, 'effects')} (order_id) VALUES (${orderId})`.execute(
-        db,
-      );
-      onEnd();
-    },
-    { connection, concurrency },
-  );
-  await worker.waitUntilReady();
+  let worker: Worker | undefined;
+  if (processes === 'split') {
+    done.children.push(await child('raw-worker', schema, queueName, onStart, onEnd));
+  } else {
+    worker = new Worker(
+      queueName,
+      async (job) => {
+        const orderId = (job.data as { payload: { orderId: string } }).payload.orderId;
+        onStart(orderId);
+        await sql`INSERT INTO ${sql.id(schema, 'effects')} (order_id) VALUES (${orderId})`.execute(
+          db,
+        );
+        onEnd();
+      },
+      { connection, concurrency },
+    );
+    await worker.waitUntilReady();
+  }
   try {
     return await measure(async (orderId) => {
       const event = OrderCreated.create({ orderId });
       await db.transaction().execute(async (trx) => {
         await sql`INSERT INTO ${sql.id(schema, 'orders')} (id) VALUES (${orderId})`.execute(trx);
       });
-      const committed = performance.now();
+      const committed = clock();
       // Add-after-commit: what the outbox replaces.
       await queue.add(event.type, event, { jobId: event.id, removeOnComplete: true });
       return committed;
     }, done);
   } finally {
-    await worker.close();
+    await worker?.close();
+    for (const running of done.children) await running.stop();
     await queue.obliterate({ force: true });
     await queue.close();
   }
 }
 
 async function ballastRound(db: Db, schema: string, round: number): Promise<RoundResult> {
+  if (processes === 'split') return ballastSplitRound(db, schema, round);
   const queueName = `bench-ballast-${process.pid}-${round}`;
   const outbox = createPostgresOutbox(db, { schema, listen: { connectionString: databaseUrl } });
   const publisher = createBullmqPublisher({
@@ -204,7 +244,18 @@ async function ballastRound(db: Db, schema: string, round: number): Promise<Roun
     connection,
     jobOptions: { removeOnComplete: true },
   });
-  const relay = createRelay({ store: outbox, publisher, batchSize: 100 });
+  const batches = { count: 0, events: 0 };
+  const relay = createRelay({
+    store: outbox,
+    publisher,
+    batchSize: 100,
+    on: {
+      published: ({ count }) => {
+        batches.count += 1;
+        batches.events += count;
+      },
+    },
+  });
   const { done, onStart, onEnd } = tracker();
   const consumer = createConsumer({
     queue: queueName,
@@ -227,13 +278,21 @@ async function ballastRound(db: Db, schema: string, round: number): Promise<Roun
   await consumer.waitUntilReady();
   relay.start();
   try {
-    return await measure(async (orderId) => {
-      await db.transaction().execute(async (trx) => {
-        await sql`INSERT INTO ${sql.id(schema, 'orders')} (id) VALUES (${orderId})`.execute(trx);
-        await outbox.publish(trx, OrderCreated.create({ orderId }));
-      });
-      return performance.now();
-    }, done);
+    const result = await measure(
+      async (orderId) => {
+        await db.transaction().execute(async (trx) => {
+          await sql`INSERT INTO ${sql.id(schema, 'orders')} (id) VALUES (${orderId})`.execute(trx);
+          await outbox.publish(trx, OrderCreated.create({ orderId }));
+        });
+        return clock();
+      },
+      done,
+      () => {
+        batches.count = 0;
+        batches.events = 0;
+      },
+    );
+    return { ...result, eventsPerBatch: batches.events / Math.max(1, batches.count) };
   } finally {
     await relay.stop();
     await consumer.close();
@@ -243,6 +302,41 @@ async function ballastRound(db: Db, schema: string, round: number): Promise<Roun
     await queue.obliterate({ force: true });
     await queue.close();
   }
+}
+
+/** Ballast with the relay and the consumer in processes of their own; this one only commits. */
+async function ballastSplitRound(db: Db, schema: string, round: number): Promise<RoundResult> {
+  const queueName = `bench-ballast-${process.pid}-${round}`;
+  // The application's side: it only writes, so it needs no LISTEN connection.
+  const outbox = createPostgresOutbox(db, { schema });
+  const { done, onStart, onEnd } = tracker();
+  try {
+    done.children.push(await child('ballast-consumer', schema, queueName, onStart, onEnd));
+    done.children.push(await child('ballast-relay', schema, queueName, onStart, onEnd));
+    return await measure(async (orderId) => {
+      await db.transaction().execute(async (trx) => {
+        await sql`INSERT INTO ${sql.id(schema, 'orders')} (id) VALUES (${orderId})`.execute(trx);
+        await outbox.publish(trx, OrderCreated.create({ orderId }));
+      });
+      return clock();
+    }, done);
+  } finally {
+    // The relay first, so the consumer does not wait for jobs that will never come.
+    for (const running of done.children.reverse()) await running.stop();
+    const queue = new Queue(queueName, { connection });
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+}
+
+function child(
+  role: ChildRole,
+  schema: string,
+  queue: string,
+  onStart: (orderId: string, at: number) => void,
+  onEnd: () => void,
+): Promise<BenchChild> {
+  return startChild({ role, databaseUrl, connection, schema, queue, concurrency }, onStart, onEnd);
 }
 
 async function relayAlone(db: Db, schema: string): Promise<number> {
@@ -272,6 +366,11 @@ const bench: Benchmark = async () => {
   const schema = `bench_outbox_${process.pid}`;
   const db: Db = new Kysely({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 40 }) }),
+    // Every Postgres statement of both contenders goes through this instance (only the
+    // outbox's LISTEN connection does not, and it sends none per event).
+    log: () => {
+      statements.count += 1;
+    },
   });
   await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
   await migrateOutbox(db, { schema });
@@ -293,7 +392,7 @@ const bench: Benchmark = async () => {
     await db.destroy();
   }
   const pick = (results: RoundResult[], key: keyof RoundResult) =>
-    Math.round(median(results.map((result) => result[key])) * 10) / 10;
+    Math.round(median(results.map((result) => result[key] ?? 0)) * 10) / 10;
   const figures = {
     ballastEventsPerSecond: pick(ballast, 'eventsPerSecond'),
     rawEventsPerSecond: pick(raw, 'eventsPerSecond'),
@@ -303,6 +402,10 @@ const bench: Benchmark = async () => {
     rawP99Ms: pick(raw, 'p99Ms'),
     ballastCpuUsPerEvent: pick(ballast, 'cpuUsPerEvent'),
     rawCpuUsPerEvent: pick(raw, 'cpuUsPerEvent'),
+    // Counted in this process only (the relay's events), so not in split mode.
+    ballastEventsPerRelayBatch: processes === 'single' ? pick(ballast, 'eventsPerBatch') : null,
+    ballastStatementsPerEvent: pick(ballast, 'statementsPerEvent'),
+    rawStatementsPerEvent: pick(raw, 'statementsPerEvent'),
   };
   const ratio =
     Math.round((figures.ballastEventsPerSecond / figures.rawEventsPerSecond) * 100) / 100;
@@ -318,12 +421,13 @@ const bench: Benchmark = async () => {
       ...figures,
       p99Ratio,
       relayAloneRowsPerSecond: Math.round(relayRowsPerSecond),
-      // Producers, relay and consumer share this one process: on a loaded machine the CPU per
-      // event (below) says more than wall-clock throughput.
+      // On a loaded machine the CPU per event (summed over the processes in split mode) and the
+      // statements per event say more than wall-clock throughput.
       loadAverage: { before: loadBefore, after: loadavg() },
       eventsPerRound,
       latencyPhase: { events: pacedEvents, perSecond: pacedPerSecond },
       rounds,
+      processes,
       producers,
       concurrency,
       targets: { throughputRatioAtLeast: 0.7, p99RatioAtMost: 2 },
@@ -331,7 +435,7 @@ const bench: Benchmark = async () => {
       rounds_raw: raw,
       rounds_ballast: ballast,
     },
-    summary: `ballast ${figures.ballastEventsPerSecond} events/s vs raw BullMQ ${figures.rawEventsPerSecond} (${ratio}x); p50/p99 ${figures.ballastP50Ms}/${figures.ballastP99Ms} ms vs ${figures.rawP50Ms}/${figures.rawP99Ms} ms (p99 ${p99Ratio}x); relay alone ${Math.round(relayRowsPerSecond)} rows/s`,
+    summary: `ballast ${figures.ballastEventsPerSecond} events/s vs raw BullMQ ${figures.rawEventsPerSecond} (${ratio}x); p50/p99 ${figures.ballastP50Ms}/${figures.ballastP99Ms} ms vs ${figures.rawP50Ms}/${figures.rawP99Ms} ms (p99 ${p99Ratio}x); CPU ${figures.ballastCpuUsPerEvent}/${figures.rawCpuUsPerEvent} µs and ${figures.ballastStatementsPerEvent}/${figures.rawStatementsPerEvent} Postgres statements per event; relay alone ${Math.round(relayRowsPerSecond)} rows/s`,
   };
 };
 

@@ -277,11 +277,21 @@ export function createEventProcessor<Transaction = undefined>(
       logger.error({ err: error, reason }, `event rejected before its handler: ${reason}`);
       return { status: 'dead-letter', error, reason, event: undefined };
     }
-    const { logger, trace } = deliveryLogger(decoded, attempt, delivery.jobId);
+    // Bound on first use: most deliveries log nothing, and a trace context costs a random
+    // span id (a system call) and a logger wrapper per event.
+    let bound: ReturnType<typeof deliveryLogger> | undefined;
+    const delivered = () => {
+      bound ??= deliveryLogger(decoded, attempt, delivery.jobId);
+      return bound;
+    };
     const context: EventHandlerContext = {
       consumer,
-      logger,
-      trace,
+      get logger() {
+        return delivered().logger;
+      },
+      get trace() {
+        return delivered().trace;
+      },
       attempt,
       jobId: delivery.jobId,
     };
@@ -290,17 +300,17 @@ export function createEventProcessor<Transaction = undefined>(
         Promise.resolve(subscription.handle(decoded, transaction, context)),
       );
       if (outcome.kind === 'duplicate') {
-        logger.debug({}, 'event already handled by this consumer; skipped');
+        context.logger.debug({}, 'event already handled by this consumer; skipped');
         return { status: 'duplicate', event: decoded };
       }
       return { status: 'handled', event: decoded, value: outcome.value };
     } catch (error) {
       if (isDeadLetterError(error)) {
         const reason = reasonOf(error);
-        logger.error({ err: error, reason }, `event handler failed for good: ${reason}`);
+        context.logger.error({ err: error, reason }, `event handler failed for good: ${reason}`);
         return { status: 'dead-letter', error, reason, event: decoded };
       }
-      logger.warn({ err: error }, 'event handler failed; the engine will retry');
+      context.logger.warn({ err: error }, 'event handler failed; the engine will retry');
       return { status: 'retry', error, event: decoded };
     }
   }

@@ -178,7 +178,12 @@ export const relayDefaults = {
   depthAlertThreshold: 10_000,
 } as const;
 
-const listener = () => v.optional(v.func());
+// A declaration marked free of side effects, not an arrow in a const: bundlers then drop this
+// schema (and the validator with it) from bundles that never build a relay.
+/* @__NO_SIDE_EFFECTS__ */
+function listener() {
+  return v.optional(v.func());
+}
 
 export const relayOptionsSchema = v.refine(
   v.object({

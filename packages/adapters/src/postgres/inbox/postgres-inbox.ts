@@ -27,6 +27,21 @@ const refSchema = z.strictObject({
   eventId: z.string().min(1).max(200),
 });
 
+/** What `refSchema` accepts, checked without building a parse result. */
+function isPlainRef(ref: unknown): ref is InboxRef {
+  const { consumer, eventId } = (ref ?? {}) as { consumer?: unknown; eventId?: unknown };
+  return (
+    typeof ref === 'object' &&
+    Object.keys(ref as object).length === 2 &&
+    typeof consumer === 'string' &&
+    consumer.length >= 1 &&
+    consumer.length <= 200 &&
+    typeof eventId === 'string' &&
+    eventId.length >= 1 &&
+    eventId.length <= 200
+  );
+}
+
 // SQLSTATEs of a missing table, column or schema: the inbox was never migrated.
 const notMigratedStates = new Set(['42P01', '42703', '3F000']);
 
@@ -56,7 +71,10 @@ export function createPostgresInbox<DB>(
     inboxRef: InboxRef,
     handle: (transaction: Transaction<DB>) => Promise<T>,
   ): Promise<InboxOutcome<T>> {
-    const { consumer, eventId } = parseOptions(refSchema, inboxRef, 'inbox.runOnce()');
+    // Once per event: a plain check first, the schema (and its error message) only when it fails.
+    const { consumer, eventId } = isPlainRef(inboxRef)
+      ? inboxRef
+      : parseOptions(refSchema, inboxRef, 'inbox.runOnce()');
     if (typeof handle !== 'function') {
       throw new BallastError('INVALID_OPTIONS', {
         message: 'Invalid options for inbox.runOnce(): "handle": expected a function',

@@ -6,6 +6,9 @@
  * unique, so one event cannot be written twice. Partial indexes keep the relay's queries on the
  * unsent rows only, however many sent rows the retention period keeps.
  *
+ * `<table>_claim` is the PL/pgSQL function relays claim through (one round trip instead of a
+ * four-statement transaction, see `outbox-claim.ts`); `CREATE OR REPLACE` keeps it current.
+ *
  * `failed_at` marks a dead letter (a row the relay parked). It came after the first release of
  * the table, so the migration also adds it with `ADD COLUMN IF NOT EXISTS`: a nullable column
  * without a default, which Postgres adds without rewriting the table or holding a long lock.
@@ -15,6 +18,7 @@ import type { Kysely, RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
 import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
+import { claimFunctionStatement } from './outbox-claim.js';
 
 /** Where the outbox table lives. */
 export interface OutboxTableOptions {
@@ -80,6 +84,8 @@ function migrationStatements(options: OutboxTableOptions | undefined, where: str
     `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_unsent_key_idx`)} ON ${table} (key, position) WHERE sent_at IS NULL AND key IS NOT NULL`,
     `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_sent_at_idx`)} ON ${table} (sent_at) WHERE sent_at IS NOT NULL`,
     `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_dead_idx`)} ON ${table} (position) WHERE failed_at IS NOT NULL AND sent_at IS NULL`,
+    // After the columns it reads: an older table gets `failed_at` first.
+    claimFunctionStatement({ tableName, schema }),
   );
   return statements;
 }

@@ -8,7 +8,8 @@
  * stays parallel), and `FOR UPDATE SKIP LOCKED` keeps a claim from waiting on rows another
  * statement is settling. The lock is what makes per-key order hold across relays: without it, two
  * concurrent claims could each see a key's earlier row as free, one take it and the other take
- * the next row of the same key, and publish them out of order.
+ * the next row of the same key, and publish them out of order. Lock and claim run in one round
+ * trip, inside the table's claim function (`outbox-claim.ts`).
  *
  * `maxDepth` is enforced without counting the table on every publish: the writer counts unsent
  * rows at most once per `depthCheckIntervalMs` and adds what it has published since.
@@ -34,6 +35,7 @@ import { checkEnvelope, parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type QueryExecutorProvider, sql } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
+import { createOutboxClaimer } from './outbox-claim.js';
 import { outboxCall, toOutboxError } from './outbox-errors.js';
 import { type ListenOptions, OutboxListener } from './outbox-listener.js';
 import {
@@ -115,6 +117,29 @@ const envelopeSchema = z.unknown().transform((value, context): EventEnvelope => 
   return z.NEVER;
 });
 
+const envelopesSchema = z.array(envelopeSchema);
+
+/**
+ * The envelopes as `envelopesSchema` returns them. Once per publish, inside the caller's
+ * transaction: core's check directly, and the schema only for the error of a refused one.
+ */
+function checkEnvelopes(events: readonly EventEnvelope[]): EventEnvelope[] {
+  if (Array.isArray(events)) {
+    const checked: EventEnvelope[] = [];
+    try {
+      for (let index = 0; index < events.length; index += 1) {
+        const event: unknown = events[index];
+        if (typeof event !== 'object' || event === null) break;
+        checked.push(checkEnvelope(event));
+      }
+    } catch {
+      // Refused: the schema below names the field.
+    }
+    if (checked.length === events.length) return checked;
+  }
+  return parseOptions(envelopesSchema, events, 'outbox.publish()');
+}
+
 const redriveSchema = z.strictObject({
   ids: z.array(z.string().min(1)).max(10_000).optional(),
   type: z.string().min(1).max(500).optional(),
@@ -134,12 +159,6 @@ interface DeadRow {
 
 const parseEvent = (event: EventEnvelope | string) =>
   (typeof event === 'string' ? JSON.parse(event) : event) as EventEnvelope;
-
-interface ClaimedRow {
-  readonly position: string | number;
-  readonly event: EventEnvelope | string;
-  readonly attempts: number;
-}
 
 const toDate = (epochMs: number) => new Date(epochMs);
 
@@ -173,7 +192,7 @@ export function createPostgresOutbox(
     opts.listen === undefined
       ? undefined
       : new OutboxListener(options.listen as ListenOptions, table.channel, clock, logger);
-  const lockName = `ballast:outbox:${name}`;
+  const claimRows = createOutboxClaimer(db, table, logger);
 
   // The writer's view of the depth: counted at `countedAt`, plus what this writer added since.
   let counted = 0;
@@ -218,7 +237,7 @@ export function createPostgresOutbox(
     events: readonly EventEnvelope[],
   ): Promise<void> {
     parseOptions(kyselyExecutorSchema, transaction, 'outbox.publish()');
-    const checked = parseOptions(z.array(envelopeSchema), events, 'outbox.publish()');
+    const checked = checkEnvelopes(events);
     if (checked.length === 0) return;
     await guardDepth(checked.length);
     const values = checked.map(
@@ -250,38 +269,12 @@ export function createPostgresOutbox(
   }
 
   async function claim(request: OutboxClaimRequest): Promise<readonly OutboxEntry[]> {
-    const now = toDate(request.now);
-    const rows = await outboxCall(name, () =>
-      db.transaction().execute(async (trx) => {
-        await sql`SELECT pg_advisory_xact_lock(hashtext(${lockName}))`.execute(trx);
-        const { rows: claimed } = await sql<ClaimedRow>`
-              WITH picked AS (
-                SELECT o.position FROM ${table.ref} AS o
-                WHERE o.sent_at IS NULL AND o.failed_at IS NULL
-                  AND (o.lease_expires_at IS NULL OR o.lease_expires_at <= ${now})
-                  AND (o.retry_at IS NULL OR o.retry_at <= ${now})
-                  AND (o.key IS NULL OR NOT EXISTS (
-                    SELECT 1 FROM ${table.ref} AS e
-                    WHERE e.key = o.key AND e.sent_at IS NULL AND e.position < o.position
-                      AND (e.lease_expires_at > ${now} OR e.retry_at > ${now}
-                           OR e.failed_at IS NOT NULL)
-                  ))
-                ORDER BY o.position
-                LIMIT ${request.limit}
-                FOR UPDATE SKIP LOCKED
-              )
-              UPDATE ${table.ref} AS t
-              SET owner_token = ${request.owner}, lease_expires_at = ${toDate(request.leaseExpiresAt)}
-              FROM picked WHERE t.position = picked.position
-              RETURNING t.position, t.event, t.attempts`.execute(trx);
-        return claimed;
-      }),
-    );
+    const rows = await claimRows(request);
     return rows
       .map((row) => ({ position: BigInt(row.position), row }))
       .sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0))
       .map(({ row }) => ({
-        event: parseEvent(row.event),
+        event: parseEvent(row.event as EventEnvelope | string),
         attempts: row.attempts,
       }));
   }
