@@ -68,26 +68,27 @@ const entries: readonly BundleEntry[] = [
     name: "import { createClient, createConnectivity, createWriteQueue } from '@ballast/client'",
     code: "export { createClient, createConnectivity, createWriteQueue } from '@ballast/client';",
     targetBytes: 8_000,
-    // Over target: 8.95 kB (10.9 kB with core's validator, 9.45 kB with idb-keyval). What removing
-    // each part would save: the queue 3.0 kB, the fetch client 1.35 kB, the option checks 1.3 kB,
+    // Over target: 9.16 kB (10.9 kB with core's validator, 9.45 kB with idb-keyval; 8.95 kB before
+    // request() checked each call's options, +0.2 kB). What removing each part would save: the
+    // queue 3.0 kB, the fetch client 1.35 kB, the option checks 1.5 kB,
     // IndexedDB and memory storage 0.55 kB, connectivity 0.45 kB; from core, the error catalogue
     // BallastError's constructor looks defaults up in 0.6 kB, BallastError 0.25 kB, the clock
     // and Retry-After 0.25 kB (docs/client.md § Performance).
-    ceilingBytes: 9_130,
+    ceilingBytes: 9_350,
   },
   {
     name: "import { createClient, createConnectivity, createWriteQueue } from '@ballast/client' (as published, esbuild)",
     code: "export { createClient, createConnectivity, createWriteQueue } from '@ballast/client';",
     published: true,
-    ceilingBytes: 9_130,
+    ceilingBytes: 9_350,
   },
   {
     // Everything, uploads, temporary ids and the read cache included; each is tree-shaken away
     // by an app that does not import it.
     name: "import * from '@ballast/client'",
     code: "export * from '@ballast/client';",
-    // 14.75 kB (15.6 kB with core's validator and idb-keyval).
-    ceilingBytes: 15_030,
+    // 14.9 kB (15.6 kB with core's validator and idb-keyval).
+    ceilingBytes: 15_200,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {
@@ -195,9 +196,8 @@ async function measure(
     name: entry.name,
     minifiedBytes: output.length,
     gzipBytes,
-    ...(targetBytes === undefined
-      ? {}
-      : { targetBytes, ceilingBytes, meetsTarget: gzipBytes <= targetBytes }),
+    ...(ceilingBytes === undefined ? {} : { ceilingBytes }),
+    ...(targetBytes === undefined ? {} : { targetBytes, meetsTarget: gzipBytes <= targetBytes }),
     withinCeiling: ceilingBytes === undefined || gzipBytes <= ceilingBytes,
   };
 }
@@ -218,10 +218,11 @@ export default async function bundleBench(): Promise<BenchFigures> {
     else measured.push(result);
   }
   for (const { name, minifiedBytes, gzipBytes, targetBytes, ceilingBytes } of measured) {
-    const limit =
-      targetBytes === undefined
-        ? ''
-        : ` (target ${kB(targetBytes)}, ceiling ${kB(ceilingBytes ?? targetBytes)})`;
+    const limits = [
+      ...(targetBytes === undefined ? [] : [`target ${kB(targetBytes)}`]),
+      ...(ceilingBytes === undefined ? [] : [`ceiling ${kB(ceilingBytes)}`]),
+    ];
+    const limit = limits.length === 0 ? '' : ` (${limits.join(', ')})`;
     console.log(`  ${name}: ${kB(minifiedBytes)} min, ${kB(gzipBytes)} min+gzip${limit}`);
   }
   for (const name of skipped)

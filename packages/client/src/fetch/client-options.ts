@@ -3,6 +3,7 @@
  * client file reads top to bottom.
  */
 import type { Clock } from '@ballast/core';
+import { isAbortSignalLike } from '@ballast/core/adapter-kit';
 import {
   array,
   clockCheck,
@@ -17,6 +18,7 @@ import {
   parseOptions,
   string,
 } from '../options/option-checks.js';
+import type { RequestOptions } from './create-client.js';
 
 /** What a client tells about each request's network outcome (a `Connectivity` does this). */
 export interface ConnectivityReporter {
@@ -70,6 +72,39 @@ export type ParsedClientOptions = Omit<ClientOptions, 'baseUrl' | 'timeoutMs' | 
   timeoutMs: number;
   retry: Required<ClientRetryOptions>;
 };
+
+/** Validates one call's options (`request()`, `get()`, `post()`…); the input is returned as is. */
+export function parseRequestOptions(input: unknown): RequestOptions {
+  return parseOptions(
+    object({
+      method: optional(
+        is<string>((value) => /^[A-Za-z]{1,20}$/.test(value as string), 'an HTTP method'),
+      ),
+      body: is<unknown>(() => true, 'a body'),
+      headers: optional(headerRecord),
+      // Printable ASCII, as the IETF draft's String and Ballast's server take it.
+      idempotencyKey: optional(
+        is<string | false>(
+          (value) => value === false || /^[\x20-\x7e]{1,255}$/.test(value as string),
+          'a key of 1 to 255 printable ASCII characters, or false',
+        ),
+      ),
+      ifMatch: optional(
+        is<string | number>(
+          (value) =>
+            (typeof value === 'string' && /^[\x21\x23-\x7e]{1,200}$/.test(value)) ||
+            (typeof value === 'number' && Number.isFinite(value)),
+          'a version (a number, or up to 200 printable characters without spaces or quotes)',
+        ),
+      ),
+      timeoutMs: optional(duration(1)),
+      retries: optional(number(0, 10)),
+      signal: optional(is<AbortSignal>(isAbortSignalLike, 'an AbortSignal')),
+    }),
+    input,
+    'request()',
+  );
+}
 
 /** Validates {@link createClient}'s options and applies the defaults. */
 export function parseClientOptions(input: unknown): ParsedClientOptions {

@@ -130,4 +130,44 @@ describe('createClient', () => {
     expect(() => createClient({ timeoutMs: -1 })).toThrow(/createClient\(\).*timeoutMs/);
     expect(() => createClient({ retries: 3 } as never)).toThrow(/unknown option/);
   });
+
+  it.each([
+    ['an unknown option', { retry: 2 }, 'retry'],
+    ['a method that is not a token', { method: 'GET /admin' }, 'method'],
+    ['a key with a line break', { idempotencyKey: 'a\r\nx-admin: 1' }, 'idempotencyKey'],
+    ['a key longer than the server reads', { idempotencyKey: 'k'.repeat(256) }, 'idempotencyKey'],
+    ['a version with a quote', { ifMatch: '1" , "2' }, 'ifMatch'],
+    ['a negative timeout', { timeoutMs: -1 }, 'timeoutMs'],
+    ['a retry storm', { retries: 1_000 }, 'retries'],
+    ['a signal that is not one', { signal: {} }, 'signal'],
+    ['headers with a non-string value', { headers: { 'x-n': 1 } }, 'headers'],
+  ])(
+    'refuses %s in a call with INVALID_OPTIONS, before sending anything',
+    async (_, options, field) => {
+      const api = createFakeApi();
+      const client = createClient({ baseUrl, fetch: api.fetch });
+      const error = await client
+        .request('/sales', { method: 'POST', body: {}, ...options } as never)
+        .catch((e: unknown) => e as BallastError);
+      expect(error).toBeInstanceOf(BallastError);
+      expect(error).toMatchObject({ code: 'INVALID_OPTIONS', details: { field } });
+      expect(error.message).toContain('request()');
+      expect(api.requests).toHaveLength(0);
+    },
+  );
+
+  it('takes every valid call option', async () => {
+    const api = createFakeApi();
+    const client = createClient({ baseUrl, fetch: api.fetch });
+    await client.request('/sales', {
+      method: 'post',
+      body: { item: 'tea', quantity: 1 },
+      headers: { 'x-tenant': 't1' },
+      idempotencyKey: 'order-42',
+      timeoutMs: 5_000,
+      retries: 0,
+      signal: new AbortController().signal,
+    });
+    expect(api.requests[0]?.key).toBe('"order-42"');
+  });
 });

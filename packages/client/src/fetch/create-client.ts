@@ -9,6 +9,7 @@ import {
   type ClientOptions,
   type ParsedClientOptions,
   parseClientOptions,
+  parseRequestOptions,
 } from './client-options.js';
 import { createIdempotencyKey } from './idempotency-key.js';
 import { errorFromResponse } from './problem-response.js';
@@ -145,13 +146,14 @@ export function createClient(options: ClientOptions = {}): Client {
     }
   }
 
-  async function request<T>(path: string, requestOptions: RequestOptions = {}) {
+  async function request<T>(path: string, options: RequestOptions = {}) {
     if (typeof path !== 'string') {
       throw new BallastError('INVALID_OPTIONS', {
         message: 'Invalid options for request(): "path": expected a string',
         details: { field: 'path' },
       });
     }
+    const requestOptions = parseRequestOptions(options);
     const method = (requestOptions.method ?? 'GET').toUpperCase();
     const isRead = readMethods.has(method);
     const headers = new Headers(config.headers);
