@@ -148,10 +148,13 @@ describe('createClient', () => {
       const client = createClient({ baseUrl, fetch: api.fetch });
       const error = await client
         .request('/sales', { method: 'POST', body: {}, ...options } as never)
-        .catch((e: unknown) => e as BallastError);
+        .then(
+          () => undefined,
+          (e: unknown) => e as BallastError,
+        );
       expect(error).toBeInstanceOf(BallastError);
       expect(error).toMatchObject({ code: 'INVALID_OPTIONS', details: { field } });
-      expect(error.message).toContain('request()');
+      expect(error?.message).toContain('request()');
       expect(api.requests).toHaveLength(0);
     },
   );
