@@ -25,7 +25,10 @@ export type RelayStepResult =
 
 /** A relay made by {@link createRelay}. */
 export interface Relay {
-  /** Starts the loop in the background. Calling it while running does nothing. */
+  /**
+   * Starts the loop in the background. Calling it while running does nothing; while a `stop()`
+   * is under way, the relay starts again once that stop is done (the last call wins).
+   */
   start(): void;
   /**
    * Stops the loop and resolves once it has: an in-flight batch is finished and marked sent,

@@ -178,6 +178,41 @@ describe('createRelay', () => {
     expect(rows).toHaveLength(2);
   });
 
+  it('starts again after a stop when start() comes while stopping; a later stop() wins over it', async () => {
+    const { clock, relay, publish, delivered, control } = world();
+    let open: () => void = () => {};
+    control.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    await publish(1);
+    relay.start();
+    await clock.advance(0);
+    const stopped = relay.stop();
+    relay.start();
+    expect(relay.state).toBe('stopping');
+    open();
+    await stopped;
+    expect(relay.state).toBe('running');
+    await publish(2);
+    await clock.advance(0);
+    expect(ns(delivered)).toEqual([1, 2]);
+
+    control.gate = new Promise((resolve) => {
+      open = resolve;
+    });
+    await publish(3);
+    await clock.advance(0);
+    const first = relay.stop();
+    relay.start();
+    const second = relay.stop();
+    open();
+    await Promise.all([first, second]);
+    expect(relay.state).toBe('stopped');
+    await publish(4);
+    await clock.advance(60_000);
+    expect(ns(delivered)).toEqual([1, 2, 3]);
+  });
+
   it('claims again the rows of a relay that died once its lease lapses', async () => {
     const { clock, outbox, relay, publish, delivered } = world({ leaseMs: 5_000 });
     await publish(1);

@@ -31,6 +31,7 @@ import { withTimeout } from '../timeout/with-timeout.js';
 import { bindLogFields } from '../trace/trace-logger.js';
 import type { OutboxEntry } from './outbox-store.js';
 import type { Relay, RelayStepResult } from './relay-api.js';
+import { createHousekeeping } from './relay-housekeeping.js';
 import { deliverIsolating, type IsolationOutcome } from './relay-isolation.js';
 import {
   type RelayEvents,
@@ -109,6 +110,16 @@ export function createRelay(options: RelayOptions): Relay {
     }
   }
 
+  const housekeeping = createHousekeeping({
+    store,
+    clock,
+    logger,
+    emit,
+    threshold,
+    retentionMs,
+    isRunning: () => state === 'running',
+  });
+
   // The breaker's own clock sets no timers; `openUntil` lets the loop sleep through the open
   // period instead of claiming rows only to give them back.
   let openUntil = 0;
@@ -131,15 +142,15 @@ export function createRelay(options: RelayOptions): Relay {
   let state: Relay['state'] = 'idle';
   let publishFailures = 0;
   let storeFailures = 0;
-  let lastDepth: number | undefined;
   let deadLettered = 0;
-  let alerting = false;
   let loop: Promise<void> | undefined;
   let stopping = new AbortController();
   let abandon = new AbortController();
   let wakeRequested = false;
   let wake: (() => void) | undefined;
   let unsubscribeCommit: (() => void) | undefined;
+  let stopped: Promise<void> | undefined;
+  let restartAfterStop = false;
   const timers = new Set<CancelTimer>();
 
   function backoff(failures: number): number {
@@ -336,45 +347,14 @@ export function createRelay(options: RelayOptions): Relay {
     arm();
   }
 
-  async function checkDepth(): Promise<void> {
-    try {
-      const depth = await store.depth();
-      lastDepth = depth;
-      emit('depth', { depth, threshold });
-      if (depth >= threshold && !alerting) {
-        alerting = true;
-        logger.error({ depth, threshold }, 'relay: outbox depth over the alert threshold');
-        emit('depthAlert', { depth, threshold });
-      } else if (depth < threshold && alerting) {
-        alerting = false;
-        logger.info({ depth, threshold }, 'relay: outbox depth back under the threshold');
-        emit('depthRecovered', { depth, threshold });
-      }
-    } catch (error) {
-      logger.warn({ err: error }, 'relay: could not measure the outbox depth');
-      emit('storeError', { error, operation: 'depth' });
-    }
-  }
-
-  async function cleanUp(): Promise<void> {
-    const limit = 1_000;
-    let total = 0;
-    try {
-      // Bounded sweeps, so one clean-up never holds a long transaction on a huge backlog.
-      for (let round = 0; round < 100 && state === 'running'; round++) {
-        const deleted = await store.deleteSent({ before: clock.now() - retentionMs, limit });
-        total += deleted;
-        if (deleted < limit) break;
-      }
-    } catch (error) {
-      logger.warn({ err: error }, 'relay: could not delete old sent rows');
-      emit('storeError', { error, operation: 'deleteSent' });
-    }
-    if (total > 0) emit('cleaned', { deleted: total });
-  }
-
   function start(): void {
-    if (state === 'running' || state === 'stopping') return;
+    if (state === 'running') return;
+    // The last call wins: a start during a stop restarts the loop once the stop is done, rather
+    // than being dropped and leaving a relay its caller believes is running.
+    if (state === 'stopping') {
+      restartAfterStop = true;
+      return;
+    }
     state = 'running';
     stopping = new AbortController();
     abandon = new AbortController();
@@ -382,30 +362,46 @@ export function createRelay(options: RelayOptions): Relay {
       wakeRequested = true;
       wake?.();
     });
-    void checkDepth();
-    every(depthCheckIntervalMs, checkDepth);
-    every(cleanupIntervalMs, cleanUp);
+    void housekeeping.checkDepth();
+    every(depthCheckIntervalMs, housekeeping.checkDepth);
+    every(cleanupIntervalMs, housekeeping.cleanUp);
     loop = run();
   }
 
   async function stop(stopOptions: { signal?: AbortSignal } = {}): Promise<void> {
     if (state !== 'running' && state !== 'stopping') return;
+    restartAfterStop = false;
+    const signal = stopOptions.signal;
+    const onAbort = () => abandon.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // One stop at a time: a second call waits for the same one (its signal can still abandon
+      // the batch).
+      stopped ??= finishStop();
+      await stopped;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function finishStop(): Promise<void> {
     state = 'stopping';
     for (const cancel of timers) cancel();
     timers.clear();
     unsubscribeCommit?.();
     unsubscribeCommit = undefined;
     stopping.abort();
-    const signal = stopOptions.signal;
-    const onAbort = () => abandon.abort(signal?.reason);
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await loop;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      stopped = undefined;
       state = 'stopped';
       logger.info({}, 'relay: stopped');
+      if (restartAfterStop) {
+        restartAfterStop = false;
+        start();
+      }
     }
   }
 
@@ -421,7 +417,7 @@ export function createRelay(options: RelayOptions): Relay {
       return breaker.state;
     },
     get lastDepth() {
-      return lastDepth;
+      return housekeeping.lastDepth;
     },
     get deadLettered() {
       return deadLettered;
