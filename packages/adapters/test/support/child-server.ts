@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { killAtFileEnd, killNow, stopGracefully } from './test-child-process.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -21,14 +21,6 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-let cleanupRegistered = false;
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /**
  * Runs `script` (a path relative to the repository root) with `env` added to the environment, and
  * waits for it to print `listening <port>`.
@@ -38,25 +30,13 @@ export async function startChildServer(
   env: Record<string, string>,
   startTimeoutMs = 60_000,
 ): Promise<ChildServer> {
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    afterAll(async () => {
-      await Promise.all(
-        [...running].map((child) => {
-          child.kill('SIGKILL');
-          return exited(child);
-        }),
-      );
-    });
-  }
   // cwd is the repository root so tsx finds tsconfig.json and its @ballast/* paths.
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  killAtFileEnd(child);
 
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
@@ -118,15 +98,7 @@ export async function startChildServer(
     url: `http://127.0.0.1:${port}`,
     process: child,
     waitForLine,
-    async kill() {
-      child.kill('SIGKILL');
-      await exited(child);
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2_000);
-      await exited(child);
-      clearTimeout(timer);
-    },
+    kill: () => killNow(child),
+    stop: () => stopGracefully(child, 2_000),
   };
 }

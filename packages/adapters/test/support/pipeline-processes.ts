@@ -8,8 +8,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { afterAll } from 'vitest';
 import type { PipelineConfig } from './outbox-pipeline.js';
+import { killAtFileEnd, killNow, stopGracefully } from './test-child-process.js';
 
 const adaptersRoot = fileURLToPath(new URL('../../', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -66,14 +66,6 @@ export interface PipelineProcess {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-let cleanupRegistered = false;
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /**
  * Spawns a pipeline process and returns at once (`ready` tells when it runs): on a loaded
  * machine a start takes seconds, and a chaos run may kill a process that is still starting.
@@ -84,25 +76,13 @@ export async function startPipelineProcess(
   config: PipelineConfig,
   env: Record<string, string> = {},
 ): Promise<PipelineProcess> {
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    afterAll(async () => {
-      await Promise.all(
-        [...running].map((child) => {
-          child.kill('SIGKILL');
-          return exited(child);
-        }),
-      );
-    });
-  }
   const script = await bundle();
   const child = spawn(process.execPath, [script], {
     cwd: adaptersRoot,
     env: { ...process.env, ...env, ROLE: role, NAME: name, PIPELINE: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  killAtFileEnd(child);
   let output = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4_000);
@@ -127,16 +107,8 @@ export async function startPipelineProcess(
     name,
     child,
     ready,
-    async kill() {
-      child.kill('SIGKILL');
-      await exited(child);
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited(child);
-      clearTimeout(timer);
-    },
+    kill: () => killNow(child),
+    stop: () => stopGracefully(child, 10_000),
   };
 }
 
