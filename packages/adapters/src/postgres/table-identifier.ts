@@ -24,3 +24,18 @@ export function tableRef(options: {
     ? sql.id(options.tableName)
     : sql.id(options.schema, options.tableName);
 }
+
+/**
+ * `name` as a quoted SQL identifier, for SQL written as text (migrations, function bodies,
+ * LISTEN), where Kysely's `sql.id` cannot go.
+ */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** `"schema"."name"`, or `"name"` without a schema (it then resolves through `search_path`). */
+export function quoteQualified(name: string, schema: string | undefined): string {
+  return schema === undefined
+    ? quoteIdentifier(name)
+    : `${quoteIdentifier(schema)}.${quoteIdentifier(name)}`;
+}

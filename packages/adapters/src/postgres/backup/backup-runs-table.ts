@@ -8,7 +8,12 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
-import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
+import {
+  quoteIdentifier,
+  quoteQualified,
+  sqlIdentifierSchema,
+  tableRef,
+} from '../table-identifier.js';
 
 /** Where the backup runs table lives. */
 export interface BackupRunsTableOptions {
@@ -36,13 +41,12 @@ export function oneRunningIndexName(tableName: string): string {
   return `${tableName}_one_running`;
 }
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 function migrationStatements(options: BackupRunsTableOptions | undefined, where: string): string[] {
   const { tableName, schema } = parseOptions(backupRunsTableOptionsSchema, options ?? {}, where);
-  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const table = quoteQualified(tableName, schema);
   const statements: string[] = [];
-  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  if (schema !== undefined)
+    statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   statements.push(
     `CREATE TABLE IF NOT EXISTS ${table} (
   id          text        PRIMARY KEY,
@@ -59,8 +63,8 @@ function migrationStatements(options: BackupRunsTableOptions | undefined, where:
   pruned_at   timestamptz,
   verified_at timestamptz
 )`,
-    `CREATE UNIQUE INDEX IF NOT EXISTS ${quote(oneRunningIndexName(tableName))} ON ${table} ((true)) WHERE status = 'running'`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_started_at_idx`)} ON ${table} (started_at DESC)`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdentifier(oneRunningIndexName(tableName))} ON ${table} ((true)) WHERE status = 'running'`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_started_at_idx`)} ON ${table} (started_at DESC)`,
   );
   return statements;
 }

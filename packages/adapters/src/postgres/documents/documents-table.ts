@@ -12,6 +12,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
+import { quoteIdentifier, quoteQualified } from '../table-identifier.js';
 
 /**
  * Column names of the documents table. A column set to `null` does not exist in your table;
@@ -176,20 +177,18 @@ const migrationSchema = z.object({
   chunksTable: identifier.default('document_chunks'),
 });
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 function migrationStatements(options: DocumentsMigrationOptions | undefined, where: string) {
   const { schema, documentsTable, chunksTable } = parseOptions(
     migrationSchema,
     options ?? {},
     where,
   );
-  const qualified = (table: string) =>
-    schema === undefined ? quote(table) : `${quote(schema)}.${quote(table)}`;
+  const qualified = (table: string) => quoteQualified(table, schema);
   const documents = qualified(documentsTable);
   const chunks = qualified(chunksTable);
   const statements: string[] = [];
-  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  if (schema !== undefined)
+    statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   statements.push(
     `CREATE TABLE IF NOT EXISTS ${documents} (
   id              uuid        PRIMARY KEY,
@@ -208,7 +207,7 @@ function migrationStatements(options: DocumentsMigrationOptions | undefined, whe
   deleted_at      timestamptz
 )`,
     // Reconciliation pages rows in storage-key order; "C" is byte order, S3's listing order.
-    `CREATE INDEX IF NOT EXISTS ${quote(`${documentsTable}_storage_key_idx`)} ON ${documents} (storage_key COLLATE "C", id)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${documentsTable}_storage_key_idx`)} ON ${documents} (storage_key COLLATE "C", id)`,
     `CREATE TABLE IF NOT EXISTS ${chunks} (
   id          uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
   document_id uuid        NOT NULL REFERENCES ${documents} (id) ON DELETE CASCADE,
@@ -216,7 +215,7 @@ function migrationStatements(options: DocumentsMigrationOptions | undefined, whe
   content     text,
   deleted_at  timestamptz
 )`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${chunksTable}_document_id_idx`)} ON ${chunks} (document_id)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${chunksTable}_document_id_idx`)} ON ${chunks} (document_id)`,
   );
   return statements;
 }

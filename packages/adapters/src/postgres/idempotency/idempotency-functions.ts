@@ -11,6 +11,7 @@
  * `<table>_complete`), so several tables in one database each have their own. Without a schema
  * the table and its functions resolve through `search_path`, as the table did before.
  */
+import { quoteQualified } from '../table-identifier.js';
 
 /** The quoted names of a table's functions, for DDL and for calls. */
 export interface IdempotencyFunctionNames {
@@ -24,15 +25,12 @@ export interface IdempotencyFunctionNames {
 export const claimArgumentTypes = '(text, text, text, text, timestamptz, timestamptz, timestamptz)';
 export const completeArgumentTypes = '(text, text, text, json, timestamptz, timestamptz)';
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 /** Quoted, schema-qualified (when there is a schema) names of the table's two functions. */
 export function idempotencyFunctionNames(
   tableName: string,
   schema: string | undefined,
 ): IdempotencyFunctionNames {
-  const qualified = (name: string) =>
-    schema === undefined ? quote(name) : `${quote(schema)}.${quote(name)}`;
+  const qualified = (name: string) => quoteQualified(name, schema);
   return {
     claim: qualified(`${tableName}_claim`),
     complete: qualified(`${tableName}_complete`),

@@ -8,7 +8,12 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
-import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
+import {
+  quoteIdentifier,
+  quoteQualified,
+  sqlIdentifierSchema,
+  tableRef,
+} from '../table-identifier.js';
 import {
   claimArgumentTypes,
   completeArgumentTypes,
@@ -73,16 +78,15 @@ export function resolveIdempotencyTable(options: {
   };
 }
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 function migrationStatements(
   options: IdempotencyTableOptions | undefined,
   where: string,
 ): string[] {
   const { tableName, schema } = parseOptions(idempotencyTableOptionsSchema, options ?? {}, where);
-  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const table = quoteQualified(tableName, schema);
   const statements: string[] = [];
-  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  if (schema !== undefined)
+    statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   statements.push(
     `CREATE TABLE IF NOT EXISTS ${table} (
   scope            text        NOT NULL,
@@ -98,7 +102,7 @@ function migrationStatements(
   completed_at     timestamptz,
   PRIMARY KEY (scope, key)
 ) WITH (fillfactor = 80)`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_expires_at_idx`)} ON ${table} (expires_at)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_expires_at_idx`)} ON ${table} (expires_at)`,
     // For tables created before: it applies to pages written from now on. A brief lock that
     // does not block reads or writes.
     `ALTER TABLE ${table} SET (fillfactor = 80)`,

@@ -7,7 +7,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
-import { sqlIdentifierSchema } from '../table-identifier.js';
+import { quoteIdentifier, quoteQualified, sqlIdentifierSchema } from '../table-identifier.js';
 
 /** Where the inbox table lives. */
 export interface InboxTableOptions {
@@ -27,13 +27,12 @@ export const inboxTableOptionsSchema = z.strictObject({
   schema: identifier.optional(),
 });
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 function migrationStatements(options: InboxTableOptions | undefined, where: string): string[] {
   const { tableName, schema } = parseOptions(inboxTableOptionsSchema, options ?? {}, where);
-  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const table = quoteQualified(tableName, schema);
   const statements: string[] = [];
-  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  if (schema !== undefined)
+    statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   statements.push(
     `CREATE TABLE IF NOT EXISTS ${table} (
   consumer     text        NOT NULL,
@@ -41,7 +40,7 @@ function migrationStatements(options: InboxTableOptions | undefined, where: stri
   processed_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (consumer, event_id)
 )`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_processed_at_idx`)} ON ${table} (processed_at)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_processed_at_idx`)} ON ${table} (processed_at)`,
   );
   return statements;
 }

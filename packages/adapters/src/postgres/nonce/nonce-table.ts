@@ -8,7 +8,12 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
-import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
+import {
+  quoteIdentifier,
+  quoteQualified,
+  sqlIdentifierSchema,
+  tableRef,
+} from '../table-identifier.js';
 
 /** Where the nonce table lives. */
 export interface NonceTableOptions {
@@ -31,19 +36,18 @@ export const nonceTableOptionsSchema = z.object({
 /** The table as a Kysely identifier, quoted the same way by every statement. */
 export const nonceTableRef = tableRef;
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 function migrationStatements(options: NonceTableOptions | undefined, where: string): string[] {
   const { tableName, schema } = parseOptions(nonceTableOptionsSchema, options ?? {}, where);
-  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const table = quoteQualified(tableName, schema);
   const statements: string[] = [];
-  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  if (schema !== undefined)
+    statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   statements.push(
     `CREATE TABLE IF NOT EXISTS ${table} (
   nonce      text        PRIMARY KEY,
   expires_at timestamptz NOT NULL
 )`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_expires_at_idx`)} ON ${table} (expires_at)`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_expires_at_idx`)} ON ${table} (expires_at)`,
   );
   return statements;
 }

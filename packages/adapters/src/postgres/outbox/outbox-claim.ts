@@ -18,6 +18,7 @@
  */
 import type { Logger, OutboxClaimRequest } from '@ballast/core';
 import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { quoteQualified } from '../table-identifier.js';
 import { outboxCall } from './outbox-errors.js';
 
 /** One claimed row as Postgres returns it. */
@@ -26,8 +27,6 @@ export interface ClaimedRow {
   readonly event: unknown;
   readonly attempts: number;
 }
-
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /** The claim function's name: the table's name with `_claim`. */
 export function claimFunctionName(tableName: string): string {
@@ -79,8 +78,7 @@ export function claimFunctionStatement(table: {
   tableName: string;
   schema?: string | undefined;
 }): string {
-  const qualify = (name: string) =>
-    table.schema === undefined ? quote(name) : `${quote(table.schema)}.${quote(name)}`;
+  const qualify = (name: string) => quoteQualified(name, table.schema);
   const lockLiteral = `'${claimLockName(table).replaceAll("'", "''")}'`;
   const query = claimQuery(qualify(table.tableName), {
     owner: 'p_owner',
@@ -116,10 +114,7 @@ export function createOutboxClaimer(
     table.schema === undefined
       ? sql.id(claimFunctionName(table.tableName))
       : sql.id(table.schema, claimFunctionName(table.tableName));
-  const qualifiedTable =
-    table.schema === undefined
-      ? quote(table.tableName)
-      : `${quote(table.schema)}.${quote(table.tableName)}`;
+  const qualifiedTable = quoteQualified(table.tableName, table.schema);
   const fallbackQuery = claimQuery(qualifiedTable, {
     owner: '$1::text',
     limit: '$2::integer',

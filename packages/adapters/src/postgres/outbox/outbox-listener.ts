@@ -9,6 +9,7 @@
  * reconnecting (commits may have happened while it was away).
  */
 import { type CancelTimer, type Clock, type Logger, noopLogger, systemClock } from '@ballast/core';
+import { quoteIdentifier } from '../table-identifier.js';
 
 /** The part of a `pg.Client` the listener uses. */
 export interface ListenConnection {
@@ -23,8 +24,6 @@ export interface ListenConnection {
 export type ListenOptions =
   | { readonly connectionString: string }
   | { readonly connect: () => Promise<ListenConnection> };
-
-const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 async function openWithPg(connectionString: string): Promise<ListenConnection> {
   // Loaded on demand so the subpath does not need `pg` unless LISTEN is used this way.

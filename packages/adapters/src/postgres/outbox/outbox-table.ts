@@ -17,7 +17,12 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely, RawBuilder } from 'kysely';
 import { z } from 'zod';
 import { runMigration } from '../run-migration.js';
-import { sqlIdentifierSchema, tableRef } from '../table-identifier.js';
+import {
+  quoteIdentifier,
+  quoteQualified,
+  sqlIdentifierSchema,
+  tableRef,
+} from '../table-identifier.js';
 import { claimFunctionStatement } from './outbox-claim.js';
 
 /** Where the outbox table lives. */
@@ -56,13 +61,12 @@ export function resolveOutboxTable(options: {
   return { tableName, schema, ref: tableRef(options), channel };
 }
 
-const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 function migrationStatements(options: OutboxTableOptions | undefined, where: string): string[] {
   const { tableName, schema } = parseOptions(outboxTableOptionsSchema, options ?? {}, where);
-  const table = schema === undefined ? quote(tableName) : `${quote(schema)}.${quote(tableName)}`;
+  const table = quoteQualified(tableName, schema);
   const statements: string[] = [];
-  if (schema !== undefined) statements.push(`CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`);
+  if (schema !== undefined)
+    statements.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
   statements.push(
     `CREATE TABLE IF NOT EXISTS ${table} (
   position         bigserial   PRIMARY KEY,
@@ -80,10 +84,10 @@ function migrationStatements(options: OutboxTableOptions | undefined, where: str
   failed_at        timestamptz
 )`,
     `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS failed_at timestamptz`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_unsent_idx`)} ON ${table} (position) WHERE sent_at IS NULL`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_unsent_key_idx`)} ON ${table} (key, position) WHERE sent_at IS NULL AND key IS NOT NULL`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_sent_at_idx`)} ON ${table} (sent_at) WHERE sent_at IS NOT NULL`,
-    `CREATE INDEX IF NOT EXISTS ${quote(`${tableName}_dead_idx`)} ON ${table} (position) WHERE failed_at IS NOT NULL AND sent_at IS NULL`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_unsent_idx`)} ON ${table} (position) WHERE sent_at IS NULL`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_unsent_key_idx`)} ON ${table} (key, position) WHERE sent_at IS NULL AND key IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_sent_at_idx`)} ON ${table} (sent_at) WHERE sent_at IS NOT NULL`,
+    `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_dead_idx`)} ON ${table} (position) WHERE failed_at IS NOT NULL AND sent_at IS NULL`,
     // After the columns it reads: an older table gets `failed_at` first.
     claimFunctionStatement({ tableName, schema }),
   );
