@@ -13,6 +13,7 @@ import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import type { EventEnvelope } from '../events/event-envelope.js';
 import type { EventProcessor } from '../events/event-processor.js';
+import { createEventListeners } from '../logging/event-listeners.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
@@ -144,32 +145,11 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
   let active = 0;
   let closed = false;
   let idleWaiters: (() => void)[] = [];
-  const listeners: { [E in keyof InProcessPublisherEvents]: Set<InProcessPublisherEvents[E]> } = {
-    delivered: new Set(),
-    deadLetter: new Set(),
-  };
-  function on<E extends keyof InProcessPublisherEvents>(
-    event: E,
-    listener: InProcessPublisherEvents[E],
-  ): () => void {
-    listeners[event].add(listener);
-    return () => listeners[event].delete(listener);
-  }
-  if (options.on?.delivered) on('delivered', options.on.delivered);
-  if (options.on?.deadLetter) on('deadLetter', options.on.deadLetter);
-  function emit<E extends keyof InProcessPublisherEvents>(
-    event: E,
-    value: Parameters<InProcessPublisherEvents[E]>[0],
-  ) {
-    for (const listener of listeners[event]) {
-      try {
-        (listener as (value: unknown) => void)(value);
-      } catch (error) {
-        // A listener's failure must not change the delivery's outcome; it is only reported.
-        logger.warn({ err: error, event }, `in-process publisher: ${event} listener threw`);
-      }
-    }
-  }
+  const { on, emit } = createEventListeners<InProcessPublisherEvents>(
+    options.on,
+    logger,
+    'in-process publisher',
+  );
 
   function remember(id: string): boolean {
     if (accepted.has(id)) return false;

@@ -24,6 +24,7 @@ import { createCircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
 import type { CancelTimer, Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { isBallastError } from '../errors/ballast-error.js';
+import { createEventListeners } from '../logging/event-listeners.js';
 import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
 import { backoffDelay, exponentialSchedule } from '../retry/backoff-schedule.js';
@@ -80,35 +81,7 @@ export function createRelay(options: RelayOptions): Relay {
   const maxAttempts = opts.maxAttempts ?? relayDefaults.maxAttempts;
   const halfOpenAfterMs = opts.breaker?.halfOpenAfterMs ?? relayDefaults.halfOpenAfterMs;
 
-  const listeners: { [E in keyof RelayEvents]: Set<RelayEvents[E]> } = {
-    published: new Set(),
-    publishFailed: new Set(),
-    leaseLost: new Set(),
-    rejected: new Set(),
-    deadLetter: new Set(),
-    depth: new Set(),
-    depthAlert: new Set(),
-    depthRecovered: new Set(),
-    cleaned: new Set(),
-    storeError: new Set(),
-  };
-  function on<E extends keyof RelayEvents>(event: E, listener: RelayEvents[E]): () => void {
-    listeners[event].add(listener);
-    return () => listeners[event].delete(listener);
-  }
-  for (const [event, listener] of Object.entries(opts.on ?? {})) {
-    if (listener) on(event as keyof RelayEvents, listener as never);
-  }
-  function emit<E extends keyof RelayEvents>(event: E, value: Parameters<RelayEvents[E]>[0]) {
-    for (const listener of listeners[event]) {
-      try {
-        (listener as (value: unknown) => void)(value);
-      } catch (error) {
-        // A listener's failure must not change what the relay did; it is only reported.
-        logger.warn({ err: error, event }, `relay: ${event} listener threw; ignored`);
-      }
-    }
-  }
+  const { on, emit } = createEventListeners<RelayEvents>(options.on, logger, 'relay');
 
   const housekeeping = createHousekeeping({
     store,
