@@ -21,17 +21,18 @@
  * Rows in `error` are left for a person; a key with a live or unexpired pending row keeps its
  * object.
  */
-import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
-import type { DocumentRecordRef, DocumentRecords } from '../consistency/document-records.js';
-import { portSchema } from '../consistency/recipe-options.js';
+import type { DocumentRecordRef } from '../consistency/document-records.js';
 import { toBallastError } from '../errors/ballast-error.js';
-import { type Logger, noopLogger } from '../logging/logger.js';
+import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
-import * as v from '../options/small-validator.js';
 import { compareObjectKeys } from '../storage/object-key.js';
-import type { ObjectInfo, ObjectStorage } from '../storage/object-storage.js';
+import type { ObjectInfo } from '../storage/object-storage.js';
+import { withListingRetries } from './listing-retry.js';
 import { PageReader } from './page-reader.js';
+import { type ReconcileOptions, reconcileOptionsSchema } from './reconcile-options.js';
+
+export type { ReconcileOptions } from './reconcile-options.js';
 
 /** The kinds of inconsistency reconciliation repairs. */
 export type ReconcileKind = 'missingObject' | 'deletedRowObject' | 'orphanObject' | 'expiredUpload';
@@ -79,64 +80,6 @@ export interface ReconcileReport extends ReconcileProgress {
   readonly actionsOmitted: number;
 }
 
-/** Options for {@link reconcile}. */
-export interface ReconcileOptions {
-  /** Uses `list`, `head` (to confirm a missing object) and `delete`. */
-  readonly storage: ObjectStorage;
-  /** Uses `listByKey`, `markError` and `expirePending`. */
-  readonly records: Pick<DocumentRecords, 'listByKey' | 'markError' | 'expirePending'>;
-  /** Only keys under this prefix (rows and objects). Default: all. */
-  readonly prefix?: string;
-  /** Rows per `listByKey` query and objects per `list` page (at most 1,000 for storage). Default `1000`. */
-  readonly batchSize?: number;
-  /** Repairs in flight at once. Default `4`. */
-  readonly concurrency?: number;
-  /**
-   * Age (ms) below which an object without a row, or a deleted row's object, is left alone: an
-   * upload between its PUT and its INSERT, or a delete about to restore its row, looks exactly
-   * like an inconsistency. Default `3_600_000` (1 hour).
-   */
-  readonly graceMs?: number;
-  /** Find and report, change nothing (HEADs to confirm missing objects still run). Default `false`. */
-  readonly dryRun?: boolean;
-  /** Stops the pass at the next key; repairs in flight finish; the report says `aborted`. */
-  readonly signal?: AbortSignal;
-  /** Source of time for grace periods, expiries and duration. Default `systemClock`. */
-  readonly clock?: Clock;
-  /** Receives one audit line per action (warn), per failure (error) and a summary (info). Default: none. */
-  readonly logger?: Logger;
-  /** Trace id in log lines and records calls. Default: a random UUID. */
-  readonly traceId?: string;
-  /** Called after every `batchSize` keys and once at the end. Errors it throws are logged and ignored. */
-  readonly onProgress?: (progress: ReconcileProgress) => void;
-  /** Most actions kept in the report. Default `1000`. */
-  readonly maxActions?: number;
-}
-
-// Read here, not in the schema: a property read in a schema's arguments makes a bundler keep it.
-const maxSafeInteger = Number.MAX_SAFE_INTEGER;
-
-const schema = v.object({
-  storage: portSchema<ObjectStorage>('an ObjectStorage', 'list', 'head', 'delete'),
-  records: portSchema<ReconcileOptions['records']>(
-    'a DocumentRecords',
-    'listByKey',
-    'markError',
-    'expirePending',
-  ),
-  prefix: v.optional(v.string({ maxLength: 1024 })),
-  batchSize: v.optional(v.number({ integer: true, min: 1, max: 10_000 }), 1000),
-  concurrency: v.optional(v.number({ integer: true, min: 1, max: 256 }), 4),
-  graceMs: v.optional(v.durationMs({ max: maxSafeInteger }), 3_600_000),
-  dryRun: v.optional(v.boolean(), false),
-  signal: v.optional(v.abortSignal()),
-  clock: v.optional(portSchema<Clock>('a Clock', 'now')),
-  logger: v.optional(portSchema<Logger>('a Logger', 'debug', 'info', 'warn', 'error')),
-  traceId: v.optional(v.string({ minLength: 1, maxLength: 200 })),
-  onProgress: v.optional(v.func<(p: ReconcileProgress) => void>()),
-  maxActions: v.optional(v.number({ integer: true, min: 0, max: 1_000_000 }), 1000),
-});
-
 const maxStoragePage = 1000;
 
 const kindMessages: Record<ReconcileKind, string> = {
@@ -161,8 +104,9 @@ function zeroCounts(): Record<ReconcileKind, number> {
 
 /**
  * Runs one reconciliation pass and resolves with its report. Rejects only when a listing page
- * cannot be read (storage or database down), since the merge cannot go on without it; each
- * repair's failure is isolated and counted in `failed`.
+ * cannot be read (storage or database down, after `listRetries` retries of a retryable
+ * failure), since the merge cannot go on without it; each repair's failure is isolated and
+ * counted in `failed`.
  *
  * @example
  * ```ts
@@ -171,7 +115,7 @@ function zeroCounts(): Record<ReconcileKind, number> {
  * ```
  */
 export async function reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
-  const parsed = parseOptions(schema, options, 'reconcile()');
+  const parsed = parseOptions(reconcileOptionsSchema, options, 'reconcile()');
   const { storage, records, prefix, signal, dryRun, graceMs, concurrency, batchSize } = parsed;
   const clock = parsed.clock ?? systemClock;
   const traceId = parsed.traceId ?? crypto.randomUUID();
@@ -311,25 +255,36 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     return planned;
   };
 
+  const retrying = { retries: parsed.listRetries, clock, logger, traceId, signal };
   const rowReader = new PageReader<DocumentRecordRef, { key: string; id: string }>(
-    async (after) => {
-      const page = await records.listByKey({ after, limit: batchSize, prefix }, context());
-      const last = page.at(-1);
-      return {
-        items: page,
-        next: page.length < batchSize || !last ? undefined : { key: last.key, id: last.id },
-      };
-    },
+    withListingRetries(
+      'records',
+      async (after) => {
+        const page = await records.listByKey({ after, limit: batchSize, prefix }, context());
+        const last = page.at(-1);
+        return {
+          items: page,
+          next: page.length < batchSize || !last ? undefined : { key: last.key, id: last.id },
+        };
+      },
+      retrying,
+    ),
   );
-  const objectReader = new PageReader<ObjectInfo, string>(async (cursor) => {
-    const page = await storage.list({
-      prefix,
-      cursor,
-      pageSize: Math.min(batchSize, maxStoragePage),
-      signal,
-    });
-    return { items: page.objects, next: page.nextCursor };
-  });
+  const objectReader = new PageReader<ObjectInfo, string>(
+    withListingRetries(
+      'storage',
+      async (cursor) => {
+        const page = await storage.list({
+          prefix,
+          cursor,
+          pageSize: Math.min(batchSize, maxStoragePage),
+          signal,
+        });
+        return { items: page.objects, next: page.nextCursor };
+      },
+      retrying,
+    ),
+  );
 
   const inFlight = new Set<Promise<void>>();
   const schedule = async (planned: Planned) => {
