@@ -24,7 +24,7 @@ export type RetryableFunction<T> = (attempt: RetryAttempt) => T | PromiseLike<T>
 export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
   readonly attempt: number;
   readonly #fn: RetryableFunction<T>;
-  #timeoutMs = Number.POSITIVE_INFINITY;
+  #timeoutMs = Infinity;
   #deadlineFirst = false;
 
   constructor(attempt: number, fn: RetryableFunction<T>) {
@@ -40,8 +40,7 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
 
   /** Runs the operation under the plan's timeout, `deadlineAt` (epoch ms) and `signal`. */
   guarded(plan: RetryPlan, signal: AbortSignal | undefined, deadlineAt?: number): Promise<T> {
-    const remaining =
-      deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - plan.clock.now();
+    const remaining = deadlineAt === undefined ? Infinity : deadlineAt - plan.clock.now();
     this.#deadlineFirst = remaining <= plan.timeout;
     this.#timeoutMs = plan.timeout;
     return this.run(plan.clock, Math.min(plan.timeout, remaining), signal);

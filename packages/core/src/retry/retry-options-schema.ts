@@ -119,7 +119,7 @@ function fields(rules: Record<string, Rule>, strip?: boolean): Rule {
 
 /** The longest delay a JavaScript timer honours: 2³¹−1 ms. */
 const duration = numberIn('a duration in ms', 0, 2_147_483_647);
-const positive = numberIn('a number', 0, Number.POSITIVE_INFINITY, false, true);
+const positive = numberIn('a number', 0, Infinity, false, true);
 
 /** A list of at least one delay. */
 const delayList: Rule = (value, report) => {

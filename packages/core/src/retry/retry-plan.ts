@@ -146,7 +146,7 @@ function buildPlan(options: RetryOptions): RetryPlan {
     },
     maxDelay,
     clock: options.clock ?? systemClock,
-    timeout: options.timeoutMs ?? options.timeout ?? Number.POSITIVE_INFINITY,
+    timeout: options.timeoutMs ?? options.timeout ?? Infinity,
     classify: classify ? composeClassifiers(classify, classifyError) : classifyError,
     budget: options.budget,
     onRetry: on?.retry ?? options.onRetry,
