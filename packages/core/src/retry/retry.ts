@@ -39,27 +39,20 @@ function deadlineOf(plan: RetryPlan, scope: CallScope): number | undefined {
   return earliest;
 }
 
-/** The success path with no timeout, deadline or signal: no timer, no listener. */
-async function runPlain<T>(
+/**
+ * The first attempt, then the loop if it fails. Unguarded (no timeout, deadline or signal), the
+ * success path sets no timer and adds no listener.
+ */
+async function runFirst<T>(
   plan: RetryPlan,
   fn: RetryableFunction<T>,
   scope: CallScope,
+  guarded: boolean,
 ): Promise<T> {
+  const deadlineAt = guarded ? deadlineOf(plan, scope) : undefined;
+  const attempt = new Attempt(1, fn);
   try {
-    return await new Attempt(1, fn).call();
-  } catch (error) {
-    return retryAfterFailure(plan, fn, scope, error, undefined);
-  }
-}
-
-async function runGuarded<T>(
-  plan: RetryPlan,
-  fn: RetryableFunction<T>,
-  scope: CallScope,
-): Promise<T> {
-  const deadlineAt = deadlineOf(plan, scope);
-  try {
-    return await new Attempt(1, fn).guarded(plan, scope.signal, deadlineAt);
+    return await (guarded ? attempt.guarded(plan, scope.signal, deadlineAt) : attempt.work());
   } catch (error) {
     return retryAfterFailure(plan, fn, scope, error, deadlineAt);
   }
@@ -146,7 +139,7 @@ function execute<T>(
   plan.budget?.recordCall();
   const guarded =
     scope.signal !== undefined || scope.deadlines.length > 0 || Number.isFinite(plan.timeout);
-  return guarded ? runGuarded(plan, fn, scope) : runPlain(plan, fn, scope);
+  return runFirst(plan, fn, scope, guarded);
 }
 
 /**
