@@ -109,7 +109,7 @@ function retryAfterHeaderOf(error: Bag): string | undefined {
     const bag = asBag(headers);
     if (!bag) continue;
     if (typeof bag.get === 'function') {
-      const value = (bag.get as (name: string) => unknown).call(bag, 'retry-after');
+      const value = (bag as { get(name: string): unknown }).get('retry-after');
       if (typeof value === 'string') return value;
       continue;
     }

@@ -90,14 +90,16 @@ function oneOf(values: readonly string[]): Rule {
   );
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /**
  * Checks `input`'s fields against `rules`, in the rules' order; unknown keys come first, as
  * problems, unless `strip`.
  */
 function checkFields(input: Bag, rules: Record<string, Rule>, report: Report, strip?: boolean) {
-  if (!strip) for (const key in input) if (!hasOwn.call(rules, key)) report('unknown option', key);
+  if (!strip) {
+    for (const key in input) {
+      if (!Object.hasOwn(rules, key)) report('unknown option', key);
+    }
+  }
   for (const key in rules) {
     const value = input[key];
     const problem =
