@@ -15,7 +15,7 @@ import {
   type RetryPresetName,
   retryPresets,
 } from './backoff-schedule.js';
-import { classifyError, composeClassifiers, type ErrorClassifier } from './classify-error.js';
+import { classifyError, type ErrorClassifier } from './classify-error.js';
 import { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
 import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -133,7 +133,9 @@ function buildPlan(options: RetryOptions): RetryPlan {
     maxDelay,
     clock: options.clock ?? systemClock,
     timeout: options.timeoutMs ?? options.timeout ?? Infinity,
-    classify: classify ? composeClassifiers(classify, classifyError) : classifyError,
+    classify: classify
+      ? (error, context) => classify(error, context) ?? classifyError(error, context)
+      : classifyError,
     budget: options.budget,
     onRetry: on?.retry ?? options.onRetry,
     onGiveUp: on?.giveUp ?? options.onGiveUp,
