@@ -39,20 +39,27 @@ function deadlineOf(plan: RetryPlan, scope: CallScope): number | undefined {
   return earliest;
 }
 
-/**
- * The first attempt, then the loop if it fails. Unguarded (no timeout, deadline or signal), the
- * success path sets no timer and adds no listener.
- */
-async function runFirst<T>(
+/** The success path with no timeout, deadline or signal: no timer, no listener. */
+async function runPlain<T>(
   plan: RetryPlan,
   fn: RetryableFunction<T>,
   scope: CallScope,
-  guarded: boolean,
 ): Promise<T> {
-  const deadlineAt = guarded ? deadlineOf(plan, scope) : undefined;
-  const attempt = new Attempt(1, fn);
   try {
-    return await (guarded ? attempt.guarded(plan, scope.signal, deadlineAt) : attempt.work());
+    return await new Attempt(1, fn).work();
+  } catch (error) {
+    return retryAfterFailure(plan, fn, scope, error, undefined);
+  }
+}
+
+async function runGuarded<T>(
+  plan: RetryPlan,
+  fn: RetryableFunction<T>,
+  scope: CallScope,
+): Promise<T> {
+  const deadlineAt = deadlineOf(plan, scope);
+  try {
+    return await new Attempt(1, fn).guarded(plan, scope.signal, deadlineAt);
   } catch (error) {
     return retryAfterFailure(plan, fn, scope, error, deadlineAt);
   }
@@ -139,7 +146,7 @@ function execute<T>(
   plan.budget?.recordCall();
   const guarded =
     scope.signal !== undefined || scope.deadlines.length > 0 || Number.isFinite(plan.timeout);
-  return runFirst(plan, fn, scope, guarded);
+  return guarded ? runGuarded(plan, fn, scope) : runPlain(plan, fn, scope);
 }
 
 /**
