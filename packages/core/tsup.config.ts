@@ -6,6 +6,5 @@ export default ballastBuild({
     'adapter-kit': 'src/adapter-kit/index.ts',
     testing: 'src/testing/index.ts',
   },
-  inlineInCjs: ['is-network-error'],
   esmModules: true,
 });

@@ -42,16 +42,18 @@ export interface BallastErrorOptions {
  */
 export class BallastError extends Error {
   override readonly name: string = 'BallastError';
+  // The fields below are declared, not defined: the constructor assigns each one, and a class
+  // field would only add its name to every bundle once more (issue 13).
   /** Stable machine-readable code, e.g. `'IDEMPOTENCY_KEY_REUSED'`. */
-  readonly code: string;
+  declare readonly code: string;
   /** HTTP status a server answers with. */
-  readonly status: number;
+  declare readonly status: number;
   /** Whether repeating the same request may succeed. */
-  readonly retryable: boolean;
+  declare readonly retryable: boolean;
   /** What a client should offer the user next. */
-  readonly action: ErrorAction;
+  declare readonly action: ErrorAction;
   /** Client-safe structured details. */
-  readonly details: Readonly<Record<string, unknown>>;
+  declare readonly details: Readonly<Record<string, unknown>>;
 
   constructor(code: string, options: BallastErrorOptions = {}) {
     super(options.message ?? code, { cause: options.cause });

@@ -24,7 +24,7 @@ export type RetryableFunction<T> = (attempt: RetryAttempt) => T | PromiseLike<T>
 export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
   readonly attempt: number;
   readonly #fn: RetryableFunction<T>;
-  #timeoutMs = Number.POSITIVE_INFINITY;
+  #timeoutMs = Infinity;
   #deadlineFirst = false;
 
   constructor(attempt: number, fn: RetryableFunction<T>) {
@@ -33,35 +33,31 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
     this.#fn = fn;
   }
 
-  /** Calls the operation, unguarded: for a call with no timeout, deadline or signal. */
-  call(): T | PromiseLike<T> {
-    return this.#fn(this);
-  }
-
   /** Runs the operation under the plan's timeout, `deadlineAt` (epoch ms) and `signal`. */
   guarded(plan: RetryPlan, signal: AbortSignal | undefined, deadlineAt?: number): Promise<T> {
-    const remaining =
-      deadlineAt === undefined ? Number.POSITIVE_INFINITY : deadlineAt - plan.clock.now();
+    const remaining = deadlineAt === undefined ? Infinity : deadlineAt - plan.clock.now();
     this.#deadlineFirst = remaining <= plan.timeout;
     this.#timeoutMs = plan.timeout;
     return this.run(plan.clock, Math.min(plan.timeout, remaining), signal);
   }
 
-  protected work(): T | PromiseLike<T> {
+  /**
+   * Calls the operation: under {@link Attempt.guarded}'s limits, or called directly, unguarded,
+   * for a call with no timeout, deadline or signal.
+   */
+  work(): T | PromiseLike<T> {
     return this.#fn(this);
   }
 
   protected timeoutError(): BallastError {
     const { attempt } = this;
-    if (this.#deadlineFirst) {
-      return new BallastError('TIMEOUT', {
-        message: `The retry deadline passed during attempt ${attempt}`,
-        details: { attempt, deadline: true },
-      });
-    }
+    const timeoutMs = this.#timeoutMs;
+    const deadline = this.#deadlineFirst;
     return new BallastError('TIMEOUT', {
-      message: `Attempt ${attempt} timed out after ${this.#timeoutMs} ms`,
-      details: { attempt, timeoutMs: this.#timeoutMs },
+      message: deadline
+        ? `The retry deadline passed during attempt ${attempt}`
+        : `Attempt ${attempt} timed out after ${timeoutMs} ms`,
+      details: deadline ? { attempt, deadline } : { attempt, timeoutMs },
     });
   }
 }

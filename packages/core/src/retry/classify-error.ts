@@ -5,8 +5,8 @@
  * plain function, so adapters add their own rules (Postgres serialization failures, S3
  * `SlowDown`) in front of the default one with `composeClassifiers()`.
  */
-import isNetworkError from 'is-network-error';
 import { isBallastError } from '../errors/ballast-error.js';
+import { isFetchNetworkError } from './fetch-network-error.js';
 import { parseRetryAfter } from './retry-after.js';
 
 /**
@@ -109,7 +109,7 @@ function retryAfterHeaderOf(error: Bag): string | undefined {
     const bag = asBag(headers);
     if (!bag) continue;
     if (typeof bag.get === 'function') {
-      const value = (bag.get as (name: string) => unknown).call(bag, 'retry-after');
+      const value = (bag as { get(name: string): unknown }).get('retry-after');
       if (typeof value === 'string') return value;
       continue;
     }
@@ -130,7 +130,7 @@ function isRetryableStatus(status: number): boolean {
 
 /** A network failure: fetch's TypeError, or a socket error code on the error or its causes. */
 function isNetworkFailure(error: Bag): boolean {
-  if (isNetworkError(error)) return true;
+  if (isFetchNetworkError(error)) return true;
   let current: Bag | undefined = error;
   for (let depth = 0; current && depth < 4; depth++) {
     if (typeof current.code === 'string' && transientNetworkCodes.has(current.code)) return true;
@@ -160,7 +160,7 @@ function retryAfterFromDetails(details: Readonly<Record<string, unknown>>): numb
  * 3. An HTTP status (a thrown `Response`, or `.status`, `.statusCode`, `.response.status`,
  *    `.$metadata.httpStatusCode`): 408, 429 and 5xx except 501/505 → retry, honouring
  *    `Retry-After` from `.headers` or `.response.headers`; any other status → `'fail'`.
- * 4. A network failure (fetch's `TypeError` in every runtime, per `is-network-error`; or a code
+ * 4. A network failure (fetch's `TypeError` in every runtime, see fetch-network-error.ts; or a code
  *    such as `ECONNRESET`, `ECONNREFUSED`, `ETIMEDOUT`, `EAI_AGAIN` on the error or its
  *    `cause` chain) → `'retry'`; any other Node system error (one naming its `syscall`, such as
  *    `ENOENT` or `EACCES`) → `'fail'`.

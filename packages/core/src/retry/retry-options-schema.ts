@@ -28,17 +28,14 @@ interface Issue {
 
 type Bag = Record<string, unknown>;
 
+/** Records a problem at `path`, relative to the value a rule is checking. */
+type Report = (message: string, ...path: PropertyKey[]) => void;
+
 /**
  * Checks a value that is not `undefined` (an absent option is always fine): returns the problem
- * with it, or pushes its nested problems onto `issues` (a list's items, an object's fields) with
- * paths under `[...parent, key]`, built only for a nested value or when something fails.
+ * with it, or reports its nested problems (a list's items, an object's fields) under it.
  */
-type Rule = (
-  value: unknown,
-  issues: Issue[],
-  parent: readonly PropertyKey[],
-  key: PropertyKey,
-) => string | undefined;
+type Rule = (value: unknown, report: Report) => string | undefined;
 
 const isBag = (value: unknown): value is Bag =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -70,7 +67,7 @@ function numberIn(
     if (above ? value <= min : value < min) {
       return `must be ${above ? 'greater than' : 'at least'} ${min}`;
     }
-    return value > max ? `must be at most ${max}` : undefined;
+    if (value > max) return `must be at most ${max}`;
   };
 }
 
@@ -80,11 +77,9 @@ function shaped(accepts: (value: unknown) => boolean, expected: string): Rule {
   return (value) => (accepts(value) ? undefined : `expected ${expected}`);
 }
 
-const isFunction = (value: unknown) => typeof value === 'function';
-
 /* @__NO_SIDE_EFFECTS__ */
 function func(expected = 'a function'): Rule {
-  return shaped(isFunction, expected);
+  return shaped((value) => typeof value === 'function', expected);
 }
 
 /* @__NO_SIDE_EFFECTS__ */
@@ -95,79 +90,70 @@ function oneOf(values: readonly string[]): Rule {
   );
 }
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
-/** Checks `input`'s fields against `rules`; strict unless `strip` (unknown keys are problems). */
-function checkFields(
-  input: Bag,
-  rules: Record<string, Rule>,
-  issues: Issue[],
-  path: readonly PropertyKey[],
-  strip?: boolean,
-): void {
+/**
+ * Checks `input`'s fields against `rules`, in the rules' order; unknown keys come first, as
+ * problems, unless `strip`.
+ */
+function checkFields(input: Bag, rules: Record<string, Rule>, report: Report, strip?: boolean) {
   if (!strip) {
     for (const key in input) {
-      if (!hasOwn.call(rules, key))
-        issues.push({ message: 'unknown option', path: [...path, key] });
+      if (!Object.hasOwn(rules, key)) report('unknown option', key);
     }
   }
   for (const key in rules) {
     const value = input[key];
     const problem =
-      value === undefined ? undefined : (rules[key] as Rule)(value, issues, path, key);
-    if (problem !== undefined) issues.push({ message: problem, path: [...path, key] });
+      value === undefined
+        ? undefined
+        : (rules[key] as Rule)(value, (message, ...path) => report(message, key, ...path));
+    if (problem) report(problem, key);
   }
 }
 
 /** An object whose fields follow `rules`. */
 /* @__NO_SIDE_EFFECTS__ */
-function fields(rules: Record<string, Rule>): Rule {
-  return (value, issues, parent, key) => {
+function fields(rules: Record<string, Rule>, strip?: boolean): Rule {
+  return (value, report) => {
     if (!isBag(value)) return wrongKind('an options object', value);
-    checkFields(value, rules, issues, [...parent, key]);
+    checkFields(value, rules, report, strip);
   };
 }
 
 /** The longest delay a JavaScript timer honours: 2³¹−1 ms. */
 const duration = numberIn('a duration in ms', 0, 2_147_483_647);
-const positive = numberIn('a number', 0, Number.POSITIVE_INFINITY, false, true);
+const positive = numberIn('a number', 0, Infinity, false, true);
 
 /** A list of at least one delay. */
-const delayList: Rule = (value, issues, parent, key) => {
+const delayList: Rule = (value, report) => {
   if (!Array.isArray(value)) return wrongKind('an array', value);
   if (value.length === 0) return 'must have at least 1 items';
-  // An index loop, not `map`, which would skip the holes of a sparse array.
+  // An index loop, not `forEach`, which would skip the holes of a sparse array.
   for (let index = 0; index < value.length; index++) {
-    const message = duration(value[index], issues, parent, key);
-    if (message !== undefined) issues.push({ message, path: [...parent, key, index] });
+    const problem = duration(value[index], report);
+    if (problem) report(problem, index);
   }
 };
 
-const string: Rule = (value) =>
+const string = (value: unknown) =>
   typeof value === 'string' ? undefined : wrongKind('a string', value);
 
-const requestRules: Record<string, Rule> = {
-  method: (value) =>
-    typeof value !== 'string'
-      ? wrongKind('a string', value)
-      : value === ''
-        ? 'must not be empty'
-        : undefined,
-  idempotencyKey: string,
-  headers: shaped(
-    (value) => typeof value === 'object' && value !== null,
-    'Headers, a header record or [name, value] pairs',
-  ),
-};
+/** Read by shape, not strictly: a `Request` may be passed as it is. Its `method` is required. */
+const requestFields = fields(
+  {
+    method: (value) => string(value) ?? (value === '' ? 'must not be empty' : undefined),
+    idempotencyKey: string,
+    headers: shaped(
+      (value) => typeof value === 'object' && value !== null,
+      'Headers, a header record or [name, value] pairs',
+    ),
+  },
+  true,
+);
 
-/** Read by shape, not strictly: a `Request` may be passed as it is. */
-const request: Rule = (value, issues, parent, key) => {
-  if (!isBag(value)) return wrongKind('an options object', value);
-  const path = [...parent, key];
-  if (value.method === undefined) {
-    issues.push({ message: wrongKind('a string', undefined), path: [...path, 'method'] });
-  }
-  checkFields(value, requestRules, issues, path, true);
+const request: Rule = (value, report) => {
+  if (isBag(value) && value.method === undefined)
+    report(wrongKind('a string', undefined), 'method');
+  return requestFields(value, report);
 };
 
 // A number is a duration from the call. Epoch milliseconds (`Date.now() + 30_000`, about 1.7e12)
@@ -246,45 +232,47 @@ function crossFieldIssue(options: RetryOptions): Issue | undefined {
   );
 }
 
-/** The problems with `input` under `rules`; empty when it is valid. */
-function issuesOf(input: unknown, rules: Record<string, Rule>): Issue[] {
-  const issues: Issue[] = [];
-  if (!isBag(input)) issues.push({ message: wrongKind('an options object', input), path: [] });
-  else checkFields(input, rules, issues, []);
-  return issues;
-}
-
-function standardSchema<Output>(
-  validate: (value: unknown) => StandardSchemaV1.Result<Output>,
+/**
+ * A Standard Schema whose output is its input: the problems `rules` find, then, for options
+ * whose every field is valid, the one `crossField` finds.
+ */
+function optionsSchema<Output>(
+  rules: Record<string, Rule>,
+  crossField?: (options: Output) => Issue | undefined,
 ): StandardSchemaV1<unknown, Output> {
+  const validate = (input: unknown): StandardSchemaV1.Result<Output> => {
+    const issues: Issue[] = [];
+    const problem = fields(rules)(input, (message, ...path) => issues.push({ message, path }));
+    if (problem) issues.push({ message: problem, path: [] });
+    const across = issues.length === 0 ? crossField?.(input as Output) : undefined;
+    if (across) issues.push(across);
+    return issues.length === 0 ? { value: input as Output } : { issues };
+  };
   return { '~standard': { version: 1, vendor: 'ballast', validate } };
 }
 
 /** `retry()`'s and `retryPolicy()`'s options. The output is the input, checked. */
-export const retryOptionsSchema = /* @__PURE__ */ standardSchema<RetryOptions>((input) => {
-  const issues = issuesOf(input, retryRules);
-  const crossField = issues.length === 0 ? crossFieldIssue(input as RetryOptions) : undefined;
-  if (crossField !== undefined) issues.push(crossField);
-  return issues.length === 0 ? { value: input as RetryOptions } : { issues };
-});
+export const retryOptionsSchema = /* @__PURE__ */ optionsSchema<RetryOptions>(
+  retryRules,
+  crossFieldIssue,
+);
 
 /** A policy's per-call options: `signal`, `deadline` and `request`. */
-export const callOptionsSchema = /* @__PURE__ */ standardSchema<RetryCallOptions>((input) => {
-  const issues = issuesOf(input, callRules);
-  return issues.length === 0 ? { value: input as RetryCallOptions } : { issues };
-});
+export const callOptionsSchema = /* @__PURE__ */ optionsSchema<RetryCallOptions>(callRules);
 
 /**
  * Whether a call's `signal`, `deadline` and `request` pass their rules, without building a
  * message: the check of a call that reuses a compiled plan (see plan-cache.ts).
  */
 export function validCallValues(input: Bag): boolean {
-  const issues: Issue[] = [];
-  for (const key in callRules) {
-    const value = input[key];
-    if (value !== undefined && (callRules[key] as Rule)(value, issues, [], key) !== undefined) {
-      return false;
-    }
-  }
-  return issues.length === 0;
+  let valid = true;
+  checkFields(
+    input,
+    callRules,
+    () => {
+      valid = false;
+    },
+    true,
+  );
+  return valid;
 }

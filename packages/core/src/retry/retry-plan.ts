@@ -15,7 +15,7 @@ import {
   type RetryPresetName,
   retryPresets,
 } from './backoff-schedule.js';
-import { classifyError, composeClassifiers, type ErrorClassifier } from './classify-error.js';
+import { classifyError, type ErrorClassifier } from './classify-error.js';
 import { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
 import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
@@ -109,36 +109,22 @@ function scopeOf(
   };
 }
 
-const presetSchedules = new Map<string, (index: number) => number>();
-
 function buildPlan(options: RetryOptions): RetryPlan {
   const { backoff, on } = options;
-  const delays = options.delaysMs ?? options.delays;
+  // The delays given, or the preset's (`'mutation'` by default); unused with a backoff. Schedules
+  // are not shared between plans: a plan is built once per preset, policy or options shape.
+  const delays = options.delaysMs ?? options.delays ?? retryPresets[options.preset ?? 'mutation'];
   const maxDelay = options.maxDelayMs ?? options.maxDelay ?? 30_000;
-  let nominal: (index: number) => number;
-  let defaultRetries: number;
-  if (backoff) {
-    const initialDelay = backoff.initialDelayMs ?? backoff.initialDelay ?? 500;
-    nominal = exponentialSchedule(initialDelay, backoff.factor ?? 2, maxDelay);
-    defaultRetries = 3;
-  } else if (delays) {
-    nominal = listSchedule(delays, maxDelay);
-    defaultRetries = delays.length;
-  } else {
-    const preset = options.preset ?? 'mutation';
-    const key = `${preset}:${maxDelay}`;
-    let shared = presetSchedules.get(key);
-    if (shared === undefined) {
-      shared = listSchedule(retryPresets[preset], maxDelay);
-      // Bounded: two presets times the handful of maxDelay values an application uses.
-      if (presetSchedules.size < 64) presetSchedules.set(key, shared);
-    }
-    nominal = shared;
-    defaultRetries = retryPresets[preset].length;
-  }
+  const nominal = backoff
+    ? exponentialSchedule(
+        backoff.initialDelayMs ?? backoff.initialDelay ?? 500,
+        backoff.factor ?? 2,
+        maxDelay,
+      )
+    : listSchedule(delays, maxDelay);
   const { classify } = options;
   return {
-    retries: options.retries ?? defaultRetries,
+    retries: options.retries ?? (backoff ? 3 : delays.length),
     schedule: {
       nominal,
       jitter: options.jitter ?? 'equal',
@@ -146,8 +132,10 @@ function buildPlan(options: RetryOptions): RetryPlan {
     },
     maxDelay,
     clock: options.clock ?? systemClock,
-    timeout: options.timeoutMs ?? options.timeout ?? Number.POSITIVE_INFINITY,
-    classify: classify ? composeClassifiers(classify, classifyError) : classifyError,
+    timeout: options.timeoutMs ?? options.timeout ?? Infinity,
+    classify: classify
+      ? (error, context) => classify(error, context) ?? classifyError(error, context)
+      : classifyError,
     budget: options.budget,
     onRetry: on?.retry ?? options.onRetry,
     onGiveUp: on?.giveUp ?? options.onGiveUp,

@@ -46,7 +46,7 @@ async function runPlain<T>(
   scope: CallScope,
 ): Promise<T> {
   try {
-    return await new Attempt(1, fn).call();
+    return await new Attempt(1, fn).work();
   } catch (error) {
     return retryAfterFailure(plan, fn, scope, error, undefined);
   }
