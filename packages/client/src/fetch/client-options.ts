@@ -11,12 +11,12 @@ import {
   func,
   headerRecord,
   is,
-  isObject,
   number,
   object,
   optional,
   parseOptions,
   string,
+  withMethods,
 } from '../options/option-checks.js';
 import type { RequestOptions } from './create-client.js';
 
@@ -125,12 +125,10 @@ export function parseClientOptions(input: unknown): ParsedClientOptions {
       ),
       headers: optional(headerRecord),
       connectivity: optional(
-        is<ConnectivityReporter>(
-          (value) =>
-            isObject(value) &&
-            typeof (value as ConnectivityReporter).reportSuccess === 'function' &&
-            typeof (value as ConnectivityReporter).reportFailure === 'function',
+        withMethods<ConnectivityReporter>(
           'a connectivity reporter (reportSuccess, reportFailure)',
+          'reportSuccess',
+          'reportFailure',
         ),
       ),
       clock: optional(clockCheck),

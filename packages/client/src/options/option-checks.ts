@@ -10,7 +10,6 @@
  * one is tree-shaken. Issue 15's bundle target (8 kB for fetch + connectivity + queue) needs it.
  */
 import { BallastError, type Clock } from '@ballast/core';
-import { isClockLike } from '@ballast/core/adapter-kit';
 
 /** One problem: the dotted field (`retry.reads`, `(options)` for the whole) and what is wrong. */
 export interface OptionIssue {
@@ -158,9 +157,22 @@ export function parseOptions<T>(check: Check<T>, input: unknown, where: string):
   const output = check(input, '', issues);
   const [first] = issues;
   if (first === undefined) return output;
-  throw new BallastError('INVALID_OPTIONS', {
-    message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
-    details: { field: first.field, issues },
+  throw invalidOption(where, first.field, first.problem, issues);
+}
+
+/**
+ * The `INVALID_OPTIONS` error for a wrong `field` of a call to `where`, worded as
+ * {@link parseOptions} words it; `details.issues` lists every problem when given.
+ */
+export function invalidOption(
+  where: string,
+  field: string,
+  problem: string,
+  issues?: OptionIssue[],
+): BallastError {
+  return new BallastError('INVALID_OPTIONS', {
+    message: `Invalid options for ${where}: "${field}": ${problem}`,
+    details: issues ? { field, issues } : { field },
   });
 }
 
@@ -170,10 +182,24 @@ export function parseOptions<T>(check: Check<T>, input: unknown, where: string):
 export const isObject = (value: unknown): value is object =>
   typeof value === 'object' && value !== null;
 
-/** A `Clock` (`now`, `sleep`, `setTimer`), by shape so test doubles are accepted. */
-export const clockCheck: Check<Clock> = /* @__PURE__ */ is<Clock>(
-  isClockLike,
+/** Whether `value` is an object with a function under each name of `methods`. */
+export const hasMethods = (value: unknown, methods: readonly string[]): boolean =>
+  isObject(value) &&
+  methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+
+/**
+ * An object with the functions `methods` (a client, a clock, a storage), by shape so test
+ * doubles are accepted.
+ */
+export const withMethods = <T>(expected: string, ...methods: string[]): Check<T> =>
+  is<T>((value) => hasMethods(value, methods), expected);
+
+/** A `Clock` (`now`, `sleep`, `setTimer`). */
+export const clockCheck: Check<Clock> = /* @__PURE__ */ withMethods<Clock>(
   'a Clock (now, sleep, setTimer)',
+  'now',
+  'sleep',
+  'setTimer',
 );
 
 /** Header names to string values. */

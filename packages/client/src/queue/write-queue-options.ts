@@ -9,13 +9,13 @@ import {
   func,
   headerRecord,
   is,
-  isObject,
   object,
   oneOf,
   optional,
   parseOptions,
   plainRecord,
   string,
+  withMethods,
 } from '../options/option-checks.js';
 import type { ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
@@ -140,12 +140,7 @@ export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions 
       flushIntervalMs: optional(duration(100), 30_000),
       sendingLeaseMs: optional(duration(1_000), 75_000),
       resolveConflict: optional(func<ConflictResolver>('a conflict resolver')),
-      temporaryIds: optional(
-        is<TemporaryIdSupport>(
-          (value) => isObject(value) && typeof (value as TemporaryIdSupport).create === 'function',
-          'temporaryIdSupport()',
-        ),
-      ),
+      temporaryIds: optional(withMethods<TemporaryIdSupport>('temporaryIdSupport()', 'create')),
       lock: optional(oneOf('auto', 'web-locks', 'lease'), 'auto'),
       on: optional(
         object({
