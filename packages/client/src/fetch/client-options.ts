@@ -5,6 +5,7 @@
 import type { Clock } from '@ballast/core';
 import { isAbortSignalLike } from '@ballast/core/adapter-kit';
 import {
+  anything,
   array,
   clockCheck,
   duration,
@@ -80,7 +81,7 @@ export function parseRequestOptions(input: unknown): RequestOptions {
       method: optional(
         is<string>((value) => /^[A-Za-z]{1,20}$/.test(value as string), 'an HTTP method'),
       ),
-      body: is<unknown>(() => true, 'a body'),
+      body: anything,
       headers: optional(headerRecord),
       // Printable ASCII, as the IETF draft's String and Ballast's server take it.
       idempotencyKey: optional(

@@ -74,17 +74,14 @@ export interface Client {
 
 const readMethods = ['GET', 'HEAD', 'OPTIONS'];
 
-function isRawBody(body: unknown): body is BodyInit {
-  // Every supported platform (browsers, Node ≥ 20.19) has these classes as globals.
-  return (
-    typeof body === 'string' ||
-    body instanceof Blob ||
-    body instanceof FormData ||
-    body instanceof URLSearchParams ||
-    body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body)
-  );
-}
+// Every supported platform (browsers, Node ≥ 20.19) has these classes as globals.
+const isRawBody = (body: unknown): body is BodyInit =>
+  typeof body === 'string' ||
+  body instanceof Blob ||
+  body instanceof FormData ||
+  body instanceof URLSearchParams ||
+  body instanceof ArrayBuffer ||
+  ArrayBuffer.isView(body);
 
 /** Whether another attempt may succeed (the request is known to be safe to repeat). */
 function isRetryable(error: BallastError): boolean {

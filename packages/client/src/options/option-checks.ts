@@ -46,12 +46,13 @@ const outOfRange = (size: number, min: number, max: number, unit = '', verb = 'b
  * of a kind (the message adds what was received) and `bounds` names what else is wrong, if
  * anything.
  */
-export function is<T>(
-  test: (value: unknown) => boolean,
-  expected: string,
-  bounds?: (value: T) => string | false,
-): Check<T> {
-  return (value, path, issues) => {
+export const is =
+  <T>(
+    test: (value: unknown) => boolean,
+    expected: string,
+    bounds?: (value: T) => string | false,
+  ): Check<T> =>
+  (value, path, issues) => {
     const problem = test(value)
       ? bounds?.(value as T)
       : bounds
@@ -60,7 +61,9 @@ export function is<T>(
     if (problem) report(issues, path, problem);
     return value as T;
   };
-}
+
+/** Any value, `undefined` included (a request's body). */
+export const anything: Check<unknown> = (value) => value;
 
 /** Any function; its signature is TypeScript's business. */
 export const func = <T>(expected: string): Check<T> =>
@@ -93,12 +96,11 @@ export const duration = (min = 0): Check<number> =>
   number(min, 2_147_483_647, false, 'a duration in ms');
 
 /** One of `values`, compared with `===`. */
-export function oneOf<const T extends string>(...values: T[]): Check<T> {
-  return is<T>(
+export const oneOf = <const T extends string>(...values: T[]): Check<T> =>
+  is<T>(
     (value) => values.includes(value as T),
     `one of ${values.map((value) => JSON.stringify(value)).join(', ')}`,
   );
-}
 
 /** An array of `minLength` to `maxLength` items, each passing `item`; the output is a new array. */
 export function array<T>(item: Check<T>, minLength: number, maxLength: number): Check<T[]> {

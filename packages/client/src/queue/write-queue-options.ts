@@ -3,6 +3,7 @@ import type { BallastError, Clock } from '@ballast/core';
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client, ClientResponse } from '../fetch/create-client.js';
 import {
+  anything,
   array,
   clockCheck,
   duration,
@@ -168,7 +169,7 @@ export function parseWriteRequest(input: unknown): ParsedWriteRequest {
     object({
       method: optional(oneOf('POST', 'PUT', 'PATCH', 'DELETE'), 'POST'),
       path: string(1, 2_000),
-      body: is<unknown>(() => true, 'a JSON value'),
+      body: anything,
       headers: optional(headerRecord),
       priority: optional(oneOf('high', 'medium', 'low'), 'medium'),
       dedupeKey: optional(string(1, 500)),
