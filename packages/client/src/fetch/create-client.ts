@@ -148,8 +148,8 @@ export function createClient(options: ClientOptions = {}): Client {
 
   async function request<T>(path: string, options: RequestOptions = {}) {
     if (typeof path !== 'string') throw invalidOption('request()', 'path', 'expected a string');
-    const { method: given = 'GET', body, signal, ...call } = parseRequestOptions(options);
-    const method = given.toUpperCase();
+    const { body, signal, ...call } = parseRequestOptions(options);
+    const method = (call.method ?? 'GET').toUpperCase();
     const isRead = readMethods.includes(method);
     const headers = new Headers(config.headers);
     for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value);
@@ -162,8 +162,9 @@ export function createClient(options: ClientOptions = {}): Client {
       }
     }
     if (!headers.has('accept')) headers.set('accept', 'application/json, application/problem+json');
-    // `false` sends none.
-    const key = call.idempotencyKey ?? (isRead ? undefined : createIdempotencyKey());
+    const given = call.idempotencyKey;
+    // A write gets a fresh key when none is given; `false` sends none.
+    const key = given === undefined ? (isRead ? undefined : createIdempotencyKey()) : given;
     // An RFC 9651 String, as the IETF draft defines the header (Ballast's server also takes a
     // bare token, but other servers following the draft may not).
     if (key) headers.set('idempotency-key', `"${key.replace(/[\\"]/g, '\\$&')}"`);
