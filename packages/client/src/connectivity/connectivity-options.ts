@@ -4,13 +4,12 @@ import {
   clockCheck,
   duration,
   func,
-  is,
-  isObject,
   number,
   object,
   optional,
   parseOptions,
   string,
+  withMethods,
 } from '../options/option-checks.js';
 
 /** Whether the server can be reached. */
@@ -68,13 +67,7 @@ export function parseConnectivityOptions(input: unknown): ParsedConnectivityOpti
       failureThreshold: optional(number(1, 1_000), 3),
       pingIntervalMs: optional(duration(10), 5_000),
       pingTimeoutMs: optional(duration(1), 5_000),
-      target: optional(
-        is<EventTarget>(
-          (value) =>
-            isObject(value) && typeof (value as EventTarget).addEventListener === 'function',
-          'an EventTarget',
-        ),
-      ),
+      target: optional(withMethods<EventTarget>('an EventTarget', 'addEventListener')),
       on: optional(object({ change: optional(func<ConnectivityEvents['change']>('a listener')) })),
       clock: optional(clockCheck),
     }),

@@ -51,10 +51,9 @@ export function createConnectivity(options: ConnectivityOptions = {}): Connectiv
   const target =
     config.target ??
     (typeof globalThis.addEventListener === 'function' ? (globalThis as EventTarget) : undefined);
-  const platformOnline = () => {
-    const navigator = (target === undefined ? undefined : globalThis.navigator) as OnlineNavigator;
-    return navigator?.onLine !== false;
-  };
+  // Without a target (Node) there is no platform status: only pings and reports count.
+  const platformOnline = () =>
+    target === undefined || (globalThis.navigator as OnlineNavigator)?.onLine !== false;
 
   const { emit, on } = createListeners<ConnectivityEvents>(['change'], config.on);
   let status: ConnectivityStatus = platformOnline() ? 'online' : 'offline';

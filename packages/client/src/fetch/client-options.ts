@@ -5,18 +5,19 @@
 import type { Clock } from '@ballast/core';
 import { isAbortSignalLike } from '@ballast/core/adapter-kit';
 import {
+  anything,
   array,
   clockCheck,
   duration,
   func,
   headerRecord,
   is,
-  isObject,
   number,
   object,
   optional,
   parseOptions,
   string,
+  withMethods,
 } from '../options/option-checks.js';
 import type { RequestOptions } from './create-client.js';
 
@@ -80,7 +81,7 @@ export function parseRequestOptions(input: unknown): RequestOptions {
       method: optional(
         is<string>((value) => /^[A-Za-z]{1,20}$/.test(value as string), 'an HTTP method'),
       ),
-      body: is<unknown>(() => true, 'a body'),
+      body: anything,
       headers: optional(headerRecord),
       // Printable ASCII, as the IETF draft's String and Ballast's server take it.
       idempotencyKey: optional(
@@ -125,12 +126,10 @@ export function parseClientOptions(input: unknown): ParsedClientOptions {
       ),
       headers: optional(headerRecord),
       connectivity: optional(
-        is<ConnectivityReporter>(
-          (value) =>
-            isObject(value) &&
-            typeof (value as ConnectivityReporter).reportSuccess === 'function' &&
-            typeof (value as ConnectivityReporter).reportFailure === 'function',
+        withMethods<ConnectivityReporter>(
           'a connectivity reporter (reportSuccess, reportFailure)',
+          'reportSuccess',
+          'reportFailure',
         ),
       ),
       clock: optional(clockCheck),

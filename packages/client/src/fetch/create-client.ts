@@ -5,6 +5,7 @@
  * every error answer arrives as a `BallastError` with a stable code and a message for people.
  */
 import { BallastError, isBallastError, systemClock } from '@ballast/core';
+import { invalidOption } from '../options/option-checks.js';
 import {
   type ClientOptions,
   type ParsedClientOptions,
@@ -14,6 +15,7 @@ import {
 import { createIdempotencyKey } from './idempotency-key.js';
 import { errorFromResponse } from './problem-response.js';
 import { readBody } from './read-body.js';
+import { backoffMs } from './retry-decision.js';
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -70,19 +72,16 @@ export interface Client {
   url(path: string): string;
 }
 
-const readMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+const readMethods = ['GET', 'HEAD', 'OPTIONS'];
 
-function isRawBody(body: unknown): body is BodyInit {
-  // Every supported platform (browsers, Node ≥ 20.19) has these classes as globals.
-  return (
-    typeof body === 'string' ||
-    body instanceof Blob ||
-    body instanceof FormData ||
-    body instanceof URLSearchParams ||
-    body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body)
-  );
-}
+// Every supported platform (browsers, Node ≥ 20.19) has these classes as globals.
+const isRawBody = (body: unknown): body is BodyInit =>
+  typeof body === 'string' ||
+  body instanceof Blob ||
+  body instanceof FormData ||
+  body instanceof URLSearchParams ||
+  body instanceof ArrayBuffer ||
+  ArrayBuffer.isView(body);
 
 /** Whether another attempt may succeed (the request is known to be safe to repeat). */
 function isRetryable(error: BallastError): boolean {
@@ -104,8 +103,7 @@ function isRetryable(error: BallastError): boolean {
  */
 export function createClient(options: ClientOptions = {}): Client {
   const config: ParsedClientOptions = parseClientOptions(options);
-  const clock = config.clock ?? systemClock;
-  const random = config.random ?? Math.random;
+  const { clock = systemClock, random = Math.random, connectivity, retry: retryOptions } = config;
   const baseUrl = config.baseUrl.replace(/\/+$/, '');
 
   const url = (path: string) =>
@@ -118,82 +116,69 @@ export function createClient(options: ClientOptions = {}): Client {
     signal: AbortSignal | undefined,
   ): Promise<Response> {
     const controller = new AbortController();
+    const abort = () => controller.abort();
     let timedOut = false;
     const cancelTimer = clock.setTimer(() => {
       timedOut = true;
-      controller.abort();
+      abort();
     }, timeoutMs);
-    const onAbort = () => controller.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', abort, { once: true });
     try {
-      const fetchImpl = config.fetch ?? globalThis.fetch;
-      const response = await fetchImpl(target, { ...init, signal: controller.signal });
-      config.connectivity?.reportSuccess();
+      const response = await (config.fetch ?? fetch)(target, {
+        ...init,
+        signal: controller.signal,
+      });
+      connectivity?.reportSuccess();
       return response;
     } catch (cause) {
       if (signal?.aborted) throw new BallastError('ABORTED', { cause });
-      config.connectivity?.reportFailure();
-      if (timedOut) {
-        throw new BallastError('TIMEOUT', {
-          message: `No answer from ${init.method} ${target} within ${timeoutMs} ms`,
-          cause,
-        });
-      }
-      throw new BallastError('NETWORK_ERROR', { cause });
+      connectivity?.reportFailure();
+      // Without a message the error's message is its code.
+      throw new BallastError(timedOut ? 'TIMEOUT' : 'NETWORK_ERROR', {
+        message: timedOut
+          ? `No answer from ${init.method} ${target} within ${timeoutMs} ms`
+          : undefined,
+        cause,
+      });
     } finally {
       cancelTimer();
-      signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', abort);
     }
   }
 
   async function request<T>(path: string, options: RequestOptions = {}) {
-    if (typeof path !== 'string') {
-      throw new BallastError('INVALID_OPTIONS', {
-        message: 'Invalid options for request(): "path": expected a string',
-        details: { field: 'path' },
-      });
-    }
-    const requestOptions = parseRequestOptions(options);
-    const method = (requestOptions.method ?? 'GET').toUpperCase();
-    const isRead = readMethods.has(method);
+    if (typeof path !== 'string') throw invalidOption('request()', 'path', 'expected a string');
+    const { body, signal, ...call } = parseRequestOptions(options);
+    const method = (call.method ?? 'GET').toUpperCase();
+    const isRead = readMethods.includes(method);
     const headers = new Headers(config.headers);
-    for (const [name, value] of Object.entries(requestOptions.headers ?? {})) {
-      headers.set(name, value);
-    }
-    let body: BodyInit | undefined;
-    if (requestOptions.body !== undefined) {
-      if (isRawBody(requestOptions.body)) body = requestOptions.body;
+    for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value);
+    const init: RequestInit = { method, headers };
+    if (body !== undefined) {
+      if (isRawBody(body)) init.body = body;
       else {
-        body = JSON.stringify(requestOptions.body);
+        init.body = JSON.stringify(body);
         if (!headers.has('content-type')) headers.set('content-type', 'application/json');
       }
     }
     if (!headers.has('accept')) headers.set('accept', 'application/json, application/problem+json');
-    const key =
-      requestOptions.idempotencyKey === undefined
-        ? isRead
-          ? undefined
-          : createIdempotencyKey()
-        : requestOptions.idempotencyKey || undefined;
+    const given = call.idempotencyKey;
+    // A write gets a fresh key when none is given; `false` sends none.
+    const key = given === undefined ? (isRead ? undefined : createIdempotencyKey()) : given;
     // An RFC 9651 String, as the IETF draft defines the header (Ballast's server also takes a
     // bare token, but other servers following the draft may not).
-    if (key !== undefined) headers.set('idempotency-key', `"${key.replace(/[\\"]/g, '\\$&')}"`);
-    if (requestOptions.ifMatch !== undefined) {
-      headers.set('if-match', `"${String(requestOptions.ifMatch)}"`);
-    }
+    if (key) headers.set('idempotency-key', `"${key.replace(/[\\"]/g, '\\$&')}"`);
+    if (call.ifMatch !== undefined) headers.set('if-match', `"${call.ifMatch}"`);
     // A write without a key is not safe to repeat: it is sent once.
     const retries =
-      !isRead && key === undefined
-        ? 0
-        : (requestOptions.retries ?? (isRead ? config.retry.reads : config.retry.writes));
-    const timeoutMs = requestOptions.timeoutMs ?? config.timeoutMs;
+      !isRead && !key ? 0 : (call.retries ?? (isRead ? retryOptions.reads : retryOptions.writes));
+    const timeoutMs = call.timeoutMs ?? config.timeoutMs;
     const target = url(path);
-    const init: RequestInit = { method, headers, ...(body === undefined ? {} : { body }) };
 
     for (let retry = 0; ; retry++) {
       let failure: BallastError;
       try {
-        const response = await attempt(target, init, timeoutMs, requestOptions.signal);
+        const response = await attempt(target, init, timeoutMs, signal);
         if (response.ok) {
           return {
             status: response.status,
@@ -209,13 +194,9 @@ export function createClient(options: ClientOptions = {}): Client {
       }
       if (retry >= retries || !isRetryable(failure)) throw failure;
       const hinted = failure.details.retryAfterMs;
-      if (typeof hinted === 'number' && hinted > config.retry.maxRetryAfterMs) throw failure;
-      const nominal = config.retry.delaysMs[Math.min(retry, config.retry.delaysMs.length - 1)] ?? 0;
-      // Equal jitter: half the delay is kept, half spread, so clients that failed together
-      // do not all come back together; a server's Retry-After is a floor.
-      const delay = Math.max(nominal / 2 + (random() * nominal) / 2, Number(hinted ?? 0));
+      if (typeof hinted === 'number' && hinted > retryOptions.maxRetryAfterMs) throw failure;
       try {
-        await clock.sleep(delay, requestOptions.signal);
+        await clock.sleep(backoffMs(retryOptions.delaysMs, retry, failure, random), signal);
       } catch (cause) {
         throw new BallastError('ABORTED', { cause });
       }

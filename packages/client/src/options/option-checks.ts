@@ -10,7 +10,6 @@
  * one is tree-shaken. Issue 15's bundle target (8 kB for fetch + connectivity + queue) needs it.
  */
 import { BallastError, type Clock } from '@ballast/core';
-import { isClockLike } from '@ballast/core/adapter-kit';
 
 /** One problem: the dotted field (`retry.reads`, `(options)` for the whole) and what is wrong. */
 export interface OptionIssue {
@@ -47,12 +46,13 @@ const outOfRange = (size: number, min: number, max: number, unit = '', verb = 'b
  * of a kind (the message adds what was received) and `bounds` names what else is wrong, if
  * anything.
  */
-export function is<T>(
-  test: (value: unknown) => boolean,
-  expected: string,
-  bounds?: (value: T) => string | false,
-): Check<T> {
-  return (value, path, issues) => {
+export const is =
+  <T>(
+    test: (value: unknown) => boolean,
+    expected: string,
+    bounds?: (value: T) => string | false,
+  ): Check<T> =>
+  (value, path, issues) => {
     const problem = test(value)
       ? bounds?.(value as T)
       : bounds
@@ -61,7 +61,9 @@ export function is<T>(
     if (problem) report(issues, path, problem);
     return value as T;
   };
-}
+
+/** Any value, `undefined` included (a request's body). */
+export const anything: Check<unknown> = (value) => value;
 
 /** Any function; its signature is TypeScript's business. */
 export const func = <T>(expected: string): Check<T> =>
@@ -94,12 +96,11 @@ export const duration = (min = 0): Check<number> =>
   number(min, 2_147_483_647, false, 'a duration in ms');
 
 /** One of `values`, compared with `===`. */
-export function oneOf<const T extends string>(...values: T[]): Check<T> {
-  return is<T>(
+export const oneOf = <const T extends string>(...values: T[]): Check<T> =>
+  is<T>(
     (value) => values.includes(value as T),
     `one of ${values.map((value) => JSON.stringify(value)).join(', ')}`,
   );
-}
 
 /** An array of `minLength` to `maxLength` items, each passing `item`; the output is a new array. */
 export function array<T>(item: Check<T>, minLength: number, maxLength: number): Check<T[]> {
@@ -158,9 +159,22 @@ export function parseOptions<T>(check: Check<T>, input: unknown, where: string):
   const output = check(input, '', issues);
   const [first] = issues;
   if (first === undefined) return output;
-  throw new BallastError('INVALID_OPTIONS', {
-    message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
-    details: { field: first.field, issues },
+  throw invalidOption(where, first.field, first.problem, issues);
+}
+
+/**
+ * The `INVALID_OPTIONS` error for a wrong `field` of a call to `where`, worded as
+ * {@link parseOptions} words it; `details.issues` lists every problem when given.
+ */
+export function invalidOption(
+  where: string,
+  field: string,
+  problem: string,
+  issues?: OptionIssue[],
+): BallastError {
+  return new BallastError('INVALID_OPTIONS', {
+    message: `Invalid options for ${where}: "${field}": ${problem}`,
+    details: issues ? { field, issues } : { field },
   });
 }
 
@@ -170,10 +184,24 @@ export function parseOptions<T>(check: Check<T>, input: unknown, where: string):
 export const isObject = (value: unknown): value is object =>
   typeof value === 'object' && value !== null;
 
-/** A `Clock` (`now`, `sleep`, `setTimer`), by shape so test doubles are accepted. */
-export const clockCheck: Check<Clock> = /* @__PURE__ */ is<Clock>(
-  isClockLike,
+/** Whether `value` is an object with a function under each name of `methods`. */
+export const hasMethods = (value: unknown, methods: readonly string[]): boolean =>
+  isObject(value) &&
+  methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
+
+/**
+ * An object with the functions `methods` (a client, a clock, a storage), by shape so test
+ * doubles are accepted.
+ */
+export const withMethods = <T>(expected: string, ...methods: string[]): Check<T> =>
+  is<T>((value) => hasMethods(value, methods), expected);
+
+/** A `Clock` (`now`, `sleep`, `setTimer`). */
+export const clockCheck: Check<Clock> = /* @__PURE__ */ withMethods<Clock>(
   'a Clock (now, sleep, setTimer)',
+  'now',
+  'sleep',
+  'setTimer',
 );
 
 /** Header names to string values. */

@@ -3,7 +3,7 @@
  * of the origin sees the same records. The flush lease lives in a second database, claimed
  * inside one `readwrite` transaction so two tabs cannot both take it.
  */
-import { BallastError } from '@ballast/core';
+import { invalidOption } from '../options/option-checks.js';
 import { indexedDbStore } from '../storage/indexeddb-store.js';
 import { mayClaimLease, type QueueStorage } from './queue-storage.js';
 
@@ -20,11 +20,11 @@ interface Lease {
  */
 export function createIndexedDbQueueStorage(name = 'ballast-write-queue'): QueueStorage {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-    throw new BallastError('INVALID_OPTIONS', {
-      message:
-        'Invalid options for createIndexedDbQueueStorage(): "name": expected a database name (1 to 200 characters)',
-      details: { field: 'name' },
-    });
+    throw invalidOption(
+      'createIndexedDbQueueStorage()',
+      'name',
+      'expected a database name (1 to 200 characters)',
+    );
   }
   const writes = indexedDbStore(name, 'writes');
   const leases = indexedDbStore(`${name}-lease`, 'lease');

@@ -14,6 +14,5 @@ export function countsOf(writes: readonly QueuedWrite[]): QueueCounts {
 }
 
 /** Whether two counts are equal (a `change` is emitted only when they differ). */
-export function sameCounts(a: QueueCounts, b: QueueCounts): boolean {
-  return (Object.keys(a) as (keyof QueueCounts)[]).every((state) => a[state] === b[state]);
-}
+export const sameCounts = (a: QueueCounts, b: QueueCounts): boolean =>
+  (Object.keys(a) as (keyof QueueCounts)[]).every((state) => a[state] === b[state]);

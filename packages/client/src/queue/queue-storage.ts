@@ -30,9 +30,8 @@ interface Lease {
 }
 
 /** Whether `owner` may take `lease` at `now`. */
-export function mayClaimLease(lease: Lease | undefined, owner: string, now: number): boolean {
-  return lease === undefined || lease.owner === owner || lease.until <= now;
-}
+export const mayClaimLease = (lease: Lease | undefined, owner: string, now: number): boolean =>
+  lease === undefined || lease.owner === owner || lease.until <= now;
 
 /**
  * Storage in memory: for Node, tests and pages that accept losing queued writes on reload.

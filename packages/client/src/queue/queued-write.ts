@@ -84,23 +84,19 @@ export interface QueuedWrite {
 const priorities: readonly WritePriority[] = ['high', 'medium', 'low'];
 
 /** Replay order: priority first, then creation order. */
-export function compareWrites(a: QueuedWrite, b: QueuedWrite): number {
-  return (
-    priorities.indexOf(a.priority) - priorities.indexOf(b.priority) ||
-    a.createdAt.getTime() - b.createdAt.getTime() ||
-    a.sequence - b.sequence ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-  );
-}
+export const compareWrites = (a: QueuedWrite, b: QueuedWrite): number =>
+  priorities.indexOf(a.priority) - priorities.indexOf(b.priority) ||
+  a.createdAt.getTime() - b.createdAt.getTime() ||
+  a.sequence - b.sequence ||
+  (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
-function asDate(value: unknown): Date | undefined {
-  const date =
-    value instanceof Date
-      ? value
-      : typeof value === 'number' || typeof value === 'string'
-        ? new Date(value)
-        : undefined;
-  return date === undefined || Number.isNaN(date.getTime()) ? undefined : date;
+/** A stored date, number or date string as a `Date`; anything else, or an invalid date, is the epoch. */
+function storedDate(value: unknown): Date {
+  const kind = typeof value;
+  const date = new Date(
+    value instanceof Date || kind === 'number' || kind === 'string' ? (value as Date) : 0,
+  );
+  return Number.isNaN(date.getTime()) ? new Date(0) : date;
 }
 
 /**
@@ -118,7 +114,7 @@ export function migrateStoredWrite(record: unknown): QueuedWrite | undefined {
   if (typeof id !== 'string' || typeof method !== 'string' || typeof path !== 'string') {
     return undefined;
   }
-  const createdAt = asDate(stored.createdAt) ?? new Date(0);
+  const createdAt = storedDate(stored.createdAt);
   const priority = priorities.includes(stored.priority as WritePriority)
     ? (stored.priority as WritePriority)
     : 'medium';

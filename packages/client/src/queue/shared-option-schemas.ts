@@ -1,13 +1,13 @@
 /** Option checks both queues (writes and uploads) and `uploadFile` share. */
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client } from '../fetch/create-client.js';
-import { type Check, is, isObject } from '../options/option-checks.js';
+import { type Check, hasMethods, is, withMethods } from '../options/option-checks.js';
 import type { QueueStorage } from './queue-storage.js';
 
 /** A client from `createClient()` (anything with `request`). */
-export const clientSchema: Check<Client> = /* @__PURE__ */ is<Client>(
-  (value) => isObject(value) && typeof (value as Client).request === 'function',
+export const clientSchema: Check<Client> = /* @__PURE__ */ withMethods<Client>(
   'a client from createClient()',
+  'request',
 );
 
 /** `'indexeddb'`, `'memory'` or a {@link QueueStorage}. */
@@ -17,15 +17,12 @@ export const queueStorageSchema: Check<QueueStorage | 'indexeddb' | 'memory'> = 
   (value) =>
     value === 'indexeddb' ||
     value === 'memory' ||
-    (isObject(value) &&
-      ['list', 'get', 'put', 'delete', 'claimLease', 'releaseLease'].every(
-        (method) => typeof (value as Record<string, unknown>)[method] === 'function',
-      )),
+    hasMethods(value, ['list', 'get', 'put', 'delete', 'claimLease', 'releaseLease']),
   "'indexeddb', 'memory' or a QueueStorage",
 );
 
 /** A `Connectivity` from `createConnectivity()`. */
-export const connectivitySchema: Check<Connectivity> = /* @__PURE__ */ is<Connectivity>(
-  (value) => isObject(value) && typeof (value as Connectivity).on === 'function',
+export const connectivitySchema: Check<Connectivity> = /* @__PURE__ */ withMethods<Connectivity>(
   'a Connectivity from createConnectivity()',
+  'on',
 );

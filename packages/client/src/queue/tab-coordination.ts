@@ -44,10 +44,10 @@ export interface TabCoordinatorOptions {
  */
 const leaseMs = 30_000;
 
-function webLocks(): LockManagerLike | undefined {
+const webLocks = (): LockManagerLike | undefined => {
   const locks = (globalThis.navigator as { locks?: LockManagerLike } | undefined)?.locks;
   return typeof locks?.request === 'function' ? locks : undefined;
-}
+};
 
 /** Creates the coordinator of one queue in one tab. */
 export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordinator {

@@ -7,6 +7,7 @@
 import { type BallastError, type Clock, toBallastError } from '@ballast/core';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
+import { backoffMs } from '../fetch/retry-decision.js';
 import type { ConflictDecision, ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
 import type { QueuedWrite, WriteConflict } from './queued-write.js';
@@ -168,10 +169,7 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
       error = toBallastError(caught);
     }
     if (isTransient(error)) {
-      const delays = config.retryDelaysMs;
-      const nominal = delays[Math.min(write.attempts - 1, delays.length - 1)] ?? 0;
-      const hinted = Number(error.details.retryAfterMs ?? 0);
-      const at = clock.now() + Math.max(nominal, hinted);
+      const at = clock.now() + backoffMs(config.retryDelaysMs, write.attempts - 1, error);
       write.state = 'pending';
       write.nextAttemptAt = new Date(at);
       delete write.sendingSince;

@@ -3,19 +3,20 @@ import type { BallastError, Clock } from '@ballast/core';
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client, ClientResponse } from '../fetch/create-client.js';
 import {
+  anything,
   array,
   clockCheck,
   duration,
   func,
   headerRecord,
   is,
-  isObject,
   object,
   oneOf,
   optional,
   parseOptions,
   plainRecord,
   string,
+  withMethods,
 } from '../options/option-checks.js';
 import type { ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
@@ -140,12 +141,7 @@ export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions 
       flushIntervalMs: optional(duration(100), 30_000),
       sendingLeaseMs: optional(duration(1_000), 75_000),
       resolveConflict: optional(func<ConflictResolver>('a conflict resolver')),
-      temporaryIds: optional(
-        is<TemporaryIdSupport>(
-          (value) => isObject(value) && typeof (value as TemporaryIdSupport).create === 'function',
-          'temporaryIdSupport()',
-        ),
-      ),
+      temporaryIds: optional(withMethods<TemporaryIdSupport>('temporaryIdSupport()', 'create')),
       lock: optional(oneOf('auto', 'web-locks', 'lease'), 'auto'),
       on: optional(
         object({
@@ -173,7 +169,7 @@ export function parseWriteRequest(input: unknown): ParsedWriteRequest {
     object({
       method: optional(oneOf('POST', 'PUT', 'PATCH', 'DELETE'), 'POST'),
       path: string(1, 2_000),
-      body: is<unknown>(() => true, 'a JSON value'),
+      body: anything,
       headers: optional(headerRecord),
       priority: optional(oneOf('high', 'medium', 'low'), 'medium'),
       dedupeKey: optional(string(1, 500)),

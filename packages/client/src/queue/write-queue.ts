@@ -61,19 +61,15 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const config = parseWriteQueueOptions(options);
   const clock = config.clock ?? systemClock;
   const storage = openQueueStorage(config.storage, config.name);
-  const coordinator = createTabCoordinator({
-    name: config.name,
-    storage,
-    clock,
-    lock: config.lock,
-  });
+  // The coordinator reads the queue's `name` and `lock`.
+  const coordinator = createTabCoordinator({ ...config, storage, clock });
 
   const { emit, on } = createListeners<WriteQueueEvents>(
     ['change', 'delivered', 'failed', 'conflict', 'resolved'],
     config.on,
   );
 
-  let counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: 0 };
+  let counts: QueueCounts = countsOf([]);
   let closed = false;
   let lastSequence = 0;
   const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
@@ -247,9 +243,9 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       const { status, data, replayed } = outcome.response;
       return { queued: false, id, status, data, replayed };
     }
-    if (outcome.kind === 'retry') return { queued: true, id, state: 'pending' };
-    if (outcome.kind === 'conflict') return { queued: true, id, state: 'conflict' };
-    throw outcome.error;
+    // Rejected, or dropped by the conflict resolver: the caller is told.
+    if (outcome.kind !== 'retry' && outcome.kind !== 'conflict') throw outcome.error;
+    return { queued: true, id, state: outcome.kind === 'retry' ? 'pending' : 'conflict' };
   }
 
   const ready = (async () => {
@@ -334,7 +330,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       if (write?.state !== 'conflict' || typeof chosen !== 'function') return;
       const error = new BallastError(write.error?.code ?? 'VERSION_CONFLICT', {
         status: write.error?.status ?? 409,
-        ...(write.error === undefined ? {} : { message: write.error.message }),
+        message: write.error?.message,
         details: { ...write.conflict },
       });
       await settleConflict(write, error, write.conflict ?? {}, chosen, 0);

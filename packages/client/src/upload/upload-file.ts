@@ -12,6 +12,7 @@
 import { BallastError, isBallastError, parseRetryAfter, systemClock } from '@ballast/core';
 import { createClient } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
+import { backoffMs } from '../fetch/retry-decision.js';
 import { type PutBlobAnswer, putBlob } from './put-blob.js';
 import {
   parseUploadFileOptions,
@@ -184,9 +185,7 @@ export async function uploadFile<T = unknown>(
       continue;
     }
     if (attempts > config.retries || !isTransient(error)) throw error;
-    const delays = config.retryDelaysMs;
-    const nominal = delays[Math.min(attempts - 1, delays.length - 1)] ?? 0;
-    const delayMs = Math.max(nominal, Number(error.details.retryAfterMs ?? 0));
+    const delayMs = backoffMs(config.retryDelaysMs, attempts - 1, error);
     emit('retry', { attempt: attempts, delayMs, error });
     try {
       await clock.sleep(delayMs, signal);
