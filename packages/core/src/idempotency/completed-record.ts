@@ -29,7 +29,12 @@ export function completedRecord(
   ownerToken: string,
   result: unknown,
 ): CompletedRecord {
-  return JSON.stringify([expiresAt, fingerprint, ownerToken, result]);
+  const record = JSON.stringify([expiresAt, fingerprint, ownerToken, result]);
+  // V8 hands the text back as a tree of the pieces it was written in (about 420 heap bytes for
+  // a typical 250-character record). Reading a character joins them into one flat string in
+  // place, which is all the garbage collector keeps from then on (about 270 bytes).
+  record.charCodeAt(0);
+  return record;
 }
 
 /**
