@@ -16,7 +16,17 @@ describe('completedRecord', () => {
   });
 
   it('reads the expiry alone, whatever the other fields hold', () => {
-    for (const expiresAt of [0, 7, 86_400_000, 1_733_353_200_123, 12.5, 999_999_999_999_999, 2 ** 60, 1e21, -5]) {
+    for (const expiresAt of [
+      0,
+      7,
+      86_400_000,
+      1_733_353_200_123,
+      12.5,
+      999_999_999_999_999,
+      2 ** 60,
+      1e21,
+      -5,
+    ]) {
       const record = completedRecord(expiresAt, 'f,p', '",[', 'x,y');
       expect(expiresAtOf(record)).toBe(expiresAt);
     }
