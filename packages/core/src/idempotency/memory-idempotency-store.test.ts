@@ -257,6 +257,32 @@ describe('MemoryIdempotencyStore', () => {
     expect(store.size).toBe(pairs.length);
   });
 
+  it('names the scope and key of an evicted record, whatever they look like', () => {
+    const evicted: Array<{ scope: string; key: string }> = [];
+    const pairs: Array<[string, string]> = [
+      ['global', 'k'],
+      ['5:other', 'k:1'],
+      ['global', '\u00005:other:k'],
+    ];
+    const probe = new MemoryIdempotencyStore();
+    const store = new MemoryIdempotencyStore({
+      maxBytes: 1,
+      logger: quietLogger(),
+      on: { evicted: ({ scope, key }) => evicted.push({ scope, key }) },
+    });
+    for (const target of [probe, store]) {
+      for (const [scope, key] of pairs) {
+        const ownerToken = `${scope}/${key}`;
+        target.claim({ ...claim(key), scope, ownerToken });
+        target.complete({ scope, key, ownerToken, result: 1, now: 1, expiresAt: hour });
+      }
+    }
+    store.claim(claim('last'));
+    // Each claim into the full store evicted the finished record before it.
+    expect(evicted).toEqual(pairs.map(([scope, key]) => ({ scope, key })));
+    expect(probe.size).toBe(pairs.length);
+  });
+
   it('sweeps expired records on its own as claims come in, without a timer', async () => {
     const store = new MemoryIdempotencyStore();
     for (let index = 0; index < 2_000; index++) {

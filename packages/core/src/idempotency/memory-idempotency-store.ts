@@ -14,6 +14,12 @@
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
+import {
+  type CompletedRecord,
+  completedRecord,
+  expiresAtOf,
+  readCompletedRecord,
+} from './completed-record.js';
 import { defaultIdempotencyScope } from './idempotency-key.js';
 import type {
   ClaimOutcome,
@@ -100,30 +106,32 @@ const consoleWarnLogger: Logger = {
   warn: (fields, message) => console.warn(`[ballast] ${message ?? ''}`, fields),
 };
 
-interface MemoryRecord {
-  readonly scope: string;
-  readonly key: string;
+/** A key whose operation is still running: the only records whose fields change. */
+interface InFlightRecord {
   readonly fingerprint: string;
   ownerToken: string;
-  state: 'in-flight' | 'completed';
   leaseExpiresAt: number;
   expiresAt: number;
-  resultJson: string;
-  bytes: number;
 }
 
-function sizeOf(id: string, record: Omit<MemoryRecord, 'bytes'>): number {
-  // Strings are UTF-16 in V8's worst case; the key is counted once when it is its own id.
-  const keyChars = id === record.key ? 0 : record.key.length;
-  return (
-    2 *
-      (id.length +
-        keyChars +
-        record.fingerprint.length +
-        record.ownerToken.length +
-        record.resultJson.length) +
-    recordOverheadBytes
-  );
+/** A record under its id: in flight, or finished and kept in its compact form. */
+type StoredRecord = InFlightRecord | CompletedRecord;
+
+/**
+ * Estimated bytes of a record: its strings as UTF-16 (V8's worst case) plus a fixed overhead.
+ * Worked out from the record each time rather than stored with it, so a finished record is its
+ * text alone.
+ */
+function sizeOf(id: string, record: StoredRecord): number {
+  const chars =
+    typeof record === 'string'
+      ? record.length
+      : record.fingerprint.length + record.ownerToken.length;
+  return 2 * (id.length + chars) + recordOverheadBytes;
+}
+
+function expiresAtOfRecord(record: StoredRecord): number {
+  return typeof record === 'string' ? expiresAtOf(record) : record.expiresAt;
 }
 
 /**
@@ -140,10 +148,10 @@ function sizeOf(id: string, record: Omit<MemoryRecord, 'bytes'>): number {
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   // Insertion order is claim order, so the front of the map holds the oldest claims.
-  readonly #records = new Map<string, MemoryRecord>();
+  readonly #records = new Map<string, StoredRecord>();
   // The record claimed last, and its id: a fast route records its result right after claiming,
   // and this spares that completion a lookup in a map of every key of the day.
-  #recent: MemoryRecord | undefined;
+  #recent: InFlightRecord | undefined;
   #recentId = '';
   readonly #maxBytes: number;
   // Eviction frees this many bytes below the bound at once: starting a walk from the front of a
@@ -195,30 +203,21 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const existing = this.#live(id, request.now);
     if (existing === undefined) {
       this.#housekeep(request.now);
-      const record: MemoryRecord = {
-        scope: request.scope,
-        key: request.key,
+      const record: InFlightRecord = {
         fingerprint: request.fingerprint,
         ownerToken: request.ownerToken,
-        state: 'in-flight',
         leaseExpiresAt: request.leaseExpiresAt,
         expiresAt: request.expiresAt,
-        resultJson: 'null',
-        bytes: 0,
       };
-      record.bytes = sizeOf(id, record);
-      this.#bytes += record.bytes;
+      this.#bytes += sizeOf(id, record);
       this.#records.set(id, record);
       this.#recent = record;
       this.#recentId = id;
       return claimedFresh;
     }
-    if (existing.state === 'completed') {
-      return {
-        kind: 'completed',
-        fingerprint: existing.fingerprint,
-        result: JSON.parse(existing.resultJson),
-      };
+    if (typeof existing === 'string') {
+      const { fingerprint, result } = readCompletedRecord(existing);
+      return { kind: 'completed', fingerprint, result };
     }
     // Another request's record is never taken over, even with its lease over: the engine must be
     // able to answer "key reused" rather than run a different request under the same key.
@@ -229,8 +228,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
         leaseExpiresAt: existing.leaseExpiresAt,
       };
     }
+    this.#bytes -= sizeOf(id, existing);
     existing.ownerToken = request.ownerToken;
-    this.#resize(id, existing);
+    this.#bytes += sizeOf(id, existing);
     existing.leaseExpiresAt = request.leaseExpiresAt;
     existing.expiresAt = request.expiresAt;
     return claimedByTakeover;
@@ -239,13 +239,22 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   complete(request: CompleteRequest): boolean {
     const id = recordId(request.scope, request.key);
     const existing = this.#live(id, request.now);
-    if (existing === undefined || existing.ownerToken !== request.ownerToken) return false;
-    // Completing twice with one owner token is a retried record whose first attempt landed.
-    if (existing.state === 'completed') return true;
-    existing.resultJson = JSON.stringify(request.result) ?? 'null';
-    existing.state = 'completed';
-    this.#resize(id, existing);
-    existing.expiresAt = request.expiresAt;
+    if (existing === undefined) return false;
+    if (typeof existing === 'string') {
+      // Completing twice with one owner token is a retried record whose first attempt landed.
+      return readCompletedRecord(existing).ownerToken === request.ownerToken;
+    }
+    if (existing.ownerToken !== request.ownerToken) return false;
+    const record = completedRecord(
+      request.expiresAt,
+      existing.fingerprint,
+      existing.ownerToken,
+      request.result,
+    );
+    // Set over the same id, the record keeps its place in the map: claim order, for eviction.
+    this.#records.set(id, record);
+    this.#bytes += sizeOf(id, record) - sizeOf(id, existing);
+    if (existing === this.#recent) this.#recent = undefined;
     return true;
   }
 
@@ -271,28 +280,21 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   /** Always ready: there is nothing to connect to or migrate. */
   check(): void {}
 
-  /** Accounts for a record whose strings just changed. */
-  #resize(id: string, record: MemoryRecord): void {
-    const bytes = sizeOf(id, record);
-    this.#bytes += bytes - record.bytes;
-    record.bytes = bytes;
-  }
-
-  #delete(id: string, record: MemoryRecord): void {
+  #delete(id: string, record: StoredRecord): void {
     this.#records.delete(id);
-    this.#bytes -= record.bytes;
+    this.#bytes -= sizeOf(id, record);
     if (record === this.#recent) this.#recent = undefined;
   }
 
   /** The record of `id`, expired or not. */
-  #find(id: string): MemoryRecord | undefined {
+  #find(id: string): StoredRecord | undefined {
     const recent = this.#recent;
     return recent !== undefined && this.#recentId === id ? recent : this.#records.get(id);
   }
 
-  #live(id: string, now: number): MemoryRecord | undefined {
+  #live(id: string, now: number): StoredRecord | undefined {
     const record = this.#find(id);
-    if (record !== undefined && record.expiresAt <= now) {
+    if (record !== undefined && expiresAtOfRecord(record) <= now) {
       this.#delete(id, record);
       return undefined;
     }
@@ -302,7 +304,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   #sweep(now: number): number {
     let deleted = 0;
     for (const [id, record] of this.#records) {
-      if (record.expiresAt <= now) {
+      if (expiresAtOfRecord(record) <= now) {
         this.#delete(id, record);
         deleted++;
       }
@@ -326,22 +328,21 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (this.#bytes < this.#maxBytes) return;
     const target = this.#maxBytes - this.#evictionSlack;
     for (const [id, record] of records) {
-      if (record.state === 'completed' || record.expiresAt <= now) this.#evict(id, record, now);
+      if (typeof record === 'string' || record.expiresAt <= now) this.#evict(id, record, now);
       if (this.#bytes < target) break;
     }
     this.#warnOfEvictions(now);
   }
 
-  #evict(id: string, record: MemoryRecord, now: number): void {
+  #evict(id: string, record: StoredRecord, now: number): void {
     this.#delete(id, record);
-    const withinTtl = record.expiresAt > now;
+    const withinTtl = expiresAtOfRecord(record) > now;
     if (withinTtl) this.#evictedSinceWarning++;
     if (this.#listeners.size === 0) return;
     const event: MemoryIdempotencyEvictedEvent = {
-      scope: record.scope,
-      key: record.key,
+      ...keyOf(id),
       withinTtl,
-      bytes: record.bytes,
+      bytes: sizeOf(id, record),
     };
     for (const listener of this.#listeners) {
       try {
@@ -380,6 +381,15 @@ function recordId(scope: string, key: string): string {
   return `\u0000${scope.length}:${scope}:${key}`;
 }
 
-function isHeldBy(record: MemoryRecord | undefined, ownerToken: string): record is MemoryRecord {
-  return record !== undefined && record.state === 'in-flight' && record.ownerToken === ownerToken;
+/** The scope and key an id was made of (see {@link recordId}). */
+function keyOf(id: string): { scope: string; key: string } {
+  if (id.charCodeAt(0) !== 0) return { scope: defaultIdempotencyScope, key: id };
+  const colon = id.indexOf(':');
+  const scopeStart = colon + 1;
+  const scopeEnd = scopeStart + Number(id.slice(1, colon));
+  return { scope: id.slice(scopeStart, scopeEnd), key: id.slice(scopeEnd + 1) };
+}
+
+function isHeldBy(record: StoredRecord | undefined, ownerToken: string): record is InFlightRecord {
+  return record !== undefined && typeof record !== 'string' && record.ownerToken === ownerToken;
 }
