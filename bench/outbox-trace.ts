@@ -171,10 +171,10 @@ async function traceBallast(): Promise<void> {
   };
   const tracedCatalog: EventCatalog = {
     ...catalog,
-    decode: (raw, options) => {
+    decode: ((raw: unknown, options?: object) => {
       mark('job picked (decode)');
-      return catalog.decode(raw, options);
-    },
+      return catalog.decode(raw, options as never);
+    }) as EventCatalog['decode'],
   };
   const inbox = createPostgresInbox(db, { schema });
   let handled = 0;
