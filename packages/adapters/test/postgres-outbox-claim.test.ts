@@ -96,6 +96,24 @@ describeWith('postgres', 'Postgres outbox claims', () => {
     expect(claimed?.map((entry) => entry.event.id)).toEqual([events[2]?.id]);
   });
 
+  it('commits a claim without waiting for the WAL flush, in its own transaction only', async () => {
+    const { tableName } = await tableWith([undefined]);
+    const claimFunction = sql.id(schema, `${tableName}_claim`);
+    // The claim function sets it for the transaction it runs in: shown here by running it in one.
+    const inClaim = await db.transaction().execute(async (trx) => {
+      await sql`SELECT * FROM ${claimFunction}('relay-1', 10, now(), now() + interval '1 minute')`.execute(
+        trx,
+      );
+      const { rows } = await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(
+        trx,
+      );
+      return rows[0]?.synchronous_commit;
+    });
+    expect(inClaim).toBe('off');
+    const { rows } = await sql<{ synchronous_commit: string }>`SHOW synchronous_commit`.execute(db);
+    expect(rows[0]?.synchronous_commit).toBe('on');
+  });
+
   it('outboxMigrationSql() creates the claim function too, applied as one script', async () => {
     const tableName = 'by_script';
     await sql.raw(outboxMigrationSql({ schema, tableName })).execute(db);

@@ -11,6 +11,11 @@
  * the next row of the same key, and publish them out of order. Lock and claim run in one round
  * trip, inside the table's claim function (`outbox-claim.ts`).
  *
+ * The relay's own writes (claim, markSent, release, park) commit asynchronously: they record
+ * leases and outcomes, never events, and one lost in a database crash only makes the relay
+ * publish a row again, which the publisher's event-id idempotency absorbs. Waiting for the WAL
+ * flush on each of them cost a disk sync per batch on the path from commit to handler.
+ *
  * `maxDepth` is enforced without counting the table on every publish: the writer counts unsent
  * rows at most once per `depthCheckIntervalMs` and adds what it has published since.
  */
@@ -32,7 +37,7 @@ import {
   systemClock,
 } from '@ballast/core';
 import { checkEnvelope, parseOptions } from '@ballast/core/adapter-kit';
-import { type Kysely, type QueryExecutorProvider, sql } from 'kysely';
+import { type Kysely, type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import { createOutboxClaimer } from './outbox-claim.js';
@@ -279,43 +284,49 @@ export function createPostgresOutbox(
       }));
   }
 
+  /**
+   * Runs one of the relay's settling updates, committed asynchronously (see the header), and
+   * returns how many rows it changed.
+   */
+  async function settle(update: RawBuilder<unknown>): Promise<number> {
+    const { rows } = await outboxCall(name, () =>
+      sql<{ n: string | number }>`
+        WITH settled AS (${update} RETURNING 1)
+        SELECT count(*) AS n, set_config('synchronous_commit', 'off', true) FROM settled`.execute(
+        db,
+      ),
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async function markSent(request: OutboxSettleRequest): Promise<number> {
     if (request.ids.length === 0) return 0;
-    const result = await outboxCall(name, () =>
-      sql`
-        UPDATE ${table.ref}
-        SET sent_at = ${toDate(request.now)}, owner_token = NULL, lease_expires_at = NULL
-        WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
-          AND sent_at IS NULL`.execute(db),
-    );
-    return Number(result.numAffectedRows ?? 0n);
+    return settle(sql`
+      UPDATE ${table.ref}
+      SET sent_at = ${toDate(request.now)}, owner_token = NULL, lease_expires_at = NULL
+      WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
+        AND sent_at IS NULL`);
   }
 
   async function release(request: OutboxReleaseRequest): Promise<number> {
     if (request.ids.length === 0) return 0;
-    const result = await outboxCall(name, () =>
-      sql`
-        UPDATE ${table.ref}
-        SET owner_token = NULL, lease_expires_at = NULL, retry_at = ${toDate(request.retryAt)},
-            attempts = attempts + ${request.countAttempt === false ? 0 : 1},
-            last_error = ${request.error?.slice(0, 1_000) ?? null}
-        WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
-          AND sent_at IS NULL`.execute(db),
-    );
-    return Number(result.numAffectedRows ?? 0n);
+    return settle(sql`
+      UPDATE ${table.ref}
+      SET owner_token = NULL, lease_expires_at = NULL, retry_at = ${toDate(request.retryAt)},
+          attempts = attempts + ${request.countAttempt === false ? 0 : 1},
+          last_error = ${request.error?.slice(0, 1_000) ?? null}
+      WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
+        AND sent_at IS NULL`);
   }
 
   async function park(request: OutboxParkRequest): Promise<number> {
     if (request.ids.length === 0) return 0;
-    const result = await outboxCall(name, () =>
-      sql`
-        UPDATE ${table.ref}
-        SET owner_token = NULL, lease_expires_at = NULL, failed_at = ${toDate(request.now)},
-            attempts = attempts + 1, last_error = ${String(request.error).slice(0, 1_000)}
-        WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
-          AND sent_at IS NULL AND failed_at IS NULL`.execute(db),
-    );
-    return Number(result.numAffectedRows ?? 0n);
+    return settle(sql`
+      UPDATE ${table.ref}
+      SET owner_token = NULL, lease_expires_at = NULL, failed_at = ${toDate(request.now)},
+          attempts = attempts + 1, last_error = ${String(request.error).slice(0, 1_000)}
+      WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
+        AND sent_at IS NULL AND failed_at IS NULL`);
   }
 
   async function deadLetters(
