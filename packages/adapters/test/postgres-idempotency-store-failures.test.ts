@@ -119,6 +119,60 @@ describeWith(
       });
     });
 
+    it('a hostile scope fails alone with INVALID_OPTIONS, never its batch mates, never as an outage', async () => {
+      // Postgres refuses NUL in text: sent, it failed the whole claim batch with 503.
+      await migrateIdempotency(db, { schema });
+      const store = new PostgresIdempotencyStore({ db, schema });
+      const idempotency = createIdempotency({ store, logger: quiet() });
+      const scopes = ['t1', 't2', 't3', 'bad\u0000scope', 't4', 't5', 't6'];
+      const outcomes = await Promise.all(
+        scopes.map((scope) =>
+          idempotency
+            .run({ ...request, scope, key: 'batch-mates' }, async () => scope)
+            .then(
+              (done) => done.outcome,
+              (error: unknown) => (isBallastError(error) ? error.code : 'not a BallastError'),
+            ),
+        ),
+      );
+      expect(outcomes).toEqual([
+        'executed',
+        'executed',
+        'executed',
+        'INVALID_OPTIONS',
+        'executed',
+        'executed',
+        'executed',
+      ]);
+      // Called directly, the store refuses it before it can join a batch.
+      const now = Date.now();
+      const claim = (scope: string) =>
+        store.claim({
+          scope,
+          key: 'direct',
+          fingerprint: 'fp',
+          ownerToken: 'owner',
+          now,
+          leaseExpiresAt: now + 30_000,
+          expiresAt: now + 60_000,
+        });
+      const direct = await Promise.allSettled([claim('d1'), claim('d\u0000'), claim('d2')]);
+      expect(direct.map((settled) => settled.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      expect((direct[1] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'scope' },
+      });
+      expect(
+        await rejectionOf(
+          withIdempotency(db, { ...request, schema, scope: 'a\u0000', key: 'w' }, async () => 1),
+        ),
+      ).toMatchObject({ code: 'INVALID_OPTIONS' });
+    });
+
     it("withIdempotency() lets the operation's own error through unchanged", async () => {
       await migrateIdempotency(db, { schema });
       const failure = Object.assign(new Error('duplicate key'), { code: '23505' });

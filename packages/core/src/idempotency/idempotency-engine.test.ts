@@ -591,6 +591,24 @@ describe('createIdempotency: events and validation', () => {
     });
   });
 
+  it('refuses a scope or fingerprint no store keeps as given: a NUL, an unpaired surrogate', async () => {
+    // Postgres refuses NUL in text (a 503 for the request and its batch mates) and every
+    // UTF-8 store turns an unpaired surrogate into U+FFFD, so two such scopes would share keys.
+    const { idempotency } = setup();
+    for (const hostile of ['a\u0000b', 'a\uD800', '\uDC00b']) {
+      expect(await caught(idempotency.begin({ ...request, scope: hostile }))).toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'scope' },
+      });
+      expect(await caught(idempotency.begin({ ...request, fingerprint: hostile }))).toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'fingerprint' },
+      });
+    }
+    const emoji = await idempotency.begin({ ...request, scope: 'tenant-\u{1F600}-ü' });
+    expect(emoji.outcome).toBe('claimed');
+  });
+
   it('exposes its lease and TTL', () => {
     const idempotency = createIdempotency({ store: new MemoryIdempotencyStore() });
     expect([idempotency.leaseMs, idempotency.ttlMs]).toEqual([30_000, 86_400_000]);

@@ -39,7 +39,11 @@ import {
   type IdempotencyRunResult,
 } from './idempotency-engine-types.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
-import { defaultIdempotencyScope, validateIdempotencyKey } from './idempotency-key.js';
+import {
+  defaultIdempotencyScope,
+  isStorableText,
+  validateIdempotencyKey,
+} from './idempotency-key.js';
 import type { ClaimOutcome } from './idempotency-store.js';
 import { isStoreNotMigrated, toStoreFailure, withinStoreTimeout } from './store-call.js';
 
@@ -58,6 +62,9 @@ function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest>
   if (typeof scope !== 'string' || scope.length === 0 || scope.length > 255) {
     throw invalidRequest('scope', 'expected a string of 1 to 255 characters');
   }
+  if (!isStorableText(scope)) {
+    throw invalidRequest('scope', 'contains a NUL or an unpaired surrogate');
+  }
   const requestFingerprint = request.fingerprint;
   if (
     typeof requestFingerprint !== 'string' ||
@@ -65,6 +72,9 @@ function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest>
     requestFingerprint.length > 512
   ) {
     throw invalidRequest('fingerprint', 'expected a string of 1 to 512 characters');
+  }
+  if (!isStorableText(requestFingerprint)) {
+    throw invalidRequest('fingerprint', 'contains a NUL or an unpaired surrogate');
   }
   return { scope, key: validateIdempotencyKey(request.key), fingerprint: requestFingerprint };
 }
