@@ -657,6 +657,30 @@ describe('createIdempotency: a store that is down, slow or not migrated', () => 
     });
   });
 
+  it('gives back a claim that lands after its timeout, so the 503 leaves no key in flight', async () => {
+    // A claim stuck behind a lock (or a slow batch) still commits once the database gets to it;
+    // nobody holds that claim, so without a release the retry would get 409 for a whole lease.
+    const memory = new MemoryIdempotencyStore();
+    const slow = gate();
+    const store: IdempotencyStore = {
+      claim: async (claim) => {
+        await slow.promise;
+        return memory.claim(claim);
+      },
+      complete: (completion) => memory.complete(completion),
+      release: (release) => memory.release(release),
+      extendLease: (extension) => memory.extendLease(extension),
+      deleteExpired: (now) => memory.deleteExpired(now),
+    };
+    const { idempotency, clock } = setup({ store, storeTimeoutMs: 2_000 });
+    const first = caught(idempotency.begin(request));
+    await clock.advance(2_000);
+    expect(await first).toMatchObject({ code: 'IDEMPOTENCY_STORE_UNAVAILABLE', status: 503 });
+    slow.open();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect((await idempotency.begin(request)).outcome).toBe('claimed');
+  });
+
   it('adds Retry-After to a store failure, and never exposes the driver error to clients', async () => {
     const { store, state } = switchableStore('reject');
     const { idempotency } = setup({ store });

@@ -257,29 +257,55 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     attempt: Attempt,
     claimedAt: number = clock.now(),
   ): Awaitable<IdempotencyBegin | KeepWaiting> {
+    let claiming: Awaitable<ClaimOutcome>;
     let pending: Awaitable<ClaimOutcome>;
     try {
-      pending = withinStoreTimeout(
-        store.claim({
-          scope: attempt.scope,
-          key: attempt.key,
-          fingerprint: attempt.fingerprint,
-          ownerToken: attempt.ownerToken,
-          now: claimedAt,
-          leaseExpiresAt: claimedAt + leaseMs,
-          expiresAt: claimedAt + ttlMs,
-        }),
-        clock,
-        storeTimeoutMs,
-        'a claim',
-      );
+      claiming = store.claim({
+        scope: attempt.scope,
+        key: attempt.key,
+        fingerprint: attempt.fingerprint,
+        ownerToken: attempt.ownerToken,
+        now: claimedAt,
+        leaseExpiresAt: claimedAt + leaseMs,
+        expiresAt: claimedAt + ttlMs,
+      });
+      pending = withinStoreTimeout(claiming, clock, storeTimeoutMs, 'a claim');
     } catch (error) {
       return claimFailed(attempt, error);
     }
     if (!isPromiseLike(pending)) return decide(attempt, pending, claimedAt);
+    const late = claiming as PromiseLike<ClaimOutcome>;
     return pending.then(
       (outcome) => decide(attempt, outcome, claimedAt),
-      (error: unknown) => claimFailed(attempt, error),
+      (error: unknown) => {
+        giveBackIfItLands(attempt, late);
+        return claimFailed(attempt, error);
+      },
+    );
+  }
+
+  /**
+   * A claim the engine gave up on (timed out) can still land: a statement waiting on a row lock
+   * commits once it gets it. Nobody holds that claim, so it is given back; otherwise the key
+   * would stay in flight for a whole lease after the 503, and the client's retry would get 409.
+   */
+  function giveBackIfItLands(attempt: Attempt, claiming: PromiseLike<ClaimOutcome>): void {
+    const { scope, key, ownerToken } = attempt;
+    claiming.then(
+      async (outcome) => {
+        if (outcome.kind !== 'claimed') return;
+        try {
+          await store.release({ scope, key, ownerToken });
+        } catch (error) {
+          logger.warn(
+            { scope, key, err: error },
+            'idempotency: giving back a claim that landed after its timeout failed; the key stays in flight until its lease ends',
+          );
+        }
+      },
+      () => {
+        // The claim failed: claimFailed has answered and logged it.
+      },
     );
   }
 
