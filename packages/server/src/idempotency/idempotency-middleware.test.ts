@@ -470,7 +470,7 @@ describe('idempotency() middleware: response capture', () => {
 describe('idempotency(): scope is required', () => {
   it('refuses a missing or null options argument with INVALID_OPTIONS, never a TypeError', () => {
     for (const options of [undefined, null]) {
-      expect(() => idempotency(options as unknown as { scope: 'global' })).toThrow(
+      expect(() => idempotency(options as unknown as Parameters<typeof idempotency>[0])).toThrow(
         expect.objectContaining({ code: 'INVALID_OPTIONS' }),
       );
     }
