@@ -91,6 +91,19 @@ function isRetryable(error: BallastError): boolean {
   return error.status >= 500 || error.status === 429 || error.retryable;
 }
 
+/** The body as JSON text; a BigInt or a cycle is the caller's error, not a TypeError. */
+function jsonBody(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch (cause) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'Invalid options for request(): "body": JSON cannot encode it (a BigInt or a cycle)',
+      details: { field: 'body' },
+      cause,
+    });
+  }
+}
+
 /**
  * Creates a resilient HTTP client over `fetch`.
  *
@@ -164,7 +177,7 @@ export function createClient(options: ClientOptions = {}): Client {
     if (requestOptions.body !== undefined) {
       if (isRawBody(requestOptions.body)) body = requestOptions.body;
       else {
-        body = JSON.stringify(requestOptions.body);
+        body = jsonBody(requestOptions.body);
         if (!headers.has('content-type')) headers.set('content-type', 'application/json');
       }
     }
