@@ -173,6 +173,24 @@ describe('createClient', () => {
     },
   );
 
+  it('refuses a body on GET or HEAD with INVALID_OPTIONS, not a network error that marks the client offline', async () => {
+    // fetch itself rejects such a request (a TypeError) before any network I/O.
+    const reports: string[] = [];
+    const client = createClient({
+      baseUrl: 'http://127.0.0.1:9',
+      retry: { reads: 0 },
+      connectivity: {
+        reportSuccess: () => reports.push('ok'),
+        reportFailure: () => reports.push('fail'),
+      },
+    });
+    for (const method of ['GET', 'head']) {
+      const error = await client.request('/sales', { method, body: { a: 1 } }).catch((e) => e);
+      expect(error).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'body' } });
+    }
+    expect(reports).toEqual([]);
+  });
+
   it('takes every valid call option', async () => {
     const api = createFakeApi();
     const client = createClient({ baseUrl, fetch: api.fetch });

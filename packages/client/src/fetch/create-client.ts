@@ -174,6 +174,13 @@ export function createClient(options: ClientOptions = {}): Client {
       headers.set(name, value);
     }
     let body: BodyInit | undefined;
+    if (requestOptions.body !== undefined && (method === 'GET' || method === 'HEAD')) {
+      // fetch would reject it as a TypeError, which read as a network failure (and offline).
+      throw new BallastError('INVALID_OPTIONS', {
+        message: `Invalid options for request(): "body": a ${method} request cannot have one`,
+        details: { field: 'body' },
+      });
+    }
     if (requestOptions.body !== undefined) {
       if (isRawBody(requestOptions.body)) body = requestOptions.body;
       else {
