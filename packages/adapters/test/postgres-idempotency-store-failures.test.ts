@@ -8,6 +8,7 @@ import { createIdempotency, isBallastError, toProblem } from '@ballast/core';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sleep, until } from './support/eventually.js';
 import { rejectionOf } from './support/rejection.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
@@ -118,6 +119,110 @@ describeWith(
         result: { ok: true },
       });
     });
+
+    it('a hostile scope fails alone with INVALID_OPTIONS, never its batch mates, never as an outage', async () => {
+      // Postgres refuses NUL in text: sent, it failed the whole claim batch with 503.
+      await migrateIdempotency(db, { schema });
+      const store = new PostgresIdempotencyStore({ db, schema });
+      const idempotency = createIdempotency({ store, logger: quiet() });
+      const scopes = ['t1', 't2', 't3', 'bad\u0000scope', 't4', 't5', 't6'];
+      const outcomes = await Promise.all(
+        scopes.map((scope) =>
+          idempotency
+            .run({ ...request, scope, key: 'batch-mates' }, async () => scope)
+            .then(
+              (done) => done.outcome,
+              (error: unknown) => (isBallastError(error) ? error.code : 'not a BallastError'),
+            ),
+        ),
+      );
+      expect(outcomes).toEqual([
+        'executed',
+        'executed',
+        'executed',
+        'INVALID_OPTIONS',
+        'executed',
+        'executed',
+        'executed',
+      ]);
+      // Called directly, the store refuses it before it can join a batch.
+      const now = Date.now();
+      const claim = (scope: string) =>
+        store.claim({
+          scope,
+          key: 'direct',
+          fingerprint: 'fp',
+          ownerToken: 'owner',
+          now,
+          leaseExpiresAt: now + 30_000,
+          expiresAt: now + 60_000,
+        });
+      const direct = await Promise.allSettled([claim('d1'), claim('d\u0000'), claim('d2')]);
+      expect(direct.map((settled) => settled.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      expect((direct[1] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'scope' },
+      });
+      expect(
+        await rejectionOf(
+          withIdempotency(db, { ...request, schema, scope: 'a\u0000', key: 'w' }, async () => 1),
+        ),
+      ).toMatchObject({ code: 'INVALID_OPTIONS' });
+    });
+
+    it('a claim waiting on another transaction’s row lock does not stall its batch mates', async () => {
+      await migrateIdempotency(db, { schema });
+      const pool = new pg.Pool({ connectionString: postgresUrl, max: 6 });
+      const own = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+      try {
+        const store = new PostgresIdempotencyStore({ db: own, schema });
+        const idempotency = createIdempotency({ store, logger: quiet(), storeTimeoutMs: 2_000 });
+        // A transaction-bound request holds the key 'held' uncommitted for 3 s.
+        let holding = false;
+        const holder = withIdempotency(own, { ...request, schema, key: 'held' }, async () => {
+          holding = true;
+          await sleep(3_000);
+          return 'held';
+        });
+        await until(() => holding);
+        const startedAt = Date.now();
+        const run = (scope: string, key: string) =>
+          idempotency
+            .run({ ...request, scope, key }, async () => scope)
+            .then(
+              (done) => [done.outcome, Date.now() - startedAt < 1_500],
+              (error: unknown) => (isBallastError(error) ? error.code : 'not a BallastError'),
+            );
+        // The first two go at once (two batches in flight); the other four form one batch.
+        const outcomes = await Promise.all([
+          run('m1', 'lock'),
+          run('m2', 'lock'),
+          run(request.scope, 'held'),
+          run('m3', 'lock'),
+          run('m4', 'lock'),
+          run('m5', 'lock'),
+        ]);
+        expect(outcomes).toEqual([
+          ['executed', true],
+          ['executed', true],
+          'IDEMPOTENCY_STORE_UNAVAILABLE', // alone it would wait on the lock too
+          ['executed', true],
+          ['executed', true],
+          ['executed', true],
+        ]);
+        expect(await holder).toEqual({ result: 'held', replayed: false });
+        const { rows } = await sql<{ n: string }>`
+          SELECT count(*) AS n FROM ${sql.id(schema, 'ballast_idempotency_keys')}
+          WHERE state = 'in_flight' AND key IN ('lock', 'held')`.execute(own);
+        expect(Number(rows[0]?.n)).toBe(0);
+      } finally {
+        await own.destroy();
+      }
+    }, 15_000);
 
     it("withIdempotency() lets the operation's own error through unchanged", async () => {
       await migrateIdempotency(db, { schema });

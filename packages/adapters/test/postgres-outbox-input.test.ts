@@ -49,6 +49,40 @@ describeWith('postgres', 'Postgres outbox input', () => {
     expect(await outbox.depth()).toBe(0);
   });
 
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  it.each([
+    ['a NUL in a payload string', { name: 'a\u0000b' }],
+    ['a NUL in a payload key', { 'k\u0000': 1 }],
+    ['an unpaired surrogate in the payload', { name: 'a\uD800' }],
+    ['a BigInt in the payload', { amount: 1n }],
+    ['a cyclic payload', cyclic],
+  ])(
+    'refuses %s with INVALID_OPTIONS before the insert, so the transaction goes on',
+    async (_, payload) => {
+      const outbox = createPostgresOutbox(db, { schema });
+      const outcome = await db.transaction().execute(async (trx) => {
+        const error = await outbox.publish(trx, { ...valid, payload }).catch((e: unknown) => e);
+        // Refused before any SQL: the caller's transaction is still usable.
+        await sql`SELECT 1`.execute(trx);
+        return error;
+      });
+      expect(outcome).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'payload' } });
+      expect(await outbox.depth()).toBe(0);
+    },
+  );
+
+  it('stores a payload whose text merely spells an escape, and emoji', async () => {
+    const outbox = createPostgresOutbox(db, { schema });
+    const payload = { text: '\\u0000 and \\ud800 and \u{1F600}' };
+    const id = '4f6c1d8e-9a51-4d7e-8f55-1c2b3a4d5e70';
+    await db.transaction().execute((trx) => outbox.publish(trx, { ...valid, id, payload }));
+    const { rows } = await sql<{ event: { payload: unknown } }>`
+      SELECT event FROM ${sql.id(schema, 'ballast_outbox')} WHERE id = ${id}`.execute(db);
+    expect(rows[0]?.event.payload).toEqual(payload);
+    await sql`DELETE FROM ${sql.id(schema, 'ballast_outbox')}`.execute(db);
+  });
+
   it('stores a valid envelope', async () => {
     const outbox = createPostgresOutbox(db, { schema });
     await db.transaction().execute((trx) => outbox.publish(trx, valid));

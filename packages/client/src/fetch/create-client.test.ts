@@ -5,6 +5,12 @@ import { createClient } from './create-client.js';
 
 const baseUrl = 'http://api.test';
 
+function cyclicBody() {
+  const body: Record<string, unknown> = {};
+  body.self = body;
+  return body;
+}
+
 describe('createClient', () => {
   it('sends JSON and parses JSON answers, adding an Idempotency-Key to writes', async () => {
     const api = createFakeApi();
@@ -128,6 +134,8 @@ describe('createClient', () => {
 
   it('rejects wrong options with INVALID_OPTIONS naming the field', () => {
     expect(() => createClient({ timeoutMs: -1 })).toThrow(/createClient\(\).*timeoutMs/);
+    // A header every request would fail on is refused once, here.
+    expect(() => createClient({ headers: { 'x bad': '1' } })).toThrow(/createClient\(\).*headers/);
     expect(() => createClient({ retries: 3 } as never)).toThrow(/unknown option/);
   });
 
@@ -141,6 +149,12 @@ describe('createClient', () => {
     ['a retry storm', { retries: 1_000 }, 'retries'],
     ['a signal that is not one', { signal: {} }, 'signal'],
     ['headers with a non-string value', { headers: { 'x-n': 1 } }, 'headers'],
+    ['a header name that is not a token', { headers: { 'x bad': '1' } }, 'headers'],
+    ['a header value with a line break', { headers: { 'x-a': '1\r\nx-admin: 1' } }, 'headers'],
+    ['a header value with a NUL', { headers: { 'x-a': 'a\u0000' } }, 'headers'],
+    ['a header value beyond Latin-1', { headers: { 'x-a': '\u20ac' } }, 'headers'],
+    ['a body JSON cannot encode (BigInt)', { body: { amount: 1n } }, 'body'],
+    ['a body JSON cannot encode (cycle)', { body: cyclicBody() }, 'body'],
   ])(
     'refuses %s in a call with INVALID_OPTIONS, before sending anything',
     async (_, options, field) => {
@@ -158,6 +172,24 @@ describe('createClient', () => {
       expect(api.requests).toHaveLength(0);
     },
   );
+
+  it('refuses a body on GET or HEAD with INVALID_OPTIONS, not a network error that marks the client offline', async () => {
+    // fetch itself rejects such a request (a TypeError) before any network I/O.
+    const reports: string[] = [];
+    const client = createClient({
+      baseUrl: 'http://127.0.0.1:9',
+      retry: { reads: 0 },
+      connectivity: {
+        reportSuccess: () => reports.push('ok'),
+        reportFailure: () => reports.push('fail'),
+      },
+    });
+    for (const method of ['GET', 'head']) {
+      const error = await client.request('/sales', { method, body: { a: 1 } }).catch((e) => e);
+      expect(error).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'body' } });
+    }
+    expect(reports).toEqual([]);
+  });
 
   it('takes every valid call option', async () => {
     const api = createFakeApi();

@@ -90,6 +90,19 @@ function isRetryable(error: BallastError): boolean {
   return error.status >= 500 || error.status === 429 || error.retryable;
 }
 
+/** The body as JSON text; a BigInt or a cycle is the caller's error, not a TypeError. */
+function jsonBody(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch (cause) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: 'Invalid options for request(): "body": JSON cannot encode it (a BigInt or a cycle)',
+      details: { field: 'body' },
+      cause,
+    });
+  }
+}
+
 /**
  * Creates a resilient HTTP client over `fetch`.
  *
@@ -155,9 +168,12 @@ export function createClient(options: ClientOptions = {}): Client {
     for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value);
     const init: RequestInit = { method, headers };
     if (body !== undefined) {
+      // fetch would reject it as a TypeError, which read as a network failure (and offline).
+      if (method === 'GET' || method === 'HEAD')
+        throw invalidOption('request()', 'body', `a ${method} request cannot have one`);
       if (isRawBody(body)) init.body = body;
       else {
-        init.body = JSON.stringify(body);
+        init.body = jsonBody(body);
         if (!headers.has('content-type')) headers.set('content-type', 'application/json');
       }
     }

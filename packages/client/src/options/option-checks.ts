@@ -204,11 +204,20 @@ export const clockCheck: Check<Clock> = /* @__PURE__ */ withMethods<Clock>(
   'setTimer',
 );
 
-/** Header names to string values. */
+// What `Headers` accepts (RFC 9110 token names; Latin-1 values without CR, LF or NUL): checked
+// here so a bad header is INVALID_OPTIONS up front, not a TypeError on every send.
+const headerName = /^[!#$%&'*+.^_`|~\w-]+$/;
+const headerValue = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Header names to string values, each a header `Headers` takes. */
 export const headerRecord: Check<Record<string, string>> = /* @__PURE__ */ is<
   Record<string, string>
 >(
-  (value) => isObject(value) && Object.values(value).every((item) => typeof item === 'string'),
+  (value) =>
+    isObject(value) &&
+    Object.entries(value).every(
+      ([name, item]) => typeof item === 'string' && headerName.test(name) && headerValue.test(item),
+    ),
   'a record of header names to string values',
 );
 

@@ -3,7 +3,6 @@ import type { BallastError, Clock } from '@ballast/core';
 import type { Connectivity } from '../connectivity/connectivity.js';
 import type { Client, ClientResponse } from '../fetch/create-client.js';
 import {
-  anything,
   array,
   clockCheck,
   duration,
@@ -163,13 +162,26 @@ export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions 
 export type ParsedWriteRequest = Omit<WriteRequest, 'method' | 'priority'> &
   Required<Pick<WriteRequest, 'method' | 'priority'>>;
 
+/**
+ * Whether JSON can encode the body (no BigInt, no cycle). Checked at `send()`: a write whose
+ * body cannot be sent stays at the head of the queue and holds back every write behind it.
+ */
+function isJsonEncodable(body: unknown): boolean {
+  try {
+    JSON.stringify(body);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Validates one write given to `send()`. */
 export function parseWriteRequest(input: unknown): ParsedWriteRequest {
   return parseOptions(
     object({
       method: optional(oneOf('POST', 'PUT', 'PATCH', 'DELETE'), 'POST'),
       path: string(1, 2_000),
-      body: anything,
+      body: is<unknown>(isJsonEncodable, 'a JSON value'),
       headers: optional(headerRecord),
       priority: optional(oneOf('high', 'medium', 'low'), 'medium'),
       dedupeKey: optional(string(1, 500)),

@@ -476,6 +476,22 @@ describe('records created offline (temporary ids)', () => {
     expect(edit).toMatchObject({ path: '/customers/101', body: { ref: 101 }, attempts: 0 });
   });
 
+  it('refuses a body JSON cannot encode, which would block every write behind it', async () => {
+    const { queue, api } = till();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const body of [{ amount: 1n }, cyclic]) {
+      await expect(queue.send({ path: '/sales', body })).rejects.toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'body' },
+      });
+    }
+    expect(await queue.list()).toEqual([]);
+    await queue.send({ path: '/sales', body: { item: 'coffee', quantity: 1 } });
+    await queue.flush();
+    expect(api.requests).toHaveLength(1);
+  });
+
   it('refuses a temporaryId that createTemporaryId() did not make, or without temporaryIds', async () => {
     const { queue } = till({ temporaryIds: withIds });
     await expect(

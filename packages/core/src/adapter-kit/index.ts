@@ -13,13 +13,14 @@ export { payloadTooLarge, type ReadBodyStreamOptions, readBodyStream } from '../
 // dead-letter.
 export { checkEnvelope } from '../events/envelope-check.js';
 // Same-tick idempotency: the engine's synchronous begin, for framework hooks that carry on in
-// the same tick when the store answers at once.
+// the same tick when the store answers at once; the text rule scopes must meet in every store.
 export {
   type Awaitable,
   beginInSameTick,
   fingerprintInSameTick,
   type IdempotencyEngine,
   isPromiseLike,
+  isStorableText,
   promiseFrom,
 } from '../idempotency/index.js';
 // Option validation: one helper for every public function, core's small strict validator `v`

@@ -591,6 +591,24 @@ describe('createIdempotency: events and validation', () => {
     });
   });
 
+  it('refuses a scope or fingerprint no store keeps as given: a NUL, an unpaired surrogate', async () => {
+    // Postgres refuses NUL in text (a 503 for the request and its batch mates) and every
+    // UTF-8 store turns an unpaired surrogate into U+FFFD, so two such scopes would share keys.
+    const { idempotency } = setup();
+    for (const hostile of ['a\u0000b', 'a\uD800', '\uDC00b']) {
+      expect(await caught(idempotency.begin({ ...request, scope: hostile }))).toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'scope' },
+      });
+      expect(await caught(idempotency.begin({ ...request, fingerprint: hostile }))).toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'fingerprint' },
+      });
+    }
+    const emoji = await idempotency.begin({ ...request, scope: 'tenant-\u{1F600}-ü' });
+    expect(emoji.outcome).toBe('claimed');
+  });
+
   it('exposes its lease and TTL', () => {
     const idempotency = createIdempotency({ store: new MemoryIdempotencyStore() });
     expect([idempotency.leaseMs, idempotency.ttlMs]).toEqual([30_000, 86_400_000]);
@@ -637,6 +655,30 @@ describe('createIdempotency: a store that is down, slow or not migrated', () => 
       status: 503,
       details: { retryAfterSeconds: 2 },
     });
+  });
+
+  it('gives back a claim that lands after its timeout, so the 503 leaves no key in flight', async () => {
+    // A claim stuck behind a lock (or a slow batch) still commits once the database gets to it;
+    // nobody holds that claim, so without a release the retry would get 409 for a whole lease.
+    const memory = new MemoryIdempotencyStore();
+    const slow = gate();
+    const store: IdempotencyStore = {
+      claim: async (claim) => {
+        await slow.promise;
+        return memory.claim(claim);
+      },
+      complete: (completion) => memory.complete(completion),
+      release: (release) => memory.release(release),
+      extendLease: (extension) => memory.extendLease(extension),
+      deleteExpired: (now) => memory.deleteExpired(now),
+    };
+    const { idempotency, clock } = setup({ store, storeTimeoutMs: 2_000 });
+    const first = caught(idempotency.begin(request));
+    await clock.advance(2_000);
+    expect(await first).toMatchObject({ code: 'IDEMPOTENCY_STORE_UNAVAILABLE', status: 503 });
+    slow.open();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect((await idempotency.begin(request)).outcome).toBe('claimed');
   });
 
   it('adds Retry-After to a store failure, and never exposes the driver error to clients', async () => {

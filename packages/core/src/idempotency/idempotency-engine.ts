@@ -39,7 +39,11 @@ import {
   type IdempotencyRunResult,
 } from './idempotency-engine-types.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
-import { defaultIdempotencyScope, validateIdempotencyKey } from './idempotency-key.js';
+import {
+  defaultIdempotencyScope,
+  isStorableText,
+  validateIdempotencyKey,
+} from './idempotency-key.js';
 import type { ClaimOutcome } from './idempotency-store.js';
 import { isStoreNotMigrated, toStoreFailure, withinStoreTimeout } from './store-call.js';
 
@@ -58,6 +62,9 @@ function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest>
   if (typeof scope !== 'string' || scope.length === 0 || scope.length > 255) {
     throw invalidRequest('scope', 'expected a string of 1 to 255 characters');
   }
+  if (!isStorableText(scope)) {
+    throw invalidRequest('scope', 'contains a NUL or an unpaired surrogate');
+  }
   const requestFingerprint = request.fingerprint;
   if (
     typeof requestFingerprint !== 'string' ||
@@ -65,6 +72,9 @@ function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest>
     requestFingerprint.length > 512
   ) {
     throw invalidRequest('fingerprint', 'expected a string of 1 to 512 characters');
+  }
+  if (!isStorableText(requestFingerprint)) {
+    throw invalidRequest('fingerprint', 'contains a NUL or an unpaired surrogate');
   }
   return { scope, key: validateIdempotencyKey(request.key), fingerprint: requestFingerprint };
 }
@@ -247,29 +257,55 @@ export function createIdempotency(options: IdempotencyOptions): IdempotencyEngin
     attempt: Attempt,
     claimedAt: number = clock.now(),
   ): Awaitable<IdempotencyBegin | KeepWaiting> {
+    let claiming: Awaitable<ClaimOutcome>;
     let pending: Awaitable<ClaimOutcome>;
     try {
-      pending = withinStoreTimeout(
-        store.claim({
-          scope: attempt.scope,
-          key: attempt.key,
-          fingerprint: attempt.fingerprint,
-          ownerToken: attempt.ownerToken,
-          now: claimedAt,
-          leaseExpiresAt: claimedAt + leaseMs,
-          expiresAt: claimedAt + ttlMs,
-        }),
-        clock,
-        storeTimeoutMs,
-        'a claim',
-      );
+      claiming = store.claim({
+        scope: attempt.scope,
+        key: attempt.key,
+        fingerprint: attempt.fingerprint,
+        ownerToken: attempt.ownerToken,
+        now: claimedAt,
+        leaseExpiresAt: claimedAt + leaseMs,
+        expiresAt: claimedAt + ttlMs,
+      });
+      pending = withinStoreTimeout(claiming, clock, storeTimeoutMs, 'a claim');
     } catch (error) {
       return claimFailed(attempt, error);
     }
     if (!isPromiseLike(pending)) return decide(attempt, pending, claimedAt);
+    const late = claiming as PromiseLike<ClaimOutcome>;
     return pending.then(
       (outcome) => decide(attempt, outcome, claimedAt),
-      (error: unknown) => claimFailed(attempt, error),
+      (error: unknown) => {
+        giveBackIfItLands(attempt, late);
+        return claimFailed(attempt, error);
+      },
+    );
+  }
+
+  /**
+   * A claim the engine gave up on (timed out) can still land: a statement waiting on a row lock
+   * commits once it gets it. Nobody holds that claim, so it is given back; otherwise the key
+   * would stay in flight for a whole lease after the 503, and the client's retry would get 409.
+   */
+  function giveBackIfItLands(attempt: Attempt, claiming: PromiseLike<ClaimOutcome>): void {
+    const { scope, key, ownerToken } = attempt;
+    claiming.then(
+      async (outcome) => {
+        if (outcome.kind !== 'claimed') return;
+        try {
+          await store.release({ scope, key, ownerToken });
+        } catch (error) {
+          logger.warn(
+            { scope, key, err: error },
+            'idempotency: giving back a claim that landed after its timeout failed; the key stays in flight until its lease ends',
+          );
+        }
+      },
+      () => {
+        // The claim failed: claimFailed has answered and logged it.
+      },
     );
   }
 

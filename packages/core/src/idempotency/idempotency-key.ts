@@ -25,6 +25,20 @@ function invalidKeyReason(key: string): InvalidKeyReason | undefined {
   return undefined;
 }
 
+// NUL, which Postgres refuses in text (the statement fails, and with it every claim batched
+// alongside), or an unpaired surrogate, which every UTF-8 store turns into U+FFFD (so two such
+// scopes would share keys). With the `u` flag a surrogate pair is one code point, so `\p{Cs}`
+// matches only an unpaired half.
+const unpairedSurrogate = /\p{Cs}/u;
+
+/**
+ * True when every idempotency store keeps `text` exactly as given: no NUL character and no
+ * unpaired UTF-16 surrogate. Scopes and fingerprints are checked with it before any claim.
+ */
+export function isStorableText(text: string): boolean {
+  return !text.includes('\u0000') && !unpairedSurrogate.test(text);
+}
+
 /**
  * Checks an idempotency key: non-empty, at most 255 characters, printable ASCII (space to `~`).
  * Returns the key unchanged; throws `BallastError('IDEMPOTENCY_KEY_INVALID')` (400) with

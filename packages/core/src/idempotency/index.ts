@@ -32,6 +32,7 @@ export type {
 export {
   defaultIdempotencyScope,
   type InvalidKeyReason,
+  isStorableText,
   maxIdempotencyKeyLength,
   validateIdempotencyKey,
 } from './idempotency-key.js';

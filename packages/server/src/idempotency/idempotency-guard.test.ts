@@ -208,6 +208,23 @@ describe('createIdempotencyGuard', () => {
     expect(now(guard.begin(keyed({ scope: () => 's'.repeat(255) }))).kind).toBe('execute');
   });
 
+  it('refuses with 400 a scope holding a NUL or an unpaired surrogate, which no store keeps as given', async () => {
+    const store = new MemoryIdempotencyStore();
+    const guard = createIdempotencyGuard({ store });
+    for (const scope of ['tenant\u0000a', 'tenant-\uD800', '\uDFFF']) {
+      const decision = await guard.begin(keyed({ scope: () => scope }));
+      expect(decision).toMatchObject({
+        kind: 'refuse',
+        error: {
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          details: { field: 'scope', reason: 'invalid-characters' },
+        },
+      });
+    }
+    expect(now(guard.begin(keyed({ scope: () => 'tenant-\u{1F600}' }))).kind).toBe('execute');
+  });
+
   it('refuses JSON nested deeper than maxJsonDepth with 400 before any claim', async () => {
     const { fingerprintRequestParts } = await import('./request-fingerprint.js');
     const guard = createIdempotencyGuard({ store: new MemoryIdempotencyStore(), maxJsonDepth: 3 });

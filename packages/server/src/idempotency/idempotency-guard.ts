@@ -27,6 +27,7 @@ import {
   type Awaitable,
   beginInSameTick,
   isPromiseLike,
+  isStorableText,
   parseOptions,
 } from '@ballast/core/adapter-kit';
 import {
@@ -175,14 +176,24 @@ class TicketExecution implements IdempotentExecution {
 }
 
 /**
- * The answer to a scope that is not a string of 1–255 characters. The scope usually comes from
+ * The answer to a scope that is not a string of 1–255 characters every store keeps as given (no
+ * NUL, no unpaired surrogate: see `isStorableText`). The scope usually comes from
  * the request (a tenant header, a claim in a token), so it is the client's error: 400, logged
  * for the operator, never a 500 "misconfigured".
  */
 function invalidScope(scope: unknown, logger: Logger): BallastError {
   const reason =
-    typeof scope !== 'string' ? 'not-a-string' : scope.length === 0 ? 'empty' : 'too-long';
-  logger.warn({ reason }, 'idempotency: the request’s scope is not a string of 1–255 characters');
+    typeof scope !== 'string'
+      ? 'not-a-string'
+      : scope.length === 0
+        ? 'empty'
+        : scope.length > maxScopeLength
+          ? 'too-long'
+          : 'invalid-characters';
+  logger.warn(
+    { reason },
+    'idempotency: the request’s scope is not a string of 1–255 characters without NUL or unpaired surrogates',
+  );
   return new BallastError('VALIDATION_FAILED', {
     message: `The request's idempotency scope is invalid (${reason}).`,
     details: { field: 'scope', reason, maxLength: maxScopeLength },
@@ -259,7 +270,12 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     fingerprint: string,
     scope: unknown,
   ): Awaitable<IdempotencyDecision> {
-    if (typeof scope !== 'string' || scope.length === 0 || scope.length > maxScopeLength) {
+    if (
+      typeof scope !== 'string' ||
+      scope.length === 0 ||
+      scope.length > maxScopeLength ||
+      !isStorableText(scope)
+    ) {
       return { kind: 'refuse', error: invalidScope(scope, http.logger) };
     }
     let begun: Awaitable<IdempotencyBegin>;

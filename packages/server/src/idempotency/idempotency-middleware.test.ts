@@ -468,6 +468,14 @@ describe('idempotency() middleware: response capture', () => {
 });
 
 describe('idempotency(): scope is required', () => {
+  it('refuses a missing or null options argument with INVALID_OPTIONS, never a TypeError', () => {
+    for (const options of [undefined, null]) {
+      expect(() => idempotency(options as unknown as Parameters<typeof idempotency>[0])).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      );
+    }
+  });
+
   it('refuses construction without scope with INVALID_OPTIONS naming scope', () => {
     for (const scope of [undefined, 'tenant-a', '', null, 42]) {
       expect(() =>

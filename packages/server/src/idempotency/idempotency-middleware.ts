@@ -167,7 +167,12 @@ async function finishWith(
 export function idempotency<Context extends object = object>(
   options: IdempotencyMiddlewareOptions<Context>,
 ): (handler: FetchHandler<Context>) => WrappedHandler<Context> {
-  const { required: requiredOption, scope: scopeOption, ...guardOptions } = options;
+  // A missing argument is then refused by the option schemas (INVALID_OPTIONS), not a TypeError.
+  const {
+    required: requiredOption,
+    scope: scopeOption,
+    ...guardOptions
+  } = options ?? ({} as IdempotencyMiddlewareOptions<Context>);
   const parsed = parseOptions(
     middlewareSchema,
     { required: requiredOption, scope: scopeOption },

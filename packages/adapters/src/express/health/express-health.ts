@@ -31,7 +31,8 @@ const pathsSchema = z.strictObject({
  * ```
  */
 export function expressHealth(options: ExpressHealthOptions): Router {
-  const { path, livePath, ...healthOptions } = options;
+  // A missing argument is then refused by the option schemas (INVALID_OPTIONS), not a TypeError.
+  const { path, livePath, ...healthOptions } = options ?? ({} as ExpressHealthOptions);
   const paths = parseOptions(pathsSchema, { path, livePath }, 'expressHealth()');
   const report = health(healthOptions);
   const ping = live();

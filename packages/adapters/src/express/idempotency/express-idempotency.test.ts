@@ -213,6 +213,14 @@ describe('expressIdempotency', () => {
     expect((await app.send('/sales/2', { name: 'a' }, 'k-patch', {}, 'PATCH')).status).toBe(422);
   });
 
+  it('refuses a missing or null options argument with INVALID_OPTIONS, never a TypeError', () => {
+    for (const options of [undefined, null]) {
+      expect(() => expressIdempotency(options as unknown as ExpressIdempotencyOptions)).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      );
+    }
+  });
+
   it('refuses bad adapter options with INVALID_OPTIONS', () => {
     expect(() =>
       expressIdempotency({

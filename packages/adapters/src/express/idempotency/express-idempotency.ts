@@ -207,7 +207,12 @@ function captureResponse(
  * ```
  */
 export function expressIdempotency(options: ExpressIdempotencyOptions): RequestHandler {
-  const { required: requiredOption, scope: scopeOption, ...guardOptions } = options;
+  // A missing argument is then refused by the option schemas (INVALID_OPTIONS), not a TypeError.
+  const {
+    required: requiredOption,
+    scope: scopeOption,
+    ...guardOptions
+  } = options ?? ({} as ExpressIdempotencyOptions);
   const adapter = parseOptions(
     adapterSchema,
     { required: requiredOption, scope: scopeOption },

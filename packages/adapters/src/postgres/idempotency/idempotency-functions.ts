@@ -39,6 +39,13 @@ export function idempotencyFunctionNames(
   };
 }
 
+/**
+ * How long a batch waits for a row lock before it gives up and its calls go one by one: far
+ * longer than two batches that share a key wait for each other (one statement), far shorter
+ * than the engine's store timeout, which would otherwise answer 503 for every batch mate.
+ */
+const batchLockTimeout = '100ms';
+
 /** The table's lease and expiry as whole epoch milliseconds: a number to pg, no date to parse. */
 const epochMsOf = (column: string) => `round(extract(epoch from ${column}) * 1000)::float8`;
 
@@ -114,12 +121,15 @@ $function$`,
     // Several claims in one statement (the store batches concurrent ones, see
     // statement-batcher.ts): the claim function for each element, in the given order, each of
     // its statements with a snapshot of its own, as if sent one by one. One commit for all.
+    // A key another transaction holds uncommitted (a transaction-bound claim) would make every
+    // batch mate wait for that transaction: past `batchLockTimeout` the batch fails with
+    // lock_not_available and the store sends its claims one by one (idempotency-statements.ts).
     `CREATE OR REPLACE FUNCTION ${names.claimBatch}(
   p_scope text[], p_key text[], p_fingerprint text[], p_owner_token text[],
   p_lease_expires_at timestamptz[], p_expires_at timestamptz[], p_now timestamptz[])
 RETURNS TABLE (ordinal integer, inserted boolean, fingerprint text, state text, result json,
   lease_expires_ms float8, expires_ms float8)
-LANGUAGE plpgsql VOLATILE AS $function$
+LANGUAGE plpgsql VOLATILE SET lock_timeout = '${batchLockTimeout}' AS $function$
 BEGIN
   FOR i IN 1 .. coalesce(array_length(p_key, 1), 0) LOOP
     RETURN QUERY SELECT i, c.* FROM ${names.claim}(p_scope[i], p_key[i], p_fingerprint[i],
@@ -127,12 +137,13 @@ BEGIN
   END LOOP;
 END
 $function$`,
-    // Several completions in one statement: the completion function for each element.
+    // Several completions in one statement: the completion function for each element, with the
+    // same bound on waiting for another transaction's row lock.
     `CREATE OR REPLACE FUNCTION ${names.completeBatch}(
   p_scope text[], p_key text[], p_owner_token text[], p_result json[],
   p_now timestamptz[], p_expires_at timestamptz[])
 RETURNS TABLE (ordinal integer, done boolean)
-LANGUAGE plpgsql VOLATILE AS $function$
+LANGUAGE plpgsql VOLATILE SET lock_timeout = '${batchLockTimeout}' AS $function$
 BEGIN
   FOR i IN 1 .. coalesce(array_length(p_key, 1), 0) LOOP
     RETURN QUERY SELECT i, ${names.complete}(p_scope[i], p_key[i], p_owner_token[i],

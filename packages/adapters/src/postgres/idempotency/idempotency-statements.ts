@@ -112,6 +112,20 @@ async function claimRow(
   return rows[0];
 }
 
+// What the claim function returns when the row vanished between its two statements.
+const claimAgain: KeyRow = {
+  inserted: null,
+  fingerprint: '',
+  state: 'in_flight',
+  result: null,
+  lease_expires_ms: 0,
+  expires_ms: 0,
+};
+
+// SQLSTATE 55P03: a batch function waited for a row lock longer than its lock_timeout.
+const isLockNotAvailable = (error: unknown) =>
+  (error as { code?: unknown } | null)?.code === '55P03';
+
 // A batch runs in (scope, key) order, so two concurrent batches that share keys wait on each
 // other's uncommitted inserts in the same order and never deadlock.
 function inKeyOrder<T extends { readonly scope: string; readonly key: string }>(
@@ -139,13 +153,22 @@ export async function claimRowsInBatch(
   if (requests.length === 1) return [await claimRow(db, table, requests[0] as ClaimRequest)];
   const order = inKeyOrder(requests);
   const sorted = order.map((index) => requests[index] as ClaimRequest);
-  const { rows } = await sql<KeyRow & { ordinal: number }>`
+  let rows: Array<KeyRow & { ordinal: number }>;
+  try {
+    ({ rows } = await sql<KeyRow & { ordinal: number }>`
     SELECT * FROM ${table.claimBatchFunction}(
       ${sorted.map((r) => r.scope)}::text[], ${sorted.map((r) => r.key)}::text[],
       ${sorted.map((r) => r.fingerprint)}::text[], ${sorted.map((r) => r.ownerToken)}::text[],
       ${sorted.map((r) => new Date(r.leaseExpiresAt))}::timestamptz[],
       ${sorted.map((r) => new Date(r.expiresAt))}::timestamptz[],
-      ${sorted.map((r) => new Date(r.now))}::timestamptz[])`.execute(db);
+      ${sorted.map((r) => new Date(r.now))}::timestamptz[])`.execute(db));
+  } catch (error) {
+    // A key held by another transaction: the batch rolled back, so nothing was claimed. The
+    // claim function's "row vanished" answer makes claimKey claim again, alone, where only that
+    // key's request waits for the lock.
+    if (isLockNotAvailable(error)) return new Array(requests.length).fill(claimAgain);
+    throw error;
+  }
   const result: Array<KeyRow | undefined> = new Array(requests.length);
   for (const row of rows) result[order[row.ordinal - 1] as number] = row;
   return result;
@@ -172,12 +195,19 @@ export async function completeKeysInBatch(
   }
   const order = inKeyOrder(items.map((item) => item.request));
   const sorted = order.map((index) => items[index] as CompletionItem);
-  const { rows } = await sql<{ ordinal: number; done: boolean }>`
+  let rows: Array<{ ordinal: number; done: boolean }>;
+  try {
+    ({ rows } = await sql<{ ordinal: number; done: boolean }>`
     SELECT * FROM ${table.completeBatchFunction}(
       ${sorted.map((i) => i.request.scope)}::text[], ${sorted.map((i) => i.request.key)}::text[],
       ${sorted.map((i) => i.request.ownerToken)}::text[], ${sorted.map((i) => i.result)}::json[],
       ${sorted.map((i) => new Date(i.request.now))}::timestamptz[],
-      ${sorted.map((i) => new Date(i.request.expiresAt))}::timestamptz[])`.execute(db);
+      ${sorted.map((i) => new Date(i.request.expiresAt))}::timestamptz[])`.execute(db));
+  } catch (error) {
+    // As for claims: rolled back, so each completion goes alone and only one waits for the lock.
+    if (!isLockNotAvailable(error)) throw error;
+    return Promise.all(items.map((item) => completeKey(db, table, item.request, item.result)));
+  }
   const done: boolean[] = new Array(items.length).fill(false);
   for (const row of rows) done[order[row.ordinal - 1] as number] = row.done === true;
   return done;

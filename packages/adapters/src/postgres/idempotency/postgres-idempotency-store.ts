@@ -5,15 +5,16 @@
  * holder's result. Times come from the engine's clock (the request's `now`), not from the
  * database's, so leases and expiry behave the same in every store and in tests.
  */
-import type {
-  ClaimOutcome,
-  ClaimRequest,
-  CompleteRequest,
-  ExtendLeaseRequest,
-  IdempotencyStore,
-  ReleaseRequest,
+import {
+  BallastError,
+  type ClaimOutcome,
+  type ClaimRequest,
+  type CompleteRequest,
+  type ExtendLeaseRequest,
+  type IdempotencyStore,
+  type ReleaseRequest,
 } from '@ballast/core';
-import { parseOptions } from '@ballast/core/adapter-kit';
+import { isStorableText, parseOptions } from '@ballast/core/adapter-kit';
 import type { QueryExecutorProvider } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
@@ -44,6 +45,15 @@ import { StatementBatcher } from './statement-batcher.js';
 // pool to the handlers' own transactions under load.
 const batchesInFlight = 2;
 const maxBatchSize = 64;
+
+/** The engine refuses such a request before any claim; this answers a direct caller alike. */
+function unstorableClaim(request: ClaimRequest): BallastError {
+  const field = isStorableText(request.scope) ? 'fingerprint' : 'scope';
+  return new BallastError('INVALID_OPTIONS', {
+    message: `Invalid options for PostgresIdempotencyStore.claim(): "${field}": contains a NUL or an unpaired surrogate`,
+    details: { field },
+  });
+}
 
 /** Options for {@link PostgresIdempotencyStore}. */
 export interface PostgresIdempotencyStoreOptions extends IdempotencyTableOptions {
@@ -116,6 +126,10 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
   }
 
   claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    // Text Postgres refuses would fail the whole batch it joined: refused here, alone.
+    if (!isStorableText(request.scope) || !isStorableText(request.fingerprint)) {
+      return Promise.reject(unstorableClaim(request));
+    }
     const claims = this.#claims;
     const firstRound = claims && ((first: ClaimRequest) => claims.submit(first));
     return claimKey(this.#db, this.#table, request, firstRound).catch(this.#fail);

@@ -15,7 +15,7 @@ import {
   defaultIdempotencyScope,
   systemClock,
 } from '@ballast/core';
-import { parseOptions } from '@ballast/core/adapter-kit';
+import { isStorableText, parseOptions } from '@ballast/core/adapter-kit';
 import { parseIdempotencyKey } from '@ballast/server';
 import { isIdempotencyKeyHeldByMiddleware } from '@ballast/server/adapter-kit';
 import type { Kysely, Transaction } from 'kysely';
@@ -62,7 +62,12 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
   // The key is read by parseIdempotencyKey, so the answer (IDEMPOTENCY_KEY_INVALID) and the key
   // itself are the same as the HTTP layer's.
   key: z.unknown(),
-  scope: z.string().min(1).max(255).default(defaultIdempotencyScope),
+  scope: z
+    .string()
+    .min(1)
+    .max(255)
+    .refine(isStorableText, 'must not contain a NUL or an unpaired surrogate')
+    .default(defaultIdempotencyScope),
   fingerprint: z.string().min(1).max(512),
   ttlMs: z
     .number()

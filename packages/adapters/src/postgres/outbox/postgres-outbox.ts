@@ -145,6 +145,30 @@ function checkEnvelopes(events: readonly EventEnvelope[]): EventEnvelope[] {
   return parseOptions(envelopesSchema, events, 'outbox.publish()');
 }
 
+// A real escape (after an even run of backslashes) of NUL or of an unpaired surrogate, which
+// JSON.stringify writes for such characters and jsonb refuses (SQLSTATE 22P05, 22P02).
+const unstorableEscape = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
+
+/**
+ * The envelope as the JSON text the row stores. A payload that cannot be encoded (a BigInt, a
+ * cycle, nesting past the stack) or that jsonb refuses is refused here, as bad input, before any
+ * SQL: sent, it failed with a raw driver error and left the caller's transaction aborted.
+ */
+function envelopeJson(event: EventEnvelope): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(event);
+  } catch {
+    // Refused below.
+  }
+  if (json !== undefined && !(json.includes('\\u') && unstorableEscape.test(json))) return json;
+  throw new BallastError('INVALID_OPTIONS', {
+    message:
+      'Invalid options for outbox.publish(): "payload": not JSON Postgres can store (a NUL character, an unpaired surrogate, a BigInt, a cycle or too deep)',
+    details: { field: 'payload', eventId: event.id },
+  });
+}
+
 const redriveSchema = z.strictObject({
   ids: z.array(z.string().min(1)).max(10_000).optional(),
   type: z.string().min(1).max(500).optional(),
@@ -244,10 +268,11 @@ export function createPostgresOutbox(
     parseOptions(kyselyExecutorSchema, transaction, 'outbox.publish()');
     const checked = checkEnvelopes(events);
     if (checked.length === 0) return;
+    const encoded = checked.map(envelopeJson);
     await guardDepth(checked.length);
     const values = checked.map(
-      (event) =>
-        sql`(${event.id}, ${event.type}, ${event.key ?? null}, ${JSON.stringify(event)}::jsonb)`,
+      (event, index) =>
+        sql`(${event.id}, ${event.type}, ${event.key ?? null}, ${encoded[index]}::jsonb)`,
     );
     try {
       // One round trip: the insert, and the NOTIFY that Postgres delivers only at commit.
