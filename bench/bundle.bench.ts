@@ -70,30 +70,31 @@ const entries: readonly BundleEntry[] = [
     name: "import { createClient, createConnectivity, createWriteQueue } from '@ballast/client'",
     code: "export { createClient, createConnectivity, createWriteQueue } from '@ballast/client';",
     targetBytes: 8_000,
-    // Over target: 9.12 kB (9.16 kB before one backoff and one shape check were shared; 10.9 kB
-    // with core's validator, 9.45 kB with idb-keyval; 8.95 kB before request() checked each
-    // call's options, +0.2 kB). What removing each part would save: the queue 3.0 kB, the fetch
+    // Over target: 9.31 kB (9.12 kB before request() refused headers fetch rejects, bodies JSON
+    // cannot encode and a body on GET/HEAD, +0.19 kB; 9.16 kB before one backoff and one shape
+    // check were shared; 10.9 kB with core's validator, 9.45 kB with idb-keyval; 8.95 kB before
+    // request() checked each call's options, +0.2 kB). What removing each part would save: the queue 3.0 kB, the fetch
     // client 1.35 kB, the option checks 1.5 kB, IndexedDB and memory storage 0.55 kB,
     // connectivity 0.45 kB; from core, the error catalogue BallastError's constructor looks
     // defaults up in 0.6 kB, BallastError 0.25 kB, the clock and Retry-After 0.25 kB
     // (docs/client.md § Performance). Features that cost the most for their users, if the 8 kB
     // target is to be met: the lease lock for browsers without Web Locks 0.18 kB, the seed's
     // version-0 queue records 0.14 kB, the UUID fallback for insecure contexts 0.1 kB.
-    ceilingBytes: 9_150,
+    ceilingBytes: 9_430,
   },
   {
     name: "import { createClient, createConnectivity, createWriteQueue } from '@ballast/client' (as published, esbuild)",
     code: "export { createClient, createConnectivity, createWriteQueue } from '@ballast/client';",
     published: true,
-    ceilingBytes: 9_150,
+    ceilingBytes: 9_430,
   },
   {
     // Everything, uploads, temporary ids and the read cache included; each is tree-shaken away
     // by an app that does not import it.
     name: "import * from '@ballast/client'",
     code: "export * from '@ballast/client';",
-    // 14.9 kB (15.6 kB with core's validator and idb-keyval).
-    ceilingBytes: 14_950,
+    // 15.0 kB (15.6 kB with core's validator and idb-keyval).
+    ceilingBytes: 15_150,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {
