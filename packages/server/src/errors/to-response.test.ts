@@ -172,6 +172,24 @@ describe('toResponse', () => {
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
     );
   });
+  it('answers any Accept-Language and any path the client sent, however long, never a 500', async () => {
+    // Both are client input: a 16 KB header or path must not turn the error answer into an
+    // INVALID_OPTIONS thrown from the error handler itself.
+    const longPath = `/docs/${'a'.repeat(10_000)}`;
+    const response = toResponse(new BallastError('NOT_FOUND'), {
+      acceptLanguage: `es,${'en;q=0.1,'.repeat(1_500)}`,
+      instance: longPath,
+    });
+    expect(response.status).toBe(404);
+    const problem = (await response.json()) as Record<string, unknown>;
+    expect(problem.code).toBe('NOT_FOUND');
+    // An instance that long is dropped rather than echoed back or cut into a different path.
+    expect(problem.instance).toBeUndefined();
+    // A value of the wrong type is still the caller's mistake.
+    expect(() => toResponse(new Error('x'), { instance: 42 } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
 });
 
 describe('preferredLocale', () => {
