@@ -3,7 +3,9 @@
  * `toResponse()`, whose option schema capped them (1,000 and 2,048 characters). A client that
  * sent a longer header or path turned every error answer into a thrown INVALID_OPTIONS: Express
  * answered its HTML 500 page with the stack, Fastify a JSON 500 quoting the schema. Both are
- * client input and must get the same problem+json as any other request.
+ * client input and must get the same problem+json as any other request. Likewise a route that
+ * throws a value whose fields throw when read (a getter, a Proxy, a half-shaped ZodError): the
+ * handler threw while classifying it and the framework's fallback showed the message or stack.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,10 +18,33 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const refusal = () => new BallastError('CASE_CLOSED', { status: 409 });
 
+/** What a buggy route might throw: values whose fields throw when the error handler reads them. */
+const hostileThrowables: Record<string, () => unknown> = {
+  getter: () =>
+    Object.defineProperty(new Error('g'), 'status', {
+      get() {
+        throw new Error('getter at /srv/app/secret.ts');
+      },
+    }),
+  proxy: () =>
+    new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('proxy at /srv/app/secret.ts');
+        },
+      },
+    ),
+  'half-zod': () => ({ name: 'ZodError', issues: [null] }),
+};
+
 async function startExpress(): Promise<{ url: string; close(): Promise<void> }> {
   const app = express();
   app.get('/cases/:id', () => {
     throw refusal();
+  });
+  app.get('/throw/:kind', (req) => {
+    throw hostileThrowables[req.params.kind]?.();
   });
   app.use(expressNotFoundHandler());
   app.use(expressErrorHandler());
@@ -38,6 +63,9 @@ async function startFastify(): Promise<{ url: string; close(): Promise<void> }> 
   app.setNotFoundHandler(fastifyNotFoundHandler());
   app.get('/cases/:id', async () => {
     throw refusal();
+  });
+  app.get<{ Params: { kind: string } }>('/throw/:kind', async (request) => {
+    throw hostileThrowables[request.params.kind]?.();
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return {
@@ -70,4 +98,16 @@ describe.each([
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(text).not.toMatch(/INVALID_OPTIONS|toResponse|at .*\.ts|<html/i);
   });
+
+  it.each(Object.keys(hostileThrowables))(
+    'a route throwing %s: a generic 500 problem+json, no internals',
+    async (kind) => {
+      const response = await fetch(`${server.url}/throw/${kind}`);
+      const text = await response.text();
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(JSON.parse(text)).toMatchObject({ code: 'INTERNAL' });
+      expect(text).not.toMatch(/secret\.ts|Cannot read|<html/);
+    },
+  );
 });

@@ -192,6 +192,54 @@ describe('toResponse', () => {
   });
 });
 
+describe('toResponse, hostile throwables', () => {
+  // Red-team finding: classification read the thrown value's fields unguarded, so a getter that
+  // throws, a Proxy, or a half-shaped ZodError / Fastify validation error / pg error made
+  // toResponse itself throw, and the framework's fallback answered with the stack.
+  const throwingGetter = Object.defineProperty(new Error('g'), 'status', {
+    get() {
+      throw new Error('getter at /srv/app/secret.ts');
+    },
+  });
+  const hostileProxy = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('proxy');
+      },
+      getPrototypeOf() {
+        throw new Error('proxy');
+      },
+    },
+  );
+  it.each([
+    ['a throwing getter', throwingGetter],
+    ['a Proxy that throws on every read', hostileProxy],
+    ['a ZodError-like with a null issue', { name: 'ZodError', issues: [null] }],
+    ['a validation error with a null entry', { statusCode: 400, validation: [null] }],
+    [
+      'a pg error whose constraint cannot be read as a key',
+      {
+        code: '23505',
+        severity: 'ERROR',
+        constraint: {
+          toString() {
+            throw 1;
+          },
+        },
+      },
+    ],
+  ])('%s: a generic 500 problem, logged, never a throw', async (_name, thrown) => {
+    const logger = recordingLogger();
+    const response = toResponse(thrown, { logger, constraints: { k: { code: 'EMAIL_TAKEN' } } });
+    expect(response.status).toBe(500);
+    const problem = (await response.json()) as Record<string, unknown>;
+    expect(problem.code).toBe('INTERNAL');
+    expect(JSON.stringify(problem)).not.toMatch(/getter|proxy|secret/);
+    expect(logger.lines.map((line) => line.level)).toEqual(['error']);
+  });
+});
+
 describe('preferredLocale', () => {
   it('picks the highest-quality well-formed tag', () => {
     expect(preferredLocale('es-AR,es;q=0.9,en;q=0.5')).toBe('es-AR');

@@ -95,6 +95,20 @@ export function preferredLocale(acceptLanguage: string | null | undefined): stri
 }
 
 /**
+ * {@link classifyError}, total: classification reads the thrown value's fields (`status`,
+ * `issues`, `constraint`…), and a value whose fields throw when read (a getter, a Proxy, a
+ * half-shaped error) is an internal error like any other, not a reason for the error handler to
+ * throw and let the framework answer with the stack.
+ */
+function classifySafely(error: unknown, options: ClassifyErrorOptions): BallastError {
+  try {
+    return classifyError(error, options);
+  } catch {
+    return new BallastError('INTERNAL', { cause: error });
+  }
+}
+
+/**
  * A problem+json `Response` for anything thrown, after {@link classifyError}. A 5xx is logged at
  * `error` with the original error and a trace id, and the body carries only the generic message
  * and that `traceId`; a 4xx is logged at `debug`. Nothing from the original error's message,
@@ -111,7 +125,7 @@ export function preferredLocale(acceptLanguage: string | null | undefined): stri
  */
 export function toResponse(error: unknown, options: ToResponseOptions = {}): Response {
   const parsed = parseOptions(optionsSchema, options, 'toResponse()');
-  let failure = classifyError(error, parsed);
+  let failure = classifySafely(error, parsed);
   const locale = parsed.locale ?? preferredLocale(parsed.acceptLanguage);
   if (failure.status >= 500) {
     const traceId = parsed.traceId ?? currentTraceContext()?.traceId ?? generateTraceId();
