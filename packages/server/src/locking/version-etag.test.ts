@@ -47,9 +47,7 @@ describe('expectedVersion', () => {
     // then refused as INVALID_OPTIONS: a client header turned into a 500.
     expect(expectedVersion('"9007199254740991"')).toBe(Number.MAX_SAFE_INTEGER);
     for (const tag of ['"9007199254740992"', '"9007199254740993"', '"9999999999999999"']) {
-      expect(() => expectedVersion(tag), tag).toThrow(
-        code('PRECONDITION_FAILED', { status: 412 }),
-      );
+      expect(() => expectedVersion(tag), tag).toThrow(code('PRECONDITION_FAILED', { status: 412 }));
     }
     expect(() => assertIfMatch('"9007199254740993"', 7)).toThrow(code('PRECONDITION_FAILED'));
   });
