@@ -9,12 +9,24 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { expressErrorHandler, expressNotFoundHandler } from '@ballast/adapters/express';
-import { fastifyErrorHandler, fastifyNotFoundHandler } from '@ballast/adapters/fastify';
+import {
+  expressErrorHandler,
+  expressNotFoundHandler,
+  expressValidate,
+} from '@ballast/adapters/express';
+import {
+  fastifyErrorHandler,
+  fastifyNotFoundHandler,
+  fastifyValidate,
+} from '@ballast/adapters/fastify';
 import { BallastError } from '@ballast/core';
 import express from 'express';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+/** A route whose body takes numbers: a body of 20,000 strings has 20,000 invalid fields. */
+const itemsSchema = { body: z.strictObject({ items: z.array(z.number()) }) };
 
 const refusal = () => new BallastError('CASE_CLOSED', { status: 409 });
 
@@ -46,6 +58,9 @@ async function startExpress(): Promise<{ url: string; close(): Promise<void> }> 
   app.get('/throw/:kind', (req) => {
     throw hostileThrowables[req.params.kind]?.();
   });
+  app.post('/items', express.json({ limit: '1mb' }), expressValidate(itemsSchema), (_req, res) => {
+    res.send('ran');
+  });
   app.use(expressNotFoundHandler());
   app.use(expressErrorHandler());
   const server = await new Promise<Server>((resolve) => {
@@ -67,6 +82,7 @@ async function startFastify(): Promise<{ url: string; close(): Promise<void> }> 
   app.get<{ Params: { kind: string } }>('/throw/:kind', async (request) => {
     throw hostileThrowables[request.params.kind]?.();
   });
+  app.post('/items', { preHandler: fastifyValidate(itemsSchema) }, async () => 'ran');
   await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
@@ -110,4 +126,17 @@ describe.each([
       expect(text).not.toMatch(/secret\.ts|Cannot read|<html/);
     },
   );
+
+  it('a body with 20,000 invalid items: 400 listing the first 100, not a problem larger than the body', async () => {
+    const body = JSON.stringify({ items: Array.from({ length: 20_000 }, () => 'x') });
+    const response = await fetch(`${server.url}/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const text = await response.text();
+    expect(response.status).toBe(400);
+    expect((JSON.parse(text) as { errors: unknown[] }).errors).toHaveLength(100);
+    expect(text.length).toBeLessThan(body.length);
+  });
 });
