@@ -143,6 +143,15 @@ describeWith('postgres', 'server kit over HTTP', () => {
       });
       expect(missing.status).toBe(404);
       expect((await (await call(`/docs/${id}`)).json()).title).toBe('mine');
+
+      // A version past the largest safe integer can never match: 412, not a 500 from the store.
+      const huge = await call(`/docs/${id}`, {
+        method: 'PUT',
+        headers: { ...json, 'if-match': '"9999999999999999"' },
+        body: JSON.stringify({ title: 'huge' }),
+      });
+      expect(huge.status).toBe(412);
+      expect(await huge.json()).toMatchObject({ code: 'PRECONDITION_FAILED' });
     });
 
     it('validation: 400 problem+json listing each field path and the part it was in', async () => {

@@ -56,13 +56,22 @@ export function issuePath(path: readonly PropertyKey[]): string {
   return path.map((segment) => String(segment)).join('.');
 }
 
-/** `VALIDATION_FAILED` (400) listing each invalid field. */
+/**
+ * Most invalid fields a `VALIDATION_FAILED` lists. Enough for any form; without a bound, a body
+ * of a million wrong array items would be answered with a problem many times its size.
+ */
+export const maxListedIssues = 100;
+
+/** `VALIDATION_FAILED` (400) listing each invalid field (the first {@link maxListedIssues}). */
 export function validationFailed(issues: readonly FieldIssue[], cause?: unknown): BallastError {
   const first = issues[0];
   return new BallastError('VALIDATION_FAILED', {
     message: `Invalid input${first ? ` at "${first.path || '(root)'}": ${first.message}` : ''}`,
     cause,
-    details: { ...(first ? { field: first.path } : {}), errors: issues },
+    details: {
+      ...(first ? { field: first.path } : {}),
+      errors: issues.length > maxListedIssues ? issues.slice(0, maxListedIssues) : issues,
+    },
   });
 }
 

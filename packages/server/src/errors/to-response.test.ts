@@ -65,6 +65,18 @@ describe('classifyError', () => {
     expect((error.details.errors as unknown[])[0]).toMatchObject({ path: 'items.0.quantity' });
   });
 
+  it('lists at most the first 100 invalid fields, however many the input had', () => {
+    // Red-team finding: a 960 KB body of 240,000 wrong array items was answered with a 22.9 MB
+    // problem (one entry per item), 24 times the request, and seconds of serialisation.
+    const result = z.array(z.number()).safeParse(Array.from({ length: 5_000 }, () => 'x'));
+    const error = classifyError(result.error);
+    const listed = error.details.errors as Array<{ path: string }>;
+    expect(listed).toHaveLength(100);
+    expect(listed[0]?.path).toBe('0');
+    expect(listed[99]?.path).toBe('99');
+    expect(error.details.field).toBe('0');
+  });
+
   it('keeps a 4xx from a body parser or Fastify as a client error', () => {
     expect(
       classifyError(
@@ -171,6 +183,72 @@ describe('toResponse', () => {
     expect(() => toResponse(new Error('x'), { lang: 'es' } as never)).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
     );
+  });
+  it('answers any Accept-Language and any path the client sent, however long, never a 500', async () => {
+    // Both are client input: a 16 KB header or path must not turn the error answer into an
+    // INVALID_OPTIONS thrown from the error handler itself.
+    const longPath = `/docs/${'a'.repeat(10_000)}`;
+    const response = toResponse(new BallastError('NOT_FOUND'), {
+      acceptLanguage: `es,${'en;q=0.1,'.repeat(1_500)}`,
+      instance: longPath,
+    });
+    expect(response.status).toBe(404);
+    const problem = (await response.json()) as Record<string, unknown>;
+    expect(problem.code).toBe('NOT_FOUND');
+    // An instance that long is dropped rather than echoed back or cut into a different path.
+    expect(problem.instance).toBeUndefined();
+    // A value of the wrong type is still the caller's mistake.
+    expect(() => toResponse(new Error('x'), { instance: 42 } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+});
+
+describe('toResponse, hostile throwables', () => {
+  // Red-team finding: classification read the thrown value's fields unguarded, so a getter that
+  // throws, a Proxy, or a half-shaped ZodError / Fastify validation error / pg error made
+  // toResponse itself throw, and the framework's fallback answered with the stack.
+  const throwingGetter = Object.defineProperty(new Error('g'), 'status', {
+    get() {
+      throw new Error('getter at /srv/app/secret.ts');
+    },
+  });
+  const hostileProxy = new Proxy(
+    {},
+    {
+      get() {
+        throw new Error('proxy');
+      },
+      getPrototypeOf() {
+        throw new Error('proxy');
+      },
+    },
+  );
+  it.each([
+    ['a throwing getter', throwingGetter],
+    ['a Proxy that throws on every read', hostileProxy],
+    ['a ZodError-like with a null issue', { name: 'ZodError', issues: [null] }],
+    ['a validation error with a null entry', { statusCode: 400, validation: [null] }],
+    [
+      'a pg error whose constraint cannot be read as a key',
+      {
+        code: '23505',
+        severity: 'ERROR',
+        constraint: {
+          toString() {
+            throw 1;
+          },
+        },
+      },
+    ],
+  ])('%s: a generic 500 problem, logged, never a throw', async (_name, thrown) => {
+    const logger = recordingLogger();
+    const response = toResponse(thrown, { logger, constraints: { k: { code: 'EMAIL_TAKEN' } } });
+    expect(response.status).toBe(500);
+    const problem = (await response.json()) as Record<string, unknown>;
+    expect(problem.code).toBe('INTERNAL');
+    expect(JSON.stringify(problem)).not.toMatch(/getter|proxy|secret/);
+    expect(logger.lines.map((line) => line.level)).toEqual(['error']);
   });
 });
 

@@ -21,9 +21,15 @@ export interface ToResponseOptions extends ClassifyErrorOptions {
    * header, from which the preferred language is taken. Default `'en'`.
    */
   readonly locale?: string;
-  /** The request's `Accept-Language`, used when `locale` is not given. Default: none. */
+  /**
+   * The request's `Accept-Language`, used when `locale` is not given; a value over 1,000
+   * characters is ignored. Default: none.
+   */
   readonly acceptLanguage?: string | null;
-  /** The problem's `instance`, usually the request path (without the query). Default: none. */
+  /**
+   * The problem's `instance`, usually the request path (without the query); a path over 2,048
+   * characters is left out rather than echoed. Default: none.
+   */
   readonly instance?: string;
   /**
    * Trace id for the log line and the 500's `traceId` member. Default: the ambient trace
@@ -34,11 +40,25 @@ export interface ToResponseOptions extends ClassifyErrorOptions {
   readonly headers?: HeadersInit;
 }
 
+/** Longest `Accept-Language` read; a longer one is not a browser's. */
+const maxAcceptLanguageLength = 1_000;
+/** Longest path echoed as `instance`. */
+const maxInstanceLength = 2_048;
+
 const optionsSchema = z.strictObject({
   logger: loggerSchema.optional(),
   locale: z.string().min(1).max(35).optional(),
-  acceptLanguage: z.string().max(1_000).nullable().optional(),
-  instance: z.string().max(2_048).optional(),
+  // Both come from the request, so no length is the caller's mistake: an over-long header is
+  // not read (default locale), an over-long path is not echoed (no `instance`), never a throw.
+  acceptLanguage: z
+    .string()
+    .nullable()
+    .optional()
+    .transform((value) => (value && value.length > maxAcceptLanguageLength ? null : value)),
+  instance: z
+    .string()
+    .optional()
+    .transform((value) => (value && value.length > maxInstanceLength ? undefined : value)),
   traceId: z.string().min(1).max(200).optional(),
   headers: z.custom<HeadersInit>((v) => typeof v === 'object' && v !== null).optional(),
   constraints: z
@@ -75,6 +95,20 @@ export function preferredLocale(acceptLanguage: string | null | undefined): stri
 }
 
 /**
+ * {@link classifyError}, total: classification reads the thrown value's fields (`status`,
+ * `issues`, `constraint`…), and a value whose fields throw when read (a getter, a Proxy, a
+ * half-shaped error) is an internal error like any other, not a reason for the error handler to
+ * throw and let the framework answer with the stack.
+ */
+function classifySafely(error: unknown, options: ClassifyErrorOptions): BallastError {
+  try {
+    return classifyError(error, options);
+  } catch {
+    return new BallastError('INTERNAL', { cause: error });
+  }
+}
+
+/**
  * A problem+json `Response` for anything thrown, after {@link classifyError}. A 5xx is logged at
  * `error` with the original error and a trace id, and the body carries only the generic message
  * and that `traceId`; a 4xx is logged at `debug`. Nothing from the original error's message,
@@ -91,7 +125,7 @@ export function preferredLocale(acceptLanguage: string | null | undefined): stri
  */
 export function toResponse(error: unknown, options: ToResponseOptions = {}): Response {
   const parsed = parseOptions(optionsSchema, options, 'toResponse()');
-  let failure = classifyError(error, parsed);
+  let failure = classifySafely(error, parsed);
   const locale = parsed.locale ?? preferredLocale(parsed.acceptLanguage);
   if (failure.status >= 500) {
     const traceId = parsed.traceId ?? currentTraceContext()?.traceId ?? generateTraceId();

@@ -41,6 +41,17 @@ describe('expectedVersion', () => {
     expect(() => expectedVersion('"abc"')).toThrow(code('PRECONDITION_FAILED'));
   });
 
+  it('answers a tag past the largest safe integer with 412, not a rounded version', () => {
+    // Red-team finding: 16 digits were read with Number(), so "9007199254740993" became
+    // 9007199254740992 (another version) and "9999999999999999" 1e16, which updateWithVersion
+    // then refused as INVALID_OPTIONS: a client header turned into a 500.
+    expect(expectedVersion('"9007199254740991"')).toBe(Number.MAX_SAFE_INTEGER);
+    for (const tag of ['"9007199254740992"', '"9007199254740993"', '"9999999999999999"']) {
+      expect(() => expectedVersion(tag), tag).toThrow(code('PRECONDITION_FAILED', { status: 412 }));
+    }
+    expect(() => assertIfMatch('"9007199254740993"', 7)).toThrow(code('PRECONDITION_FAILED'));
+  });
+
   it('refuses several versions or a header that is not an entity-tag list with 400', () => {
     expect(() => expectedVersion('"6", "7"')).toThrow(code('VALIDATION_FAILED', { status: 400 }));
     expect(() => expectedVersion('7')).toThrow(code('VALIDATION_FAILED'));

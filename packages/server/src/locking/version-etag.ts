@@ -66,8 +66,11 @@ function parseIfMatch(value: string): ParsedIfMatch | undefined {
     const match = entityTag.exec(value);
     if (!match || entityTag.lastIndex === at) return undefined;
     const [, weak, opaque = ''] = match;
-    // If-Match uses the strong comparison: a weak tag never matches (RFC 9110 §13.1.1).
-    if (weak === undefined && /^(0|[1-9][0-9]{0,15})$/.test(opaque)) versions.push(Number(opaque));
+    // If-Match uses the strong comparison: a weak tag never matches (RFC 9110 §13.1.1). A
+    // number past the largest safe integer is not a version either (no version can be one),
+    // and reading it would round it to a different number.
+    const version = /^(0|[1-9][0-9]{0,15})$/.test(opaque) ? Number(opaque) : Number.NaN;
+    if (weak === undefined && Number.isSafeInteger(version)) versions.push(version);
     else unmatchable += 1;
   }
   return versions.length + unmatchable > 0 ? { any: false, versions, unmatchable } : undefined;

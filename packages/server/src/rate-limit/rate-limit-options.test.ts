@@ -59,4 +59,27 @@ describe('rateLimitKey', () => {
     expect(rateLimitKey(undefined, undefined)).toBe('ip:unknown');
     expect(rateLimitKey('10.0.0.1', '10.0.0.2')).not.toBe(rateLimitKey(undefined, '10.0.0.1'));
   });
+
+  it('keys an IPv6 client by its /56, as express-rate-limit does, so rotating addresses does not reset the count', () => {
+    // Red-team finding: with a key function, an anonymous request fell back to the full IPv6
+    // address (and the adapter silenced express-rate-limit's keyGeneratorIpFallback warning
+    // about exactly this): one host owns a /64 and could send each request from a new address.
+    const key = rateLimitKey(undefined, '2001:db8:1:2::1');
+    for (const ip of [
+      '2001:db8:1:2::ffff',
+      '2001:db8:1:2:aaaa:bbbb:cccc:dddd',
+      '2001:0DB8:0001:00ff::1',
+      '2001:db8:1:2::1%eth0',
+    ]) {
+      expect(rateLimitKey(undefined, ip), ip).toBe(key);
+    }
+    expect(key).toBe('ip:2001:db8:1::/56');
+    expect(rateLimitKey(undefined, '2001:db8:1:100::1')).not.toBe(key);
+    expect(rateLimitKey(undefined, '::1')).toBe('ip:::/56');
+    // An IPv4 client on a dual-stack socket is still one IPv4 address, not one /56 for all.
+    expect(rateLimitKey(undefined, '::ffff:10.0.0.1')).toBe('ip:10.0.0.1');
+    expect(rateLimitKey(undefined, '::ffff:10.0.0.2')).toBe('ip:10.0.0.2');
+    // Not an address: kept as given.
+    expect(rateLimitKey(undefined, 'garbage::x::y')).toBe('ip:garbage::x::y');
+  });
 });

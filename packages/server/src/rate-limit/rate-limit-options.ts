@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { functionSchema } from '../options/option-schemas.js';
+import { ipBucket } from './ip-bucket.js';
 import {
   localhostAddresses,
   type RateLimitPreset,
@@ -65,8 +66,10 @@ export function resolveRateLimit(parsed: {
 
 /**
  * The counter key of a request: `id:<user or tenant>` when the `key` function named one,
- * `ip:<address>` otherwise, so a user id can never collide with an address.
+ * `ip:<address>` otherwise, so a user id can never collide with an address. An IPv6 address
+ * counts as its /56 (`ip:2001:db8:1::/56`), as express-rate-limit's own IP key does, so a client
+ * cannot reset its count by sending from another address of its network.
  */
 export function rateLimitKey(id: string | undefined, ip: string | undefined): string {
-  return id === undefined ? `ip:${ip ?? 'unknown'}` : `id:${id}`;
+  return id === undefined ? `ip:${ip === undefined ? 'unknown' : ipBucket(ip)}` : `id:${id}`;
 }

@@ -6,7 +6,12 @@
  */
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
-import { type FieldIssue, issuePath, validationFailed } from '../errors/classify-error.js';
+import {
+  type FieldIssue,
+  issuePath,
+  maxListedIssues,
+  validationFailed,
+} from '../errors/classify-error.js';
 
 /** The parts of a request a schema can be given for. */
 export type RequestPart = 'params' | 'query' | 'headers' | 'body';
@@ -79,7 +84,8 @@ export function validateRequestParts<Schemas extends RequestSchemas>(
     const result = schema.safeParse(input[part]);
     if (result.success) output[part] = result.data;
     else {
-      for (const issue of result.error.issues) {
+      // Only what the problem lists is worth mapping (a hostile body can carry 100,000s).
+      for (const issue of result.error.issues.slice(0, maxListedIssues - issues.length)) {
         issues.push({ path: issuePath(issue.path), message: issue.message, in: part });
       }
     }

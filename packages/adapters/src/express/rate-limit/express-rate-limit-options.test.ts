@@ -15,6 +15,15 @@ describe('expressRateLimitOptions', () => {
     expect(await options.keyGenerator?.(req as any, {} as any)).toBe('id:ana');
   });
 
+  it('falls back to the IPv6 /56, not the address, as express-rate-limit’s own key does', async () => {
+    const options = expressRateLimitOptions({ key: (req) => req.get('x-user') });
+    const anonymous = (ip: string) => ({ ip, get: () => undefined });
+    // biome-ignore lint/suspicious/noExplicitAny: a minimal request stand-in
+    const keyOf = (ip: string) => options.keyGenerator?.(anonymous(ip) as any, {} as any);
+    expect(await keyOf('2001:db8:1:2::1')).toBe(await keyOf('2001:db8:1:2:ffff::9'));
+    expect(await keyOf('2001:db8:1:2::1')).not.toBe(await keyOf('2001:db8:2::1'));
+  });
+
   it('rejects unknown keys and foreign stores, naming expressRateLimitOptions()', () => {
     expect(() => expressRateLimitOptions({ limt: 5 } as never)).toThrow(
       /expressRateLimitOptions\(\).*limt/,

@@ -70,7 +70,8 @@ export function expressRateLimitOptions(options: ExpressRateLimitOptions = {}): 
       ? {}
       : {
           keyGenerator: async (req: Request) => rateLimitKey(await key(req), req.ip),
-          // The IP fallback above is deliberate; the user/tenant key is the point.
+          // The IP fallback above is deliberate (the user/tenant key is the point) and keys IPv6
+          // by /56 as express-rate-limit does (rateLimitKey), which is what this check guards.
           validate: { keyGeneratorIpFallback: false },
         }),
     handler: (req, res, next) => {

@@ -25,6 +25,11 @@ describe('fastifyRateLimitOptions', () => {
       ({ ip: '10.0.0.1', headers: tenant ? { 'x-tenant': tenant } : {} }) as never;
     expect(await options.keyGenerator?.(request('acme'))).toBe('id:acme');
     expect(await options.keyGenerator?.(request())).toBe('ip:10.0.0.1');
+    // An anonymous IPv6 client counts as its /56: a new address per request is the same client.
+    const fromIpv6 = (ip: string) => ({ ip, headers: {} }) as never;
+    expect(await options.keyGenerator?.(fromIpv6('2001:db8:1:2::1'))).toBe(
+      await options.keyGenerator?.(fromIpv6('2001:db8:1:2:ffff::9')),
+    );
   });
 
   it('rejects unknown keys and a non-ioredis client, naming fastifyRateLimitOptions()', () => {

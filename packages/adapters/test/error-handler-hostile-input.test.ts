@@ -1,0 +1,142 @@
+/**
+ * Red-team finding: the error handlers hand the request's `Accept-Language` and path to
+ * `toResponse()`, whose option schema capped them (1,000 and 2,048 characters). A client that
+ * sent a longer header or path turned every error answer into a thrown INVALID_OPTIONS: Express
+ * answered its HTML 500 page with the stack, Fastify a JSON 500 quoting the schema. Both are
+ * client input and must get the same problem+json as any other request. Likewise a route that
+ * throws a value whose fields throw when read (a getter, a Proxy, a half-shaped ZodError): the
+ * handler threw while classifying it and the framework's fallback showed the message or stack.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  expressErrorHandler,
+  expressNotFoundHandler,
+  expressValidate,
+} from '@ballast/adapters/express';
+import {
+  fastifyErrorHandler,
+  fastifyNotFoundHandler,
+  fastifyValidate,
+} from '@ballast/adapters/fastify';
+import { BallastError } from '@ballast/core';
+import express from 'express';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+/** A route whose body takes numbers: a body of 20,000 strings has 20,000 invalid fields. */
+const itemsSchema = { body: z.strictObject({ items: z.array(z.number()) }) };
+
+const refusal = () => new BallastError('CASE_CLOSED', { status: 409 });
+
+/** What a buggy route might throw: values whose fields throw when the error handler reads them. */
+const hostileThrowables: Record<string, () => unknown> = {
+  getter: () =>
+    Object.defineProperty(new Error('g'), 'status', {
+      get() {
+        throw new Error('getter at /srv/app/secret.ts');
+      },
+    }),
+  proxy: () =>
+    new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('proxy at /srv/app/secret.ts');
+        },
+      },
+    ),
+  'half-zod': () => ({ name: 'ZodError', issues: [null] }),
+};
+
+async function startExpress(): Promise<{ url: string; close(): Promise<void> }> {
+  const app = express();
+  app.get('/cases/:id', () => {
+    throw refusal();
+  });
+  app.get('/throw/:kind', (req) => {
+    throw hostileThrowables[req.params.kind]?.();
+  });
+  app.post('/items', express.json({ limit: '1mb' }), expressValidate(itemsSchema), (_req, res) => {
+    res.send('ran');
+  });
+  app.use(expressNotFoundHandler());
+  app.use(expressErrorHandler());
+  const server = await new Promise<Server>((resolve) => {
+    const started = app.listen(0, '127.0.0.1', () => resolve(started));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function startFastify(): Promise<{ url: string; close(): Promise<void> }> {
+  const app = Fastify({ maxParamLength: 20_000 });
+  app.setErrorHandler(fastifyErrorHandler());
+  app.setNotFoundHandler(fastifyNotFoundHandler());
+  app.get('/cases/:id', async () => {
+    throw refusal();
+  });
+  app.get<{ Params: { kind: string } }>('/throw/:kind', async (request) => {
+    throw hostileThrowables[request.params.kind]?.();
+  });
+  app.post('/items', { preHandler: fastifyValidate(itemsSchema) }, async () => 'ran');
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+    close: () => app.close(),
+  };
+}
+
+const longId = 'a'.repeat(5_000);
+const cases = [
+  ['a 6 KB Accept-Language', '/cases/1', { 'accept-language': 'en,'.repeat(2_000) }, 409],
+  ['a 5 KB path to a route', `/cases/${longId}`, {}, 409],
+  ['a 5 KB path to no route', `/nowhere/${longId}`, {}, 404],
+] as const;
+
+describe.each([
+  ['express', startExpress],
+  ['fastify', startFastify],
+])('%s error handler, hostile request', (_name, start) => {
+  let server: Awaited<ReturnType<typeof start>>;
+  beforeAll(async () => {
+    server = await start();
+  });
+  afterAll(() => server.close());
+
+  it.each(cases)('%s: the route’s own problem+json', async (_case, path, headers, status) => {
+    const response = await fetch(`${server.url}${path}`, { headers });
+    const text = await response.text();
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    expect(text).not.toMatch(/INVALID_OPTIONS|toResponse|at .*\.ts|<html/i);
+  });
+
+  it.each(Object.keys(hostileThrowables))(
+    'a route throwing %s: a generic 500 problem+json, no internals',
+    async (kind) => {
+      const response = await fetch(`${server.url}/throw/${kind}`);
+      const text = await response.text();
+      expect(response.status).toBe(500);
+      expect(response.headers.get('content-type')).toContain('application/problem+json');
+      expect(JSON.parse(text)).toMatchObject({ code: 'INTERNAL' });
+      expect(text).not.toMatch(/secret\.ts|Cannot read|<html/);
+    },
+  );
+
+  it('a body with 20,000 invalid items: 400 listing the first 100, not a problem larger than the body', async () => {
+    const body = JSON.stringify({ items: Array.from({ length: 20_000 }, () => 'x') });
+    const response = await fetch(`${server.url}/items`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const text = await response.text();
+    expect(response.status).toBe(400);
+    expect((JSON.parse(text) as { errors: unknown[] }).errors).toHaveLength(100);
+    expect(text.length).toBeLessThan(body.length);
+  });
+});
