@@ -43,6 +43,9 @@ export const errorCatalogue = {
   ABORTED: { status: 499, retryable: false, action: 'none' },
   CIRCUIT_OPEN: { status: 503, retryable: true, action: 'retry-later' },
   QUEUE_FULL: { status: 503, retryable: true, action: 'retry-later' },
+  // A database, cache or other dependency could not be reached (connection refused or lost,
+  // the server shutting down or out of connections): the request may succeed shortly.
+  SERVICE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry-later' },
   NETWORK_ERROR: { status: 503, retryable: true, action: 'retry' },
   UPSTREAM_ERROR: { status: 502, retryable: true, action: 'retry' },
   // Signed internal calls (seed 003 §4).

@@ -9,6 +9,7 @@
  * installed copies of either are recognised alike.
  */
 import { BallastError, isBallastError } from '@ballast/core';
+import { isUnreachableDependency } from './unreachable-dependency.js';
 
 /** How one database constraint is explained to a client. */
 export interface ConstraintMapping {
@@ -165,6 +166,9 @@ function fromSchemaValidation(error: HttpErrorLike): BallastError {
   return validationFailed(issues, error);
 }
 
+/** How long a client is asked to wait after an outage: long enough for a failover or restart. */
+const unavailableRetryAfterSeconds = 5;
+
 /**
  * Turns anything thrown into a `BallastError`:
  *
@@ -178,6 +182,7 @@ function fromSchemaValidation(error: HttpErrorLike): BallastError {
  * | Postgres not-null violation | `VALUE_REQUIRED` (`field`: the column) | 400 |
  * | Postgres check violation | `CONSTRAINT_VIOLATED` | 400 |
  * | an HTTP error with a 4xx status (body parsers, Fastify) | `PAYLOAD_TOO_LARGE` (413), `NOT_FOUND` (404) or `VALIDATION_FAILED` with that status | 4xx |
+ * | a dependency unreachable: connection refused, reset or timed out, Postgres shutting down or out of connections (SQLSTATE 08xxx, 57P01–57P03, 53300), ioredis out of retries or closed | `SERVICE_UNAVAILABLE`, `Retry-After: 5` | 503 |
  * | anything else | `INTERNAL` | 500 |
  *
  * The original error is the result's `cause`; its message never reaches a client.
@@ -202,6 +207,12 @@ export function classifyError(error: unknown, options: ClassifyErrorOptions = {}
     if (status === 404) return new BallastError('NOT_FOUND', { cause: error });
     // A malformed JSON body, an unsupported media type: the client's input, not our failure.
     return new BallastError('VALIDATION_FAILED', { status, cause: error });
+  }
+  if (isUnreachableDependency(error)) {
+    return new BallastError('SERVICE_UNAVAILABLE', {
+      cause: error,
+      details: { retryAfterSeconds: unavailableRetryAfterSeconds },
+    });
   }
   return new BallastError('INTERNAL', { cause: error });
 }

@@ -136,6 +136,27 @@ describe('toResponse', () => {
     ]);
   });
 
+  it('answers an unreachable database or cache with 503 SERVICE_UNAVAILABLE and Retry-After, logging the cause', async () => {
+    const logger = recordingLogger();
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432 (db-primary)'), {
+      code: 'ECONNREFUSED',
+    });
+    const response = toResponse(refused, { logger, instance: '/sales' });
+    expect(response.status).toBe(503);
+    expect(response.headers.get('retry-after')).toBe('5');
+    const text = await response.text();
+    expect(text).not.toContain('10.0.0.7');
+    expect(text).not.toContain('db-primary');
+    expect(JSON.parse(text)).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      status: 503,
+      detail: 'The service is temporarily unavailable. Try again shortly.',
+    });
+    expect(logger.lines).toEqual([
+      { level: 'error', fields: expect.objectContaining({ err: refused, status: 503 }) },
+    ]);
+  });
+
   it('uses the given trace id and the Accept-Language locale', async () => {
     const response = toResponse(new Error('x'), {
       traceId: 'trace-1',
