@@ -19,3 +19,13 @@ export function assertOptionalOptions(options: unknown, where: string): void {
     throw invalidArgument(where, '(options)', 'an options object');
   }
 }
+
+/** Throws unless `value` is a non-null object: the cheap check for a context or report argument. */
+export function assertObjectArgument(
+  value: unknown,
+  where: string,
+  field: string,
+  expected: string,
+): void {
+  if (typeof value !== 'object' || value === null) throw invalidArgument(where, field, expected);
+}

@@ -86,6 +86,9 @@ export function injectFaults<T extends object>(
   target: T,
   options: InjectFaultsOptions = {},
 ): WithFaults<T> {
+  if ((typeof target !== 'object' && typeof target !== 'function') || target === null) {
+    throw invalidArgument('injectFaults()', 'target', 'an object');
+  }
   let plan = options.failOn;
   const clock = options.clock ?? systemClock;
   const counts = new Map<string, number>();
