@@ -45,6 +45,7 @@ export function health(options: HealthOptions): (request?: Request) => Promise<R
 
 /** The liveness answer: `{ status: 'up', timestamp }`, no dependency touched. */
 export function liveReport(now: number = Date.now()): { status: 'up'; timestamp: string } {
+  if (!Number.isFinite(now)) throw invalidArgument('liveReport()', 'now', 'a time in milliseconds');
   return { status: 'up', timestamp: new Date(now).toISOString() };
 }
 

@@ -33,9 +33,9 @@ export interface RequestFingerprintParts {
 
 const jsonMediaType = /^application\/(?:[\w.+-]*\+)?json$/i;
 
-/** True for `application/json` and `application/*+json` (parameters ignored). */
+/** True for `application/json` and `application/*+json` (parameters ignored); else false. */
 export function isJsonContentType(contentType: string | null | undefined): boolean {
-  if (!contentType) return false;
+  if (!contentType || typeof contentType !== 'string') return false;
   // The usual value, answered without a split, a trim and a regular expression per request.
   if (contentType === 'application/json') return true;
   const semicolon = contentType.indexOf(';');
@@ -119,6 +119,9 @@ export function requestFingerprint(
   body: Uint8Array,
   options: FingerprintOptions = {},
 ): Promise<string> {
+  if (!isObject(request) || typeof request.url !== 'string' || !isObject(request.headers)) {
+    return Promise.reject(invalidArgument('requestFingerprint()', 'request', 'a Request'));
+  }
   const url = new URL(request.url);
   return fingerprintRequestParts(
     {
