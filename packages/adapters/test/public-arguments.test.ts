@@ -11,10 +11,10 @@ import * as redis from '@ballast/adapters/redis';
 import * as s3 from '@ballast/adapters/s3';
 import { sweepPublicArguments } from '../../core/src/testing/public-arguments-sweep.js';
 
-sweepPublicArguments('@ballast/adapters/express', express, {});
-sweepPublicArguments('@ballast/adapters/fastify', fastify, {});
-sweepPublicArguments('@ballast/adapters/postgres', postgres, {});
-sweepPublicArguments('@ballast/adapters/s3', s3, {});
-sweepPublicArguments('@ballast/adapters/redis', redis, {});
-sweepPublicArguments('@ballast/adapters/fs', fs, {});
-sweepPublicArguments('@ballast/adapters/bullmq', bullmq, {});
+sweepPublicArguments('@ballast/adapters/express', express);
+sweepPublicArguments('@ballast/adapters/fastify', fastify);
+sweepPublicArguments('@ballast/adapters/postgres', postgres);
+sweepPublicArguments('@ballast/adapters/s3', s3);
+sweepPublicArguments('@ballast/adapters/redis', redis);
+sweepPublicArguments('@ballast/adapters/fs', fs);
+sweepPublicArguments('@ballast/adapters/bullmq', bullmq);

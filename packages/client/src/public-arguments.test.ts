@@ -1,5 +1,6 @@
 /** The generic wrong-argument sweep over every runtime export of `@ballast/client`. */
-import * as entry from './index.js';
-import { sweepPublicArguments } from '../../core/src/testing/public-arguments-sweep.js';
 
-sweepPublicArguments('@ballast/client', entry, {});
+import { sweepPublicArguments } from '../../core/src/testing/public-arguments-sweep.js';
+import * as entry from './index.js';
+
+sweepPublicArguments('@ballast/client', entry);

@@ -2,4 +2,4 @@
 import * as entry from './index.js';
 import { sweepPublicArguments } from './testing/public-arguments-sweep.js';
 
-sweepPublicArguments('@ballast/core', entry, {});
+sweepPublicArguments('@ballast/core', entry);

@@ -8,7 +8,11 @@ import { invalidArgument, isObject } from '../options/invalid-argument.js';
 /** Throws `INVALID_OPTIONS` unless `fastify` is a Fastify instance and `options` an object. */
 export function assertPluginArguments(where: string, fastify: unknown, options: unknown): void {
   if (typeof (fastify as { addHook?: unknown } | null)?.addHook !== 'function') {
-    throw invalidArgument(where, 'fastify', 'a Fastify instance: register the plugin with app.register()');
+    throw invalidArgument(
+      where,
+      'fastify',
+      'a Fastify instance: register the plugin with app.register()',
+    );
   }
   if (!isObject(options)) throw invalidArgument(where, '(options)', 'an options object');
 }
@@ -22,6 +26,10 @@ export function assertCallbackPluginArguments(
 ): void {
   assertPluginArguments(where, fastify, options);
   if (typeof done !== 'function') {
-    throw invalidArgument(where, 'done', "Fastify's callback: register the plugin with app.register()");
+    throw invalidArgument(
+      where,
+      'done',
+      "Fastify's callback: register the plugin with app.register()",
+    );
   }
 }

@@ -42,7 +42,8 @@ export async function errorFromResponse(response: Response, now: number): Promis
   if (typeof (response as Partial<Response> | null)?.headers?.get !== 'function') {
     throw invalidOption('errorFromResponse()', 'response', 'expected a Response');
   }
-  if (typeof now !== 'number') throw invalidOption('errorFromResponse()', 'now', 'expected a number');
+  if (typeof now !== 'number')
+    throw invalidOption('errorFromResponse()', 'now', 'expected a number');
   return problemError(response, now);
 }
 

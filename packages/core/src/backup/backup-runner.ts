@@ -18,10 +18,10 @@
  * (`verify-backups.ts`).
  */
 import { systemClock } from '../clock/system-clock.js';
-import { invalidArgument } from '../options/invalid-argument.js';
 import { encodeHex } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { noopLogger } from '../logging/logger.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 import { parseOptions } from '../options/parse-options.js';
 import { createBackupEventHub, describeError as describe } from './backup-events.js';
 import type { BackupRun } from './backup-run.js';

@@ -9,7 +9,8 @@ import { invalidArgument } from './invalid-argument.js';
 
 /** True when `value` is an object (or function) with a function under each of `methods`. */
 export function hasMethods(value: unknown, methods: readonly string[]): boolean {
-  if (!Array.isArray(methods)) throw invalidArgument('hasMethods()', 'methods', 'an array of names');
+  if (!Array.isArray(methods))
+    throw invalidArgument('hasMethods()', 'methods', 'an array of names');
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
   const record = value as Record<string, unknown>;
   for (const method of methods) if (typeof record[method] !== 'function') return false;

@@ -21,6 +21,12 @@ export const hostileArgumentLists: ReadonlyArray<readonly unknown[]> = [
 /** Exports the sweep skips, each with the reason a reader can check. */
 export type SweepExceptions = Readonly<Record<string, string>>;
 
+/**
+ * Exports known to break the rule and left unfixed on purpose, each with the reason. The sweep
+ * checks they still fail, so a fix must also take its entry off the list.
+ */
+export type KnownFailures = Readonly<Record<string, string>>;
+
 /** A returned promise that settles later than this counts as a hang. */
 const settleWithinMs = 2_000;
 
@@ -34,14 +40,15 @@ export function sweepPublicArguments(
   entryName: string,
   entry: Readonly<Record<string, unknown>>,
   exceptions: SweepExceptions = {},
+  knownFailures: KnownFailures = {},
 ): void {
   const callables = Object.entries(entry).filter(
     (pair): pair is [string, (...args: unknown[]) => unknown] => typeof pair[1] === 'function',
   );
   describe(`${entryName}: every export refuses wrong arguments with a BallastError`, () => {
-    it('names only existing exports among its exceptions', () => {
-      const stale = Object.keys(exceptions).filter((name) => !(name in entry));
-      expect(stale).toEqual([]);
+    it('names only existing exports among its exceptions and known failures', () => {
+      const named = [...Object.keys(exceptions), ...Object.keys(knownFailures)];
+      expect(named.filter((name) => !(name in entry))).toEqual([]);
     });
 
     it('has exports to sweep', () => {
@@ -50,13 +57,16 @@ export function sweepPublicArguments(
 
     for (const [name, callable] of callables) {
       if (name in exceptions) continue;
-      it(name, async () => {
+      const known = name in knownFailures;
+      it(known ? `${name} (known failure: ${knownFailures[name]})` : name, async () => {
         const wrong: string[] = [];
         for (const args of hostileArgumentLists) {
           const failure = await failureOf(callable, args);
           if (failure !== undefined) wrong.push(`${describeArgs(args)}: ${failure}`);
         }
-        expect(wrong, `${name} with wrong arguments`).toEqual([]);
+        if (known)
+          expect(wrong, `${name} passes now: take it off the known failures`).not.toEqual([]);
+        else expect(wrong, `${name} with wrong arguments`).toEqual([]);
       });
     }
   });

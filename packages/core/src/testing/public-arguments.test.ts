@@ -2,4 +2,4 @@
 import * as entry from './index.js';
 import { sweepPublicArguments } from './public-arguments-sweep.js';
 
-sweepPublicArguments('@ballast/core/testing', entry, {});
+sweepPublicArguments('@ballast/core/testing', entry);

@@ -30,7 +30,8 @@ const traceKey = 'ballastTrace';
  */
 export function captureRawBody(req: IncomingMessage, _res: ServerResponse, buffer: Buffer): void {
   if (!isObject(req)) throw invalidArgument('captureRawBody()', 'req', 'a request');
-  if (!(buffer instanceof Uint8Array)) throw invalidArgument('captureRawBody()', 'buffer', 'a Buffer');
+  if (!(buffer instanceof Uint8Array))
+    throw invalidArgument('captureRawBody()', 'buffer', 'a Buffer');
   rawBodies.set(req, buffer);
 }
 

@@ -16,8 +16,8 @@ import {
   noopLogger,
   type RestoreCheckResult,
 } from '@ballast/core';
-import { findPgBinaries, type PgBinaries } from './pg-binaries.js';
 import { invalidArgument, isObject } from '../../options/invalid-argument.js';
+import { findPgBinaries, type PgBinaries } from './pg-binaries.js';
 
 /** Options for {@link pgDumpSource}. */
 export interface PgDumpSourceOptions {
