@@ -11,6 +11,16 @@ import { invalidArgument } from './invalid-argument.js';
 export function hasMethods(value: unknown, methods: readonly string[]): boolean {
   if (!Array.isArray(methods))
     throw invalidArgument('hasMethods()', 'methods', 'an array of names');
+  return hasEveryMethod(value, methods);
+}
+
+/**
+ * {@link hasMethods} without the check of `methods`, for core's own option checks, whose names
+ * are literals (and whose policies bundle should not carry the check).
+ *
+ * @internal
+ */
+export function hasEveryMethod(value: unknown, methods: readonly string[]): boolean {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
   const record = value as Record<string, unknown>;
   for (const method of methods) if (typeof record[method] !== 'function') return false;
