@@ -4,6 +4,7 @@
  * `CREATE TABLE IF NOT EXISTS` (which is not atomic against a concurrent create).
  */
 import { type Kysely, sql } from 'kysely';
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /** Runs `statements` in one transaction holding the advisory lock `lockName`. */
 export async function runMigration<DB>(
@@ -16,4 +17,11 @@ export async function runMigration<DB>(
     // One statement per call: PGlite and pg's extended protocol refuse several at once.
     for (const statement of statements) await sql.raw(statement).execute(trx);
   });
+}
+
+/** Throws `INVALID_OPTIONS` naming `where` unless `db` looks like a Kysely instance. */
+export function assertDatabase(db: unknown, where: string): void {
+  if (typeof (db as { transaction?: unknown } | null)?.transaction !== 'function') {
+    throw invalidArgument(where, 'db', 'a Kysely instance');
+  }
 }

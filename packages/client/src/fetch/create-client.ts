@@ -13,7 +13,7 @@ import {
   parseRequestOptions,
 } from './client-options.js';
 import { createIdempotencyKey } from './idempotency-key.js';
-import { errorFromResponse } from './problem-response.js';
+import { problemError } from './problem-response.js';
 import { readBody } from './read-body.js';
 import { backoffMs } from './retry-decision.js';
 
@@ -203,7 +203,7 @@ export function createClient(options: ClientOptions = {}): Client {
             replayed: response.headers.get('idempotent-replayed') === 'true',
           } satisfies ClientResponse<T>;
         }
-        failure = await errorFromResponse(response, clock.now());
+        failure = await problemError(response, clock.now());
       } catch (error) {
         if (!isBallastError(error)) throw error;
         failure = error;

@@ -6,6 +6,7 @@
  * as a message, because a proxy's page is neither short nor meant for end users.
  */
 import { BallastError, parseRetryAfter } from '@ballast/core';
+import { invalidOption } from '../options/option-checks.js';
 import { readBody } from './read-body.js';
 
 /** The code for a status when the body does not name one (5xx `UPSTREAM_ERROR`, other 4xx `VALIDATION_FAILED`). */
@@ -38,6 +39,21 @@ const asProblem = (body: unknown): Record<string, unknown> =>
  * @param now epoch milliseconds, for an HTTP-date `Retry-After`.
  */
 export async function errorFromResponse(response: Response, now: number): Promise<BallastError> {
+  if (typeof (response as Partial<Response> | null)?.headers?.get !== 'function') {
+    throw invalidOption('errorFromResponse()', 'response', 'expected a Response');
+  }
+  if (typeof now !== 'number')
+    throw invalidOption('errorFromResponse()', 'now', 'expected a number');
+  return problemError(response, now);
+}
+
+/**
+ * {@link errorFromResponse} without the argument checks, for the client's own fetch path, which
+ * always hands it a real `Response` (and whose bundle should not carry the checks).
+ *
+ * @internal
+ */
+export async function problemError(response: Response, now: number): Promise<BallastError> {
   // The standard members are read here; every other member (`currentVersion`) is a detail.
   const {
     type: _type,

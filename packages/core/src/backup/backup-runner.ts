@@ -21,6 +21,7 @@ import { systemClock } from '../clock/system-clock.js';
 import { encodeHex } from '../crypto/byte-encoding.js';
 import { BallastError } from '../errors/ballast-error.js';
 import { noopLogger } from '../logging/logger.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 import { parseOptions } from '../options/parse-options.js';
 import { createBackupEventHub, describeError as describe } from './backup-events.js';
 import type { BackupRun } from './backup-run.js';
@@ -63,6 +64,9 @@ function newRunId(now: number): string {
 
 /** `backup-YYYY-MM-DD<extension>`: what a person downloading it should see. */
 export function backupFileName(run: Pick<BackupRun, 'startedAt' | 'path'>): string {
+  if (typeof run?.path !== 'string' || !(run.startedAt instanceof Date)) {
+    throw invalidArgument('backupFileName()', 'run', '{ startedAt: Date, path: string }');
+  }
   const dot = run.path.indexOf('.');
   const extension = dot >= 0 ? run.path.slice(dot) : '';
   return `backup-${run.startedAt.toISOString().slice(0, 10)}${extension}`;

@@ -6,6 +6,7 @@
  */
 import { nativeCrypto } from '../crypto/native-crypto.js';
 import { BallastError } from '../errors/ballast-error.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /** Running digest of the bytes seen so far. */
 export interface StreamDigest {
@@ -59,6 +60,9 @@ export async function digestStream(
   body: ReadableStream<Uint8Array>,
   signal?: AbortSignal,
 ): Promise<{ readonly checksum: string; readonly bytes: number }> {
+  if (typeof (body as Partial<ReadableStream> | null)?.getReader !== 'function') {
+    throw invalidArgument('digestStream()', 'body', 'a ReadableStream');
+  }
   const hash = createSha256();
   let bytes = 0;
   const reader = body.getReader();

@@ -6,6 +6,7 @@
  * stops (the stream is cancelled) as soon as they exceed the bound, before they fill memory.
  */
 import { BallastError } from '../errors/ballast-error.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /** Options for {@link readBodyStream}. */
 export interface ReadBodyStreamOptions {
@@ -42,6 +43,9 @@ export async function readBodyStream(
   stream: ReadableStream<Uint8Array>,
   options: ReadBodyStreamOptions = {},
 ): Promise<Uint8Array<ArrayBuffer>> {
+  if (typeof (stream as Partial<ReadableStream> | null)?.getReader !== 'function') {
+    throw invalidArgument('readBodyStream()', 'stream', 'a ReadableStream');
+  }
   const { maxBytes = Number.POSITIVE_INFINITY, signal } = options;
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];

@@ -5,6 +5,7 @@
  * that passes against it states what a SQL implementation must do.
  */
 import { BallastError } from '../errors/ballast-error.js';
+import { assertOptionalOptions } from '../options/invalid-argument.js';
 import { compareObjectKeys } from '../storage/object-key.js';
 import type { ObjectInfo } from '../storage/object-storage.js';
 import type {
@@ -79,6 +80,7 @@ export class MemoryDocumentRecords<Data = unknown>
   #sorted: string[] | undefined = [];
 
   constructor(options: MemoryDocumentRecordsOptions = {}) {
+    assertOptionalOptions(options, 'new MemoryDocumentRecords()');
     this.#generateId = options.generateId ?? (() => crypto.randomUUID());
   }
 

@@ -4,6 +4,7 @@
  * tick, with no promise allocated, and a framework hook can carry on synchronously. A store
  * that does I/O simply returns a promise.
  */
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /** A value, or a promise of one. */
 export type Awaitable<T> = T | PromiseLike<T>;
@@ -28,6 +29,9 @@ export function isPromiseLike<T>(value: Awaitable<T>): value is PromiseLike<T> {
  * For adapter authors, on `@ballast/core/adapter-kit`.
  */
 export function promiseFrom<T>(run: () => Awaitable<T>): Promise<T> {
+  if (typeof run !== 'function') {
+    return Promise.reject(invalidArgument('promiseFrom()', 'run', 'a function'));
+  }
   try {
     return Promise.resolve(run());
   } catch (error) {

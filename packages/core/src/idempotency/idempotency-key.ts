@@ -33,10 +33,10 @@ const unpairedSurrogate = /\p{Cs}/u;
 
 /**
  * True when every idempotency store keeps `text` exactly as given: no NUL character and no
- * unpaired UTF-16 surrogate. Scopes and fingerprints are checked with it before any claim.
+ * unpaired UTF-16 surrogate (false for anything but a string). Scopes and fingerprints are checked with it before any claim.
  */
 export function isStorableText(text: string): boolean {
-  return !text.includes('\u0000') && !unpairedSurrogate.test(text);
+  return typeof text === 'string' && !text.includes('\u0000') && !unpairedSurrogate.test(text);
 }
 
 /**

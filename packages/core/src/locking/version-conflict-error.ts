@@ -5,6 +5,7 @@
  * else's edit.
  */
 import { BallastError } from '../errors/ballast-error.js';
+import { assertObjectArgument } from '../options/invalid-argument.js';
 
 /** Options for {@link VersionConflictError}. */
 export interface VersionConflictErrorOptions {
@@ -43,6 +44,7 @@ export class VersionConflictError extends BallastError {
   readonly current: Readonly<Record<string, unknown>> | undefined;
 
   constructor(options: VersionConflictErrorOptions) {
+    assertObjectArgument(options, 'new VersionConflictError()', '(options)', 'an options object');
     super('VERSION_CONFLICT', {
       message:
         options.message ??

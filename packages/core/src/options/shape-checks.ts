@@ -5,9 +5,22 @@
  * value accepted by one package is accepted by all.
  */
 import type { Clock } from '../clock/clock.js';
+import { invalidArgument } from './invalid-argument.js';
 
 /** True when `value` is an object (or function) with a function under each of `methods`. */
 export function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  if (!Array.isArray(methods))
+    throw invalidArgument('hasMethods()', 'methods', 'an array of names');
+  return hasEveryMethod(value, methods);
+}
+
+/**
+ * {@link hasMethods} without the check of `methods`, for core's own option checks, whose names
+ * are literals (and whose policies bundle should not carry the check).
+ *
+ * @internal
+ */
+export function hasEveryMethod(value: unknown, methods: readonly string[]): boolean {
   if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
   const record = value as Record<string, unknown>;
   for (const method of methods) if (typeof record[method] !== 'function') return false;

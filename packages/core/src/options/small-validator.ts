@@ -20,7 +20,7 @@
  */
 import type { Clock } from '../clock/clock.js';
 import type { Logger } from '../logging/logger.js';
-import { hasMethods, isAbortSignalLike, isClockLike } from './shape-checks.js';
+import { hasEveryMethod, isAbortSignalLike, isClockLike } from './shape-checks.js';
 
 import {
   checkChild,
@@ -331,7 +331,7 @@ export /* @__NO_SIDE_EFFECTS__ */ function methods<T>(
   names: readonly string[],
   expected: string,
 ): Schema<T> {
-  return custom<T>((value) => hasMethods(value, names), expected);
+  return custom<T>((value) => hasEveryMethod(value, names), expected);
 }
 
 /** A `Clock` (`now`, `sleep`, `setTimer`), checked by shape so test doubles are accepted. */

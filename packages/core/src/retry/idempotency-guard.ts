@@ -4,6 +4,7 @@
  * (seed 002 §2.4). Methods RFC 9110 defines as idempotent are safe to repeat; anything else is
  * repeated only when it carries a key the server deduplicates on.
  */
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /**
  * The request a `retry()` call sends, so it can tell whether repeating it is safe. A `Request`
@@ -43,6 +44,19 @@ function hasIdempotencyKeyHeader(headers: RetryRequest['headers']): boolean {
  * PUT, DELETE), or any method (POST, PATCH…) with a non-empty idempotency key.
  */
 export function isRetrySafeRequest(request: RetryRequest): boolean {
+  if (typeof (request as Partial<RetryRequest> | null)?.method !== 'string') {
+    throw invalidArgument('isRetrySafeRequest()', 'request.method', 'a string');
+  }
+  return isRetrySafe(request);
+}
+
+/**
+ * {@link isRetrySafeRequest} without the argument check, for `retry()`, whose options parsing
+ * has already checked the request (and whose bundle should not carry the check twice).
+ *
+ * @internal
+ */
+export function isRetrySafe(request: RetryRequest): boolean {
   if (idempotentMethods.has(request.method.toUpperCase())) return true;
   if (request.idempotencyKey?.trim()) return true;
   return hasIdempotencyKeyHeader(request.headers);

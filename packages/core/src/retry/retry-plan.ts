@@ -16,7 +16,7 @@ import {
   retryPresets,
 } from './backoff-schedule.js';
 import { classifyError, type ErrorClassifier } from './classify-error.js';
-import { isRetrySafeRequest, type RetryRequest } from './idempotency-guard.js';
+import { isRetrySafe, type RetryRequest } from './idempotency-guard.js';
 import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { GiveUpEvent, RetryCallOptions, RetryEvent, RetryOptions } from './retry-options.js';
@@ -105,7 +105,7 @@ function scopeOf(
   return {
     signal,
     deadlines: deadline === undefined ? noDeadlines : [deadline],
-    retrySafe: request === undefined || isRetrySafeRequest(request),
+    retrySafe: request === undefined || isRetrySafe(request),
   };
 }
 
@@ -157,6 +157,6 @@ export function withCallOptions(
     signal,
     deadlines:
       parsed.deadline === undefined ? scope.deadlines : [...scope.deadlines, parsed.deadline],
-    retrySafe: parsed.request === undefined ? scope.retrySafe : isRetrySafeRequest(parsed.request),
+    retrySafe: parsed.request === undefined ? scope.retrySafe : isRetrySafe(parsed.request),
   };
 }

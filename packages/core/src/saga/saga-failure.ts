@@ -7,6 +7,7 @@
  * (`COMPENSATION_FAILED`), because then the system is left in a state someone must repair.
  */
 import { BallastError } from '../errors/ballast-error.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /** A compensation that threw. */
 export interface CompensationFailure {
@@ -90,6 +91,9 @@ export class CompensationFailedError extends BallastError {
   readonly failedStep: string;
 
   constructor(failure: SagaFailure, originalError: unknown) {
+    if (!Array.isArray((failure as Partial<SagaFailure> | null)?.compensationFailures)) {
+      throw invalidArgument('new CompensationFailedError()', 'failure', 'a SagaFailure');
+    }
     const critical = failure.compensationFailures.filter((f) => f.critical).map((f) => f.step);
     super('COMPENSATION_FAILED', {
       message: `Saga "${failure.saga}" failed at step "${failure.failedStep}" and the critical compensation of ${critical.map((s) => `"${s}"`).join(', ')} failed too.`,

@@ -6,6 +6,7 @@
  * where there is neither, so every sort in Ballast goes through {@link compareObjectKeys}.
  */
 import { BallastError } from '../errors/ballast-error.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /** S3's limit on a key, in UTF-8 bytes. */
 export const maxObjectKeyBytes = 1024;
@@ -30,6 +31,9 @@ function codePointRank(unit: number): number {
  * ```
  */
 export function compareObjectKeys(a: string, b: string): number {
+  if (typeof a !== 'string' || typeof b !== 'string') {
+    throw invalidArgument('compareObjectKeys()', typeof a !== 'string' ? 'a' : 'b', 'a string');
+  }
   const length = Math.min(a.length, b.length);
   for (let i = 0; i < length; i++) {
     const x = a.charCodeAt(i);

@@ -8,6 +8,7 @@
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /** One call through a wrapped object. */
 export interface InjectedCall {
@@ -85,6 +86,9 @@ export function injectFaults<T extends object>(
   target: T,
   options: InjectFaultsOptions = {},
 ): WithFaults<T> {
+  if ((typeof target !== 'object' && typeof target !== 'function') || target === null) {
+    throw invalidArgument('injectFaults()', 'target', 'an object');
+  }
   let plan = options.failOn;
   const clock = options.clock ?? systemClock;
   const counts = new Map<string, number>();
@@ -179,6 +183,9 @@ export interface FailRandomlyOptions {
 
 /** A plan that fails calls at random (seeded, reproducible), for chaos runs. */
 export function failRandomly(options: FailRandomlyOptions): FaultPlan {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidArgument('failRandomly()', '(options)', 'an options object with a rate');
+  }
   const { rate, seed = 1, methods, afterRate = 0 } = options;
   if (!(rate >= 0 && rate <= 1) || !(afterRate >= 0 && afterRate <= 1)) {
     throw new BallastError('INVALID_OPTIONS', {

@@ -3,6 +3,7 @@
  * (or reads it from the ambient storage on runtimes that have one), so a trace id survives
  * retries, signed calls, jobs and log lines without any hidden global.
  */
+import { assertObjectArgument, assertOptionalOptions } from '../options/invalid-argument.js';
 import { generateSpanId, generateTraceId } from './trace-ids.js';
 
 /** One span of one trace, as carried between services and into log lines. */
@@ -42,6 +43,7 @@ export interface CreateTraceContextOptions {
  * ```
  */
 export function createTraceContext(options: CreateTraceContextOptions = {}): TraceContext {
+  assertOptionalOptions(options, 'createTraceContext()');
   const context: TraceContext = {
     traceId: options.traceId ?? generateTraceId(),
     spanId: generateSpanId(),
@@ -56,6 +58,7 @@ export function createTraceContext(options: CreateTraceContextOptions = {}): Tra
  * hop that called it.
  */
 export function childSpan(parent: TraceContext): TraceContext {
+  assertObjectArgument(parent, 'childSpan()', 'parent', 'a TraceContext');
   const child: TraceContext = {
     traceId: parent.traceId,
     spanId: generateSpanId(),

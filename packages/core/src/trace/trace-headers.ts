@@ -3,6 +3,7 @@
  * (`traceparent`, then `x-request-id`) or starts a new one; it never fails a request over a
  * bad trace header, because tracing is an aid and must not become an outage.
  */
+import { assertObjectArgument, invalidArgument } from '../options/invalid-argument.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import { defaultMaxRequestIdLength, parseRequestId, traceIdFromRequestId } from './request-id.js';
@@ -50,6 +51,7 @@ const traceFromHeadersSchema = v.object({
 export function pickTraceFromHeadersOptions(
   options: TraceFromHeadersOptions,
 ): TraceFromHeadersOptions {
+  assertObjectArgument(options, 'pickTraceFromHeadersOptions()', '(options)', 'an options object');
   const { trustIncoming, requestIdHeader, maxRequestIdLength, sampled } = options;
   return { trustIncoming, requestIdHeader, maxRequestIdLength, sampled };
 }
@@ -113,6 +115,9 @@ export function traceContextFromHeaders(
   headers: HeaderReader,
   options?: TraceFromHeadersOptions,
 ): TraceContext {
+  if (typeof (headers as Partial<HeaderReader> | null)?.get !== 'function') {
+    throw invalidArgument('traceContextFromHeaders()', 'headers', 'Headers (an object with get())');
+  }
   return createTraceReader(options)(headers);
 }
 
@@ -126,6 +131,7 @@ export function traceHeaders(
   context: TraceContext,
   requestIdHeader = 'x-request-id',
 ): Record<string, string> {
+  assertObjectArgument(context, 'traceHeaders()', 'context', 'a TraceContext');
   return {
     traceparent: formatTraceparent(context),
     [requestIdHeader]: context.requestId ?? context.traceId,

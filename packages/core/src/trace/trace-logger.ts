@@ -3,10 +3,12 @@
  * once to the logger a handler uses means no log call can forget it.
  */
 import type { Logger, LogMethod } from '../logging/logger.js';
+import { assertObjectArgument } from '../options/invalid-argument.js';
 import type { TraceContext } from './trace-context.js';
 
 /** The fields {@link withTraceLogger} adds to every line. */
 export function traceLogFields(context: TraceContext): Record<string, string> {
+  assertObjectArgument(context, 'traceLogFields()', 'context', 'a TraceContext');
   const fields: Record<string, string> = { traceId: context.traceId, spanId: context.spanId };
   if (context.requestId !== undefined && context.requestId !== context.traceId) {
     fields.requestId = context.requestId;
@@ -50,6 +52,8 @@ function bindFields(logger: Logger, bindings: Record<string, unknown>): Logger {
  * ```
  */
 export function withTraceLogger(logger: Logger, context: TraceContext): Logger {
+  assertObjectArgument(logger, 'withTraceLogger()', 'logger', 'a Logger');
+  assertObjectArgument(context, 'withTraceLogger()', 'context', 'a TraceContext');
   const fields = traceLogFields(context);
   if (typeof logger.child === 'function') return logger.child(fields);
   return bindFields(logger, fields);

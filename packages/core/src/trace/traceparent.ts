@@ -4,6 +4,7 @@
  * gets into every log line: anything invalid yields `undefined`, and the caller starts a new
  * trace, which is what the spec asks for.
  */
+import { assertObjectArgument } from '../options/invalid-argument.js';
 import type { TraceContext } from './trace-context.js';
 import { isValidSpanId, isValidTraceId } from './trace-ids.js';
 
@@ -63,5 +64,6 @@ export function parseTraceparent(value: string | null | undefined): Traceparent 
 export function formatTraceparent(
   context: Pick<TraceContext, 'traceId' | 'spanId' | 'sampled'>,
 ): string {
+  assertObjectArgument(context, 'formatTraceparent()', 'context', 'a TraceContext');
   return `00-${context.traceId}-${context.spanId}-${context.sampled ? '01' : '00'}`;
 }

@@ -9,6 +9,7 @@
  * installed copies of either are recognised alike.
  */
 import { BallastError, isBallastError } from '@ballast/core';
+import { invalidArgument } from '../options/invalid-argument.js';
 import { isUnreachableDependency } from './unreachable-dependency.js';
 
 /** How one database constraint is explained to a client. */
@@ -65,6 +66,7 @@ export const maxListedIssues = 100;
 
 /** `VALIDATION_FAILED` (400) listing each invalid field (the first {@link maxListedIssues}). */
 export function validationFailed(issues: readonly FieldIssue[], cause?: unknown): BallastError {
+  if (!Array.isArray(issues)) throw invalidArgument('validationFailed()', 'issues', 'an array');
   const first = issues[0];
   return new BallastError('VALIDATION_FAILED', {
     message: `Invalid input${first ? ` at "${first.path || '(root)'}": ${first.message}` : ''}`,

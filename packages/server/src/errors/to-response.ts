@@ -8,6 +8,7 @@ import { BallastError, generateTraceId, type Logger } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { loggerSchema } from '../options/index.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 import { currentTraceContext } from '../trace/async-trace-storage.js';
 import { type ClassifyErrorOptions, classifyError } from './classify-error.js';
 import { problemResponse } from './problem-response.js';
@@ -81,6 +82,9 @@ const optionsSchema = z.strictObject({
  */
 export function preferredLocale(acceptLanguage: string | null | undefined): string | undefined {
   if (!acceptLanguage) return undefined;
+  if (typeof acceptLanguage !== 'string') {
+    throw invalidArgument('preferredLocale()', 'acceptLanguage', 'a header value (string)');
+  }
   let best: { tag: string; q: number } | undefined;
   for (const part of acceptLanguage.split(',').slice(0, 20)) {
     const [rawTag = '', ...parameters] = part.trim().split(';');

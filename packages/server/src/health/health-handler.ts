@@ -4,6 +4,7 @@
  * nothing, so clients can ping it as often as they like (seed 002 §4.2, connectivity checks).
  */
 import { parseOptions } from '@ballast/core/adapter-kit';
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 import {
   type HealthOptions,
   type HealthReport,
@@ -15,6 +16,9 @@ const noStore = { 'content-type': 'application/json', 'cache-control': 'no-store
 
 /** The HTTP status of a report: 503 when it is `down`, else 200. */
 export function healthStatus(report: HealthReport): 200 | 503 {
+  if (!isObject(report) || typeof report.status !== 'string') {
+    throw invalidArgument('healthStatus()', 'report', 'a HealthReport');
+  }
   return report.status === 'down' ? 503 : 200;
 }
 
@@ -41,6 +45,7 @@ export function health(options: HealthOptions): (request?: Request) => Promise<R
 
 /** The liveness answer: `{ status: 'up', timestamp }`, no dependency touched. */
 export function liveReport(now: number = Date.now()): { status: 'up'; timestamp: string } {
+  if (!Number.isFinite(now)) throw invalidArgument('liveReport()', 'now', 'a time in milliseconds');
   return { status: 'up', timestamp: new Date(now).toISOString() };
 }
 

@@ -6,6 +6,7 @@
  * any framing gets past `maxBytes`.
  */
 import { payloadTooLarge, readBodyStream } from '@ballast/core/adapter-kit';
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 
 /**
  * The raw body of `request` (empty for a request without one). Throws `PAYLOAD_TOO_LARGE`
@@ -20,6 +21,12 @@ export async function readRequestBody(
   request: Request,
   maxBytes: number,
 ): Promise<Uint8Array<ArrayBuffer>> {
+  if (!isObject(request) || !isObject(request.headers) || request.body === undefined) {
+    throw invalidArgument('readRequestBody()', 'request', 'a Request');
+  }
+  if (typeof maxBytes !== 'number' || !(maxBytes >= 0)) {
+    throw invalidArgument('readRequestBody()', 'maxBytes', 'a number of bytes (0 or more)');
+  }
   if (request.body === null) return new Uint8Array(0);
   const declared = request.headers.get('content-length');
   if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > maxBytes) {

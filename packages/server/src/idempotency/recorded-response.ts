@@ -5,6 +5,7 @@
  * no longer exists. The record is plain JSON, so every store keeps it the same way.
  */
 import { BallastError } from '@ballast/core';
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 
 /** A recorded response body: UTF-8 text when it is text, base64 otherwise. */
 export interface RecordedBody {
@@ -137,6 +138,14 @@ export function recordResponse(
   response: ResponseParts,
   recordHeaders: readonly string[] = defaultRecordedHeaders,
 ): RecordedResponse {
+  if (
+    !isObject(response) ||
+    typeof response.status !== 'number' ||
+    !isObject(response.headers) ||
+    (typeof response.body !== 'string' && !(response.body instanceof Uint8Array))
+  ) {
+    throw invalidArgument('recordResponse()', 'response', '{ status, headers, body }');
+  }
   return recordResponseWith(response, recordableHeaderNames(recordHeaders));
 }
 

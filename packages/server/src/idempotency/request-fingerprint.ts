@@ -6,6 +6,7 @@
  */
 import type { FingerprintOptions } from '@ballast/core';
 import { type Awaitable, fingerprintInSameTick, promiseFrom } from '@ballast/core/adapter-kit';
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 
 /** An HTTP request described by its parts, as a framework adapter sees it. */
 export interface RequestFingerprintParts {
@@ -32,9 +33,9 @@ export interface RequestFingerprintParts {
 
 const jsonMediaType = /^application\/(?:[\w.+-]*\+)?json$/i;
 
-/** True for `application/json` and `application/*+json` (parameters ignored). */
+/** True for `application/json` and `application/*+json` (parameters ignored); else false. */
 export function isJsonContentType(contentType: string | null | undefined): boolean {
-  if (!contentType) return false;
+  if (!contentType || typeof contentType !== 'string') return false;
   // The usual value, answered without a split, a trim and a regular expression per request.
   if (contentType === 'application/json') return true;
   const semicolon = contentType.indexOf(';');
@@ -63,7 +64,7 @@ export function fingerprintRequestParts(
   parts: RequestFingerprintParts,
   options: FingerprintOptions = {},
 ): Promise<string> {
-  return promiseFrom(() => fingerprintPartsInSameTick(parts, options));
+  return promiseFrom(() => fingerprintPartsChecked(parts, options, 'fingerprintRequestParts()'));
 }
 
 /**
@@ -76,6 +77,15 @@ export function fingerprintPartsInSameTick(
   parts: RequestFingerprintParts,
   options: FingerprintOptions = {},
 ): Awaitable<string> {
+  return fingerprintPartsChecked(parts, options, 'fingerprintPartsInSameTick()');
+}
+
+function fingerprintPartsChecked(
+  parts: RequestFingerprintParts,
+  options: FingerprintOptions,
+  where: string,
+): Awaitable<string> {
+  if (!isObject(parts)) throw invalidArgument(where, 'parts', '{ method, path, body? }');
   const { method, path, jsonText } = parts;
   if (parts.json !== undefined) {
     return fingerprintInSameTick({ method, path, json: parts.json, jsonText }, options);
@@ -109,6 +119,9 @@ export function requestFingerprint(
   body: Uint8Array,
   options: FingerprintOptions = {},
 ): Promise<string> {
+  if (!isObject(request) || typeof request.url !== 'string' || !isObject(request.headers)) {
+    return Promise.reject(invalidArgument('requestFingerprint()', 'request', 'a Request'));
+  }
   const url = new URL(request.url);
   return fingerprintRequestParts(
     {

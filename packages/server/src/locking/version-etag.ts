@@ -12,6 +12,7 @@
 import { BallastError, isVersionConflict } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /** The version a write expects: a number, or `'*'` (any current version: explicit last-write-wins). */
 export type ExpectedVersion = number | '*';
@@ -109,6 +110,7 @@ export function expectedVersion(
   options: IfMatchOptions = {},
 ): ExpectedVersion | undefined {
   const parsed = parseOptions(ifMatchOptionsSchema, options, 'expectedVersion()');
+  checkIfMatch(ifMatch, 'expectedVersion()');
   const value = headerValue(ifMatch);
   if (value === undefined) {
     if (parsed.required) throw required();
@@ -192,10 +194,19 @@ export async function writeIfMatch<T>(
   ifMatch: string | readonly string[] | null | undefined,
   write: (version: ExpectedVersion) => Promise<T> | T,
 ): Promise<T> {
+  checkIfMatch(ifMatch, 'writeIfMatch()');
+  if (typeof write !== 'function') throw invalidArgument('writeIfMatch()', 'write', 'a function');
   const version = expectedVersion(ifMatch) as ExpectedVersion;
   try {
     return await write(version);
   } catch (error) {
     throw preconditionFailed(error);
   }
+}
+
+/** Throws `INVALID_OPTIONS` unless `ifMatch` is a header value as frameworks hand it over. */
+function checkIfMatch(ifMatch: unknown, where: string): void {
+  if (ifMatch == null || typeof ifMatch === 'string') return;
+  if (Array.isArray(ifMatch) && ifMatch.every((value) => typeof value === 'string')) return;
+  throw invalidArgument(where, 'ifMatch', 'a header value (string, string[] or none)');
 }

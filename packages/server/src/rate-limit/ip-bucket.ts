@@ -23,7 +23,7 @@ function ipv6Groups(address: string): number[] | undefined {
   const parts = halves.map((half) => (half === '' ? [] : half.split(':')));
   const last = parts[parts.length - 1] as string[];
   const tail = last[last.length - 1];
-  if (tail !== undefined && tail.includes('.')) {
+  if (tail?.includes('.')) {
     if (!ipv4Pattern.test(tail)) return undefined;
     last.splice(last.length - 1, 1, ...hextetsOfIpv4(tail));
   }

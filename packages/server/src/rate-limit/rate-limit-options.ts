@@ -5,6 +5,7 @@
  * each adapter adds to this schema.
  */
 import { z } from 'zod';
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 import { functionSchema } from '../options/option-schemas.js';
 import { ipBucket } from './ip-bucket.js';
 import {
@@ -60,6 +61,9 @@ export function resolveRateLimit(parsed: {
   readonly limit?: number | undefined;
   readonly windowMs?: number | undefined;
 }): RateLimitPreset {
+  if (!isObject(parsed) || !Object.hasOwn(rateLimitPresets, parsed.preset)) {
+    throw invalidArgument('resolveRateLimit()', 'parsed.preset', 'a rate-limit preset name');
+  }
   const preset = rateLimitPresets[parsed.preset];
   return { limit: parsed.limit ?? preset.limit, windowMs: parsed.windowMs ?? preset.windowMs };
 }

@@ -9,7 +9,7 @@ import {
   type Logger,
   parseRetryAfter,
 } from '@ballast/core';
-
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 /** Thrown by the signed client for a response that is not 2xx. */
 export class SignedCallError extends BallastError {
   /** The response, body unread (the problem document was read from a clone). */
@@ -24,6 +24,9 @@ export class SignedCallError extends BallastError {
       request: { method: string; url: string };
     },
   ) {
+    if (!isObject(options) || !isObject(options.response) || !isObject(options.request)) {
+      throw invalidArgument('new SignedCallError()', 'options', '{ response, request }');
+    }
     super(code, options);
     this.response = options.response;
     this.request = options.request;

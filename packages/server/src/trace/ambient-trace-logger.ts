@@ -4,6 +4,7 @@
  * instance serves every request and still says which request each line belongs to.
  */
 import { type Logger, type LogMethod, traceLogFields } from '@ballast/core';
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 import { currentTraceContext } from './async-trace-storage.js';
 
 function bindAmbient(logger: Logger, bindings: Record<string, unknown>): Logger {
@@ -41,5 +42,6 @@ function bindAmbient(logger: Logger, bindings: Record<string, unknown>): Logger 
  * ```
  */
 export function ambientTraceLogger(logger: Logger): Logger {
+  if (!isObject(logger)) throw invalidArgument('ambientTraceLogger()', 'logger', 'a Logger');
   return bindAmbient(logger, {});
 }

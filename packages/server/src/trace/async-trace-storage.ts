@@ -11,6 +11,7 @@
  * works through the explicit context argument.
  */
 import type { Logger, TraceContext } from '@ballast/core';
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 
 /** What a traced request exposes to the code that handles it. */
 export interface TraceScope {
@@ -68,6 +69,10 @@ export function hasAmbientTrace(): boolean {
  * whose envelope carries a trace id).
  */
 export function runWithTrace<R>(scope: TraceScope, callback: () => R): R {
+  if (!isObject(scope)) throw invalidArgument('runWithTrace()', 'scope', 'a TraceScope');
+  if (typeof callback !== 'function') {
+    throw invalidArgument('runWithTrace()', 'callback', 'a function');
+  }
   const als = asyncStorage();
   return als ? als.run(scope, callback) : callback();
 }

@@ -12,6 +12,7 @@ import {
   maxListedIssues,
   validationFailed,
 } from '../errors/classify-error.js';
+import { invalidArgument, isObject } from '../options/invalid-argument.js';
 
 /** The parts of a request a schema can be given for. */
 export type RequestPart = 'params' | 'query' | 'headers' | 'body';
@@ -76,6 +77,8 @@ export function validateRequestParts<Schemas extends RequestSchemas>(
   schemas: Schemas,
   input: Partial<Record<RequestPart, unknown>>,
 ): ValidatedInput<Schemas> {
+  if (!isObject(schemas)) throw invalidArgument('validateRequestParts()', 'schemas', 'an object');
+  if (!isObject(input)) throw invalidArgument('validateRequestParts()', 'input', 'an object');
   const output: Partial<Record<RequestPart, unknown>> = {};
   const issues: FieldIssue[] = [];
   for (const part of parts) {

@@ -12,6 +12,7 @@ import type { TraceScope, VerifySignatureOptions } from '@ballast/server';
 import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
 import { readNodeBody } from '../../node-http/read-node-body.js';
+import { invalidArgument, isObject } from '../../options/invalid-argument.js';
 
 const rawBodies = new WeakMap<IncomingMessage, Uint8Array>();
 const signatureKey = 'ballastSignature';
@@ -28,6 +29,9 @@ const traceKey = 'ballastTrace';
  * ```
  */
 export function captureRawBody(req: IncomingMessage, _res: ServerResponse, buffer: Buffer): void {
+  if (!isObject(req)) throw invalidArgument('captureRawBody()', 'req', 'a request');
+  if (!(buffer instanceof Uint8Array))
+    throw invalidArgument('captureRawBody()', 'buffer', 'a Buffer');
   rawBodies.set(req, buffer);
 }
 
@@ -141,6 +145,9 @@ export function expressVerifySignature(options: VerifySignatureOptions): Request
  * middleware did not run for the route (so a route can never mistake "unchecked" for "signed").
  */
 export function expressSignature(res: Response): VerifiedSignature {
+  if (!isObject(res) || !isObject(res.locals)) {
+    throw invalidArgument('expressSignature()', 'res', 'an Express response');
+  }
   const signature = res.locals[signatureKey] as VerifiedSignature | undefined;
   if (!signature) {
     throw new BallastError('INVALID_OPTIONS', {

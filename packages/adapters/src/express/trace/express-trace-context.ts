@@ -17,6 +17,7 @@ import { runWithTrace, type TraceScope } from '@ballast/server';
 import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
+import { invalidArgument, isObject } from '../../options/invalid-argument.js';
 
 /** Options for {@link expressTraceContext}. */
 export interface ExpressTraceContextOptions extends TraceFromHeadersOptions {
@@ -83,6 +84,9 @@ export function expressTraceContext(options: ExpressTraceContextOptions = {}): R
  * hide the misconfiguration in every log line.
  */
 export function expressTraceScope(res: Response): TraceScope {
+  if (!isObject(res) || !isObject(res.locals)) {
+    throw invalidArgument('expressTraceScope()', 'res', 'an Express response');
+  }
   const scope = res.locals[scopeKey] as TraceScope | undefined;
   if (!scope) {
     throw new BallastError('INVALID_OPTIONS', {

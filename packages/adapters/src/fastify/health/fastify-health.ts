@@ -6,6 +6,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { type HealthOptions, health, live } from '@ballast/server';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { assertPluginArguments } from '../plugin-arguments.js';
 
 /** Options for {@link fastifyHealth}. */
 export interface FastifyHealthOptions extends HealthOptions {
@@ -35,6 +36,7 @@ async function send(reply: FastifyReply, response: Response): Promise<string> {
  * ```
  */
 export const fastifyHealth: FastifyPluginAsync<FastifyHealthOptions> = async (fastify, options) => {
+  assertPluginArguments('fastifyHealth()', fastify, options);
   const { path, livePath, ...healthOptions } = options;
   const paths = parseOptions(pathsSchema, { path, livePath }, 'fastifyHealth()');
   const report = health(healthOptions);

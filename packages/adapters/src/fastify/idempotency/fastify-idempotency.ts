@@ -24,6 +24,7 @@ import {
 } from '@ballast/server/adapter-kit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { sendWebResponse } from '../../node-http/send-web-response.js';
+import { assertPluginArguments } from '../plugin-arguments.js';
 import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
 import {
   type FastifyIdempotencyOptions,
@@ -151,6 +152,7 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
   fastify,
   options,
 ) => {
+  assertPluginArguments('fastifyIdempotency()', fastify, options);
   const { required: requiredOption, scope: scopeOption, ...guardOptions } = options;
   const adapter = parseOptions(
     fastifyAdapterSchema,

@@ -10,6 +10,7 @@ import type { VerifySignatureOptions } from '@ballast/server';
 import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { FastifyPluginCallback, FastifyReply } from 'fastify';
 import { readNodeBody } from '../../node-http/read-node-body.js';
+import { assertCallbackPluginArguments } from '../plugin-arguments.js';
 import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
 
 declare module 'fastify' {
@@ -50,6 +51,7 @@ const verifySignaturePlugin: FastifyPluginCallback<VerifySignatureOptions> = (
   options,
   done,
 ) => {
+  assertCallbackPluginArguments('fastifyVerifySignature()', fastify, options, done);
   // Fastify adds no keys of its own to plugin options, so they go to the guard as given. Bad
   // options go to done(): thrown here, inside Fastify's callback-style loader, they would escape
   // app.register()'s promise and app.ready() and crash the process uncatchably.

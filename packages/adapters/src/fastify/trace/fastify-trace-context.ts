@@ -17,6 +17,7 @@ import { runWithTrace, type TraceScope } from '@ballast/server';
 import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { assertCallbackPluginArguments } from '../plugin-arguments.js';
 import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
 
 declare module 'fastify' {
@@ -56,6 +57,7 @@ const traceContextPlugin: FastifyPluginCallback<FastifyTraceContextOptions> = (
   options,
   done,
 ) => {
+  assertCallbackPluginArguments('fastifyTraceContext()', fastify, options, done);
   // Bad options go to done(), so they reject app.register() / app.ready() instead of throwing
   // inside Fastify's callback-style loader, where nothing can catch them.
   let parsed: z.output<typeof optionsSchema>;

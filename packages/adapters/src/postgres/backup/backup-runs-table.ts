@@ -7,7 +7,7 @@
 import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { runMigration } from '../run-migration.js';
+import { assertDatabase, runMigration } from '../run-migration.js';
 import {
   quoteIdentifier,
   quoteQualified,
@@ -87,6 +87,7 @@ export async function migrateBackupRuns<DB>(
   db: Kysely<DB>,
   options?: BackupRunsTableOptions,
 ): Promise<void> {
+  assertDatabase(db, 'migrateBackupRuns()');
   const statements = migrationStatements(options, 'migrateBackupRuns()');
   const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultBackupRunsTableName}`;
   await runMigration(db, lockName, statements);

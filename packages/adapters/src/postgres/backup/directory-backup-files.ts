@@ -9,6 +9,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BackupFiles, BallastError } from '@ballast/core';
+import { invalidArgument } from '../../options/invalid-argument.js';
 
 const safeName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -24,6 +25,9 @@ function pathIn(directory: string, name: string): string {
 
 /** {@link BackupFiles} in `directory` (created on first write). */
 export function directoryBackupFiles(directory: string): BackupFiles {
+  if (typeof directory !== 'string') {
+    throw invalidArgument('directoryBackupFiles()', 'directory', 'a directory path');
+  }
   const root = resolve(directory);
   return {
     async write(name, body, { signal }) {

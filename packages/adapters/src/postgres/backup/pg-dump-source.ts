@@ -16,6 +16,7 @@ import {
   noopLogger,
   type RestoreCheckResult,
 } from '@ballast/core';
+import { invalidArgument, isObject } from '../../options/invalid-argument.js';
 import { findPgBinaries, type PgBinaries } from './pg-binaries.js';
 
 /** Options for {@link pgDumpSource}. */
@@ -147,6 +148,12 @@ export async function restorePostgresBackup(options: {
   readonly pgBinDir?: string;
   readonly signal?: AbortSignal;
 }): Promise<void> {
+  if (!isObject(options) || typeof options.databaseUrl !== 'string') {
+    throw invalidArgument('restorePostgresBackup()', 'databaseUrl', 'a database URL');
+  }
+  if (typeof (options.body as Partial<ReadableStream> | undefined)?.getReader !== 'function') {
+    throw invalidArgument('restorePostgresBackup()', 'body', 'a ReadableStream');
+  }
   const binaries = await findPgBinaries(
     await serverMajorVersion(options.databaseUrl),
     options.pgBinDir,
@@ -172,6 +179,7 @@ export async function restorePostgresBackup(options: {
  * same server) and running `sanityQuery` there.
  */
 export function pgDumpSource(options: PgDumpSourceOptions): BackupSource {
+  if (!isObject(options)) throw invalidArgument('pgDumpSource()', '(options)', 'an options object');
   const logger = options.logger ?? noopLogger;
   let binaries: Promise<PgBinaries> | undefined;
   const tools = () => {

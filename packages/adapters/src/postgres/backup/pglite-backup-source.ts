@@ -6,6 +6,7 @@
  * (`loadDataDir`) and runs the sanity query there.
  */
 import type { BackupSource, RestoreCheckResult } from '@ballast/core';
+import { invalidArgument, isObject } from '../../options/invalid-argument.js';
 
 /** The part of a PGlite instance a backup uses. */
 export interface PGliteLike {
@@ -38,6 +39,9 @@ export async function streamToBlob(body: ReadableStream<Uint8Array>): Promise<Bl
 
 /** A `BackupSource` over PGlite's `dumpDataDir('gzip')`; files end in `.tar.gz`. */
 export function pgliteBackupSource(options: PGliteBackupSourceOptions): BackupSource {
+  if (!isObject(options)) {
+    throw invalidArgument('pgliteBackupSource()', '(options)', 'an options object');
+  }
   const open = options.open;
   return {
     extension: '.tar.gz',

@@ -11,7 +11,7 @@ import type { DocumentStatus } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import { runMigration } from '../run-migration.js';
+import { assertDatabase, runMigration } from '../run-migration.js';
 import { quoteIdentifier, quoteQualified } from '../table-identifier.js';
 
 /**
@@ -249,6 +249,7 @@ export async function migrateDocuments<DB>(
   db: Kysely<DB>,
   options?: DocumentsMigrationOptions,
 ): Promise<void> {
+  assertDatabase(db, 'migrateDocuments()');
   const statements = migrationStatements(options, 'migrateDocuments()');
   const lockName = `ballast:migrate-documents:${options?.schema ?? ''}.${options?.documentsTable ?? 'documents'}`;
   await runMigration(db, lockName, statements);

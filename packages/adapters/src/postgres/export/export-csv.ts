@@ -11,6 +11,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { functionSchema } from '@ballast/server/adapter-kit';
 import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { z } from 'zod';
+import { invalidArgument } from '../../options/invalid-argument.js';
 
 /** Options for {@link exportCsv}: a `table` (with an optional date range) or a `query`. */
 export interface ExportCsvOptions {
@@ -125,6 +126,7 @@ const formulaStart = /^[=+\-@\t\r]/;
 
 /** A CSV file name for an export: `sales-2026-01-01-to-2026-02-01.csv`. */
 export function csvFileName(entity: string, from?: Date, to?: Date): string {
+  if (typeof entity !== 'string') throw invalidArgument('csvFileName()', 'entity', 'a name');
   const day = (date: Date) => date.toISOString().slice(0, 10);
   const range = [from && `from-${day(from)}`, to && `to-${day(to)}`].filter(Boolean).join('-');
   const base = entity.replace(/[^A-Za-z0-9_-]+/g, '-');

@@ -7,7 +7,7 @@
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import { runMigration } from '../run-migration.js';
+import { assertDatabase, runMigration } from '../run-migration.js';
 import {
   quoteIdentifier,
   quoteQualified,
@@ -149,6 +149,7 @@ export async function migrateIdempotency<DB>(
   db: Kysely<DB>,
   options?: IdempotencyTableOptions,
 ): Promise<void> {
+  assertDatabase(db, 'migrateIdempotency()');
   const statements = migrationStatements(options, 'migrateIdempotency()');
   const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultIdempotencyTableName}`;
   await runMigration(db, lockName, statements);

@@ -6,7 +6,7 @@
 import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { runMigration } from '../run-migration.js';
+import { assertDatabase, runMigration } from '../run-migration.js';
 import { quoteIdentifier, quoteQualified, sqlIdentifierSchema } from '../table-identifier.js';
 
 /** Where the inbox table lives. */
@@ -69,6 +69,7 @@ export function inboxMigrationSql(options?: InboxTableOptions): string {
  * ```
  */
 export async function migrateInbox<DB>(db: Kysely<DB>, options?: InboxTableOptions): Promise<void> {
+  assertDatabase(db, 'migrateInbox()');
   const statements = migrationStatements(options, 'migrateInbox()');
   const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultInboxTableName}`;
   await runMigration(db, lockName, statements);

@@ -7,7 +7,7 @@
 import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { runMigration } from '../run-migration.js';
+import { assertDatabase, runMigration } from '../run-migration.js';
 import {
   quoteIdentifier,
   quoteQualified,
@@ -80,6 +80,7 @@ export async function migrateNonces<DB>(
   db: Kysely<DB>,
   options?: NonceTableOptions,
 ): Promise<void> {
+  assertDatabase(db, 'migrateNonces()');
   const statements = migrationStatements(options, 'migrateNonces()');
   const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultNonceTableName}`;
   await runMigration(db, lockName, statements);

@@ -16,7 +16,7 @@
 import { parseOptions } from '@ballast/core/adapter-kit';
 import type { Kysely, RawBuilder } from 'kysely';
 import { z } from 'zod';
-import { runMigration } from '../run-migration.js';
+import { assertDatabase, runMigration } from '../run-migration.js';
 import {
   quoteIdentifier,
   quoteQualified,
@@ -122,6 +122,7 @@ export async function migrateOutbox<DB>(
   db: Kysely<DB>,
   options?: OutboxTableOptions,
 ): Promise<void> {
+  assertDatabase(db, 'migrateOutbox()');
   const statements = migrationStatements(options, 'migrateOutbox()');
   const lockName = `ballast:migrate:${options?.schema ?? ''}.${options?.tableName ?? defaultOutboxTableName}`;
   await runMigration(db, lockName, statements);

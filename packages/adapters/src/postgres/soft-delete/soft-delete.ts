@@ -108,7 +108,10 @@ export function restore(
  * ```
  */
 export function whereNotDeleted(column = 'deleted_at'): RawBuilder<SqlBool> {
-  if (!/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.){0,2}[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(column)) {
+  if (
+    typeof column !== 'string' ||
+    !/^([A-Za-z_][A-Za-z0-9_$]{0,62}\.){0,2}[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(column)
+  ) {
     throw new BallastError('INVALID_OPTIONS', {
       message: `Invalid options for whereNotDeleted(): "column": expected a (qualified) column name`,
       details: { field: 'column' },
