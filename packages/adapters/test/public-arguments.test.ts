@@ -9,7 +9,7 @@ import * as fs from '@ballast/adapters/fs';
 import * as postgres from '@ballast/adapters/postgres';
 import * as redis from '@ballast/adapters/redis';
 import * as s3 from '@ballast/adapters/s3';
-import { sweepPublicArguments } from '../../core/src/testing/public-arguments-sweep.js';
+import { sweepPublicArguments } from '../../../scripts/test-support/public-arguments-sweep.js';
 
 sweepPublicArguments('@ballast/adapters/express', express);
 sweepPublicArguments('@ballast/adapters/fastify', fastify);

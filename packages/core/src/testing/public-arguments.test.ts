@@ -1,5 +1,6 @@
 /** The generic wrong-argument sweep over every runtime export of `@ballast/core/testing`. */
+
+import { sweepPublicArguments } from '../../../../scripts/test-support/public-arguments-sweep.js';
 import * as entry from './index.js';
-import { sweepPublicArguments } from './public-arguments-sweep.js';
 
 sweepPublicArguments('@ballast/core/testing', entry);

@@ -6,8 +6,9 @@
  * (CONTRIBUTING.md): a public function refuses a bad argument with a `BallastError`, never a
  * `TypeError` from deep inside.
  */
+
+import { isBallastError } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import { isBallastError } from '../errors/ballast-error.js';
 
 /** The wrong argument lists every export is called with. */
 export const hostileArgumentLists: ReadonlyArray<readonly unknown[]> = [
