@@ -93,8 +93,8 @@ const entries: readonly BundleEntry[] = [
     // by an app that does not import it.
     name: "import * from '@ballast/client'",
     code: "export * from '@ballast/client';",
-    // 15.0 kB (15.6 kB with core's validator and idb-keyval).
-    ceilingBytes: 15_150,
+    // 15.1 kB (15.6 kB with core's validator and idb-keyval).
+    ceilingBytes: 15_230,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {
