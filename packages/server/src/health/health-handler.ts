@@ -24,7 +24,9 @@ export function healthStatus(report: HealthReport): 200 | 503 {
 
 /**
  * A fetch handler answering the {@link HealthReport} as JSON: 200 when up or degraded, 503 when
- * a required check is down. `Cache-Control: no-store`.
+ * a required check is down. `Cache-Control: no-store`. Requests that arrive while the checks run
+ * share that run's report, so a flood of `/health` requests probes each dependency once at a
+ * time, not once per request (a hung database would otherwise collect a probe per request).
  *
  * @example
  * ```ts
@@ -37,8 +39,15 @@ export function healthStatus(report: HealthReport): 200 | 503 {
  */
 export function health(options: HealthOptions): (request?: Request) => Promise<Response> {
   const parsed = parseOptions(healthOptionsSchema, options, 'health()');
+  let running: Promise<HealthReport> | undefined;
+  const sharedRun = () => {
+    running ??= runHealthChecks(parsed).finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
   return async () => {
-    const report = await runHealthChecks(parsed);
+    const report = await sharedRun();
     return new Response(JSON.stringify(report), { status: healthStatus(report), headers: noStore });
   };
 }

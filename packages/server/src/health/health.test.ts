@@ -67,6 +67,30 @@ describe('health', () => {
     expect(await degraded.json()).toMatchObject({ status: 'degraded' });
   });
 
+  it('requests during a run share its report: a flood probes a hung dependency once, then a new run starts', async () => {
+    const clock = new ManualClock(0);
+    let probes = 0;
+    const handler = health({
+      clock,
+      timeoutMs: 1_000,
+      checks: {
+        db: () => {
+          probes++;
+          return new Promise(() => {}); // a database that accepts and never answers
+        },
+      },
+    });
+    const flood = Array.from({ length: 100 }, () => handler());
+    await clock.advance(1_000);
+    const answers = await Promise.all(flood);
+    expect(probes).toBe(1);
+    expect(answers.map((answer) => answer.status)).toEqual(Array(100).fill(503));
+    const next = handler();
+    await clock.advance(1_000);
+    expect((await next).status).toBe(503);
+    expect(probes).toBe(2);
+  });
+
   it('live() answers without touching any dependency', async () => {
     const response = await live()();
     expect(response.status).toBe(200);
