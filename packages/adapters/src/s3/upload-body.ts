@@ -49,15 +49,23 @@ function streamOfExactLength(stream: ReadableStream<Uint8Array>, length: number)
   async function* exactly(): AsyncGenerator<Uint8Array> {
     let sent = 0;
     let finished = false;
+    // The chunk that completes the declared length waits until the stream is known to end
+    // there: sent at once, it would give the server a whole body to store even when more bytes
+    // follow and put() then fails.
+    let last: Uint8Array | undefined;
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
+        if (value.byteLength === 0) continue;
+        if (last !== undefined) throw lengthMismatch(length, `more than ${length}`);
         sent += value.byteLength;
         if (sent > length) throw lengthMismatch(length, `more than ${length}`);
-        yield value;
+        if (sent === length) last = value;
+        else yield value;
       }
       if (sent !== length) throw lengthMismatch(length, String(sent));
+      if (last !== undefined) yield last;
       finished = true;
     } catch (error) {
       failure ??= error;
