@@ -3,7 +3,8 @@
  * object and (callback style) `done`. Called any other way it would fail deep inside with a
  * `TypeError`; this check says what went wrong instead.
  */
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
+import { isObject } from '../options/is-object.js';
 
 /** Throws `INVALID_OPTIONS` unless `fastify` is a Fastify instance and `options` an object. */
 export function assertPluginArguments(where: string, fastify: unknown, options: unknown): void {

@@ -3,8 +3,8 @@
  * named for the table, so each process may migrate at start-up without racing the others on
  * `CREATE TABLE IF NOT EXISTS` (which is not atomic against a concurrent create).
  */
+import { invalidArgument } from '@ballast/core/adapter-kit';
 import { type Kysely, sql } from 'kysely';
-import { invalidArgument } from '../options/invalid-argument.js';
 
 /** Runs `statements` in one transaction holding the advisory lock `lockName`. */
 export async function runMigration<DB>(

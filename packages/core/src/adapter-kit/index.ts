@@ -23,12 +23,14 @@ export {
   isStorableText,
   promiseFrom,
 } from '../idempotency/index.js';
-// Option validation: one helper for every public function, core's small strict validator `v`
+// Option validation: one helper for every public function, the error for a wrong non-options
+// argument (worded like the helper's), core's small strict validator `v`
 // (zod's option schemas for server-side adapters are on `@ballast/server/adapter-kit`), and the
 // shape checks behind both.
 export {
   assertFunction,
   hasMethods,
+  invalidArgument,
   isAbortSignalLike,
   isClockLike,
   parseOptions,

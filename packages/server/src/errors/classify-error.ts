@@ -8,8 +8,9 @@
  * Recognition is by shape, never `instanceof`, so neither zod nor pg is imported and two
  * installed copies of either are recognised alike.
  */
+
 import { BallastError, isBallastError } from '@ballast/core';
-import { invalidArgument } from '../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
 import { isUnreachableDependency } from './unreachable-dependency.js';
 
 /** How one database constraint is explained to a client. */

@@ -5,10 +5,9 @@
  * `@ballast/adapters` are translations of this function.
  */
 import { BallastError, generateTraceId, type Logger } from '@ballast/core';
-import { parseOptions } from '@ballast/core/adapter-kit';
+import { invalidArgument, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { loggerSchema } from '../options/index.js';
-import { invalidArgument } from '../options/invalid-argument.js';
 import { currentTraceContext } from '../trace/async-trace-storage.js';
 import { type ClassifyErrorOptions, classifyError } from './classify-error.js';
 import { problemResponse } from './problem-response.js';

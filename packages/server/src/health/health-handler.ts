@@ -3,8 +3,8 @@
  * required dependency is down, so a load balancer takes the instance out; the live variant checks
  * nothing, so clients can ping it as often as they like (seed 002 §4.2, connectivity checks).
  */
-import { parseOptions } from '@ballast/core/adapter-kit';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { invalidArgument, parseOptions } from '@ballast/core/adapter-kit';
+import { isObject } from '../options/is-object.js';
 import {
   type HealthOptions,
   type HealthReport,

@@ -5,8 +5,8 @@
  * refused before anything is read, and a chunked body is counted as it arrives, so no body of
  * any framing gets past `maxBytes`.
  */
-import { payloadTooLarge, readBodyStream } from '@ballast/core/adapter-kit';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { invalidArgument, payloadTooLarge, readBodyStream } from '@ballast/core/adapter-kit';
+import { isObject } from '../options/is-object.js';
 
 /**
  * The raw body of `request` (empty for a request without one). Throws `PAYLOAD_TOO_LARGE`

@@ -4,8 +4,10 @@
  * client's `Set-Cookie` to another request, and hop-by-hop headers describe a connection that
  * no longer exists. The record is plain JSON, so every store keeps it the same way.
  */
+
 import { BallastError } from '@ballast/core';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
+import { isObject } from '../options/is-object.js';
 
 /** A recorded response body: UTF-8 text when it is text, base64 otherwise. */
 export interface RecordedBody {

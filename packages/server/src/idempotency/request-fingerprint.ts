@@ -5,8 +5,13 @@
  * do not matter), raw bytes otherwise.
  */
 import type { FingerprintOptions } from '@ballast/core';
-import { type Awaitable, fingerprintInSameTick, promiseFrom } from '@ballast/core/adapter-kit';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import {
+  type Awaitable,
+  fingerprintInSameTick,
+  invalidArgument,
+  promiseFrom,
+} from '@ballast/core/adapter-kit';
+import { isObject } from '../options/is-object.js';
 
 /** An HTTP request described by its parts, as a framework adapter sees it. */
 export interface RequestFingerprintParts {

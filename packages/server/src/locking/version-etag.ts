@@ -10,9 +10,8 @@
  * the route supplies it, `current`; 428 `PRECONDITION_REQUIRED`.
  */
 import { BallastError, isVersionConflict } from '@ballast/core';
-import { parseOptions } from '@ballast/core/adapter-kit';
+import { invalidArgument, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
-import { invalidArgument } from '../options/invalid-argument.js';
 
 /** The version a write expects: a number, or `'*'` (any current version: explicit last-write-wins). */
 export type ExpectedVersion = number | '*';

@@ -4,8 +4,9 @@
  * counters (an express-rate-limit `Store`, an ioredis client for @fastify/rate-limit), which
  * each adapter adds to this schema.
  */
+import { invalidArgument } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { isObject } from '../options/is-object.js';
 import { functionSchema } from '../options/option-schemas.js';
 import { ipBucket } from './ip-bucket.js';
 import {

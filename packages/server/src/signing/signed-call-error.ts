@@ -3,13 +3,15 @@
  * problem+json `code`, e.g. `SIGNATURE_EXPIRED`), and the `Response` itself, ky style, for
  * anything the code does not say.
  */
+
 import {
   BallastError,
   type BallastErrorOptions,
   type Logger,
   parseRetryAfter,
 } from '@ballast/core';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
+import { isObject } from '../options/is-object.js';
 /** Thrown by the signed client for a response that is not 2xx. */
 export class SignedCallError extends BallastError {
   /** The response, body unread (the problem document was read from a clone). */

@@ -3,8 +3,10 @@
  * job. Each line gets the ids of the trace that is current when it is written, so one logger
  * instance serves every request and still says which request each line belongs to.
  */
+
 import { type Logger, type LogMethod, traceLogFields } from '@ballast/core';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
+import { isObject } from '../options/is-object.js';
 import { currentTraceContext } from './async-trace-storage.js';
 
 function bindAmbient(logger: Logger, bindings: Record<string, unknown>): Logger {

@@ -10,8 +10,10 @@
  * use instead; where that does not exist, ambient context is simply absent and everything still
  * works through the explicit context argument.
  */
+
 import type { Logger, TraceContext } from '@ballast/core';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
+import { isObject } from '../options/is-object.js';
 
 /** What a traced request exposes to the code that handles it. */
 export interface TraceScope {

@@ -4,7 +4,7 @@
  * every part is collected, and the answer is one 400 `VALIDATION_FAILED` listing each field's
  * path and the part it was in, never a 500 from a handler that trusted unparsed input.
  */
-import { parseOptions } from '@ballast/core/adapter-kit';
+import { invalidArgument, parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import {
   type FieldIssue,
@@ -12,7 +12,7 @@ import {
   maxListedIssues,
   validationFailed,
 } from '../errors/classify-error.js';
-import { invalidArgument, isObject } from '../options/invalid-argument.js';
+import { isObject } from '../options/is-object.js';
 
 /** The parts of a request a schema can be given for. */
 export type RequestPart = 'params' | 'query' | 'headers' | 'body';

@@ -7,12 +7,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BallastError, type VerifiedSignature } from '@ballast/core';
-import { payloadTooLarge } from '@ballast/core/adapter-kit';
+import { invalidArgument, payloadTooLarge } from '@ballast/core/adapter-kit';
 import type { TraceScope, VerifySignatureOptions } from '@ballast/server';
 import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
 import { readNodeBody } from '../../node-http/read-node-body.js';
-import { invalidArgument, isObject } from '../../options/invalid-argument.js';
+import { isObject } from '../../options/is-object.js';
 
 const rawBodies = new WeakMap<IncomingMessage, Uint8Array>();
 const signatureKey = 'ballastSignature';

@@ -12,12 +12,16 @@ import {
   traceHeaders,
   withTraceLogger,
 } from '@ballast/core';
-import { parseOptions, pickTraceFromHeadersOptions } from '@ballast/core/adapter-kit';
+import {
+  invalidArgument,
+  parseOptions,
+  pickTraceFromHeadersOptions,
+} from '@ballast/core/adapter-kit';
 import { runWithTrace, type TraceScope } from '@ballast/server';
 import { loggerSchema } from '@ballast/server/adapter-kit';
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import { invalidArgument, isObject } from '../../options/invalid-argument.js';
+import { isObject } from '../../options/is-object.js';
 
 /** Options for {@link expressTraceContext}. */
 export interface ExpressTraceContextOptions extends TraceFromHeadersOptions {

@@ -4,12 +4,13 @@
  * disk (`fsync`) and renamed into place: a crash mid-write leaves a stray temporary file, never
  * a short file under a backup's name.
  */
+
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BackupFiles, BallastError } from '@ballast/core';
-import { invalidArgument } from '../../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
 
 const safeName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

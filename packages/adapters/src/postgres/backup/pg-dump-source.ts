@@ -5,6 +5,7 @@
  * recorded as good. The password travels in the child's environment (`PGPASSWORD`), never on
  * its command line, where `ps` would show it.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -16,7 +17,8 @@ import {
   noopLogger,
   type RestoreCheckResult,
 } from '@ballast/core';
-import { invalidArgument, isObject } from '../../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
+import { isObject } from '../../options/is-object.js';
 import { findPgBinaries, type PgBinaries } from './pg-binaries.js';
 
 /** Options for {@link pgDumpSource}. */

@@ -5,8 +5,10 @@
  * gigabyte class `pg_dump` streams. A restore check opens the tarball as a fresh PGlite
  * (`loadDataDir`) and runs the sanity query there.
  */
+
 import type { BackupSource, RestoreCheckResult } from '@ballast/core';
-import { invalidArgument, isObject } from '../../options/invalid-argument.js';
+import { invalidArgument } from '@ballast/core/adapter-kit';
+import { isObject } from '../../options/is-object.js';
 
 /** The part of a PGlite instance a backup uses. */
 export interface PGliteLike {

@@ -7,11 +7,10 @@
  * quote or line break quoted, quotes doubled; optionally a UTF-8 BOM so Excel reads accents.
  */
 import { BallastError } from '@ballast/core';
-import { parseOptions } from '@ballast/core/adapter-kit';
+import { invalidArgument, parseOptions } from '@ballast/core/adapter-kit';
 import { functionSchema } from '@ballast/server/adapter-kit';
 import { type Compilable, CompiledQuery, type Kysely, sql } from 'kysely';
 import { z } from 'zod';
-import { invalidArgument } from '../../options/invalid-argument.js';
 
 /** Options for {@link exportCsv}: a `table` (with an optional date range) or a `query`. */
 export interface ExportCsvOptions {
