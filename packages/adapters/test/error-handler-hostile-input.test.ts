@@ -7,8 +7,6 @@
  * throws a value whose fields throw when read (a getter, a Proxy, a half-shaped ZodError): the
  * handler threw while classifying it and the framework's fallback showed the message or stack.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   expressErrorHandler,
   expressNotFoundHandler,
@@ -24,6 +22,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { type ListeningServer, listenExpress, listenFastify } from './support/listen.js';
 
 /** A route whose body takes numbers: a body of 20,000 strings has 20,000 invalid fields. */
 const itemsSchema = { body: z.strictObject({ items: z.array(z.number()) }) };
@@ -50,7 +49,7 @@ const hostileThrowables: Record<string, () => unknown> = {
   'half-zod': () => ({ name: 'ZodError', issues: [null] }),
 };
 
-async function startExpress(): Promise<{ url: string; close(): Promise<void> }> {
+function startExpress(): Promise<ListeningServer> {
   const app = express();
   app.get('/cases/:id', () => {
     throw refusal();
@@ -63,16 +62,10 @@ async function startExpress(): Promise<{ url: string; close(): Promise<void> }> 
   });
   app.use(expressNotFoundHandler());
   app.use(expressErrorHandler());
-  const server = await new Promise<Server>((resolve) => {
-    const started = app.listen(0, '127.0.0.1', () => resolve(started));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return listenExpress(app);
 }
 
-async function startFastify(): Promise<{ url: string; close(): Promise<void> }> {
+async function startFastify(): Promise<ListeningServer> {
   const app = Fastify({ maxParamLength: 20_000 });
   app.setErrorHandler(fastifyErrorHandler());
   app.setNotFoundHandler(fastifyNotFoundHandler());
@@ -83,11 +76,7 @@ async function startFastify(): Promise<{ url: string; close(): Promise<void> }> 
     throw hostileThrowables[request.params.kind]?.();
   });
   app.post('/items', { preHandler: fastifyValidate(itemsSchema) }, async () => 'ran');
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    close: () => app.close(),
-  };
+  return listenFastify(app);
 }
 
 const longId = 'a'.repeat(5_000);

@@ -4,7 +4,7 @@
  * treat differently from a bug. Real drivers (pg, ioredis) against a port nothing listens on, so
  * the errors have exactly the shapes an application meets; the same on Express and Fastify.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expressErrorHandler } from '@ballast/adapters/express';
 import { fastifyErrorHandler } from '@ballast/adapters/fastify';
@@ -13,6 +13,7 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ListeningServer, listenExpress, listenFastify } from './support/listen.js';
 
 /** A local port that refuses connections: bound once, then released. */
 async function closedPort(): Promise<number> {
@@ -53,7 +54,7 @@ afterAll(async () => {
   await pool.end();
 });
 
-async function startExpress(): Promise<{ url: string; close(): Promise<void> }> {
+function startExpress(): Promise<ListeningServer> {
   const app = express();
   app.get('/outage/:which', async (req, res, next) => {
     try {
@@ -63,26 +64,16 @@ async function startExpress(): Promise<{ url: string; close(): Promise<void> }> 
     }
   });
   app.use(expressErrorHandler());
-  const server = await new Promise<Server>((resolve) => {
-    const started = app.listen(0, '127.0.0.1', () => resolve(started));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return listenExpress(app);
 }
 
-async function startFastify(): Promise<{ url: string; close(): Promise<void> }> {
+async function startFastify(): Promise<ListeningServer> {
   const app = Fastify();
   app.setErrorHandler(fastifyErrorHandler());
   app.get<{ Params: { which: string } }>('/outage/:which', (request) =>
     outages[request.params.which]?.(),
   );
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  return {
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    close: () => app.close(),
-  };
+  return listenFastify(app);
 }
 
 describe.each([
