@@ -21,12 +21,12 @@ import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
 import { type Awaitable, isPromiseLike, promiseFrom } from './awaitable.js';
 import { ClaimTicket, type TicketEnvironment } from './claim-ticket.js';
+import { checkCallOptions, checkRequest } from './idempotency-call-checks.js';
 import {
   type IdempotencyOptions,
   idempotencyOptionsSchema,
   type ResolvedWait,
   resolveIdempotencyOptions,
-  waitSchema,
 } from './idempotency-config.js';
 import {
   beginInSameTick,
@@ -39,45 +39,8 @@ import {
   type IdempotencyRunResult,
 } from './idempotency-engine-types.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
-import {
-  defaultIdempotencyScope,
-  isStorableText,
-  validateIdempotencyKey,
-} from './idempotency-key.js';
 import type { ClaimOutcome } from './idempotency-store.js';
 import { isStoreNotMigrated, toStoreFailure, withinStoreTimeout } from './store-call.js';
-
-function invalidRequest(field: string, problem: string): BallastError {
-  return new BallastError('INVALID_OPTIONS', {
-    message: `Invalid options for idempotency.begin(): "${field}": ${problem}`,
-    details: { field },
-  });
-}
-
-// Checked by hand rather than with a schema: this runs on every request, so it must cost nothing.
-function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest> {
-  if (typeof request !== 'object' || request === null)
-    throw invalidRequest('(options)', 'expected an object');
-  const scope = request.scope ?? defaultIdempotencyScope;
-  if (typeof scope !== 'string' || scope.length === 0 || scope.length > 255) {
-    throw invalidRequest('scope', 'expected a string of 1 to 255 characters');
-  }
-  if (!isStorableText(scope)) {
-    throw invalidRequest('scope', 'contains a NUL or an unpaired surrogate');
-  }
-  const requestFingerprint = request.fingerprint;
-  if (
-    typeof requestFingerprint !== 'string' ||
-    requestFingerprint.length === 0 ||
-    requestFingerprint.length > 512
-  ) {
-    throw invalidRequest('fingerprint', 'expected a string of 1 to 512 characters');
-  }
-  if (!isStorableText(requestFingerprint)) {
-    throw invalidRequest('fingerprint', 'contains a NUL or an unpaired surrogate');
-  }
-  return { scope, key: validateIdempotencyKey(request.key), fingerprint: requestFingerprint };
-}
 
 const noCallOptions: IdempotencyCallOptions = {};
 
@@ -88,16 +51,6 @@ const consoleErrorLogger: Logger = {
   ...noopLogger,
   error: (fields, message) => console.error(`[ballast] ${message ?? ''}`, fields),
 };
-
-function checkCallOptions(options: IdempotencyCallOptions): IdempotencyCallOptions {
-  if (options.wait !== undefined && options.wait !== false) {
-    return { ...options, wait: parseOptions(waitSchema, options.wait, 'idempotency.begin() wait') };
-  }
-  if (options.signal !== undefined && typeof options.signal?.addEventListener !== 'function') {
-    throw invalidRequest('signal', 'expected an AbortSignal');
-  }
-  return options;
-}
 
 /**
  * Creates an idempotency engine.

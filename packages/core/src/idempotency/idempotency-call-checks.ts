@@ -1,0 +1,57 @@
+/**
+ * What `idempotency.begin()` and `run()` check of each call before touching the store: the
+ * request (scope, key, fingerprint) and the call options. By hand rather than with a schema,
+ * since this runs on every request.
+ */
+import { BallastError } from '../errors/ballast-error.js';
+import { parseOptions } from '../options/parse-options.js';
+import { waitSchema } from './idempotency-config.js';
+import type { IdempotencyCallOptions, IdempotencyRequest } from './idempotency-engine-types.js';
+import {
+  defaultIdempotencyScope,
+  isStorableText,
+  validateIdempotencyKey,
+} from './idempotency-key.js';
+
+function invalidRequest(field: string, problem: string): BallastError {
+  return new BallastError('INVALID_OPTIONS', {
+    message: `Invalid options for idempotency.begin(): "${field}": ${problem}`,
+    details: { field },
+  });
+}
+
+/** The request with its default scope, or `INVALID_OPTIONS` naming the field. */
+export function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest> {
+  if (typeof request !== 'object' || request === null)
+    throw invalidRequest('(options)', 'expected an object');
+  const scope = request.scope ?? defaultIdempotencyScope;
+  if (typeof scope !== 'string' || scope.length === 0 || scope.length > 255) {
+    throw invalidRequest('scope', 'expected a string of 1 to 255 characters');
+  }
+  if (!isStorableText(scope)) {
+    throw invalidRequest('scope', 'contains a NUL or an unpaired surrogate');
+  }
+  const requestFingerprint = request.fingerprint;
+  if (
+    typeof requestFingerprint !== 'string' ||
+    requestFingerprint.length === 0 ||
+    requestFingerprint.length > 512
+  ) {
+    throw invalidRequest('fingerprint', 'expected a string of 1 to 512 characters');
+  }
+  if (!isStorableText(requestFingerprint)) {
+    throw invalidRequest('fingerprint', 'contains a NUL or an unpaired surrogate');
+  }
+  return { scope, key: validateIdempotencyKey(request.key), fingerprint: requestFingerprint };
+}
+
+/** The call options with `wait` resolved, or `INVALID_OPTIONS` naming the field. */
+export function checkCallOptions(options: IdempotencyCallOptions): IdempotencyCallOptions {
+  if (options.wait !== undefined && options.wait !== false) {
+    return { ...options, wait: parseOptions(waitSchema, options.wait, 'idempotency.begin() wait') };
+  }
+  if (options.signal !== undefined && typeof options.signal?.addEventListener !== 'function') {
+    throw invalidRequest('signal', 'expected an AbortSignal');
+  }
+  return options;
+}
