@@ -8,11 +8,14 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackupAlert } from '@ballast/core';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   createPostgresBackupRunner,
+  migrateBackupRuns,
   type PostgresBackupRunner,
+  PostgresBackupRunStore,
   restorePostgresBackup,
 } from '../src/postgres/index.js';
 import { S3ObjectStorage } from '../src/s3/index.js';
@@ -198,6 +201,81 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
       expect(rejected.reason).toMatchObject({ code: 'BACKUP_IN_PROGRESS' });
     } finally {
       await other.close();
+    }
+  }, 60_000);
+
+  it('takes over from a run whose process died once its heartbeat is staleAfterMs old, never from one still beating', async () => {
+    const crashed = await createPostgresBackupRunner({
+      databaseUrl: url,
+      dir,
+      keep: 2,
+      staleAfterMs: 60_000,
+    });
+    const insertRunning = (id: string, silentForSeconds: number) =>
+      admin(
+        (client) =>
+          client.query(
+            `INSERT INTO ballast_backup_runs (id, reason, status, started_at, heartbeat_at, path, offsite)
+             VALUES ($1, 'scheduled', 'running', now() - interval '3 hours',
+                     now() - make_interval(secs => $2), $1 || '.dump', 'none')`,
+            [id, silentForSeconds],
+          ),
+        url,
+      );
+    try {
+      // Started three hours ago, beat ten seconds ago: a long dump, not a dead one.
+      await insertRunning('alive', 10);
+      await expect(crashed.run()).rejects.toMatchObject({ code: 'BACKUP_IN_PROGRESS' });
+      expect(await crashed.get('alive')).toMatchObject({ status: 'running' });
+      await admin(
+        (client) => client.query("DELETE FROM ballast_backup_runs WHERE id = 'alive'"),
+        url,
+      );
+
+      await insertRunning('dead', 120);
+      const run = await crashed.run();
+      expect(run.status).toBe('succeeded');
+      const dead = await crashed.get('dead');
+      expect(dead).toMatchObject({ status: 'failed' });
+      expect(dead?.error).toMatch(/interrupted/);
+      // Its end is its last sign of life, not the moment it was found.
+      expect(dead?.finishedAt?.getTime()).toBe(dead?.heartbeatAt?.getTime());
+    } finally {
+      await crashed.close();
+    }
+  }, 60_000);
+
+  it('adds the heartbeat column to a run records table created before it existed', async () => {
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
+    });
+    try {
+      await sql`CREATE TABLE old_backup_runs (
+        id text PRIMARY KEY, reason text NOT NULL, status text NOT NULL, started_at timestamptz NOT NULL,
+        finished_at timestamptz, path text NOT NULL, bytes bigint, checksum text, offsite text NOT NULL,
+        offsite_key text, error text, pruned_at timestamptz, verified_at timestamptz)`.execute(db);
+      await sql`INSERT INTO old_backup_runs (id, reason, status, started_at, path, offsite)
+        VALUES ('old', 'manual', 'running', now() - interval '10 minutes', 'old.dump', 'none')`.execute(
+        db,
+      );
+      await migrateBackupRuns(db, { tableName: 'old_backup_runs' });
+      await migrateBackupRuns(db, { tableName: 'old_backup_runs' });
+      const store = new PostgresBackupRunStore({ db, tableName: 'old_backup_runs' });
+      // A row from before the upgrade has no heartbeat: its start is its last sign of life.
+      expect(await store.failStale(new Date(Date.now() - 15 * 60_000), 'interrupted')).toBe(0);
+      expect(await store.failStale(new Date(Date.now() - 5 * 60_000), 'interrupted')).toBe(1);
+      await store.start({
+        id: 'new',
+        reason: 'manual',
+        startedAt: new Date(),
+        path: 'new.dump',
+        offsite: 'none',
+      });
+      const beat = new Date(Date.now() + 1_000);
+      await store.update('new', { heartbeatAt: beat });
+      expect((await store.get('new'))?.heartbeatAt?.getTime()).toBe(beat.getTime());
+    } finally {
+      await db.destroy();
     }
   }, 60_000);
 

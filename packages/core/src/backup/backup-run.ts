@@ -1,8 +1,8 @@
 /**
  * What a backup run is and where its record lives. The record, not the file on disk, is what
  * says a backup is good: a run is `succeeded` only after the whole dump was written and hashed,
- * so a crash mid-dump leaves a `running` row that the next start marks `failed`, never a file
- * that looks complete.
+ * so a crash mid-dump leaves a `running` row that the next start marks `failed` once its
+ * heartbeat stops, never a file that looks complete.
  */
 
 /** Where a run stands. Only `succeeded` runs are kept, listed as restorable and copied off-site. */
@@ -23,6 +23,11 @@ export interface BackupRun {
   readonly reason: string;
   readonly status: BackupRunStatus;
   readonly startedAt: Date;
+  /**
+   * Last sign of life of a `running` run: the runner refreshes it while it dumps, so a run whose
+   * process died is told from a long one by this, not by its start time.
+   */
+  readonly heartbeatAt?: Date;
   /** When the run ended, successfully or not. */
   readonly finishedAt?: Date;
   /** File name of the dump in the local backup directory. */
@@ -50,6 +55,7 @@ export type BackupRunPatch = Partial<
   Pick<
     BackupRun,
     | 'status'
+    | 'heartbeatAt'
     | 'finishedAt'
     | 'bytes'
     | 'checksum'
@@ -87,8 +93,9 @@ export interface BackupRunStore {
   /** Runs, newest first. */
   list(options?: ListBackupRunsOptions): Promise<BackupRun[]>;
   /**
-   * Marks `running` runs that started before `startedBefore` as `failed` with `error`: runs
-   * whose process died. Returns how many it marked.
+   * Marks `running` runs last seen alive before `seenBefore` (their `heartbeatAt`, or
+   * `startedAt` when they have none) as `failed` with `error`: runs whose process died. Their
+   * `finishedAt` is that last sign of life. Returns how many it marked.
    */
-  failStale(startedBefore: Date, error: string): Promise<number>;
+  failStale(seenBefore: Date, error: string): Promise<number>;
 }

@@ -58,8 +58,10 @@ export interface BackupRunnerConfig {
    */
   readonly verifyOffsiteChecksum?: boolean;
   /**
-   * A `running` run older than this is taken to be from a process that died, and marked
-   * `failed` when the next run starts. Default 6 hours.
+   * A `running` run not heard from for this long is taken to be from a process that died, and
+   * marked `failed` when the next run starts. The runner refreshes its run's `heartbeatAt` every
+   * fifth of this while it dumps, so a long dump is never taken for a dead one. Default 5 minutes
+   * (seed 004's "stuck after 5 minutes"); at least 1 minute.
    */
   readonly staleAfterMs?: number;
   readonly clock?: Clock;
@@ -158,7 +160,7 @@ export interface BackupRunner {
 }
 
 /** @internal */
-export const sixHoursMs = 6 * 3_600_000;
+export const fiveMinutesMs = 5 * 60_000;
 
 /** @internal */
 export const configSchema = v.object({

@@ -94,19 +94,55 @@ describe('createBackupRunner', () => {
     expect(rejected.reason).toMatchObject({ code: 'BACKUP_IN_PROGRESS', status: 409 });
   });
 
-  it('marks a run left running by a dead process as failed once it is stale', async () => {
+  it('marks a run left running by a dead process as failed once it has been silent for 5 minutes', async () => {
     const { runner, runs, clock } = setup();
+    const startedAt = new Date(clock.now());
     await runs.start({
       id: 'dead',
       reason: 'scheduled',
-      startedAt: new Date(clock.now()),
+      startedAt,
       path: 'dead.dump',
       offsite: 'pending',
     });
     await expect(runner.run()).rejects.toMatchObject({ code: 'BACKUP_IN_PROGRESS' });
-    await clock.advance(6 * 3_600_000 + 1);
+    await clock.advance(5 * 60_000 - 1);
+    await expect(runner.run()).rejects.toMatchObject({ code: 'BACKUP_IN_PROGRESS' });
+    await clock.advance(2);
     await expect(runner.run()).resolves.toMatchObject({ status: 'succeeded' });
-    expect(await runs.get('dead')).toMatchObject({ status: 'failed' });
+    expect(await runs.get('dead')).toMatchObject({ status: 'failed', finishedAt: startedAt });
+  });
+
+  it('keeps a dump that runs for hours beating, so another process never takes it for a dead one', async () => {
+    const { runner, runs, clock, files } = setup({ offsite: false });
+    let finishDump = () => {};
+    const slowSource: BackupSource = {
+      extension: '.dump',
+      async dump() {
+        const gate = new Promise<void>((resolve) => {
+          finishDump = resolve;
+        });
+        return new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await gate;
+            controller.enqueue(encoder.encode('slow dump'));
+            controller.close();
+          },
+        });
+      },
+    };
+    const slow = createBackupRunner({ source: slowSource, files, runs, clock });
+    const long = slow.run();
+    await clock.advance(3 * 3_600_000);
+    const [running] = await runs.list({ status: 'running' });
+    expect(running?.heartbeatAt?.getTime()).toBeGreaterThan(clock.now() - 60_001);
+    // Another replica's schedule, three hours in: the run is alive, so it is refused.
+    await expect(runner.run()).rejects.toMatchObject({ code: 'BACKUP_IN_PROGRESS' });
+    finishDump();
+    await expect(long).resolves.toMatchObject({ status: 'succeeded' });
+    // The heartbeat stopped with the run: no timer is left behind.
+    const beatAtEnd = (await runs.get(running!.id))?.heartbeatAt;
+    await clock.advance(10 * 60_000);
+    expect((await runs.get(running!.id))?.heartbeatAt).toEqual(beatAtEnd);
   });
 
   it('keeps exactly N backups and deletes the off-site copies of the ones it prunes', async () => {

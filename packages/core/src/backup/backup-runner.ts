@@ -30,11 +30,12 @@ import {
   type BackupRunner,
   type BackupRunnerConfig,
   configSchema,
+  fiveMinutesMs,
   type RunBackupOptions,
   runOptionsSchema,
-  sixHoursMs,
 } from './backup-runner-config.js';
 import { createOffsiteCopies } from './offsite-copies.js';
+import { startHeartbeat } from './run-heartbeat.js';
 import { digestingStream } from './sha256-stream.js';
 import { verifyBackups } from './verify-backups.js';
 
@@ -95,7 +96,7 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
   const offsite = config.offsite;
   const offsitePrefix = config.offsitePrefix ?? 'backups/';
   const verifyOffsiteChecksum = config.verifyOffsiteChecksum ?? true;
-  const staleAfterMs = config.staleAfterMs ?? sixHoursMs;
+  const staleAfterMs = config.staleAfterMs ?? fiveMinutesMs;
   const clock = config.clock ?? systemClock;
   const logger = config.logger ?? noopLogger;
   const events = createBackupEventHub(config.on, logger);
@@ -162,6 +163,13 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
       offsite: offsite ? 'pending' : 'none',
     });
     logger.info({ backup: id, reason: options.reason ?? 'manual' }, 'backup: run started');
+    const stopHeartbeat = startHeartbeat({
+      runs,
+      id,
+      everyMs: Math.floor(staleAfterMs / 5),
+      clock,
+      logger,
+    });
     let bytes = 0;
     const progress = (phase: BackupProgress['phase']) => {
       try {
@@ -181,6 +189,7 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
       if (written !== digest.bytes) {
         throw new Error(`wrote ${written ?? 'no'} bytes, dumped ${digest.bytes}`);
       }
+      stopHeartbeat();
       await runs.update(id, {
         status: 'succeeded',
         finishedAt: new Date(clock.now()),
@@ -188,6 +197,7 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
         checksum: digest.hex(),
       });
     } catch (error) {
+      stopHeartbeat();
       await files.delete(path).catch((deleteError: unknown) => {
         logger.warn({ err: deleteError, backup: id }, 'backup: could not delete partial dump');
       });

@@ -44,11 +44,12 @@ export class MemoryBackupRunStore implements BackupRunStore {
     return options.limit === undefined ? runs : runs.slice(0, options.limit);
   }
 
-  async failStale(startedBefore: Date, error: string): Promise<number> {
+  async failStale(seenBefore: Date, error: string): Promise<number> {
     let marked = 0;
     for (const run of this.#runs.values()) {
-      if (run.status === 'running' && run.startedAt < startedBefore) {
-        this.#runs.set(run.id, { ...run, status: 'failed', error, finishedAt: startedBefore });
+      const lastSeen = run.heartbeatAt ?? run.startedAt;
+      if (run.status === 'running' && lastSeen < seenBefore) {
+        this.#runs.set(run.id, { ...run, status: 'failed', error, finishedAt: lastSeen });
         marked++;
       }
     }

@@ -53,6 +53,7 @@ function migrationStatements(options: BackupRunsTableOptions | undefined, where:
   reason      text        NOT NULL,
   status      text        NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
   started_at  timestamptz NOT NULL,
+  heartbeat_at timestamptz,
   finished_at timestamptz,
   path        text        NOT NULL,
   bytes       bigint,
@@ -63,6 +64,8 @@ function migrationStatements(options: BackupRunsTableOptions | undefined, where:
   pruned_at   timestamptz,
   verified_at timestamptz
 )`,
+    // Tables created before runs had a heartbeat (0.x) gain the column.
+    `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS heartbeat_at timestamptz`,
     `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdentifier(oneRunningIndexName(tableName))} ON ${table} ((true)) WHERE status = 'running'`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_started_at_idx`)} ON ${table} (started_at DESC)`,
   );

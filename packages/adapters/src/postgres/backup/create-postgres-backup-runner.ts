@@ -64,7 +64,10 @@ export interface PostgresBackupRunnerOptions {
   dumpArgs?: string[];
   /** Sanity query for restore checks (first column must be true). Default: a user table exists. */
   sanityQuery?: string;
-  /** A `running` run older than this is taken as dead. Default 6 hours. */
+  /**
+   * A `running` run not heard from for this long is taken as dead (the runner refreshes its
+   * heartbeat every fifth of this while it dumps). Default 5 minutes, at least 1 minute.
+   */
   staleAfterMs?: number;
   /** Default `systemClock`. */
   clock?: Clock;
@@ -105,7 +108,7 @@ const optionsSchema = z.strictObject({
     .int()
     .min(60_000)
     .max(2 ** 31 - 1)
-    .default(6 * 3_600_000),
+    .default(5 * 60_000),
   clock: clockSchema.optional(),
   logger: loggerSchema.optional(),
   on: z

@@ -33,6 +33,7 @@ interface Row {
   reason: string;
   status: BackupRun['status'];
   started_at: Date | string;
+  heartbeat_at: Date | string | null;
   finished_at: Date | string | null;
   path: string;
   bytes: string | number | null;
@@ -46,6 +47,7 @@ interface Row {
 
 const columns: Record<keyof BackupRunPatch, string> = {
   status: 'status',
+  heartbeatAt: 'heartbeat_at',
   finishedAt: 'finished_at',
   bytes: 'bytes',
   checksum: 'checksum',
@@ -66,6 +68,7 @@ function toRun(row: Row): BackupRun {
     startedAt: date(row.started_at),
     path: row.path,
     offsite: row.offsite,
+    ...(row.heartbeat_at !== null && { heartbeatAt: date(row.heartbeat_at) }),
     ...(row.finished_at !== null && { finishedAt: date(row.finished_at) }),
     ...(row.bytes !== null && { bytes: Number(row.bytes) }),
     ...(row.checksum !== null && { checksum: row.checksum }),
@@ -135,10 +138,11 @@ export class PostgresBackupRunStore implements BackupRunStore {
     return rows.map(toRun);
   }
 
-  async failStale(startedBefore: Date, error: string): Promise<number> {
+  async failStale(seenBefore: Date, error: string): Promise<number> {
     const { rows } = await sql<{ id: string }>`
-      UPDATE ${this.#table} SET status = 'failed', error = ${error}, finished_at = ${startedBefore}
-      WHERE status = 'running' AND started_at < ${startedBefore}
+      UPDATE ${this.#table}
+      SET status = 'failed', error = ${error}, finished_at = coalesce(heartbeat_at, started_at)
+      WHERE status = 'running' AND coalesce(heartbeat_at, started_at) < ${seenBefore}
       RETURNING id`.execute(this.#db);
     return rows.length;
   }
