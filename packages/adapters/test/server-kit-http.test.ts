@@ -254,6 +254,18 @@ describeWith('postgres', 'server kit over HTTP', () => {
       }
     });
 
+    it('localhost stays allow-listed when the budget is keyed by tenant', async () => {
+      const local = await start({ db, schema, limit: { limit: 1, keyHeader: 'x-tenant' } });
+      try {
+        for (let i = 0; i < 3; i++) {
+          const response = await fetch(`${local.url}/limited`, { headers: { 'x-tenant': 'acme' } });
+          expect(response.status).toBe(200);
+        }
+      } finally {
+        await local.close();
+      }
+    });
+
     it('health: a dead database, a hung database and a hung storage endpoint each report down within the check timeout', async () => {
       const dead = new Kysely({
         dialect: new PostgresDialect({

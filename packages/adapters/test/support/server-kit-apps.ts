@@ -38,6 +38,8 @@ export interface KitDeps {
   readonly limit?: {
     limit: number;
     allowList?: string[];
+    /** Key the budget by this request header (a tenant id) instead of the IP. */
+    keyHeader?: string;
     expressStore?: Store;
     redis?: unknown;
     prefix?: string;
@@ -125,13 +127,14 @@ export async function startExpressKit(deps: KitDeps): Promise<KitServer> {
   app.use(express.json());
   if (deps.health) app.use(expressHealth(deps.health));
   if (deps.limit) {
-    const { limit, allowList, expressStore } = deps.limit;
+    const { limit, allowList, expressStore, keyHeader } = deps.limit;
     app.get(
       '/limited',
       rateLimit(
         expressRateLimitOptions({
           limit,
           ...(allowList ? { allowList } : {}),
+          ...(keyHeader ? { key: (req) => req.get(keyHeader) } : {}),
           ...(expressStore ? { store: expressStore } : {}),
         }),
       ),
@@ -193,13 +196,16 @@ export async function startFastifyKit(deps: KitDeps): Promise<KitServer> {
   app.setNotFoundHandler(fastifyNotFoundHandler());
   if (deps.health) await app.register(fastifyHealth, deps.health);
   if (deps.limit) {
-    const { limit, allowList, redis, prefix } = deps.limit;
+    const { limit, allowList, redis, prefix, keyHeader } = deps.limit;
     await app.register(async (scope) => {
       await scope.register(
         rateLimitPlugin,
         fastifyRateLimitOptions({
           limit,
           ...(allowList ? { allowList } : {}),
+          ...(keyHeader
+            ? { key: (request) => request.headers[keyHeader] as string | undefined }
+            : {}),
           ...(redis ? { redis, nameSpace: prefix ?? 'kit:' } : {}),
         }),
       );

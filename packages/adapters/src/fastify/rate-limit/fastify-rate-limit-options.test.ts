@@ -4,17 +4,31 @@ import { fastifyRateLimitOptions } from './fastify-rate-limit-options.js';
 describe('fastifyRateLimitOptions', () => {
   it('builds @fastify/rate-limit options from a preset', () => {
     const options = fastifyRateLimitOptions({ preset: 'signUp', allowList: [] });
-    expect(options).toMatchObject({
-      max: 5,
-      timeWindow: 900_000,
-      allowList: [],
-      enableDraftSpec: true,
-    });
-    expect(options.keyGenerator).toBeUndefined();
+    expect(options).toMatchObject({ max: 5, timeWindow: 900_000, enableDraftSpec: true });
+    expect(options.allowList({ ip: '127.0.0.1' } as never, 'ip:127.0.0.1')).toBe(false);
     expect(options.errorResponseBuilder({} as never, { ttl: 1_500, max: 5 })).toMatchObject({
       code: 'RATE_LIMITED',
       details: { retryAfterSeconds: 2, limit: 5 },
     });
+  });
+
+  it('keys an anonymous IPv6 client by its /56 with the default IP key, as the Express options do', async () => {
+    const options = fastifyRateLimitOptions();
+    const fromIp = (ip: string) => ({ ip, headers: {} }) as never;
+    expect(await options.keyGenerator(fromIp('2001:db8:1:2::1'))).toBe(
+      await options.keyGenerator(fromIp('2001:db8:1:ff::9')),
+    );
+    expect(await options.keyGenerator(fromIp('2001:db8:1:2::1'))).not.toBe(
+      await options.keyGenerator(fromIp('2001:db8:1:100::1')),
+    );
+    expect(await options.keyGenerator(fromIp('10.0.0.1'))).toBe('ip:10.0.0.1');
+  });
+
+  it('allow-lists by client IP, whatever the key', () => {
+    const options = fastifyRateLimitOptions({ key: () => 'acme' });
+    expect(options.allowList({ ip: '::1' } as never, 'id:acme')).toBe(true);
+    expect(options.allowList({ ip: '::ffff:127.0.0.1' } as never, 'id:acme')).toBe(true);
+    expect(options.allowList({ ip: '10.0.0.1' } as never, 'id:acme')).toBe(false);
   });
 
   it('keys by the tenant when the key function names one, by IP otherwise', async () => {

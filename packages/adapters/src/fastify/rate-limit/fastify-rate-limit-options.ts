@@ -44,8 +44,9 @@ const optionsSchema = rateLimitOptionsSchema<FastifyRequest>().extend({
 export interface FastifyRateLimitPluginOptions {
   max: number;
   timeWindow: number;
-  allowList: string[];
-  keyGenerator?: (request: FastifyRequest) => Promise<string>;
+  /** Whether the request's client IP is on `allowList`. */
+  allowList: (request: FastifyRequest, key: string) => boolean;
+  keyGenerator: (request: FastifyRequest) => Promise<string>;
   enableDraftSpec: true;
   errorResponseBuilder: (request: FastifyRequest, context: { ttl: number; max: number }) => Error;
   redis?: unknown;
@@ -69,16 +70,18 @@ export function fastifyRateLimitOptions(
   const parsed = parseOptions(optionsSchema, options, 'fastifyRateLimitOptions()');
   const { limit: max, windowMs } = resolveRateLimit(parsed);
   const { key } = parsed;
+  const allowed = new Set(parsed.allowList);
   return {
     max,
     timeWindow: windowMs,
-    allowList: [...parsed.allowList],
-    ...(key === 'ip'
-      ? {}
-      : {
-          keyGenerator: async (request: FastifyRequest) =>
-            rateLimitKey(await key(request), request.ip),
-        }),
+    // A function, not the plugin's array: the plugin compares an array with the *key*, so a
+    // budget keyed by tenant would never find localhost in it. This compares the client IP, as
+    // the Express options do.
+    allowList: (request) => allowed.has(request.ip),
+    // Ballast's key for both kinds, so an anonymous IPv6 client counts as its /56 here as on
+    // Express (the plugin's own default is the /64).
+    keyGenerator: async (request) =>
+      rateLimitKey(key === 'ip' ? undefined : await key(request), request.ip),
     // RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset (and Retry-After on a 429).
     enableDraftSpec: true,
     // Thrown by the plugin; fastifyErrorHandler() renders it as problem+json.
