@@ -10,7 +10,7 @@
  */
 
 import { type PolicyContext, policyContext } from '../compose/policy.js';
-import { BallastError } from '../errors/ballast-error.js';
+import { coreError } from '../errors/coded-error.js';
 import { assertFunction, parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 
@@ -107,7 +107,7 @@ class QueueingBulkhead implements Bulkhead {
     }
     if (this.#queue.size >= this.#maxQueued) {
       return Promise.reject(
-        new BallastError('QUEUE_FULL', {
+        coreError('QUEUE_FULL', {
           message: `Bulkhead full: ${this.#active} running, ${this.#queue.size} waiting`,
           details: { maxConcurrent: this.#maxConcurrent, maxQueued: this.#maxQueued },
         }),

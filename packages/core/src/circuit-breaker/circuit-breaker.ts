@@ -16,7 +16,8 @@
 
 import type { Clock } from '../clock/clock.js';
 import { type PolicyContext, policyContext } from '../compose/policy.js';
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { coreError } from '../errors/coded-error.js';
 import type { Logger } from '../logging/logger.js';
 import { assertFunction, parseOptions } from '../options/parse-options.js';
 import { classifyError } from '../retry/classify-error.js';
@@ -186,7 +187,7 @@ class ClockedCircuitBreaker implements CircuitBreaker {
   }
 
   #rejection(details: Record<string, unknown>): BallastError {
-    return new BallastError('CIRCUIT_OPEN', {
+    return coreError('CIRCUIT_OPEN', {
       message: `Circuit ${details.state}: the call was rejected without reaching the dependency`,
       details,
     });

@@ -3,11 +3,12 @@
  * options bag that is not an object), worded like {@link parseOptions}'s so every refusal reads
  * the same: `Invalid options for digestStream(): "body": expected a ReadableStream`.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { coreError } from '../errors/coded-error.js';
 
 /** Builds the error; the caller throws it (or rejects with it, in an async function). */
 export function invalidArgument(where: string, field: string, expected: string): BallastError {
-  return new BallastError('INVALID_OPTIONS', {
+  return coreError('INVALID_OPTIONS', {
     message: `Invalid options for ${where}: "${field}": expected ${expected}`,
     details: { field, issues: [{ field, problem: `expected ${expected}` }] },
   });

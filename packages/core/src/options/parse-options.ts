@@ -7,7 +7,8 @@
  * validator on the browser path, so this one helper serves every package without tying core to
  * a validation library.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { coreError } from '../errors/coded-error.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /**
@@ -24,7 +25,7 @@ export function parseOptions<Schema extends StandardSchemaV1>(
 ): StandardSchemaV1.InferOutput<Schema> {
   const result = schema['~standard'].validate(input);
   if (result instanceof Promise) {
-    throw new BallastError('INVALID_OPTIONS', {
+    throw coreError('INVALID_OPTIONS', {
       message: `Invalid options for ${where}: option schemas must validate synchronously`,
       details: { field: '(options)' },
     });
@@ -51,7 +52,7 @@ function invalidOptions(
 ): BallastError {
   const fields = issues.map((issue) => ({ field: fieldOf(issue.path), problem: issue.message }));
   const first = fields[0] ?? { field: '(options)', problem: 'invalid' };
-  return new BallastError('INVALID_OPTIONS', {
+  return coreError('INVALID_OPTIONS', {
     message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
     details: { field: first.field, issues: fields },
   });

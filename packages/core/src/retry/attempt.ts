@@ -3,7 +3,8 @@
  * bounds it by the attempt's timeout, what is left of the deadline and the caller's signal. One
  * object per attempt, since a guarded attempt is on the hot path of every call with a signal.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { coreError } from '../errors/coded-error.js';
 import { AbortableRun } from '../timeout/abortable-run.js';
 import type { RetryPlan } from './retry-plan.js';
 
@@ -53,7 +54,7 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
     const { attempt } = this;
     const timeoutMs = this.#timeoutMs;
     const deadline = this.#deadlineFirst;
-    return new BallastError('TIMEOUT', {
+    return coreError('TIMEOUT', {
       message: deadline
         ? `The retry deadline passed during attempt ${attempt}`
         : `Attempt ${attempt} timed out after ${timeoutMs} ms`,

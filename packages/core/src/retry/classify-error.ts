@@ -5,7 +5,7 @@
  * plain function, so adapters add their own rules (Postgres serialization failures, S3
  * `SlowDown`) in front of the default one with `composeClassifiers()`.
  */
-import { isBallastError } from '../errors/ballast-error.js';
+import { isBallastError } from '../errors/coded-error.js';
 import { isFetchNetworkError } from './fetch-network-error.js';
 import { parseRetryAfter } from './retry-after.js';
 

@@ -7,7 +7,8 @@
 
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { coreError } from '../errors/coded-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import { isAbortSignalLike, isClockLike } from '../options/shape-checks.js';
 import * as v from '../options/small-validator.js';
@@ -53,7 +54,7 @@ class TimeoutRun<T> extends AbortableRun<T> {
   }
 
   protected timeoutError(): BallastError {
-    return new BallastError('TIMEOUT', {
+    return coreError('TIMEOUT', {
       message: `Timed out after ${this.#ms} ms`,
       details: { timeoutMs: this.#ms },
     });
