@@ -2,8 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { VersionConflictError } from '../locking/version-conflict-error.js';
 import { retry } from '../retry/retry.js';
 import { BallastError, isBallastError, toBallastError } from './ballast-error.js';
-import { coreError } from './coded-error.js';
-import { type CoreErrorCode, coreErrorCodes } from './core-error-codes.js';
+import { CodedError } from './coded-error.js';
+import {
+  circuitOpenEntry,
+  invalidOptionsEntry,
+  queueFullEntry,
+  timeoutEntry,
+} from './core-error-codes.js';
 import { errorCatalogue } from './error-codes.js';
 import { registerMessages, userMessageFor } from './messages.js';
 import { toProblem, userMessage } from './problem.js';
@@ -79,16 +84,21 @@ describe('BallastError', () => {
 });
 
 describe("core's own errors, built without the catalogue", () => {
-  const codes = Object.keys(coreErrorCodes) as CoreErrorCode[];
+  const entries = [
+    ['INVALID_OPTIONS', invalidOptionsEntry],
+    ['TIMEOUT', timeoutEntry],
+    ['CIRCUIT_OPEN', circuitOpenEntry],
+    ['QUEUE_FULL', queueFullEntry],
+  ] as const;
 
   it('are the catalogue entries of their codes', () => {
-    for (const code of codes) expect(coreErrorCodes[code]).toBe(errorCatalogue[code]);
+    for (const [code, entry] of entries) expect(entry).toBe(errorCatalogue[code]);
   });
 
-  it.each(codes)('%s is the BallastError the class would build', (code) => {
+  it.each(entries)('%s is the BallastError the class would build', (code, entry) => {
     const cause = new Error('underneath');
     const options = { message: 'what happened', cause, details: { attempt: 2 } };
-    const built = coreError(code, options);
+    const built = new CodedError(code, options, entry);
     const constructed = new BallastError(code, options);
     expect(built).toBeInstanceOf(BallastError);
     expect(built).toBeInstanceOf(Error);
@@ -117,7 +127,7 @@ describe("core's own errors, built without the catalogue", () => {
     expect(conflict).toBeInstanceOf(VersionConflictError);
     expect(conflict).toBeInstanceOf(BallastError);
     expect(new BallastError('VERSION_CONFLICT')).not.toBeInstanceOf(VersionConflictError);
-    expect(coreError('TIMEOUT')).not.toBeInstanceOf(VersionConflictError);
+    expect(new CodedError('TIMEOUT', {}, timeoutEntry)).not.toBeInstanceOf(VersionConflictError);
     expect(new Error('x')).not.toBeInstanceOf(BallastError);
     expect({ name: 'BallastError', code: 'TIMEOUT' }).not.toBeInstanceOf(BallastError);
   });

@@ -6,18 +6,17 @@
  * throw a `BallastError`, and the class's constructor needs the whole catalogue, because any
  * code may be given to it. A page that imports only `retry` would carry all 46 codes (about
  * 0.7 kB min+gzip of its 5 kB budget, issue 13) to throw two of them. Those primitives build
- * their errors with {@link coreError} instead, from the four entries of core-error-codes.ts.
+ * their errors with this class instead, from the four entries of core-error-codes.ts.
  * What they throw is a `BallastError` all the same: `instanceof BallastError` and
  * {@link isBallastError} are true for it, it has the same fields, the same defaults and the same
  * `toJSON()`; only its constructor is this class rather than `BallastError` itself.
  */
 import type { BallastError, BallastErrorOptions } from './ballast-error.js';
-import { type CoreErrorCode, coreErrorCodes } from './core-error-codes.js';
 import type { ErrorAction, ErrorCodeInfo } from './error-codes.js';
 
 /**
- * The class under `BallastError`. Construct a `BallastError`, or core's own errors with
- * {@link coreError}; never this class directly.
+ * The class under `BallastError`. Core's own primitives construct it for their codes, with the
+ * code's entry from core-error-codes.ts; everything else constructs a `BallastError`.
  *
  * @internal
  */
@@ -58,16 +57,6 @@ export class CodedError extends Error {
       details: this.details,
     };
   }
-}
-
-/**
- * The `BallastError` a core primitive throws for one of its own codes: what
- * `new BallastError(code, options)` makes, without the catalogue in the bundle.
- *
- * @internal
- */
-export function coreError(code: CoreErrorCode, options?: BallastErrorOptions): BallastError {
-  return new CodedError(code, options, coreErrorCodes[code]);
 }
 
 /**

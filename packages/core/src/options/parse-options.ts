@@ -8,7 +8,8 @@
  * a validation library.
  */
 import type { BallastError } from '../errors/ballast-error.js';
-import { coreError } from '../errors/coded-error.js';
+import { CodedError } from '../errors/coded-error.js';
+import { invalidOptionsEntry } from '../errors/core-error-codes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /**
@@ -25,10 +26,14 @@ export function parseOptions<Schema extends StandardSchemaV1>(
 ): StandardSchemaV1.InferOutput<Schema> {
   const result = schema['~standard'].validate(input);
   if (result instanceof Promise) {
-    throw coreError('INVALID_OPTIONS', {
-      message: `Invalid options for ${where}: option schemas must validate synchronously`,
-      details: { field: '(options)' },
-    });
+    throw new CodedError(
+      'INVALID_OPTIONS',
+      {
+        message: `Invalid options for ${where}: option schemas must validate synchronously`,
+        details: { field: '(options)' },
+      },
+      invalidOptionsEntry,
+    );
   }
   if (result.issues === undefined) return result.value as StandardSchemaV1.InferOutput<Schema>;
   throw invalidOptions(where, result.issues);
@@ -52,10 +57,14 @@ function invalidOptions(
 ): BallastError {
   const fields = issues.map((issue) => ({ field: fieldOf(issue.path), problem: issue.message }));
   const first = fields[0] ?? { field: '(options)', problem: 'invalid' };
-  return coreError('INVALID_OPTIONS', {
-    message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
-    details: { field: first.field, issues: fields },
-  });
+  return new CodedError(
+    'INVALID_OPTIONS',
+    {
+      message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
+      details: { field: first.field, issues: fields },
+    },
+    invalidOptionsEntry,
+  );
 }
 
 function fieldOf(path: StandardSchemaV1.Issue['path']): string {

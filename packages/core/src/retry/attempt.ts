@@ -4,7 +4,8 @@
  * object per attempt, since a guarded attempt is on the hot path of every call with a signal.
  */
 import type { BallastError } from '../errors/ballast-error.js';
-import { coreError } from '../errors/coded-error.js';
+import { CodedError } from '../errors/coded-error.js';
+import { timeoutEntry } from '../errors/core-error-codes.js';
 import { AbortableRun } from '../timeout/abortable-run.js';
 import type { RetryPlan } from './retry-plan.js';
 
@@ -54,11 +55,15 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
     const { attempt } = this;
     const timeoutMs = this.#timeoutMs;
     const deadline = this.#deadlineFirst;
-    return coreError('TIMEOUT', {
-      message: deadline
-        ? `The retry deadline passed during attempt ${attempt}`
-        : `Attempt ${attempt} timed out after ${timeoutMs} ms`,
-      details: deadline ? { attempt, deadline } : { attempt, timeoutMs },
-    });
+    return new CodedError(
+      'TIMEOUT',
+      {
+        message: deadline
+          ? `The retry deadline passed during attempt ${attempt}`
+          : `Attempt ${attempt} timed out after ${timeoutMs} ms`,
+        details: deadline ? { attempt, deadline } : { attempt, timeoutMs },
+      },
+      timeoutEntry,
+    );
   }
 }
