@@ -51,7 +51,13 @@ export function assertFunction(fn: unknown, where: string, name = 'fn'): void {
   }
 }
 
-function invalidOptions(
+/**
+ * The `INVALID_OPTIONS` error for `issues`, naming the first: what {@link parseOptions} throws,
+ * for `retry()`, whose hand-written schema returns its issues directly.
+ *
+ * @internal
+ */
+export function invalidOptions(
   where: string,
   issues: ReadonlyArray<StandardSchemaV1.Issue>,
 ): BallastError {
