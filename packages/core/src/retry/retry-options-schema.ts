@@ -19,7 +19,6 @@ import { retryPresets } from './backoff-schedule.js';
 import {
   isBudget,
   isDeadlineMs,
-  type RetryCallOptions,
   type RetryOptions,
 } from './retry-options.js';
 
