@@ -132,17 +132,8 @@ async function retryAfterFailure<T>(
   }
 }
 
-function execute<T>(
-  plan: RetryPlan,
-  fn: RetryableFunction<T>,
-  scope: CallScope,
-  where: string,
-): Promise<T> {
-  try {
-    assertFunction(fn, where);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+/** Starts a call whose options and function were checked. */
+function execute<T>(plan: RetryPlan, fn: RetryableFunction<T>, scope: CallScope): Promise<T> {
   plan.budget?.recordCall();
   const guarded =
     scope.signal !== undefined || scope.deadlines.length > 0 || Number.isFinite(plan.timeout);
@@ -182,10 +173,11 @@ export function retry<T>(
   let scope: CallScope;
   try {
     ({ plan, scope } = compileRetryCall(options, 'retry()'));
+    assertFunction(fn, 'retry()');
   } catch (error) {
     return Promise.reject(error);
   }
-  return execute(plan, fn, scope, 'retry()');
+  return execute(plan, fn, scope);
 }
 
 /**
@@ -201,14 +193,14 @@ export function retry<T>(
 export function retryPolicy(options?: RetryOptions | RetryPresetName): RetryPolicy {
   const { plan, scope } = compileRetryCall(options, 'retryPolicy()');
   const policy = <T>(fn: RetryableFunction<T>, call?: RetryCallOptions): Promise<T> => {
-    if (call === undefined) return execute(plan, fn, scope, 'retryPolicy()');
-    let effective: CallScope;
+    let effective = scope;
     try {
-      effective = withCallOptions(scope, call, 'retryPolicy()');
+      if (call !== undefined) effective = withCallOptions(scope, call, 'retryPolicy()');
+      assertFunction(fn, 'retryPolicy()');
     } catch (error) {
       return Promise.reject(error);
     }
-    return execute(plan, fn, effective, 'retryPolicy()');
+    return execute(plan, fn, effective);
   };
   policy.execute = policy;
   return policy;
