@@ -133,7 +133,7 @@ function isNetworkFailure(error: Bag): boolean {
   if (isFetchNetworkError(error)) return true;
   let current: Bag | undefined = error;
   for (let depth = 0; current && depth < 4; depth++) {
-    if (typeof current.code === 'string' && transientNetworkCodes.has(current.code)) return true;
+    if (transientNetworkCodes.has(current.code as string)) return true;
     current = asBag(current.cause);
   }
   return false;

@@ -105,10 +105,11 @@ async function retryAfterFailure<T>(
     plan.onGiveUp?.({ attempts, error: failure, reason });
     return failure;
   };
-  // An abort wins over whatever the interrupted attempt or sleep reported.
-  if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
-  if (!scope.retrySafe) throw giveUp(error, 'not-idempotent');
   for (;;) {
+    // An abort wins over whatever the interrupted attempt or sleep reported.
+    if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
+    // Checked on every turn, but only the first can find it: it ends the call.
+    if (!scope.retrySafe) throw giveUp(error, 'not-idempotent');
     const delay = nextDelay(plan, error, attempts, deadlineAt);
     if (typeof delay === 'string') throw giveUp(error, delay);
     // A listener that throws rejects the call with its error, as the docs promise.
@@ -117,8 +118,7 @@ async function retryAfterFailure<T>(
       try {
         await plan.clock.sleep(delay, signal);
       } catch (sleepError) {
-        if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
-        throw sleepError;
+        if (!signal?.aborted) throw sleepError;
       }
       if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
     }
@@ -126,7 +126,6 @@ async function retryAfterFailure<T>(
     try {
       return await new Attempt(attempts, fn).guarded(plan, signal, deadlineAt);
     } catch (attemptError) {
-      if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
       error = attemptError;
     }
   }
