@@ -35,12 +35,9 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
     this.#fn = fn;
   }
 
-  /**
-   * Runs the operation under the plan's timeout, `deadlineAt` (epoch ms; `Infinity` for none)
-   * and `signal`.
-   */
-  guarded(plan: RetryPlan, signal: AbortSignal | undefined, deadlineAt: number): Promise<T> {
-    const remaining = deadlineAt - plan.clock.now();
+  /** Runs the operation under the plan's timeout, `deadlineAt` (epoch ms) and `signal`. */
+  guarded(plan: RetryPlan, signal: AbortSignal | undefined, deadlineAt?: number): Promise<T> {
+    const remaining = deadlineAt === undefined ? Infinity : deadlineAt - plan.clock.now();
     this.#deadlineFirst = remaining <= plan.timeout;
     this.#timeoutMs = plan.timeout;
     return this.run(plan.clock, Math.min(plan.timeout, remaining), signal);

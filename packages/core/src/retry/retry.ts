@@ -29,12 +29,12 @@ export interface RetryPolicy {
   execute<T>(fn: RetryableFunction<T>, call?: RetryCallOptions): Promise<T>;
 }
 
-/** The absolute deadline (epoch ms) of a call starting now: `Infinity` when there is none. */
-function deadlineOf(plan: RetryPlan, scope: CallScope): number {
-  let earliest = Infinity;
+/** The absolute deadline of a call starting now, or undefined when there is none. */
+function deadlineOf(plan: RetryPlan, scope: CallScope): number | undefined {
+  let earliest: number | undefined;
   for (const deadline of scope.deadlines) {
     const at = deadline instanceof Date ? deadline.getTime() : plan.clock.now() + deadline;
-    if (at < earliest) earliest = at;
+    if (earliest === undefined || at < earliest) earliest = at;
   }
   return earliest;
 }
@@ -48,7 +48,7 @@ async function runPlain<T>(
   try {
     return await new Attempt(1, fn).work();
   } catch (error) {
-    return retryAfterFailure(plan, fn, scope, error, Infinity);
+    return retryAfterFailure(plan, fn, scope, error, undefined);
   }
 }
 
@@ -74,7 +74,7 @@ function nextDelay(
   plan: RetryPlan,
   error: unknown,
   attempts: number,
-  deadlineAt: number,
+  deadlineAt: number | undefined,
 ): number | GiveUpReason {
   if (attempts > plan.retries) return 'retries-exhausted';
   const now = plan.clock.now();
@@ -85,7 +85,7 @@ function nextDelay(
     if (verdict.retryAfterMs > plan.maxDelay) return 'retry-after-too-long';
     delay = Math.max(delay, Math.ceil(verdict.retryAfterMs));
   }
-  if (now + delay >= deadlineAt) return 'deadline';
+  if (deadlineAt !== undefined && now + delay >= deadlineAt) return 'deadline';
   if (plan.budget && !plan.budget.tryRetry()) return 'budget-exhausted';
   return delay;
 }
@@ -96,7 +96,7 @@ async function retryAfterFailure<T>(
   fn: RetryableFunction<T>,
   scope: CallScope,
   firstError: unknown,
-  deadlineAt: number,
+  deadlineAt: number | undefined,
 ): Promise<T> {
   const { signal } = scope;
   let attempts = 1;
