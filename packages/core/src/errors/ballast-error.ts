@@ -42,7 +42,7 @@ export interface BallastErrorOptions {
  * ```
  */
 export class BallastError extends CodedError {
-  constructor(code: string, options: BallastErrorOptions = {}) {
+  constructor(code: string, options?: BallastErrorOptions) {
     super(code, options, isKnownErrorCode(code) ? errorCatalogue[code] : undefined);
   }
 

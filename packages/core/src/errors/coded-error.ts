@@ -64,13 +64,14 @@ export class CodedError extends Error {
  * installed versions of `@ballast/core`) because it checks the shape, not the prototype.
  */
 export function isBallastError(error: unknown, code?: string): error is BallastError {
-  if (error instanceof CodedError) return code === undefined || error.code === code;
-  if (typeof error !== 'object' || error === null) return false;
-  const candidate = error as Partial<BallastError>;
-  const looksLike =
-    candidate.name === 'BallastError' &&
-    typeof candidate.code === 'string' &&
-    typeof candidate.status === 'number' &&
-    typeof candidate.retryable === 'boolean';
-  return looksLike && (code === undefined || candidate.code === code);
+  const candidate = error as Partial<BallastError> | null;
+  const isOne =
+    error instanceof CodedError ||
+    (typeof candidate === 'object' &&
+      candidate !== null &&
+      candidate.name === 'BallastError' &&
+      typeof candidate.code === 'string' &&
+      typeof candidate.status === 'number' &&
+      typeof candidate.retryable === 'boolean');
+  return isOne && (code === undefined || candidate?.code === code);
 }
