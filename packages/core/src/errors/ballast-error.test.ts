@@ -105,6 +105,8 @@ describe("core's own errors, built without the catalogue", () => {
     expect(isBallastError(built, code)).toBe(true);
     expect(toBallastError(built)).toBe(built);
     expect(built.toJSON()).toEqual(constructed.toJSON());
+    // What pino logs as the error's type.
+    expect(built.constructor.name).toBe('BallastError');
     expect({ ...built, cause: built.cause, stack: undefined }).toEqual({
       ...constructed,
       cause,

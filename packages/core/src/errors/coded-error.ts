@@ -11,16 +11,18 @@
  * {@link isBallastError} are true for it, it has the same fields, the same defaults and the same
  * `toJSON()`; only its constructor is this class rather than `BallastError` itself.
  */
-import type { BallastError, BallastErrorOptions } from './ballast-error.js';
+import type { BallastErrorOptions, BallastError as PublicBallastError } from './ballast-error.js';
 import type { ErrorAction, ErrorCodeInfo } from './error-codes.js';
 
 /**
  * The class under `BallastError`. Core's own primitives construct it for their codes, with the
- * code's entry from core-error-codes.ts; everything else constructs a `BallastError`.
+ * code's entry from core-error-codes.ts; everything else constructs a `BallastError`. It is
+ * declared under that name too, so that `error.constructor.name` (what pino's serializer logs
+ * as an error's `type`) reads `BallastError` for every one; it is exported as `CodedError`.
  *
  * @internal
  */
-export class CodedError extends Error {
+class BallastError extends Error {
   override readonly name: string = 'BallastError';
   // The fields below are declared, not defined: the constructor assigns each one, and a class
   // field would only add its name to every bundle once more (issue 13).
@@ -63,10 +65,10 @@ export class CodedError extends Error {
  * Type guard for `BallastError`, optionally for one code. Works across package copies (two
  * installed versions of `@ballast/core`) because it checks the shape, not the prototype.
  */
-export function isBallastError(error: unknown, code?: string): error is BallastError {
-  const candidate = error as Partial<BallastError> | null;
+export function isBallastError(error: unknown, code?: string): error is PublicBallastError {
+  const candidate = error as Partial<PublicBallastError> | null;
   const isOne =
-    error instanceof CodedError ||
+    error instanceof BallastError ||
     (typeof candidate === 'object' &&
       candidate !== null &&
       candidate.name === 'BallastError' &&
@@ -75,3 +77,5 @@ export function isBallastError(error: unknown, code?: string): error is BallastE
       typeof candidate.retryable === 'boolean');
   return isOne && (code === undefined || candidate?.code === code);
 }
+
+export { BallastError as CodedError };
