@@ -24,7 +24,9 @@ export interface RetryAttempt {
 export type RetryableFunction<T> = (attempt: RetryAttempt) => T | PromiseLike<T>;
 
 export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
-  readonly attempt: number;
+  // Declared, not defined: the constructor assigns it, and a class field would only add its name
+  // to every bundle once more (issue 13).
+  declare readonly attempt: number;
   readonly #fn: RetryableFunction<T>;
   #timeoutMs = Infinity;
   #deadlineFirst = false;

@@ -143,11 +143,12 @@ function withRetryAfter(ms: number | undefined): RetryVerdict {
   return ms === undefined ? 'retry' : { retryAfterMs: ms };
 }
 
-function retryAfterFromDetails(details: Readonly<Record<string, unknown>>): number | undefined {
-  if (typeof details.retryAfterMs === 'number') return Math.max(0, details.retryAfterMs);
-  if (typeof details.retryAfterSeconds === 'number') {
-    return Math.max(0, details.retryAfterSeconds * 1_000);
-  }
+function retryAfterFromDetails({
+  retryAfterMs,
+  retryAfterSeconds,
+}: Readonly<Record<string, unknown>>): number | undefined {
+  if (typeof retryAfterMs === 'number') return Math.max(0, retryAfterMs);
+  if (typeof retryAfterSeconds === 'number') return Math.max(0, retryAfterSeconds * 1_000);
   return undefined;
 }
 

@@ -49,14 +49,14 @@ export interface CallScope {
   readonly retrySafe: boolean;
 }
 
-const noDeadlines: ReadonlyArray<number | Date> = /* @__PURE__ */ Object.freeze([]);
+const noDeadlines: ReadonlyArray<number | Date> = [];
 
 /** The scope of a call that gives no signal, deadline or request. */
-export const openScope: CallScope = /* @__PURE__ */ Object.freeze({
+export const openScope: CallScope = {
   signal: undefined,
   deadlines: noDeadlines,
   retrySafe: true,
-});
+};
 
 /** A plan and the scope of the call it was compiled for. */
 export interface CompiledCall {
