@@ -27,10 +27,12 @@ import {
   validCallValues,
 } from './retry-options-schema.js';
 
-/** Everything the hot path needs that does not change from call to call. */
-export interface RetryPlan {
+/**
+ * Everything the hot path needs that does not change from call to call: the backoff schedule,
+ * and the limits and hooks around it.
+ */
+export interface RetryPlan extends BackoffSchedule {
   readonly retries: number;
-  readonly schedule: BackoffSchedule;
   readonly maxDelay: number;
   readonly clock: Clock;
   /** Per-attempt limit; `Infinity` for none. */
@@ -141,11 +143,9 @@ function buildPlan(options: RetryOptions): RetryPlan {
   const { classify } = options;
   return {
     retries: options.retries ?? (backoff ? 3 : delays.length),
-    schedule: {
-      nominal,
-      jitter: options.jitter ?? 'equal',
-      random: options.random ?? Math.random,
-    },
+    nominal,
+    jitter: options.jitter ?? 'equal',
+    random: options.random ?? Math.random,
     maxDelay,
     clock: options.clock ?? systemClock,
     timeout: options.timeoutMs ?? options.timeout ?? Infinity,

@@ -80,7 +80,7 @@ function nextDelay(
   const now = plan.clock.now();
   const verdict = plan.classify(error, { attempt: attempts, now }) ?? 'fail';
   if (verdict === 'fail') return 'not-retryable';
-  let delay = backoffDelay(plan.schedule, attempts - 1);
+  let delay = backoffDelay(plan, attempts - 1);
   if (typeof verdict === 'object') {
     if (verdict.retryAfterMs > plan.maxDelay) return 'retry-after-too-long';
     delay = Math.max(delay, Math.ceil(verdict.retryAfterMs));
