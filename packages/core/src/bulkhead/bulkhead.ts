@@ -10,7 +10,8 @@
  */
 
 import { type PolicyContext, policyContext } from '../compose/policy.js';
-import { BallastError } from '../errors/ballast-error.js';
+import { CodedError } from '../errors/coded-error.js';
+import { queueFullEntry } from '../errors/core-error-codes.js';
 import { assertFunction, parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 
@@ -107,10 +108,14 @@ class QueueingBulkhead implements Bulkhead {
     }
     if (this.#queue.size >= this.#maxQueued) {
       return Promise.reject(
-        new BallastError('QUEUE_FULL', {
-          message: `Bulkhead full: ${this.#active} running, ${this.#queue.size} waiting`,
-          details: { maxConcurrent: this.#maxConcurrent, maxQueued: this.#maxQueued },
-        }),
+        new CodedError(
+          'QUEUE_FULL',
+          {
+            message: `Bulkhead full: ${this.#active} running, ${this.#queue.size} waiting`,
+            details: { maxConcurrent: this.#maxConcurrent, maxQueued: this.#maxQueued },
+          },
+          queueFullEntry,
+        ),
       );
     }
     return new Promise<T>((resolve, reject) => {

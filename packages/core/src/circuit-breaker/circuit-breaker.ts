@@ -16,7 +16,9 @@
 
 import type { Clock } from '../clock/clock.js';
 import { type PolicyContext, policyContext } from '../compose/policy.js';
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { CodedError } from '../errors/coded-error.js';
+import { circuitOpenEntry } from '../errors/core-error-codes.js';
 import type { Logger } from '../logging/logger.js';
 import { assertFunction, parseOptions } from '../options/parse-options.js';
 import { classifyError } from '../retry/classify-error.js';
@@ -186,10 +188,14 @@ class ClockedCircuitBreaker implements CircuitBreaker {
   }
 
   #rejection(details: Record<string, unknown>): BallastError {
-    return new BallastError('CIRCUIT_OPEN', {
-      message: `Circuit ${details.state}: the call was rejected without reaching the dependency`,
-      details,
-    });
+    return new CodedError(
+      'CIRCUIT_OPEN',
+      {
+        message: `Circuit ${details.state}: the call was rejected without reaching the dependency`,
+        details,
+      },
+      circuitOpenEntry,
+    );
   }
 
   #succeeded(probe: boolean): void {

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { VersionConflictError } from '../locking/version-conflict-error.js';
+import { retry } from '../retry/retry.js';
 import { BallastError, isBallastError, toBallastError } from './ballast-error.js';
+import { CodedError } from './coded-error.js';
+import {
+  circuitOpenEntry,
+  invalidOptionsEntry,
+  queueFullEntry,
+  timeoutEntry,
+} from './core-error-codes.js';
+import { errorCatalogue } from './error-codes.js';
 import { registerMessages, userMessageFor } from './messages.js';
 import { toProblem, userMessage } from './problem.js';
 
@@ -70,6 +80,58 @@ describe('BallastError', () => {
     expect(problem.detail).toBe(userMessage('INTERNAL', 'es'));
     expect(JSON.stringify(problem)).not.toContain('select');
     expect(userMessage(new Error('password=hunter2'))).toBe(userMessage('INTERNAL'));
+  });
+});
+
+describe("core's own errors, built without the catalogue", () => {
+  const entries = [
+    ['INVALID_OPTIONS', invalidOptionsEntry],
+    ['TIMEOUT', timeoutEntry],
+    ['CIRCUIT_OPEN', circuitOpenEntry],
+    ['QUEUE_FULL', queueFullEntry],
+  ] as const;
+
+  it('are the catalogue entries of their codes', () => {
+    for (const [code, entry] of entries) expect(entry).toBe(errorCatalogue[code]);
+  });
+
+  it.each(entries)('%s is the BallastError the class would build', (code, entry) => {
+    const cause = new Error('underneath');
+    const options = { message: 'what happened', cause, details: { attempt: 2 } };
+    const built = new CodedError(code, options, entry);
+    const constructed = new BallastError(code, options);
+    expect(built).toBeInstanceOf(BallastError);
+    expect(built).toBeInstanceOf(Error);
+    expect(isBallastError(built, code)).toBe(true);
+    expect(toBallastError(built)).toBe(built);
+    expect(built.toJSON()).toEqual(constructed.toJSON());
+    // What pino logs as the error's type.
+    expect(built.constructor.name).toBe('BallastError');
+    expect({ ...built, cause: built.cause, stack: undefined }).toEqual({
+      ...constructed,
+      cause,
+      stack: undefined,
+    });
+    expect(userMessage(built, 'es')).toBe(userMessage(constructed, 'es'));
+    expect(toProblem(built)).toEqual(toProblem(constructed));
+  });
+
+  it('include what retry() throws', async () => {
+    const error = await retry(() => new Promise(() => {}), { timeoutMs: 1, retries: 0 }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(BallastError);
+    expect(error).toMatchObject({ code: 'TIMEOUT', status: 504, retryable: true, action: 'retry' });
+  });
+
+  it('leave the instanceof test of a subclass as it was', () => {
+    const conflict = new VersionConflictError({ currentVersion: 2, expectedVersion: 1 });
+    expect(conflict).toBeInstanceOf(VersionConflictError);
+    expect(conflict).toBeInstanceOf(BallastError);
+    expect(new BallastError('VERSION_CONFLICT')).not.toBeInstanceOf(VersionConflictError);
+    expect(new CodedError('TIMEOUT', {}, timeoutEntry)).not.toBeInstanceOf(VersionConflictError);
+    expect(new Error('x')).not.toBeInstanceOf(BallastError);
+    expect({ name: 'BallastError', code: 'TIMEOUT' }).not.toBeInstanceOf(BallastError);
   });
 });
 

@@ -7,6 +7,7 @@
  * problem.ts: every policy throws `BallastError`, and a browser bundle that imports `retry`
  * must not carry two languages of messages it never shows.
  */
+import { CodedError, isBallastError } from './coded-error.js';
 import { type ErrorAction, errorCatalogue, isKnownErrorCode } from './error-codes.js';
 
 /** Options for {@link BallastError}. Everything but the code is optional. */
@@ -40,60 +41,23 @@ export interface BallastErrorOptions {
  * throw new BallastError('VERSION_CONFLICT', { details: { fields: ['title'] } });
  * ```
  */
-export class BallastError extends Error {
-  override readonly name: string = 'BallastError';
-  // The fields below are declared, not defined: the constructor assigns each one, and a class
-  // field would only add its name to every bundle once more (issue 13).
-  /** Stable machine-readable code, e.g. `'IDEMPOTENCY_KEY_REUSED'`. */
-  declare readonly code: string;
-  /** HTTP status a server answers with. */
-  declare readonly status: number;
-  /** Whether repeating the same request may succeed. */
-  declare readonly retryable: boolean;
-  /** What a client should offer the user next. */
-  declare readonly action: ErrorAction;
-  /** Client-safe structured details. */
-  declare readonly details: Readonly<Record<string, unknown>>;
-
-  constructor(code: string, options: BallastErrorOptions = {}) {
-    super(options.message ?? code, { cause: options.cause });
-    const known = isKnownErrorCode(code) ? errorCatalogue[code] : undefined;
-    this.code = code;
-    this.status = options.status ?? known?.status ?? 500;
-    this.retryable = options.retryable ?? known?.retryable ?? false;
-    this.action = options.action ?? known?.action ?? 'none';
-    this.details = options.details ?? {};
+export class BallastError extends CodedError {
+  constructor(code: string, options?: BallastErrorOptions) {
+    super(code, options, isKnownErrorCode(code) ? errorCatalogue[code] : undefined);
   }
 
-  /** JSON form for logs: developer message and details, without the cause chain. */
-  toJSON(): Record<string, unknown> {
-    return {
-      name: this.name,
-      code: this.code,
-      status: this.status,
-      message: this.message,
-      retryable: this.retryable,
-      action: this.action,
-      details: this.details,
-    };
+  /**
+   * True for every `BallastError`: those this class constructs and those core's own primitives
+   * build without the catalogue (coded-error.ts). A subclass (`VersionConflictError`) keeps the
+   * ordinary test of its prototype.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof, BallastError or a subclass
+    return this === BallastError ? value instanceof CodedError : super[Symbol.hasInstance](value);
   }
 }
 
-/**
- * Type guard for {@link BallastError}, optionally for one code. Works across package copies
- * (two installed versions of `@ballast/core`) because it checks the shape, not the prototype.
- */
-export function isBallastError(error: unknown, code?: string): error is BallastError {
-  if (error instanceof BallastError) return code === undefined || error.code === code;
-  if (typeof error !== 'object' || error === null) return false;
-  const candidate = error as Partial<BallastError>;
-  const looksLike =
-    candidate.name === 'BallastError' &&
-    typeof candidate.code === 'string' &&
-    typeof candidate.status === 'number' &&
-    typeof candidate.retryable === 'boolean';
-  return looksLike && (code === undefined || candidate.code === code);
-}
+export { isBallastError };
 
 /**
  * Normalises anything thrown into a {@link BallastError}. A `BallastError` passes through;

@@ -1,3 +1,10 @@
+import {
+  circuitOpenEntry,
+  invalidOptionsEntry,
+  queueFullEntry,
+  timeoutEntry,
+} from './core-error-codes.js';
+
 /**
  * The error taxonomy. Each code is stable across releases: clients branch on it, so a code is
  * never renamed or reused for another meaning. HTTP status, retryability and the suggested
@@ -5,7 +12,7 @@
  */
 export const errorCatalogue = {
   // Bad input to Ballast itself (a programming error in the caller).
-  INVALID_OPTIONS: { status: 500, retryable: false, action: 'fix-configuration' },
+  INVALID_OPTIONS: invalidOptionsEntry,
   // Bad input from an end user or client.
   VALIDATION_FAILED: { status: 400, retryable: false, action: 'correct-input' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, action: 'correct-input' },
@@ -39,10 +46,10 @@ export const errorCatalogue = {
   IDEMPOTENCY_STORE_NOT_MIGRATED: { status: 500, retryable: false, action: 'fix-configuration' },
   // Load shedding and resilience policies.
   RATE_LIMITED: { status: 429, retryable: true, action: 'retry-later' },
-  TIMEOUT: { status: 504, retryable: true, action: 'retry' },
+  TIMEOUT: timeoutEntry,
   ABORTED: { status: 499, retryable: false, action: 'none' },
-  CIRCUIT_OPEN: { status: 503, retryable: true, action: 'retry-later' },
-  QUEUE_FULL: { status: 503, retryable: true, action: 'retry-later' },
+  CIRCUIT_OPEN: circuitOpenEntry,
+  QUEUE_FULL: queueFullEntry,
   // A database, cache or other dependency could not be reached (connection refused or lost,
   // the server shutting down or out of connections): the request may succeed shortly.
   SERVICE_UNAVAILABLE: { status: 503, retryable: true, action: 'retry-later' },

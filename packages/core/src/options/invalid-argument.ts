@@ -3,14 +3,20 @@
  * options bag that is not an object), worded like {@link parseOptions}'s so every refusal reads
  * the same: `Invalid options for digestStream(): "body": expected a ReadableStream`.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { CodedError } from '../errors/coded-error.js';
+import { invalidOptionsEntry } from '../errors/core-error-codes.js';
 
 /** Builds the error; the caller throws it (or rejects with it, in an async function). */
 export function invalidArgument(where: string, field: string, expected: string): BallastError {
-  return new BallastError('INVALID_OPTIONS', {
-    message: `Invalid options for ${where}: "${field}": expected ${expected}`,
-    details: { field, issues: [{ field, problem: `expected ${expected}` }] },
-  });
+  return new CodedError(
+    'INVALID_OPTIONS',
+    {
+      message: `Invalid options for ${where}: "${field}": expected ${expected}`,
+      details: { field, issues: [{ field, problem: `expected ${expected}` }] },
+    },
+    invalidOptionsEntry,
+  );
 }
 
 /** Throws unless `options` is an object or `undefined` (an optional options bag). */

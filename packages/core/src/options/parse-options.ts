@@ -7,7 +7,9 @@
  * validator on the browser path, so this one helper serves every package without tying core to
  * a validation library.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { CodedError } from '../errors/coded-error.js';
+import { invalidOptionsEntry } from '../errors/core-error-codes.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 
 /**
@@ -24,10 +26,14 @@ export function parseOptions<Schema extends StandardSchemaV1>(
 ): StandardSchemaV1.InferOutput<Schema> {
   const result = schema['~standard'].validate(input);
   if (result instanceof Promise) {
-    throw new BallastError('INVALID_OPTIONS', {
-      message: `Invalid options for ${where}: option schemas must validate synchronously`,
-      details: { field: '(options)' },
-    });
+    throw new CodedError(
+      'INVALID_OPTIONS',
+      {
+        message: `Invalid options for ${where}: option schemas must validate synchronously`,
+        details: { field: '(options)' },
+      },
+      invalidOptionsEntry,
+    );
   }
   if (result.issues === undefined) return result.value as StandardSchemaV1.InferOutput<Schema>;
   throw invalidOptions(where, result.issues);
@@ -45,16 +51,26 @@ export function assertFunction(fn: unknown, where: string, name = 'fn'): void {
   }
 }
 
-function invalidOptions(
+/**
+ * The `INVALID_OPTIONS` error for `issues`, naming the first: what {@link parseOptions} throws,
+ * for `retry()`, whose hand-written schema returns its issues directly.
+ *
+ * @internal
+ */
+export function invalidOptions(
   where: string,
   issues: ReadonlyArray<StandardSchemaV1.Issue>,
 ): BallastError {
   const fields = issues.map((issue) => ({ field: fieldOf(issue.path), problem: issue.message }));
   const first = fields[0] ?? { field: '(options)', problem: 'invalid' };
-  return new BallastError('INVALID_OPTIONS', {
-    message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
-    details: { field: first.field, issues: fields },
-  });
+  return new CodedError(
+    'INVALID_OPTIONS',
+    {
+      message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
+      details: { field: first.field, issues: fields },
+    },
+    invalidOptionsEntry,
+  );
 }
 
 function fieldOf(path: StandardSchemaV1.Issue['path']): string {

@@ -3,7 +3,9 @@
  * bounds it by the attempt's timeout, what is left of the deadline and the caller's signal. One
  * object per attempt, since a guarded attempt is on the hot path of every call with a signal.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { CodedError } from '../errors/coded-error.js';
+import { timeoutEntry } from '../errors/core-error-codes.js';
 import { AbortableRun } from '../timeout/abortable-run.js';
 import type { RetryPlan } from './retry-plan.js';
 
@@ -22,7 +24,9 @@ export interface RetryAttempt {
 export type RetryableFunction<T> = (attempt: RetryAttempt) => T | PromiseLike<T>;
 
 export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
-  readonly attempt: number;
+  // Declared, not defined: the constructor assigns it, and a class field would only add its name
+  // to every bundle once more (issue 13).
+  declare readonly attempt: number;
   readonly #fn: RetryableFunction<T>;
   #timeoutMs = Infinity;
   #deadlineFirst = false;
@@ -53,11 +57,15 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
     const { attempt } = this;
     const timeoutMs = this.#timeoutMs;
     const deadline = this.#deadlineFirst;
-    return new BallastError('TIMEOUT', {
-      message: deadline
-        ? `The retry deadline passed during attempt ${attempt}`
-        : `Attempt ${attempt} timed out after ${timeoutMs} ms`,
-      details: deadline ? { attempt, deadline } : { attempt, timeoutMs },
-    });
+    return new CodedError(
+      'TIMEOUT',
+      {
+        message: deadline
+          ? `The retry deadline passed during attempt ${attempt}`
+          : `Attempt ${attempt} timed out after ${timeoutMs} ms`,
+        details: deadline ? { attempt, deadline } : { attempt, timeoutMs },
+      },
+      timeoutEntry,
+    );
   }
 }

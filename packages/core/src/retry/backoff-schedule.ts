@@ -63,12 +63,12 @@ export function exponentialSchedule(
 /** The delay before retry number `index + 1`, in whole milliseconds. */
 export function backoffDelay(schedule: BackoffSchedule, index: number): number {
   const nominal = schedule.nominal(index);
-  switch (schedule.jitter) {
-    case 'none':
-      return Math.round(nominal);
-    case 'full':
-      return Math.round(schedule.random() * nominal);
-    case 'equal':
-      return Math.round(nominal / 2 + (schedule.random() * nominal) / 2);
-  }
+  const { jitter } = schedule;
+  return Math.round(
+    jitter === 'none'
+      ? nominal
+      : jitter === 'full'
+        ? schedule.random() * nominal
+        : nominal / 2 + (schedule.random() * nominal) / 2,
+  );
 }

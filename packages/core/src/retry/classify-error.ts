@@ -5,7 +5,7 @@
  * plain function, so adapters add their own rules (Postgres serialization failures, S3
  * `SlowDown`) in front of the default one with `composeClassifiers()`.
  */
-import { isBallastError } from '../errors/ballast-error.js';
+import { isBallastError } from '../errors/coded-error.js';
 import { isFetchNetworkError } from './fetch-network-error.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -133,7 +133,7 @@ function isNetworkFailure(error: Bag): boolean {
   if (isFetchNetworkError(error)) return true;
   let current: Bag | undefined = error;
   for (let depth = 0; current && depth < 4; depth++) {
-    if (typeof current.code === 'string' && transientNetworkCodes.has(current.code)) return true;
+    if (transientNetworkCodes.has(current.code as string)) return true;
     current = asBag(current.cause);
   }
   return false;
@@ -143,11 +143,12 @@ function withRetryAfter(ms: number | undefined): RetryVerdict {
   return ms === undefined ? 'retry' : { retryAfterMs: ms };
 }
 
-function retryAfterFromDetails(details: Readonly<Record<string, unknown>>): number | undefined {
-  if (typeof details.retryAfterMs === 'number') return Math.max(0, details.retryAfterMs);
-  if (typeof details.retryAfterSeconds === 'number') {
-    return Math.max(0, details.retryAfterSeconds * 1_000);
-  }
+function retryAfterFromDetails({
+  retryAfterMs,
+  retryAfterSeconds,
+}: Readonly<Record<string, unknown>>): number | undefined {
+  if (typeof retryAfterMs === 'number') return Math.max(0, retryAfterMs);
+  if (typeof retryAfterSeconds === 'number') return Math.max(0, retryAfterSeconds * 1_000);
   return undefined;
 }
 

@@ -15,9 +15,9 @@ afterEach(clearPlanCache);
 function describeCall({ plan, scope }: CompiledCall) {
   return {
     retries: plan.retries,
-    delays: [0, 1, 2, 3, 4].map((index) => plan.schedule.nominal(index)),
-    jitter: plan.schedule.jitter,
-    random: plan.schedule.random,
+    delays: [0, 1, 2, 3, 4].map((index) => plan.nominal(index)),
+    jitter: plan.jitter,
+    random: plan.random,
     maxDelay: plan.maxDelay,
     clock: plan.clock,
     timeout: plan.timeout,

@@ -38,43 +38,46 @@ function copyOf(key: string, value: unknown): unknown {
 }
 
 /**
- * Whether `value` holds the same items as the copy `cached`: the same enumerable keys (a hole in
- * an array is a missing key) with identical values.
+ * Whether `value` holds what `cached` held: `count` enumerable keys (the call-scoped ones aside,
+ * at the top) with identical values. At the top, a literal key's value may instead hold the same
+ * items as its copy (an array and an object never match each other, a hole in an array is a
+ * missing key).
  */
-function sameItems(cached: unknown, value: unknown): boolean {
-  if (typeof cached !== 'object' || cached === null) return false;
-  if (typeof value !== 'object' || value === null) return false;
-  if (Array.isArray(value) !== Array.isArray(cached)) return false;
-  let count = 0;
-  for (const inner in value) {
-    if (!(inner in cached)) return false;
-    if ((value as Record<string, unknown>)[inner] !== (cached as Record<string, unknown>)[inner]) {
+function sameValues(
+  cached: Record<string, unknown>,
+  value: Record<string, unknown>,
+  count: number,
+  top?: boolean,
+): boolean {
+  for (const key in value) {
+    if (top && isCallScoped(key)) continue;
+    if (!(key in cached)) return false;
+    const item = value[key];
+    const before = cached[key] as Record<string, unknown>;
+    if (
+      item !== before &&
+      // Not the same value: a literal's array or object may still hold the same items.
+      !(
+        top &&
+        isLiteralKey(key) &&
+        typeof item === 'object' &&
+        item !== null &&
+        Array.isArray(item) === Array.isArray(before) &&
+        sameValues(before, item as Record<string, unknown>, Object.keys(before).length)
+      )
+    ) {
       return false;
     }
-    count++;
+    count--;
   }
-  return count === Object.keys(cached).length;
-}
-
-function matches(shape: Shape, input: Record<string, unknown>): boolean {
-  const { values } = shape;
-  let count = 0;
-  for (const key in input) {
-    if (isCallScoped(key)) continue;
-    if (!(key in values)) return false;
-    const value = input[key];
-    const cached = values[key];
-    if (value !== cached && !(isLiteralKey(key) && sameItems(cached, value))) return false;
-    count++;
-  }
-  return count === shape.keyCount;
+  return count === 0;
 }
 
 /** The plan compiled for options with these values, if they were seen recently. */
 export function cachedPlan(input: Record<string, unknown>): RetryPlan | undefined {
   for (let i = 0; i < shapes.length; i++) {
     const shape = shapes[i] as Shape;
-    if (!matches(shape, input)) continue;
+    if (!sameValues(shape.values, input, shape.keyCount, true)) continue;
     // Move towards the front, so a hot call site stays found first among one-off ones.
     if (i > 0) {
       shapes[i] = shapes[i - 1] as Shape;

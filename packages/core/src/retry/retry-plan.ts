@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
-import { parseOptions } from '../options/parse-options.js';
+import { invalidOptions } from '../options/parse-options.js';
 import {
   type BackoffSchedule,
   exponentialSchedule,
@@ -20,12 +20,19 @@ import { isRetrySafe, type RetryRequest } from './idempotency-guard.js';
 import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { GiveUpEvent, RetryCallOptions, RetryEvent, RetryOptions } from './retry-options.js';
-import { callOptionsSchema, retryOptionsSchema, validCallValues } from './retry-options-schema.js';
+import {
+  callOptionsIssues,
+  type Issue,
+  retryOptionsIssues,
+  validCallValues,
+} from './retry-options-schema.js';
 
-/** Everything the hot path needs that does not change from call to call. */
-export interface RetryPlan {
+/**
+ * Everything the hot path needs that does not change from call to call: the backoff schedule,
+ * and the limits and hooks around it.
+ */
+export interface RetryPlan extends BackoffSchedule {
   readonly retries: number;
-  readonly schedule: BackoffSchedule;
   readonly maxDelay: number;
   readonly clock: Clock;
   /** Per-attempt limit; `Infinity` for none. */
@@ -44,14 +51,14 @@ export interface CallScope {
   readonly retrySafe: boolean;
 }
 
-const noDeadlines: ReadonlyArray<number | Date> = /* @__PURE__ */ Object.freeze([]);
+const noDeadlines: ReadonlyArray<number | Date> = [];
 
 /** The scope of a call that gives no signal, deadline or request. */
-export const openScope: CallScope = /* @__PURE__ */ Object.freeze({
+export const openScope: CallScope = {
   signal: undefined,
   deadlines: noDeadlines,
   retrySafe: true,
-});
+};
 
 /** A plan and the scope of the call it was compiled for. */
 export interface CompiledCall {
@@ -80,17 +87,28 @@ export function compileRetryCall(
   const valid =
     cached !== undefined && validCallValues(input)
       ? options
-      : parseOptions(retryOptionsSchema, options, where);
+      : checked(options, retryOptionsIssues, where);
   const plan = cached ?? buildPlan(valid);
   if (cached === undefined) rememberPlan(input, plan);
   return { plan, scope: scopeOf(valid.signal, valid.deadline, valid.request) };
+}
+
+/** `options`, once `issuesOf` finds no problem with them; else `INVALID_OPTIONS` naming `where`. */
+function checked<Options>(
+  options: Options,
+  issuesOf: (input: unknown) => Issue[] | undefined,
+  where: string,
+): Options {
+  const issues = issuesOf(options);
+  if (issues) throw invalidOptions(where, issues);
+  return options;
 }
 
 function presetPlan(name: RetryPresetName | undefined, where: string): RetryPlan {
   const key = name ?? 'mutation';
   let plan = presetPlans.get(key);
   if (plan === undefined) {
-    plan = buildPlan(parseOptions(retryOptionsSchema, { preset: key }, where));
+    plan = buildPlan(checked({ preset: key }, retryOptionsIssues, where));
     presetPlans.set(key, plan);
   }
   return plan;
@@ -125,11 +143,9 @@ function buildPlan(options: RetryOptions): RetryPlan {
   const { classify } = options;
   return {
     retries: options.retries ?? (backoff ? 3 : delays.length),
-    schedule: {
-      nominal,
-      jitter: options.jitter ?? 'equal',
-      random: options.random ?? Math.random,
-    },
+    nominal,
+    jitter: options.jitter ?? 'equal',
+    random: options.random ?? Math.random,
     maxDelay,
     clock: options.clock ?? systemClock,
     timeout: options.timeoutMs ?? options.timeout ?? Infinity,
@@ -148,7 +164,7 @@ export function withCallOptions(
   call: RetryCallOptions,
   where: string,
 ): CallScope {
-  const parsed = parseOptions(callOptionsSchema, call, where);
+  const parsed = checked(call, callOptionsIssues, where);
   const signal =
     parsed.signal && scope.signal
       ? AbortSignal.any([scope.signal, parsed.signal])

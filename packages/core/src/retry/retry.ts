@@ -80,7 +80,7 @@ function nextDelay(
   const now = plan.clock.now();
   const verdict = plan.classify(error, { attempt: attempts, now }) ?? 'fail';
   if (verdict === 'fail') return 'not-retryable';
-  let delay = backoffDelay(plan.schedule, attempts - 1);
+  let delay = backoffDelay(plan, attempts - 1);
   if (typeof verdict === 'object') {
     if (verdict.retryAfterMs > plan.maxDelay) return 'retry-after-too-long';
     delay = Math.max(delay, Math.ceil(verdict.retryAfterMs));
@@ -105,10 +105,11 @@ async function retryAfterFailure<T>(
     plan.onGiveUp?.({ attempts, error: failure, reason });
     return failure;
   };
-  // An abort wins over whatever the interrupted attempt or sleep reported.
-  if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
-  if (!scope.retrySafe) throw giveUp(error, 'not-idempotent');
   for (;;) {
+    // An abort wins over whatever the interrupted attempt or sleep reported.
+    if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
+    // Checked on every turn, but only the first can find it: it ends the call.
+    if (!scope.retrySafe) throw giveUp(error, 'not-idempotent');
     const delay = nextDelay(plan, error, attempts, deadlineAt);
     if (typeof delay === 'string') throw giveUp(error, delay);
     // A listener that throws rejects the call with its error, as the docs promise.
@@ -117,8 +118,7 @@ async function retryAfterFailure<T>(
       try {
         await plan.clock.sleep(delay, signal);
       } catch (sleepError) {
-        if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
-        throw sleepError;
+        if (!signal?.aborted) throw sleepError;
       }
       if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
     }
@@ -126,23 +126,13 @@ async function retryAfterFailure<T>(
     try {
       return await new Attempt(attempts, fn).guarded(plan, signal, deadlineAt);
     } catch (attemptError) {
-      if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
       error = attemptError;
     }
   }
 }
 
-function execute<T>(
-  plan: RetryPlan,
-  fn: RetryableFunction<T>,
-  scope: CallScope,
-  where: string,
-): Promise<T> {
-  try {
-    assertFunction(fn, where);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+/** Starts a call whose options and function were checked. */
+function execute<T>(plan: RetryPlan, fn: RetryableFunction<T>, scope: CallScope): Promise<T> {
   plan.budget?.recordCall();
   const guarded =
     scope.signal !== undefined || scope.deadlines.length > 0 || Number.isFinite(plan.timeout);
@@ -182,10 +172,11 @@ export function retry<T>(
   let scope: CallScope;
   try {
     ({ plan, scope } = compileRetryCall(options, 'retry()'));
+    assertFunction(fn, 'retry()');
   } catch (error) {
     return Promise.reject(error);
   }
-  return execute(plan, fn, scope, 'retry()');
+  return execute(plan, fn, scope);
 }
 
 /**
@@ -201,14 +192,14 @@ export function retry<T>(
 export function retryPolicy(options?: RetryOptions | RetryPresetName): RetryPolicy {
   const { plan, scope } = compileRetryCall(options, 'retryPolicy()');
   const policy = <T>(fn: RetryableFunction<T>, call?: RetryCallOptions): Promise<T> => {
-    if (call === undefined) return execute(plan, fn, scope, 'retryPolicy()');
-    let effective: CallScope;
+    let effective = scope;
     try {
-      effective = withCallOptions(scope, call, 'retryPolicy()');
+      if (call !== undefined) effective = withCallOptions(scope, call, 'retryPolicy()');
+      assertFunction(fn, 'retryPolicy()');
     } catch (error) {
       return Promise.reject(error);
     }
-    return execute(plan, fn, effective, 'retryPolicy()');
+    return execute(plan, fn, effective);
   };
   policy.execute = policy;
   return policy;

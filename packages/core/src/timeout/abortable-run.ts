@@ -39,8 +39,6 @@ export function runsWaitingOn(signal: AbortSignal): number {
  */
 export abstract class AbortableRun<T> {
   #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown;
   #settled = false;
   #cancelTimer: CancelTimer | undefined;
   #subscribers: AbortableRun<unknown>[] | undefined;
@@ -48,12 +46,9 @@ export abstract class AbortableRun<T> {
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
 
-  /** The signal handed to the work; created (already aborted, if it was) on first read. */
+  /** The signal handed to the work; created on first read (already aborted, if the run ended). */
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
+    this.#controller ??= new AbortController();
     return this.#controller.signal;
   }
 
@@ -68,39 +63,32 @@ export abstract class AbortableRun<T> {
    * run at once) or `signal` aborts (the run rejects with `signal.reason`).
    */
   run(clock: Clock, timeoutMs: number, signal: AbortSignal | undefined): Promise<T> {
-    if (signal?.aborted) {
-      this.#abort(signal.reason);
-      return Promise.reject(signal.reason);
-    }
-    if (timeoutMs <= 0) {
-      const error = this.timeoutError();
-      this.#abort(error);
-      return Promise.reject(error);
-    }
     const promise = new Promise<T>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    if (Number.isFinite(timeoutMs)) {
-      this.#cancelTimer = clock.setTimer(() => this.#end(this.timeoutError()), timeoutMs);
+    // Already aborted, or no time at all: the run ends before the work starts.
+    if (signal?.aborted) this.#end(signal.reason);
+    else if (timeoutMs <= 0) this.#end(this.timeoutError());
+    else {
+      if (Number.isFinite(timeoutMs)) {
+        this.#cancelTimer = clock.setTimer(() => this.#end(this.timeoutError()), timeoutMs);
+      }
+      if (signal) {
+        const subscribers = AbortableRun.#subscribersOf(signal);
+        this.#subscribers = subscribers;
+        this.#slot = subscribers.length;
+        subscribers.push(this as AbortableRun<unknown>);
+      }
+      try {
+        Promise.resolve(this.work()).then(
+          (value) => this.#release() && this.#resolve(value),
+          (error: unknown) => this.#fail(error),
+        );
+      } catch (error) {
+        this.#fail(error);
+      }
     }
-    if (signal) {
-      const subscribers = AbortableRun.#subscribersOf(signal);
-      this.#subscribers = subscribers;
-      this.#slot = subscribers.length;
-      subscribers.push(this as AbortableRun<unknown>);
-    }
-    let pending: T | PromiseLike<T>;
-    try {
-      pending = this.work();
-    } catch (error) {
-      this.#fail(error);
-      return promise;
-    }
-    Promise.resolve(pending).then(
-      (value) => this.#succeed(value),
-      (error: unknown) => this.#fail(error),
-    );
     return promise;
   }
 
@@ -123,34 +111,24 @@ export abstract class AbortableRun<T> {
     return subscribers;
   }
 
-  #abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
-
+  /**
+   * Ends the run's hold on its timer and signal, once: true the first time, when the caller is
+   * still to be told the outcome. Leaving the signal's list, the last run takes this one's slot.
+   */
   #release(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
     this.#cancelTimer?.();
-    if (this.#subscribers !== undefined) this.#leave(this.#subscribers);
-    return true;
-  }
-
-  /** Leaves the signal's list: the last run takes this one's slot. */
-  #leave(subscribers: AbortableRun<unknown>[]): void {
+    const subscribers = this.#subscribers;
     const slot = this.#slot;
-    if (subscribers[slot] !== this) return;
-    const last = subscribers.pop() as AbortableRun<unknown>;
-    if (last !== this) {
-      subscribers[slot] = last;
-      last.#slot = slot;
+    if (subscribers?.[slot] === this) {
+      const last = subscribers.pop() as AbortableRun<unknown>;
+      if (last !== this) {
+        subscribers[slot] = last;
+        last.#slot = slot;
+      }
     }
-  }
-
-  #succeed(value: T): void {
-    if (this.#release()) this.#resolve(value);
+    return true;
   }
 
   /**
@@ -161,9 +139,11 @@ export abstract class AbortableRun<T> {
     if (this.#release()) this.#reject(error);
   }
 
+  /** Times out or aborts the run: its work's signal aborts with `error`, and it rejects with it. */
   #end(error: unknown): void {
     if (!this.#release()) return;
-    this.#abort(error);
+    this.#controller ??= new AbortController();
+    this.#controller.abort(error);
     this.#reject(error);
   }
 }

@@ -7,7 +7,9 @@
 
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
-import { BallastError } from '../errors/ballast-error.js';
+import type { BallastError } from '../errors/ballast-error.js';
+import { CodedError } from '../errors/coded-error.js';
+import { timeoutEntry } from '../errors/core-error-codes.js';
 import { parseOptions } from '../options/parse-options.js';
 import { isAbortSignalLike, isClockLike } from '../options/shape-checks.js';
 import * as v from '../options/small-validator.js';
@@ -53,10 +55,14 @@ class TimeoutRun<T> extends AbortableRun<T> {
   }
 
   protected timeoutError(): BallastError {
-    return new BallastError('TIMEOUT', {
-      message: `Timed out after ${this.#ms} ms`,
-      details: { timeoutMs: this.#ms },
-    });
+    return new CodedError(
+      'TIMEOUT',
+      {
+        message: `Timed out after ${this.#ms} ms`,
+        details: { timeoutMs: this.#ms },
+      },
+      timeoutEntry,
+    );
   }
 }
 
