@@ -16,11 +16,7 @@
  */
 import { isAbortSignalLike, isClockLike } from '../options/shape-checks.js';
 import { retryPresets } from './backoff-schedule.js';
-import {
-  isBudget,
-  isDeadlineMs,
-  type RetryOptions,
-} from './retry-options.js';
+import { isBudget, isDeadlineMs, type RetryOptions } from './retry-options.js';
 
 /** A problem with the options, where it is: what `parseOptions()`'s schemas report too. */
 export interface Issue {
