@@ -155,6 +155,8 @@ describe('createClient', () => {
     ['a header value beyond Latin-1', { headers: { 'x-a': '\u20ac' } }, 'headers'],
     ['a body JSON cannot encode (BigInt)', { body: { amount: 1n } }, 'body'],
     ['a body JSON cannot encode (cycle)', { body: cyclicBody() }, 'body'],
+    ['a body JSON cannot encode (Symbol)', { body: Symbol('sale') }, 'body'],
+    ['a body JSON cannot encode (function)', { body: () => 1 }, 'body'],
   ])(
     'refuses %s in a call with INVALID_OPTIONS, before sending anything',
     async (_, options, field) => {

@@ -90,17 +90,27 @@ function isRetryable(error: BallastError): boolean {
   return error.status >= 500 || error.status === 429 || error.retryable;
 }
 
-/** The body as JSON text; a BigInt or a cycle is the caller's error, not a TypeError. */
+/**
+ * The body as JSON text. A BigInt or a cycle is the caller's error, not a TypeError; so is a
+ * function or a Symbol, which JSON.stringify turns into no text at all (the request would go
+ * out as JSON with an empty body).
+ */
 function jsonBody(body: unknown): string {
+  let text: string | undefined;
+  let cause: unknown;
   try {
-    return JSON.stringify(body);
-  } catch (cause) {
+    text = JSON.stringify(body);
+  } catch (error) {
+    cause = error;
+  }
+  if (text === undefined) {
     throw new BallastError('INVALID_OPTIONS', {
-      message: 'Invalid options for request(): "body": JSON cannot encode it (a BigInt or a cycle)',
+      message: 'Invalid options for request(): "body": JSON cannot encode it',
       details: { field: 'body' },
       cause,
     });
   }
+  return text;
 }
 
 /**

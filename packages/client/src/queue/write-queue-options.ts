@@ -163,13 +163,13 @@ export type ParsedWriteRequest = Omit<WriteRequest, 'method' | 'priority'> &
   Required<Pick<WriteRequest, 'method' | 'priority'>>;
 
 /**
- * Whether JSON can encode the body (no BigInt, no cycle). Checked at `send()`: a write whose
- * body cannot be sent stays at the head of the queue and holds back every write behind it.
+ * Whether JSON can encode the body (no BigInt, no cycle, not a function or a Symbol, which
+ * encode to nothing), or there is none. Checked at `send()`: a write whose body cannot be sent
+ * stays at the head of the queue and holds back every write behind it.
  */
 function isJsonEncodable(body: unknown): boolean {
   try {
-    JSON.stringify(body);
-    return true;
+    return body === undefined || JSON.stringify(body) !== undefined;
   } catch {
     return false;
   }

@@ -480,7 +480,7 @@ describe('records created offline (temporary ids)', () => {
     const { queue, api } = till();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    for (const body of [{ amount: 1n }, cyclic]) {
+    for (const body of [{ amount: 1n }, cyclic, Symbol('sale'), () => 1]) {
       await expect(queue.send({ path: '/sales', body })).rejects.toMatchObject({
         code: 'INVALID_OPTIONS',
         details: { field: 'body' },
