@@ -13,6 +13,10 @@
  *                       measured against
  * - `ballast-postgres-tx`  transaction-bound `withIdempotency`: the key's claim, the same INSERT
  *                       and the record commit in one transaction
+ * - `postgres-floor-plus-two`  no idempotency; the floor's transaction with two statements that do
+ *                       nothing (`SELECT $1::text`) before and after the INSERT: the round trips a
+ *                       claim and a completion of their own add, so the ceiling of
+ *                       `ballast-postgres-tx` (5 statements) on this machine
  * - `peer`              `@node-idempotency/core` + its memory adapter, wired as its Fastify
  *                       plugin does (preHandler → onRequest, onSend → onResponse)
  *
@@ -143,6 +147,15 @@ app.post<{ Body: { amount: number; item?: string } }>('/sales', async (request, 
     );
     if (replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(201).send(result);
+  }
+  if (mode === 'postgres-floor-plus-two') {
+    const sale = await database.transaction().execute(async (trx) => {
+      await sql`SELECT ${'before'}::text AS nothing`.execute(trx);
+      const row = await insertSale(trx, request.body);
+      await sql`SELECT ${'after'}::text AS nothing`.execute(trx);
+      return row;
+    });
+    return reply.code(201).send(sale);
   }
   const sale = await database.transaction().execute((trx) => insertSale(trx, request.body));
   return reply.code(201).send(sale);
