@@ -130,13 +130,19 @@ function transactionBoundSuite(makeDb: () => Kysely<SalesDatabase>, schema?: str
     const firstMayFail = new Promise<void>((resolve) => {
       releaseFirst = resolve;
     });
+    let firstClaimed: () => void = () => {};
+    const claimedByFirst = new Promise<void>((resolve) => {
+      firstClaimed = resolve;
+    });
     const first = withIdempotency(db, { key, fingerprint: 'fp', schema }, async (trx) => {
+      firstClaimed();
       await recordSale(key, 1)(trx);
       await firstMayFail;
       throw new Error('first attempt fails');
     });
-    // Give the first transaction time to claim before the duplicate arrives.
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // The operation runs only once the key is claimed: the duplicate arrives after that, however
+    // loaded the machine is.
+    await claimedByFirst;
     const second = withIdempotency(db, { key, fingerprint: 'fp', schema }, recordSale(key, 2));
     await new Promise((resolve) => setTimeout(resolve, 30));
     releaseFirst();
