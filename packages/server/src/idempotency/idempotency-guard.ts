@@ -48,6 +48,7 @@ import {
   recordableHeaderNames,
   recordResponseWith,
 } from './recorded-response.js';
+import { recordedResponseJson } from './recorded-response-json.js';
 
 /**
  * The executions holding a key right now in this process, in no particular order. Lets
@@ -139,7 +140,8 @@ class TicketExecution implements IdempotentExecution {
     );
     let pending: Awaitable<boolean>;
     try {
-      pending = ticket.complete(recorded);
+      // With its JSON text, written here for a fraction of what the store's JSON.stringify costs.
+      pending = ticket.complete(recorded, recordedResponseJson(recorded));
     } catch {
       // The ticket logged the store failure; the response still goes to the client.
       return 'unrecorded';
