@@ -74,6 +74,9 @@ export function isIdempotencyKeyHeldByMiddleware(scope: string, key: string): bo
 
 const passThrough: IdempotencyDecision = { kind: 'pass' };
 
+// Equal to no scope a request can name: what the guard starts comparing scopes with.
+const noScopeYet = Symbol('no scope checked yet');
+
 /** What the guard records, resolved once. */
 interface RecordingRules {
   readonly shouldRecord: (status: number) => boolean;
@@ -266,19 +269,26 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     throw error;
   }
 
+  // The scope last found valid: requests keep coming with one scope (or a few tenants'), so
+  // comparing it usually spares checking it again.
+  let lastValidScope: unknown = noScopeYet;
+
   function claim(
     request: IdempotencyGuardRequest,
     key: string,
     fingerprint: string,
     scope: unknown,
   ): Awaitable<IdempotencyDecision> {
-    if (
-      typeof scope !== 'string' ||
-      scope.length === 0 ||
-      scope.length > maxScopeLength ||
-      !isStorableText(scope)
-    ) {
-      return { kind: 'refuse', error: invalidScope(scope, http.logger) };
+    if (scope !== lastValidScope) {
+      if (
+        typeof scope !== 'string' ||
+        scope.length === 0 ||
+        scope.length > maxScopeLength ||
+        !isStorableText(scope)
+      ) {
+        return { kind: 'refuse', error: invalidScope(scope, http.logger) };
+      }
+      lastValidScope = scope;
     }
     let begun: Awaitable<IdempotencyBegin>;
     try {

@@ -29,21 +29,14 @@ function malformed(message: string): BallastError {
   });
 }
 
-/**
- * The common shape, a quoted valid key without escapes, parameters or spaces around it, read
- * without a cursor; `undefined` for anything else, which the full parser then handles.
- */
+// The common shape: a quoted valid key (1–255, maxIdempotencyKeyLength, printable ASCII characters other than `"` and
+// `\`) without escapes, parameters or spaces around it. One regular expression test reads it
+// faster than a loop over its characters.
+const simpleQuoted = /^"[\x20\x21\x23-\x5b\x5d-\x7e]{1,255}"$/;
+
+/** The key of a header in the common shape; `undefined` for anything else (the full parser's). */
 function simpleQuotedKey(value: string): string | undefined {
-  const last = value.length - 1;
-  // At least one character between the quotes, and no more than a key may have.
-  if (last < 2 || last > maxIdempotencyKeyLength + 1) return undefined;
-  if (value.charCodeAt(0) !== 0x22 || value.charCodeAt(last) !== 0x22) return undefined;
-  for (let index = 1; index < last; index++) {
-    const code = value.charCodeAt(index);
-    // Printable ASCII except `"` and `\`.
-    if (code < 0x20 || code > 0x7e || code === 0x22 || code === 0x5c) return undefined;
-  }
-  return value.slice(1, last);
+  return simpleQuoted.test(value) ? value.slice(1, value.length - 1) : undefined;
 }
 
 // A bare (unquoted) key: visible ASCII without the characters that would make it ambiguous

@@ -133,7 +133,8 @@ function recordedHeaders(reply: FastifyReply, names: readonly string[]): Respons
   const headers: Record<string, ResponseHeaderRecord[string]> = {
     'content-type': reply.getHeader('content-type'),
   };
-  for (const name of names) headers[name] = reply.getHeader(name);
+  // Content-Type is read above whether it is recorded or not (it decides how the body is kept).
+  for (const name of names) if (name !== 'content-type') headers[name] = reply.getHeader(name);
   return headers;
 }
 
