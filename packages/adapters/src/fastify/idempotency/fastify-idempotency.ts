@@ -134,7 +134,12 @@ function recordedHeaders(reply: FastifyReply, names: readonly string[]): Respons
     'content-type': reply.getHeader('content-type'),
   };
   // Content-Type is read above whether it is recorded or not (it decides how the body is kept).
-  for (const name of names) if (name !== 'content-type') headers[name] = reply.getHeader(name);
+  // Absent headers are left out, so the record usually has one shape and one member to read.
+  for (const name of names) {
+    if (name === 'content-type') continue;
+    const value = reply.getHeader(name);
+    if (value !== undefined) headers[name] = value;
+  }
   return headers;
 }
 
