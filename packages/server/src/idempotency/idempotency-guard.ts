@@ -273,22 +273,29 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
   // comparing it usually spares checking it again.
   let lastValidScope: unknown = noScopeYet;
 
+  /** True when `scope` is a string every store keeps as given; remembers the last one. */
+  function isValidScope(scope: unknown): scope is string {
+    if (scope === lastValidScope) return true;
+    if (
+      typeof scope !== 'string' ||
+      scope.length === 0 ||
+      scope.length > maxScopeLength ||
+      !isStorableText(scope)
+    ) {
+      return false;
+    }
+    lastValidScope = scope;
+    return true;
+  }
+
   function claim(
     request: IdempotencyGuardRequest,
     key: string,
     fingerprint: string,
     scope: unknown,
   ): Awaitable<IdempotencyDecision> {
-    if (scope !== lastValidScope) {
-      if (
-        typeof scope !== 'string' ||
-        scope.length === 0 ||
-        scope.length > maxScopeLength ||
-        !isStorableText(scope)
-      ) {
-        return { kind: 'refuse', error: invalidScope(scope, http.logger) };
-      }
-      lastValidScope = scope;
+    if (!isValidScope(scope)) {
+      return { kind: 'refuse', error: invalidScope(scope, http.logger) };
     }
     let begun: Awaitable<IdempotencyBegin>;
     try {
