@@ -4,6 +4,7 @@
  * owner tokens, header values) need no escaping, and a scan of their characters costs a fraction
  * of `JSON.stringify`'s, which copies them one character at a time.
  */
+import { invalidArgument } from '../options/invalid-argument.js';
 
 /**
  * `text` as a JSON string literal: `"text"` when no character needs escaping, else what
@@ -19,6 +20,7 @@
  * ```
  */
 export function jsonStringLiteral(text: string): string {
+  if (typeof text !== 'string') throw invalidArgument('jsonStringLiteral()', 'text', 'a string');
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
     // A control character, `"`, `\` or any surrogate half (a pair is written as it is, a lone
