@@ -14,6 +14,12 @@
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
+import {
+  type CompletedRecord,
+  completedRecord,
+  expiresAtOf,
+  readCompletedRecord,
+} from './completed-record.js';
 import { defaultIdempotencyScope } from './idempotency-key.js';
 import type {
   ClaimOutcome,
@@ -100,26 +106,32 @@ const consoleWarnLogger: Logger = {
   warn: (fields, message) => console.warn(`[ballast] ${message ?? ''}`, fields),
 };
 
-/**
- * A key's record: in flight while `json` is undefined, finished once it holds the result's JSON
- * text. One object from claim to expiry, completed in place: completing a key writes two fields
- * instead of building and storing a new record, and every record has the same shape.
- */
-interface StoredRecord {
+/** A key whose operation is still running: the only records whose fields change. */
+interface InFlightRecord {
   readonly fingerprint: string;
   ownerToken: string;
   leaseExpiresAt: number;
   expiresAt: number;
-  json: string | undefined;
 }
+
+/** A record under its id: in flight, or finished and kept in its compact form. */
+type StoredRecord = InFlightRecord | CompletedRecord;
 
 /**
  * Estimated bytes of a record: its strings as UTF-16 (V8's worst case) plus a fixed overhead.
- * Worked out from the record each time rather than stored with it.
+ * Worked out from the record each time rather than stored with it, so a finished record is its
+ * text alone.
  */
 function sizeOf(id: string, record: StoredRecord): number {
-  const chars = record.fingerprint.length + record.ownerToken.length + (record.json?.length ?? 0);
+  const chars =
+    typeof record === 'string'
+      ? record.length
+      : record.fingerprint.length + record.ownerToken.length;
   return 2 * (id.length + chars) + recordOverheadBytes;
+}
+
+function expiresAtOfRecord(record: StoredRecord): number {
+  return typeof record === 'string' ? expiresAtOf(record) : record.expiresAt;
 }
 
 /**
@@ -139,7 +151,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #records = new Map<string, StoredRecord>();
   // The record claimed last, and its id: a fast route records its result right after claiming,
   // and this spares that completion a lookup in a map of every key of the day.
-  #recent: StoredRecord | undefined;
+  #recent: InFlightRecord | undefined;
   #recentId = '';
   readonly #maxBytes: number;
   // Eviction frees this many bytes below the bound at once: starting a walk from the front of a
@@ -191,12 +203,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const existing = this.#live(id, request.now);
     if (existing === undefined) {
       this.#housekeep(request.now);
-      const record: StoredRecord = {
+      const record: InFlightRecord = {
         fingerprint: request.fingerprint,
         ownerToken: request.ownerToken,
         leaseExpiresAt: request.leaseExpiresAt,
         expiresAt: request.expiresAt,
-        json: undefined,
       };
       this.#bytes += sizeOf(id, record);
       this.#records.set(id, record);
@@ -204,12 +215,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       this.#recentId = id;
       return claimedFresh;
     }
-    if (existing.json !== undefined) {
-      return {
-        kind: 'completed',
-        fingerprint: existing.fingerprint,
-        result: JSON.parse(existing.json),
-      };
+    if (typeof existing === 'string') {
+      const { fingerprint, result } = readCompletedRecord(existing);
+      return { kind: 'completed', fingerprint, result };
     }
     // Another request's record is never taken over, even with its lease over: the engine must be
     // able to answer "key reused" rather than run a different request under the same key.
@@ -232,14 +240,20 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const id = recordId(request.scope, request.key);
     const existing = this.#live(id, request.now);
     if (existing === undefined) return false;
-    // Completing twice with one owner token is a retried record whose first attempt landed.
-    if (existing.json !== undefined) return existing.ownerToken === request.ownerToken;
+    if (typeof existing === 'string') {
+      // Completing twice with one owner token is a retried record whose first attempt landed.
+      return readCompletedRecord(existing).ownerToken === request.ownerToken;
+    }
     if (existing.ownerToken !== request.ownerToken) return false;
-    const json = resultJsonOf(request);
-    // Completed in place: the record keeps its place in the map (claim order, for eviction).
-    this.#bytes += 2 * json.length;
-    existing.json = json;
-    existing.expiresAt = request.expiresAt;
+    const record = completedRecord(
+      request.expiresAt,
+      existing.fingerprint,
+      existing.ownerToken,
+      resultJsonOf(request),
+    );
+    // Set over the same id, the record keeps its place in the map: claim order, for eviction.
+    this.#records.set(id, record);
+    this.#bytes += sizeOf(id, record) - sizeOf(id, existing);
     if (existing === this.#recent) this.#recent = undefined;
     return true;
   }
@@ -280,7 +294,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   #live(id: string, now: number): StoredRecord | undefined {
     const record = this.#find(id);
-    if (record !== undefined && record.expiresAt <= now) {
+    if (record !== undefined && expiresAtOfRecord(record) <= now) {
       this.#delete(id, record);
       return undefined;
     }
@@ -290,7 +304,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   #sweep(now: number): number {
     let deleted = 0;
     for (const [id, record] of this.#records) {
-      if (record.expiresAt <= now) {
+      if (expiresAtOfRecord(record) <= now) {
         this.#delete(id, record);
         deleted++;
       }
@@ -314,7 +328,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     if (this.#bytes < this.#maxBytes) return;
     const target = this.#maxBytes - this.#evictionSlack;
     for (const [id, record] of records) {
-      if (record.json !== undefined || record.expiresAt <= now) this.#evict(id, record, now);
+      if (typeof record === 'string' || record.expiresAt <= now) this.#evict(id, record, now);
       if (this.#bytes < target) break;
     }
     this.#warnOfEvictions(now);
@@ -322,7 +336,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   #evict(id: string, record: StoredRecord, now: number): void {
     this.#delete(id, record);
-    const withinTtl = record.expiresAt > now;
+    const withinTtl = expiresAtOfRecord(record) > now;
     if (withinTtl) this.#evictedSinceWarning++;
     if (this.#listeners.size === 0) return;
     const event: MemoryIdempotencyEvictedEvent = {
@@ -376,8 +390,8 @@ function keyOf(id: string): { scope: string; key: string } {
   return { scope: id.slice(scopeStart, scopeEnd), key: id.slice(scopeEnd + 1) };
 }
 
-function isHeldBy(record: StoredRecord | undefined, ownerToken: string): record is StoredRecord {
-  return record !== undefined && record.json === undefined && record.ownerToken === ownerToken;
+function isHeldBy(record: StoredRecord | undefined, ownerToken: string): record is InFlightRecord {
+  return record !== undefined && typeof record !== 'string' && record.ownerToken === ownerToken;
 }
 
 /**
@@ -387,12 +401,7 @@ function isHeldBy(record: StoredRecord | undefined, ownerToken: string): record 
  * cycle); a `result` with no JSON form (`undefined`) is kept as `null`.
  */
 function resultJsonOf(request: CompleteRequest): string {
-  const json =
-    typeof request.resultJson === 'string'
-      ? request.resultJson
-      : (JSON.stringify(request.result) ?? 'null');
-  // A text written in pieces is a tree of them in V8; reading a character joins it into one
-  // flat string, so the record keeps one object rather than every piece.
-  json.charCodeAt(0);
-  return json;
+  return typeof request.resultJson === 'string'
+    ? request.resultJson
+    : (JSON.stringify(request.result) ?? 'null');
 }
