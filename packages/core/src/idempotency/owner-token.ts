@@ -13,8 +13,7 @@ import { toBase64Url } from '../crypto/byte-encoding.js';
  */
 export function createOwnerTokenSource(): () => string {
   // Joined with its dot once, into one flat string (join writes one; `+` would keep two pieces):
-  // each token is then a single concatenation, two strings in V8 rather than three for as long
-  // as the memory store keeps the token with its record.
+  // each token is then a single concatenation.
   const prefix = [toBase64Url(globalThis.crypto.getRandomValues(new Uint8Array(16))), '.'].join('');
   let counter = 0;
   return () => prefix + (counter++).toString(36);
