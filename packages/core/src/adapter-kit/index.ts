@@ -13,7 +13,8 @@ export { payloadTooLarge, type ReadBodyStreamOptions, readBodyStream } from '../
 // dead-letter.
 export { checkEnvelope } from '../events/envelope-check.js';
 // Same-tick idempotency: the engine's synchronous begin, for framework hooks that carry on in
-// the same tick when the store answers at once; the text rule scopes must meet in every store.
+// the same tick when the store answers at once; the text rule scopes must meet in every store;
+// the JSON string writer a guard uses to hand its record's JSON text to the store.
 export {
   type Awaitable,
   beginInSameTick,
@@ -21,6 +22,7 @@ export {
   type IdempotencyEngine,
   isPromiseLike,
   isStorableText,
+  jsonStringLiteral,
   promiseFrom,
 } from '../idempotency/index.js';
 // Option validation: one helper for every public function, the error for a wrong non-options

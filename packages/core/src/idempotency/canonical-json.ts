@@ -10,7 +10,14 @@
  * keeps every number literal a double cannot hold exactly (`9007199254740993`, `1e400`) as its
  * exact decimal value, so two bodies that differ in any value never share one canonical text.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import {
+  exactDecimal,
+  isNumberChar,
+  jsonNumber,
+  scanJsonText,
+  survivesDouble,
+  tooDeep,
+} from './json-text-scan.js';
 
 // Thrown from deep inside the walk and turned into the public error at the top, which knows the
 // limit; one preallocated value, so the walk carries only the depth left, not the limit too.
@@ -18,13 +25,6 @@ const depthExceeded = /* @__PURE__ */ new Error('depth exceeded');
 
 /** Deepest nesting of arrays and objects canonicalised by default. */
 export const defaultMaxJsonDepth = 256;
-
-function tooDeep(maxDepth: number): BallastError {
-  return new BallastError('VALIDATION_FAILED', {
-    message: `The JSON body is nested deeper than ${maxDepth} levels.`,
-    details: { reason: 'too-deep', maxDepth },
-  });
-}
 
 /**
  * Serialises `value` canonically, with `JSON.stringify`'s own rules for what is not JSON:
@@ -141,16 +141,17 @@ export function canonicalJsonText(
   text: string,
   maxDepth: number = defaultMaxJsonDepth,
 ): string | undefined {
-  const inexact = scanJsonText(text, maxDepth);
-  if (inexact === undefined) return undefined;
-  if (!inexact) {
+  const shape = scanJsonText(text, maxDepth);
+  if (shape === undefined) return undefined;
+  if (shape !== 'inexact') {
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
       return undefined;
     }
-    return canonicalJson(value, maxDepth);
+    // JSON, already in canonical form: the text is its own canonical form.
+    return shape === 'canonical' ? text : canonicalJson(value, maxDepth);
   }
   try {
     const parser = new ExactJsonParser(text);
@@ -165,106 +166,23 @@ export function canonicalJsonText(
 
 /**
  * The canonical form of a JSON body a framework already parsed into `value` from `text`: the
- * parsed value is used (no second parse) unless the text holds a number literal a double cannot
- * hold, which only the text has exactly. `value` must be what `JSON.parse(text)` returns.
+ * text itself when it already is in canonical form (most clients send compact JSON with few
+ * members, often in order), else the parsed value canonicalised (no second parse), unless the
+ * text holds a number literal a double cannot hold, which only the text has exactly. `value`
+ * must be what `JSON.parse(text)` returns.
  */
 export function canonicalJsonParsedFrom(
   value: unknown,
   text: string,
   maxDepth: number = defaultMaxJsonDepth,
 ): string {
-  if (scanJsonText(text, maxDepth) === true) {
+  const shape = scanJsonText(text, maxDepth);
+  if (shape === 'canonical') return text;
+  if (shape === 'inexact') {
     const exact = canonicalJsonText(text, maxDepth);
     if (exact !== undefined) return exact;
   }
   return canonicalJson(value, maxDepth);
-}
-
-/**
- * One linear pass over the text, outside strings: refuses nesting deeper than `maxDepth` and
- * tells whether any number literal may not survive a double. `undefined` when the brackets do
- * not balance (not JSON); JSON.parse finds every other syntax error.
- */
-function scanJsonText(text: string, maxDepth: number): boolean | undefined {
-  let depth = 0;
-  let inexact = false;
-  const length = text.length;
-  for (let index = 0; index < length; index++) {
-    const code = text.charCodeAt(index);
-    if (code === 0x22) {
-      // A string: skip to its closing quote, stepping over escapes.
-      for (index++; index < length; index++) {
-        const inner = text.charCodeAt(index);
-        if (inner === 0x5c) index++;
-        else if (inner === 0x22) break;
-      }
-    } else if (code === 0x5b || code === 0x7b) {
-      if (++depth > maxDepth) throw tooDeep(maxDepth);
-    } else if (code === 0x5d || code === 0x7d) {
-      if (--depth < 0) return undefined;
-    } else if (code === 0x2d || (code >= 0x30 && code <= 0x39)) {
-      const start = index;
-      while (index + 1 < length && isNumberChar(text.charCodeAt(index + 1))) index++;
-      // Up to 15 significant digits without an exponent always survive a double (DBL_DIG).
-      if (!inexact && (index - start >= 15 || hasExponent(text, start, index))) {
-        inexact = !survivesDouble(text.slice(start, index + 1));
-      }
-    }
-  }
-  return depth === 0 ? inexact : undefined;
-}
-
-function isNumberChar(code: number): boolean {
-  // Digits, '.', 'e', 'E', '+', '-'.
-  return (
-    (code >= 0x30 && code <= 0x39) ||
-    code === 0x2e ||
-    code === 0x65 ||
-    code === 0x45 ||
-    code === 0x2b ||
-    code === 0x2d
-  );
-}
-
-function hasExponent(text: string, start: number, end: number): boolean {
-  for (let index = start; index <= end; index++) {
-    const code = text.charCodeAt(index);
-    if (code === 0x65 || code === 0x45) return true;
-  }
-  return false;
-}
-
-const jsonNumber = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
-
-/**
- * The exact decimal value of a JSON number literal as sign, significant digits and the position
- * of the decimal point (`-0.12e3` → `-12e1`…): `-` + digits + `e` + point.
- */
-function exactDecimal(literal: string): string {
-  const negative = literal.charCodeAt(0) === 0x2d;
-  const unsigned = negative ? literal.slice(1) : literal;
-  const exponentAt = unsigned.search(/[eE]/);
-  const mantissa = exponentAt < 0 ? unsigned : unsigned.slice(0, exponentAt);
-  const exponent = exponentAt < 0 ? 0 : Number(unsigned.slice(exponentAt + 1));
-  const pointAt = mantissa.indexOf('.');
-  const whole = pointAt < 0 ? mantissa : mantissa.slice(0, pointAt);
-  const fraction = pointAt < 0 ? '' : mantissa.slice(pointAt + 1);
-  let digits = whole + fraction;
-  let point = whole.length + exponent;
-  let first = 0;
-  while (first < digits.length && digits.charCodeAt(first) === 0x30) first++;
-  point -= first;
-  digits = digits.slice(first).replace(/0+$/, '');
-  if (digits.length === 0) return '0';
-  return `${negative ? '-' : ''}0.${digits}e${point}`;
-}
-
-/** True when the literal's value is exactly what the nearest double prints as. */
-function survivesDouble(literal: string): boolean {
-  if (!jsonNumber.test(literal)) return true; // Not a number: JSON.parse will refuse it.
-  const value = Number(literal);
-  if (!Number.isFinite(value)) return false;
-  return exactDecimal(literal) === exactDecimal(String(value));
 }
 
 // Thrown by the exact parser on text that is not JSON; turned into `undefined` at the top.

@@ -12,6 +12,7 @@
 import type { Clock } from '../clock/clock.js';
 import { BallastError } from '../errors/ballast-error.js';
 import type { Logger } from '../logging/logger.js';
+import { invalidArgument } from '../options/invalid-argument.js';
 import { type Awaitable, isPromiseLike } from './awaitable.js';
 import type { IdempotencyEventMap, IdempotencyEventName } from './idempotency-events.js';
 import type { IdempotencyStore, RecordedResult } from './idempotency-store.js';
@@ -48,8 +49,11 @@ export interface IdempotencyTicket {
    * this holder still holds the key; when the lease is about to end it emits `unrecorded` and
    * rejects with `IDEMPOTENCY_STORE_UNAVAILABLE` (or `IDEMPOTENCY_STORE_NOT_MIGRATED`, which is
    * not retried); the key then stays in flight until its lease ends.
+   *
+   * `resultJson`, when given, is `result`'s JSON text (it must parse to the same value as
+   * `JSON.stringify(result)`): a store that keeps JSON keeps it instead of serialising again.
    */
-  complete(result: RecordedResult): Awaitable<boolean>;
+  complete(result: RecordedResult, resultJson?: string): Awaitable<boolean>;
   /**
    * Gives the key back without a result, so a retry runs the operation again. Never throws or
    * rejects: a store failure is logged and the lease frees the key later. Answers whether it
@@ -121,12 +125,15 @@ export class ClaimTicket implements IdempotencyTicket {
     return this.#settled;
   }
 
-  complete(result: RecordedResult): Awaitable<boolean> {
+  complete(result: RecordedResult, resultJson?: string): Awaitable<boolean> {
+    if (resultJson !== undefined && typeof resultJson !== 'string') {
+      throw invalidArgument('ticket.complete()', 'resultJson', 'a string');
+    }
     if (!this.#settle()) return false;
     const now = this.#env.clock.now();
     let pending: Awaitable<boolean>;
     try {
-      pending = this.#complete(result, now);
+      pending = this.#complete(result, resultJson, now);
     } catch (error) {
       // A store that throws synchronously (the memory store: a result JSON cannot encode) would
       // throw the same way again, so it is not retried.
@@ -135,11 +142,15 @@ export class ClaimTicket implements IdempotencyTicket {
     if (!isPromiseLike(pending)) return this.#recorded(pending, now);
     return pending.then(
       (completed) => this.#recorded(completed, now),
-      (error: unknown) => this.#retryRecording(result, error),
+      (error: unknown) => this.#retryRecording(result, resultJson, error),
     );
   }
 
-  #complete(result: RecordedResult, now: number): Awaitable<boolean> {
+  #complete(
+    result: RecordedResult,
+    resultJson: string | undefined,
+    now: number,
+  ): Awaitable<boolean> {
     const { store, clock, ttlMs, storeTimeoutMs } = this.#env;
     return withinStoreTimeout(
       store.complete({
@@ -147,6 +158,7 @@ export class ClaimTicket implements IdempotencyTicket {
         key: this.key,
         ownerToken: this.#ownerToken,
         result,
+        resultJson,
         now,
         expiresAt: now + ttlMs,
       }),
@@ -162,7 +174,11 @@ export class ClaimTicket implements IdempotencyTicket {
    * second execution. Gives up with `unrecorded` when the lease would end before another
    * attempt could finish, or at once when the store is not migrated.
    */
-  async #retryRecording(result: RecordedResult, firstError: unknown): Promise<boolean> {
+  async #retryRecording(
+    result: RecordedResult,
+    resultJson: string | undefined,
+    firstError: unknown,
+  ): Promise<boolean> {
     const { clock, leaseMs, storeTimeoutMs } = this.#env;
     let failure = toStoreFailure(firstError, storeTimeoutMs);
     let attempts = 1;
@@ -184,7 +200,7 @@ export class ClaimTicket implements IdempotencyTicket {
           await this.#extendLease(now);
         }
         const completedAt = clock.now();
-        const completed = await this.#complete(result, completedAt);
+        const completed = await this.#complete(result, resultJson, completedAt);
         return this.#recorded(completed, completedAt);
       } catch (error) {
         failure = toStoreFailure(error, storeTimeoutMs);

@@ -20,16 +20,23 @@ function invalidRequest(field: string, problem: string): BallastError {
   });
 }
 
+// The scope last found valid: requests keep coming with one scope (or a few tenants'), so it
+// is usually checked already, and comparing it costs less than checking it again.
+let lastValidScope: string = defaultIdempotencyScope;
+
 /** The request with its default scope, or `INVALID_OPTIONS` naming the field. */
 export function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest> {
   if (typeof request !== 'object' || request === null)
     throw invalidRequest('(options)', 'expected an object');
   const scope = request.scope ?? defaultIdempotencyScope;
-  if (typeof scope !== 'string' || scope.length === 0 || scope.length > 255) {
-    throw invalidRequest('scope', 'expected a string of 1 to 255 characters');
-  }
-  if (!isStorableText(scope)) {
-    throw invalidRequest('scope', 'contains a NUL or an unpaired surrogate');
+  if (scope !== lastValidScope) {
+    if (typeof scope !== 'string' || scope.length === 0 || scope.length > 255) {
+      throw invalidRequest('scope', 'expected a string of 1 to 255 characters');
+    }
+    if (!isStorableText(scope)) {
+      throw invalidRequest('scope', 'contains a NUL or an unpaired surrogate');
+    }
+    lastValidScope = scope;
   }
   const requestFingerprint = request.fingerprint;
   if (

@@ -301,6 +301,21 @@ describe('createIdempotency: leases and fencing', () => {
     expect((await idempotency.run(request, async () => 'x')).result).toBe('one');
   });
 
+  it('hands the result’s JSON text to the store, which replays it; refuses a text that is not a string', async () => {
+    const { idempotency, store } = setup();
+    const complete = vi.spyOn(store, 'complete');
+    const begun = await idempotency.begin(request);
+    if (begun.outcome !== 'claimed') throw new Error('expected a claim');
+    expect(() => begun.ticket.complete({ id: 1 }, 7 as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(begun.ticket.settled).toBe(false);
+    expect(await begun.ticket.complete({ id: 1 }, '{"id":1}')).toBe(true);
+    expect(complete).toHaveBeenCalledWith(expect.objectContaining({ resultJson: '{"id":1}' }));
+    const replay = await idempotency.begin(request);
+    expect(replay).toEqual({ outcome: 'replayed', result: { id: 1 } });
+  });
+
   it('heartbeat keeps a long operation’s key, and stops at maxHoldMs', async () => {
     const { idempotency, clock } = setup({ heartbeat: { maxHoldMs: 120_000 } });
     const hold = gate();

@@ -52,6 +52,12 @@ export type ClaimOutcome =
 export interface CompleteRequest extends IdempotencyKeyRef {
   readonly ownerToken: string;
   readonly result: RecordedResult;
+  /**
+   * The result's JSON text, when the caller already wrote it (the server's idempotency guard
+   * does): it parses to the same value as `JSON.stringify(result)`. A store that keeps results
+   * as JSON may keep this text instead of serialising `result` again.
+   */
+  readonly resultJson?: string;
   readonly now: number;
   /** Absolute time after which the record may be forgotten (TTL from completion). */
   readonly expiresAt: number;

@@ -46,6 +46,7 @@ export type {
   RecordedResult,
   ReleaseRequest,
 } from './idempotency-store.js';
+export { jsonStringLiteral } from './json-string-literal.js';
 export {
   defaultMemoryIdempotencyMaxBytes,
   type MemoryIdempotencyEvictedEvent,

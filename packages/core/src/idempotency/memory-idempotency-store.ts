@@ -249,7 +249,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       request.expiresAt,
       existing.fingerprint,
       existing.ownerToken,
-      request.result,
+      resultJsonOf(request),
     );
     // Set over the same id, the record keeps its place in the map: claim order, for eviction.
     this.#records.set(id, record);
@@ -392,4 +392,16 @@ function keyOf(id: string): { scope: string; key: string } {
 
 function isHeldBy(record: StoredRecord | undefined, ownerToken: string): record is InFlightRecord {
   return record !== undefined && typeof record !== 'string' && record.ownerToken === ownerToken;
+}
+
+/**
+ * The JSON text a finished record keeps: the text the caller wrote (the server's guard writes
+ * its responses' text by hand), else `result` serialised, so a replay behaves as it would from a
+ * database. Throws as `JSON.stringify` does when `result` cannot be serialised (a `bigint`, a
+ * cycle); a `result` with no JSON form (`undefined`) is kept as `null`.
+ */
+function resultJsonOf(request: CompleteRequest): string {
+  return typeof request.resultJson === 'string'
+    ? request.resultJson
+    : (JSON.stringify(request.result) ?? 'null');
 }

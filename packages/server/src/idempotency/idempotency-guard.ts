@@ -48,6 +48,7 @@ import {
   recordableHeaderNames,
   recordResponseWith,
 } from './recorded-response.js';
+import { recordedResponseJson } from './recorded-response-json.js';
 
 /**
  * The executions holding a key right now in this process, in no particular order. Lets
@@ -72,6 +73,9 @@ export function isIdempotencyKeyHeldByMiddleware(scope: string, key: string): bo
 }
 
 const passThrough: IdempotencyDecision = { kind: 'pass' };
+
+// Equal to no scope a request can name: what the guard starts comparing scopes with.
+const noScopeYet = Symbol('no scope checked yet');
 
 /** What the guard records, resolved once. */
 interface RecordingRules {
@@ -139,7 +143,8 @@ class TicketExecution implements IdempotentExecution {
     );
     let pending: Awaitable<boolean>;
     try {
-      pending = ticket.complete(recorded);
+      // With its JSON text, written here for a fraction of what the store's JSON.stringify costs.
+      pending = ticket.complete(recorded, recordedResponseJson(recorded));
     } catch {
       // The ticket logged the store failure; the response still goes to the client.
       return 'unrecorded';
@@ -264,18 +269,32 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
     throw error;
   }
 
-  function claim(
-    request: IdempotencyGuardRequest,
-    key: string,
-    fingerprint: string,
-    scope: unknown,
-  ): Awaitable<IdempotencyDecision> {
+  // The scope last found valid: requests keep coming with one scope (or a few tenants'), so
+  // comparing it usually spares checking it again.
+  let lastValidScope: unknown = noScopeYet;
+
+  /** True when `scope` is a string every store keeps as given; remembers the last one. */
+  function isValidScope(scope: unknown): scope is string {
+    if (scope === lastValidScope) return true;
     if (
       typeof scope !== 'string' ||
       scope.length === 0 ||
       scope.length > maxScopeLength ||
       !isStorableText(scope)
     ) {
+      return false;
+    }
+    lastValidScope = scope;
+    return true;
+  }
+
+  function claim(
+    request: IdempotencyGuardRequest,
+    key: string,
+    fingerprint: string,
+    scope: unknown,
+  ): Awaitable<IdempotencyDecision> {
+    if (!isValidScope(scope)) {
       return { kind: 'refuse', error: invalidScope(scope, http.logger) };
     }
     let begun: Awaitable<IdempotencyBegin>;

@@ -195,9 +195,13 @@ function headerText(value: unknown): string {
 }
 
 /** `name` in lower case, without a new string when it already is (the usual case). */
-const upperCase = /[A-Z]/;
 function lowerCaseName(name: string): string {
-  return upperCase.test(name) ? name.toLowerCase() : name;
+  // A header name is short: a look at each character costs less than a regular expression test.
+  for (let index = 0; index < name.length; index++) {
+    const code = name.charCodeAt(index);
+    if (code >= 0x41 && code <= 0x5a) return name.toLowerCase();
+  }
+  return name;
 }
 
 /**
