@@ -1,15 +1,25 @@
 /**
  * The relay's wake-up line: one dedicated connection that `LISTEN`s on the outbox's channel
- * (a pooled connection cannot hold a LISTEN: the pool would hand it to someone else). Every
- * `publish` sends `pg_notify` in the writer's transaction, which Postgres delivers only when
- * that transaction commits, so a wake-up always means committed rows.
+ * (a pooled connection cannot hold a LISTEN: the pool would hand it to someone else). A
+ * `publish` sends `pg_notify` in the writer's transaction while a relay sleeps, which Postgres
+ * delivers only when that transaction commits, so a wake-up always means committed rows. The
+ * same connection holds the locks that tell writers a relay sleeps (`outbox-wake-up.ts`): it
+ * holds them while any of its subscribers sleeps, a plain `onCommit` subscriber always.
  *
  * Notifications are a hint, never the source of truth: if the connection drops, the relay's slow
  * poll still finds every row, and this reconnects with back-off and wakes the relay once on
  * reconnecting (commits may have happened while it was away).
  */
-import { type CancelTimer, type Clock, type Logger, noopLogger, systemClock } from '@ballast/core';
+import {
+  type CancelTimer,
+  type Clock,
+  type CommitWatch,
+  type Logger,
+  noopLogger,
+  systemClock,
+} from '@ballast/core';
 import { quoteIdentifier } from '../table-identifier.js';
+import type { wakeUpStatements } from './outbox-wake-up.js';
 
 /** The part of a `pg.Client` the listener uses. */
 export interface ListenConnection {
@@ -39,36 +49,82 @@ async function openWithPg(connectionString: string): Promise<ListenConnection> {
   return client as unknown as ListenConnection;
 }
 
+/** One subscriber: its wake-up, and whether it sleeps (wants writers to notify). */
+interface Subscriber {
+  readonly wake: () => void;
+  sleeping: boolean;
+}
+
+/** The lock statements, from `wakeUpStatements`. */
+type WakeUpStatements = ReturnType<typeof wakeUpStatements>;
+
+const lockTimeoutState = '55P03';
+
+function firstValue(result: unknown, column: string): unknown {
+  return (result as { rows?: Record<string, unknown>[] } | null)?.rows?.[0]?.[column];
+}
+
 export class OutboxListener {
-  readonly #listeners = new Set<() => void>();
+  readonly #subscribers = new Set<Subscriber>();
   readonly #open: () => Promise<ListenConnection>;
   readonly #channel: string;
+  readonly #statements: WakeUpStatements;
   readonly #clock: Clock;
   readonly #logger: Logger;
   #connection: ListenConnection | undefined;
   #connecting = false;
   #retryTimer: CancelTimer | undefined;
   #failures = 0;
+  /** This connection holds the sleeping lock. */
+  #holding = false;
+  #taking: Promise<boolean> | undefined;
+  /** The lock statements, one at a time (a release must not overtake a take). */
+  #locks: Promise<unknown> = Promise.resolve();
 
   constructor(
     options: ListenOptions,
     channel: string,
+    statements: WakeUpStatements,
     clock: Clock = systemClock,
     logger: Logger = noopLogger,
   ) {
     this.#open =
       'connect' in options ? options.connect : () => openWithPg(options.connectionString);
     this.#channel = channel;
+    this.#statements = statements;
     this.#clock = clock;
     this.#logger = logger;
   }
 
+  /** A plain wake-up hint: writers notify for it on every commit while it is subscribed. */
   subscribe(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    if (this.#listeners.size === 1) void this.#connect();
-    return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) void this.close();
+    const subscriber = this.#add(listener, true);
+    return () => this.#remove(subscriber);
+  }
+
+  /** A relay's subscription: writers notify only while it says it sleeps. */
+  watch(listener: () => void): CommitWatch {
+    const subscriber = this.#add(listener, false);
+    let closed = false;
+    return {
+      sleeping: async () => {
+        if (closed) return false;
+        subscriber.sleeping = true;
+        return this.#takeSleepingLock();
+      },
+      awake: () => {
+        subscriber.sleeping = false;
+        this.#releaseUnlessSleeping();
+      },
+      close: () => {
+        if (closed) return;
+        closed = true;
+        // Relays that slept without the lock while this one held it must take over now.
+        const connection = this.#connection;
+        if (connection !== undefined)
+          this.#lockStep(() => connection.query(this.#statements.notify));
+        this.#remove(subscriber);
+      },
     };
   }
 
@@ -78,11 +134,87 @@ export class OutboxListener {
     this.#retryTimer = undefined;
     const connection = this.#connection;
     this.#connection = undefined;
+    this.#holding = false;
+    await this.#locks;
     await connection?.end().catch(() => undefined);
   }
 
+  #add(wake: () => void, sleeping: boolean): Subscriber {
+    const subscriber = { wake, sleeping };
+    this.#subscribers.add(subscriber);
+    if (this.#subscribers.size === 1) void this.#connect();
+    else if (sleeping) void this.#takeSleepingLock();
+    return subscriber;
+  }
+
+  #remove(subscriber: Subscriber): void {
+    if (!this.#subscribers.delete(subscriber)) return;
+    if (this.#subscribers.size === 0) void this.close();
+    else this.#releaseUnlessSleeping();
+  }
+
+  #anySleeping(): boolean {
+    for (const subscriber of this.#subscribers) if (subscriber.sleeping) return true;
+    return false;
+  }
+
+  /** Runs `step` after the lock statements before it; never rejects. */
+  #lockStep<T>(step: () => Promise<T>): Promise<T | undefined> {
+    const next = this.#locks.then(step).catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'outbox: wake-up lock statement failed');
+      return undefined;
+    });
+    this.#locks = next;
+    return next;
+  }
+
+  /**
+   * Resolves `true` once writers notify this connection or another relay's (see
+   * `outbox-wake-up.ts`), `false` when that could not be made sure (no connection, or a writer
+   * held its transaction past `lock_timeout`).
+   */
+  #takeSleepingLock(): Promise<boolean> {
+    const connection = this.#connection;
+    if (connection === undefined) return Promise.resolve(false);
+    if (this.#holding) return Promise.resolve(true);
+    this.#taking ??= this.#lockStep(() => this.#take(connection)).then((sure) => {
+      this.#taking = undefined;
+      return sure === true;
+    });
+    return this.#taking;
+  }
+
+  async #take(
+    connection: ListenConnection,
+    isCurrent = () => connection === this.#connection,
+  ): Promise<boolean> {
+    if (this.#holding) return true;
+    const elected = firstValue(await connection.query(this.#statements.elect), 'elected');
+    // Another connection holds the sleeper lock: writers notify on its account.
+    if (elected !== true) return true;
+    try {
+      await connection.query(this.#statements.sleep);
+    } catch (error) {
+      await connection.query(this.#statements.resign).catch(() => undefined);
+      if ((error as { code?: unknown } | null)?.code !== lockTimeoutState) throw error;
+      return false;
+    }
+    if (!isCurrent()) return false;
+    this.#holding = true;
+    // Every subscriber woke while the lock was being taken.
+    this.#releaseUnlessSleeping();
+    return true;
+  }
+
+  #releaseUnlessSleeping(): void {
+    const connection = this.#connection;
+    if (!this.#holding || connection === undefined || this.#anySleeping()) return;
+    this.#holding = false;
+    this.#lockStep(() => connection.query(this.#statements.wake));
+  }
+
   #wake(): void {
-    for (const listener of this.#listeners) {
+    for (const { wake: listener } of this.#subscribers) {
       try {
         listener();
       } catch (error) {
@@ -93,7 +225,7 @@ export class OutboxListener {
   }
 
   async #connect(): Promise<void> {
-    if (this.#connecting || this.#connection !== undefined || this.#listeners.size === 0) return;
+    if (this.#connecting || this.#connection !== undefined || this.#subscribers.size === 0) return;
     this.#connecting = true;
     let connection: ListenConnection | undefined;
     try {
@@ -101,6 +233,7 @@ export class OutboxListener {
       const lost = (error?: Error) => {
         if (this.#connection !== connection) return;
         this.#connection = undefined;
+        this.#holding = false;
         this.#logger.warn({ err: error }, 'outbox: LISTEN connection lost; reconnecting');
         connection?.end().catch(() => undefined);
         this.#scheduleReconnect();
@@ -112,15 +245,21 @@ export class OutboxListener {
       // the process when the database restarts.
       connection.on('error', lost);
       connection.on('end', () => lost());
+      await connection.query(this.#statements.setUp);
+      // Locks before LISTEN, so the connection shows `LISTEN` as its query while it waits; a
+      // notification in between is covered by the wake-up below.
+      const holding = this.#anySleeping() && (await this.#take(connection, () => true));
       await connection.query(`LISTEN ${quoteIdentifier(this.#channel)}`);
-      if (this.#listeners.size === 0) {
+      if (this.#subscribers.size === 0) {
         await connection.end().catch(() => undefined);
         return;
       }
       this.#connection = connection;
-      if (this.#failures > 0) this.#wake();
+      this.#releaseUnlessSleeping();
+      if (this.#failures > 0 || holding) this.#wake();
       this.#failures = 0;
     } catch (error) {
+      this.#holding = false;
       await connection?.end().catch(() => undefined);
       this.#logger.warn({ err: error }, 'outbox: could not LISTEN; the relay polls meanwhile');
       this.#scheduleReconnect();
@@ -130,7 +269,7 @@ export class OutboxListener {
   }
 
   #scheduleReconnect(): void {
-    if (this.#listeners.size === 0 || this.#retryTimer !== undefined) return;
+    if (this.#subscribers.size === 0 || this.#retryTimer !== undefined) return;
     this.#failures += 1;
     const delay = Math.min(30_000, 500 * 2 ** Math.min(this.#failures - 1, 10));
     this.#retryTimer = this.#clock.setTimer(() => {

@@ -1,0 +1,133 @@
+/**
+ * How a relay waits between claims and what wakes it, apart from the loop in `relay.ts`.
+ *
+ * An idle relay sleeps `pollIntervalMs` unless the store signals a commit. A store with only
+ * `onCommit` signals every commit, so after a partial batch the relay may wait for the next
+ * signal. A store with `watchCommits` (Postgres) signals only while a relay has said it sleeps,
+ * because a signalling commit is serialised with every other one: there an awake relay claims
+ * again at once after any batch, and only a claim that found nothing makes it say `sleeping()`,
+ * claim once more (any commit that did not signal is visible to that claim), and sleep. When
+ * the store could not make sure of that (a writer kept its transaction open), the relay claims
+ * again after a short back-off that doubles up to `pollIntervalMs`: a long transaction costs a
+ * few claims, never a busy loop, and never a wake-up lost for longer than the slow poll.
+ *
+ * A commit never cuts a back-off after a failure short; `stop()` cuts every wait.
+ */
+import type { Clock } from '../clock/clock.js';
+import type { CommitWatch, OutboxStore } from './outbox-store.js';
+import type { RelayStepResult } from './relay-api.js';
+
+/** The first wait after the store could not make sure a sleeping relay would be woken, ms. */
+const firstUnsureDelayMs = 10;
+
+/** The relay loop's waits (see the header). */
+export interface RelaySleep {
+  /** Subscribes to the store's commit signals. */
+  start(): void;
+  /** Unsubscribes and cuts the current wait short. */
+  stop(): void;
+  /** A claim starts: a signal from now on is one that claim may have missed. */
+  claiming(): void;
+  /** Waits as `result` asks before the next claim. */
+  after(result: RelayStepResult): Promise<void>;
+  /** Waits `ms` after a store failure; a commit does not cut it short. */
+  backOff(ms: number): Promise<void>;
+}
+
+export function createRelaySleep(
+  store: OutboxStore,
+  clock: Clock,
+  pollIntervalMs: number,
+): RelaySleep {
+  let wakeRequested = false;
+  let wake: (() => void) | undefined;
+  let stopping = new AbortController();
+  let watch: CommitWatch | undefined;
+  let unsubscribe: (() => void) | undefined;
+  // The store signals commits on this relay's account (`sleeping()` answered `true`).
+  let announced = false;
+  let unsure = 0;
+
+  const onCommit = () => {
+    wakeRequested = true;
+    wake?.();
+  };
+
+  /** Sleeps `ms`; a commit cuts it short only when `wakeable`; `stop()` always does. */
+  async function pause(ms: number, wakeable: boolean): Promise<void> {
+    if (stopping.signal.aborted) return;
+    if (wakeable && wakeRequested) return;
+    const interrupt = new AbortController();
+    const onStop = () => interrupt.abort();
+    stopping.signal.addEventListener('abort', onStop, { once: true });
+    if (wakeable) wake = () => interrupt.abort();
+    try {
+      await clock.sleep(ms, interrupt.signal);
+    } catch {
+      // Interrupted by a commit or by stop(): both mean "look again now".
+    } finally {
+      wake = undefined;
+      stopping.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  function wakeUp(): void {
+    if (!announced) return;
+    announced = false;
+    watch?.awake();
+  }
+
+  async function idle(current: CommitWatch | undefined): Promise<void> {
+    if (current === undefined) return pause(pollIntervalMs, true);
+    if (announced) {
+      await pause(pollIntervalMs, true);
+      wakeUp();
+      return;
+    }
+    const sure = await current.sleeping();
+    if (watch !== current) return;
+    if (sure) {
+      // The loop claims once more before it sleeps: see the header.
+      announced = true;
+      unsure = 0;
+      return;
+    }
+    unsure += 1;
+    await pause(Math.min(pollIntervalMs, firstUnsureDelayMs * 2 ** Math.min(unsure - 1, 16)), true);
+  }
+
+  return {
+    start() {
+      stopping = new AbortController();
+      const watching = store.watchCommits?.(onCommit);
+      watch = watching;
+      unsubscribe = watching === undefined ? store.onCommit?.(onCommit) : () => watching.close();
+    },
+    stop() {
+      unsubscribe?.();
+      unsubscribe = undefined;
+      watch = undefined;
+      announced = false;
+      unsure = 0;
+      stopping.abort();
+    },
+    claiming() {
+      wakeRequested = false;
+    },
+    async after(result) {
+      if (result.kind !== 'empty') wakeUp();
+      if (result.kind === 'published') {
+        // Without a watch every commit signals, so a partial batch may wait for the next one.
+        if (!result.full && watch === undefined) await pause(pollIntervalMs, true);
+      } else if (result.kind === 'empty') {
+        await idle(watch);
+      } else if (result.kind === 'failed' || result.kind === 'circuit-open') {
+        await pause(result.retryInMs, false);
+      }
+    },
+    async backOff(ms) {
+      wakeUp();
+      await pause(ms, false);
+    },
+  };
+}
