@@ -8,8 +8,9 @@
  * again at once after any batch, and only a claim that found nothing makes it say `sleeping()`,
  * claim once more (any commit that did not signal is visible to that claim), and sleep. When
  * the store could not make sure of that (a writer kept its transaction open), the relay claims
- * again after a short back-off that doubles up to `pollIntervalMs`: a long transaction costs a
- * few claims, never a busy loop, and never a wake-up lost for longer than the slow poll.
+ * again after a short back-off that doubles up to 250 ms (or `pollIntervalMs` if shorter): a
+ * long transaction costs a few claims a second, never a busy loop, and delays a commit that did
+ * not signal by that back-off at most.
  *
  * A commit never cuts a back-off after a failure short; `stop()` cuts every wait.
  */
@@ -17,8 +18,9 @@ import type { Clock } from '../clock/clock.js';
 import type { CommitWatch, OutboxStore } from './outbox-store.js';
 import type { RelayStepResult } from './relay-api.js';
 
-/** The first wait after the store could not make sure a sleeping relay would be woken, ms. */
+/** The first and the longest wait after the store could not make sure of a wake-up, ms. */
 const firstUnsureDelayMs = 10;
+const maxUnsureDelayMs = 250;
 
 /** The relay loop's waits (see the header). */
 export interface RelaySleep {
@@ -93,7 +95,8 @@ export function createRelaySleep(
       return;
     }
     unsure += 1;
-    await pause(Math.min(pollIntervalMs, firstUnsureDelayMs * 2 ** Math.min(unsure - 1, 16)), true);
+    const delay = firstUnsureDelayMs * 2 ** Math.min(unsure - 1, 16);
+    await pause(Math.min(pollIntervalMs, maxUnsureDelayMs, delay), true);
   }
 
   return {

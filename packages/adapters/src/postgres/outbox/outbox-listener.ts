@@ -119,10 +119,7 @@ export class OutboxListener {
       close: () => {
         if (closed) return;
         closed = true;
-        // Relays that slept without the lock while this one held it must take over now.
-        const connection = this.#connection;
-        if (connection !== undefined)
-          this.#lockStep(() => connection.query(this.#statements.notify));
+        subscriber.sleeping = false;
         this.#remove(subscriber);
       },
     };
@@ -134,9 +131,22 @@ export class OutboxListener {
     this.#retryTimer = undefined;
     const connection = this.#connection;
     this.#connection = undefined;
+    if (connection !== undefined) {
+      if (this.#holding) this.#lockStep(() => connection.query(this.#statements.wake));
+      this.#wakeOthers(connection);
+    }
     this.#holding = false;
     await this.#locks;
     await connection?.end().catch(() => undefined);
+  }
+
+  /**
+   * Relays on other connections may sleep without the sleeper lock while this one holds it or
+   * is awake: when a subscriber leaves, they are woken to take over (after the locks are given
+   * up, so that they can take them).
+   */
+  #wakeOthers(connection: ListenConnection): void {
+    this.#lockStep(() => connection.query(this.#statements.notify));
   }
 
   #add(wake: () => void, sleeping: boolean): Subscriber {
@@ -149,8 +159,12 @@ export class OutboxListener {
 
   #remove(subscriber: Subscriber): void {
     if (!this.#subscribers.delete(subscriber)) return;
-    if (this.#subscribers.size === 0) void this.close();
-    else this.#releaseUnlessSleeping();
+    if (this.#subscribers.size === 0) {
+      void this.close();
+      return;
+    }
+    this.#releaseUnlessSleeping();
+    if (this.#connection !== undefined) this.#wakeOthers(this.#connection);
   }
 
   #anySleeping(): boolean {
