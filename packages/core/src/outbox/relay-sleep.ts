@@ -6,7 +6,10 @@
  * signal. A store with `watchCommits` (Postgres) signals only while a relay has said it sleeps,
  * because a signalling commit is serialised with every other one: there an awake relay claims
  * again at once after any batch, and only a claim that found nothing makes it say `sleeping()`,
- * claim once more (any commit that did not signal is visible to that claim), and sleep. When
+ * claim once more (any commit that did not signal is visible to that claim), and sleep. Once
+ * such a claim right after a batch found nothing, commits are sparse: after the next partial
+ * batch the relay says `sleeping()` at once (the claim after it is the same look, one claim
+ * fewer per event), until that claim finds rows again. When
  * the store could not make sure of that (a writer kept its transaction open), the relay claims
  * again after a short back-off that doubles up to 250 ms (or `pollIntervalMs` if shorter): a
  * long transaction costs a few claims a second, never a busy loop, and delays a commit that did
@@ -49,6 +52,10 @@ export function createRelaySleep(
   // The store signals commits on this relay's account (`sleeping()` answered `true`).
   let announced = false;
   let unsure = 0;
+  // The last claim was the one after `sleeping()`, or the one right after a batch.
+  let rechecking = false;
+  let afterBatch = false;
+  let sparse = false;
 
   const onCommit = () => {
     wakeRequested = true;
@@ -91,6 +98,7 @@ export function createRelaySleep(
     if (sure) {
       // The loop claims once more before it sleeps: see the header.
       announced = true;
+      rechecking = true;
       unsure = 0;
       return;
     }
@@ -112,16 +120,24 @@ export function createRelaySleep(
       watch = undefined;
       announced = false;
       unsure = 0;
+      rechecking = false;
+      afterBatch = false;
+      sparse = false;
       stopping.abort();
     },
     claiming() {
       wakeRequested = false;
     },
     async after(result) {
+      if (rechecking && result.kind === 'published') sparse = false;
+      if (afterBatch && !rechecking && result.kind === 'empty') sparse = true;
+      rechecking = false;
+      afterBatch = result.kind === 'published';
       if (result.kind !== 'empty') wakeUp();
       if (result.kind === 'published') {
         // Without a watch every commit signals, so a partial batch may wait for the next one.
         if (!result.full && watch === undefined) await pause(pollIntervalMs, true);
+        else if (!result.full && sparse) await idle(watch);
       } else if (result.kind === 'empty') {
         await idle(watch);
       } else if (result.kind === 'failed' || result.kind === 'circuit-open') {

@@ -203,16 +203,16 @@ export class OutboxListener {
     isCurrent = () => connection === this.#connection,
   ): Promise<boolean> {
     if (this.#holding) return true;
-    const elected = firstValue(await connection.query(this.#statements.elect), 'elected');
-    // Another connection holds the sleeper lock: writers notify on its account.
-    if (elected !== true) return true;
+    let slept: unknown;
     try {
-      await connection.query(this.#statements.sleep);
+      slept = firstValue(await connection.query(this.#statements.sleep), 'slept');
     } catch (error) {
       await connection.query(this.#statements.resign).catch(() => undefined);
       if ((error as { code?: unknown } | null)?.code !== lockTimeoutState) throw error;
       return false;
     }
+    // Another connection holds the sleeper lock: writers notify on its account.
+    if (slept !== true) return true;
     if (!isCurrent()) return false;
     this.#holding = true;
     // Every subscriber woke while the lock was being taken.

@@ -48,11 +48,14 @@ export function wakeUpStatements(
   return {
     /** Once per connection, before anything else. */
     setUp: `SET lock_timeout = ${sleepLockTimeoutMs}`,
-    /** One row, `elected`: whether this connection may take the sleeping lock. */
-    elect: `SELECT pg_try_advisory_lock(${sleeper}) AS elected`,
-    /** Waits (up to `lock_timeout`) for writers that did not notify, then holds the lock. */
-    sleep: `SELECT pg_advisory_lock(${sleeping})`,
-    /** After `elect` when `sleep` failed. */
+    /**
+     * Takes the sleeper lock if free, then the sleeping lock, waiting (up to `lock_timeout`)
+     * for writers that did not notify. One row, `slept`: `true` when this connection now holds
+     * both, null when another holds the sleeper lock.
+     */
+    sleep: `SELECT CASE WHEN pg_try_advisory_lock(${sleeper})
+      THEN pg_advisory_lock(${sleeping}) IS NOT NULL END AS slept`,
+    /** After `sleep` failed. */
     resign: `SELECT pg_advisory_unlock(${sleeper})`,
     /** Writers stop notifying on this connection's account. */
     wake: `SELECT pg_advisory_unlock(${sleeping}), pg_advisory_unlock(${sleeper})`,
