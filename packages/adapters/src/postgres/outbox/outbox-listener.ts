@@ -110,12 +110,12 @@ export class OutboxListener {
       sleeping: async () => {
         if (closed) return false;
         subscriber.sleeping = true;
-        return this.#takeSleepingLock();
+        const sure = await this.#takeSleepingLock();
+        // Unsure, the relay stays awake: the lock must not be kept on its account.
+        if (!sure && !closed) this.#awake(subscriber);
+        return sure;
       },
-      awake: () => {
-        subscriber.sleeping = false;
-        this.#releaseUnlessSleeping();
-      },
+      awake: () => this.#awake(subscriber),
       close: () => {
         if (closed) return;
         closed = true;
@@ -123,6 +123,11 @@ export class OutboxListener {
         this.#remove(subscriber);
       },
     };
+  }
+
+  #awake(subscriber: Subscriber): void {
+    subscriber.sleeping = false;
+    this.#releaseUnlessSleeping();
   }
 
   /** Ends the connection and any pending reconnect. */
