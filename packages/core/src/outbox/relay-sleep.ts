@@ -11,9 +11,9 @@
  * batch the relay says `sleeping()` at once (the claim after it is the same look, one claim
  * fewer per event), until that claim finds rows again. When
  * the store could not make sure of that (a writer kept its transaction open), the relay claims
- * again after a short back-off that doubles up to 250 ms (or `pollIntervalMs` if shorter): a
- * long transaction costs a few claims a second, never a busy loop, and delays a commit that did
- * not signal by that back-off at most.
+ * again after a short back-off that doubles from 5 ms up to 100 ms (or `pollIntervalMs` if
+ * shorter): a long transaction costs at most ten claims a second, never a busy loop, and delays
+ * a commit that did not signal by that back-off at most.
  *
  * A commit never cuts a back-off after a failure short; `stop()` cuts every wait.
  */
@@ -22,8 +22,8 @@ import type { CommitWatch, OutboxStore } from './outbox-store.js';
 import type { RelayStepResult } from './relay-api.js';
 
 /** The first and the longest wait after the store could not make sure of a wake-up, ms. */
-const firstUnsureDelayMs = 10;
-const maxUnsureDelayMs = 250;
+const firstUnsureDelayMs = 5;
+const maxUnsureDelayMs = 100;
 
 /** The relay loop's waits (see the header). */
 export interface RelaySleep {
