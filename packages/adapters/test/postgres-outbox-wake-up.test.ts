@@ -276,11 +276,14 @@ describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () 
     relay.start();
     await sleep(300);
     busy = sleep(200).then(() => undefined);
-    await publish(outbox, 0);
+    // Two events at once: the relay is awake for them (one alone would let it sleep on).
+    await db
+      .transaction()
+      .execute((trx) => outbox.publishMany(trx, [Step.create({ n: -1 }), Step.create({ n: 0 })]));
     await until(() => publishing);
     const writer = await openWriter(outbox, 1);
     try {
-      await until(() => delivered.length === 1, 2_000);
+      await until(() => delivered.length === 2, 2_000);
       const before = claims;
       await sleep(1_500);
       const during = claims - before;
@@ -288,7 +291,7 @@ describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () 
       expect(during).toBeLessThan(25);
     } finally {
       const committedAt = await writer.commit();
-      await until(() => delivered.length === 2, 2_000);
+      await until(() => delivered.length === 3, 2_000);
       expect(performance.now() - committedAt).toBeLessThan(1_000);
     }
   });

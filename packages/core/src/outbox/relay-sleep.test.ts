@@ -87,7 +87,7 @@ describe('relay with a store that signals only while it sleeps', () => {
     expect(log.at(-1)).toBe('close');
   });
 
-  it('a commit while it sleeps wakes it; it says awake before it claims, and with sparse commits sleeps right after the batch', async () => {
+  it('a commit while it sleeps wakes it; batches of one keep it asleep, a bigger batch makes it awake until a claim finds nothing', async () => {
     const { clock, relay, publish, delivered, log } = watchedWorld();
     relay.start();
     await clock.advance(0);
@@ -95,21 +95,25 @@ describe('relay with a store that signals only while it sleeps', () => {
     await clock.advance(0);
     await publish(2);
     await clock.advance(0);
-    expect(delivered.map((event) => event.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+    await publish(3, 4);
+    await clock.advance(0);
+    expect(delivered.map((event) => event.payload)).toEqual([
+      { n: 1 },
+      { n: 2 },
+      { n: 3 },
+      { n: 4 },
+    ]);
     expect(log).toEqual([
       'claim:0',
       'sleeping',
       'claim:0',
-      // Woken by the first commit.
-      'awake',
+      // Woken by each commit; sparse, so still asleep (writers keep signalling).
       'claim:1',
-      'claim:0',
-      'sleeping',
-      'claim:0',
-      // Woken by the second: the claim right after the last batch found nothing, so no
-      // claim between the batch and sleeping().
-      'awake',
       'claim:1',
+      // Two events at once: awake, writers stop signalling, until a claim finds nothing.
+      'claim:2',
+      'awake',
+      'claim:0',
       'sleeping',
       'claim:0',
     ]);

@@ -6,10 +6,10 @@
  * signal. A store with `watchCommits` (Postgres) signals only while a relay has said it sleeps,
  * because a signalling commit is serialised with every other one: there an awake relay claims
  * again at once after any batch, and only a claim that found nothing makes it say `sleeping()`,
- * claim once more (any commit that did not signal is visible to that claim), and sleep. Once
- * such a claim right after a batch found nothing, commits are sparse: after the next partial
- * batch the relay says `sleeping()` at once (the claim after it is the same look, one claim
- * fewer per event), until that claim finds rows again. When
+ * claim once more (any commit that did not signal is visible to that claim), and sleep. It then
+ * stays asleep between batches of one event (sparse commits, whose signals cost nothing much)
+ * and is awake again, so writers stop signalling, as soon as a claim returns more than one.
+ * When
  * the store could not make sure of that (a writer kept its transaction open), the relay claims
  * again after a short back-off that doubles from 5 ms up to 100 ms (or `pollIntervalMs` if
  * shorter): a long transaction costs at most ten claims a second, never a busy loop, and delays
@@ -33,6 +33,8 @@ export interface RelaySleep {
   stop(): void;
   /** A claim starts: a signal from now on is one that claim may have missed. */
   claiming(): void;
+  /** A claim returned `count` entries (more than one: commits are dense, wake up at once). */
+  claimed(count: number): void;
   /** Waits as `result` asks before the next claim. */
   after(result: RelayStepResult): Promise<void>;
   /** Waits `ms` after a store failure; a commit does not cut it short. */
@@ -52,10 +54,6 @@ export function createRelaySleep(
   // The store signals commits on this relay's account (`sleeping()` answered `true`).
   let announced = false;
   let unsure = 0;
-  // The last claim was the one after `sleeping()`, or the one right after a batch.
-  let rechecking = false;
-  let afterBatch = false;
-  let sparse = false;
 
   const onCommit = () => {
     wakeRequested = true;
@@ -87,18 +85,12 @@ export function createRelaySleep(
   }
 
   async function idle(current: CommitWatch | undefined): Promise<void> {
-    if (current === undefined) return pause(pollIntervalMs, true);
-    if (announced) {
-      await pause(pollIntervalMs, true);
-      wakeUp();
-      return;
-    }
+    if (current === undefined || announced) return pause(pollIntervalMs, true);
     const sure = await current.sleeping();
     if (watch !== current) return;
     if (sure) {
       // The loop claims once more before it sleeps: see the header.
       announced = true;
-      rechecking = true;
       unsure = 0;
       return;
     }
@@ -120,24 +112,24 @@ export function createRelaySleep(
       watch = undefined;
       announced = false;
       unsure = 0;
-      rechecking = false;
-      afterBatch = false;
-      sparse = false;
       stopping.abort();
     },
     claiming() {
       wakeRequested = false;
     },
+    claimed(count) {
+      if (count > 1) wakeUp();
+    },
     async after(result) {
-      if (rechecking && result.kind === 'published') sparse = false;
-      if (afterBatch && !rechecking && result.kind === 'empty') sparse = true;
-      rechecking = false;
-      afterBatch = result.kind === 'published';
+      if (announced && result.kind === 'published' && result.count <= 1 && !result.full) {
+        // Sparse commits: stay asleep, every commit signals (see the header).
+        await pause(pollIntervalMs, true);
+        return;
+      }
       if (result.kind !== 'empty') wakeUp();
       if (result.kind === 'published') {
         // Without a watch every commit signals, so a partial batch may wait for the next one.
         if (!result.full && watch === undefined) await pause(pollIntervalMs, true);
-        else if (!result.full && sparse) await idle(watch);
       } else if (result.kind === 'empty') {
         await idle(watch);
       } else if (result.kind === 'failed' || result.kind === 'circuit-open') {

@@ -184,6 +184,7 @@ export function createRelay(options: RelayOptions): Relay {
       now: started,
       leaseExpiresAt: started + leaseMs,
     });
+    sleep.claimed(entries.length);
     if (entries.length === 0) return { kind: 'empty' };
     const { delivered, rejected, untried, engineError, engineFailed } = await deliver(
       entries,

@@ -196,33 +196,47 @@ export class OutboxListener {
     const connection = this.#connection;
     if (connection === undefined) return Promise.resolve(false);
     if (this.#holding) return Promise.resolve(true);
-    this.#taking ??= this.#lockStep(() => this.#take(connection)).then((sure) => {
+    this.#taking ??= this.#lockStep(() => this.#take(connection)).then((outcome) => {
       this.#taking = undefined;
-      return sure === true;
+      return outcome !== undefined && outcome !== 'unsure';
     });
     return this.#taking;
   }
 
+  /**
+   * A sleeping subscriber that another connection's locks covered may have lost that cover (the
+   * relay there stopped: it gave the locks up, then notified). So on a notification this
+   * connection tries to take them, and when it does, wakes its subscribers once more: commits
+   * between that release and this take did not notify.
+   */
+  #takeOverIfCovered(): void {
+    const connection = this.#connection;
+    if (connection === undefined || this.#holding || !this.#anySleeping()) return;
+    void this.#lockStep(() => this.#take(connection)).then((outcome) => {
+      if (outcome === 'taken') this.#wake();
+    });
+  }
+
+  /** `covered`: another connection holds the sleeper lock, writers notify on its account. */
   async #take(
     connection: ListenConnection,
     isCurrent = () => connection === this.#connection,
-  ): Promise<boolean> {
-    if (this.#holding) return true;
+  ): Promise<'held' | 'taken' | 'covered' | 'unsure'> {
+    if (this.#holding) return 'held';
     let slept: unknown;
     try {
       slept = firstValue(await connection.query(this.#statements.sleep), 'slept');
     } catch (error) {
       await connection.query(this.#statements.resign).catch(() => undefined);
       if ((error as { code?: unknown } | null)?.code !== lockTimeoutState) throw error;
-      return false;
+      return 'unsure';
     }
-    // Another connection holds the sleeper lock: writers notify on its account.
-    if (slept !== true) return true;
-    if (!isCurrent()) return false;
+    if (slept !== true) return 'covered';
+    if (!isCurrent()) return 'unsure';
     this.#holding = true;
     // Every subscriber woke while the lock was being taken.
     this.#releaseUnlessSleeping();
-    return true;
+    return 'taken';
   }
 
   #releaseUnlessSleeping(): void {
@@ -258,7 +272,9 @@ export class OutboxListener {
         this.#scheduleReconnect();
       };
       connection.on('notification', (message) => {
-        if (message.channel === this.#channel) this.#wake();
+        if (message.channel !== this.#channel) return;
+        this.#wake();
+        this.#takeOverIfCovered();
       });
       // Attached in the tick the connection opened: an 'error' with no listener would crash
       // the process when the database restarts.
@@ -267,7 +283,8 @@ export class OutboxListener {
       await connection.query(this.#statements.setUp);
       // Locks before LISTEN, so the connection shows `LISTEN` as its query while it waits; a
       // notification in between is covered by the wake-up below.
-      const holding = this.#anySleeping() && (await this.#take(connection, () => true));
+      const holding =
+        this.#anySleeping() && (await this.#take(connection, () => true)) !== 'unsure';
       await connection.query(`LISTEN ${quoteIdentifier(this.#channel)}`);
       if (this.#subscribers.size === 0) {
         await connection.end().catch(() => undefined);
