@@ -9,9 +9,8 @@
  * claim once more (any commit that did not signal is visible to that claim), and sleep. It then
  * stays asleep between batches of one event (sparse commits, whose signals cost nothing much)
  * and is awake again, so writers stop signalling, as soon as a claim returns more than one.
- * When
- * the store could not make sure of that (a writer kept its transaction open), the relay claims
- * again after 5 ms, five times, then after a back-off that doubles up to 100 ms (or
+ * When the store could not make sure of that (a writer kept its transaction open), the relay
+ * claims again after 5 ms, five times, then after a back-off that doubles up to 100 ms (or
  * `pollIntervalMs` if shorter), and after 5 ms again once a claim finds rows: writers whose
  * transactions keep overlapping (a loaded machine) delay an event by about 5 ms, and a
  * transaction left open costs at most ten claims a second, never a busy loop.
