@@ -144,6 +144,12 @@ async function traceBallast(): Promise<void> {
         mark('notify received');
         wake();
       }),
+    // What relays use: writers notify only while the relay sleeps.
+    watchCommits: (wake) =>
+      outbox.watchCommits!(() => {
+        mark('notify received');
+        wake();
+      }),
     claim: async (request) => {
       mark('claim call');
       const rows = await outbox.claim(request);

@@ -6,8 +6,9 @@
  * statements per event are then summed over the processes.
  *
  * - **ballast**: a transaction writes an order row and `order.created.v1` into the Postgres
- *   outbox → a relay (woken by NOTIFY) claims it and adds it to BullMQ → a consumer runs the
- *   handler through the Postgres inbox, writing its effect in the inbox's transaction.
+ *   outbox → a relay (awake, or woken by the NOTIFY writers send only while it sleeps) claims
+ *   it and adds it to BullMQ → a consumer runs the handler through the Postgres inbox, writing
+ *   its effect in the inbox's transaction.
  * - **raw BullMQ**: the same transaction writes the order row; after the commit, `queue.add`
  *   (no outbox: a crash between commit and add loses the job) → a worker runs the same effect
  *   write, with no inbox (a redelivery doubles it).
@@ -22,8 +23,10 @@
  *
  * Postgres statements per event (the figure that moves CPU per event): raw BullMQ 4 (BEGIN,
  * order insert, COMMIT; the worker's effect insert); Ballast 8 plus 2 per relay batch (BEGIN,
- * order insert, outbox insert with its NOTIFY, COMMIT; the consumer's BEGIN, inbox mark, effect
- * insert, COMMIT; per batch one claim through the table's claim function and one markSent).
+ * order insert, outbox insert (with a NOTIFY only while the relay sleeps), COMMIT; the
+ * consumer's BEGIN, inbox mark, effect insert, COMMIT; per batch one claim through the table's
+ * claim function and one markSent). The relay's LISTEN connection (its sleep locks) is not
+ * counted: it sends statements only when the relay goes to sleep or wakes, not per event.
  *
  * Rounds alternate raw, ballast, raw, ballast…; each figure is the median over the rounds.
  * Targets (issue 16): throughput ≥ 0.7× raw, p99 ≤ 2× raw.

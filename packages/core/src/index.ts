@@ -214,6 +214,7 @@ export { type Logger, type LogMethod, noopLogger } from './logging/index.js';
 // Outbox: the write and relay ports, the memory outbox, the relay, publishers (function,
 // in-process) and the inbox.
 export {
+  type CommitWatch,
   createFunctionPublisher,
   createInProcessPublisher,
   createRelay,

@@ -16,6 +16,7 @@ export {
   type MemoryOutboxTransaction,
 } from './memory-outbox.js';
 export type {
+  CommitWatch,
   OutboxClaimRequest,
   OutboxDeadLetter,
   OutboxEntry,

@@ -88,6 +88,25 @@ export interface OutboxRedriveFilter {
 }
 
 /**
+ * How a relay tells a store whose writers signal commits only while some relay sleeps that it
+ * is going to sleep or is awake again (Postgres: a notifying commit serialises every other
+ * notifying commit of the database, so writers notify only while a relay waits for one).
+ */
+export interface CommitWatch {
+  /**
+   * The relay found nothing to claim and wants to sleep. Resolves `true` once every later commit
+   * either wakes it or commits before a claim the relay starts after this resolves: the relay
+   * claims once more, then sleeps. Resolves `false` when that could not be made sure in time
+   * (a writer kept its transaction open); the relay then claims again soon instead of sleeping.
+   */
+  sleeping(): Promise<boolean>;
+  /** The relay is claiming again: writers need not signal on its account any more. */
+  awake(): void;
+  /** Stops watching (the relay stopped); other relays are woken to take over. */
+  close(): void;
+}
+
+/**
  * The relay side of an outbox.
  *
  * Contract every implementation must meet (a shared contract suite checks it):
@@ -128,4 +147,9 @@ export interface OutboxStore {
    * unsubscribes. A relay also polls slowly, so a lost notification only delays delivery.
    */
   onCommit?(listener: () => void): () => void;
+  /**
+   * Optional, used by relays instead of `onCommit` when present: the same wake-up hint from a
+   * store whose writers signal only while a relay says it sleeps (see {@link CommitWatch}).
+   */
+  watchCommits?(listener: () => void): CommitWatch;
 }

@@ -13,7 +13,7 @@
  *   and past `maxAttempts` parked as dead letters, while an engine that is down still opens
  *   the breaker;
  * - polling an empty table every few ms: an idle relay sleeps `pollIntervalMs` unless the store
- *   signals a commit (Postgres `NOTIFY`);
+ *   signals a commit (Postgres `NOTIFY`, sent only while a relay sleeps: `relay-sleep.ts`);
  * - hammering an engine that is down: exponential back-off with jitter and a circuit breaker,
  *   and a commit never cuts a back-off short;
  * - SIGTERM mid-batch: `stop()` lets the batch finish (or, when its signal aborts, gives the
@@ -41,6 +41,7 @@ import {
   relayOptionsSchema,
 } from './relay-options.js';
 import { describeFailure, settleRejected } from './relay-settle.js';
+import { createRelaySleep } from './relay-sleep.js';
 
 export type { Relay, RelayStepResult } from './relay-api.js';
 
@@ -117,11 +118,8 @@ export function createRelay(options: RelayOptions): Relay {
   let storeFailures = 0;
   let deadLettered = 0;
   let loop: Promise<void> | undefined;
-  let stopping = new AbortController();
   let abandon = new AbortController();
-  let wakeRequested = false;
-  let wake: (() => void) | undefined;
-  let unsubscribeCommit: (() => void) | undefined;
+  const sleep = createRelaySleep(store, clock, pollIntervalMs);
   let stopped: Promise<void> | undefined;
   let restartAfterStop = false;
   const timers = new Set<CancelTimer>();
@@ -178,7 +176,7 @@ export function createRelay(options: RelayOptions): Relay {
   async function runOnce(): Promise<RelayStepResult> {
     const started = clock.now();
     if (openUntil > started) return { kind: 'circuit-open', retryInMs: openUntil - started };
-    wakeRequested = false;
+    sleep.claiming();
     const owner = `${name}:${crypto.randomUUID()}`;
     const entries = await store.claim({
       owner,
@@ -186,6 +184,7 @@ export function createRelay(options: RelayOptions): Relay {
       now: started,
       leaseExpiresAt: started + leaseMs,
     });
+    sleep.claimed(entries.length);
     if (entries.length === 0) return { kind: 'empty' };
     const { delivered, rejected, untried, engineError, engineFailed } = await deliver(
       entries,
@@ -267,42 +266,18 @@ export function createRelay(options: RelayOptions): Relay {
     };
   }
 
-  /** Sleeps `ms`; a commit cuts it short only when `wakeable`; `stop()` always does. */
-  async function pause(ms: number, wakeable: boolean): Promise<void> {
-    if (stopping.signal.aborted) return;
-    if (wakeable && wakeRequested) return;
-    const interrupt = new AbortController();
-    const onStop = () => interrupt.abort();
-    stopping.signal.addEventListener('abort', onStop, { once: true });
-    if (wakeable) wake = () => interrupt.abort();
-    try {
-      await clock.sleep(ms, interrupt.signal);
-    } catch {
-      // Interrupted by a commit or by stop(): both mean "look again now".
-    } finally {
-      wake = undefined;
-      stopping.signal.removeEventListener('abort', onStop);
-    }
-  }
-
   async function run(): Promise<void> {
     while (state === 'running') {
       try {
         const result = await runOnce();
         storeFailures = 0;
-        if (result.kind === 'published') {
-          if (!result.full) await pause(pollIntervalMs, true);
-        } else if (result.kind === 'empty') {
-          await pause(pollIntervalMs, true);
-        } else if (result.kind === 'failed' || result.kind === 'circuit-open') {
-          await pause(result.retryInMs, false);
-        }
+        await sleep.after(result);
       } catch (error) {
         storeFailures += 1;
         const retryInMs = backoff(storeFailures);
         logger.error({ err: error, retryInMs }, 'relay: outbox store failed; backing off');
         emit('storeError', { error, operation: 'relay' });
-        await pause(retryInMs, false);
+        await sleep.backOff(retryInMs);
       }
     }
   }
@@ -329,12 +304,8 @@ export function createRelay(options: RelayOptions): Relay {
       return;
     }
     state = 'running';
-    stopping = new AbortController();
     abandon = new AbortController();
-    unsubscribeCommit = store.onCommit?.(() => {
-      wakeRequested = true;
-      wake?.();
-    });
+    sleep.start();
     void housekeeping.checkDepth();
     every(depthCheckIntervalMs, housekeeping.checkDepth);
     every(cleanupIntervalMs, housekeeping.cleanUp);
@@ -362,9 +333,7 @@ export function createRelay(options: RelayOptions): Relay {
     state = 'stopping';
     for (const cancel of timers) cancel();
     timers.clear();
-    unsubscribeCommit?.();
-    unsubscribeCommit = undefined;
-    stopping.abort();
+    sleep.stop();
     try {
       await loop;
     } finally {

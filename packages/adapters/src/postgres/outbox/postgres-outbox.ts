@@ -16,6 +16,10 @@
  * publish a row again, which the publisher's event-id idempotency absorbs. Waiting for the WAL
  * flush on each of them cost a disk sync per batch on the path from commit to handler.
  *
+ * A publish notifies relays only while one sleeps (`outbox-wake-up.ts`): a notifying commit
+ * holds a database-wide lock through its disk flush, so notifying on every publish made every
+ * writer's commit wait for the one before it.
+ *
  * `maxDepth` is enforced without counting the table on every publish: the writer counts unsent
  * rows at most once per `depthCheckIntervalMs` and adds what it has published since.
  */
@@ -50,6 +54,7 @@ import {
   type ResolvedOutboxTable,
   resolveOutboxTable,
 } from './outbox-table.js';
+import { sleepingLockName, wakeUpStatements } from './outbox-wake-up.js';
 
 /** Options for {@link createPostgresOutbox}. */
 export interface PostgresOutboxOptions extends OutboxTableOptions {
@@ -159,7 +164,14 @@ export function createPostgresOutbox(
   const listener =
     opts.listen === undefined
       ? undefined
-      : new OutboxListener(options.listen as ListenOptions, table.channel, clock, logger);
+      : new OutboxListener(
+          options.listen as ListenOptions,
+          table.channel,
+          wakeUpStatements(table, table.channel),
+          clock,
+          logger,
+        );
+  const sleepingLock = sleepingLockName(table);
   const claimRows = createOutboxClaimer(db, table, logger);
 
   // The writer's view of the depth: counted at `countedAt`, plus what this writer added since.
@@ -214,15 +226,17 @@ export function createPostgresOutbox(
         sql`(${event.id}, ${event.type}, ${event.key ?? null}, ${encoded[index]}::jsonb)`,
     );
     try {
-      // One round trip: the insert, and the NOTIFY that Postgres delivers only at commit.
+      // One round trip: the insert, then the NOTIFY (delivered at commit) only when a relay
+      // sleeps; otherwise the shared lock, held to the end of the transaction, makes a relay
+      // going to sleep wait for this commit (`outbox-wake-up.ts`).
       await sql`
         WITH inserted AS (
           INSERT INTO ${table.ref} (id, type, key, event) VALUES ${sql.join(values)}
           RETURNING 1
         )
-        SELECT pg_notify(${table.channel}, '') FROM (SELECT count(*) FROM inserted) AS n`.execute(
-        transaction,
-      );
+        SELECT CASE WHEN pg_try_advisory_xact_lock_shared(hashtext(${sleepingLock})) THEN NULL
+                    ELSE pg_notify(${table.channel}, '') END
+        FROM (SELECT count(*) FROM inserted) AS n`.execute(transaction);
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
       if (code === '23505') {
@@ -363,7 +377,11 @@ export function createPostgresOutbox(
     },
   };
   if (listener !== undefined) {
-    return { ...outbox, onCommit: (wake: () => void) => listener.subscribe(wake) };
+    return {
+      ...outbox,
+      onCommit: (wake: () => void) => listener.subscribe(wake),
+      watchCommits: (wake: () => void) => listener.watch(wake),
+    };
   }
   return outbox;
 }
