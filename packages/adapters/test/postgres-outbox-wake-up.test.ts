@@ -2,9 +2,9 @@
  * The Postgres outbox's wake-up protocol (`outbox-wake-up.ts`) on a real server: a publish
  * notifies only while a relay sleeps; a relay going to sleep waits for the writers that did not
  * notify (the lost wake-up race); a writer that commits while a relay waits notifies; a writer
- * that stays open keeps relays claiming at most about ten times a second, never busily; two relays on two LISTEN
- * connections take over from each other. Relays here poll every 60 s, so any lost wake-up
- * shows as a delivery that does not come within seconds.
+ * that stays open keeps relays claiming at most about ten times a second, never busily; two
+ * relays on two LISTEN connections take over from each other. Relays here poll every 60 s, so
+ * any lost wake-up shows as a delivery that does not come within seconds.
  */
 import {
   createPostgresOutbox,
