@@ -111,16 +111,25 @@ describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () 
     };
   }
 
-  /** Requests for the table's sleeping lock that wait (a relay going to sleep). */
-  async function waitingForSleepingLock(tableName: string): Promise<number> {
+  /** Requests for the table's sleeping lock that are granted (`true`) or wait (`false`). */
+  async function sleepingLockRequests(tableName: string, granted: boolean): Promise<number> {
     const lockName = `ballast:outbox:${schema}.${tableName}:sleeping`;
     const { rows } = await sql<{ n: string }>`
       SELECT count(*) AS n FROM pg_locks
-      WHERE locktype = 'advisory' AND NOT granted AND objid = hashtext(${lockName})::oid`.execute(
-      db,
-    );
+      WHERE locktype = 'advisory' AND granted = ${granted}
+        AND objid = hashtext(${lockName})::oid`.execute(db);
     return Number(rows[0]?.n);
   }
+
+  /** Requests for the table's sleeping lock that wait (a relay going to sleep). */
+  const waitingForSleepingLock = (tableName: string) => sleepingLockRequests(tableName, false);
+
+  /**
+   * Until the relay's `awake()` has reached Postgres: it is sent without waiting, so a writer
+   * right after it could still find the relay asleep, and notify instead of holding the lock.
+   */
+  const untilAwake = (tableName: string) =>
+    until(async () => (await sleepingLockRequests(tableName, true)) === 0);
 
   beforeAll(async () => {
     await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
@@ -144,6 +153,7 @@ describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () 
     await publish(outbox, 1);
     await until(() => seen.count === 1 && woken >= 1);
     watch.awake();
+    await untilAwake(tableName);
     await publish(outbox, 2);
     await publish(outbox, 3);
     await sleep(200);
@@ -160,7 +170,7 @@ describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () 
     // Connected, then awake again: writers do not notify.
     await until(async () => (await watch.sleeping()) === true);
     watch.awake();
-    await sleep(50);
+    await untilAwake(tableName);
     // The relay waits 10 ms at most; on a loaded machine the writer below may take longer to
     // commit, and the relay is then unsure (false), which is allowed: try again.
     let waitedForCommit = false;
@@ -187,6 +197,7 @@ describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () 
         await until(async () => (await watch.sleeping()) === true);
       }
       watch.awake();
+      await untilAwake(tableName);
     }
     expect(waitedForCommit).toBe(true);
     // So the claim a relay makes next sees every row that never notified.
@@ -208,7 +219,7 @@ describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () 
     const watch = outbox.watchCommits!(() => {});
     await until(async () => (await watch.sleeping()) === true);
     watch.awake();
-    await sleep(50);
+    await untilAwake(tableName);
     const slow = await openWriter(outbox, 1);
     // A relay's request for the sleeping lock, queued behind the open writer's shared hold
     // (here from a connection of the test's own, which waits as long as it takes).
