@@ -36,9 +36,18 @@ describe('scanJsonText', () => {
       '{"__proto__":{"a":1}}',
       '{"constructor":{"prototype":{}}}',
       '[1,2]\n',
+      // A byte order mark: JSON.parse refuses it, Fastify's parser drops it, so the parsed value
+      // (without it) decides, as it did before the text was ever reused.
+      '\uFEFF{"a":1}',
+      '{"a":1}\uFEFF',
     ]) {
       expect(scanJsonText(text, 256), text).not.toBe('canonical');
     }
+  });
+
+  it('takes the parsed value, not the text, for a body that starts with a byte order mark', () => {
+    const text = '{"a":1}';
+    expect(canonicalJsonParsedFrom(JSON.parse(text), `\uFEFF${text}`)).toBe(text);
   });
 
   it('agrees with canonicalising the parsed value, for any JSON value however written (property)', () => {

@@ -83,7 +83,9 @@ export function scanJsonText(text: string, maxDepth: number): JsonTextShape | un
         inexact = !survivesDouble(text.slice(start, index + 1));
       }
       if (canonical) canonical = isCanonicalInteger(text, start, index);
-    } else if (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) {
+    } else if (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d || code >= 0x80) {
+      // Whitespace, or a character JSON has no place for outside strings: a byte order mark,
+      // which a framework's parser drops (Fastify's does) before the value this text stands for.
       canonical = false;
     }
   }

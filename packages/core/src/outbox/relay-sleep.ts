@@ -85,9 +85,30 @@ export function createRelaySleep(
     watch?.awake();
   }
 
+  /**
+   * The store's answer to `sleeping()`, or unsure after a poll interval (or on `stop()`): the
+   * answer comes from a connection, and one that stopped answering without an error (a network
+   * path dropping packets) must cost the relay its wake-ups, never its polling.
+   */
+  async function answerWithinPoll(answer: Promise<boolean>): Promise<boolean> {
+    const timeUp = new AbortController();
+    const onStop = () => timeUp.abort();
+    stopping.signal.addEventListener('abort', onStop, { once: true });
+    const deadline = clock.sleep(pollIntervalMs, timeUp.signal).then(
+      () => false,
+      () => false,
+    );
+    try {
+      return await Promise.race([answer, deadline]);
+    } finally {
+      timeUp.abort();
+      stopping.signal.removeEventListener('abort', onStop);
+    }
+  }
+
   async function idle(current: CommitWatch | undefined): Promise<void> {
     if (current === undefined || announced) return pause(pollIntervalMs, true);
-    const sure = await current.sleeping();
+    const sure = await answerWithinPoll(current.sleeping());
     if (watch !== current) return;
     if (sure) {
       // The loop claims once more before it sleeps: see the header.

@@ -176,6 +176,12 @@ describe('expressIdempotency', () => {
     });
   });
 
+  it('parses a JSON body sent with a byte order mark when no parser ran, as express.json() does', async () => {
+    const app = await salesServer({}, false);
+    const first = await app.send('/raw', '\uFEFF{"a":1}');
+    expect(await first.json()).toEqual({ bodyType: 'object', body: { a: 1 } });
+  });
+
   it('keeps headers given to writeHead()', async () => {
     const app = await salesServer();
     await app.send('/write-head', {});

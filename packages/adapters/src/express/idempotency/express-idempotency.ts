@@ -95,7 +95,9 @@ async function fingerprintOf(req: ExpressRequest, guard: IdempotencyGuard): Prom
     const fingerprint = await fingerprintRequestParts({ ...parts, body: raw }, options);
     if (isJsonContentType(contentType)) {
       try {
-        req.body = JSON.parse(raw.toString('utf8'));
+        const text = raw.toString('utf8');
+        // A byte order mark is no part of the JSON; express.json() drops it too.
+        req.body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
       } catch {
         // Not JSON after all: the route gets the raw bytes, as with express.raw().
       }
