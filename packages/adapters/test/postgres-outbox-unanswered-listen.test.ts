@@ -3,6 +3,7 @@
  * nothing errors, a query just never returns) must cost the relay its wake-ups, never its slow
  * poll: before the wake-up protocol the relay only lost NOTIFYs; now it asks that connection for
  * the sleeping lock before it sleeps, and must not wait on the answer longer than it would poll.
+ * Nor may `outbox.close()` wait on it for ever.
  */
 import {
   createPostgresOutbox,
@@ -79,6 +80,14 @@ describeWith('postgres', 'outbox relay with a LISTEN connection that stops answe
       // Ten slow polls: the relay claims at least every poll interval whatever the connection does.
       await until(() => delivered.length === 4, 10 * pollIntervalMs + 1_000);
       expect(delivered.map((event) => (event.payload as { n: number }).n)).toEqual([1, 2, 3, 4]);
+      // And a shutdown still ends, though the connection's lock statements never will.
+      const settlesWithin = (work: Promise<unknown>, ms: number) =>
+        Promise.race([
+          work.then(() => true),
+          new Promise<boolean>((resolve) => setTimeout(resolve, ms, false)),
+        ]);
+      expect(await settlesWithin(relay.stop(), 3_000)).toBe(true);
+      expect(await settlesWithin(outbox.close(), 5_000)).toBe(true);
     } finally {
       answering = true;
       await Promise.race([relay.stop(), new Promise((resolve) => setTimeout(resolve, 2_000))]);

@@ -60,6 +60,13 @@ type WakeUpStatements = ReturnType<typeof wakeUpStatements>;
 
 const lockTimeoutState = '55P03';
 
+/**
+ * How long `close()` waits for the lock statements still queued on the connection, and then for
+ * the connection to end, ms. A connection that stopped answering (a path dropping packets) would
+ * otherwise hold `outbox.close()`, and a graceful shutdown with it, for ever.
+ */
+const closeWaitMs = 2_000;
+
 function firstValue(result: unknown, column: string): unknown {
   return (result as { rows?: Record<string, unknown>[] } | null)?.rows?.[0]?.[column];
 }
@@ -141,8 +148,21 @@ export class OutboxListener {
       this.#wakeOthers(connection);
     }
     this.#holding = false;
-    await this.#locks;
-    await connection?.end().catch(() => undefined);
+    await this.#withinCloseWait(this.#locks);
+    if (connection !== undefined) await this.#withinCloseWait(connection.end());
+  }
+
+  /** Waits for `work` (its failure ignored) at most {@link closeWaitMs}. */
+  async #withinCloseWait(work: Promise<unknown>): Promise<void> {
+    let cancel: CancelTimer = () => {};
+    const timeUp = new Promise<void>((resolve) => {
+      cancel = this.#clock.setTimer(resolve, closeWaitMs);
+    });
+    try {
+      await Promise.race([work.catch(() => undefined), timeUp]);
+    } finally {
+      cancel();
+    }
   }
 
   /**
