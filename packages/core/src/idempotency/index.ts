@@ -47,10 +47,10 @@ export type {
   ReleaseRequest,
 } from './idempotency-store.js';
 export { jsonStringLiteral } from './json-string-literal.js';
+export { MemoryIdempotencyStore } from './memory-idempotency-store.js';
 export {
   defaultMemoryIdempotencyMaxBytes,
   type MemoryIdempotencyEvictedEvent,
-  MemoryIdempotencyStore,
   type MemoryIdempotencyStoreEvents,
   type MemoryIdempotencyStoreOptions,
-} from './memory-idempotency-store.js';
+} from './memory-idempotency-store-config.js';

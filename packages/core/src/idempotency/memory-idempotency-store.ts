@@ -13,7 +13,6 @@
  */
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
-import * as v from '../options/small-validator.js';
 import {
   type CompletedRecord,
   completedRecord,
@@ -29,63 +28,12 @@ import type {
   IdempotencyStore,
   ReleaseRequest,
 } from './idempotency-store.js';
-
-/** A record the memory store forgot to make room. */
-export interface MemoryIdempotencyEvictedEvent {
-  readonly scope: string;
-  readonly key: string;
-  /**
-   * True when the record was still inside its TTL: a retry of this key will now run the
-   * operation again. Raise `maxBytes` (or use the Postgres or Redis store) if this happens.
-   */
-  readonly withinTtl: boolean;
-  /** Estimated bytes the record held. */
-  readonly bytes: number;
-}
-
-/** Events of {@link MemoryIdempotencyStore}. */
-export interface MemoryIdempotencyStoreEvents {
-  /**
-   * A record was forgotten to make room because the store was full: one inside its TTL
-   * (`withinTtl: true`, a retry of its key runs again), or an expired one not swept yet.
-   */
-  evicted: (event: MemoryIdempotencyEvictedEvent) => void;
-}
-
-/** The default byte bound: 256 MiB, about 400 000 typical records (see `maxBytes`). */
-export const defaultMemoryIdempotencyMaxBytes = 256 * 1_048_576;
-
-/** Options for {@link MemoryIdempotencyStore}. */
-export interface MemoryIdempotencyStoreOptions {
-  /**
-   * Most bytes the records may take (an estimate: key, scope, fingerprint, owner token and the
-   * recorded JSON as UTF-16, plus a fixed overhead per record). When full, the records claimed
-   * longest ago that are completed or expired are forgotten first, a sixteenth of the bound at a
-   * time. Keys in flight are never evicted, so the store may exceed the bound by what is in
-   * flight. Default 256 MiB: a recorded JSON response of about 300 bytes takes about 650, so the
-   * default keeps some 400 000 records, a day of keyed writes at about 5 per second.
-   */
-  maxBytes?: number;
-  /**
-   * Receives the warning when a record inside its TTL is evicted (at most once a minute, with
-   * how many since the last warning). Default: `console.warn`, since forgetting a key early
-   * breaks the TTL's promise and must not go unnoticed.
-   */
-  logger?: Logger;
-  /** Event handlers: `evicted`. */
-  on?: Partial<MemoryIdempotencyStoreEvents>;
-}
-
-const optionsSchema = v.object({
-  maxBytes: v.optional(v.number({ integer: true, min: 1 }), defaultMemoryIdempotencyMaxBytes),
-  logger: v.optional(v.logger()),
-  on: v.optional(
-    v.object({
-      evicted: v.optional(v.func<MemoryIdempotencyStoreEvents['evicted']>('a function')),
-    }),
-    {},
-  ),
-});
+import {
+  type MemoryIdempotencyEvictedEvent,
+  type MemoryIdempotencyStoreEvents,
+  type MemoryIdempotencyStoreOptions,
+  memoryIdempotencyStoreOptionsSchema,
+} from './memory-idempotency-store-config.js';
 
 // Outcomes without a field that varies are shared, not allocated per claim.
 const claimedFresh: ClaimOutcome = /* @__PURE__ */ Object.freeze({
@@ -167,7 +115,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   #lastWarningAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryIdempotencyStoreOptions = {}) {
-    const parsed = parseOptions(optionsSchema, options, 'new MemoryIdempotencyStore()');
+    const parsed = parseOptions(
+      memoryIdempotencyStoreOptionsSchema,
+      options,
+      'new MemoryIdempotencyStore()',
+    );
     this.#maxBytes = parsed.maxBytes;
     this.#evictionSlack = Math.floor(this.#maxBytes / 16);
     this.#logger = parsed.logger ?? consoleWarnLogger;
