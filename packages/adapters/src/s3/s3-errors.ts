@@ -8,6 +8,7 @@
  * because some errors (`SignatureDoesNotMatch`) echo the string that was signed.
  */
 import { BallastError, type ErrorClassifier, isBallastError } from '@ballast/core';
+import { connectionFailureCodes } from '@ballast/core/adapter-kit';
 
 /** The port operation a failure belongs to, named in log lines and messages. */
 export type S3Operation =
@@ -66,20 +67,7 @@ const transientCodes = new Set([
 ]);
 
 // Transport failures: the request may never have reached S3, or its answer was lost.
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
+const networkCodes = new Set(connectionFailureCodes);
 
 const notFoundCodes = new Set(['NoSuchKey', 'NotFound']);
 const accessDeniedCodes = new Set([

@@ -39,6 +39,9 @@ export {
   type StandardSchemaV1,
   v,
 } from '../options/index.js';
+// Outage classification: the codes of a connection that could not be made or was lost, as
+// retry's classifier reads them, for a layer that must tell an outage from a bug alike.
+export { connectionFailureCodes } from '../retry/connection-failure-codes.js';
 // Object storage implementations: key rules, listing order, cancellation.
 export { throwIfAborted } from '../storage/aborted-error.js';
 export { assertObjectKey, compareObjectKeys } from '../storage/object-key.js';

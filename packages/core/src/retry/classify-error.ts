@@ -6,6 +6,7 @@
  * `SlowDown`) in front of the default one with `composeClassifiers()`.
  */
 import { isBallastError } from '../errors/coded-error.js';
+import { connectionFailureCodes } from './connection-failure-codes.js';
 import { isFetchNetworkError } from './fetch-network-error.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -59,23 +60,13 @@ export function composeClassifiers(...classifiers: readonly ErrorClassifier[]): 
 }
 
 /**
- * Socket and DNS failures that a later attempt may not meet: got's default list plus the
- * undici (Node `fetch`) socket errors.
+ * Socket and DNS failures that a later attempt may not meet: the connection failures every
+ * layer shares, plus a local port taken and undici's header and body timeouts (got's default
+ * list and the undici socket errors).
  */
 const transientNetworkCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTUNREACH',
+  ...connectionFailureCodes,
   'EADDRINUSE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
 ]);

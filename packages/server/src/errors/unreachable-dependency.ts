@@ -5,22 +5,10 @@
  * Ballast's client treat the two differently. Recognised by shape, as the rest of
  * classify-error.ts, so neither pg nor ioredis is imported.
  */
+import { connectionFailureCodes } from '@ballast/core/adapter-kit';
 
 /** Socket and DNS failures (Node's `net`/`dns`, undici). */
-const socketCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
+const socketCodes = new Set(connectionFailureCodes);
 
 /**
  * Postgres SQLSTATEs of a server that cannot serve now: class 08 (connection exception),
