@@ -12,6 +12,11 @@
  * - **raw BullMQ**: the same transaction writes the order row; after the commit, `queue.add`
  *   (no outbox: a crash between commit and add loses the job) → a worker runs the same effect
  *   write, with no inbox (a redelivery doubles it).
+ * - **raw BullMQ, same statements** (single-process mode): raw BullMQ doing by hand the Postgres
+ *   writes Ballast's guarantees need: the event row inserted in the producer's transaction (but
+ *   added to the queue after the commit, with no relay) and the worker's effect written in a
+ *   transaction with an inbox mark. Ballast against it shows Ballast's own cost; it against raw
+ *   shows what the guarantee's statements cost on this machine, whoever sends them.
  *
  * Figures per contender: events/s from the first commit to the last handler end with 8
  * producers committing back to back (saturated), and commit→handler-start latency p50/p99 at
@@ -21,12 +26,15 @@
  * relay alone: rows/s moved from a full outbox to BullMQ in batches of 100, and how many events
  * the relay moved per batch in the saturated phase.
  *
- * Postgres statements per event (the figure that moves CPU per event): raw BullMQ 4 (BEGIN,
- * order insert, COMMIT; the worker's effect insert); Ballast 8 plus 2 per relay batch (BEGIN,
- * order insert, outbox insert (with a NOTIFY only while the relay sleeps), COMMIT; the
- * consumer's BEGIN, inbox mark, effect insert, COMMIT; per batch one claim through the table's
- * claim function and one markSent). The relay's LISTEN connection (its sleep locks) is not
- * counted: it sends statements only when the relay goes to sleep or wakes, not per event.
+ * Postgres statements per event (the figure that moves CPU per event), counted as messages sent
+ * through Kysely (round trips), also by stage in single-process mode: raw BullMQ 4 (BEGIN, order
+ * insert, COMMIT; the worker's effect insert); Ballast 7 plus 2 per relay batch (BEGIN, order
+ * insert, outbox insert (with a NOTIFY only while the relay sleeps), COMMIT; the consumer's
+ * BEGIN and inbox mark in one message, effect insert, COMMIT; per batch one claim through the
+ * table's claim function and one markSent); raw BullMQ with the same writes 8 (its worker sends
+ * BEGIN and the mark apart, as `db.transaction()` does). The relay's LISTEN connection (its sleep
+ * locks) is not counted: it sends statements only when the relay goes to sleep or wakes, not per
+ * event; its sleeping-lock waits in the paced phase are reported instead.
  *
  * Rounds alternate raw, ballast, raw, ballast…; each figure is the median over the rounds.
  * Targets (issue 16): throughput ≥ 0.7× raw, p99 ≤ 2× raw.
@@ -40,6 +48,7 @@ import { createBullmqPublisher, createConsumer } from '../packages/adapters/src/
 import {
   createPostgresInbox,
   createPostgresOutbox,
+  type ListenConnection,
   migrateInbox,
   migrateOutbox,
 } from '../packages/adapters/src/postgres/index.js';
@@ -79,6 +88,22 @@ interface RoundResult {
   readonly cpuUsPerEvent: number;
   /** Postgres statements sent per event (load-independent: what CPU per event follows). */
   readonly statementsPerEvent: number;
+  /**
+   * Single-process mode: the same, by pipeline stage (BEGIN and COMMIT of every transaction,
+   * the producer's row, the outbox row, the relay's claims and settles, the inbox mark, the
+   * effect).
+   */
+  readonly statementsPerEventByStage?: Readonly<Record<string, number>>;
+  /**
+   * Ballast, single-process mode: the relay's sleeping-lock statements in the paced phase, how
+   * many timed out, and how long they blocked its LISTEN connection.
+   */
+  readonly pacedSleepLock?: {
+    readonly count: number;
+    readonly timeouts: number;
+    readonly p50Ms: number;
+    readonly maxMs: number;
+  };
   /** Ballast only: events per relay batch in the saturated phase. */
   readonly eventsPerBatch?: number;
 }
@@ -92,8 +117,39 @@ function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Statements sent through the bench's Kysely instance so far. */
-const statements = { count: 0 };
+/** Statements sent through the bench's Kysely instance so far, in all and by stage. */
+const statements = { count: 0, byStage: new Map<StatementStage, number>() };
+
+/** Which stage of the pipeline a statement belongs to, read from its text. */
+type StatementStage =
+  | 'begin'
+  | 'commit'
+  | 'producer row'
+  | 'outbox insert'
+  | 'relay claim'
+  | 'relay settle'
+  | 'inbox mark'
+  | 'effect'
+  | 'other';
+
+function stageOf(text: string): StatementStage {
+  const statement = text.trim().toLowerCase();
+  if (statement === 'begin') return 'begin';
+  if (statement === 'commit' || statement === 'rollback') return 'commit';
+  if (/insert into "[^"]+"\."orders"/.test(statement)) return 'producer row';
+  if (/insert into "[^"]+"\."(ballast|raw)_outbox"/.test(statement)) return 'outbox insert';
+  if (statement.includes('_claim"(')) return 'relay claim';
+  if (statement.includes("set_config('synchronous_commit'")) return 'relay settle';
+  if (/insert into "[^"]+"\."(ballast|raw)_inbox"/.test(statement)) return 'inbox mark';
+  if (/insert into "[^"]+"\."effects"/.test(statement)) return 'effect';
+  return 'other';
+}
+
+function countStatement(text: string): void {
+  statements.count += 1;
+  const stage = stageOf(text);
+  statements.byStage.set(stage, (statements.byStage.get(stage) ?? 0) + 1);
+}
 
 interface Tracker {
   /** Processes of this round besides this one (split mode). */
@@ -125,6 +181,7 @@ async function drive(
   });
   const childrenBefore = await usageOf(done.children);
   const statementsBefore = statements.count;
+  const byStageBefore = new Map(statements.byStage);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const one = async () => {
@@ -153,6 +210,12 @@ async function drive(
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const ownStatements = statements.count - statementsBefore;
+  const byStage = Object.fromEntries(
+    [...statements.byStage].map(([stage, total]) => [
+      stage,
+      Math.round(((total - (byStageBefore.get(stage) ?? 0)) / count) * 100) / 100,
+    ]),
+  );
   const childrenAfter = await usageOf(done.children);
   const children: Usage = {
     cpuUs: childrenAfter.cpuUs - childrenBefore.cpuUs,
@@ -168,6 +231,8 @@ async function drive(
     p99Ms: percentile(latencies, 99),
     cpuUsPerEvent: (cpu.user + cpu.system + children.cpuUs) / count,
     statementsPerEvent: (ownStatements + children.statements) / count,
+    // The children count statements only in all.
+    ...(processes === 'single' ? { statementsPerEventByStage: byStage } : {}),
   };
 }
 
@@ -187,18 +252,31 @@ function tracker() {
 async function measure(
   commit: (orderId: string) => Promise<number>,
   done: Tracker,
-  beforeSaturated?: () => void,
+  phases: { beforePaced?: () => void; beforeSaturated?: () => void } = {},
 ): Promise<RoundResult> {
   // Warm-up, not counted: connections opened, the relay's LISTEN in place.
   await drive(commit, done, 20, pacedPerSecond);
+  phases.beforePaced?.();
   const paced = await drive(commit, done, pacedEvents, pacedPerSecond);
-  beforeSaturated?.();
+  phases.beforeSaturated?.();
   const saturated = await drive(commit, done, eventsPerRound);
   return { ...saturated, p50Ms: paced.p50Ms, p99Ms: paced.p99Ms };
 }
 
-async function rawRound(db: Db, schema: string, round: number): Promise<RoundResult> {
-  const queueName = `bench-raw-${process.pid}-${round}`;
+/**
+ * Raw BullMQ. With `sameStatements`, raw BullMQ doing by hand the Postgres writes Ballast's
+ * guarantees need, and nothing else: the producer also inserts the event row into an outbox-shaped
+ * table in its transaction (still adding the job after the commit, with no relay), and the worker
+ * marks the event in an inbox-shaped table in the effect's transaction. What is left between it
+ * and Ballast is Ballast's own cost (the relay's claim and mark, the checks, the wake-up).
+ */
+async function rawRound(
+  db: Db,
+  schema: string,
+  round: number,
+  sameStatements = false,
+): Promise<RoundResult> {
+  const queueName = `bench-raw-${process.pid}-${round}-${sameStatements ? 'same' : 'plain'}`;
   const queue = new Queue(queueName, { connection });
   const { done, onStart, onEnd } = tracker();
   let worker: Worker | undefined;
@@ -210,9 +288,21 @@ async function rawRound(db: Db, schema: string, round: number): Promise<RoundRes
       async (job) => {
         const orderId = (job.data as { payload: { orderId: string } }).payload.orderId;
         onStart(orderId);
-        await sql`INSERT INTO ${sql.id(schema, 'effects')} (order_id) VALUES (${orderId})`.execute(
-          db,
-        );
+        if (sameStatements) {
+          await db.transaction().execute(async (trx) => {
+            const { rows } = await sql`
+              INSERT INTO ${sql.id(schema, 'raw_inbox')} (consumer, event_id) VALUES ('raw', ${job.id})
+              ON CONFLICT DO NOTHING RETURNING 1 AS inserted`.execute(trx);
+            if (rows.length === 0) return;
+            await sql`INSERT INTO ${sql.id(schema, 'effects')} (order_id) VALUES (${orderId})`.execute(
+              trx,
+            );
+          });
+        } else {
+          await sql`INSERT INTO ${sql.id(schema, 'effects')} (order_id) VALUES (${orderId})`.execute(
+            db,
+          );
+        }
         onEnd();
       },
       { connection, concurrency },
@@ -224,6 +314,13 @@ async function rawRound(db: Db, schema: string, round: number): Promise<RoundRes
       const event = OrderCreated.create({ orderId });
       await db.transaction().execute(async (trx) => {
         await sql`INSERT INTO ${sql.id(schema, 'orders')} (id) VALUES (${orderId})`.execute(trx);
+        if (sameStatements) {
+          await sql`
+            INSERT INTO ${sql.id(schema, 'raw_outbox')} (id, type, key, event)
+            VALUES (${event.id}, ${event.type}, NULL, ${JSON.stringify(event)}::jsonb)`.execute(
+            trx,
+          );
+        }
       });
       const committed = clock();
       // Add-after-commit: what the outbox replaces.
@@ -238,16 +335,45 @@ async function rawRound(db: Db, schema: string, round: number): Promise<RoundRes
   }
 }
 
+/**
+ * The relay's waits for the sleeping lock on its LISTEN connection (`outbox-wake-up.ts`): while
+ * one lasts, a notification on that connection is seen only when it ends. Single-process mode.
+ */
+const sleepLockWaits = { count: 0, timeouts: 0, waitedMs: [] as number[] };
+
+/** A `pg.Client` for the relay's LISTEN connection that times its sleeping-lock statements. */
+async function timedListenConnection(): Promise<ListenConnection> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const query = client.query.bind(client) as (text: string) => Promise<unknown>;
+  return Object.assign(client, {
+    query: async (text: string) => {
+      if (!text.includes('AS slept')) return query(text);
+      const started = performance.now();
+      sleepLockWaits.count += 1;
+      try {
+        return await query(text);
+      } catch (error) {
+        sleepLockWaits.timeouts += 1;
+        throw error;
+      } finally {
+        sleepLockWaits.waitedMs.push(performance.now() - started);
+      }
+    },
+  }) as unknown as ListenConnection;
+}
+
 async function ballastRound(db: Db, schema: string, round: number): Promise<RoundResult> {
   if (processes === 'split') return ballastSplitRound(db, schema, round);
   const queueName = `bench-ballast-${process.pid}-${round}`;
-  const outbox = createPostgresOutbox(db, { schema, listen: { connectionString: databaseUrl } });
+  const outbox = createPostgresOutbox(db, { schema, listen: { connect: timedListenConnection } });
   const publisher = createBullmqPublisher({
     queue: queueName,
     connection,
     jobOptions: { removeOnComplete: true },
   });
   const batches = { count: 0, events: 0 };
+  let pacedSleepLock: RoundResult['pacedSleepLock'];
   const relay = createRelay({
     store: outbox,
     publisher,
@@ -290,12 +416,30 @@ async function ballastRound(db: Db, schema: string, round: number): Promise<Roun
         return clock();
       },
       done,
-      () => {
-        batches.count = 0;
-        batches.events = 0;
+      {
+        beforePaced: () => {
+          sleepLockWaits.count = 0;
+          sleepLockWaits.timeouts = 0;
+          sleepLockWaits.waitedMs = [];
+        },
+        beforeSaturated: () => {
+          const waited = [...sleepLockWaits.waitedMs].sort((a, b) => a - b);
+          pacedSleepLock = {
+            count: sleepLockWaits.count,
+            timeouts: sleepLockWaits.timeouts,
+            p50Ms: waited.length === 0 ? 0 : percentile(waited, 50),
+            maxMs: waited.at(-1) ?? 0,
+          };
+          batches.count = 0;
+          batches.events = 0;
+        },
       },
     );
-    return { ...result, eventsPerBatch: batches.events / Math.max(1, batches.count) };
+    return {
+      ...result,
+      eventsPerBatch: batches.events / Math.max(1, batches.count),
+      pacedSleepLock,
+    };
   } finally {
     await relay.stop();
     await consumer.close();
@@ -371,30 +515,38 @@ const bench: Benchmark = async () => {
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: databaseUrl, max: 40 }) }),
     // Every Postgres statement of both contenders goes through this instance (only the
     // outbox's LISTEN connection does not, and it sends none per event).
-    log: () => {
-      statements.count += 1;
-    },
+    log: (event) => countStatement(event.query.sql),
   });
   await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db);
   await migrateOutbox(db, { schema });
   await migrateInbox(db, { schema });
   await sql`CREATE TABLE ${sql.id(schema, 'orders')} (id text PRIMARY KEY)`.execute(db);
   await sql`CREATE TABLE ${sql.id(schema, 'effects')} (order_id text NOT NULL)`.execute(db);
+  await sql`CREATE TABLE ${sql.id(schema, 'raw_outbox')} (LIKE ${sql.id(schema, 'ballast_outbox')} INCLUDING ALL)`.execute(
+    db,
+  );
+  await sql`CREATE TABLE ${sql.id(schema, 'raw_inbox')} (LIKE ${sql.id(schema, 'ballast_inbox')} INCLUDING ALL)`.execute(
+    db,
+  );
   const loadBefore = loadavg();
   const raw: RoundResult[] = [];
+  const rawSame: RoundResult[] = [];
   const ballast: RoundResult[] = [];
   let relayRowsPerSecond = 0;
   try {
     for (let round = 0; round < rounds; round += 1) {
       raw.push(await rawRound(db, schema, round));
       ballast.push(await ballastRound(db, schema, round));
+      // The raw worker runs in a child in split mode, which only knows the plain raw worker.
+      if (processes === 'single') rawSame.push(await rawRound(db, schema, round, true));
     }
     relayRowsPerSecond = await relayAlone(db, schema);
   } finally {
     await sql`DROP SCHEMA ${sql.id(schema)} CASCADE`.execute(db);
     await db.destroy();
   }
-  const pick = (results: RoundResult[], key: keyof RoundResult) =>
+  type NumericKey = Exclude<keyof RoundResult, 'statementsPerEventByStage' | 'pacedSleepLock'>;
+  const pick = (results: RoundResult[], key: NumericKey) =>
     Math.round(median(results.map((result) => result[key] ?? 0)) * 10) / 10;
   const figures = {
     ballastEventsPerSecond: pick(ballast, 'eventsPerSecond'),
@@ -409,10 +561,39 @@ const bench: Benchmark = async () => {
     ballastEventsPerRelayBatch: processes === 'single' ? pick(ballast, 'eventsPerBatch') : null,
     ballastStatementsPerEvent: pick(ballast, 'statementsPerEvent'),
     rawStatementsPerEvent: pick(raw, 'statementsPerEvent'),
+    ...(processes === 'single'
+      ? {
+          rawSameStatementsEventsPerSecond: pick(rawSame, 'eventsPerSecond'),
+          rawSameStatementsP99Ms: pick(rawSame, 'p99Ms'),
+          rawSameStatementsCpuUsPerEvent: pick(rawSame, 'cpuUsPerEvent'),
+          rawSameStatementsPerEvent: pick(rawSame, 'statementsPerEvent'),
+          // Load-independent: the last round's saturated phase says it as well as any.
+          ballastStatementsPerEventByStage: ballast.at(-1)?.statementsPerEventByStage,
+          rawSameStatementsPerEventByStage: rawSame.at(-1)?.statementsPerEventByStage,
+        }
+      : {}),
   };
+  const sleepLock = ballast.map((result) => result.pacedSleepLock).filter((x) => x !== undefined);
+  const sleepLockSummary =
+    sleepLock.length === 0
+      ? ''
+      : `; relay sleeping-lock waits in the paced phases ${sleepLock.map((w) => `${w.count} (${w.timeouts} timed out, max ${w.maxMs.toFixed(1)} ms)`).join(', ')}`;
   const ratio =
     Math.round((figures.ballastEventsPerSecond / figures.rawEventsPerSecond) * 100) / 100;
   const p99Ratio = Math.round((figures.ballastP99Ms / figures.rawP99Ms) * 100) / 100;
+  // Ballast against raw BullMQ with the same Postgres writes by hand: how much of the gap to raw
+  // is the guarantee's own statements, and how much Ballast's.
+  const sameStatementsRatio =
+    figures.rawSameStatementsEventsPerSecond === undefined
+      ? null
+      : Math.round(
+          (figures.ballastEventsPerSecond / figures.rawSameStatementsEventsPerSecond) * 100,
+        ) / 100;
+  const sameStatementsCeiling =
+    figures.rawSameStatementsEventsPerSecond === undefined
+      ? null
+      : Math.round((figures.rawSameStatementsEventsPerSecond / figures.rawEventsPerSecond) * 100) /
+        100;
   return {
     name: 'outbox',
     unit: 'events/s end to end, commit to handler (higher is better)',
@@ -423,6 +604,8 @@ const bench: Benchmark = async () => {
     extra: {
       ...figures,
       p99Ratio,
+      sameStatementsRatio,
+      sameStatementsCeiling,
       relayAloneRowsPerSecond: Math.round(relayRowsPerSecond),
       // On a loaded machine the CPU per event (summed over the processes in split mode) and the
       // statements per event say more than wall-clock throughput.
@@ -437,8 +620,9 @@ const bench: Benchmark = async () => {
       targetsMet: { throughput: ratio >= 0.7, p99: p99Ratio <= 2 },
       rounds_raw: raw,
       rounds_ballast: ballast,
+      rounds_raw_same_statements: rawSame,
     },
-    summary: `ballast ${figures.ballastEventsPerSecond} events/s vs raw BullMQ ${figures.rawEventsPerSecond} (${ratio}x); p50/p99 ${figures.ballastP50Ms}/${figures.ballastP99Ms} ms vs ${figures.rawP50Ms}/${figures.rawP99Ms} ms (p99 ${p99Ratio}x); CPU ${figures.ballastCpuUsPerEvent}/${figures.rawCpuUsPerEvent} µs and ${figures.ballastStatementsPerEvent}/${figures.rawStatementsPerEvent} Postgres statements per event; relay alone ${Math.round(relayRowsPerSecond)} rows/s`,
+    summary: `ballast ${figures.ballastEventsPerSecond} events/s vs raw BullMQ ${figures.rawEventsPerSecond} (${ratio}x); p50/p99 ${figures.ballastP50Ms}/${figures.ballastP99Ms} ms vs ${figures.rawP50Ms}/${figures.rawP99Ms} ms (p99 ${p99Ratio}x); CPU ${figures.ballastCpuUsPerEvent}/${figures.rawCpuUsPerEvent} µs and ${figures.ballastStatementsPerEvent}/${figures.rawStatementsPerEvent} Postgres statements per event; relay alone ${Math.round(relayRowsPerSecond)} rows/s${sameStatementsRatio === null ? '' : `; raw BullMQ with the same Postgres writes by hand ${figures.rawSameStatementsEventsPerSecond} events/s (${sameStatementsCeiling}x raw, Ballast ${sameStatementsRatio}x of it)`}${sleepLockSummary}`,
   };
 };
 

@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A public entry point: the import specifier users write and the source file behind it. */
 export interface PublicEntry {
@@ -40,6 +40,8 @@ export interface ExportedName {
   runtime: boolean;
   /** True when its declaration is tagged `@internal`: such a name must not be on a public entry. */
   internal: boolean;
+  /** True when its declaration has a TSDoc comment (what editors show and the `.d.ts` carries). */
+  documented: boolean;
 }
 
 /** The published packages, in dependency order. */
@@ -112,12 +114,34 @@ export function readExports(entries: readonly PublicEntry[]): Map<string, Export
       const internal = (target.declarations ?? []).some((declaration) =>
         ts.getJSDocTags(declaration).some((tag) => tag.tagName.text === 'internal'),
       );
-      names.push({ name: exported.name, kind, runtime, internal });
+      const documented = isDocumented(exported, checker);
+      names.push({ name: exported.name, kind, runtime, internal, documented });
     }
     names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     result.set(entry.specifier, names);
   }
   return result;
+}
+
+/**
+ * Whether the name has a TSDoc comment: on its declaration, or on a re-export along the way
+ * (`export * as v from './small-validator.js'` documents a namespace that has no declaration).
+ */
+function isDocumented(symbol: ts.Symbol, checker: ts.TypeChecker): boolean {
+  let current: ts.Symbol | undefined = symbol;
+  for (let hops = 0; current !== undefined && hops < 20; hops++) {
+    if (current.getDocumentationComment(checker).length > 0) return true;
+    // The comment of `export * as v from …` sits on the export declaration around the name.
+    const onExport = (current.declarations ?? []).some(
+      (declaration) =>
+        ts.isNamespaceExport(declaration) &&
+        ts.getJSDocCommentsAndTags(declaration.parent).length > 0,
+    );
+    if (onExport) return true;
+    if (!(current.flags & ts.SymbolFlags.Alias)) return false;
+    current = checker.getImmediateAliasedSymbol(current);
+  }
+  return false;
 }
 
 /** `export type { X }` of a class makes only its type public. */

@@ -47,6 +47,49 @@ function importedPackages(pkg: string): Map<string, string[]> {
   return imported;
 }
 
+/**
+ * The optional peers a user of `@ballast/adapters/<subpath>` installs, by the rule
+ * scripts/packed-install-check.sh applies: those named on the first install line (`pnpm add` /
+ * `npm i`) of docs/adapters-<subpath>.md, else the peer the subpath is named after.
+ */
+function documentedPeers(subpath: string, optional: string[]): string[] {
+  const page = join(root, 'docs', `adapters-${subpath}.md`);
+  const named = optional.includes(subpath) ? [subpath] : [];
+  let text: string;
+  try {
+    text = readFileSync(page, 'utf8');
+  } catch {
+    return named;
+  }
+  const install = text.split('\n').find((line) => /^(pnpm add|npm i(nstall)?) /.test(line));
+  return install ? install.split(/\s+/).filter((word) => optional.includes(word)) : named;
+}
+
+/**
+ * Packages a subpath's sources import statically, type-only imports included: those reach its
+ * `.d.ts`, so a user's type check needs them installed. A dynamic `import()` loads on demand
+ * and is not counted.
+ */
+function staticImports(dir: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const file of sourceFiles(dir)) {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+    for (const statement of source.statements) {
+      const specifier =
+        (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
+        statement.moduleSpecifier !== undefined &&
+        ts.isStringLiteral(statement.moduleSpecifier)
+          ? statement.moduleSpecifier.text
+          : undefined;
+      if (specifier === undefined || specifier.startsWith('.')) continue;
+      const parts = specifier.split('/');
+      const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
+      if (!found.has(name)) found.set(name, file.slice(root.length + 1));
+    }
+  }
+  return found;
+}
+
 const isBuiltin = (name: string) => name.startsWith('node:') || builtinModules.includes(name);
 const rootLicense = readFileSync(join(root, 'LICENSE'), 'utf8');
 
@@ -87,6 +130,27 @@ describe('packaging', () => {
       }
     });
   }
+
+  it('lets each @ballast/adapters subpath type-check with only its documented peers installed', () => {
+    const dir = join(root, 'packages', 'adapters');
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest & {
+      exports: Record<string, unknown>;
+    };
+    const optional = Object.keys(manifest.peerDependencies ?? {});
+    const strays: string[] = [];
+    for (const key of Object.keys(manifest.exports)) {
+      if (key === './package.json') continue;
+      const subpath = key.slice(2);
+      const allowed = documentedPeers(subpath, optional);
+      for (const [name, file] of staticImports(join(dir, 'src', subpath))) {
+        if (optional.includes(name) && !allowed.includes(name)) strays.push(`${name} (${file})`);
+      }
+    }
+    // With skipLibCheck off, a .d.ts importing a peer the user never installed fails their build.
+    expect(strays, 'describe these types structurally, or name the peer on the docs page').toEqual(
+      [],
+    );
+  });
 
   it('keeps static Node built-ins out of @ballast/core (browsers and edge runtimes load it)', () => {
     const builtins = [...importedPackages('core')].filter(([name]) => isBuiltin(name));

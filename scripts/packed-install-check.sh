@@ -7,7 +7,8 @@
 #   3. runs an ESM smoke script on Node, Deno 2.9 and Bun 1.4 (they must print the same lines),
 #      a CommonJS smoke script, and `tsc --noEmit` (strict, nodenext) over a file that imports
 #      every documented entry point, as ESM and as CommonJS;
-#   4. imports each `@ballast/adapters/*` subpath with only its documented peers installed.
+#   4. imports each `@ballast/adapters/*` subpath with only its documented peers installed, and
+#      runs the `ballast` CLI with none (it must name the peer to install and exit 3).
 #
 # Usage: scripts/packed-install-check.sh [--no-build]   (CI builds once before calling it)
 # Deno and Bun come from npm (`deno`, `@oven/bun-linux-x64`) and are cached in .tmp/runtimes.
@@ -149,5 +150,24 @@ for subpath in "${!peers[@]}"; do
   echo "  @ballast/adapters/$subpath loads with [${peers[$subpath]}] ($count exports)"
   for peer in ${peers[$subpath]}; do rm "$scratch/bare/node_modules/$peer"; done
 done
+
+say "the ballast CLI without its peers names what to install (exit 3, no stack)"
+set +e
+cli_out=$(cd "$scratch/bare" && node_modules/.bin/ballast --help 2>&1)
+cli_code=$?
+set -e
+if [ "$cli_code" != 3 ] || ! grep -q 'npm i kysely' <<<"$cli_out" || grep -q 'node:internal' <<<"$cli_out"; then
+  echo "ballast without kysely exited $cli_code with:" >&2
+  echo "$cli_out" >&2
+  exit 1
+fi
+# With --json the one document on stdout says the same (stderr left out).
+set +e
+cli_json=$(cd "$scratch/bare" && node_modules/.bin/ballast backup list --json 2>/dev/null)
+set -e
+if ! node -e 'const d = JSON.parse(process.argv[1]); if (d.ok !== false || !/npm i kysely/.test(d.error.message)) process.exit(1)' "$cli_json"; then
+  echo "ballast --json without kysely printed: $cli_json" >&2
+  exit 1
+fi
 
 say "packed-install check passed"

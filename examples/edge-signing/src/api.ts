@@ -4,8 +4,8 @@
  * the tenant and the idempotency key, and continues this request's trace.
  */
 import { expressTraceContext, expressTraceScope } from '@ballast/adapters/express';
-import { BallastError, isBallastError, toProblem } from '@ballast/core';
-import { createSignedClient } from '@ballast/server';
+import { BallastError, toProblem } from '@ballast/core';
+import { classifyError, createSignedClient } from '@ballast/server';
 import express from 'express';
 import pino from 'pino';
 import { z } from 'zod';
@@ -34,7 +34,9 @@ app.use(express.json());
 app.post('/contracts', async (req, res) => {
   const { logger: log } = expressTraceScope(res);
   const sendProblem = (error: unknown) => {
-    const failure = isBallastError(error) ? error : new BallastError('INTERNAL', { cause: error });
+    // classifyError answers an edge's refusal as the gateway it is (502/503/504 UPSTREAM_ERROR),
+    // never with the edge's own 403 SIGNATURE_INVALID, which is this API's fault, not the user's.
+    const failure = classifyError(error);
     res
       .status(failure.status)
       .type('application/problem+json')

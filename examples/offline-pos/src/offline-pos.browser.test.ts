@@ -174,6 +174,35 @@ describe.skipIf(!hasChromium)('offline POS in Chromium', () => {
     await context.close();
   });
 
+  it('a sale answered with a redirect to a login page stays queued, and is delivered once when the session is back', async () => {
+    const context = await browser.newContext();
+    const page = await openTill(context);
+    const seen: string[] = [];
+    // An SSO proxy whose session expired: every write is sent to its login page.
+    await context.route(/\/sales$/, (route) =>
+      route.fulfill({ status: 302, headers: { location: `${origin}/login` } }),
+    );
+    await context.route(/\/login$/, (route) => {
+      seen.push(route.request().method());
+      return route.fulfill({ status: 200, contentType: 'text/html', body: '<form>Sign in</form>' });
+    });
+    const result = await page.evaluate(() =>
+      pos.queue.send({
+        path: '/sales',
+        body: { item: 'e2e-redirect', quantity: 1, unitPriceCents: 100 },
+      }),
+    );
+    // Not followed (fetch would GET the login page and its 200 would pass for the sale's).
+    expect(result).toMatchObject({ queued: true, state: 'pending' });
+    expect(seen).toEqual([]);
+    expect(await salesOf('e2e-redirect')).toBe(0);
+    await restoreApi(context);
+    await page.evaluate(() => pos.queue.flush());
+    await waitForPending(page, 0);
+    expect(await salesOf('e2e-redirect')).toBe(1);
+    await context.close();
+  });
+
   it('a stale edit becomes a conflict; "Keep mine" and "Keep theirs" do what they say', async () => {
     const context = await browser.newContext();
     const page = await openTill(context);

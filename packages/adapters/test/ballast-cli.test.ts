@@ -109,6 +109,23 @@ describe('ballast CLI without services', () => {
     expect(result.stderr).toContain('--keep must be a positive integer');
   }, 30_000);
 
+  it('answers a usage error under --json with one JSON document on stdout, exit 2', async () => {
+    // docs/cli.md: with --json, stdout holds exactly one JSON document, failures included.
+    const result = await ballast(['backup', 'list', '--limit', 'abc', '--json']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--limit must be a positive integer');
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'USAGE',
+        message: expect.stringContaining('--limit must be a positive integer'),
+      },
+    });
+    const unknown = await ballast(['backup', 'lst', '--json']);
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+  }, 30_000);
+
   it('exits 3 without a database, naming the flag and the variable', async () => {
     const result = await ballast(['backup', 'list', '--json']);
     expect(result.code).toBe(3);
@@ -117,6 +134,32 @@ describe('ballast CLI without services', () => {
       ok: false,
       error: { code: 'INVALID_OPTIONS' },
     });
+  }, 30_000);
+
+  it('exits 3 on a database URL that is not one, naming its source and not repeating it', async () => {
+    for (const [args, env, source] of [
+      [
+        ['reconcile', '--database-url', 'notaurl', '--bucket', 'documents'],
+        {},
+        '--database-url (DATABASE_URL)',
+      ],
+      [
+        ['backup', 'list'],
+        { DATABASE_URL: 'host=db password=hunter2' },
+        '--database-url (DATABASE_URL)',
+      ],
+      [
+        ['backup', 'restore', 'latest', '--into', 'mysql://root:hunter2@db/app'],
+        { DATABASE_URL: 'postgres://127.0.0.1:1/x' },
+        '--into',
+      ],
+    ] as const) {
+      const result = await ballast([...args], env);
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toContain(`${source} is not a database URL`);
+      expect(result.stderr).not.toContain('ENOTFOUND');
+      expect(result.stderr).not.toContain('hunter2');
+    }
   }, 30_000);
 });
 

@@ -10,6 +10,7 @@ import {
   defineEvent,
   defineUpcaster,
   type EventEnvelope,
+  type EventHandlerContext,
   handleEvent,
   type Logger,
   MemoryInboxStore,
@@ -72,8 +73,11 @@ describeEachBullmqBackend('BullMQ publisher and consumer', (engine) => {
 
   function setUp(
     label: string,
-    handle: (event: { id: string; type: string; payload: unknown; upcastFrom?: string }) => unknown,
-    extra: { logger?: Logger } = {},
+    handle: (
+      event: { id: string; type: string; payload: unknown; upcastFrom?: string },
+      context: EventHandlerContext,
+    ) => unknown,
+    extra: { logger?: Logger; handlerTimeoutMs?: number | false; concurrency?: number } = {},
   ) {
     const queueName = engine.queueName(label);
     const publisher = track(
@@ -91,7 +95,7 @@ describeEachBullmqBackend('BullMQ publisher and consumer', (engine) => {
         backend: engine.backend,
         consumer: 'emails',
         catalog,
-        handlers: [handleEvent(OrderCreatedV2, (event) => handle(event))],
+        handlers: [handleEvent(OrderCreatedV2, (event, _trx, context) => handle(event, context))],
         inbox: new MemoryInboxStore(),
         concurrency: 4,
         ...extra,
@@ -202,6 +206,98 @@ describeEachBullmqBackend('BullMQ publisher and consumer', (engine) => {
     // A second redrive finds nothing to do, and the effect stays single.
     expect(await consumer.redrive()).toBe(0);
     expect(effects).toBe(1);
+  });
+
+  it("a dead letter's reason is cut to a few hundred characters, whatever the handler's message", async () => {
+    const { publisher, consumer, queue } = setUp('huge-message', () => {
+      throw new BallastError('VALIDATION_FAILED', {
+        message: `bad order ${'x'.repeat(1_000_000)}`,
+      });
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o-11', currency: 'EUR' });
+    await publisher.publish([event]);
+    const failed = await eventually(async () => {
+      const current = await consumer.status(event.id);
+      return current?.state === 'FAILED' ? current : undefined;
+    });
+    expect(failed.attempts).toBe(1);
+    const job = await queue.getJob(event.id);
+    expect(job?.failedReason.length).toBeLessThan(1_000);
+    expect(job?.failedReason).toMatch(/^VALIDATION_FAILED: bad order x+…$/);
+  });
+
+  it('a hung handler is aborted after handlerTimeoutMs and its attempt retried; the slot is free again', async () => {
+    const signals: AbortSignal[] = [];
+    let handled = 0;
+    const { publisher, consumer } = setUp(
+      'hung',
+      (_event, context) => {
+        signals.push(context.signal);
+        // The first attempt hangs, as a call to a server that never answers does, until its
+        // signal aborts it (as fetch({ signal }) or a driver's cancel would).
+        if (context.attempt === 1) {
+          return new Promise((_resolve, reject) => {
+            context.signal.addEventListener('abort', () => reject(context.signal.reason));
+          });
+        }
+        handled += 1;
+        return undefined;
+      },
+      { handlerTimeoutMs: 300 },
+    );
+    const event = OrderCreatedV2.create({ orderId: 'o-hung', currency: 'EUR' });
+    await publisher.publish([event]);
+    const done = await eventually(async () => {
+      const current = await consumer.status(event.id);
+      return current?.state === 'COMPLETED' ? current : undefined;
+    });
+    expect(handled).toBe(1);
+    expect(done.attempts).toBe(2);
+    expect(done.errors).toEqual([expect.objectContaining({ attempt: 1, code: 'TIMEOUT' })]);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(signals[0]?.reason).toMatchObject({ code: 'TIMEOUT', retryable: true });
+    expect(signals[1]?.aborted).toBe(false);
+  });
+
+  it('a handler that ignores its signal no longer holds the slot: with concurrency 1 the next job runs', async () => {
+    const handled: string[] = [];
+    const { publisher, consumer } = setUp(
+      'hung-for-ever',
+      (event) => {
+        if ((event.payload as { orderId: string }).orderId === 'o-stuck') {
+          return new Promise(() => {});
+        }
+        handled.push(event.id);
+        return undefined;
+      },
+      { handlerTimeoutMs: 200, concurrency: 1 },
+    );
+    const stuck = OrderCreatedV2.create({ orderId: 'o-stuck', currency: 'EUR' });
+    const next = OrderCreatedV2.create({ orderId: 'o-next', currency: 'EUR' });
+    await publisher.publish([stuck]);
+    await publisher.publish([next]);
+    await eventually(async () => (await consumer.status(next.id))?.state === 'COMPLETED');
+    expect(handled).toEqual([next.id]);
+    // Its retries wait on the same inbox entry as the hung attempt, so they time out too: a
+    // dead letter after 3 attempts, visible and redrivable, rather than a slot held for ever.
+    const dead = await eventually(async () => {
+      const current = await consumer.status(stuck.id);
+      return current?.state === 'FAILED' ? current : undefined;
+    });
+    expect(dead.errors.map((error) => error.code)).toEqual(['TIMEOUT', 'TIMEOUT', 'TIMEOUT']);
+  });
+
+  it('a handler that throws a value with no string form is retried, each attempt logged', async () => {
+    const { publisher, consumer } = setUp('no-string-form', () => {
+      throw Object.create(null);
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o-12', currency: 'EUR' });
+    await publisher.publish([event]);
+    const failed = await eventually(async () => {
+      const current = await consumer.status(event.id);
+      return current?.state === 'FAILED' ? current : undefined;
+    });
+    expect(failed.errors.map((error) => error.attempt)).toEqual([1, 2, 3]);
   });
 
   it('handles v1 and v2 in one run through the upcaster; an unknown version is a dead letter', async () => {

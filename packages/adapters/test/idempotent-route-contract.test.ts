@@ -14,9 +14,21 @@ import { idempotentRouteContract } from './support/idempotent-route-contract.js'
 import { startExpress, startFastify, startFetch } from './support/idempotent-route-servers.js';
 import { describeWith, postgresUrl, redisUrl, uniqueSchemaName } from './support/services.js';
 
+/** Whether this runtime's `DecompressionStream`, which the fetch middleware decodes with, knows br. */
+function decodesBrotliOnThisRuntime(): boolean {
+  try {
+    new DecompressionStream('brotli' as CompressionFormat);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The four front ends over one store. */
 function frontEnds(label: string, store: () => IdempotencyStore) {
-  idempotentRouteContract(`fetch middleware (${label})`, () => startFetch(store()));
+  idempotentRouteContract(`fetch middleware (${label})`, () => startFetch(store()), {
+    decodesBrotli: decodesBrotliOnThisRuntime(),
+  });
   idempotentRouteContract(`express, middleware before express.json() (${label})`, () =>
     startExpress(store(), false),
   );

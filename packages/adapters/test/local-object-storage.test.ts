@@ -47,6 +47,31 @@ describe('FileSystemObjectStorage on disk', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
+  it('moves of one source racing each other: one wins, the others find no source or a taken target', async () => {
+    // Two confirmations of one signed upload promote the same staged object at once.
+    const raceDirectory = await mkdtemp(join(tmpdir(), 'ballast-fs-race-'));
+    const storage = new FileSystemObjectStorage({ directory: raceDirectory });
+    for (let round = 0; round < 25; round++) {
+      await storage.put(`staged/${round}`, 'bytes');
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 6 }, () => storage.move(`staged/${round}`, `final/${round}`)),
+      );
+      // An unexpected code carries its cause's (`STORAGE_UNAVAILABLE:ENOENT`), to say which
+      // step of the move lost the race.
+      const codes = outcomes.map((outcome) => {
+        if (outcome.status === 'fulfilled') return 'moved';
+        const { code, cause } = outcome.reason as { code?: string; cause?: { code?: string } };
+        return code === 'STORAGE_UNAVAILABLE' ? `${code}:${cause?.code}` : code;
+      });
+      expect(codes.filter((code) => code === 'moved')).toHaveLength(1);
+      for (const code of codes)
+        expect(['moved', 'OBJECT_NOT_FOUND', 'PRECONDITION_FAILED']).toContain(code);
+    }
+    expect((await storage.list({ prefix: 'staged/' })).objects).toEqual([]);
+    expect((await storage.list({ prefix: 'final/' })).objects).toHaveLength(25);
+    await rm(raceDirectory, { recursive: true, force: true });
+  });
+
   it('keeps every key inside its directory, whatever the key says', async () => {
     const root = join(directory, 'escape');
     const storage = new FileSystemObjectStorage({ directory: root });

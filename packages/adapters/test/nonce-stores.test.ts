@@ -70,7 +70,7 @@ describeWith('redis', 'RedisNonceStore on a Redis server', () => {
 
 describeWith('postgres', 'PostgresNonceStore on a Postgres server', () => {
   const schema = uniqueSchemaName('nonce_store');
-  const pool = new pg.Pool({ connectionString: postgresUrl, max: 30 });
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 12 });
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
   const clock = new ManualClock(Date.UTC(2025, 0, 1));
 

@@ -308,5 +308,12 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
     await expect(
       createPostgresBackupRunner({ databaseUrl: url, dir, retention: 3 } as never),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    // Refused before anything connects: pg would read "notaurl" as a host name.
+    await expect(
+      restorePostgresBackup({ databaseUrl: 'notaurl', body: new Blob([]).stream() }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message: expect.stringContaining('"databaseUrl" must be a postgres:// URL'),
+    });
   });
 });

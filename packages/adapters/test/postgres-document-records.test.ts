@@ -195,6 +195,45 @@ function describeDocumentRecords(backend: string, open: () => Counted, concurren
       expect(await records.softDelete(row.id, ctx())).toBeUndefined();
     });
 
+    it('answers an id or record data the table cannot hold with a 400, never a driver error', async () => {
+      // DELETE /documents/:id hands markThenDelete() whatever the URL held; record data is often
+      // an upload's file name. Postgres refuses both (SQLSTATE class 22): the client's mistake.
+      for (const id of [
+        'not-a-uuid',
+        "1'; DROP TABLE documents; --",
+        'a\u0000b',
+        'x'.repeat(5000),
+      ]) {
+        for (const call of [
+          () => records.softDelete(id, ctx()),
+          () => records.markError(id, 'missing', ctx()),
+          () => records.expirePending(id, ctx()),
+          () =>
+            records.markUploaded(id, { key: 'k', size: 1, etag: '"e"', lastModified: t0 }, ctx()),
+        ]) {
+          await expect(call()).rejects.toMatchObject({
+            code: 'VALIDATION_FAILED',
+            status: 400,
+            details: { field: 'id' },
+          });
+        }
+      }
+      await expect(
+        records.insert(
+          { key: 'ins/nul', status: 'active', data: { name: 'scan\u0000.pdf' } },
+          ctx(),
+        ),
+      ).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        details: { field: 'record' },
+      });
+      const { rows } = await sql`SELECT 1 FROM ${documents} WHERE storage_key = 'ins/nul'`.execute(
+        db,
+      );
+      expect(rows).toEqual([]);
+    });
+
     it('rejects a foreign restore token, and a restore of a row that is gone', async () => {
       await expect(records.restore({ id: 'x' }, ctx())).rejects.toMatchObject({
         code: 'INVALID_OPTIONS',
@@ -361,6 +400,23 @@ function describeDocumentRecords(backend: string, open: () => Counted, concurren
     });
 
     if (concurrent) {
+      it('answers every one of racing confirmations of one upload with the active row', async () => {
+        // A double-clicked "done": the losers wait on the winner's row lock, then must see the
+        // row it activated, not the pending row of their statement's snapshot.
+        const object = { key: 'race/up', size: 5, etag: '"e"', lastModified: t0 };
+        for (let i = 0; i < 10; i++) {
+          const row = await records.insert(
+            { key: 'race/up', status: 'pending', data: { name: 'u' }, expiresAt: t0 + 60_000 },
+            ctx(),
+          );
+          const answers = await Promise.all(
+            Array.from({ length: 5 }, () => records.markUploaded(row.id, object, ctx(t0 + 1))),
+          );
+          for (const answer of answers)
+            expect(answer).toMatchObject({ id: row.id, status: 'active' });
+        }
+      });
+
       it('lets exactly one of a soft delete and a reconciliation markError win a race', async () => {
         for (let i = 0; i < 20; i++) {
           const row = await records.insert(

@@ -87,6 +87,7 @@ describeWith(
       await migrateIdempotency(db, { schema, tableName });
       // What an earlier version's migration left: the table without its functions.
       await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_claim`)}`.execute(db);
+      await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_claim_json`)}`.execute(db);
       await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_complete`)}`.execute(db);
       const store = new PostgresIdempotencyStore({ db, schema, tableName });
       const notMigrated = { code: 'IDEMPOTENCY_STORE_NOT_MIGRATED', status: 500 };
@@ -120,8 +121,10 @@ describeWith(
       });
     });
 
-    it('a hostile scope fails alone with INVALID_OPTIONS, never its batch mates, never as an outage', async () => {
-      // Postgres refuses NUL in text: sent, it failed the whole claim batch with 503.
+    it("a hostile scope fails alone as the client's 400, never its batch mates, never as an outage", async () => {
+      // Postgres refuses NUL in text: sent, it failed the whole claim batch with 503. The engine
+      // now answers a scope it cannot store as the client's error (VALIDATION_FAILED, 400), as
+      // the middleware does, before the store sees it.
       await migrateIdempotency(db, { schema });
       const store = new PostgresIdempotencyStore({ db, schema });
       const idempotency = createIdempotency({ store, logger: quiet() });
@@ -140,7 +143,7 @@ describeWith(
         'executed',
         'executed',
         'executed',
-        'INVALID_OPTIONS',
+        'VALIDATION_FAILED',
         'executed',
         'executed',
         'executed',
@@ -167,11 +170,12 @@ describeWith(
         code: 'INVALID_OPTIONS',
         details: { field: 'scope' },
       });
+      // withIdempotency() takes its scope from the request, so there it is the client's 400.
       expect(
         await rejectionOf(
           withIdempotency(db, { ...request, schema, scope: 'a\u0000', key: 'w' }, async () => 1),
         ),
-      ).toMatchObject({ code: 'INVALID_OPTIONS' });
+      ).toMatchObject({ code: 'VALIDATION_FAILED', status: 400, details: { field: 'scope' } });
     });
 
     it('a claim waiting on another transaction’s row lock does not stall its batch mates', async () => {

@@ -28,7 +28,7 @@ const hour = 3_600_000;
 
 describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => {
   const schema = uniqueSchemaName('idem_store');
-  const pool = new pg.Pool({ connectionString: postgresUrl, max: 20 });
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
   const { db, counter } = countingKysely(new PostgresDialect({ pool }));
 
   beforeAll(async () => {
@@ -128,6 +128,49 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
       SELECT count(*) AS n FROM pg_indexes
       WHERE schemaname = ${schema} AND tablename = 'ballast_idempotency_keys'`.execute(db);
     expect(Number(rows[0]?.n)).toBe(2); // primary key + expires_at
+  });
+
+  it('drops the state CHECK of a table an earlier version created, and creates none', async () => {
+    // The CHECK was re-read and re-planned in every claim and completion (see
+    // dropStateCheckStatement in idempotency-table.ts); a user's own CHECK stays.
+    const old = `${schema}_old`;
+    await sql`CREATE SCHEMA ${sql.id(old)}`.execute(db);
+    try {
+      await sql`CREATE TABLE ${sql.id(old, 'Keys')} (
+        scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL,
+        state text NOT NULL CHECK (state IN ('in_flight', 'completed')),
+        owner_token text NOT NULL, result json, lease_expires_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL, takeovers integer NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL, completed_at timestamptz,
+        CONSTRAINT users_own CHECK (takeovers >= 0), PRIMARY KEY (scope, key))`.execute(db);
+      const checksOf = async (at: string, table: string) => {
+        const { rows } = await sql<{ conname: string }>`
+          SELECT conname FROM pg_constraint
+          WHERE conrelid = ${`"${at}"."${table}"`}::regclass AND contype = 'c'
+          ORDER BY conname`.execute(db);
+        return rows.map((row) => row.conname);
+      };
+      expect(await checksOf(old, 'Keys')).toEqual(['Keys_state_check', 'users_own']);
+      await migrateIdempotency(db, { schema: old, tableName: 'Keys' });
+      await migrateIdempotency(db, { schema: old, tableName: 'Keys' });
+      expect(await checksOf(old, 'Keys')).toEqual(['users_own']);
+      expect(await checksOf(schema, 'ballast_idempotency_keys')).toEqual([]);
+      // The upgraded table still works as a store.
+      const store = new PostgresIdempotencyStore({ db, schema: old, tableName: 'Keys' });
+      const now = Date.now();
+      const claim = {
+        scope: 's',
+        key: 'upgraded',
+        fingerprint: 'fp',
+        ownerToken: 'owner',
+        now,
+        leaseExpiresAt: now + 30_000,
+        expiresAt: now + hour,
+      };
+      expect(await store.claim(claim)).toEqual({ kind: 'claimed', takeover: false });
+    } finally {
+      await sql`DROP SCHEMA ${sql.id(old)} CASCADE`.execute(db);
+    }
   });
 
   it('uses a configured table name', async () => {

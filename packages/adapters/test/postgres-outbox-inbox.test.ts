@@ -29,7 +29,7 @@ const OrderCreated = defineEvent('order.created', 1, z.object({ orderId: z.strin
 
 describeWith('postgres', 'Postgres inbox', () => {
   const schema = uniqueSchemaName('outbox_inbox');
-  const pool = new pg.Pool({ connectionString: postgresUrl, max: 20 });
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
   const effects = () => sql.id(schema, 'effects');
   const effectCount = async (eventId?: string) => {

@@ -29,7 +29,7 @@ const Step = defineEvent('step.done', 1, z.object({ n: z.number() }));
 
 describeWith('postgres', 'outbox relay on a Postgres server', () => {
   const schema = uniqueSchemaName('outbox_relay');
-  const pool = new pg.Pool({ connectionString: postgresUrl, max: 20 });
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
   const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
   const outboxes: PostgresOutbox[] = [];
   const relays: Relay[] = [];

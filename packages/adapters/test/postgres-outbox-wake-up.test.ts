@@ -22,6 +22,7 @@ import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
+import { wakeUpStatements } from '../src/postgres/outbox/outbox-wake-up.js';
 import { sleep, until } from './support/eventually.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
@@ -30,7 +31,7 @@ const slowPollMs = 60_000;
 
 describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () => {
   const schema = uniqueSchemaName('outbox_wake');
-  const pool = new pg.Pool({ connectionString: postgresUrl, max: 20 });
+  const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
   let claims = 0;
   const db = new Kysely<unknown>({
     dialect: new PostgresDialect({ pool }),
@@ -210,6 +211,50 @@ describeWith('postgres', 'outbox wake-up: NOTIFY only while a relay sleeps', () 
     const { rows } = await sql<{ n: string }>`
       SELECT count(*) AS n FROM ${sql.id(schema, tableName)}`.execute(db);
     expect(claimed).toHaveLength(Number(rows[0]?.n));
+    watch.close();
+  });
+
+  it('a sleeping lock that Postgres grants as its lock timeout fires is given back', async () => {
+    const { outbox, tableName } = await freshOutbox();
+    const table = { schema, tableName };
+    const statements = wakeUpStatements(table, 'unused');
+    // The state the race leaves (the statement failed, the lock was granted): reproduced here
+    // by taking both locks the way `sleep` does, then resigning as after a timeout.
+    const relayLike = new pg.Client({ connectionString: postgresUrl });
+    await relayLike.connect();
+    listeners.push(relayLike);
+    const notices: string[] = [];
+    relayLike.on('notice', (notice) => notices.push(notice.message ?? ''));
+    await relayLike.query(statements.setUp);
+    await relayLike.query(statements.sleep);
+    expect(await sleepingLockRequests(tableName, true)).toBe(1);
+    await relayLike.query(statements.resign);
+    expect(await sleepingLockRequests(tableName, true)).toBe(0);
+    // The usual timeout (a writer holds its transaction open): the lock was not granted, and
+    // resigning unlocks nothing blindly, so the server logs no warning.
+    const writer = await openWriter(outbox, 0);
+    await expect(relayLike.query(statements.sleep)).rejects.toMatchObject({ code: '55P03' });
+    await relayLike.query(statements.resign);
+    await writer.commit();
+    expect(await sleepingLockRequests(tableName, true)).toBe(0);
+    expect(notices).toEqual([]);
+
+    // And through a relay's watch: commits landing around its 10 ms timeout, where Postgres
+    // sometimes grants the lock and fails the statement (before the fix, about one in 50
+    // timeouts left the lock held, and writers notified for ever).
+    const watch = outbox.watchCommits!(() => {});
+    await until(async () => (await watch.sleeping()) === true);
+    watch.awake();
+    await untilAwake(tableName);
+    for (let attempt = 1; attempt <= 60; attempt += 1) {
+      const writer = await openWriter(outbox, attempt);
+      const sleeping = watch.sleeping();
+      await sleep(6 + Math.random() * 8);
+      await writer.commit();
+      await sleeping;
+      watch.awake();
+      await until(async () => (await sleepingLockRequests(tableName, true)) === 0, 2_000);
+    }
     watch.close();
   });
 

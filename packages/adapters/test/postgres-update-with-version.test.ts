@@ -39,7 +39,7 @@ describeWith('postgres', 'updateWithVersion on Postgres', () => {
   beforeAll(async () => {
     db = new Kysely<Db>({
       dialect: new PostgresDialect({
-        pool: new pg.Pool({ connectionString: postgresUrl, max: 20 }),
+        pool: new pg.Pool({ connectionString: postgresUrl, max: 10 }),
       }),
       log: (event) => {
         if (event.level === 'query') statements.push(event.query.sql);

@@ -8,7 +8,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
 interface SalesDatabase {
@@ -221,6 +221,34 @@ function transactionBoundSuite(makeDb: () => Kysely<SalesDatabase>, schema?: str
     expect(isBallastError(control, 'IDEMPOTENCY_KEY_INVALID')).toBe(true);
     const ttl = await attempt({ key: 'k', fingerprint: 'fp', ttlMs: 0 });
     expect(isBallastError(ttl, 'INVALID_OPTIONS') && ttl.details.field).toBe('ttlMs');
+  });
+
+  it('answers a scope taken from the request that no store keeps 400, as the middleware does, not 500', async () => {
+    // docs/idempotency.md passes `req.get('x-tenant-id') ?? 'global'`: the client chooses it.
+    const run = vi.fn(async () => 1);
+    for (const [scope, reason] of [
+      ['t'.repeat(256), 'too-long'],
+      ['', 'empty'],
+      ['a\u0000b', 'invalid-characters'],
+    ] as const) {
+      const error = await withIdempotency(
+        db,
+        { key: 'k', fingerprint: 'fp', scope, schema },
+        run,
+      ).catch((e: unknown) => e);
+      expect(error, reason).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        details: { field: 'scope', reason, maxLength: 255 },
+      });
+    }
+    expect(run).not.toHaveBeenCalled();
+    const notString = await withIdempotency(
+      db,
+      { key: 'k', fingerprint: 'fp', scope: 42 as never, schema },
+      run,
+    ).catch((e: unknown) => e);
+    expect(isBallastError(notString, 'INVALID_OPTIONS')).toBe(true);
   });
 }
 

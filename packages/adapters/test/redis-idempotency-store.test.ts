@@ -95,6 +95,31 @@ describeWith('redis', 'RedisIdempotencyStore on a Redis server', () => {
     );
   });
 
+  it('check() at start-up succeeds on a client made a moment ago with the documented options', async () => {
+    // docs/idempotency.md and adapters-redis.md build the client with enableOfflineQueue: false
+    // and call check() on the next line, before ioredis has connected.
+    const fresh = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    fresh.on('error', () => {});
+    try {
+      expect(fresh.status).not.toBe('ready');
+      await new RedisIdempotencyStore({ redis: fresh, prefix }).check();
+      expect(fresh.status).toBe('ready');
+    } finally {
+      fresh.disconnect();
+    }
+  });
+
+  it('check() connects a lazyConnect client instead of refusing it', async () => {
+    const lazy = new Redis(redisUrl, { lazyConnect: true, enableOfflineQueue: false });
+    lazy.on('error', () => {});
+    try {
+      await new RedisIdempotencyStore({ redis: lazy, prefix }).check();
+      expect(lazy.status).toBe('ready');
+    } finally {
+      lazy.disconnect();
+    }
+  });
+
   it('refuses bad options with INVALID_OPTIONS naming the field', () => {
     try {
       new RedisIdempotencyStore({ redis: {} as never });

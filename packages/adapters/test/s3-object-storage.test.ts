@@ -7,7 +7,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { S3ObjectStorage, s3RetryClassifier } from '@ballast/adapters/s3';
 import {
   type BallastError,
@@ -253,6 +259,71 @@ describe('S3ObjectStorage on s3rver: the port methods', () => {
       'INVALID_OPTIONS',
       'expiresInSeconds',
     ]);
+  });
+});
+
+describe('S3ObjectStorage on s3rver: move under a concurrent overwrite', () => {
+  const prefix = `move-race-${Date.now()}/`;
+
+  /** A storage whose client runs `before(command)` ahead of each command it sends. */
+  function storageWith(before: (command: object) => Promise<void>) {
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: s3TestCredentials,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 1,
+    });
+    const send = client.send.bind(client) as (
+      command: object,
+      options?: object,
+    ) => Promise<unknown>;
+    (client as unknown as { send: typeof send }).send = async (command, options) => {
+      await before(command);
+      return send(command, options);
+    };
+    return new S3ObjectStorage({ bucket: s3.bucket, client });
+  }
+
+  const textOf = async (key: string) =>
+    new TextDecoder().decode(await bytesOf((await storageFor().get(key))!.body));
+  const overwrite = (key: string, bytes: string) =>
+    s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: bytes }));
+
+  it('the source overwritten between the check and the copy: refused, nothing moved', async () => {
+    const source = `${prefix}a/staged`;
+    const target = `${prefix}a/final`;
+    await storageFor().put(source, 'checked bytes');
+    let raced = false;
+    const storage = storageWith(async (command) => {
+      if (command instanceof CopyObjectCommand && !raced) {
+        raced = true;
+        await overwrite(source, 'a newer upload');
+      }
+    });
+    await expect(storage.move(source, target)).rejects.toMatchObject({
+      code: 'PRECONDITION_FAILED',
+      details: { reason: 'source-changed' },
+    });
+    expect(raced).toBe(true);
+    expect(await storageFor().head(target)).toBeUndefined();
+    expect(await textOf(source)).toBe('a newer upload');
+  });
+
+  it('the source overwritten between the copy and the delete: the newer object is left alone', async () => {
+    const source = `${prefix}b/staged`;
+    const target = `${prefix}b/final`;
+    await storageFor().put(source, 'checked bytes');
+    const storage = storageWith(async (command) => {
+      if (command instanceof DeleteObjectCommand) await overwrite(source, 'a newer upload');
+    });
+    const moved = await storage.move(source, target);
+    expect(moved).toMatchObject({ key: target, size: 13 });
+    expect(await textOf(target)).toBe('checked bytes');
+    // The delete named the ETag it copied: the other writer's object survives.
+    expect(await textOf(source)).toBe('a newer upload');
   });
 });
 

@@ -80,6 +80,7 @@ const cases: [string, string, () => unknown][] = [
     'unknown key',
     () => createIndexedDbQueueStorage({ db: 'x' } as never),
   ],
+  ['createIndexedDbQueueStorage', 'an empty name', () => createIndexedDbQueueStorage('')],
   ['mergeChanges', 'unknown key', () => mergeChanges({ field: 'x' } as never)],
 ];
 

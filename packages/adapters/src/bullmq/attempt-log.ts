@@ -23,18 +23,32 @@ export interface AttemptError {
 const maxMessageLength = 500;
 const marker = 'ballast.attempt';
 
+/**
+ * What a handler threw, as at most {@link maxMessageLength} characters: a schema error over a
+ * large payload can carry megabytes, and a value with no string form (`Object.create(null)`)
+ * makes `String()` throw. Used for the log line and for the dead letter's `failedReason`.
+ */
+export function errorMessage(error: unknown): string {
+  let message: string;
+  try {
+    message = error instanceof Error ? error.message : String(error);
+  } catch {
+    message = Object.prototype.toString.call(error);
+  }
+  return message.length > maxMessageLength ? `${message.slice(0, maxMessageLength)}…` : message;
+}
+
 export function attemptLogLine(
   attempt: number,
   error: unknown,
   at: Date,
   deadLetterReason?: string,
 ): string {
-  const message = error instanceof Error ? error.message : String(error);
   const line: AttemptError & { readonly kind: string } = {
     kind: marker,
     attempt,
     at: at.toISOString(),
-    message: message.length > maxMessageLength ? `${message.slice(0, maxMessageLength)}…` : message,
+    message: errorMessage(error),
     ...(isBallastError(error) ? { code: error.code } : {}),
     ...(deadLetterReason !== undefined ? { deadLetterReason } : {}),
   };

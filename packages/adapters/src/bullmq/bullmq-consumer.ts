@@ -20,7 +20,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { loggerSchema } from '@ballast/server/adapter-kit';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { attemptLogLine } from './attempt-log.js';
+import { attemptLogLine, errorMessage } from './attempt-log.js';
 import {
   type AnyQueue,
   type BullmqBackend,
@@ -31,7 +31,7 @@ import {
   openWorker,
   queueNameSchema,
 } from './bullmq-engine.js';
-import { defaultStallSettings } from './job-defaults.js';
+import { defaultHandlerTimeoutMs, defaultStallSettings } from './job-defaults.js';
 import { type BullmqJobReader, type JobStatus, readJobStatus } from './job-status.js';
 import { type RedriveOptions, redriveDeadLetters } from './redrive.js';
 
@@ -70,6 +70,17 @@ export interface ConsumerOptions<Transaction = undefined> {
   stalledIntervalMs?: number;
   /** Stalls a job may have before it fails for good. Default 2. */
   maxStalledCount?: number;
+  /**
+   * Longest one attempt's handler may run. A handler still running then is given up: its
+   * `context.signal` aborts with a retryable `TIMEOUT`, the attempt fails (BullMQ retries it with
+   * the job's backoff) and the worker's slot is free for the next job. A handler that ignores the
+   * signal keeps running in the background (its late end is logged); with the Postgres inbox a
+   * late success still commits once, and the retry then finds it done. Without this limit a hung
+   * handler (a socket that never answers) holds a slot for ever: its lock is renewed while the
+   * process lives, so stalled-job recovery never sees it. `false`: no limit. Default 300,000 ms,
+   * seed 004's "stuck for 5 minutes → reset".
+   */
+  handlerTimeoutMs?: number | false;
   /** Start taking jobs at once. Default `true`; with `false`, call `run()`. */
   autorun?: boolean;
 }
@@ -134,6 +145,9 @@ const optionsSchema = z.strictObject({
     .max(maxTimer)
     .default(defaultStallSettings.stalledIntervalMs),
   maxStalledCount: z.number().int().min(0).max(100).default(defaultStallSettings.maxStalledCount),
+  handlerTimeoutMs: z
+    .union([z.literal(false), z.number().int().min(1).max(maxTimer)])
+    .default(defaultHandlerTimeoutMs),
   autorun: z.boolean().default(true),
 });
 
@@ -145,6 +159,8 @@ const optionsSchema = z.strictObject({
  *   backoff (3 attempts by default), then the job fails (a dead letter).
  * - An invalid or unknown event, a `BallastError` with `retryable: false`, or a schema
  *   validation error fails the job at once (BullMQ `UnrecoverableError`), after 1 attempt.
+ * - A handler running longer than `handlerTimeoutMs` (5 minutes) is given up: its
+ *   `context.signal` aborts and the attempt fails with a retryable `TIMEOUT`.
  * - Every failed attempt is logged (job id, attempt, trace id) and written to the job's log,
  *   which `status()` reads back.
  *
@@ -175,9 +191,30 @@ export function createConsumer<Transaction = undefined>(
     logger,
   });
 
+  const { handlerTimeoutMs } = parsed;
+  /** One attempt, given up after `handlerTimeoutMs` (the processor then answers `retry`). */
+  const processWithinLimit = async (job: Job, attempt: number) => {
+    if (handlerTimeoutMs === false) return processor.process(job.data, { attempt, jobId: job.id });
+    const limit = new AbortController();
+    const timer = setTimeout(() => {
+      limit.abort(
+        new BallastError('TIMEOUT', {
+          message: `handler ran over handlerTimeoutMs (${handlerTimeoutMs} ms); attempt given up`,
+          retryable: true,
+          details: { timeoutMs: handlerTimeoutMs },
+        }),
+      );
+    }, handlerTimeoutMs);
+    try {
+      return await processor.process(job.data, { attempt, jobId: job.id, signal: limit.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
   const processJob = async (job: Job): Promise<unknown> => {
     const attempt = job.attemptsMade + 1;
-    const outcome = await processor.process(job.data, { attempt, jobId: job.id });
+    const outcome = await processWithinLimit(job, attempt);
     if (outcome.status === 'handled' || outcome.status === 'duplicate') {
       return { status: outcome.status };
     }
@@ -185,11 +222,9 @@ export function createConsumer<Transaction = undefined>(
     // The log line is best effort: failing to write it must not turn a retry into a success.
     await job.log(attemptLogLine(attempt, outcome.error, new Date(), reason)).catch(() => {});
     if (outcome.status === 'dead-letter') {
-      const message =
-        outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
-      throw new UnrecoverableError(`${outcome.reason}: ${message}`);
+      throw new UnrecoverableError(`${outcome.reason}: ${errorMessage(outcome.error)}`);
     }
-    throw outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
+    throw outcome.error instanceof Error ? outcome.error : new Error(errorMessage(outcome.error));
   };
 
   const worker = openWorker(parsed.queue, processJob, parsed.connection, parsed.backend, {

@@ -156,6 +156,14 @@ export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPu
   };
 }
 
+/**
+ * Whether BullMQ takes `id` as a custom job id: it refuses a whole number (`'42'`) and a colon
+ * outside its own three-part ids, with a plain `Error` that the relay would take for a passing
+ * failure and retry until the row is a dead letter. Refused here, the row is parked at once.
+ */
+const isJobId = (id: string): boolean =>
+  `${Number.parseInt(id, 10)}` !== id && (!id.includes(':') || id.split(':').length === 3);
+
 // The event id becomes the job id: an envelope without one would get a random id from BullMQ,
 // and a re-publish of it would run twice. The relay sends checked envelopes; a direct caller
 // may not.
@@ -172,6 +180,12 @@ function checkEvents(events: unknown): asserts events is readonly EventEnvelope[
       type?: unknown;
     };
     if (typeof id !== 'string' || id === '') throw fail(`events.${index}.id`, 'an event id');
+    if (!isJobId(id)) {
+      throw fail(
+        `events.${index}.id`,
+        'an id BullMQ takes as a job id (not a whole number, no colon)',
+      );
+    }
     if (typeof type !== 'string' || type === '') {
       throw fail(`events.${index}.type`, 'an event type');
     }

@@ -33,3 +33,10 @@ export const defaultStallSettings = {
   stalledIntervalMs: 5 * 60_000,
   maxStalledCount: 2,
 } as const;
+
+/**
+ * Longest one attempt's handler runs before it is given up (`handlerTimeoutMs`): seed 004's
+ * "a job stuck for 5 minutes is reset", for the hung handler whose renewed lock stalled-job
+ * recovery never sees lapse.
+ */
+export const defaultHandlerTimeoutMs = 300_000;

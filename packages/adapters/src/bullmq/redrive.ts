@@ -21,11 +21,16 @@ export interface RedriveOptions {
 
 const pageSize = 200;
 
+/**
+ * Whether `jobType` is `type`, or a version of the event named `type`: `order.created` takes
+ * `order.created.v3` but not `order.created.vip.v1`, another event whose name only starts alike.
+ */
+const isTypeOrVersionOf = (jobType: string, type: string): boolean =>
+  jobType === type ||
+  (jobType.startsWith(type) && /^\.v[1-9][0-9]*$/.test(jobType.slice(type.length)));
+
 function matches(job: BullmqJob, options: RedriveOptions): boolean {
-  if (options.type !== undefined) {
-    const type = options.type;
-    if (job.name !== type && !job.name.startsWith(`${type}.v`)) return false;
-  }
+  if (options.type !== undefined && !isTypeOrVersionOf(job.name, options.type)) return false;
   if (options.since !== undefined && (job.finishedOn ?? 0) < options.since.getTime()) return false;
   return true;
 }

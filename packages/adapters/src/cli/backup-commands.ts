@@ -10,7 +10,13 @@ import {
   restorePostgresBackup,
 } from '../postgres/backup/index.js';
 import { addStorageOptions, type CliIo, type CommandAction, exitCodeHelp } from './command-kit.js';
-import { databaseUrlFrom, positiveInteger, type StorageFlags, storageFrom } from './config.js';
+import {
+  databaseUrlFrom,
+  positiveInteger,
+  postgresUrlFrom,
+  type StorageFlags,
+  storageFrom,
+} from './config.js';
 import { exitCodes } from './exit-codes.js';
 import { formatBytes } from './output.js';
 
@@ -172,6 +178,7 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
     .option('--clean', 'drop existing objects before restoring (pg_restore --clean --if-exists)')
     .action(
       action(async (output, id: string, flags: BackupFlags & { into: string; clean?: boolean }) => {
+        const into = postgresUrlFrom(flags.into, '--into');
         await withRunner(flags, async (runner) => {
           const download = await runner.open(id);
           const bar = output.progress(
@@ -190,7 +197,7 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
           );
           try {
             await restorePostgresBackup({
-              databaseUrl: flags.into,
+              databaseUrl: into,
               body: counted,
               clean: flags.clean === true,
             });

@@ -1,10 +1,30 @@
 #!/usr/bin/env node
 /**
  * `ballast`: the executable. Everything is in `program.ts`; this only binds it to the process.
+ * The program is loaded here, not imported statically, so an app without the peers every
+ * command needs (kysely, for the database) gets "npm i kysely" and exit 3, not Node's stack.
  */
-import { runCli } from './program.js';
+import { isBallastError } from '@ballast/core';
+import type { CliIo } from './command-kit.js';
+import { exitCodes } from './exit-codes.js';
+import { importPeer } from './import-peer.js';
 
-runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env })
+const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+
+importPeer(() => import('./program.js'), 'kysely', 'ballast', 'kysely')
+  .then(
+    ({ runCli }) => runCli(process.argv.slice(2), io),
+    (error: unknown) => {
+      if (!isBallastError(error, 'INVALID_OPTIONS')) throw error;
+      process.stderr.write(`ballast: ${error.message}\n`);
+      // `--json` promises one document on stdout, also when the program cannot even load.
+      if (process.argv.includes('--json')) {
+        const document = { ok: false, error: { code: error.code, message: error.message } };
+        process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+      }
+      return exitCodes.config;
+    },
+  )
   .then((code) => {
     process.exitCode = code;
   })

@@ -33,9 +33,14 @@ export function exitCodeFor(error: unknown): ExitCode {
     }
     return exitCodes.failed;
   }
-  const code = (error as { code?: unknown })?.code;
-  // Connection refused, unknown host, bad password, unknown database.
-  if (['ECONNREFUSED', 'ENOTFOUND', '28P01', '28000', '3D000'].includes(String(code))) {
+  const code = (error as { code?: unknown } | null)?.code;
+  // Connection refused, unknown host, bad password, unknown database; a table or schema the
+  // command needs that is not there (not migrated, or the wrong --schema): all configuration.
+  if (
+    ['ECONNREFUSED', 'ENOTFOUND', '28P01', '28000', '3D000', '42P01', '3F000'].includes(
+      String(code),
+    )
+  ) {
     return exitCodes.config;
   }
   return exitCodes.failed;

@@ -5,6 +5,8 @@
  */
 import { BallastError, type ObjectStorage } from '@ballast/core';
 import { InvalidArgumentError } from 'commander';
+import { isPostgresUrl } from '../postgres/is-postgres-url.js';
+import { importPeer } from './import-peer.js';
 
 export interface StorageFlags {
   bucket?: string;
@@ -21,6 +23,21 @@ export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv
   const url = flag ?? env.DATABASE_URL;
   if (!url) {
     throw configError('no database: pass --database-url or set DATABASE_URL', 'databaseUrl');
+  }
+  // Commander fills the flag from DATABASE_URL too, so the message names both.
+  return postgresUrlFrom(url, '--database-url (DATABASE_URL)');
+}
+
+/**
+ * `url` if it is a `postgres://` URL, checked before any connection. The value is not repeated
+ * in the message, since a URL may carry a password.
+ */
+export function postgresUrlFrom(url: string, source: string): string {
+  if (!isPostgresUrl(url)) {
+    throw configError(
+      `${source} is not a database URL: expected postgres://user:password@host:5432/database`,
+      'databaseUrl',
+    );
   }
   return url;
 }
@@ -52,7 +69,12 @@ export async function storageFrom(
   }
   const endpoint = flags.s3Endpoint ?? env.S3_ENDPOINT ?? env.AWS_ENDPOINT_URL_S3;
   const region = flags.s3Region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  const { S3ObjectStorage } = await import('../s3/index.js');
+  const { S3ObjectStorage } = await importPeer(
+    () => import('../s3/index.js'),
+    '@aws-sdk/client-s3',
+    '--bucket (S3 storage)',
+    'bucket',
+  );
   return new S3ObjectStorage({
     bucket,
     ...(endpoint && { endpoint }),

@@ -41,7 +41,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end with exit code 0; anything else commander refuses is usage.
-      return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+      if (error.exitCode === 0) return exitCodes.ok;
+      // Commander refused the line before any action ran, so no command wrote the one JSON
+      // document that --json promises a script on stdout; write it here (stderr has the text).
+      if (argv.includes('--json')) {
+        const message = error.message.replace(/^error: /, '');
+        io.stdout.write(
+          `${JSON.stringify({ ok: false, error: { code: 'USAGE', message } }, null, 2)}\n`,
+        );
+      }
+      return exitCodes.usage;
     }
     throw error;
   }

@@ -9,6 +9,7 @@ import { KyselyDocumentRecords } from '../postgres/documents/index.js';
 import { addStorageOptions, type CliIo, type CommandAction, exitCodeHelp } from './command-kit.js';
 import { databaseUrlFrom, positiveInteger, type StorageFlags, storageFrom } from './config.js';
 import { exitCodes } from './exit-codes.js';
+import { importPeer } from './import-peer.js';
 
 /** Adds `reconcile` to `program`. */
 export function addReconcileCommand(program: Command, io: CliIo, action: CommandAction): void {
@@ -58,7 +59,7 @@ export function addReconcileCommand(program: Command, io: CliIo, action: Command
           true,
         )) as ObjectStorage;
         const databaseUrl = databaseUrlFrom(flags.databaseUrl, io.env);
-        const pg = await import('pg');
+        const pg = await importPeer(() => import('pg'), 'pg', 'reconcile', 'databaseUrl');
         const db = new Kysely<unknown>({
           dialect: new PostgresDialect({
             pool: new (pg.default ?? pg).Pool({ connectionString: databaseUrl, max: 4 }),

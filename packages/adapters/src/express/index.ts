@@ -11,7 +11,12 @@ export { type ExpressHealthOptions, expressHealth } from './health/index.js';
 // Idempotency.
 export { type ExpressIdempotencyOptions, expressIdempotency } from './idempotency/index.js';
 // Rate limiting: seed 004's presets as express-rate-limit options.
-export { type ExpressRateLimitOptions, expressRateLimitOptions } from './rate-limit/index.js';
+export {
+  type ExpressRateLimitMiddlewareOptions,
+  type ExpressRateLimitOptions,
+  type ExpressRateLimitStore,
+  expressRateLimitOptions,
+} from './rate-limit/index.js';
 // Signature verification.
 export {
   captureRawBody,

@@ -41,13 +41,3 @@ export function unavailable(
     cause: error,
   });
 }
-
-/** Throws `ABORTED` when the caller's signal has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new BallastError('ABORTED', {
-      message: 'The operation was aborted.',
-      cause: signal.reason,
-    });
-  }
-}

@@ -46,12 +46,16 @@ import {
   type StoredObject,
   systemClock,
 } from '@ballast/core';
-import { assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
+import {
+  assertContentType,
+  assertObjectKey,
+  parseOptions,
+  throwIfAborted,
+} from '@ballast/core/adapter-kit';
 import {
   isMissing,
   isSymbolicLinkRefusal,
   linkRefused,
-  throwIfAborted,
   unavailable,
 } from './file-system-errors.js';
 import { keySegments, readNoFollow, relativePath, walkObjects } from './file-system-keys.js';
@@ -98,12 +102,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
   async put(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<ObjectInfo> {
     const segments = keySegments(key);
     throwIfAborted(options.signal);
-    if (options.contentType !== undefined && options.contentType.length > 1024) {
-      throw new BallastError('VALIDATION_FAILED', {
-        message: 'Content type too long.',
-        details: { field: 'contentType' },
-      });
-    }
+    assertContentType(options.contentType);
     // Best effort, once per instance: a failing sweep must not fail the write, and the next
     // instance (or removeStaleTemporaryFiles()) tries again.
     this.#opened ??= this.removeStaleTemporaryFiles().catch(() => 0);
@@ -272,7 +271,14 @@ export class FileSystemObjectStorage implements ObjectStorage {
         if (isMissing(error)) return undefined;
         throw error;
       });
-      if (!stats?.isFile() || !(await this.#parentInside(source))) {
+      // A concurrent move of the same source may have removed its emptied directory since.
+      const sourceInside =
+        stats?.isFile() === true &&
+        (await this.#parentInside(source).catch((error: unknown) => {
+          if (isMissing(error)) return false;
+          throw error;
+        }));
+      if (!sourceInside) {
         throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
       }
       await mkdir(join(this.directory, ...relativePath(target).slice(0, -1)), {
@@ -282,10 +288,17 @@ export class FileSystemObjectStorage implements ObjectStorage {
       try {
         await link(sourcePath, targetPath);
       } catch (error) {
-        if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
-        throw new BallastError('PRECONDITION_FAILED', {
-          message: `"${targetKey}" already holds an object; move never replaces one.`,
-        });
+        const code = (error as { code?: unknown }).code;
+        if (code === 'EEXIST') {
+          throw new BallastError('PRECONDITION_FAILED', {
+            message: `"${targetKey}" already holds an object; move never replaces one.`,
+          });
+        }
+        // A concurrent move took the source between the check above and the link.
+        if (code === 'ENOENT' && !(await lstat(sourcePath).catch(() => undefined))) {
+          throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
+        }
+        throw error;
       }
       await rm(sourcePath, { force: true });
       await this.#removeEmptyDirectories(source);

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { ObjectBody, ObjectInfo } from '@ballast/core';
-import { isMissing, isSymbolicLinkRefusal, throwIfAborted } from './file-system-errors.js';
+import { throwIfAborted } from '@ballast/core/adapter-kit';
+import { isMissing, isSymbolicLinkRefusal } from './file-system-errors.js';
 import { readNoFollow } from './file-system-keys.js';
 
 const footerLength = 8;

@@ -47,7 +47,7 @@ export function bullmqTestBackend(backend: BullmqBackend): BullmqTestBackend {
     };
   }
   const schema = uniqueSchemaName('bullmq');
-  const connection = { connectionString: postgresUrl, schema, migrate: true };
+  const connection = { connectionString: postgresUrl, schema, migrate: true, max: 3 };
   return {
     backend,
     connection,

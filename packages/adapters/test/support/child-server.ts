@@ -4,8 +4,8 @@
  * a crash would. Every process started here is killed by `stop()` or when the test file ends.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { killAtFileEnd, killNow, stopGracefully } from './test-child-process.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { exitWithParent, killAtFileEnd, killNow, stopGracefully } from './test-child-process.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -31,11 +31,15 @@ export async function startChildServer(
   startTimeoutMs = 60_000,
 ): Promise<ChildServer> {
   // cwd is the repository root so tsx finds tsconfig.json and its @ballast/* paths.
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: repoRoot,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--import', pathToFileURL(exitWithParent).href, script],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   killAtFileEnd(child);
 
   const lines: string[] = [];

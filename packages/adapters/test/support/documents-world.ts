@@ -37,7 +37,7 @@ export async function openDocumentsWorld(name: string): Promise<DocumentsWorld> 
   const schema = uniqueSchemaName(name);
   let statements = 0;
   const db = new Kysely<unknown>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: postgresUrl, max: 20 }) }),
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: postgresUrl, max: 10 }) }),
     log: (event) => {
       if (event.level === 'query') statements++;
     },

@@ -109,6 +109,28 @@ export function describeIdempotencyStoreContract(
       expect(JSON.stringify((replay as { result: unknown }).result)).toBe(JSON.stringify(result));
     });
 
+    it('keeps the JSON text the caller wrote (resultJson) instead of serialising the result again', async () => {
+      const key = freshKey('result-json');
+      const claim = claimRequest({ key, now });
+      await store.claim(claim);
+      // JSON.stringify throws on a bigint: only a store that takes the given text records this.
+      const completed = await store.complete({
+        scope: claim.scope,
+        key,
+        ownerToken: claim.ownerToken,
+        result: { amount: 10n } as never,
+        resultJson: '{"status":201,"body":"{\\"amount\\":\\"10\\"}"}',
+        now: now + 10,
+        expiresAt: now + 24 * hour,
+      });
+      expect(completed).toBe(true);
+      expect(await store.claim(claimRequest({ key, now: now + 20 }))).toEqual({
+        kind: 'completed',
+        fingerprint: 'fp-1',
+        result: { status: 201, body: '{"amount":"10"}' },
+      });
+    });
+
     it('fences complete, release and extendLease on the owner token', async () => {
       const key = freshKey('fence');
       const claim = claimRequest({ key, now });

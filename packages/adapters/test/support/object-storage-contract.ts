@@ -357,6 +357,24 @@ export function describeObjectStorageContract(
       },
     );
 
+    it('refuses a content type no HTTP header can carry with VALIDATION_FAILED, storing nothing', async () => {
+      // Typically a browser's file.type passed on: the client's input, so a 400, never a
+      // retryable 503 that would also count against the storage's circuit breaker.
+      const prefix = fresh();
+      const hostile = ['text/html\r\nx-amz-acl: public-read', 'a\u0000b', `x/${'y'.repeat(1100)}`];
+      for (const [index, contentType] of hostile.entries()) {
+        await expect(
+          storage.put(`${prefix}${index}`, 'abc', { contentType }),
+        ).rejects.toMatchObject({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          retryable: false,
+          details: { field: 'contentType' },
+        });
+      }
+      expect((await storage.list({ prefix })).objects).toEqual([]);
+    });
+
     it('rejects list page sizes outside 1..1000 with INVALID_OPTIONS', async () => {
       for (const pageSize of [0, 1001, 2.5]) {
         await expect(storage.list({ prefix: fresh(), pageSize })).rejects.toMatchObject({

@@ -6,6 +6,7 @@
  *
  * Env: ROLE, PIPELINE (JSON PipelineConfig), NAME, LEASE_MS, STALLED_MS.
  */
+import './exit-with-parent.js';
 import { createBullmqPublisher, createConsumer } from '@ballast/adapters/bullmq';
 import { createRelay, handleEvent } from '@ballast/core';
 import {
@@ -25,7 +26,7 @@ const name = process.env.NAME ?? `${role}-${process.pid}`;
 const leaseMs = Number(process.env.LEASE_MS ?? 2_000);
 const stalledMs = Number(process.env.STALLED_MS ?? 1_000);
 
-const db = openDb(config, 12);
+const db = openDb(config, 4);
 let stop: () => Promise<void>;
 
 if (role === 'relay') {

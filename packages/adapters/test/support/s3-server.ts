@@ -15,6 +15,9 @@
  *   AbortMultipartUpload (405) nor ListMultipartUploads (501), so an aborted upload's parts
  *   would stay forever and no test could see them: {@link addMultipartAbortAndListing} answers
  *   both from its upload directories, as S3 does.
+ * - It ignores the conditions S3 checks on a copy's source (`x-amz-copy-source-if-match`) and
+ *   on a delete (`If-Match`, S3's conditional delete): {@link addCopyAndDeleteConditions}
+ *   answers 412 `PreconditionFailed` when the object's ETag differs, as S3 does.
  * - It does not verify SigV4 signatures at all (a tampered presigned URL works), which no patch
  *   here fixes: tests of signature checks need another S3-compatible server.
  */
@@ -187,6 +190,7 @@ function makeStoreFaithfulToS3(): void {
 
 interface KoaContext {
   method: string;
+  headers: Record<string, string | string[] | undefined>;
   path: string;
   query: Record<string, string | string[] | undefined>;
   status: number;
@@ -252,6 +256,60 @@ function addMultipartAbortAndListing(server: S3rver): void {
   koa.middleware.splice(koa.middleware.length - 1, 0, middleware);
 }
 
+/**
+ * S3's ETag conditions on CopyObject's source and on DeleteObject, which s3rver ignores: a
+ * request whose condition names another ETag than the object's is refused with 412.
+ */
+function addCopyAndDeleteConditions(server: S3rver): void {
+  const require = createRequire(import.meta.url);
+  const S3Error = require('s3rver/lib/models/error.js') as new (
+    code: string,
+    message: string,
+  ) => Error;
+  const koa = server as unknown as {
+    middleware: Array<(ctx: KoaContext, next: () => Promise<void>) => Promise<void>>;
+  };
+  const etagOf = async (ctx: KoaContext, bucket: string, key: string) => {
+    const store = ctx.store as unknown as {
+      existsObject(bucket: string, key: string): Promise<boolean>;
+      getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
+    };
+    if (!(await store.existsObject(bucket, key))) return undefined;
+    return (await store.getMetadata(bucket, key)).etag;
+  };
+  const refuse = () => {
+    throw new S3Error(
+      'PreconditionFailed',
+      'At least one of the pre-conditions you specified did not hold',
+    );
+  };
+  const middleware = async (ctx: KoaContext, next: () => Promise<void>) => {
+    const copySourceIfMatch = ctx.headers['x-amz-copy-source-if-match'];
+    const copySource = ctx.headers['x-amz-copy-source'];
+    if (
+      ctx.method === 'PUT' &&
+      typeof copySource === 'string' &&
+      typeof copySourceIfMatch === 'string'
+    ) {
+      const source = decodeURIComponent(copySource).replace(/^\//, '');
+      const slash = source.indexOf('/');
+      const etag = await etagOf(ctx, source.slice(0, slash), source.slice(slash + 1));
+      if (etag !== undefined && etag !== copySourceIfMatch) refuse();
+    }
+    const ifMatch = ctx.headers['if-match'];
+    if (ctx.method === 'DELETE' && typeof ifMatch === 'string' && !('uploadId' in ctx.query)) {
+      const slash = ctx.path.indexOf('/', 1);
+      if (slash !== -1) {
+        const key = decodeURIComponent(ctx.path.slice(slash + 1));
+        const etag = await etagOf(ctx, ctx.path.slice(1, slash), key);
+        if (etag !== undefined && etag !== ifMatch) refuse();
+      }
+    }
+    return next();
+  };
+  koa.middleware.splice(koa.middleware.length - 1, 0, middleware);
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
     () => true,
@@ -272,6 +330,7 @@ export async function startS3Server(): Promise<S3TestServer> {
     configureBuckets: [{ name: bucket }],
   });
   addMultipartAbortAndListing(server);
+  addCopyAndDeleteConditions(server);
   const { port } = await server.run();
   const require = createRequire(import.meta.url);
   const S3Object = require('s3rver/lib/models/object.js') as new (

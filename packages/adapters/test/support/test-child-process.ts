@@ -4,10 +4,28 @@
  * (SIGTERM, then SIGKILL after a grace period), each resolving once the process is gone.
  */
 import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
 
 const running = new Set<ChildProcess>();
-let cleanupRegistered = false;
+
+// Registered when a test file imports this module, that is while vitest collects the file:
+// an `afterAll` registered later, from inside a test, is silently never run, and a failed
+// multi-process test then left its children holding their Postgres connections until every
+// later Postgres test of the run failed with "too many clients".
+afterAll(async () => {
+  await Promise.all([...running].map((child) => killNow(child)));
+});
+// A worker that exits without running its hooks (a timeout, a crash) still takes its children.
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * `node --import` this in a spawned process so that it dies with the test worker even when the
+ * worker is killed with SIGKILL and no hook of its own runs (see `exit-with-parent.ts`).
+ */
+export const exitWithParent = fileURLToPath(new URL('./exit-with-parent.ts', import.meta.url));
 
 /** Resolves once `child` has exited (at once if it already has). */
 export function exited(child: ChildProcess): Promise<void> {
@@ -17,12 +35,6 @@ export function exited(child: ChildProcess): Promise<void> {
 
 /** Kills `child` with SIGKILL when the test file ends, unless it has exited by then. */
 export function killAtFileEnd(child: ChildProcess): void {
-  if (!cleanupRegistered) {
-    cleanupRegistered = true;
-    afterAll(async () => {
-      await Promise.all([...running].map((running) => killNow(running)));
-    });
-  }
   running.add(child);
   child.once('exit', () => running.delete(child));
 }

@@ -63,6 +63,38 @@ describe('createReadCache', () => {
     expect(await cache.peek('/health?probe=2')).toBeUndefined();
   });
 
+  it("does not keep a redirected answer (a captive portal's page) over the last good one", async () => {
+    const api = createFakeApi();
+    let behindPortal = false;
+    const portalPage = () => {
+      const page = new Response('<html>Sign in to Airport Wi-Fi</html>', {
+        headers: { 'content-type': 'text/html' },
+      });
+      // What fetch resolves with after following the portal's 302 to its login page.
+      Object.defineProperty(page, 'redirected', { value: true });
+      return page;
+    };
+    const client = createClient({
+      baseUrl: 'http://api.test',
+      fetch: async (input, init) => (behindPortal ? portalPage() : api.fetch(input, init)),
+      retry: { reads: 0 },
+    });
+    const cache = createReadCache({ client, storage: 'memory' });
+    await cache.get('/health');
+    behindPortal = true;
+    await expect(cache.get('/health')).resolves.toMatchObject({
+      data: '<html>Sign in to Airport Wi-Fi</html>',
+      fromCache: false,
+    });
+    expect(await cache.peek('/health')).toMatchObject({ data: { status: 'ok' } });
+    behindPortal = false;
+    api.online = false;
+    await expect(cache.get('/health')).resolves.toMatchObject({
+      data: { status: 'ok' },
+      fromCache: true,
+    });
+  });
+
   it('keeps answers in IndexedDB across instances (a reload)', async () => {
     const { api, client, clock } = setup();
     const name = `reads-${crypto.randomUUID()}`;

@@ -5,7 +5,8 @@
  * answers only when the network cannot (no answer, a timeout, a 5xx) — a 4xx is the server's
  * answer and is passed on. Entries live in IndexedDB (they survive a reload) or in memory.
  */
-import { BallastError, type Clock, isBallastError, systemClock } from '@ballast/core';
+import { type Clock, isBallastError, systemClock } from '@ballast/core';
+import { clientError } from '../errors/client-error.js';
 import type { Client, RequestOptions } from '../fetch/create-client.js';
 import {
   clockCheck,
@@ -163,7 +164,7 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
    */
   const keyOf = async (path: string, headers: Record<string, string> | undefined) => {
     if (typeof path !== 'string' || path.length === 0) {
-      throw new BallastError('INVALID_OPTIONS', {
+      throw clientError('INVALID_OPTIONS', {
         message: 'Invalid options for ReadCache.get(): "path": expected a non-empty string',
         details: { field: 'path' },
       });
@@ -200,10 +201,13 @@ export function createReadCache(options: ReadCacheOptions): ReadCache {
     async get<T>(path: string, requestOptions: Omit<RequestOptions, 'method' | 'body'> = {}) {
       const key = await keyOf(path, requestOptions.headers);
       try {
-        const data = await config.client.get<T>(path, requestOptions);
+        const { data, redirected } = await config.client.request<T>(path, requestOptions);
         const storedAt = clock.now();
-        // A device out of space still shows fresh data; only the offline copy is missing.
-        if (key !== undefined) await keep(key, data, storedAt).catch(() => undefined);
+        // A device out of space still shows fresh data; only the offline copy is missing. A
+        // redirected answer is not kept over the last good one: it may be a captive portal's
+        // sign-in page, which would then be served as the data for a week.
+        if (key !== undefined && !redirected)
+          await keep(key, data, storedAt).catch(() => undefined);
         return { data, fromCache: false, storedAt, ageMs: 0 };
       } catch (error) {
         if (!networkFailed(error) || key === undefined) throw error;

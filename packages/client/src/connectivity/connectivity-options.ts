@@ -63,12 +63,12 @@ export function parseConnectivityOptions(input: unknown): ParsedConnectivityOpti
   return parseOptions(
     object({
       healthUrl: optional(string(1, 2_000)),
-      fetch: optional(func<typeof fetch>('a fetch function')),
+      fetch: optional(func<typeof fetch>()),
       failureThreshold: optional(number(1, 1_000), 3),
       pingIntervalMs: optional(duration(10), 5_000),
       pingTimeoutMs: optional(duration(1), 5_000),
-      target: optional(withMethods<EventTarget>('an EventTarget', 'addEventListener')),
-      on: optional(object({ change: optional(func<ConnectivityEvents['change']>('a listener')) })),
+      target: optional(withMethods<EventTarget>('addEventListener')),
+      on: optional(object({ change: optional(func<ConnectivityEvents['change']>()) })),
       clock: optional(clockCheck),
     }),
     input,

@@ -65,6 +65,31 @@ describe('createConnectivity', () => {
     connectivity.close();
   });
 
+  it('is not online when the ping is redirected (a captive portal), whether fetch follows or not', async () => {
+    const redirects: (RequestRedirect | undefined)[] = [];
+    const portalFetch = (follows: boolean) =>
+      (async (_input: RequestInfo | URL, init?: RequestInit) => {
+        redirects.push(init?.redirect);
+        if (init?.redirect === 'manual' && !follows) {
+          return new Response(null, { status: 302, headers: { location: 'http://portal.test/' } });
+        }
+        const page = new Response('<html>Sign in</html>', {
+          headers: { 'content-type': 'text/html' },
+        });
+        Object.defineProperty(page, 'redirected', { value: true });
+        return page;
+      }) as typeof fetch;
+    for (const follows of [false, true]) {
+      const connectivity = createConnectivity({
+        healthUrl: 'http://api.test/health',
+        fetch: portalFetch(follows),
+      });
+      await expect(connectivity.check()).resolves.toBe('degraded');
+      connectivity.close();
+    }
+    expect(redirects).toEqual(['manual', 'manual']);
+  });
+
   it('rejects unknown options', () => {
     expect(() => createConnectivity({ pingEveryMs: 5 } as never)).toThrow(
       /pingEveryMs.*unknown option/,

@@ -93,11 +93,15 @@ export function createConnectivity(options: ConnectivityOptions = {}): Connectiv
       const response = await fetchImpl(healthUrl, {
         method: 'GET',
         cache: 'no-store',
+        redirect: 'manual',
         signal: controller.signal,
       });
       // The body is not needed; release the connection.
       await response.body?.cancel().catch(() => undefined);
-      return response.ok ? 'online' : 'degraded';
+      // A redirect is not the server answering: a captive portal sends every request to its
+      // sign-in page, whose 200 a followed ping would take for the API. `manual` makes it a 3xx
+      // (an opaque redirect, status 0, in a browser); a fetch that follows anyway flags it.
+      return response.ok && !response.redirected ? 'online' : 'degraded';
     } catch {
       return 'offline';
     } finally {

@@ -28,10 +28,8 @@ export function createListeners<Events extends EventMap<Events>>(
       set.delete(listener);
     };
   };
-  for (const name of names) {
-    const listener = initial[name];
-    if (listener !== undefined) on(name, listener);
-  }
+  // `on` ignores what is not a function, an absent listener included.
+  for (const name of names) on(name, initial[name] as Events[typeof name]);
   return {
     emit(event, payload) {
       for (const listener of [...(sets.get(event) ?? [])]) {

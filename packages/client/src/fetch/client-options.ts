@@ -7,6 +7,7 @@ import { isAbortSignalLike } from '@ballast/core/adapter-kit';
 import {
   anything,
   array,
+  type Check,
   clockCheck,
   duration,
   func,
@@ -74,6 +75,33 @@ export type ParsedClientOptions = Omit<ClientOptions, 'baseUrl' | 'timeoutMs' | 
   retry: Required<ClientRetryOptions>;
 };
 
+/**
+/**
+ * Whether `value` is a path the client can send: relative (`/sales`, `sales`) or an http(s)
+ * URL. Another scheme (`mailto:`, or `sales:today`, which reads as one) would reach fetch, whose
+ * `TypeError` looks like a network failure that the write queue retries for ever.
+ */
+export const isSendablePath = (value: unknown): value is string =>
+  typeof value === 'string' && !/^(?!https?:)[a-z][a-z\d+.-]*:/i.test(value);
+
+/**
+ * Whether `value` can be sent as `If-Match: "<value>"`: a finite number, or up to 200 printable
+ * characters without spaces or quotes (a strong ETag's characters). The write queue holds its
+ * writes' versions, and a server's `currentVersion`, to this too.
+ */
+export const isSendableVersion = (value: unknown): value is string | number =>
+  (typeof value === 'string' && /^[\x21\x23-\x7e]{1,200}$/.test(value)) ||
+  (typeof value === 'number' && Number.isFinite(value));
+
+/**
+ * The option check of a version: a request's `ifMatch` and a queued edit's `version`, which
+ * becomes it, so the queue refuses up front what `request()` would refuse at every replay.
+ */
+export const versionCheck: Check<string | number> = /* @__PURE__ */ is<string | number>(
+  isSendableVersion,
+  'a version (a number, or up to 200 printable characters without spaces or quotes)',
+);
+
 /** Validates one call's options (`request()`, `get()`, `post()`…); the input is returned as is. */
 export function parseRequestOptions(input: unknown): RequestOptions {
   return parseOptions(
@@ -90,14 +118,7 @@ export function parseRequestOptions(input: unknown): RequestOptions {
           'a key of 1 to 255 printable ASCII characters, or false',
         ),
       ),
-      ifMatch: optional(
-        is<string | number>(
-          (value) =>
-            (typeof value === 'string' && /^[\x21\x23-\x7e]{1,200}$/.test(value)) ||
-            (typeof value === 'number' && Number.isFinite(value)),
-          'a version (a number, or up to 200 printable characters without spaces or quotes)',
-        ),
-      ),
+      ifMatch: optional(versionCheck),
       timeoutMs: optional(duration(1)),
       retries: optional(number(0, 10)),
       signal: optional(is<AbortSignal>(isAbortSignalLike, 'an AbortSignal')),
@@ -109,31 +130,23 @@ export function parseRequestOptions(input: unknown): RequestOptions {
 
 /** Validates {@link createClient}'s options and applies the defaults. */
 export function parseClientOptions(input: unknown): ParsedClientOptions {
-  const delaysMs = [1_000, 2_000, 4_000];
+  const retry = object({
+    reads: optional(number(0, 10), 2),
+    writes: optional(number(0, 10), 1),
+    delaysMs: optional(array(duration(), 1, 20), [1_000, 2_000, 4_000]),
+    maxRetryAfterMs: optional(duration(), 60_000),
+  });
   return parseOptions(
     object({
       baseUrl: optional(string(0, 2_000), ''),
-      fetch: optional(func<typeof fetch>('a fetch function')),
+      fetch: optional(func<typeof fetch>()),
       timeoutMs: optional(duration(1), 30_000),
-      retry: optional(
-        object({
-          reads: optional(number(0, 10), 2),
-          writes: optional(number(0, 10), 1),
-          delaysMs: optional(array(duration(), 1, 20), delaysMs),
-          maxRetryAfterMs: optional(duration(), 60_000),
-        }),
-        { reads: 2, writes: 1, delaysMs, maxRetryAfterMs: 60_000 },
-      ),
+      // Left out, it is its members' defaults.
+      retry: (value, path, issues) => retry(value === undefined ? {} : value, path, issues),
       headers: optional(headerRecord),
-      connectivity: optional(
-        withMethods<ConnectivityReporter>(
-          'a connectivity reporter (reportSuccess, reportFailure)',
-          'reportSuccess',
-          'reportFailure',
-        ),
-      ),
+      connectivity: optional(withMethods<ConnectivityReporter>('reportSuccess', 'reportFailure')),
       clock: optional(clockCheck),
-      random: optional(func<() => number>('a random function')),
+      random: optional(func<() => number>()),
     }),
     input,
     'createClient()',

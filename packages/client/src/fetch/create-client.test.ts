@@ -20,6 +20,19 @@ describe('createClient', () => {
     expect(api.requests[0]?.key).toMatch(/^"[0-9a-f-]{36}"$/);
   });
 
+  it('resolves an empty answer (204, or 200 with no body) with undefined data', async () => {
+    const answers = [new Response(null, { status: 204 }), new Response('', { status: 200 })];
+    const client = createClient({
+      baseUrl,
+      fetch: async () => answers.shift() ?? new Response(null, { status: 500 }),
+    });
+    await expect(client.request('/a', { method: 'DELETE' })).resolves.toMatchObject({
+      status: 204,
+      data: undefined,
+    });
+    await expect(client.get('/b')).resolves.toBeUndefined();
+  });
+
   it('turns a problem+json answer into a BallastError with the server message and extensions', async () => {
     const api = createFakeApi();
     const client = createClient({ baseUrl, fetch: api.fetch });
@@ -53,6 +66,29 @@ describe('createClient', () => {
     await clock.advance(1_000); // half of 2 s
     await expect(result).resolves.toMatchObject({ status: 200 });
     expect(api.requests).toHaveLength(3);
+  });
+
+  it('retries a read on 408 and 429 but not on another 4xx, and never after its own signal aborts', async () => {
+    const statuses: number[] = [];
+    const answers = [408, 429, 200, 422];
+    const client = createClient({
+      baseUrl,
+      retry: { delaysMs: [0] },
+      fetch: async () => {
+        const status = answers.shift() ?? 500;
+        statuses.push(status);
+        return Response.json(status === 200 ? {} : null, { status });
+      },
+    });
+    await expect(client.get('/a')).resolves.toEqual({});
+    await expect(client.get('/b')).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    expect(statuses).toEqual([408, 429, 200, 422]);
+    const controller = new AbortController();
+    controller.abort();
+    await expect(client.get('/c', { signal: controller.signal })).rejects.toMatchObject({
+      code: 'ABORTED',
+    });
+    expect(statuses).toHaveLength(5);
   });
 
   it('retries a write once with the same Idempotency-Key, so the server records it once', async () => {
@@ -191,6 +227,62 @@ describe('createClient', () => {
       expect(error).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'body' } });
     }
     expect(reports).toEqual([]);
+  });
+
+  it.each(['mailto:sales@example.com', 'sales:today', 'javascript:alert(1)'])(
+    'refuses the path %s, which fetch could only reject as a network failure',
+    async (path) => {
+      const api = createFakeApi();
+      const client = createClient({ baseUrl, fetch: api.fetch });
+      await expect(client.post(path, {})).rejects.toMatchObject({
+        code: 'INVALID_OPTIONS',
+        details: { field: 'path' },
+      });
+      expect(api.requests).toHaveLength(0);
+    },
+  );
+
+  it('refuses a relative path with no base URL outside a browser, naming path and baseUrl, instead of a network error', async () => {
+    // Node has no page location to resolve `/sales` against: fetch would reject it as a TypeError.
+    expect(globalThis.location).toBeUndefined();
+    const reports: string[] = [];
+    const connectivity = {
+      reportSuccess: () => reports.push('ok'),
+      reportFailure: () => reports.push('fail'),
+    };
+    for (const options of [{}, { baseUrl: '/api' }]) {
+      const client = createClient({ ...options, connectivity, retry: { writes: 3 } });
+      for (const path of ['/sales', 'sales']) {
+        const error = (await client.post(path, {}).catch((e: unknown) => e)) as BallastError;
+        expect(error).toBeInstanceOf(BallastError);
+        expect(error).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'path' } });
+        expect(error.message).toMatch(/request\(\).*baseUrl/);
+      }
+    }
+    expect(reports).toEqual([]);
+    // A fetch of the caller's own may resolve relative paths itself (a framework's server fetch).
+    const api = createFakeApi();
+    const own = createClient({
+      fetch: (input, init) => api.fetch(new URL(String(input), baseUrl), init),
+    });
+    await expect(own.get('/health')).resolves.toEqual({ status: 'ok' });
+  });
+
+  it('refuses a relative path the same way in Deno without --location, whose location getter throws', async () => {
+    Object.defineProperty(globalThis, 'location', {
+      configurable: true,
+      get() {
+        throw new ReferenceError('Access to "location", run again with --location <href>.');
+      },
+    });
+    try {
+      const error = await createClient()
+        .post('/sales', {})
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'path' } });
+    } finally {
+      Reflect.deleteProperty(globalThis, 'location');
+    }
   });
 
   it('takes every valid call option', async () => {

@@ -4,10 +4,12 @@
  * `Idempotency-Key`, so the retry can never record it twice; `Retry-After` is honoured; and
  * every error answer arrives as a `BallastError` with a stable code and a message for people.
  */
-import { BallastError, isBallastError, systemClock } from '@ballast/core';
+import { type BallastError, systemClock } from '@ballast/core';
+import { clientError } from '../errors/client-error.js';
 import { invalidOption } from '../options/option-checks.js';
 import {
   type ClientOptions,
+  isSendablePath,
   type ParsedClientOptions,
   parseClientOptions,
   parseRequestOptions,
@@ -15,7 +17,7 @@ import {
 import { createIdempotencyKey } from './idempotency-key.js';
 import { problemError } from './problem-response.js';
 import { readBody } from './read-body.js';
-import { backoffMs } from './retry-decision.js';
+import { backoffMs, mayRecover } from './retry-decision.js';
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -52,6 +54,11 @@ export interface ClientResponse<T> {
   data: T;
   /** The server answered from its idempotency record (`Idempotent-Replayed: true`). */
   replayed: boolean;
+  /**
+   * A read was redirected on its way (fetch followed a 3xx): the answer may not be the API's
+   * (a captive portal's sign-in page). Writes are never followed.
+   */
+  redirected: boolean;
 }
 
 /** The client made by {@link createClient}. */
@@ -83,13 +90,6 @@ const isRawBody = (body: unknown): body is BodyInit =>
   body instanceof ArrayBuffer ||
   ArrayBuffer.isView(body);
 
-/** Whether another attempt may succeed (the request is known to be safe to repeat). */
-function isRetryable(error: BallastError): boolean {
-  if (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT') return true;
-  if (error.code === 'ABORTED' || error.code === 'INVALID_OPTIONS') return false;
-  return error.status >= 500 || error.status === 429 || error.retryable;
-}
-
 /**
  * The body as JSON text. A BigInt or a cycle is the caller's error, not a TypeError; so is a
  * function or a Symbol, which JSON.stringify turns into no text at all (the request would go
@@ -104,13 +104,18 @@ function jsonBody(body: unknown): string {
     cause = error;
   }
   if (text === undefined) {
-    throw new BallastError('INVALID_OPTIONS', {
-      message: 'Invalid options for request(): "body": JSON cannot encode it',
-      details: { field: 'body' },
-      cause,
-    });
+    throw invalidOption('request()', 'body', 'JSON cannot encode it', undefined, cause);
   }
   return text;
+}
+
+/** The page's or worker's location; none in Node, and Deno without `--location` throws on reading it. */
+function pageLocation(): Location | undefined {
+  try {
+    return globalThis.location;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -129,54 +134,30 @@ export function createClient(options: ClientOptions = {}): Client {
   const { clock = systemClock, random = Math.random, connectivity, retry: retryOptions } = config;
   const baseUrl = config.baseUrl.replace(/\/+$/, '');
 
+  // A scheme: `https:`, or `mailto:`, which isSendablePath refuses.
+  const absoluteUrl = /^[a-z][a-z\d+.-]*:/i;
   const url = (path: string) =>
-    /^[a-z][a-z\d+.-]*:/i.test(path) ? path : `${baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
-
-  async function attempt(
-    target: string,
-    init: RequestInit,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-  ): Promise<Response> {
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    let timedOut = false;
-    const cancelTimer = clock.setTimer(() => {
-      timedOut = true;
-      abort();
-    }, timeoutMs);
-    signal?.addEventListener('abort', abort, { once: true });
-    try {
-      const response = await (config.fetch ?? fetch)(target, {
-        ...init,
-        signal: controller.signal,
-      });
-      connectivity?.reportSuccess();
-      return response;
-    } catch (cause) {
-      if (signal?.aborted) throw new BallastError('ABORTED', { cause });
-      connectivity?.reportFailure();
-      // Without a message the error's message is its code.
-      throw new BallastError(timedOut ? 'TIMEOUT' : 'NETWORK_ERROR', {
-        message: timedOut
-          ? `No answer from ${init.method} ${target} within ${timeoutMs} ms`
-          : undefined,
-        cause,
-      });
-    } finally {
-      cancelTimer();
-      signal?.removeEventListener('abort', abort);
-    }
-  }
+    absoluteUrl.test(path) ? path : `${baseUrl}${path.startsWith('/') ? '' : '/'}${path}`;
 
   async function request<T>(path: string, options: RequestOptions = {}) {
-    if (typeof path !== 'string') throw invalidOption('request()', 'path', 'expected a string');
+    // Outside a page (Node) the platform's fetch has no location to resolve a relative URL
+    // against: like another scheme's, its TypeError would read as a network failure, which the
+    // queue retries for ever. A fetch of the caller's own may resolve it (a framework's
+    // server-side fetch).
+    if (!isSendablePath(path) || !(config.fetch || absoluteUrl.test(url(path)) || pageLocation()))
+      throw invalidOption(
+        'request()',
+        'path',
+        'expected an http URL, or a path (in Node, with an http baseUrl)',
+      );
     const { body, signal, ...call } = parseRequestOptions(options);
     const method = (call.method ?? 'GET').toUpperCase();
     const isRead = readMethods.includes(method);
     const headers = new Headers(config.headers);
     for (const [name, value] of Object.entries(call.headers ?? {})) headers.set(name, value);
-    const init: RequestInit = { method, headers };
+    // A write is never followed to another address: fetch would turn a redirected POST into a
+    // GET (a login page in front of the API), and its 2xx would be taken as the write's.
+    const init: RequestInit = { method, headers, redirect: isRead ? 'follow' : 'manual' };
     if (body !== undefined) {
       // fetch would reject it as a TypeError, which read as a network failure (and offline).
       if (method === 'GET' || method === 'HEAD')
@@ -203,28 +184,53 @@ export function createClient(options: ClientOptions = {}): Client {
 
     for (let retry = 0; ; retry++) {
       let failure: BallastError;
+      // The timer runs until the body is read: a server can send its headers and then stall.
+      const controller = new AbortController();
+      const abort = () => controller.abort();
+      let timedOut = false;
+      const cancelTimer = clock.setTimer(() => {
+        timedOut = true;
+        abort();
+      }, timeoutMs);
+      signal?.addEventListener('abort', abort, { once: true });
       try {
-        const response = await attempt(target, init, timeoutMs, signal);
+        const response = await (config.fetch ?? fetch)(target, {
+          ...init,
+          signal: controller.signal,
+        });
+        connectivity?.reportSuccess();
         if (response.ok) {
           return {
             status: response.status,
             headers: response.headers,
             data: (await readBody(response)) as T,
             replayed: response.headers.get('idempotent-replayed') === 'true',
+            redirected: response.redirected,
           } satisfies ClientResponse<T>;
         }
         failure = await problemError(response, clock.now());
-      } catch (error) {
-        if (!isBallastError(error)) throw error;
-        failure = error;
+      } catch (cause) {
+        if (signal?.aborted) throw clientError('ABORTED', { cause });
+        connectivity?.reportFailure();
+        // Without a message the error's message is its code.
+        failure = clientError(timedOut ? 'TIMEOUT' : 'NETWORK_ERROR', {
+          message: timedOut
+            ? `No answer from ${method} ${target} within ${timeoutMs} ms`
+            : undefined,
+          cause,
+        });
+      } finally {
+        cancelTimer();
+        signal?.removeEventListener('abort', abort);
       }
-      if (retry >= retries || !isRetryable(failure)) throw failure;
+      // The caller's own cancellation (`ABORTED`, 499) is never retried.
+      if (retry >= retries || !mayRecover(failure)) throw failure;
       const hinted = failure.details.retryAfterMs;
       if (typeof hinted === 'number' && hinted > retryOptions.maxRetryAfterMs) throw failure;
       try {
         await clock.sleep(backoffMs(retryOptions.delaysMs, retry, failure, random), signal);
       } catch (cause) {
-        throw new BallastError('ABORTED', { cause });
+        throw clientError('ABORTED', { cause });
       }
     }
   }

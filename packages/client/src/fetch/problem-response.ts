@@ -5,22 +5,10 @@
  * (an HTML page from a proxy, plain text) is mapped from the status, and its text is never used
  * as a message, because a proxy's page is neither short nor meant for end users.
  */
-import { BallastError, parseRetryAfter } from '@ballast/core';
+import { type BallastError, type ErrorAction, parseRetryAfter } from '@ballast/core';
+import { clientError, clientErrorCodes } from '../errors/client-error.js';
 import { invalidOption } from '../options/option-checks.js';
 import { readBody } from './read-body.js';
-
-/** The code for a status when the body does not name one (5xx `UPSTREAM_ERROR`, other 4xx `VALIDATION_FAILED`). */
-const codeForStatus: Readonly<Record<number, string>> = {
-  401: 'AUTH_SESSION_EXPIRED',
-  402: 'PAYMENT_REQUIRED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'VERSION_CONFLICT',
-  412: 'PRECONDITION_FAILED',
-  413: 'PAYLOAD_TOO_LARGE',
-  428: 'PRECONDITION_REQUIRED',
-  429: 'RATE_LIMITED',
-};
 
 /** A problem+json object; anything else (an HTML page, text, an array) holds no members. */
 const asProblem = (body: unknown): Record<string, unknown> =>
@@ -29,9 +17,11 @@ const asProblem = (body: unknown): Record<string, unknown> =>
     : {};
 
 /**
- * Reads a non-2xx `response` into a `BallastError`: `code`, `detail` (as the message) and the
- * extension members (as `details`, e.g. `currentVersion`) from problem+json; the status and
- * `Retry-After` (as `details.retryAfterMs`) always. The error's `message` is the server's
+ * Reads a non-2xx `response` into a `BallastError`: `code`, `detail` (as the message), `action`,
+ * `retryable` and the extension members (as `details`, e.g. `currentVersion`) from
+ * problem+json; the status and `Retry-After` (as `details.retryAfterMs`) always. A code whose
+ * body leaves out `action` or `retryable` gets the client's defaults for it (client-error.ts),
+ * or those of an unknown code. The error's `message` is the server's
  * `detail` when it sent one ("Insufficient stock"), else the code itself: the localized
  * catalogue texts stay out of the browser bundle unless the app imports `userMessage` from
  * `@ballast/core` to show one.
@@ -61,21 +51,31 @@ export async function problemError(response: Response, now: number): Promise<Bal
     status: _status,
     detail,
     code,
-    action: _action,
+    action,
     retryable,
     ...details
   } = asProblem(await readBody(response).catch(() => undefined));
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now);
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   const { status } = response;
-  return new BallastError(
+  return clientError(
     typeof code === 'string'
       ? code
-      : (codeForStatus[status] ?? (status >= 500 ? 'UPSTREAM_ERROR' : 'VALIDATION_FAILED')),
+      : // An answer whose body names no code gets the first code in client-error.ts with its
+        // status, if it is one a server answers with (ABORTED's 499 is the caller's own; the
+        // 5xx codes are the client's, and a 409 is VERSION_CONFLICT, listed first).
+        (Object.keys(clientErrorCodes).find(
+          (known) => status < 499 && clientErrorCodes[known]?.status === status,
+        ) ??
+          // A redirect of a write, which is never followed (see createClient), is not the
+          // caller's mistake: the write was not applied, and is sent again later, same key.
+          (status >= 500 || status < 400 ? 'UPSTREAM_ERROR' : 'VALIDATION_FAILED')),
     {
       status,
       ...(typeof detail === 'string' ? { message: detail } : {}),
       ...(typeof retryable === 'boolean' ? { retryable } : {}),
+      // A Ballast server sends both with every code, so the client need not know them all.
+      ...(typeof action === 'string' ? { action: action as ErrorAction } : {}),
       details,
     },
   );

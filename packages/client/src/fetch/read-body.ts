@@ -4,10 +4,10 @@
  * The body of `response`: parsed JSON for a JSON content type (`application/json`,
  * `application/problem+json`, `…+json`), else its text; `undefined` when it is empty. A JSON
  * type with a body that is not JSON gives the text: a server that succeeded with a malformed
- * body must not turn a delivered write into a failure.
+ * body must not turn a delivered write into a failure. (A 204 or 205 has no body: fetch gives
+ * it a null one, whose text is empty.)
  */
 export async function readBody(response: Response): Promise<unknown> {
-  if (response.status === 204 || response.status === 205) return undefined;
   const text = await response.text();
   if (text === '') return undefined;
   const type = response.headers.get('content-type') ?? '';

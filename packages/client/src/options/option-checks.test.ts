@@ -6,6 +6,7 @@
 import { type BallastError, isBallastError } from '@ballast/core';
 import { parseOptions as coreParse, v } from '@ballast/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
+import { isStorableJson, storableRecord } from '../queue/shared-option-schemas.js';
 import {
   array,
   clockCheck,
@@ -18,7 +19,6 @@ import {
   oneOf,
   optional,
   parseOptions,
-  plainRecord,
   string,
 } from './option-checks.js';
 
@@ -30,10 +30,10 @@ const mine = object({
   waitMs: optional(duration(10), 1_000),
   delays: optional(array(duration(), 1, 3), [1, 2]),
   mode: optional(oneOf('auto', 'manual'), 'auto'),
-  run: optional(func<() => void>('a runner')),
+  run: optional(func<() => void>()),
   even: optional(is<number>((value) => value === 2, 'two')),
   headers: optional(headerRecord),
-  meta: optional(plainRecord),
+  meta: optional(storableRecord),
   clock: optional(clockCheck),
   nested: optional(object({ limit: optional(number(0, 5), 1) }), { limit: 1 }),
 });
@@ -46,7 +46,7 @@ const core = v.object({
   waitMs: v.optional(v.durationMs({ min: 10 }), 1_000),
   delays: v.optional(v.array(v.durationMs(), { minLength: 1, maxLength: 3 }), [1, 2]),
   mode: v.optional(v.literal('auto', 'manual'), 'auto'),
-  run: v.optional(v.func<() => void>('a runner')),
+  run: v.optional(v.func<() => void>('a function')),
   even: v.optional(v.custom<number>((value) => value === 2, 'two')),
   headers: v.optional(
     v.custom<Record<string, string>>(
@@ -59,8 +59,12 @@ const core = v.object({
   ),
   meta: v.optional(
     v.custom<Record<string, unknown>>(
-      (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
-      'an object',
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        !Array.isArray(value) &&
+        isStorableJson(value),
+      'a JSON object',
     ),
   ),
   clock: v.optional(v.clock()),
@@ -130,6 +134,7 @@ const inputs: [string, unknown][] = [
   ['custom', { url: 'u', even: 3 }],
   ['header record with a number', { url: 'u', headers: { a: 1 } }],
   ['plain record as array', { url: 'u', meta: [] }],
+  ['plain record holding a function', { url: 'u', meta: { format: () => 'x' } }],
   ['clock without setTimer', { url: 'u', clock: { now: () => 0, sleep: () => {} } }],
   ['nested unknown key and bad value', { url: 'u', nested: { limit: 9, max: 1 } }],
   ['nested of wrong kind', { url: 'u', nested: 'x' }],

@@ -9,7 +9,8 @@
  * options use, and each option set is built inside the function that parses it, so an unused
  * one is tree-shaken. Issue 15's bundle target (8 kB for fetch + connectivity + queue) needs it.
  */
-import { BallastError, type Clock } from '@ballast/core';
+import type { BallastError, Clock } from '@ballast/core';
+import { clientError } from '../errors/client-error.js';
 
 /** One problem: the dotted field (`retry.reads`, `(options)` for the whole) and what is wrong. */
 export interface OptionIssue {
@@ -65,9 +66,8 @@ export const is =
 /** Any value, `undefined` included (a request's body). */
 export const anything: Check<unknown> = (value) => value;
 
-/** Any function; its signature is TypeScript's business. */
-export const func = <T>(expected: string): Check<T> =>
-  is<T>((value) => typeof value === 'function', expected);
+/** Any function (`expected a function`, as core words it); its signature is TypeScript's business. */
+export const func = <T>(): Check<T> => is<T>((value) => typeof value === 'function', 'a function');
 
 /** A string from `minLength` to `maxLength` characters. */
 export const string = (minLength: number, maxLength: number): Check<string> =>
@@ -164,17 +164,20 @@ export function parseOptions<T>(check: Check<T>, input: unknown, where: string):
 
 /**
  * The `INVALID_OPTIONS` error for a wrong `field` of a call to `where`, worded as
- * {@link parseOptions} words it; `details.issues` lists every problem when given.
+ * {@link parseOptions} words it; `details.issues` lists every problem when given, and `cause`
+ * is what made the value unusable (JSON.stringify's error), when there is one.
  */
 export function invalidOption(
   where: string,
   field: string,
   problem: string,
   issues?: OptionIssue[],
+  cause?: unknown,
 ): BallastError {
-  return new BallastError('INVALID_OPTIONS', {
+  return clientError('INVALID_OPTIONS', {
     message: `Invalid options for ${where}: "${field}": ${problem}`,
     details: issues ? { field, issues } : { field },
+    cause,
   });
 }
 
@@ -190,18 +193,17 @@ export const hasMethods = (value: unknown, methods: readonly string[]): boolean 
   methods.every((method) => typeof (value as Record<string, unknown>)[method] === 'function');
 
 /**
- * An object with the functions `methods` (a client, a clock, a storage), by shape so test
- * doubles are accepted.
+ * An object with the functions `methods` (a client, a connectivity), by shape so test doubles
+ * are accepted; a wrong value is told what it lacks (`expected an object with request()`), in
+ * words built from `methods` rather than a sentence for each (issue 15's bundle budget).
  */
-export const withMethods = <T>(expected: string, ...methods: string[]): Check<T> =>
-  is<T>((value) => hasMethods(value, methods), expected);
+export const withMethods = <T>(...methods: string[]): Check<T> =>
+  is<T>((value) => hasMethods(value, methods), `an object with ${methods.join('(), ')}()`);
 
-/** A `Clock` (`now`, `sleep`, `setTimer`). */
-export const clockCheck: Check<Clock> = /* @__PURE__ */ withMethods<Clock>(
+/** A `Clock` (`now`, `sleep`, `setTimer`), worded as core's checks word it. */
+export const clockCheck: Check<Clock> = /* @__PURE__ */ is<Clock>(
+  (value) => hasMethods(value, ['now', 'sleep', 'setTimer']),
   'a Clock (now, sleep, setTimer)',
-  'now',
-  'sleep',
-  'setTimer',
 );
 
 // What `Headers` accepts (RFC 9110 token names; Latin-1 values without CR, LF or NUL): checked
@@ -220,8 +222,3 @@ export const headerRecord: Check<Record<string, string>> = /* @__PURE__ */ is<
     ),
   'a record of header names to string values',
 );
-
-/** A plain object (not an array), e.g. a write's `meta`. */
-export const plainRecord: Check<Record<string, unknown>> = /* @__PURE__ */ is<
-  Record<string, unknown>
->((value) => isObject(value) && !Array.isArray(value), 'an object');

@@ -81,7 +81,7 @@ export interface MergeChangesOptions {
  */
 export function mergeChanges(options: MergeChangesOptions = {}): ConflictResolver {
   const parsed = parseOptions(
-    object({ mergeFields: optional(func<FieldMerge>('a three-way merge (base, mine, theirs)')) }),
+    object({ mergeFields: optional(func<FieldMerge>()) }),
     options,
     'mergeChanges()',
   );

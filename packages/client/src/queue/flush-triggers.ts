@@ -14,9 +14,12 @@ export interface FlushTriggers {
   coordinator: TabCoordinator;
   clock: Clock;
   intervalMs: number;
-  /** Replays; `force` ignores backoff (the connection just came back). */
+  /**
+   * Replays; `force` ignores backoff (the connection just came back). Not awaited: a serial
+   * flush (serial-flush.ts) never rejects.
+   */
   flush(force: boolean): void;
-  /** Another tab changed the queue: recount. */
+  /** Another tab changed the queue: recount (not awaited either). */
   refresh(): void;
 }
 

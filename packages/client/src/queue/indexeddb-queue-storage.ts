@@ -3,7 +3,7 @@
  * of the origin sees the same records. The flush lease lives in a second database, claimed
  * inside one `readwrite` transaction so two tabs cannot both take it.
  */
-import { invalidOption } from '../options/option-checks.js';
+import { object, parseOptions, string } from '../options/option-checks.js';
 import { indexedDbStore } from '../storage/indexeddb-store.js';
 import { mayClaimLease, type QueueStorage } from './queue-storage.js';
 
@@ -19,13 +19,18 @@ interface Lease {
  * @throws BallastError `INVALID_OPTIONS` when `name` is not a non-empty string.
  */
 export function createIndexedDbQueueStorage(name = 'ballast-write-queue'): QueueStorage {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-    throw invalidOption(
-      'createIndexedDbQueueStorage()',
-      'name',
-      'expected a database name (1 to 200 characters)',
-    );
-  }
+  // Checked as the queue's `name` option is, and named as one.
+  parseOptions(object({ name: string(1, 200) }), { name }, 'createIndexedDbQueueStorage()');
+  return indexedDbQueueStorage(name);
+}
+
+/**
+ * {@link createIndexedDbQueueStorage} without the check, for a queue whose options already
+ * checked `name` (so its bundle does not carry the check twice).
+ *
+ * @internal
+ */
+export function indexedDbQueueStorage(name: string): QueueStorage {
   const writes = indexedDbStore(name, 'writes');
   const leases = indexedDbStore(`${name}-lease`, 'lease');
   /** Replaces the lease with what `next` makes of it, in the transaction that read it. */
@@ -43,7 +48,7 @@ export function createIndexedDbQueueStorage(name = 'ballast-write-queue'): Queue
     async claimLease(owner, now, until) {
       let held = false;
       await updateLease((lease) => {
-        held = mayClaimLease(lease, owner, now);
+        held = mayClaimLease(lease, owner, now, until);
         return held ? { owner, until } : lease;
       });
       return held;

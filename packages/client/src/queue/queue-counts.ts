@@ -5,10 +5,8 @@ import type { QueueCounts } from './write-queue-options.js';
 /** Counts `writes` by state (`sending` counts as pending: it is not delivered yet). */
 export function countsOf(writes: readonly QueuedWrite[]): QueueCounts {
   const counts: QueueCounts = { pending: 0, failed: 0, conflict: 0, total: writes.length };
-  for (const write of writes) {
-    if (write.state === 'failed') counts.failed += 1;
-    else if (write.state === 'conflict') counts.conflict += 1;
-    else counts.pending += 1;
+  for (const { state } of writes) {
+    counts[state === 'failed' || state === 'conflict' ? state : 'pending'] += 1;
   }
   return counts;
 }

@@ -5,6 +5,8 @@
  * be claimed atomically: two tabs must never both believe they hold it.
  */
 
+import { waitIsOver } from './wait-is-over.js';
+
 /** Durable storage of a write queue. */
 export interface QueueStorage {
   /** Every stored record, in any order (records of older schema versions included). */
@@ -17,21 +19,44 @@ export interface QueueStorage {
   delete(id: string): Promise<void>;
   /**
    * Atomically takes the flush lease for `owner` until `until` (epoch ms) when it is free,
-   * expired at `now`, or already `owner`'s. Resolves with whether `owner` holds it.
+   * already `owner`'s, or over at `now`: it ended, or it ends more than two lease lengths
+   * (`until - now`) after `now`, so it was claimed before the clock was set back. Resolves with
+   * whether `owner` holds it.
    */
   claimLease(owner: string, now: number, until: number): Promise<boolean>;
   /** Gives the lease up if `owner` holds it. */
   releaseLease(owner: string): Promise<void>;
 }
 
+/** The methods of a {@link QueueStorage}, for the checks and wrappers that take any. */
+export const queueStorageMethods = [
+  'list',
+  'get',
+  'put',
+  'delete',
+  'claimLease',
+  'releaseLease',
+] as const;
+
 interface Lease {
   owner: string;
   until: number;
 }
 
-/** Whether `owner` may take `lease` at `now`. */
-export const mayClaimLease = (lease: Lease | undefined, owner: string, now: number): boolean =>
-  lease === undefined || lease.owner === owner || lease.until <= now;
+/**
+ * Whether `owner` may take `lease` with a claim from `now` to `until`: it is free, `owner`'s, or
+ * over. Every claim is as long as this one, so the lease began at `lease.until - (until - now)`;
+ * one that began more than a lease length after `now` was claimed before the clock was set back.
+ */
+export const mayClaimLease = (
+  lease: Lease | undefined,
+  owner: string,
+  now: number,
+  until: number,
+): boolean =>
+  lease === undefined ||
+  lease.owner === owner ||
+  waitIsOver(lease.until - until + now, lease.until, now);
 
 /**
  * Storage in memory: for Node, tests and pages that accept losing queued writes on reload.
@@ -43,7 +68,7 @@ export function createMemoryQueueStorage(): QueueStorage {
   const records = new Map<string, unknown>();
   let lease: Lease | undefined;
   return {
-    list: async () => [...records.values()].map((record) => structuredClone(record)),
+    list: async () => structuredClone([...records.values()]),
     get: async (id) => structuredClone(records.get(id)),
     put: async (id, record) => {
       records.set(id, structuredClone(record));
@@ -52,7 +77,7 @@ export function createMemoryQueueStorage(): QueueStorage {
       records.delete(id);
     },
     claimLease: async (owner, now, until) => {
-      if (!mayClaimLease(lease, owner, now)) return false;
+      if (!mayClaimLease(lease, owner, now, until)) return false;
       lease = { owner, until };
       return true;
     },

@@ -64,6 +64,11 @@ export interface QueuedWrite {
   attempts: number;
   /** Earliest next attempt while backing off. */
   nextAttemptAt?: Date;
+  /**
+   * When the attempt that left it backing off ended. A backoff that began later than now by
+   * more than its length was stamped before the clock was set back, and is over.
+   */
+  lastAttemptAt?: Date;
   /** When a tab started sending it; after a lease a crashed tab's write is taken over. */
   sendingSince?: Date;
   /** The caller's key that makes a second `send()` of the same action a no-op (a double click). */

@@ -24,7 +24,10 @@ export interface TabCoordinator {
   withFlushLock(drain: (renew: () => Promise<boolean>) => Promise<void>): Promise<void>;
   /** Tells the other tabs that the queue changed. */
   announce(): void;
-  /** Calls `listener` when another tab announces a change. */
+  /**
+   * Calls `listener` when another tab announces a change. One listener (the queue's flush
+   * triggers): a second replaces the first.
+   */
   onAnnouncement(listener: () => void): void;
   close(): void;
 }
@@ -56,12 +59,6 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
   const locks = options.lock === 'lease' ? undefined : webLocks();
   const channel =
     typeof BroadcastChannel === 'function' ? new BroadcastChannel(`ballast:${name}`) : undefined;
-  const listeners: (() => void)[] = [];
-  if (channel !== undefined) {
-    channel.onmessage = () => {
-      for (const listener of listeners) listener();
-    };
-  }
 
   return {
     async withFlushLock(drain) {
@@ -81,10 +78,10 @@ export function createTabCoordinator(options: TabCoordinatorOptions): TabCoordin
       channel?.postMessage('changed');
     },
     onAnnouncement(listener) {
-      listeners.push(listener);
+      if (channel !== undefined) channel.onmessage = listener;
     },
     close() {
-      listeners.length = 0;
+      // A closed channel delivers nothing more.
       channel?.close();
     },
   };

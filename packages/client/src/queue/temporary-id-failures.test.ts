@@ -1,14 +1,19 @@
 /**
  * Records created offline whose creation never yields a server id: the writes that wait for
  * them must not stay "pending" for ever without a word, and two creations that mention each
- * other must not wait for each other.
+ * other must not wait for each other. A creation's answer whose id is no id (empty, or a
+ * number JSON cannot carry back) counts as no id at all.
  */
 import { ManualClock } from '@ballast/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeApi } from '../../test/support/fake-api.js';
 import { createClient } from '../fetch/create-client.js';
-import { createMemoryQueueStorage } from './queue-storage.js';
-import { createTemporaryId, temporaryIdSupport } from './temporary-ids.js';
+import { createMemoryQueueStorage, type QueueStorage } from './queue-storage.js';
+import {
+  createTemporaryId,
+  type TemporaryIdSupportOptions,
+  temporaryIdSupport,
+} from './temporary-ids.js';
 import { createWriteQueue, type WriteQueue } from './write-queue.js';
 
 const open: WriteQueue[] = [];
@@ -16,7 +21,10 @@ afterEach(() => {
   for (const queue of open.splice(0)) queue.close();
 });
 
-function till() {
+function till(
+  storage: QueueStorage = createMemoryQueueStorage(),
+  support: TemporaryIdSupportOptions = {},
+) {
   const api = createFakeApi();
   const client = createClient({
     baseUrl: 'http://api.test',
@@ -25,13 +33,26 @@ function till() {
   });
   const queue = createWriteQueue({
     client,
-    storage: createMemoryQueueStorage(),
+    storage,
     lock: 'lease',
     clock: new ManualClock(1_000_000),
-    temporaryIds: temporaryIdSupport(),
+    temporaryIds: temporaryIdSupport(support),
   });
   open.push(queue);
   return { api, queue };
+}
+
+/** A memory storage whose `put` fails while `refusing` says so (a full quota, a closed database). */
+function refusingPuts(refusing: () => boolean) {
+  const memory = createMemoryQueueStorage();
+  const storage: QueueStorage = {
+    ...memory,
+    put: (id, record) =>
+      refusing()
+        ? Promise.reject(new DOMException('full', 'QuotaExceededError'))
+        : memory.put(id, record),
+  };
+  return { memory, storage };
 }
 
 describe('temporary ids whose creation fails', () => {
@@ -56,6 +77,54 @@ describe('temporary ids whose creation fails', () => {
     expect(api.sales).toEqual([]);
     // Nothing that mentions the temporary id was sent.
     expect(api.requests.map((request) => request.path)).toEqual(['/notes']);
+  });
+
+  it('a creation whose server id the storage refuses to save is still delivered, and its id still reaches the writes that mention it', async () => {
+    let refusing = () => false;
+    const { memory, storage } = refusingPuts(() => refusing());
+    const { api, queue } = till(storage);
+    let healed = false;
+    // From the moment the server has answered the creation, the storage refuses every put.
+    refusing = () => !healed && api.requests.some((request) => request.path === '/customers');
+    const resolved: unknown[] = [];
+    queue.on('resolved', (event) => resolved.push(event));
+    const customer = createTemporaryId();
+    await expect(
+      queue.send({ path: '/customers', body: { name: 'Ana' }, temporaryId: customer }),
+    ).resolves.toMatchObject({ queued: false, status: 201 });
+    expect(resolved).toEqual([{ temporaryId: customer, id: 101 }]);
+    expect(await memory.list()).toEqual([]);
+    healed = true;
+    // This tab knows the id without a stored mapping: a note about the customer carries it.
+    await queue.send({ path: '/notes', body: { customerId: customer } });
+    expect(api.notes).toEqual([{ customerId: 101 }]);
+    // The next flush saves the mapping, for the other tabs and for a reload.
+    await queue.flush();
+    expect(await memory.list()).toEqual([
+      expect.objectContaining({
+        kind: 'ballast-temporary-id',
+        temporaryId: customer,
+        serverId: 101,
+      }),
+    ]);
+    expect(api.requests.map((request) => request.path)).toEqual(['/customers', '/notes']);
+  });
+
+  it('a readServerId that throws counts as no id: the creation is delivered, not failed', async () => {
+    const { api, queue } = till(createMemoryQueueStorage(), {
+      readServerId: () => {
+        throw new Error('reader bug');
+      },
+    });
+    const customer = createTemporaryId();
+    const result = await queue.send({
+      path: '/customers',
+      body: { name: 'Ana' },
+      temporaryId: customer,
+    });
+    expect(result).toMatchObject({ queued: false, status: 201 });
+    expect(api.customers.size).toBe(1);
+    expect(await queue.list()).toEqual([]);
   });
 
   it('two creations that mention each other do not wait for each other', async () => {
@@ -87,4 +156,42 @@ describe('temporary ids whose creation fails', () => {
     expect(await queue.list()).toEqual([]);
     expect(api.notes).toEqual([{ customerId: 101 }]);
   });
+
+  for (const [label, answer] of [
+    ['an empty string', '{"id":""}'],
+    ['a number past what JSON encodes', '{"id":1e400}'],
+  ]) {
+    it(`a creation answered with ${label} as its id leaves the writes mentioning it as they are`, async () => {
+      const sent: { method: string; url: string; body: unknown }[] = [];
+      const client = createClient({
+        baseUrl: 'http://api.test',
+        retry: { writes: 0 },
+        fetch: async (url, init) => {
+          const body = typeof init?.body === 'string' ? JSON.parse(init.body) : undefined;
+          sent.push({ method: init?.method ?? 'GET', url: String(url), body });
+          const created = sent.length === 1;
+          return new Response(created ? answer : '{}', {
+            status: created ? 201 : 200,
+            headers: { 'content-type': 'application/json' },
+          });
+        },
+      });
+      const queue = createWriteQueue({
+        client,
+        storage: createMemoryQueueStorage(),
+        lock: 'lease',
+        clock: new ManualClock(1_000_000),
+        temporaryIds: temporaryIdSupport(),
+      });
+      open.push(queue);
+      const customer = createTemporaryId();
+      await queue.send({ path: '/customers', body: { name: 'Ana' }, temporaryId: customer });
+      await queue.send({ path: '/notes', body: { customerId: customer } });
+      await queue.send({ method: 'PATCH', path: `/customers/${customer}`, body: { a: 1 } });
+      expect(sent.slice(1)).toEqual([
+        { method: 'POST', url: 'http://api.test/notes', body: { customerId: customer } },
+        { method: 'PATCH', url: `http://api.test/customers/${customer}`, body: { a: 1 } },
+      ]);
+    });
+  }
 });

@@ -6,7 +6,8 @@
  * id, every queued write is rewritten to it (path and body), and so is any write sent later
  * that still mentions it. The mapping is stored beside the writes, so it survives a reload.
  */
-import { BallastError } from '@ballast/core';
+import type { BallastError, ErrorCodeInfo } from '@ballast/core';
+import { clientError } from '../errors/client-error.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import { func, object, optional, parseOptions } from '../options/option-checks.js';
 import type { QueueStorage } from './queue-storage.js';
@@ -72,6 +73,9 @@ interface StoredMapping {
   at: number;
 }
 
+/** `REFERENCE_CONFLICT`'s defaults, as core's catalogue has them (see clientError). */
+export const referenceConflict: Partial<ErrorCodeInfo> = { status: 409, action: 'correct-input' };
+
 /**
  * How long a resolved temporary id is remembered (a page open for days may still hold one):
  * 7 days. A literal, because bundlers keep an unused `7 * 24 * …` in every app that imports
@@ -93,7 +97,15 @@ function isMapping(record: unknown): record is StoredMapping {
 
 /** What a write queue does with temporary ids. */
 export interface TemporaryIdResolver {
-  /** Reads the stored mappings (another tab may have added some), dropping expired ones. */
+  /**
+   * Whether `value` is a temporary id from {@link createTemporaryId} (a write's `temporaryId`
+   * is checked with it, so a page that does not use temporary ids does not carry the check).
+   */
+  isTemporaryId(value: string): boolean;
+  /**
+   * Saves the mappings the storage refused so far, then reads the stored ones (another tab may
+   * have added some), dropping expired ones.
+   */
   load(now: number): Promise<void>;
   /** Rewrites the temporary ids `write` mentions that are known by now; true when it changed. */
   resolveReferences(write: QueuedWrite): boolean;
@@ -115,7 +127,9 @@ export interface TemporaryIdResolver {
   ): Promise<BallastError | undefined>;
   /**
    * After `write` was delivered with answer `data`: when it created a record with a temporary
-   * id, remembers the server's id and rewrites every queued write that mentions it.
+   * id, remembers the server's id and rewrites every queued write that mentions it. Never
+   * rejects: the write is delivered whatever happens here. A storage that refuses the mapping
+   * leaves it known to this tab and saved at the next {@link TemporaryIdResolver.load}.
    */
   afterDelivery(
     write: QueuedWrite,
@@ -133,14 +147,24 @@ function createdBefore(a: QueuedWrite, b: QueuedWrite): boolean {
   );
 }
 
+/**
+ * The answer's `id`, when it is one: an empty string would rewrite `/customers/tmp-…` to
+ * `/customers/`, and a number JSON cannot carry (`1e400` reads as Infinity) would go out as
+ * `null`, so such an answer counts as one without an id.
+ */
 function defaultServerId(data: unknown): ServerId | undefined {
   const id = (data as { id?: unknown } | undefined)?.id;
-  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+  return (typeof id === 'string' && id !== '') || Number.isFinite(id)
+    ? (id as ServerId)
+    : undefined;
 }
 
 /** Options of {@link temporaryIdSupport}. */
 export interface TemporaryIdSupportOptions {
-  /** Reads the server's id from a creation's answer. Default: the answer's `id` (a string or a number). */
+  /**
+   * Reads the server's id from a creation's answer; one that throws counts as no id. Default:
+   * the answer's `id` (a non-empty string or a finite number).
+   */
   readServerId?: (data: unknown) => ServerId | undefined;
 }
 
@@ -159,7 +183,7 @@ export interface TemporaryIdSupport {
  */
 export function temporaryIdSupport(options: TemporaryIdSupportOptions = {}): TemporaryIdSupport {
   const { readServerId = defaultServerId } = parseOptions(
-    object({ readServerId: optional(func<(data: unknown) => ServerId | undefined>('a function')) }),
+    object({ readServerId: optional(func<(data: unknown) => ServerId | undefined>()) }),
     options,
     'temporaryIdSupport()',
   );
@@ -175,6 +199,14 @@ function createTemporaryIdResolver(
   readServerId: (data: unknown) => ServerId | undefined,
 ): TemporaryIdResolver {
   const known = new Map<string, ServerId>();
+  /** Mappings of delivered creations the storage has not taken yet (it refused, or failed). */
+  const unsaved = new Map<string, StoredMapping>();
+  async function saveMappings(): Promise<void> {
+    for (const [temporaryId, mapping] of unsaved) {
+      await storage.put(storageKey(temporaryId), mapping);
+      unsaved.delete(temporaryId);
+    }
+  }
   function resolveReferences(write: QueuedWrite): boolean {
     let rewritten = false;
     for (const temporaryId of temporaryIdsIn(write.path, write.body)) {
@@ -203,15 +235,20 @@ function createTemporaryIdResolver(
     );
   }
   return {
+    isTemporaryId,
     resolveReferences,
     waitsForCreation: (write, queued) => awaitedCreations(write, queued).length > 0,
     async failIfCreationFailed(write, queued) {
       const creation = awaitedCreations(write, queued).find((other) => other.state === 'failed');
       if (creation === undefined) return undefined;
-      const error = new BallastError('REFERENCE_CONFLICT', {
-        message: 'It refers to a record that could not be created; fix or remove that first.',
-        details: { creationId: creation.id },
-      });
+      const error = clientError(
+        'REFERENCE_CONFLICT',
+        {
+          message: 'It refers to a record that could not be created; fix or remove that first.',
+          details: { creationId: creation.id },
+        },
+        referenceConflict,
+      );
       write.state = 'failed';
       write.error = { code: error.code, message: error.message, status: error.status };
       delete write.nextAttemptAt;
@@ -220,24 +257,36 @@ function createTemporaryIdResolver(
     },
     async afterDelivery(write, data, now) {
       if (write.temporaryId === undefined) return undefined;
-      const id = readServerId(data);
+      let id: ServerId | undefined;
+      try {
+        id = readServerId(data);
+      } catch {
+        // A reader that throws found no id, as one that returns nothing.
+      }
       // Without an id in the answer, writes that mention the record stay as they are.
       if (id === undefined) return undefined;
       const { temporaryId } = write;
       known.set(temporaryId, id);
-      const mapping: StoredMapping = {
+      unsaved.set(temporaryId, {
         kind: 'ballast-temporary-id',
         temporaryId,
         serverId: id,
         at: now,
-      };
-      await storage.put(storageKey(temporaryId), mapping);
-      for (const queued of await loadQueuedWrites(storage)) {
-        if (resolveReferences(queued)) await storage.put(queued.id, queued);
+      });
+      try {
+        await saveMappings();
+        for (const queued of await loadQueuedWrites(storage)) {
+          if (resolveReferences(queued)) await storage.put(queued.id, queued);
+        }
+      } catch {
+        // The creation is delivered all the same. This tab knows the id, and rewrites each
+        // write that mentions it before sending it; the mapping is saved at the next flush.
       }
       return { temporaryId, id };
     },
     async load(now) {
+      // Refused again (a full quota): this tab still knows the ids, and must not stop flushing.
+      await saveMappings().catch(() => {});
       for (const record of await storage.list()) {
         if (!isMapping(record)) continue;
         if (record.at + mappingLifetimeMs < now)

@@ -4,10 +4,12 @@
  * server's message), or a version conflict handed to the resolver, which may re-send it under a
  * new key, drop it or park it for the user.
  */
-import { type BallastError, type Clock, toBallastError } from '@ballast/core';
+import type { BallastError, Clock } from '@ballast/core';
+import { asClientError } from '../errors/client-error.js';
+import { isSendableVersion } from '../fetch/client-options.js';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
-import { backoffMs } from '../fetch/retry-decision.js';
+import { backoffMs, mayRecover } from '../fetch/retry-decision.js';
 import type { ConflictDecision, ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
 import type { QueuedWrite, WriteConflict } from './queued-write.js';
@@ -24,21 +26,15 @@ export type Outcome =
 /** A conflict resolver may re-send this many times in a row before the write is parked. */
 const maxResends = 3;
 
-/** Whether the write should wait and be sent again (it was not delivered). */
-export function isTransient(error: BallastError): boolean {
-  if (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT' || error.code === 'ABORTED') {
-    return true;
-  }
-  return error.status >= 500 || error.status === 429 || error.status === 408 || error.retryable;
-}
-
-/** What the server said it holds, from a 409/412 problem+json. */
+/**
+ * What the server said it holds, from a 409/412 problem+json. A `currentVersion` that cannot be
+ * sent back in `If-Match` (a quote, `1e400`) is left out, so no resolver re-sends against it
+ * (the client would refuse the re-send): the edit stays parked for the user to settle.
+ */
 export function conflictOf(error: BallastError): WriteConflict {
   const { currentVersion, current } = error.details;
   return {
-    ...(typeof currentVersion === 'number' || typeof currentVersion === 'string'
-      ? { currentVersion }
-      : {}),
+    ...(isSendableVersion(currentVersion) ? { currentVersion } : {}),
     ...(typeof current === 'object' && current !== null && !Array.isArray(current)
       ? { current: current as Record<string, unknown> }
       : {}),
@@ -62,6 +58,8 @@ export interface DeliveryContext {
   wakeUpAt(at: number): void;
   /** A write was delivered (and removed): follow-ups such as resolving its temporary id. */
   afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>): Promise<void>;
+  /** Ids of writes delivered whose removal the storage refused: the queue removes them later. */
+  delivered: Set<string>;
 }
 
 /** How {@link WriteDelivery.deliver} treats a rejection. */
@@ -88,7 +86,17 @@ export interface WriteDelivery {
 
 /** Creates the delivery of one queue. */
 export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
-  const { config, storage, clock, emit, changed, countPending, wakeUpAt, afterDelivery } = context;
+  const {
+    config,
+    storage,
+    clock,
+    emit,
+    changed,
+    countPending,
+    wakeUpAt,
+    afterDelivery,
+    delivered,
+  } = context;
 
   /** Keeps `write` as `failed` or `conflict` with the server's answer, for the user to settle. */
   async function park(
@@ -158,7 +166,8 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
         ifMatch: write.version,
         retries: how.retries,
       });
-      await storage.delete(write.id);
+      // Delivered: a storage refusing to remove it must neither fail the write nor resend it.
+      await storage.delete(write.id).catch(() => delivered.add(write.id));
       await afterDelivery(write, response);
       if (how.resends === undefined) countPending(-1);
       else void changed();
@@ -166,9 +175,13 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
       return { kind: 'delivered', response };
     } catch (caught) {
       // A BallastError passes through; anything else becomes INTERNAL.
-      error = toBallastError(caught);
+      error = asClientError(caught);
     }
-    if (isTransient(error)) {
+    // Removed while it was on the wire (by the user, or in another tab): it must not come back.
+    if (!(await storage.get(write.id))) return { kind: 'dropped', error };
+    // Not delivered: the write waits and is sent again.
+    if (error.code === 'ABORTED' || mayRecover(error)) {
+      write.lastAttemptAt = new Date(clock.now());
       const at = clock.now() + backoffMs(config.retryDelaysMs, write.attempts - 1, error);
       write.state = 'pending';
       write.nextAttemptAt = new Date(at);

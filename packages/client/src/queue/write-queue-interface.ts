@@ -18,12 +18,24 @@ export interface WriteQueue {
    * it resolves `{ queued: true, id }` and is replayed later with the same key.
    *
    * @throws BallastError the server's rejection (4xx) of a write sent at once (nothing is
-   *   left queued); `INVALID_OPTIONS` for a malformed write.
+   *   left queued); `INVALID_OPTIONS` for a malformed write; `STORAGE_UNAVAILABLE`, with the
+   *   storage's error as `cause`, when the device refused to store it (out of quota): it was
+   *   not queued and not sent, so keep it in the form; `STORAGE_UNAVAILABLE` too when the
+   *   storage failed to record the server's answer to a stored write, which is then replayed
+   *   under its key (a 2xx whose record the storage failed to remove resolves as delivered).
    */
   send<T = unknown>(write: WriteRequest): Promise<WriteResult<T>>;
-  /** Every write in the queue, in replay order. */
+  /**
+   * Every write in the queue, in replay order.
+   *
+   * @throws BallastError `STORAGE_UNAVAILABLE` when the storage cannot be read.
+   */
   list(): Promise<QueuedWrite[]>;
-  /** Sends a `failed` or `conflict` write again now (under a new key: the old one recorded the rejection). */
+  /**
+   * Sends a `failed` or `conflict` write again now (under a new key: the old one recorded the
+   * rejection). Like `remove()` and `resolveConflict()`, rejects with `STORAGE_UNAVAILABLE` when
+   * the storage fails.
+   */
   retry(id: string): Promise<void>;
   /** Removes a write from the queue; resolves with whether it was there. */
   remove(id: string): Promise<boolean>;

@@ -1,6 +1,7 @@
 /** Options of {@link createWriteQueue} and of one write, validated apart from the behaviour. */
 import type { BallastError, Clock } from '@ballast/core';
 import type { Connectivity } from '../connectivity/connectivity.js';
+import { versionCheck } from '../fetch/client-options.js';
 import type { Client, ClientResponse } from '../fetch/create-client.js';
 import {
   array,
@@ -13,15 +14,20 @@ import {
   oneOf,
   optional,
   parseOptions,
-  plainRecord,
   string,
   withMethods,
 } from '../options/option-checks.js';
 import type { ConflictResolver } from './conflict-resolvers.js';
 import type { QueueStorage } from './queue-storage.js';
 import type { QueuedWrite, WritePriority } from './queued-write.js';
-import { clientSchema, connectivitySchema, queueStorageSchema } from './shared-option-schemas.js';
-import { isTemporaryId, type TemporaryIdSupport } from './temporary-ids.js';
+import {
+  clientSchema,
+  connectivitySchema,
+  isStorableJson,
+  queueStorageSchema,
+  storableRecord,
+} from './shared-option-schemas.js';
+import type { TemporaryIdSupport } from './temporary-ids.js';
 
 /** How many writes are in the queue, by state, across every tab. */
 export interface QueueCounts {
@@ -100,7 +106,10 @@ export interface WriteRequest {
    * key while the first is in flight or queued returns the first's result (a double click).
    */
   dedupeKey?: string;
-  /** For an edit: the version it was made against, sent as `If-Match: "<version>"`. */
+  /**
+   * For an edit: the version it was made against, sent as `If-Match: "<version>"` (a number,
+   * or up to 200 printable characters without spaces or quotes, as `request()` takes it).
+   */
   version?: string | number;
   /** For an edit: the record as it was loaded, for `mergeChanges`. */
   base?: Record<string, unknown>;
@@ -126,7 +135,7 @@ export type ParsedWriteQueueOptions = Omit<WriteQueueOptions, Defaulted> &
 
 /** Validates {@link createWriteQueue}'s options and applies the defaults. */
 export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions {
-  const listener = () => optional(func<never>('a listener'));
+  const listener = () => optional(func<never>());
   return parseOptions(
     object({
       client: clientSchema,
@@ -139,8 +148,8 @@ export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions 
       ),
       flushIntervalMs: optional(duration(100), 30_000),
       sendingLeaseMs: optional(duration(1_000), 75_000),
-      resolveConflict: optional(func<ConflictResolver>('a conflict resolver')),
-      temporaryIds: optional(withMethods<TemporaryIdSupport>('temporaryIdSupport()', 'create')),
+      resolveConflict: optional(func<ConflictResolver>()),
+      temporaryIds: optional(withMethods<TemporaryIdSupport>('create')),
       lock: optional(oneOf('auto', 'web-locks', 'lease'), 'auto'),
       on: optional(
         object({
@@ -162,39 +171,23 @@ export function parseWriteQueueOptions(input: unknown): ParsedWriteQueueOptions 
 export type ParsedWriteRequest = Omit<WriteRequest, 'method' | 'priority'> &
   Required<Pick<WriteRequest, 'method' | 'priority'>>;
 
-/**
- * Whether JSON can encode the body (no BigInt, no cycle, not a function or a Symbol, which
- * encode to nothing), or there is none. Checked at `send()`: a write whose body cannot be sent
- * stays at the head of the queue and holds back every write behind it.
- */
-function isJsonEncodable(body: unknown): boolean {
-  try {
-    return body === undefined || JSON.stringify(body) !== undefined;
-  } catch {
-    return false;
-  }
-}
-
 /** Validates one write given to `send()`. */
 export function parseWriteRequest(input: unknown): ParsedWriteRequest {
   return parseOptions(
     object({
       method: optional(oneOf('POST', 'PUT', 'PATCH', 'DELETE'), 'POST'),
       path: string(1, 2_000),
-      body: is<unknown>(isJsonEncodable, 'a JSON value'),
+      body: is<unknown>(isStorableJson, 'a JSON value'),
       headers: optional(headerRecord),
       priority: optional(oneOf('high', 'medium', 'low'), 'medium'),
       dedupeKey: optional(string(1, 500)),
-      version: optional(
-        is<string | number>(
-          (value) =>
-            typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)),
-          'a version (string or number)',
-        ),
-      ),
-      base: optional(plainRecord),
-      meta: optional(plainRecord),
-      temporaryId: optional(is<string>(isTemporaryId, 'a temporary id from createTemporaryId()')),
+      // Checked here as the client checks `ifMatch`: a version it refused would fail only at
+      // delivery, long after the form that made it was closed.
+      version: optional(versionCheck),
+      base: optional(storableRecord),
+      meta: optional(storableRecord),
+      // Its form is checked by the queue's `temporaryIds`, which a page without them lacks.
+      temporaryId: optional(string(1, 200)),
     }),
     input,
     'WriteQueue.send()',

@@ -140,6 +140,15 @@ describe('createWriteQueue', () => {
     expect(api.sales.map((s) => s.quantity)).toEqual([1, 2]);
   });
 
+  it('refuses at send() a version If-Match cannot carry, which every replay would refuse again', async () => {
+    const { api, queue } = till();
+    await expect(
+      queue.send({ method: 'PATCH', path: '/products/p1', body: {}, version: 'v "2"' }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'version' } });
+    expect(api.requests).toHaveLength(0);
+    expect(await queue.list()).toEqual([]);
+  });
+
   it('dedupes a double submit by the caller key', async () => {
     const { api, queue } = till();
     api.online = false;
@@ -496,11 +505,25 @@ describe('records created offline (temporary ids)', () => {
     const { queue } = till({ temporaryIds: withIds });
     await expect(
       queue.send({ path: '/customers', body: {}, temporaryId: 'customer-1' }),
-    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    ).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message:
+        'Invalid options for WriteQueue.send(): "temporaryId": expected a temporary id from createTemporaryId()',
+      details: { field: 'temporaryId' },
+    });
+    await expect(
+      queue.send({ path: '/customers', body: {}, temporaryId: 42 as never }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'temporaryId' } });
     const plain = till();
     await expect(
       plain.queue.send({ path: '/customers', body: {}, temporaryId: createTemporaryId() }),
-    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'temporaryId' } });
+    ).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      message:
+        'Invalid options for WriteQueue.send(): "temporaryId": needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
+      details: { field: 'temporaryId' },
+    });
+    expect(plain.api.requests).toHaveLength(0);
     expect(() => temporaryIdSupport({ readServerId: 'id' as never })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),
     );

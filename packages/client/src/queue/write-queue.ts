@@ -12,10 +12,12 @@
  * - Known: counts by state are shared across tabs through a BroadcastChannel; a rejected write
  *   keeps the server's message; an edit that met a newer version becomes a `conflict`.
  */
-import { BallastError, systemClock } from '@ballast/core';
+import { systemClock } from '@ballast/core';
+import { clientError } from '../errors/client-error.js';
 import { createListeners } from '../events/listeners.js';
 import type { ClientResponse } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
+import { invalidOption } from '../options/option-checks.js';
 import { watchFlushTriggers } from './flush-triggers.js';
 import { openQueueStorage } from './open-queue-storage.js';
 import { countsOf, sameCounts } from './queue-counts.js';
@@ -28,6 +30,7 @@ import {
 } from './queued-write.js';
 import { createSerialFlush } from './serial-flush.js';
 import { createTabCoordinator } from './tab-coordination.js';
+import { waitIsOver } from './wait-is-over.js';
 import { createWriteDelivery } from './write-delivery.js';
 import type { WriteQueue } from './write-queue-interface.js';
 import {
@@ -74,7 +77,15 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   let lastSequence = 0;
   const inFlight = new Map<string, Promise<WriteResult<unknown>>>();
 
+  // A storage that refuses (out of quota, a private window) rejects with STORAGE_UNAVAILABLE
+  // (openQueueStorage); before a new write is stored, this tells the caller it was not queued.
   const load = () => loadQueuedWrites(storage);
+  /**
+   * Writes the server answered 2xx whose removal the storage refused: removed at the next flush
+   * instead of being sent again (after a reload, their replay under the same key is answered
+   * from the server's idempotency record).
+   */
+  const delivered = new Set<string>();
   // Without the `temporaryIds` option, writes are sent as they are.
   const temporaryIds = config.temporaryIds?.create(storage);
   const resolveReferences = (write: QueuedWrite) => temporaryIds?.resolveReferences(write);
@@ -117,24 +128,27 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   }
 
   let cancelWake: (() => void) | undefined;
-  let wakeAt = Number.POSITIVE_INFINITY;
+  let wakeAt = Infinity;
   function wakeUpAt(at: number) {
     if (closed || at >= wakeAt) return;
     cancelWake?.();
     wakeAt = at;
     // Core's clocks take a delay in the past as 0, and one past 2³¹ ms (24.8 days) in steps.
     cancelWake = clock.setTimer(() => {
-      wakeAt = Number.POSITIVE_INFINITY;
+      wakeAt = Infinity;
       void flush();
     }, at - clock.now());
   }
 
+  /** A backoff or a `sending` mark stamped before the clock was set back is over too. */
   function isDue(write: QueuedWrite, now: number, force: boolean): boolean {
     if (write.state === 'pending') {
-      return force || (write.nextAttemptAt?.getTime() ?? 0) <= now;
+      const until = write.nextAttemptAt?.getTime() ?? 0;
+      return force || waitIsOver(write.lastAttemptAt?.getTime() ?? 0, until, now);
     }
     if (write.state === 'sending') {
-      return (write.sendingSince?.getTime() ?? 0) + config.sendingLeaseMs <= now;
+      const since = write.sendingSince?.getTime() ?? 0;
+      return waitIsOver(since, since + config.sendingLeaseMs, now);
     }
     return false;
   }
@@ -148,6 +162,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     countPending,
     wakeUpAt,
     afterDelivery,
+    delivered,
   });
 
   async function drain(renew: () => Promise<boolean>, force: boolean): Promise<void> {
@@ -159,6 +174,11 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
       await temporaryIds?.load(now);
       const writes = await load();
       for (const write of writes) {
+        if (delivered.has(write.id)) {
+          await storage.delete(write.id);
+          delivered.delete(write.id);
+          continue;
+        }
         // A write about a record whose creation the server refused can never be sent.
         const refused =
           write.state === 'pending' && (await temporaryIds?.failIfCreationFailed?.(write, writes));
@@ -259,8 +279,8 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     coordinator,
     clock,
     intervalMs: config.flushIntervalMs,
-    flush: (force) => void flush(force),
-    refresh: () => void refreshCounts(),
+    flush,
+    refresh: refreshCounts,
   });
 
   async function findWrite(id: string): Promise<QueuedWrite | undefined> {
@@ -272,14 +292,17 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     async send<T>(input: WriteRequest): Promise<WriteResult<T>> {
       const request = parseWriteRequest(input);
       if (closed) {
-        throw new BallastError('INVALID_OPTIONS', { message: 'send() on a closed write queue' });
+        throw clientError('INVALID_OPTIONS', { message: 'send() on a closed write queue' });
       }
-      if (request.temporaryId !== undefined && config.temporaryIds === undefined) {
-        throw new BallastError('INVALID_OPTIONS', {
-          message:
-            'Invalid options for WriteQueue.send(): "temporaryId" needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
-          details: { field: 'temporaryId' },
-        });
+      const { temporaryId } = request;
+      if (temporaryId !== undefined && !temporaryIds?.isTemporaryId(temporaryId)) {
+        throw invalidOption(
+          'WriteQueue.send()',
+          'temporaryId',
+          temporaryIds
+            ? 'expected a temporary id from createTemporaryId()'
+            : 'needs createWriteQueue({ temporaryIds: temporaryIdSupport() })',
+        );
       }
       const key = request.dedupeKey;
       // Up to here nothing awaited: a second send() of the same action finds the first here.
@@ -328,7 +351,7 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     async resolveConflict(id, chosen) {
       const write = await findWrite(id);
       if (write?.state !== 'conflict' || typeof chosen !== 'function') return;
-      const error = new BallastError(write.error?.code ?? 'VERSION_CONFLICT', {
+      const error = clientError(write.error?.code ?? 'VERSION_CONFLICT', {
         status: write.error?.status ?? 409,
         message: write.error?.message,
         details: { ...write.conflict },

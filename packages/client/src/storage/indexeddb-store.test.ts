@@ -78,4 +78,13 @@ describe('indexedDbStore', () => {
     await one.releaseLease(holder);
     expect(await two.claimLease(holder, 60, 160)).toBe(false);
   });
+
+  it('takes a flush lease claimed before the clock was set back by more than a lease', async () => {
+    const storage = createIndexedDbQueueStorage(freshName());
+    const hours = 3 * 3_600_000;
+    expect(await storage.claimLease('wrong-clock', hours, hours + 30_000)).toBe(true);
+    // 10 s back is waited out; three hours back is not waited for.
+    expect(await storage.claimLease('tab', hours - 10_000, hours + 20_000)).toBe(false);
+    expect(await storage.claimLease('tab', 0, 30_000)).toBe(true);
+  });
 });

@@ -6,7 +6,8 @@
  * the end only. The request carries exactly the headers the URL was signed with and the body's
  * length, which the platform sets from the Blob (a page may not set `Content-Length` itself).
  */
-import { BallastError, type Clock } from '@ballast/core';
+import type { BallastError, Clock } from '@ballast/core';
+import { clientError } from '../errors/client-error.js';
 
 /** Upload progress of one attempt, in bytes. */
 export interface UploadProgress {
@@ -43,7 +44,7 @@ function signedHeaders(headers: Readonly<Record<string, string>>): [string, stri
 }
 
 function timeout(idleTimeoutMs: number): BallastError {
-  return new BallastError('TIMEOUT', {
+  return clientError('TIMEOUT', {
     message: `The upload made no progress for ${idleTimeoutMs} ms`,
   });
 }
@@ -60,7 +61,7 @@ function viaXhr(request: PutBlobRequest): Promise<PutBlobAnswer> {
         request.idleTimeoutMs,
       );
     };
-    const onAbort = () => fail(new BallastError('ABORTED'));
+    const onAbort = () => fail(clientError('ABORTED'));
     const finish = () => {
       settled = true;
       cancelIdle();
@@ -91,7 +92,7 @@ function viaXhr(request: PutBlobRequest): Promise<PutBlobAnswer> {
       }
       resolve({ status: xhr.status, headers });
     };
-    xhr.onerror = () => fail(new BallastError('NETWORK_ERROR'));
+    xhr.onerror = () => fail(clientError('NETWORK_ERROR'));
     xhr.ontimeout = () => fail(timeout(request.idleTimeoutMs));
     request.signal?.addEventListener('abort', onAbort, { once: true });
     armIdle();
@@ -124,9 +125,9 @@ async function viaFetch(request: PutBlobRequest): Promise<PutBlobAnswer> {
     if (response.ok) request.onProgress({ loaded: request.body.size, total: request.body.size });
     return { status: response.status, headers: response.headers };
   } catch (cause) {
-    if (request.signal?.aborted) throw new BallastError('ABORTED', { cause });
+    if (request.signal?.aborted) throw clientError('ABORTED', { cause });
     if (timedOut) throw timeout(request.idleTimeoutMs);
-    throw new BallastError('NETWORK_ERROR', { cause });
+    throw clientError('NETWORK_ERROR', { cause });
   } finally {
     cancelTimer();
     request.signal?.removeEventListener('abort', onAbort);
@@ -135,7 +136,7 @@ async function viaFetch(request: PutBlobRequest): Promise<PutBlobAnswer> {
 
 /** Sends the PUT once; resolves with any HTTP answer, rejects with a `BallastError` without one. */
 export function putBlob(request: PutBlobRequest): Promise<PutBlobAnswer> {
-  if (request.signal?.aborted) return Promise.reject(new BallastError('ABORTED'));
+  if (request.signal?.aborted) return Promise.reject(clientError('ABORTED'));
   const useXhr =
     request.transport === 'xhr' ||
     (request.transport === 'auto' && typeof XMLHttpRequest === 'function');

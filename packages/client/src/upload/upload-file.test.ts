@@ -170,6 +170,15 @@ describe('uploadFile', () => {
     await expect(upload(server, { retries: -1 })).rejects.toMatchObject({
       code: 'INVALID_OPTIONS',
     });
+    // Sent as JSON, where a function would vanish without a word: refused, naming the field.
+    await expect(
+      upload(server, { fields: { caseId: 'c1', label: () => 'invoice' } }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'fields' } });
+    await expect(upload(server, { fields: { n: 1n } as never })).rejects.toMatchObject({
+      code: 'INVALID_OPTIONS',
+      details: { field: 'fields' },
+    });
+    expect(server.calls.request).toBe(0);
   });
 
   it('an answer that is not an upload ticket is UPSTREAM_ERROR', async () => {

@@ -9,7 +9,14 @@
  * again; the server's `issueSignedUpload` binds size and SHA-256, so a retry can never store
  * other bytes. Surviving a reload is the upload queue's job (`createUploadQueue`).
  */
-import { BallastError, isBallastError, parseRetryAfter, systemClock } from '@ballast/core';
+import {
+  type BallastError,
+  type ErrorCodeInfo,
+  isBallastError,
+  parseRetryAfter,
+  systemClock,
+} from '@ballast/core';
+import { clientError } from '../errors/client-error.js';
 import { createClient } from '../fetch/create-client.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import { backoffMs } from '../fetch/retry-decision.js';
@@ -28,22 +35,33 @@ function isTransient(error: BallastError): boolean {
   return error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT' || error.retryable;
 }
 
+/** `UPLOAD_FAILED`'s defaults, as core's catalogue has them (see clientError). */
+export const uploadFailed: Partial<ErrorCodeInfo> = {
+  status: 502,
+  retryable: true,
+  action: 'retry',
+};
+
 function storageError(answer: PutBlobAnswer, now: number): BallastError {
   const { status } = answer;
   const transient = status >= 500 || status === 408 || status === 429;
   const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'), now);
-  return new BallastError('UPLOAD_FAILED', {
-    retryable: transient,
-    ...(transient
-      ? {}
-      : {
-          message:
-            status === 403
-              ? 'Storage refused the upload: the link expired, or the file is not the one declared.'
-              : 'Storage refused the file.',
-        }),
-    details: { storageStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
-  });
+  return clientError(
+    'UPLOAD_FAILED',
+    {
+      retryable: transient,
+      ...(transient
+        ? {}
+        : {
+            message:
+              status === 403
+                ? 'Storage refused the upload: the link expired, or the file is not the one declared.'
+                : 'Storage refused the file.',
+          }),
+      details: { storageStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) },
+    },
+    uploadFailed,
+  );
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -63,12 +81,16 @@ async function sha256Of(file: Blob): Promise<string | undefined> {
     return toBase64(new Uint8Array(await subtle.digest('SHA-256', await file.arrayBuffer())));
   } catch (cause) {
     // Too large for memory (RangeError), or removed/changed on disk since it was picked.
-    throw new BallastError('UPLOAD_FAILED', {
-      message: 'The file could not be read; pick it again, or pass checksumSha256.',
-      retryable: false,
-      details: { size: file.size },
-      cause,
-    });
+    throw clientError(
+      'UPLOAD_FAILED',
+      {
+        message: 'The file could not be read; pick it again, or pass checksumSha256.',
+        retryable: false,
+        details: { size: file.size },
+        cause,
+      },
+      uploadFailed,
+    );
   }
 }
 
@@ -98,7 +120,7 @@ export async function uploadFile<T = unknown>(
 ): Promise<UploadResult<T>> {
   const config = parseUploadFileOptions(options);
   if (typeof Blob === 'undefined' || !(file instanceof Blob)) {
-    throw new BallastError('INVALID_OPTIONS', {
+    throw clientError('INVALID_OPTIONS', {
       message: 'Invalid options for uploadFile(): "file": expected a Blob or File',
       details: { field: 'file' },
     });
@@ -117,7 +139,7 @@ export async function uploadFile<T = unknown>(
     }
   };
   const abortedCheck = () => {
-    if (signal?.aborted) throw new BallastError('ABORTED', { cause: signal.reason });
+    if (signal?.aborted) throw clientError('ABORTED', { cause: signal.reason });
   };
 
   const contentType = config.contentType ?? (file.type || 'application/octet-stream');
@@ -190,7 +212,7 @@ export async function uploadFile<T = unknown>(
     try {
       await clock.sleep(delayMs, signal);
     } catch (cause) {
-      throw new BallastError('ABORTED', { cause });
+      throw clientError('ABORTED', { cause });
     }
   }
 

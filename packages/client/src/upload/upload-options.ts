@@ -14,10 +14,9 @@ import {
   oneOf,
   optional,
   parseOptions,
-  plainRecord,
   string,
 } from '../options/option-checks.js';
-import { clientSchema } from '../queue/shared-option-schemas.js';
+import { clientSchema, storableRecord } from '../queue/shared-option-schemas.js';
 import type { UploadProgress } from './put-blob.js';
 
 /** The step an upload is at. */
@@ -121,7 +120,7 @@ export const storageOrigins = (): Check<string[] | undefined> =>
  * An optional listener. Typed `never` so it fits any event's signature: which events take what
  * is the options interface's business, and a function's parameters cannot be checked anyway.
  */
-export const listener = (): Check<never> => optional(func<never>('a listener')) as Check<never>;
+export const listener = (): Check<never> => optional(func<never>()) as Check<never>;
 
 /** Validates {@link uploadFile}'s options and applies the defaults. */
 export function parseUploadFileOptions(input: unknown): ParsedUploadFileOptions {
@@ -140,7 +139,8 @@ export function parseUploadFileOptions(input: unknown): ParsedUploadFileOptions 
           'a SHA-256 in base64 or hex, or false',
         ),
       ),
-      fields: optional(plainRecord),
+      // Sent as JSON: a function or a Symbol inside would vanish from the request unseen.
+      fields: optional(storableRecord),
       retries: optional(number(0, 20), 3),
       retryDelaysMs: optional(array(duration(), 1, 20), [1_000, 2_000, 5_000]),
       idleTimeoutMs: optional(duration(1), 60_000),
@@ -149,7 +149,7 @@ export function parseUploadFileOptions(input: unknown): ParsedUploadFileOptions 
       signal: optional(is<AbortSignal>(isAbortSignalLike, 'an AbortSignal')),
       on: optional(object({ stage: listener(), progress: listener(), retry: listener() })),
       transport: optional(oneOf('auto', 'xhr', 'fetch'), 'auto'),
-      fetch: optional(func<typeof fetch>('a fetch function')),
+      fetch: optional(func<typeof fetch>()),
       clock: optional(clockCheck),
     }),
     input,

@@ -12,7 +12,6 @@ import {
   oneOf,
   optional,
   parseOptions,
-  plainRecord,
   string,
 } from '../options/option-checks.js';
 import type { QueueStorage } from '../queue/queue-storage.js';
@@ -21,6 +20,7 @@ import {
   clientSchema,
   connectivitySchema,
   queueStorageSchema,
+  storableRecord,
 } from '../queue/shared-option-schemas.js';
 import type { UploadProgress } from './put-blob.js';
 import { listener, storageOrigins } from './upload-options.js';
@@ -52,6 +52,8 @@ export interface QueuedUpload {
   /** Rounds tried so far (each is one `uploadFile()` with its own PUT retries). */
   attempts: number;
   nextAttemptAt?: Date;
+  /** When the round that left it backing off ended (as a write's `lastAttemptAt`). */
+  lastAttemptAt?: Date;
   error?: QueuedWriteError;
   createdAt: Date;
 }
@@ -151,7 +153,7 @@ export function parseUploadQueueOptions(input: unknown): ParsedUploadQueueOption
       retries: optional(number(0, 20), 3),
       idleTimeoutMs: optional(duration(1), 60_000),
       transport: optional(oneOf('auto', 'xhr', 'fetch'), 'auto'),
-      fetch: optional(func<typeof fetch>('a fetch function')),
+      fetch: optional(func<typeof fetch>()),
       storageOrigins: storageOrigins(),
       on: optional(
         object({
@@ -174,8 +176,9 @@ export function parseAddUploadOptions(input: unknown): AddUploadOptions {
     object({
       name: optional(string(0, 1_000)),
       contentType: optional(string(1, 255)),
-      fields: optional(plainRecord),
-      meta: optional(plainRecord),
+      // Stored with the file: a value IndexedDB cannot clone would fail only when it is stored.
+      fields: optional(storableRecord),
+      meta: optional(storableRecord),
     }),
     input,
     'UploadQueue.add()',

@@ -1,4 +1,5 @@
 import 'fake-indexeddb/auto';
+import { BallastError, type Clock, ManualClock } from '@ballast/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createFakeUploadServer,
@@ -38,6 +39,58 @@ async function confirmedObjects(server: FakeUploadServer) {
 }
 
 describe('createUploadQueue', () => {
+  it.each([
+    ['fields', { fields: { album: 'Notes', onDone: () => undefined } }],
+    ['fields', { fields: { tag: Symbol('till') } }],
+    ['meta', { meta: { label: 'Note', photo: new Map([['a', () => 1]]) } }],
+    [
+      'meta',
+      {
+        meta: {
+          owner: new (class Owner {
+            greet = () => 'hi';
+          })(),
+        },
+      },
+    ],
+    ['meta', { meta: { pending: Promise.resolve(1) } }],
+    ['fields', { fields: { count: 10n } }],
+  ] as const)(
+    'add() refuses %s holding what IndexedDB cannot store, naming the field',
+    async (field, extra) => {
+      const server = createFakeUploadServer();
+      const queue = queueFor(server);
+      const error = await queue.add(photo(), extra as never).catch((e) => e);
+      expect(error).toBeInstanceOf(BallastError);
+      expect(error).toMatchObject({ code: 'INVALID_OPTIONS', details: { field } });
+      expect(error.message).toContain('UploadQueue.add()');
+      expect(await queue.list()).toEqual([]);
+    },
+  );
+
+  it('takes a round backing off up at its backoff when the clock is set back, not hours later', async () => {
+    const server = createFakeUploadServer();
+    // Timers count elapsed time, as the platform's do, while the wall clock is set back.
+    const timers = new ManualClock(1_000_000_000);
+    let setBackBy = 0;
+    const clock: Clock = {
+      now: () => timers.now() - setBackBy,
+      sleep: (ms, signal) => timers.sleep(ms, signal),
+      setTimer: (callback, ms) => timers.setTimer(callback, ms),
+    };
+    server.online = false;
+    const queue = queueFor(server, { clock });
+    await queue.add(photo());
+    await vi.waitFor(async () =>
+      expect(await queue.list()).toMatchObject([{ state: 'pending', attempts: 1 }]),
+    );
+    setBackBy = 3 * 3_600_000;
+    server.online = true;
+    await timers.advance(60_000); // the backoff's timer
+    await vi.waitFor(() => expect(queue.counts.total).toBe(0));
+    expect(server.calls.confirm).toBe(1);
+  });
+
   it('stores a file added offline and uploads it once the network returns', async () => {
     const server = createFakeUploadServer();
     server.online = false;

@@ -9,13 +9,15 @@
  * gets the same presigned URL back from the server's record, and a replay of the confirmation
  * the same answer, so a file is never recorded twice.
  */
-import { BallastError, isBallastError, systemClock, toBallastError } from '@ballast/core';
+import { systemClock } from '@ballast/core';
+import { asClientError, clientError } from '../errors/client-error.js';
 import { createListeners } from '../events/listeners.js';
 import { createIdempotencyKey } from '../fetch/idempotency-key.js';
 import { watchFlushTriggers } from '../queue/flush-triggers.js';
 import { openQueueStorage } from '../queue/open-queue-storage.js';
 import { createSerialFlush } from '../queue/serial-flush.js';
 import { createTabCoordinator } from '../queue/tab-coordination.js';
+import { waitIsOver } from '../queue/wait-is-over.js';
 import { uploadFile } from './upload-file.js';
 import {
   type AddUploadOptions,
@@ -169,9 +171,10 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
       // nothing to record, and it must not come back.
       if (closed) return false;
       if (!isUpload(await storage.get(upload.id))) return true;
-      const error = isBallastError(caught) ? caught : toBallastError(caught);
+      const error = asClientError(caught);
       if (error.code === 'NETWORK_ERROR' || error.code === 'TIMEOUT' || error.retryable) {
         const delays = config.retryDelaysMs;
+        upload.lastAttemptAt = new Date(clock.now());
         const at = clock.now() + (delays[Math.min(upload.attempts - 1, delays.length - 1)] ?? 0);
         upload.state = 'pending';
         upload.nextAttemptAt = new Date(at);
@@ -199,7 +202,10 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
       // Re-read: another tab may have finished or removed it since the list.
       const upload = await storage.get(listed.id);
       if (!isUpload(upload) || upload.state === 'failed') continue;
-      if (!force && (upload.nextAttemptAt?.getTime() ?? 0) > clock.now()) return;
+      // A backoff stamped before the clock was set back is over too.
+      const until = upload.nextAttemptAt?.getTime() ?? 0;
+      const since = upload.lastAttemptAt?.getTime() ?? 0;
+      if (!force && !waitIsOver(since, until, clock.now())) return;
       if (!(await attempt(upload))) return;
     }
   }
@@ -229,13 +235,13 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
     async add(file, addOptions = {}) {
       const parsed = parseAddUploadOptions(addOptions);
       if (typeof Blob === 'undefined' || !(file instanceof Blob)) {
-        throw new BallastError('INVALID_OPTIONS', {
+        throw clientError('INVALID_OPTIONS', {
           message: 'Invalid options for UploadQueue.add(): "file": expected a Blob or File',
           details: { field: 'file' },
         });
       }
       if (closed) {
-        throw new BallastError('INVALID_OPTIONS', { message: 'add() on a closed upload queue' });
+        throw clientError('INVALID_OPTIONS', { message: 'add() on a closed upload queue' });
       }
       const fileName = (file as { name?: unknown }).name;
       const name = parsed.name ?? (typeof fileName === 'string' ? fileName : undefined);

@@ -5,7 +5,8 @@
  * refuses (XHR throws a DOMException for a malformed name; Node's fetch would send a forged
  * `Cookie` or `Transfer-Encoding`).
  */
-import { BallastError } from '@ballast/core';
+import type { BallastError } from '@ballast/core';
+import { clientError } from '../errors/client-error.js';
 
 /** What the request endpoint answers: the relevant part of `issueSignedUpload()`'s result. */
 export interface UploadTicket {
@@ -22,7 +23,7 @@ const forbidden =
   /^(accept-(charset|encoding)|access-control-request-.*|connection|cookie2?|date|dnt|expect|keep-alive|origin|referer|set-cookie|te|trailer|transfer-encoding|upgrade|via|sec-.*|proxy-.*)$/i;
 
 function refuse(reason: string): BallastError {
-  return new BallastError('UPSTREAM_ERROR', {
+  return clientError('UPSTREAM_ERROR', {
     message: `The upload endpoint's answer was refused: ${reason}.`,
     retryable: false,
   });

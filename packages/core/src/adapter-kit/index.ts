@@ -9,20 +9,27 @@
 export { digestStream } from '../backup/index.js';
 // Body readers: one bounded reader of web streams for every layer that holds a whole body.
 export { payloadTooLarge, type ReadBodyStreamOptions, readBodyStream } from '../body/index.js';
+// Errors with their defaults given, not looked up: a browser-path package (the client) names the
+// status, retryability and action of the few codes it builds, so a page does not carry the whole
+// catalogue `new BallastError(code)` reads. What it builds is a `BallastError` all the same.
+export { CodedError } from '../errors/coded-error.js';
 // Event stores: the envelope rule consumers apply, so a store refuses at publish what they would
 // dead-letter.
 export { checkEnvelope } from '../events/envelope-check.js';
 // Same-tick idempotency: the engine's synchronous begin, for framework hooks that carry on in
 // the same tick when the store answers at once; the text rule scopes must meet in every store;
-// the JSON string writer a guard uses to hand its record's JSON text to the store.
+// the JSON string writer a guard uses to hand its record's JSON text to the store; the scope
+// rule the engine and every idempotency layer apply alike.
 export {
   type Awaitable,
   beginInSameTick,
   fingerprintInSameTick,
   type IdempotencyEngine,
+  idempotencyScopeError,
   isPromiseLike,
   isStorableText,
   jsonStringLiteral,
+  maxScopeLength,
   promiseFrom,
 } from '../idempotency/index.js';
 // Option validation: one helper for every public function, the error for a wrong non-options
@@ -44,6 +51,7 @@ export {
 export { connectionFailureCodes } from '../retry/connection-failure-codes.js';
 // Object storage implementations: key rules, listing order, cancellation.
 export { throwIfAborted } from '../storage/aborted-error.js';
+export { assertContentType } from '../storage/content-type.js';
 export { assertObjectKey, compareObjectKeys } from '../storage/object-key.js';
 // Trace middleware: the trace fields of a middleware's options, for `createTraceReader()`.
 export { pickTraceFromHeadersOptions } from '../trace/index.js';

@@ -46,7 +46,15 @@ export async function readBodyStream(
   if (typeof (stream as Partial<ReadableStream> | null)?.getReader !== 'function') {
     throw invalidArgument('readBodyStream()', 'stream', 'a ReadableStream');
   }
+  // A stream another reader holds would fail with a bare TypeError from getReader().
+  if (stream.locked) {
+    throw invalidArgument('readBodyStream()', 'stream', 'a ReadableStream not being read already');
+  }
   const { maxBytes = Number.POSITIVE_INFINITY, signal } = options;
+  // NaN or a string would compare false against every count: a body read with no bound at all.
+  if (typeof maxBytes !== 'number' || !(maxBytes >= 0)) {
+    throw invalidArgument('readBodyStream()', 'maxBytes', 'a number of bytes, 0 or more');
+  }
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

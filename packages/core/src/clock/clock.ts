@@ -26,8 +26,8 @@ export function sleepWith(
   ms: number,
   signal?: AbortSignal,
 ): Promise<void> {
-  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
       cancel();
       reject(signal?.reason);

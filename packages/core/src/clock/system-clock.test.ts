@@ -9,6 +9,9 @@ describe('systemClock timers longer than setTimeout allows', () => {
     vi.useFakeTimers();
   });
   afterEach(() => {
+    // The setTimeout spy first: left in place it would wrap the fake timers for every later
+    // test file that shares this worker.
+    vi.restoreAllMocks();
     vi.useRealTimers();
   });
 

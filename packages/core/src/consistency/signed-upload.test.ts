@@ -27,7 +27,7 @@ function setup() {
   const storage = injectFaults(memory);
   const records = injectFaults(new MemoryDocumentRecords<{ caseId: string }>());
   const tokens = createUploadTokens({ secret, clock });
-  const issue = (extra: { size?: number } = {}) =>
+  const issue = (extra: { size?: number; expiresInSeconds?: number } = {}) =>
     issueSignedUpload({
       storage,
       records,
@@ -77,6 +77,18 @@ describe('signed uploads', () => {
     const first = await confirm(issued.token);
     const second = await confirm(issued.token);
     expect(second.row).toEqual(first.row);
+  });
+
+  it('confirmations racing each other all resolve with the active row (none is told nothing was uploaded)', async () => {
+    const { issue, clientUploads, confirm, memory } = setup();
+    const issued = await issue();
+    await clientUploads(issued.upload.url, { ...issued.upload.headers });
+    // A double-clicked "done" button: the losers of the move find the staged object gone.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => confirm(issued.token)),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(4).fill('fulfilled'));
+    expect(memory.keys()).toEqual(['cases/c1/passport.pdf']);
   });
 
   it('confirm before the upload: OBJECT_NOT_FOUND and the row stays pending (the client may still upload)', async () => {
@@ -147,6 +159,26 @@ describe('signed uploads', () => {
     });
     expect(records.get(issued.row.id)?.status).toBe('pending');
     await expect(confirm(issued.token, { expectedSize: 16 })).resolves.toBeDefined();
+  });
+
+  it('rejects an object whose content type is not the one signed into the URL (a storage that does not check it)', async () => {
+    const { issue, tokens, memory, confirm, records } = setup();
+    const issued = await issue();
+    const { stagingKey } = await tokens.verify(issued.token);
+    // What a gateway that ignores presigned headers keeps: the uploader's own type.
+    await memory.put(stagingKey!, new TextEncoder().encode('<script>'), {
+      contentType: 'text/html',
+    });
+    await expect(confirm(issued.token)).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { field: 'contentType' },
+    });
+    expect(records.get(issued.row.id)?.status).toBe('pending');
+    // The same media type with parameters or in another case is the same type.
+    await memory.put(stagingKey!, new TextEncoder().encode(body), {
+      contentType: 'Application/PDF; charset=binary',
+    });
+    await expect(confirm(issued.token)).resolves.toMatchObject({ row: { status: 'active' } });
   });
 
   it('uploads to a staging key and promotes it: the URL can never replace a confirmed object', async () => {
@@ -342,5 +374,30 @@ describe('signed uploads', () => {
     expect(records.get(abandoned.row.id)?.status).toBe('deleted');
     expect(records.get(neverUploaded.row.id)?.status).toBe('deleted');
     await expect(confirm(abandoned.token)).rejects.toMatchObject({ code: 'SIGNATURE_EXPIRED' });
+  });
+
+  it('reconciliation keeps the staged object of an upload that may still be confirmed, however long its window', async () => {
+    const { issue, clientUploads, confirm, clock, storage, records, memory } = setup();
+    // A 4 h URL: longer than reconcile()'s one-hour grace period for objects without a row.
+    const issued = await issue({ expiresInSeconds: 4 * 3600 });
+    await clientUploads(issued.upload.url, { ...issued.upload.headers });
+    await clock.advance(2 * 3_600_000);
+    const report = await reconcile({ storage, records, clock });
+    expect(report.found.orphanObject).toBe(0);
+    expect((await confirm(issued.token)).row).toMatchObject({ status: 'active' });
+    expect(memory.keys()).toEqual(['cases/c1/passport.pdf']);
+  });
+
+  it('reconciliation still deletes a staged object once its upload expired or was confirmed', async () => {
+    const { issue, clientUploads, confirm, clock, storage, records, memory } = setup();
+    const confirmed = await issue({ expiresInSeconds: 4 * 3600 });
+    await clientUploads(confirmed.upload.url, { ...confirmed.upload.headers });
+    await confirm(confirmed.token);
+    // The URL replayed after confirmation stages a new object beside the confirmed one.
+    await clientUploads(confirmed.upload.url, { ...confirmed.upload.headers });
+    await clock.advance(2 * 3_600_000);
+    const report = await reconcile({ storage, records, clock });
+    expect(report.repaired.orphanObject).toBe(1);
+    expect(memory.keys()).toEqual(['cases/c1/passport.pdf']);
   });
 });

@@ -20,7 +20,6 @@ import * as v from '../options/small-validator.js';
 import { saga } from '../saga/saga.js';
 import { normaliseSha256, sha256 } from '../storage/checksum.js';
 import { readObjectBody } from '../storage/object-body.js';
-import { assertObjectKey } from '../storage/object-key.js';
 import type { ObjectInfo, ObjectStorage, PresignedRequest } from '../storage/object-storage.js';
 import type { DocumentRecords } from './document-records.js';
 import {
@@ -30,6 +29,7 @@ import {
   storageSchema,
   withRecipeOptions,
 } from './recipe-options.js';
+import { stagingKeyOf } from './staging-key.js';
 import type { RecordedObject } from './upload-then-record.js';
 import type { UploadTokens } from './upload-tokens.js';
 
@@ -210,11 +210,9 @@ const confirmSchema = v.object(
 
 const defaultContentType = 'application/octet-stream';
 
-/** Where the presigned PUT writes: beside the final key, so a prefix covers both. */
-function stagingKeyOf(key: string): string {
-  const stagingKey = `${key}.upload-${crypto.randomUUID().replaceAll('-', '')}`;
-  assertObjectKey(stagingKey, 'key');
-  return stagingKey;
+/** `type/subtype`, lower-cased, without parameters: what a content type says the bytes are. */
+function mediaType(contentType: string): string {
+  return (contentType.split(';')[0] ?? '').trim().toLowerCase();
 }
 
 function mismatch(field: string, message: string): BallastError {
@@ -238,8 +236,8 @@ async function checksumOf(
  * an existing object), checks the final object again, then moves the row from `pending` to
  * `active`. Throws `SIGNATURE_INVALID` / `SIGNATURE_EXPIRED` for a bad or late token,
  * `OBJECT_NOT_FOUND` when nothing was uploaded yet (the client may upload and confirm again
- * before the deadline), `VALIDATION_FAILED` (`details.field` `size` or `checksum`) for the
- * wrong bytes, and `NOT_FOUND` when the row is no longer pending (expired and cleaned). A
+ * before the deadline), `VALIDATION_FAILED` (`details.field` `size`, `checksum` or
+ * `contentType`, compared as media types) for the wrong bytes, and `NOT_FOUND` when the row is no longer pending (expired and cleaned). A
  * repeated confirmation re-checks the final object and resolves with the active row; an object
  * staged again after confirmation (a replayed URL) is deleted, never promoted.
  *
@@ -270,6 +268,18 @@ export async function confirmUpload<Row extends { readonly id: string }>(
     if (expectedSize !== undefined && object.size !== expectedSize) {
       throw mismatch('size', `Uploaded object has ${object.size} bytes, expected ${expectedSize}.`);
     }
+    // The type is signed into the URL, but a storage that does not check presigned headers
+    // (some gateways, s3rver) keeps whatever the uploader sent: an HTML page under a PDF's row.
+    if (
+      claims.contentType !== undefined &&
+      object.contentType !== undefined &&
+      mediaType(object.contentType) !== mediaType(claims.contentType)
+    ) {
+      throw mismatch(
+        'contentType',
+        `Uploaded object is ${object.contentType}, expected ${claims.contentType}.`,
+      );
+    }
     if (expectedChecksum && (await checksumOf(storage, object, signal)) !== expectedChecksum) {
       throw mismatch('checksum', 'Uploaded object does not match the expected SHA-256.');
     }
@@ -284,8 +294,13 @@ export async function confirmUpload<Row extends { readonly id: string }>(
       try {
         if (!promoted) await storage.move(claims.stagingKey, claims.key, { signal });
       } catch (error) {
-        // Another confirmation promoted it in between: the same situation as above.
-        if (!isBallastError(error, 'PRECONDITION_FAILED')) throw error;
+        // Another confirmation promoted it in between: the final key is taken, or the staged
+        // object already moved away. The final object is checked below either way.
+        if (
+          !isBallastError(error, 'PRECONDITION_FAILED') &&
+          !isBallastError(error, 'OBJECT_NOT_FOUND')
+        )
+          throw error;
       }
       if (await storage.head(claims.stagingKey, { signal })) {
         logger.warn(

@@ -1,3 +1,4 @@
+import { isKnownErrorCode } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { VersionConflictError } from '../locking/version-conflict-error.js';
 import { retry } from '../retry/retry.js';
@@ -176,5 +177,29 @@ describe('isBallastError / toBallastError', () => {
     expect(JSON.stringify(toProblem(wrapped))).not.toContain('hunter2');
     const same = new BallastError('TIMEOUT');
     expect(toBallastError(same)).toBe(same);
+  });
+});
+
+describe('isKnownErrorCode', () => {
+  it("is true for every code of Ballast's catalogue", () => {
+    for (const code of Object.keys(errorCatalogue)) expect(isKnownErrorCode(code), code).toBe(true);
+    expect(isKnownErrorCode('VERSION_CONFLICT')).toBe(true);
+    expect(isKnownErrorCode('IDEMPOTENCY_KEY_INVALID')).toBe(true);
+  });
+
+  it("is false for an application's own codes, inherited names and other values", () => {
+    for (const code of ['ORDER_LOCKED', 'version_conflict', '', 'toString', 'constructor']) {
+      expect(isKnownErrorCode(code), code).toBe(false);
+    }
+    for (const value of [undefined, null, 42]) {
+      expect(isKnownErrorCode(value as unknown as string)).toBe(false);
+    }
+  });
+
+  it('tells the codes a BallastError takes its status from the catalogue for', () => {
+    expect(isKnownErrorCode('RATE_LIMITED')).toBe(true);
+    expect(new BallastError('RATE_LIMITED').status).toBe(429);
+    expect(isKnownErrorCode('MY_APP_CODE')).toBe(false);
+    expect(new BallastError('MY_APP_CODE', { status: 418 }).status).toBe(418);
   });
 });

@@ -4,7 +4,7 @@
  *
  * Why apart: `retry()`, `withTimeout()`, the circuit breaker, the bulkhead and every option check
  * throw a `BallastError`, and the class's constructor needs the whole catalogue, because any
- * code may be given to it. A page that imports only `retry` would carry all 46 codes (about
+ * code may be given to it. A page that imports only `retry` would carry all 47 codes (about
  * 0.7 kB min+gzip of its 5 kB budget, issue 13) to throw two of them. Those primitives build
  * their errors with this class instead, from the four entries of core-error-codes.ts.
  * What they throw is a `BallastError` all the same: `instanceof BallastError` and
@@ -18,9 +18,9 @@ import type { ErrorAction, ErrorCodeInfo } from './error-codes.js';
  * The class under `BallastError`. Core's own primitives construct it for their codes, with the
  * code's entry from core-error-codes.ts; everything else constructs a `BallastError`. It is
  * declared under that name too, so that `error.constructor.name` (what pino's serializer logs
- * as an error's `type`) reads `BallastError` for every one; it is exported as `CodedError`.
- *
- * @internal
+ * as an error's `type`) reads `BallastError` for every one; it is exported as `CodedError`, on
+ * `@ballast/core/adapter-kit` too, for packages whose browser bundles must not carry the
+ * catalogue either (`@ballast/client`, issue 15).
  */
 class BallastError extends Error {
   override readonly name: string = 'BallastError';
@@ -37,8 +37,11 @@ class BallastError extends Error {
   /** Client-safe structured details. */
   declare readonly details: Readonly<Record<string, unknown>>;
 
-  /** @param known the code's catalogue entry, which `options` override; none for an unknown code. */
-  constructor(code: string, options: BallastErrorOptions = {}, known?: ErrorCodeInfo) {
+  /**
+   * @param known the code's catalogue entry, which `options` override; none for an unknown code.
+   * A member it leaves out defaults as for an unknown code (500, not retryable, `'none'`).
+   */
+  constructor(code: string, options: BallastErrorOptions = {}, known?: Partial<ErrorCodeInfo>) {
     super(options.message ?? code, { cause: options.cause });
     this.code = code;
     this.status = options.status ?? known?.status ?? 500;

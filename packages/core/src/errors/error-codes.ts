@@ -16,6 +16,9 @@ export const errorCatalogue = {
   // Bad input from an end user or client.
   VALIDATION_FAILED: { status: 400, retryable: false, action: 'correct-input' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, action: 'correct-input' },
+  // A body sent in a form the server does not decode (a `Content-Encoding` other than identity,
+  // gzip, deflate or br, or several stacked), as express.json() answers it.
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, action: 'correct-input' },
   // Seed 000 §4: the product taxonomy.
   AUTH_SESSION_EXPIRED: { status: 401, retryable: false, action: 'redirect-login' },
   PAYMENT_REQUIRED: { status: 402, retryable: false, action: 'upgrade-plan' },
@@ -106,6 +109,10 @@ export type ErrorAction =
 /** A code Ballast defines. Applications may use their own codes as plain strings too. */
 export type BallastErrorCode = keyof typeof errorCatalogue;
 
+/**
+ * True when `code` is one of Ballast's own codes (a key of `errorCatalogue`), so its status,
+ * retryability and messages are known; false for an application's own codes and anything else.
+ */
 export function isKnownErrorCode(code: string): code is BallastErrorCode {
   return Object.hasOwn(errorCatalogue, code);
 }

@@ -8,10 +8,12 @@ import type { BallastErrorCode } from './error-codes.js';
 /** User-facing messages by code. Short, calm, and free of internals: they are shown verbatim. */
 export type MessageCatalogue = Partial<Record<BallastErrorCode | (string & {}), string>>;
 
+/** The English text of every code (`userMessage(error, 'en')`, problem+json `detail`). */
 export const englishMessages = {
   INVALID_OPTIONS: 'The service is misconfigured.',
   VALIDATION_FAILED: 'Some of the data sent is not valid.',
   PAYLOAD_TOO_LARGE: 'The request is too large.',
+  UNSUPPORTED_MEDIA_TYPE: 'The request is sent in a format this service does not accept.',
   AUTH_SESSION_EXPIRED: 'Your session expired.',
   PAYMENT_REQUIRED: 'Premium feature.',
   CASE_CLOSED: 'This case is closed.',
@@ -57,10 +59,12 @@ export const englishMessages = {
   INTERNAL: 'Something went wrong on our side.',
 } as const satisfies Record<BallastErrorCode, string>;
 
+/** The Spanish text of every code (`userMessage(error, 'es')`, problem+json `detail` with `locale: 'es'`). */
 export const spanishMessages = {
   INVALID_OPTIONS: 'El servicio está mal configurado.',
   VALIDATION_FAILED: 'Algunos datos enviados no son válidos.',
   PAYLOAD_TOO_LARGE: 'La solicitud es demasiado grande.',
+  UNSUPPORTED_MEDIA_TYPE: 'La solicitud está en un formato que este servicio no acepta.',
   AUTH_SESSION_EXPIRED: 'Tu sesión expiró.',
   PAYMENT_REQUIRED: 'Función Premium.',
   CASE_CLOSED: 'Expediente cerrado.',

@@ -3,6 +3,7 @@
  * `decode()` and `process()` and must come back as dead letters with short reasons; misuse of
  * the entry points must be `INVALID_OPTIONS` naming the function, never a raw `TypeError`.
  */
+import { checkEnvelope } from '@ballast/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BallastError } from '../errors/ballast-error.js';
@@ -199,5 +200,73 @@ describe('hostile envelopes through process()', () => {
   ])('dead-letters %s as EVENT_UNKNOWN', async (_, type, reason) => {
     const outcome = await processor.process(envelope({ type }));
     expect(outcome).toMatchObject({ status: 'dead-letter', reason });
+  });
+});
+
+describe('checkEnvelope', () => {
+  /** The EVENT_INVALID error for `raw`; fails the test when the envelope is accepted. */
+  function refusal(raw: unknown): BallastError {
+    try {
+      checkEnvelope(raw);
+    } catch (error) {
+      if (error instanceof BallastError) return error;
+      throw error;
+    }
+    throw new Error(`accepted ${JSON.stringify(raw)}`);
+  }
+
+  it('accepts the object or its JSON text and returns only the fields an envelope defines', () => {
+    const raw = envelope({ traceId: 't-1', tenantId: 'acme', key: 'o-1', addedByNewer: true });
+    const expected = {
+      type: 'order.created.v1',
+      id: raw.id,
+      occurredAt: raw.occurredAt,
+      payload: { orderId: 'o-1' },
+      traceId: 't-1',
+      tenantId: 'acme',
+      key: 'o-1',
+    };
+    expect(checkEnvelope(raw)).toEqual(expected);
+    expect(checkEnvelope(JSON.stringify(raw))).toEqual(expected);
+    expect(checkEnvelope(envelope({ occurredAt: '2026-12-04T10:00+01:00' })).occurredAt).toBe(
+      '2026-12-04T10:00+01:00',
+    );
+  });
+
+  it('reads null optional fields as absent', () => {
+    const checked = checkEnvelope(envelope({ traceId: null, tenantId: null, key: null }));
+    expect(Object.keys(checked).sort()).toEqual(['id', 'occurredAt', 'payload', 'type']);
+  });
+
+  it('refuses each broken field with EVENT_INVALID naming it', () => {
+    const cases: Array<[unknown, string]> = [
+      ['{not json', '(envelope)'],
+      [[envelope()], '(envelope)'],
+      [null, '(envelope)'],
+      [envelope({ type: '' }), 'type'],
+      [envelope({ id: 'a\nforged log line' }), 'id'],
+      [envelope({ id: 'x'.repeat(201) }), 'id'],
+      [envelope({ occurredAt: '1' }), 'occurredAt'],
+      [envelope({ occurredAt: 'December 4, 2026' }), 'occurredAt'],
+      [envelope({ occurredAt: '2026-13-45T10:00:00Z' }), 'occurredAt'],
+      [envelope({ traceId: 'a\u0000b' }), 'traceId'],
+      [envelope({ tenantId: 7 }), 'tenantId'],
+      [envelope({ key: '' }), 'key'],
+      [envelope({ payload: undefined }), 'payload'],
+    ];
+    for (const [raw, field] of cases) {
+      const error = refusal(raw);
+      expect(error.code, field).toBe('EVENT_INVALID');
+      expect(error.details, field).toMatchObject({ reason: 'invalid-envelope', field });
+    }
+  });
+
+  it('names the event in the error when its type and id are readable', () => {
+    const error = refusal(envelope({ occurredAt: 'yesterday' }));
+    expect(error.details).toMatchObject({
+      type: 'order.created.v1',
+      eventId: '9b2f6c1e-4d3a-4c9e-8f5b-1a2b3c4d5e6f',
+    });
+    expect(refusal(envelope({ id: 'a\nb' })).details.eventId).toBeUndefined();
   });
 });

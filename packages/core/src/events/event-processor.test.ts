@@ -1,3 +1,4 @@
+import { isDeadLetterError } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BallastError } from '../errors/ballast-error.js';
@@ -104,6 +105,60 @@ describe('createEventProcessor', () => {
     expect(effects).toEqual(['o']);
   });
 
+  it("gives up on an attempt when the delivery's signal aborts, whatever the handler does", async () => {
+    let finish: (() => void) | undefined;
+    const seen: AbortSignal[] = [];
+    const { logger, lines } = recordingLogger();
+    const processor = createEventProcessor({
+      consumer: 'emails',
+      catalog,
+      inbox: new MemoryInboxStore(),
+      logger,
+      handlers: [
+        handleEvent(OrderCreatedV2, (_event, _trx, context) => {
+          seen.push(context.signal);
+          // Hangs, and ignores its signal.
+          return new Promise<void>((resolve) => {
+            finish = resolve;
+          });
+        }),
+      ],
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o', cents: 1 });
+    const limit = new AbortController();
+    const pending = processor.process(event, { attempt: 1, signal: limit.signal });
+    const timeout = new BallastError('TIMEOUT', { message: 'handler over 300 ms' });
+    limit.abort(timeout);
+    expect(await pending).toMatchObject({ status: 'retry', error: timeout });
+    expect(seen[0]?.aborted).toBe(true);
+    // The abandoned handler's late end is logged, not lost.
+    finish?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((line) => line.message)).toContain(
+      'event handler finished after its attempt was given up',
+    );
+  });
+
+  it('hands a never-aborting signal to a handler of a delivery without one', async () => {
+    let signal: AbortSignal | undefined;
+    const processor = createEventProcessor({
+      consumer: 'emails',
+      catalog,
+      inbox: new MemoryInboxStore(),
+      handlers: [
+        handleEvent(OrderCreatedV2, (_event, _trx, context) => {
+          signal = context.signal;
+        }),
+      ],
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o', cents: 1 });
+    expect((await processor.process(event)).status).toBe('handled');
+    expect(signal?.aborted).toBe(false);
+    await expect(
+      processor.process(event, { signal: 'soon' as unknown as AbortSignal }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+  });
+
   it('dead-letters non-retryable errors, schema failures and bad events at once', async () => {
     const nonRetryable = setup(() => {
       throw new BallastError('NOT_FOUND', { details: { reason: 'customer-gone' } });
@@ -177,5 +232,55 @@ describe('createEventProcessor', () => {
     expect(() => createEventProcessor({ ...base, consumer: '', handlers: [h] })).toThrow(
       /consumer/,
     );
+  });
+});
+
+describe('isDeadLetterError', () => {
+  const zodError = (() => {
+    try {
+      z.object({ orderId: z.string() }).parse({ orderId: 1 });
+    } catch (error) {
+      return error;
+    }
+    throw new Error('zod accepted a number as a string');
+  })();
+
+  it('is true for a BallastError with retryable: false and for zod or valibot validation errors', () => {
+    expect(isDeadLetterError(new BallastError('VALIDATION_FAILED'))).toBe(true);
+    expect(isDeadLetterError(new BallastError('UPSTREAM_ERROR', { retryable: false }))).toBe(true);
+    expect(isDeadLetterError(zodError)).toBe(true);
+    expect(isDeadLetterError({ name: 'ValiError', issues: [{ message: 'bad' }] })).toBe(true);
+  });
+
+  it('is false for what another attempt may cure, and for values that only look alike', () => {
+    for (const error of [
+      new BallastError('UPSTREAM_ERROR'),
+      new BallastError('VALIDATION_FAILED', { retryable: true }),
+      new Error('ECONNRESET'),
+      { name: 'ZodError' },
+      { name: 'ValiError', issues: 'not an array' },
+      { name: 'TypeError', issues: [] },
+      'a string',
+      undefined,
+      null,
+    ]) {
+      expect(isDeadLetterError(error), String(error)).toBe(false);
+    }
+  });
+
+  it("is the rule process() follows: dead letter at once when true, the engine's retry when false", async () => {
+    for (const error of [
+      new BallastError('UPSTREAM_ERROR', { retryable: false }),
+      zodError,
+      new BallastError('UPSTREAM_ERROR'),
+      new Error('socket hang up'),
+    ]) {
+      const { processor } = setup(() => {
+        throw error;
+      });
+      const event = OrderCreatedV2.create({ orderId: 'o-9', cents: 1 });
+      const outcome = await processor.process(event, { attempt: 1, jobId: event.id });
+      expect(outcome.status).toBe(isDeadLetterError(error) ? 'dead-letter' : 'retry');
+    }
   });
 });

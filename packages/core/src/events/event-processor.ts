@@ -29,6 +29,13 @@ export interface EventHandlerContext {
   readonly attempt: number;
   /** The engine's job id, when it has one (BullMQ: the event id). */
   readonly jobId: string | undefined;
+  /**
+   * Aborts when the engine gives up on this attempt (BullMQ: `handlerTimeoutMs` ran out; its
+   * `reason` is a retryable `TIMEOUT`). Pass it to `fetch`, a driver's query, anything that can
+   * stop: the attempt is already counted as failed and another one will run. Never aborts when
+   * the engine set no limit.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** One handler of one event, at the version it was written for. */
@@ -82,6 +89,7 @@ const deliverySchema = v.object(
   {
     attempt: v.optional(v.number({ min: 1, integer: true })),
     jobId: v.optional(v.string({ maxLength: 1_000 })),
+    signal: v.optional(v.abortSignal()),
   },
   { unknownKeys: 'strip' },
 );
@@ -109,6 +117,12 @@ export interface DeliveryInfo {
   attempt?: number;
   /** The engine's job id. */
   jobId?: string;
+  /**
+   * Gives up on this attempt when it aborts: the handler gets it as `context.signal`, and
+   * `process()` resolves at once with `retry` (the error: the signal's `reason`), without waiting
+   * for a handler that ignores it. Default: none (the attempt takes as long as its handler).
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -192,6 +206,46 @@ function typeNameOf(raw: unknown): string | undefined {
   const type = (value as { type?: unknown } | null)?.type;
   if (typeof type !== 'string') return undefined;
   return eventTypePattern.exec(type)?.[1];
+}
+
+/** The signal of a delivery without a limit: nothing ever aborts it. */
+const neverAborted = new AbortController().signal;
+
+/**
+ * `running`, unless `signal` aborts first: then rejects with the signal's reason and leaves the
+ * handler to end on its own. What it ends with is logged, not lost: a late success took effect
+ * (the next attempt will find it in the inbox), a late failure is worth a line.
+ */
+function untilAborted<T>(
+  running: Promise<T>,
+  signal: AbortSignal,
+  logger: () => Logger,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const giveUp = () => {
+      running.then(
+        () => logger().warn({}, 'event handler finished after its attempt was given up'),
+        (error: unknown) =>
+          logger().warn({ err: error }, 'event handler failed after its attempt was given up'),
+      );
+      reject(signal.reason);
+    };
+    if (signal.aborted) {
+      giveUp();
+      return;
+    }
+    signal.addEventListener('abort', giveUp, { once: true });
+    running.then(
+      (value) => {
+        signal.removeEventListener('abort', giveUp);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', giveUp);
+        reject(error);
+      },
+    );
+  });
 }
 
 /**
@@ -294,11 +348,16 @@ export function createEventProcessor<Transaction = undefined>(
       },
       attempt,
       jobId: delivery.jobId,
+      signal: delivery.signal ?? neverAborted,
     };
     try {
-      const outcome = await inbox.runOnce({ consumer, eventId: decoded.id }, (transaction) =>
+      const running = inbox.runOnce({ consumer, eventId: decoded.id }, (transaction) =>
         Promise.resolve(subscription.handle(decoded, transaction, context)),
       );
+      const outcome =
+        delivery.signal === undefined
+          ? await running
+          : await untilAborted(running, delivery.signal, () => context.logger);
       if (outcome.kind === 'duplicate') {
         context.logger.debug({}, 'event already handled by this consumer; skipped');
         return { status: 'duplicate', event: decoded };

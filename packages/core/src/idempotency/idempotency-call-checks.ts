@@ -12,6 +12,7 @@ import {
   isStorableText,
   validateIdempotencyKey,
 } from './idempotency-key.js';
+import { idempotencyScopeError } from './idempotency-scope.js';
 
 function invalidRequest(field: string, problem: string): BallastError {
   return new BallastError('INVALID_OPTIONS', {
@@ -24,18 +25,19 @@ function invalidRequest(field: string, problem: string): BallastError {
 // is usually checked already, and comparing it costs less than checking it again.
 let lastValidScope: string = defaultIdempotencyScope;
 
-/** The request with its default scope, or `INVALID_OPTIONS` naming the field. */
+/**
+ * The request with its default scope; `VALIDATION_FAILED` (400) for a string scope that breaks
+ * the scope rule (it is usually the client's: a tenant header), `INVALID_OPTIONS` naming the
+ * field for anything else wrong (a scope that is not a string, a bad fingerprint: the caller's).
+ */
 export function checkRequest(request: IdempotencyRequest): Required<IdempotencyRequest> {
   if (typeof request !== 'object' || request === null)
     throw invalidRequest('(options)', 'expected an object');
   const scope = request.scope ?? defaultIdempotencyScope;
   if (scope !== lastValidScope) {
-    if (typeof scope !== 'string' || scope.length === 0 || scope.length > 255) {
-      throw invalidRequest('scope', 'expected a string of 1 to 255 characters');
-    }
-    if (!isStorableText(scope)) {
-      throw invalidRequest('scope', 'contains a NUL or an unpaired surrogate');
-    }
+    if (typeof scope !== 'string') throw invalidRequest('scope', 'expected a string');
+    const refusal = idempotencyScopeError(scope);
+    if (refusal !== undefined) throw refusal;
     lastValidScope = scope;
   }
   const requestFingerprint = request.fingerprint;

@@ -594,27 +594,43 @@ describe('createIdempotency: events and validation', () => {
     );
   });
 
-  it('refuses an empty scope or fingerprint as a programming error', async () => {
+  it("refuses a bad scope as the client's error (400), the answer the middleware gives", async () => {
+    // The scope usually comes from the request (a tenant header): empty, too long or holding
+    // a NUL, it is the client's input, not a misconfiguration answered 500.
     const { idempotency } = setup();
-    expect(await caught(idempotency.begin({ ...request, scope: '' }))).toMatchObject({
-      code: 'INVALID_OPTIONS',
-      details: { field: 'scope' },
-    });
-    expect(await caught(idempotency.begin({ ...request, fingerprint: '' }))).toMatchObject({
-      code: 'INVALID_OPTIONS',
-      details: { field: 'fingerprint' },
-    });
+    const cases = [
+      ['', 'empty'],
+      ['t'.repeat(256), 'too-long'],
+      ['a\u0000b', 'invalid-characters'],
+      ['a\uD800', 'invalid-characters'],
+      ['\uDC00b', 'invalid-characters'],
+    ] as const;
+    for (const [scope, reason] of cases) {
+      for (const call of [
+        () => idempotency.begin({ ...request, scope }),
+        () => idempotency.run({ ...request, scope }, async () => 'ran'),
+      ]) {
+        const failure = await caught(call());
+        expect(failure).toMatchObject({
+          code: 'VALIDATION_FAILED',
+          status: 400,
+          details: { field: 'scope', reason, maxLength: 255 },
+        });
+      }
+    }
+    expect((await idempotency.begin({ ...request, scope: 't'.repeat(255) })).outcome).toBe(
+      'claimed',
+    );
   });
 
-  it('refuses a scope or fingerprint no store keeps as given: a NUL, an unpaired surrogate', async () => {
+  it('refuses a scope that is not a string, or a bad fingerprint, as a programming error', async () => {
     // Postgres refuses NUL in text (a 503 for the request and its batch mates) and every
-    // UTF-8 store turns an unpaired surrogate into U+FFFD, so two such scopes would share keys.
+    // UTF-8 store turns an unpaired surrogate into U+FFFD, so two such values would share keys.
     const { idempotency } = setup();
-    for (const hostile of ['a\u0000b', 'a\uD800', '\uDC00b']) {
-      expect(await caught(idempotency.begin({ ...request, scope: hostile }))).toMatchObject({
-        code: 'INVALID_OPTIONS',
-        details: { field: 'scope' },
-      });
+    expect(
+      await caught(idempotency.begin({ ...request, scope: 42 as unknown as string })),
+    ).toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'scope' } });
+    for (const hostile of ['', 'a\u0000b', 'a\uD800', '\uDC00b']) {
       expect(await caught(idempotency.begin({ ...request, fingerprint: hostile }))).toMatchObject({
         code: 'INVALID_OPTIONS',
         details: { field: 'fingerprint' },

@@ -36,6 +36,7 @@ export {
   maxIdempotencyKeyLength,
   validateIdempotencyKey,
 } from './idempotency-key.js';
+export { idempotencyScopeError, maxScopeLength } from './idempotency-scope.js';
 export type {
   ClaimOutcome,
   ClaimRequest,

@@ -1,3 +1,4 @@
+import { defaultMemoryIdempotencyMaxBytes } from '@ballast/core';
 import { describe, expect, it, vi } from 'vitest';
 import type { ClaimRequest } from './idempotency-store.js';
 import { MemoryIdempotencyStore } from './memory-idempotency-store.js';
@@ -300,5 +301,28 @@ describe('MemoryIdempotencyStore', () => {
         details: expect.objectContaining({ field: 'maxBytes' }),
       }),
     );
+  });
+});
+
+describe('defaultMemoryIdempotencyMaxBytes', () => {
+  it('is 256 MiB, the bound of a store built without maxBytes', () => {
+    expect(defaultMemoryIdempotencyMaxBytes).toBe(268_435_456);
+    expect(new MemoryIdempotencyStore().maxBytes).toBe(defaultMemoryIdempotencyMaxBytes);
+    expect(new MemoryIdempotencyStore({ logger: quietLogger() }).maxBytes).toBe(
+      defaultMemoryIdempotencyMaxBytes,
+    );
+    expect(new MemoryIdempotencyStore({ maxBytes: 4_096 }).maxBytes).toBe(4_096);
+  });
+
+  it('names the store and the field when maxBytes is not a positive integer', () => {
+    for (const maxBytes of [0, -1, 1.5, Number.NaN, '1024']) {
+      expect(() => new MemoryIdempotencyStore({ maxBytes } as { maxBytes: number })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('new MemoryIdempotencyStore()'),
+          details: expect.objectContaining({ field: 'maxBytes' }),
+        }),
+      );
+    }
   });
 });

@@ -137,6 +137,14 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   }
 
   /**
+   * The bound `bytes` is kept under: the `maxBytes` option, or
+   * `defaultMemoryIdempotencyMaxBytes` (256 MiB) when none was given.
+   */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /**
    * Adds a listener for `evicted`; returns a function that removes it. A listener that throws
    * is logged and ignored.
    */

@@ -47,13 +47,19 @@ export function parseOptions<Schema extends StandardSchemaV1>(
  */
 export function assertFunction(fn: unknown, where: string, name = 'fn'): void {
   if (typeof fn !== 'function') {
-    throw invalidOptions(where, [{ message: 'expected a function', path: [name] }]);
+    throw optionsError(where, [{ field: name, problem: 'expected a function' }]);
   }
 }
 
+/** One problem with an option: the field's dotted path (`backoff.factor`) and what is wrong. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly problem: string;
+}
+
 /**
- * The `INVALID_OPTIONS` error for `issues`, naming the first: what {@link parseOptions} throws,
- * for `retry()`, whose hand-written schema returns its issues directly.
+ * The `INVALID_OPTIONS` error for a schema's `issues`, naming the first: what
+ * {@link parseOptions} throws.
  *
  * @internal
  */
@@ -61,13 +67,28 @@ export function invalidOptions(
   where: string,
   issues: ReadonlyArray<StandardSchemaV1.Issue>,
 ): BallastError {
-  const fields = issues.map((issue) => ({ field: fieldOf(issue.path), problem: issue.message }));
-  const first = fields[0] ?? { field: '(options)', problem: 'invalid' };
+  const problems = issues.map((issue) => ({ field: fieldOf(issue.path), problem: issue.message }));
+  // A schema that fails without saying why still fails, on the options as a whole.
+  return optionsError(
+    where,
+    problems.length > 0 ? problems : [{ field: '(options)', problem: 'invalid' }],
+  );
+}
+
+/**
+ * The `INVALID_OPTIONS` error for `problems` (at least one), naming the first: what
+ * {@link invalidOptions} builds, and what `retry()` throws, whose hand-written schema names
+ * fields directly.
+ *
+ * @internal
+ */
+export function optionsError(where: string, problems: ReadonlyArray<FieldProblem>): BallastError {
+  const first = problems[0] as FieldProblem;
   return new CodedError(
     'INVALID_OPTIONS',
     {
       message: `Invalid options for ${where}: "${first.field}": ${first.problem}`,
-      details: { field: first.field, issues: fields },
+      details: { field: first.field, issues: problems },
     },
     invalidOptionsEntry,
   );

@@ -18,6 +18,7 @@ import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import type { Publisher } from './publisher.js';
+import { stringOf } from './relay-settle.js';
 
 /** An event that will not be retried any more, with why. */
 export interface InProcessDeadLetter {
@@ -113,7 +114,7 @@ interface Job {
 
 function errorLine(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
-  return String(error).slice(0, 500);
+  return stringOf(error).slice(0, 500);
 }
 
 /**

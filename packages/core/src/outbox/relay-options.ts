@@ -162,6 +162,10 @@ export interface RelayOptions {
 
 const day = 86_400_000;
 
+/**
+ * The value `createRelay` uses for each option left out (the `backoff` and `breaker` fields
+ * flattened), for dashboards and tests that show them. Durations in ms.
+ */
 export const relayDefaults = {
   batchSize: 100,
   leaseMs: 30_000,

@@ -9,11 +9,23 @@ import type { OutboxEntry, OutboxStore } from './outbox-store.js';
 import { isRowFatal } from './relay-isolation.js';
 import type { RelayDeadLetterEvent, RelayRejectedEvent } from './relay-options.js';
 
+/**
+ * `String(value)`, or `[object Object]` for a value with no string form (`Object.create(null)`,
+ * a `toString` that throws): describing a failure must never fail in its turn.
+ */
+export function stringOf(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** A safe one-line description of a failure, kept on the row for operators. */
 export function describeFailure(error: unknown): string {
   if (isBallastError(error)) return `${error.code}: ${error.message}`.slice(0, 500);
   if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
-  return String(error).slice(0, 500);
+  return stringOf(error).slice(0, 500);
 }
 
 /** What {@link settleRejected} needs from the relay. */

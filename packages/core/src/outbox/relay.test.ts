@@ -1,3 +1,4 @@
+import { relayDefaults } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ManualClock } from '../clock/manual-clock.js';
@@ -277,5 +278,68 @@ describe('createRelay', () => {
       createRelay({ store: outbox, publisher, leaseMs: 1_000, publishTimeoutMs: 1_000 }),
     ).toThrow(/publishTimeoutMs/);
     expect(() => createRelay({ store: {} as never, publisher })).toThrow(/store/);
+  });
+});
+
+describe('relayDefaults', () => {
+  it('pins the documented defaults', () => {
+    expect(relayDefaults).toEqual({
+      batchSize: 100,
+      leaseMs: 30_000,
+      pollIntervalMs: 1_000,
+      initialDelayMs: 500,
+      maxDelayMs: 30_000,
+      factor: 2,
+      consecutiveFailures: 5,
+      halfOpenAfterMs: 10_000,
+      maxAttempts: 10,
+      retentionMs: 7 * 86_400_000,
+      cleanupIntervalMs: 60_000,
+      depthCheckIntervalMs: 10_000,
+      depthAlertThreshold: 10_000,
+    });
+  });
+
+  it('are what a relay given no options claims with and backs off by', async () => {
+    const clock = new ManualClock(1_000_000);
+    const outbox = new MemoryOutbox();
+    const claims: Array<{ limit: number; now: number; leaseExpiresAt: number }> = [];
+    const releases: Array<{ now: number; retryAt: number }> = [];
+    const store: OutboxStore = {
+      claim: (request) => {
+        claims.push({
+          limit: request.limit,
+          now: request.now,
+          leaseExpiresAt: request.leaseExpiresAt,
+        });
+        return outbox.claim(request);
+      },
+      markSent: (request) => outbox.markSent(request),
+      release: (request) => {
+        releases.push({ now: request.now, retryAt: request.retryAt });
+        return outbox.release(request);
+      },
+      depth: () => outbox.depth(),
+      deleteSent: (request) => outbox.deleteSent(request),
+    };
+    const publisher = createFunctionPublisher(async () => {
+      throw new Error('ECONNREFUSED');
+    });
+    // No jitter to speak of: random 1 makes 'equal' jitter wait the whole delay.
+    const relay = createRelay({ store, publisher, clock, random: () => 0.999_999 });
+    await outbox.transaction((trx) => outbox.publish(trx, Tick.create({ n: 1 })));
+    await relay.runOnce();
+    expect(claims).toEqual([
+      {
+        limit: relayDefaults.batchSize,
+        now: 1_000_000,
+        leaseExpiresAt: 1_000_000 + relayDefaults.leaseMs,
+      },
+    ]);
+    // The first failed hand-off waits about initialDelayMs before the event is tried again.
+    expect(releases).toHaveLength(1);
+    const wait = (releases[0]?.retryAt ?? 0) - (releases[0]?.now ?? 0);
+    expect(wait).toBeGreaterThan(relayDefaults.initialDelayMs * 0.99);
+    expect(wait).toBeLessThanOrEqual(relayDefaults.initialDelayMs);
   });
 });

@@ -19,10 +19,12 @@
  * - `pending` row past its `expiresAt` → `expirePending`, then delete its object if one was
  *   uploaded and no live row uses the key: `expiredUpload`.
  * Rows in `error` are left for a person; a key with a live or unexpired pending row keeps its
- * object.
+ * object, and so do its signed upload's staged objects (`<key>.upload-<hex>`, listed after the
+ * key), which that upload may still confirm however long its window is.
  */
 import { systemClock } from '../clock/system-clock.js';
 import type { DocumentRecordRef } from '../consistency/document-records.js';
+import { uploadKeyOfStaging } from '../consistency/staging-key.js';
 import { toBallastError } from '../errors/ballast-error.js';
 import { noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
@@ -218,6 +220,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     }
   };
 
+  // Keys whose pending row may still be confirmed. A key sorts before its staging keys, so the
+  // merge-join meets the row before its staged objects; the set holds one entry per open upload.
+  const awaitingConfirmation = new Set<string>();
   const plan = (
     key: string,
     rows: readonly DocumentRecordRef[],
@@ -229,6 +234,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     const pending = rows.filter((r) => r.status === 'pending');
     const expired = pending.filter((r) => r.expiresAt !== undefined && r.expiresAt <= startedAt);
     const waiting = pending.length - expired.length;
+    if (waiting > 0) awaitingConfirmation.add(key);
     const planned: Planned[] = [];
     if (live.length > 0 && !object) {
       planned.push({ kind: 'missingObject', key, rows: live, object });
@@ -245,6 +251,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileRep
     }
     if (live.length > 0 || pending.length > 0 || !object) return planned;
     if (rows.length === 0) {
+      const uploadKey = uploadKeyOfStaging(key);
+      if (uploadKey !== undefined && awaitingConfirmation.has(uploadKey)) return planned;
       if (object.lastModified <= graceLine)
         planned.push({ kind: 'orphanObject', key, rows, object });
       return planned;

@@ -28,8 +28,8 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
   // to every bundle once more (issue 13).
   declare readonly attempt: number;
   readonly #fn: RetryableFunction<T>;
-  #timeoutMs = Infinity;
-  #deadlineFirst = false;
+  #timeoutMs!: number;
+  #deadlineFirst!: boolean;
 
   constructor(attempt: number, fn: RetryableFunction<T>) {
     super();
@@ -38,11 +38,19 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
   }
 
   /** Runs the operation under the plan's timeout, `deadlineAt` (epoch ms) and `signal`. */
-  guarded(plan: RetryPlan, signal: AbortSignal | undefined, deadlineAt?: number): Promise<T> {
+  guarded(
+    plan: RetryPlan,
+    signal: AbortSignal | undefined,
+    deadlineAt?: number,
+  ): T | PromiseLike<T> {
+    const { timeout } = plan;
     const remaining = deadlineAt === undefined ? Infinity : deadlineAt - plan.clock.now();
-    this.#deadlineFirst = remaining <= plan.timeout;
-    this.#timeoutMs = plan.timeout;
-    return this.run(plan.clock, Math.min(plan.timeout, remaining), signal);
+    const limit = Math.min(timeout, remaining);
+    // Nothing to guard against: the operation is called directly, with no timer and no listener.
+    if (signal === undefined && limit === Infinity) return this.work();
+    this.#deadlineFirst = remaining <= timeout;
+    this.#timeoutMs = timeout;
+    return this.run(plan.clock, limit, signal);
   }
 
   /**
@@ -56,15 +64,17 @@ export class Attempt<T> extends AbortableRun<T> implements RetryAttempt {
   protected timeoutError(): BallastError {
     const { attempt } = this;
     const timeoutMs = this.#timeoutMs;
-    const deadline = this.#deadlineFirst;
     return new CodedError(
       'TIMEOUT',
-      {
-        message: deadline
-          ? `The retry deadline passed during attempt ${attempt}`
-          : `Attempt ${attempt} timed out after ${timeoutMs} ms`,
-        details: deadline ? { attempt, deadline } : { attempt, timeoutMs },
-      },
+      this.#deadlineFirst
+        ? {
+            message: `The retry deadline passed during attempt ${attempt}`,
+            details: { attempt, deadline: true },
+          }
+        : {
+            message: `Attempt ${attempt} timed out after ${timeoutMs} ms`,
+            details: { attempt, timeoutMs },
+          },
       timeoutEntry,
     );
   }

@@ -47,7 +47,7 @@ export function listSchedule(
   maxDelay: number,
 ): (index: number) => number {
   const capped = delays.map((delay) => Math.min(delay, maxDelay));
-  const last = capped[capped.length - 1] ?? 0;
+  const last = capped.at(-1) ?? 0;
   return (index) => capped[index] ?? last;
 }
 

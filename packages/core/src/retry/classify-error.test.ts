@@ -1,3 +1,4 @@
+import { connectionFailureCodes } from '@ballast/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { BallastError } from '../errors/ballast-error.js';
 import { classifyError, composeClassifiers, type ErrorClassifier } from './classify-error.js';
@@ -124,5 +125,36 @@ describe('composeClassifiers', () => {
   it('returns undefined when no classifier has an opinion', () => {
     expect(composeClassifiers(postgres, s3)(new Error('other'), context)).toBeUndefined();
     expect(composeClassifiers()(new Error('other'), context)).toBeUndefined();
+  });
+});
+
+describe('connectionFailureCodes', () => {
+  it('lists the codes of a connection not made or lost, and nothing that is a bug', () => {
+    expect([...connectionFailureCodes].sort()).toEqual([
+      'EAI_AGAIN',
+      'ECONNABORTED',
+      'ECONNREFUSED',
+      'ECONNRESET',
+      'EHOSTUNREACH',
+      'ENETDOWN',
+      'ENETUNREACH',
+      'ENOTFOUND',
+      'EPIPE',
+      'ETIMEDOUT',
+      'UND_ERR_CONNECT_TIMEOUT',
+      'UND_ERR_SOCKET',
+    ]);
+    for (const bug of ['ENOENT', 'EACCES', 'ERR_INVALID_ARG_TYPE']) {
+      expect(connectionFailureCodes).not.toContain(bug);
+    }
+  });
+
+  it("are what retry's default classifier retries, even from a syscall, while other codes fail", () => {
+    for (const code of connectionFailureCodes) {
+      const error = Object.assign(withCode(code), { syscall: 'connect' });
+      expect(classify(error), code).toBe('retry');
+      expect(classify(new Error('query failed', { cause: error })), code).toBe('retry');
+    }
+    expect(classify(Object.assign(withCode('ENOENT'), { syscall: 'open' }))).toBe('fail');
   });
 });

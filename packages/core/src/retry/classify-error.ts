@@ -8,6 +8,7 @@
 import { isBallastError } from '../errors/coded-error.js';
 import { connectionFailureCodes } from './connection-failure-codes.js';
 import { isFetchNetworkError } from './fetch-network-error.js';
+import { headerValue } from './header-value.js';
 import { parseRetryAfter } from './retry-after.js';
 
 /**
@@ -94,29 +95,12 @@ function httpStatusOf(error: Bag): number | undefined {
   return undefined;
 }
 
-/** The `Retry-After` header from a `Headers` object or a plain header record. */
+/** The `Retry-After` header of an error, or of the response it carries. */
 function retryAfterHeaderOf(error: Bag): string | undefined {
-  for (const headers of [error.headers, asBag(error.response)?.headers]) {
-    const bag = asBag(headers);
-    if (!bag) continue;
-    if (typeof bag.get === 'function') {
-      const value = (bag as { get(name: string): unknown }).get('retry-after');
-      if (typeof value === 'string') return value;
-      continue;
-    }
-    for (const [name, value] of Object.entries(bag)) {
-      if (name.toLowerCase() === 'retry-after' && typeof value === 'string') return value;
-    }
-  }
-  return undefined;
-}
-
-/**
- * 408 Request Timeout, 429 Too Many Requests and 5xx may pass; 501 Not Implemented and 505
- * HTTP Version Not Supported are statements about the server's abilities, so they will not.
- */
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status !== 501 && status !== 505);
+  return (
+    headerValue(error.headers, 'retry-after') ??
+    headerValue(asBag(error.response)?.headers, 'retry-after')
+  );
 }
 
 /** A network failure: fetch's TypeError, or a socket error code on the error or its causes. */
@@ -170,7 +154,11 @@ export const classifyError: ErrorClassifier = (error, context) => {
   }
   const status = httpStatusOf(bag);
   if (status !== undefined) {
-    if (!isRetryableStatus(status)) return 'fail';
+    // 408 Request Timeout, 429 Too Many Requests and 5xx may pass; 501 Not Implemented and 505
+    // HTTP Version Not Supported are statements about the server's abilities, so they will not.
+    if (status !== 408 && status !== 429 && (status < 500 || status === 501 || status === 505)) {
+      return 'fail';
+    }
     return withRetryAfter(parseRetryAfter(retryAfterHeaderOf(bag), context.now));
   }
   if (isNetworkFailure(bag)) return 'retry';

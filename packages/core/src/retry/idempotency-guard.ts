@@ -5,6 +5,7 @@
  * repeated only when it carries a key the server deduplicates on.
  */
 import { invalidArgument } from '../options/invalid-argument.js';
+import { headerValue } from './header-value.js';
 
 /**
  * The request a `retry()` call sends, so it can tell whether repeating it is safe. A `Request`
@@ -26,19 +27,6 @@ export interface RetryRequest {
 /** RFC 9110 §9.2.2: repeating these has the same effect as sending them once. */
 const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
-function hasIdempotencyKeyHeader(headers: RetryRequest['headers']): boolean {
-  if (headers === undefined) return false;
-  if (typeof (headers as Headers).get === 'function') {
-    return Boolean((headers as Headers).get('idempotency-key')?.trim());
-  }
-  const entries = Array.isArray(headers)
-    ? (headers as ReadonlyArray<readonly [string, string]>)
-    : Object.entries(headers as Readonly<Record<string, string>>);
-  return entries.some(
-    ([name, value]) => name.toLowerCase() === 'idempotency-key' && Boolean(value?.trim()),
-  );
-}
-
 /**
  * Whether `retry()` may send `request` again: an idempotent method (GET, HEAD, OPTIONS, TRACE,
  * PUT, DELETE), or any method (POST, PATCH…) with a non-empty idempotency key.
@@ -59,5 +47,5 @@ export function isRetrySafeRequest(request: RetryRequest): boolean {
 export function isRetrySafe(request: RetryRequest): boolean {
   if (idempotentMethods.has(request.method.toUpperCase())) return true;
   if (request.idempotencyKey?.trim()) return true;
-  return hasIdempotencyKeyHeader(request.headers);
+  return Boolean(headerValue(request.headers, 'idempotency-key')?.trim());
 }

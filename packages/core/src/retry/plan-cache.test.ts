@@ -180,6 +180,20 @@ describe('the plan cache', () => {
     ).rejects.toMatchObject({ details: { field: 'request.method' } });
   });
 
+  it('compiles an object or array given after the same key was given as undefined', async () => {
+    await retry(async () => 'ok', { backoff: undefined, on: undefined, delaysMs: undefined });
+    const onRetry = () => {};
+    expect(cachedPlan({ backoff: { factor: 3 }, on: { retry: onRetry }, delaysMs: [1] })).toBe(
+      undefined,
+    );
+    await expect(
+      retry(async () => 'ok', { backoff: { factor: 3 }, on: undefined, delaysMs: undefined }),
+    ).resolves.toBe('ok');
+    await expect(
+      retry(async () => 'ok', { backoff: undefined, on: { retry: onRetry }, delaysMs: undefined }),
+    ).resolves.toBe('ok');
+  });
+
   it('never lets an array stand for an empty options object', async () => {
     await retry(async () => 'ok', {});
     await expect(retry(async () => 'ok', [] as never)).rejects.toMatchObject({

@@ -32,9 +32,10 @@ const isCallScoped = (key: string) => key === 'signal' || key === 'deadline' || 
 const isLiteralKey = (key: string) =>
   key === 'delaysMs' || key === 'delays' || key === 'backoff' || key === 'on';
 
+/** `value` as validated; a literal key's array or object (or nothing, if undefined) copied. */
 function copyOf(key: string, value: unknown): unknown {
-  if (!isLiteralKey(key) || typeof value !== 'object' || value === null) return value;
-  return Array.isArray(value) ? [...value] : { ...value };
+  if (!isLiteralKey(key) || value === undefined) return value;
+  return Array.isArray(value) ? [...value] : { ...(value as object) };
 }
 
 /**
@@ -62,6 +63,8 @@ function sameValues(
         isLiteralKey(key) &&
         typeof item === 'object' &&
         item !== null &&
+        // Validated with the key given as undefined: nothing to compare items with.
+        before !== undefined &&
         Array.isArray(item) === Array.isArray(before) &&
         sameValues(before, item as Record<string, unknown>, Object.keys(before).length)
       )

@@ -19,8 +19,8 @@ const deltaSeconds = /^\d+$/;
  */
 export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
   if (typeof value !== 'string') return undefined;
+  // A blank value is neither delta-seconds nor a date: both tests below refuse it.
   const trimmed = value.trim();
-  if (trimmed === '') return undefined;
   if (deltaSeconds.test(trimmed)) return Number(trimmed) * 1_000;
   // Only something shaped like an HTTP-date (it names a weekday or month) is parsed as one;
   // `Date.parse` alone would also accept "-5" or "1.5".

@@ -157,9 +157,18 @@ function foldRetryNames(options: v.Infer<typeof checkedOptionsSchema>) {
 
 const referenceSchema = v.transform(checkedOptionsSchema, foldRetryNames);
 
+/** The reference's issues as `INVALID_OPTIONS` lists them: the field's dotted path, the problem. */
 function issuesOf(schema: StandardSchemaV1, input: unknown) {
   const result = schema['~standard'].validate(input) as StandardSchemaV1.Result<unknown>;
-  return result.issues?.map(({ message, path }) => ({ message, path }));
+  return result.issues?.map(({ message, path = [] }) => ({
+    field:
+      path.length === 0
+        ? '(options)'
+        : path
+            .map((segment) => String(typeof segment === 'object' ? segment.key : segment))
+            .join('.'),
+    problem: message,
+  }));
 }
 
 /** What a compiled plan does, in comparable form (schedules as their first nominal delays). */
@@ -340,12 +349,21 @@ describe("retry()'s options schema", () => {
 
   it('reports every problem at once, unknown keys first, and a cross-field rule once fields are valid', () => {
     expect(retryOptionsIssues({ retrys: 3, retries: -1, delaysMs: [1, 'x'] })).toEqual([
-      { message: 'unknown option', path: ['retrys'] },
-      { message: 'expected a duration in ms, received string', path: ['delaysMs', 1] },
-      { message: 'must be at least 0', path: ['retries'] },
+      { field: 'retrys', problem: 'unknown option' },
+      { field: 'delaysMs.1', problem: 'expected a duration in ms, received string' },
+      { field: 'retries', problem: 'must be at least 0' },
     ]);
     expect(retryOptionsIssues({ preset: 'read', backoff: {} })).toEqual([
-      { message: 'choose one schedule: preset or backoff', path: ['backoff'] },
+      { field: 'backoff', problem: 'choose one schedule: preset or backoff' },
+    ]);
+    expect(retryOptionsIssues({ backoff: { initialDelayMs: 1, initialDelay: 2 } })).toEqual([
+      {
+        field: 'backoff.initialDelay',
+        problem: 'use initialDelayMs alone (initialDelay is its deprecated name)',
+      },
+    ]);
+    expect(retryOptionsIssues('read')).toEqual([
+      { field: '(options)', problem: 'expected an options object, received string' },
     ]);
   });
 
@@ -365,7 +383,7 @@ describe("retry()'s options schema", () => {
       expect(issues).toEqual(issuesOf(callSchema, input));
     }
     expect(callOptionsIssues({ preset: 'read' })).toEqual([
-      { message: 'unknown option', path: ['preset'] },
+      { field: 'preset', problem: 'unknown option' },
     ]);
   });
 });

@@ -7,27 +7,26 @@
  * validator's combinators, this schema and the combinators it pulled in weighed 2.2 kB of it.
  * The rules and messages are the validator's, issue for issue (retry-options-schema.test.ts
  * compares the two on generated options): unknown keys are refused, every problem is reported
- * with its path, and the rules across fields run once every field is valid. It returns the
- * problems as a Standard Schema does, and retry-plan.ts throws them with `parseOptions()`'s own
- * `invalidOptions()`, so the error reads as every other; it is not wrapped as a Standard Schema
- * because nothing but `retry()` reads it, and the wrapper and its asynchronous case weighed
- * 0.06 kB. The options are used as they were given; `buildPlan()` (retry-plan.ts) reads the
- * deprecated names and the defaults.
+ * with its field, and the rules across fields run once every field is valid. It names each
+ * problem's field as `INVALID_OPTIONS` lists it (`backoff.factor`, `delaysMs.1`), and
+ * retry-plan.ts throws them with `optionsError()`, the helper under `parseOptions()`, so the
+ * error reads as every other; building paths for `parseOptions()` to join again weighed
+ * 0.05 kB. It is not wrapped as a Standard Schema because nothing but `retry()` reads it, and
+ * the wrapper and its asynchronous case weighed 0.06 kB. The options are used as they were
+ * given; `buildPlan()` (retry-plan.ts) reads the deprecated names and the defaults.
  */
+import type { FieldProblem } from '../options/parse-options.js';
 import { isAbortSignalLike, isClockLike } from '../options/shape-checks.js';
 import { retryPresets } from './backoff-schedule.js';
 import { isBudget, isDeadlineMs, type RetryOptions } from './retry-options.js';
 
-/** A problem with the options, where it is: what `parseOptions()`'s schemas report too. */
-export interface Issue {
-  readonly message: string;
-  readonly path: PropertyKey[];
-}
+/** A problem with the options and the field it is in: what `INVALID_OPTIONS` lists. */
+export type Issue = FieldProblem;
 
 type Bag = Record<string, unknown>;
 
-/** Records a problem at `path`, relative to the value a rule is checking. */
-type Report = (message: string, ...path: PropertyKey[]) => void;
+/** Records a problem in `field` (an index or a dotted path) of the value a rule is checking. */
+type Report = (problem: string, field: string | number) => void;
 
 /**
  * Checks a value that is not `undefined` (an absent option is always fine): returns the problem
@@ -38,14 +37,16 @@ type Rule = (value: unknown, report: Report) => string | undefined;
 const isBag = (value: unknown): value is Bag =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function received(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return Number.isNaN(value) ? 'NaN' : typeof value;
-}
-
 const wrongKind = (expected: string, value: unknown) =>
-  `expected ${expected}, received ${received(value)}`;
+  `expected ${expected}, received ${
+    value === null
+      ? 'null'
+      : Array.isArray(value)
+        ? 'an array'
+        : Number.isNaN(value)
+          ? 'NaN'
+          : typeof value
+  }`;
 
 // The rule factories are marked free of side effects so that a bundler drops the rules built from
 // them when `retry` is not imported, even from core's single-file build.
@@ -80,12 +81,10 @@ function func(expected = 'a function'): Rule {
   return shaped((value) => typeof value === 'function', expected);
 }
 
+/** One of `values`, plain names quoted as JSON would (`one of "equal", "full", "none"`). */
 /* @__NO_SIDE_EFFECTS__ */
 function oneOf(values: readonly string[]): Rule {
-  return shaped(
-    (value) => values.includes(value as string),
-    `one of ${values.map((value) => JSON.stringify(value)).join(', ')}`,
-  );
+  return shaped((value) => values.includes(value as string), `one of "${values.join('", "')}"`);
 }
 
 /**
@@ -103,7 +102,7 @@ function checkFields(input: Bag, rules: Record<string, Rule>, report: Report, st
     const problem =
       value === undefined
         ? undefined
-        : (rules[key] as Rule)(value, (message, ...path) => report(message, key, ...path));
+        : (rules[key] as Rule)(value, (problem, field) => report(problem, `${key}.${field}`));
     if (problem) report(problem, key);
   }
 }
@@ -149,8 +148,8 @@ const requestFields = fields(
 );
 
 const request: Rule = (value, report) => {
-  if (isBag(value) && value.method === undefined)
-    report(wrongKind('a string', undefined), 'method');
+  // What `method`'s rule says of an absent method, which checkFields() would skip.
+  if (isBag(value) && value.method === undefined) report(string(undefined) as string, 'method');
   return requestFields(value, report);
 };
 
@@ -164,7 +163,8 @@ const deadline: Rule = (value) =>
         value,
       );
 
-const callRules: Record<string, Rule> = {
+/** The options that belong to one call, not to the plan: `signal`, `deadline`, `request`. */
+export const callRules: Record<string, Rule> = {
   signal: shaped(isAbortSignalLike, 'an AbortSignal'),
   deadline,
   request,
@@ -195,37 +195,37 @@ const retryRules: Record<string, Rule> = {
   onGiveUp: func(),
 };
 
-/** A field given under both its name and its deprecated one (`timeoutMs` and `timeout`). */
+/**
+ * A field given under both its name and its deprecated one (`timeoutMs` and `timeout`), in
+ * `bag`; `value` is the one under the current name when it lives elsewhere (`on.retry`).
+ */
 function both(
+  bag: Bag,
   name: string,
-  value: unknown,
   old: string,
-  oldValue: unknown,
-  path?: PropertyKey[],
+  value = bag[name],
+  field = old,
 ): Issue | undefined {
-  return value === undefined || oldValue === undefined
+  return value === undefined || bag[old] === undefined
     ? undefined
-    : { path: path ?? [old], message: `use ${name} alone (${old} is its deprecated name)` };
+    : { field, problem: `use ${name} alone (${old} is its deprecated name)` };
 }
 
 /** The rules across fields, for options whose every field is valid. */
-function crossFieldIssue(options: RetryOptions): Issue | undefined {
-  const { backoff = {}, on = {} } = options;
-  const chosen = (['preset', 'delaysMs', 'delays', 'backoff'] as const).filter(
+function crossFieldIssue(options: Bag): Issue | undefined {
+  const { backoff = {}, on = {} } = options as RetryOptions;
+  const chosen = ['preset', 'delaysMs', 'delays', 'backoff'].filter(
     (key) => options[key] !== undefined,
   );
   return (
-    both('timeoutMs', options.timeoutMs, 'timeout', options.timeout) ??
-    both('maxDelayMs', options.maxDelayMs, 'maxDelay', options.maxDelay) ??
-    both('delaysMs', options.delaysMs, 'delays', options.delays) ??
-    both('initialDelayMs', backoff.initialDelayMs, 'initialDelay', backoff.initialDelay, [
-      'backoff',
-      'initialDelay',
-    ]) ??
-    both('on.retry', on.retry, 'onRetry', options.onRetry) ??
-    both('on.giveUp', on.giveUp, 'onGiveUp', options.onGiveUp) ??
+    both(options, 'timeoutMs', 'timeout') ??
+    both(options, 'maxDelayMs', 'maxDelay') ??
+    both(options, 'delaysMs', 'delays') ??
+    both(backoff as Bag, 'initialDelayMs', 'initialDelay', undefined, 'backoff.initialDelay') ??
+    both(options, 'on.retry', 'onRetry', on.retry) ??
+    both(options, 'on.giveUp', 'onGiveUp', on.giveUp) ??
     (chosen.length > 1
-      ? { path: [chosen[1] as string], message: `choose one schedule: ${chosen.join(' or ')}` }
+      ? { field: chosen[1] as string, problem: `choose one schedule: ${chosen.join(' or ')}` }
       : undefined)
   );
 }
@@ -240,11 +240,14 @@ function issuesOf<Options>(
   crossField?: (options: Options) => Issue | undefined,
 ): Issue[] | undefined {
   const issues: Issue[] = [];
-  const problem = fields(rules)(input, (message, ...path) => issues.push({ message, path }));
-  if (problem) issues.push({ message: problem, path: [] });
-  const across = issues.length === 0 ? crossField?.(input as Options) : undefined;
-  if (across) issues.push(across);
-  return issues.length === 0 ? undefined : issues;
+  // A field's problem comes from checkFields(), which names it by its key, a string.
+  const problem = fields(rules)(input, (problem, field) =>
+    issues.push({ field: field as string, problem }),
+  );
+  if (problem) issues.push({ field: '(options)', problem });
+  if (issues.length > 0) return issues;
+  const across = crossField?.(input as Options);
+  return across && [across];
 }
 
 /** The problems with `input` as `retry()`'s or `retryPolicy()`'s options; none when valid. */

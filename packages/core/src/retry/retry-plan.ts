@@ -7,7 +7,7 @@
  */
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
-import { invalidOptions } from '../options/parse-options.js';
+import { optionsError } from '../options/parse-options.js';
 import {
   type BackoffSchedule,
   exponentialSchedule,
@@ -16,7 +16,7 @@ import {
   retryPresets,
 } from './backoff-schedule.js';
 import { classifyError, type ErrorClassifier } from './classify-error.js';
-import { isRetrySafe, type RetryRequest } from './idempotency-guard.js';
+import { isRetrySafe } from './idempotency-guard.js';
 import { cachedPlan, rememberPlan } from './plan-cache.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { GiveUpEvent, RetryCallOptions, RetryEvent, RetryOptions } from './retry-options.js';
@@ -67,7 +67,7 @@ export interface CompiledCall {
 }
 
 /** The plan for a preset name, shared by every call that names it. */
-const presetPlans = new Map<string, RetryPlan>();
+const presetPlans: Record<string, RetryPlan> = Object.create(null);
 
 /**
  * Validates `options` (a preset name or an options object) and compiles them. An options object
@@ -90,7 +90,18 @@ export function compileRetryCall(
       : checked(options, retryOptionsIssues, where);
   const plan = cached ?? buildPlan(valid);
   if (cached === undefined) rememberPlan(input, plan);
-  return { plan, scope: scopeOf(valid.signal, valid.deadline, valid.request) };
+  const { signal, deadline, request } = valid;
+  if (signal === undefined && deadline === undefined && request === undefined) {
+    return { plan, scope: openScope };
+  }
+  return {
+    plan,
+    scope: {
+      signal,
+      deadlines: deadline === undefined ? noDeadlines : [deadline],
+      retrySafe: request === undefined || isRetrySafe(request),
+    },
+  };
 }
 
 /** `options`, once `issuesOf` finds no problem with them; else `INVALID_OPTIONS` naming `where`. */
@@ -100,31 +111,14 @@ function checked<Options>(
   where: string,
 ): Options {
   const issues = issuesOf(options);
-  if (issues) throw invalidOptions(where, issues);
+  if (issues) throw optionsError(where, issues);
   return options;
 }
 
 function presetPlan(name: RetryPresetName | undefined, where: string): RetryPlan {
   const key = name ?? 'mutation';
-  let plan = presetPlans.get(key);
-  if (plan === undefined) {
-    plan = buildPlan(checked({ preset: key }, retryOptionsIssues, where));
-    presetPlans.set(key, plan);
-  }
-  return plan;
-}
-
-function scopeOf(
-  signal: AbortSignal | undefined,
-  deadline: number | Date | undefined,
-  request: RetryRequest | undefined,
-): CallScope {
-  if (signal === undefined && deadline === undefined && request === undefined) return openScope;
-  return {
-    signal,
-    deadlines: deadline === undefined ? noDeadlines : [deadline],
-    retrySafe: request === undefined || isRetrySafe(request),
-  };
+  presetPlans[key] ??= buildPlan(checked({ preset: key }, retryOptionsIssues, where));
+  return presetPlans[key];
 }
 
 function buildPlan(options: RetryOptions): RetryPlan {

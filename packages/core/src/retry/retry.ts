@@ -39,24 +39,13 @@ function deadlineOf(plan: RetryPlan, scope: CallScope): number | undefined {
   return earliest;
 }
 
-/** The success path with no timeout, deadline or signal: no timer, no listener. */
-async function runPlain<T>(
-  plan: RetryPlan,
-  fn: RetryableFunction<T>,
-  scope: CallScope,
-): Promise<T> {
-  try {
-    return await new Attempt(1, fn).work();
-  } catch (error) {
-    return retryAfterFailure(plan, fn, scope, error, undefined);
-  }
-}
-
-async function runGuarded<T>(
-  plan: RetryPlan,
-  fn: RetryableFunction<T>,
-  scope: CallScope,
-): Promise<T> {
+/**
+ * Runs a call whose options and function were checked. The first attempt is the hot path: most
+ * calls succeed first time. This function is kept apart from the loop and small, because a
+ * suspended async function keeps its whole frame for every call in flight.
+ */
+async function execute<T>(plan: RetryPlan, fn: RetryableFunction<T>, scope: CallScope): Promise<T> {
+  plan.budget?.recordCall();
   const deadlineAt = deadlineOf(plan, scope);
   try {
     return await new Attempt(1, fn).guarded(plan, scope.signal, deadlineAt);
@@ -99,44 +88,38 @@ async function retryAfterFailure<T>(
   deadlineAt: number | undefined,
 ): Promise<T> {
   const { signal } = scope;
-  let attempts = 1;
   let error = firstError;
-  const giveUp = (failure: unknown, reason: GiveUpReason): unknown => {
-    plan.onGiveUp?.({ attempts, error: failure, reason });
-    return failure;
-  };
-  for (;;) {
-    // An abort wins over whatever the interrupted attempt or sleep reported.
-    if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
-    // Checked on every turn, but only the first can find it: it ends the call.
-    if (!scope.retrySafe) throw giveUp(error, 'not-idempotent');
-    const delay = nextDelay(plan, error, attempts, deadlineAt);
-    if (typeof delay === 'string') throw giveUp(error, delay);
-    // A listener that throws rejects the call with its error, as the docs promise.
-    plan.onRetry?.({ attempt: attempts, error, delayMs: delay, delay });
-    if (delay > 0) {
-      try {
-        await plan.clock.sleep(delay, signal);
-      } catch (sleepError) {
-        if (!signal?.aborted) throw sleepError;
+  for (let attempts = 1; ; attempts++) {
+    // An abort wins over whatever the interrupted attempt or sleep reported. Whether the
+    // request may be repeated is asked on every turn, but only the first can find it.
+    let delay: number | GiveUpReason = signal?.aborted
+      ? 'aborted'
+      : scope.retrySafe
+        ? nextDelay(plan, error, attempts, deadlineAt)
+        : 'not-idempotent';
+    if (typeof delay === 'number') {
+      // A listener that throws rejects the call with its error, as the docs promise.
+      plan.onRetry?.({ attempt: attempts, error, delayMs: delay, delay });
+      if (delay > 0) {
+        try {
+          await plan.clock.sleep(delay, signal);
+        } catch (sleepError) {
+          if (!signal?.aborted) throw sleepError;
+        }
+        if (signal?.aborted) delay = 'aborted';
       }
-      if (signal?.aborted) throw giveUp(signal.reason, 'aborted');
     }
-    attempts++;
+    if (typeof delay === 'string') {
+      if (delay === 'aborted') error = signal?.reason;
+      plan.onGiveUp?.({ attempts, error, reason: delay });
+      throw error;
+    }
     try {
-      return await new Attempt(attempts, fn).guarded(plan, signal, deadlineAt);
+      return await new Attempt(attempts + 1, fn).guarded(plan, signal, deadlineAt);
     } catch (attemptError) {
       error = attemptError;
     }
   }
-}
-
-/** Starts a call whose options and function were checked. */
-function execute<T>(plan: RetryPlan, fn: RetryableFunction<T>, scope: CallScope): Promise<T> {
-  plan.budget?.recordCall();
-  const guarded =
-    scope.signal !== undefined || scope.deadlines.length > 0 || Number.isFinite(plan.timeout);
-  return guarded ? runGuarded(plan, fn, scope) : runPlain(plan, fn, scope);
 }
 
 /**

@@ -211,7 +211,7 @@ export class LocalPresigner {
         ) {
           throw invalid('Content-Length differs from the signed one.');
         }
-        const body = new Uint8Array(await request.arrayBuffer());
+        const body = await bodyOf(request);
         if (grant.contentLength !== undefined && body.length !== grant.contentLength) {
           throw invalid('Content-Length differs from the signed one.');
         }
@@ -250,6 +250,21 @@ export class LocalPresigner {
 
   async #sign(method: string, key: string, expiresAt: number, grant: PutBinding): Promise<string> {
     return toBase64Url(await this.#key.sign(signedPayload(method, key, expiresAt, grant)));
+  }
+}
+
+/**
+ * The uploaded bytes. A body that breaks off (the uploader's connection dropped mid-PUT) is the
+ * uploader's doing: `ABORTED` (499), like S3 storing nothing, never a 500.
+ */
+async function bodyOf(request: Request): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await request.arrayBuffer());
+  } catch (error) {
+    throw new BallastError('ABORTED', {
+      message: 'The upload body broke off before its end.',
+      cause: error,
+    });
   }
 }
 

@@ -77,6 +77,25 @@ describe('MemoryObjectStorage', () => {
     expect(await late.json()).toMatchObject({ code: 'SIGNATURE_EXPIRED' });
   });
 
+  it('answers a presigned PUT whose body broke off with 499 ABORTED, storing nothing', async () => {
+    // The uploader's connection dropped mid-PUT: its doing, not the storage failing (was a 500).
+    const storage = new MemoryObjectStorage();
+    const { url, headers } = await storage.presignPut('docs/a', { expiresInSeconds: 60 });
+    let chunks = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (chunks++ === 0) controller.enqueue(new Uint8Array(4));
+        else controller.error(new Error('connection reset'));
+      },
+    });
+    const response = await storage.handlePresigned(
+      new Request(url, { method: 'PUT', headers, body, duplex: 'half' } as RequestInit),
+    );
+    expect(response.status).toBe(499);
+    expect(await response.json()).toMatchObject({ code: 'ABORTED' });
+    expect(storage.keys()).toEqual([]);
+  });
+
   it('rejects presign lifetimes outside 1 s..7 days', async () => {
     const storage = new MemoryObjectStorage();
     for (const expiresInSeconds of [0, 1.5, 8 * 24 * 3600]) {

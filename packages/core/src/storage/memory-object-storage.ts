@@ -12,6 +12,7 @@ import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import { throwIfAborted } from './aborted-error.js';
 import { sha256 } from './checksum.js';
+import { assertContentType } from './content-type.js';
 import { LocalPresigner } from './local-presigner.js';
 import { type ObjectBody, readObjectBody, streamOf } from './object-body.js';
 import { assertObjectKey, compareObjectKeys } from './object-key.js';
@@ -104,6 +105,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   async put(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<ObjectInfo> {
     assertObjectKey(key);
+    assertContentType(options.contentType);
     throwIfAborted(options.signal);
     const bytes = await readObjectBody(body, options.signal);
     const digest = await sha256(bytes);

@@ -1,3 +1,4 @@
+import { MemoryObjectStorage, maxObjectKeyBytes } from '@ballast/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { assertObjectKey, compareObjectKeys } from './object-key.js';
@@ -50,5 +51,30 @@ describe('assertObjectKey()', () => {
         expect.objectContaining({ code: 'INVALID_KEY', status: 400, details: { field: 'key' } }),
       );
     }
+  });
+});
+
+describe('maxObjectKeyBytes', () => {
+  it('is 1,024 UTF-8 bytes (S3), counted in bytes, not characters', () => {
+    expect(maxObjectKeyBytes).toBe(1_024);
+    // '€' is 3 UTF-8 bytes: 341 of them and one ASCII letter are exactly 1,024 bytes.
+    const longest = `${'€'.repeat(341)}a`;
+    expect(() => assertObjectKey(longest)).not.toThrow();
+    expect(() => assertObjectKey(`${longest}a`)).toThrow(
+      expect.objectContaining({ code: 'INVALID_KEY', message: expect.stringContaining('1024') }),
+    );
+    expect(() => assertObjectKey('€'.repeat(342))).toThrow(
+      expect.objectContaining({ code: 'INVALID_KEY' }),
+    );
+  });
+
+  it('is the bound every storage call applies to its key', async () => {
+    const storage = new MemoryObjectStorage();
+    const longest = 'k'.repeat(maxObjectKeyBytes);
+    expect((await storage.put(longest, 'x')).key).toBe(longest);
+    await expect(storage.put(`${longest}k`, 'x')).rejects.toMatchObject({
+      code: 'INVALID_KEY',
+      details: { field: 'key' },
+    });
   });
 });

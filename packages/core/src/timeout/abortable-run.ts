@@ -39,7 +39,7 @@ export function runsWaitingOn(signal: AbortSignal): number {
  */
 export abstract class AbortableRun<T> {
   #controller: AbortController | undefined;
-  #settled = false;
+  #settled: boolean | undefined;
   #cancelTimer: CancelTimer | undefined;
   #subscribers: AbortableRun<unknown>[] | undefined;
   #slot = -1;
@@ -75,40 +75,40 @@ export abstract class AbortableRun<T> {
         this.#cancelTimer = clock.setTimer(() => this.#end(this.timeoutError()), timeoutMs);
       }
       if (signal) {
-        const subscribers = AbortableRun.#subscribersOf(signal);
+        let subscribers = abortSubscribers.get(signal);
+        if (subscribers === undefined) {
+          // The signal's one listener, which ends every run waiting on it when it aborts. It
+          // captures only this block's names: capturing a parameter of run() would make every
+          // call allocate a context for it.
+          const created: AbortableRun<unknown>[] = [];
+          const source = signal;
+          subscribers = created;
+          abortSubscribers.set(source, created);
+          source.addEventListener(
+            'abort',
+            () => {
+              // Emptied first: each run leaves the list as it ends, and must find its slot gone.
+              for (const run of created.splice(0)) run.#end(source.reason);
+            },
+            { once: true },
+          );
+        }
         this.#subscribers = subscribers;
         this.#slot = subscribers.length;
         subscribers.push(this as AbortableRun<unknown>);
       }
+      // After a timeout or abort the run already rejected; a late outcome of the work is
+      // dropped here on purpose (see the header).
       try {
         Promise.resolve(this.work()).then(
           (value) => this.#release() && this.#resolve(value),
-          (error: unknown) => this.#fail(error),
+          (error: unknown) => this.#release() && this.#reject(error),
         );
       } catch (error) {
-        this.#fail(error);
+        if (this.#release()) this.#reject(error);
       }
     }
     return promise;
-  }
-
-  /** The runs waiting on `signal`, with the one listener that ends them when it aborts. */
-  static #subscribersOf(signal: AbortSignal): AbortableRun<unknown>[] {
-    let subscribers = abortSubscribers.get(signal);
-    if (subscribers === undefined) {
-      const created: AbortableRun<unknown>[] = [];
-      subscribers = created;
-      abortSubscribers.set(signal, created);
-      signal.addEventListener(
-        'abort',
-        () => {
-          // Emptied first: each run leaves the list as it ends, and must find its slot gone.
-          for (const run of created.splice(0)) run.#end(signal.reason);
-        },
-        { once: true },
-      );
-    }
-    return subscribers;
   }
 
   /**
@@ -129,14 +129,6 @@ export abstract class AbortableRun<T> {
       }
     }
     return true;
-  }
-
-  /**
-   * After a timeout or abort the run already rejected; a late failure of the work is dropped
-   * here on purpose (see the header).
-   */
-  #fail(error: unknown): void {
-    if (this.#release()) this.#reject(error);
   }
 
   /** Times out or aborts the run: its work's signal aborts with `error`, and it rejects with it. */

@@ -1,3 +1,4 @@
+import { createTraceReader, defaultMaxRequestIdLength } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { parseRequestId, traceIdFromRequestId } from './request-id.js';
 
@@ -49,5 +50,24 @@ describe('traceIdFromRequestId', () => {
   it('refuses other shapes and the zero id', () => {
     expect(traceIdFromRequestId('req-123')).toBeUndefined();
     expect(traceIdFromRequestId('00000000-0000-0000-0000-000000000000')).toBeUndefined();
+  });
+});
+
+describe('defaultMaxRequestIdLength', () => {
+  it('is 128, the bound of parseRequestId and of a trace reader given no maxRequestIdLength', () => {
+    expect(defaultMaxRequestIdLength).toBe(128);
+    const longest = 'r'.repeat(defaultMaxRequestIdLength);
+    const tooLong = `${longest}r`;
+    expect(parseRequestId(longest)).toBe(longest);
+    expect(parseRequestId(tooLong)).toBeUndefined();
+    const readTrace = createTraceReader();
+    expect(readTrace(new Headers({ 'x-request-id': longest })).requestId).toBe(longest);
+    expect(readTrace(new Headers({ 'x-request-id': tooLong })).requestId).toBeUndefined();
+    // A larger bound is the caller's choice, up to 1024.
+    const wider = createTraceReader({ maxRequestIdLength: 1_024 });
+    expect(wider(new Headers({ 'x-request-id': tooLong })).requestId).toBe(tooLong);
+    expect(() => createTraceReader({ maxRequestIdLength: 1_025 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 });

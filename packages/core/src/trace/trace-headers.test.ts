@@ -1,3 +1,4 @@
+import { pickTraceFromHeadersOptions } from '@ballast/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { isBallastError } from '../errors/ballast-error.js';
 import { childSpan, createTraceContext } from './trace-context.js';
@@ -120,5 +121,60 @@ describe('traceHeaders and childSpan', () => {
     const receiver = traceContextFromHeaders(new Headers(traceHeaders(sender)));
     expect(receiver.traceId).toBe(sender.traceId);
     expect(receiver.parentId).toBe(sender.spanId);
+  });
+});
+
+describe('pickTraceFromHeadersOptions', () => {
+  const middlewareOptions = {
+    trustIncoming: false,
+    requestIdHeader: 'x-correlation-id',
+    maxRequestIdLength: 64,
+    sampled: false,
+    logger: console,
+    logRequests: true,
+  };
+
+  it('keeps the four trace fields of a larger options object and drops the rest', () => {
+    const picked = pickTraceFromHeadersOptions(middlewareOptions);
+    expect(Object.keys(picked).sort()).toEqual([
+      'maxRequestIdLength',
+      'requestIdHeader',
+      'sampled',
+      'trustIncoming',
+    ]);
+    expect(picked).toEqual({
+      trustIncoming: false,
+      requestIdHeader: 'x-correlation-id',
+      maxRequestIdLength: 64,
+      sampled: false,
+    });
+  });
+
+  it('hands createTraceReader options it accepts, where the whole object is refused', () => {
+    expect(() => createTraceReader(middlewareOptions)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    const readTrace = createTraceReader(
+      pickTraceFromHeadersOptions({ ...middlewareOptions, trustIncoming: true }),
+    );
+    const trace = readTrace(new Headers({ 'x-correlation-id': 'corr-1', 'x-request-id': 'other' }));
+    expect(trace.requestId).toBe('corr-1');
+    expect(trace.sampled).toBe(false);
+    // Fields left out stay absent, so the reader's defaults apply.
+    const defaults = createTraceReader(pickTraceFromHeadersOptions({}));
+    expect(defaults(new Headers({ 'x-request-id': 'req-7' })).requestId).toBe('req-7');
+  });
+
+  it('refuses anything but an options object with INVALID_OPTIONS naming itself', () => {
+    for (const value of [undefined, null, 'trustIncoming', 1]) {
+      let error: unknown;
+      try {
+        pickTraceFromHeadersOptions(value as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isBallastError(error, 'INVALID_OPTIONS'), String(value)).toBe(true);
+      expect((error as Error).message).toContain('pickTraceFromHeadersOptions()');
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { traceLogFields } from '@ballast/core';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../logging/logger.js';
@@ -67,5 +68,42 @@ describe('withTraceLogger', () => {
     const trace = createTraceContext();
     withTraceLogger(logger, { ...trace, requestId: trace.traceId }).info({}, 'x');
     expect(lines[0]).not.toHaveProperty('requestId');
+  });
+});
+
+describe('traceLogFields', () => {
+  it('gives traceId and spanId, and requestId only when it differs from the trace id', () => {
+    const trace = createTraceContext();
+    expect(traceLogFields(trace)).toEqual({ traceId: trace.traceId, spanId: trace.spanId });
+    const withRequest = { ...trace, requestId: 'req-42' };
+    expect(traceLogFields(withRequest)).toEqual({
+      traceId: trace.traceId,
+      spanId: trace.spanId,
+      requestId: 'req-42',
+    });
+    expect(traceLogFields({ ...trace, requestId: trace.traceId })).toEqual({
+      traceId: trace.traceId,
+      spanId: trace.spanId,
+    });
+  });
+
+  it('are the fields withTraceLogger binds to every line', () => {
+    const trace = { ...createTraceContext(), requestId: 'req-1' };
+    const lines: Array<Record<string, unknown>> = [];
+    const write = (fields: Record<string, unknown>) => lines.push(fields);
+    const logger: Logger = { debug: write, info: write, warn: write, error: write };
+    withTraceLogger(logger, trace).info({ orderId: 7 }, 'accepted');
+    expect(lines).toEqual([{ ...traceLogFields(trace), orderId: 7 }]);
+  });
+
+  it('refuses anything but a TraceContext with INVALID_OPTIONS naming itself', () => {
+    for (const value of [undefined, null, 'trace']) {
+      expect(() => traceLogFields(value as never)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('traceLogFields()'),
+        }),
+      );
+    }
   });
 });

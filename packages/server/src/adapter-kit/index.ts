@@ -6,11 +6,20 @@
 
 // Error handlers: the options every framework's error handler takes, and their schema.
 export { type ErrorHandlerOptions, errorHandlerOptionsSchema } from '../errors/index.js';
-// Request bodies: the one bounded reader of a web Request's body.
-export { readRequestBody } from '../http/index.js';
+// Request bodies: the one bounded reader of a web Request's body, the content codings decoded
+// (the rest refused with 415) and the bounded decoder of a compressed body.
+export {
+  type ContentCoding,
+  decodeRequestBody,
+  hasZlibHeader,
+  readRequestBody,
+  requestContentCoding,
+  undecodableBody,
+} from '../http/index.js';
 // Idempotency: the guard that decides claim / replay / refuse for a request, and the
 // request fingerprint in its parts (answered in the same tick where SHA-256 is synchronous).
 export {
+  checkIdempotencyScope,
   createIdempotencyGuard,
   type ExecutionEnd,
   fingerprintPartsInSameTick,

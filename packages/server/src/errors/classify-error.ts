@@ -12,6 +12,7 @@
 import { BallastError, isBallastError } from '@ballast/core';
 import { invalidArgument } from '@ballast/core/adapter-kit';
 import { isUnreachableDependency } from './unreachable-dependency.js';
+import { fromUpstreamFailure, isUpstreamFailure } from './upstream-failure.js';
 
 /** How one database constraint is explained to a client. */
 export interface ConstraintMapping {
@@ -177,6 +178,7 @@ const unavailableRetryAfterSeconds = 5;
  *
  * | thrown | code | status |
  * | --- | --- | --- |
+ * | a signed call's `SignedCallError` (the other side answered non-2xx) | `UPSTREAM_ERROR`; `SERVICE_UNAVAILABLE` for an upstream 503 or 429 | 502; 503; 504 for an upstream 504 or 408 |
  * | `BallastError` | its own | its own |
  * | `ZodError` | `VALIDATION_FAILED` with `errors: [{ path, message }]` | 400 |
  * | Fastify schema validation error | `VALIDATION_FAILED` with paths | 400 |
@@ -184,13 +186,15 @@ const unavailableRetryAfterSeconds = 5;
  * | Postgres foreign-key violation | `REFERENCE_CONFLICT` | 409 |
  * | Postgres not-null violation | `VALUE_REQUIRED` (`field`: the column) | 400 |
  * | Postgres check violation | `CONSTRAINT_VIOLATED` | 400 |
- * | an HTTP error with a 4xx status (body parsers, Fastify) | `PAYLOAD_TOO_LARGE` (413), `NOT_FOUND` (404) or `VALIDATION_FAILED` with that status | 4xx |
+ * | an HTTP error with a 4xx status (body parsers, Fastify) | `PAYLOAD_TOO_LARGE` (413), `NOT_FOUND` (404), `UNSUPPORTED_MEDIA_TYPE` (415) or `VALIDATION_FAILED` with that status | 4xx |
  * | a dependency unreachable: connection refused, reset or timed out, Postgres shutting down or out of connections (SQLSTATE 08xxx, 57P01–57P03, 53300), ioredis out of retries or closed | `SERVICE_UNAVAILABLE`, `Retry-After: 5` | 503 |
+ * | a `TimeoutError` (`AbortSignal.timeout()` fired on a call the route made) | `TIMEOUT` | 504 |
  * | anything else | `INTERNAL` | 500 |
  *
  * The original error is the result's `cause`; its message never reaches a client.
  */
 export function classifyError(error: unknown, options: ClassifyErrorOptions = {}): BallastError {
+  if (isUpstreamFailure(error)) return fromUpstreamFailure(error);
   if (isBallastError(error)) return error;
   if (isZodError(error)) {
     return validationFailed(
@@ -208,7 +212,9 @@ export function classifyError(error: unknown, options: ClassifyErrorOptions = {}
     if (Array.isArray(http.validation)) return fromSchemaValidation(http);
     if (status === 413) return new BallastError('PAYLOAD_TOO_LARGE', { cause: error });
     if (status === 404) return new BallastError('NOT_FOUND', { cause: error });
-    // A malformed JSON body, an unsupported media type: the client's input, not our failure.
+    // A body in a content coding or charset the parser does not decode (body-parser's 415).
+    if (status === 415) return new BallastError('UNSUPPORTED_MEDIA_TYPE', { cause: error });
+    // A malformed JSON body, another 4xx: the client's input, not our failure.
     return new BallastError('VALIDATION_FAILED', { status, cause: error });
   }
   if (isUnreachableDependency(error)) {
@@ -216,6 +222,15 @@ export function classifyError(error: unknown, options: ClassifyErrorOptions = {}
       cause: error,
       details: { retryAfterSeconds: unavailableRetryAfterSeconds },
     });
+  }
+  // A deadline the route set on its own call to a dependency (fetch, a driver) ran out: the
+  // dependency was too slow, which a gateway answers with 504.
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { name?: unknown }).name === 'TimeoutError'
+  ) {
+    return new BallastError('TIMEOUT', { cause: error });
   }
   return new BallastError('INTERNAL', { cause: error });
 }

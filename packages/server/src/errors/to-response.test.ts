@@ -1,4 +1,7 @@
-import { BallastError, registerMessages } from '@ballast/core';
+import { BallastError, isBallastError, registerMessages } from '@ballast/core';
+import { parseOptions } from '@ballast/core/adapter-kit';
+import { type FieldIssue, validateRequestParts, validationFailed } from '@ballast/server';
+import { errorHandlerOptionsSchema } from '@ballast/server/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { classifyError } from './classify-error.js';
@@ -87,8 +90,12 @@ describe('classifyError', () => {
       code: 'PAYLOAD_TOO_LARGE',
     });
     expect(classifyError(Object.assign(new Error('nope'), { statusCode: 415 }))).toMatchObject({
-      code: 'VALIDATION_FAILED',
+      code: 'UNSUPPORTED_MEDIA_TYPE',
       status: 415,
+    });
+    expect(classifyError(Object.assign(new Error('teapot'), { statusCode: 418 }))).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      status: 418,
     });
     expect(
       classifyError(
@@ -134,6 +141,26 @@ describe('toResponse', () => {
         fields: expect.objectContaining({ err: error, traceId: body.traceId, status: 500 }),
       },
     ]);
+  });
+
+  it('keeps no details but the trace id and Retry-After in a 5xx body, whatever the error carried', async () => {
+    const misconfigured = new BallastError('INVALID_OPTIONS', {
+      details: { field: 'secret', issues: [{ path: 'secret', message: 'expected hunter2' }] },
+    });
+    const body = await toResponse(misconfigured, { traceId: 'a'.repeat(32) }).json();
+    expect(body).toMatchObject({ code: 'INVALID_OPTIONS', status: 500, traceId: 'a'.repeat(32) });
+    expect(body).not.toHaveProperty('field');
+    expect(body).not.toHaveProperty('issues');
+    expect(JSON.stringify(body)).not.toContain('hunter2');
+
+    const upstream = new BallastError('UPSTREAM_ERROR', {
+      details: { upstreamStatus: 502, retryAfterSeconds: 7 },
+    });
+    const response = toResponse(upstream);
+    expect(response.headers.get('retry-after')).toBe('7');
+    const upstreamBody = await response.json();
+    expect(upstreamBody).toMatchObject({ retryAfterSeconds: 7, traceId: expect.any(String) });
+    expect(upstreamBody).not.toHaveProperty('upstreamStatus');
   });
 
   it('answers an unreachable database or cache with 503 SERVICE_UNAVAILABLE and Retry-After, logging the cause', async () => {
@@ -279,5 +306,114 @@ describe('preferredLocale', () => {
     expect(preferredLocale('en;q=0.4, es;q=0.8')).toBe('es');
     expect(preferredLocale('*;q=1, <script>')).toBeUndefined();
     expect(preferredLocale(undefined)).toBeUndefined();
+  });
+});
+
+describe('validationFailed', () => {
+  it('is VALIDATION_FAILED (400) naming the first field and listing every issue', () => {
+    const cause = new Error('unique violation');
+    const error = validationFailed(
+      [
+        { path: 'email', message: 'already used', in: 'body' },
+        { path: 'items.0.qty', message: 'must be positive', in: 'body' },
+      ],
+      cause,
+    );
+    expect(isBallastError(error, 'VALIDATION_FAILED')).toBe(true);
+    expect(error.status).toBe(400);
+    expect(error.message).toBe('Invalid input at "email": already used');
+    expect(error.cause).toBe(cause);
+    expect(error.details).toEqual({
+      field: 'email',
+      errors: [
+        { path: 'email', message: 'already used', in: 'body' },
+        { path: 'items.0.qty', message: 'must be positive', in: 'body' },
+      ],
+    });
+    expect(validationFailed([{ path: '', message: 'expected an object' }]).message).toBe(
+      'Invalid input at "(root)": expected an object',
+    );
+    expect(validationFailed([]).details).toEqual({ errors: [] });
+  });
+
+  it('lists at most 100 issues, so a hostile body cannot blow up the answer', () => {
+    const issues = Array.from({ length: 5_000 }, (_, index) => ({
+      path: `items.${index}`,
+      message: 'wrong',
+    }));
+    expect(validationFailed(issues).details.errors).toHaveLength(100);
+  });
+
+  it("renders like the validation middleware's own 400", async () => {
+    let fromMiddleware: unknown;
+    try {
+      validateRequestParts({ body: z.object({ email: z.string() }) }, { body: { email: 1 } });
+    } catch (error) {
+      fromMiddleware = error;
+    }
+    const issue = (fromMiddleware as BallastError).details.errors as FieldIssue[];
+    const ours = await toResponse(validationFailed(issue)).json();
+    const theirs = await toResponse(fromMiddleware).json();
+    expect(ours).toEqual(theirs);
+    expect(ours).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', errors: issue });
+  });
+
+  it('refuses issues that are not an array with INVALID_OPTIONS naming itself', () => {
+    for (const value of [undefined, { path: 'email', message: 'x' }, 'email']) {
+      expect(() => validationFailed(value as never)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('validationFailed()'),
+        }),
+      );
+    }
+  });
+});
+
+describe('errorHandlerOptionsSchema', () => {
+  const schema = errorHandlerOptionsSchema<{ lang?: string }>();
+  const parse = (input: unknown) => parseOptions(schema, input, 'myErrorHandler()');
+
+  it("accepts a framework error handler's options: logger, locale fixed or per request, constraints", () => {
+    const locale = (request: { lang?: string }) => request.lang;
+    const parsed = parse({
+      logger: recordingLogger(),
+      locale,
+      constraints: { users_email_key: { code: 'EMAIL_TAKEN', field: 'email' } },
+    });
+    expect(parsed.locale).toBe(locale);
+    expect(parse({ locale: 'es-AR' }).locale).toBe('es-AR');
+    expect(parse({})).toEqual({});
+  });
+
+  it('gives options toResponse() applies as they are', async () => {
+    const { constraints } = parse({
+      constraints: { users_email_key: { code: 'EMAIL_TAKEN', field: 'email' } },
+    });
+    const body = await toResponse(pgError('23505', { constraint: 'users_email_key' }), {
+      ...(constraints === undefined ? {} : { constraints }),
+    }).json();
+    expect(body).toMatchObject({ status: 409, code: 'EMAIL_TAKEN', field: 'email' });
+  });
+
+  it('refuses unknown keys and wrong values with INVALID_OPTIONS naming the field', () => {
+    const cases: Array<[unknown, string]> = [
+      [{ instance: '/x' }, '(options)'],
+      [{ locale: '' }, 'locale'],
+      [{ locale: 42 }, 'locale'],
+      [{ logger: { info: () => {} } }, 'logger'],
+      [{ constraints: { users_email_key: { status: 409 } } }, 'constraints.users_email_key'],
+    ];
+    for (const [input, field] of cases) {
+      let error: unknown;
+      try {
+        parse(input);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isBallastError(error, 'INVALID_OPTIONS'), field).toBe(true);
+      expect((error as Error).message).toContain('myErrorHandler()');
+      expect((error as { details: { field?: string } }).details.field, field).toBe(field);
+    }
   });
 });

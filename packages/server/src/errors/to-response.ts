@@ -142,9 +142,20 @@ export function toResponse(error: unknown, options: ToResponseOptions = {}): Res
       },
       'request failed',
     );
-    if (failure.code === 'INTERNAL' && failure.details.traceId === undefined) {
-      failure = new BallastError('INTERNAL', { cause: error, details: { traceId } });
-    }
+    // The body of a 5xx is the code's generic message and the trace id, whatever the error's
+    // details held (a misconfigured option's validation issues, an upstream's status): only
+    // `retryAfterSeconds`, which the client needs and which sets `Retry-After`, is kept.
+    const { traceId: ownTraceId, retryAfterSeconds } = failure.details;
+    failure = new BallastError(failure.code, {
+      status: failure.status,
+      retryable: failure.retryable,
+      action: failure.action,
+      cause: error,
+      details: {
+        traceId: typeof ownTraceId === 'string' ? ownTraceId : traceId,
+        ...(typeof retryAfterSeconds === 'number' ? { retryAfterSeconds } : {}),
+      },
+    });
   } else {
     parsed.logger?.debug(
       { code: failure.code, status: failure.status, instance: parsed.instance },

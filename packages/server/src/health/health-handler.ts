@@ -14,10 +14,18 @@ import {
 
 const noStore = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
 
+// A report whose status is none of these (a typo, another tool's 'ok') would otherwise be
+// answered 200 as if healthy.
+const reportStatuses: ReadonlySet<unknown> = new Set(['up', 'degraded', 'down']);
+
 /** The HTTP status of a report: 503 when it is `down`, else 200. */
 export function healthStatus(report: HealthReport): 200 | 503 {
-  if (!isObject(report) || typeof report.status !== 'string') {
-    throw invalidArgument('healthStatus()', 'report', 'a HealthReport');
+  if (!isObject(report) || !reportStatuses.has(report.status)) {
+    throw invalidArgument(
+      'healthStatus()',
+      'report',
+      "a HealthReport (status 'up', 'degraded' or 'down')",
+    );
   }
   return report.status === 'down' ? 503 : 200;
 }
@@ -52,9 +60,14 @@ export function health(options: HealthOptions): (request?: Request) => Promise<R
   };
 }
 
+const maxDateMs = 8.64e15;
+
 /** The liveness answer: `{ status: 'up', timestamp }`, no dependency touched. */
 export function liveReport(now: number = Date.now()): { status: 'up'; timestamp: string } {
-  if (!Number.isFinite(now)) throw invalidArgument('liveReport()', 'now', 'a time in milliseconds');
+  // Past ±8.64e15 ms a Date is invalid and toISOString() throws a RangeError.
+  if (!Number.isFinite(now) || Math.abs(now) > maxDateMs) {
+    throw invalidArgument('liveReport()', 'now', 'a time in milliseconds');
+  }
   return { status: 'up', timestamp: new Date(now).toISOString() };
 }
 

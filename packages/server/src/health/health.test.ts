@@ -1,4 +1,5 @@
 import { ManualClock, MemoryObjectStorage } from '@ballast/core';
+import { type HealthReport, healthStatus, liveReport } from '@ballast/server';
 import { describe, expect, it } from 'vitest';
 import { checkHealth } from './health-check.js';
 import { health, live } from './health-handler.js';
@@ -104,5 +105,76 @@ describe('health', () => {
     expect(() => health({ checks: {}, timeoutMs: 0 })).toThrow(
       expect.objectContaining({ details: expect.objectContaining({ field: 'timeoutMs' }) }),
     );
+  });
+});
+
+describe('healthStatus', () => {
+  const report = (status: string) => ({
+    status,
+    timestamp: '2026-03-01T10:00:00.000Z',
+    checks: {},
+  });
+
+  it('is 503 for a down report and 200 for an up or degraded one', () => {
+    expect(healthStatus(report('down') as HealthReport)).toBe(503);
+    expect(healthStatus(report('up') as HealthReport)).toBe(200);
+    expect(healthStatus(report('degraded') as HealthReport)).toBe(200);
+  });
+
+  it('is the status health() answers with for the report checkHealth() makes', async () => {
+    const failing = {
+      checks: {
+        db: async () => {
+          throw new Error('connection refused');
+        },
+        cache: { check: async () => {}, required: false },
+      },
+    };
+    const checked = await checkHealth(failing);
+    expect(checked.status).toBe('down');
+    expect(healthStatus(checked)).toBe(503);
+    expect((await health(failing)()).status).toBe(healthStatus(checked));
+  });
+
+  it('refuses anything but a HealthReport with INVALID_OPTIONS naming itself', () => {
+    for (const value of [undefined, null, 'down', {}, report('ok'), report('DOWN')]) {
+      expect(() => healthStatus(value as never), JSON.stringify(value)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('healthStatus()'),
+        }),
+      );
+    }
+  });
+});
+
+describe('liveReport', () => {
+  it("is { status: 'up', timestamp } for the given instant, now by default", () => {
+    expect(liveReport(Date.parse('2026-03-01T10:00:00Z'))).toEqual({
+      status: 'up',
+      timestamp: '2026-03-01T10:00:00.000Z',
+    });
+    const before = Date.now();
+    const { timestamp } = liveReport();
+    expect(Date.parse(timestamp)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(timestamp)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('is the body live() answers', async () => {
+    const body = (await (await live()()).json()) as ReturnType<typeof liveReport>;
+    expect(Object.keys(body).sort()).toEqual(Object.keys(liveReport()).sort());
+    expect(body.status).toBe(liveReport().status);
+  });
+
+  it('refuses a time that is no instant with INVALID_OPTIONS, never a RangeError', () => {
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY, 1e17, -1e17, '0']) {
+      expect(() => liveReport(now as number), String(now)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('liveReport()'),
+        }),
+      );
+    }
+    expect(liveReport(8.64e15).timestamp).toBe('+275760-09-13T00:00:00.000Z');
   });
 });

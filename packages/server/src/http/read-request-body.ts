@@ -10,7 +10,8 @@ import { isObject } from '../options/is-object.js';
 
 /**
  * The raw body of `request` (empty for a request without one). Throws `PAYLOAD_TOO_LARGE`
- * (413) when `content-length` or the bytes actually received exceed `maxBytes`.
+ * (413) when `content-length` or the bytes actually received exceed `maxBytes`, and
+ * `INVALID_OPTIONS` for a request whose body was already read.
  *
  * @example
  * ```ts
@@ -28,6 +29,11 @@ export async function readRequestBody(
     throw invalidArgument('readRequestBody()', 'maxBytes', 'a number of bytes (0 or more)');
   }
   if (request.body === null) return new Uint8Array(0);
+  // Read by someone else first (`request.json()`): its stream is locked, and reading it again
+  // would fail with a bare TypeError from the stream.
+  if (request.bodyUsed || request.body.locked) {
+    throw invalidArgument('readRequestBody()', 'request', 'a Request whose body is not read yet');
+  }
   const declared = request.headers.get('content-length');
   if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > maxBytes) {
     await request.body.cancel().catch(() => {

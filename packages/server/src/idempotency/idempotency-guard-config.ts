@@ -143,9 +143,6 @@ const mebibyte = 1_048_576;
 /** Statuses never recorded by default: authentication, authorisation, timeouts, rate limits. */
 export const defaultReleaseStatuses: readonly number[] = [401, 403, 407, 408, 429];
 
-/** Longest scope accepted, in characters (as the stores' scope column). */
-export const maxScopeLength = 255;
-
 /**
  * The `scope` option every idempotency layer requires: a function of the request naming the
  * tenant or user the key belongs to, or the explicit string `'global'` to share every key

@@ -1,7 +1,15 @@
-import { type IdempotencyStore, ManualClock, MemoryIdempotencyStore } from '@ballast/core';
-import { isPromiseLike } from '@ballast/core/adapter-kit';
+import {
+  type IdempotencyStore,
+  isBallastError,
+  ManualClock,
+  MemoryIdempotencyStore,
+} from '@ballast/core';
+import { isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
 import { injectFaults } from '@ballast/core/testing';
+import { idempotency } from '@ballast/server';
+import { idempotencyScopeOptionSchema } from '@ballast/server/adapter-kit';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { createIdempotencyGuard, isIdempotencyKeyHeldByMiddleware } from './idempotency-guard.js';
 import type { IdempotencyDecision, IdempotencyGuardRequest } from './idempotency-guard-config.js';
 
@@ -242,5 +250,42 @@ describe('createIdempotencyGuard', () => {
       error: { code: 'VALIDATION_FAILED', details: { reason: 'too-deep', maxDepth: 3 } },
     });
     expect((await guard.begin(request(3))).kind).toBe('execute');
+  });
+});
+
+describe('idempotencyScopeOptionSchema', () => {
+  const schema = z.strictObject({ scope: idempotencyScopeOptionSchema });
+  const parse = (input: unknown) => parseOptions(schema, input, 'myIdempotency()');
+
+  it("accepts a function of the request or the explicit string 'global'", () => {
+    const byTenant = (request: { tenant: string }) => request.tenant;
+    expect(parse({ scope: byTenant }).scope).toBe(byTenant);
+    expect(parse({ scope: 'global' }).scope).toBe('global');
+  });
+
+  it('has no default: a missing scope, or a tenant id given as a string, is refused and explained', () => {
+    for (const input of [{}, { scope: undefined }, { scope: 'tenant-a' }, { scope: null }]) {
+      let error: unknown;
+      try {
+        parse(input);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isBallastError(error, 'INVALID_OPTIONS'), JSON.stringify(input)).toBe(true);
+      expect((error as { details: { field?: string } }).details.field).toBe('scope');
+      expect((error as Error).message).toContain("or 'global' to share keys between all callers");
+    }
+  });
+
+  it('is the rule the idempotency middleware applies to its own scope option', () => {
+    expect(() => idempotency({ store: new MemoryIdempotencyStore() } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        details: expect.objectContaining({ field: 'scope' }),
+      }),
+    );
+    expect(() =>
+      idempotency({ store: new MemoryIdempotencyStore(), scope: 'global' }),
+    ).not.toThrow();
   });
 });

@@ -27,7 +27,6 @@ import {
   type Awaitable,
   beginInSameTick,
   isPromiseLike,
-  isStorableText,
   parseOptions,
 } from '@ballast/core/adapter-kit';
 import {
@@ -39,9 +38,9 @@ import {
   type IdempotencyGuardOptions,
   type IdempotencyGuardRequest,
   type IdempotentExecution,
-  maxScopeLength,
 } from './idempotency-guard-config.js';
 import { parseIdempotencyKey } from './idempotency-key-header.js';
+import { idempotencyScopeError } from './idempotency-scope.js';
 import {
   isRecordedResponse,
   type ResponseParts,
@@ -180,29 +179,14 @@ class TicketExecution implements IdempotentExecution {
   }
 }
 
-/**
- * The answer to a scope that is not a string of 1–255 characters every store keeps as given (no
- * NUL, no unpaired surrogate: see `isStorableText`). The scope usually comes from
- * the request (a tenant header, a claim in a token), so it is the client's error: 400, logged
- * for the operator, never a 500 "misconfigured".
- */
+/** The 400 for a scope that breaks the rule, logged for the operator (the value is not logged). */
 function invalidScope(scope: unknown, logger: Logger): BallastError {
-  const reason =
-    typeof scope !== 'string'
-      ? 'not-a-string'
-      : scope.length === 0
-        ? 'empty'
-        : scope.length > maxScopeLength
-          ? 'too-long'
-          : 'invalid-characters';
+  const error = idempotencyScopeError(scope) as BallastError;
   logger.warn(
-    { reason },
+    { reason: error.details.reason },
     'idempotency: the request’s scope is not a string of 1–255 characters without NUL or unpaired surrogates',
   );
-  return new BallastError('VALIDATION_FAILED', {
-    message: `The request's idempotency scope is invalid (${reason}).`,
-    details: { field: 'scope', reason, maxLength: maxScopeLength },
-  });
+  return error;
 }
 
 /** `'released'`, once the release is done (it never fails: the ticket logs store failures). */
@@ -276,14 +260,7 @@ export function createIdempotencyGuard(options: IdempotencyGuardOptions): Idempo
   /** True when `scope` is a string every store keeps as given; remembers the last one. */
   function isValidScope(scope: unknown): scope is string {
     if (scope === lastValidScope) return true;
-    if (
-      typeof scope !== 'string' ||
-      scope.length === 0 ||
-      scope.length > maxScopeLength ||
-      !isStorableText(scope)
-    ) {
-      return false;
-    }
+    if (idempotencyScopeError(scope) !== undefined) return false;
     lastValidScope = scope;
     return true;
   }

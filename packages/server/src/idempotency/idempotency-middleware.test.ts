@@ -4,6 +4,13 @@ import {
   ManualClock,
   MemoryIdempotencyStore,
 } from '@ballast/core';
+import {
+  defaultRecordedHeaders,
+  defaultReleaseStatuses,
+  idempotencyKeyHeader,
+  idempotentReplayedHeader,
+} from '@ballast/server';
+import { createIdempotencyGuard } from '@ballast/server/adapter-kit';
 import { describe, expect, it, vi } from 'vitest';
 import { type IdempotencyMiddlewareOptions, idempotency } from './idempotency-middleware.js';
 
@@ -496,5 +503,57 @@ describe('idempotency(): scope is required', () => {
     expect(() =>
       idempotency({ store: new MemoryIdempotencyStore(), scope: (request) => request.url }),
     ).not.toThrow();
+  });
+});
+
+describe('the header names and defaults the middleware uses', () => {
+  it('reads the key from idempotencyKeyHeader and marks replays with idempotentReplayedHeader', async () => {
+    expect(idempotencyKeyHeader).toBe('idempotency-key');
+    expect(idempotentReplayedHeader).toBe('idempotent-replayed');
+    const app = salesApp();
+    const request = () =>
+      app.fetch(
+        new Request(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [idempotencyKeyHeader]: 'named-key' },
+          body: '{"total":3}',
+        }),
+      );
+    expect((await request()).headers.has(idempotentReplayedHeader)).toBe(false);
+    expect((await request()).headers.get(idempotentReplayedHeader)).toBe('true');
+    expect(app.sales).toHaveLength(1);
+  });
+
+  it('replays exactly defaultRecordedHeaders when recordHeaders is not given', async () => {
+    expect(defaultRecordedHeaders).toEqual(['content-type', 'location', 'etag']);
+    const app = salesApp();
+    await app.send({ total: 4 }, 'headers-key');
+    const replay = await app.send({ total: 4 }, 'headers-key');
+    const names = [...replay.headers.keys()].filter((name) => name !== idempotentReplayedHeader);
+    expect(names.sort()).toEqual([...defaultRecordedHeaders].sort());
+    // The guard reports the same list, sorted, for adapters that copy only what is kept.
+    const guard = createIdempotencyGuard({ store: new MemoryIdempotencyStore() });
+    expect(guard.recordedHeaderNames).toEqual([...defaultRecordedHeaders].sort());
+  });
+
+  it('never records a status of defaultReleaseStatuses: the retry runs the handler again', async () => {
+    expect(defaultReleaseStatuses).toEqual([401, 403, 407, 408, 429]);
+    for (const status of defaultReleaseStatuses) {
+      const app = salesApp();
+      app.respondWith(() => Response.json({ code: 'NO' }, { status }));
+      expect((await app.send({ total: 1 }, `released-${status}`)).status).toBe(status);
+      app.respondWith((_request, sale) => Response.json(sale, { status: 201 }));
+      const retry = await app.send({ total: 1 }, `released-${status}`);
+      expect(retry.status, String(status)).toBe(201);
+      expect(retry.headers.has(idempotentReplayedHeader)).toBe(false);
+      expect(app.sales).toHaveLength(2);
+    }
+    // A 4xx outside the list is recorded and replayed.
+    const app = salesApp();
+    app.respondWith(() => Response.json({ code: 'GONE' }, { status: 410 }));
+    await app.send({ total: 1 }, 'recorded-410');
+    expect(
+      (await app.send({ total: 1 }, 'recorded-410')).headers.get(idempotentReplayedHeader),
+    ).toBe('true');
   });
 });

@@ -13,6 +13,8 @@ import { isBallastError } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { z } from 'zod';
 import { problemResponse } from '../errors/problem-response.js';
+import { requestContentCoding } from '../http/content-coding.js';
+import { decodeRequestBody } from '../http/decode-request-body.js';
 import type { FetchHandler, WrappedHandler } from '../http/fetch-handler.js';
 import { readRequestBody } from '../http/read-request-body.js';
 import { functionSchema } from '../options/index.js';
@@ -112,6 +114,23 @@ async function captureBody(
   return { stream };
 }
 
+/**
+ * The request the handler gets: the same request carrying the bytes read, decoded. A body that
+ * was compressed arrives inflated, without its `Content-Encoding` and `Content-Length`, as a
+ * Node route behind `express.json()` gets it. A request that never had a body goes on as it is.
+ */
+function forwardedRequest(request: Request, body: Uint8Array | undefined): Request {
+  if (request.body === null) return request;
+  const init: RequestInit = { body: ownBuffer(body ?? new Uint8Array(0)) };
+  if (requestContentCoding(request.headers.get('content-encoding')) !== 'identity') {
+    const headers = new Headers(request.headers);
+    headers.delete('content-encoding');
+    headers.delete('content-length');
+    init.headers = headers;
+  }
+  return new Request(request, init);
+}
+
 /** The same bytes typed as a `BodyInit` (a view over a shared buffer is copied). */
 function ownBuffer(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : bytes.slice();
@@ -146,7 +165,9 @@ async function finishWith(
  * | not a keyed method, or no key and not `required` | the handler, unguarded |
  * | keyed method, key missing and `required` | 400 `IDEMPOTENCY_KEY_MISSING` |
  * | malformed key (not an sf-string or token, empty, > 255, not printable) | 400 `IDEMPOTENCY_KEY_INVALID` |
- * | body over `maxBodyBytes` | 413 `PAYLOAD_TOO_LARGE`, handler not run |
+ * | body over `maxBodyBytes`, as sent or decoded | 413 `PAYLOAD_TOO_LARGE`, handler not run |
+ * | `Content-Encoding` other than identity, gzip, deflate, br (where the runtime decodes it), or several | 415 `UNSUPPORTED_MEDIA_TYPE`, handler not run |
+ * | compressed body that does not decode | 400 `VALIDATION_FAILED`, handler not run |
  * | JSON body nested deeper than `maxJsonDepth`, or scope not 1–255 characters | 400 `VALIDATION_FAILED`, handler not run |
  * | first request with the key | the handler; 2xx–4xx recorded; 5xx, 401, 403, 407, 408, 429 and other thrown errors release the key |
  * | same key and request, first still running | 409 `IDEMPOTENCY_IN_FLIGHT` + `Retry-After` (or wait mode) |
@@ -192,7 +213,12 @@ export function idempotency<Context extends object = object>(
         required: typeof required === 'function' ? required(request) : required,
         scope: () => (scopeOf === 'global' ? 'global' : scopeOf(request, context)),
         fingerprint: async () => {
-          body = await readRequestBody(request, guard.maxBodyBytes);
+          // An unsupported coding is refused before its body is read; a supported one is
+          // fingerprinted decoded, so the same JSON sent compressed or plain is one request.
+          const coding = request.headers.get('content-encoding');
+          requestContentCoding(coding);
+          const sent = await readRequestBody(request, guard.maxBodyBytes);
+          body = await decodeRequestBody(sent, coding, guard.maxBodyBytes);
           return requestFingerprint(request, body, fingerprintOptions);
         },
         signal: request.signal,
@@ -211,12 +237,8 @@ export function idempotency<Context extends object = object>(
           const { execution } = decision;
           // Everything after the claim runs inside run(): whatever throws releases the key.
           return execution.run(async () => {
-            // The body was read to fingerprint it; the handler gets a request carrying the
-            // same bytes. A request that never had a body is handed on as it is.
-            const forwarded =
-              request.body === null
-                ? request
-                : new Request(request, { body: ownBuffer(body ?? new Uint8Array(0)) });
+            // The body was read to fingerprint it; the handler gets a request carrying it.
+            const forwarded = forwardedRequest(request, body);
             let response: Response;
             try {
               response = await handler(forwarded, context as Context);

@@ -21,6 +21,7 @@ export {
   type IdempotencyMiddlewareOptions,
   idempotency,
 } from './idempotency-middleware.js';
+export { checkIdempotencyScope } from './idempotency-scope.js';
 export {
   defaultRecordedHeaders,
   idempotentReplayedHeader,

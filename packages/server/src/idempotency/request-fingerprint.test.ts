@@ -1,4 +1,5 @@
 import { fingerprint } from '@ballast/core';
+import { fingerprintPartsInSameTick } from '@ballast/server/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import {
   fingerprintRequestParts,
@@ -61,5 +62,41 @@ describe('requestFingerprint', () => {
     expect(isJsonContentType('Application/JSON')).toBe(true);
     expect(isJsonContentType('text/json')).toBe(false);
     expect(isJsonContentType(null)).toBe(false);
+  });
+});
+
+describe('fingerprintPartsInSameTick', () => {
+  const parts = { method: 'POST', path: '/sales?x=1', contentType: 'application/json' };
+
+  it('answers with the string itself on Node, not a promise', () => {
+    const result = fingerprintPartsInSameTick({ ...parts, body: '{"a":1}' });
+    expect(typeof result).toBe('string');
+  });
+
+  it("equals fingerprintRequestParts's and requestFingerprint's answer for the same request", async () => {
+    const raw = ' { "b": [1, 2], "a": 1 } ';
+    const sameTick = fingerprintPartsInSameTick({ ...parts, body: raw });
+    expect(sameTick).toBe(await fingerprintRequestParts({ ...parts, body: raw }));
+    expect(sameTick).toBe(await requestFingerprint(post(raw), encoder.encode(raw)));
+    // A body the framework already parsed, in another member order, is the same request.
+    expect(fingerprintPartsInSameTick({ ...parts, body: { a: 1, b: [1, 2] } })).toBe(sameTick);
+    expect(fingerprintPartsInSameTick({ ...parts, body: '{"a":2,"b":[1,2]}' })).not.toBe(sameTick);
+    expect(fingerprintPartsInSameTick({ ...parts, path: '/sales?x=2', body: raw })).not.toBe(
+      sameTick,
+    );
+  });
+
+  it('throws INVALID_OPTIONS at once (no promise to reject) for parts that are not an object', () => {
+    for (const value of [undefined, null, 'POST /sales']) {
+      expect(() => fingerprintPartsInSameTick(value as never)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('fingerprintPartsInSameTick()'),
+        }),
+      );
+    }
+    expect(() => fingerprintPartsInSameTick({ method: 'GET /', path: '/' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 });

@@ -58,6 +58,16 @@ describe('expectedVersion', () => {
     expect(() => expectedVersion('"7" junk')).toThrow(code('VALIDATION_FAILED'));
   });
 
+  it('ignores empty list elements wherever they are, as RFC 9110 §5.6.1.2 asks', () => {
+    for (const header of [',"7"', '"7",', ' , "7" , ,', '"7",,', ', ,"7"']) {
+      expect(expectedVersion(header), header).toBe(7);
+    }
+    expect(() => assertIfMatch(',"6",, "7"', 7)).not.toThrow();
+    expect(() => expectedVersion(', ,')).toThrow(code('VALIDATION_FAILED'));
+    // Linear however many empty elements a client sends.
+    expect(expectedVersion(`${', '.repeat(5_000)}"7"${' ,'.repeat(5_000)}`)).toBe(7);
+  });
+
   it('rejects unknown options', () => {
     expect(() => expectedVersion('"1"', { require: true } as never)).toThrow(
       code('INVALID_OPTIONS'),
@@ -89,6 +99,12 @@ describe('assertIfMatch', () => {
       current: { id: 1, title: 'theirs' },
     });
     expect(() => assertIfMatch('W/"7"', 7)).toThrow(code('PRECONDITION_FAILED'));
+  });
+
+  it('refuses an ifMatch that is not a header value with INVALID_OPTIONS, as expectedVersion does', () => {
+    for (const ifMatch of [7, { value: '"7"' }, ['"7"', 7]]) {
+      expect(() => assertIfMatch(ifMatch as never, 7)).toThrow(code('INVALID_OPTIONS'));
+    }
   });
 
   it('answers a missing header with 428 unless not required', () => {

@@ -53,8 +53,11 @@ interface ParsedIfMatch {
   readonly unmatchable: number;
 }
 
-// RFC 9110 §8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE.
-const entityTag = /\s*(W\/)?"([^"]*)"\s*(?:,|$)/y;
+// RFC 9110 §8.8.3: entity-tag = [ W/ ] DQUOTE *etagc DQUOTE, in a list whose empty elements a
+// recipient must ignore (§5.6.1.2: `,"7"` and `"7",,` are `"7"`). Sticky, so a hostile header
+// is read in one pass.
+const entityTag = /(?:\s*,)*\s*(W\/)?"([^"]*)"\s*(?:,|$)/y;
+const emptyElementsToTheEnd = /[\s,]*$/y;
 
 function parseIfMatch(value: string): ParsedIfMatch | undefined {
   if (value.trim() === '*') return { any: true, versions: [], unmatchable: 0 };
@@ -63,6 +66,8 @@ function parseIfMatch(value: string): ParsedIfMatch | undefined {
   entityTag.lastIndex = 0;
   while (entityTag.lastIndex < value.length) {
     const at = entityTag.lastIndex;
+    emptyElementsToTheEnd.lastIndex = at;
+    if (emptyElementsToTheEnd.test(value)) break;
     const match = entityTag.exec(value);
     if (!match || entityTag.lastIndex === at) return undefined;
     const [, weak, opaque = ''] = match;
@@ -145,6 +150,7 @@ export function assertIfMatch(
   options: AssertIfMatchOptions = {},
 ): void {
   const parsed = parseOptions(assertOptionsSchema, options, 'assertIfMatch()');
+  checkIfMatch(ifMatch, 'assertIfMatch()');
   parseOptions(versionSchema, { version: currentVersion }, 'assertIfMatch()');
   const value = headerValue(ifMatch);
   if (value === undefined) {

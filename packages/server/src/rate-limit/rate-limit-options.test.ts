@@ -1,4 +1,11 @@
+import { isBallastError } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
+import {
+  localhostAddresses,
+  problemResponse,
+  rateLimitedError,
+  rateLimitPresets,
+} from '@ballast/server';
 import { describe, expect, it } from 'vitest';
 import { rateLimitKey, rateLimitOptionsSchema, resolveRateLimit } from './rate-limit-options.js';
 
@@ -81,5 +88,73 @@ describe('rateLimitKey', () => {
     expect(rateLimitKey(undefined, '::ffff:10.0.0.2')).toBe('ip:10.0.0.2');
     // Not an address: kept as given.
     expect(rateLimitKey(undefined, 'garbage::x::y')).toBe('ip:garbage::x::y');
+  });
+});
+
+describe('rateLimitPresets', () => {
+  it("are seed 004's limits: 100/min globally, 5 sign-ups and 10 logins per 15 minutes", () => {
+    expect(rateLimitPresets).toEqual({
+      global: { limit: 100, windowMs: 60_000 },
+      signUp: { limit: 5, windowMs: 900_000 },
+      login: { limit: 10, windowMs: 900_000 },
+    });
+  });
+
+  it('are what a limiter resolves each preset name to when nothing overrides it', () => {
+    for (const name of Object.keys(rateLimitPresets) as Array<keyof typeof rateLimitPresets>) {
+      expect(resolveRateLimit(parse({ preset: name })), name).toEqual(rateLimitPresets[name]);
+    }
+  });
+});
+
+describe('localhostAddresses', () => {
+  it('are the IPv4, IPv6 and IPv4-mapped loopback addresses, the default allowList', () => {
+    expect(localhostAddresses).toEqual(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+    expect(parse({}).allowList).toEqual([...localhostAddresses]);
+    expect(parse({ allowList: [] }).allowList).toEqual([]);
+  });
+});
+
+describe('rateLimitedError', () => {
+  it('is RATE_LIMITED (429) with the wait in whole seconds, rounded up, and the limit', () => {
+    const error = rateLimitedError(1_500, 100);
+    expect(isBallastError(error, 'RATE_LIMITED')).toBe(true);
+    expect(error.status).toBe(429);
+    expect(error.retryable).toBe(true);
+    expect(error.details).toEqual({ retryAfterSeconds: 2, limit: 100 });
+    expect(error.message).toBe('Rate limit of 100 exceeded; retry in 2 s');
+    expect(rateLimitedError(0, 5).details.retryAfterSeconds).toBe(1);
+    expect(rateLimitedError(-3_000, 5).details.retryAfterSeconds).toBe(1);
+  });
+
+  it('renders as a 429 problem with Retry-After', async () => {
+    const response = problemResponse(rateLimitedError(60_000, 10));
+    expect(response.status).toBe(429);
+    expect(response.headers.get('retry-after')).toBe('60');
+    expect(await response.json()).toMatchObject({
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: 60,
+      limit: 10,
+    });
+  });
+
+  it('refuses a wait that is not a finite number or a limit that is not a positive integer', () => {
+    const cases: Array<[unknown, unknown, string]> = [
+      [Number.NaN, 10, 'retryAfterMs'],
+      [Number.POSITIVE_INFINITY, 10, 'retryAfterMs'],
+      ['1000', 10, 'retryAfterMs'],
+      [1_000, 0, 'limit'],
+      [1_000, 2.5, 'limit'],
+      [1_000, undefined, 'limit'],
+    ];
+    for (const [retryAfterMs, limit, field] of cases) {
+      expect(() => rateLimitedError(retryAfterMs as number, limit as number)).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('rateLimitedError()'),
+          details: expect.objectContaining({ field }),
+        }),
+      );
+    }
   });
 });

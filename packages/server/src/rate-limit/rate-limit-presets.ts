@@ -4,6 +4,7 @@
  * supplies the numbers, the localhost allow-list and the 429 in its own error format.
  */
 import { BallastError } from '@ballast/core';
+import { invalidArgument } from '@ballast/core/adapter-kit';
 
 /** A limit: at most `limit` requests per key in each `windowMs`. */
 export interface RateLimitPreset {
@@ -28,10 +29,18 @@ export type RateLimitPresetName = keyof typeof rateLimitPresets;
 export const localhostAddresses: readonly string[] = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
 
 /**
- * `RATE_LIMITED` (429) with `retryAfterSeconds` (sets `Retry-After`) and the limit, as problem+json
- * renders it.
+ * `RATE_LIMITED` (429) with `retryAfterSeconds` (sets `Retry-After`; `retryAfterMs` rounded up,
+ * at least 1) and the limit, as problem+json renders it. A `retryAfterMs` that is not a finite
+ * number, or a `limit` that is not a positive integer, throws `INVALID_OPTIONS`.
  */
 export function rateLimitedError(retryAfterMs: number, limit: number): BallastError {
+  // NaN or Infinity would render as `"retryAfterSeconds": null` and no Retry-After at all.
+  if (typeof retryAfterMs !== 'number' || !Number.isFinite(retryAfterMs)) {
+    throw invalidArgument('rateLimitedError()', 'retryAfterMs', 'a finite number of milliseconds');
+  }
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw invalidArgument('rateLimitedError()', 'limit', 'a positive integer');
+  }
   const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1_000));
   return new BallastError('RATE_LIMITED', {
     message: `Rate limit of ${limit} exceeded; retry in ${retryAfterSeconds} s`,

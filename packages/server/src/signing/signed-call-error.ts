@@ -2,6 +2,10 @@
  * A failed signed call as a value: the stable code the other side answered with (its
  * problem+json `code`, e.g. `SIGNATURE_EXPIRED`), and the `Response` itself, ky style, for
  * anything the code does not say.
+ *
+ * Its `status` is what this service answers its own caller with when the failure reaches the
+ * error handler unhandled, a gateway status (502, 503, 504), never the other side's: an edge's
+ * 401 means this service signed badly, and a browser told 401 would log its user out.
  */
 
 import {
@@ -18,7 +22,13 @@ export class SignedCallError extends BallastError {
   readonly response: Response;
   /** What was called. */
   readonly request: { readonly method: string; readonly url: string };
+  /** The status the other side answered with (`response.status`). */
+  readonly upstreamStatus: number;
 
+  /**
+   * `options.status` defaults to the gateway status of `options.response.status` (see
+   * {@link gatewayStatusOf}).
+   */
   constructor(
     code: string,
     options: BallastErrorOptions & {
@@ -29,10 +39,26 @@ export class SignedCallError extends BallastError {
     if (!isObject(options) || !isObject(options.response) || !isObject(options.request)) {
       throw invalidArgument('new SignedCallError()', 'options', '{ response, request }');
     }
-    super(code, options);
+    super(code, { ...options, status: options.status ?? gatewayStatusOf(options.response.status) });
     this.response = options.response;
     this.request = options.request;
+    this.upstreamStatus = options.response.status;
   }
+}
+
+/**
+ * The status a gateway answers for an upstream's `status`, as a reverse proxy does: the upstream
+ * timed out (504, 408) → 504; it is overloaded or refused us for load (503, 429) → 503; any
+ * other failure, a 5xx or a 4xx this service caused (a bad signature, a request it built wrong)
+ * → 502. Which upstream 4xx the end user caused (a contract that does not exist) only the route
+ * knows: it catches the error, reads `code` or `upstreamStatus` and throws its own.
+ *
+ * @internal
+ */
+export function gatewayStatusOf(status: number): 502 | 503 | 504 {
+  if (status === 504 || status === 408) return 504;
+  if (status === 503 || status === 429) return 503;
+  return 502;
 }
 
 /** 408, 429 and 5xx (except 501 and 505) may pass on a later attempt. */
@@ -113,7 +139,6 @@ export async function signedCallErrorOf(
   if (retryAfterMs !== undefined) details.retryAfterMs = retryAfterMs;
   return new SignedCallError(code, {
     message: `${request.method} ${request.url} answered ${response.status} ${code}`,
-    status: response.status,
     retryable: typeof retryable === 'boolean' ? retryable : isRetryableStatus(response.status),
     details,
     response,

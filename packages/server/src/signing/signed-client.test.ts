@@ -149,6 +149,7 @@ describe('createSignedClient()', () => {
     expect(seen).toHaveLength(1);
     expect(failure).toBeInstanceOf(SignedCallError);
     expect(failure).toMatchObject({ code: 'UPSTREAM_ERROR', status: 503, retryable: true });
+    expect(failure.upstreamStatus).toBe(503);
     expect(await (failure as SignedCallError).response.text()).toBe('busy');
   });
 
@@ -172,7 +173,9 @@ describe('createSignedClient()', () => {
       expect(isBallastError(error, 'SIGNATURE_INVALID')).toBe(true);
       expect(error).toBeInstanceOf(SignedCallError);
       const failure = error as SignedCallError;
-      expect(failure.status).toBe(403);
+      // The edge's 403 is this service's fault: its own caller is answered 502.
+      expect(failure.status).toBe(502);
+      expect(failure.upstreamStatus).toBe(403);
       expect(failure.retryable).toBe(false);
       expect(failure.details).toEqual({ status: 403 });
       expect(failure.request).toEqual({ method: 'PUT', url: 'http://edge.internal/contracts/1' });
@@ -361,7 +364,7 @@ describe('createSignedClient()', () => {
     const failure = (await client
       .put('/contracts/1', { json: {} })
       .catch((e) => e)) as SignedCallError;
-    expect(failure).toMatchObject({ code: 'VERSION_CONFLICT', status: 409 });
+    expect(failure).toMatchObject({ code: 'VERSION_CONFLICT', status: 502, upstreamStatus: 409 });
     expect(failure.details).toEqual({ status: 409 });
     const answered = await problemResponse(failure).text();
     for (const secretPart of ['contracts_pkey', 'insert into', '/srv/app', 'DB_FAILURE']) {

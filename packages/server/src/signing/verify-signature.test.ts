@@ -8,6 +8,9 @@ import {
   MemoryNonceStore,
   type NonceStore,
 } from '@ballast/core';
+import { payloadTooLarge } from '@ballast/core/adapter-kit';
+import { defaultMaxSignedBodyBytes } from '@ballast/server';
+import { createSignatureGuard } from '@ballast/server/adapter-kit';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TraceScope } from '../trace/async-trace-storage.js';
@@ -320,5 +323,157 @@ describe('verifySignature()', () => {
     const verifier = createVerifier({ secret });
     expect(() => verifySignature({ verifier, secret })).toThrow(/either a verifier/);
     expect(() => verifySignature({ verifier })).not.toThrow();
+  });
+});
+
+describe('defaultMaxSignedBodyBytes', () => {
+  it('is 1 MiB, the bound verifySignature() reads a body to when maxBodyBytes is not given', async () => {
+    expect(defaultMaxSignedBodyBytes).toBe(1_048_576);
+    expect(createSignatureGuard({ secret }).maxBodyBytes).toBe(defaultMaxSignedBodyBytes);
+    const signer = createSigner({ secret });
+    const handler = verifySignature({ secret })(async (request) => {
+      return new Response(String((await request.arrayBuffer()).byteLength));
+    });
+    const send = async (body: string) =>
+      handler(
+        new Request('http://edge.internal/bulk', {
+          method: 'POST',
+          body,
+          headers: await signer.sign({ method: 'POST', path: '/bulk', headers: {}, body }),
+        }),
+      );
+    const atBound = await send('x'.repeat(defaultMaxSignedBodyBytes));
+    expect(atBound.status).toBe(200);
+    expect(await atBound.text()).toBe(String(defaultMaxSignedBodyBytes));
+    const over = await send('x'.repeat(defaultMaxSignedBodyBytes + 1));
+    expect(over.status).toBe(413);
+    expect((await problemOf(over)).code).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe('createSignatureGuard', () => {
+  const signedInput = async (body = '{"plan":"pro"}') => {
+    const signer = createSigner({ secret, canonical: 'strict' });
+    const base = { method: 'POST', path: '/contracts?x=1', body };
+    return { ...base, headers: await signer.sign({ ...base, headers: {} }) };
+  };
+
+  function recorder() {
+    const lines: Array<{ level: string; fields: Record<string, unknown> }> = [];
+    const at = (level: string) => (fields: Record<string, unknown>) =>
+      lines.push({ level, fields });
+    const logger: Logger = {
+      debug: at('debug'),
+      info: at('info'),
+      warn: at('warn'),
+      error: at('error'),
+    };
+    return { logger, lines };
+  }
+
+  it('checks a correctly signed request and says what it proved', async () => {
+    const guard = createSignatureGuard({ secret, canonical: 'strict' });
+    expect(guard.locale).toBe('en');
+    const outcome = await guard.check(await signedInput());
+    expect(outcome.ok).toBe(true);
+    if (outcome.ok) expect(outcome.signature.format).toBeDefined();
+  });
+
+  it('answers a refusal as a value (403 problem naming the path), logged without header values', async () => {
+    const { logger, lines } = recorder();
+    const guard = createSignatureGuard({ secret, canonical: 'strict', logger, locale: 'es' });
+    const input = await signedInput();
+    const tampered = await guard.check({ ...input, body: '{"plan":"enterprise"}' });
+    expect(tampered.ok).toBe(false);
+    if (tampered.ok) return;
+    expect(tampered.status).toBe(403);
+    expect(tampered.error.code).toBe('SIGNATURE_INVALID');
+    expect(tampered.problem).toMatchObject({
+      status: 403,
+      code: 'SIGNATURE_INVALID',
+      instance: '/contracts?x=1',
+    });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        fields: expect.objectContaining({
+          code: 'SIGNATURE_INVALID',
+          method: 'POST',
+          path: '/contracts?x=1',
+        }),
+      }),
+    ]);
+    const logged = JSON.stringify(lines);
+    for (const value of Object.values(input.headers)) expect(logged).not.toContain(value);
+    const missing = await guard.check({ method: 'POST', path: '/', headers: {}, body: '' });
+    expect(missing).toMatchObject({ ok: false, status: 403, error: { code: 'SIGNATURE_MISSING' } });
+  });
+
+  it('prefers the request logger, and never throws when the nonce store fails (fails closed)', async () => {
+    const guardLog = recorder();
+    const requestLog = recorder();
+    const failing: NonceStore = {
+      checkAndStore: async () => {
+        throw new Error('redis down');
+      },
+    };
+    const signer = createSigner({ secret, canonical: 'strict', nonce: true });
+    const guard = createSignatureGuard({
+      secret,
+      canonical: 'strict',
+      nonceStore: failing,
+      logger: guardLog.logger,
+    });
+    const base = { method: 'POST', path: '/p', body: 'x' };
+    const outcome = await guard.check(
+      { ...base, headers: await signer.sign({ ...base, headers: {} }) },
+      requestLog.logger,
+    );
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.status).toBeGreaterThanOrEqual(500);
+    expect(guardLog.lines).toEqual([]);
+    expect(requestLog.lines.map((line) => line.level)).toEqual(['error']);
+  });
+
+  it('turns an error met before verification into the refusal to send', () => {
+    const guard = createSignatureGuard({ secret, maxBodyBytes: 10 });
+    expect(guard.maxBodyBytes).toBe(10);
+    const refusal = guard.refuse(payloadTooLarge(10), { method: 'POST', path: '/upload' });
+    expect(refusal).toMatchObject({
+      ok: false,
+      status: 413,
+      error: { code: 'PAYLOAD_TOO_LARGE' },
+      problem: { status: 413, instance: '/upload' },
+    });
+  });
+
+  it("refuses bad options at once with INVALID_OPTIONS (they are verifySignature()'s options)", () => {
+    const verifier = createVerifier({ secret });
+    for (const [options, field] of [
+      [null, '(options)'],
+      [{ verifier, secret }, 'verifier'],
+      [{ secret, maxBodyBytes: 100 * 1024 * 1024 + 1 }, 'maxBodyBytes'],
+      [{ secret, maxBodyBytes: 0 }, 'maxBodyBytes'],
+      [{ secret, locale: 'x' }, 'locale'],
+    ] as const) {
+      let error: unknown;
+      try {
+        createSignatureGuard(options as never);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isBallastError(error, 'INVALID_OPTIONS'), field).toBe(true);
+      expect((error as { details: { field?: string } }).details.field, field).toBe(field);
+      expect((error as Error).message).toContain('verifySignature()');
+    }
+    // A missing or weak secret fails here, at start-up, not on the first request.
+    expect(() => createSignatureGuard({})).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => createSignatureGuard({ secret: 'short' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(createSignatureGuard({ verifier }).maxBodyBytes).toBe(defaultMaxSignedBodyBytes);
   });
 });

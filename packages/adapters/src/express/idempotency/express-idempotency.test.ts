@@ -3,6 +3,7 @@
 // to this adapter.
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { ManualClock, MemoryIdempotencyStore } from '@ballast/core';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -82,6 +83,30 @@ async function salesServer(options: Partial<ExpressIdempotencyOptions> = {}, par
 }
 
 describe('expressIdempotency', () => {
+  it('mounted with no parser, decodes a compressed body: a 10 MB zip bomb is 413, br text reaches the route inflated', async () => {
+    const app = await salesServer({ maxBodyBytes: 64 * 1024 }, false);
+    const post = (path: string, key: string, type: string, coding: string, body: Buffer) =>
+      fetch(`${app.url}${path}`, {
+        method: 'POST',
+        headers: { 'idempotency-key': key, 'content-type': type, 'content-encoding': coding },
+        body: new Uint8Array(body),
+      });
+    // 10 MB of zeros in about 10 kB: within maxBodyBytes as sent, far over it inflated.
+    const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024, '0'), { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const refused = await post('/raw', 'bomb', 'text/plain', 'gzip', bomb);
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(app.calls['/raw']).toBeUndefined();
+    const text = await post('/raw', 'text', 'text/plain', 'br', brotliCompressSync('hola'));
+    expect(await text.json()).toEqual({
+      bodyType: 'buffer',
+      body: { type: 'Buffer', data: [...Buffer.from('hola')] },
+    });
+    const json = await post('/sales', 'json', 'application/json', 'gzip', gzipSync('{"total":3}'));
+    expect(await json.json()).toEqual({ id: 1, body: { total: 3 } });
+  });
+
   it('runs once, records, and replays status, allow-listed headers and body', async () => {
     const app = await salesServer();
     const first = await app.send('/sales', { total: 10 }, '"key-1"');
@@ -180,6 +205,21 @@ describe('expressIdempotency', () => {
     const app = await salesServer({}, false);
     const first = await app.send('/raw', '\uFEFF{"a":1}');
     expect(await first.json()).toEqual({ bodyType: 'object', body: { a: 1 } });
+  });
+
+  it('answers a JSON body that is not JSON 400 before claiming, as express.json() after it would have', async () => {
+    // Mounted before express.json() as documented, the middleware spends the stream, so the
+    // parser skips the request: a route must never receive the raw bytes of broken JSON.
+    const app = await salesServer({}, false);
+    const broken = await app.send('/raw', '{"total":', 'broken-1');
+    expect(broken.status).toBe(400);
+    expect(broken.headers.get('content-type')).toBe('application/problem+json');
+    expect(await broken.json()).toMatchObject({ code: 'VALIDATION_FAILED', reason: 'not-json' });
+    expect(app.calls['/raw']).toBeUndefined();
+    // Nothing was claimed: the corrected request with the same key runs.
+    const fixed = await app.send('/raw', '{"total":1}', 'broken-1');
+    expect(fixed.status).toBe(200);
+    expect(await fixed.json()).toEqual({ bodyType: 'object', body: { total: 1 } });
   });
 
   it('keeps headers given to writeHead()', async () => {

@@ -5,9 +5,12 @@
  * `res.json`, `res.send`, `res.sendFile` and streams are all seen) and writes replays back.
  *
  * Mount it before `express.json()`: it then reads the body itself through the one bounded Node
- * reader (a chunked body is held to `maxBodyBytes` like a declared one), fingerprints the exact
- * text (numbers a double cannot hold included) and leaves the parsed body on `req.body`, which
- * the parser then skips. Mounted after a parser it fingerprints what the parser left.
+ * reader (a chunked body is held to `maxBodyBytes` like a declared one), decodes a gzip,
+ * deflate or br `Content-Encoding` (the inflated size held to `maxBodyBytes` too), fingerprints
+ * the exact decoded text (numbers a double cannot hold included) and leaves the parsed body on
+ * `req.body`, which the parser then skips. What the parser would have refused is refused here,
+ * before any claim: a JSON content type whose body is not JSON or a corrupt compressed body
+ * (400), another coding (415). Mounted after a parser it fingerprints what the parser left.
  *
  * The response is recorded before its last bytes are sent, so the client's own retry always
  * finds the record. A response that cannot be recorded (streamed past `maxResponseBytes`, or cut
@@ -25,6 +28,7 @@ import {
   type IdempotentExecution,
   idempotencyScopeOptionSchema,
   isJsonContentType,
+  requestContentCoding,
 } from '@ballast/server/adapter-kit';
 import type {
   Request as ExpressRequest,
@@ -32,7 +36,9 @@ import type {
   RequestHandler,
 } from 'express';
 import { z } from 'zod';
+import { decodeNodeBody } from '../../node-http/decode-node-body.js';
 import { readNodeBody } from '../../node-http/read-node-body.js';
+import { parseJsonBody } from '../parse-json-body.js';
 import { sendExpressResponse } from '../send-express-response.js';
 
 /** Options for {@link expressIdempotency}. */
@@ -75,8 +81,8 @@ function parsedBodyBytes(body: unknown): number {
 
 /**
  * The request's fingerprint. When nothing consumed the body yet (this middleware mounted before
- * any parser), it is read here through the one bounded Node reader, fingerprinted from its exact
- * text and left on `req.body` (parsed when JSON). When a parser ran first, its result is
+ * any parser), it is read here through the one bounded Node reader, decoded from its content
+ * coding, fingerprinted from its exact decoded text and left on `req.body` (parsed when JSON). When a parser ran first, its result is
  * fingerprinted: `{}` from an empty body counts as no body, as on the wire, and its serialised
  * size is held to `maxBodyBytes`, since the raw bytes are gone.
  */
@@ -88,19 +94,18 @@ async function fingerprintOf(req: ExpressRequest, guard: IdempotencyGuard): Prom
   // originalUrl keeps the mount path and the query, whatever router the middleware sits in.
   const parts = { method: req.method, path: req.originalUrl, contentType };
   if (req.body === undefined && !req.readableEnded) {
-    const raw = await readNodeBody(req, maxBodyBytes, declared);
-    if (raw.length === 0) return fingerprintRequestParts(parts, options);
+    // An unsupported coding is refused before its body is read.
+    const coding = requestContentCoding(req.headers['content-encoding']);
+    const sent = await readNodeBody(req, maxBodyBytes, declared);
+    if (sent.length === 0) return fingerprintRequestParts(parts, options);
+    // Decoded first: the same JSON sent compressed or plain is one request.
+    const raw = await decodeNodeBody(sent, coding, maxBodyBytes);
     req.body = raw;
     // Fingerprinted first: a body nested too deep is refused before anything parses it.
     const fingerprint = await fingerprintRequestParts({ ...parts, body: raw }, options);
+    // Refused before any claim, so the corrected request with the same key runs.
     if (isJsonContentType(contentType)) {
-      try {
-        const text = raw.toString('utf8');
-        // A byte order mark is no part of the JSON; express.json() drops it too.
-        req.body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-      } catch {
-        // Not JSON after all: the route gets the raw bytes, as with express.raw().
-      }
+      req.body = parseJsonBody(raw, 'The request body is not valid JSON.');
     }
     return fingerprint;
   }

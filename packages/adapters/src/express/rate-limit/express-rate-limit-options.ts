@@ -13,10 +13,24 @@ import {
   rateLimitOptionsSchema,
   resolveRateLimit,
 } from '@ballast/server/adapter-kit';
-import type { Request } from 'express';
-import type { Options, Store } from 'express-rate-limit';
+import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { sendExpressResponse } from '../send-express-response.js';
+
+/**
+ * What express-rate-limit asks of a shared counter store (`rate-limit-redis`'s `RedisStore` is
+ * one). Described here rather than imported, so `@ballast/adapters/express` type-checks in an
+ * app that never installed express-rate-limit (an optional peer) with `skipLibCheck` off.
+ */
+export interface ExpressRateLimitStore {
+  increment(
+    key: string,
+  ):
+    | Promise<{ totalHits: number; resetTime: Date | undefined }>
+    | { totalHits: number; resetTime: Date | undefined };
+  decrement(key: string): Promise<void> | void;
+  resetKey(key: string): Promise<void> | void;
+}
 
 /**
  * Options for {@link expressRateLimitOptions}: `RateLimitOptions` of `@ballast/server/adapter-kit`
@@ -25,15 +39,36 @@ import { sendExpressResponse } from '../send-express-response.js';
  */
 export interface ExpressRateLimitOptions extends RateLimitOptions<Request> {
   /** A shared counter store (e.g. `new RedisStore({ sendCommand, prefix })`). Default: in memory, per process. */
-  readonly store?: Store;
+  readonly store?: ExpressRateLimitStore;
   /** Locale of the 429's message. Default: the request's `Accept-Language`. */
   readonly locale?: string;
 }
 
+/**
+ * What {@link expressRateLimitOptions} returns: options for `rateLimit()` of express-rate-limit
+ * (assignable to its `Partial<Options>`).
+ */
+export interface ExpressRateLimitMiddlewareOptions {
+  limit: number;
+  windowMs: number;
+  standardHeaders: 'draft-6';
+  legacyHeaders: false;
+  store?: ExpressRateLimitStore;
+  /** Whether the request's client IP is on `allowList`. */
+  skip: (req: Request, res: Response) => boolean;
+  keyGenerator?: (req: Request, res: Response) => Promise<string>;
+  validate?: { keyGeneratorIpFallback: boolean };
+  /** Answers the 429 as problem+json with `Retry-After`. */
+  handler: (req: Request, res: Response, next: NextFunction) => void;
+}
+
 const optionsSchema = rateLimitOptionsSchema<Request>().extend({
   store: z
-    .custom<Store>(
-      (v) => typeof v === 'object' && v !== null && typeof (v as Store).increment === 'function',
+    .custom<ExpressRateLimitStore>(
+      (v) =>
+        typeof v === 'object' &&
+        v !== null &&
+        typeof (v as ExpressRateLimitStore).increment === 'function',
       'expected an express-rate-limit Store',
     )
     .optional(),
@@ -53,7 +88,9 @@ const optionsSchema = rateLimitOptionsSchema<Request>().extend({
  * app.post('/login', rateLimit(expressRateLimitOptions({ preset: 'login' })), login);
  * ```
  */
-export function expressRateLimitOptions(options: ExpressRateLimitOptions = {}): Partial<Options> {
+export function expressRateLimitOptions(
+  options: ExpressRateLimitOptions = {},
+): ExpressRateLimitMiddlewareOptions {
   const parsed = parseOptions(optionsSchema, options, 'expressRateLimitOptions()');
   const { limit, windowMs } = resolveRateLimit(parsed);
   const { key, allowList, locale } = parsed;

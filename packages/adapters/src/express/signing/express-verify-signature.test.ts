@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { createSigner, type Logger } from '@ballast/core';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
@@ -181,6 +182,163 @@ describe('expressVerifySignature, Express specifics', () => {
     } finally {
       await server.close();
     }
+  });
+
+  describe('a compressed body, read by the middleware itself', () => {
+    async function compressedServer(maxBodyBytes?: number) {
+      const app = express();
+      const seen: unknown[] = [];
+      app.post(
+        '/hook',
+        expressVerifySignature({ secret, ...(maxBodyBytes ? { maxBodyBytes } : {}) }),
+        (req, res) => {
+          seen.push(req.body);
+          res.json({ body: req.body as unknown, isBuffer: Buffer.isBuffer(req.body) });
+        },
+      );
+      // A parser after verification finds the body consumed and leaves req.body as set.
+      app.use(express.json());
+      return { server: await listen(app), seen };
+    }
+    const post = async (
+      baseUrl: string,
+      bytes: Buffer,
+      coding: string,
+      { signed = true, type = 'application/json' } = {},
+    ) =>
+      rawHttp(`${baseUrl}/hook`, {
+        method: 'POST',
+        headers: [
+          ['content-type', type],
+          ['content-encoding', coding],
+          ...(signed
+            ? Object.entries(await signer.sign({ method: 'POST', path: '/hook', body: bytes }))
+            : []),
+        ],
+        body: bytes,
+      });
+
+    it('verifies the bytes as sent (compressed), then hands the route the inflated JSON', async () => {
+      const { server } = await compressedServer();
+      try {
+        const response = await post(server.baseUrl, gzipSync('{"amount":7}'), 'gzip');
+        expect(response.status, response.text).toBe(200);
+        expect(response.json()).toEqual({ body: { amount: 7 }, isBuffer: false });
+        // Signed over the inflated text instead: not what was sent, so refused.
+        const inflatedSignature = await signer.sign({
+          method: 'POST',
+          path: '/hook',
+          body: '{"amount":7}',
+        });
+        const mismatch = await rawHttp(`${server.baseUrl}/hook`, {
+          method: 'POST',
+          headers: [
+            ['content-type', 'application/json'],
+            ['content-encoding', 'gzip'],
+            ...Object.entries(inflatedSignature),
+          ],
+          body: gzipSync('{"amount":7}'),
+        });
+        expect(mismatch.status).toBe(403);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('inflates a body that is not JSON into a Buffer', async () => {
+      const { server } = await compressedServer();
+      try {
+        const response = await post(server.baseUrl, gzipSync('plain words'), 'gzip', {
+          type: 'text/plain',
+        });
+        expect(response.json()).toEqual({
+          body: { type: 'Buffer', data: [...Buffer.from('plain words')] },
+          isBuffer: true,
+        });
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('answers 415, 400 and 413 for signed bodies it cannot decode, the route not run', async () => {
+      const { server, seen } = await compressedServer(64 * 1024);
+      try {
+        const unsupported = await post(server.baseUrl, Buffer.from('{"a":1}'), 'compress');
+        expect(unsupported.status).toBe(415);
+        expect(unsupported.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+        const corrupt = await post(server.baseUrl, Buffer.from('not gzip'), 'gzip');
+        expect(corrupt.status).toBe(400);
+        expect(corrupt.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+        // 10 MB of zeros in about 10 kB: within the limit as sent, far over it inflated.
+        const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024, '0'), { level: 9 });
+        expect(bomb.length).toBeLessThan(64 * 1024);
+        const tooLarge = await post(server.baseUrl, bomb, 'gzip');
+        expect(tooLarge.status).toBe(413);
+        expect(tooLarge.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+        expect(seen).toEqual([]);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('behind a parser that already inflated it: 415, signed over either form, the route not run', async () => {
+      // The parser hands over the bytes it inflated, not the bytes the signature covers: whether
+      // the client signed the compressed bytes (a mismatch) or the inflated text (which would
+      // pass over bytes never sent), the request is refused with one clear answer.
+      for (const parser of [
+        express.json({ verify: captureRawBody }),
+        express.raw({ type: '*/*' }),
+      ]) {
+        const seen: unknown[] = [];
+        const app = express();
+        app.use(parser);
+        app.post('/hook', expressVerifySignature({ secret }), (req, res) => {
+          seen.push(req.body);
+          res.json({ ran: true });
+        });
+        const server = await listen(app);
+        try {
+          const compressed = gzipSync('{"amount":7}');
+          for (const signedBody of [compressed, Buffer.from('{"amount":7}')]) {
+            const signature = await signer.sign({
+              method: 'POST',
+              path: '/hook',
+              body: signedBody,
+            });
+            const response = await rawHttp(`${server.baseUrl}/hook`, {
+              method: 'POST',
+              headers: [
+                ['content-type', 'application/json'],
+                ['content-encoding', 'gzip'],
+                ...Object.entries(signature),
+              ],
+              body: compressed,
+            });
+            expect(response.status, response.text).toBe(415);
+            expect(response.json()).toMatchObject({
+              code: 'UNSUPPORTED_MEDIA_TYPE',
+              reason: 'decoded-before-verification',
+            });
+          }
+          expect(seen).toEqual([]);
+        } finally {
+          await server.close();
+        }
+      }
+    });
+
+    it('refuses an unsigned compressed body with 403 before decoding anything', async () => {
+      const { server } = await compressedServer();
+      try {
+        const response = await post(server.baseUrl, Buffer.from('not gzip'), 'gzip', {
+          signed: false,
+        });
+        expect(response.status).toBe(403);
+        expect(response.json()).toMatchObject({ code: 'SIGNATURE_MISSING' });
+      } finally {
+        await server.close();
+      }
+    });
   });
 
   it('refuses to hand out a proof the middleware never made', () => {

@@ -3,16 +3,27 @@
  * usually parse JSON before any route sees it; this adapter gets the raw bytes either from
  * `express.json({ verify: captureRawBody })` (recommended: parsing stays Express's), from
  * `express.raw()`, or by reading the stream itself when no parser ran yet (it then parses JSON
- * into `req.body`, so routes see what `express.json()` would have given them).
+ * into `req.body`, so routes see what `express.json()` would have given them). Read here, a
+ * compressed body is verified as sent (the signature covers the bytes on the wire), and only
+ * then decoded for the route: nothing unauthenticated is inflated. A parser that ran first hands
+ * over the bytes it inflated, not the bytes the signature covers, so a compressed body behind
+ * one is refused (415, fail closed) rather than checked over bytes that were never sent.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BallastError, type VerifiedSignature } from '@ballast/core';
 import { invalidArgument, payloadTooLarge } from '@ballast/core/adapter-kit';
 import type { TraceScope, VerifySignatureOptions } from '@ballast/server';
-import { createSignatureGuard, type SignatureRefusal } from '@ballast/server/adapter-kit';
-import type { Request, RequestHandler, Response } from 'express';
+import {
+  createSignatureGuard,
+  isJsonContentType,
+  requestContentCoding,
+  type SignatureRefusal,
+} from '@ballast/server/adapter-kit';
+import type { RequestHandler, Response } from 'express';
+import { decodeNodeBody } from '../../node-http/decode-node-body.js';
 import { readNodeBody } from '../../node-http/read-node-body.js';
 import { isObject } from '../../options/is-object.js';
+import { parseJsonBody } from '../parse-json-body.js';
 
 const rawBodies = new WeakMap<IncomingMessage, Uint8Array>();
 const signatureKey = 'ballastSignature';
@@ -38,11 +49,6 @@ export function captureRawBody(req: IncomingMessage, _res: ServerResponse, buffe
 /** Options for the middleware: `VerifySignatureOptions` of `@ballast/server`, re-exported. */
 export type { VerifySignatureOptions };
 
-function isJson(req: Request): boolean {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  return type === 'application/json' || type.endsWith('+json');
-}
-
 function sendRefusal(res: Response, refusal: SignatureRefusal): void {
   res
     .status(refusal.status)
@@ -58,7 +64,11 @@ function sendRefusal(res: Response, refusal: SignatureRefusal): void {
  * `expressTraceContext()` runs before it. Routes see the parsed JSON in `req.body` as usual.
  *
  * If a body parser already consumed the body without {@link captureRawBody}, the raw bytes are
- * gone: the request is answered 500 `INVALID_OPTIONS` and the misconfiguration is logged.
+ * gone: the request is answered 500 `INVALID_OPTIONS` and the misconfiguration is logged. If a
+ * parser ran first on a compressed body (`Content-Encoding` other than identity), it inflated
+ * the bytes the signature covers: the request is refused with 415 `UNSUPPORTED_MEDIA_TYPE`
+ * (`reason: 'decoded-before-verification'`); mount the middleware before the parser to accept
+ * compressed signed bodies.
  *
  * @example
  * ```ts
@@ -79,6 +89,14 @@ export function expressVerifySignature(options: VerifySignatureOptions): Request
     async function rawBodyOf(): Promise<{ body: Uint8Array; readHere: boolean }> {
       const parsed = rawBodies.get(req) ?? (Buffer.isBuffer(req.body) ? req.body : undefined);
       if (parsed) {
+        if (requestContentCoding(req.headers['content-encoding']) !== 'identity') {
+          // body-parser inflates before `verify` sees the bytes: the wire bytes are gone.
+          throw new BallastError('UNSUPPORTED_MEDIA_TYPE', {
+            message:
+              'A compressed signed body was decoded by a body parser before its signature could be checked; send it uncompressed, or verify before parsing',
+            details: { reason: 'decoded-before-verification' },
+          });
+        }
         // The parser's own limit let it through; the signature's bound still applies.
         if (parsed.length > guard.maxBodyBytes) throw payloadTooLarge(guard.maxBodyBytes);
         return { body: parsed, readHere: false };
@@ -110,27 +128,19 @@ export function expressVerifySignature(options: VerifySignatureOptions): Request
         return;
       }
       res.locals[signatureKey] = outcome.signature;
-      if (raw.readHere) {
-        // No parser ran, and the stream is spent: give routes what express.json() would have.
-        if (raw.body.length > 0 && isJson(req)) {
-          try {
-            req.body = JSON.parse(Buffer.from(raw.body).toString('utf8'));
-          } catch (error) {
-            sendRefusal(
-              res,
-              guard.refuse(
-                new BallastError('VALIDATION_FAILED', {
-                  message: 'The signed body is not valid JSON',
-                  cause: error,
-                }),
-                target,
-                logger,
-              ),
-            );
-            return;
-          }
-        } else if (raw.body.length > 0) {
-          req.body = Buffer.from(raw.body);
+      if (raw.readHere && raw.body.length > 0) {
+        // No parser ran, and the stream is spent: give routes what express.json() would have,
+        // decoded from its content coding (415, 400 or 413 as the parser would answer).
+        try {
+          const coding = requestContentCoding(req.headers['content-encoding']);
+          const sent = Buffer.from(raw.body.buffer, raw.body.byteOffset, raw.body.byteLength);
+          const body = await decodeNodeBody(sent, coding, guard.maxBodyBytes);
+          req.body = isJsonContentType(req.headers['content-type'])
+            ? parseJsonBody(body, 'The signed body is not valid JSON')
+            : Buffer.from(body);
+        } catch (error) {
+          sendRefusal(res, guard.refuse(error, target, logger));
+          return;
         }
       }
       next();

@@ -1,8 +1,9 @@
 /**
  * Idempotency for Fastify: translation only; the decisions are `@ballast/server`'s guard. Hooks:
- * `preParsing` refuses a declared body over `maxBodyBytes` (413) before anything is read, bounds
- * a body without a declared length and keeps the text of a keyed JSON body (for numbers a double
- * cannot hold), `preHandler` decides (400/409/422, a replay, or run the
+ * `preParsing` refuses a declared body over `maxBodyBytes` (413) and a `Content-Encoding` other
+ * than gzip, deflate or br (415) before anything is read, decodes a compressed body (see
+ * fastify-decoded-payload.ts), bounds a body without a declared length and keeps the text of a
+ * keyed JSON body (for numbers a double cannot hold), `preHandler` decides (400/409/422, a replay, or run the
  * route) once the body is parsed, and `onSend` records the serialised response before it is
  * written (a 5xx, an auth or rate-limit answer, or a body too large to capture releases the key
  * instead). What the client got decides, whether the route returned it or threw it, as on every
@@ -15,17 +16,20 @@ import type { BallastError, FingerprintOptions } from '@ballast/core';
 import { type Awaitable, isPromiseLike, parseOptions } from '@ballast/core/adapter-kit';
 import { problemResponse, type ResponseHeaderRecord, replayResponse } from '@ballast/server';
 import {
+  type ContentCoding,
   createIdempotencyGuard,
   fingerprintPartsInSameTick,
   type IdempotencyDecision,
   type IdempotencyGuardRequest,
   type IdempotentExecution,
   isJsonContentType,
+  requestContentCoding,
 } from '@ballast/server/adapter-kit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { sendWebResponse } from '../../node-http/send-web-response.js';
 import { assertPluginArguments } from '../plugin-arguments.js';
 import { unencapsulatedPlugin } from '../unencapsulated-plugin.js';
+import { decodedPayload } from './fastify-decoded-payload.js';
 import {
   type FastifyIdempotencyOptions,
   fastifyAdapterSchema,
@@ -205,6 +209,20 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
       problemResponse(error, { locale: guard.locale, instance: request.url.split('?')[0] ?? '' }),
     );
 
+  /** The request's content coding; undefined once an unsupported one is answered 415. */
+  function contentCodingOf(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: (error: Error) => void,
+  ): ContentCoding | undefined {
+    try {
+      return requestContentCoding(request.headers['content-encoding']);
+    } catch (error) {
+      refuse(request, reply, error as BallastError).catch(done);
+      return undefined;
+    }
+  }
+
   /** Carries out the guard's decision: on to the route, or answered here. */
   function act(
     request: FastifyRequest,
@@ -255,6 +273,21 @@ const idempotencyPlugin: FastifyPluginAsync<FastifyIdempotencyOptions> = async (
     ) {
       // Replying from a callback hook: done is not called, so the chain stops here.
       refuse(request, reply, tooLarge(guard.maxBodyBytes)).catch(done);
+      return;
+    }
+    const coding = contentCodingOf(request, reply, done);
+    if (coding === undefined) return;
+    if (coding !== 'identity') {
+      // Read and decoded here, bounded as sent and as inflated; refused before any claim.
+      decodedPayload(payload, coding, guard.maxBodyBytes, declared).then(
+        ({ bytes, stream }) => {
+          if (isJsonContentType(request.headers['content-type'])) {
+            (request as WithChunks)[chunksKey] = [bytes];
+          }
+          done(null, stream);
+        },
+        (error: BallastError) => refuse(request, reply, error).catch(done),
+      );
       return;
     }
     if (isJsonContentType(request.headers['content-type'])) {

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { createSigner } from '@ballast/core';
 import Fastify, { type FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import {
   signedRouteContract,
   signedRouteOptions,
 } from '../../../test/support/signed-route-contract.js';
+import { fastifyErrorHandler } from '../errors/fastify-error-handler.js';
 import { fastifyTraceContext } from '../trace/fastify-trace-context.js';
 import { fastifyVerifySignature } from './fastify-verify-signature.js';
 
@@ -32,6 +34,42 @@ signedRouteContract('fastify, verified in preParsing', async () => {
 describe('fastifyVerifySignature, Fastify specifics', () => {
   const secret = 'fastify-specific-secret-0123456789-abcdef';
   const signer = createSigner({ secret });
+
+  it('a compressed signed body: verified as sent, then a 4xx from the parser, never a 5xx or the route', async () => {
+    // Fastify does not decode a Content-Encoding itself. Whatever the client signed (the wire
+    // bytes or the inflated text), the route never sees a body it cannot trust.
+    const seen: unknown[] = [];
+    const app = Fastify();
+    app.setErrorHandler(fastifyErrorHandler());
+    await app.register(async (internal) => {
+      await internal.register(fastifyVerifySignature, { secret });
+      internal.post('/hook', async (request) => {
+        seen.push(request.body);
+        return { ran: true };
+      });
+    });
+    const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const compressed = gzipSync('{"amount":7}');
+      for (const signedBody of [compressed, Buffer.from('{"amount":7}')]) {
+        const signature = await signer.sign({ method: 'POST', path: '/hook', body: signedBody });
+        const response = await rawHttp(`${baseUrl}/hook`, {
+          method: 'POST',
+          headers: [
+            ['content-type', 'application/json'],
+            ['content-encoding', 'gzip'],
+            ...Object.entries(signature),
+          ],
+          body: compressed,
+        });
+        expect(response.status, response.text).toBeGreaterThanOrEqual(400);
+        expect(response.status, response.text).toBeLessThan(500);
+      }
+      expect(seen).toEqual([]);
+    } finally {
+      await app.close();
+    }
+  });
 
   it('leaves routes outside its context alone and keeps rawBody for guarded ones', async () => {
     const app = Fastify();

@@ -28,7 +28,7 @@ export const defaultBackupRunsTableName = 'ballast_backup_runs';
 
 const identifier = sqlIdentifierSchema(40);
 
-export const backupRunsTableOptionsSchema = z.object({
+export const backupRunsTableOptionsSchema = z.strictObject({
   tableName: identifier.default(defaultBackupRunsTableName),
   schema: identifier.optional(),
 });

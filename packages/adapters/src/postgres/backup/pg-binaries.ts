@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BallastError } from '@ballast/core';
+import { invalidArgument } from '@ballast/core/adapter-kit';
 
 /** Paths of the two tools. */
 export interface PgBinaries {
@@ -57,9 +58,18 @@ async function candidateDirectories(serverMajor: number, binDir?: string): Promi
 /**
  * Finds `pg_dump` and `pg_restore` for a server of major version `serverMajor`: in `binDir`
  * when given, else in the usual per-version directories, else on `PATH`. Throws
- * `INVALID_OPTIONS` saying what was tried when none fits.
+ * `INVALID_OPTIONS` saying what was tried when none fits, and for a `serverMajor` that is not a
+ * positive integer.
  */
 export async function findPgBinaries(serverMajor: number, binDir?: string): Promise<PgBinaries> {
+  // A string or NaN would build paths like `/usr/lib/postgresql/NaN/bin` and compare false
+  // against every installed version, ending in a misleading "none found".
+  if (!Number.isInteger(serverMajor) || serverMajor < 1) {
+    throw invalidArgument('findPgBinaries()', 'serverMajor', 'a major version number such as 15');
+  }
+  if (binDir !== undefined && (typeof binDir !== 'string' || binDir === '')) {
+    throw invalidArgument('findPgBinaries()', 'binDir', 'a directory path');
+  }
   const tried: string[] = [];
   for (const directory of await candidateDirectories(serverMajor, binDir)) {
     const pgDump = join(directory, 'pg_dump');

@@ -17,8 +17,11 @@ import {
   noopLogger,
   type RestoreCheckResult,
 } from '@ballast/core';
-import { invalidArgument } from '@ballast/core/adapter-kit';
+import { invalidArgument, parseOptions } from '@ballast/core/adapter-kit';
+import { loggerSchema } from '@ballast/server/adapter-kit';
+import { z } from 'zod';
 import { isObject } from '../../options/is-object.js';
+import { isPostgresUrl } from '../is-postgres-url.js';
 import { findPgBinaries, type PgBinaries } from './pg-binaries.js';
 
 /** Options for {@link pgDumpSource}. */
@@ -36,6 +39,14 @@ export interface PgDumpSourceOptions {
   readonly sanityQuery?: string;
   readonly logger?: Logger;
 }
+
+const pgDumpSourceOptionsSchema = z.strictObject({
+  databaseUrl: z.string().min(1),
+  pgBinDir: z.string().min(1).optional(),
+  dumpArgs: z.array(z.string().regex(/^-/, 'must be pg_dump options')).optional(),
+  sanityQuery: z.string().min(1).optional(),
+  logger: loggerSchema.optional(),
+});
 
 /** Default sanity check: the restore produced at least one user table. */
 export const defaultSanityQuery =
@@ -153,6 +164,7 @@ export async function restorePostgresBackup(options: {
   if (!isObject(options) || typeof options.databaseUrl !== 'string') {
     throw invalidArgument('restorePostgresBackup()', 'databaseUrl', 'a database URL');
   }
+  assertPostgresUrl(options.databaseUrl, 'restorePostgresBackup()');
   if (typeof (options.body as Partial<ReadableStream> | undefined)?.getReader !== 'function') {
     throw invalidArgument('restorePostgresBackup()', 'body', 'a ReadableStream');
   }
@@ -180,8 +192,11 @@ export async function restorePostgresBackup(options: {
  * restoring into a scratch database (`ballast_restore_<random>`, created and dropped on the
  * same server) and running `sanityQuery` there.
  */
-export function pgDumpSource(options: PgDumpSourceOptions): BackupSource {
-  if (!isObject(options)) throw invalidArgument('pgDumpSource()', '(options)', 'an options object');
+export function pgDumpSource(input: PgDumpSourceOptions): BackupSource {
+  // Checked here, not at the first dump: a typo or a string of arguments (spread into one
+  // argument per character) must fail at start-up, not when the nightly backup runs.
+  const options = parseOptions(pgDumpSourceOptionsSchema, input, 'pgDumpSource()');
+  assertPostgresUrl(options.databaseUrl, 'pgDumpSource()');
   const logger = options.logger ?? noopLogger;
   let binaries: Promise<PgBinaries> | undefined;
   const tools = () => {
@@ -277,13 +292,7 @@ export function pgDumpSource(options: PgDumpSourceOptions): BackupSource {
 
 /** Thrown by {@link pgDumpSource} helpers when the URL is not a Postgres URL. */
 export function assertPostgresUrl(databaseUrl: string, where: string): void {
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(databaseUrl).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+  if (!isPostgresUrl(databaseUrl)) {
     throw new BallastError('INVALID_OPTIONS', {
       message: `Invalid options for ${where}: "databaseUrl" must be a postgres:// URL`,
       details: { field: 'databaseUrl' },

@@ -122,19 +122,25 @@ export function markUploadedSql(
   for (const [column, value] of objectColumns) {
     sets.push(sql`${sql.id(column)} = ${value}`);
   }
-  // The second branch answers a repeated confirmation with the row it activated; it reads
-  // the statement's snapshot, so it cannot also return the row the first branch just moved.
+  // The second branch answers a repeated confirmation with the row it activated, only when the
+  // first changed nothing. It reads the row by id FOR SHARE and checks status and key outside:
+  // a confirmation that waited on a concurrent one's row lock then gets the row that one
+  // committed (READ COMMITTED re-reads a locked row), where a plain read of the statement's
+  // snapshot saw it still pending and answered "no longer pending".
   return sql<Record<string, unknown>>`
       WITH up AS (
         UPDATE ${documents} SET ${sql.join(sets)}
         WHERE ${sql.id(c.id)} = ${id} AND ${sql.id(c.status)} = ${s.pending}
         RETURNING *
+      ), latest AS (
+        SELECT * FROM ${documents}
+        WHERE ${sql.id(c.id)} = ${id} AND NOT EXISTS (SELECT 1 FROM up)
+        FOR SHARE
       )
       SELECT * FROM up
       UNION ALL
-      SELECT * FROM ${documents}
-      WHERE ${sql.id(c.id)} = ${id} AND ${sql.id(c.status)} = ${s.active}
-        AND ${sql.id(c.storageKey)} = ${objectKey} AND NOT EXISTS (SELECT 1 FROM up)`;
+      SELECT * FROM latest
+      WHERE ${sql.id(c.status)} = ${s.active} AND ${sql.id(c.storageKey)} = ${objectKey}`;
 }
 
 /** Pending → deleted. */

@@ -42,6 +42,7 @@ import {
   restoreSql,
   softDeleteSql,
 } from './kysely-document-records-sql.js';
+import { refusingBadValues } from './value-refused.js';
 
 export type {
   DocumentRow,
@@ -188,7 +189,9 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
       }
       values.set(column, value);
     }
-    const result = await insertSql(this.#sql, values).execute(this.#db);
+    const result = await refusingBadValues('record', () =>
+      insertSql(this.#sql, values).execute(this.#db),
+    );
     return this.#toRow(this.#only(result.rows, 'insert'));
   }
 
@@ -196,7 +199,9 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
     id: string,
     context: DocumentRecordContext,
   ): Promise<SoftDeletedRecord | undefined> {
-    const result = await softDeleteSql(this.#sql, id, new Date(context.now)).execute(this.#db);
+    const result = await refusingBadValues('id', () =>
+      softDeleteSql(this.#sql, id, new Date(context.now)).execute(this.#db),
+    );
     const row = result.rows[0];
     if (row === undefined) return undefined;
     const restoreToken: RestorePoint = {
@@ -227,8 +232,8 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
   }
 
   async markError(id: string, reason: string, context: DocumentRecordContext): Promise<boolean> {
-    const result = await markErrorSql(this.#sql, id, reason, new Date(context.now)).execute(
-      this.#db,
+    const result = await refusingBadValues('id', () =>
+      markErrorSql(this.#sql, id, reason, new Date(context.now)).execute(this.#db),
     );
     return result.rows[0]?.changed === 1;
   }
@@ -245,13 +250,15 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
       this.#objectColumns(object),
       new Date(context.now),
     );
-    const result = await statement.execute(this.#db);
+    const result = await refusingBadValues('id', () => statement.execute(this.#db));
     const row = result.rows[0];
     return row === undefined ? undefined : this.#toRow(row);
   }
 
   async expirePending(id: string, context: DocumentRecordContext): Promise<boolean> {
-    const result = await expirePendingSql(this.#sql, id, new Date(context.now)).execute(this.#db);
+    const result = await refusingBadValues('id', () =>
+      expirePendingSql(this.#sql, id, new Date(context.now)).execute(this.#db),
+    );
     return result.rows.length === 1;
   }
 

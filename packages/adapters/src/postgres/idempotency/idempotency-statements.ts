@@ -61,16 +61,11 @@ export async function claimKey(
   let last: KeyRow | undefined;
   for (let round = 0; round < maxClaimRounds; round++) {
     const row = round === 0 ? await firstRound(request) : await claimRow(db, table, request);
+    const settled = settledClaim(row, request);
+    if (settled !== undefined) return settled;
     // Deleted between the insert and the read (released, or an expired record swept): again.
     if (row === undefined || row.inserted === null) continue;
-    if (row.inserted) return { kind: 'claimed', takeover: false };
     last = row;
-    const expired = epochMs(row.expires_ms) <= request.now;
-    const leaseOver =
-      row.state === 'in_flight' &&
-      epochMs(row.lease_expires_ms) <= request.now &&
-      row.fingerprint === fingerprint;
-    if (!expired && !leaseOver) return outcomeOf(row);
     // Takeover (a crashed or hung holder, same request) or reuse of an expired record: one
     // conditional UPDATE re-checks the condition under the row lock, so of several claimants
     // exactly one wins; the losers go round again and see the winner's row.
@@ -99,17 +94,57 @@ export async function claimKey(
   return outcomeOf(last);
 }
 
-/** One call of the claim function: inserts the key or returns its row. */
+/**
+ * What a claim function's answer settles: `claimed` when it inserted the key, the existing row's
+ * outcome when that row stands. Undefined when the claim must go on: the row vanished, expired,
+ * or is in flight past its lease for this same request (a takeover).
+ */
+export function settledClaim(
+  row: KeyRow | undefined,
+  request: ClaimRequest,
+): ClaimOutcome | undefined {
+  if (row === undefined || row.inserted === null) return undefined;
+  if (row.inserted) return { kind: 'claimed', takeover: false };
+  const expired = epochMs(row.expires_ms) <= request.now;
+  const leaseOver =
+    row.state === 'in_flight' &&
+    epochMs(row.lease_expires_ms) <= request.now &&
+    row.fingerprint === request.fingerprint;
+  return expired || leaseOver ? undefined : outcomeOf(row);
+}
+
+/** One call of the claim function (its json form): inserts the key or returns its row. */
 async function claimRow(
   db: QueryExecutorProvider,
   table: ResolvedIdempotencyTable,
   request: ClaimRequest,
 ): Promise<KeyRow | undefined> {
-  const { rows } = await sql<KeyRow>`
-    SELECT * FROM ${table.claimFunction}(${request.scope}, ${request.key}, ${request.fingerprint},
+  const { rows } = await sql<{ claim: unknown }>`
+    SELECT ${table.claimJsonFunction}(${request.scope}, ${request.key}, ${request.fingerprint},
       ${request.ownerToken}, ${new Date(request.leaseExpiresAt)}, ${new Date(request.expiresAt)},
-      ${new Date(request.now)})`.execute(db);
-  return rows[0];
+      ${new Date(request.now)}) AS claim`.execute(db);
+  return keyRowOf(rows[0]?.claim);
+}
+
+const inserted: KeyRow = {
+  inserted: true,
+  fingerprint: '',
+  state: 'in_flight',
+  result: null,
+  lease_expires_ms: 0,
+  expires_ms: 0,
+};
+
+/**
+ * The json claim's answer as a row: `true`, the existing row, or NULL (vanished: undefined, so
+ * the caller claims again). pg and PGlite parse json; text (a pool whose json type parser was
+ * replaced) is parsed here, so the row reads the same either way.
+ */
+export function keyRowOf(claim: unknown): KeyRow | undefined {
+  const value: unknown = typeof claim === 'string' ? JSON.parse(claim) : claim;
+  if (value === true) return inserted;
+  if (value === null || typeof value !== 'object') return undefined;
+  return { ...(value as Omit<KeyRow, 'inserted'>), inserted: false };
 }
 
 // What the claim function returns when the row vanished between its two statements.
@@ -224,9 +259,15 @@ function outcomeOf(row: KeyRow): ClaimOutcome {
   };
 }
 
-/** The result as JSON text; `?? null` because JSON.stringify(undefined) is not a SQL value. */
+/**
+ * The result as JSON text: the text the caller already wrote (the server's guard writes its
+ * responses' text by hand), else `result` serialised; `?? null` because JSON.stringify(undefined)
+ * is not a SQL value.
+ */
 export function resultJsonOf(request: CompleteRequest): string {
-  return JSON.stringify(request.result ?? null);
+  return typeof request.resultJson === 'string'
+    ? request.resultJson
+    : JSON.stringify(request.result ?? null);
 }
 
 /**
@@ -261,9 +302,9 @@ export async function checkIdempotencyTable(
       takeovers, created_at, completed_at
     FROM ${table.ref} LIMIT 0`.execute(db);
   // A table migrated before the functions existed: 42883 (undefined_function), not migrated.
-  await sql`SELECT ${table.claimSignature}::regprocedure, ${table.completeSignature}::regprocedure`.execute(
-    db,
-  );
+  await sql`
+    SELECT ${table.claimSignature}::regprocedure, ${table.claimJsonSignature}::regprocedure,
+      ${table.completeSignature}::regprocedure`.execute(db);
 }
 
 /** Gives an in-flight key back, only when `ownerToken` still holds it. */

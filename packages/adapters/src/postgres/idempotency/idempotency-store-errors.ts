@@ -27,3 +27,13 @@ export function toIdempotencyStoreError(error: unknown, table?: string): Ballast
     cause: error,
   });
 }
+
+/**
+ * withIdempotency()'s completion matched no row. Unreachable unless the row was changed inside
+ * the call's own transaction; failing keeps the effect from committing without its key.
+ */
+export function keyChangedInTransaction(key: string): BallastError {
+  return new BallastError('INTERNAL', {
+    message: `withIdempotency(): the key "${key}" changed inside its own transaction`,
+  });
+}

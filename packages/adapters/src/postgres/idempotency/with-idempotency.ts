@@ -11,17 +11,23 @@
 import {
   BallastError,
   type ClaimOutcome,
+  type ClaimRequest,
   type Clock,
+  type CompleteRequest,
   defaultIdempotencyScope,
   systemClock,
 } from '@ballast/core';
-import { isStorableText, parseOptions } from '@ballast/core/adapter-kit';
+import { parseOptions } from '@ballast/core/adapter-kit';
 import { parseIdempotencyKey } from '@ballast/server';
-import { isIdempotencyKeyHeldByMiddleware } from '@ballast/server/adapter-kit';
+import {
+  checkIdempotencyScope,
+  isIdempotencyKeyHeldByMiddleware,
+} from '@ballast/server/adapter-kit';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
+import { runWithOneTripClaim, takeTwoStepPath } from './idempotency-one-trip.js';
 import { claimKey, completeKey } from './idempotency-statements.js';
-import { toIdempotencyStoreError } from './idempotency-store-errors.js';
+import { keyChangedInTransaction, toIdempotencyStoreError } from './idempotency-store-errors.js';
 import {
   type IdempotencyTableOptions,
   idempotencyTableOptionsSchema,
@@ -62,12 +68,8 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
   // The key is read by parseIdempotencyKey, so the answer (IDEMPOTENCY_KEY_INVALID) and the key
   // itself are the same as the HTTP layer's.
   key: z.unknown(),
-  scope: z
-    .string()
-    .min(1)
-    .max(255)
-    .refine(isStorableText, 'must not contain a NUL or an unpaired surrogate')
-    .default(defaultIdempotencyScope),
+  // Its value usually comes from the request (a tenant header): checked below, answered 400.
+  scope: z.string().default(defaultIdempotencyScope),
   fingerprint: z.string().min(1).max(512),
   ttlMs: z
     .number()
@@ -98,7 +100,9 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  *   and a retry runs it again. The error propagates unchanged.
  * - The key was used with another fingerprint → `BallastError('IDEMPOTENCY_KEY_REUSED')` (422).
  * - The key is empty, over 255 characters or not printable ASCII →
- *   `BallastError('IDEMPOTENCY_KEY_INVALID')` (400).
+ *   `BallastError('IDEMPOTENCY_KEY_INVALID')` (400); the scope is empty, over 255 characters or
+ *   holds a NUL → `BallastError('VALIDATION_FAILED')` (400, `details.field: 'scope'`), as the
+ *   middleware answers the same values.
  * - The key is held in flight by the non-transactional store (same table) →
  *   `BallastError('IDEMPOTENCY_IN_FLIGHT')` (409) with `details.retryAfterSeconds`.
  * - The database fails outside `operation` (cannot connect, restarted, commit failed) →
@@ -106,6 +110,13 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  *   `BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED')` (500). The driver's error is the `cause`.
  *   Either way nothing committed, so a retry is safe. Errors thrown by `operation` itself
  *   (including its own driver errors) propagate unchanged.
+ *
+ * Round trips: `BEGIN` goes in one message with the claim and the record with `COMMIT`, so the
+ * call costs the operation's own transaction and no more (see idempotency-one-trip.ts). A claim
+ * that finds the key answers through an error raised by its function, so each replay, reuse or
+ * in-flight answer logs one `ERROR` line in the Postgres server log. Drivers that refuse several
+ * commands in one message (PGlite), values that cannot be inlined safely and takeovers use a
+ * plain `db.transaction()`, with the same answers.
  *
  * When `db` is already a transaction, the claim and the writes join it and the caller's commit or
  * rollback decides for both. Use READ COMMITTED (Postgres' default): under REPEATABLE READ a
@@ -128,18 +139,27 @@ export async function withIdempotency<DB, T>(
 ): Promise<IdempotentOutcome<T>> {
   const parsed = parseOptions(optionsSchema, options, 'withIdempotency()');
   const table = tableOf(parsed.tableName, parsed.schema);
-  const { scope, fingerprint, ttlMs, clock } = parsed;
+  const { fingerprint, ttlMs, clock } = parsed;
+  const scope = checkIdempotencyScope(parsed.scope);
   const key = parseIdempotencyKey(parsed.key as string);
 
   // The operation's own failure propagates as it is; only Ballast's statements, BEGIN and
   // COMMIT are translated into store errors.
   let operationFailure: { error: unknown } | undefined;
-  const body = async (trx: Transaction<DB>): Promise<IdempotentOutcome<T>> => {
+  const run = async (trx: Transaction<DB>): Promise<T> => {
+    try {
+      return await operation(trx);
+    } catch (error) {
+      operationFailure = { error };
+      throw error;
+    }
+  };
+  // The row never commits in flight (claim and completion share the transaction), so the lease
+  // only matters to the non-transactional store sharing the table: give it the whole TTL.
+  const claimRequest = (): ClaimRequest => {
     const now = clock.now();
     const ownerToken = globalThis.crypto.randomUUID();
-    // The row never commits in flight (claim and completion share the transaction), so the lease
-    // only matters to the non-transactional store sharing the table: give it the whole TTL.
-    const outcome = await claimKey(trx, table, {
+    return {
       scope,
       key,
       fingerprint,
@@ -147,41 +167,44 @@ export async function withIdempotency<DB, T>(
       now,
       leaseExpiresAt: now + ttlMs,
       expiresAt: now + ttlMs,
-    });
-    if (outcome.kind !== 'claimed') {
-      if (outcome.kind !== 'completed' && isIdempotencyKeyHeldByMiddleware(scope, key)) {
-        throw nestedInMiddleware(scope);
-      }
-      return replayOrRefuse<T>(outcome, fingerprint, now);
+    };
+  };
+  const completion =
+    (claim: ClaimRequest) =>
+    (result: T): CompleteRequest => {
+      const completedAt = clock.now();
+      const { ownerToken } = claim;
+      return { scope, key, ownerToken, result, now: completedAt, expiresAt: completedAt + ttlMs };
+    };
+  const answerExisting = (
+    outcome: Exclude<ClaimOutcome, { kind: 'claimed' }>,
+    claim: ClaimRequest,
+  ): IdempotentOutcome<T> => {
+    if (outcome.kind !== 'completed' && isIdempotencyKeyHeldByMiddleware(scope, key)) {
+      throw nestedInMiddleware(scope);
     }
-    let result: T;
-    try {
-      result = await operation(trx);
-    } catch (error) {
-      operationFailure = { error };
-      throw error;
-    }
-    const completedAt = clock.now();
-    const recorded = await completeKey(trx, table, {
-      scope,
-      key,
-      ownerToken,
-      result,
-      now: completedAt,
-      expiresAt: completedAt + ttlMs,
-    });
-    // Unreachable unless the row was changed inside our own transaction; failing keeps the
-    // effect from committing without its key.
-    if (!recorded) {
-      throw new BallastError('INTERNAL', {
-        message: `withIdempotency(): the key "${key}" changed inside its own transaction`,
-      });
+    return replayOrRefuse<T>(outcome, fingerprint, claim.now);
+  };
+  const body = async (trx: Transaction<DB>): Promise<IdempotentOutcome<T>> => {
+    const claim = claimRequest();
+    const outcome = await claimKey(trx, table, claim);
+    if (outcome.kind !== 'claimed') return answerExisting(outcome, claim);
+    const result = await run(trx);
+    if (!(await completeKey(trx, table, completion(claim)(result)))) {
+      throw keyChangedInTransaction(key);
     }
     return { result, replayed: false };
   };
 
   try {
     if (db.isTransaction) return await body(db as Transaction<DB>);
+    // BEGIN with the claim and the completion with COMMIT, where the driver and values allow.
+    const claim = claimRequest();
+    const answer = await runWithOneTripClaim(db, table, claim, run, completion(claim));
+    if (answer !== takeTwoStepPath) {
+      if (answer.kind === 'ran') return { result: answer.result, replayed: false };
+      return answerExisting(answer.outcome, claim);
+    }
     return await db.transaction().execute(body);
   } catch (error) {
     if (operationFailure !== undefined && operationFailure.error === error) throw error;

@@ -47,6 +47,9 @@ function migrationStatements(options: InboxTableOptions | undefined, where: stri
 
 /**
  * The DDL of the inbox table, for your own migration tool. Applying it twice is harmless.
+ * It holds several statements: run it as one script (node-postgres sends a query without
+ * parameters as one, as below; on PGlite use `pglite.exec()`, whose Kysely dialects prepare
+ * each query and refuse several commands in one).
  *
  * @example
  * ```ts

@@ -3,14 +3,18 @@
  * effect and the mark commit together or not at all. A redelivery after a crash finds the mark
  * and is skipped; a crash before the commit leaves neither, and the redelivery runs the handler
  * again. This is what turns the queue's at-least-once delivery into an exactly-once effect, for
- * effects that live in the same database.
+ * effects that live in the same database. The transaction's `BEGIN` and the mark share one round
+ * trip where the driver and the values allow (`inbox-one-trip.ts`).
  */
 import { BallastError, type InboxOutcome, type InboxRef, type InboxStore } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
-import { tableRef } from '../table-identifier.js';
+import { oneTripUnsupported } from '../one-trip-transaction.js';
+import { isLiteralSafe } from '../sql-literal.js';
+import { quoteQualified, tableRef } from '../table-identifier.js';
+import { markStatement, runWithOneTripMark } from './inbox-one-trip.js';
 import { type InboxTableOptions, inboxTableOptionsSchema } from './inbox-table.js';
 
 /** Options for {@link createPostgresInbox}. */
@@ -66,6 +70,19 @@ export function createPostgresInbox<DB>(
   const table = parseOptions(inboxTableOptionsSchema, options, 'createPostgresInbox()');
   const ref = tableRef(table);
   const name = table.schema === undefined ? table.tableName : `${table.schema}.${table.tableName}`;
+  const quotedTable = quoteQualified(table.tableName, table.schema);
+  // Until a driver refuses two commands in one message (`inbox-one-trip.ts`); a Kysely
+  // transaction passed as `db` keeps the plain path, which refuses it as before.
+  let oneTrip = !db.isTransaction;
+
+  const notMigrated = (error: unknown) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !notMigratedStates.has(code)) return error;
+    return new BallastError('OUTBOX_NOT_MIGRATED', {
+      message: `The inbox table ${name} is missing (SQLSTATE ${code}); run migrateInbox() or inboxMigrationSql().`,
+      cause: error,
+    });
+  };
 
   async function runOnce<T>(
     inboxRef: InboxRef,
@@ -80,6 +97,16 @@ export function createPostgresInbox<DB>(
         message: 'Invalid options for inbox.runOnce(): "handle": expected a function',
         details: { field: 'handle' },
       });
+    }
+    if (oneTrip && isLiteralSafe(consumer) && isLiteralSafe(eventId)) {
+      const outcome = await runWithOneTripMark(
+        db,
+        markStatement(quotedTable, consumer, eventId),
+        handle,
+        notMigrated,
+      );
+      if (outcome !== oneTripUnsupported) return outcome;
+      oneTrip = false;
     }
     // Only the mark's own insert can mean "not migrated": the handler's queries may hit a
     // missing table of their own, and that error is theirs to see as it is.
@@ -97,14 +124,7 @@ export function createPostgresInbox<DB>(
         return { kind: 'ran', value: await handle(trx) } as const;
       });
     } catch (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      if (markFailed && typeof code === 'string' && notMigratedStates.has(code)) {
-        throw new BallastError('OUTBOX_NOT_MIGRATED', {
-          message: `The inbox table ${name} is missing (SQLSTATE ${code}); run migrateInbox() or inboxMigrationSql().`,
-          cause: error,
-        });
-      }
-      throw error;
+      throw markFailed ? notMigrated(error) : error;
     }
   }
 

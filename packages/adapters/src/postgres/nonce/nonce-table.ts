@@ -28,7 +28,7 @@ export const defaultNonceTableName = 'ballast_nonces';
 
 const identifier = sqlIdentifierSchema(48);
 
-export const nonceTableOptionsSchema = z.object({
+export const nonceTableOptionsSchema = z.strictObject({
   tableName: identifier.default(defaultNonceTableName),
   schema: identifier.optional(),
 });

@@ -25,6 +25,7 @@
  */
 import type { Logger, OutboxClaimRequest } from '@ballast/core';
 import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { sqlStringLiteral } from '../sql-literal.js';
 import { quoteQualified } from '../table-identifier.js';
 import { outboxCall } from './outbox-errors.js';
 
@@ -86,7 +87,7 @@ export function claimFunctionStatement(table: {
   schema?: string | undefined;
 }): string {
   const qualify = (name: string) => quoteQualified(name, table.schema);
-  const lockLiteral = `'${claimLockName(table).replaceAll("'", "''")}'`;
+  const lockLiteral = sqlStringLiteral(claimLockName(table));
   const query = claimQuery(qualify(table.tableName), {
     owner: 'p_owner',
     limit: 'p_limit',

@@ -51,8 +51,9 @@ const unstorableEscape = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/;
 
 /**
  * The envelope as the JSON text the row stores. A payload that cannot be encoded (a BigInt, a
- * cycle, nesting past the stack) or that jsonb refuses is refused here, as bad input, before any
- * SQL: sent, it failed with a raw driver error and left the caller's transaction aborted.
+ * cycle, nesting past the stack), that JSON leaves out (a function) or that jsonb refuses is
+ * refused here, as bad input, before any SQL: sent, it failed with a raw driver error and left
+ * the caller's transaction aborted.
  */
 export function envelopeJson(event: EventEnvelope): string {
   let json: string | undefined;
@@ -61,10 +62,14 @@ export function envelopeJson(event: EventEnvelope): string {
   } catch {
     // Refused below.
   }
-  if (json !== undefined && !(json.includes('\\u') && unstorableEscape.test(json))) return json;
+  // JSON leaves out a payload that is a function or a Symbol: stored, the event would have
+  // none. A string cannot hold `"payload":` unescaped, so only a key (the payload's) spells it.
+  if (json?.includes('"payload":') && !(json.includes('\\u') && unstorableEscape.test(json))) {
+    return json;
+  }
   throw new BallastError('INVALID_OPTIONS', {
     message:
-      'Invalid options for outbox.publish(): "payload": not JSON Postgres can store (a NUL character, an unpaired surrogate, a BigInt, a cycle or too deep)',
+      'Invalid options for outbox.publish(): "payload": not JSON Postgres can store (a NUL character, an unpaired surrogate, a BigInt, a cycle, too deep, or a function that JSON leaves out)',
     details: { field: 'payload', eventId: event.id },
   });
 }

@@ -23,6 +23,7 @@
  * stays awake and claims again later. Several relays, in one process or many, keep this: the
  * claim itself never depended on the wake-up (`FOR UPDATE SKIP LOCKED`, `outbox-claim.ts`).
  */
+import { sqlStringLiteral as literal } from '../sql-literal.js';
 import { claimLockName } from './outbox-claim.js';
 
 /**
@@ -31,11 +32,6 @@ import { claimLockName } from './outbox-claim.js';
  * (measured: with 100 ms, a loaded machine's slow commits put 100 ms on the outbox's p99).
  */
 export const sleepLockTimeoutMs = 10;
-
-/** A SQL string literal. */
-function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
-}
 
 /** The lock a sleeping relay holds and writers try; see the header. */
 export function sleepingLockName(table: { tableName: string; schema?: string | undefined }) {
@@ -59,8 +55,17 @@ export function wakeUpStatements(
      */
     sleep: `SELECT CASE WHEN pg_try_advisory_lock(${sleeper})
       THEN pg_advisory_lock(${sleeping}) IS NOT NULL END AS slept`,
-    /** After `sleep` failed. */
-    resign: `SELECT pg_advisory_unlock(${sleeper})`,
+    /**
+     * After `sleep` failed. Postgres may grant the sleeping lock in the instant its
+     * `lock_timeout` fires and still fail the statement, leaving the session holding a lock it
+     * was told it did not get (seen here once in some 50 timeouts near 10 ms): writers would
+     * then notify for ever. So it is given back when held, looked up rather than unlocked
+     * blindly, which would put a warning in the server's log at every timeout.
+     */
+    resign: `SELECT pg_advisory_unlock(${sleeper}), (
+      SELECT count(pg_advisory_unlock(${sleeping})) FROM pg_locks
+      WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
+        AND mode = 'ExclusiveLock' AND objsubid = 1 AND objid = ${sleeping}::oid)`,
     /** Writers stop notifying on this connection's account. */
     wake: `SELECT pg_advisory_unlock(${sleeping}), pg_advisory_unlock(${sleeper})`,
     /** Wakes every relay (one leaving: another takes over). */

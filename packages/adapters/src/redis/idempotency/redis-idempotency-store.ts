@@ -26,6 +26,7 @@ import {
   releaseScript,
 } from './idempotency-scripts.js';
 import type { RedisScriptClient } from './lua-script.js';
+import { untilConnected } from './until-connected.js';
 
 /** The commands the store uses. ioredis' `Redis` and `Cluster` (v5 and v6) satisfy it. */
 export interface RedisIdempotencyClient extends RedisScriptClient {
@@ -191,9 +192,13 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   complete(request: CompleteRequest): Promise<boolean> {
-    // Encoded before any I/O, so a result JSON cannot encode throws at once (not retried).
-    // `?? null` because JSON.stringify(undefined) is undefined, which is not JSON.
-    const resultJson = JSON.stringify(request.result ?? null);
+    // Encoded before any I/O, so a result JSON cannot encode throws at once (not retried): the
+    // text the caller already wrote (the server's guard does), else `result` serialised; `?? null`
+    // because JSON.stringify(undefined) is undefined, which is not JSON.
+    const resultJson =
+      typeof request.resultJson === 'string'
+        ? request.resultJson
+        : JSON.stringify(request.result ?? null);
     return completeScript
       .run(
         this.#redis,
@@ -224,11 +229,14 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   /**
    * Resolves when Redis answers and supports what the store needs (`SET … NX GET`, Lua).
    * Rejects with `IDEMPOTENCY_STORE_UNAVAILABLE`, or `IDEMPOTENCY_STORE_NOT_MIGRATED` for a
-   * server that is too old. With `enableOfflineQueue: false` it fails at once while
-   * disconnected; through the engine's `check()` it is bounded by `storeTimeoutMs` either way.
+   * server that is too old. A client still opening its first connection (just constructed, or
+   * `lazyConnect`) is waited for, so it can be called right after `new Redis(url)`; one whose
+   * connection fails, or that lost it, fails at once with `enableOfflineQueue: false`. Through
+   * the engine's `check()` it is bounded by `storeTimeoutMs` either way.
    */
   async check(): Promise<void> {
     try {
+      await untilConnected(this.#redis);
       await this.#redis.set(`${this.#prefix}\u0000check`, '1', 'PX', 1_000, 'NX', 'GET');
       await checkScript.run(this.#redis, [], []);
     } catch (error) {
