@@ -21,7 +21,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import type { IdempotencyStore } from '@ballast/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RawResponse, rawHttp } from './raw-http.js';
 
 /** What each adapter's server is built with. */
@@ -142,9 +142,13 @@ export function idempotentRouteContract(
       return again;
     }
 
-    // Started once per suite; each case uses its own keys.
-    it('starts', async () => {
+    // Started once per suite, in hooks so that the cases pass in any order; each uses its own
+    // keys.
+    beforeAll(async () => {
       server = await start();
+    });
+    afterAll(async () => {
+      await server?.close();
     });
 
     it('no body and an empty body are the same request; {} is another (422)', async () => {
@@ -444,10 +448,6 @@ export function idempotentRouteContract(
       await expectRefused(await encoded('/orders', key, 'gzip', bomb), 413, 'PAYLOAD_TOO_LARGE');
       expect(runs(key)).toBe(0);
       await expectSettled('/orders', key, json('{"a":1}'));
-    });
-
-    it('stops', async () => {
-      await server.close();
     });
   });
 }

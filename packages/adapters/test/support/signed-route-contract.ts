@@ -9,7 +9,7 @@
  * - `GET /internal/contracts/1` → `{ ok: true }`
  */
 import { createSigner, MemoryNonceStore } from '@ballast/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RawResponse, rawHttp } from './raw-http.js';
 
 const secret = 'adapter-contract-secret-0123456789-abcdef';
@@ -84,8 +84,13 @@ export function signedRouteContract(
       });
     };
 
-    it('starts', async () => {
+    // One server per suite (each case sends its own signed requests): started and closed in
+    // hooks, so the cases pass in any order.
+    beforeAll(async () => {
       server = await start();
+    });
+    afterAll(async () => {
+      await server?.close();
     });
 
     it('passes a signed POST with its JSON parsed for the route', async () => {
@@ -189,10 +194,6 @@ export function signedRouteContract(
       const response = await send(request);
       expect(response.status).toBe(413);
       expect(response.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
-    });
-
-    it('stops', async () => {
-      await server.close();
     });
   });
 }
