@@ -129,7 +129,11 @@ function completeStatement(
   const json = resultJsonOf(request);
   const result = typeof json === 'string' ? dollarQuoted(json) : undefined;
   const times = [request.now, request.expiresAt].map(timestamp);
-  if (result === undefined || times.includes(undefined)) return undefined;
-  const texts = [request.scope, request.key, request.ownerToken].map(literal);
-  return `SELECT ${table.completeInTransaction}(${[...texts, result, ...times].join(', ')})`;
+  // The texts are the claim's, which was inlined, so they are safe; checked again so that this
+  // function never inlines what it was not built to quote, whoever calls it.
+  const texts = [request.scope, request.key, request.ownerToken];
+  if (result === undefined || times.includes(undefined) || !texts.every(isLiteralSafe)) {
+    return undefined;
+  }
+  return `SELECT ${table.completeInTransaction}(${[...texts.map(literal), result, ...times].join(', ')})`;
 }

@@ -18,7 +18,7 @@
 import type { InboxOutcome } from '@ballast/core';
 import type { Kysely, Transaction } from 'kysely';
 import { oneTripTransactions, oneTripUnsupported } from '../one-trip-transaction.js';
-import { sqlStringLiteral as literal } from '../sql-literal.js';
+import { isLiteralSafe, sqlStringLiteral as literal } from '../sql-literal.js';
 
 const uniqueViolationState = '23505';
 const runInOneTrip = oneTripTransactions('inbox.runOnce()');
@@ -43,7 +43,15 @@ export async function runWithOneTripMark<DB, T>(
   throw onMarkFailed(outcome.error);
 }
 
-/** The mark's statement for `table` (quoted), with literal values. */
-export function markStatement(table: string, consumer: string, eventId: string): string {
+/**
+ * The mark's statement for `table` (quoted), with literal values; undefined when a value cannot
+ * be inlined safely (the caller then marks through `db.transaction()` with parameters).
+ */
+export function markStatement(
+  table: string,
+  consumer: string,
+  eventId: string,
+): string | undefined {
+  if (!isLiteralSafe(consumer) || !isLiteralSafe(eventId)) return undefined;
   return `INSERT INTO ${table} (consumer, event_id) VALUES (${literal(consumer)}, ${literal(eventId)})`;
 }

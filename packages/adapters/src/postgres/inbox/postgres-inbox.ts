@@ -12,7 +12,6 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import { oneTripUnsupported } from '../one-trip-transaction.js';
-import { isLiteralSafe } from '../sql-literal.js';
 import { quoteQualified, tableRef } from '../table-identifier.js';
 import { markStatement, runWithOneTripMark } from './inbox-one-trip.js';
 import { type InboxTableOptions, inboxTableOptionsSchema } from './inbox-table.js';
@@ -98,13 +97,9 @@ export function createPostgresInbox<DB>(
         details: { field: 'handle' },
       });
     }
-    if (oneTrip && isLiteralSafe(consumer) && isLiteralSafe(eventId)) {
-      const outcome = await runWithOneTripMark(
-        db,
-        markStatement(quotedTable, consumer, eventId),
-        handle,
-        notMigrated,
-      );
+    const mark = oneTrip ? markStatement(quotedTable, consumer, eventId) : undefined;
+    if (mark !== undefined) {
+      const outcome = await runWithOneTripMark(db, mark, handle, notMigrated);
       if (outcome !== oneTripUnsupported) return outcome;
       oneTrip = false;
     }
