@@ -1,12 +1,12 @@
 import { migrateNonces, nonceMigrationSql, PostgresNonceStore } from '@ballast/adapters/postgres';
 import { RedisNonceStore } from '@ballast/adapters/redis';
 import { isBallastError, ManualClock, MemoryNonceStore } from '@ballast/core';
-import { PGlite } from '@electric-sql/pglite';
 import { Redis } from 'ioredis';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPGlite } from './support/fresh-pglite.js';
 import { describeNonceStoreContract } from './support/nonce-store-contract.js';
 import { describeWith, postgresUrl, redisUrl, uniqueSchemaName } from './support/services.js';
 
@@ -114,7 +114,7 @@ describeWith('postgres', 'PostgresNonceStore on a Postgres server', () => {
 });
 
 describe('PostgresNonceStore on PGlite (no server needed)', () => {
-  const db = new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite()) });
+  const db = new Kysely<unknown>({ dialect: new PGliteDialect(freshPGlite()) });
   const clock = new ManualClock(Date.UTC(2025, 0, 1));
 
   beforeAll(async () => {

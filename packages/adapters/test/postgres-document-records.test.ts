@@ -15,11 +15,11 @@ import {
   uploadInTransaction,
 } from '@ballast/core';
 import { compareObjectKeys } from '@ballast/core/adapter-kit';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPGlite } from './support/fresh-pglite.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
 interface Counted {
@@ -454,13 +454,42 @@ describeWith('postgres', 'document records on a Postgres server', () => {
   );
 });
 
-describeDocumentRecords('PGlite', () => countingKysely(new PGliteDialect(new PGlite())), false);
+describeDocumentRecords('PGlite', () => countingKysely(new PGliteDialect(freshPGlite())), false);
+
+/** KyselyDocumentRecords over the `files` and `pages` tables, whose names are all the user's own. */
+function recordsOnUserNamedTables(db: Kysely<unknown>, generateId: () => string) {
+  return new KyselyDocumentRecords<{ title: string }>({
+    db,
+    documents: {
+      table: 'files',
+      id: 'file_id',
+      storageKey: 'object_key',
+      status: 'state',
+      updatedAt: 'changed_at',
+      deletedAt: 'removed_at',
+      expiresAt: null,
+      errorReason: null,
+      size: null,
+      etag: null,
+      contentType: null,
+      checksumSha256: null,
+      createdAt: null,
+    },
+    chunks: { table: 'pages', id: 'page_no', documentId: 'owner', deletedAt: 'gone_at' },
+    statuses: { active: 'UPLOADED', deleted: 'DELETED', error: 'ERROR', pending: 'PENDING' },
+    generateId,
+  });
+}
 
 describe('KyselyDocumentRecords on user-named tables and statuses (PGlite)', () => {
-  const pglite = new PGlite();
-  const db = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
+  // Opened in beforeAll, not while the file is collected: starting PGlite blocks the event loop
+  // for seconds, which then stalled whichever Postgres-server test was running.
+  let db: Kysely<unknown>;
+  let records: KyselyDocumentRecords<{ title: string }>;
 
   beforeAll(async () => {
+    db = new Kysely<unknown>({ dialect: new PGliteDialect(freshPGlite()) });
+    records = recordsOnUserNamedTables(db, () => `file-${++next}`);
     await sql`CREATE TABLE files (
       file_id    text PRIMARY KEY,
       object_key text NOT NULL,
@@ -480,27 +509,6 @@ describe('KyselyDocumentRecords on user-named tables and statuses (PGlite)', () 
   });
 
   let next = 0;
-  const records = new KyselyDocumentRecords<{ title: string }>({
-    db,
-    documents: {
-      table: 'files',
-      id: 'file_id',
-      storageKey: 'object_key',
-      status: 'state',
-      updatedAt: 'changed_at',
-      deletedAt: 'removed_at',
-      expiresAt: null,
-      errorReason: null,
-      size: null,
-      etag: null,
-      contentType: null,
-      checksumSha256: null,
-      createdAt: null,
-    },
-    chunks: { table: 'pages', id: 'page_no', documentId: 'owner', deletedAt: 'gone_at' },
-    statuses: { active: 'UPLOADED', deleted: 'DELETED', error: 'ERROR', pending: 'PENDING' },
-    generateId: () => `file-${++next}`,
-  });
 
   it('runs the whole lifecycle on the user’s names and values', async () => {
     const row = await records.insert({ key: 'k/1', status: 'active', data: { title: 'T' } }, ctx());
@@ -548,7 +556,7 @@ describe('documentsMigrationSql', () => {
     expect(text).toContain('CREATE SCHEMA IF NOT EXISTS "app"');
     expect(text).toContain('CREATE TABLE IF NOT EXISTS "app"."documents"');
     expect(text).toContain('(storage_key COLLATE "C", id)');
-    const pglite = new PGlite();
+    const pglite = freshPGlite();
     await pglite.exec(text);
     await pglite.exec(text);
     const tables = await pglite.query<{ table_name: string }>(

@@ -4,11 +4,11 @@ import {
   PostgresIdempotencyStore,
 } from '@ballast/adapters/postgres';
 import { isBallastError } from '@ballast/core';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPGlite } from './support/fresh-pglite.js';
 import { describeIdempotencyStoreContract } from './support/idempotency-store-contract.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
@@ -369,7 +369,7 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
 });
 
 describe('PostgresIdempotencyStore on PGlite', () => {
-  const { db, counter } = countingKysely(new PGliteDialect(new PGlite()));
+  const { db, counter } = countingKysely(new PGliteDialect(freshPGlite()));
   beforeAll(async () => {
     await migrateIdempotency(db);
   });
@@ -415,7 +415,7 @@ describe('idempotencyMigrationSql', () => {
   });
 
   it('is accepted by PGlite statement by statement', async () => {
-    const db = new PGlite();
+    const db = freshPGlite();
     await db.exec(idempotencyMigrationSql({ schema: 'app' }));
     await db.exec(idempotencyMigrationSql({ schema: 'app' }));
     const { rows } = await db.query<{ n: number }>(

@@ -6,11 +6,11 @@
  */
 import { createPostgresInbox, migrateInbox } from '@ballast/adapters/postgres';
 import { isBallastError } from '@ballast/core';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, Transaction } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPGlite } from './support/fresh-pglite.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
 describeWith('postgres', 'Postgres inbox in one round trip', () => {
@@ -133,7 +133,7 @@ describeWith('postgres', 'Postgres inbox in one round trip', () => {
 
 describe('Postgres inbox on a driver that prepares every statement (PGlite)', () => {
   it('falls back to a plain transaction and keeps the guarantee', async () => {
-    const db = new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite()) });
+    const db = new Kysely<unknown>({ dialect: new PGliteDialect(freshPGlite()) });
     try {
       await migrateInbox(db);
       await sql`CREATE TABLE effects (event_id text NOT NULL)`.execute(db);

@@ -26,11 +26,12 @@ import {
   PostgresNonceStore,
 } from '@ballast/adapters/postgres';
 import { defineEvent, isBallastError } from '@ballast/core';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { freshPGlite } from './support/fresh-pglite.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the tables are created by the migrations under test
 let db: Kysely<any>;
@@ -38,7 +39,7 @@ let db: Kysely<any>;
 let pglite: PGlite;
 
 beforeAll(async () => {
-  pglite = new PGlite();
+  pglite = freshPGlite();
   db = new Kysely({ dialect: new PGliteDialect(pglite) });
 });
 

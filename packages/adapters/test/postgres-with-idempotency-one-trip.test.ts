@@ -11,11 +11,11 @@ import {
   withIdempotency,
 } from '@ballast/adapters/postgres';
 import { isBallastError, ManualClock } from '@ballast/core';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { freshPGlite } from './support/fresh-pglite.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
 /** A Kysely instance that keeps every message it sends (one per `executeQuery`). */
@@ -225,7 +225,7 @@ describeWith('postgres', 'withIdempotency in one round trip per end', () => {
 
 describe('withIdempotency on a driver that refuses several commands in one message (PGlite)', () => {
   it('takes the two-step path after the first refusal and keeps every answer', async () => {
-    const { db, messagesOf } = recorded(new PGliteDialect(new PGlite()));
+    const { db, messagesOf } = recorded(new PGliteDialect(freshPGlite()));
     try {
       await migrateIdempotency(db);
       await sql`CREATE TABLE sales (key text NOT NULL)`.execute(db);

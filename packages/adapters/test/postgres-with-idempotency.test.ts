@@ -4,11 +4,11 @@ import {
   withIdempotency,
 } from '@ballast/adapters/postgres';
 import { isBallastError, ManualClock } from '@ballast/core';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { freshPGlite } from './support/fresh-pglite.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
 interface SalesDatabase {
@@ -267,6 +267,6 @@ describeWith('postgres', 'withIdempotency on a Postgres server', () => {
 
 describe('withIdempotency on PGlite', () => {
   transactionBoundSuite(
-    () => new Kysely<SalesDatabase>({ dialect: new PGliteDialect(new PGlite()) }),
+    () => new Kysely<SalesDatabase>({ dialect: new PGliteDialect(freshPGlite()) }),
   );
 });
