@@ -12,10 +12,11 @@ describe('connectionForChild', () => {
     // libpq (and node-postgres) accept the password as a query parameter too; left in the URL it
     // would reach pg_dump's argv, which `ps` shows to every user of the machine.
     const { url, env } = connectionForChild(
-      'postgres://app@db.internal:5432/shop?sslmode=disable&password=s3cret',
+      'postgres://app@db.internal:5432/shop?options=-c%20search_path%3Dshop&password=s3cret',
     );
     expect(url).not.toContain('s3cret');
-    expect(url).toContain('sslmode=disable');
+    // The other parameters reach libpq exactly as written (it decodes %20, not +).
+    expect(url).toBe('postgres://app@db.internal:5432/shop?options=-c%20search_path%3Dshop');
     expect(env.PGPASSWORD).toBe('s3cret');
   });
 });

@@ -52,14 +52,25 @@ const pgDumpSourceOptionsSchema = z.strictObject({
 export const defaultSanityQuery =
   "SELECT count(*) > 0 FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')";
 
-/** The URL without its password, and the password for `PGPASSWORD`. */
+/**
+ * The URL without its password, and the password for `PGPASSWORD`. libpq also reads a
+ * `?password=` parameter (and lets it win over the userinfo), so that one is moved too: left in
+ * the URL it would sit on the child's command line, which `ps` shows to every user.
+ */
 export function connectionForChild(databaseUrl: string): {
   url: string;
   env: NodeJS.ProcessEnv;
 } {
   const url = new URL(databaseUrl);
-  const password = decodeURIComponent(url.password);
+  const password = url.searchParams.get('password') ?? decodeURIComponent(url.password);
   url.password = '';
+  // Filtered by hand: URLSearchParams would re-encode the rest (`%20` as `+`), which libpq
+  // does not decode, so `?options=-c%20…` would break.
+  const kept = url.search
+    .slice(1)
+    .split('&')
+    .filter((pair) => pair !== '' && pair.split('=')[0] !== 'password');
+  url.search = kept.length > 0 ? `?${kept.join('&')}` : '';
   return {
     url: url.toString(),
     env: { ...process.env, ...(password !== '' && { PGPASSWORD: password }) },
