@@ -34,8 +34,9 @@ export interface ExportCsvOptions {
   header?: boolean;
   /**
    * Prefix text cells starting with `=`, `+`, `-`, `@`, tab or CR with `'`, so a spreadsheet
-   * does not run them as formulas (CSV injection). Default `false`: values are exported as
-   * they are.
+   * does not run them as formulas (CSV injection). Plain numbers (`-12.50`, which Postgres
+   * numeric and bigint arrive as) are left as they are. Default `false`: values are exported
+   * as they are.
    */
   escapeFormulas?: boolean;
   /** Rows fetched per round trip. Default `1000`. */
@@ -122,6 +123,14 @@ function defaultFormat(value: unknown): string {
 }
 
 const formulaStart = /^[=+\-@\t\r]/;
+// node-postgres hands numeric and bigint over as strings; a plain number such as `-12.50` is
+// never run as a formula, and prefixed with `'` a spreadsheet would read it as text.
+const plainNumber = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Whether `text` would start a formula in a spreadsheet (CSV injection). */
+function looksLikeFormula(text: string): boolean {
+  return formulaStart.test(text) && !plainNumber.test(text);
+}
 
 /** A CSV file name for an export: `sales-2026-01-01-to-2026-02-01.csv`. */
 export function csvFileName(entity: string, from?: Date, to?: Date): string {
@@ -185,7 +194,7 @@ export function exportCsv<DB>(
           columns!.map((name) => {
             const value = row[name];
             const text = format(value, name);
-            return parsed.escapeFormulas && typeof value === 'string' && formulaStart.test(text)
+            return parsed.escapeFormulas && typeof value === 'string' && looksLikeFormula(text)
               ? `'${text}`
               : text;
           });
