@@ -126,6 +126,37 @@ describe('ballast CLI without services', () => {
     expect(JSON.parse(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
   }, 30_000);
 
+  it('never repeats a password from a mistyped flag or a misplaced value, on stderr or in the JSON', async () => {
+    // Commander quotes the offending token in its message; a typo in `--database-url=…` would
+    // otherwise print the whole URL, password included, into the cron job's log.
+    for (const args of [
+      ['backup', 'run', '--databse-url=postgres://app:hunter2@db/prod', '--json'],
+      ['backup', 'list', '--limit', 'postgres://app:hunter2@db/prod', '--json'],
+      [
+        'backup',
+        'restore',
+        'x',
+        '--into=postgresql://app:hunter2@db/copy?sslmode=require',
+        '--bogus',
+        '--json',
+      ],
+      [
+        'backup',
+        'run',
+        '--reason',
+        'x',
+        '--keep=postgres://app@db/prod?password=hunter2',
+        '--json',
+      ],
+    ]) {
+      const result = await ballast(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).not.toContain('hunter2');
+      expect(result.stdout, args.join(' ')).not.toContain('hunter2');
+      expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    }
+  }, 60_000);
+
   it('exits 3 without a database, naming the flag and the variable', async () => {
     const result = await ballast(['backup', 'list', '--json']);
     expect(result.code).toBe(3);
