@@ -8,6 +8,7 @@ import { isBallastError } from '@ballast/core';
 import type { CliIo } from './command-kit.js';
 import { exitCodes } from './exit-codes.js';
 import { importPeer } from './import-peer.js';
+import { redactSecrets } from './redact-secrets.js';
 
 const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
 
@@ -30,7 +31,9 @@ importPeer(() => import('./program.js'), 'kysely', 'ballast', 'kysely')
   })
   .catch((error: unknown) => {
     process.stderr.write(
-      `ballast: unexpected failure: ${error instanceof Error ? error.stack : String(error)}\n`,
+      redactSecrets(
+        `ballast: unexpected failure: ${error instanceof Error ? error.stack : String(error)}\n`,
+      ),
     );
     process.exitCode = 1;
   });
