@@ -112,6 +112,22 @@ describe('createBackupRunner', () => {
     expect(await runs.get('dead')).toMatchObject({ status: 'failed', finishedAt: startedAt });
   });
 
+  it('deletes what a dead run left in the files when it takes over, so crashes do not fill the disk', async () => {
+    const { runner, runs, files, clock } = setup({ offsite: false });
+    await runs.start({
+      id: 'dead',
+      reason: 'scheduled',
+      startedAt: new Date(clock.now()),
+      path: 'dead.dump',
+      offsite: 'none',
+    });
+    // What the port holds for it: for a directory, the half-written temporary file.
+    await files.write('dead.dump', new Blob(['half a dump']).stream());
+    await clock.advance(5 * 60_000 + 1);
+    const run = await runner.run();
+    expect(files.names()).toEqual([run.path]);
+  });
+
   it('keeps a dump that runs for hours beating, so another process never takes it for a dead one', async () => {
     const { runner, runs, clock, files } = setup({ offsite: false });
     let finishDump = () => {};
