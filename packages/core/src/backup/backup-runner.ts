@@ -144,15 +144,36 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
     return pruned;
   }
 
+  /**
+   * Marks runs whose process died as failed, and deletes what each left in `files`: killed
+   * mid-dump, a process never reaches its own cleanup, and a half-written dump of a large
+   * database, listed nowhere, would stay on disk through every later crash.
+   */
+  async function failDeadRuns(seenBefore: Date): Promise<void> {
+    const running = await runs.list({ status: 'running' });
+    const stale = await runs.failStale(
+      seenBefore,
+      'interrupted: the process stopped before the run finished',
+    );
+    if (stale === 0) return;
+    logger.warn({ stale }, 'backup: marked interrupted runs as failed');
+    for (const candidate of running) {
+      if ((await runs.get(candidate.id))?.status !== 'failed') continue;
+      await files.delete(candidate.path).catch((error: unknown) => {
+        // Only disk space is at stake, and this run goes ahead; say so and carry on.
+        logger.warn(
+          { err: error, backup: candidate.id },
+          'backup: could not delete the partial dump of an interrupted run',
+        );
+      });
+    }
+  }
+
   async function run(options: RunBackupOptions = {}): Promise<BackupRun> {
     parseOptions(runOptionsSchema, options, 'backupRunner.run()');
     const signal = options.signal ?? new AbortController().signal;
     const startedAt = clock.now();
-    const stale = await runs.failStale(
-      new Date(startedAt - staleAfterMs),
-      'interrupted: the process stopped before the run finished',
-    );
-    if (stale > 0) logger.warn({ stale }, 'backup: marked interrupted runs as failed');
+    await failDeadRuns(new Date(startedAt - staleAfterMs));
     const id = newRunId(startedAt);
     const path = `${id}${source.extension}`;
     await runs.start({
