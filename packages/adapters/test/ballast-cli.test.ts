@@ -263,6 +263,29 @@ describeWith('postgres', 'ballast CLI against Postgres', () => {
     const damaged = await ballast(['backup', 'verify', ...offsite], env);
     expect(damaged.code).toBe(1);
     expect(damaged.stderr).toContain('corrupt (checksum mismatch)');
+
+    // Restoring it is refused before pg_restore touches the target: a byte flipped in the
+    // archive's table of contents would otherwise restore a silently different schema.
+    const target = `${name}_damaged`;
+    await sql(postgresUrl, `CREATE DATABASE ${target}`);
+    try {
+      const refused = await ballast(
+        ['backup', 'restore', runs[0].id, '--into', databaseUrl(target), '--json'],
+        env,
+      );
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'BACKUP_FAILED', message: expect.stringContaining('checksum') },
+      });
+      const tables = await sql(
+        databaseUrl(target),
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'",
+      );
+      expect(tables).toEqual([]);
+    } finally {
+      await sql(postgresUrl, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    }
   }, 120_000);
 
   it('exits 5 when the backup is good but the off-site copy failed', async () => {

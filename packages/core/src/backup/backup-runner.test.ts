@@ -234,6 +234,17 @@ describe('createBackupRunner', () => {
     expect(url.method).toBe('GET');
   });
 
+  it('errors the body of a download whose file no longer matches its checksum, never ending it as whole', async () => {
+    const { runner, files } = setup({ offsite: false });
+    const run = await runner.run();
+    files.corrupt(run.path);
+    const download = await runner.open(run.id);
+    await expect(digestStream(download.body)).rejects.toMatchObject({
+      code: 'BACKUP_FAILED',
+      details: { backupId: run.id },
+    });
+  });
+
   it('backupBefore runs the operation only after a good backup', async () => {
     const { runner } = setup({ source: fakeSource({ failAfterChunks: 1 }) });
     let ran = false;
