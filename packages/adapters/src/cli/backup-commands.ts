@@ -180,6 +180,9 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
       action(async (output, id: string, flags: BackupFlags & { into: string; clean?: boolean }) => {
         const into = postgresUrlFrom(flags.into, '--into');
         await withRunner(flags, async (runner) => {
+          // The whole file is checked against its recorded SHA-256 before pg_restore sees a
+          // byte: read from a pipe, a damaged archive is half applied before the damage shows.
+          await (await runner.open(id)).body.pipeTo(new WritableStream());
           const download = await runner.open(id);
           const bar = output.progress(
             'restoring [{bar}] {percentage}% | {value}/{total} bytes',

@@ -34,6 +34,7 @@ import {
   type RunBackupOptions,
   runOptionsSchema,
 } from './backup-runner-config.js';
+import { checkedDownload } from './checked-download.js';
 import { createOffsiteCopies } from './offsite-copies.js';
 import { startHeartbeat } from './run-heartbeat.js';
 import { digestingStream } from './sha256-stream.js';
@@ -285,7 +286,11 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
         fileName: backupFileName(found),
         bytes: found.bytes,
         checksum: found.checksum,
-        body,
+        body: checkedDownload(body, {
+          runId: found.id,
+          bytes: found.bytes,
+          checksum: found.checksum,
+        }),
       };
     },
     async presignOffsite(id, options) {
