@@ -288,6 +288,46 @@ describeWith('postgres', 'ballast CLI against Postgres', () => {
     }
   }, 120_000);
 
+  it('refuses to restore into a database that already has tables unless --clean, leaving it untouched', async () => {
+    const run = await ballast(['backup', 'run', '--json'], env);
+    expect(run.code).toBe(0);
+    const { id } = JSON.parse(run.stdout).run;
+    const target = `${name}_occupied`;
+    await sql(postgresUrl, `CREATE DATABASE ${target}`);
+    try {
+      // A table the dump also has: pg_restore creates the dump's objects in order, stops at the
+      // first name that exists, and leaves the database half restored.
+      await sql(databaseUrl(target), 'CREATE TABLE customers (id int)');
+      const refused = await ballast(
+        ['backup', 'restore', id, '--into', databaseUrl(target), '--json'],
+        env,
+      );
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'ALREADY_EXISTS', message: expect.stringContaining('--clean') },
+      });
+      const tables = await sql<{ table_name: string }>(
+        databaseUrl(target),
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+      );
+      expect(tables.map((row) => row.table_name)).toEqual(['customers']);
+
+      const clean = await ballast(
+        ['backup', 'restore', id, '--into', databaseUrl(target), '--clean'],
+        env,
+      );
+      expect(clean.code, clean.stderr).toBe(0);
+      const [count] = await sql<{ n: number }>(
+        databaseUrl(target),
+        'SELECT count(*)::int AS n FROM customers',
+      );
+      expect(count?.n).toBe(500);
+    } finally {
+      await sql(postgresUrl, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    }
+  }, 120_000);
+
   it('exits 5 when the backup is good but the off-site copy failed', async () => {
     const result = await ballast(
       ['backup', 'run', '--bucket', 'unreachable', '--s3-endpoint', 'http://127.0.0.1:9'],
