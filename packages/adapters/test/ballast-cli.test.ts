@@ -54,6 +54,8 @@ function ballast(args: string[], env: Record<string, string | undefined> = {}): 
       cwd: root,
       env: { ...process.env, DATABASE_URL: undefined, BACKUP_S3_BUCKET: undefined, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A CLI that never exits is a failure to see (exit code null), not a test run that hangs.
+      timeout: 60_000,
     });
     let stdout = '';
     let stderr = '';
@@ -327,6 +329,31 @@ describeWith('postgres', 'ballast CLI against Postgres', () => {
       await sql(postgresUrl, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
     }
   }, 120_000);
+
+  it('exits 1 when --dir is a file, instead of hanging on a pg_dump nobody reads', async () => {
+    const file = join(work, 'not-a-directory');
+    await writeFile(file, 'a file');
+    // A dump larger than a pipe holds: unread, pg_dump blocks on its stdout and never exits.
+    const large = `${name}_large`;
+    await sql(postgresUrl, `CREATE DATABASE ${large}`);
+    try {
+      await sql(
+        databaseUrl(large),
+        'CREATE TABLE events AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS body FROM generate_series(1, 20000) g',
+      );
+      const result = await ballast(['backup', 'run', '--dir', file, '--json'], {
+        ...env,
+        DATABASE_URL: databaseUrl(large),
+      });
+      expect(result.code, result.stderr).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'BACKUP_FAILED', message: expect.stringContaining('EEXIST') },
+      });
+    } finally {
+      await sql(postgresUrl, `DROP DATABASE IF EXISTS ${large} WITH (FORCE)`);
+    }
+  }, 90_000);
 
   it('exits 5 when the backup is good but the off-site copy failed', async () => {
     const result = await ballast(

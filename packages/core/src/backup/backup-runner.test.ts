@@ -112,6 +112,31 @@ describe('createBackupRunner', () => {
     expect(await runs.get('dead')).toMatchObject({ status: 'failed', finishedAt: startedAt });
   });
 
+  it('cancels the dump when the files refuse it before reading a byte, so the dump process can exit', async () => {
+    let cancelled: unknown;
+    const source: BackupSource = {
+      extension: '.dump',
+      async dump() {
+        return new ReadableStream<Uint8Array>({
+          pull(controller) {
+            controller.enqueue(encoder.encode('PGDMP'));
+          },
+          cancel(reason) {
+            cancelled = reason;
+          },
+        });
+      },
+    };
+    const files = new MemoryBackupFiles();
+    // A directory that cannot be created: the write fails before it takes a reader.
+    files.write = async () => {
+      throw new Error('EEXIST: file already exists, mkdir');
+    };
+    const runner = createBackupRunner({ source, files, runs: new MemoryBackupRunStore() });
+    await expect(runner.run()).rejects.toMatchObject({ code: 'BACKUP_FAILED' });
+    expect(cancelled).toBeDefined();
+  });
+
   it('deletes what a dead run left in the files when it takes over, so crashes do not fill the disk', async () => {
     const { runner, runs, files, clock } = setup({ offsite: false });
     await runs.start({
