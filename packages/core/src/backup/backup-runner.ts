@@ -200,13 +200,15 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
         logger.warn({ err: error }, 'backup: onProgress threw; ignored');
       }
     };
+    let body: ReadableStream<Uint8Array> | undefined;
     try {
       const dump = await source.dump(signal);
       const { stream, digest } = digestingStream((written) => {
         bytes = written;
         progress('dump');
       });
-      await files.write(path, dump.pipeThrough(stream, { signal }), { signal });
+      body = dump.pipeThrough(stream, { signal });
+      await files.write(path, body, { signal });
       const written = await files.size(path);
       if (written !== digest.bytes) {
         throw new Error(`wrote ${written ?? 'no'} bytes, dumped ${digest.bytes}`);
@@ -220,6 +222,10 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
       });
     } catch (error) {
       stopHeartbeat();
+      // A write that failed before reading (a directory it cannot create) leaves the dump
+      // unread: its process would block on a full pipe for ever, and keep ours alive.
+      // (A cancel that fails has nothing left to release.)
+      if (body && !body.locked) await body.cancel(error).catch(() => {});
       await files.delete(path).catch((deleteError: unknown) => {
         logger.warn({ err: deleteError, backup: id }, 'backup: could not delete partial dump');
       });
