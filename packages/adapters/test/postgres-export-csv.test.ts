@@ -165,6 +165,18 @@ describeWith('postgres', 'exportCsv on Postgres', () => {
     });
   });
 
+  it("reports a formatValue that throws as the caller's failure, not as a retryable database one", async () => {
+    const bug = new Error('formatValue bug');
+    const stream = exportCsv(db, {
+      table: `${schema}.sales`,
+      formatValue: () => {
+        throw bug;
+      },
+    });
+    // UPSTREAM_ERROR is retryable: a client would retry an export that fails the same way each time.
+    await expect(text(stream)).rejects.toMatchObject({ code: 'INTERNAL', cause: bug });
+  });
+
   it('names export files after the entity and range', () => {
     expect(csvFileName('sales', new Date('2026-01-01'), new Date('2026-02-01'))).toBe(
       'sales-from-2026-01-01-to-2026-02-01.csv',
