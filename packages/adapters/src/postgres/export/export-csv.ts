@@ -144,7 +144,8 @@ export function csvFileName(entity: string, from?: Date, to?: Date): string {
 /**
  * Streams rows as CSV (UTF-8). Errors surface as the stream's error: `INVALID_OPTIONS` for bad
  * options (thrown at once), `UPSTREAM_ERROR` when the database fails mid-export (the driver's
- * message goes to `cause`, never into the file).
+ * message goes to `cause`, never into the file), `INTERNAL` when `formatValue` throws (its
+ * error is the `cause`).
  *
  * @example
  * ```ts
@@ -190,10 +191,20 @@ export function exportCsv<DB>(
       start(controller) {
         let columns = parsed.columns;
         const line = (cells: string[]) => `${cells.map(csvCell).join(',')}\r\n`;
+        let formatFailure: { error: unknown } | undefined;
+        const formatted = (value: unknown, name: string) => {
+          try {
+            return format(value, name);
+          } catch (error) {
+            // Remembered so the export fails as the caller's bug, not as the database's.
+            formatFailure = { error };
+            throw error;
+          }
+        };
         const cellsOf = (row: Record<string, unknown>) =>
           columns!.map((name) => {
             const value = row[name];
-            const text = format(value, name);
+            const text = formatted(value, name);
             return parsed.escapeFormulas && typeof value === 'string' && looksLikeFormula(text)
               ? `'${text}`
               : text;
@@ -232,6 +243,15 @@ export function exportCsv<DB>(
             },
             (error: unknown) => {
               if (cancelled) return;
+              if (formatFailure) {
+                controller.error(
+                  new BallastError('INTERNAL', {
+                    message: 'exportCsv(): formatValue threw',
+                    cause: formatFailure.error,
+                  }),
+                );
+                return;
+              }
               controller.error(
                 new BallastError('UPSTREAM_ERROR', {
                   message: 'exportCsv(): the database failed during the export',
