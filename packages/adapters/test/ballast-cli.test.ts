@@ -159,6 +159,22 @@ describe('ballast CLI without services', () => {
     }
   }, 60_000);
 
+  it('ends quietly when the reader of its output goes away, as in `ballast backup list | head`', async () => {
+    const child = spawn(process.execPath, [bundle, 'backup', '--help'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+    child.stdout.destroy(); // the reader is gone before the first line
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  }, 60_000);
+
   it('exits 3 without a database, naming the flag and the variable', async () => {
     const result = await ballast(['backup', 'list', '--json']);
     expect(result.code).toBe(3);
