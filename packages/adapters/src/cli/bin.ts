@@ -12,6 +12,15 @@ import { redactSecrets } from './redact-secrets.js';
 
 const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
 
+// A reader that went away (`ballast backup list | head`) wants no more output, not a stack
+// trace; the command itself carries on (a backup half-way must not be abandoned for it), and
+// its exit code still says how it went. Any other stream error stays fatal, as before.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
+
 importPeer(() => import('./program.js'), 'kysely', 'ballast', 'kysely')
   .then(
     ({ runCli }) => runCli(process.argv.slice(2), io),
