@@ -54,6 +54,8 @@ function ballast(args: string[], env: Record<string, string | undefined> = {}): 
       cwd: root,
       env: { ...process.env, DATABASE_URL: undefined, BACKUP_S3_BUCKET: undefined, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // A CLI that never exits is a failure to see (exit code null), not a test run that hangs.
+      timeout: 60_000,
     });
     let stdout = '';
     let stderr = '';
@@ -125,6 +127,53 @@ describe('ballast CLI without services', () => {
     expect(unknown.code).toBe(2);
     expect(JSON.parse(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
   }, 30_000);
+
+  it('never repeats a password from a mistyped flag or a misplaced value, on stderr or in the JSON', async () => {
+    // Commander quotes the offending token in its message; a typo in `--database-url=…` would
+    // otherwise print the whole URL, password included, into the cron job's log.
+    for (const args of [
+      ['backup', 'run', '--databse-url=postgres://app:hunter2@db/prod', '--json'],
+      ['backup', 'list', '--limit', 'postgres://app:hunter2@db/prod', '--json'],
+      [
+        'backup',
+        'restore',
+        'x',
+        '--into=postgresql://app:hunter2@db/copy?sslmode=require',
+        '--bogus',
+        '--json',
+      ],
+      [
+        'backup',
+        'run',
+        '--reason',
+        'x',
+        '--keep=postgres://app@db/prod?password=hunter2',
+        '--json',
+      ],
+    ]) {
+      const result = await ballast(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).not.toContain('hunter2');
+      expect(result.stdout, args.join(' ')).not.toContain('hunter2');
+      expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+    }
+  }, 60_000);
+
+  it('ends quietly when the reader of its output goes away, as in `ballast backup list | head`', async () => {
+    const child = spawn(process.execPath, [bundle, 'backup', '--help'], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60_000,
+    });
+    child.stdout.destroy(); // the reader is gone before the first line
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  }, 60_000);
 
   it('exits 3 without a database, naming the flag and the variable', async () => {
     const result = await ballast(['backup', 'list', '--json']);
@@ -232,7 +281,95 @@ describeWith('postgres', 'ballast CLI against Postgres', () => {
     const damaged = await ballast(['backup', 'verify', ...offsite], env);
     expect(damaged.code).toBe(1);
     expect(damaged.stderr).toContain('corrupt (checksum mismatch)');
+
+    // Restoring it is refused before pg_restore touches the target: a byte flipped in the
+    // archive's table of contents would otherwise restore a silently different schema.
+    const target = `${name}_damaged`;
+    await sql(postgresUrl, `CREATE DATABASE ${target}`);
+    try {
+      const refused = await ballast(
+        ['backup', 'restore', runs[0].id, '--into', databaseUrl(target), '--json'],
+        env,
+      );
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'BACKUP_FAILED', message: expect.stringContaining('checksum') },
+      });
+      const tables = await sql(
+        databaseUrl(target),
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = 'public'",
+      );
+      expect(tables).toEqual([]);
+    } finally {
+      await sql(postgresUrl, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    }
   }, 120_000);
+
+  it('refuses to restore into a database that already has tables unless --clean, leaving it untouched', async () => {
+    const run = await ballast(['backup', 'run', '--json'], env);
+    expect(run.code).toBe(0);
+    const { id } = JSON.parse(run.stdout).run;
+    const target = `${name}_occupied`;
+    await sql(postgresUrl, `CREATE DATABASE ${target}`);
+    try {
+      // A table the dump also has: pg_restore creates the dump's objects in order, stops at the
+      // first name that exists, and leaves the database half restored.
+      await sql(databaseUrl(target), 'CREATE TABLE customers (id int)');
+      const refused = await ballast(
+        ['backup', 'restore', id, '--into', databaseUrl(target), '--json'],
+        env,
+      );
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'ALREADY_EXISTS', message: expect.stringContaining('--clean') },
+      });
+      const tables = await sql<{ table_name: string }>(
+        databaseUrl(target),
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
+      );
+      expect(tables.map((row) => row.table_name)).toEqual(['customers']);
+
+      const clean = await ballast(
+        ['backup', 'restore', id, '--into', databaseUrl(target), '--clean'],
+        env,
+      );
+      expect(clean.code, clean.stderr).toBe(0);
+      const [count] = await sql<{ n: number }>(
+        databaseUrl(target),
+        'SELECT count(*)::int AS n FROM customers',
+      );
+      expect(count?.n).toBe(500);
+    } finally {
+      await sql(postgresUrl, `DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    }
+  }, 120_000);
+
+  it('exits 1 when --dir is a file, instead of hanging on a pg_dump nobody reads', async () => {
+    const file = join(work, 'not-a-directory');
+    await writeFile(file, 'a file');
+    // A dump larger than a pipe holds: unread, pg_dump blocks on its stdout and never exits.
+    const large = `${name}_large`;
+    await sql(postgresUrl, `CREATE DATABASE ${large}`);
+    try {
+      await sql(
+        databaseUrl(large),
+        'CREATE TABLE events AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS body FROM generate_series(1, 20000) g',
+      );
+      const result = await ballast(['backup', 'run', '--dir', file, '--json'], {
+        ...env,
+        DATABASE_URL: databaseUrl(large),
+      });
+      expect(result.code, result.stderr).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        ok: false,
+        error: { code: 'BACKUP_FAILED', message: expect.stringContaining('EEXIST') },
+      });
+    } finally {
+      await sql(postgresUrl, `DROP DATABASE IF EXISTS ${large} WITH (FORCE)`);
+    }
+  }, 90_000);
 
   it('exits 5 when the backup is good but the off-site copy failed', async () => {
     const result = await ballast(

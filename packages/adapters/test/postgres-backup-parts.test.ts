@@ -8,7 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { directoryBackupFiles, findPgBinaries, pgDumpSource } from '@ballast/adapters/postgres';
+import {
+  directoryBackupFiles,
+  findPgBinaries,
+  pgDumpSource,
+  restorePostgresBackup,
+} from '@ballast/adapters/postgres';
 import { isBallastError } from '@ballast/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -238,6 +243,46 @@ describeWith('postgres', 'pgDumpSource and findPgBinaries on the shared Postgres
       ok: false,
       detail: 'sanity query returned false',
     });
+  });
+
+  it('restorePostgresBackup fails with BACKUP_FAILED on a body that is not a dump or is empty', async () => {
+    const target = `${url}_into`;
+    await admin(`CREATE DATABASE ${name}_into`);
+    try {
+      for (const body of [streamOf('not a dump'), streamOf()]) {
+        const error = await rejection(restorePostgresBackup({ databaseUrl: target, body }));
+        expect(isBallastError(error, 'BACKUP_FAILED')).toBe(true);
+        expect((error as Error).message).toMatch(/pg_restore exited with code 1/);
+      }
+    } finally {
+      await admin(`DROP DATABASE IF EXISTS ${name}_into WITH (FORCE)`);
+    }
+  });
+
+  it('restorePostgresBackup fails when its body errors, even after a whole dump went through', async () => {
+    const dump = await bytesOf(
+      await pgDumpSource({ databaseUrl: url }).dump(new AbortController().signal),
+    );
+    const cause = new Error('download cut: checksum mismatch');
+    // The whole dump, then an error instead of the end: a download whose last check failed.
+    let pulls = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (pulls++ === 0) controller.enqueue(dump);
+        else {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          controller.error(cause);
+        }
+      },
+    });
+    await admin(`CREATE DATABASE ${name}_cut`);
+    try {
+      const error = await rejection(restorePostgresBackup({ databaseUrl: `${url}_cut`, body }));
+      expect(isBallastError(error, 'BACKUP_FAILED')).toBe(true);
+      expect((error as Error).cause).toBe(cause);
+    } finally {
+      await admin(`DROP DATABASE IF EXISTS ${name}_cut WITH (FORCE)`);
+    }
   });
 
   it('passes dumpArgs to pg_dump, and its stream errors when pg_dump fails', async () => {

@@ -88,6 +88,20 @@ describeWith('postgres', 'exportCsv on Postgres', () => {
     expect(safe).toContain(`"'=HYPERLINK(""x"")"`);
   });
 
+  it('escapes formulas without turning negative numbers into text', async () => {
+    // node-postgres returns numeric and bigint as strings: a refund of -12.50 is the string
+    // '-12.50', and prefixed with ' a spreadsheet reads it as text and leaves it out of sums.
+    const query = db.selectNoFrom([
+      sql<string>`-12.50::numeric(10,2)`.as('refund'),
+      sql<string>`-3::bigint`.as('delta'),
+      sql<string>`'+1e3'::numeric`.as('exponent'),
+      sql<string>`'-1+cmd|'' /C calc''!A0'`.as('attack'),
+    ]);
+    expect(await text(exportCsv(db, { query, escapeFormulas: true }))).toBe(
+      "refund,delta,exponent,attack\r\n-12.50,-3,1000,'-1+cmd|' /C calc'!A0\r\n",
+    );
+  });
+
   it('exports a Kysely query with its parameters bound', async () => {
     const query = db
       .withSchema(schema)
@@ -149,6 +163,18 @@ describeWith('postgres', 'exportCsv on Postgres', () => {
       code: 'UPSTREAM_ERROR',
       message: 'exportCsv(): the database failed during the export',
     });
+  });
+
+  it("reports a formatValue that throws as the caller's failure, not as a retryable database one", async () => {
+    const bug = new Error('formatValue bug');
+    const stream = exportCsv(db, {
+      table: `${schema}.sales`,
+      formatValue: () => {
+        throw bug;
+      },
+    });
+    // UPSTREAM_ERROR is retryable: a client would retry an export that fails the same way each time.
+    await expect(text(stream)).rejects.toMatchObject({ code: 'INTERNAL', cause: bug });
   });
 
   it('names export files after the entity and range', () => {

@@ -19,6 +19,7 @@ import {
 } from './config.js';
 import { exitCodes } from './exit-codes.js';
 import { formatBytes } from './output.js';
+import { assertEmptyRestoreTarget } from './restore-target.js';
 
 interface BackupFlags extends StorageFlags {
   databaseUrl?: string;
@@ -175,11 +176,18 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
       .argument('<id>', 'backup run id (see `ballast backup list`)'),
   )
     .requiredOption('--into <url>', 'database to restore into')
-    .option('--clean', 'drop existing objects before restoring (pg_restore --clean --if-exists)')
+    .option(
+      '--clean',
+      "drop the backup's objects before restoring them (pg_restore --clean --if-exists); needed when the database already has tables",
+    )
     .action(
       action(async (output, id: string, flags: BackupFlags & { into: string; clean?: boolean }) => {
         const into = postgresUrlFrom(flags.into, '--into');
+        if (flags.clean !== true) await assertEmptyRestoreTarget(into);
         await withRunner(flags, async (runner) => {
+          // The whole file is checked against its recorded SHA-256 before pg_restore sees a
+          // byte: read from a pipe, a damaged archive is half applied before the damage shows.
+          await (await runner.open(id)).body.pipeTo(new WritableStream());
           const download = await runner.open(id);
           const bar = output.progress(
             'restoring [{bar}] {percentage}% | {value}/{total} bytes',

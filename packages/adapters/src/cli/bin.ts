@@ -8,8 +8,18 @@ import { isBallastError } from '@ballast/core';
 import type { CliIo } from './command-kit.js';
 import { exitCodes } from './exit-codes.js';
 import { importPeer } from './import-peer.js';
+import { redactSecrets } from './redact-secrets.js';
 
 const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+
+// A reader that went away (`ballast backup list | head`) wants no more output, not a stack
+// trace; the command itself carries on (a backup half-way must not be abandoned for it), and
+// its exit code still says how it went. Any other stream error stays fatal, as before.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
 
 importPeer(() => import('./program.js'), 'kysely', 'ballast', 'kysely')
   .then(
@@ -30,7 +40,9 @@ importPeer(() => import('./program.js'), 'kysely', 'ballast', 'kysely')
   })
   .catch((error: unknown) => {
     process.stderr.write(
-      `ballast: unexpected failure: ${error instanceof Error ? error.stack : String(error)}\n`,
+      redactSecrets(
+        `ballast: unexpected failure: ${error instanceof Error ? error.stack : String(error)}\n`,
+      ),
     );
     process.exitCode = 1;
   });

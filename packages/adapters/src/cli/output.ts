@@ -1,9 +1,11 @@
 /**
  * How the CLI talks: JSON (`--json`, one document on stdout, for scripts), a live progress
  * line on a terminal (cli-progress), or plain lines when stdout is not a TTY (logs, CI), so
- * nothing ever writes carriage-return animations into a log file.
+ * nothing ever writes carriage-return animations into a log file. Whatever it prints has URL
+ * passwords redacted (`redact-secrets.ts`).
  */
 import cliProgress from 'cli-progress';
+import { redactSecrets } from './redact-secrets.js';
 
 export interface OutputOptions {
   readonly json: boolean;
@@ -46,17 +48,23 @@ export class Output {
 
   /** A human line on stdout (suppressed under `--json`). */
   line(text: string): void {
-    if (!this.json) this.#stdout.write(`${text}\n`);
+    if (!this.json) this.#stdout.write(redactSecrets(`${text}\n`));
   }
 
   /** An error line on stderr (always; under `--json` the document carries it too). */
   error(text: string): void {
-    this.#stderr.write(`ballast: ${text}\n`);
+    this.#stderr.write(redactSecrets(`ballast: ${text}\n`));
   }
 
   /** The one JSON document of a `--json` run. */
   result(value: unknown): void {
-    if (this.json) this.#stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    // Redacted per string, not on the serialized text, so the document stays valid JSON.
+    const document = JSON.stringify(
+      value,
+      (_key, item: unknown) => (typeof item === 'string' ? redactSecrets(item) : item),
+      2,
+    );
+    if (this.json) this.#stdout.write(`${document}\n`);
   }
 
   /**

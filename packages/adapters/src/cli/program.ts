@@ -10,6 +10,7 @@ import { addBackupCommands } from './backup-commands.js';
 import { type CliIo, commandAction, exitCodeHelp } from './command-kit.js';
 import { type ExitCode, exitCodes } from './exit-codes.js';
 import { addReconcileCommand } from './reconcile-command.js';
+import { redactSecrets } from './redact-secrets.js';
 
 export type { CliIo } from './command-kit.js';
 
@@ -21,7 +22,8 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Comm
     .addHelpText('after', exitCodeHelp)
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      // Commander quotes the token it refuses, which may be a URL with its password.
+      writeErr: (text) => io.stderr.write(redactSecrets(text)),
     })
     .exitOverride();
 
@@ -45,7 +47,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       // Commander refused the line before any action ran, so no command wrote the one JSON
       // document that --json promises a script on stdout; write it here (stderr has the text).
       if (argv.includes('--json')) {
-        const message = error.message.replace(/^error: /, '');
+        const message = redactSecrets(error.message.replace(/^error: /, ''));
         io.stdout.write(
           `${JSON.stringify({ ok: false, error: { code: 'USAGE', message } }, null, 2)}\n`,
         );

@@ -46,7 +46,10 @@ export interface BackupFiles {
   read(name: string): Promise<ReadableStream<Uint8Array> | undefined>;
   /** Size in bytes; `undefined` when the file does not exist. */
   size(name: string): Promise<number | undefined>;
-  /** Idempotent: deleting a missing file succeeds. */
+  /**
+   * Deletes the file and whatever a `write` of it that never finished left behind (a temporary
+   * file after a crash). Idempotent: deleting a missing file succeeds.
+   */
   delete(name: string): Promise<void>;
   /** Where a file is, for people (an absolute path, or `memory:<name>`). */
   locate(name: string): string;

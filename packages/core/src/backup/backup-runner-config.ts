@@ -122,6 +122,10 @@ export interface BackupDownload {
   readonly bytes: number;
   /** SHA-256, lower-case hex. */
   readonly checksum: string;
+  /**
+   * The file, checked as it streams: when it no longer matches `bytes` and `checksum` (damaged
+   * on disk since the run), the stream errors at its end with `BACKUP_FAILED` instead of ending.
+   */
   readonly body: ReadableStream<Uint8Array>;
 }
 

@@ -112,6 +112,47 @@ describe('createBackupRunner', () => {
     expect(await runs.get('dead')).toMatchObject({ status: 'failed', finishedAt: startedAt });
   });
 
+  it('cancels the dump when the files refuse it before reading a byte, so the dump process can exit', async () => {
+    let cancelled: unknown;
+    const source: BackupSource = {
+      extension: '.dump',
+      async dump() {
+        return new ReadableStream<Uint8Array>({
+          pull(controller) {
+            controller.enqueue(encoder.encode('PGDMP'));
+          },
+          cancel(reason) {
+            cancelled = reason;
+          },
+        });
+      },
+    };
+    const files = new MemoryBackupFiles();
+    // A directory that cannot be created: the write fails before it takes a reader.
+    files.write = async () => {
+      throw new Error('EEXIST: file already exists, mkdir');
+    };
+    const runner = createBackupRunner({ source, files, runs: new MemoryBackupRunStore() });
+    await expect(runner.run()).rejects.toMatchObject({ code: 'BACKUP_FAILED' });
+    expect(cancelled).toBeDefined();
+  });
+
+  it('deletes what a dead run left in the files when it takes over, so crashes do not fill the disk', async () => {
+    const { runner, runs, files, clock } = setup({ offsite: false });
+    await runs.start({
+      id: 'dead',
+      reason: 'scheduled',
+      startedAt: new Date(clock.now()),
+      path: 'dead.dump',
+      offsite: 'none',
+    });
+    // What the port holds for it: for a directory, the half-written temporary file.
+    await files.write('dead.dump', new Blob(['half a dump']).stream());
+    await clock.advance(5 * 60_000 + 1);
+    const run = await runner.run();
+    expect(files.names()).toEqual([run.path]);
+  });
+
   it('keeps a dump that runs for hours beating, so another process never takes it for a dead one', async () => {
     const { runner, runs, clock, files } = setup({ offsite: false });
     let finishDump = () => {};
@@ -216,6 +257,17 @@ describe('createBackupRunner', () => {
     await expect(runner.open('nope')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
     const url = await runner.presignOffsite(run.id, { expiresInSeconds: 60 });
     expect(url.method).toBe('GET');
+  });
+
+  it('errors the body of a download whose file no longer matches its checksum, never ending it as whole', async () => {
+    const { runner, files } = setup({ offsite: false });
+    const run = await runner.run();
+    files.corrupt(run.path);
+    const download = await runner.open(run.id);
+    await expect(digestStream(download.body)).rejects.toMatchObject({
+      code: 'BACKUP_FAILED',
+      details: { backupId: run.id },
+    });
   });
 
   it('backupBefore runs the operation only after a good backup', async () => {

@@ -34,6 +34,7 @@ import {
   type RunBackupOptions,
   runOptionsSchema,
 } from './backup-runner-config.js';
+import { checkedDownload } from './checked-download.js';
 import { createOffsiteCopies } from './offsite-copies.js';
 import { startHeartbeat } from './run-heartbeat.js';
 import { digestingStream } from './sha256-stream.js';
@@ -144,15 +145,36 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
     return pruned;
   }
 
+  /**
+   * Marks runs whose process died as failed, and deletes what each left in `files`: killed
+   * mid-dump, a process never reaches its own cleanup, and a half-written dump of a large
+   * database, listed nowhere, would stay on disk through every later crash.
+   */
+  async function failDeadRuns(seenBefore: Date): Promise<void> {
+    const running = await runs.list({ status: 'running' });
+    const stale = await runs.failStale(
+      seenBefore,
+      'interrupted: the process stopped before the run finished',
+    );
+    if (stale === 0) return;
+    logger.warn({ stale }, 'backup: marked interrupted runs as failed');
+    for (const candidate of running) {
+      if ((await runs.get(candidate.id))?.status !== 'failed') continue;
+      await files.delete(candidate.path).catch((error: unknown) => {
+        // Only disk space is at stake, and this run goes ahead; say so and carry on.
+        logger.warn(
+          { err: error, backup: candidate.id },
+          'backup: could not delete the partial dump of an interrupted run',
+        );
+      });
+    }
+  }
+
   async function run(options: RunBackupOptions = {}): Promise<BackupRun> {
     parseOptions(runOptionsSchema, options, 'backupRunner.run()');
     const signal = options.signal ?? new AbortController().signal;
     const startedAt = clock.now();
-    const stale = await runs.failStale(
-      new Date(startedAt - staleAfterMs),
-      'interrupted: the process stopped before the run finished',
-    );
-    if (stale > 0) logger.warn({ stale }, 'backup: marked interrupted runs as failed');
+    await failDeadRuns(new Date(startedAt - staleAfterMs));
     const id = newRunId(startedAt);
     const path = `${id}${source.extension}`;
     await runs.start({
@@ -178,13 +200,15 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
         logger.warn({ err: error }, 'backup: onProgress threw; ignored');
       }
     };
+    let body: ReadableStream<Uint8Array> | undefined;
     try {
       const dump = await source.dump(signal);
       const { stream, digest } = digestingStream((written) => {
         bytes = written;
         progress('dump');
       });
-      await files.write(path, dump.pipeThrough(stream, { signal }), { signal });
+      body = dump.pipeThrough(stream, { signal });
+      await files.write(path, body, { signal });
       const written = await files.size(path);
       if (written !== digest.bytes) {
         throw new Error(`wrote ${written ?? 'no'} bytes, dumped ${digest.bytes}`);
@@ -198,6 +222,10 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
       });
     } catch (error) {
       stopHeartbeat();
+      // A write that failed before reading (a directory it cannot create) leaves the dump
+      // unread: its process would block on a full pipe for ever, and keep ours alive.
+      // (A cancel that fails has nothing left to release.)
+      if (body && !body.locked) await body.cancel(error).catch(() => {});
       await files.delete(path).catch((deleteError: unknown) => {
         logger.warn({ err: deleteError, backup: id }, 'backup: could not delete partial dump');
       });
@@ -264,7 +292,11 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
         fileName: backupFileName(found),
         bytes: found.bytes,
         checksum: found.checksum,
-        body,
+        body: checkedDownload(body, {
+          runId: found.id,
+          bytes: found.bytes,
+          checksum: found.checksum,
+        }),
       };
     },
     async presignOffsite(id, options) {

@@ -24,6 +24,12 @@ function pathIn(directory: string, name: string): string {
   return join(directory, name);
 }
 
+/** Where `name` is written until it is whole: a hidden name that no run record points at. */
+function partialPathIn(directory: string, name: string): string {
+  pathIn(directory, name); // the same checks as the final name
+  return join(directory, `.partial-${name}`);
+}
+
 /** {@link BackupFiles} in `directory` (created on first write). */
 export function directoryBackupFiles(directory: string): BackupFiles {
   if (typeof directory !== 'string') {
@@ -33,7 +39,7 @@ export function directoryBackupFiles(directory: string): BackupFiles {
   return {
     async write(name, body, { signal }) {
       const target = pathIn(root, name);
-      const temporary = join(root, `.partial-${name}`);
+      const temporary = partialPathIn(root, name);
       await mkdir(root, { recursive: true });
       const handle = await open(temporary, 'w');
       let done = false;
@@ -76,6 +82,9 @@ export function directoryBackupFiles(directory: string): BackupFiles {
     },
     async delete(name) {
       await rm(pathIn(root, name), { force: true });
+      // A process killed mid-write leaves the temporary file; the runner deletes a dead run's
+      // files when it takes over, and this is the part of them that is on disk.
+      await rm(partialPathIn(root, name), { force: true });
     },
     locate(name) {
       return pathIn(root, name);

@@ -52,14 +52,25 @@ const pgDumpSourceOptionsSchema = z.strictObject({
 export const defaultSanityQuery =
   "SELECT count(*) > 0 FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')";
 
-/** The URL without its password, and the password for `PGPASSWORD`. */
+/**
+ * The URL without its password, and the password for `PGPASSWORD`. libpq also reads a
+ * `?password=` parameter (and lets it win over the userinfo), so that one is moved too: left in
+ * the URL it would sit on the child's command line, which `ps` shows to every user.
+ */
 export function connectionForChild(databaseUrl: string): {
   url: string;
   env: NodeJS.ProcessEnv;
 } {
   const url = new URL(databaseUrl);
-  const password = decodeURIComponent(url.password);
+  const password = url.searchParams.get('password') ?? decodeURIComponent(url.password);
   url.password = '';
+  // Filtered by hand: URLSearchParams would re-encode the rest (`%20` as `+`), which libpq
+  // does not decode, so `?options=-c%20…` would break.
+  const kept = url.search
+    .slice(1)
+    .split('&')
+    .filter((pair) => pair !== '' && pair.split('=')[0] !== 'password');
+  url.search = kept.length > 0 ? `?${kept.join('&')}` : '';
   return {
     url: url.toString(),
     env: { ...process.env, ...(password !== '' && { PGPASSWORD: password }) },
@@ -125,16 +136,57 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; error?: Err
 }
 
 function failure(name: string, exit: { code: number | null; error?: Error }, tail: string): Error {
-  if (exit.error) return new Error(`${name} could not run: ${exit.error.message}`);
-  return new Error(`${name} exited with code ${exit.code}${tail ? `: ${tail}` : ''}`);
+  if (exit.error) {
+    return new BallastError('BACKUP_FAILED', {
+      message: `${name} could not run: ${exit.error.message}`,
+      cause: exit.error,
+    });
+  }
+  return new BallastError('BACKUP_FAILED', {
+    message: `${name} exited with code ${exit.code}${tail ? `: ${tail}` : ''}`,
+  });
 }
 
-/** Runs a tool, optionally feeding `stdin`; rejects with its stderr when it exits non-zero. */
+/**
+ * `body`, with its own failure reported to `onError` before it errors the copy: piped into a
+ * child, a source that fails looks like an early end of input, which a tool may accept.
+ */
+function reportingErrors(
+  body: ReadableStream<Uint8Array>,
+  onError: (error: unknown) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          onError(error);
+          controller.error(error);
+          return;
+        }
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/**
+ * Runs a tool, optionally feeding `stdin`; rejects with `BACKUP_FAILED` and its stderr when it
+ * exits non-zero, and when `stdin` fails: the tool is stopped then, since it would otherwise
+ * take the cut for the end of the input and could finish as if the input were whole.
+ */
 async function runTool(
   binary: string,
   args: readonly string[],
   options: { env: NodeJS.ProcessEnv; stdin?: ReadableStream<Uint8Array>; signal?: AbortSignal },
 ): Promise<void> {
+  const name = binary.split('/').pop() ?? binary;
   const child = spawn(binary, args, {
     env: options.env,
     stdio: [options.stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'],
@@ -142,17 +194,36 @@ async function runTool(
   });
   const tail = stderrTail(child);
   const exited = exitOf(child);
+  let inputFailed: { error: unknown } | undefined;
   if (options.stdin && child.stdin) {
+    const input = reportingErrors(options.stdin, (error) => {
+      inputFailed = { error };
+      child.kill('SIGTERM');
+    });
     // If the tool dies early the pipe breaks; its exit code below says why.
-    await pipeline(Readable.fromWeb(options.stdin as never), child.stdin).catch(() => {});
+    await pipeline(Readable.fromWeb(input as never), child.stdin).catch(() => {});
   }
   const exit = await exited;
-  if (exit.code !== 0) throw failure(binary.split('/').pop() ?? binary, exit, tail());
+  if (options.signal?.aborted) {
+    throw new BallastError('ABORTED', {
+      message: `${name} aborted.`,
+      cause: options.signal.reason,
+    });
+  }
+  if (inputFailed) {
+    throw new BallastError('BACKUP_FAILED', {
+      message: `${name} stopped: its input failed`,
+      cause: inputFailed.error,
+    });
+  }
+  if (exit.code !== 0) throw failure(name, exit, tail());
 }
 
 /**
  * Restores a `pg_dump -Fc` stream into `databaseUrl` with `pg_restore --no-owner`. With
- * `clean`, existing objects are dropped first (`--clean --if-exists`).
+ * `clean`, existing objects are dropped first (`--clean --if-exists`). Rejects with
+ * `BACKUP_FAILED` when `pg_restore` fails or `body` errors (its error is the `cause`), and with
+ * `ABORTED` when `signal` aborts.
  */
 export async function restorePostgresBackup(options: {
   readonly databaseUrl: string;

@@ -34,8 +34,9 @@ export interface ExportCsvOptions {
   header?: boolean;
   /**
    * Prefix text cells starting with `=`, `+`, `-`, `@`, tab or CR with `'`, so a spreadsheet
-   * does not run them as formulas (CSV injection). Default `false`: values are exported as
-   * they are.
+   * does not run them as formulas (CSV injection). Plain numbers (`-12.50`, which Postgres
+   * numeric and bigint arrive as) are left as they are. Default `false`: values are exported
+   * as they are.
    */
   escapeFormulas?: boolean;
   /** Rows fetched per round trip. Default `1000`. */
@@ -122,6 +123,14 @@ function defaultFormat(value: unknown): string {
 }
 
 const formulaStart = /^[=+\-@\t\r]/;
+// node-postgres hands numeric and bigint over as strings; a plain number such as `-12.50` is
+// never run as a formula, and prefixed with `'` a spreadsheet would read it as text.
+const plainNumber = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** Whether `text` would start a formula in a spreadsheet (CSV injection). */
+function looksLikeFormula(text: string): boolean {
+  return formulaStart.test(text) && !plainNumber.test(text);
+}
 
 /** A CSV file name for an export: `sales-2026-01-01-to-2026-02-01.csv`. */
 export function csvFileName(entity: string, from?: Date, to?: Date): string {
@@ -135,7 +144,8 @@ export function csvFileName(entity: string, from?: Date, to?: Date): string {
 /**
  * Streams rows as CSV (UTF-8). Errors surface as the stream's error: `INVALID_OPTIONS` for bad
  * options (thrown at once), `UPSTREAM_ERROR` when the database fails mid-export (the driver's
- * message goes to `cause`, never into the file).
+ * message goes to `cause`, never into the file), `INTERNAL` when `formatValue` throws (its
+ * error is the `cause`).
  *
  * @example
  * ```ts
@@ -181,11 +191,21 @@ export function exportCsv<DB>(
       start(controller) {
         let columns = parsed.columns;
         const line = (cells: string[]) => `${cells.map(csvCell).join(',')}\r\n`;
+        let formatFailure: { error: unknown } | undefined;
+        const formatted = (value: unknown, name: string) => {
+          try {
+            return format(value, name);
+          } catch (error) {
+            // Remembered so the export fails as the caller's bug, not as the database's.
+            formatFailure = { error };
+            throw error;
+          }
+        };
         const cellsOf = (row: Record<string, unknown>) =>
           columns!.map((name) => {
             const value = row[name];
-            const text = format(value, name);
-            return parsed.escapeFormulas && typeof value === 'string' && formulaStart.test(text)
+            const text = formatted(value, name);
+            return parsed.escapeFormulas && typeof value === 'string' && looksLikeFormula(text)
               ? `'${text}`
               : text;
           });
@@ -223,6 +243,15 @@ export function exportCsv<DB>(
             },
             (error: unknown) => {
               if (cancelled) return;
+              if (formatFailure) {
+                controller.error(
+                  new BallastError('INTERNAL', {
+                    message: 'exportCsv(): formatValue threw',
+                    cause: formatFailure.error,
+                  }),
+                );
+                return;
+              }
               controller.error(
                 new BallastError('UPSTREAM_ERROR', {
                   message: 'exportCsv(): the database failed during the export',
