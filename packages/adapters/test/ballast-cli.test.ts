@@ -198,6 +198,13 @@ describe('ballast CLI without services', () => {
         '--database-url (DATABASE_URL)',
       ],
       [
+        // A password with a stray % (not percent-encoded): pg reads it, pg_dump's environment
+        // cannot be built from it, so it must fail here, not when the nightly dump starts.
+        ['backup', 'list'],
+        { DATABASE_URL: 'postgres://app:hunter2%zz@127.0.0.1:1/x' },
+        '--database-url (DATABASE_URL)',
+      ],
+      [
         ['backup', 'restore', 'latest', '--into', 'mysql://root:hunter2@db/app'],
         { DATABASE_URL: 'postgres://127.0.0.1:1/x' },
         '--into',
