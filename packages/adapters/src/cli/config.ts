@@ -35,7 +35,7 @@ export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv
 export function postgresUrlFrom(url: string, source: string): string {
   if (!isPostgresUrl(url)) {
     throw configError(
-      `${source} is not a database URL: expected postgres://user:password@host:5432/database`,
+      `${source} is not a database URL: expected postgres://user:password@host:5432/database (a % or @ in the user name or password percent-encoded)`,
       'databaseUrl',
     );
   }
