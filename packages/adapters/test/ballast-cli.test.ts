@@ -378,6 +378,48 @@ describeWith('postgres', 'ballast CLI against Postgres', () => {
     }
   }, 90_000);
 
+  it('SIGTERM mid-dump records the run failed, deletes its partial file and exits 1, so the next run need not wait', async () => {
+    // Ctrl-C, `systemctl stop`, a deploy: the run must not stay `running` (every run for the
+    // next staleAfterMs would exit 4) nor leave its partial dump behind.
+    const dir = join(work, 'interrupted');
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      // pg_dump waits for this lock, so the run is reliably mid-dump when the signal comes.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
+      const child = spawn(process.execPath, [bundle, 'backup', 'run', '--dir', dir], {
+        cwd: root,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+      const partial = async () =>
+        (await readdir(dir).catch(() => [] as string[])).filter((file) =>
+          file.startsWith('.partial-'),
+        );
+      for (let i = 0; i < 200 && (await partial()).length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(await partial()).toHaveLength(1);
+      child.kill('SIGTERM');
+      expect(await exited, stderr).toBe(1);
+      expect(stderr).toContain('aborted');
+      expect(await partial()).toEqual([]);
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      await locker.end();
+    }
+    const list = await ballast(['backup', 'list', '--json', '--dir', dir], env);
+    expect(JSON.parse(list.stdout).runs[0]).toMatchObject({ status: 'failed' });
+    const next = await ballast(['backup', 'run', '--dir', dir], env);
+    expect(next.code, next.stderr).toBe(0);
+  }, 60_000);
+
   it('exits 5 when the backup is good but the off-site copy failed', async () => {
     const result = await ballast(
       ['backup', 'run', '--bucket', 'unreachable', '--s3-endpoint', 'http://127.0.0.1:9'],
