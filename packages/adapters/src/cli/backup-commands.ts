@@ -96,6 +96,7 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
           try {
             return await runner.run({
               reason: flags.reason,
+              ...(io.signal && { signal: io.signal }),
               onProgress: ({ phase, bytes }) => bar.update(0, { bytes: formatBytes(bytes), phase }),
             });
           } finally {
@@ -150,6 +151,7 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
         const report = await withRunner(flags, (runner) =>
           runner.verify({
             restore: flags.restore === true,
+            ...(io.signal && { signal: io.signal }),
             ...(flags.limit && { limit: flags.limit }),
           }),
         );
@@ -187,7 +189,9 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
         await withRunner(flags, async (runner) => {
           // The whole file is checked against its recorded SHA-256 before pg_restore sees a
           // byte: read from a pipe, a damaged archive is half applied before the damage shows.
-          await (await runner.open(id)).body.pipeTo(new WritableStream());
+          await (await runner.open(id)).body.pipeTo(new WritableStream(), {
+            ...(io.signal && { signal: io.signal }),
+          });
           const download = await runner.open(id);
           const bar = output.progress(
             'restoring [{bar}] {percentage}% | {value}/{total} bytes',
@@ -208,6 +212,7 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
               databaseUrl: into,
               body: counted,
               clean: flags.clean === true,
+              ...(io.signal && { signal: io.signal }),
             });
           } finally {
             bar.stop();

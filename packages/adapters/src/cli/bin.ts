@@ -4,13 +4,29 @@
  * The program is loaded here, not imported statically, so an app without the peers every
  * command needs (kysely, for the database) gets "npm i kysely" and exit 3, not Node's stack.
  */
-import { isBallastError } from '@ballast/core';
+import { BallastError, isBallastError } from '@ballast/core';
 import type { CliIo } from './command-kit.js';
 import { exitCodes } from './exit-codes.js';
 import { importPeer } from './import-peer.js';
 import { redactSecrets } from './redact-secrets.js';
 
-const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+const interrupted = new AbortController();
+// The first Ctrl-C or SIGTERM asks the command to stop cleanly (a backup is recorded failed,
+// its partial file deleted); `once`, so a second one falls back to Node's default and ends the
+// process at once.
+for (const name of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(name, () => {
+    process.stderr.write(`ballast: ${name}: stopping (send it again to stop at once)\n`);
+    interrupted.abort(new BallastError('ABORTED', { message: `Interrupted by ${name}.` }));
+  });
+}
+
+const io: CliIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  signal: interrupted.signal,
+};
 
 // A reader that went away (`ballast backup list | head`) wants no more output, not a stack
 // trace; the command itself carries on (a backup half-way must not be abandoned for it), and

@@ -13,6 +13,11 @@ export interface CliIo {
   readonly stdout: NodeJS.WriteStream;
   readonly stderr: NodeJS.WriteStream;
   readonly env: NodeJS.ProcessEnv;
+  /**
+   * Aborted on SIGINT or SIGTERM. Long commands pass it on, so an interrupted backup is
+   * recorded `failed` and its partial file deleted, instead of the process dying mid-dump.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export const exitCodeHelp = `

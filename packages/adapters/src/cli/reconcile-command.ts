@@ -79,6 +79,7 @@ export function addReconcileCommand(program: Command, io: CliIo, action: Command
               storage,
               records,
               dryRun: flags.dryRun === true,
+              ...(io.signal && { signal: io.signal }),
               graceMs: flags.graceMs,
               ...(flags.prefix && { prefix: flags.prefix }),
               onProgress: (progress) =>
