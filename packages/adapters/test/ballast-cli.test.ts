@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -418,6 +418,25 @@ describeWith('postgres', 'ballast CLI against Postgres', () => {
     expect(JSON.parse(list.stdout).runs[0]).toMatchObject({ status: 'failed' });
     const next = await ballast(['backup', 'run', '--dir', dir], env);
     expect(next.code, next.stderr).toBe(0);
+  }, 60_000);
+
+  it('says so and exits 5 when retention cannot delete an old backup, instead of keeping it silently', async () => {
+    const dir = join(work, 'retention');
+    for (let i = 0; i < 2; i++) {
+      expect((await ballast(['backup', 'run', '--dir', dir], env)).code).toBe(0);
+    }
+    // The oldest file cannot be deleted (here: something else now has its name).
+    const [oldest] = (await readdir(dir)).sort();
+    await rm(join(dir, oldest!));
+    await mkdir(join(dir, oldest!, 'not-a-dump'), { recursive: true });
+    const result = await ballast(['backup', 'run', '--dir', dir, '--keep', '1', '--json'], env);
+    expect(result.code, result.stderr).toBe(5);
+    expect(result.stderr).toContain('Retention could not delete backup');
+    const document = JSON.parse(result.stdout);
+    expect(document).toMatchObject({ ok: true, run: { status: 'succeeded' } });
+    expect(document.alerts.map((alert: { kind: string }) => alert.kind)).toEqual([
+      'retention-failed',
+    ]);
   }, 60_000);
 
   it('exits 5 when the backup is good but the off-site copy failed', async () => {
