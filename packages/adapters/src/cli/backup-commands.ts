@@ -2,7 +2,7 @@
  * `ballast backup run|list|verify|restore`: thin shells over `createPostgresBackupRunner`, so
  * the CLI and an application's own backup code can never disagree about what a backup is.
  */
-import type { BackupRun } from '@ballast/core';
+import type { BackupAlert, BackupRun } from '@ballast/core';
 import { type Command, Option } from 'commander';
 import {
   createPostgresBackupRunner,
@@ -91,7 +91,11 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
     .option('--reason <text>', 'recorded as the run reason', 'manual')
     .action(
       action(async (output, flags: BackupFlags & { reason: string }) => {
+        // Alerts are the runner's only word on what went wrong after a good dump (retention
+        // that could not delete, an earlier copy whose retry failed); unread, they were lost.
+        const alerts: BackupAlert[] = [];
         const run = await withRunner(flags, async (runner) => {
+          runner.on('alert', (alert) => alerts.push(alert));
           const bar = output.progress('dumping {bytes} | {phase}', 0);
           try {
             return await runner.run({
@@ -103,16 +107,20 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
             bar.stop();
           }
         });
-        output.result({ ok: true, run });
+        output.result({ ok: true, run, alerts });
         output.line(
           `backup ${run.id} succeeded: ${formatBytes(run.bytes ?? 0)}, sha256 ${run.checksum}`,
         );
         if (run.offsite === 'copied') output.line(`off-site copy verified: ${run.offsiteKey}`);
         if (run.offsite === 'failed') {
           output.error(`off-site copy failed (${run.error ?? 'unknown'}); the next run retries it`);
-          return exitCodes.degraded;
         }
-        return exitCodes.ok;
+        // This run's failed copy is reported just above, in the command's own words.
+        for (const alert of alerts) {
+          if (alert.kind === 'offsite-copy-failed' && alert.runId === run.id) continue;
+          output.error(alert.message);
+        }
+        return run.offsite === 'failed' || alerts.length > 0 ? exitCodes.degraded : exitCodes.ok;
       }),
     );
 

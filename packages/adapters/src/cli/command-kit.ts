@@ -27,7 +27,7 @@ Exit codes:
   2  usage error
   3  configuration error or service unreachable
   4  another backup is running
-  5  backup good, but its off-site copy failed`;
+  5  backup good, but its off-site copy or retention failed`;
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (isBallastError(error)) {

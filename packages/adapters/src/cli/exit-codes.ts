@@ -13,7 +13,11 @@ export const exitCodes = {
   config: 3,
   /** Another backup is running; try later. */
   busy: 4,
-  /** Done, with a warning: the local backup is good but its off-site copy failed. */
+  /**
+   * Done, with a warning: the local backup is good but its off-site copy failed, or something
+   * after it needs a person (retention could not delete an old backup, an earlier copy's retry
+   * failed).
+   */
   degraded: 5,
 } as const;
 
