@@ -326,6 +326,16 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
     await expect(
       createPostgresBackupRunner({ databaseUrl: url, dir, retention: 3 } as never),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    // A dir that cannot be one (a file is in the way) is configuration, found at start-up,
+    // not a failed run at 02:00 (which the CLI reported as exit 1, with a failed run recorded).
+    const file = join(dir, 'not-a-directory');
+    await writeFile(file, 'x');
+    for (const notADirectory of [file, join(file, 'below')]) {
+      await expect(
+        createPostgresBackupRunner({ databaseUrl: url, dir: notADirectory, migrate: false }),
+      ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'dir' } });
+    }
+    await rm(file);
     // Refused before anything connects: pg would read "notaurl" as a host name.
     await expect(
       restorePostgresBackup({ databaseUrl: 'notaurl', body: new Blob([]).stream() }),
