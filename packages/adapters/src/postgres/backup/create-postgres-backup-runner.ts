@@ -28,7 +28,7 @@ import {
   defaultBackupRunsTableName,
   migrateBackupRuns,
 } from './backup-runs-table.js';
-import { directoryBackupFiles } from './directory-backup-files.js';
+import { assertBackupDirectory, directoryBackupFiles } from './directory-backup-files.js';
 import { assertPostgresUrl, pgDumpSource } from './pg-dump-source.js';
 import { PostgresBackupRunStore } from './postgres-backup-run-store.js';
 
@@ -36,7 +36,10 @@ import { PostgresBackupRunStore } from './postgres-backup-run-store.js';
 export interface PostgresBackupRunnerOptions {
   /** The database to back up: `postgres://user:password@host:port/database`. Required. */
   databaseUrl: string;
-  /** Directory for the dump files (created if missing). Required. */
+  /**
+   * Directory for the dump files (created if missing). Required. A path with a file in the way
+   * is refused at start-up with `INVALID_OPTIONS`.
+   */
   dir: string;
   /** Succeeded backups to keep (local and off-site); older ones are deleted. Default `30`. */
   keep?: number;
@@ -141,6 +144,7 @@ export async function createPostgresBackupRunner(
 ): Promise<PostgresBackupRunner> {
   const parsed = parseOptions(optionsSchema, options, 'createPostgresBackupRunner()');
   assertPostgresUrl(parsed.databaseUrl, 'createPostgresBackupRunner()');
+  await assertBackupDirectory(parsed.dir, 'createPostgresBackupRunner()');
   let ownPool: Kysely<unknown> | undefined;
   if (!parsed.db) {
     const pg = await import('pg');

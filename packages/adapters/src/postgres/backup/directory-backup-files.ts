@@ -30,6 +30,26 @@ function partialPathIn(directory: string, name: string): string {
   return join(directory, `.partial-${name}`);
 }
 
+/**
+ * Refuses, with `INVALID_OPTIONS` naming `where`, a `directory` that can never hold backups
+ * because a file is in the way (it is one, or lies below one). A missing directory is fine: the
+ * first write creates it. Checked at start-up, so the mistake is not first seen as a failed
+ * nightly run.
+ */
+export async function assertBackupDirectory(directory: string, where: string): Promise<void> {
+  const info = await stat(directory).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    if (error.code === 'ENOTDIR') return { isDirectory: () => false };
+    throw error;
+  });
+  if (info && !info.isDirectory()) {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: `Invalid options for ${where}: "dir" is not a directory (a file is in the way): ${resolve(directory)}`,
+      details: { field: 'dir' },
+    });
+  }
+}
+
 /** {@link BackupFiles} in `directory` (created on first write). */
 export function directoryBackupFiles(directory: string): BackupFiles {
   if (typeof directory !== 'string') {
