@@ -226,6 +226,17 @@ describe('createBackupRunner', () => {
     expect(alerts.map((a) => a.kind)).toEqual(['local-checksum-mismatch']);
   });
 
+  it('verification with no backup to check fails with a no-backups alert, never passes', async () => {
+    // A verify cron pointed at the wrong database, or at one whose backups stopped being
+    // recorded, checks nothing: reporting that as "passed" would never page anyone.
+    const { runner, alerts } = setup();
+    const report = await runner.verify({ restore: true });
+    expect(report).toMatchObject({ ok: false, runs: [] });
+    expect(alerts.map((alert) => alert.kind)).toEqual(['no-backups']);
+    await runner.run();
+    expect((await runner.verify()).ok).toBe(true);
+  });
+
   it('verification reports a missing or altered off-site copy', async () => {
     const { runner, storage } = setup();
     const run = await runner.run();
