@@ -21,7 +21,8 @@ export interface BackupAlert {
     | 'offsite-checksum-mismatch'
     | 'offsite-unavailable'
     | 'restore-failed'
-    | 'retention-failed';
+    | 'retention-failed'
+    | 'no-backups';
   /** The run concerned, when there is one. */
   readonly runId?: string;
   /** Operator-facing description. */

@@ -71,6 +71,17 @@ export async function verifyBackups(
       );
     }
   }
+  if (kept.length === 0) {
+    // Nothing checked is not "passed": a verify pointed at the wrong database, or at one whose
+    // backups stopped being recorded, must page someone.
+    alerts.push(
+      alert({
+        kind: 'no-backups',
+        message:
+          'No succeeded backup to verify: none is recorded (check the database, and that backups run).',
+      }),
+    );
+  }
   let restore: BackupVerificationReport['restore'];
   if (options.restore) {
     const newest = kept[0];
