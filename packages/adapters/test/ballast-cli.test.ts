@@ -109,6 +109,10 @@ describe('ballast CLI without services', () => {
     const result = await ballast(['backup', 'run', '--keep', 'many']);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--keep must be a positive integer');
+    // Too many is as much a bad value as too few (it used to pass here and exit 3 later).
+    const tooMany = await ballast(['backup', 'run', '--keep', '100000']);
+    expect(tooMany.code, tooMany.stderr).toBe(2);
+    expect(tooMany.stderr).toContain('--keep must be a positive integer up to 10000');
   }, 30_000);
 
   it('answers a usage error under --json with one JSON document on stdout, exit 2', async () => {
