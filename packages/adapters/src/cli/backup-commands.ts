@@ -4,6 +4,7 @@
  */
 import type { BackupAlert, BackupRun } from '@ballast/core';
 import { type Command, Option } from 'commander';
+import { maxKeep } from '../postgres/backup/create-postgres-backup-runner.js';
 import {
   createPostgresBackupRunner,
   type PostgresBackupRunner,
@@ -40,7 +41,7 @@ function addBackupOptions(command: Command): Command {
     .addOption(
       new Option('--keep <n>', 'backups to keep')
         .env('BALLAST_BACKUP_KEEP')
-        .argParser(positiveInteger('--keep'))
+        .argParser(positiveInteger('--keep', maxKeep))
         .default(30),
     )
     .addOption(new Option('--prefix <prefix>', 'key prefix of off-site copies').default('backups/'))

@@ -85,11 +85,21 @@ export async function storageFrom(
   });
 }
 
-export function positiveInteger(name: string): (value: string) => number {
+/**
+ * A commander parser for a positive integer flag, up to `max` when given (the option's own
+ * limit), so a value out of range is a usage error (exit 2) like any other bad value.
+ */
+export function positiveInteger(name: string, max?: number): (value: string) => number {
   return (value) => {
     const number = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number < 1) {
-      throw new InvalidArgumentError(`${name} must be a positive integer.`);
+    if (
+      !/^\d+$/.test(value) ||
+      !Number.isSafeInteger(number) ||
+      number < 1 ||
+      (max !== undefined && number > max)
+    ) {
+      const range = max === undefined ? '' : ` up to ${max}`;
+      throw new InvalidArgumentError(`${name} must be a positive integer${range}.`);
     }
     return number;
   };

@@ -86,10 +86,13 @@ export interface PostgresBackupRunner extends BackupRunner {
   close(): Promise<void>;
 }
 
+/** The most backups `keep` may ask for. */
+export const maxKeep = 10_000;
+
 const optionsSchema = z.strictObject({
   databaseUrl: z.string().min(1),
   dir: z.string().min(1),
-  keep: z.number().int().min(1).max(10_000).default(30),
+  keep: z.number().int().min(1).max(maxKeep).default(30),
   offsite: methodsSchema<ObjectStorage>(
     ['put', 'get', 'head', 'delete', 'presignGet'],
     'an ObjectStorage',
