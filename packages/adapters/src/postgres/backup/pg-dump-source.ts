@@ -212,7 +212,8 @@ async function runTool(
   }
   if (inputFailed) {
     throw new BallastError('BACKUP_FAILED', {
-      message: `${name} stopped: its input failed`,
+      // The input's own words (a storage error, a checksum mismatch) say what to fix.
+      message: `${name} stopped: its input failed: ${inputFailed.error instanceof Error ? inputFailed.error.message : 'not an Error'}`,
       cause: inputFailed.error,
     });
   }
