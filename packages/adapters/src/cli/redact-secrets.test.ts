@@ -11,6 +11,15 @@ describe('redactSecrets', () => {
     );
   });
 
+  it('hides a password typed with its /, @ or # not percent-encoded', () => {
+    expect(redactSecrets("'--databse-url=postgres://app:pa/ss@w#rd@db/prod'")).toBe(
+      "'--databse-url=postgres://app:***@db/prod'",
+    );
+    expect(redactSecrets('{"url":"postgres://app:a@b@db/prod","other":"x@y"}')).toBe(
+      '{"url":"postgres://app:***@db/prod","other":"x@y"}',
+    );
+  });
+
   it('hides a password given as a query parameter', () => {
     expect(redactSecrets('postgres://app@db/prod?sslmode=require&password=hunter2&x=1')).toBe(
       'postgres://app@db/prod?sslmode=require&password=***&x=1',

@@ -5,8 +5,10 @@
  * may reach them, whichever path printed it.
  */
 
-// `scheme://user:password@`: the password runs to the `@`; `/` ends the authority in a URL.
-const userinfoPassword = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s@/]*@/gi;
+// `scheme://user:password@`: the password runs to the last `@` before a space or a quote, so
+// one typed without its `/`, `@` or `#` percent-encoded is hidden whole too (a host never holds
+// an `@`; at worst more than the password is hidden).
+const userinfoPassword = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/]*):[^\s"']*@/gi;
 // `?password=…` or `&password=…`, which libpq and node-postgres read as well.
 const passwordParameter = /([?&]password=)[^&\s'"]*/gi;
 
