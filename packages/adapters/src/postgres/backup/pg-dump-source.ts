@@ -240,10 +240,17 @@ export async function restorePostgresBackup(options: {
   if (typeof (options.body as Partial<ReadableStream> | undefined)?.getReader !== 'function') {
     throw invalidArgument('restorePostgresBackup()', 'body', 'a ReadableStream');
   }
-  const binaries = await findPgBinaries(
-    await serverMajorVersion(options.databaseUrl),
-    options.pgBinDir,
-  );
+  let binaries: PgBinaries;
+  try {
+    binaries = await findPgBinaries(
+      await serverMajorVersion(options.databaseUrl),
+      options.pgBinDir,
+    );
+  } catch (error) {
+    // Nothing will read the body now: cancelled, so a file or a download behind it is released.
+    if (!options.body.locked) await options.body.cancel(error).catch(() => {});
+    throw error;
+  }
   const { url, env } = connectionForChild(options.databaseUrl);
   await runTool(
     binaries.pgRestore,
