@@ -203,6 +203,17 @@ describeWith('postgres', 'pgDumpSource and findPgBinaries on the shared Postgres
     await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   });
 
+  it('restorePostgresBackup into a database that does not exist: INVALID_OPTIONS naming it, not the driver error', async () => {
+    const missing = new URL(postgresUrl);
+    missing.pathname = `/${name}_missing`;
+    const failure = await restorePostgresBackup({
+      databaseUrl: missing.toString(),
+      body: new ReadableStream(),
+    }).catch((error: unknown) => error);
+    expect(isBallastError(failure, 'INVALID_OPTIONS')).toBe(true);
+    expect((failure as Error).message).toContain(`${name}_missing`);
+  });
+
   it("findPgBinaries finds tools at least as new as the server's major version", async () => {
     const tools = await findPgBinaries(serverMajor);
     expect(tools.major).toBeGreaterThanOrEqual(serverMajor);

@@ -22,6 +22,9 @@ describe('exitCodeFor', () => {
       exitCodes.config,
     );
     expect(exitCodeFor(pgError('28P01', 'password authentication failed'))).toBe(exitCodes.config);
+    // The same failures as the backup functions type them.
+    expect(exitCodeFor(new BallastError('SERVICE_UNAVAILABLE'))).toBe(exitCodes.config);
+    expect(exitCodeFor(new BallastError('INVALID_OPTIONS'))).toBe(exitCodes.config);
     expect(exitCodeFor(pgError('23505', 'duplicate key'))).toBe(exitCodes.failed);
     expect(exitCodeFor(new BallastError('BACKUP_FAILED'))).toBe(exitCodes.failed);
     expect(exitCodeFor(null)).toBe(exitCodes.failed);

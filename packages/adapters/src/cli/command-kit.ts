@@ -33,7 +33,15 @@ export function exitCodeFor(error: unknown): ExitCode {
   if (isBallastError(error)) {
     if (error.code === 'INVALID_OPTIONS') return exitCodes.config;
     if (error.code === 'BACKUP_IN_PROGRESS') return exitCodes.busy;
-    if (['STORAGE_UNAVAILABLE', 'NETWORK_ERROR', 'TIMEOUT', 'CIRCUIT_OPEN'].includes(error.code)) {
+    if (
+      [
+        'SERVICE_UNAVAILABLE',
+        'STORAGE_UNAVAILABLE',
+        'NETWORK_ERROR',
+        'TIMEOUT',
+        'CIRCUIT_OPEN',
+      ].includes(error.code)
+    ) {
       return exitCodes.config;
     }
     return exitCodes.failed;

@@ -6,6 +6,8 @@
 
 // Error handlers: the options every framework's error handler takes, and their schema.
 export { type ErrorHandlerOptions, errorHandlerOptionsSchema } from '../errors/index.js';
+// Whether a driver's error says a dependency could not be reached (the error handler's 503).
+export { isUnreachableDependency } from '../errors/unreachable-dependency.js';
 // Request bodies: the one bounded reader of a web Request's body, the content codings decoded
 // (the rest refused with 415) and the bounded decoder of a compressed body.
 export {

@@ -28,6 +28,7 @@ import {
   defaultBackupRunsTableName,
   migrateBackupRuns,
 } from './backup-runs-table.js';
+import { databaseConnectionError } from './database-connection-error.js';
 import { assertBackupDirectory, directoryBackupFiles } from './directory-backup-files.js';
 import { assertPostgresUrl, pgDumpSource } from './pg-dump-source.js';
 import { PostgresBackupRunStore } from './postgres-backup-run-store.js';
@@ -164,7 +165,7 @@ export async function createPostgresBackupRunner(
     if (parsed.migrate) await migrateBackupRuns(db, table);
   } catch (error) {
     await ownPool?.destroy();
-    throw error;
+    throw databaseConnectionError(error, 'createPostgresBackupRunner()');
   }
   const runner = createBackupRunner({
     source: pgDumpSource({

@@ -22,6 +22,7 @@ import { loggerSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
 import { isObject } from '../../options/is-object.js';
 import { isPostgresUrl } from '../is-postgres-url.js';
+import { databaseConnectionError } from './database-connection-error.js';
 import { findPgBinaries, type PgBinaries } from './pg-binaries.js';
 
 /** Options for {@link pgDumpSource}. */
@@ -107,7 +108,9 @@ export async function withClient<T>(
   const pg = await import('pg');
   const Client = (pg.default ?? pg).Client;
   const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
-  await client.connect();
+  await client.connect().catch((error: unknown) => {
+    throw databaseConnectionError(error, 'backup');
+  });
   try {
     return await fn(client as unknown as PgClient);
   } finally {
