@@ -14,7 +14,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateDocuments } from '../src/postgres/index.js';
-import { describeWith, postgresUrl } from './support/services.js';
+import { databaseUrl, describeWith, postgresUrl } from './support/services.js';
 
 const bin = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -78,12 +78,6 @@ async function sql<T extends pg.QueryResultRow>(url: string, text: string): Prom
   } finally {
     await client.end();
   }
-}
-
-function databaseUrl(name: string): string {
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 describe('ballast CLI without services', () => {

@@ -10,31 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import type { BackupAlert } from '@ballast/core';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPostgresBackupRunner, type PostgresBackupRunner } from '../src/postgres/index.js';
 import { S3ObjectStorage } from '../src/s3/index.js';
 import { type CuttableProxy, startCuttableProxy } from './support/cuttable-proxy.js';
 import { type S3TestServer, s3TestCredentials, startS3Server } from './support/s3-server.js';
-import { describeWith, postgresUrl } from './support/services.js';
+import { databaseUrl, describeWith, runStatement } from './support/services.js';
 
 const MiB = 1024 * 1024;
-
-async function admin(text: string, url = postgresUrl): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(name: string): string {
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 describeWith('postgres', 'Postgres backups copied off-site in parts', () => {
   const name = `ballast_bkmp_${randomBytes(4).toString('hex')}`;
@@ -47,9 +30,9 @@ describeWith('postgres', 'Postgres backups copied off-site in parts', () => {
   const alerts: BackupAlert[] = [];
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE ${name}`);
+    await runStatement(`CREATE DATABASE ${name}`);
     // 12,000 rows of 1 KiB random bytes: zlib cannot shrink them, so the dump is ~12 MiB.
-    await admin(
+    await runStatement(
       `CREATE TABLE blobs AS
        SELECT g AS id,
               (SELECT decode(string_agg(md5(random()::text || g || i), ''), 'hex')
@@ -82,7 +65,7 @@ describeWith('postgres', 'Postgres backups copied off-site in parts', () => {
     offsite?.close();
     await proxy?.close();
     await s3?.close();
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await runStatement(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);
 

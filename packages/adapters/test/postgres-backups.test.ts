@@ -21,7 +21,7 @@ import {
 import { S3ObjectStorage } from '../src/s3/index.js';
 import { type CuttableProxy, startCuttableProxy } from './support/cuttable-proxy.js';
 import { type S3TestServer, s3TestCredentials, startS3Server } from './support/s3-server.js';
-import { describeWith, postgresUrl } from './support/services.js';
+import { databaseUrl, describeWith, postgresUrl } from './support/services.js';
 
 const rows = 3_000;
 
@@ -33,12 +33,6 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>, url = postgresUrl
   } finally {
     await client.end();
   }
-}
-
-function databaseUrl(name: string): string {
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 /** Row count and a hash of every row, in id order. */

@@ -7,26 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { isBallastError } from '@ballast/core';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { pgDumpSource, restorePostgresBackup } from '../src/postgres/index.js';
-import { describeWith, postgresUrl } from './support/services.js';
-
-async function admin(statement: string, target = postgresUrl): Promise<void> {
-  const client = new pg.Client({ connectionString: target });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
-
-function databaseUrl(name: string): string {
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+import { databaseUrl, describeWith, runStatement } from './support/services.js';
 
 async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
@@ -66,12 +49,12 @@ describeWith('postgres', 'restorePostgresBackup with hostile bodies', () => {
   let dump: Uint8Array<ArrayBuffer>;
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE ${source}`);
-    await admin(
+    await runStatement(`CREATE DATABASE ${source}`);
+    await runStatement(
       'CREATE TABLE sales (id int PRIMARY KEY, total numeric(12,2))',
       databaseUrl(source),
     );
-    await admin(
+    await runStatement(
       'INSERT INTO sales SELECT g, g * 1.5 FROM generate_series(1, 500) g',
       databaseUrl(source),
     );
@@ -81,19 +64,19 @@ describeWith('postgres', 'restorePostgresBackup with hostile bodies', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await admin(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
+    await runStatement(`DROP DATABASE IF EXISTS ${source} WITH (FORCE)`);
   });
 
   async function restoreInto(body: ReadableStream<Uint8Array>): Promise<unknown> {
-    await admin(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
-    await admin(`CREATE DATABASE ${target}`);
+    await runStatement(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+    await runStatement(`CREATE DATABASE ${target}`);
     try {
       return await restorePostgresBackup({ databaseUrl: databaseUrl(target), body }).then(
         () => 'restored',
         (error: unknown) => error,
       );
     } finally {
-      await admin(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
+      await runStatement(`DROP DATABASE IF EXISTS ${target} WITH (FORCE)`);
     }
   }
 

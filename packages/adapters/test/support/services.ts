@@ -4,11 +4,30 @@
  * with a line that says which service was missing.
  */
 import { connect } from 'node:net';
+import pg from 'pg';
 import { describe } from 'vitest';
 
 export const postgresUrl =
   process.env.BALLAST_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const redisUrl = process.env.BALLAST_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Runs one statement on its own connection (CREATE/DROP DATABASE cannot run in a pool's transaction). */
+export async function runStatement(statement: string, url = postgresUrl): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The shared server's URL for another database on it (one a test created). */
+export function databaseUrl(name: string): string {
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
 
 function answers(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
