@@ -198,21 +198,27 @@ interface KoaContext {
   store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string };
 }
 
+type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
+
+/** s3rver's error class, so a route added here answers in s3rver's own XML error format. */
+const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error.js') as new (
+  code: string,
+  message: string,
+) => Error;
+
+/** Runs `middleware` just before s3rver's router, after its own request parsing. */
+function insertBeforeRouter(server: S3rver, middleware: KoaMiddleware): void {
+  const koa = server as unknown as { middleware: KoaMiddleware[] };
+  koa.middleware.splice(koa.middleware.length - 1, 0, middleware);
+}
+
 /**
  * AbortMultipartUpload (`DELETE /bucket/key?uploadId=…`) and ListMultipartUploads
  * (`GET /bucket?uploads`), answered from s3rver's own upload directories
  * (`<bucket>/…_uploads/<uploadId>/{key,metadata,1,2…}`), inserted just before its router.
  */
 function addMultipartAbortAndListing(server: S3rver): void {
-  const require = createRequire(import.meta.url);
-  const S3Error = require('s3rver/lib/models/error.js') as new (
-    code: string,
-    message: string,
-  ) => Error;
-  const koa = server as unknown as {
-    middleware: Array<(ctx: KoaContext, next: () => Promise<void>) => Promise<void>>;
-  };
-  const middleware = async (ctx: KoaContext, next: () => Promise<void>) => {
+  const middleware: KoaMiddleware = async (ctx, next) => {
     // Path style: "/bucket/" for the bucket itself, "/bucket/key…" for an object.
     const slash = ctx.path.indexOf('/', 1);
     const bucket = slash === -1 ? ctx.path.slice(1) : ctx.path.slice(1, slash);
@@ -253,7 +259,7 @@ function addMultipartAbortAndListing(server: S3rver): void {
     return next();
   };
   // The router is the last middleware; the XML encoder before it serialises `ctx.body`.
-  koa.middleware.splice(koa.middleware.length - 1, 0, middleware);
+  insertBeforeRouter(server, middleware);
 }
 
 /**
@@ -261,14 +267,6 @@ function addMultipartAbortAndListing(server: S3rver): void {
  * request whose condition names another ETag than the object's is refused with 412.
  */
 function addCopyAndDeleteConditions(server: S3rver): void {
-  const require = createRequire(import.meta.url);
-  const S3Error = require('s3rver/lib/models/error.js') as new (
-    code: string,
-    message: string,
-  ) => Error;
-  const koa = server as unknown as {
-    middleware: Array<(ctx: KoaContext, next: () => Promise<void>) => Promise<void>>;
-  };
   const etagOf = async (ctx: KoaContext, bucket: string, key: string) => {
     const store = ctx.store as unknown as {
       existsObject(bucket: string, key: string): Promise<boolean>;
@@ -283,7 +281,7 @@ function addCopyAndDeleteConditions(server: S3rver): void {
       'At least one of the pre-conditions you specified did not hold',
     );
   };
-  const middleware = async (ctx: KoaContext, next: () => Promise<void>) => {
+  const middleware: KoaMiddleware = async (ctx, next) => {
     const copySourceIfMatch = ctx.headers['x-amz-copy-source-if-match'];
     const copySource = ctx.headers['x-amz-copy-source'];
     if (
@@ -307,7 +305,7 @@ function addCopyAndDeleteConditions(server: S3rver): void {
     }
     return next();
   };
-  koa.middleware.splice(koa.middleware.length - 1, 0, middleware);
+  insertBeforeRouter(server, middleware);
 }
 
 async function exists(path: string): Promise<boolean> {
