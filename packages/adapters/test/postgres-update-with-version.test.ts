@@ -15,6 +15,7 @@ import {
   toProblem,
   VersionConflictError,
 } from '@ballast/core';
+import { versionETag } from '@ballast/server';
 import { type Generated, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -198,6 +199,27 @@ describeWith('postgres', 'updateWithVersion on Postgres', () => {
       ),
     ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 1 });
     expect(await read(id)).toMatchObject({ title: 'range', version: 1 });
+  });
+
+  it('a bigint version column comes back as a number, as the conflict reports it, so its ETag can be set', async () => {
+    // node-postgres returns int8 as a string: the row would say version "2" and versionETag()
+    // would refuse it, a 500 on the documented route for a write that succeeded.
+    const wide = sql.id(schema, 'wide_documents');
+    await sql`CREATE TABLE ${wide} (id bigserial PRIMARY KEY, title text NOT NULL,
+      version bigint NOT NULL DEFAULT 1)`.execute(db);
+    await sql`INSERT INTO ${wide} (title) VALUES ('draft')`.execute(db);
+    const row = await updateWithVersion<{ version: number }>(
+      db,
+      'wide_documents',
+      { id: 1, version: 1 },
+      { title: 'final' },
+      { schema },
+    );
+    expect(row.version).toBe(2);
+    expect(versionETag(row.version)).toBe('"2"');
+    await expect(
+      updateWithVersion(db, 'wide_documents', { id: 1, version: 1 }, { title: 'x' }, { schema }),
+    ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 2 });
   });
 
   it('refuses changes to the id or version column and bad input with INVALID_OPTIONS', async () => {
