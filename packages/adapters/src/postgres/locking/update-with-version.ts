@@ -166,5 +166,16 @@ export async function updateWithVersion<Row extends object = Record<string, unkn
       message: `${table} ${String(parsed.key.id)} does not exist`,
     });
   }
-  return updated as unknown as Row;
+  return { ...updated, [versionColumn]: asVersionNumber(updated[versionColumn]) } as unknown as Row;
+}
+
+/**
+ * The version as a number, as the conflict reports it: node-postgres reads a `bigint` column as
+ * a string, which `versionETag()` would refuse. A value past the largest safe integer is kept
+ * as read rather than rounded to another version.
+ */
+function asVersionNumber(version: unknown): unknown {
+  if (typeof version !== 'string' && typeof version !== 'bigint') return version;
+  const number = Number(version);
+  return Number.isSafeInteger(number) ? number : version;
 }
