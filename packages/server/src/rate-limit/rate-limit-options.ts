@@ -29,7 +29,11 @@ export interface RateLimitOptions<Req> {
    * (return `undefined` to fall back to the IP).
    */
   readonly key?: 'ip' | ((request: Req) => string | undefined | Promise<string | undefined>);
-  /** Client IPs never limited. Default: localhost (`127.0.0.1`, `::1`). Pass `[]` to limit them too. */
+  /**
+   * Client IPs never limited. Default: localhost (`127.0.0.1`, `::1`). Pass `[]` to limit them too.
+   * An IPv4 address also matches its IPv4-mapped form (`::ffff:10.1.2.3`, as a dual-stack socket
+   * reports it), and an IPv6 address any spelling of it.
+   */
   readonly allowList?: readonly string[];
 }
 
