@@ -222,6 +222,25 @@ describeWith('postgres', 'updateWithVersion on Postgres', () => {
     ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 2 });
   });
 
+  it('leaves a column given as undefined as it is, as Kysely’s set() does, instead of nulling it', async () => {
+    // A PATCH route written `{ title: body.title, counter: body.counter }` passes undefined for
+    // every field the client left out; node-postgres sends undefined as NULL, so the omitted
+    // fields were erased (or the write refused by NOT NULL), the silent loss locking prevents.
+    const id = await insert('kept');
+    const row = await updateWithVersion(
+      db,
+      'documents',
+      { id, version: 1 },
+      { title: undefined, counter: 5 },
+      { schema },
+    );
+    expect(row).toMatchObject({ title: 'kept', counter: 5, version: 2 });
+    await expect(
+      updateWithVersion(db, 'documents', { id, version: 2 }, { title: undefined }, { schema }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect(await read(id)).toMatchObject({ title: 'kept', counter: 5, version: 2 });
+  });
+
   it('refuses changes to the id or version column and bad input with INVALID_OPTIONS', async () => {
     await expect(
       updateWithVersion(db, 'documents', { id: 1, version: 1 }, { version: 9 }, { schema }),
