@@ -3,6 +3,7 @@
  * it: a dual-stack socket (what `app.listen(port)` opens) reports an IPv4 client as
  * `::ffff:10.1.2.3`, and an IPv6 address has many spellings (`::1`, `0:0:0:0:0:0:0:1`, upper case).
  */
+import { invalidArgument } from '@ballast/core/adapter-kit';
 import { ipv6Groups, mappedIpv4 } from './ip-bucket.js';
 
 /**
@@ -18,11 +19,15 @@ export function canonicalClientAddress(ip: string): string {
 
 /**
  * Whether a client IP is on `allowList`, comparing canonical addresses (see
- * {@link canonicalClientAddress}); an unknown IP never is.
+ * {@link canonicalClientAddress}); an unknown IP never is. A list that is not strings throws
+ * `INVALID_OPTIONS`.
  */
 export function allowListMatcher(
   allowList: readonly string[],
 ): (ip: string | undefined) => boolean {
+  if (!Array.isArray(allowList) || !allowList.every((ip) => typeof ip === 'string')) {
+    throw invalidArgument('allowListMatcher()', 'allowList', 'an array of IP addresses');
+  }
   const allowed = new Set(allowList.map(canonicalClientAddress));
-  return (ip) => ip !== undefined && allowed.has(canonicalClientAddress(ip));
+  return (ip) => typeof ip === 'string' && allowed.has(canonicalClientAddress(ip));
 }
