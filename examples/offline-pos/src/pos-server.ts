@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { expressErrorHandler, expressIdempotency } from '@ballast/adapters/express';
 import { BallastError, MemoryIdempotencyStore, registerMessages, toProblem } from '@ballast/core';
+import { assertIfMatch } from '@ballast/server';
 import { build } from 'esbuild';
 import express, { type Express, type RequestHandler } from 'express';
 import { createSalesApp, type SalesAppOptions } from '../../express-sales/src/app.js';
@@ -137,16 +138,10 @@ export function createPosApp(options: PosAppOptions): PosApp {
   app.patch('/products/:id', express.json({ limit: '16kb' }), idempotent, (req, res, next) => {
     const product = products.get(String(req.params.id));
     if (product === undefined) return problem(new BallastError('NOT_FOUND'))(req, res, next);
-    const ifMatch = req.get('if-match');
-    if (ifMatch === undefined)
-      return problem(new BallastError('PRECONDITION_REQUIRED'))(req, res, next);
-    if (ifMatch !== `"${product.version}"`) {
-      return problem(
-        new BallastError('PRECONDITION_FAILED', {
-          details: { currentVersion: product.version, current: product.record },
-        }),
-      )(req, res, next);
-    }
+    // The server kit's read-then-compare check, not a string comparison: `*` and a list naming
+    // the current version match (RFC 9110 §13.1.1); 428 without the header, 400 for a malformed
+    // one, 412 with the current product otherwise (thrown to expressErrorHandler()).
+    assertIfMatch(req.get('if-match'), product.version, { current: product.record });
     const changes = productChanges(req.body);
     if (changes === undefined) {
       return problem(

@@ -15,6 +15,7 @@ import {
   toProblem,
   VersionConflictError,
 } from '@ballast/core';
+import { versionETag } from '@ballast/server';
 import { type Generated, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -198,6 +199,46 @@ describeWith('postgres', 'updateWithVersion on Postgres', () => {
       ),
     ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 1 });
     expect(await read(id)).toMatchObject({ title: 'range', version: 1 });
+  });
+
+  it('a bigint version column comes back as a number, as the conflict reports it, so its ETag can be set', async () => {
+    // node-postgres returns int8 as a string: the row would say version "2" and versionETag()
+    // would refuse it, a 500 on the documented route for a write that succeeded.
+    const wide = sql.id(schema, 'wide_documents');
+    await sql`CREATE TABLE ${wide} (id bigserial PRIMARY KEY, title text NOT NULL,
+      version bigint NOT NULL DEFAULT 1)`.execute(db);
+    await sql`INSERT INTO ${wide} (title) VALUES ('draft')`.execute(db);
+    const row = await updateWithVersion<{ version: number }>(
+      db,
+      'wide_documents',
+      { id: 1, version: 1 },
+      { title: 'final' },
+      { schema },
+    );
+    expect(row.version).toBe(2);
+    expect(versionETag(row.version)).toBe('"2"');
+    await expect(
+      updateWithVersion(db, 'wide_documents', { id: 1, version: 1 }, { title: 'x' }, { schema }),
+    ).rejects.toMatchObject({ code: 'VERSION_CONFLICT', currentVersion: 2 });
+  });
+
+  it('leaves a column given as undefined as it is, as Kysely’s set() does, instead of nulling it', async () => {
+    // A PATCH route written `{ title: body.title, counter: body.counter }` passes undefined for
+    // every field the client left out; node-postgres sends undefined as NULL, so the omitted
+    // fields were erased (or the write refused by NOT NULL), the silent loss locking prevents.
+    const id = await insert('kept');
+    const row = await updateWithVersion(
+      db,
+      'documents',
+      { id, version: 1 },
+      { title: undefined, counter: 5 },
+      { schema },
+    );
+    expect(row).toMatchObject({ title: 'kept', counter: 5, version: 2 });
+    await expect(
+      updateWithVersion(db, 'documents', { id, version: 2 }, { title: undefined }, { schema }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS' });
+    expect(await read(id)).toMatchObject({ title: 'kept', counter: 5, version: 2 });
   });
 
   it('refuses changes to the id or version column and bad input with INVALID_OPTIONS', async () => {

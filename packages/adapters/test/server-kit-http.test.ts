@@ -11,6 +11,7 @@ import { storageHealthCheck } from '@ballast/server';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawHttp } from './support/raw-http.js';
 import { createKitSchema, type KitServer, kitFrameworks } from './support/server-kit-apps.js';
 import { describeWith, postgresUrl, uniqueSchemaName } from './support/services.js';
 
@@ -152,6 +153,31 @@ describeWith('postgres', 'server kit over HTTP', () => {
       });
       expect(huge.status).toBe(412);
       expect(await huge.json()).toMatchObject({ code: 'PRECONDITION_FAILED' });
+    });
+
+    it('If-Match sent twice naming the same version is that version: 200, then 412 once stale', async () => {
+      const created = await call('/docs', {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ title: 'twice' }),
+      });
+      const { id } = (await created.json()) as { id: number };
+      const put = () =>
+        rawHttp(`${server.url}/docs/${id}`, {
+          method: 'PUT',
+          headers: [
+            ['content-type', 'application/json'],
+            ['if-match', '"1"'],
+            ['if-match', '"1"'],
+          ],
+          body: JSON.stringify({ title: 'saved' }),
+        });
+      const saved = await put();
+      expect(saved.status, saved.text).toBe(200);
+      expect(saved.headers.etag).toBe('"2"');
+      const stale = await put();
+      expect(stale.status).toBe(412);
+      expect(stale.json()).toMatchObject({ code: 'PRECONDITION_FAILED', currentVersion: 2 });
     });
 
     it('validation: 400 problem+json listing each field path and the part it was in', async () => {

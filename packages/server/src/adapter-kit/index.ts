@@ -45,8 +45,9 @@ export {
   methodsSchema,
 } from '../options/index.js';
 // Rate limits: the options every framework's limiter takes (an adapter adds its store), their
-// schema, the limit they resolve to and the counter key of a request.
+// schema, the limit they resolve to, the counter key of a request and whether its IP is allow-listed.
 export {
+  allowListMatcher,
   type RateLimitOptions,
   rateLimitKey,
   rateLimitOptionsSchema,

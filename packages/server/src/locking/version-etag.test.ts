@@ -58,6 +58,14 @@ describe('expectedVersion', () => {
     expect(() => expectedVersion('"7" junk')).toThrow(code('VALIDATION_FAILED'));
   });
 
+  it('reads one version named twice (a header sent twice, joined by the framework) as that version', () => {
+    // Node joins a repeated If-Match into `"7", "7"`: one version, not several to choose from.
+    expect(expectedVersion('"7", "7"')).toBe(7);
+    expect(expectedVersion(['"7"', '"7"'])).toBe(7);
+    expect(expectedVersion('"7", W/"7", "7"')).toBe(7);
+    expect(() => expectedVersion(['"7"', '"8"'])).toThrow(code('VALIDATION_FAILED'));
+  });
+
   it('ignores empty list elements wherever they are, as RFC 9110 §5.6.1.2 asks', () => {
     for (const header of [',"7"', '"7",', ' , "7" , ,', '"7",,', ', ,"7"']) {
       expect(expectedVersion(header), header).toBe(7);

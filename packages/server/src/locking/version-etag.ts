@@ -107,7 +107,7 @@ function required(): BallastError {
  * - `"7"` → `7`; `*` → `'*'` (any version: the record must exist);
  * - missing → 428 `PRECONDITION_REQUIRED`, or `undefined` with `required: false`;
  * - only weak or non-numeric tags → 412 `PRECONDITION_FAILED` (none can match a version);
- * - several versions, or not an entity-tag list → 400 `VALIDATION_FAILED`.
+ * - several different versions, or not an entity-tag list → 400 `VALIDATION_FAILED`.
  */
 export function expectedVersion(
   ifMatch: string | readonly string[] | null | undefined,
@@ -123,7 +123,8 @@ export function expectedVersion(
   const tags = parseIfMatch(value);
   if (tags === undefined) throw malformed();
   if (tags.any) return '*';
-  const [version, ...more] = tags.versions;
+  // A header sent twice reaches us joined (`"7", "7"`): the same version named twice is one.
+  const [version, ...more] = new Set(tags.versions);
   if (version === undefined) {
     throw new BallastError('PRECONDITION_FAILED', {
       message: 'If-Match names no strong version tag, so it can never match',

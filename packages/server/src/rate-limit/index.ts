@@ -1,3 +1,4 @@
+export { allowListMatcher } from './client-address.js';
 export {
   type RateLimitOptions,
   rateLimitKey,

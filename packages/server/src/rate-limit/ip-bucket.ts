@@ -17,7 +17,7 @@ function hextetsOfIpv4(ipv4: string): string[] {
 }
 
 /** The eight 16-bit groups of an IPv6 address, or `undefined` when it is not one. */
-function ipv6Groups(address: string): number[] | undefined {
+export function ipv6Groups(address: string): number[] | undefined {
   const halves = address.toLowerCase().split('::');
   if (halves.length > 2) return undefined;
   const parts = halves.map((half) => (half === '' ? [] : half.split(':')));
@@ -35,6 +35,14 @@ function ipv6Groups(address: string): number[] | undefined {
   return hextets.map((hextet) => Number.parseInt(hextet, 16));
 }
 
+/** The IPv4 address an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) carries, or `undefined`. */
+export function mappedIpv4(groups: readonly number[]): string | undefined {
+  const isMapped = groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
+  if (!isMapped) return undefined;
+  const [high = 0, low = 0] = groups.slice(6);
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+}
+
 /**
  * The bucket of `ip`: an IPv4 address as is (also when written IPv4-mapped, `::ffff:10.0.0.1`,
  * as a dual-stack socket reports it), an IPv6 address as its /56 (`2001:db8:1::/56`), and
@@ -44,11 +52,8 @@ export function ipBucket(ip: string): string {
   const address = ip.split('%', 1)[0] as string;
   const groups = address.includes(':') ? ipv6Groups(address) : undefined;
   if (groups === undefined) return ip;
-  const isMappedIpv4 = groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
-  if (isMappedIpv4) {
-    const [high = 0, low = 0] = groups.slice(6);
-    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
-  }
+  const ipv4 = mappedIpv4(groups);
+  if (ipv4 !== undefined) return ipv4;
   const kept = Math.ceil(ipv6BucketPrefixBits / 16);
   const masked = groups.slice(0, kept).map((group, index) => {
     const bitsLeft = ipv6BucketPrefixBits - index * 16;

@@ -67,6 +67,13 @@ describe('rateLimitKey', () => {
     expect(rateLimitKey('10.0.0.1', '10.0.0.2')).not.toBe(rateLimitKey(undefined, '10.0.0.1'));
   });
 
+  it('falls back to the IP for an empty id, so clients sending an empty tenant header do not share one budget', () => {
+    // `key: (req) => req.get('x-tenant')` reads an empty header as '', and
+    // `(req) => req.user?.id ?? ''` names no user either: neither is one client.
+    expect(rateLimitKey('', '10.0.0.1')).toBe('ip:10.0.0.1');
+    expect(rateLimitKey('', '10.0.0.2')).toBe('ip:10.0.0.2');
+  });
+
   it('keys an IPv6 client by its /56, as express-rate-limit does, so rotating addresses does not reset the count', () => {
     // Red-team finding: with a key function, an anonymous request fell back to the full IPv6
     // address (and the adapter silenced express-rate-limit's keyGeneratorIpFallback warning

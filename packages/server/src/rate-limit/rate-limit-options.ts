@@ -26,10 +26,14 @@ export interface RateLimitOptions<Req> {
   readonly windowMs?: number;
   /**
    * Whose budget a request spends: `'ip'` (default), or a function returning a user or tenant id
-   * (return `undefined` to fall back to the IP).
+   * (return `undefined` or `''` to fall back to the IP).
    */
   readonly key?: 'ip' | ((request: Req) => string | undefined | Promise<string | undefined>);
-  /** Client IPs never limited. Default: localhost (`127.0.0.1`, `::1`). Pass `[]` to limit them too. */
+  /**
+   * Client IPs never limited. Default: localhost (`127.0.0.1`, `::1`). Pass `[]` to limit them too.
+   * An IPv4 address also matches its IPv4-mapped form (`::ffff:10.1.2.3`, as a dual-stack socket
+   * reports it), and an IPv6 address any spelling of it.
+   */
   readonly allowList?: readonly string[];
 }
 
@@ -70,11 +74,14 @@ export function resolveRateLimit(parsed: {
 }
 
 /**
- * The counter key of a request: `id:<user or tenant>` when the `key` function named one,
- * `ip:<address>` otherwise, so a user id can never collide with an address. An IPv6 address
+ * The counter key of a request: `id:<user or tenant>` when the `key` function named one (not
+ * empty), `ip:<address>` otherwise, so a user id can never collide with an address. An IPv6 address
  * counts as its /56 (`ip:2001:db8:1::/56`), as express-rate-limit's own IP key does, so a client
  * cannot reset its count by sending from another address of its network.
  */
 export function rateLimitKey(id: string | undefined, ip: string | undefined): string {
-  return id === undefined ? `ip:${ip === undefined ? 'unknown' : ipBucket(ip)}` : `id:${id}`;
+  // An empty id names no one (an empty tenant header, `user?.id ?? ''`): as one key it would put
+  // every such client in a single budget that any one of them can spend for all.
+  if (id !== undefined && id !== '') return `id:${id}`;
+  return `ip:${ip === undefined ? 'unknown' : ipBucket(ip)}`;
 }

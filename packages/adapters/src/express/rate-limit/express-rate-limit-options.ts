@@ -8,6 +8,7 @@
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { rateLimitedError, toResponse } from '@ballast/server';
 import {
+  allowListMatcher,
   type RateLimitOptions,
   rateLimitKey,
   rateLimitOptionsSchema,
@@ -94,7 +95,7 @@ export function expressRateLimitOptions(
   const parsed = parseOptions(optionsSchema, options, 'expressRateLimitOptions()');
   const { limit, windowMs } = resolveRateLimit(parsed);
   const { key, allowList, locale } = parsed;
-  const allowed = new Set(allowList);
+  const isAllowed = allowListMatcher(allowList);
   return {
     limit,
     windowMs,
@@ -102,7 +103,7 @@ export function expressRateLimitOptions(
     standardHeaders: 'draft-6',
     legacyHeaders: false,
     ...(parsed.store === undefined ? {} : { store: parsed.store }),
-    skip: (req) => req.ip !== undefined && allowed.has(req.ip),
+    skip: (req) => isAllowed(req.ip),
     ...(key === 'ip'
       ? {}
       : {

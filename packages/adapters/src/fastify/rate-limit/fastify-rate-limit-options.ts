@@ -8,6 +8,7 @@
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { rateLimitedError } from '@ballast/server';
 import {
+  allowListMatcher,
   type RateLimitOptions,
   rateLimitKey,
   rateLimitOptionsSchema,
@@ -70,14 +71,14 @@ export function fastifyRateLimitOptions(
   const parsed = parseOptions(optionsSchema, options, 'fastifyRateLimitOptions()');
   const { limit: max, windowMs } = resolveRateLimit(parsed);
   const { key } = parsed;
-  const allowed = new Set(parsed.allowList);
+  const isAllowed = allowListMatcher(parsed.allowList);
   return {
     max,
     timeWindow: windowMs,
     // A function, not the plugin's array: the plugin compares an array with the *key*, so a
     // budget keyed by tenant would never find localhost in it. This compares the client IP, as
     // the Express options do.
-    allowList: (request) => allowed.has(request.ip),
+    allowList: (request) => isAllowed(request.ip),
     // Ballast's key for both kinds, so an anonymous IPv6 client counts as its /56 here as on
     // Express (the plugin's own default is the /64).
     keyGenerator: async (request) =>

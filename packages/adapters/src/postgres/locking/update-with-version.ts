@@ -59,7 +59,15 @@ const optionsSchema = z.strictObject({
   }),
   changes: z
     .record(z.string(), z.unknown())
-    .refine((changes) => Object.keys(changes).length > 0, 'expected at least one column to change'),
+    // As Kysely's set(): an undefined value is a field the caller did not set, not NULL (which is
+    // what node-postgres would send), so a PATCH that omits a field keeps it.
+    .transform((changes) =>
+      Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)),
+    )
+    .refine(
+      (changes) => Object.keys(changes).length > 0,
+      'expected at least one column to change (undefined values are skipped)',
+    ),
   idColumn: identifier.default('id'),
   versionColumn: identifier.default('version'),
   schema: identifier.optional(),
@@ -68,7 +76,8 @@ const optionsSchema = z.strictObject({
 
 /**
  * Updates one row if its version is still `key.version`, setting `changes` and `version + 1` in
- * one SQL statement. Resolves with the updated row (its new version included).
+ * one SQL statement. Resolves with the updated row (its new version included). A column whose
+ * value is `undefined` is left as it is, as Kysely's `set()` does (write `null` to clear it).
  *
  * Throws `VersionConflictError` (409, `currentVersion`: the winner's) when the row has another
  * version, `NOT_FOUND` (404) when there is no such row, `INVALID_OPTIONS` when `changes`
@@ -166,5 +175,16 @@ export async function updateWithVersion<Row extends object = Record<string, unkn
       message: `${table} ${String(parsed.key.id)} does not exist`,
     });
   }
-  return updated as unknown as Row;
+  return { ...updated, [versionColumn]: asVersionNumber(updated[versionColumn]) } as unknown as Row;
+}
+
+/**
+ * The version as a number, as the conflict reports it: node-postgres reads a `bigint` column as
+ * a string, which `versionETag()` would refuse. A value past the largest safe integer is kept
+ * as read rather than rounded to another version.
+ */
+function asVersionNumber(version: unknown): unknown {
+  if (typeof version !== 'string' && typeof version !== 'bigint') return version;
+  const number = Number(version);
+  return Number.isSafeInteger(number) ? number : version;
 }
