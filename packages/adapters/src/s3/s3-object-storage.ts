@@ -7,7 +7,6 @@
  * The S3 client the adapter builds when given none: `s3-client.ts`.
  */
 import {
-  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -35,6 +34,7 @@ import { assertContentType, assertObjectKey, parseOptions } from '@ballast/core/
 import { abortedError } from './call-deadline.js';
 import { S3Calls } from './s3-calls.js';
 import { createS3Client } from './s3-client.js';
+import { moveObject } from './s3-conditional-move.js';
 import type { S3FailureContext } from './s3-errors.js';
 import { type MultipartTarget, usesMultipart } from './s3-multipart-config.js';
 import { putInParts } from './s3-multipart-upload.js';
@@ -278,15 +278,10 @@ export class S3ObjectStorage implements ObjectStorage {
   }
 
   /**
-   * Moves an object to a key that holds none, and only the object it checked: HeadObject on the
-   * source (its ETag) and on the target (an existing object is `PRECONDITION_FAILED`, never
-   * replaced), CopyObject with `CopySourceIfMatch` on that ETag (metadata and content type
-   * copied; objects up to 5 GB), then DeleteObject with `If-Match` on it. A source overwritten
-   * after the check is refused (`PRECONDITION_FAILED`, `details.reason: 'source-changed'`,
-   * nothing copied); one overwritten after the copy is left alone (the delete is refused; the
-   * newer object is another writer's). Not atomic: a crash between copy and delete leaves the
-   * source, an orphan reconciliation removes after its grace period; two concurrent moves to
-   * one target are not excluded (confirmUpload's callers are one per row).
+   * Moves an object to a key that holds none, and only the object it checked: a source changed
+   * after the check is refused (`PRECONDITION_FAILED`, `details.reason: 'source-changed'`), a
+   * target that holds an object is never replaced. How, and what is not atomic:
+   * `s3-conditional-move.ts`.
    */
   async move(
     sourceKey: string,
@@ -297,69 +292,18 @@ export class S3ObjectStorage implements ObjectStorage {
     assertObjectKey(targetKey, 'targetKey');
     const signal = options.signal;
     if (signal?.aborted) throw abortedError(signal, `S3 move of ${sourceKey}`);
-    const source = await this.head(sourceKey, { signal });
-    if (source === undefined) {
-      throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
-    }
-    if (await this.head(targetKey, { signal })) {
-      throw new BallastError('PRECONDITION_FAILED', {
-        message: `"${targetKey}" already holds an object; move never replaces one.`,
-      });
-    }
-    const etag = source.etag;
-    const copied = await this.#calls.run(
-      { operation: 'move', bucket: this.bucket, key: sourceKey },
-      this.#timeoutMs,
+    return moveObject(
+      {
+        client: this.client,
+        bucket: this.bucket,
+        calls: this.#calls,
+        timeoutMs: this.#timeoutMs,
+        head: (key, callOptions) => this.head(key, callOptions),
+      },
+      sourceKey,
+      targetKey,
       signal,
-      (deadline) =>
-        unlessPreconditionFailed(
-          this.client.send(
-            new CopyObjectCommand({
-              Bucket: this.bucket,
-              Key: targetKey,
-              CopySource: `${this.bucket}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`,
-              ...(etag === undefined ? {} : { CopySourceIfMatch: etag }),
-            }),
-            { abortSignal: deadline.signal },
-          ),
-        ),
-      { missing: () => undefined },
     );
-    if (copied === undefined) {
-      throw new BallastError('OBJECT_NOT_FOUND', { message: `No object "${sourceKey}".` });
-    }
-    if (copied === preconditionFailed) {
-      throw new BallastError('PRECONDITION_FAILED', {
-        message: `"${sourceKey}" changed after it was checked; nothing was moved.`,
-        details: { reason: 'source-changed' },
-      });
-    }
-    // Only the object copied is deleted: a newer one written since is another writer's, and a
-    // refused delete (412) leaves it where it is.
-    await this.#calls.run(
-      { operation: 'delete', bucket: this.bucket, key: sourceKey },
-      this.#timeoutMs,
-      signal,
-      (deadline) =>
-        unlessPreconditionFailed(
-          this.client.send(
-            new DeleteObjectCommand({
-              Bucket: this.bucket,
-              Key: sourceKey,
-              ...(etag === undefined ? {} : { IfMatch: etag }),
-            }),
-            { abortSignal: deadline.signal },
-          ),
-        ),
-      { missing: () => undefined },
-    );
-    const moved = await this.head(targetKey, { signal });
-    if (!moved) {
-      throw new BallastError('STORAGE_UNAVAILABLE', {
-        message: `"${targetKey}" vanished after its copy.`,
-      });
-    }
-    return moved;
   }
 
   /**
@@ -450,26 +394,5 @@ export class S3ObjectStorage implements ObjectStorage {
           undefined,
         ),
     };
-  }
-}
-
-/** What {@link unlessPreconditionFailed} answers for S3's 412: an answer, not a failure. */
-const preconditionFailed = Symbol('precondition failed');
-
-/**
- * `call`, with S3's 412 `PreconditionFailed` (an ETag condition that did not hold) as the
- * answer {@link preconditionFailed} rather than an error, so it neither counts against the
- * circuit breaker nor reads as an outage.
- */
-async function unlessPreconditionFailed<T>(
-  call: Promise<T>,
-): Promise<T | typeof preconditionFailed> {
-  try {
-    return await call;
-  } catch (error) {
-    const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata
-      ?.httpStatusCode;
-    if (status === 412) return preconditionFailed;
-    throw error;
   }
 }
