@@ -28,7 +28,12 @@ import {
 } from '@ballast/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeObjectStorageContract } from './support/object-storage-contract.js';
-import { type S3TestServer, s3TestCredentials, startS3Server } from './support/s3-server.js';
+import {
+  type S3TestServer,
+  s3TestClient,
+  s3TestCredentials,
+  startS3Server,
+} from './support/s3-server.js';
 
 // The same contract as the memory and filesystem storages, over HTTP. s3rver does not check
 // presigned signatures, so only the tampered-URL case is switched off.
@@ -267,15 +272,7 @@ describe('S3ObjectStorage on s3rver: move under a concurrent overwrite', () => {
 
   /** A storage whose client runs `before(command)` ahead of each command it sends. */
   function storageWith(before: (command: object) => Promise<void>) {
-    const client = new S3Client({
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: s3TestCredentials,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 1,
-    });
+    const client = s3TestClient(s3.endpoint);
     const send = client.send.bind(client) as (
       command: object,
       options?: object,

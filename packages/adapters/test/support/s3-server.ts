@@ -32,6 +32,19 @@ import S3rver from 's3rver';
 /** s3rver's fixed credentials (it rejects any other access key id). */
 export const s3TestCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
+/** An SDK client for the test server at `endpoint`: path style, no retries, checksums only when S3 needs them. */
+export function s3TestClient(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: s3TestCredentials,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+  });
+}
+
 export interface S3TestServer {
   /** `http://127.0.0.1:<port>`. */
   readonly endpoint: string;
@@ -340,15 +353,7 @@ export async function startS3Server(): Promise<S3TestServer> {
   const store = (server as unknown as { store: { putObject(object: unknown): Promise<unknown> } })
     .store;
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: s3TestCredentials,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 1,
-  });
+  const client = s3TestClient(endpoint);
   return {
     endpoint,
     bucket,
