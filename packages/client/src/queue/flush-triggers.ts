@@ -13,7 +13,8 @@ export interface FlushTriggers {
   connectivity?: Connectivity | undefined;
   coordinator: TabCoordinator;
   clock: Clock;
-  intervalMs: number;
+  /** A replay this often, in ms (the queue's option of that name). */
+  flushIntervalMs: number;
   /**
    * Replays; `force` ignores backoff (the connection just came back). Not awaited: a serial
    * flush (serial-flush.ts) never rejects.
@@ -44,7 +45,7 @@ export function watchFlushTriggers(triggers: FlushTriggers): () => void {
     cancelTick = clock.setTimer(() => {
       flush(false);
       tick();
-    }, triggers.intervalMs);
+    }, triggers.flushIntervalMs);
   };
   tick();
   return () => {

@@ -56,10 +56,11 @@ export interface DeliveryContext {
   countPending(delta: 1 | -1): void;
   /** Flush again at `at` (epoch ms). */
   wakeUpAt(at: number): void;
-  /** A write was delivered (and removed): follow-ups such as resolving its temporary id. */
+  /**
+   * A write was delivered: removes it from storage (or remembers to, when the storage refuses)
+   * and follows up, such as resolving its temporary id.
+   */
   afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>): Promise<void>;
-  /** Ids of writes delivered whose removal the storage refused: the queue removes them later. */
-  delivered: Set<string>;
 }
 
 /** How {@link WriteDelivery.deliver} treats a rejection. */
@@ -86,17 +87,7 @@ export interface WriteDelivery {
 
 /** Creates the delivery of one queue. */
 export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
-  const {
-    config,
-    storage,
-    clock,
-    emit,
-    changed,
-    countPending,
-    wakeUpAt,
-    afterDelivery,
-    delivered,
-  } = context;
+  const { config, storage, clock, emit, changed, countPending, wakeUpAt, afterDelivery } = context;
 
   /** Keeps `write` as `failed` or `conflict` with the server's answer, for the user to settle. */
   async function park(
@@ -166,8 +157,6 @@ export function createWriteDelivery(context: DeliveryContext): WriteDelivery {
         ifMatch: write.version,
         retries: how.retries,
       });
-      // Delivered: a storage refusing to remove it must neither fail the write nor resend it.
-      await storage.delete(write.id).catch(() => delivered.add(write.id));
       await afterDelivery(write, response);
       if (how.resends === undefined) countPending(-1);
       else void changed();

@@ -92,6 +92,8 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   const waitsForCreation = (write: QueuedWrite, queued: QueuedWrite[]) =>
     temporaryIds?.waitsForCreation(write, queued);
   async function afterDelivery(write: QueuedWrite, response: ClientResponse<unknown>) {
+    // A storage refusing to remove it must neither fail the write nor resend it.
+    await storage.delete(write.id).catch(() => delivered.add(write.id));
     const resolved = await temporaryIds?.afterDelivery(write, response.data, clock.now());
     if (resolved !== undefined) emit('resolved', resolved);
   }
@@ -162,7 +164,6 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
     countPending,
     wakeUpAt,
     afterDelivery,
-    delivered,
   });
 
   async function drain(renew: () => Promise<boolean>, force: boolean): Promise<void> {
@@ -275,10 +276,9 @@ export function createWriteQueue(options: WriteQueueOptions): WriteQueue {
   })();
 
   const stopTriggers = watchFlushTriggers({
-    connectivity: config.connectivity,
+    ...config,
     coordinator,
     clock,
-    intervalMs: config.flushIntervalMs,
     flush,
     refresh: refreshCounts,
   });

@@ -222,10 +222,9 @@ export function createUploadQueue(options: UploadQueueOptions): UploadQueue {
     void flush(false);
   })();
   const stopTriggers = watchFlushTriggers({
-    connectivity: config.connectivity,
+    ...config,
     coordinator,
     clock,
-    intervalMs: config.flushIntervalMs,
     flush: (force) => void flush(force),
     refresh: () => void refreshCounts().catch(() => undefined),
   });
