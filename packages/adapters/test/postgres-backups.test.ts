@@ -257,7 +257,7 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
     }
   }, 60_000);
 
-  it('adds the heartbeat column to a run records table created before it existed', async () => {
+  it('adds the heartbeat and location columns to a run records table created before they existed', async () => {
     const db = new Kysely<unknown>({
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
     });
@@ -281,8 +281,12 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
         reason: 'manual',
         startedAt: new Date(),
         path: 'new.dump',
+        location: '/var/backups/new.dump',
         offsite: 'none',
       });
+      expect((await store.get('new'))?.location).toBe('/var/backups/new.dump');
+      // A row from before the upgrade has no location: its file is looked for by name.
+      expect(await store.get('old')).not.toHaveProperty('location');
       const beat = new Date(Date.now() + 1_000);
       await store.update('new', { heartbeatAt: beat });
       expect((await store.get('new'))?.heartbeatAt?.getTime()).toBe(beat.getTime());

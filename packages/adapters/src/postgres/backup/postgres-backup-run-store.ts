@@ -36,6 +36,7 @@ interface Row {
   heartbeat_at: Date | string | null;
   finished_at: Date | string | null;
   path: string;
+  location: string | null;
   bytes: string | number | null;
   checksum: string | null;
   offsite: BackupRun['offsite'];
@@ -68,6 +69,7 @@ function toRun(row: Row): BackupRun {
     startedAt: date(row.started_at),
     path: row.path,
     offsite: row.offsite,
+    ...(row.location !== null && row.location !== undefined && { location: row.location }),
     ...(row.heartbeat_at !== null && { heartbeatAt: date(row.heartbeat_at) }),
     ...(row.finished_at !== null && { finishedAt: date(row.finished_at) }),
     ...(row.bytes !== null && { bytes: Number(row.bytes) }),
@@ -95,10 +97,9 @@ export class PostgresBackupRunStore implements BackupRunStore {
   async start(run: NewBackupRun): Promise<void> {
     try {
       await sql`
-        INSERT INTO ${this.#table} (id, reason, status, started_at, path, offsite)
-        VALUES (${run.id}, ${run.reason}, 'running', ${run.startedAt}, ${run.path}, ${run.offsite})`.execute(
-        this.#db,
-      );
+        INSERT INTO ${this.#table} (id, reason, status, started_at, path, location, offsite)
+        VALUES (${run.id}, ${run.reason}, 'running', ${run.startedAt}, ${run.path},
+          ${run.location ?? null}, ${run.offsite})`.execute(this.#db);
     } catch (error) {
       const { code, constraint } = error as { code?: string; constraint?: string };
       if (code === '23505' && (constraint === undefined || constraint === this.#oneRunning)) {
