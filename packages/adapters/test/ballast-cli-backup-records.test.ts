@@ -69,4 +69,33 @@ describeWith('postgres', 'ballast backup records', () => {
       join(first, 'backups', runs[2]!.path),
     ]);
   }, 120_000);
+
+  it('list and verify on a database without run records say so and create nothing', async () => {
+    const fresh = `${name}_fresh`;
+    await sql(postgresUrl, `CREATE DATABASE ${fresh}`);
+    try {
+      const freshEnv = { ...env, DATABASE_URL: databaseUrl(fresh) };
+      const list = await cli.run(['backup', 'list'], freshEnv, { cwd: work });
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toContain('no backups recorded');
+      const listed = await cli.run(['backup', 'list', '--json'], freshEnv, { cwd: work });
+      expect(JSON.parse(listed.stdout)).toEqual({ ok: true, runs: [] });
+
+      const verify = await cli.run(['backup', 'verify', '--json'], freshEnv, { cwd: work });
+      expect(verify.code, verify.stderr).toBe(1);
+      expect(JSON.parse(verify.stdout)).toMatchObject({
+        ok: false,
+        alerts: [{ kind: 'no-backups' }],
+      });
+
+      // Read-only commands: no table, no schema change of any kind.
+      const tables = await sql(
+        databaseUrl(fresh),
+        "SELECT table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+      );
+      expect(tables).toEqual([]);
+    } finally {
+      await sql(postgresUrl, `DROP DATABASE IF EXISTS ${fresh} WITH (FORCE)`);
+    }
+  }, 60_000);
 });

@@ -1,6 +1,10 @@
 /**
  * Backup run records in Postgres, so the history, the no-overlap guard and the schedule's
  * "when did the last good backup start" survive restarts and are shared by every replica.
+ *
+ * Reads of a table that was never created answer "no runs": nothing was ever recorded, and a
+ * read-only tool (`ballast backup list`, `verify`) must not have to create the table, which is
+ * DDL in someone's database, to say so. Writes still fail on it.
  */
 import {
   type BackupRun,
@@ -58,6 +62,19 @@ const columns: Record<keyof BackupRunPatch, string> = {
   prunedAt: 'pruned_at',
   verifiedAt: 'verified_at',
 };
+
+// undefined_table, invalid_schema_name: the records' table or its schema does not exist.
+const missingTableStates = new Set(['42P01', '3F000']);
+
+/** `read()`, or `nothing` when the table (or its schema) does not exist. */
+async function orNothingWhenMissing<T>(read: () => Promise<T>, nothing: T): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (missingTableStates.has(String((error as { code?: unknown } | null)?.code))) return nothing;
+    throw error;
+  }
+}
 
 const date = (value: Date | string) => (value instanceof Date ? value : new Date(value));
 
@@ -122,8 +139,10 @@ export class PostgresBackupRunStore implements BackupRunStore {
   }
 
   async get(id: string): Promise<BackupRun | undefined> {
-    const { rows } = await sql<Row>`SELECT * FROM ${this.#table} WHERE id = ${id}`.execute(
-      this.#db,
+    const rows = await orNothingWhenMissing(
+      async () =>
+        (await sql<Row>`SELECT * FROM ${this.#table} WHERE id = ${id}`.execute(this.#db)).rows,
+      [],
     );
     return rows[0] ? toRun(rows[0]) : undefined;
   }
@@ -133,9 +152,15 @@ export class PostgresBackupRunStore implements BackupRunStore {
     if (!options.includePruned) where.push(sql`pruned_at IS NULL`);
     if (options.status !== undefined) where.push(sql`status = ${options.status}`);
     const limit = options.limit === undefined ? sql`` : sql`LIMIT ${options.limit}`;
-    const { rows } = await sql<Row>`
-      SELECT * FROM ${this.#table} WHERE ${sql.join(where, sql` AND `)}
-      ORDER BY started_at DESC, id DESC ${limit}`.execute(this.#db);
+    const rows = await orNothingWhenMissing(
+      async () =>
+        (
+          await sql<Row>`
+            SELECT * FROM ${this.#table} WHERE ${sql.join(where, sql` AND `)}
+            ORDER BY started_at DESC, id DESC ${limit}`.execute(this.#db)
+        ).rows,
+      [],
+    );
     return rows.map(toRun);
   }
 
