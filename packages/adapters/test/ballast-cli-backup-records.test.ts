@@ -70,6 +70,30 @@ describeWith('postgres', 'ballast backup records', () => {
     ]);
   }, 120_000);
 
+  it('restore --clean over the live database keeps the run history and restores the data', async () => {
+    const dir = await mkdtemp(join(work, 'restore-'));
+    const run = await cli.run(['backup', 'run', '--json'], env, { cwd: dir });
+    expect(run.code, run.stderr).toBe(0);
+    const { id } = JSON.parse(run.stdout).run as { id: string };
+    const before = JSON.parse(
+      (await cli.run(['backup', 'list', '--all', '--json'], env, { cwd: dir })).stdout,
+    ).runs as Array<{ id: string }>;
+    await sql(url, 'DELETE FROM notes WHERE id > 10');
+
+    const restore = await cli.run(['backup', 'restore', id, '--into', url, '--clean'], env, {
+      cwd: dir,
+    });
+    expect(restore.code, restore.stderr).toBe(0);
+    const [count] = await sql<{ n: number }>(url, 'SELECT count(*)::int AS n FROM notes');
+    expect(count?.n).toBe(50);
+    const after = JSON.parse(
+      (await cli.run(['backup', 'list', '--all', '--json'], env, { cwd: dir })).stdout,
+    ).runs as Array<{ id: string }>;
+    expect(after.map((recorded) => recorded.id)).toEqual(before.map((recorded) => recorded.id));
+    // The next run goes ahead on the kept records and adds to them.
+    expect((await cli.run(['backup', 'run'], env, { cwd: dir })).code).toBe(0);
+  }, 120_000);
+
   it('list and verify on a database without run records say so and create nothing', async () => {
     const fresh = `${name}_fresh`;
     await sql(postgresUrl, `CREATE DATABASE ${fresh}`);
