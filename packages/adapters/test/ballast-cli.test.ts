@@ -8,77 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateDocuments } from '../src/postgres/index.js';
+import { ballastCli, repositoryRoot as root, queryRows as sql } from './support/ballast-cli.js';
 import { databaseUrl, describeWith, postgresUrl } from './support/services.js';
 
-const bin = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url));
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-let bundle: string;
-
-// One esbuild bundle of the CLI for the whole file: starting it through tsx transpiles the
-// AWS SDK on every run (seconds each); the bundle is what `npx ballast` runs, one file of JS.
-beforeAll(async () => {
-  const directory = await mkdtemp(join(tmpdir(), 'ballast-cli-bin-'));
-  bundle = join(directory, 'ballast.mjs');
-  await build({
-    entryPoints: [bin],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: bundle,
-    tsconfig: join(root, 'tsconfig.json'),
-    // CommonJS dependencies (pg) call require(); ESM output needs one in scope.
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-    },
-    logLevel: 'warning',
-  });
-  return () => rm(directory, { recursive: true, force: true });
-}, 60_000);
-
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function ballast(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], {
-      cwd: root,
-      env: { ...process.env, DATABASE_URL: undefined, BACKUP_S3_BUCKET: undefined, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // A CLI that never exits is a failure to see (exit code null), not a test run that hangs.
-      timeout: 60_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function sql<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const cli = ballastCli();
+const ballast = cli.run;
 
 describe('ballast CLI without services', () => {
   it('prints help for every command with --help and exits 0', async () => {
@@ -158,7 +96,7 @@ describe('ballast CLI without services', () => {
   }, 60_000);
 
   it('ends quietly when the reader of its output goes away, as in `ballast backup list | head`', async () => {
-    const child = spawn(process.execPath, [bundle, 'backup', '--help'], {
+    const child = spawn(process.execPath, [cli.bundle(), 'backup', '--help'], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 60_000,
@@ -374,7 +312,7 @@ describeWith('postgres', 'ballast CLI against Postgres', () => {
       // pg_dump waits for this lock, so the run is reliably mid-dump when the signal comes.
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE customers IN ACCESS EXCLUSIVE MODE');
-      const child = spawn(process.execPath, [bundle, 'backup', 'run', '--dir', dir], {
+      const child = spawn(process.execPath, [cli.bundle(), 'backup', 'run', '--dir', dir], {
         cwd: root,
         env: { ...process.env, ...env },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -132,12 +132,13 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
     await restorePostgresBackup({ databaseUrl: databaseUrl(scratch), body: download.body });
     expect(await fingerprint(databaseUrl(scratch))).toEqual(before);
 
-    // The run records' rows are not in the dump: restored, they would revive this run as running.
+    // The run records are not in the dump at all: their rows would revive this run as running,
+    // and their table, restored with --clean over the live database, would empty the history.
     const restoredRuns = await admin(
-      (client) => client.query('SELECT count(*)::int AS n FROM ballast_backup_runs'),
+      (client) => client.query("SELECT to_regclass('ballast_backup_runs') AS runs"),
       databaseUrl(scratch),
     );
-    expect(restoredRuns.rows[0].n).toBe(0);
+    expect(restoredRuns.rows[0].runs).toBeNull();
     await seed(url); // the data back for the next tests
     expect(await fingerprint(url)).toEqual(before);
   }, 60_000);
@@ -257,7 +258,7 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
     }
   }, 60_000);
 
-  it('adds the heartbeat column to a run records table created before it existed', async () => {
+  it('adds the heartbeat and location columns to a run records table created before they existed', async () => {
     const db = new Kysely<unknown>({
       dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
     });
@@ -281,8 +282,12 @@ describeWith('postgres', 'Postgres backups with pg_dump and an S3 off-site copy'
         reason: 'manual',
         startedAt: new Date(),
         path: 'new.dump',
+        location: '/var/backups/new.dump',
         offsite: 'none',
       });
+      expect((await store.get('new'))?.location).toBe('/var/backups/new.dump');
+      // A row from before the upgrade has no location: its file is looked for by name.
+      expect(await store.get('old')).not.toHaveProperty('location');
       const beat = new Date(Date.now() + 1_000);
       await store.update('new', { heartbeatAt: beat });
       expect((await store.get('new'))?.heartbeatAt?.getTime()).toBe(beat.getTime());

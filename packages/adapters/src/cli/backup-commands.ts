@@ -58,7 +58,15 @@ function describeRun(run: BackupRun): string {
 
 /** Adds `backup` and its subcommands to `program`. */
 export function addBackupCommands(program: Command, io: CliIo, action: CommandAction): void {
-  const openRunner = async (flags: BackupFlags): Promise<PostgresBackupRunner> => {
+  /**
+   * Only `run` records anything, so only `run` creates the records table: `list`, `verify` and
+   * `restore` read it, and one that does not exist reads as "no backups recorded" (DDL in a
+   * database someone only asked about would be a surprise, and may not even be allowed).
+   */
+  const openRunner = async (
+    flags: BackupFlags,
+    records: 'write' | 'read',
+  ): Promise<PostgresBackupRunner> => {
     const offsite = await storageFrom(flags, io.env, 'BACKUP_S3_BUCKET', false);
     return createPostgresBackupRunner({
       databaseUrl: databaseUrlFrom(flags.databaseUrl, io.env),
@@ -66,14 +74,16 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
       keep: flags.keep ?? 30,
       ...(offsite && { offsite }),
       offsitePrefix: flags.prefix ?? 'backups/',
+      migrate: records === 'write',
     });
   };
 
   const withRunner = async <T>(
     flags: BackupFlags,
     fn: (runner: PostgresBackupRunner) => Promise<T>,
+    records: 'write' | 'read' = 'read',
   ) => {
-    const runner = await openRunner(flags);
+    const runner = await openRunner(flags, records);
     try {
       return await fn(runner);
     } finally {
@@ -95,19 +105,24 @@ export function addBackupCommands(program: Command, io: CliIo, action: CommandAc
         // Alerts are the runner's only word on what went wrong after a good dump (retention
         // that could not delete, an earlier copy whose retry failed); unread, they were lost.
         const alerts: BackupAlert[] = [];
-        const run = await withRunner(flags, async (runner) => {
-          runner.on('alert', (alert) => alerts.push(alert));
-          const bar = output.progress('dumping {bytes} | {phase}', 0);
-          try {
-            return await runner.run({
-              reason: flags.reason,
-              ...(io.signal && { signal: io.signal }),
-              onProgress: ({ phase, bytes }) => bar.update(0, { bytes: formatBytes(bytes), phase }),
-            });
-          } finally {
-            bar.stop();
-          }
-        });
+        const run = await withRunner(
+          flags,
+          async (runner) => {
+            runner.on('alert', (alert) => alerts.push(alert));
+            const bar = output.progress('dumping {bytes} | {phase}', 0);
+            try {
+              return await runner.run({
+                reason: flags.reason,
+                ...(io.signal && { signal: io.signal }),
+                onProgress: ({ phase, bytes }) =>
+                  bar.update(0, { bytes: formatBytes(bytes), phase }),
+              });
+            } finally {
+              bar.stop();
+            }
+          },
+          'write',
+        );
         output.result({ ok: true, run, alerts });
         output.line(
           `backup ${run.id} succeeded: ${formatBytes(run.bytes ?? 0)}, sha256 ${run.checksum}`,

@@ -35,6 +35,11 @@ export interface BackupSource {
 /**
  * The local backup directory. Names are plain file names (no `/`). `write` is atomic: a reader
  * or a crash never sees half a file under the final name.
+ *
+ * `read`, `size` and `delete` also take a location `locate()` answered, maybe in another
+ * process: runs record it (`BackupRun.location`), and the runner passes it back when it differs
+ * from where this port would put the file now (a relative directory resolved from another
+ * working directory).
  */
 export interface BackupFiles {
   write(
@@ -51,6 +56,9 @@ export interface BackupFiles {
    * file after a crash). Idempotent: deleting a missing file succeeds.
    */
   delete(name: string): Promise<void>;
-  /** Where a file is, for people (an absolute path, or `memory:<name>`). */
+  /**
+   * Where a file is (an absolute path, or `memory:<name>`): shown to people, and recorded with
+   * each run so that another process finds the file wherever it resolves the directory.
+   */
   locate(name: string): string;
 }

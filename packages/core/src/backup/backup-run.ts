@@ -32,6 +32,13 @@ export interface BackupRun {
   readonly finishedAt?: Date;
   /** File name of the dump in the local backup directory. */
   readonly path: string;
+  /**
+   * Where the dump was written, as the files port located it when the run started (an absolute
+   * path for a directory). Later processes find the file here even when they resolve the
+   * backup directory elsewhere (another working directory). Absent on runs recorded before it
+   * existed: their file is looked for by `path` in the current directory.
+   */
+  readonly location?: string;
   /** Size of the dump in bytes, once written. */
   readonly bytes?: number;
   /** SHA-256 of the dump, lower-case hex (what `sha256sum` prints), once written. */
@@ -48,7 +55,10 @@ export interface BackupRun {
 }
 
 /** Fields a running run starts with. */
-export type NewBackupRun = Pick<BackupRun, 'id' | 'reason' | 'startedAt' | 'path' | 'offsite'>;
+export type NewBackupRun = Pick<
+  BackupRun,
+  'id' | 'reason' | 'startedAt' | 'path' | 'location' | 'offsite'
+>;
 
 /** Fields that change as a run progresses. */
 export type BackupRunPatch = Partial<

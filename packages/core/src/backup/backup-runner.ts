@@ -36,6 +36,7 @@ import {
 } from './backup-runner-config.js';
 import { checkedDownload } from './checked-download.js';
 import { createOffsiteCopies } from './offsite-copies.js';
+import { runFile } from './run-file.js';
 import { startHeartbeat } from './run-heartbeat.js';
 import { digestingStream } from './sha256-stream.js';
 import { verifyBackups } from './verify-backups.js';
@@ -128,7 +129,7 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
     let pruned = 0;
     for (const run of succeeded.slice(keep)) {
       try {
-        await files.delete(run.path);
+        await files.delete(runFile(files, run));
         if (offsite && run.offsiteKey) await offsite.delete(run.offsiteKey);
         await runs.update(run.id, { prunedAt: new Date(clock.now()) });
         pruned++;
@@ -160,7 +161,7 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
     logger.warn({ stale }, 'backup: marked interrupted runs as failed');
     for (const candidate of running) {
       if ((await runs.get(candidate.id))?.status !== 'failed') continue;
-      await files.delete(candidate.path).catch((error: unknown) => {
+      await files.delete(runFile(files, candidate)).catch((error: unknown) => {
         // Only disk space is at stake, and this run goes ahead; say so and carry on.
         logger.warn(
           { err: error, backup: candidate.id },
@@ -182,6 +183,8 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
       reason: options.reason ?? 'manual',
       startedAt: new Date(startedAt),
       path,
+      // Absolute for a directory: later processes may resolve a relative one elsewhere.
+      location: files.locate(path),
       offsite: offsite ? 'pending' : 'none',
     });
     logger.info({ backup: id, reason: options.reason ?? 'manual' }, 'backup: run started');
@@ -279,7 +282,7 @@ export function createBackupRunner(options: BackupRunnerConfig): BackupRunner {
       const found = await mustGet(id);
       const body =
         found.status === 'succeeded' && found.prunedAt === undefined
-          ? await files.read(found.path)
+          ? await files.read(runFile(files, found))
           : undefined;
       if (!body || found.bytes === undefined || found.checksum === undefined) {
         throw new BallastError('NOT_FOUND', {

@@ -4,6 +4,11 @@
  */
 import type { BackupFiles } from './backup-ports.js';
 
+const prefix = 'memory:';
+
+/** The name of a file given by name or by the location `locate()` answered. */
+const nameOf = (name: string) => (name.startsWith(prefix) ? name.slice(prefix.length) : name);
+
 /** {@link BackupFiles} in memory. */
 export class MemoryBackupFiles implements BackupFiles {
   readonly #files = new Map<string, Uint8Array>();
@@ -25,7 +30,7 @@ export class MemoryBackupFiles implements BackupFiles {
   }
 
   async read(name: string): Promise<ReadableStream<Uint8Array> | undefined> {
-    const bytes = this.#files.get(name);
+    const bytes = this.#files.get(nameOf(name));
     if (!bytes) return undefined;
     return new ReadableStream({
       start(controller) {
@@ -36,15 +41,15 @@ export class MemoryBackupFiles implements BackupFiles {
   }
 
   async size(name: string): Promise<number | undefined> {
-    return this.#files.get(name)?.byteLength;
+    return this.#files.get(nameOf(name))?.byteLength;
   }
 
   async delete(name: string): Promise<void> {
-    this.#files.delete(name);
+    this.#files.delete(nameOf(name));
   }
 
   locate(name: string): string {
-    return `memory:${name}`;
+    return `${prefix}${name}`;
   }
 
   /** Names of the files held, sorted. */

@@ -12,6 +12,7 @@ import { type BackupEventHub, describeError as describe } from './backup-events.
 import type { BackupFiles } from './backup-ports.js';
 import type { BackupRun, BackupRunStore } from './backup-run.js';
 import type { CopyCheck } from './backup-runner-config.js';
+import { runFile } from './run-file.js';
 import { digestStream } from './sha256-stream.js';
 
 /** @internal */
@@ -71,9 +72,10 @@ export function createOffsiteCopies(context: {
     const key = `${offsitePrefix}${run.path}`;
     let problem: string;
     try {
-      const body = await files.read(run.path);
+      const file = runFile(files, run);
+      const body = await files.read(file);
       if (!body) {
-        problem = `local file ${files.locate(run.path)} is missing`;
+        problem = `local file ${run.location ?? files.locate(run.path)} is missing`;
       } else {
         await offsite.put(key, body, {
           contentLength: run.bytes,

@@ -14,6 +14,7 @@ import type {
   VerifyBackupsOptions,
 } from './backup-runner-config.js';
 import type { OffsiteCopies } from './offsite-copies.js';
+import { runFile } from './run-file.js';
 import { digestStream } from './sha256-stream.js';
 
 /** @internal */
@@ -37,7 +38,7 @@ export async function verifyBackups(
   for (const run of kept) {
     if (options.signal?.aborted) throw options.signal.reason;
     let local: CopyCheck;
-    const body = await files.read(run.path);
+    const body = await files.read(runFile(files, run));
     if (!body) local = 'missing';
     else {
       const digest = await digestStream(body, options.signal);
@@ -86,7 +87,7 @@ export async function verifyBackups(
   if (options.restore) {
     const newest = kept[0];
     if (newest && source.checkRestore) {
-      const body = await files.read(newest.path);
+      const body = await files.read(runFile(files, newest));
       let result: RestoreCheckResult;
       if (!body) result = { ok: false, detail: 'local file missing' };
       else {

@@ -30,6 +30,9 @@ export const errorCatalogue = {
   VERSION_CONFLICT: { status: 409, retryable: false, action: 'reload-and-merge' },
   PRECONDITION_FAILED: { status: 412, retryable: false, action: 'reload-and-merge' },
   PRECONDITION_REQUIRED: { status: 428, retryable: false, action: 'correct-input' },
+  // A concurrent transaction won a serialization race (Postgres 40001, or a deadlock 40P01, at
+  // REPEATABLE READ or SERIALIZABLE): nothing was written and the same request may succeed at once.
+  TRANSACTION_CONFLICT: { status: 409, retryable: true, action: 'retry' },
   // Database constraints, as the server's error handler classifies them.
   ALREADY_EXISTS: { status: 409, retryable: false, action: 'correct-input' },
   REFERENCE_CONFLICT: { status: 409, retryable: false, action: 'correct-input' },

@@ -98,6 +98,12 @@ const constraintClasses: Readonly<Record<string, { code: string; status: number 
   '22P05': { code: 'VALIDATION_FAILED', status: 400 }, // untranslatable_character
 };
 
+/**
+ * serialization_failure and deadlock_detected: a concurrent transaction won and Postgres rolled
+ * this one back (REPEATABLE READ, SERIALIZABLE). The request was fine; running it again may win.
+ */
+const lostRaceStates = new Set(['40001', '40P01']);
+
 interface DatabaseErrorLike {
   readonly code: string;
   readonly constraint?: string;
@@ -186,6 +192,7 @@ const unavailableRetryAfterSeconds = 5;
  * | Postgres foreign-key violation | `REFERENCE_CONFLICT` | 409 |
  * | Postgres not-null violation | `VALUE_REQUIRED` (`field`: the column) | 400 |
  * | Postgres check violation | `CONSTRAINT_VIOLATED` | 400 |
+ * | Postgres serialization failure or deadlock (SQLSTATE 40001, 40P01) | `TRANSACTION_CONFLICT`, `Retry-After: 1` | 409 |
  * | an HTTP error with a 4xx status (body parsers, Fastify) | `PAYLOAD_TOO_LARGE` (413), `NOT_FOUND` (404), `UNSUPPORTED_MEDIA_TYPE` (415) or `VALIDATION_FAILED` with that status | 4xx |
  * | a dependency unreachable: connection refused, reset or timed out, Postgres shutting down or out of connections (SQLSTATE 08xxx, 57P01–57P03, 53300), ioredis out of retries or closed | `SERVICE_UNAVAILABLE`, `Retry-After: 5` | 503 |
  * | a `TimeoutError` (`AbortSignal.timeout()` fired on a call the route made) | `TIMEOUT` | 504 |
@@ -203,6 +210,12 @@ export function classifyError(error: unknown, options: ClassifyErrorOptions = {}
     );
   }
   if (isDatabaseError(error)) {
+    if (lostRaceStates.has(error.code)) {
+      return new BallastError('TRANSACTION_CONFLICT', {
+        cause: error,
+        details: { retryAfterSeconds: 1 },
+      });
+    }
     const classified = fromDatabaseError(error, options);
     if (classified) return classified;
   }

@@ -48,6 +48,17 @@ describe('classifyError', () => {
     expect(classifyError(pgError('42P01'))).toMatchObject({ code: 'INTERNAL', status: 500 });
   });
 
+  it('answers a lost serialization race or a deadlock 409 TRANSACTION_CONFLICT, retryable, never 500', () => {
+    for (const code of ['40001', '40P01']) {
+      expect(classifyError(pgError(code))).toMatchObject({
+        code: 'TRANSACTION_CONFLICT',
+        status: 409,
+        retryable: true,
+        details: { retryAfterSeconds: 1 },
+      });
+    }
+  });
+
   it('uses the application’s meaning for a named constraint', () => {
     const error = classifyError(pgError('23505', { constraint: 'users_email_key' }), {
       constraints: { users_email_key: { code: 'EMAIL_TAKEN', field: 'email' } },

@@ -56,6 +56,7 @@ function migrationStatements(options: BackupRunsTableOptions | undefined, where:
   heartbeat_at timestamptz,
   finished_at timestamptz,
   path        text        NOT NULL,
+  location    text,
   bytes       bigint,
   checksum    text,
   offsite     text        NOT NULL CHECK (offsite IN ('none', 'pending', 'copied', 'failed')),
@@ -66,6 +67,9 @@ function migrationStatements(options: BackupRunsTableOptions | undefined, where:
 )`,
     // Tables created before runs had a heartbeat (0.x) gain the column.
     `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS heartbeat_at timestamptz`,
+    // Tables created before runs recorded where their file is (0.x) gain the column; their
+    // older rows keep NULL and are looked for by name in the current directory.
+    `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS location text`,
     `CREATE UNIQUE INDEX IF NOT EXISTS ${quoteIdentifier(oneRunningIndexName(tableName))} ON ${table} ((true)) WHERE status = 'running'`,
     `CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${tableName}_started_at_idx`)} ON ${table} (started_at DESC)`,
   );

@@ -171,10 +171,13 @@ export async function createPostgresBackupRunner(
     source: pgDumpSource({
       databaseUrl: parsed.databaseUrl,
       ...(parsed.pgBinDir && { pgBinDir: parsed.pgBinDir }),
-      // The run records are left out of the dump's data: restored, they would bring back this
-      // very run as `running` and block backups until it went stale. The table itself is kept.
+      // The run records are left out of the dump, table and all. Their rows, restored, would
+      // bring back this very run as `running` and block backups until it went stale; the
+      // table, restored with --clean over the live database, would be dropped and recreated
+      // empty, and the history of backups whose files still exist would be gone. They describe
+      // the backups, not the data; the next run creates the table where it is missing.
       dumpArgs: [
-        `--exclude-table-data=${table.schema ? `${table.schema}.` : ''}${table.tableName ?? defaultBackupRunsTableName}`,
+        `--exclude-table=${table.schema ? `${table.schema}.` : ''}${table.tableName ?? defaultBackupRunsTableName}`,
         ...(parsed.dumpArgs ?? []),
       ],
       ...(parsed.sanityQuery && { sanityQuery: parsed.sanityQuery }),

@@ -7,27 +7,33 @@
 
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { type BackupFiles, BallastError } from '@ballast/core';
 import { invalidArgument } from '@ballast/core/adapter-kit';
 
 const safeName = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+/**
+ * The path of `name` in `directory`, or `name` itself when it is an absolute path: a location
+ * `locate()` answered and a run recorded, maybe in a process that resolved the directory
+ * elsewhere. Either way the file name must be one a backup can have.
+ */
 function pathIn(directory: string, name: string): string {
-  if (!safeName.test(name) || name.includes('..')) {
+  const fileName = isAbsolute(name) ? basename(name) : name;
+  if (!safeName.test(fileName) || fileName.includes('..')) {
     throw new BallastError('VALIDATION_FAILED', {
       message: 'Invalid backup file name.',
       details: { field: 'name' },
     });
   }
-  return join(directory, name);
+  return isAbsolute(name) ? name : join(directory, name);
 }
 
 /** Where `name` is written until it is whole: a hidden name that no run record points at. */
 function partialPathIn(directory: string, name: string): string {
-  pathIn(directory, name); // the same checks as the final name
-  return join(directory, `.partial-${name}`);
+  const path = pathIn(directory, name); // the same checks as the final name
+  return join(dirname(path), `.partial-${basename(path)}`);
 }
 
 /**
@@ -50,7 +56,10 @@ export async function assertBackupDirectory(directory: string, where: string): P
   }
 }
 
-/** {@link BackupFiles} in `directory` (created on first write). */
+/**
+ * {@link BackupFiles} in `directory` (created on first write), resolved against the working
+ * directory once, here: `locate()` answers absolute paths, which runs record.
+ */
 export function directoryBackupFiles(directory: string): BackupFiles {
   if (typeof directory !== 'string') {
     throw invalidArgument('directoryBackupFiles()', 'directory', 'a directory path');

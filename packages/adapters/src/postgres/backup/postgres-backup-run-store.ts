@@ -1,6 +1,10 @@
 /**
  * Backup run records in Postgres, so the history, the no-overlap guard and the schedule's
  * "when did the last good backup start" survive restarts and are shared by every replica.
+ *
+ * Reads of a table that was never created answer "no runs": nothing was ever recorded, and a
+ * read-only tool (`ballast backup list`, `verify`) must not have to create the table, which is
+ * DDL in someone's database, to say so. Writes still fail on it.
  */
 import {
   type BackupRun,
@@ -36,6 +40,7 @@ interface Row {
   heartbeat_at: Date | string | null;
   finished_at: Date | string | null;
   path: string;
+  location: string | null;
   bytes: string | number | null;
   checksum: string | null;
   offsite: BackupRun['offsite'];
@@ -58,6 +63,19 @@ const columns: Record<keyof BackupRunPatch, string> = {
   verifiedAt: 'verified_at',
 };
 
+// undefined_table, invalid_schema_name: the records' table or its schema does not exist.
+const missingTableStates = new Set(['42P01', '3F000']);
+
+/** `read()`, or `nothing` when the table (or its schema) does not exist. */
+async function orNothingWhenMissing<T>(read: () => Promise<T>, nothing: T): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (missingTableStates.has(String((error as { code?: unknown } | null)?.code))) return nothing;
+    throw error;
+  }
+}
+
 const date = (value: Date | string) => (value instanceof Date ? value : new Date(value));
 
 function toRun(row: Row): BackupRun {
@@ -68,6 +86,7 @@ function toRun(row: Row): BackupRun {
     startedAt: date(row.started_at),
     path: row.path,
     offsite: row.offsite,
+    ...(row.location !== null && row.location !== undefined && { location: row.location }),
     ...(row.heartbeat_at !== null && { heartbeatAt: date(row.heartbeat_at) }),
     ...(row.finished_at !== null && { finishedAt: date(row.finished_at) }),
     ...(row.bytes !== null && { bytes: Number(row.bytes) }),
@@ -95,10 +114,9 @@ export class PostgresBackupRunStore implements BackupRunStore {
   async start(run: NewBackupRun): Promise<void> {
     try {
       await sql`
-        INSERT INTO ${this.#table} (id, reason, status, started_at, path, offsite)
-        VALUES (${run.id}, ${run.reason}, 'running', ${run.startedAt}, ${run.path}, ${run.offsite})`.execute(
-        this.#db,
-      );
+        INSERT INTO ${this.#table} (id, reason, status, started_at, path, location, offsite)
+        VALUES (${run.id}, ${run.reason}, 'running', ${run.startedAt}, ${run.path},
+          ${run.location ?? null}, ${run.offsite})`.execute(this.#db);
     } catch (error) {
       const { code, constraint } = error as { code?: string; constraint?: string };
       if (code === '23505' && (constraint === undefined || constraint === this.#oneRunning)) {
@@ -121,8 +139,10 @@ export class PostgresBackupRunStore implements BackupRunStore {
   }
 
   async get(id: string): Promise<BackupRun | undefined> {
-    const { rows } = await sql<Row>`SELECT * FROM ${this.#table} WHERE id = ${id}`.execute(
-      this.#db,
+    const rows = await orNothingWhenMissing(
+      async () =>
+        (await sql<Row>`SELECT * FROM ${this.#table} WHERE id = ${id}`.execute(this.#db)).rows,
+      [],
     );
     return rows[0] ? toRun(rows[0]) : undefined;
   }
@@ -132,9 +152,15 @@ export class PostgresBackupRunStore implements BackupRunStore {
     if (!options.includePruned) where.push(sql`pruned_at IS NULL`);
     if (options.status !== undefined) where.push(sql`status = ${options.status}`);
     const limit = options.limit === undefined ? sql`` : sql`LIMIT ${options.limit}`;
-    const { rows } = await sql<Row>`
-      SELECT * FROM ${this.#table} WHERE ${sql.join(where, sql` AND `)}
-      ORDER BY started_at DESC, id DESC ${limit}`.execute(this.#db);
+    const rows = await orNothingWhenMissing(
+      async () =>
+        (
+          await sql<Row>`
+            SELECT * FROM ${this.#table} WHERE ${sql.join(where, sql` AND `)}
+            ORDER BY started_at DESC, id DESC ${limit}`.execute(this.#db)
+        ).rows,
+      [],
+    );
     return rows.map(toRun);
   }
 

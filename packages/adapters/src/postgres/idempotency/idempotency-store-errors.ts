@@ -2,10 +2,12 @@
  * What a Postgres failure means to idempotency: a missing table, column, function or schema is
  * `IDEMPOTENCY_STORE_NOT_MIGRATED` (a deployment to fix, not an outage to wait out); anything
  * else the driver throws (refused or dropped connections, a restart, a pool timeout) is
- * `IDEMPOTENCY_STORE_UNAVAILABLE` (503, retryable). The driver's error is kept as `cause` for
+ * `IDEMPOTENCY_STORE_UNAVAILABLE` (503, retryable); a serialization failure or deadlock is
+ * `TRANSACTION_CONFLICT` (409, retryable: the store answered). The driver's error is kept as `cause` for
  * logs and never reaches a response.
  */
 import { BallastError, isBallastError } from '@ballast/core';
+import { isLostSerializationRace, transactionConflict } from '../lost-serialization-race.js';
 
 // SQLSTATEs of objects that do not exist or do not match: undefined_table, undefined_column,
 // invalid_schema_name, undefined_function, undefined_object, datatype_mismatch,
@@ -15,6 +17,8 @@ const notMigratedStates = new Set(['42P01', '42703', '3F000', '42883', '42704', 
 /** Translates a failure of the idempotency SQL into a Ballast error. */
 export function toIdempotencyStoreError(error: unknown, table?: string): BallastError {
   if (isBallastError(error)) return error;
+  // The store was up and answered: a concurrent transaction on the same key won.
+  if (isLostSerializationRace(error)) return transactionConflict('The idempotency store', error);
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && notMigratedStates.has(code)) {
     return new BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED', {

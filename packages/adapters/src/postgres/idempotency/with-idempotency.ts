@@ -25,6 +25,7 @@ import {
 } from '@ballast/server/adapter-kit';
 import type { Kysely, Transaction } from 'kysely';
 import { z } from 'zod';
+import { runAgainAfterLostRaces } from '../lost-serialization-race.js';
 import { runWithOneTripClaim, takeTwoStepPath } from './idempotency-one-trip.js';
 import { claimKey, completeKey } from './idempotency-statements.js';
 import { keyChangedInTransaction, toIdempotencyStoreError } from './idempotency-store-errors.js';
@@ -105,6 +106,10 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  *   middleware answers the same values.
  * - The key is held in flight by the non-transactional store (same table) →
  *   `BallastError('IDEMPOTENCY_IN_FLIGHT')` (409) with `details.retryAfterSeconds`.
+ * - The transaction loses a race to a concurrent one (SQLSTATE 40001 or 40P01, at REPEATABLE
+ *   READ or SERIALIZABLE) → it is rolled back and run again, `operation` included, up to 3
+ *   attempts in all; a concurrent duplicate then replays the winner's result. Still lost →
+ *   `BallastError('TRANSACTION_CONFLICT')` (409, retryable, `details.retryAfterSeconds: 1`).
  * - The database fails outside `operation` (cannot connect, restarted, commit failed) →
  *   `BallastError('IDEMPOTENCY_STORE_UNAVAILABLE')` (503); the table or a column is missing →
  *   `BallastError('IDEMPOTENCY_STORE_NOT_MIGRATED')` (500). The driver's error is the `cause`.
@@ -119,8 +124,9 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  * plain `db.transaction()`, with the same answers.
  *
  * When `db` is already a transaction, the claim and the writes join it and the caller's commit or
- * rollback decides for both. Use READ COMMITTED (Postgres' default): under REPEATABLE READ a
- * duplicate gets a serialization failure instead of the replay.
+ * rollback decides for both, so nothing is run again: a race lost by the claim or the completion
+ * is `TRANSACTION_CONFLICT`, one lost by `operation` propagates unchanged (the server's error
+ * handler answers it `TRANSACTION_CONFLICT` too).
  *
  * @example
  * ```ts
@@ -196,8 +202,7 @@ export async function withIdempotency<DB, T>(
     return { result, replayed: false };
   };
 
-  try {
-    if (db.isTransaction) return await body(db as Transaction<DB>);
+  const inOwnTransaction = async (): Promise<IdempotentOutcome<T>> => {
     // BEGIN with the claim and the completion with COMMIT, where the driver and values allow.
     const claim = claimRequest();
     const answer = await runWithOneTripClaim(db, table, claim, run, completion(claim));
@@ -206,6 +211,14 @@ export async function withIdempotency<DB, T>(
       return answerExisting(answer.outcome, claim);
     }
     return await db.transaction().execute(body);
+  };
+
+  try {
+    if (db.isTransaction) return await body(db as Transaction<DB>);
+    // A transaction that lost a serialization race (REPEATABLE READ, SERIALIZABLE) was rolled
+    // back whole, the operation's writes with it, so running it again is what Postgres asks
+    // for: the rerun sees the winner's key and replays it, or runs on the winner's writes.
+    return await runAgainAfterLostRaces('withIdempotency()', inOwnTransaction);
   } catch (error) {
     if (operationFailure !== undefined && operationFailure.error === error) throw error;
     throw toIdempotencyStoreError(error, table.tableName);

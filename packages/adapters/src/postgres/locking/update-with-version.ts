@@ -17,6 +17,11 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { type QueryExecutorProvider, sql } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
+import {
+  isLostSerializationRace,
+  runAgainAfterLostRaces,
+  transactionConflict,
+} from '../lost-serialization-race.js';
 
 /** Which row, and the version the write expects it to have (`'*'`: any, explicitly). */
 export interface VersionedRowKey {
@@ -82,6 +87,13 @@ const optionsSchema = z.strictObject({
  * Throws `VersionConflictError` (409, `currentVersion`: the winner's) when the row has another
  * version, `NOT_FOUND` (404) when there is no such row, `INVALID_OPTIONS` when `changes`
  * names the id or version column (the statement owns those) or a column that is not an identifier.
+ *
+ * At REPEATABLE READ or SERIALIZABLE a concurrent writer of the row makes Postgres fail the
+ * statement (SQLSTATE 40001; 40P01 for a deadlock). On a `Kysely` instance the statement is its
+ * own transaction, so it runs again (up to 3 attempts) and answers as at READ COMMITTED, usually
+ * `VERSION_CONFLICT`; inside the caller's transaction, which Postgres has aborted, it throws
+ * `TRANSACTION_CONFLICT` (409, retryable, `details.retryAfterSeconds: 1`) for the caller to
+ * retry the whole transaction or answer.
  *
  * @example
  * ```ts
@@ -152,7 +164,7 @@ export async function updateWithVersion<Row extends object = Record<string, unkn
       (SELECT version FROM current) AS __ballast_current_version,
       (SELECT row FROM current) AS __ballast_current
     FROM (SELECT 1) AS one LEFT JOIN updated ON true`;
-  const result = await query.execute(parsed.db);
+  const result = await executeAfterLostRaces(() => query.execute(parsed.db), parsed.db);
   const row = result.rows[0];
   if (row === undefined)
     throw new BallastError('INTERNAL', { message: 'updateWithVersion(): no result row' });
@@ -187,4 +199,22 @@ function asVersionNumber(version: unknown): unknown {
   if (typeof version !== 'string' && typeof version !== 'bigint') return version;
   const number = Number(version);
   return Number.isSafeInteger(number) ? number : version;
+}
+
+/**
+ * Runs the statement; a lost serialization race is run again when the statement is a
+ * transaction of its own (a `Kysely` instance, not a `Transaction` nor another executor whose
+ * transaction is not known), and is `TRANSACTION_CONFLICT` otherwise.
+ */
+function executeAfterLostRaces<T>(
+  execute: () => Promise<T>,
+  db: QueryExecutorProvider,
+): Promise<T> {
+  const caller = 'updateWithVersion()';
+  if ((db as { isTransaction?: unknown }).isTransaction === false) {
+    return runAgainAfterLostRaces(caller, execute);
+  }
+  return execute().catch((error: unknown) => {
+    throw isLostSerializationRace(error) ? transactionConflict(caller, error) : error;
+  });
 }
