@@ -173,7 +173,9 @@ const entries: readonly BundleEntry[] = [
     // IndexedDB storage's unchecked opener and two codes' defaults at their call sites).
     // 15.40 kB (+19 B): a creation stays delivered when its temporary id's mapping cannot be
     // saved, which is retried at the next flush. 15.38 kB (15,381 B) after h-client-size3's cuts.
-    ceilingBytes: 15_390,
+    // 15,395 B (+14 B): TRANSACTION_CONFLICT in core's catalogue (a lost serialization race),
+    // which mergeFields' errors bring with the rest of it.
+    ceilingBytes: 15_405,
   },
   { name: "import pRetry from 'p-retry' (peer)", code: "export { default } from 'p-retry';" },
   {
