@@ -268,6 +268,30 @@ describe('isDeadLetterError', () => {
     }
   });
 
+  it('never throws itself for a thrown value whose properties throw when read', () => {
+    const throwingName = Object.defineProperty({}, 'name', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    for (const error of [throwingName, revoked.proxy]) {
+      expect(isDeadLetterError(error)).toBe(false);
+    }
+  });
+
+  it('turns a handler that throws such a value into a retry, never a rejected process()', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const { processor } = setup(() => {
+      throw revoked.proxy;
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o-10', cents: 1 });
+    const outcome = await processor.process(event, { attempt: 1, jobId: event.id });
+    expect(outcome.status).toBe('retry');
+  });
+
   it("is the rule process() follows: dead letter at once when true, the engine's retry when false", async () => {
     for (const error of [
       new BallastError('UPSTREAM_ERROR', { retryable: false }),

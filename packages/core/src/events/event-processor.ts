@@ -181,9 +181,15 @@ const optionsSchema = v.object({
  */
 export function isDeadLetterError(error: unknown): boolean {
   if (isBallastError(error)) return !error.retryable;
-  const name = (error as { name?: unknown } | null)?.name;
-  const issues = (error as { issues?: unknown } | null)?.issues;
-  return (name === 'ZodError' || name === 'ValiError') && Array.isArray(issues);
+  // A handler may throw a value whose reads throw (a throwing getter, a revoked proxy): that is
+  // no validation error, and answering must not reject process() and lose the delivery.
+  try {
+    const name = (error as { name?: unknown } | null)?.name;
+    const issues = (error as { issues?: unknown } | null)?.issues;
+    return (name === 'ZodError' || name === 'ValiError') && Array.isArray(issues);
+  } catch {
+    return false;
+  }
 }
 
 function reasonOf(error: unknown): string {

@@ -113,7 +113,11 @@ interface Job {
 }
 
 function errorLine(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  try {
+    if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  } catch {
+    // A revoked proxy or a throwing getter: described by its string form below.
+  }
   return stringOf(error).slice(0, 500);
 }
 
