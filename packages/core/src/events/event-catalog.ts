@@ -210,7 +210,12 @@ export function createEventCatalog(options: EventCatalogOptions): EventCatalog {
       }
       let next: unknown;
       try {
-        next = step.upcast(payload as never, { ...event, type: definition.type, payload } as never);
+        // Awaited: an async upcaster (a plain JavaScript caller's) is not what the type allows,
+        // but unawaited its rejection went unhandled, a crash on Node.
+        next = await step.upcast(
+          payload as never,
+          { ...event, type: definition.type, payload } as never,
+        );
       } catch (error) {
         // The upcaster's own error stays on `cause` (logs), out of the client-safe details.
         const message = `upcaster to ${step.to.type} threw`;
