@@ -66,12 +66,18 @@ export type EventInput<Definition> =
 // What a consumer's envelope check accepts (no control characters, see envelope-check.ts), so
 // create() never makes an event every consumer would dead-letter.
 const printable = /^[^\p{Cc}\u2028\u2029]*$/u;
+// Outside years 0000–9999 `toISOString()` writes six digits and a sign (`+275760-09-13T…`),
+// which is no ISO 8601 date-time a consumer accepts.
+const isoDate = v.custom<Date>(
+  (value) => value instanceof Date && value.getUTCFullYear() >= 0 && value.getUTCFullYear() <= 9999,
+  'a valid Date in the years 0000 to 9999',
+);
 const createOptionsSchema = v.object({
   id: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
   key: v.optional(v.string({ minLength: 1, maxLength: 500, pattern: printable })),
   tenantId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
   traceId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
-  occurredAt: v.optional(v.date()),
+  occurredAt: v.optional(isoDate),
 });
 
 function isStandardSchema(value: unknown): value is StandardSchemaV1 {

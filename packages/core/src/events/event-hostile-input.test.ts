@@ -133,6 +133,32 @@ describe('hostile envelopes', () => {
     expect(error.message).toContain('defineEvent()');
   });
 
+  it('create() refuses an occurredAt that would not print as the ISO 8601 every consumer reads', async () => {
+    for (const occurredAt of [
+      new Date(8.64e15),
+      new Date(Date.UTC(10_000, 0, 1)),
+      new Date(-1e14),
+    ]) {
+      const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { occurredAt }));
+      expect(error.code).toBe('INVALID_OPTIONS');
+      expect(error.details.field).toBe('occurredAt');
+    }
+    const earliest = OrderCreated.create(
+      { orderId: 'o-1' },
+      { occurredAt: new Date('0000-01-01T00:00:00Z') },
+    );
+    const latest = OrderCreated.create(
+      { orderId: 'o-1' },
+      { occurredAt: new Date('9999-12-31T23:59:59.999Z') },
+    );
+    await expect(catalog.decode(earliest)).resolves.toMatchObject({
+      occurredAt: '0000-01-01T00:00:00.000Z',
+    });
+    await expect(catalog.decode(latest)).resolves.toMatchObject({
+      occurredAt: '9999-12-31T23:59:59.999Z',
+    });
+  });
+
   it('create() refuses control characters in the id', () => {
     const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { id: 'a\nb' }));
     expect(error.code).toBe('INVALID_OPTIONS');
