@@ -109,7 +109,25 @@ const redriveFilterSchema = v.object({
 
 interface Job {
   readonly event: EventEnvelope;
+  /** The event as JSON, made when it was handed over: each attempt gets its own copy. */
+  readonly json: string;
   readonly errors: string[];
+}
+
+/**
+ * `event` as the JSON an engine would carry. A payload JSON cannot encode (a BigInt, a cycle) is
+ * refused here, where the relay can park it: failing later, in a delivery nobody awaits, lost
+ * the event and left an unhandled rejection.
+ */
+function jobOf(event: EventEnvelope, index: number): Job {
+  try {
+    return { event, json: JSON.stringify(event), errors: [] };
+  } catch {
+    throw new BallastError('INVALID_OPTIONS', {
+      message: `Invalid options for publisher.publish(): "events.${index}.payload": not JSON (a BigInt, a cycle)`,
+      details: { field: `events.${index}.payload`, eventId: event.id },
+    });
+  }
 }
 
 function errorLine(error: unknown): string {
@@ -204,7 +222,7 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
     for (let attempt = 1; ; attempt++) {
       // A JSON copy, as from a real engine: a handler cannot change what the outbox holds,
       // and a payload behaves as it will in production (a Date arrives as a string).
-      const wire = JSON.parse(JSON.stringify(job.event)) as unknown;
+      const wire = JSON.parse(job.json) as unknown;
       const outcome = await processor.process(wire, { attempt, jobId: job.event.id });
       if (outcome.status === 'handled' || outcome.status === 'duplicate') {
         emit('delivered', { event: job.event, attempts: attempt });
@@ -268,8 +286,9 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
         });
       }
     }
-    for (const event of events) {
-      if (remember(event.id)) enqueue({ event, errors: [] });
+    const jobs = events.map(jobOf);
+    for (const job of jobs) {
+      if (remember(job.event.id)) enqueue(job);
     }
   }
 
@@ -292,7 +311,7 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
         continue;
       }
       dead.splice(i, 1);
-      enqueue({ event: letter.event, errors: [] });
+      enqueue({ event: letter.event, json: JSON.stringify(letter.event), errors: [] });
       count += 1;
     }
     return count;
