@@ -11,6 +11,7 @@ import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import type { StandardSchemaV1 } from '../options/standard-schema.js';
 import { generateTraceId } from '../trace/trace-ids.js';
+import { printableText } from './envelope-check.js';
 import type { EventEnvelope } from './event-envelope.js';
 import { issuesReason } from './event-issues.js';
 
@@ -63,9 +64,8 @@ export type EventOutput<Definition> =
 export type EventInput<Definition> =
   Definition extends EventDefinition<string, infer I, unknown> ? I : never;
 
-// What a consumer's envelope check accepts (no control characters, see envelope-check.ts), so
-// create() never makes an event every consumer would dead-letter.
-const printable = /^[^\p{Cc}\u2028\u2029]*$/u;
+// What a consumer's envelope check accepts (see envelope-check.ts), so create() never makes an
+// event every consumer would dead-letter.
 // Outside years 0000–9999 `toISOString()` writes six digits and a sign (`+275760-09-13T…`),
 // which is no ISO 8601 date-time a consumer accepts.
 const isoDate = v.custom<Date>(
@@ -73,10 +73,10 @@ const isoDate = v.custom<Date>(
   'a valid Date in the years 0000 to 9999',
 );
 const createOptionsSchema = v.object({
-  id: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
-  key: v.optional(v.string({ minLength: 1, maxLength: 500, pattern: printable })),
-  tenantId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
-  traceId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
+  id: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printableText })),
+  key: v.optional(v.string({ minLength: 1, maxLength: 500, pattern: printableText })),
+  tenantId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printableText })),
+  traceId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printableText })),
   occurredAt: v.optional(isoDate),
 });
 

@@ -159,6 +159,15 @@ describe('hostile envelopes', () => {
     });
   });
 
+  it('create() refuses an id, key, tenant or trace id with a lone surrogate', () => {
+    for (const field of ['id', 'key', 'tenantId', 'traceId']) {
+      const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { [field]: 'e-\ud800' }));
+      expect(error.code).toBe('INVALID_OPTIONS');
+      expect(error.details.field).toBe(field);
+    }
+    expect(OrderCreated.create({ orderId: 'o-1' }, { key: 'k-\u{1f600}' }).key).toBe('k-\u{1f600}');
+  });
+
   it('create() refuses control characters in the id', () => {
     const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { id: 'a\nb' }));
     expect(error.code).toBe('INVALID_OPTIONS');
@@ -257,6 +266,17 @@ describe('checkEnvelope', () => {
     expect(checkEnvelope(envelope({ occurredAt: '2026-12-04T10:00+01:00' })).occurredAt).toBe(
       '2026-12-04T10:00+01:00',
     );
+  });
+
+  it('refuses ids and keys that are not well-formed Unicode (a lone surrogate), which stores collapse into one', () => {
+    // Postgres and Redis store text as UTF-8: every lone surrogate becomes U+FFFD, so these two
+    // event ids would share one inbox mark and the second event would be skipped as done.
+    for (const field of ['id', 'key', 'tenantId', 'traceId']) {
+      for (const text of ['e-\ud800', 'e-\udbff', '\udc00-e']) {
+        expect(refusal(envelope({ [field]: text })).details.field).toBe(field);
+      }
+    }
+    expect(checkEnvelope(envelope({ id: 'e-\u{1f600}' })).id).toBe('e-\u{1f600}');
   });
 
   it('reads null optional fields as absent', () => {
