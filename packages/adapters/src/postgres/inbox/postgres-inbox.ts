@@ -12,6 +12,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import { oneTripUnsupported } from '../one-trip-transaction.js';
+import { isStorableText } from '../storable-text.js';
 import { quoteQualified, tableRef } from '../table-identifier.js';
 import { markStatement, runWithOneTripMark } from './inbox-one-trip.js';
 import { type InboxTableOptions, inboxTableOptionsSchema } from './inbox-table.js';
@@ -25,10 +26,12 @@ export interface PostgresInbox<DB> extends InboxStore<Transaction<DB>> {
   prune(options: { before: Date; limit?: number }): Promise<number>;
 }
 
-const refSchema = z.strictObject({
-  consumer: z.string().min(1).max(200),
-  eventId: z.string().min(1).max(200),
-});
+const storableKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(isStorableText, 'expected text without NUL or lone surrogates');
+const refSchema = z.strictObject({ consumer: storableKey, eventId: storableKey });
 
 /** What `refSchema` accepts, checked without building a parse result. */
 function isPlainRef(ref: unknown): ref is InboxRef {
@@ -41,7 +44,9 @@ function isPlainRef(ref: unknown): ref is InboxRef {
     consumer.length <= 200 &&
     typeof eventId === 'string' &&
     eventId.length >= 1 &&
-    eventId.length <= 200
+    eventId.length <= 200 &&
+    isStorableText(consumer) &&
+    isStorableText(eventId)
   );
 }
 
