@@ -4,6 +4,15 @@
  */
 import { isWellFormedText } from '../options/well-formed-text.js';
 
+/**
+ * `text` with each NUL replaced by U+FFFD, for a column that keeps a description (an error
+ * message from an engine or a webhook, which may echo a binary body): the description is kept
+ * instead of failing the whole statement.
+ */
+export function storableDescription(text: string): string {
+  return text.includes('\0') ? text.replaceAll('\0', '\ufffd') : text;
+}
+
 /** Whether Postgres stores `text` unchanged and distinct from every other string. */
 export function isStorableText(text: string): boolean {
   return !text.includes('\0') && isWellFormedText(text);
