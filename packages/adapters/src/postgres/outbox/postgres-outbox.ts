@@ -44,7 +44,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
-import { storableDescription } from '../storable-text.js';
+import { isStorableText, storableDescription } from '../storable-text.js';
 import { createOutboxClaimer } from './outbox-claim.js';
 import { outboxCall, toOutboxError } from './outbox-errors.js';
 import { checkEnvelopes, envelopeJson } from './outbox-input.js';
@@ -114,10 +114,21 @@ const optionsSchema = outboxTableOptionsSchema.extend({
     .optional(),
 });
 
+// Text Postgres can compare: a NUL failed with the driver's raw 22021 error.
+const storableFilter = z
+  .string()
+  .refine(isStorableText, 'expected text without NUL or lone surrogates');
+// No row failed before year 1 (a timestamptz holds nothing before 4713 BC).
+const earliestFailure = Date.parse('0001-01-01T00:00:00Z');
 const redriveSchema = z.strictObject({
-  ids: z.array(z.string().min(1)).max(10_000).optional(),
-  type: z.string().min(1).max(500).optional(),
-  since: z.date().optional(),
+  ids: z.array(storableFilter.min(1)).max(10_000).optional(),
+  type: storableFilter.min(1).max(500).optional(),
+  // An instant before any a failed row can have means every row; sent as it is, one before
+  // 4713 BC failed with the driver's raw "timestamp out of range".
+  since: z
+    .date()
+    .transform((since) => (since.getTime() < earliestFailure ? undefined : since))
+    .optional(),
 });
 
 const deadLettersSchema = z.strictObject({
