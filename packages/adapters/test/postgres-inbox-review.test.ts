@@ -64,4 +64,10 @@ describeWith('postgres', 'Postgres inbox (review)', () => {
       (await inbox.runOnce({ consumer: 'c', eventId: 'e-\u{1f600}' }, async () => 1)).kind,
     ).toBe('ran');
   });
+
+  it('prune() before an instant earlier than any mark deletes nothing, without a driver error', async () => {
+    const inbox = createPostgresInbox(db, { schema });
+    // Was a raw "timestamp out of range" (22008): a timestamptz holds nothing before 4713 BC.
+    await expect(inbox.prune({ before: new Date(-8.64e15) })).resolves.toBe(0);
+  });
 });

@@ -50,6 +50,8 @@ function isPlainRef(ref: unknown): ref is InboxRef {
   );
 }
 
+const earliestMark = Date.parse('0001-01-01T00:00:00Z');
+
 // SQLSTATEs of a missing table, column or schema: the inbox was never migrated.
 const notMigratedStates = new Set(['42P01', '42703', '3F000']);
 
@@ -134,6 +136,9 @@ export function createPostgresInbox<DB>(
       pruneOptions,
       'inbox.prune()',
     );
+    // No mark is older than year 1, and an instant before 4713 BC (a timestamptz's first) failed
+    // with the driver's raw "timestamp out of range".
+    if (before.getTime() < earliestMark) return 0;
     const { rows } = await sql<{ done: number }>`
       DELETE FROM ${ref} WHERE (consumer, event_id) IN (
         SELECT consumer, event_id FROM ${ref} WHERE processed_at < ${before}
