@@ -109,6 +109,15 @@ export interface Consumer {
 
 const maxTimer = 2_147_483_647;
 
+// `instanceof` reads the prototype, which throws for a revoked proxy a handler may throw.
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
 // A dead letter's job name and data were written by whoever added the job, not checked by the
 // catalog: only a short printable string reaches the log (no line breaks to forge log lines,
 // no megabyte trace id).
@@ -224,7 +233,7 @@ export function createConsumer<Transaction = undefined>(
     if (outcome.status === 'dead-letter') {
       throw new UnrecoverableError(`${outcome.reason}: ${errorMessage(outcome.error)}`);
     }
-    throw outcome.error instanceof Error ? outcome.error : new Error(errorMessage(outcome.error));
+    throw isError(outcome.error) ? outcome.error : new Error(errorMessage(outcome.error));
   };
 
   const worker = openWorker(parsed.queue, processJob, parsed.connection, parsed.backend, {
