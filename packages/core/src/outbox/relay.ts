@@ -39,6 +39,7 @@ import {
   type RelayOptions,
   relayDefaults,
   relayOptionsSchema,
+  stopOptionsSchema,
 } from './relay-options.js';
 import { describeFailure, settleRejected } from './relay-settle.js';
 import { createRelaySleep } from './relay-sleep.js';
@@ -313,6 +314,8 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   async function stop(stopOptions: { signal?: AbortSignal } = {}): Promise<void> {
+    // Checked first: a signal that is no AbortSignal threw a TypeError before the stop began.
+    parseOptions(stopOptionsSchema, stopOptions, 'relay.stop()');
     if (state !== 'running' && state !== 'stopping') return;
     restartAfterStop = false;
     const signal = stopOptions.signal;
