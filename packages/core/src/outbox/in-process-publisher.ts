@@ -172,6 +172,7 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
     options.on,
     logger,
     'in-process publisher',
+    { delivered: true, deadLetter: true },
   );
 
   function remember(id: string): boolean {

@@ -67,6 +67,19 @@ describe('outbox lifecycle', () => {
     expect(relay.state).toBe('stopped');
   });
 
+  it('relay.on() refuses a misspelt event or a listener that is not a function', () => {
+    const relay = createRelay({
+      store: new MemoryOutbox(),
+      publisher: createFunctionPublisher(async () => {}),
+    });
+    // relay.on('deadletter', page) was kept and never called: the alert never fired.
+    expect(() => relay.on('deadletter' as never, (() => {}) as never)).toThrow(
+      /relay\.on\(\).*deadLetter/,
+    );
+    expect(() => relay.on('deadLetter', undefined as never)).toThrow(/relay\.on\(\)/);
+    expect(typeof relay.on('deadLetter', () => {})).toBe('function');
+  });
+
   it('createRelay() refuses a name with a control character (it goes into owner tokens and logs)', () => {
     for (const name of ['relay\n{"level":"info"}', 'relay\u0000a']) {
       expect(() =>

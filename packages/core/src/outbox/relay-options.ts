@@ -190,6 +190,20 @@ function listener() {
   return v.optional(v.func());
 }
 
+/** Every relay event, for `relay.on()` to refuse a misspelt one. */
+export const relayEventNames = {
+  published: true,
+  publishFailed: true,
+  leaseLost: true,
+  rejected: true,
+  deadLetter: true,
+  depth: true,
+  depthAlert: true,
+  depthRecovered: true,
+  cleaned: true,
+  storeError: true,
+} as const satisfies { readonly [E in keyof RelayEvents]-?: true };
+
 /** What `relay.stop()` takes. */
 export const stopOptionsSchema = v.object({ signal: v.optional(v.abortSignal()) });
 

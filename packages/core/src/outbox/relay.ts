@@ -38,6 +38,7 @@ import {
   type RelayEvents,
   type RelayOptions,
   relayDefaults,
+  relayEventNames,
   relayOptionsSchema,
   stopOptionsSchema,
 } from './relay-options.js';
@@ -83,7 +84,12 @@ export function createRelay(options: RelayOptions): Relay {
   const maxAttempts = opts.maxAttempts ?? relayDefaults.maxAttempts;
   const halfOpenAfterMs = opts.breaker?.halfOpenAfterMs ?? relayDefaults.halfOpenAfterMs;
 
-  const { on, emit } = createEventListeners<RelayEvents>(options.on, logger, 'relay');
+  const { on, emit } = createEventListeners<RelayEvents>(
+    options.on,
+    logger,
+    'relay',
+    relayEventNames,
+  );
 
   const housekeeping = createHousekeeping({
     store,
