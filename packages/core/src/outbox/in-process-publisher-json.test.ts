@@ -6,14 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ManualClock } from '../clock/manual-clock.js';
 import { createEventCatalog } from '../events/event-catalog.js';
 import { defineEvent } from '../events/event-definition.js';
 import { createEventProcessor, handleEvent } from '../events/event-processor.js';
 import { createInProcessPublisher } from './in-process-publisher.js';
 import { MemoryInboxStore } from './memory-inbox-store.js';
-import { MemoryOutbox } from './memory-outbox.js';
-import { createRelay } from './relay.js';
 
 const Counted = defineEvent('counter.bumped', 1, z.object({ by: z.unknown() }));
 
@@ -52,17 +49,9 @@ describe('in-process publisher and events JSON cannot carry', () => {
     });
   }
 
-  it('lets the relay park such an event as a dead letter and deliver the rest', async () => {
-    const { handled, publisher } = setup();
-    const outbox = new MemoryOutbox();
-    const poison = Counted.create({ by: 1n });
-    await outbox.transaction((trx) =>
-      outbox.publishMany(trx, [Counted.create({ by: 1 }), poison, Counted.create({ by: 2 })]),
-    );
-    const relay = createRelay({ store: outbox, publisher, clock: new ManualClock(1_000_000) });
-    await relay.runOnce();
-    await publisher.idle();
-    expect(handled).toEqual([1, 2]);
-    expect((await outbox.deadLetters()).map((letter) => letter.event.id)).toEqual([poison.id]);
+  it('refuses it as non-retryable, which a relay parks at once', async () => {
+    const { publisher } = setup();
+    const error = await publisher.publish([Counted.create({ by: 1n })]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INVALID_OPTIONS', retryable: false });
   });
 });

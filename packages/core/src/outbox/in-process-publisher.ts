@@ -11,6 +11,7 @@
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
+import { envelopeJson } from '../events/envelope-json.js';
 import type { EventEnvelope } from '../events/event-envelope.js';
 import type { EventProcessor } from '../events/event-processor.js';
 import { createEventListeners } from '../logging/event-listeners.js';
@@ -115,19 +116,13 @@ interface Job {
 }
 
 /**
- * `event` as the JSON an engine would carry. A payload JSON cannot encode (a BigInt, a cycle) is
- * refused here, where the relay can park it: failing later, in a delivery nobody awaits, lost
+ * `event` with the JSON an engine would carry. A payload JSON cannot encode (a BigInt, a cycle)
+ * is refused here, where the relay can park it: failing later, in a delivery nobody awaits, lost
  * the event and left an unhandled rejection.
  */
 function jobOf(event: EventEnvelope, index: number): Job {
-  try {
-    return { event, json: JSON.stringify(event), errors: [] };
-  } catch {
-    throw new BallastError('INVALID_OPTIONS', {
-      message: `Invalid options for publisher.publish(): "events.${index}.payload": not JSON (a BigInt, a cycle)`,
-      details: { field: `events.${index}.payload`, eventId: event.id },
-    });
-  }
+  const json = envelopeJson(event, 'publisher.publish()', `events.${index}.payload`);
+  return { event, json, errors: [] };
 }
 
 function errorLine(error: unknown): string {
