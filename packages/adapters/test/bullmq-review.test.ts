@@ -288,6 +288,30 @@ describeWith('redis', 'BullMQ adapter: hostile jobs and shutdown (BullMQ on Redi
     }
   });
 
+  it('a valid event in a job whose id is too long to log is handled once, not failed unhandled', async () => {
+    const name = engine.queueName('long-id');
+    const queue = engine.openQueue(name);
+    closers.push(() => queue.close());
+    const handled: string[] = [];
+    const consumer = createConsumer({
+      queue: name,
+      connection: engine.connection,
+      catalog,
+      handlers: [handleEvent(OrderCreated, (event) => void handled.push(event.payload.orderId))],
+      inbox: new MemoryInboxStore(),
+    });
+    closers.push(() => consumer.close());
+    // Another producer's job id: the processor refuses a jobId over 1,000 characters, so every
+    // attempt rejected before the handler and the job failed after 3, its event never handled.
+    const jobId = `job-${'j'.repeat(2_000)}`;
+    await queue.add('order.created.v1', OrderCreated.create({ orderId: 'o-long' }), {
+      jobId,
+      attempts: 3,
+    });
+    await eventually(async () => (await queue.getJobState(jobId)) === 'completed', 10_000);
+    expect(handled).toEqual(['o-long']);
+  });
+
   it('run() after close() or twice is harmless: no unhandled rejection, no restart', async () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);

@@ -125,6 +125,15 @@ function loggable(value: unknown): string | undefined {
   return typeof value === 'string' && /^[\x21-\x7e]{1,200}$/.test(value) ? value : undefined;
 }
 
+/**
+ * The job id as the processor takes it (a log field, at most 1,000 characters). Any producer may
+ * name a job: a longer id made every attempt reject before the handler, and a valid event was
+ * never handled. The event id still names the delivery in every log line.
+ */
+function deliveredJobId(id: string | undefined): string | undefined {
+  return id !== undefined && id.length <= 1_000 ? id : undefined;
+}
+
 const optionsSchema = z.strictObject({
   queue: queueNameSchema,
   connection: connectionSchema,
@@ -203,7 +212,8 @@ export function createConsumer<Transaction = undefined>(
   const { handlerTimeoutMs } = parsed;
   /** One attempt, given up after `handlerTimeoutMs` (the processor then answers `retry`). */
   const processWithinLimit = async (job: Job, attempt: number) => {
-    if (handlerTimeoutMs === false) return processor.process(job.data, { attempt, jobId: job.id });
+    const jobId = deliveredJobId(job.id);
+    if (handlerTimeoutMs === false) return processor.process(job.data, { attempt, jobId });
     const limit = new AbortController();
     const timer = setTimeout(() => {
       limit.abort(
@@ -215,7 +225,7 @@ export function createConsumer<Transaction = undefined>(
       );
     }, handlerTimeoutMs);
     try {
-      return await processor.process(job.data, { attempt, jobId: job.id, signal: limit.signal });
+      return await processor.process(job.data, { attempt, jobId, signal: limit.signal });
     } finally {
       clearTimeout(timer);
     }
