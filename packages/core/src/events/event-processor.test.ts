@@ -233,6 +233,18 @@ describe('createEventProcessor', () => {
       /consumer/,
     );
   });
+
+  it('refuses a consumer name an inbox cannot store or keep apart, at construction', () => {
+    const base = { catalog, inbox: new MemoryInboxStore() };
+    const h = handleEvent(OrderCreatedV2, () => undefined);
+    // Accepted, it failed every delivery instead: the Postgres inbox refuses a NUL or a lone
+    // surrogate in the mark, and a newline forges the consumer's log lines.
+    for (const consumer of ['emails\u0000', 'emails-\ud800', 'emails\n[INFO] ok']) {
+      expect(() => createEventProcessor({ ...base, consumer, handlers: [h] })).toThrow(
+        /createEventProcessor\(\).*consumer/,
+      );
+    }
+  });
 });
 
 describe('isDeadLetterError', () => {
