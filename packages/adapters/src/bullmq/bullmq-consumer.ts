@@ -126,12 +126,13 @@ function loggable(value: unknown): string | undefined {
 }
 
 /**
- * The job id as the processor takes it (a log field, at most 1,000 characters). Any producer may
- * name a job: a longer id made every attempt reject before the handler, and a valid event was
- * never handled. The event id still names the delivery in every log line.
+ * The job id as logs and the processor take it: at most 1,000 characters without control
+ * characters. Any producer may name a job: a longer id made every attempt reject before the
+ * handler (a valid event never handled), a newline in one forged log lines. The event id still
+ * names the delivery in every log line.
  */
-function deliveredJobId(id: string | undefined): string | undefined {
-  return id !== undefined && id.length <= 1_000 ? id : undefined;
+function printableJobId(id: string | undefined): string | undefined {
+  return id !== undefined && /^[^\p{Cc}\u2028\u2029]{1,1000}$/u.test(id) ? id : undefined;
 }
 
 const optionsSchema = z.strictObject({
@@ -212,7 +213,7 @@ export function createConsumer<Transaction = undefined>(
   const { handlerTimeoutMs } = parsed;
   /** One attempt, given up after `handlerTimeoutMs` (the processor then answers `retry`). */
   const processWithinLimit = async (job: Job, attempt: number) => {
-    const jobId = deliveredJobId(job.id);
+    const jobId = printableJobId(job.id);
     if (handlerTimeoutMs === false) return processor.process(job.data, { attempt, jobId });
     const limit = new AbortController();
     const timer = setTimeout(() => {
@@ -259,16 +260,17 @@ export function createConsumer<Transaction = undefined>(
     const allowed = job.opts.attempts ?? 1;
     const dead = error instanceof UnrecoverableError || job.attemptsMade >= allowed;
     if (!dead) return;
+    const jobId = printableJobId(job.id);
     logger.error(
       {
         consumer: name,
-        jobId: job.id,
+        jobId,
         type: loggable(job.name),
         attempt: job.attemptsMade,
         traceId: loggable((job.data as { traceId?: unknown } | null)?.traceId),
         err: error,
       },
-      `event ${job.id} is a dead letter after ${job.attemptsMade} attempt(s)`,
+      `event ${jobId ?? '(unprintable job id)'} is a dead letter after ${job.attemptsMade} attempt(s)`,
     );
   });
   // A worker without an 'error' listener would crash the process on a connection error; BullMQ
