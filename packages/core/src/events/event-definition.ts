@@ -6,7 +6,7 @@
  * The schema is any Standard Schema (zod, valibot, arktype, core's `v`): core stays free of
  * any validation library, and applications keep the one they already use.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import { BallastError, isBallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import type { StandardSchemaV1 } from '../options/standard-schema.js';
@@ -128,10 +128,24 @@ export function defineEvent<
 
   function create(payload: Input, options: CreateEventOptions = {}): EventEnvelope<Input> {
     const opts = parseOptions(createOptionsSchema, options, `${type}.create()`);
-    const result = schema['~standard'].validate(payload);
+    let result: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
+    try {
+      result = schema['~standard'].validate(payload);
+    } catch (error) {
+      // As decode() does: a schema that throws on this payload cannot accept it.
+      if (isBallastError(error)) throw error;
+      throw new BallastError('EVENT_INVALID', {
+        message: `${type}.create(): the schema threw on the payload`,
+        details: { type, reason: 'invalid-payload' },
+        cause: error,
+      });
+    }
     if (result instanceof Promise) {
+      // Zod answers a promise when a transform throws (it retries asynchronously): its rejection
+      // must not go unhandled, a crash on Node.
+      result.catch(() => {});
       throw new BallastError('INVALID_OPTIONS', {
-        message: `${type}.create(): the payload schema validates asynchronously; create() needs a synchronous one`,
+        message: `${type}.create(): the payload schema answered asynchronously (an async schema, or a zod transform that threw); create() needs a synchronous answer`,
         details: { field: 'schema', type },
       });
     }

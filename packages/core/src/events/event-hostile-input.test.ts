@@ -174,6 +174,65 @@ describe('hostile envelopes', () => {
   });
 });
 
+describe('schemas that throw instead of answering', () => {
+  // A zod transform that throws on some values, or a hand-written Standard Schema with a bug:
+  // the error escaped decode() and create() as it was (a TypeError), which neither documents.
+  const Unlucky = defineEvent(
+    'ticket.drawn',
+    1,
+    z.object({
+      n: z.number().transform((n) => {
+        if (n === 13) throw new TypeError('unlucky');
+        return n;
+      }),
+    }),
+  );
+  const Broken = defineEvent('ticket.broken', 1, {
+    '~standard': { version: 1, vendor: 'hand-written', validate: () => ({ issues: 'bad' }) },
+  } as never);
+  const tickets = createEventCatalog({ events: [Unlucky, Broken] });
+  const ticket = (type: string, payload: unknown) => envelope({ type, id: 'ticket-1', payload });
+
+  it('decode() refuses the event with EVENT_INVALID (invalid-payload), the error as cause', async () => {
+    const unlucky = await rejection(tickets.decode(ticket('ticket.drawn.v1', { n: 13 })));
+    expect(unlucky).toMatchObject({
+      code: 'EVENT_INVALID',
+      details: { reason: 'invalid-payload' },
+    });
+    expect((unlucky.cause as Error).message).toBe('unlucky');
+    const broken = await rejection(tickets.decode(ticket('ticket.broken.v1', {})));
+    expect(broken).toMatchObject({ code: 'EVENT_INVALID', details: { reason: 'invalid-payload' } });
+  });
+
+  it('create() refuses the payload with a BallastError, leaving no rejection unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // Zod retries a throwing transform asynchronously: create() sees a promise.
+      expect(thrown(() => Unlucky.create({ n: 13 })).code).toBe('INVALID_OPTIONS');
+      const Throwing = defineEvent('ticket.thrown', 1, {
+        '~standard': {
+          version: 1,
+          vendor: 'hand-written',
+          validate: () => {
+            throw new TypeError('schema bug');
+          },
+        },
+      } as never);
+      expect(thrown(() => Throwing.create({} as never))).toMatchObject({
+        code: 'EVENT_INVALID',
+        details: { reason: 'invalid-payload' },
+      });
+      expect(thrown(() => Broken.create({} as never)).code).toBe('EVENT_INVALID');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
+
 describe('handleEvent() and process() misuse', () => {
   it('handleEvent() validates its arguments', () => {
     const noEvent = thrown(() => handleEvent(undefined as never, () => undefined));
