@@ -300,6 +300,26 @@ describeEachBullmqBackend('BullMQ publisher and consumer', (engine) => {
     expect(failed.errors.map((error) => error.attempt)).toEqual([1, 2, 3]);
   });
 
+  it('a handler that throws a value whose every read throws is retried, each attempt logged', async () => {
+    const { publisher, consumer } = setUp('unreadable', () => {
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      throw revoked.proxy;
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o-13', currency: 'EUR' });
+    await publisher.publish([event]);
+    const failed = await eventually(async () => {
+      const current = await consumer.status(event.id);
+      return current?.state === 'FAILED' ? current : undefined;
+    });
+    // Describing it threw before the log line was written: the attempts left no trace.
+    expect(failed.errors.map((error) => [error.attempt, error.message])).toEqual([
+      [1, '[unreadable value]'],
+      [2, '[unreadable value]'],
+      [3, '[unreadable value]'],
+    ]);
+  });
+
   it('handles v1 and v2 in one run through the upcaster; an unknown version is a dead letter', async () => {
     const seen: Array<{ type: string; upcastFrom?: string; payload: unknown }> = [];
     const { publisher, consumer } = setUp('versions', (event) => {

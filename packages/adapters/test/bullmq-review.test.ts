@@ -252,7 +252,11 @@ describeWith('redis', 'BullMQ adapter: hostile jobs and shutdown (BullMQ on Redi
 
   it('a hostile job name or trace id does not reach the dead-letter log line', async () => {
     const errors: Array<Record<string, unknown>> = [];
-    const record = (fields: Record<string, unknown>) => void errors.push(fields);
+    const messages: string[] = [];
+    const record = (fields: Record<string, unknown>, message?: string) => {
+      errors.push(fields);
+      if (message?.includes('is a dead letter')) messages.push(message);
+    };
     const logger = {
       debug: () => {},
       info: () => {},
@@ -281,11 +285,38 @@ describeWith('redis', 'BullMQ adapter: hostile jobs and shutdown (BullMQ on Redi
       },
     );
     await queue.add('order.created.v1', { traceId: 'a'.repeat(100_000) }, { jobId: 'forged-2' });
-    await eventually(async () => errors.length >= 2);
+    // The job id is the producer's too: it reached the dead-letter message as it was.
+    await queue.add('order.created.v1', { junk: true }, { jobId: `forged-3${forged}` });
+    await eventually(async () => messages.length >= 3);
     for (const fields of errors) {
       expect(JSON.stringify(fields)).not.toContain('admin logged in');
       expect(JSON.stringify(fields).length).toBeLessThan(5_000);
     }
+    for (const message of messages) expect(message).not.toContain('admin logged in');
+  });
+
+  it('a valid event in a job whose id is too long to log is handled once, not failed unhandled', async () => {
+    const name = engine.queueName('long-id');
+    const queue = engine.openQueue(name);
+    closers.push(() => queue.close());
+    const handled: string[] = [];
+    const consumer = createConsumer({
+      queue: name,
+      connection: engine.connection,
+      catalog,
+      handlers: [handleEvent(OrderCreated, (event) => void handled.push(event.payload.orderId))],
+      inbox: new MemoryInboxStore(),
+    });
+    closers.push(() => consumer.close());
+    // Another producer's job id: the processor refuses a jobId over 1,000 characters, so every
+    // attempt rejected before the handler and the job failed after 3, its event never handled.
+    const jobId = `job-${'j'.repeat(2_000)}`;
+    await queue.add('order.created.v1', OrderCreated.create({ orderId: 'o-long' }), {
+      jobId,
+      attempts: 3,
+    });
+    await eventually(async () => (await queue.getJobState(jobId)) === 'completed', 10_000);
+    expect(handled).toEqual(['o-long']);
   });
 
   it('run() after close() or twice is harmless: no unhandled rejection, no restart', async () => {

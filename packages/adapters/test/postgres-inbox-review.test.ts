@@ -40,4 +40,34 @@ describeWith('postgres', 'Postgres inbox (review)', () => {
     // The mark rolled back with the failed effect: the redelivery runs.
     expect((await inbox.runOnce(ref, async () => 'ok')).kind).toBe('ran');
   });
+
+  it('refuses a consumer or event id Postgres cannot keep apart or store, with INVALID_OPTIONS', async () => {
+    const inbox = createPostgresInbox(db, { schema });
+    // A NUL is refused by Postgres (a raw 22021 error); a lone surrogate is stored as U+FFFD, so
+    // e-\ud800 and e-\udbff were one mark and the second event was skipped as a duplicate.
+    for (const ref of [
+      { consumer: 'c', eventId: 'e-\u0000' },
+      { consumer: 'c\u0000', eventId: 'e-1' },
+      { consumer: 'c', eventId: 'e-\ud800' },
+      { consumer: 'c-\udc00', eventId: 'e-1' },
+    ]) {
+      let ran = false;
+      const error = await inbox
+        .runOnce(ref, async () => {
+          ran = true;
+        })
+        .catch((e: unknown) => e);
+      expect(isBallastError(error, 'INVALID_OPTIONS'), JSON.stringify(ref)).toBe(true);
+      expect(ran).toBe(false);
+    }
+    expect(
+      (await inbox.runOnce({ consumer: 'c', eventId: 'e-\u{1f600}' }, async () => 1)).kind,
+    ).toBe('ran');
+  });
+
+  it('prune() before an instant earlier than any mark deletes nothing, without a driver error', async () => {
+    const inbox = createPostgresInbox(db, { schema });
+    // Was a raw "timestamp out of range" (22008): a timestamptz holds nothing before 4713 BC.
+    await expect(inbox.prune({ before: new Date(-8.64e15) })).resolves.toBe(0);
+  });
 });

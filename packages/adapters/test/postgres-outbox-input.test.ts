@@ -76,6 +76,21 @@ describeWith('postgres', 'Postgres outbox input', () => {
     },
   );
 
+  it.each([
+    ['a NUL in an id', { ids: ['e-\u0000'] }],
+    ['a NUL in the type', { type: 'order.created.v1\u0000' }],
+  ])('redrive() refuses %s with INVALID_OPTIONS, not the driver error', async (_, filter) => {
+    const outbox = createPostgresOutbox(db, { schema });
+    const error = await outbox.redrive(filter).catch((e: unknown) => e);
+    expect(isBallastError(error, 'INVALID_OPTIONS'), String(error)).toBe(true);
+  });
+
+  it('redrive() since an instant before any timestamp Postgres holds redrives every dead letter', async () => {
+    const outbox = createPostgresOutbox(db, { schema });
+    // Was a raw "timestamp out of range" (22008) from the driver.
+    await expect(outbox.redrive({ since: new Date(-8.64e15) })).resolves.toBe(0);
+  });
+
   it('stores a payload whose text merely spells an escape, and emoji', async () => {
     const outbox = createPostgresOutbox(db, { schema });
     const payload = { text: '\\u0000 and \\ud800 and \u{1F600}' };

@@ -10,9 +10,11 @@ import {
   type PostgresOutbox,
 } from '@ballast/adapters/postgres';
 import {
+  BallastError,
   createFunctionPublisher,
   createRelay,
   defineEvent,
+  ManualClock,
   type Relay,
   type RelayDeadLetterEvent,
 } from '@ballast/core';
@@ -111,6 +113,36 @@ describeWith('postgres', 'outbox poison rows on a Postgres server', () => {
     // "Promptly": one claim and a bisection, not a back-off schedule.
     expect(firstWaveMs).toBeLessThan(5_000);
     await relay.stop();
+  });
+
+  it('releases, then parks, an event whose publish error holds a NUL (text Postgres refuses)', async () => {
+    await migrateOutbox(db, { schema, tableName: 'nul_error' });
+    const outbox = createPostgresOutbox(db, { schema, tableName: 'nul_error' });
+    outboxes.push(outbox);
+    // An engine or webhook that echoes a binary body in its error: last_error is text, and a
+    // NUL in it failed the release and the park, so the row stayed claimed until its lease
+    // lapsed, and was never backed off or parked.
+    let calls = 0;
+    const publisher = createFunctionPublisher(async () => {
+      calls += 1;
+      const message = 'webhook answered 400: \u0000\u0001binary';
+      throw calls === 1
+        ? new Error(message)
+        : new BallastError('UPSTREAM_ERROR', { message, retryable: false });
+    });
+    const clock = new ManualClock(Date.now());
+    const relay = createRelay({ store: outbox, publisher, clock });
+    await db.transaction().execute((trx) => outbox.publish(trx, Item.create({ n: 1 })));
+    await expect(relay.runOnce()).resolves.toMatchObject({ kind: 'failed' });
+    const { rows } = await sql<{ last_error: string; lease_expires_at: Date | null }>`
+      SELECT last_error, lease_expires_at FROM ${sql.id(schema, 'nul_error')}`.execute(db);
+    expect(rows).toEqual([
+      { last_error: 'Error: webhook answered 400: \ufffd\u0001binary', lease_expires_at: null },
+    ]);
+    await clock.advance(60_000);
+    await relay.runOnce();
+    const [dead] = await outbox.deadLetters();
+    expect(dead?.lastError).toBe('UPSTREAM_ERROR: webhook answered 400: \ufffd\u0001binary');
   });
 
   it('migrates a table of the first release: adds failed_at, keeps its rows', async () => {

@@ -47,6 +47,29 @@ describeWith('redis', 'createRedisInbox under review', () => {
     });
   });
 
+  it('refuses a consumer or event id with a lone surrogate with INVALID_OPTIONS', async () => {
+    const inbox = createRedisInbox({ redis, prefix });
+    // Redis keys are UTF-8, where a lone surrogate becomes U+FFFD: e-\ud800 and e-\udbff were
+    // one mark (the second event skipped as a duplicate); in a consumer name encodeURIComponent
+    // threw a raw URIError.
+    for (const ref of [
+      { consumer: 'c', eventId: 'e-\ud800' },
+      { consumer: 'c-\udc00', eventId: 'e-1' },
+    ]) {
+      let ran = false;
+      const error = await inbox
+        .runOnce(ref, async () => {
+          ran = true;
+        })
+        .catch((e: unknown) => e);
+      expect(isBallastError(error, 'INVALID_OPTIONS'), JSON.stringify(ref)).toBe(true);
+      expect(ran).toBe(false);
+    }
+    expect(
+      (await inbox.runOnce({ consumer: 'c', eventId: 'e-\u{1f600}' }, async () => 1)).kind,
+    ).toBe('ran');
+  });
+
   it('refuses a missing ref or a handler that is not a function with INVALID_OPTIONS', async () => {
     const inbox = createRedisInbox({ redis, prefix });
     const refused = async (run: () => Promise<unknown>) => {

@@ -25,15 +25,20 @@ const marker = 'ballast.attempt';
 
 /**
  * What a handler threw, as at most {@link maxMessageLength} characters: a schema error over a
- * large payload can carry megabytes, and a value with no string form (`Object.create(null)`)
- * makes `String()` throw. Used for the log line and for the dead letter's `failedReason`.
+ * large payload can carry megabytes, a value with no string form (`Object.create(null)`)
+ * makes `String()` throw, and a revoked proxy makes every read throw. Used for the log line and
+ * for the dead letter's `failedReason`.
  */
 export function errorMessage(error: unknown): string {
   let message: string;
   try {
     message = error instanceof Error ? error.message : String(error);
   } catch {
-    message = Object.prototype.toString.call(error);
+    try {
+      message = Object.prototype.toString.call(error);
+    } catch {
+      message = '[unreadable value]';
+    }
   }
   return message.length > maxMessageLength ? `${message.slice(0, maxMessageLength)}…` : message;
 }

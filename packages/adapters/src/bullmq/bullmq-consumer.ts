@@ -109,11 +109,30 @@ export interface Consumer {
 
 const maxTimer = 2_147_483_647;
 
+// `instanceof` reads the prototype, which throws for a revoked proxy a handler may throw.
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
 // A dead letter's job name and data were written by whoever added the job, not checked by the
 // catalog: only a short printable string reaches the log (no line breaks to forge log lines,
 // no megabyte trace id).
 function loggable(value: unknown): string | undefined {
   return typeof value === 'string' && /^[\x21-\x7e]{1,200}$/.test(value) ? value : undefined;
+}
+
+/**
+ * The job id as logs and the processor take it: at most 1,000 characters without control
+ * characters. Any producer may name a job: a longer id made every attempt reject before the
+ * handler (a valid event never handled), a newline in one forged log lines. The event id still
+ * names the delivery in every log line.
+ */
+function printableJobId(id: string | undefined): string | undefined {
+  return id !== undefined && /^[^\p{Cc}\u2028\u2029]{1,1000}$/u.test(id) ? id : undefined;
 }
 
 const optionsSchema = z.strictObject({
@@ -194,7 +213,8 @@ export function createConsumer<Transaction = undefined>(
   const { handlerTimeoutMs } = parsed;
   /** One attempt, given up after `handlerTimeoutMs` (the processor then answers `retry`). */
   const processWithinLimit = async (job: Job, attempt: number) => {
-    if (handlerTimeoutMs === false) return processor.process(job.data, { attempt, jobId: job.id });
+    const jobId = printableJobId(job.id);
+    if (handlerTimeoutMs === false) return processor.process(job.data, { attempt, jobId });
     const limit = new AbortController();
     const timer = setTimeout(() => {
       limit.abort(
@@ -206,7 +226,7 @@ export function createConsumer<Transaction = undefined>(
       );
     }, handlerTimeoutMs);
     try {
-      return await processor.process(job.data, { attempt, jobId: job.id, signal: limit.signal });
+      return await processor.process(job.data, { attempt, jobId, signal: limit.signal });
     } finally {
       clearTimeout(timer);
     }
@@ -224,7 +244,7 @@ export function createConsumer<Transaction = undefined>(
     if (outcome.status === 'dead-letter') {
       throw new UnrecoverableError(`${outcome.reason}: ${errorMessage(outcome.error)}`);
     }
-    throw outcome.error instanceof Error ? outcome.error : new Error(errorMessage(outcome.error));
+    throw isError(outcome.error) ? outcome.error : new Error(errorMessage(outcome.error));
   };
 
   const worker = openWorker(parsed.queue, processJob, parsed.connection, parsed.backend, {
@@ -240,16 +260,17 @@ export function createConsumer<Transaction = undefined>(
     const allowed = job.opts.attempts ?? 1;
     const dead = error instanceof UnrecoverableError || job.attemptsMade >= allowed;
     if (!dead) return;
+    const jobId = printableJobId(job.id);
     logger.error(
       {
         consumer: name,
-        jobId: job.id,
+        jobId,
         type: loggable(job.name),
         attempt: job.attemptsMade,
         traceId: loggable((job.data as { traceId?: unknown } | null)?.traceId),
         err: error,
       },
-      `event ${job.id} is a dead letter after ${job.attemptsMade} attempt(s)`,
+      `event ${jobId ?? '(unprintable job id)'} is a dead letter after ${job.attemptsMade} attempt(s)`,
     );
   });
   // A worker without an 'error' listener would crash the process on a connection error; BullMQ

@@ -50,4 +50,20 @@ describe('createBullmqPublisher', () => {
     await publisher.publish(ids.map(event));
     expect(added).toEqual(ids);
   });
+
+  it('refuses publish options that are not { signal?: AbortSignal } with INVALID_OPTIONS', async () => {
+    const { queue, added } = fakeQueue();
+    const publisher = createBullmqPublisher({ queue });
+    // A signal that was no AbortSignal threw a raw TypeError (throwIfAborted is not a function).
+    for (const options of [{ signal: 5_000 }, { timeoutMs: 5_000 }, 'fast']) {
+      const error = await publisher
+        .publish([event('ok-2')], options as never)
+        .catch((e: unknown) => e);
+      expect(isBallastError(error, 'INVALID_OPTIONS'), JSON.stringify(options)).toBe(true);
+      expect(error).toMatchObject({ message: expect.stringContaining('publish()') });
+    }
+    expect(added).toEqual([]);
+    await publisher.publish([event('ok-3')], { signal: new AbortController().signal });
+    expect(added).toEqual(['ok-3']);
+  });
 });

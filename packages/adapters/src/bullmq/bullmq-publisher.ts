@@ -11,7 +11,7 @@ import {
   type Publisher,
 } from '@ballast/core';
 import { parseOptions } from '@ballast/core/adapter-kit';
-import { loggerSchema } from '@ballast/server/adapter-kit';
+import { abortSignalSchema, loggerSchema } from '@ballast/server/adapter-kit';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import {
@@ -74,6 +74,8 @@ const queueSchema = z.union([
     { message: 'expected a BullMQ Queue or a queue name' },
   ),
 ]);
+
+const publishOptionsSchema = z.strictObject({ signal: abortSignalSchema.optional() });
 
 const optionsSchema = z
   .strictObject({
@@ -139,6 +141,8 @@ export function createBullmqPublisher(options: BullmqPublisherOptions): BullmqPu
         });
       }
       checkEvents(events);
+      // A signal that is no AbortSignal threw a raw TypeError at throwIfAborted().
+      parseOptions(publishOptionsSchema, publishOptions, 'publish()');
       publishOptions?.signal?.throwIfAborted();
       if (events.length === 0) return;
       const jobs = events.map((event) => ({

@@ -20,7 +20,11 @@ export function createBackupEventHub(
   initial: Partial<BackupEvents> | undefined,
   logger: Logger,
 ): BackupEventHub {
-  const { on, emit } = createEventListeners<BackupEvents>(initial, logger, 'backup');
+  const { on, emit } = createEventListeners<BackupEvents>(initial, logger, 'backup', {
+    succeeded: true,
+    failed: true,
+    alert: true,
+  });
 
   function alert(value: BackupAlert): BackupAlert {
     logger.error({ backup: value.runId, kind: value.kind }, `backup alert: ${value.message}`);

@@ -70,15 +70,21 @@ class BallastError extends Error {
  */
 export function isBallastError(error: unknown, code?: string): error is PublicBallastError {
   const candidate = error as Partial<PublicBallastError> | null;
-  const isOne =
-    error instanceof BallastError ||
-    (typeof candidate === 'object' &&
-      candidate !== null &&
-      candidate.name === 'BallastError' &&
-      typeof candidate.code === 'string' &&
-      typeof candidate.status === 'number' &&
-      typeof candidate.retryable === 'boolean');
-  return isOne && (code === undefined || candidate?.code === code);
+  // Anything can be thrown, including a value whose every read throws (a revoked proxy, a
+  // throwing getter): a guard called in catch blocks must answer, not throw a second error.
+  try {
+    const isOne =
+      error instanceof BallastError ||
+      (typeof candidate === 'object' &&
+        candidate !== null &&
+        candidate.name === 'BallastError' &&
+        typeof candidate.code === 'string' &&
+        typeof candidate.status === 'number' &&
+        typeof candidate.retryable === 'boolean');
+    return isOne && (code === undefined || candidate?.code === code);
+  } catch {
+    return false;
+  }
 }
 
 export { BallastError as CodedError };

@@ -9,10 +9,14 @@ import type { EventEnvelope } from './event-envelope.js';
 const maxIdLength = 200;
 const maxTextLength = 500;
 /**
- * Control characters and line separators. Ids and keys become job ids, inbox keys and log
- * fields; a newline in one forges a log line, a NUL can make two inbox keys collide.
+ * Text without control characters or line separators, and well-formed (every surrogate paired).
+ * Ids and keys become job ids, inbox keys and log fields: a newline in one forges a log line, a
+ * NUL can make two inbox keys collide, and so can a lone surrogate, which Postgres and Redis
+ * store as U+FFFD (`e-\ud800` and `e-\udbff` would be one event there).
  */
-export const controlCharacters = /[\p{Cc}\u2028\u2029]/u;
+export const printableText =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
+  /^(?:[^\0-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
 /** `2026-12-04T10:00:00.000Z`, seconds and fraction optional, `Z` or an offset. */
 const isoDateTime =
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
@@ -34,7 +38,7 @@ function isText(value: unknown, max: number): value is string {
     typeof value === 'string' &&
     value.length > 0 &&
     value.length <= max &&
-    !controlCharacters.test(value)
+    printableText.test(value)
   );
 }
 

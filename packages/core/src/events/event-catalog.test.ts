@@ -184,6 +184,34 @@ describe('createEventCatalog().decode', () => {
     expect(String(invalid.details.issues)).toContain('totalCents');
   });
 
+  it('dead-letters an async upcaster that rejects as upcast-failed, leaving no rejection unhandled', async () => {
+    const event = OrderCreated.create({ orderId: 'o', total: 1 });
+    const asyncSteps = (upcast: () => Promise<unknown>) =>
+      createEventCatalog({
+        events: [OrderCreated, OrderCreatedV2],
+        upcasters: [defineUpcaster(OrderCreated, OrderCreatedV2, upcast as never)],
+      });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failing = asyncSteps(async () => {
+        throw new Error('lookup failed');
+      });
+      const threw = await rejection(failing.decode(event, { as: OrderCreatedV2 }));
+      expect(threw.details.reason).toBe('upcast-failed');
+      expect((threw.cause as Error).message).toBe('lookup failed');
+      const working = asyncSteps(async () => ({ orderId: 'o', totalCents: 100 }));
+      await expect(working.decode(event, { as: OrderCreatedV2 })).resolves.toMatchObject({
+        payload: { orderId: 'o', totalCents: 100 },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('rejects inconsistent registrations', () => {
     expect(() => createEventCatalog({ events: [OrderCreated, OrderCreated] })).toThrow(/twice/);
     expect(() => createEventCatalog({ events: [OrderCreated], upcasters: [v1ToV2] })).toThrow(

@@ -5,9 +5,10 @@
  * `EVENT_UNKNOWN`, a bad envelope or payload `EVENT_INVALID`. Both are non-retryable, which is
  * what makes a consumer dead-letter them at once instead of burning attempts on a poison message.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import { BallastError, isBallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
+import type { StandardSchemaV1 } from '../options/standard-schema.js';
 import { checkEnvelope } from './envelope-check.js';
 import { type EventDefinition, type EventOutput, eventTypePattern } from './event-definition.js';
 import type { EventEnvelope } from './event-envelope.js';
@@ -113,10 +114,18 @@ async function validate(
   event: EventEnvelope,
   reason: 'invalid-payload' | 'upcast-invalid',
 ): Promise<unknown> {
-  const result = await definition.schema['~standard'].validate(payload);
+  const what = reason === 'invalid-payload' ? 'payload' : `payload upcast to ${definition.type}`;
+  let result: StandardSchemaV1.Result<unknown>;
+  try {
+    result = await definition.schema['~standard'].validate(payload);
+  } catch (error) {
+    // A schema that throws on this payload (a zod transform, a hand-written schema's bug) cannot
+    // accept it: refused like an invalid one, its error kept on `cause` as an upcaster's is.
+    if (isBallastError(error)) throw error;
+    throw refuse('EVENT_INVALID', reason, event, `the schema threw on the ${what}`, {}, error);
+  }
   if (result.issues === undefined) return result.value;
   const issues = issuesReason(result.issues);
-  const what = reason === 'invalid-payload' ? 'payload' : `payload upcast to ${definition.type}`;
   throw refuse('EVENT_INVALID', reason, event, `invalid ${what}: ${issues}`, { issues });
 }
 
@@ -210,7 +219,12 @@ export function createEventCatalog(options: EventCatalogOptions): EventCatalog {
       }
       let next: unknown;
       try {
-        next = step.upcast(payload as never, { ...event, type: definition.type, payload } as never);
+        // Awaited: an async upcaster (a plain JavaScript caller's) is not what the type allows,
+        // but unawaited its rejection went unhandled, a crash on Node.
+        next = await step.upcast(
+          payload as never,
+          { ...event, type: definition.type, payload } as never,
+        );
       } catch (error) {
         // The upcaster's own error stays on `cause` (logs), out of the client-safe details.
         const message = `upcaster to ${step.to.type} threw`;

@@ -6,11 +6,12 @@
  * The schema is any Standard Schema (zod, valibot, arktype, core's `v`): core stays free of
  * any validation library, and applications keep the one they already use.
  */
-import { BallastError } from '../errors/ballast-error.js';
+import { BallastError, isBallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import type { StandardSchemaV1 } from '../options/standard-schema.js';
 import { generateTraceId } from '../trace/trace-ids.js';
+import { printableText } from './envelope-check.js';
 import type { EventEnvelope } from './event-envelope.js';
 import { issuesReason } from './event-issues.js';
 
@@ -63,15 +64,20 @@ export type EventOutput<Definition> =
 export type EventInput<Definition> =
   Definition extends EventDefinition<string, infer I, unknown> ? I : never;
 
-// What a consumer's envelope check accepts (no control characters, see envelope-check.ts), so
-// create() never makes an event every consumer would dead-letter.
-const printable = /^[^\p{Cc}\u2028\u2029]*$/u;
+// What a consumer's envelope check accepts (see envelope-check.ts), so create() never makes an
+// event every consumer would dead-letter.
+// Outside years 0000–9999 `toISOString()` writes six digits and a sign (`+275760-09-13T…`),
+// which is no ISO 8601 date-time a consumer accepts.
+const isoDate = v.custom<Date>(
+  (value) => value instanceof Date && value.getUTCFullYear() >= 0 && value.getUTCFullYear() <= 9999,
+  'a valid Date in the years 0000 to 9999',
+);
 const createOptionsSchema = v.object({
-  id: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
-  key: v.optional(v.string({ minLength: 1, maxLength: 500, pattern: printable })),
-  tenantId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
-  traceId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printable })),
-  occurredAt: v.optional(v.date()),
+  id: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printableText })),
+  key: v.optional(v.string({ minLength: 1, maxLength: 500, pattern: printableText })),
+  tenantId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printableText })),
+  traceId: v.optional(v.string({ minLength: 1, maxLength: 200, pattern: printableText })),
+  occurredAt: v.optional(isoDate),
 });
 
 function isStandardSchema(value: unknown): value is StandardSchemaV1 {
@@ -122,10 +128,24 @@ export function defineEvent<
 
   function create(payload: Input, options: CreateEventOptions = {}): EventEnvelope<Input> {
     const opts = parseOptions(createOptionsSchema, options, `${type}.create()`);
-    const result = schema['~standard'].validate(payload);
+    let result: StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>;
+    try {
+      result = schema['~standard'].validate(payload);
+    } catch (error) {
+      // As decode() does: a schema that throws on this payload cannot accept it.
+      if (isBallastError(error)) throw error;
+      throw new BallastError('EVENT_INVALID', {
+        message: `${type}.create(): the schema threw on the payload`,
+        details: { type, reason: 'invalid-payload' },
+        cause: error,
+      });
+    }
     if (result instanceof Promise) {
+      // Zod answers a promise when a transform throws (it retries asynchronously): its rejection
+      // must not go unhandled, a crash on Node.
+      result.catch(() => {});
       throw new BallastError('INVALID_OPTIONS', {
-        message: `${type}.create(): the payload schema validates asynchronously; create() needs a synchronous one`,
+        message: `${type}.create(): the payload schema answered asynchronously (an async schema, or a zod transform that threw); create() needs a synchronous answer`,
         details: { field: 'schema', type },
       });
     }

@@ -133,9 +133,103 @@ describe('hostile envelopes', () => {
     expect(error.message).toContain('defineEvent()');
   });
 
+  it('create() refuses an occurredAt that would not print as the ISO 8601 every consumer reads', async () => {
+    for (const occurredAt of [
+      new Date(8.64e15),
+      new Date(Date.UTC(10_000, 0, 1)),
+      new Date(-1e14),
+    ]) {
+      const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { occurredAt }));
+      expect(error.code).toBe('INVALID_OPTIONS');
+      expect(error.details.field).toBe('occurredAt');
+    }
+    const earliest = OrderCreated.create(
+      { orderId: 'o-1' },
+      { occurredAt: new Date('0000-01-01T00:00:00Z') },
+    );
+    const latest = OrderCreated.create(
+      { orderId: 'o-1' },
+      { occurredAt: new Date('9999-12-31T23:59:59.999Z') },
+    );
+    await expect(catalog.decode(earliest)).resolves.toMatchObject({
+      occurredAt: '0000-01-01T00:00:00.000Z',
+    });
+    await expect(catalog.decode(latest)).resolves.toMatchObject({
+      occurredAt: '9999-12-31T23:59:59.999Z',
+    });
+  });
+
+  it('create() refuses an id, key, tenant or trace id with a lone surrogate', () => {
+    for (const field of ['id', 'key', 'tenantId', 'traceId']) {
+      const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { [field]: 'e-\ud800' }));
+      expect(error.code).toBe('INVALID_OPTIONS');
+      expect(error.details.field).toBe(field);
+    }
+    expect(OrderCreated.create({ orderId: 'o-1' }, { key: 'k-\u{1f600}' }).key).toBe('k-\u{1f600}');
+  });
+
   it('create() refuses control characters in the id', () => {
     const error = thrown(() => OrderCreated.create({ orderId: 'o-1' }, { id: 'a\nb' }));
     expect(error.code).toBe('INVALID_OPTIONS');
+  });
+});
+
+describe('schemas that throw instead of answering', () => {
+  // A zod transform that throws on some values, or a hand-written Standard Schema with a bug:
+  // the error escaped decode() and create() as it was (a TypeError), which neither documents.
+  const Unlucky = defineEvent(
+    'ticket.drawn',
+    1,
+    z.object({
+      n: z.number().transform((n) => {
+        if (n === 13) throw new TypeError('unlucky');
+        return n;
+      }),
+    }),
+  );
+  const Broken = defineEvent('ticket.broken', 1, {
+    '~standard': { version: 1, vendor: 'hand-written', validate: () => ({ issues: 'bad' }) },
+  } as never);
+  const tickets = createEventCatalog({ events: [Unlucky, Broken] });
+  const ticket = (type: string, payload: unknown) => envelope({ type, id: 'ticket-1', payload });
+
+  it('decode() refuses the event with EVENT_INVALID (invalid-payload), the error as cause', async () => {
+    const unlucky = await rejection(tickets.decode(ticket('ticket.drawn.v1', { n: 13 })));
+    expect(unlucky).toMatchObject({
+      code: 'EVENT_INVALID',
+      details: { reason: 'invalid-payload' },
+    });
+    expect((unlucky.cause as Error).message).toBe('unlucky');
+    const broken = await rejection(tickets.decode(ticket('ticket.broken.v1', {})));
+    expect(broken).toMatchObject({ code: 'EVENT_INVALID', details: { reason: 'invalid-payload' } });
+  });
+
+  it('create() refuses the payload with a BallastError, leaving no rejection unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // Zod retries a throwing transform asynchronously: create() sees a promise.
+      expect(thrown(() => Unlucky.create({ n: 13 })).code).toBe('INVALID_OPTIONS');
+      const Throwing = defineEvent('ticket.thrown', 1, {
+        '~standard': {
+          version: 1,
+          vendor: 'hand-written',
+          validate: () => {
+            throw new TypeError('schema bug');
+          },
+        },
+      } as never);
+      expect(thrown(() => Throwing.create({} as never))).toMatchObject({
+        code: 'EVENT_INVALID',
+        details: { reason: 'invalid-payload' },
+      });
+      expect(thrown(() => Broken.create({} as never)).code).toBe('EVENT_INVALID');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
 
@@ -231,6 +325,17 @@ describe('checkEnvelope', () => {
     expect(checkEnvelope(envelope({ occurredAt: '2026-12-04T10:00+01:00' })).occurredAt).toBe(
       '2026-12-04T10:00+01:00',
     );
+  });
+
+  it('refuses ids and keys that are not well-formed Unicode (a lone surrogate), which stores collapse into one', () => {
+    // Postgres and Redis store text as UTF-8: every lone surrogate becomes U+FFFD, so these two
+    // event ids would share one inbox mark and the second event would be skipped as done.
+    for (const field of ['id', 'key', 'tenantId', 'traceId']) {
+      for (const text of ['e-\ud800', 'e-\udbff', '\udc00-e']) {
+        expect(refusal(envelope({ [field]: text })).details.field).toBe(field);
+      }
+    }
+    expect(checkEnvelope(envelope({ id: 'e-\u{1f600}' })).id).toBe('e-\u{1f600}');
   });
 
   it('reads null optional fields as absent', () => {

@@ -26,6 +26,8 @@ function pathOf(issue: StandardSchemaV1.Issue): string {
 
 /** `"orderId: expected string; total: must be positive (and 3 more)"` */
 export function issuesReason(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
+  // A hand-written schema may answer anything: describing it must not throw a TypeError.
+  if (!Array.isArray(issues)) return '(the schema answered issues that are not a list)';
   const shown = issues
     .slice(0, maxIssuesShown)
     .map((issue) => `${pathOf(issue)}: ${cut(String(issue.message), maxMessageLength)}`);

@@ -233,6 +233,18 @@ describe('createEventProcessor', () => {
       /consumer/,
     );
   });
+
+  it('refuses a consumer name an inbox cannot store or keep apart, at construction', () => {
+    const base = { catalog, inbox: new MemoryInboxStore() };
+    const h = handleEvent(OrderCreatedV2, () => undefined);
+    // Accepted, it failed every delivery instead: the Postgres inbox refuses a NUL or a lone
+    // surrogate in the mark, and a newline forges the consumer's log lines.
+    for (const consumer of ['emails\u0000', 'emails-\ud800', 'emails\n[INFO] ok']) {
+      expect(() => createEventProcessor({ ...base, consumer, handlers: [h] })).toThrow(
+        /createEventProcessor\(\).*consumer/,
+      );
+    }
+  });
 });
 
 describe('isDeadLetterError', () => {
@@ -266,6 +278,30 @@ describe('isDeadLetterError', () => {
     ]) {
       expect(isDeadLetterError(error), String(error)).toBe(false);
     }
+  });
+
+  it('never throws itself for a thrown value whose properties throw when read', () => {
+    const throwingName = Object.defineProperty({}, 'name', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    for (const error of [throwingName, revoked.proxy]) {
+      expect(isDeadLetterError(error)).toBe(false);
+    }
+  });
+
+  it('turns a handler that throws such a value into a retry, never a rejected process()', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const { processor } = setup(() => {
+      throw revoked.proxy;
+    });
+    const event = OrderCreatedV2.create({ orderId: 'o-10', cents: 1 });
+    const outcome = await processor.process(event, { attempt: 1, jobId: event.id });
+    expect(outcome.status).toBe('retry');
   });
 
   it("is the rule process() follows: dead letter at once when true, the engine's retry when false", async () => {

@@ -14,6 +14,7 @@ import type { InboxStore } from '../outbox/inbox-store.js';
 import { createTraceContext, type TraceContext } from '../trace/trace-context.js';
 import { isValidTraceId } from '../trace/trace-ids.js';
 import { bindLogFields, withTraceLogger } from '../trace/trace-logger.js';
+import { printableText } from './envelope-check.js';
 import type { DecodedEvent, EventCatalog } from './event-catalog.js';
 import { type EventDefinition, type EventOutput, eventTypePattern } from './event-definition.js';
 
@@ -159,7 +160,9 @@ export interface EventProcessor {
 }
 
 const optionsSchema = v.object({
-  consumer: v.string({ minLength: 1, maxLength: 200 }),
+  // Printable and well-formed, as event ids are: it is half of every inbox mark and a log field,
+  // and a name the inbox refuses failed every delivery instead of the start-up.
+  consumer: v.string({ minLength: 1, maxLength: 200, pattern: printableText }),
   catalog: v.methods<EventCatalog>(['decode', 'get'], 'an EventCatalog'),
   handlers: v.array(
     v.custom<EventSubscription<unknown>>(
@@ -181,9 +184,15 @@ const optionsSchema = v.object({
  */
 export function isDeadLetterError(error: unknown): boolean {
   if (isBallastError(error)) return !error.retryable;
-  const name = (error as { name?: unknown } | null)?.name;
-  const issues = (error as { issues?: unknown } | null)?.issues;
-  return (name === 'ZodError' || name === 'ValiError') && Array.isArray(issues);
+  // A handler may throw a value whose reads throw (a throwing getter, a revoked proxy): that is
+  // no validation error, and answering must not reject process() and lose the delivery.
+  try {
+    const name = (error as { name?: unknown } | null)?.name;
+    const issues = (error as { issues?: unknown } | null)?.issues;
+    return (name === 'ZodError' || name === 'ValiError') && Array.isArray(issues);
+  } catch {
+    return false;
+  }
 }
 
 function reasonOf(error: unknown): string {

@@ -19,7 +19,8 @@ export interface EventUpcaster<
   readonly to: To;
   /**
    * Maps a valid payload of `from` (its schema's output) to a payload `to`'s schema accepts.
-   * The result is validated against `to` before anything uses it.
+   * The result is validated against `to` before anything uses it. A promise returned by an
+   * async function is awaited, and its rejection is `upcast-failed` like a throw.
    */
   readonly upcast: (
     payload: EventOutput<From>,

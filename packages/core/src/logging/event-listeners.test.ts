@@ -18,6 +18,8 @@ function recordingLogger() {
   return { logger, warnings };
 }
 
+const names = { saved: true, failed: true } as const;
+
 describe('createEventListeners', () => {
   it('calls the on option’s listeners and later ones, each for its own event, until removed', () => {
     const { logger } = recordingLogger();
@@ -26,6 +28,7 @@ describe('createEventListeners', () => {
       { saved: ({ id }) => seen.push(`initial ${id}`) },
       logger,
       'store',
+      names,
     );
     const off = events.on('saved', ({ id }) => seen.push(`later ${id}`));
     events.emit('saved', { id: 'a' });
@@ -37,7 +40,7 @@ describe('createEventListeners', () => {
 
   it('logs a listener that throws and still calls the others', () => {
     const { logger, warnings } = recordingLogger();
-    const events = createEventListeners<Events>(undefined, logger, 'store');
+    const events = createEventListeners<Events>(undefined, logger, 'store', names);
     const seen: string[] = [];
     events.on('saved', () => {
       throw new Error('listener bug');
@@ -51,5 +54,23 @@ describe('createEventListeners', () => {
         message: 'store: saved listener threw; ignored',
       },
     ]);
+  });
+
+  it('refuses an unknown event or a listener that is not a function with INVALID_OPTIONS naming on()', () => {
+    const { logger } = recordingLogger();
+    const events = createEventListeners<Events>(undefined, logger, 'store', names);
+    // A misspelt event was subscribed to silently and never called: an alert that never fires.
+    expect(() => events.on('saveed' as never, (() => {}) as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('store.on()'),
+      }),
+    );
+    expect(() => events.on('saved', 'page the on-call' as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => events.on('toString' as never, (() => {}) as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
   });
 });

@@ -11,6 +11,7 @@
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { BallastError } from '../errors/ballast-error.js';
+import { envelopeJson } from '../events/envelope-json.js';
 import type { EventEnvelope } from '../events/event-envelope.js';
 import type { EventProcessor } from '../events/event-processor.js';
 import { createEventListeners } from '../logging/event-listeners.js';
@@ -109,11 +110,27 @@ const redriveFilterSchema = v.object({
 
 interface Job {
   readonly event: EventEnvelope;
+  /** The event as JSON, made when it was handed over: each attempt gets its own copy. */
+  readonly json: string;
   readonly errors: string[];
 }
 
+/**
+ * `event` with the JSON an engine would carry. A payload JSON cannot encode (a BigInt, a cycle)
+ * is refused here, where the relay can park it: failing later, in a delivery nobody awaits, lost
+ * the event and left an unhandled rejection.
+ */
+function jobOf(event: EventEnvelope, index: number): Job {
+  const json = envelopeJson(event, 'publisher.publish()', `events.${index}.payload`);
+  return { event, json, errors: [] };
+}
+
 function errorLine(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  try {
+    if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  } catch {
+    // A revoked proxy or a throwing getter: described by its string form below.
+  }
   return stringOf(error).slice(0, 500);
 }
 
@@ -150,6 +167,7 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
     options.on,
     logger,
     'in-process publisher',
+    { delivered: true, deadLetter: true },
   );
 
   function remember(id: string): boolean {
@@ -200,7 +218,7 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
     for (let attempt = 1; ; attempt++) {
       // A JSON copy, as from a real engine: a handler cannot change what the outbox holds,
       // and a payload behaves as it will in production (a Date arrives as a string).
-      const wire = JSON.parse(JSON.stringify(job.event)) as unknown;
+      const wire = JSON.parse(job.json) as unknown;
       const outcome = await processor.process(wire, { attempt, jobId: job.event.id });
       if (outcome.status === 'handled' || outcome.status === 'duplicate') {
         emit('delivered', { event: job.event, attempts: attempt });
@@ -264,8 +282,9 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
         });
       }
     }
-    for (const event of events) {
-      if (remember(event.id)) enqueue({ event, errors: [] });
+    const jobs = events.map(jobOf);
+    for (const job of jobs) {
+      if (remember(job.event.id)) enqueue(job);
     }
   }
 
@@ -288,7 +307,7 @@ export function createInProcessPublisher(options: InProcessPublisherOptions): In
         continue;
       }
       dead.splice(i, 1);
-      enqueue({ event: letter.event, errors: [] });
+      enqueue({ event: letter.event, json: JSON.stringify(letter.event), errors: [] });
       count += 1;
     }
     return count;

@@ -42,6 +42,21 @@ describe('MemoryOutbox', () => {
     ).rejects.toMatchObject({ code: 'EVENT_INVALID' });
   });
 
+  it('refuses a payload JSON cannot carry with INVALID_OPTIONS, as the Postgres outbox does', async () => {
+    // Accepted here, such an event failed only in production (the Postgres outbox refuses it at
+    // publish) or at the engine, which retried it until it was parked.
+    const outbox = new MemoryOutbox();
+    const cycle: { self?: unknown } = {};
+    cycle.self = cycle;
+    for (const payload of [{ n: 1n }, cycle, () => 1]) {
+      const event = { ...Ping.create({ n: 1 }), payload };
+      await expect(
+        outbox.transaction((trx) => outbox.publish(trx, event as never)),
+      ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', details: { field: 'payload' } });
+    }
+    expect(outbox.entries()).toEqual([]);
+  });
+
   it('refuses a transaction that is over or not its own', async () => {
     const outbox = new MemoryOutbox();
     let kept: unknown;

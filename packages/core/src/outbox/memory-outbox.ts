@@ -12,6 +12,7 @@
 
 import { BallastError } from '../errors/ballast-error.js';
 import { checkEnvelope } from '../events/envelope-check.js';
+import { envelopeJson } from '../events/envelope-json.js';
 import type { EventEnvelope } from '../events/event-envelope.js';
 import { type Logger, noopLogger } from '../logging/logger.js';
 import { parseOptions } from '../options/parse-options.js';
@@ -176,6 +177,8 @@ export class MemoryOutbox implements OutboxWriter<MemoryOutboxTransaction>, Outb
       });
     }
     const checked = events.map((event) => checkEnvelope(event));
+    // As the Postgres outbox does: such an event must fail in the test, not first in production.
+    for (const event of checked) envelopeJson(event, 'outbox.publish()', 'payload');
     const ids = new Set(state['~pending'].map((event) => event.id));
     for (const event of checked) {
       if (ids.has(event.id) || this.#pending.has(event.id) || this.#sent.has(event.id)) {

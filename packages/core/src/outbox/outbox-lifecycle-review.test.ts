@@ -47,6 +47,51 @@ describe('outbox lifecycle', () => {
     expect((await outbox.entries()).every((row) => row.sent)).toBe(true);
   });
 
+  it('stop() refuses a signal that is not an AbortSignal with INVALID_OPTIONS, and still stops', async () => {
+    const relay = createRelay({
+      store: new MemoryOutbox(),
+      pollIntervalMs: 20,
+      publisher: createFunctionPublisher(async () => {}),
+    });
+    relay.start();
+    // Was a raw TypeError (signal.addEventListener is not a function), thrown before the stop
+    // began: a SIGTERM handler passing a timeout in ms left the relay running.
+    for (const stopOptions of [{ signal: 10_000 }, { timeoutMs: 10_000 }, null]) {
+      await expect(relay.stop(stopOptions as never)).rejects.toMatchObject({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('relay.stop()'),
+      });
+    }
+    expect(relay.state).toBe('running');
+    await relay.stop();
+    expect(relay.state).toBe('stopped');
+  });
+
+  it('relay.on() refuses a misspelt event or a listener that is not a function', () => {
+    const relay = createRelay({
+      store: new MemoryOutbox(),
+      publisher: createFunctionPublisher(async () => {}),
+    });
+    // relay.on('deadletter', page) was kept and never called: the alert never fired.
+    expect(() => relay.on('deadletter' as never, (() => {}) as never)).toThrow(
+      /relay\.on\(\).*deadLetter/,
+    );
+    expect(() => relay.on('deadLetter', undefined as never)).toThrow(/relay\.on\(\)/);
+    expect(typeof relay.on('deadLetter', () => {})).toBe('function');
+  });
+
+  it('createRelay() refuses a name with a control character (it goes into owner tokens and logs)', () => {
+    for (const name of ['relay\n{"level":"info"}', 'relay\u0000a']) {
+      expect(() =>
+        createRelay({
+          store: new MemoryOutbox(),
+          publisher: createFunctionPublisher(async () => {}),
+          name,
+        }),
+      ).toThrow(/createRelay\(\).*name/);
+    }
+  });
+
   it('lets the process exit right after stop() (no timer keeps it alive)', () => {
     const root = resolve(import.meta.dirname, '..');
     const dir = mkdtempSync(join(tmpdir(), 'ballast-r1-'));

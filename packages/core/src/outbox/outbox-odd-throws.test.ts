@@ -1,6 +1,6 @@
 /**
  * Handlers and engines that throw what has no string form (`Object.create(null)`, an object
- * whose `toString` throws): the in-process publisher and the relay describe every failure for
+ * whose `toString` throws, a revoked proxy whose every read throws): the in-process publisher and the relay describe every failure for
  * operators, and that description must never throw itself. In the publisher it ran in a
  * fire-and-forget job: the event vanished and the rejection went unhandled (a crash on Node).
  */
@@ -18,8 +18,9 @@ import { createRelay } from './relay.js';
 
 const Job = defineEvent('job.queued', 1, z.object({ n: z.number() }));
 
-const oddThrows: [string, () => unknown][] = [
-  ['a null-prototype object', () => Object.create(null)],
+// What each looks like in a dead letter's errors.
+const oddThrows: [string, () => unknown, string][] = [
+  ['a null-prototype object', () => Object.create(null), '[object Object]'],
   [
     'an object whose toString throws',
     () => ({
@@ -27,11 +28,21 @@ const oddThrows: [string, () => unknown][] = [
         throw new Error('no');
       },
     }),
+    '[object Object]',
+  ],
+  [
+    'a revoked proxy (every read throws)',
+    () => {
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      return revoked.proxy;
+    },
+    '[unreadable value]',
   ],
 ];
 
 describe('odd values thrown through the outbox', () => {
-  for (const [label, thrown] of oddThrows) {
+  for (const [label, thrown, described] of oddThrows) {
     it(`the in-process publisher dead-letters an event whose handler throws ${label}`, async () => {
       const processor = createEventProcessor({
         consumer: 'jobs',
@@ -50,7 +61,7 @@ describe('odd values thrown through the outbox', () => {
         {
           reason: 'attempts-exhausted',
           attempts: 2,
-          errors: ['[object Object]', '[object Object]'],
+          errors: [described, described],
         },
       ]);
     });

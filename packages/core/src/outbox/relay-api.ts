@@ -33,6 +33,7 @@ export interface Relay {
   /**
    * Stops the loop and resolves once it has: an in-flight batch is finished and marked sent,
    * or, if `signal` aborts first, its publish is abandoned and its rows are given back at once.
+   * Options other than an `AbortSignal` are refused with `INVALID_OPTIONS`, and nothing stops.
    */
   stop(options?: { signal?: AbortSignal }): Promise<void>;
   /**

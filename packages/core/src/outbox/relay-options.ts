@@ -6,6 +6,7 @@
  * depth alert at 10 000 and a week of sent rows kept.
  */
 import type { Clock } from '../clock/clock.js';
+import { printableText } from '../events/envelope-check.js';
 import type { EventEnvelope } from '../events/event-envelope.js';
 import type { Logger } from '../logging/logger.js';
 import * as v from '../options/small-validator.js';
@@ -189,6 +190,23 @@ function listener() {
   return v.optional(v.func());
 }
 
+/** Every relay event, for `relay.on()` to refuse a misspelt one. */
+export const relayEventNames = {
+  published: true,
+  publishFailed: true,
+  leaseLost: true,
+  rejected: true,
+  deadLetter: true,
+  depth: true,
+  depthAlert: true,
+  depthRecovered: true,
+  cleaned: true,
+  storeError: true,
+} as const satisfies { readonly [E in keyof RelayEvents]-?: true };
+
+/** What `relay.stop()` takes. */
+export const stopOptionsSchema = v.object({ signal: v.optional(v.abortSignal()) });
+
 export const relayOptionsSchema = v.refine(
   v.object({
     store: v.methods<OutboxStore>(
@@ -219,7 +237,8 @@ export const relayOptionsSchema = v.refine(
     cleanupIntervalMs: v.optional(v.durationMs({ min: 1_000 })),
     depthCheckIntervalMs: v.optional(v.durationMs({ min: 100 })),
     depthAlertThreshold: v.optional(v.number({ min: 1, integer: true })),
-    name: v.optional(v.string({ minLength: 1, maxLength: 100 })),
+    // Printable: it starts every owner token (a NUL failed every claim on Postgres) and log line.
+    name: v.optional(v.string({ minLength: 1, maxLength: 100, pattern: printableText })),
     on: v.optional(
       v.object({
         published: listener(),

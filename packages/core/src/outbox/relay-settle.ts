@@ -17,14 +17,23 @@ export function stringOf(value: unknown): string {
   try {
     return String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      // A revoked proxy: even the tag cannot be read.
+      return '[unreadable value]';
+    }
   }
 }
 
 /** A safe one-line description of a failure, kept on the row for operators. */
 export function describeFailure(error: unknown): string {
-  if (isBallastError(error)) return `${error.code}: ${error.message}`.slice(0, 500);
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  try {
+    if (isBallastError(error)) return `${error.code}: ${error.message}`.slice(0, 500);
+    if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  } catch {
+    // An error whose name or message getter throws: described by its string form below.
+  }
   return stringOf(error).slice(0, 500);
 }
 

@@ -38,7 +38,9 @@ import {
   type RelayEvents,
   type RelayOptions,
   relayDefaults,
+  relayEventNames,
   relayOptionsSchema,
+  stopOptionsSchema,
 } from './relay-options.js';
 import { describeFailure, settleRejected } from './relay-settle.js';
 import { createRelaySleep } from './relay-sleep.js';
@@ -82,7 +84,12 @@ export function createRelay(options: RelayOptions): Relay {
   const maxAttempts = opts.maxAttempts ?? relayDefaults.maxAttempts;
   const halfOpenAfterMs = opts.breaker?.halfOpenAfterMs ?? relayDefaults.halfOpenAfterMs;
 
-  const { on, emit } = createEventListeners<RelayEvents>(options.on, logger, 'relay');
+  const { on, emit } = createEventListeners<RelayEvents>(
+    options.on,
+    logger,
+    'relay',
+    relayEventNames,
+  );
 
   const housekeeping = createHousekeeping({
     store,
@@ -313,6 +320,8 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   async function stop(stopOptions: { signal?: AbortSignal } = {}): Promise<void> {
+    // Checked first: a signal that is no AbortSignal threw a TypeError before the stop began.
+    parseOptions(stopOptionsSchema, stopOptions, 'relay.stop()');
     if (state !== 'running' && state !== 'stopping') return;
     restartAfterStop = false;
     const signal = stopOptions.signal;

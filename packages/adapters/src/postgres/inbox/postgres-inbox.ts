@@ -12,6 +12,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
 import { oneTripUnsupported } from '../one-trip-transaction.js';
+import { isStorableText } from '../storable-text.js';
 import { quoteQualified, tableRef } from '../table-identifier.js';
 import { markStatement, runWithOneTripMark } from './inbox-one-trip.js';
 import { type InboxTableOptions, inboxTableOptionsSchema } from './inbox-table.js';
@@ -25,10 +26,12 @@ export interface PostgresInbox<DB> extends InboxStore<Transaction<DB>> {
   prune(options: { before: Date; limit?: number }): Promise<number>;
 }
 
-const refSchema = z.strictObject({
-  consumer: z.string().min(1).max(200),
-  eventId: z.string().min(1).max(200),
-});
+const storableKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(isStorableText, 'expected text without NUL or lone surrogates');
+const refSchema = z.strictObject({ consumer: storableKey, eventId: storableKey });
 
 /** What `refSchema` accepts, checked without building a parse result. */
 function isPlainRef(ref: unknown): ref is InboxRef {
@@ -41,9 +44,13 @@ function isPlainRef(ref: unknown): ref is InboxRef {
     consumer.length <= 200 &&
     typeof eventId === 'string' &&
     eventId.length >= 1 &&
-    eventId.length <= 200
+    eventId.length <= 200 &&
+    isStorableText(consumer) &&
+    isStorableText(eventId)
   );
 }
+
+const earliestMark = Date.parse('0001-01-01T00:00:00Z');
 
 // SQLSTATEs of a missing table, column or schema: the inbox was never migrated.
 const notMigratedStates = new Set(['42P01', '42703', '3F000']);
@@ -129,6 +136,9 @@ export function createPostgresInbox<DB>(
       pruneOptions,
       'inbox.prune()',
     );
+    // No mark is older than year 1, and an instant before 4713 BC (a timestamptz's first) failed
+    // with the driver's raw "timestamp out of range".
+    if (before.getTime() < earliestMark) return 0;
     const { rows } = await sql<{ done: number }>`
       DELETE FROM ${ref} WHERE (consumer, event_id) IN (
         SELECT consumer, event_id FROM ${ref} WHERE processed_at < ${before}

@@ -44,6 +44,7 @@ import { parseOptions } from '@ballast/core/adapter-kit';
 import { type Kysely, type QueryExecutorProvider, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { kyselyExecutorSchema } from '../kysely-executor-schema.js';
+import { isStorableText, storableDescription } from '../storable-text.js';
 import { createOutboxClaimer } from './outbox-claim.js';
 import { outboxCall, toOutboxError } from './outbox-errors.js';
 import { checkEnvelopes, envelopeJson } from './outbox-input.js';
@@ -113,15 +114,31 @@ const optionsSchema = outboxTableOptionsSchema.extend({
     .optional(),
 });
 
+// Text Postgres can compare: a NUL failed with the driver's raw 22021 error.
+const storableFilter = z
+  .string()
+  .refine(isStorableText, 'expected text without NUL or lone surrogates');
+// No row failed before year 1 (a timestamptz holds nothing before 4713 BC).
+const earliestFailure = Date.parse('0001-01-01T00:00:00Z');
 const redriveSchema = z.strictObject({
-  ids: z.array(z.string().min(1)).max(10_000).optional(),
-  type: z.string().min(1).max(500).optional(),
-  since: z.date().optional(),
+  ids: z.array(storableFilter.min(1)).max(10_000).optional(),
+  type: storableFilter.min(1).max(500).optional(),
+  // An instant before any a failed row can have means every row; sent as it is, one before
+  // 4713 BC failed with the driver's raw "timestamp out of range".
+  since: z
+    .date()
+    .transform((since) => (since.getTime() < earliestFailure ? undefined : since))
+    .optional(),
 });
 
 const deadLettersSchema = z.strictObject({
   limit: z.number().int().min(1).max(1_000).optional(),
 });
+
+// A NUL in the failure's description (an echoed binary body) failed the release or the park,
+// so the row stayed claimed until its lease lapsed and was never backed off or parked.
+const lastError = (error: string | undefined): string | null =>
+  error === undefined ? null : storableDescription(error.slice(0, 1_000));
 
 interface DeadRow {
   readonly event: EventEnvelope | string;
@@ -292,7 +309,7 @@ export function createPostgresOutbox(
       UPDATE ${table.ref}
       SET owner_token = NULL, lease_expires_at = NULL, retry_at = ${toDate(request.retryAt)},
           attempts = attempts + ${request.countAttempt === false ? 0 : 1},
-          last_error = ${request.error?.slice(0, 1_000) ?? null}
+          last_error = ${lastError(request.error)}
       WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
         AND sent_at IS NULL`);
   }
@@ -302,7 +319,7 @@ export function createPostgresOutbox(
     return settle(sql`
       UPDATE ${table.ref}
       SET owner_token = NULL, lease_expires_at = NULL, failed_at = ${toDate(request.now)},
-          attempts = attempts + 1, last_error = ${String(request.error).slice(0, 1_000)}
+          attempts = attempts + 1, last_error = ${lastError(String(request.error))}
       WHERE id = ANY(${[...request.ids]}::text[]) AND owner_token = ${request.owner}
         AND sent_at IS NULL AND failed_at IS NULL`);
   }

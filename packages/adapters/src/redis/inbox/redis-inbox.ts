@@ -22,6 +22,7 @@ import {
 import { parseOptions } from '@ballast/core/adapter-kit';
 import { clockSchema, methodsSchema } from '@ballast/server/adapter-kit';
 import { z } from 'zod';
+import { isWellFormedText } from '../../options/well-formed-text.js';
 import { LuaScript, type RedisScriptClient } from '../idempotency/lua-script.js';
 
 /** The commands the inbox uses. ioredis' `Redis` and `Cluster` (v5 and v6) satisfy it. */
@@ -69,10 +70,13 @@ const optionsSchema = z.strictObject({
   clock: clockSchema.default(systemClock),
 });
 
-const refSchema = z.strictObject({
-  consumer: z.string().min(1).max(200),
-  eventId: z.string().min(1).max(200),
-});
+// Keys are UTF-8 in Redis: two ids differing only in a lone surrogate would share one mark.
+const markPart = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(isWellFormedText, 'expected text without lone surrogates');
+const refSchema = z.strictObject({ consumer: markPart, eventId: markPart });
 
 const done = 'done';
 
