@@ -294,6 +294,33 @@ describe('MemoryIdempotencyStore', () => {
     expect(store.size).toBeLessThan(2_000);
   });
 
+  it('sweeps a record whose completion moved its expiry earlier than its claim gave it', async () => {
+    const store = new MemoryIdempotencyStore();
+    for (let index = 0; index < 2_000; index++) {
+      const key = `old-${index}`;
+      await store.claim(claim(key, 0));
+      await store.complete({
+        scope: 's',
+        key,
+        ownerToken: `owner-${key}`,
+        result: 1,
+        now: 0,
+        expiresAt: 10,
+      });
+    }
+    for (let index = 0; index < 1_100; index++) await store.claim(claim(`new-${index}`, 20));
+    // Every claim promised an hour; the earlier expiry the completions gave still counts.
+    expect(store.size).toBeLessThan(2_000);
+  });
+
+  it('keeps every record while none has expired, sweeps or not', async () => {
+    const store = new MemoryIdempotencyStore();
+    for (let index = 0; index < 3_000; index++) await store.claim(claim(`k-${index}`, index));
+    expect(store.size).toBe(3_000);
+    expect(store.deleteExpired(hour)).toBe(1);
+    expect(store.size).toBe(2_999);
+  });
+
   it('validates its options', () => {
     expect(() => new MemoryIdempotencyStore({ maxBytes: 0 })).toThrow(
       expect.objectContaining({

@@ -109,6 +109,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #logger: Logger;
   readonly #listeners = new Set<MemoryIdempotencyStoreEvents['evicted']>();
   #bytes = 0;
+  // No record expires before this: the earliest expiry any record was given since the last sweep
+  // (a lower bound, as records are completed, taken over or deleted).
+  #earliestExpiry = Number.POSITIVE_INFINITY;
   #claimsSinceSweep = 0;
   #sizeAfterSweep = 0;
   #evictedSinceWarning = 0;
@@ -171,6 +174,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
       };
       this.#bytes += sizeOf(id, record);
       this.#records.set(id, record);
+      this.#noteExpiry(request.expiresAt);
       this.#recent = record;
       this.#recentId = id;
       return claimedFresh;
@@ -193,6 +197,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     this.#bytes += sizeOf(id, existing);
     existing.leaseExpiresAt = request.leaseExpiresAt;
     existing.expiresAt = request.expiresAt;
+    this.#noteExpiry(request.expiresAt);
     return claimedByTakeover;
   }
 
@@ -213,6 +218,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     );
     // Set over the same id, the record keeps its place in the map: claim order, for eviction.
     this.#records.set(id, record);
+    this.#noteExpiry(request.expiresAt);
     this.#bytes += sizeOf(id, record) - sizeOf(id, existing);
     if (existing === this.#recent) this.#recent = undefined;
     return true;
@@ -261,14 +267,23 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return record;
   }
 
+  #noteExpiry(expiresAt: number): void {
+    if (expiresAt < this.#earliestExpiry) this.#earliestExpiry = expiresAt;
+  }
+
   #sweep(now: number): number {
     let deleted = 0;
+    let earliest = Number.POSITIVE_INFINITY;
     for (const [id, record] of this.#records) {
-      if (expiresAtOfRecord(record) <= now) {
+      const expiresAt = expiresAtOfRecord(record);
+      if (expiresAt <= now) {
         this.#delete(id, record);
         deleted++;
+      } else if (expiresAt < earliest) {
+        earliest = expiresAt;
       }
     }
+    this.#earliestExpiry = earliest;
     return deleted;
   }
 
@@ -277,12 +292,17 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
    * read (`#live`), swept in full after as many new claims as there were records after the
    * last sweep (at least 1 024), and, when the store is full, the oldest expired or completed
    * records are forgotten from the front of the map, a sixteenth of the bound at a time.
+   *
+   * A sweep that could find nothing is skipped: before the earliest expiry any record has, none
+   * has expired, which is every sweep of a store younger than its TTL. Each read every record
+   * the store kept, about 700 instructions a record: about 1 000 instructions a request over
+   * the first 12 000 requests of the Fastify bench server (callgrind, issue 11).
    */
   #housekeep(now: number): void {
     const records = this.#records;
     if (++this.#claimsSinceSweep >= Math.max(1_024, this.#sizeAfterSweep)) {
       this.#claimsSinceSweep = 0;
-      this.#sweep(now);
+      if (now >= this.#earliestExpiry) this.#sweep(now);
       this.#sizeAfterSweep = records.size;
     }
     if (this.#bytes < this.#maxBytes) return;
