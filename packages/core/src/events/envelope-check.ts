@@ -21,6 +21,21 @@ export const printableText =
 const isoDateTime =
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 
+/**
+ * True when the string's calendar date exists. `Date.parse` refuses a month 13 or a day 32 but
+ * rolls a 30 February or a 31 April over into the next month, so a producer's bad date would be
+ * read as another day. `setUTCFullYear` takes years below 100 as they are (the `Date.UTC` form
+ * maps them to 19xx, whose leap years differ).
+ */
+function isCalendarDate(text: string): boolean {
+  const year = Number(text.slice(0, 4));
+  const month = Number(text.slice(5, 7)) - 1;
+  const day = Number(text.slice(8, 10));
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, day);
+  return date.getUTCMonth() === month && date.getUTCDate() === day;
+}
+
 function invalid(field: string, problem: string, raw: Record<string, unknown> | undefined) {
   const details: Record<string, unknown> = { reason: 'invalid-envelope', field };
   const type = raw?.type;
@@ -78,7 +93,8 @@ export function checkEnvelope(raw: unknown): EventEnvelope {
   if (
     typeof input.occurredAt !== 'string' ||
     !isoDateTime.test(input.occurredAt) ||
-    Number.isNaN(Date.parse(input.occurredAt))
+    Number.isNaN(Date.parse(input.occurredAt)) ||
+    !isCalendarDate(input.occurredAt)
   ) {
     throw invalid('occurredAt', 'must be an ISO 8601 date-time string', input);
   }

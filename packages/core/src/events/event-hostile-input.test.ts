@@ -98,6 +98,10 @@ describe('hostile envelopes', () => {
     ['a bare number', '1'],
     ['a huge string', `2026-12-04T10:00:00.000Z${' '.repeat(100_000)}`],
     ['an English date', 'Tue, 1 Dec 2026 10:00:00 GMT'],
+    // Date.parse rolls these over to 2 and 1 March instead of refusing them.
+    ['a 30 February', '2026-02-30T10:00:00.000Z'],
+    ['a 29 February outside a leap year', '2027-02-29T10:00:00Z'],
+    ['a 31 April', '2026-04-31T10:00:00Z'],
   ])('refuses an occurredAt that is %s', async (_, occurredAt) => {
     const error = await rejection(catalog.decode(envelope({ occurredAt })));
     expect(error.code).toBe('EVENT_INVALID');
@@ -105,7 +109,13 @@ describe('hostile envelopes', () => {
   });
 
   it('accepts ISO 8601 with an offset or without milliseconds', async () => {
-    for (const occurredAt of ['2026-12-04T10:00:00Z', '2026-12-04T11:00:00.5+01:00']) {
+    for (const occurredAt of [
+      '2026-12-04T10:00:00Z',
+      '2026-12-04T11:00:00.5+01:00',
+      '2028-02-29T10:00:00Z',
+      '0000-02-29T10:00:00Z',
+      '2026-12-31T23:59:59Z',
+    ]) {
       await expect(catalog.decode(envelope({ occurredAt }))).resolves.toMatchObject({
         occurredAt,
       });
