@@ -16,7 +16,7 @@ import {
   MemoryInboxStore,
 } from '@ballast/core';
 import type { Queue } from 'bullmq';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { z } from 'zod';
 import { describeEachBullmqBackend, eventually } from './support/bullmq-backends.js';
 
@@ -66,8 +66,13 @@ describeEachBullmqBackend('BullMQ publisher and consumer', (engine) => {
     return thing;
   };
 
+  // Each test's publisher, consumer and queue are closed after it: on the Postgres backend each
+  // holds pooled connections, and keeping every test's open until the file ended took the file
+  // to 85 of Postgres' 100 (a file running beside it then met "too many clients").
+  afterEach(async () => {
+    for (const thing of opened.splice(0).reverse()) await thing.close().catch(() => {});
+  });
   afterAll(async () => {
-    for (const thing of opened.reverse()) await thing.close().catch(() => {});
     await engine.cleanUp();
   });
 
