@@ -58,21 +58,24 @@ it('a process started inside a test that fails is killed when its file ends', as
 }, 60_000);
 
 it('a spawned process dies with its parent even when the parent is killed with SIGKILL', async () => {
+  // The grandchild says "ready" from its own code, which runs only after its --import modules
+  // (the guard) have loaded; the parent prints its pid then. A fixed wait for tsx to start was
+  // too short on a loaded machine: the parent was killed before the guard was watching.
   const grandchild = `
     const { spawn } = require('node:child_process');
     const child = spawn(process.execPath, ['--import', 'tsx', '--import', ${JSON.stringify(
       pathToFileURL(exitWithParent).href,
-    )}, '-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    console.log(child.pid);
+    )}, '-e', 'console.log("ready"); setInterval(() => {}, 1000)'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    child.stdout.once('data', () => console.log(child.pid));
     setInterval(() => {}, 1000);`;
   const parent = run(['-e', grandchild]);
-  await until(() => /^\d+\n/.test(parent.output()), 15_000);
+  await until(() => /^\d+\n/.test(parent.output()), 30_000);
   const pid = Number(parent.output().trim());
-  // The grandchild has loaded the guard once tsx has started it; give it that time.
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
   expect(isAlive(pid)).toBe(true);
   parent.child.kill('SIGKILL');
   await parent.exit;
   await until(() => !isAlive(pid), 5_000).catch(() => {});
   expect(isAlive(pid), `process ${pid} outlived its parent`).toBe(false);
-}, 30_000);
+}, 45_000);
