@@ -156,6 +156,19 @@ describe('FileSystemObjectStorage on disk', () => {
     expect((await storage.list()).objects.map((o) => o.key)).toEqual(['ok']);
   });
 
+  it('skips a file without a trailer it wrote instead of failing the listing', async () => {
+    // Notes dropped into the directory whose last eight bytes happen to read as hex: the
+    // listing failed (STORAGE_UNAVAILABLE, a SyntaxError) and every reconciliation pass with it.
+    const root = join(directory, 'foreign-trailer');
+    const storage = new FileSystemObjectStorage({ directory: root });
+    await storage.put('ok', 'x');
+    await writeFile(join(root, 'notes'), 'not json here!0000000e');
+    await writeFile(join(root, 'number'), '1234567800000008');
+    expect((await storage.list()).objects.map((o) => o.key)).toEqual(['ok']);
+    expect(await storage.head('notes')).toBeUndefined();
+    expect(await storage.get('number')).toBeUndefined();
+  });
+
   it('persists across instances and ignores leftovers of a crashed write', async () => {
     const root = join(directory, 'persist');
     await new FileSystemObjectStorage({ directory: root }).put('docs/a.txt', 'kept');

@@ -77,13 +77,17 @@ export async function readObjectInfo(
   if (!stats.isFile() || stats.size < footerLength) return undefined;
   const footer = Buffer.alloc(footerLength);
   await handle.read(footer, 0, footerLength, stats.size - footerLength);
-  const trailerLength = Number.parseInt(footer.toString('latin1'), 16);
+  const footerText = footer.toString('latin1');
+  // parseInt would read "e done.\n" as 14: only the eight hex digits this store writes count.
+  if (!/^[0-9a-f]{8}$/.test(footerText)) return undefined;
+  const trailerLength = Number.parseInt(footerText, 16);
   if (!(trailerLength > 0 && trailerLength <= maxTrailerLength)) return undefined;
   const dataLength = stats.size - footerLength - trailerLength;
   if (dataLength < 0) return undefined;
   const trailerBytes = Buffer.alloc(trailerLength);
   await handle.read(trailerBytes, 0, trailerLength, dataLength);
-  const trailer = JSON.parse(trailerBytes.toString('utf8')) as Trailer;
+  const trailer = parseTrailer(trailerBytes.toString('utf8'));
+  if (!trailer) return undefined;
   return {
     key,
     size: dataLength,
@@ -92,6 +96,30 @@ export async function readObjectInfo(
     contentType: trailer.contentType,
     checksumSha256: trailer.sha256,
   };
+}
+
+/**
+ * The trailer, or `undefined` when the text is not one this store wrote: a file dropped into
+ * the directory by something else is not an object, and must not fail the whole listing.
+ */
+function parseTrailer(text: string): Trailer | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const trailer = value as Partial<Trailer> | null;
+  if (
+    typeof trailer !== 'object' ||
+    trailer === null ||
+    typeof trailer.sha256 !== 'string' ||
+    typeof trailer.md5 !== 'string' ||
+    (trailer.contentType !== undefined && typeof trailer.contentType !== 'string')
+  ) {
+    return undefined;
+  }
+  return trailer as Trailer;
 }
 
 async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
