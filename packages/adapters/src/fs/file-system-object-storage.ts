@@ -49,6 +49,7 @@ import {
 import {
   assertContentType,
   assertObjectKey,
+  assertPutBody,
   parseOptions,
   throwIfAborted,
 } from '@ballast/core/adapter-kit';
@@ -103,6 +104,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
     const segments = keySegments(key);
     throwIfAborted(options.signal);
     assertContentType(options.contentType);
+    assertPutBody(body, options.contentLength);
     // Best effort, once per instance: a failing sweep must not fail the write, and the next
     // instance (or removeStaleTemporaryFiles()) tries again.
     this.#opened ??= this.removeStaleTemporaryFiles().catch(() => 0);
@@ -113,7 +115,12 @@ export class FileSystemObjectStorage implements ObjectStorage {
       await mkdir(tempDirectory, { recursive: true });
       const handle = await open(tempPath, 'wx');
       try {
-        await writeObjectFile(handle, body, options.contentType, options.signal);
+        await writeObjectFile(handle, body, {
+          key,
+          contentType: options.contentType,
+          contentLength: options.contentLength,
+          signal: options.signal,
+        });
       } finally {
         await handle.close();
       }

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { ObjectBody, ObjectInfo } from '@ballast/core';
-import { throwIfAborted } from '@ballast/core/adapter-kit';
+import { contentLengthMismatch, putStreamFailed, throwIfAborted } from '@ballast/core/adapter-kit';
 import { isMissing, isSymbolicLinkRefusal } from './file-system-errors.js';
 import { readNoFollow } from './file-system-keys.js';
 
@@ -19,15 +19,24 @@ interface Trailer {
   readonly md5: string;
 }
 
+/** What `writeObjectFile` needs besides the body. */
+export interface ObjectFileWrite {
+  readonly key: string;
+  readonly contentType?: string | undefined;
+  /** Length a stream must have (`put`'s `contentLength`). */
+  readonly contentLength?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /**
  * Writes `body`, its trailer and footer to `handle` and syncs it. Stops with `ABORTED` between
- * chunks of a stream when `signal` fires.
+ * chunks of a stream when `signal` fires, `VALIDATION_FAILED` as soon as a stream passes its
+ * `contentLength` (or ends short of it) and `UPLOAD_FAILED` when the stream errors.
  */
 export async function writeObjectFile(
   handle: FileHandle,
   body: ObjectBody,
-  contentType: string | undefined,
-  signal: AbortSignal | undefined,
+  { key, contentType, contentLength, signal }: ObjectFileWrite,
 ): Promise<void> {
   const sha256 = createHash('sha256');
   const md5 = createHash('md5');
@@ -40,13 +49,29 @@ export async function writeObjectFile(
   else if (body instanceof Uint8Array) await write(body);
   else {
     const reader = body.getReader();
+    let written = 0;
     try {
       for (;;) {
         throwIfAborted(signal);
-        const { done, value } = await reader.read();
+        const { done, value } = await reader.read().catch((error: unknown) => {
+          throw putStreamFailed(key, error, signal);
+        });
         if (done) break;
+        written += value.byteLength;
+        if (contentLength !== undefined && written > contentLength) {
+          throw contentLengthMismatch(contentLength, `more than ${contentLength}`);
+        }
         await write(value);
       }
+      if (contentLength !== undefined && written !== contentLength) {
+        throw contentLengthMismatch(contentLength, String(written));
+      }
+    } catch (error) {
+      // Stopped early: release the caller's source instead of leaving it to be read.
+      await reader.cancel(error).catch(() => {
+        // An errored stream rejects cancel(); the first error is the one that matters.
+      });
+      throw error;
     } finally {
       reader.releaseLock();
     }

@@ -53,5 +53,10 @@ export { connectionFailureCodes } from '../retry/connection-failure-codes.js';
 export { throwIfAborted } from '../storage/aborted-error.js';
 export { assertContentType } from '../storage/content-type.js';
 export { assertObjectKey, compareObjectKeys } from '../storage/object-key.js';
+export {
+  assertPutBody,
+  contentLengthMismatch,
+  putStreamFailed,
+} from '../storage/put-body.js';
 // Trace middleware: the trace fields of a middleware's options, for `createTraceReader()`.
 export { pickTraceFromHeadersOptions } from '../trace/index.js';

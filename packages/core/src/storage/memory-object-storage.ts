@@ -14,7 +14,7 @@ import { throwIfAborted } from './aborted-error.js';
 import { sha256 } from './checksum.js';
 import { assertContentType } from './content-type.js';
 import { LocalPresigner } from './local-presigner.js';
-import { type ObjectBody, readObjectBody, streamOf } from './object-body.js';
+import { type ObjectBody, streamOf } from './object-body.js';
 import { assertObjectKey, compareObjectKeys } from './object-key.js';
 import type {
   ListObjectsOptions,
@@ -27,6 +27,7 @@ import type {
   StorageCallOptions,
   StoredObject,
 } from './object-storage.js';
+import { assertPutBody, readPutBody } from './put-body.js';
 
 /** Options for {@link MemoryObjectStorage}. */
 export interface MemoryObjectStorageOptions {
@@ -106,8 +107,9 @@ export class MemoryObjectStorage implements ObjectStorage {
   async put(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<ObjectInfo> {
     assertObjectKey(key);
     assertContentType(options.contentType);
+    assertPutBody(body, options.contentLength);
     throwIfAborted(options.signal);
-    const bytes = await readObjectBody(body, options.signal);
+    const bytes = await readPutBody(key, body, options);
     const digest = await sha256(bytes);
     const info: ObjectInfo = {
       key,
