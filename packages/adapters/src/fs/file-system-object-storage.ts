@@ -50,6 +50,7 @@ import {
   assertContentType,
   assertObjectKey,
   assertPutBody,
+  assertStorageCallOptions,
   parseOptions,
   throwIfAborted,
 } from '@ballast/core/adapter-kit';
@@ -102,6 +103,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   async put(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<ObjectInfo> {
     const segments = keySegments(key);
+    assertStorageCallOptions('put()', options);
     throwIfAborted(options.signal);
     assertContentType(options.contentType);
     assertPutBody(body, options.contentLength);
@@ -136,6 +138,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   async get(key: string, options: StorageCallOptions = {}): Promise<StoredObject | undefined> {
     const segments = keySegments(key);
+    assertStorageCallOptions('get()', options);
     throwIfAborted(options.signal);
     let handle: FileHandle | undefined;
     try {
@@ -172,6 +175,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   async head(key: string, options: StorageCallOptions = {}): Promise<ObjectInfo | undefined> {
     const segments = keySegments(key);
+    assertStorageCallOptions('head()', options);
     throwIfAborted(options.signal);
     try {
       const handle = await this.#openObject(segments);
@@ -198,6 +202,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
   async removeStaleTemporaryFiles(
     options: { readonly olderThanMs?: number } = {},
   ): Promise<number> {
+    assertStorageCallOptions('removeStaleTemporaryFiles()', options);
     const olderThanMs = options.olderThanMs ?? this.#temporaryFileGraceMs;
     if (!Number.isInteger(olderThanMs) || olderThanMs < 0) {
       throw new BallastError('INVALID_OPTIONS', {
@@ -233,6 +238,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   async delete(key: string, options: StorageCallOptions = {}): Promise<void> {
     const segments = keySegments(key);
+    assertStorageCallOptions('delete()', options);
     throwIfAborted(options.signal);
     try {
       // rm never follows a link in the last component; the check covers the directories.
@@ -270,6 +276,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
     assertObjectKey(targetKey, 'targetKey');
     const source = keySegments(sourceKey);
     const target = keySegments(targetKey);
+    assertStorageCallOptions('move()', options);
     throwIfAborted(options.signal);
     const sourcePath = join(this.directory, ...relativePath(source));
     const targetPath = join(this.directory, ...relativePath(target));
@@ -316,6 +323,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async list(options: ListObjectsOptions = {}): Promise<ObjectPage> {
+    assertStorageCallOptions('list()', options);
     const pageSize = options.pageSize ?? maxPageSize;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
       throw new BallastError('INVALID_OPTIONS', {

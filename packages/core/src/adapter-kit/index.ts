@@ -51,6 +51,7 @@ export {
 export { connectionFailureCodes } from '../retry/connection-failure-codes.js';
 // Object storage implementations: key rules, listing order, cancellation.
 export { throwIfAborted } from '../storage/aborted-error.js';
+export { assertStorageCallOptions } from '../storage/call-options.js';
 export { assertContentType } from '../storage/content-type.js';
 export { assertObjectKey, compareObjectKeys } from '../storage/object-key.js';
 export {
