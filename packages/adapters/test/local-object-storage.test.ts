@@ -38,6 +38,47 @@ describeObjectStorageContract(
   { reportsChecksum: true },
 );
 
+describe('local stores: the options bag of every call', () => {
+  it('answers a null bag, a signal that is no AbortSignal and a non-string prefix with INVALID_OPTIONS naming the method', async () => {
+    // Each threw a raw TypeError ("Cannot read properties of null"); a list prefix of 5 named
+    // compareObjectKeys(), and a string signal was silently ignored.
+    const directory = await mkdtemp(join(tmpdir(), 'ballast-fs-options-'));
+    try {
+      const fs = new FileSystemObjectStorage({ directory });
+      for (const storage of [new MemoryObjectStorage(), fs]) {
+        await storage.put('k', 'x');
+        const calls: Array<[string, () => Promise<unknown>]> = [
+          ['put()', () => storage.put('k2', 'x', null as never)],
+          ['get()', () => storage.get('k', null as never)],
+          ['head()', () => storage.head('k', null as never)],
+          ['delete()', () => storage.delete('k', null as never)],
+          ['list()', () => storage.list(null as never)],
+          ['move()', () => storage.move('k', 'k3', null as never)],
+          ['list()', () => storage.list({ signal: 'x' as never })],
+          ['put()', () => storage.put('k4', 'x', { signal: {} as never })],
+          ['list()', () => storage.list({ prefix: 5 as never })],
+          ['list()', () => storage.list({ cursor: 5 as never })],
+        ];
+        if (storage === fs) {
+          calls.push([
+            'removeStaleTemporaryFiles()',
+            () => fs.removeStaleTemporaryFiles(null as never),
+          ]);
+        }
+        for (const [method, call] of calls) {
+          await expect(call(), method).rejects.toMatchObject({
+            code: 'INVALID_OPTIONS',
+            message: expect.stringContaining(method),
+          });
+        }
+        expect((await storage.list()).objects.map((o) => o.key)).toEqual(['k']);
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('FileSystemObjectStorage on disk', () => {
   let directory: string;
   beforeAll(async () => {
@@ -154,6 +195,19 @@ describe('FileSystemObjectStorage on disk', () => {
     await storage.put('ok', 'x');
     await writeFile(join(root, '%E0%A4%A'), 'not percent-encoding');
     expect((await storage.list()).objects.map((o) => o.key)).toEqual(['ok']);
+  });
+
+  it('skips a file without a trailer it wrote instead of failing the listing', async () => {
+    // Notes dropped into the directory whose last eight bytes happen to read as hex: the
+    // listing failed (STORAGE_UNAVAILABLE, a SyntaxError) and every reconciliation pass with it.
+    const root = join(directory, 'foreign-trailer');
+    const storage = new FileSystemObjectStorage({ directory: root });
+    await storage.put('ok', 'x');
+    await writeFile(join(root, 'notes'), 'not json here!0000000e');
+    await writeFile(join(root, 'number'), '1234567800000008');
+    expect((await storage.list()).objects.map((o) => o.key)).toEqual(['ok']);
+    expect(await storage.head('notes')).toBeUndefined();
+    expect(await storage.get('number')).toBeUndefined();
   });
 
   it('persists across instances and ignores leftovers of a crashed write', async () => {

@@ -372,6 +372,21 @@ function describeDocumentRecords(backend: string, open: () => Counted, concurren
       });
     });
 
+    it('answers a prefix or cursor no key can hold with INVALID_OPTIONS, never a driver error', async () => {
+      // reconcile({ prefix }) and `ballast reconcile --prefix` pass it on: a NUL escaped as the
+      // driver's raw 22021 error.
+      for (const options of [
+        { limit: 10, prefix: 'a\u0000' },
+        { limit: 10, after: { key: 'a\u0000', id: '00000000-0000-4000-8000-000000000000' } },
+        { limit: 10, after: { key: 'a', id: 'not-a-uuid' } },
+      ]) {
+        await expect(records.listByKey(options, ctx())).rejects.toMatchObject({
+          code: 'INVALID_OPTIONS',
+          message: expect.stringContaining('listByKey()'),
+        });
+      }
+    });
+
     it('gives uploadInTransaction its transaction and write: committed on success, nothing on failure', async () => {
       const storage = new MemoryObjectStorage();
       const { row } = await uploadInTransaction({

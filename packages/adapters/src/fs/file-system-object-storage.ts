@@ -49,6 +49,8 @@ import {
 import {
   assertContentType,
   assertObjectKey,
+  assertPutBody,
+  assertStorageCallOptions,
   parseOptions,
   throwIfAborted,
 } from '@ballast/core/adapter-kit';
@@ -101,8 +103,10 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   async put(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<ObjectInfo> {
     const segments = keySegments(key);
+    assertStorageCallOptions('put()', options);
     throwIfAborted(options.signal);
     assertContentType(options.contentType);
+    assertPutBody(body, options.contentLength);
     // Best effort, once per instance: a failing sweep must not fail the write, and the next
     // instance (or removeStaleTemporaryFiles()) tries again.
     this.#opened ??= this.removeStaleTemporaryFiles().catch(() => 0);
@@ -113,7 +117,12 @@ export class FileSystemObjectStorage implements ObjectStorage {
       await mkdir(tempDirectory, { recursive: true });
       const handle = await open(tempPath, 'wx');
       try {
-        await writeObjectFile(handle, body, options.contentType, options.signal);
+        await writeObjectFile(handle, body, {
+          key,
+          contentType: options.contentType,
+          contentLength: options.contentLength,
+          signal: options.signal,
+        });
       } finally {
         await handle.close();
       }
@@ -129,6 +138,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   async get(key: string, options: StorageCallOptions = {}): Promise<StoredObject | undefined> {
     const segments = keySegments(key);
+    assertStorageCallOptions('get()', options);
     throwIfAborted(options.signal);
     let handle: FileHandle | undefined;
     try {
@@ -165,6 +175,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   async head(key: string, options: StorageCallOptions = {}): Promise<ObjectInfo | undefined> {
     const segments = keySegments(key);
+    assertStorageCallOptions('head()', options);
     throwIfAborted(options.signal);
     try {
       const handle = await this.#openObject(segments);
@@ -191,6 +202,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
   async removeStaleTemporaryFiles(
     options: { readonly olderThanMs?: number } = {},
   ): Promise<number> {
+    assertStorageCallOptions('removeStaleTemporaryFiles()', options);
     const olderThanMs = options.olderThanMs ?? this.#temporaryFileGraceMs;
     if (!Number.isInteger(olderThanMs) || olderThanMs < 0) {
       throw new BallastError('INVALID_OPTIONS', {
@@ -226,6 +238,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
 
   async delete(key: string, options: StorageCallOptions = {}): Promise<void> {
     const segments = keySegments(key);
+    assertStorageCallOptions('delete()', options);
     throwIfAborted(options.signal);
     try {
       // rm never follows a link in the last component; the check covers the directories.
@@ -263,6 +276,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
     assertObjectKey(targetKey, 'targetKey');
     const source = keySegments(sourceKey);
     const target = keySegments(targetKey);
+    assertStorageCallOptions('move()', options);
     throwIfAborted(options.signal);
     const sourcePath = join(this.directory, ...relativePath(source));
     const targetPath = join(this.directory, ...relativePath(target));
@@ -309,6 +323,7 @@ export class FileSystemObjectStorage implements ObjectStorage {
   }
 
   async list(options: ListObjectsOptions = {}): Promise<ObjectPage> {
+    assertStorageCallOptions('list()', options);
     const pageSize = options.pageSize ?? maxPageSize;
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
       throw new BallastError('INVALID_OPTIONS', {

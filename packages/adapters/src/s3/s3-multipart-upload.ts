@@ -25,6 +25,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { BallastError, type Clock, isBallastError } from '@ballast/core';
+import { contentLengthMismatch, putStreamFailed } from '@ballast/core/adapter-kit';
 import { abortLeftoverUploads, abortUpload } from './s3-multipart-cleanup.js';
 import {
   type MultipartPut,
@@ -151,7 +152,8 @@ async function sendParts(
       const { done, value } = await readSource(reader, key);
       if (done) break;
       total += value.byteLength;
-      if (total > options.size) throw lengthMismatch(options.size, `more than ${options.size}`);
+      if (total > options.size)
+        throw contentLengthMismatch(options.size, `more than ${options.size}`);
       let offset = 0;
       while (offset < value.byteLength) {
         const take = Math.min(bufferSize - filled, value.byteLength - offset);
@@ -161,7 +163,7 @@ async function sendParts(
         if (filled === bufferSize && total < options.size) await flush();
       }
     }
-    if (total !== options.size) throw lengthMismatch(options.size, String(total));
+    if (total !== options.size) throw contentLengthMismatch(options.size, String(total));
     if (filled > 0) await flush();
     if (inFlight) parts.push(await inFlight);
     return parts;
@@ -180,12 +182,7 @@ async function readSource(
     return await reader.read();
   } catch (error) {
     // The caller's stream failed: S3 did nothing wrong.
-    if (isBallastError(error)) throw error;
-    throw new BallastError('UPLOAD_FAILED', {
-      message: `S3 put of ${key} failed: the body stream errored`,
-      cause: error,
-      retryable: false,
-    });
+    throw putStreamFailed(key, error);
   }
 }
 
@@ -295,12 +292,5 @@ function abortedPut(key: string, signal: AbortSignal): BallastError {
   return new BallastError('ABORTED', {
     message: `S3 put of ${key} was aborted by the caller`,
     cause: signal.reason,
-  });
-}
-
-function lengthMismatch(expected: number, actual: string): BallastError {
-  return new BallastError('VALIDATION_FAILED', {
-    message: `put() body stream had ${actual} bytes but contentLength said ${expected}`,
-    details: { field: 'contentLength' },
   });
 }

@@ -30,7 +30,13 @@ import {
   type StoredObject,
   systemClock,
 } from '@ballast/core';
-import { assertContentType, assertObjectKey, parseOptions } from '@ballast/core/adapter-kit';
+import {
+  assertContentType,
+  assertObjectKey,
+  assertPutBody,
+  parseOptions,
+  putStreamFailed,
+} from '@ballast/core/adapter-kit';
 import { abortedError } from './call-deadline.js';
 import { S3Calls } from './s3-calls.js';
 import { createS3Client } from './s3-client.js';
@@ -46,12 +52,7 @@ import {
   type S3ObjectStorageOptions,
 } from './s3-object-storage-config.js';
 import { getCall, presignS3, putCall } from './s3-presign.js';
-import {
-  prepareUploadBody,
-  SourceStreamFailed,
-  sha256Base64,
-  sourceFailure,
-} from './upload-body.js';
+import { prepareUploadBody, SourceStreamFailed, sha256Base64 } from './upload-body.js';
 
 /**
  * `ObjectStorage` on `@aws-sdk/client-s3`.
@@ -122,6 +123,7 @@ export class S3ObjectStorage implements ObjectStorage {
   ): Promise<ObjectInfo> {
     assertObjectKey(key);
     assertContentType(options.contentType);
+    assertPutBody(body, options.contentLength);
     const parsed = parseOptions(putOptionsSchema, options, 'S3ObjectStorage.put()');
     if (parsed.signal?.aborted) throw abortedError(parsed.signal, `S3 put of ${key}`);
     if (usesMultipart(body, parsed.contentLength, this.#multipartThresholdBytes)) {
@@ -141,6 +143,7 @@ export class S3ObjectStorage implements ObjectStorage {
       };
     }
     const upload = await prepareUploadBody(
+      key,
       body,
       parsed.contentLength,
       this.#maxBufferedUploadBytes,
@@ -175,7 +178,7 @@ export class S3ObjectStorage implements ObjectStorage {
         },
         undefined,
       );
-      if (output instanceof SourceStreamFailed) throw sourceFailure(key, output.error);
+      if (output instanceof SourceStreamFailed) throw putStreamFailed(key, output.error);
       failed = false;
       return {
         key,

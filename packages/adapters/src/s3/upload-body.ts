@@ -6,8 +6,8 @@
  * into memory up to a limit and sent as bytes.
  */
 import { Readable } from 'node:stream';
-import { BallastError, isBallastError } from '@ballast/core';
-import { readBodyStream } from '@ballast/core/adapter-kit';
+import { BallastError } from '@ballast/core';
+import { contentLengthMismatch, putStreamFailed, readBodyStream } from '@ballast/core/adapter-kit';
 
 /** A body ready for PutObject, with its size in bytes. */
 export interface UploadBody {
@@ -32,6 +32,7 @@ function inMemory(bytes: Uint8Array): UploadBody {
 }
 
 export async function prepareUploadBody(
+  key: string,
   body: Uint8Array | string | ReadableStream<Uint8Array>,
   contentLength: number | undefined,
   maxBufferedBytes: number,
@@ -39,7 +40,12 @@ export async function prepareUploadBody(
   if (typeof body === 'string') return inMemory(new TextEncoder().encode(body));
   if (body instanceof Uint8Array) return inMemory(body);
   if (contentLength !== undefined) return streamOfExactLength(body, contentLength);
-  return inMemory(await readWithin(body, maxBufferedBytes));
+  try {
+    return inMemory(await readWithin(body, maxBufferedBytes));
+  } catch (error) {
+    // The caller's stream failed before anything was sent: not S3's fault.
+    throw putStreamFailed(key, error);
+  }
 }
 
 function streamOfExactLength(stream: ReadableStream<Uint8Array>, length: number): UploadBody {
@@ -58,13 +64,13 @@ function streamOfExactLength(stream: ReadableStream<Uint8Array>, length: number)
         const { done, value } = await reader.read();
         if (done) break;
         if (value.byteLength === 0) continue;
-        if (last !== undefined) throw lengthMismatch(length, `more than ${length}`);
+        if (last !== undefined) throw contentLengthMismatch(length, `more than ${length}`);
         sent += value.byteLength;
-        if (sent > length) throw lengthMismatch(length, `more than ${length}`);
+        if (sent > length) throw contentLengthMismatch(length, `more than ${length}`);
         if (sent === length) last = value;
         else yield value;
       }
-      if (sent !== length) throw lengthMismatch(length, String(sent));
+      if (sent !== length) throw contentLengthMismatch(length, String(sent));
       if (last !== undefined) yield last;
       finished = true;
     } catch (error) {
@@ -96,13 +102,6 @@ function streamOfExactLength(stream: ReadableStream<Uint8Array>, length: number)
   };
 }
 
-function lengthMismatch(expected: number, actual: string): BallastError {
-  return new BallastError('VALIDATION_FAILED', {
-    message: `put() body stream had ${actual} bytes but contentLength said ${expected}`,
-    details: { field: 'contentLength' },
-  });
-}
-
 function readWithin(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
   return readBodyStream(stream, {
     maxBytes: limit,
@@ -117,16 +116,6 @@ function readWithin(stream: ReadableStream<Uint8Array>, limit: number): Promise<
 /** A put whose body stream (the caller's) failed, carried out of the breaker as a value. */
 export class SourceStreamFailed {
   constructor(readonly error: unknown) {}
-}
-
-export function sourceFailure(key: string, error: unknown): BallastError {
-  // A length mismatch is already a precise BallastError (VALIDATION_FAILED, contentLength).
-  if (isBallastError(error)) return error;
-  return new BallastError('UPLOAD_FAILED', {
-    message: `S3 put of ${key} failed: the body stream errored`,
-    cause: error,
-    retryable: false,
-  });
 }
 
 export async function sha256Base64(bytes: Uint8Array): Promise<string> {

@@ -51,7 +51,13 @@ export {
 export { connectionFailureCodes } from '../retry/connection-failure-codes.js';
 // Object storage implementations: key rules, listing order, cancellation.
 export { throwIfAborted } from '../storage/aborted-error.js';
+export { assertStorageCallOptions } from '../storage/call-options.js';
 export { assertContentType } from '../storage/content-type.js';
 export { assertObjectKey, compareObjectKeys } from '../storage/object-key.js';
+export {
+  assertPutBody,
+  contentLengthMismatch,
+  putStreamFailed,
+} from '../storage/put-body.js';
 // Trace middleware: the trace fields of a middleware's options, for `createTraceReader()`.
 export { pickTraceFromHeadersOptions } from '../trace/index.js';

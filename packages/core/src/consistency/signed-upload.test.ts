@@ -325,6 +325,32 @@ describe('signed uploads', () => {
     });
   });
 
+  it('refuses a declared SHA-256 or content type that is not one with VALIDATION_FAILED (400), inserting no row', async () => {
+    // Both are the uploader's (docs: "computed by the client before asking"; file.type): they
+    // were INVALID_OPTIONS, a 500, and a control character reached presignPut() after the row.
+    const { records, storage, tokens, clock } = setup();
+    const declared: Array<[string, { checksumSha256?: string; contentType?: string }]> = [
+      ['checksumSha256', { checksumSha256: 'not-a-sha256' }],
+      ['checksumSha256', { checksumSha256: 'a'.repeat(200) }],
+      ['contentType', { contentType: 'text/html\r\nx-amz-acl: public-read' }],
+      ['contentType', { contentType: `x/${'y'.repeat(1100)}` }],
+    ];
+    for (const [field, extra] of declared) {
+      await expect(
+        issueSignedUpload({
+          storage,
+          records,
+          tokens,
+          clock,
+          key: 'cases/c1/passport.pdf',
+          record: { caseId: 'c1' },
+          ...extra,
+        }),
+      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', status: 400, details: { field } });
+    }
+    expect(records.faults.calls('insert')).toBe(0);
+  });
+
   it('rejects a short secret with INVALID_OPTIONS', () => {
     expect(() => createUploadTokens({ secret: 'short' })).toThrow(
       expect.objectContaining({ code: 'INVALID_OPTIONS' }),

@@ -19,6 +19,7 @@ import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import { saga } from '../saga/saga.js';
 import { normaliseSha256, sha256 } from '../storage/checksum.js';
+import { assertContentType } from '../storage/content-type.js';
 import { readObjectBody } from '../storage/object-body.js';
 import type { ObjectInfo, ObjectStorage, PresignedRequest } from '../storage/object-storage.js';
 import type { DocumentRecords } from './document-records.js';
@@ -95,7 +96,8 @@ const issueSchema = v.object(
     record: v.unknown(),
     contentType: v.optional(v.string({ minLength: 1 })),
     size: v.optional(v.number({ integer: true, min: 0 })),
-    checksumSha256: v.optional(v.string({ minLength: 1, maxLength: 128 })),
+    // Any string: its form is checked below as the uploader's input (400), not as an option.
+    checksumSha256: v.optional(v.string()),
     expiresInSeconds: v.optional(v.number({ integer: true, min: 1, max: weekSeconds }), 900),
     confirmWithinSeconds: v.optional(v.number({ integer: true, min: 0, max: daySeconds }), 300),
   }),
@@ -121,15 +123,14 @@ export async function issueSignedUpload<Data, Row extends { readonly id: string 
   const parsed = parseOptions(issueSchema, options, 'issueSignedUpload()');
   const { storage, records, tokens, key, size, signal } = options;
   const contentType = options.contentType ?? defaultContentType;
+  // The declared type and checksum come from the uploader (file.type, a hash the browser
+  // computed): a malformed one is the client's mistake, refused before any row is written.
+  assertContentType(contentType);
   let checksumSha256: string | undefined;
   if (options.checksumSha256 !== undefined) {
     checksumSha256 = normaliseSha256(options.checksumSha256);
     if (!checksumSha256) {
-      throw new BallastError('INVALID_OPTIONS', {
-        message:
-          'Invalid options for issueSignedUpload(): "checksumSha256" must be a SHA-256 in base64 or hex',
-        details: { field: 'checksumSha256' },
-      });
+      throw mismatch('checksumSha256', 'Declared checksum is not a SHA-256 in base64 or hex.');
     }
   }
   const stagingKey = stagingKeyOf(key);

@@ -136,7 +136,7 @@ export class LocalPresigner {
     }
     if (grant.checksumSha256 !== undefined) query.set(param.checksum, grant.checksumSha256);
     query.set(param.signature, signature);
-    const path = key.split('/').map(encodeURIComponent).join('/');
+    const path = urlPathOf(key);
     const headers: Record<string, string> = {};
     if (grant.contentType !== undefined) headers['content-type'] = grant.contentType;
     if (grant.checksumSha256 !== undefined) headers[checksumSha256Header] = grant.checksumSha256;
@@ -153,7 +153,7 @@ export class LocalPresigner {
     if (!url.startsWith(prefix) || queryStart < 0) throw invalid('Not a URL of this store.');
     let key: string;
     try {
-      key = url.slice(prefix.length, queryStart).split('/').map(decodeURIComponent).join('/');
+      key = keyOfUrlPath(url.slice(prefix.length, queryStart));
     } catch {
       throw invalid('Malformed key in presigned URL.');
     }
@@ -266,6 +266,31 @@ async function bodyOf(request: Request): Promise<Uint8Array> {
       cause: error,
     });
   }
+}
+
+/**
+ * A key as a URL path: each segment percent-encoded, and a `.` or `..` segment followed by a
+ * `;`, which no encoded segment ends with. A URL parser (`fetch`, `new Request()`) resolves dot
+ * segments, even percent-encoded ones: `a/../b` would arrive as `b` and never match its
+ * signature.
+ */
+function urlPathOf(key: string): string {
+  return key
+    .split('/')
+    .map((segment) =>
+      segment === '.' || segment === '..' ? `${segment};` : encodeURIComponent(segment),
+    )
+    .join('/');
+}
+
+/** The key {@link urlPathOf} encoded; throws `URIError` on malformed percent-encoding. */
+function keyOfUrlPath(path: string): string {
+  return path
+    .split('/')
+    .map((segment) =>
+      segment === '.;' || segment === '..;' ? segment.slice(0, -1) : decodeURIComponent(segment),
+    )
+    .join('/');
 }
 
 /** What a presigned PUT binds besides method, key and expiry. */

@@ -119,6 +119,22 @@ describe('LocalPresigner', () => {
     });
   });
 
+  it('signs URLs that survive a URL parser for keys with . and .. segments', async () => {
+    // fetch and new Request() resolve dot segments: "a/../b" reached the store as "b", whose
+    // signature never matched, so a valid key's presigned PUT was refused with 403 every time.
+    const storage = new MemoryObjectStorage();
+    const keys = ['cases/../x', 'a/./b', '..', '.', 'a/..;', 'x/%2e%2e/y'];
+    for (const key of keys) {
+      const put = await storage.presignPut(key, { expiresInSeconds: 60 });
+      const request = new Request(put.url, { method: 'PUT', headers: put.headers, body: key });
+      expect((await storage.handlePresigned(request)).status, key).toBe(200);
+      const get = await storage.presignGet(key, { expiresInSeconds: 60 });
+      const served = await storage.handlePresigned(new Request(get.url));
+      expect(await served.text(), key).toBe(key);
+    }
+    expect(storage.keys().sort()).toEqual([...keys].sort());
+  });
+
   it('rejects a base URL with a trailing slash', () => {
     expect(() => new LocalPresigner({ baseUrl: 'memory://x/' })).toThrow(
       expect.objectContaining({

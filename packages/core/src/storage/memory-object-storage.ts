@@ -11,10 +11,11 @@ import { BallastError } from '../errors/ballast-error.js';
 import { parseOptions } from '../options/parse-options.js';
 import * as v from '../options/small-validator.js';
 import { throwIfAborted } from './aborted-error.js';
+import { assertStorageCallOptions } from './call-options.js';
 import { sha256 } from './checksum.js';
 import { assertContentType } from './content-type.js';
 import { LocalPresigner } from './local-presigner.js';
-import { type ObjectBody, readObjectBody, streamOf } from './object-body.js';
+import { type ObjectBody, streamOf } from './object-body.js';
 import { assertObjectKey, compareObjectKeys } from './object-key.js';
 import type {
   ListObjectsOptions,
@@ -27,6 +28,7 @@ import type {
   StorageCallOptions,
   StoredObject,
 } from './object-storage.js';
+import { assertPutBody, readPutBody } from './put-body.js';
 
 /** Options for {@link MemoryObjectStorage}. */
 export interface MemoryObjectStorageOptions {
@@ -105,9 +107,11 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   async put(key: string, body: ObjectBody, options: PutObjectOptions = {}): Promise<ObjectInfo> {
     assertObjectKey(key);
+    assertStorageCallOptions('put()', options);
     assertContentType(options.contentType);
+    assertPutBody(body, options.contentLength);
     throwIfAborted(options.signal);
-    const bytes = await readObjectBody(body, options.signal);
+    const bytes = await readPutBody(key, body, options);
     const digest = await sha256(bytes);
     const info: ObjectInfo = {
       key,
@@ -124,6 +128,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   async get(key: string, options: StorageCallOptions = {}): Promise<StoredObject | undefined> {
     assertObjectKey(key);
+    assertStorageCallOptions('get()', options);
     throwIfAborted(options.signal);
     const object = this.#objects.get(key);
     return object && { ...object.info, body: streamOf(object.bytes) };
@@ -131,18 +136,21 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   async head(key: string, options: StorageCallOptions = {}): Promise<ObjectInfo | undefined> {
     assertObjectKey(key);
+    assertStorageCallOptions('head()', options);
     throwIfAborted(options.signal);
     return this.#objects.get(key)?.info;
   }
 
   async delete(key: string, options: StorageCallOptions = {}): Promise<void> {
     assertObjectKey(key);
+    assertStorageCallOptions('delete()', options);
     throwIfAborted(options.signal);
     if (!this.#objects.delete(key)) return;
     this.#keys.splice(this.#firstIndexAfter(key, false), 1);
   }
 
   async list(options: ListObjectsOptions = {}): Promise<ObjectPage> {
+    assertStorageCallOptions('list()', options);
     const pageSize = checkListOptions(options);
     throwIfAborted(options.signal);
     const prefix = options.prefix ?? '';
@@ -172,6 +180,7 @@ export class MemoryObjectStorage implements ObjectStorage {
   ): Promise<ObjectInfo> {
     assertObjectKey(sourceKey, 'sourceKey');
     assertObjectKey(targetKey, 'targetKey');
+    assertStorageCallOptions('move()', options);
     throwIfAborted(options.signal);
     const source = this.#objects.get(sourceKey);
     if (!source)

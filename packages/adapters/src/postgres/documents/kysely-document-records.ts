@@ -42,7 +42,7 @@ import {
   restoreSql,
   softDeleteSql,
 } from './kysely-document-records-sql.js';
-import { refusingBadValues } from './value-refused.js';
+import { isDataException, refusingBadValues } from './value-refused.js';
 
 export type {
   DocumentRow,
@@ -272,7 +272,19 @@ export class KyselyDocumentRecords<Data = Record<string, unknown>>
         details: { field: 'limit' },
       });
     }
-    const result = await listByKeySql(this.#sql, options).execute(this.#db);
+    const result = await listByKeySql(this.#sql, options)
+      .execute(this.#db)
+      .catch((error: unknown) => {
+        // A prefix or cursor no key or id can hold (a NUL, an id of another type): the calling
+        // code's value (reconcile's prefix, the CLI's --prefix), not a database failure.
+        if (!isDataException(error)) throw error;
+        throw new BallastError('INVALID_OPTIONS', {
+          message:
+            'Invalid options for listByKey(): "prefix" or "after" holds a value the documents table cannot store',
+          details: { field: options.prefix !== undefined ? 'prefix' : 'after' },
+          cause: error,
+        });
+      });
     return result.rows.map((row) => {
       const updatedAt = toMillis(row.updated_at);
       const expires = toMillis(row.expires_at);

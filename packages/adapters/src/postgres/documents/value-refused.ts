@@ -9,7 +9,8 @@
  */
 import { BallastError } from '@ballast/core';
 
-function isDataException(error: unknown): boolean {
+/** Whether Postgres refused a value with a data exception (SQLSTATE class 22). */
+export function isDataException(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.length === 5 && code.startsWith('22');
 }
