@@ -9,8 +9,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ballastCli, queryRows as sql } from './support/ballast-cli.js';
-import { databaseUrl, describeWith, postgresUrl } from './support/services.js';
+import { ballastCli } from './support/ballast-cli.js';
+import { databaseUrl, describeWith, postgresUrl, queryRows as sql } from './support/services.js';
 
 const cli = ballastCli();
 

@@ -12,8 +12,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateDocuments } from '../src/postgres/index.js';
-import { ballastCli, repositoryRoot as root, queryRows as sql } from './support/ballast-cli.js';
-import { databaseUrl, describeWith, postgresUrl } from './support/services.js';
+import { ballastCli, repositoryRoot as root } from './support/ballast-cli.js';
+import { databaseUrl, describeWith, postgresUrl, queryRows as sql } from './support/services.js';
 
 const cli = ballastCli();
 const ballast = cli.run;

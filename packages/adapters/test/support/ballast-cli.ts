@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import pg from 'pg';
 import { beforeAll } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
@@ -82,18 +81,4 @@ export function ballastCli(): BallastCli {
         child.once('close', (code) => resolve({ code, stdout, stderr }));
       }),
   };
-}
-
-/** Runs one query on its own connection to `url` and returns its rows. */
-export async function queryRows<T extends pg.QueryResultRow>(
-  url: string,
-  text: string,
-): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
 }

@@ -11,15 +11,23 @@ export const postgresUrl =
   process.env.BALLAST_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const redisUrl = process.env.BALLAST_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** Runs one statement on its own connection (CREATE/DROP DATABASE cannot run in a pool's transaction). */
-export async function runStatement(statement: string, url = postgresUrl): Promise<void> {
+/** Runs one query on its own connection to `url` and returns its rows. */
+export async function queryRows<T extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(statement);
+    return (await client.query<T>(text)).rows;
   } finally {
     await client.end();
   }
+}
+
+/** Runs one statement on its own connection (CREATE/DROP DATABASE cannot run in a pool's transaction). */
+export async function runStatement(statement: string, url = postgresUrl): Promise<void> {
+  await queryRows(url, statement);
 }
 
 /** The shared server's URL for another database on it (one a test created). */
