@@ -13,7 +13,14 @@ import type { BackupRun } from './backup-run.js';
 export function runFile(files: BackupFiles, run: Pick<BackupRun, 'path' | 'location'>): string {
   const { path, location } = run;
   if (location === undefined || location === files.locate(path)) return path;
-  // A location that does not end in the run's own file name is not one the runner recorded
-  // (an edited row): the name, in today's directory, is all that is trusted.
-  return location.endsWith(path) ? location : path;
+  // A location whose file name is not exactly the run's is not one the runner recorded (an
+  // edited row): the name, in today's directory, is all that is trusted. `/x/old-<name>` ends
+  // with the name too, so the character before it must be a separator, not part of a name.
+  const start = location.length - path.length;
+  return start > 0 && location.endsWith(path) && !nameCharacter.test(location.charAt(start - 1))
+    ? location
+    : path;
 }
+
+/** Characters a backup file name is made of (`backupFileName()`'s, and every port's). */
+const nameCharacter = /[A-Za-z0-9._-]/;
