@@ -14,10 +14,13 @@
  * - `ballast-postgres-tx`  transaction-bound `withIdempotency`: the key's claim, the same INSERT
  *                       and the record commit in one transaction, in 3 messages like the floor
  *                       (BEGIN goes with the claim, the record with COMMIT)
- * - `postgres-floor-plus-two`  no idempotency; the floor's transaction with two statements that do
- *                       nothing (`SELECT $1::text`) before and after the INSERT: the round trips a
- *                       claim and a completion of their own would add, so the ceiling of a
- *                       transaction-bound mode sending 5 messages, on this machine
+ * - `postgres-floor-plus-key-row`  no claim; the floor's transaction plus one INSERT of the key's
+ *                       row, already completed with its result, sent with COMMIT (3 messages): the
+ *                       least any mode that records the key with the operation's writes must do,
+ *                       so the ceiling of the transaction-bound mode on this machine
+ * - `minimal-hooks`     the least a pair of Fastify hooks can do for idempotency: a Map look-up in
+ *                       preHandler and a Map.set in onSend (no fingerprint, lease, validation or
+ *                       bound): the ceiling of any hook-based middleware on this machine
  * - `peer`              `@node-idempotency/core` + its memory adapter, wired as its Fastify
  *                       plugin does (preHandler → onRequest, onSend → onResponse)
  *
@@ -25,6 +28,7 @@
  * `{ executions, statements, cpuMicros }`, DELETE /stats. Prints `listening <port>` when ready.
  * Environment: MODE, and for ballast-postgres DATABASE_URL and SCHEMA.
  */
+import { randomUUID } from 'node:crypto';
 import { fastifyIdempotency } from '@ballast/adapters/fastify';
 import {
   guardPostgresPool,
@@ -67,6 +71,8 @@ if (usesPostgres) {
     created_at timestamptz NOT NULL DEFAULT now())`.execute(db);
 }
 
+const keysTable = `"${schema}".ballast_idempotency_keys`;
+
 /** The business write every Postgres contender does: one INSERT … RETURNING. */
 async function insertSale(executor: Kysely<unknown>, body: { amount: number; item?: string }) {
   const { rows } = await sql<{ id: string; amount: number }>`
@@ -86,6 +92,27 @@ if (mode.startsWith('ballast-') && mode !== 'ballast-postgres-tx') {
     store: ballastStore(),
     required: true,
     scope: usesPostgres ? () => 'bench' : 'global',
+  });
+} else if (mode === 'minimal-hooks') {
+  const answers = new Map<string, { status: number; body: unknown } | undefined>();
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST') return;
+    const key = request.headers['idempotency-key'];
+    if (typeof key !== 'string') return reply.code(400).send({ code: 'IDEMPOTENCY_KEY_MISSING' });
+    if (!answers.has(key)) {
+      answers.set(key, undefined);
+      return;
+    }
+    const answer = answers.get(key);
+    if (answer === undefined) return reply.code(409).send({ code: 'IDEMPOTENCY_KEY_IN_FLIGHT' });
+    return reply.code(answer.status).header('idempotent-replayed', 'true').send(answer.body);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.method !== 'POST') return payload;
+    const key = request.headers['idempotency-key'] as string;
+    if (answers.get(key) === undefined)
+      answers.set(key, { status: reply.statusCode, body: payload });
+    return payload;
   });
 } else if (mode === 'peer') {
   const peer = new Idempotency(new MemoryStorageAdapter(), { enforceIdempotency: true });
@@ -150,12 +177,27 @@ app.post<{ Body: { amount: number; item?: string } }>('/sales', async (request, 
     if (replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(201).send(result);
   }
-  if (mode === 'postgres-floor-plus-two') {
-    const sale = await database.transaction().execute(async (trx) => {
-      await sql`SELECT ${'before'}::text AS nothing`.execute(trx);
-      const row = await insertSale(trx, request.body);
-      await sql`SELECT ${'after'}::text AS nothing`.execute(trx);
-      return row;
+  if (mode === 'postgres-floor-plus-key-row') {
+    const key = String(request.headers['idempotency-key'] ?? '');
+    const sale = await database.connection().execute(async (connection) => {
+      await sql`BEGIN`.execute(connection);
+      try {
+        const row = await insertSale(connection, request.body);
+        const now = new Date().toISOString();
+        const values = ['bench', key, 'f'.repeat(64), 'completed', randomUUID(), now, now, now]
+          .map((value) => pg.escapeLiteral(value))
+          .join(', ');
+        await sql
+          .raw(`INSERT INTO ${keysTable} (scope, key, fingerprint, state, owner_token,
+            lease_expires_at, expires_at, created_at, result)
+            VALUES (${values}, ${pg.escapeLiteral(JSON.stringify({ status: 201, body: row }))});
+            COMMIT`)
+          .execute(connection);
+        return row;
+      } catch (error) {
+        await sql`ROLLBACK`.execute(connection);
+        throw error;
+      }
     });
     return reply.code(201).send(sale);
   }
