@@ -6,6 +6,8 @@
  * store rejects a tampered or expired URL the way S3 does. Nothing listens on these URLs: a test
  * hands the request to {@link LocalPresigner.serve} (or the store's `handlePresigned`).
  */
+
+import { payloadTooLarge, readBodyStream } from '../body/read-body-stream.js';
 import type { Clock } from '../clock/clock.js';
 import { systemClock } from '../clock/system-clock.js';
 import { encodeBase64, fromBase64, toBase64Url } from '../crypto/byte-encoding.js';
@@ -35,7 +37,16 @@ export interface LocalPresignerOptions {
   readonly secret?: string | Uint8Array;
   /** Source of time for expiry. Default `systemClock`. */
   readonly clock?: Clock;
+  /**
+   * Largest PUT body {@link LocalPresigner.serve} reads when the URL binds no length, in bytes
+   * (it holds the body in memory to check it): more answers `413` `PAYLOAD_TOO_LARGE`. A URL
+   * that binds `contentLength` reads no more than that. Default 100 MiB.
+   */
+  readonly maxBodyBytes?: number;
 }
+
+/** Default {@link LocalPresignerOptions.maxBodyBytes}: 100 MiB. */
+const defaultMaxBodyBytes = 100 * 1024 * 1024;
 
 /** What a verified URL grants. */
 export interface PresignedGrant {
@@ -66,6 +77,7 @@ const optionsSchema = v.object({
   clock: v.optional(
     v.custom<Clock>((value) => typeof (value as Clock | undefined)?.now === 'function', 'a Clock'),
   ),
+  maxBodyBytes: v.optional(v.number({ integer: true, min: 0, max: Number.MAX_SAFE_INTEGER })),
 });
 
 const maxPresignSeconds = 7 * 24 * 3600;
@@ -97,11 +109,13 @@ export class LocalPresigner {
   readonly baseUrl: string;
   readonly #clock: Clock;
   readonly #key: HmacSha256Key;
+  readonly #maxBodyBytes: number;
 
   constructor(options: LocalPresignerOptions) {
     const parsed = parseOptions(optionsSchema, options, 'new LocalPresigner()');
     this.baseUrl = parsed.baseUrl;
     this.#clock = parsed.clock ?? systemClock;
+    this.#maxBodyBytes = parsed.maxBodyBytes ?? defaultMaxBodyBytes;
     const secret =
       typeof parsed.secret === 'string'
         ? new TextEncoder().encode(parsed.secret)
@@ -189,7 +203,8 @@ export class LocalPresigner {
    * ETag after a PUT, the object after a GET, `403` with a problem+json body for a bad or expired
    * URL, a content type, length or checksum header other than the signed one, `400`
    * (`VALIDATION_FAILED`) for a body whose SHA-256 differs from the signed one (S3's
-   * `BadDigest`), `404` for a missing object.
+   * `BadDigest`), `404` for a missing object. A body is read no further than the signed
+   * length, or `maxBodyBytes` when none was signed (`413`).
    */
   async serve(storage: ObjectStorage, request: Request): Promise<Response> {
     try {
@@ -211,7 +226,11 @@ export class LocalPresigner {
         ) {
           throw invalid('Content-Length differs from the signed one.');
         }
-        const body = await bodyOf(request);
+        const body = await bodyOf(request, grant.contentLength ?? this.#maxBodyBytes, () =>
+          grant.contentLength === undefined
+            ? payloadTooLarge(this.#maxBodyBytes)
+            : invalid('Content-Length differs from the signed one.'),
+        );
         if (grant.contentLength !== undefined && body.length !== grant.contentLength) {
           throw invalid('Content-Length differs from the signed one.');
         }
@@ -254,13 +273,20 @@ export class LocalPresigner {
 }
 
 /**
- * The uploaded bytes. A body that breaks off (the uploader's connection dropped mid-PUT) is the
- * uploader's doing: `ABORTED` (499), like S3 storing nothing, never a 500.
+ * The uploaded bytes, no more than `maxBytes` (past it, `tooLarge()`: the rest is never read, so
+ * a long body cannot fill memory). A body that breaks off (the uploader's connection dropped
+ * mid-PUT) is the uploader's doing: `ABORTED` (499), like S3 storing nothing, never a 500.
  */
-async function bodyOf(request: Request): Promise<Uint8Array> {
+async function bodyOf(
+  request: Request,
+  maxBytes: number,
+  tooLarge: () => BallastError,
+): Promise<Uint8Array> {
+  if (request.body === null) return new Uint8Array(0);
   try {
-    return new Uint8Array(await request.arrayBuffer());
+    return await readBodyStream(request.body, { maxBytes, tooLarge });
   } catch (error) {
+    if (isBallastError(error)) throw error;
     throw new BallastError('ABORTED', {
       message: 'The upload body broke off before its end.',
       cause: error,

@@ -135,6 +135,55 @@ describe('LocalPresigner', () => {
     expect(storage.keys().sort()).toEqual([...keys].sort());
   });
 
+  it('reads a PUT body no further than the signed length, or maxBodyBytes when none was signed', async () => {
+    // The whole body was read into memory before any length check: one URL, one endless upload.
+    const storage = new MemoryObjectStorage();
+    const presigner = new LocalPresigner({ baseUrl: 'memory://x', maxBodyBytes: 1024 });
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += 256;
+          controller.enqueue(new Uint8Array(256));
+        },
+      });
+    const put = (url: string, headers: Record<string, string>) =>
+      presigner.serve(
+        storage,
+        new Request(url, {
+          method: 'PUT',
+          headers,
+          body: endless(),
+          duplex: 'half',
+        } as RequestInit),
+      );
+
+    const unbound = await presigner.presign('PUT', 'a', { expiresInSeconds: 60 });
+    const tooLarge = await put(unbound.url, unbound.headers);
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    expect(pulled).toBeLessThanOrEqual(2048);
+
+    pulled = 0;
+    const bound = await presigner.presign('PUT', 'b', { expiresInSeconds: 60, contentLength: 10 });
+    const longer = await put(bound.url, bound.headers);
+    expect(longer.status).toBe(403);
+    expect(await longer.json()).toMatchObject({ code: 'SIGNATURE_INVALID' });
+    expect(pulled).toBeLessThanOrEqual(1024);
+    expect(storage.keys()).toEqual([]);
+
+    const exact = await presigner.presign('PUT', 'c', { expiresInSeconds: 60 });
+    const body = new Uint8Array(1024);
+    const stored = await presigner.serve(
+      storage,
+      new Request(exact.url, { method: 'PUT', headers: exact.headers, body }),
+    );
+    expect(stored.status).toBe(200);
+    expect(() => new LocalPresigner({ baseUrl: 'memory://x', maxBodyBytes: -1 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
   it('rejects a base URL with a trailing slash', () => {
     expect(() => new LocalPresigner({ baseUrl: 'memory://x/' })).toThrow(
       expect.objectContaining({
