@@ -76,14 +76,16 @@ export async function runWithOneTripClaim<DB, T>(
   completion: (result: T) => CompleteRequest,
 ): Promise<OneTripAnswer<T>> {
   if (refused(db, table)) return takeTwoStepPath;
-  const opening = claimStatement(table, claim);
+  const texts = claimTexts(claim);
+  if (texts === undefined) return takeTwoStepPath;
+  const opening = claimStatement(table, claim, texts);
   if (opening === undefined) return takeTwoStepPath;
   let ran = false;
   const run = async (transaction: Transaction<DB>) => {
     const result = await operation(transaction);
     ran = true;
     const request = completion(result);
-    const closing = completeStatement(table, request);
+    const closing = completeStatement(table, request, claim, texts);
     if (closing !== undefined) return { result, closing };
     if (!(await completeKey(transaction, table, request))) throw keyChangedInTransaction(claim.key);
     return { result, closing: '' };
@@ -113,27 +115,60 @@ export async function runWithOneTripClaim<DB, T>(
   return { kind: 'existing', outcome: settled };
 }
 
-/** The transaction-bound claim with literal values, or undefined when one cannot be inlined. */
-function claimStatement(table: ResolvedIdempotencyTable, claim: ClaimRequest): string | undefined {
-  const texts = [claim.scope, claim.key, claim.fingerprint, claim.ownerToken];
-  const times = [claim.leaseExpiresAt, claim.expiresAt, claim.now].map(timestamp);
-  if (!texts.every(isLiteralSafe) || times.includes(undefined)) return undefined;
-  return `SELECT ${table.claimInTransaction}(${[...texts.map(literal), ...times].join(', ')})`;
+/** The claim's texts as SQL literals, quoted once for both messages. */
+interface ClaimTexts {
+  readonly scope: string;
+  readonly key: string;
+  readonly ownerToken: string;
 }
 
-/** The transaction-bound completion with literal values, or undefined when one cannot be inlined. */
+/** The claim's texts quoted, or undefined when one cannot be inlined safely. */
+function claimTexts(claim: ClaimRequest): ClaimTexts | undefined {
+  const { scope, key, ownerToken } = claim;
+  if (!isLiteralSafe(scope) || !isLiteralSafe(key) || !isLiteralSafe(ownerToken)) return undefined;
+  return { scope: literal(scope), key: literal(key), ownerToken: literal(ownerToken) };
+}
+
+/** The transaction-bound claim with literal values, or undefined when one cannot be inlined. */
+function claimStatement(
+  table: ResolvedIdempotencyTable,
+  claim: ClaimRequest,
+  texts: ClaimTexts,
+): string | undefined {
+  if (!isLiteralSafe(claim.fingerprint)) return undefined;
+  const expiresAt = timestamp(claim.expiresAt);
+  // withIdempotency gives the lease the whole TTL: one instant, formatted once.
+  const leaseExpiresAt =
+    claim.leaseExpiresAt === claim.expiresAt ? expiresAt : timestamp(claim.leaseExpiresAt);
+  const now = timestamp(claim.now);
+  if (expiresAt === undefined || leaseExpiresAt === undefined || now === undefined) {
+    return undefined;
+  }
+  return `CALL ${table.claimInTransaction}(${texts.scope}, ${texts.key}, ${literal(claim.fingerprint)}, ${texts.ownerToken}, ${leaseExpiresAt}, ${expiresAt}, ${now})`;
+}
+
+/**
+ * The transaction-bound completion with literal values, or undefined when one cannot be inlined.
+ * Its texts are the claim's, quoted for the claim's message; a request that names other texts
+ * (no caller does) is refused rather than inlined unchecked.
+ */
 function completeStatement(
   table: ResolvedIdempotencyTable,
   request: CompleteRequest,
+  claim: ClaimRequest,
+  texts: ClaimTexts,
 ): string | undefined {
-  const json = resultJsonOf(request);
-  const result = typeof json === 'string' ? dollarQuoted(json) : undefined;
-  const times = [request.now, request.expiresAt].map(timestamp);
-  // The texts are the claim's, which was inlined, so they are safe; checked again so that this
-  // function never inlines what it was not built to quote, whoever calls it.
-  const texts = [request.scope, request.key, request.ownerToken];
-  if (result === undefined || times.includes(undefined) || !texts.every(isLiteralSafe)) {
+  if (
+    request.scope !== claim.scope ||
+    request.key !== claim.key ||
+    request.ownerToken !== claim.ownerToken
+  ) {
     return undefined;
   }
-  return `SELECT ${table.completeInTransaction}(${[...texts.map(literal), result, ...times].join(', ')})`;
+  const json = resultJsonOf(request);
+  const result = typeof json === 'string' ? dollarQuoted(json) : undefined;
+  const now = timestamp(request.now);
+  const expiresAt = timestamp(request.expiresAt);
+  if (result === undefined || now === undefined || expiresAt === undefined) return undefined;
+  return `CALL ${table.completeInTransaction}(${texts.scope}, ${texts.key}, ${texts.ownerToken}, ${result}, ${now}, ${expiresAt})`;
 }
