@@ -227,15 +227,22 @@ export async function withIdempotency<DB, T>(
 
 // A table's identifiers and function names, built once per (schema, table) rather than on every
 // call: a process names a handful of tables, so the map stays as small as its configuration.
+// The table of the last call is checked first, without building the map's key: most processes
+// name one table.
 const resolvedTables = new Map<string, ResolvedIdempotencyTable>();
+let lastTable: ResolvedIdempotencyTable | undefined;
 
 function tableOf(tableName: string, schema: string | undefined): ResolvedIdempotencyTable {
+  if (lastTable !== undefined && lastTable.tableName === tableName && lastTable.schema === schema) {
+    return lastTable;
+  }
   const id = `${schema ?? ''}.${tableName}`;
   let table = resolvedTables.get(id);
   if (table === undefined) {
     table = resolveIdempotencyTable({ tableName, schema });
     resolvedTables.set(id, table);
   }
+  lastTable = table;
   return table;
 }
 
