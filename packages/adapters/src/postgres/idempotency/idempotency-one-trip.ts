@@ -5,18 +5,18 @@
  * operation, completion, COMMIT), and each round trip cost about a tenth of the bench's
  * throughput.
  *
- * A message of several statements returns no rows through Kysely, so both ends speak through
- * errors (the transaction-bound functions of idempotency-functions.ts): a claim made is the silent
+ * A message of several statements returns no rows through Kysely, so both ends speak through errors
+ * (the transaction-bound procedures of idempotency-functions.ts): a claim made is the silent
  * success, and any other answer raises `keyExistsState` with the key's row, read here after the
- * rollback; a completion that matches no row raises `completionMissedState`, so the `COMMIT` in
- * its message never runs. The price is one `ERROR` line in the server log per replay, refused
- * reuse or in-flight answer.
+ * rollback; a completion that matches no row raises `completionMissedState`, so the `COMMIT` in its
+ * message never runs. The price is one `ERROR` line in the server log per replay, refused reuse or
+ * in-flight answer.
  *
  * Values go inline, so the claim takes this path only when its texts are literal-safe and its
  * times have an ISO form; a result that cannot be dollar-quoted is completed by a statement of
  * its own before the `COMMIT` (four round trips). Everything else goes back to the caller's
  * `db.transaction()`: a driver that refuses several commands in one message (PGlite), a table
- * migrated before the transaction-bound functions existed, and a row the claim must take over.
+ * migrated before the transaction-bound procedures existed, and a row the claim must take over.
  */
 import type { ClaimOutcome, ClaimRequest, CompleteRequest } from '@ballast/core';
 import type { Kysely, Transaction } from 'kysely';
@@ -47,7 +47,7 @@ const runInOneTrip = oneTripTransactions('withIdempotency()');
 const undefinedFunctionState = '42883';
 
 // Where one trip was refused for good, so later calls go straight to db.transaction(): by the
-// driver, for every table, or by a table whose transaction-bound functions are missing.
+// driver, for every table, or by a table whose transaction-bound procedures are missing.
 const refusals = new WeakMap<object, Set<ResolvedIdempotencyTable | 'driver'>>();
 
 function refused(db: object, table: ResolvedIdempotencyTable): boolean {

@@ -118,7 +118,7 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  *
  * Round trips: `BEGIN` goes in one message with the claim and the record with `COMMIT`, so the
  * call costs the operation's own transaction and no more (see idempotency-one-trip.ts). A claim
- * that finds the key answers through an error raised by its function, so each replay, reuse or
+ * that finds the key answers through an error raised by its procedure, so each replay, reuse or
  * in-flight answer logs one `ERROR` line in the Postgres server log. Drivers that refuse several
  * commands in one message (PGlite), values that cannot be inlined safely and takeovers use a
  * plain `db.transaction()`, with the same answers.
