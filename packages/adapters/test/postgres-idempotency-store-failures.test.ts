@@ -89,6 +89,8 @@ describeWith(
       await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_claim`)}`.execute(db);
       await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_claim_json`)}`.execute(db);
       await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_complete`)}`.execute(db);
+      await sql`DROP PROCEDURE ${sql.id(schema, `${tableName}_tx_claim`)}`.execute(db);
+      await sql`DROP PROCEDURE ${sql.id(schema, `${tableName}_tx_complete`)}`.execute(db);
       const store = new PostgresIdempotencyStore({ db, schema, tableName });
       const notMigrated = { code: 'IDEMPOTENCY_STORE_NOT_MIGRATED', status: 500 };
       expect(await rejectionOf(store.check())).toMatchObject(notMigrated);

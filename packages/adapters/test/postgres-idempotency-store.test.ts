@@ -2,6 +2,7 @@ import {
   idempotencyMigrationSql,
   migrateIdempotency,
   PostgresIdempotencyStore,
+  withIdempotency,
 } from '@ballast/adapters/postgres';
 import { isBallastError } from '@ballast/core';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -168,6 +169,94 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
         expiresAt: now + hour,
       };
       expect(await store.claim(claim)).toEqual({ kind: 'claimed', takeover: false });
+    } finally {
+      await sql`DROP SCHEMA ${sql.id(old)} CASCADE`.execute(db);
+    }
+  });
+
+  it('creates scope and key with byte order (COLLATE "C") and leaves an existing table as it is', async () => {
+    const collationsOf = async (at: string, table: string) => {
+      const { rows } = await sql<{ column: string; collation: string | null }>`
+        SELECT a.attname AS column, c.collname AS collation
+        FROM pg_attribute a LEFT JOIN pg_collation c ON c.oid = a.attcollation
+        WHERE a.attrelid = ${`"${at}"."${table}"`}::regclass AND a.attname IN ('scope', 'key')
+        ORDER BY a.attname`.execute(db);
+      return rows;
+    };
+    expect(await collationsOf(schema, 'ballast_idempotency_keys')).toEqual([
+      { column: 'key', collation: 'C' },
+      { column: 'scope', collation: 'C' },
+    ]);
+    // A table an earlier version created (the database's collation) keeps it: converting it
+    // rebuilds the primary key under a lock, which is the user's call (see the docs).
+    const old = `${schema}_collated`;
+    await sql`CREATE SCHEMA ${sql.id(old)}`.execute(db);
+    try {
+      await sql`CREATE TABLE ${sql.id(old, 'ballast_idempotency_keys')} (
+        scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, state text NOT NULL,
+        owner_token text NOT NULL, result json, lease_expires_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL, takeovers integer NOT NULL DEFAULT 0,
+        created_at timestamptz NOT NULL, completed_at timestamptz,
+        PRIMARY KEY (scope, key))`.execute(db);
+      await migrateIdempotency(db, { schema: old });
+      expect(await collationsOf(old, 'ballast_idempotency_keys')).toEqual([
+        { column: 'key', collation: 'default' },
+        { column: 'scope', collation: 'default' },
+      ]);
+      const store = new PostgresIdempotencyStore({ db, schema: old });
+      const now = Date.now();
+      const claim = {
+        scope: 's',
+        key: 'kept',
+        fingerprint: 'fp',
+        ownerToken: 'owner',
+        now,
+        leaseExpiresAt: now + 30_000,
+        expiresAt: now + hour,
+      };
+      expect(await store.claim(claim)).toEqual({ kind: 'claimed', takeover: false });
+      const key = 'kept-tx';
+      expect(
+        await withIdempotency(db, { key, fingerprint: 'fp', schema: old }, async () => 'done'),
+      ).toEqual({ result: 'done', replayed: false });
+      expect(
+        await withIdempotency(db, { key, fingerprint: 'fp', schema: old }, async () => 'again'),
+      ).toEqual({ result: 'done', replayed: true });
+    } finally {
+      await sql`DROP SCHEMA ${sql.id(old)} CASCADE`.execute(db);
+    }
+  });
+
+  it('replaces the transaction-bound functions of an earlier build with procedures', async () => {
+    const old = `${schema}_in_tx`;
+    await migrateIdempotency(db, { schema: old });
+    try {
+      // What an earlier build left: <table>_claim_in_tx and <table>_complete_in_tx as functions.
+      const table = sql.id(old, 'ballast_idempotency_keys');
+      await sql`DROP PROCEDURE ${sql.id(old, 'ballast_idempotency_keys_tx_claim')}`.execute(db);
+      await sql`DROP PROCEDURE ${sql.id(old, 'ballast_idempotency_keys_tx_complete')}`.execute(db);
+      await sql`CREATE FUNCTION ${sql.id(old, 'ballast_idempotency_keys_claim_in_tx')}(
+        text, text, text, text, timestamptz, timestamptz, timestamptz)
+        RETURNS void LANGUAGE sql AS 'SELECT'`.execute(db);
+      await sql`CREATE FUNCTION ${sql.id(old, 'ballast_idempotency_keys_complete_in_tx')}(
+        text, text, text, json, timestamptz, timestamptz)
+        RETURNS void LANGUAGE sql AS 'SELECT'`.execute(db);
+      await migrateIdempotency(db, { schema: old });
+      const { rows } = await sql<{ name: string; kind: string }>`
+        SELECT proname AS name, prokind AS kind FROM pg_proc
+        WHERE pronamespace = ${old}::regnamespace AND proname LIKE '%\_tx\_%'
+        ORDER BY proname`.execute(db);
+      expect(rows).toEqual([
+        { name: 'ballast_idempotency_keys_tx_claim', kind: 'p' },
+        { name: 'ballast_idempotency_keys_tx_complete', kind: 'p' },
+      ]);
+      const key = 'upgraded-tx';
+      expect(
+        await withIdempotency(db, { key, fingerprint: 'fp', schema: old }, async () => 'done'),
+      ).toEqual({ result: 'done', replayed: false });
+      const stored = await sql<{ state: string }>`
+        SELECT state FROM ${table} WHERE key = ${key}`.execute(db);
+      expect(stored.rows).toEqual([{ state: 'completed' }]);
     } finally {
       await sql`DROP SCHEMA ${sql.id(old)} CASCADE`.execute(db);
     }

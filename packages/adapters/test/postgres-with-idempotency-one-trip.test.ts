@@ -72,9 +72,9 @@ describeWith('postgres', 'withIdempotency in one round trip per end', () => {
       first = await withIdempotency(db, { key, fingerprint: 'fp', schema }, recordSale(key));
     });
     expect(firstRun).toHaveLength(3);
-    expect(firstRun[0]).toMatch(/^BEGIN; SELECT .*_claim_in_tx"\(/);
+    expect(firstRun[0]).toMatch(/^BEGIN; CALL .*_tx_claim"\(/);
     expect(firstRun[1]).toMatch(/^\s*INSERT INTO/);
-    expect(firstRun[2]).toMatch(/^SELECT .*_complete_in_tx"\(.*; COMMIT$/s);
+    expect(firstRun[2]).toMatch(/^CALL .*_tx_complete"\(.*; COMMIT$/s);
     expect(first).toMatchObject({ replayed: false });
     expect(await count(sales, key)).toBe(1);
     expect(await count(keys, key)).toBe(1);
@@ -139,10 +139,7 @@ describeWith('postgres', 'withIdempotency in one round trip per end', () => {
       return 'done';
     }).catch((caught: unknown) => caught);
     // The completion went with COMMIT, which never ran: the rollback came after it.
-    expect(sent.slice(-2)).toEqual([
-      expect.stringMatching(/_complete_in_tx.*; COMMIT$/s),
-      'ROLLBACK',
-    ]);
+    expect(sent.slice(-2)).toEqual([expect.stringMatching(/_tx_complete.*; COMMIT$/s), 'ROLLBACK']);
     expect(error).toMatchObject({ code: 'INTERNAL', message: expect.stringContaining(key) });
     expect(await count(sales, key)).toBe(0);
     expect(await count(keys, key)).toBe(0);
@@ -201,8 +198,8 @@ describeWith('postgres', 'withIdempotency in one round trip per end', () => {
   it('takes the two-step path, for good, on a table migrated before the transaction-bound functions', async () => {
     const tableName = 'before_in_tx';
     await migrateIdempotency(db, { schema, tableName });
-    await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_claim_in_tx`)}`.execute(db);
-    await sql`DROP FUNCTION ${sql.id(schema, `${tableName}_complete_in_tx`)}`.execute(db);
+    await sql`DROP PROCEDURE ${sql.id(schema, `${tableName}_tx_claim`)}`.execute(db);
+    await sql`DROP PROCEDURE ${sql.id(schema, `${tableName}_tx_complete`)}`.execute(db);
     const options = { fingerprint: 'fp', schema, tableName };
     const key = freshKey();
     const first = await messagesOf(async () => {
@@ -239,7 +236,7 @@ describe('withIdempotency on a driver that refuses several commands in one messa
           result: { key: 'k1' },
         });
       });
-      expect(first[0]).toMatch(/^BEGIN; SELECT/);
+      expect(first[0]).toMatch(/^BEGIN; CALL/);
       expect(first.slice(2)).toHaveLength(5);
       const later = await messagesOf(async () => {
         expect(await withIdempotency(db, { key: 'k2', fingerprint: 'fp' }, sell('k2'))).toEqual({

@@ -5,18 +5,18 @@
  * operation, completion, COMMIT), and each round trip cost about a tenth of the bench's
  * throughput.
  *
- * A message of several statements returns no rows through Kysely, so both ends speak through
- * errors (the transaction-bound functions of idempotency-functions.ts): a claim made is the silent
+ * A message of several statements returns no rows through Kysely, so both ends speak through errors
+ * (the transaction-bound procedures of idempotency-functions.ts): a claim made is the silent
  * success, and any other answer raises `keyExistsState` with the key's row, read here after the
- * rollback; a completion that matches no row raises `completionMissedState`, so the `COMMIT` in
- * its message never runs. The price is one `ERROR` line in the server log per replay, refused
- * reuse or in-flight answer.
+ * rollback; a completion that matches no row raises `completionMissedState`, so the `COMMIT` in its
+ * message never runs. The price is one `ERROR` line in the server log per replay, refused reuse or
+ * in-flight answer.
  *
  * Values go inline, so the claim takes this path only when its texts are literal-safe and its
  * times have an ISO form; a result that cannot be dollar-quoted is completed by a statement of
  * its own before the `COMMIT` (four round trips). Everything else goes back to the caller's
  * `db.transaction()`: a driver that refuses several commands in one message (PGlite), a table
- * migrated before the transaction-bound functions existed, and a row the claim must take over.
+ * migrated before the transaction-bound procedures existed, and a row the claim must take over.
  */
 import type { ClaimOutcome, ClaimRequest, CompleteRequest } from '@ballast/core';
 import type { Kysely, Transaction } from 'kysely';
@@ -47,7 +47,7 @@ const runInOneTrip = oneTripTransactions('withIdempotency()');
 const undefinedFunctionState = '42883';
 
 // Where one trip was refused for good, so later calls go straight to db.transaction(): by the
-// driver, for every table, or by a table whose transaction-bound functions are missing.
+// driver, for every table, or by a table whose transaction-bound procedures are missing.
 const refusals = new WeakMap<object, Set<ResolvedIdempotencyTable | 'driver'>>();
 
 function refused(db: object, table: ResolvedIdempotencyTable): boolean {
@@ -76,14 +76,16 @@ export async function runWithOneTripClaim<DB, T>(
   completion: (result: T) => CompleteRequest,
 ): Promise<OneTripAnswer<T>> {
   if (refused(db, table)) return takeTwoStepPath;
-  const opening = claimStatement(table, claim);
+  const texts = claimTexts(claim);
+  if (texts === undefined) return takeTwoStepPath;
+  const opening = claimStatement(table, claim, texts);
   if (opening === undefined) return takeTwoStepPath;
   let ran = false;
   const run = async (transaction: Transaction<DB>) => {
     const result = await operation(transaction);
     ran = true;
     const request = completion(result);
-    const closing = completeStatement(table, request);
+    const closing = completeStatement(table, request, claim, texts);
     if (closing !== undefined) return { result, closing };
     if (!(await completeKey(transaction, table, request))) throw keyChangedInTransaction(claim.key);
     return { result, closing: '' };
@@ -113,27 +115,60 @@ export async function runWithOneTripClaim<DB, T>(
   return { kind: 'existing', outcome: settled };
 }
 
-/** The transaction-bound claim with literal values, or undefined when one cannot be inlined. */
-function claimStatement(table: ResolvedIdempotencyTable, claim: ClaimRequest): string | undefined {
-  const texts = [claim.scope, claim.key, claim.fingerprint, claim.ownerToken];
-  const times = [claim.leaseExpiresAt, claim.expiresAt, claim.now].map(timestamp);
-  if (!texts.every(isLiteralSafe) || times.includes(undefined)) return undefined;
-  return `SELECT ${table.claimInTransaction}(${[...texts.map(literal), ...times].join(', ')})`;
+/** The claim's texts as SQL literals, quoted once for both messages. */
+interface ClaimTexts {
+  readonly scope: string;
+  readonly key: string;
+  readonly ownerToken: string;
 }
 
-/** The transaction-bound completion with literal values, or undefined when one cannot be inlined. */
+/** The claim's texts quoted, or undefined when one cannot be inlined safely. */
+function claimTexts(claim: ClaimRequest): ClaimTexts | undefined {
+  const { scope, key, ownerToken } = claim;
+  if (!isLiteralSafe(scope) || !isLiteralSafe(key) || !isLiteralSafe(ownerToken)) return undefined;
+  return { scope: literal(scope), key: literal(key), ownerToken: literal(ownerToken) };
+}
+
+/** The transaction-bound claim with literal values, or undefined when one cannot be inlined. */
+function claimStatement(
+  table: ResolvedIdempotencyTable,
+  claim: ClaimRequest,
+  texts: ClaimTexts,
+): string | undefined {
+  if (!isLiteralSafe(claim.fingerprint)) return undefined;
+  const expiresAt = timestamp(claim.expiresAt);
+  // withIdempotency gives the lease the whole TTL: one instant, formatted once.
+  const leaseExpiresAt =
+    claim.leaseExpiresAt === claim.expiresAt ? expiresAt : timestamp(claim.leaseExpiresAt);
+  const now = timestamp(claim.now);
+  if (expiresAt === undefined || leaseExpiresAt === undefined || now === undefined) {
+    return undefined;
+  }
+  return `CALL ${table.claimInTransaction}(${texts.scope}, ${texts.key}, ${literal(claim.fingerprint)}, ${texts.ownerToken}, ${leaseExpiresAt}, ${expiresAt}, ${now})`;
+}
+
+/**
+ * The transaction-bound completion with literal values, or undefined when one cannot be inlined.
+ * Its texts are the claim's, quoted for the claim's message; a request that names other texts
+ * (no caller does) is refused rather than inlined unchecked.
+ */
 function completeStatement(
   table: ResolvedIdempotencyTable,
   request: CompleteRequest,
+  claim: ClaimRequest,
+  texts: ClaimTexts,
 ): string | undefined {
-  const json = resultJsonOf(request);
-  const result = typeof json === 'string' ? dollarQuoted(json) : undefined;
-  const times = [request.now, request.expiresAt].map(timestamp);
-  // The texts are the claim's, which was inlined, so they are safe; checked again so that this
-  // function never inlines what it was not built to quote, whoever calls it.
-  const texts = [request.scope, request.key, request.ownerToken];
-  if (result === undefined || times.includes(undefined) || !texts.every(isLiteralSafe)) {
+  if (
+    request.scope !== claim.scope ||
+    request.key !== claim.key ||
+    request.ownerToken !== claim.ownerToken
+  ) {
     return undefined;
   }
-  return `SELECT ${table.completeInTransaction}(${[...texts.map(literal), result, ...times].join(', ')})`;
+  const json = resultJsonOf(request);
+  const result = typeof json === 'string' ? dollarQuoted(json) : undefined;
+  const now = timestamp(request.now);
+  const expiresAt = timestamp(request.expiresAt);
+  if (result === undefined || now === undefined || expiresAt === undefined) return undefined;
+  return `CALL ${table.completeInTransaction}(${texts.scope}, ${texts.key}, ${texts.ownerToken}, ${result}, ${now}, ${expiresAt})`;
 }

@@ -118,7 +118,7 @@ const optionsSchema = idempotencyTableOptionsSchema.extend({
  *
  * Round trips: `BEGIN` goes in one message with the claim and the record with `COMMIT`, so the
  * call costs the operation's own transaction and no more (see idempotency-one-trip.ts). A claim
- * that finds the key answers through an error raised by its function, so each replay, reuse or
+ * that finds the key answers through an error raised by its procedure, so each replay, reuse or
  * in-flight answer logs one `ERROR` line in the Postgres server log. Drivers that refuse several
  * commands in one message (PGlite), values that cannot be inlined safely and takeovers use a
  * plain `db.transaction()`, with the same answers.
@@ -227,15 +227,22 @@ export async function withIdempotency<DB, T>(
 
 // A table's identifiers and function names, built once per (schema, table) rather than on every
 // call: a process names a handful of tables, so the map stays as small as its configuration.
+// The table of the last call is checked first, without building the map's key: most processes
+// name one table.
 const resolvedTables = new Map<string, ResolvedIdempotencyTable>();
+let lastTable: ResolvedIdempotencyTable | undefined;
 
 function tableOf(tableName: string, schema: string | undefined): ResolvedIdempotencyTable {
+  if (lastTable !== undefined && lastTable.tableName === tableName && lastTable.schema === schema) {
+    return lastTable;
+  }
   const id = `${schema ?? ''}.${tableName}`;
   let table = resolvedTables.get(id);
   if (table === undefined) {
     table = resolveIdempotencyTable({ tableName, schema });
     resolvedTables.set(id, table);
   }
+  lastTable = table;
   return table;
 }
 
