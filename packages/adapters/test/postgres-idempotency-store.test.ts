@@ -27,6 +27,20 @@ function countingKysely(dialect: PostgresDialect | PGliteDialect) {
 
 const hour = 3_600_000;
 
+/** A claim of `key` in scope `s` by `owner`, made now. */
+function claimNow(key: string) {
+  const now = Date.now();
+  return {
+    scope: 's',
+    key,
+    fingerprint: 'fp',
+    ownerToken: 'owner',
+    now,
+    leaseExpiresAt: now + 30_000,
+    expiresAt: now + hour,
+  };
+}
+
 describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => {
   const schema = uniqueSchemaName('idem_store');
   const pool = new pg.Pool({ connectionString: postgresUrl, max: 10 });
@@ -158,17 +172,7 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
       expect(await checksOf(schema, 'ballast_idempotency_keys')).toEqual([]);
       // The upgraded table still works as a store.
       const store = new PostgresIdempotencyStore({ db, schema: old, tableName: 'Keys' });
-      const now = Date.now();
-      const claim = {
-        scope: 's',
-        key: 'upgraded',
-        fingerprint: 'fp',
-        ownerToken: 'owner',
-        now,
-        leaseExpiresAt: now + 30_000,
-        expiresAt: now + hour,
-      };
-      expect(await store.claim(claim)).toEqual({ kind: 'claimed', takeover: false });
+      expect(await store.claim(claimNow('upgraded'))).toEqual({ kind: 'claimed', takeover: false });
     } finally {
       await sql`DROP SCHEMA ${sql.id(old)} CASCADE`.execute(db);
     }
@@ -204,17 +208,7 @@ describeWith('postgres', 'PostgresIdempotencyStore on a Postgres server', () => 
         { column: 'scope', collation: 'default' },
       ]);
       const store = new PostgresIdempotencyStore({ db, schema: old });
-      const now = Date.now();
-      const claim = {
-        scope: 's',
-        key: 'kept',
-        fingerprint: 'fp',
-        ownerToken: 'owner',
-        now,
-        leaseExpiresAt: now + 30_000,
-        expiresAt: now + hour,
-      };
-      expect(await store.claim(claim)).toEqual({ kind: 'claimed', takeover: false });
+      expect(await store.claim(claimNow('kept'))).toEqual({ kind: 'claimed', takeover: false });
       const key = 'kept-tx';
       expect(
         await withIdempotency(db, { key, fingerprint: 'fp', schema: old }, async () => 'done'),
