@@ -48,6 +48,11 @@ export default defineConfig({
       },
     ],
     exclude: ['**/node_modules/**', '**/dist/**'],
+    // Every integration file runs in its own process and imports the sources again, through
+    // vitest's transform. Kept on disk (node_modules/.experimental-vitest-cache, keyed by each
+    // file's content, cleared when the lockfile changes), the transforms of one run serve the
+    // next: CI's Node 24 run after its Node 20 run, a developer's reruns.
+    experimental: { fsModuleCache: true },
     setupFiles: ['./vitest.setup.ts'],
     // Integration tests share one Postgres and one Redis; each file isolates itself by schema or
     // key prefix, so files may run in parallel.

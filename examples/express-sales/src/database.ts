@@ -45,8 +45,13 @@ export interface Database {
   readonly description: string;
 }
 
-/** Opens the database (PGlite in memory unless `databaseUrl` is given) and creates the tables. */
-export async function openDatabase(databaseUrl?: string): Promise<Database> {
+/**
+ * Opens the database and creates the tables: Postgres at `source` when it is a URL, the PGlite
+ * given (the tests pass one started from a copy of an initialised data directory), else a new
+ * PGlite in memory.
+ */
+export async function openDatabase(source?: string | PGlite): Promise<Database> {
+  const databaseUrl = typeof source === 'string' ? source : undefined;
   const db = databaseUrl
     ? new Kysely<SalesDatabase>({
         // Guarded: a Postgres restart fails running queries instead of crashing the process.
@@ -54,7 +59,9 @@ export async function openDatabase(databaseUrl?: string): Promise<Database> {
           pool: guardPostgresPool(new pg.Pool({ connectionString: databaseUrl })),
         }),
       })
-    : new Kysely<SalesDatabase>({ dialect: new PGliteDialect(new PGlite()) });
+    : new Kysely<SalesDatabase>({
+        dialect: new PGliteDialect(typeof source === 'object' ? source : new PGlite()),
+      });
   await migrateIdempotency(db);
   await sql`
     CREATE TABLE IF NOT EXISTS sales (

@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ManualClock } from '@ballast/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPGlite } from '../../../packages/adapters/test/support/fresh-pglite.js';
 import { createSalesApp } from './app.js';
 import { type Database, openDatabase } from './database.js';
 
@@ -40,7 +41,7 @@ function expectProblem(answer: { status: number; type: string; text: string }, s
 }
 
 beforeAll(async () => {
-  database = await openDatabase();
+  database = await openDatabase(freshPGlite());
   server = createSalesApp({ db: database.db, clock, enrolmentTtlMs: hour }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { ManualClock } from '@ballast/core';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPGlite } from '../../../packages/adapters/test/support/fresh-pglite.js';
 import { createSalesApp, type SalesAppOptions } from './app.js';
 import { type Database, openDatabase } from './database.js';
 
@@ -27,7 +28,7 @@ describe('express-sales: server kit routes', () => {
   const clock = new ManualClock(start);
 
   beforeAll(async () => {
-    database = await openDatabase();
+    database = await openDatabase(freshPGlite());
     ({ base, server } = await listen({ db: database.db, clock, enrolmentTtlMs: hour }));
   });
   afterAll(async () => {

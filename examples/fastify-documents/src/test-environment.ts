@@ -1,5 +1,6 @@
 /**
- * What the example's tests run on: PGlite in memory with the example's tables, and a temporary
+ * What the example's tests run on: PGlite in memory with the example's tables (started from a
+ * copy of an initialised data directory, not initdb each time), and a temporary
  * directory as object storage wrapped in `injectFaults`, so a test can fail any storage call.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -8,9 +9,9 @@ import { join } from 'node:path';
 import { FileSystemObjectStorage } from '@ballast/adapters/fs';
 import { KyselyDocumentRecords } from '@ballast/adapters/postgres';
 import { injectFaults } from '@ballast/core/testing';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
+import { freshPGlite } from '../../../packages/adapters/test/support/fresh-pglite.js';
 import type { DocumentData } from './app.js';
 import { migrateExample } from './schema.js';
 
@@ -25,7 +26,7 @@ export interface TestEnvironment {
 
 export async function openTestEnvironment(name: string): Promise<TestEnvironment> {
   const directory = await mkdtemp(join(tmpdir(), `${name}-`));
-  const db = new Kysely<unknown>({ dialect: new PGliteDialect(new PGlite()) });
+  const db = new Kysely<unknown>({ dialect: new PGliteDialect(freshPGlite()) });
   await migrateExample(db);
   return {
     directory,

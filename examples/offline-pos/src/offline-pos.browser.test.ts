@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPGlite } from '../../../packages/adapters/test/support/fresh-pglite.js';
 import { openDatabase } from '../../express-sales/src/database.js';
 import { bundlePage, createPosApp } from './pos-server.js';
 
@@ -52,7 +53,7 @@ describe.skipIf(!hasChromium)('offline POS in Chromium', () => {
   let app: ReturnType<typeof createPosApp>;
 
   beforeAll(async () => {
-    database = await openDatabase();
+    database = await openDatabase(freshPGlite());
     app = createPosApp({ db: database.db, script: await bundlePage() });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));

@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshPGlite } from '../../../packages/adapters/test/support/fresh-pglite.js';
 import { openDatabase } from '../../express-sales/src/database.js';
 import { createPosApp } from './pos-server.js';
 
@@ -15,7 +16,7 @@ describe('offline POS server with hostile input', () => {
   let database: Awaited<ReturnType<typeof openDatabase>>;
 
   beforeAll(async () => {
-    database = await openDatabase();
+    database = await openDatabase(freshPGlite());
     const app = createPosApp({ db: database.db, script: '' });
     server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));

@@ -152,7 +152,7 @@ describe('ballast CLI without services', () => {
       expect(result.stderr).not.toContain('ENOTFOUND');
       expect(result.stderr).not.toContain('hunter2');
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describeWith('postgres', 'ballast CLI against Postgres', () => {

@@ -40,6 +40,9 @@ let pglite: PGlite;
 
 beforeAll(async () => {
   pglite = freshPGlite();
+  // Started here, under the hook's timeout: left to the first test's first query, loading the
+  // data directory on a loaded machine took that test past its 30 s (seen at 43.7 s).
+  await pglite.waitReady;
   db = new Kysely({ dialect: new PGliteDialect(pglite) });
 });
 

@@ -1,13 +1,17 @@
 /**
  * Starts outbox pipeline processes (relays and consumers, see `outbox-process.ts`) as plain
- * Node processes. The script is bundled once with esbuild (the workspace's `@ballast/*` from
- * source, drivers external): a bundled process starts in a fraction of tsx's time, which is
- * what lets a chaos run restart processes ten times within the suite's budget.
+ * Node processes. The script is bundled once with esbuild, the workspace's `@ballast/*` from
+ * source and the drivers (bullmq, ioredis, pg, kysely, zod) with it: a bundled process starts
+ * in a fraction of tsx's time, which is what lets a chaos run restart processes ten times
+ * within the suite's budget, and loading the drivers from one file instead of node_modules'
+ * hundreds halves what each start costs (~0.4 s of CPU of ~0.8 s, 38 starts per run).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { afterAll } from 'vitest';
 import type { PipelineConfig } from './outbox-pipeline.js';
 import { killAtFileEnd, killNow, stopGracefully } from './test-child-process.js';
 
@@ -15,6 +19,12 @@ const adaptersRoot = fileURLToPath(new URL('../../', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 let bundled: Promise<string> | undefined;
+
+// Registered while the test file is collected (see test-child-process.ts), after which the
+// processes are gone: the bundle (~4 MB) does not pile up in .tmp run after run.
+afterAll(async () => {
+  if (bundled) await rm(await bundled, { force: true });
+});
 
 function bundle(): Promise<string> {
   bundled ??= (async () => {
@@ -30,22 +40,10 @@ function bundle(): Promise<string> {
       target: 'node20',
       tsconfig: `${repoRoot}tsconfig.json`,
       logLevel: 'error',
-      plugins: [
-        {
-          name: 'packages-external',
-          setup(pluginBuild) {
-            // The drivers stay external (resolved from packages/adapters, as in tests); the rest,
-            // core's own small dependencies included, is bundled.
-            pluginBuild.onResolve(
-              { filter: /^(bullmq|ioredis|pg|kysely|zod)(\/.*)?$/ },
-              (args) => ({
-                path: args.path,
-                external: true,
-              }),
-            );
-          },
-        },
-      ],
+      // CommonJS drivers (pg, ioredis) call require(); ESM output needs one in scope.
+      banner: {
+        js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
     });
     return outfile;
   })();
