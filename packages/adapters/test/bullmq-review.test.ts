@@ -5,6 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import {
   type BullmqJobReader,
@@ -424,6 +425,8 @@ describeWith('redis', 'BullMQ adapter: hostile jobs and shutdown (BullMQ on Redi
         resolve(code ?? -1);
       });
     });
+    // The bundle has served its one process; left in .tmp, one piled up per run.
+    await rm(outfile, { force: true });
     expect(output).toContain('closed');
     expect(exit, output).toBe(0);
   }, 30_000);
