@@ -27,7 +27,14 @@ function setup() {
   const storage = injectFaults(memory);
   const records = injectFaults(new MemoryDocumentRecords<{ caseId: string }>());
   const tokens = createUploadTokens({ secret, clock });
-  const issue = (extra: { size?: number; expiresInSeconds?: number } = {}) =>
+  const issue = (
+    extra: {
+      size?: number;
+      expiresInSeconds?: number;
+      checksumSha256?: string;
+      contentType?: string;
+    } = {},
+  ) =>
     issueSignedUpload({
       storage,
       records,
@@ -328,7 +335,7 @@ describe('signed uploads', () => {
   it('refuses a declared SHA-256 or content type that is not one with VALIDATION_FAILED (400), inserting no row', async () => {
     // Both are the uploader's (docs: "computed by the client before asking"; file.type): they
     // were INVALID_OPTIONS, a 500, and a control character reached presignPut() after the row.
-    const { records, storage, tokens, clock } = setup();
+    const { records, issue } = setup();
     const declared: Array<[string, { checksumSha256?: string; contentType?: string }]> = [
       ['checksumSha256', { checksumSha256: 'not-a-sha256' }],
       ['checksumSha256', { checksumSha256: 'a'.repeat(200) }],
@@ -336,17 +343,11 @@ describe('signed uploads', () => {
       ['contentType', { contentType: `x/${'y'.repeat(1100)}` }],
     ];
     for (const [field, extra] of declared) {
-      await expect(
-        issueSignedUpload({
-          storage,
-          records,
-          tokens,
-          clock,
-          key: 'cases/c1/passport.pdf',
-          record: { caseId: 'c1' },
-          ...extra,
-        }),
-      ).rejects.toMatchObject({ code: 'VALIDATION_FAILED', status: 400, details: { field } });
+      await expect(issue(extra)).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        status: 400,
+        details: { field },
+      });
     }
     expect(records.faults.calls('insert')).toBe(0);
   });
